@@ -1,0 +1,4 @@
+//! wf: run coding-agent workflows from versioned YAML task files.
+
+pub mod hash;
+pub mod provider;
