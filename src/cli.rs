@@ -1,0 +1,176 @@
+//! Command-line arguments and dispatch: the only module that knows clap.
+//! Errors are printed here, in one place, and mapped to exit codes by
+//! [`crate::error::Error::exit`].
+
+use crate::error::{Error, Exit};
+use crate::spec::{self, SpecError};
+use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Run coding-agent workflows from versioned YAML task files.
+#[derive(Debug, Parser)]
+#[command(name = "wf", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check task files; a directory means every *.yaml / *.yml under it. Nothing runs.
+    Validate {
+        /// Files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+    },
+    /// Show what a run would send and enforce, without calling any model.
+    Plan {
+        /// The task file.
+        spec: PathBuf,
+        /// An input value, KEY=VALUE (repeatable).
+        #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
+        inputs: Vec<String>,
+        /// Print the plan as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the task-file JSON Schema.
+    Schema,
+}
+
+/// Parses the process arguments, runs the command, prints any error, and
+/// returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => Exit::Usage.code(),
+            };
+        }
+    };
+    match run(cli) {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            eprintln!("{}", render_error(&e));
+            e.exit().code()
+        }
+    }
+}
+
+fn render_error(e: &Error) -> String {
+    match e {
+        // Located diagnostics already start with `error:`.
+        Error::Spec(SpecError::Invalid(d)) => d.to_string().trim_end().to_string(),
+        other => format!("error: {other}"),
+    }
+}
+
+fn run(cli: Cli) -> Result<Exit, Error> {
+    match cli.command {
+        Command::Validate { paths } => validate(&paths),
+        Command::Plan { spec, inputs, json } => plan(&spec, &inputs, json),
+        Command::Schema => {
+            print!("{}", spec::schema::schema_text());
+            Ok(Exit::Success)
+        }
+    }
+}
+
+fn current_dir() -> Result<PathBuf, Error> {
+    std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))
+}
+
+fn validate(paths: &[PathBuf]) -> Result<Exit, Error> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            files.extend(task_files_under(p));
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut ok = 0usize;
+    let mut bad = 0usize;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for file in &files {
+        match spec::load(file) {
+            Ok(_) => {
+                ok += 1;
+                let _ = writeln!(out, "ok    {}", file.display());
+            }
+            Err(e) => {
+                bad += 1;
+                let _ = writeln!(out, "error {}", file.display());
+                eprintln!("{}\n", render_error(&Error::Spec(e)).trim_end());
+            }
+        }
+    }
+    let noun = |n: usize| if n == 1 { "file" } else { "files" };
+    if bad == 0 {
+        let _ = writeln!(out, "{ok} task {} valid", noun(ok));
+        Ok(Exit::Success)
+    } else {
+        let _ = writeln!(out, "{ok} valid, {bad} with errors");
+        Ok(Exit::Usage)
+    }
+}
+
+/// Task files under a directory, sorted. Script files of the `script`
+/// provider (a mapping with `turns:` and no `wf:`) sit next to task files
+/// and are not task files: they are left out.
+pub fn task_files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = crate::context::walk_builder(dir, dir)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(|e| e.into_path())
+        .filter(|p| {
+            matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                && !is_script_file(p)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn is_script_file(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let has_top = |key: &str| {
+        text.lines().any(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+    };
+    has_top("turns") && !has_top("wf")
+}
+
+fn parse_inputs(inputs: &[String]) -> Result<BTreeMap<String, String>, Error> {
+    crate::inputs::parse_assignments(inputs)
+        .map_err(|e| Error::Plan(crate::plan::PlanError::Inputs(e)))
+}
+
+fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> {
+    let loaded = spec::load(spec_path)?;
+    let given = parse_inputs(inputs)?;
+    let root = crate::plan::repo_root(&current_dir()?);
+    let plan = crate::plan::make(&loaded, &given, &root)?;
+    if json {
+        let text = serde_json::to_string_pretty(&plan).expect("plan serializes");
+        println!("{text}");
+    } else {
+        print!("{}", crate::report::plan::render(&plan));
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,73 @@
+//! The top-level error and the one mapping from outcomes to exit codes.
+//!
+//! Exit codes (a contract users' scripts rely on):
+//! `0` succeeded; `1` the workflow failed or was rejected; `2` usage or
+//! task-file error, nothing ran; `3` paused at a checkpoint.
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for succeeded.
+    Success,
+    /// The workflow failed or was rejected.
+    Failed,
+    /// Bad usage or task file; nothing ran.
+    Usage,
+    /// Paused at a checkpoint, waiting for approval.
+    Paused,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            Exit::Paused => 3,
+        }
+    }
+}
+
+/// Anything that stops a command before it could report an outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A task file is invalid.
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
+    /// A plan could not be made (inputs, templates, context).
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// The command line or environment is unusable.
+    #[error("{0}")]
+    Usage(String),
+    /// A run failed in a way that is wf's or the system's, not the workflow's.
+    #[error("{0}")]
+    Failed(String),
+    /// I/O outside a task file.
+    #[error("{context}: {source}")]
+    Io {
+        /// What wf was doing.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The exit code this error ends the process with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Spec(_) | Error::Plan(_) | Error::Usage(_) => Exit::Usage,
+            Error::Failed(_) | Error::Io { .. } => Exit::Failed,
+        }
+    }
+
+    /// An I/O error with what wf was doing.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Views: everything wf shows a person or a script. Views read plans and
+//! events; they never reach into the executor.
+
+pub mod plan;

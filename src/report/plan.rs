@@ -1,0 +1,157 @@
+//! `wf plan`'s human output: short sections that fit a terminal.
+
+use crate::plan::Plan;
+use std::fmt::Write;
+
+/// Renders a plan for a person.
+pub fn render(plan: &Plan) -> String {
+    let mut o = String::new();
+    let version = plan
+        .version
+        .as_deref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    let _ = writeln!(o, "plan: {}{version}  ({})", plan.name, plan.spec_path);
+    let _ = writeln!(o, "fingerprint: {}", plan.fingerprint);
+    let model = plan.model.name.as_deref().unwrap_or("-");
+    let mut model_line = format!(
+        "{} {model}, max_tokens {}",
+        provider(plan),
+        plan.model.max_tokens
+    );
+    if let Some(t) = plan.model.temperature {
+        let _ = write!(model_line, ", temperature {t}");
+    }
+    if let Some(script) = &plan.model.script {
+        let _ = write!(model_line, ", script {script}");
+    }
+    let _ = writeln!(o, "model: {model_line}");
+
+    if !plan.inputs.is_empty() {
+        let _ = writeln!(o, "\ninputs");
+        for (k, v) in &plan.inputs {
+            let _ = writeln!(o, "  {k} = {v}");
+        }
+    }
+
+    let _ = writeln!(o, "\nprompt");
+    for line in plan.prompt.trim_end().lines() {
+        let _ = writeln!(o, "  {line}");
+    }
+    if !plan.constraints.is_empty() {
+        let _ = writeln!(o, "\nconstraints");
+        for c in &plan.constraints {
+            let _ = writeln!(o, "  - {c}");
+        }
+    }
+
+    let ctx = &plan.context;
+    let pct = (ctx.total_tokens * 100)
+        .checked_div(ctx.max_tokens)
+        .unwrap_or(0);
+    let _ = writeln!(
+        o,
+        "\ncontext: {} files, {} tokens of {} ({pct}%)",
+        ctx.files.len(),
+        ctx.total_tokens,
+        ctx.max_tokens
+    );
+    let width = ctx
+        .files
+        .iter()
+        .map(|f| f.path.len())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for f in &ctx.files {
+        let _ = writeln!(
+            o,
+            "  {:<width$}  {:>8} B  {:>7} tok  {}",
+            f.path,
+            f.bytes,
+            f.tokens,
+            &f.hash[..12]
+        );
+    }
+    for s in &ctx.skipped {
+        let _ = writeln!(o, "  {:<width$}  skipped: {}", s.path, s.reason);
+    }
+    if ctx.files.is_empty() && !plan.context_include.is_empty() {
+        let _ = writeln!(o, "  (no file matches {})", plan.context_include.join(", "));
+    }
+
+    let tools: Vec<&str> = plan.tools.iter().map(|t| t.as_str()).collect();
+    let _ = writeln!(
+        o,
+        "\ntools: {}",
+        if tools.is_empty() {
+            "none".to_string()
+        } else {
+            tools.join(", ")
+        }
+    );
+    let p = &plan.permissions;
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "nothing".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let _ = writeln!(o, "permissions");
+    let _ = writeln!(o, "  read     {}", list(&p.read));
+    let _ = writeln!(o, "  write    {}", list(&p.write));
+    let mut protect = p.protect.clone();
+    protect.extend([".git/**".to_string(), ".wf/**".to_string()]);
+    let _ = writeln!(o, "  protect  {}", protect.join(", "));
+    if let Some(shell) = &p.shell {
+        let timeout = shell.timeout.map_or("2m".to_string(), |t| t.to_text());
+        let _ = writeln!(
+            o,
+            "  shell    {} (timeout {timeout})",
+            shell.allow.join(" | ")
+        );
+    }
+
+    if plan.checks.is_empty() {
+        let _ = writeln!(o, "\nchecks: none");
+    } else {
+        let _ = writeln!(o, "\nchecks");
+        for c in &plan.checks {
+            let timeout = c.timeout.map_or("10m".to_string(), |t| t.to_text());
+            let mut lines = c.run.trim_end().lines();
+            let first = lines.next().unwrap_or("");
+            let _ = writeln!(o, "  {}  (timeout {timeout})", c.name);
+            let _ = writeln!(o, "    $ {first}");
+            for line in lines {
+                let _ = writeln!(o, "      {line}");
+            }
+        }
+    }
+    let cp = &plan.checkpoints;
+    let _ = writeln!(
+        o,
+        "checkpoints: plan {}, apply {}",
+        if cp.plan { "on" } else { "off" },
+        if cp.apply { "on" } else { "off" }
+    );
+    let l = &plan.limits;
+    let cost = l
+        .max_cost_usd
+        .map_or("none".to_string(), |c| format!("${c:.2}"));
+    let timeout = l.timeout.map_or("30m".to_string(), |t| t.to_text());
+    let _ = writeln!(
+        o,
+        "limits: {} turns, {} repairs, cost {cost}, timeout {timeout}",
+        l.max_turns, l.max_repairs
+    );
+    o
+}
+
+fn provider(plan: &Plan) -> &'static str {
+    match plan.model.provider {
+        crate::spec::ProviderName::Anthropic => "anthropic",
+        crate::spec::ProviderName::Openai => "openai",
+        crate::spec::ProviderName::Script => "script",
+    }
+}

@@ -1,0 +1,223 @@
+//! The task-file format: loading a file into a checked [`Spec`].
+//!
+//! Loading goes in stages, each reporting every problem it can find with
+//! file, line and column:
+//!
+//! 1. bytes: size cap, UTF-8;
+//! 2. YAML: a tree of spanned nodes ([`yaml`]), duplicate keys refused,
+//!    depth and alias expansion bounded;
+//! 3. version first: `wf:` is read before anything else, so a file written
+//!    for a newer format gets "needs format N" rather than field errors;
+//! 4. schema: the generated JSON Schema ([`schema`]), which reports unknown
+//!    keys (with "did you mean"), wrong types and bad values all at once;
+//! 5. types: deserialization into [`Spec`];
+//! 6. semantics ([`semantic`]): templates, globs, defaults, cross-field rules.
+
+pub mod diagnostic;
+pub mod schema;
+pub mod semantic;
+pub mod template;
+pub mod types;
+pub mod yaml;
+
+pub use types::*;
+
+use diagnostic::{Diagnostic, FileDiagnostics};
+use std::path::{Path, PathBuf};
+use yaml::{Node, Pos, Span, Value};
+
+/// Largest task file wf reads. Task files are small; a bigger one is a mistake
+/// or an attack.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// A task file that loaded and passed every check.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    /// The typed task file, defaults filled in.
+    pub spec: Spec,
+    /// The path as given.
+    pub path: PathBuf,
+    /// The file's text.
+    pub source: String,
+    /// Hex SHA-256 of the canonical spec (its JSON with defaults filled in):
+    /// comments and formatting do not change it.
+    pub hash: String,
+}
+
+impl LoadedSpec {
+    /// The directory holding the task file (where `model.script` is looked up).
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+}
+
+/// Why a task file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path as given.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is problematic in one or more places.
+    #[error(transparent)]
+    Invalid(#[from] FileDiagnostics),
+}
+
+/// Loads and checks one task file.
+pub fn load(path: &Path) -> Result<LoadedSpec, SpecError> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    load_bytes(path, &bytes)
+}
+
+/// Loads and checks a task file from its bytes (`path` names it in errors
+/// and locates `model.script`).
+pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<LoadedSpec, SpecError> {
+    let display = path.display().to_string();
+    let fail = |source: String, diagnostics: Vec<Diagnostic>| {
+        SpecError::Invalid(FileDiagnostics {
+            file: display.clone(),
+            text: source,
+            diagnostics,
+        })
+    };
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(fail(
+            String::new(),
+            vec![Diagnostic::new(
+                Span::default(),
+                format!(
+                    "task file is {} bytes; the limit is {MAX_FILE_BYTES}",
+                    bytes.len()
+                ),
+            )],
+        ));
+    }
+    let source = match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+            let pos = Pos {
+                line,
+                col,
+                index: 0,
+            };
+            return Err(fail(
+                text,
+                vec![Diagnostic::new(
+                    Span {
+                        start: pos,
+                        end: pos,
+                    },
+                    "task file is not valid UTF-8",
+                )],
+            ));
+        }
+    };
+    let root = match yaml::parse(&source) {
+        Ok(root) => root,
+        Err(e) => return Err(fail(source, vec![Diagnostic::new(e.span, e.message)])),
+    };
+    if let Err(d) = check_version(&root) {
+        return Err(fail(source, vec![d]));
+    }
+    let mut diagnostics = schema::validate(&root);
+    if !diagnostics.is_empty() {
+        diagnostics.sort_by_key(|d| d.span.start);
+        return Err(fail(source, diagnostics));
+    }
+    let json = root.to_json();
+    let spec: Spec = match serde_path_to_error::deserialize(&json) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let pointer: String = e
+                .path()
+                .iter()
+                .map(|seg| match seg {
+                    serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+                    serde_path_to_error::Segment::Map { key } => format!("/{key}"),
+                    _ => String::new(),
+                })
+                .collect();
+            let span = root.at_pointer(&pointer).1.span;
+            return Err(fail(
+                source,
+                vec![Diagnostic::new(span, e.into_inner().to_string())],
+            ));
+        }
+    };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let diagnostics = semantic::check(&spec, &root, &source, dir);
+    if !diagnostics.is_empty() {
+        return Err(fail(source, diagnostics));
+    }
+    let hash = crate::hash::sha256_hex(&serde_json::to_vec(&spec).expect("spec serializes"));
+    Ok(LoadedSpec {
+        spec,
+        path: path.to_path_buf(),
+        source,
+        hash,
+    })
+}
+
+/// Reads `wf:` before anything else.
+fn check_version(root: &Node) -> Result<(), Diagnostic> {
+    let start = Span {
+        start: Pos {
+            line: 1,
+            col: 1,
+            index: 0,
+        },
+        end: Pos {
+            line: 1,
+            col: 1,
+            index: 0,
+        },
+    };
+    let Value::Map(_) = root.value else {
+        return Err(Diagnostic::new(
+            if root.span == Span::default() {
+                start
+            } else {
+                root.span
+            },
+            "a task file is a YAML mapping of keys (wf, name, model, prompt, …)",
+        )
+        .with_help("start with `wf: 1`; `wf init` writes a skeleton"));
+    };
+    let Some((_, version)) = root.get("wf") else {
+        return Err(
+            Diagnostic::new(start, "missing `wf:`, the task-file format version")
+                .with_help(format!("add `wf: {FORMAT_VERSION}` as the first line")),
+        );
+    };
+    match version.value {
+        Value::Int(v) if v as u64 == FORMAT_VERSION && v > 0 => Ok(()),
+        Value::Int(v) if v > FORMAT_VERSION as i64 => Err(Diagnostic::new(
+            version.span,
+            format!(
+                "this task file needs format version {v}; wf {} reads format {FORMAT_VERSION}",
+                env!("CARGO_PKG_VERSION")
+            ),
+        )
+        .with_help("upgrade wf to run this task file")),
+        _ => Err(Diagnostic::new(
+            version.span,
+            format!(
+                "`wf:` must be the format version, {FORMAT_VERSION}; found {}",
+                version.to_json()
+            ),
+        )),
+    }
+}

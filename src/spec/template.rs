@@ -1,0 +1,152 @@
+//! Templates (`{{ inputs.source }}`) in prompts, constraints and context globs.
+//!
+//! Rendering uses minijinja in strict mode: an undefined variable is an error,
+//! never an empty string. The only variables a task file can use are its
+//! declared inputs, as `inputs.NAME`; [`undeclared`] finds the others before
+//! anything runs.
+
+use minijinja::{Environment, UndefinedBehavior};
+use std::collections::BTreeMap;
+
+/// Variables minijinja itself provides; using them is not an undeclared input.
+const BUILTINS: &[&str] = &["range", "dict", "namespace", "debug", "cycler", "joiner"];
+
+/// A template problem, with the byte range in the template text when known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateError {
+    /// Lowercase message.
+    pub message: String,
+    /// Byte range within the template text.
+    pub range: Option<std::ops::Range<usize>>,
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env
+}
+
+fn convert(e: &minijinja::Error) -> TemplateError {
+    let message = match e.detail() {
+        Some(detail) => format!("template error: {detail}"),
+        None => format!("template error: {}", e.kind()),
+    };
+    TemplateError {
+        message,
+        range: e.range(),
+    }
+}
+
+/// Variables the template uses that are not `inputs.<one of declared>`, with
+/// the byte offset of their first use. A syntax error is returned as `Err`.
+pub fn undeclared(
+    text: &str,
+    declared: &BTreeMap<String, impl Sized>,
+) -> Result<Vec<(String, Option<usize>)>, TemplateError> {
+    if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
+        return Ok(Vec::new());
+    }
+    let env = environment();
+    let template = env.template_from_str(text).map_err(|e| convert(&e))?;
+    let mut bad: Vec<String> = template
+        .undeclared_variables(true)
+        .into_iter()
+        .filter(|var| {
+            let mut parts = var.splitn(3, '.');
+            let head = parts.next().unwrap_or_default();
+            match head {
+                "inputs" => match parts.next() {
+                    None => false,
+                    Some(name) => !declared.contains_key(name),
+                },
+                other => !BUILTINS.contains(&other),
+            }
+        })
+        .collect();
+    bad.sort();
+    Ok(bad
+        .into_iter()
+        .map(|var| {
+            let tail = var.rsplit('.').next().unwrap_or(&var).to_string();
+            let offset = text.find(&var).or_else(|| text.find(&tail));
+            (var, offset)
+        })
+        .collect())
+}
+
+/// Renders `text` with the given inputs.
+pub fn render(
+    text: &str,
+    inputs: &BTreeMap<String, serde_json::Value>,
+) -> Result<String, TemplateError> {
+    if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
+        return Ok(text.to_string());
+    }
+    let env = environment();
+    let template = env.template_from_str(text).map_err(|e| convert(&e))?;
+    let mut out = template
+        .render(minijinja::context! { inputs => to_template_value(&serde_json::Value::Object(inputs.clone().into_iter().collect())) })
+        .map_err(|e| convert(&e))?;
+    // minijinja drops one trailing newline; prompts keep theirs.
+    if text.ends_with('\n') && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn to_template_value(v: &serde_json::Value) -> minijinja::Value {
+    use minijinja::Value as M;
+    use serde_json::Value as J;
+    match v {
+        J::Null => M::from(()),
+        J::Bool(b) => M::from(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => M::from(i),
+            None => M::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => M::from(s.as_str()),
+        J::Array(items) => M::from(items.iter().map(to_template_value).collect::<Vec<_>>()),
+        J::Object(map) => M::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_template_value(v)))
+                .collect::<BTreeMap<String, M>>(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared() -> BTreeMap<String, ()> {
+        BTreeMap::from([("source".to_string(), ())])
+    }
+
+    #[test]
+    fn finds_undeclared_inputs_and_other_variables() {
+        let found = undeclared(
+            "{{ inputs.source }} {{ inputs.sorce }} {{ user }}",
+            &declared(),
+        )
+        .unwrap();
+        let names: Vec<&str> = found.iter().map(|(v, _)| v.as_str()).collect();
+        assert_eq!(names, ["inputs.sorce", "user"]);
+        assert_eq!(found[0].1, Some(23));
+    }
+
+    #[test]
+    fn strict_rendering_fails_on_undefined() {
+        let inputs = BTreeMap::from([("source".to_string(), serde_json::json!("a.ini"))]);
+        assert_eq!(
+            render("Migrate {{ inputs.source }}.\n", &inputs).unwrap(),
+            "Migrate a.ini.\n"
+        );
+        assert!(render("{{ inputs.nope }}", &inputs).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_have_a_range() {
+        let err = undeclared("ok {{ inputs.source ", &declared()).unwrap_err();
+        assert!(err.message.starts_with("template error"), "{}", err.message);
+    }
+}

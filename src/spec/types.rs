@@ -1,0 +1,457 @@
+//! The task file, format version 1, as typed Rust structures.
+//!
+//! These types are the single source of the format: the JSON Schema in
+//! `schemas/workflow.schema.json` is generated from them (see
+//! [`crate::spec::schema`]), and the loader validates a file against that
+//! schema before deserializing it. Doc comments here become the schema's
+//! descriptions, which editors show on hover.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The task-file format version this build of wf reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// A wf task file: what the agent is asked to do, what it may see and do,
+/// how success is proven, and where a human must say yes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "wf task file")]
+pub struct Spec {
+    /// Task-file format version. This wf reads version 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub wf: u64,
+    /// The workflow's name: lowercase letters, digits and dashes.
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"), length(max = 64))]
+    pub name: String,
+    /// This recipe's own version (semver, e.g. 1.2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+    ))]
+    pub version: Option<String>,
+    /// One line on what the workflow does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Inputs given with `-i KEY=VALUE`, usable in templates as `{{ inputs.KEY }}`.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, InputDecl>,
+    /// Which model runs the task.
+    pub model: ModelSpec,
+    /// Files put in front of the model before its first turn.
+    #[serde(default)]
+    pub context: ContextSpec,
+    /// Rules given to the model verbatim in its instructions. Templated.
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    /// The tools the model may call. Default: the read-only tools
+    /// `read_file`, `list_files` and `search`.
+    #[serde(default = "default_tools")]
+    pub tools: Vec<ToolName>,
+    /// What the tools may touch, enforced by the tool layer.
+    #[serde(default)]
+    pub permissions: Permissions,
+    /// The task. Templated.
+    #[schemars(length(min = 1))]
+    pub prompt: String,
+    /// Commands that must pass once the model says it is done.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+    /// Where a human approves.
+    #[serde(default)]
+    pub checkpoints: Checkpoints,
+    /// Bounds on the run.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn default_tools() -> Vec<ToolName> {
+    vec![ToolName::ReadFile, ToolName::ListFiles, ToolName::Search]
+}
+
+/// A declared input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputDecl {
+    /// The input's type; values given on the command line are converted to it.
+    #[serde(rename = "type")]
+    pub kind: InputType,
+    /// The value used when none is given. Without a default the input is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// The allowed values of an `enum` input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// What the input is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The type of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InputType {
+    /// Any text.
+    String,
+    /// A whole number.
+    Integer,
+    /// A number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// A path relative to the repository root that stays inside it.
+    Path,
+    /// One of the strings listed in `values`.
+    Enum,
+}
+
+impl InputType {
+    /// The name used in the task file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputType::String => "string",
+            InputType::Integer => "integer",
+            InputType::Number => "number",
+            InputType::Boolean => "boolean",
+            InputType::Path => "path",
+            InputType::Enum => "enum",
+        }
+    }
+}
+
+/// The model and how it is called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Which backend: `anthropic`, `openai` (any OpenAI-compatible server) or
+    /// `script` (recorded turns, offline).
+    pub provider: ProviderName,
+    /// The model name as the provider knows it. Optional for `script`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Cap on each answer's output tokens.
+    #[serde(default = "default_max_tokens")]
+    #[schemars(range(min = 1))]
+    pub max_tokens: u32,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<f64>,
+    /// `provider: script` only: the file of model turns, relative to this task file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+}
+
+fn default_max_tokens() -> u32 {
+    8192
+}
+
+/// A model backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderName {
+    /// The Anthropic Messages API.
+    Anthropic,
+    /// Any server speaking OpenAI Chat Completions.
+    Openai,
+    /// A file of scripted turns (offline; for trying and testing workflows).
+    Script,
+}
+
+/// Files put in front of the model.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContextSpec {
+    /// Globs of files to include, relative to the repository root. Templated.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Globs of files to leave out.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Token budget for the context files (estimated as bytes / 4).
+    #[serde(default = "default_context_tokens")]
+    #[schemars(range(min = 1))]
+    pub max_tokens: u64,
+}
+
+fn default_context_tokens() -> u64 {
+    60_000
+}
+
+/// A tool the model may call.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolName {
+    /// Read a file, optionally a range of lines.
+    ReadFile,
+    /// List files under a directory (gitignore respected).
+    ListFiles,
+    /// Search file contents with a regex.
+    Search,
+    /// Replace one exact occurrence of a string in a file.
+    EditFile,
+    /// Create or replace a whole file.
+    WriteFile,
+    /// Run an allowed command line, without a shell interpreter.
+    Shell,
+}
+
+impl ToolName {
+    /// Every tool, in a fixed order.
+    pub const ALL: [ToolName; 6] = [
+        ToolName::ReadFile,
+        ToolName::ListFiles,
+        ToolName::Search,
+        ToolName::EditFile,
+        ToolName::WriteFile,
+        ToolName::Shell,
+    ];
+
+    /// The name the model and the task file use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolName::ReadFile => "read_file",
+            ToolName::ListFiles => "list_files",
+            ToolName::Search => "search",
+            ToolName::EditFile => "edit_file",
+            ToolName::WriteFile => "write_file",
+            ToolName::Shell => "shell",
+        }
+    }
+
+    /// The tool with this name.
+    pub fn from_name(name: &str) -> Option<ToolName> {
+        ToolName::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Whether the tool changes files.
+    pub fn writes(self) -> bool {
+        matches!(self, ToolName::EditFile | ToolName::WriteFile)
+    }
+}
+
+/// What the tools may touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// Globs the read tools may read. Default: everything (`**`).
+    #[serde(default = "default_read")]
+    pub read: Vec<String>,
+    /// Globs the write tools may write. Default: nothing.
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Globs never writable, whatever `write` says. `.git/` and `.wf/` always are.
+    #[serde(default)]
+    pub protect: Vec<String>,
+    /// Command lines the `shell` tool may run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ShellPermissions")]
+    pub shell: Option<ShellPermissions>,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Permissions {
+            read: default_read(),
+            write: Vec::new(),
+            protect: Vec::new(),
+            shell: None,
+        }
+    }
+}
+
+fn default_read() -> Vec<String> {
+    vec!["**".to_string()]
+}
+
+/// The `shell` tool's allowlist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShellPermissions {
+    /// Allowed command lines, matched word by word against the parsed
+    /// command: a word matches itself, `*` and `?` inside a word are
+    /// wildcards for one argument, and a final lone `*` matches any number
+    /// of further arguments.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// How long one command may run (e.g. `30s`, `2m`). Default 2m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Duration")]
+    pub timeout: Option<Duration>,
+}
+
+/// A command that must pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// A short unique name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The command line, run with `sh -c` in the run's workspace.
+    #[schemars(length(min = 1))]
+    pub run: String,
+    /// How long it may run (e.g. `10m`). Default 10m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Duration")]
+    pub timeout: Option<Duration>,
+}
+
+/// Where a human approves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoints {
+    /// The model first states a plan; a human approves it before any edit.
+    #[serde(default)]
+    pub plan: bool,
+    /// The final diff is approved before it touches the user's tree.
+    #[serde(default = "yes")]
+    pub apply: bool,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Self {
+        Checkpoints {
+            plan: false,
+            apply: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Bounds on the run; reaching one ends it with a status that names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Model requests in the whole run.
+    #[serde(default = "default_max_turns")]
+    #[schemars(range(min = 1))]
+    pub max_turns: u32,
+    /// Rounds of "checks failed, fix it".
+    #[serde(default = "default_max_repairs")]
+    pub max_repairs: u32,
+    /// Spending cap in US dollars, from real usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0))]
+    pub max_cost_usd: Option<f64>,
+    /// Wall-clock cap on the whole run (e.g. `30m`). Default 30m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Duration")]
+    pub timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_turns: default_max_turns(),
+            max_repairs: default_max_repairs(),
+            max_cost_usd: None,
+            timeout: None,
+        }
+    }
+}
+
+fn default_max_turns() -> u32 {
+    40
+}
+
+fn default_max_repairs() -> u32 {
+    3
+}
+
+/// A duration written as a number and a unit: `500ms`, `30s`, `2m`, `1h`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    /// Parses `500ms`, `30s`, `2m` or `1h`.
+    pub fn parse(text: &str) -> Option<Duration> {
+        let split = text.find(|c: char| !c.is_ascii_digit())?;
+        let (num, unit) = text.split_at(split);
+        let n: u64 = num.parse().ok()?;
+        let millis = match unit {
+            "ms" => Some(n),
+            "s" => n.checked_mul(1_000),
+            "m" => n.checked_mul(60_000),
+            "h" => n.checked_mul(3_600_000),
+            _ => None,
+        }?;
+        Some(Duration(std::time::Duration::from_millis(millis)))
+    }
+
+    /// The canonical text: the largest unit that divides it.
+    pub fn to_text(self) -> String {
+        let ms = self.0.as_millis();
+        if ms.is_multiple_of(3_600_000) && ms > 0 {
+            format!("{}h", ms / 3_600_000)
+        } else if ms.is_multiple_of(60_000) && ms > 0 {
+            format!("{}m", ms / 60_000)
+        } else if ms.is_multiple_of(1_000) {
+            format!("{}s", ms / 1_000)
+        } else {
+            format!("{ms}ms")
+        }
+    }
+}
+
+/// The pattern durations match in the schema.
+pub const DURATION_PATTERN: &str = r"^[0-9]+(ms|s|m|h)$";
+
+impl Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Duration::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration; write a number and a unit: 500ms, 30s, 2m, 1h"
+            ))
+        })
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": DURATION_PATTERN,
+            "description": "A number and a unit: 500ms, 30s, 2m, 1h."
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_print() {
+        assert_eq!(Duration::parse("2m").unwrap().0.as_secs(), 120);
+        assert_eq!(Duration::parse("500ms").unwrap().0.as_millis(), 500);
+        assert_eq!(Duration::parse("90s").unwrap().to_text(), "90s");
+        assert_eq!(Duration::parse("120s").unwrap().to_text(), "2m");
+        assert!(Duration::parse("2 m").is_none());
+        assert!(Duration::parse("m").is_none());
+        assert!(Duration::parse("99999999999999999999h").is_none());
+    }
+
+    #[test]
+    fn tool_names_round_trip() {
+        for t in ToolName::ALL {
+            assert_eq!(ToolName::from_name(t.as_str()), Some(t));
+        }
+    }
+}
