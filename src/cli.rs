@@ -35,6 +35,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a workflow; the user's tree changes only after the apply checkpoint passes.
+    Run {
+        /// The task file.
+        spec: PathBuf,
+        /// An input value, KEY=VALUE (repeatable).
+        #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
+        inputs: Vec<String>,
+        /// Run everything and show the diff, but never apply it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Approve every checkpoint (recorded as approved by you via --yes).
+        #[arg(long)]
+        yes: bool,
+        /// Print one JSON object per event on stdout, then a summary object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List recorded runs, newest first.
+    Runs,
+    /// Show a run's timeline: files read, tool calls, denials, checks, repairs, approvals, cost.
+    Show {
+        /// A run id, an unambiguous prefix of one, or `last`.
+        run: String,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the task-file JSON Schema.
     Schema,
 }
@@ -73,6 +100,15 @@ fn run(cli: Cli) -> Result<Exit, Error> {
     match cli.command {
         Command::Validate { paths } => validate(&paths),
         Command::Plan { spec, inputs, json } => plan(&spec, &inputs, json),
+        Command::Run {
+            spec,
+            inputs,
+            dry_run,
+            yes,
+            json,
+        } => run_workflow(&spec, &inputs, dry_run, yes, json),
+        Command::Runs => runs(),
+        Command::Show { run, json } => show(&run, json),
         Command::Schema => {
             print!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
@@ -171,6 +207,118 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
         println!("{text}");
     } else {
         print!("{}", crate::report::plan::render(&plan));
+    }
+    Ok(Exit::Success)
+}
+
+fn run_workflow(
+    spec_path: &Path,
+    inputs: &[String],
+    dry_run: bool,
+    yes: bool,
+    json: bool,
+) -> Result<Exit, Error> {
+    use std::io::IsTerminal;
+    let loaded = spec::load(spec_path)?;
+    let given = parse_inputs(inputs)?;
+    let root = crate::plan::repo_root(&current_dir()?);
+    let plan = crate::plan::make(&loaded, &given, &root)?;
+    let mut provider: Box<dyn crate::provider::Provider> = match plan.model.provider {
+        spec::ProviderName::Script => {
+            let script = loaded
+                .dir()
+                .join(plan.model.script.as_deref().unwrap_or_default());
+            Box::new(crate::provider::script::ScriptProvider::load(&script).map_err(Error::Usage)?)
+        }
+        other => {
+            return Err(Error::Usage(format!(
+                "provider `{}` is not available in this build; use `provider: script`",
+                serde_json::to_value(other)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            )));
+        }
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let options = crate::executor::RunOptions {
+        yes,
+        dry_run,
+        interactive: std::io::stdin().is_terminal() && terminal,
+        color: terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut reporter: Box<dyn crate::executor::Reporter> = if json {
+        Box::new(crate::report::progress::Json)
+    } else if terminal {
+        Box::new(crate::report::progress::Live::new(plan.limits.max_turns))
+    } else {
+        Box::new(crate::report::progress::Plain)
+    };
+    let outcome = crate::executor::run(
+        &plan,
+        provider.as_mut(),
+        Box::new(|_| None),
+        options,
+        reporter.as_mut(),
+    )?;
+    if json {
+        let summary = std::fs::read_to_string(outcome.dir.summary()).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
+        println!(
+            "{}",
+            serde_json::json!({ "kind": "summary", "summary": value })
+        );
+    }
+    eprintln!(
+        "wf: run {} {}; `wf show {}` for the timeline",
+        outcome.run_id,
+        outcome.status.as_str(),
+        &outcome.run_id
+    );
+    Ok(outcome.status.exit())
+}
+
+fn runs() -> Result<Exit, Error> {
+    let root = crate::plan::repo_root(&current_dir()?);
+    let store = crate::store::Store::new(&root);
+    let ids = store.list();
+    if ids.is_empty() {
+        eprintln!("no runs recorded yet");
+        return Ok(Exit::Success);
+    }
+    for id in ids {
+        let Ok(dir) = store.resolve(&id) else {
+            continue;
+        };
+        let summary = match crate::trace::read(&dir.trace()) {
+            Ok(trace) => crate::summary::from_records(&trace.records),
+            Err(_) => continue,
+        };
+        println!("{}", crate::report::show::run_line(&summary));
+    }
+    Ok(Exit::Success)
+}
+
+fn show(run: &str, json: bool) -> Result<Exit, Error> {
+    let root = crate::plan::repo_root(&current_dir()?);
+    let dir = crate::store::Store::new(&root)
+        .resolve(run)
+        .map_err(Error::Usage)?;
+    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let summary = crate::summary::from_records(&trace.records);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("summaries serialize")
+        );
+    } else {
+        print!(
+            "{}",
+            crate::report::show::timeline(&trace.records, &summary)
+        );
+        if trace.torn_tail.is_some() {
+            println!("(the trace ends with a line cut short: the run was killed while writing it)");
+        }
     }
     Ok(Exit::Success)
 }

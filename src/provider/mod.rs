@@ -10,6 +10,8 @@
 //! request ([`ModelRequest::hash`]) is the same for the same executor state on
 //! every machine.
 
+pub mod script;
+
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

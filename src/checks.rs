@@ -1,0 +1,115 @@
+//! Running checks and composing the repair message.
+//!
+//! A check's `run` is the task-file author's command line, run with `sh -c`
+//! in the workspace like a CI step: scrubbed environment (see
+//! [`crate::process`]), its own process group, a timeout (default 10m). The
+//! model can neither change nor skip a check. Checks run in order and stop
+//! at the first failure, as CI steps do: a failing build makes the tests'
+//! output noise.
+
+use crate::process::{Spawn, run};
+use crate::spec::Check;
+use std::path::Path;
+use std::time::Duration;
+
+/// Default timeout of a check.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(600);
+/// Lines of output tail sent to the model and kept in the trace.
+pub const TAIL_LINES: usize = 60;
+/// Bytes of output tail sent to the model and kept in the trace.
+pub const TAIL_BYTES: usize = 4 * 1024;
+
+/// What one check did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRun {
+    /// The check's name.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Exit code.
+    pub exit_code: Option<i32>,
+    /// Killed at its timeout.
+    pub timed_out: bool,
+    /// Hash of the captured output.
+    pub output_hash: String,
+    /// The end of the output.
+    pub tail: String,
+    /// Whether the captured output was cut.
+    pub truncated: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Runs one check in `dir`, within `deadline_left`.
+pub fn run_check(
+    check: &Check,
+    dir: &Path,
+    env: &[(String, String)],
+    deadline_left: Duration,
+) -> CheckRun {
+    let timeout = check
+        .timeout
+        .map_or(DEFAULT_CHECK_TIMEOUT, |t| t.0)
+        .min(deadline_left);
+    let outcome = run(&Spawn {
+        argv: vec!["sh".into(), "-c".into(), check.run.clone()],
+        cwd: dir,
+        env: env.to_vec(),
+        timeout,
+        head: 16 * 1024,
+        tail: 64 * 1024,
+    });
+    match outcome {
+        Ok(o) => CheckRun {
+            name: check.name.clone(),
+            passed: o.success(),
+            exit_code: o.exit_code,
+            timed_out: o.timed_out,
+            output_hash: crate::hash::sha256_hex(o.output.as_bytes()),
+            tail: tail(&o.output),
+            truncated: o.truncated,
+            elapsed: o.elapsed,
+        },
+        Err(e) => CheckRun {
+            name: check.name.clone(),
+            passed: false,
+            exit_code: None,
+            timed_out: false,
+            output_hash: String::new(),
+            tail: format!("cannot start sh: {e}"),
+            truncated: false,
+            elapsed: Duration::ZERO,
+        },
+    }
+}
+
+/// The last [`TAIL_LINES`] lines, at most [`TAIL_BYTES`] bytes.
+pub fn tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    let mut text = lines[start..].join("\n");
+    if text.len() > TAIL_BYTES {
+        let mut cut = text.len() - TAIL_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        text = text[cut..].to_string();
+    }
+    text
+}
+
+/// The message that asks the model to fix failing checks.
+pub fn repair_message(failed: &CheckRun, round: u32, max: u32) -> String {
+    let status = if failed.timed_out {
+        "was killed at its timeout".to_string()
+    } else {
+        match failed.exit_code {
+            Some(code) => format!("failed with exit code {code}"),
+            None => "was killed by a signal".to_string(),
+        }
+    };
+    format!(
+        "Check `{}` {status} (repair round {round} of {max}). The end of its output:\n```\n{}\n```\nFix the cause; the checks run again when you finish.",
+        failed.name, failed.tail
+    )
+}

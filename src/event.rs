@@ -1,0 +1,417 @@
+//! The event vocabulary shared by the trace, `--json`, the progress line,
+//! `wf show`, the summary and replay.
+//!
+//! Each trace line is a [`Record`]: a sequence number, the event (tagged by
+//! `kind`), and `t_ms`, the milliseconds since the run started. Fields that
+//! depend on the clock, the machine or the person (`t_ms`, `duration_ms`,
+//! `at`, `run_id`, `by`, `via`, `wf_version`) are [`VOLATILE_FIELDS`]: a
+//! replay compares everything else.
+
+use crate::provider::{Block, StopReason, Usage};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the trace format; the header event carries it.
+pub const TRACE_VERSION: u32 = 1;
+
+/// Fields that differ between two faithful runs and are left out when runs
+/// are compared.
+pub const VOLATILE_FIELDS: &[&str] = &[
+    "t_ms",
+    "duration_ms",
+    "at",
+    "run_id",
+    "by",
+    "via",
+    "wf_version",
+];
+
+/// One line of the trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// 0 for the header, then 1, 2, …
+    pub seq: u64,
+    /// Milliseconds since the run started.
+    pub t_ms: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// A context file as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    /// Relative path.
+    pub path: String,
+    /// Bytes.
+    pub bytes: u64,
+    /// Token estimate.
+    pub tokens: u64,
+    /// Content hash.
+    pub hash: String,
+}
+
+/// Which checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointName {
+    /// Approval of the model's plan before any edit.
+    Plan,
+    /// Approval of the final diff before it touches the user's tree.
+    Apply,
+}
+
+impl CheckpointName {
+    /// The name as written in task files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointName::Plan => "plan",
+            CheckpointName::Apply => "apply",
+        }
+    }
+}
+
+/// What happened at a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointState {
+    /// The run arrived at it.
+    Reached,
+    /// A human said yes.
+    Approved,
+    /// A human said no.
+    Rejected,
+    /// Nobody could be asked; the run is saved and waits.
+    Paused,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Checks pass; the change was applied, or there was none to apply.
+    Succeeded,
+    /// Checks pass; the change was shown and not applied (`--dry-run`, or no apply checkpoint... see docs).
+    DryRun,
+    /// Waiting at a checkpoint.
+    Paused,
+    /// A human rejected the plan or the change.
+    Rejected,
+    /// Checks still failing after the allowed repairs.
+    ChecksFailed,
+    /// `limits.max_turns` reached.
+    TurnLimit,
+    /// `limits.max_cost_usd` reached.
+    CostLimit,
+    /// `limits.timeout` reached.
+    Timeout,
+    /// The model failed (provider error, script exhausted, refusal).
+    ModelError,
+    /// The change could not be applied (the user changed the same files).
+    ApplyFailed,
+    /// wf itself failed (workspace, git, I/O).
+    Error,
+}
+
+impl RunStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::DryRun => "dry_run",
+            RunStatus::Paused => "paused",
+            RunStatus::Rejected => "rejected",
+            RunStatus::ChecksFailed => "checks_failed",
+            RunStatus::TurnLimit => "turn_limit",
+            RunStatus::CostLimit => "cost_limit",
+            RunStatus::Timeout => "timeout",
+            RunStatus::ModelError => "model_error",
+            RunStatus::ApplyFailed => "apply_failed",
+            RunStatus::Error => "error",
+        }
+    }
+
+    /// The process exit code for this outcome.
+    pub fn exit(self) -> crate::error::Exit {
+        use crate::error::Exit;
+        match self {
+            RunStatus::Succeeded | RunStatus::DryRun => Exit::Success,
+            RunStatus::Paused => Exit::Paused,
+            _ => Exit::Failed,
+        }
+    }
+}
+
+/// Token and cost totals of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Model requests sent.
+    pub turns: u32,
+    /// Repair rounds used.
+    pub repairs: u32,
+    /// Uncached input tokens (None when some response had no usage).
+    pub input_tokens: Option<u64>,
+    /// Output tokens.
+    pub output_tokens: Option<u64>,
+    /// Cache writes.
+    pub cache_creation_input_tokens: u64,
+    /// Cache reads.
+    pub cache_read_input_tokens: u64,
+    /// Cost in USD; None when usage or prices are unknown.
+    pub cost_usd: Option<f64>,
+}
+
+/// Something that happened in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// The header: first line of every trace.
+    RunStarted {
+        /// Trace format version.
+        trace_version: u32,
+        /// wf's version.
+        wf_version: String,
+        /// The run id.
+        run_id: String,
+        /// The workflow's name.
+        spec_name: String,
+        /// Its version.
+        spec_version: Option<String>,
+        /// The task file as given.
+        spec_path: String,
+        /// Canonical spec hash.
+        spec_hash: String,
+        /// Inputs.
+        inputs: BTreeMap<String, serde_json::Value>,
+        /// Plan fingerprint.
+        fingerprint: String,
+        /// The commit the user's tree was on (None outside git or before the first commit).
+        base_revision: Option<String>,
+        /// `provider` or `provider/model`.
+        model: String,
+        /// Whether `--dry-run` was given.
+        dry_run: bool,
+        /// Wall-clock start (RFC 3339).
+        at: String,
+    },
+    /// The workspace is ready.
+    WorkspaceReady {
+        /// Files copied.
+        files: usize,
+        /// Git tree id of the baseline.
+        base_tree: String,
+    },
+    /// The context files put in front of the model.
+    ContextResolved {
+        /// Each file.
+        files: Vec<FileRef>,
+        /// Total token estimate.
+        total_tokens: u64,
+    },
+    /// A request to the model.
+    ModelRequest {
+        /// 1-based request number.
+        turn: u32,
+        /// SHA-256 of the exact request.
+        request_hash: String,
+        /// Token estimate of the whole request (bytes / 4).
+        tokens_estimate: u64,
+    },
+    /// A failed attempt that will be retried.
+    ModelRetry {
+        /// The request number.
+        turn: u32,
+        /// Attempt that failed (1-based).
+        attempt: u32,
+        /// Why.
+        reason: String,
+        /// Wait before the next attempt.
+        wait_ms: u64,
+    },
+    /// The model's answer.
+    ModelResponse {
+        /// The request number.
+        turn: u32,
+        /// Text and tool calls.
+        content: Vec<Block>,
+        /// Why it stopped.
+        stop_reason: StopReason,
+        /// Token usage.
+        usage: Usage,
+        /// Cost of this response, when known.
+        cost_usd: Option<f64>,
+    },
+    /// The model failed.
+    ModelError {
+        /// The request number.
+        turn: u32,
+        /// What went wrong (never a secret).
+        message: String,
+        /// HTTP status.
+        status: Option<u16>,
+        /// Vendor request id.
+        request_id: Option<String>,
+    },
+    /// A tool call, before it runs.
+    ToolCall {
+        /// The call id.
+        call_id: String,
+        /// Tool name as sent.
+        tool: String,
+        /// Input as sent.
+        input: serde_json::Value,
+    },
+    /// A permission rule refused a call.
+    PermissionDenied {
+        /// The call id.
+        call_id: String,
+        /// Tool name.
+        tool: String,
+        /// The rule (`read`, `write`, `protect`, `escape`, `internal`, `shell`, `phase`).
+        rule: String,
+        /// The message the model got.
+        message: String,
+    },
+    /// A tool call's result.
+    ToolResult {
+        /// The call id.
+        call_id: String,
+        /// Tool name.
+        tool: String,
+        /// False when denied or failed.
+        ok: bool,
+        /// `shell` exit code.
+        exit_code: Option<i32>,
+        /// SHA-256 of the content returned to the model.
+        output_hash: String,
+        /// The content returned to the model.
+        output: String,
+        /// Whether it was cut to fit.
+        truncated: bool,
+        /// Wall time.
+        duration_ms: u64,
+    },
+    /// One check's result.
+    CheckResult {
+        /// 0 for the first round, then 1 per repair.
+        round: u32,
+        /// The check's name.
+        name: String,
+        /// Whether it passed.
+        passed: bool,
+        /// Exit code.
+        exit_code: Option<i32>,
+        /// Killed at its timeout.
+        timed_out: bool,
+        /// SHA-256 of the whole captured output.
+        output_hash: String,
+        /// The tail of the output.
+        output_tail: String,
+        /// Whether the captured output was cut.
+        truncated: bool,
+        /// Wall time.
+        duration_ms: u64,
+    },
+    /// Checks failed and the model is asked to fix them.
+    RepairRequested {
+        /// The repair round (1-based).
+        round: u32,
+        /// Failed checks.
+        failed: Vec<String>,
+    },
+    /// A checkpoint.
+    Checkpoint {
+        /// Which.
+        name: CheckpointName,
+        /// What happened.
+        state: CheckpointState,
+        /// Who decided.
+        by: Option<String>,
+        /// How (`terminal`, `--yes`, …).
+        via: Option<String>,
+        /// Comment given with the decision.
+        comment: Option<String>,
+        /// When (RFC 3339).
+        at: Option<String>,
+    },
+    /// The run's change.
+    DiffReady {
+        /// SHA-256 of the patch.
+        diff_hash: String,
+        /// Files changed.
+        files: Vec<String>,
+    },
+    /// The change was applied to the user's tree.
+    Applied {
+        /// Files changed.
+        files: Vec<String>,
+    },
+    /// The change could not be applied.
+    ApplyFailed {
+        /// Why.
+        message: String,
+    },
+    /// A limit ended the run.
+    LimitReached {
+        /// `max_turns`, `max_repairs`, `max_cost_usd` or `timeout`.
+        limit: String,
+        /// Details.
+        message: String,
+    },
+    /// The last event of a finished run.
+    RunFinished {
+        /// How it ended.
+        status: RunStatus,
+        /// Why, when it did not succeed.
+        reason: Option<String>,
+        /// Hash of the final patch.
+        diff_hash: Option<String>,
+        /// Files changed.
+        files_changed: Vec<String>,
+        /// Totals.
+        totals: Totals,
+    },
+}
+
+impl Event {
+    /// The `kind` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::WorkspaceReady { .. } => "workspace_ready",
+            Event::ContextResolved { .. } => "context_resolved",
+            Event::ModelRequest { .. } => "model_request",
+            Event::ModelRetry { .. } => "model_retry",
+            Event::ModelResponse { .. } => "model_response",
+            Event::ModelError { .. } => "model_error",
+            Event::ToolCall { .. } => "tool_call",
+            Event::PermissionDenied { .. } => "permission_denied",
+            Event::ToolResult { .. } => "tool_result",
+            Event::CheckResult { .. } => "check_result",
+            Event::RepairRequested { .. } => "repair_requested",
+            Event::Checkpoint { .. } => "checkpoint",
+            Event::DiffReady { .. } => "diff_ready",
+            Event::Applied { .. } => "applied",
+            Event::ApplyFailed { .. } => "apply_failed",
+            Event::LimitReached { .. } => "limit_reached",
+            Event::RunFinished { .. } => "run_finished",
+        }
+    }
+}
+
+/// A record as JSON with the volatile fields removed: what replay and the
+/// determinism test compare.
+pub fn comparable(record: &Record) -> serde_json::Value {
+    let mut v = serde_json::to_value(record).expect("records serialize");
+    strip(&mut v);
+    v
+}
+
+fn strip(v: &mut serde_json::Value) {
+    if let serde_json::Value::Object(map) = v {
+        // Top level only: a tool input may well have a key named `at`.
+        for f in VOLATILE_FIELDS {
+            map.remove(*f);
+        }
+    }
+}

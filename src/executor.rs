@@ -1,0 +1,766 @@
+//! The executor: the one loop that interprets a plan and drives the model.
+//!
+//! ```text
+//! create run → workspace → context → ┌ model request ─▶ tool calls ─▶ results ┐
+//!                                     └──────────── until a turn without calls ┘
+//!                                   → checks → (repair rounds) → diff → apply checkpoint → apply
+//! ```
+//!
+//! Every step is appended to the trace as an [`Event`] before anything else
+//! sees it; the reporter (progress line, plain lines, `--json`) and the
+//! summary read those events. Nothing here reads the clock for a decision
+//! other than the run's timeout, and everything the model is sent is built
+//! from sorted, stably serialized data: the same plan, repository state and
+//! model answers give the same requests, events and diff.
+//!
+//! The user's tree is touched only by [`crate::workspace::apply`], after the
+//! apply checkpoint passed.
+
+use crate::checkpoint::{Approver, Decision};
+use crate::checks;
+use crate::event::{CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals};
+use crate::plan::Plan;
+use crate::provider::{
+    Block, Message, ModelRequest, ModelResponse, Provider, ProviderObserver, Role, StopReason,
+    Usage,
+};
+use crate::store::{RunDir, Store};
+use crate::tools::ToolLayer;
+use crate::trace::TraceWriter;
+use crate::workspace::{self, Workspace};
+use std::time::{Duration, Instant};
+
+/// Default `limits.timeout`.
+pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Receives every event as it is recorded, and human messages.
+pub trait Reporter {
+    /// An event was recorded.
+    fn record(&mut self, record: &Record);
+    /// Something to show a person (a diff, a plan to approve).
+    fn say(&mut self, text: &str);
+    /// Stop any live display (before a prompt or at the end).
+    fn pause_display(&mut self) {}
+}
+
+/// How a run is driven.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Approve checkpoints (`--yes`).
+    pub yes: bool,
+    /// Run everything, show the diff, never apply (`--dry-run`).
+    pub dry_run: bool,
+    /// A person can be asked (stdin and stderr are terminals).
+    pub interactive: bool,
+    /// Color the diff.
+    pub color: bool,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The run id.
+    pub run_id: String,
+    /// The run folder.
+    pub dir: RunDir,
+    /// The status.
+    pub status: RunStatus,
+    /// Why, when not succeeded.
+    pub reason: Option<String>,
+}
+
+/// Prices a response's usage in USD; `None` when unknown.
+pub type Pricing = Box<dyn Fn(&Usage) -> Option<f64>>;
+
+/// Runs `plan` with `provider`.
+pub fn run(
+    plan: &Plan,
+    provider: &mut dyn Provider,
+    pricing: Pricing,
+    options: RunOptions,
+    reporter: &mut dyn Reporter,
+) -> Result<RunOutcome, crate::error::Error> {
+    let store = Store::new(&plan.root);
+    let dir = store
+        .create_run()
+        .map_err(|e| crate::error::Error::io("cannot create the run folder in .wf/runs", e))?;
+    let trace = TraceWriter::create(&dir.trace())
+        .map_err(|e| crate::error::Error::io("cannot create the trace", e))?;
+    let mut exec = Executor {
+        plan,
+        dir: dir.clone(),
+        trace,
+        reporter,
+        pricing,
+        options,
+        totals: Totals {
+            input_tokens: Some(0),
+            output_tokens: Some(0),
+            ..Totals::default()
+        },
+        cost_known: true,
+        deadline: Instant::now() + plan.limits.timeout.map_or(DEFAULT_RUN_TIMEOUT, |t| t.0),
+        diff_hash: None,
+        files_changed: Vec::new(),
+    };
+    let (status, reason) = match exec.drive(provider) {
+        Ok(end) => end,
+        Err(e) => (RunStatus::Error, Some(e)),
+    };
+    exec.finish(status, reason.clone())?;
+    Ok(RunOutcome {
+        run_id: dir.id.clone(),
+        dir,
+        status,
+        reason,
+    })
+}
+
+struct Executor<'a> {
+    plan: &'a Plan,
+    dir: RunDir,
+    trace: TraceWriter,
+    reporter: &'a mut dyn Reporter,
+    pricing: Pricing,
+    options: RunOptions,
+    totals: Totals,
+    cost_known: bool,
+    deadline: Instant,
+    diff_hash: Option<String>,
+    files_changed: Vec<String>,
+}
+
+type End = (RunStatus, Option<String>);
+
+/// Records provider retries as they happen.
+struct Observer<'x> {
+    trace: &'x mut TraceWriter,
+    reporter: &'x mut dyn Reporter,
+    turn: u32,
+}
+
+impl ProviderObserver for Observer<'_> {
+    fn retry(&mut self, attempt: u32, reason: &str, wait: Duration) {
+        let event = Event::ModelRetry {
+            turn: self.turn,
+            attempt,
+            reason: reason.to_string(),
+            wait_ms: wait.as_millis() as u64,
+        };
+        if let Ok(record) = self.trace.append(event) {
+            self.reporter.record(&record);
+        }
+    }
+}
+
+impl Executor<'_> {
+    fn emit(&mut self, event: Event) -> Result<(), String> {
+        let record = self
+            .trace
+            .append(event)
+            .map_err(|e| format!("cannot write the trace: {e}"))?;
+        self.reporter.record(&record);
+        Ok(())
+    }
+
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// The whole run up to (not including) the final event. `Err` is a
+    /// failure of wf itself (trace, workspace, git).
+    fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, String> {
+        let plan = self.plan;
+        let model = match &plan.model.name {
+            Some(name) => format!("{}/{name}", provider_name(plan)),
+            None => provider_name(plan).to_string(),
+        };
+        self.emit(Event::RunStarted {
+            trace_version: crate::event::TRACE_VERSION,
+            wf_version: env!("CARGO_PKG_VERSION").to_string(),
+            run_id: self.dir.id.clone(),
+            spec_name: plan.name.clone(),
+            spec_version: plan.version.clone(),
+            spec_path: plan.spec_path.clone(),
+            spec_hash: plan.spec_hash.clone(),
+            inputs: plan.inputs.clone(),
+            fingerprint: plan.fingerprint.clone(),
+            base_revision: workspace::head_revision(&plan.root),
+            model,
+            dry_run: self.options.dry_run,
+            at: crate::clock::now_rfc3339(),
+        })?;
+        let ws = Workspace::create(&plan.root, &self.dir.id)
+            .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+        self.emit(Event::WorkspaceReady {
+            files: ws.files,
+            base_tree: ws.base_tree.clone(),
+        })?;
+        self.emit(Event::ContextResolved {
+            files: plan
+                .context
+                .files
+                .iter()
+                .map(|f| FileRef {
+                    path: f.path.clone(),
+                    bytes: f.bytes,
+                    tokens: f.tokens,
+                    hash: f.hash.clone(),
+                })
+                .collect(),
+            total_tokens: plan.context.total_tokens,
+        })?;
+        let mut tools = ToolLayer::new(&ws.dir, &plan.tools, &plan.permissions, ws.env.clone())
+            .map_err(|e| format!("cannot set up the tools: {e}"))?;
+        let plan_phase = plan.checkpoints.plan;
+        tools.set_writes_allowed(!plan_phase);
+
+        let end = self.agent_loop(provider, &mut tools, &ws, plan_phase)?;
+        self.conclude(end, &ws)
+    }
+
+    fn agent_loop(
+        &mut self,
+        provider: &mut dyn Provider,
+        tools: &mut ToolLayer,
+        ws: &Workspace,
+        mut plan_phase: bool,
+    ) -> Result<End, String> {
+        let plan = self.plan;
+        let system = instructions(plan);
+        let definitions = tools.definitions();
+        let mut messages = vec![first_message(plan)];
+        let mut repairs = 0u32;
+        loop {
+            if self.left().is_zero() {
+                return self.limit("timeout", RunStatus::Timeout, "the run's time limit passed");
+            }
+            if self.totals.turns >= plan.limits.max_turns {
+                return self.limit(
+                    "max_turns",
+                    RunStatus::TurnLimit,
+                    &format!("{} model requests made, the limit", plan.limits.max_turns),
+                );
+            }
+            let request = ModelRequest {
+                model: plan
+                    .model
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "script".to_string()),
+                max_tokens: plan.model.max_tokens,
+                temperature: plan.model.temperature,
+                system: system.clone(),
+                tools: definitions.clone(),
+                messages: messages.clone(),
+            };
+            self.totals.turns += 1;
+            let turn = self.totals.turns;
+            let body = serde_json::to_vec(&request).expect("requests serialize");
+            self.emit(Event::ModelRequest {
+                turn,
+                request_hash: crate::hash::sha256_hex(&body),
+                tokens_estimate: crate::context::estimate_tokens(body.len() as u64),
+            })?;
+            let answer = {
+                let mut observer = Observer {
+                    trace: &mut self.trace,
+                    reporter: &mut *self.reporter,
+                    turn,
+                };
+                provider.complete(&request, &mut observer)
+            };
+            let response = match answer {
+                Ok(r) => r,
+                Err(e) => {
+                    self.emit(Event::ModelError {
+                        turn,
+                        message: e.message.clone(),
+                        status: e.status,
+                        request_id: e.request_id.clone(),
+                    })?;
+                    return Ok((RunStatus::ModelError, Some(e.message)));
+                }
+            };
+            self.account(turn, &response)?;
+            if let Some(max) = plan.limits.max_cost_usd
+                && let Some(cost) = self.totals.cost_usd
+                && cost > max
+            {
+                return self.limit(
+                    "max_cost_usd",
+                    RunStatus::CostLimit,
+                    &format!("spent ${cost:.4}, over the ${max:.2} limit"),
+                );
+            }
+            let calls: Vec<(String, String, serde_json::Value)> = response
+                .content
+                .iter()
+                .filter_map(|b| match b {
+                    Block::ToolUse { id, name, input } => {
+                        Some((id.clone(), name.clone(), input.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !response.content.is_empty() {
+                messages.push(Message {
+                    role: Role::Assistant,
+                    content: response.content.clone(),
+                });
+            }
+            match &response.stop_reason {
+                StopReason::Refusal => {
+                    return Ok((
+                        RunStatus::ModelError,
+                        Some("the model refused to continue".into()),
+                    ));
+                }
+                StopReason::PauseTurn if calls.is_empty() => continue,
+                StopReason::MaxTokens if calls.is_empty() => {
+                    messages.push(user_text("Your answer was cut off at the max_tokens limit. Continue where you stopped."));
+                    continue;
+                }
+                _ => {}
+            }
+            if !calls.is_empty() {
+                let mut results = Vec::new();
+                for (id, name, input) in calls {
+                    results.push(self.tool_call(tools, &id, &name, &input)?);
+                }
+                if response.stop_reason == StopReason::MaxTokens {
+                    results.push(Block::Text {
+                        text: "Your answer was cut off at the max_tokens limit; a tool call may be incomplete.".into(),
+                    });
+                }
+                messages.push(Message {
+                    role: Role::User,
+                    content: results,
+                });
+                continue;
+            }
+
+            // A turn without tool calls: the agent says it is done.
+            if plan_phase {
+                let text = response_text(&response);
+                let summary = format!("\nThe model's plan:\n\n{}\n\n", indent(&text));
+                match self.checkpoint(CheckpointName::Plan, "Approve this plan?", &summary, None)? {
+                    Some(end) => return Ok(end),
+                    None => {
+                        plan_phase = false;
+                        tools.set_writes_allowed(true);
+                        messages.push(user_text("The plan is approved. Carry it out now."));
+                        continue;
+                    }
+                }
+            }
+            match self.run_checks(ws, repairs)? {
+                None => return Ok((RunStatus::Succeeded, None)),
+                Some(failed) => {
+                    if repairs >= plan.limits.max_repairs {
+                        let reason = format!(
+                            "check `{}` still fails after {} repair round{}",
+                            failed.name,
+                            repairs,
+                            if repairs == 1 { "" } else { "s" }
+                        );
+                        if plan.limits.max_repairs > 0 {
+                            self.emit(Event::LimitReached {
+                                limit: "max_repairs".into(),
+                                message: reason.clone(),
+                            })?;
+                        }
+                        return Ok((RunStatus::ChecksFailed, Some(reason)));
+                    }
+                    repairs += 1;
+                    self.totals.repairs = repairs;
+                    self.emit(Event::RepairRequested {
+                        round: repairs,
+                        failed: vec![failed.name.clone()],
+                    })?;
+                    messages.push(user_text(&checks::repair_message(
+                        &failed,
+                        repairs,
+                        plan.limits.max_repairs,
+                    )));
+                }
+            }
+        }
+    }
+
+    fn limit(&mut self, limit: &str, status: RunStatus, message: &str) -> Result<End, String> {
+        self.emit(Event::LimitReached {
+            limit: limit.into(),
+            message: message.into(),
+        })?;
+        Ok((status, Some(format!("limit {limit}: {message}"))))
+    }
+
+    fn account(&mut self, turn: u32, response: &ModelResponse) -> Result<(), String> {
+        let usage = &response.usage;
+        let add = |total: &mut Option<u64>, v: Option<u64>| {
+            *total = match (*total, v) {
+                (Some(t), Some(v)) => Some(t + v),
+                _ => None,
+            }
+        };
+        add(&mut self.totals.input_tokens, usage.input_tokens);
+        add(&mut self.totals.output_tokens, usage.output_tokens);
+        self.totals.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+        self.totals.cache_read_input_tokens += usage.cache_read_input_tokens;
+        let cost = (self.pricing)(usage);
+        if cost.is_none() {
+            self.cost_known = false;
+        }
+        self.totals.cost_usd = if self.cost_known {
+            Some(self.totals.cost_usd.unwrap_or(0.0) + cost.unwrap_or(0.0))
+        } else {
+            None
+        };
+        self.emit(Event::ModelResponse {
+            turn,
+            content: response.content.clone(),
+            stop_reason: response.stop_reason.clone(),
+            usage: usage.clone(),
+            cost_usd: cost,
+        })
+    }
+
+    fn tool_call(
+        &mut self,
+        tools: &ToolLayer,
+        id: &str,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<Block, String> {
+        self.emit(Event::ToolCall {
+            call_id: id.to_string(),
+            tool: name.to_string(),
+            input: input.clone(),
+        })?;
+        let started = Instant::now();
+        let outcome = match input {
+            serde_json::Value::String(raw) => crate::tools::ToolOutcome::error(format!(
+                "{name}: the input is not valid JSON: {}",
+                raw.chars().take(200).collect::<String>()
+            )),
+            _ => tools.call(name, input, self.left()),
+        };
+        if let Some(d) = &outcome.denial {
+            self.emit(Event::PermissionDenied {
+                call_id: id.to_string(),
+                tool: name.to_string(),
+                rule: d.rule.to_string(),
+                message: d.message.clone(),
+            })?;
+        }
+        self.emit(Event::ToolResult {
+            call_id: id.to_string(),
+            tool: name.to_string(),
+            ok: !outcome.is_error,
+            exit_code: outcome.exit_code,
+            output_hash: crate::hash::sha256_hex(outcome.content.as_bytes()),
+            output: outcome.content.clone(),
+            truncated: outcome.truncated,
+            duration_ms: started.elapsed().as_millis() as u64,
+        })?;
+        Ok(Block::ToolResult {
+            tool_use_id: id.to_string(),
+            content: outcome.content,
+            is_error: outcome.is_error,
+        })
+    }
+
+    /// Runs the checks; the first failing one, if any.
+    fn run_checks(
+        &mut self,
+        ws: &Workspace,
+        round: u32,
+    ) -> Result<Option<checks::CheckRun>, String> {
+        for check in &self.plan.checks {
+            let result = checks::run_check(check, &ws.dir, &ws.env, self.left());
+            self.emit(Event::CheckResult {
+                round,
+                name: result.name.clone(),
+                passed: result.passed,
+                exit_code: result.exit_code,
+                timed_out: result.timed_out,
+                output_hash: result.output_hash.clone(),
+                output_tail: result.tail.clone(),
+                truncated: result.truncated,
+                duration_ms: result.elapsed.as_millis() as u64,
+            })?;
+            if !result.passed {
+                return Ok(Some(result));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Asks at a checkpoint. `None` means approved: go on.
+    fn checkpoint(
+        &mut self,
+        name: CheckpointName,
+        question: &str,
+        summary: &str,
+        full: Option<&str>,
+    ) -> Result<Option<End>, String> {
+        self.emit(Event::Checkpoint {
+            name,
+            state: CheckpointState::Reached,
+            by: None,
+            via: None,
+            comment: None,
+            at: Some(crate::clock::now_rfc3339()),
+        })?;
+        self.reporter.pause_display();
+        let approver = Approver {
+            yes: self.options.yes,
+            interactive: self.options.interactive,
+        };
+        let decision = approver.decide(&self.plan.root, question, summary, full);
+        let (state, by, via) = match &decision {
+            Decision::Approved { by, via } => (
+                CheckpointState::Approved,
+                Some(by.clone()),
+                Some(via.clone()),
+            ),
+            Decision::Rejected { by, via } => (
+                CheckpointState::Rejected,
+                Some(by.clone()),
+                Some(via.clone()),
+            ),
+            Decision::Paused => (CheckpointState::Paused, None, None),
+        };
+        self.emit(Event::Checkpoint {
+            name,
+            state,
+            by,
+            via,
+            comment: None,
+            at: Some(crate::clock::now_rfc3339()),
+        })?;
+        Ok(match decision {
+            Decision::Approved { .. } => None,
+            Decision::Rejected { by, .. } => Some((
+                RunStatus::Rejected,
+                Some(format!("{} checkpoint rejected by {by}", name.as_str())),
+            )),
+            Decision::Paused => Some((
+                RunStatus::Paused,
+                Some(format!(
+                    "paused at the {} checkpoint: no terminal to ask and no --yes; the run is saved in {}",
+                    name.as_str(),
+                    self.dir.path.display()
+                )),
+            )),
+        })
+    }
+
+    /// After the agent loop: keep the diff, then show, approve and apply it
+    /// when the checks passed.
+    fn conclude(&mut self, end: End, ws: &Workspace) -> Result<End, String> {
+        let patch = ws
+            .diff()
+            .map_err(|e| format!("cannot compute the diff: {e}"))?;
+        let files = ws
+            .changed_files()
+            .map_err(|e| format!("cannot list changed files: {e}"))?;
+        std::fs::write(self.dir.diff(), &patch)
+            .map_err(|e| format!("cannot write diff.patch: {e}"))?;
+        let hash = workspace::diff_hash(&patch);
+        self.emit(Event::DiffReady {
+            diff_hash: hash.clone(),
+            files: files.clone(),
+        })?;
+        self.diff_hash = Some(hash);
+        self.files_changed = files.clone();
+        if end.0 != RunStatus::Succeeded {
+            return Ok(end);
+        }
+        if files.is_empty() {
+            self.reporter.say("No changes to apply.\n");
+            return Ok(end);
+        }
+        let color = self.options.color;
+        let stat = crate::report::diff::stat(&patch);
+        if self.options.dry_run {
+            self.reporter.pause_display();
+            self.reporter.say(&format!(
+                "\n{stat}\n{}",
+                crate::report::diff::patch(&patch, None, color)
+            ));
+            self.reporter.say("Dry run: the change was not applied.\n");
+            return Ok((RunStatus::DryRun, None));
+        }
+        if self.plan.checkpoints.apply {
+            let summary = format!(
+                "\nThe run's change:\n{stat}\n{}\n",
+                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
+            );
+            let full = crate::report::diff::patch(&patch, None, color);
+            if let Some(end) = self.checkpoint(
+                CheckpointName::Apply,
+                "Apply this change to your tree?",
+                &summary,
+                Some(&full),
+            )? {
+                return Ok(end);
+            }
+        }
+        match ws.changed_in_origin(&files) {
+            Ok(conflicts) if !conflicts.is_empty() => {
+                let message = workspace::WorkspaceError::Conflict(conflicts).to_string()
+                    + &format!("; the patch is kept in {}", self.dir.diff().display());
+                self.emit(Event::ApplyFailed {
+                    message: message.clone(),
+                })?;
+                return Ok((RunStatus::ApplyFailed, Some(message)));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("cannot compare with your tree: {e}")),
+        }
+        match workspace::apply(&self.plan.root, &self.dir.diff()) {
+            Ok(()) => {
+                self.emit(Event::Applied { files })?;
+                Ok((RunStatus::Succeeded, None))
+            }
+            Err(e) => {
+                let message = format!("{e}; the patch is kept in {}", self.dir.diff().display());
+                self.emit(Event::ApplyFailed {
+                    message: message.clone(),
+                })?;
+                Ok((RunStatus::ApplyFailed, Some(message)))
+            }
+        }
+    }
+
+    fn finish(
+        &mut self,
+        status: RunStatus,
+        reason: Option<String>,
+    ) -> Result<(), crate::error::Error> {
+        let event = Event::RunFinished {
+            status,
+            reason,
+            diff_hash: self.diff_hash.clone(),
+            files_changed: self.files_changed.clone(),
+            totals: self.totals.clone(),
+        };
+        let record = self
+            .trace
+            .append(event)
+            .map_err(|e| crate::error::Error::io("cannot write the trace", e))?;
+        self.reporter.record(&record);
+        self.reporter.pause_display();
+        let trace = crate::trace::read(&self.dir.trace())
+            .map_err(|e| crate::error::Error::Failed(e.to_string()))?;
+        let summary = crate::summary::from_records(&trace.records);
+        let text = serde_json::to_string_pretty(&summary).expect("summaries serialize") + "\n";
+        std::fs::write(self.dir.summary(), text)
+            .map_err(|e| crate::error::Error::io("cannot write summary.json", e))?;
+        Ok(())
+    }
+}
+
+fn provider_name(plan: &Plan) -> &'static str {
+    match plan.model.provider {
+        crate::spec::ProviderName::Anthropic => "anthropic",
+        crate::spec::ProviderName::Openai => "openai",
+        crate::spec::ProviderName::Script => "script",
+    }
+}
+
+fn user_text(text: &str) -> Message {
+    Message {
+        role: Role::User,
+        content: vec![Block::Text {
+            text: text.to_string(),
+        }],
+    }
+}
+
+fn response_text(response: &ModelResponse) -> String {
+    response
+        .content
+        .iter()
+        .filter_map(|b| match b {
+            Block::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The fixed instructions: the same on every turn of a run.
+pub fn instructions(plan: &Plan) -> String {
+    let mut s = String::from(
+        "You are a coding agent working in a copy of a repository. Act only through the tools; paths are relative to the repository root.\n",
+    );
+    if plan.checks.is_empty() {
+        s.push_str("When the task is done, reply without tool calls.\n");
+    } else {
+        let names: Vec<&str> = plan.checks.iter().map(|c| c.name.as_str()).collect();
+        s.push_str(&format!(
+            "When the task is done, reply without tool calls; then these checks run and must pass: {}. If one fails you get its output to fix.\n",
+            names.join(", ")
+        ));
+    }
+    let p = &plan.permissions;
+    if plan.tools.iter().any(|t| t.writes()) {
+        let write = if p.write.is_empty() {
+            "nothing".to_string()
+        } else {
+            p.write.join(", ")
+        };
+        s.push_str(&format!("Writable: {write}."));
+        if !p.protect.is_empty() {
+            s.push_str(&format!(" Never writable: {}.", p.protect.join(", ")));
+        }
+        s.push('\n');
+    }
+    if let Some(shell) = &p.shell {
+        s.push_str(&format!("Allowed commands: {}.\n", shell.allow.join("; ")));
+    }
+    if !plan.constraints.is_empty() {
+        s.push_str("Rules:\n");
+        for c in &plan.constraints {
+            s.push_str(&format!("- {c}\n"));
+        }
+    }
+    s
+}
+
+/// The first user message: the context files, then the task.
+pub fn first_message(plan: &Plan) -> Message {
+    let mut content = Vec::new();
+    if !plan.context.files.is_empty() {
+        let mut ctx = String::from("Context files:\n");
+        for f in &plan.context.files {
+            ctx.push_str(&format!("<file path=\"{}\">\n{}", f.path, f.content));
+            if !f.content.ends_with('\n') {
+                ctx.push('\n');
+            }
+            ctx.push_str("</file>\n");
+        }
+        content.push(Block::Text { text: ctx });
+    }
+    let mut task = plan.prompt.clone();
+    if plan.checkpoints.plan {
+        task.push_str(
+            "\n\nFirst reply with your plan only, without changing anything. A person approves it before edits and commands are allowed.",
+        );
+    }
+    content.push(Block::Text { text: task });
+    Message {
+        role: Role::User,
+        content,
+    }
+}

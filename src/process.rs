@@ -1,0 +1,270 @@
+//! Child processes (the `shell` tool and checks): a scrubbed environment,
+//! their own process group, a timeout that kills the whole group, and
+//! output capped in memory.
+//!
+//! # The environment children get
+//!
+//! Only these variables of wf's own environment are passed on, so API keys
+//! and tokens never reach a command the model asked for or a check:
+//! `PATH`, `HOME`, `USER`, `LOGNAME`, `LANG`, `LANGUAGE`, `LC_*`, `TERM`,
+//! `TZ`, `TMPDIR`, `CARGO_HOME`, `RUSTUP_HOME`, `RUSTUP_TOOLCHAIN`,
+//! `GOPATH`, `GOCACHE`, `GOMODCACHE`, `JAVA_HOME`, `VIRTUAL_ENV`.
+//! A variable whose name contains `KEY`, `TOKEN`, `SECRET`, `PASSWORD` or
+//! `CREDENTIAL` is dropped even if it is on that list. The workspace adds
+//! its own (see [`crate::workspace`]), such as a shared `CARGO_TARGET_DIR`.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Variables passed from wf's environment to children.
+pub const PASSED_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "TERM",
+    "TZ",
+    "TMPDIR",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "GOPATH",
+    "GOCACHE",
+    "GOMODCACHE",
+    "JAVA_HOME",
+    "VIRTUAL_ENV",
+];
+
+const SECRET_MARKERS: &[&str] = &["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"];
+
+/// The scrubbed environment, sorted by name.
+pub fn scrubbed_env() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| PASSED_ENV.contains(&k.as_str()) || k.starts_with("LC_"))
+        .filter(|(k, _)| {
+            let upper = k.to_ascii_uppercase();
+            !SECRET_MARKERS.iter().any(|m| upper.contains(m))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// How to run a child.
+#[derive(Debug, Clone)]
+pub struct Spawn<'a> {
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Working directory.
+    pub cwd: &'a Path,
+    /// Extra variables on top of the scrubbed environment.
+    pub env: Vec<(String, String)>,
+    /// Kill the process group after this long.
+    pub timeout: Duration,
+    /// Bytes of output kept from the start.
+    pub head: usize,
+    /// Bytes of output kept from the end.
+    pub tail: usize,
+}
+
+/// What a child did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Exit code, when it exited normally.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if any.
+    pub signal: Option<i32>,
+    /// It was killed at the timeout.
+    pub timed_out: bool,
+    /// Combined stdout and stderr, head and tail when it was too long.
+    pub output: String,
+    /// Whether the middle of the output was left out.
+    pub truncated: bool,
+    /// Total output size in bytes.
+    pub total_bytes: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// Exited with code 0.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out
+    }
+}
+
+/// Runs a child to completion (or its timeout). An error means it could not
+/// be started.
+pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
+    let start = Instant::now();
+    let (reader, writer) = std::io::pipe()?;
+    let writer2 = writer.try_clone()?;
+    let mut cmd = Command::new(&spec.argv[0]);
+    cmd.args(&spec.argv[1..])
+        .current_dir(spec.cwd)
+        .env_clear()
+        .envs(scrubbed_env())
+        .envs(spec.env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer2)
+        .process_group(0);
+    let mut child = cmd.spawn()?;
+    // Drop our copies of the write end (held by `cmd`) so EOF arrives when
+    // the children are gone.
+    drop(cmd);
+    let pid = child.id() as i32;
+    let (head_max, tail_max) = (spec.head, spec.tail);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(capture(reader, head_max, tail_max));
+    });
+
+    let mut timed_out = false;
+    let mut sleep = Duration::from_millis(1);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() >= spec.timeout {
+            timed_out = true;
+            kill_group(pid);
+            break child.wait()?;
+        }
+        std::thread::sleep(sleep.min(spec.timeout.saturating_sub(start.elapsed())));
+        sleep = (sleep * 2).min(Duration::from_millis(20));
+    };
+    // Whatever the child left behind in its group goes too.
+    kill_group(pid);
+    let captured = rx
+        .recv_timeout(Duration::from_secs(2))
+        .unwrap_or_else(|_| Captured {
+            text: "[output unavailable: a process outside the group kept the pipe open]".into(),
+            truncated: true,
+            total: 0,
+        });
+    Ok(Outcome {
+        exit_code: status.code(),
+        signal: status.signal(),
+        timed_out,
+        output: captured.text,
+        truncated: captured.truncated,
+        total_bytes: captured.total,
+        elapsed: start.elapsed(),
+    })
+}
+
+fn kill_group(pid: i32) {
+    // SAFETY: killpg only sends a signal; a stale group id is harmless (ESRCH).
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+    }
+}
+
+struct Captured {
+    text: String,
+    truncated: bool,
+    total: u64,
+}
+
+fn capture(mut reader: impl Read, head_max: usize, tail_max: usize) -> Captured {
+    let mut head = Vec::new();
+    let mut tail = std::collections::VecDeque::new();
+    let mut total: u64 = 0;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        total += n as u64;
+        let mut chunk = &buf[..n];
+        if head.len() < head_max {
+            let take = (head_max - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+        }
+        tail.extend(chunk.iter().copied());
+        while tail.len() > tail_max {
+            tail.pop_front();
+        }
+    }
+    let kept = head.len() + tail.len();
+    let truncated = (kept as u64) < total;
+    let mut text = String::from_utf8_lossy(&head).into_owned();
+    if truncated {
+        let omitted = total - kept as u64;
+        text.push_str(&format!("\n[… {omitted} bytes of output omitted …]\n"));
+    }
+    let tail: Vec<u8> = tail.into_iter().collect();
+    text.push_str(&String::from_utf8_lossy(&tail));
+    Captured {
+        text,
+        truncated,
+        total,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout_ms: u64) -> Outcome {
+        let dir = std::env::temp_dir();
+        run(&Spawn {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            cwd: &dir,
+            env: vec![],
+            timeout: Duration::from_millis(timeout_ms),
+            head: 64,
+            tail: 64,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn captures_both_streams_and_exit_code() {
+        let o = sh("echo out; echo err >&2; exit 3", 5_000);
+        assert_eq!(o.exit_code, Some(3));
+        assert_eq!(o.output, "out\nerr\n");
+        assert!(!o.truncated);
+    }
+
+    #[test]
+    fn caps_output_keeping_head_and_tail() {
+        let o = sh(
+            "i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); done",
+            5_000,
+        );
+        assert!(o.truncated);
+        assert!(o.output.starts_with("line0\n"));
+        assert!(o.output.ends_with("line199\n"));
+        assert!(o.output.contains("bytes of output omitted"));
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let marker = std::env::temp_dir().join(format!("wf-grandchild-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
+        let o = sh(&script, 200);
+        assert!(o.timed_out);
+        assert!(o.elapsed < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(1_500));
+        assert!(!marker.exists(), "the grandchild survived the timeout");
+    }
+
+    #[test]
+    fn secrets_are_not_passed() {
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("WF_TEST_API_KEY", "sk-secret") };
+        assert!(scrubbed_env().iter().all(|(k, _)| k != "WF_TEST_API_KEY"));
+        let o = sh("env", 5_000);
+        assert!(!o.output.contains("sk-secret"));
+    }
+}

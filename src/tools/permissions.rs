@@ -1,0 +1,225 @@
+//! Permission checks, run before every tool call. The model is untrusted
+//! input: every path it sends is checked here, every time.
+//!
+//! A path is first checked lexically (no absolute path, no `..`), then
+//! resolved inside the workspace with symlinks followed: a path whose real
+//! location is outside the workspace is denied. The resolved relative path
+//! is then matched:
+//!
+//! - `.git/` and `.wf/` are never readable nor writable;
+//! - reads must match `permissions.read`;
+//! - writes must match `permissions.write` and not `permissions.protect`
+//!   (protect wins).
+
+use crate::spec::Permissions;
+use globset::GlobSet;
+use std::path::{Component, Path, PathBuf};
+
+/// A refused call: the rule that refused it and a message for the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// The rule: `escape`, `internal`, `read`, `write`, `protect`, `shell`, `phase`.
+    pub rule: &'static str,
+    /// Lowercase message naming what was refused and why.
+    pub message: String,
+}
+
+/// The compiled permissions of a run.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    root: PathBuf,
+    read: GlobSet,
+    write: GlobSet,
+    protect: GlobSet,
+}
+
+/// Which kind of access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reading or listing.
+    Read,
+    /// Creating, changing or deleting.
+    Write,
+    /// Walking a directory: the directory itself needs no `read` match;
+    /// each file listed is filtered with [`Policy::readable`].
+    List,
+}
+
+impl Policy {
+    /// Compiles `permissions` for the workspace at `root`.
+    pub fn new(root: &Path, permissions: &Permissions) -> Result<Policy, String> {
+        let set = |list: &[String], what: &str| {
+            crate::glob::compile_set(list)
+                .map_err(|(i, e)| format!("permissions.{what} glob `{}`: {e}", list[i]))
+        };
+        Ok(Policy {
+            root: root.canonicalize().map_err(|e| format!("workspace: {e}"))?,
+            read: set(&permissions.read, "read")?,
+            write: set(&permissions.write, "write")?,
+            protect: set(&permissions.protect, "protect")?,
+        })
+    }
+
+    /// The workspace root (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves `path` as the model sent it and checks `access`. On success,
+    /// the absolute path to use and the normalized relative path.
+    pub fn check(&self, path: &str, access: Access) -> Result<(PathBuf, String), Denial> {
+        let verb = match access {
+            Access::Read | Access::List => "read of",
+            Access::Write => "write to",
+        };
+        let deny = |rule, why: &str| Denial {
+            rule,
+            message: format!("{verb} {path} denied: {why}"),
+        };
+        crate::paths::check_relative(path)
+            .map_err(|why| deny("escape", &format!("the path {why}")))?;
+        let rel = normalize(path);
+        let resolved = self
+            .resolve(&rel)
+            .ok_or_else(|| deny("escape", "it leads outside the workspace through a symlink"))?;
+        let real_rel = crate::context::relative(&self.root, &resolved).unwrap_or_default();
+        for candidate in [&rel, &real_rel] {
+            if is_internal(candidate) {
+                return Err(deny(
+                    "internal",
+                    "`.git/` and `.wf/` are never accessible to tools",
+                ));
+            }
+        }
+        match access {
+            Access::List => {}
+            Access::Read => {
+                if !real_rel.is_empty()
+                    && !self.read.is_match(&real_rel)
+                    && !self.read.is_match(&rel)
+                {
+                    return Err(deny("read", "not matched by permissions.read"));
+                }
+            }
+            Access::Write => {
+                if rel.is_empty() || real_rel.is_empty() {
+                    return Err(deny("write", "not a file path"));
+                }
+                if self.protect.is_match(&rel) || self.protect.is_match(&real_rel) {
+                    return Err(deny("protect", "protected by permissions.protect"));
+                }
+                if !self.write.is_match(&real_rel) {
+                    return Err(deny("write", "not matched by permissions.write"));
+                }
+            }
+        }
+        Ok((resolved, real_rel))
+    }
+
+    /// Whether a listed file (relative, already inside the workspace) may be
+    /// shown to the model.
+    pub fn readable(&self, rel: &str) -> bool {
+        !is_internal(rel) && self.read.is_match(rel)
+    }
+
+    /// The real absolute location of `rel` with every existing symlink
+    /// followed, or `None` when it is outside the workspace. Components that
+    /// do not exist yet (a file about to be created) are appended as they are.
+    fn resolve(&self, rel: &str) -> Option<PathBuf> {
+        let mut existing = self.root.clone();
+        let mut rest: Vec<&str> = Vec::new();
+        let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            let next = existing.join(part);
+            if next.symlink_metadata().is_ok() {
+                existing = next;
+            } else {
+                rest = parts[i..].to_vec();
+                break;
+            }
+        }
+        let real = existing.canonicalize().ok()?;
+        if !real.starts_with(&self.root) {
+            return None;
+        }
+        let mut out = real;
+        for part in rest {
+            out.push(part);
+        }
+        Some(out)
+    }
+}
+
+fn is_internal(rel: &str) -> bool {
+    let first = rel.split('/').next().unwrap_or("");
+    first == ".git" || first == ".wf"
+}
+
+/// `a/./b//c/` → `a/b/c`; `.` → ``.
+pub fn normalize(path: &str) -> String {
+    let mut parts = Vec::new();
+    for c in Path::new(path).components() {
+        if let Component::Normal(p) = c {
+            parts.push(p.to_string_lossy().into_owned());
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(dir: &Path) -> Policy {
+        let perms = Permissions {
+            read: vec!["**".into()],
+            write: vec!["src/**".into()],
+            protect: vec!["src/generated/**".into()],
+            shell: None,
+        };
+        Policy::new(dir, &perms).unwrap()
+    }
+
+    #[test]
+    fn protect_beats_write_and_escapes_are_denied() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src/generated")).unwrap();
+        let p = policy(dir.path());
+        assert!(p.check("src/a.rs", Access::Write).is_ok());
+        assert_eq!(
+            p.check("src/generated/x.rs", Access::Write)
+                .unwrap_err()
+                .rule,
+            "protect"
+        );
+        assert_eq!(
+            p.check("README.md", Access::Write).unwrap_err().rule,
+            "write"
+        );
+        assert_eq!(p.check("../x", Access::Read).unwrap_err().rule, "escape");
+        assert_eq!(
+            p.check("/etc/passwd", Access::Read).unwrap_err().rule,
+            "escape"
+        );
+        assert_eq!(
+            p.check(".git/config", Access::Read).unwrap_err().rule,
+            "internal"
+        );
+        assert_eq!(
+            p.check("./src/../.git/x", Access::Write).unwrap_err().rule,
+            "escape"
+        );
+    }
+
+    #[test]
+    fn symlinks_out_of_the_workspace_are_denied() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("src/link")).unwrap();
+        let p = policy(dir.path());
+        let d = p.check("src/link/new.rs", Access::Write).unwrap_err();
+        assert_eq!(d.rule, "escape");
+        assert!(d.message.contains("symlink"), "{}", d.message);
+    }
+}

@@ -1,0 +1,402 @@
+//! The isolated workspace a run works in, the diff it produces, and
+//! applying that diff to the user's tree.
+//!
+//! # The copy
+//!
+//! A workspace is a fresh directory under the system temp dir holding the
+//! repository as the user has it now: in a git repository, every tracked
+//! file and every untracked file that is not ignored (`git ls-files
+//! --cached --others --exclude-standard`), uncommitted changes included;
+//! outside git, every file the gitignore-aware walk finds. `.git/` and `.wf/`
+//! are never copied. Ignored files (build output, `.env` files, secrets)
+//! are not copied either: the model cannot read what the user's ignore
+//! rules keep out.
+//!
+//! The workspace gets its own private git index: the baseline is recorded
+//! with `git add -A && git write-tree`, and the run's change is `git diff
+//! --binary` against that tree, which `git apply` takes back in the user's
+//! tree. wf's git calls ignore the user's and the system's git config so
+//! that settings such as `diff.noprefix` cannot change the patch.
+//!
+//! # Build caches
+//!
+//! Checks in a fresh copy must not rebuild the world. wf shares build
+//! caches, not sources: for a Cargo project (a `Cargo.toml` at the root),
+//! checks and `shell` commands get `CARGO_TARGET_DIR` pointing at the user's
+//! own target directory (their `CARGO_TARGET_DIR` if set, else
+//! `<repo>/target`), so dependencies already built are reused and only the
+//! workspace's own crates are compiled. An ignored `node_modules/` at the
+//! root is symlinked into the workspace for the same reason. The model's
+//! file tools cannot follow these links (they lead outside the workspace).
+//!
+//! # Applying
+//!
+//! Applying is all or nothing (`git apply` checks every hunk before writing
+//! any) and is refused when the user changed, since the run started, a file
+//! the run also changed; the patch then stays in the run folder.
+
+use crate::hash::sha256_hex;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why a workspace operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// A filesystem operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What wf was doing.
+        context: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// git failed.
+    #[error("git {args} failed: {stderr}")]
+    Git {
+        /// The arguments.
+        args: String,
+        /// What git said.
+        stderr: String,
+    },
+    /// The user changed files the run also changed.
+    #[error(
+        "not applied: {} changed in your tree since the run started: {}",
+        if .0.len() == 1 { "this file was" } else { "these files were" },
+        .0.join(", ")
+    )]
+    Conflict(Vec<String>),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> WorkspaceError {
+    let context = context.into();
+    move |source| WorkspaceError::Io { context, source }
+}
+
+/// An isolated copy of the repository.
+#[derive(Debug)]
+pub struct Workspace {
+    /// The copy's root.
+    pub dir: PathBuf,
+    /// The user's repository root.
+    pub origin: PathBuf,
+    /// The git tree id of the baseline.
+    pub base_tree: String,
+    /// Files copied.
+    pub files: usize,
+    /// Extra environment for checks and `shell` (build-cache sharing).
+    pub env: Vec<(String, String)>,
+    keep: bool,
+}
+
+/// Runs git with the user's configuration shut out.
+pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
+    git_with_env(dir, args, &[])
+}
+
+fn git_with_env(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> Result<Vec<u8>, WorkspaceError> {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "core.safecrlf=false",
+            "-c",
+            "core.quotepath=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .output()
+        .map_err(io(format!("cannot run git {}", args.join(" "))))?;
+    if !out.status.success() {
+        return Err(WorkspaceError::Git {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out.stdout)
+}
+
+/// Whether `root` is the top of a git work tree.
+pub fn is_git(root: &Path) -> bool {
+    root.join(".git").exists()
+}
+
+/// The commit the user's tree is on, if any.
+pub fn head_revision(root: &Path) -> Option<String> {
+    if !is_git(root) {
+        return None;
+    }
+    // Use the user's own config here: this reads their repository.
+    let out = Command::new("git")
+        .args(["rev-parse", "--verify", "-q", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The files of the user's tree that a workspace holds, sorted.
+pub fn tracked_files(root: &Path) -> Result<Vec<String>, WorkspaceError> {
+    let mut files: Vec<String> = if is_git(root) {
+        let out = Command::new("git")
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .current_dir(root)
+            .output()
+            .map_err(io("cannot run git ls-files"))?;
+        if !out.status.success() {
+            return Err(WorkspaceError::Git {
+                args: "ls-files".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        out.stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect()
+    } else {
+        crate::context::walk_builder(root, root)
+            .build()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_some_and(|t| !t.is_dir()))
+            .filter_map(|e| crate::context::relative(root, e.path()))
+            .collect()
+    };
+    files.retain(|f| {
+        !(f.starts_with(".wf/") || f.starts_with(".git/") || f == ".wf" || f == ".git")
+    });
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+impl Workspace {
+    /// Copies the user's tree at `origin` into a new workspace named after `run_id`.
+    pub fn create(origin: &Path, run_id: &str) -> Result<Workspace, WorkspaceError> {
+        let dir = std::env::temp_dir().join(format!("wf-{run_id}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io(format!("cannot clear {}", dir.display())))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        let mut ws = Workspace {
+            dir: dir.clone(),
+            origin: origin.to_path_buf(),
+            base_tree: String::new(),
+            files: 0,
+            env: Vec::new(),
+            keep: false,
+        };
+        let files = tracked_files(origin)?;
+        for rel in &files {
+            let src = origin.join(rel);
+            let Ok(meta) = src.symlink_metadata() else {
+                continue; // deleted in the working tree but still in the index
+            };
+            let dst = dir.join(rel);
+            if let Some(parent) = dst.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(io(format!("cannot create {}", parent.display())))?;
+            }
+            if meta.file_type().is_symlink() {
+                let target =
+                    std::fs::read_link(&src).map_err(io(format!("cannot read link {rel}")))?;
+                std::os::unix::fs::symlink(&target, &dst)
+                    .map_err(io(format!("cannot copy link {rel}")))?;
+            } else if meta.is_file() {
+                std::fs::copy(&src, &dst).map_err(io(format!("cannot copy {rel}")))?;
+            } else {
+                continue; // a submodule or other special entry
+            }
+            ws.files += 1;
+        }
+        git(&dir, &["init", "-q"])?;
+        git(&dir, &["add", "-A"])?;
+        ws.base_tree = String::from_utf8_lossy(&git(&dir, &["write-tree"])?)
+            .trim()
+            .to_string();
+        ws.env = share_build_caches(origin, &dir);
+        Ok(ws)
+    }
+
+    /// The change so far, as a `git apply`-compatible patch (empty when none).
+    pub fn diff(&self) -> Result<String, WorkspaceError> {
+        git(&self.dir, &["add", "-A"])?;
+        let out = git(
+            &self.dir,
+            &[
+                "diff",
+                "--cached",
+                "--binary",
+                "--no-renames",
+                "--no-color",
+                "--no-ext-diff",
+                &self.base_tree,
+            ],
+        )?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Paths the change touches, sorted.
+    pub fn changed_files(&self) -> Result<Vec<String>, WorkspaceError> {
+        git(&self.dir, &["add", "-A"])?;
+        let out = git(
+            &self.dir,
+            &[
+                "diff",
+                "--cached",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                &self.base_tree,
+            ],
+        )?;
+        let mut files: Vec<String> = out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// Keeps the directory when the workspace is dropped (for debugging or a
+    /// resume).
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
+    /// The files of the user's tree that differ from the baseline among
+    /// `paths`: what the user changed during the run.
+    pub fn changed_in_origin(&self, paths: &[String]) -> Result<Vec<String>, WorkspaceError> {
+        let mut changed = Vec::new();
+        for p in paths {
+            let base = git(
+                &self.dir,
+                &[
+                    "rev-parse",
+                    "-q",
+                    "--verify",
+                    &format!("{}:{p}", self.base_tree),
+                ],
+            )
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string());
+            let user = self.origin.join(p);
+            let current = match user.symlink_metadata() {
+                Ok(_) => {
+                    let out = git(
+                        &self.dir,
+                        &["hash-object", "--no-filters", "--", &user.to_string_lossy()],
+                    )?;
+                    Some(String::from_utf8_lossy(&out).trim().to_string())
+                }
+                Err(_) => None,
+            };
+            if base != current {
+                changed.push(p.clone());
+            }
+        }
+        Ok(changed)
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Applies `patch` (touching `files`) to the user's tree at `origin`, all or
+/// nothing. `base_tree_check` is called first to refuse when the user
+/// changed one of the files.
+pub fn apply(origin: &Path, patch_file: &Path) -> Result<(), WorkspaceError> {
+    let patch = patch_file.to_string_lossy().to_string();
+    let run = |args: &[&str]| -> Result<(), WorkspaceError> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(origin)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .map_err(io("cannot run git apply"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(WorkspaceError::Git {
+                args: args.join(" "),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    };
+    run(&["apply", "--check", "--whitespace=nowarn", &patch])?;
+    run(&["apply", "--whitespace=nowarn", &patch])
+}
+
+/// Hash of a patch's text, as recorded in the trace.
+pub fn diff_hash(patch: &str) -> String {
+    sha256_hex(patch.as_bytes())
+}
+
+/// A summary of a patch: (path, lines added, lines removed) per file.
+pub fn diffstat(patch: &str) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git a/") {
+            let path = rest.split(" b/").next().unwrap_or(rest).to_string();
+            out.push((path, 0, 0));
+        } else if let Some(last) = out.last_mut() {
+            if line.starts_with('+') && !line.starts_with("+++") {
+                last.1 += 1;
+            } else if line.starts_with('-') && !line.starts_with("---") {
+                last.2 += 1;
+            }
+        }
+    }
+    out
+}
+
+fn share_build_caches(origin: &Path, ws: &Path) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if origin.join("Cargo.toml").is_file() {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|p| if p.is_absolute() { p } else { origin.join(p) })
+            .unwrap_or_else(|| origin.join("target"));
+        env.push((
+            "CARGO_TARGET_DIR".to_string(),
+            target.to_string_lossy().into_owned(),
+        ));
+    }
+    let modules = origin.join("node_modules");
+    if modules.is_dir() && !ws.join("node_modules").exists() {
+        // Keep the link out of the run's diff.
+        let exclude = ws.join(".git/info/exclude");
+        let _ = std::fs::create_dir_all(ws.join(".git/info"));
+        let mut text = std::fs::read_to_string(&exclude).unwrap_or_default();
+        text.push_str("\n/node_modules\n");
+        if std::fs::write(&exclude, text).is_ok() {
+            let _ = std::os::unix::fs::symlink(&modules, ws.join("node_modules"));
+        }
+    }
+    env
+}
