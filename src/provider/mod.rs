@@ -13,6 +13,9 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod sse;
+pub mod tool_input;
+
 /// One request to a model: everything that decides its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRequest {
