@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod anthropic;
 pub mod http;
 pub mod sse;
 pub mod tool_input;
