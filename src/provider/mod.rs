@@ -15,6 +15,7 @@ use std::time::Duration;
 
 pub mod anthropic;
 pub mod http;
+pub mod openai;
 pub mod sse;
 pub mod tool_input;
 
