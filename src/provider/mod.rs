@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 pub mod anthropic;
+pub mod cost;
 pub mod http;
 pub mod openai;
 pub mod sse;
