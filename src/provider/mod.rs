@@ -15,6 +15,7 @@ use std::time::Duration;
 
 pub mod anthropic;
 pub mod cost;
+pub mod factory;
 pub mod http;
 pub mod openai;
 pub mod sse;
