@@ -433,11 +433,14 @@ fn read_response(
             }));
         };
         let data: Value = serde_json::from_str(&event.data).map_err(|e| {
+            // An unterminated last event that does not parse was cut short.
+            let message = if events.at_end() {
+                "anthropic stream ended before message_stop (last event incomplete)".to_string()
+            } else {
+                format!("anthropic stream sent a malformed event: {e}")
+            };
             Failure::retryable(ProviderError {
-                message: http::with_request_id(
-                    format!("anthropic stream sent a malformed event: {e}"),
-                    &info.request_id,
-                ),
+                message: http::with_request_id(message, &info.request_id),
                 status: None,
                 request_id: info.request_id.clone(),
             })

@@ -400,11 +400,13 @@ fn read_response(
             return Ok(assembly.finish());
         }
         let chunk: Value = serde_json::from_str(data).map_err(|e| {
-            failure(
-                format!("openai stream sent a malformed chunk: {e}"),
-                info,
-                true,
-            )
+            // An unterminated last event that does not parse was cut short.
+            let message = if events.at_end() {
+                "openai stream ended before [DONE] (last event incomplete)".to_string()
+            } else {
+                format!("openai stream sent a malformed chunk: {e}")
+            };
+            failure(message, info, true)
         })?;
         assembly.apply(&chunk, info, observer)?;
     }

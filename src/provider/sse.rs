@@ -147,6 +147,12 @@ impl<R: Read> SseReader<R> {
         }
     }
 
+    /// True once the source reported its end. An event returned while this
+    /// is true was not closed by a blank line (it may be cut short).
+    pub fn at_end(&self) -> bool {
+        self.done
+    }
+
     /// The next event; `Ok(None)` once the source is at its end and every
     /// event (including an unterminated last one) has been returned.
     pub fn next_event(&mut self) -> io::Result<Option<SseEvent>> {
@@ -293,7 +299,9 @@ mod tests {
     fn reader_pulls_events_and_flushes_at_eof() {
         let mut r = SseReader::new(&b"data: a\n\ndata: b"[..]);
         assert_eq!(r.next_event().unwrap(), Some(ev(None, "a")));
+        assert!(!r.at_end());
         assert_eq!(r.next_event().unwrap(), Some(ev(None, "b")));
+        assert!(r.at_end());
         assert_eq!(r.next_event().unwrap(), None);
         assert_eq!(r.next_event().unwrap(), None);
     }
