@@ -545,6 +545,8 @@ impl Assembly {
             .blocks
             .into_values()
             .filter_map(|partial| match partial {
+                // The API rejects empty text blocks when they are sent back.
+                Partial::Text(text) if text.is_empty() => None,
                 Partial::Text(text) => Some(Block::Text { text }),
                 Partial::Tool { id, name, json } => Some(Block::ToolUse {
                     id,
@@ -625,9 +627,12 @@ fn parse_message(raw: &[u8], info: &ResponseInfo) -> Result<ModelResponse, Failu
         .flatten()
     {
         match block.get("type").and_then(Value::as_str) {
-            Some("text") => content.push(Block::Text {
-                text: str_field(block, "text").unwrap_or_default(),
-            }),
+            Some("text") => {
+                let text = str_field(block, "text").unwrap_or_default();
+                if !text.is_empty() {
+                    content.push(Block::Text { text });
+                }
+            }
             Some("tool_use") => content.push(Block::ToolUse {
                 id: str_field(block, "id").unwrap_or_default(),
                 name: str_field(block, "name").unwrap_or_default(),

@@ -415,6 +415,30 @@ fn unknown_events_blocks_and_stop_reasons_tolerated() {
 }
 
 #[test]
+fn empty_text_block_dropped() {
+    // Sending an empty text block back would be rejected by the API.
+    let stream = sse_of(&[
+        json!({"type": "message_start", "message": {"usage": {"input_tokens": 5, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "content_block_start", "index": 1,
+               "content_block": {"type": "tool_use", "id": "toolu_E", "name": "run_tests", "input": {}}}),
+        json!({"type": "content_block_stop", "index": 1}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 3}}),
+        json!({"type": "message_stop"}),
+    ]);
+    let (result, _, _) = run(vec![Reply::sse(stream)], &request());
+    assert_eq!(
+        result.unwrap().content,
+        vec![Block::ToolUse {
+            id: "toolu_E".into(),
+            name: "run_tests".into(),
+            input: json!({}),
+        }]
+    );
+}
+
+#[test]
 fn every_stop_reason_arrives_mapped() {
     let cases = [
         ("end_turn", StopReason::EndTurn),
