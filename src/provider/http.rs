@@ -135,6 +135,14 @@ pub enum ConfigError {
     Client(String),
 }
 
+impl From<ConfigError> for ProviderError {
+    /// A setup failure as a run-ending provider error (no status, no
+    /// request id).
+    fn from(error: ConfigError) -> Self {
+        ProviderError::new(error.to_string())
+    }
+}
+
 /// What a vendor module tells the retry loop about its API.
 pub(crate) struct Vendor {
     /// Lowercase vendor name for messages, e.g. "anthropic".
@@ -570,6 +578,16 @@ mod tests {
             e.to_string(),
             "anthropic api key is not set: set the ANTHROPIC_API_KEY environment variable"
         );
+    }
+
+    #[test]
+    fn config_error_converts_to_provider_error() {
+        let e: ProviderError = ConfigError::MissingEnv {
+            what: "anthropic api key",
+            var: "ANTHROPIC_API_KEY",
+        }
+        .into();
+        assert!(e.message.contains("ANTHROPIC_API_KEY") && e.status.is_none());
     }
 
     #[test]
