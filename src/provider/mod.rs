@@ -15,6 +15,14 @@ pub mod script;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod anthropic;
+pub mod cost;
+pub mod factory;
+pub mod http;
+pub mod openai;
+pub mod sse;
+pub mod tool_input;
+
 /// One request to a model: everything that decides its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRequest {

@@ -1,0 +1,3 @@
+//! The integration tests, as modules of one test binary.
+
+mod providers;
