@@ -51,6 +51,12 @@ enum Command {
         /// Print one JSON object per event on stdout, then a summary object.
         #[arg(long)]
         json: bool,
+        /// Use this provider instead of the task file's (anthropic, openai, script).
+        #[arg(long)]
+        provider: Option<String>,
+        /// Use this model instead of the task file's.
+        #[arg(long)]
+        model: Option<String>,
     },
     /// List recorded runs, newest first.
     Runs,
@@ -106,7 +112,19 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             dry_run,
             yes,
             json,
-        } => run_workflow(&spec, &inputs, dry_run, yes, json),
+            provider,
+            model,
+        } => run_workflow(
+            &spec,
+            &inputs,
+            RunFlags {
+                dry_run,
+                yes,
+                json,
+                provider,
+                model,
+            },
+        ),
         Command::Runs => runs(),
         Command::Show { run, json } => show(&run, json),
         Command::Schema => {
@@ -211,35 +229,110 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
     Ok(Exit::Success)
 }
 
-fn run_workflow(
-    spec_path: &Path,
-    inputs: &[String],
+struct RunFlags {
     dry_run: bool,
     yes: bool,
     json: bool,
-) -> Result<Exit, Error> {
+    provider: Option<String>,
+    model: Option<String>,
+}
+
+/// The provider a run uses and how its usage is priced. Every problem here is
+/// a usage error (exit 2): nothing has run yet.
+fn make_provider(
+    loaded: &spec::LoadedSpec,
+    plan: &crate::plan::Plan,
+) -> Result<(Box<dyn crate::provider::Provider>, crate::executor::Pricing), Error> {
+    use crate::provider::{cost, factory};
+    if plan.model.provider == spec::ProviderName::Script {
+        let Some(script) = plan.model.script.as_deref() else {
+            return Err(Error::Usage(
+                "`provider: script` needs `model.script` in the task file".into(),
+            ));
+        };
+        let provider = crate::provider::script::ScriptProvider::load(&loaded.dir().join(script))
+            .map_err(Error::Usage)?;
+        return Ok((Box::new(provider), Box::new(|_| None)));
+    }
+    let name = provider_str(plan.model.provider);
+    let Some(model) = plan.model.name.clone() else {
+        return Err(Error::Usage(format!(
+            "`provider: {name}` needs a model: set `model.name` or pass --model"
+        )));
+    };
+    let env = |v: &str| std::env::var(v).ok();
+    let mut config =
+        factory::config_from_env(name, &env).map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(n) = plan.model.max_attempts {
+        config.max_attempts = n;
+    }
+    let provider = factory::create(name, config).map_err(|e| Error::Usage(e.to_string()))?;
+    let price = plan.model.price.or_else(|| cost::price_for(&model));
+    if price.is_none() {
+        eprintln!(
+            "wf: price unknown for model `{model}`: cost is not tracked; set `model.price` in the task file to track it"
+        );
+        if plan.limits.max_cost_usd.is_some() {
+            return Err(Error::Usage(format!(
+                "limits.max_cost_usd cannot be enforced: no price known for `{model}`; set `model.price`"
+            )));
+        }
+    }
+    let pricing: crate::executor::Pricing =
+        Box::new(move |usage| price.and_then(|p| cost::cost(usage, &p)));
+    Ok((Box::new(ProviderBox(provider)), pricing))
+}
+
+/// Adapts a `Send` provider box to the executor's provider trait object.
+struct ProviderBox(Box<dyn crate::provider::Provider + Send>);
+
+impl crate::provider::Provider for ProviderBox {
+    fn complete(
+        &mut self,
+        request: &crate::provider::ModelRequest,
+        observer: &mut dyn crate::provider::ProviderObserver,
+    ) -> Result<crate::provider::ModelResponse, crate::provider::ProviderError> {
+        self.0.complete(request, observer)
+    }
+}
+
+fn provider_str(p: spec::ProviderName) -> &'static str {
+    match p {
+        spec::ProviderName::Anthropic => "anthropic",
+        spec::ProviderName::Openai => "openai",
+        spec::ProviderName::Script => "script",
+    }
+}
+
+fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<Exit, Error> {
     use std::io::IsTerminal;
-    let loaded = spec::load(spec_path)?;
+    let RunFlags {
+        dry_run,
+        yes,
+        json,
+        provider,
+        model,
+    } = flags;
+    let mut loaded = spec::load(spec_path)?;
+    if let Some(p) = provider {
+        loaded.spec.model.provider = match p.as_str() {
+            "anthropic" => spec::ProviderName::Anthropic,
+            "openai" => spec::ProviderName::Openai,
+            "script" => spec::ProviderName::Script,
+            other => {
+                return Err(Error::Usage(format!(
+                    "unknown provider `{other}`; expected anthropic, openai or script"
+                )));
+            }
+        };
+    }
+    if let Some(m) = model {
+        loaded.spec.model.name = Some(m);
+    }
     let given = parse_inputs(inputs)?;
     let root = crate::plan::repo_root(&current_dir()?);
     let plan = crate::plan::make(&loaded, &given, &root)?;
-    let mut provider: Box<dyn crate::provider::Provider> = match plan.model.provider {
-        spec::ProviderName::Script => {
-            let script = loaded
-                .dir()
-                .join(plan.model.script.as_deref().unwrap_or_default());
-            Box::new(crate::provider::script::ScriptProvider::load(&script).map_err(Error::Usage)?)
-        }
-        other => {
-            return Err(Error::Usage(format!(
-                "provider `{}` is not available in this build; use `provider: script`",
-                serde_json::to_value(other)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default()
-            )));
-        }
-    };
+    let (mut provider, pricing) = make_provider(&loaded, &plan)?;
     let terminal = std::io::stderr().is_terminal();
     let options = crate::executor::RunOptions {
         yes,
@@ -257,7 +350,7 @@ fn run_workflow(
     let outcome = crate::executor::run(
         &plan,
         provider.as_mut(),
-        Box::new(|_| None),
+        pricing,
         options,
         reporter.as_mut(),
     )?;

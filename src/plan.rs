@@ -49,6 +49,9 @@ pub struct Plan {
     pub limits: Limits,
     /// Hash over spec, inputs and context.
     pub fingerprint: String,
+    /// Bytes of the fixed instructions and tool definitions sent with every
+    /// model request (their JSON as wf serializes them).
+    pub fixed_request_bytes: u64,
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
@@ -118,7 +121,7 @@ pub fn make(
         spec.context.max_tokens,
     )?;
     let fingerprint = fingerprint(&loaded.hash, &inputs, &context);
-    Ok(Plan {
+    let mut plan = Plan {
         name: spec.name.clone(),
         version: spec.version.clone(),
         spec_path: loaded.path.display().to_string(),
@@ -135,8 +138,24 @@ pub fn make(
         checkpoints: spec.checkpoints,
         limits: spec.limits.clone(),
         fingerprint,
+        fixed_request_bytes: 0,
         root: root.to_path_buf(),
-    })
+    };
+    plan.fixed_request_bytes = fixed_request_bytes(&plan);
+    Ok(plan)
+}
+
+/// Bytes of the instructions and tool definitions: the part of every request
+/// that does not depend on the conversation.
+pub fn fixed_request_bytes(plan: &Plan) -> u64 {
+    let system = crate::executor::instructions(plan);
+    let tools: Vec<crate::provider::ToolDef> = crate::spec::ToolName::ALL
+        .into_iter()
+        .filter(|t| plan.tools.contains(t))
+        .map(crate::tools::definition)
+        .collect();
+    let tools_json = serde_json::to_vec(&tools).expect("tool definitions serialize");
+    (system.len() + tools_json.len()) as u64
 }
 
 /// The run fingerprint.

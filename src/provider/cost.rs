@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 pub const PRICE_TABLE_DATE: &str = "2025-11";
 
 /// A model's prices in USD per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     /// Uncached input tokens.

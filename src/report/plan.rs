@@ -80,6 +80,12 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(o, "  (no file matches {})", plan.context_include.join(", "));
     }
 
+    let _ = writeln!(
+        o,
+        "\nfixed per request: {} bytes of instructions and tool definitions (~{} tokens)",
+        plan.fixed_request_bytes,
+        crate::context::estimate_tokens(plan.fixed_request_bytes)
+    );
     let tools: Vec<&str> = plan.tools.iter().map(|t| t.as_str()).collect();
     let _ = writeln!(
         o,

@@ -141,6 +141,15 @@ pub struct ModelSpec {
     /// `provider: script` only: the file of model turns, relative to this task file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
+    /// Prices in USD per million tokens, overriding wf's table (needed for
+    /// cost tracking of models the table does not know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::provider::cost::Price")]
+    pub price: Option<crate::provider::cost::Price>,
+    /// HTTP providers: attempts per request, retries included. Default 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_attempts: Option<u32>,
 }
 
 fn default_max_tokens() -> u32 {
