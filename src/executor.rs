@@ -472,7 +472,27 @@ impl Executor<'_> {
     }
 
     /// Runs the checks; the first failing one, if any.
+    /// Runs the checks; the first failing one, if any. Whatever the checks
+    /// write in the workspace is undone afterwards: checks prove the
+    /// change, they never become part of it.
     fn run_checks(
+        &mut self,
+        ws: &Workspace,
+        round: u32,
+    ) -> Result<Option<checks::CheckRun>, String> {
+        if self.plan.checks.is_empty() {
+            return Ok(None);
+        }
+        let state = ws
+            .snapshot()
+            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+        let failed = self.run_checks_on(ws, round);
+        ws.restore(&state)
+            .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
+        failed
+    }
+
+    fn run_checks_on(
         &mut self,
         ws: &Workspace,
         round: u32,

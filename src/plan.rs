@@ -114,6 +114,25 @@ pub fn make(
         .enumerate()
         .map(|(i, g)| render(format!("context.include[{i}]"), g))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut permissions = spec.permissions.clone();
+    for (name, list) in [
+        ("read", &mut permissions.read),
+        ("write", &mut permissions.write),
+        ("protect", &mut permissions.protect),
+    ] {
+        for (i, glob) in list.iter_mut().enumerate() {
+            let field = format!("permissions.{name}[{i}]");
+            *glob = render(field.clone(), glob)?;
+            if let Err(message) = crate::paths::check_relative(glob)
+                .and_then(|()| crate::glob::compile(glob).map(|_| ()))
+            {
+                return Err(PlanError::Template {
+                    field,
+                    message: format!("glob `{glob}`: {message}"),
+                });
+            }
+        }
+    }
     let context = context::resolve(
         root,
         &include,
@@ -133,7 +152,7 @@ pub fn make(
         context,
         context_include: include,
         tools: spec.tools.clone(),
-        permissions: spec.permissions.clone(),
+        permissions,
         checks: spec.checks.clone(),
         checkpoints: spec.checkpoints,
         limits: spec.limits.clone(),

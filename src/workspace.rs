@@ -254,6 +254,25 @@ impl Workspace {
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
+    /// Records the workspace's current state as a git tree (the model's
+    /// change so far), to restore after checks.
+    pub fn snapshot(&self) -> Result<String, WorkspaceError> {
+        git(&self.dir, &["add", "-A"])?;
+        Ok(String::from_utf8_lossy(&git(&self.dir, &["write-tree"])?)
+            .trim()
+            .to_string())
+    }
+
+    /// Puts the workspace back to `tree`: files checks changed are restored,
+    /// files they created are removed (ignored build output stays). Checks
+    /// prove the change; they never become part of it.
+    pub fn restore(&self, tree: &str) -> Result<(), WorkspaceError> {
+        git(&self.dir, &["read-tree", tree])?;
+        git(&self.dir, &["checkout-index", "-a", "-f"])?;
+        git(&self.dir, &["clean", "-fdq"])?;
+        Ok(())
+    }
+
     /// Paths the change touches, sorted.
     pub fn changed_files(&self) -> Result<Vec<String>, WorkspaceError> {
         git(&self.dir, &["add", "-A"])?;

@@ -1,3 +1,5 @@
-//! The integration tests, as modules of one test binary.
+//! The integration tests, as modules of one test binary (it links once).
 
+mod cli;
+mod fuzz;
 mod providers;

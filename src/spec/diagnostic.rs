@@ -86,15 +86,24 @@ fn render(f: &mut fmt::Formatter<'_>, file: &str, source: &str, d: &Diagnostic) 
     let gutter = line_no.to_string().len();
     let pad = " ".repeat(gutter);
     writeln!(f, "{pad}--> {file}:{line_no}:{col}")?;
-    if let Some(text) = source.lines().nth(line_no - 1) {
-        let text = text.trim_end_matches('\r');
+    if let Some(full) = source.lines().nth(line_no - 1) {
+        let full = full.trim_end_matches('\r');
+        // Very long lines are shown as a window around the column.
+        let (text, col) = if full.chars().count() > 160 {
+            let skip = col.saturating_sub(60);
+            let window: String = full.chars().skip(skip).take(120).collect();
+            (window, col - skip)
+        } else {
+            (full.to_string(), col)
+        };
+        let text = text.as_str();
         let width = if d.span.end.line == d.span.start.line && d.span.end.index > d.span.start.index
         {
             d.span.end.index - d.span.start.index
         } else {
             text.chars().count().saturating_sub(col - 1).max(1)
         };
-        let width = width.clamp(1, 200);
+        let width = width.clamp(1, text.chars().count().saturating_sub(col - 1).max(1));
         writeln!(f, "{pad} |")?;
         writeln!(f, "{line_no} | {text}")?;
         let lead: String = text

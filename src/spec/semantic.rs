@@ -42,6 +42,15 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     for (i, g) in spec.context.include.iter().enumerate() {
         templated.push((format!("/context/include/{i}"), g));
     }
+    for (name, list) in [
+        ("read", &spec.permissions.read),
+        ("write", &spec.permissions.write),
+        ("protect", &spec.permissions.protect),
+    ] {
+        for (i, g) in list.iter().enumerate() {
+            templated.push((format!("/permissions/{name}/{i}"), g));
+        }
+    }
     for (pointer, text) in &templated {
         let node = root.at_pointer(pointer).1;
         match template::undeclared(text, &spec.inputs) {

@@ -247,6 +247,7 @@ impl ToolName {
 #[serde(deny_unknown_fields)]
 pub struct Permissions {
     /// Globs the read tools may read. Default: everything (`**`).
+    /// Permission globs may use templates (`{{ inputs.path }}/**`).
     #[serde(default = "default_read")]
     pub read: Vec<String>,
     /// Globs the write tools may write. Default: nothing.

@@ -1,0 +1,158 @@
+//! CLI-level tests: the real `wf` binary in temporary git repositories with
+//! real files and real subprocesses.
+
+mod plan;
+mod run;
+mod schema;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary git repository to run wf in.
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+/// What a wf process did.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    fn from(out: Output) -> Ran {
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with the whole output unless the exit code is `code`.
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Ran {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn wf_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wf")
+}
+
+impl Repo {
+    /// An empty git repository with a committer identity.
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        git(dir.path(), &["config", "user.email", "tester@example.com"]);
+        git(dir.path(), &["config", "user.name", "Tester"]);
+        Repo { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file (creating directories).
+    pub fn file(&self, rel: &str, content: &str) -> &Repo {
+        let p = self.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.join(rel).exists()
+    }
+
+    /// Commits everything.
+    pub fn commit(&self) -> &Repo {
+        git(self.path(), &["add", "-A"]);
+        git(self.path(), &["commit", "-qm", "state"]);
+        self
+    }
+
+    /// `git status --porcelain` without `.wf/` (which ignores itself).
+    pub fn status(&self) -> String {
+        git(self.path(), &["status", "--porcelain"])
+    }
+
+    /// Runs wf with `args` in the repository, stdin closed, no terminal.
+    pub fn wf(&self, args: &[&str]) -> Ran {
+        self.wf_env(args, &[])
+    }
+
+    pub fn wf_env(&self, args: &[&str], env: &[(&str, &str)]) -> Ran {
+        let out = Command::new(wf_bin())
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("OPENAI_API_KEY")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Ran::from(out)
+    }
+
+    /// The run folders, oldest first.
+    pub fn runs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.join(".wf/runs"))
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// The trace of the newest run as JSON values.
+    pub fn last_trace(&self) -> Vec<serde_json::Value> {
+        let run = self.runs().pop().expect("a run");
+        std::fs::read_to_string(run.join("trace.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn last_summary(&self) -> serde_json::Value {
+        let run = self.runs().pop().expect("a run");
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap()
+    }
+}
+
+/// The events of `kind` in a trace.
+pub fn events<'a>(trace: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    trace.iter().filter(|e| e["kind"] == kind).collect()
+}

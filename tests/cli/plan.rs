@@ -1,0 +1,209 @@
+//! `wf plan`: inputs, templates, context resolution, the fingerprint.
+
+use super::Repo;
+
+fn task(include: &str, extra: &str) -> String {
+    format!(
+        "wf: 1
+name: migrate
+inputs:
+  source: {{ type: path, default: config/app.ini }}
+  strict: {{ type: boolean, default: true }}
+  level: {{ type: enum, values: [low, high], default: low }}
+  retries: {{ type: integer }}
+model: {{ provider: openai, name: gpt-4o }}
+context:
+  include: [{include}]
+  exclude: [\"**/*_generated.rs\"]
+{extra}
+constraints:
+  - Keep {{{{ inputs.source }}}} readable.
+prompt: |
+  Migrate {{{{ inputs.source }}}} (strict={{{{ inputs.strict }}}}, retries={{{{ inputs.retries }}}}).
+"
+    )
+}
+
+fn repo() -> Repo {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "[server]\nport = 8080\n")
+        .file("src/config/mod.rs", "pub mod load;\n")
+        .file("src/config/load.rs", "pub fn load() {}\n")
+        .file("src/config/schema_generated.rs", "// generated\n")
+        .file("src/config/ignored/x.rs", "// ignored by git\n")
+        .file(".gitignore", "src/config/ignored/\n");
+    std::fs::write(repo.join("src/config/blob.rs"), b"\x00\x01binary").unwrap();
+    repo
+}
+
+#[test]
+fn shows_rendered_prompt_context_and_fingerprint() {
+    let repo = repo();
+    repo.file(
+        "t.yaml",
+        &task("\"src/config/**/*.rs\", \"{{ inputs.source }}\"", ""),
+    );
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=3"]);
+    r.code(0);
+    let o = &r.stdout;
+    assert!(
+        o.contains("Migrate config/app.ini (strict=true, retries=3)."),
+        "{o}"
+    );
+    assert!(o.contains("- Keep config/app.ini readable."), "{o}");
+    assert!(o.contains("context: 3 files"), "{o}");
+    // Sorted by path, generated and gitignored files left out, binary noted.
+    let a = o.find("config/app.ini ").unwrap();
+    let b = o.find("src/config/load.rs").unwrap();
+    let c = o.find("src/config/mod.rs").unwrap();
+    assert!(a < b && b < c, "{o}");
+    assert!(!o.contains("schema_generated"), "{o}");
+    assert!(!o.contains("ignored/x.rs"), "{o}");
+    assert!(
+        o.contains("src/config/blob.rs") && o.contains("skipped: binary file"),
+        "{o}"
+    );
+    assert!(o.contains("fingerprint: "), "{o}");
+}
+
+#[test]
+fn json_plan_and_a_fingerprint_that_depends_on_content_only() {
+    let a = repo();
+    let b = repo();
+    for r in [&a, &b] {
+        r.file("t.yaml", &task("\"src/config/**/*.rs\"", ""));
+    }
+    let plan = |r: &Repo, retries: &str| -> serde_json::Value {
+        let out = r.wf(&[
+            "plan",
+            "t.yaml",
+            "--json",
+            "-i",
+            &format!("retries={retries}"),
+        ]);
+        out.code(0);
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    let pa = plan(&a, "3");
+    let pb = plan(&b, "3");
+    assert_eq!(
+        pa["fingerprint"], pb["fingerprint"],
+        "same content in two places"
+    );
+    assert_eq!(pa["context"]["files"].as_array().unwrap().len(), 2);
+    assert_ne!(
+        pa["fingerprint"],
+        plan(&a, "4")["fingerprint"],
+        "inputs are part of it"
+    );
+    b.file("src/config/load.rs", "pub fn load() { todo() }\n");
+    assert_ne!(
+        pa["fingerprint"],
+        plan(&b, "3")["fingerprint"],
+        "file content is part of it"
+    );
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_clear_message() {
+    let repo = repo();
+    repo.file("t.yaml", &task("\"src/config/*.rs\"", ""));
+    for (args, expect) in [
+        (
+            vec![],
+            "missing required input `retries` (integer); give it with `-i retries=VALUE`",
+        ),
+        (
+            vec!["-i", "retries=3", "-i", "retires=4"],
+            "unknown input `retires`; did you mean `retries`?",
+        ),
+        (
+            vec!["-i", "retries=three"],
+            "input `retries`: `three` is not an integer",
+        ),
+        (
+            vec!["-i", "retries=1", "-i", "level=medium"],
+            "input `level`: `medium` is not one of: low, high",
+        ),
+        (
+            vec!["-i", "retries=1", "-i", "strict=maybe"],
+            "input `strict`: `maybe` is not a boolean",
+        ),
+        (
+            vec!["-i", "retries=1", "-i", "source=/etc/passwd"],
+            "input `source`: `/etc/passwd` is an absolute path",
+        ),
+        (vec!["-i", "noequals"], "input `noequals` is not KEY=VALUE"),
+    ] {
+        let mut full = vec!["plan", "t.yaml"];
+        full.extend(args.iter().copied());
+        let r = repo.wf(&full);
+        r.code(2);
+        assert!(
+            r.stderr.contains(expect),
+            "{args:?}: expected `{expect}` in\n{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn over_budget_names_the_largest_files() {
+    let repo = repo();
+    repo.file("src/config/big.rs", &"x".repeat(4000));
+    repo.file(
+        "t.yaml",
+        &task("\"src/config/**/*.rs\"", "  max_tokens: 500"),
+    );
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("context is 1009 tokens, over its budget of 500"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("1000 tokens  src/config/big.rs"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn context_never_includes_git_internals_or_symlinks_out() {
+    let repo = repo();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("secret.rs"),
+        "const KEY: &str = \"s\";\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.rs"),
+        repo.join("src/config/leak.rs"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("load.rs", repo.join("src/config/alias.rs")).unwrap();
+    repo.file("t.yaml", &task("\"**\"", "  max_tokens: 100000"));
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1", "--json"]);
+    r.code(0);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let files: Vec<&str> = plan["context"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(files.iter().all(|f| !f.starts_with(".git/")), "{files:?}");
+    assert!(
+        files.contains(&"src/config/alias.rs"),
+        "a link inside the repository is fine: {files:?}"
+    );
+    assert!(!files.contains(&"src/config/leak.rs"), "{files:?}");
+    let skipped = plan["context"]["skipped"].to_string();
+    assert!(
+        skipped.contains("leak.rs") && skipped.contains("outside the repository"),
+        "{skipped}"
+    );
+}

@@ -1,0 +1,674 @@
+//! `wf run` end to end with scripted turns: the workspace, the tool layer's
+//! permissions, checks and repairs, checkpoints, limits, the trace.
+
+use super::{Repo, events, git};
+use serde_json::Value;
+
+/// A repository with a config to migrate, committed.
+fn repo() -> Repo {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "[server]\nport = 8080\n")
+        .file("migrations/001.sql", "CREATE TABLE t (x INT);\n")
+        .file("src/lib.rs", "pub fn f() {}\n")
+        .commit();
+    repo
+}
+
+/// Writes `task.yaml` (with `extra` keys appended) and `turns.yaml`.
+fn task(repo: &Repo, extra: &str, turns: &str) {
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: migrate
+model: {{ provider: script, script: turns.yaml }}
+context:
+  include: [config/app.ini]
+tools: [read_file, list_files, search, edit_file, write_file]
+permissions:
+  write: [\"config/**\"]
+  protect: [\"migrations/**\"]
+prompt: Migrate config/app.ini to TOML.
+{extra}"
+        ),
+    );
+    repo.file("turns.yaml", turns);
+}
+
+const WRITE_TOML: &str = "turns:
+  - text: Writing the TOML file.
+    tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: \"[server]\\nport = 8080\\n\" } }
+  - text: Done.
+";
+
+fn kinds(trace: &[Value]) -> Vec<String> {
+    trace
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_successful_run_is_applied_with_yes() {
+    let repo = repo();
+    task(
+        &repo,
+        "checks:\n  - { name: toml, run: \"grep -q 'port = 8080' config/app.toml\" }\n",
+        WRITE_TOML,
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(0);
+    assert_eq!(repo.read("config/app.toml"), "[server]\nport = 8080\n");
+    let trace = repo.last_trace();
+    let k = kinds(&trace);
+    assert_eq!(k.first().map(String::as_str), Some("run_started"));
+    assert_eq!(trace[0]["trace_version"], 1);
+    assert_eq!(k.last().map(String::as_str), Some("run_finished"));
+    for kind in [
+        "workspace_ready",
+        "context_resolved",
+        "model_request",
+        "model_response",
+        "tool_call",
+        "tool_result",
+        "check_result",
+        "checkpoint",
+        "diff_ready",
+        "applied",
+    ] {
+        assert!(k.contains(&kind.to_string()), "no {kind} in {k:?}");
+    }
+    for (i, e) in trace.iter().enumerate() {
+        assert_eq!(e["seq"], i as u64, "sequence numbers");
+    }
+    assert_eq!(
+        events(&trace, "model_request")[0]["request_hash"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    let ctx = events(&trace, "context_resolved")[0];
+    assert_eq!(ctx["files"][0]["path"], "config/app.ini");
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "succeeded");
+    assert_eq!(s["applied"], true);
+    assert_eq!(s["files_changed"], serde_json::json!(["config/app.toml"]));
+    assert_eq!(s["checks"][0]["name"], "toml");
+    assert_eq!(s["checks"][0]["passed"], true);
+    assert_eq!(s["approvals"][0]["decision"], "approved");
+    assert_eq!(s["approvals"][0]["by"], "tester@example.com");
+    assert_eq!(s["approvals"][0]["via"], "--yes");
+    let run = repo.runs().pop().unwrap();
+    let patch = std::fs::read_to_string(run.join("diff.patch")).unwrap();
+    assert!(patch.contains("+++ b/config/app.toml"), "{patch}");
+    // .wf keeps itself out of version control.
+    assert!(!repo.status().contains(".wf"), "{}", repo.status());
+    // `wf runs` and `wf show` read the trace.
+    let runs = repo.wf(&["runs"]);
+    assert!(
+        runs.stdout.contains("succeeded") && runs.stdout.contains("migrate"),
+        "{}",
+        runs.stdout
+    );
+    let show = repo.wf(&["show", "last"]);
+    show.code(0);
+    assert!(
+        show.stdout.contains("read config/app.ini"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("tool       write_file"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("check      toml passed"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout
+            .contains("checkpoint apply APPROVED by tester@example.com via --yes"),
+        "{}",
+        show.stdout
+    );
+}
+
+#[test]
+fn escapes_and_protected_writes_are_denied_and_the_run_goes_on() {
+    let repo = repo();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.join("config/out")).unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret\n").unwrap();
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-qm", "link"]);
+    let abs = outside.path().join("x.txt");
+    task(
+        &repo,
+        "",
+        &format!(
+            "turns:
+  - tool_calls:
+      - {{ name: write_file, input: {{ path: migrations/002.sql, content: x }} }}
+      - {{ name: write_file, input: {{ path: config/../../escape.txt, content: x }} }}
+      - {{ name: write_file, input: {{ path: {}, content: x }} }}
+      - {{ name: write_file, input: {{ path: config/out/planted.txt, content: x }} }}
+      - {{ name: read_file, input: {{ path: config/out/secret.txt }} }}
+      - {{ name: read_file, input: {{ path: .git/config }} }}
+      - {{ name: write_file, input: {{ path: src/lib.rs, content: x }} }}
+      - {{ name: write_file, input: \"{{not json\" }}
+      - {{ name: launch_missiles, input: {{}} }}
+  - tool_calls:
+      - {{ name: write_file, input: {{ path: config/app.toml, content: ok }} }}
+  - text: Done.
+",
+            abs.display()
+        ),
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(0);
+    let trace = repo.last_trace();
+    let denied: Vec<(String, String)> = events(&trace, "permission_denied")
+        .iter()
+        .map(|e| {
+            (
+                e["rule"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let rules: Vec<&str> = denied.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(
+        rules,
+        [
+            "protect", "escape", "escape", "escape", "escape", "internal", "write"
+        ],
+        "{denied:?}"
+    );
+    assert_eq!(
+        denied[0].1,
+        "write to migrations/002.sql denied: protected by permissions.protect"
+    );
+    assert!(denied[3].1.contains("symlink"), "{denied:?}");
+    let results = events(&trace, "tool_result");
+    assert!(
+        results[7]["output"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"),
+        "{:?}",
+        results[7]
+    );
+    assert!(
+        results[8]["output"]
+            .as_str()
+            .unwrap()
+            .contains("unknown tool `launch_missiles`"),
+        "{:?}",
+        results[8]
+    );
+    assert!(results[..9].iter().all(|r| r["ok"] == false));
+    // Nothing escaped, nothing protected changed, the allowed write landed.
+    assert!(!abs.exists() && !outside.path().join("planted.txt").exists());
+    assert!(!repo.path().parent().unwrap().join("escape.txt").exists());
+    assert_eq!(repo.read("migrations/001.sql"), "CREATE TABLE t (x INT);\n");
+    assert_eq!(repo.read("config/app.toml"), "ok");
+    // The model was told why, in the next request.
+    let response = &events(&trace, "model_response")[0];
+    assert_eq!(response["stop_reason"], "tool_use");
+}
+
+#[test]
+fn shell_runs_only_allowed_lines_without_a_shell() {
+    let repo = repo();
+    let marker = repo.join("pwned");
+    task(
+        &repo,
+        "checks: []\n",
+        &format!(
+            "turns:
+  - tool_calls:
+      - {{ name: shell, input: {{ command: \"ls config\" }} }}
+      - {{ name: shell, input: {{ command: \"rm -rf config\" }} }}
+      - {{ name: shell, input: {{ command: \"ls config; touch {m}\" }} }}
+      - {{ name: shell, input: {{ command: \"ls config && touch {m}\" }} }}
+      - {{ name: shell, input: {{ command: \"ls $(touch {m})\" }} }}
+      - {{ name: shell, input: {{ command: \"ls `touch {m}`\" }} }}
+      - {{ name: shell, input: {{ command: \"ls config | sh\" }} }}
+      - {{ name: shell, input: {{ command: \"ls config > {m}\" }} }}
+      - {{ name: shell, input: {{ command: \"ls /etc\" }} }}
+      - {{ name: shell, input: {{ command: \"env\" }} }}
+  - text: Done.
+",
+            m = marker.display()
+        ),
+    );
+    let yaml = repo.read("task.yaml").replace(
+        "tools: [read_file, list_files, search, edit_file, write_file]",
+        "tools: [read_file, shell]",
+    ) + "";
+    repo.file(
+        "task.yaml",
+        &yaml.replace(
+            "  protect: [\"migrations/**\"]",
+            "  protect: [\"migrations/**\"]\n  shell: { allow: [\"ls *\", \"env\"] }",
+        ),
+    );
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[
+            ("ANTHROPIC_API_KEY", "sk-ant-secret-123"),
+            ("GITHUB_TOKEN", "ghp_secret"),
+        ],
+    );
+    r.code(0);
+    assert!(!marker.exists(), "an injected command ran");
+    assert!(
+        repo.exists("config/app.ini"),
+        "a command outside the allowlist ran"
+    );
+    let trace = repo.last_trace();
+    let results = events(&trace, "tool_result");
+    assert_eq!(results[0]["ok"], true);
+    assert_eq!(results[0]["exit_code"], 0);
+    assert!(results[0]["output"].as_str().unwrap().contains("app.ini"));
+    let denied = events(&trace, "permission_denied");
+    assert_eq!(denied.len(), 8, "{denied:?}");
+    assert!(
+        denied[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not matched by permissions.shell.allow")
+    );
+    assert!(
+        denied[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shell syntax `;` is not supported")
+    );
+    assert!(
+        denied[7]["message"]
+            .as_str()
+            .unwrap()
+            .contains("absolute path")
+    );
+    let env_out = results[9]["output"].as_str().unwrap();
+    assert!(env_out.contains("PATH="), "{env_out}");
+    assert!(
+        !env_out.contains("sk-ant-secret-123") && !env_out.contains("ghp_secret"),
+        "secrets leaked: {env_out}"
+    );
+}
+
+#[test]
+fn a_failing_check_is_repaired_in_the_next_round() {
+    let repo = repo();
+    task(
+        &repo,
+        "checks:\n  - { name: has-host, run: \"grep -q host config/app.toml || { echo 'no host key'; exit 4; }\" }\n",
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
+  - text: Done.
+  - tool_calls:
+      - { name: edit_file, input: { path: config/app.toml, old: \"port\", new: \"host = \\\"a\\\"\\nport\" } }
+  - text: Fixed.
+",
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(0);
+    assert_eq!(repo.read("config/app.toml"), "host = \"a\"\nport = 8080\n");
+    let trace = repo.last_trace();
+    let checks = events(&trace, "check_result");
+    assert_eq!(checks.len(), 2);
+    assert_eq!(
+        (checks[0]["passed"].clone(), checks[0]["exit_code"].clone()),
+        (Value::Bool(false), Value::from(4))
+    );
+    assert_eq!(checks[1]["passed"], true);
+    assert_eq!(checks[1]["round"], 1);
+    assert_eq!(
+        events(&trace, "repair_requested")[0]["failed"],
+        serde_json::json!(["has-host"])
+    );
+    assert_eq!(repo.last_summary()["totals"]["repairs"], 1);
+}
+
+#[test]
+fn exhausted_repairs_fail_and_keep_the_diff_with_the_tree_untouched() {
+    let repo = repo();
+    task(
+        &repo,
+        "checks:\n  - { name: never, run: \"echo nope; exit 1\" }\nlimits: { max_repairs: 1 }\n",
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: x } }
+  - text: Done.
+  - text: Still done.
+",
+    );
+    let before = repo.status();
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(1);
+    assert_eq!(repo.status(), before, "the tree changed");
+    assert!(!repo.exists("config/app.toml"));
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "checks_failed");
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("check `never` still fails after 1 repair round")
+    );
+    let patch = std::fs::read_to_string(repo.runs().pop().unwrap().join("diff.patch")).unwrap();
+    assert!(
+        patch.contains("+++ b/config/app.toml"),
+        "the diff is kept: {patch}"
+    );
+}
+
+#[test]
+fn without_a_terminal_or_yes_the_run_pauses_with_exit_3() {
+    let repo = repo();
+    task(&repo, "", WRITE_TOML);
+    let before = repo.status();
+    let r = repo.wf(&["run", "task.yaml"]);
+    r.code(3);
+    assert_eq!(repo.status(), before);
+    let trace = repo.last_trace();
+    let cps = events(&trace, "checkpoint");
+    assert_eq!(cps.last().unwrap()["state"], "paused");
+    assert_eq!(repo.last_summary()["status"], "paused");
+    assert!(repo.runs().pop().unwrap().join("diff.patch").exists());
+}
+
+#[test]
+fn dry_run_shows_the_diff_and_never_applies() {
+    let repo = repo();
+    task(&repo, "", WRITE_TOML);
+    let r = repo.wf(&["run", "task.yaml", "--dry-run"]);
+    r.code(0);
+    assert!(r.stderr.contains("+++ b/config/app.toml"), "{}", r.stderr);
+    assert!(r.stderr.contains("+port = 8080"), "{}", r.stderr);
+    assert!(!repo.exists("config/app.toml"));
+    assert_eq!(repo.last_summary()["status"], "dry_run");
+}
+
+#[test]
+fn uncommitted_changes_are_in_the_workspace_and_checks_never_touch_the_tree() {
+    let repo = repo();
+    repo.file("config/app.ini", "[server]\nport = 9090\n");
+    repo.file("notes.txt", "untracked but not ignored\n");
+    task(
+        &repo,
+        "checks:\n  - { name: sees-edit, run: \"grep -q 9090 config/app.ini && test -f notes.txt && touch check-was-here\" }\n",
+        "turns:
+  - tool_calls:
+      - { name: read_file, input: { path: config/app.ini } }
+  - text: Done.
+",
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(0);
+    let trace = repo.last_trace();
+    assert!(
+        events(&trace, "tool_result")[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("9090")
+    );
+    assert!(
+        !repo.exists("check-was-here"),
+        "a check ran in the user's tree"
+    );
+}
+
+#[test]
+fn apply_is_refused_when_the_user_changed_the_same_file() {
+    let repo = repo();
+    // The check plays the user: it edits their tree while the run is going on.
+    let user_file = repo.join("config/app.toml");
+    task(
+        &repo,
+        &format!(
+            "checks:\n  - {{ name: user-edits, run: \"echo mine > {}\" }}\n",
+            user_file.display()
+        ),
+        WRITE_TOML,
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(1);
+    assert_eq!(
+        repo.read("config/app.toml"),
+        "mine\n",
+        "the user's edit was overwritten"
+    );
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "apply_failed");
+    assert!(
+        s["reason"].as_str().unwrap().contains("config/app.toml"),
+        "{s}"
+    );
+    assert!(s["reason"].as_str().unwrap().contains("diff.patch"), "{s}");
+}
+
+#[test]
+fn limits_end_the_run_with_a_status_that_names_them() {
+    let repo = repo();
+    task(
+        &repo,
+        "limits: { max_turns: 2 }\n",
+        "turns:
+  - tool_calls: [ { name: list_files, input: {} } ]
+  - tool_calls: [ { name: list_files, input: {} } ]
+  - tool_calls: [ { name: list_files, input: {} } ]
+",
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(1);
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "turn_limit");
+    assert_eq!(s["totals"]["turns"], 2);
+    assert!(events(&repo.last_trace(), "limit_reached")[0]["limit"] == "max_turns");
+}
+
+#[test]
+fn a_script_out_of_turns_is_a_model_error() {
+    let repo = repo();
+    task(
+        &repo,
+        "",
+        "turns:\n  - tool_calls: [ { name: list_files, input: {} } ]\n",
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(1);
+    assert_eq!(repo.last_summary()["status"], "model_error");
+    assert!(
+        r.stderr.contains("the script has no turn 2"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn plan_checkpoint_blocks_edits_until_approved() {
+    let repo = repo();
+    task(
+        &repo,
+        "checkpoints: { plan: true }\n",
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: config/early.toml, content: x } }
+  - text: 'Plan: write config/app.toml.'
+  - tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: x } }
+  - text: Done.
+",
+    );
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(0);
+    let trace = repo.last_trace();
+    assert_eq!(events(&trace, "permission_denied")[0]["rule"], "phase");
+    let cps: Vec<(String, String)> = events(&trace, "checkpoint")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().into(),
+                e["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cps[..2],
+        [
+            ("plan".into(), "reached".into()),
+            ("plan".into(), "approved".into())
+        ]
+    );
+    assert!(repo.exists("config/app.toml") && !repo.exists("config/early.toml"));
+}
+
+#[test]
+fn json_mode_streams_events_then_a_summary() {
+    let repo = repo();
+    task(&repo, "", WRITE_TOML);
+    let r = repo.wf(&["run", "task.yaml", "--yes", "--json"]);
+    r.code(0);
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines[0]["kind"], "run_started");
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "summary");
+    assert_eq!(last["summary"]["status"], "succeeded");
+    assert_eq!(
+        lines.len() - 1,
+        repo.last_trace().len(),
+        "every trace event is streamed"
+    );
+}
+
+#[test]
+fn two_runs_of_the_same_state_make_the_same_events_requests_and_diff() {
+    let make = || {
+        let repo = repo();
+        task(
+            &repo,
+            "checks:\n  - { name: t, run: \"test -f config/app.toml\" }\n",
+            "turns:
+  - tool_calls:
+      - { name: read_file, input: { path: config/app.ini } }
+      - { name: search, input: { pattern: port } }
+      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
+  - text: Done.
+",
+        );
+        repo.commit();
+        repo
+    };
+    let run = |repo: &Repo| -> (Vec<Value>, String) {
+        repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+        let trace = repo.last_trace();
+        let patch = std::fs::read_to_string(repo.runs().pop().unwrap().join("diff.patch")).unwrap();
+        let comparable = trace
+            .into_iter()
+            .map(|mut e| {
+                for f in [
+                    "t_ms",
+                    "duration_ms",
+                    "at",
+                    "run_id",
+                    "by",
+                    "via",
+                    "wf_version",
+                    "base_revision",
+                ] {
+                    e.as_object_mut().unwrap().remove(f);
+                }
+                e
+            })
+            .collect();
+        (comparable, patch)
+    };
+    let (a, b) = (make(), make());
+    let (ta, pa) = run(&a);
+    let (tb, pb) = run(&b);
+    assert_eq!(pa, pb, "diffs differ");
+    assert_eq!(ta.len(), tb.len());
+    for (x, y) in ta.iter().zip(&tb) {
+        assert_eq!(x, y, "events differ");
+    }
+    // And the same repository twice.
+    let (ta2, _) = run(&a);
+    let hashes = |t: &[Value]| -> Vec<Value> {
+        events(t, "model_request")
+            .iter()
+            .map(|e| e["request_hash"].clone())
+            .collect()
+    };
+    assert_eq!(hashes(&ta), hashes(&ta2));
+}
+
+#[test]
+fn a_run_killed_midway_leaves_the_tree_untouched_and_a_valid_trace() {
+    let repo = repo();
+    task(
+        &repo,
+        "",
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: x } }
+      - { name: shell, input: { command: \"sleep 30\" } }
+  - text: Done.
+",
+    );
+    let yaml = repo
+        .read("task.yaml")
+        .replace(
+            "tools: [read_file, list_files, search, edit_file, write_file]",
+            "tools: [write_file, shell]",
+        )
+        .replace(
+            "  protect: [\"migrations/**\"]",
+            "  protect: [\"migrations/**\"]\n  shell: { allow: [\"sleep *\"] }",
+        );
+    repo.file("task.yaml", &yaml);
+    let before = repo.status();
+    let mut child = std::process::Command::new(super::wf_bin())
+        .args(["run", "task.yaml", "--yes"])
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let started = repo
+            .runs()
+            .pop()
+            .and_then(|r| std::fs::read_to_string(r.join("trace.jsonl")).ok())
+            .is_some_and(|t| t.contains("sleep 30"));
+        if started {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the shell call"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(repo.status(), before, "the tree changed");
+    assert!(!repo.exists("config/app.toml"));
+    let trace = repo.last_trace(); // parses every line
+    assert_eq!(trace.last().unwrap()["kind"], "tool_call");
+    let show = repo.wf(&["show", "last"]);
+    show.code(0);
+    assert!(show.stdout.contains("status: running"), "{}", show.stdout);
+}
