@@ -2,6 +2,7 @@
 //! real files and real subprocesses.
 
 mod plan;
+mod pty;
 mod run;
 mod schema;
 mod validate;

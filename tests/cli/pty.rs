@@ -1,0 +1,106 @@
+//! The apply checkpoint answered by a person at a real pseudo-terminal.
+
+use super::Repo;
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Runs `wf run task.yaml` on a pseudo-terminal, answers `answer` when the
+/// apply question appears, and returns (exit code, everything shown).
+fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two fresh descriptors into the given integers.
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty failed");
+    // SAFETY: both descriptors were just opened and are owned here.
+    let (master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
+    let mut child = std::process::Command::new(super::wf_bin())
+        .args(["run", "task.yaml"])
+        .current_dir(repo.path())
+        .env("TERM", "dumb")
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    let shown = Arc::new(Mutex::new(String::new()));
+    let mut reader = master.try_clone().unwrap();
+    let sink = Arc::clone(&shown);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut writer = master;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut asked = 0;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            std::thread::sleep(Duration::from_millis(100));
+            return (status.code().unwrap_or(-1), shown.lock().unwrap().clone());
+        }
+        let questions = shown.lock().unwrap().matches("Apply this change to your tree?").count();
+        if questions > asked && asked < answers.len() {
+            writer.write_all(answers[asked].as_bytes()).unwrap();
+            asked += 1;
+        }
+        assert!(Instant::now() < deadline, "wf did not finish; shown:\n{}", shown.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn repo() -> Repo {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "port = 8080\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: pty
+model: { provider: script, script: turns.yaml }
+tools: [write_file]
+permissions: { write: [\"config/**\"] }
+prompt: Write the TOML file.
+",
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
+  - text: Done.
+",
+        )
+        .commit();
+    repo
+}
+
+#[test]
+fn answering_yes_applies_the_change() {
+    let repo = repo();
+    let (code, shown) = run_on_pty(&repo, &["d\n", "y\n"]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("config/app.toml | +1 -0"), "the stat is shown: {shown}");
+    assert!(shown.contains("+port = 8080"), "the patch is shown: {shown}");
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    let s = repo.last_summary();
+    assert_eq!(s["approvals"][0]["decision"], "approved");
+    assert_eq!(s["approvals"][0]["via"], "terminal");
+    assert_eq!(s["approvals"][0]["by"], "tester@example.com");
+}
+
+#[test]
+fn answering_no_rejects_and_keeps_the_tree() {
+    let repo = repo();
+    let (code, shown) = run_on_pty(&repo, &["n\n"]);
+    assert_eq!(code, 1, "{shown}");
+    assert!(!repo.exists("config/app.toml"));
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "rejected");
+    assert_eq!(s["approvals"][0]["decision"], "rejected");
+    assert!(repo.runs().pop().unwrap().join("diff.patch").exists());
+}
