@@ -11,10 +11,23 @@ use std::time::{Duration, Instant};
 fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two fresh descriptors into the given integers.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
     assert_eq!(rc, 0, "openpty failed");
     // SAFETY: both descriptors were just opened and are owned here.
-    let (master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
+    let (master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    };
     let mut child = std::process::Command::new(super::wf_bin())
         .args(["run", "task.yaml"])
         .current_dir(repo.path())
@@ -33,7 +46,9 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
     let mut writer = master;
@@ -44,12 +59,20 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
             std::thread::sleep(Duration::from_millis(100));
             return (status.code().unwrap_or(-1), shown.lock().unwrap().clone());
         }
-        let questions = shown.lock().unwrap().matches("Apply this change to your tree?").count();
+        let questions = shown
+            .lock()
+            .unwrap()
+            .matches("Apply this change to your tree?")
+            .count();
         if questions > asked && asked < answers.len() {
             writer.write_all(answers[asked].as_bytes()).unwrap();
             asked += 1;
         }
-        assert!(Instant::now() < deadline, "wf did not finish; shown:\n{}", shown.lock().unwrap());
+        assert!(
+            Instant::now() < deadline,
+            "wf did not finish; shown:\n{}",
+            shown.lock().unwrap()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -84,8 +107,14 @@ fn answering_yes_applies_the_change() {
     let repo = repo();
     let (code, shown) = run_on_pty(&repo, &["d\n", "y\n"]);
     assert_eq!(code, 0, "{shown}");
-    assert!(shown.contains("config/app.toml | +1 -0"), "the stat is shown: {shown}");
-    assert!(shown.contains("+port = 8080"), "the patch is shown: {shown}");
+    assert!(
+        shown.contains("config/app.toml | +1 -0"),
+        "the stat is shown: {shown}"
+    );
+    assert!(
+        shown.contains("+port = 8080"),
+        "the patch is shown: {shown}"
+    );
     assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
     let s = repo.last_summary();
     assert_eq!(s["approvals"][0]["decision"], "approved");

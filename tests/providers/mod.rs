@@ -4,7 +4,7 @@
 mod anthropic;
 mod cache;
 mod openai;
-mod server;
+pub mod server;
 
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -1,0 +1,278 @@
+//! `wf run` with the HTTP providers, end to end: the real binary talks to a
+//! local server that speaks each vendor's streaming wire format.
+
+use super::{Repo, events};
+use crate::providers::server::{Reply, TestServer};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-test-0123456789-SECRET";
+
+fn repo(provider: &str, model: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "port = 8080\n")
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: live
+model: {{ provider: {provider}, name: {model} }}
+context: {{ include: [config/app.ini] }}
+tools: [read_file, write_file]
+permissions: {{ write: [\"config/**\"] }}
+prompt: Write config/app.toml.
+checks:
+  - {{ name: toml, run: \"test -f config/app.toml\" }}
+"
+            ),
+        )
+        .commit();
+    repo
+}
+
+fn anthropic_sse(events: &[Value]) -> String {
+    events
+        .iter()
+        .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
+        .collect()
+}
+
+fn anthropic_tool_turn() -> String {
+    anthropic_sse(&[
+        json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "content": [],
+            "model": "claude-sonnet-4-5", "stop_reason": null,
+            "usage": {"input_tokens": 900, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"path\": \"config/app.toml\", "}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "\"content\": \"port = 8080\\n\"}"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 40}}),
+        json!({"type": "message_stop"}),
+    ])
+}
+
+fn anthropic_done_turn() -> String {
+    anthropic_sse(&[
+        json!({"type": "message_start", "message": {"id": "msg_2", "type": "message", "role": "assistant", "content": [],
+            "model": "claude-sonnet-4-5", "stop_reason": null,
+            "usage": {"input_tokens": 10, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 950}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "ping"}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Done."}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 3}}),
+        json!({"type": "message_stop"}),
+    ])
+}
+
+fn assert_no_secret(repo: &Repo, outputs: &[&str]) {
+    for out in outputs {
+        assert!(!out.contains(KEY), "the key was printed");
+    }
+    for run in repo.runs() {
+        for file in ["trace.jsonl", "summary.json", "diff.patch"] {
+            let text = std::fs::read_to_string(run.join(file)).unwrap_or_default();
+            assert!(!text.contains(KEY), "the key is in {file}");
+        }
+    }
+}
+
+#[test]
+fn anthropic_multi_turn_run_applies_with_usage_cost_and_no_secret_written() {
+    let repo = repo("anthropic", "claude-sonnet-4-5");
+    let server = TestServer::start(vec![
+        Reply::json(
+            429,
+            r#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
+        )
+        .header("retry-after-ms", "10"),
+        Reply::sse(anthropic_tool_turn()),
+        Reply::sse(anthropic_done_turn()),
+    ]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes", "--json"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", KEY),
+        ],
+    );
+    r.code(0);
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[0].header("x-api-key"), Some(KEY));
+    assert_eq!(requests[1].header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(
+        requests[0].body, requests[1].body,
+        "the retried request is the same bytes"
+    );
+    let second = requests[2].json();
+    let last = second["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["content"][0]["type"], "tool_result");
+    assert_eq!(last["content"][0]["tool_use_id"], "toolu_1");
+    let trace = repo.last_trace();
+    assert_eq!(events(&trace, "model_retry").len(), 1);
+    let responses = events(&trace, "model_response");
+    assert_eq!(responses[0]["usage"]["input_tokens"], 900);
+    assert_eq!(responses[1]["usage"]["cache_read_input_tokens"], 950);
+    let s = repo.last_summary();
+    assert_eq!(s["totals"]["output_tokens"], 43);
+    // claude-sonnet-4-5: $3/M input, $15/M output, $0.30/M cache reads.
+    let expected = (910.0 * 3.0 + 43.0 * 15.0 + 950.0 * 0.30) / 1e6;
+    let cost = s["totals"]["cost_usd"].as_f64().unwrap();
+    assert!((cost - expected).abs() < 1e-9, "{cost} vs {expected}");
+    assert_no_secret(&repo, &[&r.stdout, &r.stderr]);
+}
+
+#[test]
+fn openai_compatible_multi_turn_run_with_unknown_usage() {
+    let repo = repo("openai", "local-model");
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({"id": "c1", "object": "chat.completion.chunk", "model": "local-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let stream = |chunks: Vec<Value>| -> String {
+        chunks
+            .iter()
+            .map(|c| format!("data: {c}\n\n"))
+            .collect::<String>()
+            + "data: [DONE]\n\n"
+    };
+    let tool_turn = stream(vec![
+        chunk(
+            json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "write_file", "arguments": ""}}]}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"path\":\"config/app.toml\","}}]}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"content\":\"port = 8080\\n\"}"}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+    ]);
+    let done_turn = stream(vec![
+        chunk(json!({"role": "assistant", "content": "Done."}), None),
+        chunk(json!({}), Some("stop")),
+    ]);
+    let server = TestServer::start(vec![Reply::sse(tool_turn), Reply::sse(done_turn)]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[("OPENAI_BASE_URL", &server.url)],
+    );
+    r.code(0);
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    let requests = server.requests();
+    assert_eq!(
+        requests[0].header("authorization"),
+        None,
+        "no key, no header"
+    );
+    let second = requests[1].json();
+    let tool_msg = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .unwrap()
+        .clone();
+    assert_eq!(tool_msg["tool_call_id"], "call_1");
+    let s = repo.last_summary();
+    assert_eq!(
+        s["totals"]["input_tokens"],
+        Value::Null,
+        "usage unknown is not zero"
+    );
+    assert_eq!(s["totals"]["cost_usd"], Value::Null);
+    assert!(
+        r.stderr.contains("price unknown for model `local-model`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_client_error_ends_the_run_with_the_vendors_message_and_request_id() {
+    let repo = repo("anthropic", "claude-sonnet-4-5");
+    let body = r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"},"request_id":"req_abc123"}"#;
+    let server = TestServer::start(vec![
+        Reply::json(400, body).header("request-id", "req_abc123"),
+    ]);
+    let before = repo.status();
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", KEY),
+        ],
+    );
+    r.code(1);
+    assert_eq!(server.requests().len(), 1, "400 is not retried");
+    assert_eq!(repo.status(), before);
+    let trace = repo.last_trace();
+    let err = events(&trace, "model_error")[0];
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_tokens: too large"),
+        "{err}"
+    );
+    assert_eq!(err["request_id"], "req_abc123");
+    assert_eq!(err["status"], 400);
+    assert_eq!(trace.last().unwrap()["kind"], "run_finished");
+    assert_eq!(repo.last_summary()["status"], "model_error");
+    assert_no_secret(&repo, &[&r.stdout, &r.stderr]);
+}
+
+#[test]
+fn a_missing_key_is_a_usage_error_and_flags_override_the_task_file() {
+    let repo = repo("openai", "gpt-4o");
+    // --provider switches to anthropic, whose key is missing: nothing runs.
+    let r = repo.wf(&[
+        "run",
+        "task.yaml",
+        "--yes",
+        "--provider",
+        "anthropic",
+        "--model",
+        "claude-haiku-4-5",
+    ]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("set the ANTHROPIC_API_KEY environment variable"),
+        "{}",
+        r.stderr
+    );
+    assert!(repo.runs().is_empty(), "a run was created");
+    // With the key, the request goes to the overriding provider and model.
+    let server = TestServer::start(vec![Reply::sse(anthropic_done_turn())]);
+    let r = repo.wf_env(
+        &[
+            "run",
+            "task.yaml",
+            "--dry-run",
+            "--provider",
+            "anthropic",
+            "--model",
+            "claude-haiku-4-5",
+        ],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", KEY),
+        ],
+    );
+    r.code(1); // the scripted model writes nothing, so the check fails
+    let requests = server.requests();
+    assert_eq!(requests[0].path, "/v1/messages");
+    assert_eq!(requests[0].json()["model"], "claude-haiku-4-5");
+}
