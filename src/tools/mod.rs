@@ -191,10 +191,14 @@ impl ToolLayer {
             tail: 24 * 1024,
         })
         .map_err(|e| files::CallError::Failed(format!("cannot start `{command}`: {e}")))?;
+        let run_limit = deadline_left < self.shell_timeout;
         let status = match (outcome.exit_code, outcome.timed_out) {
+            (_, true) if run_limit => {
+                "killed: the run's time limit (limits.timeout) was reached".to_string()
+            }
             (_, true) => format!(
-                "killed after the {} timeout",
-                crate::spec::Duration(self.shell_timeout.min(deadline_left)).to_text()
+                "killed after the {} timeout (permissions.shell.timeout)",
+                crate::spec::Duration(self.shell_timeout).to_text()
             ),
             (Some(code), _) => format!("exit code {code}"),
             (None, _) => format!("killed by signal {}", outcome.signal.unwrap_or(0)),

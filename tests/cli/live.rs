@@ -276,3 +276,119 @@ fn a_missing_key_is_a_usage_error_and_flags_override_the_task_file() {
     assert_eq!(requests[0].path, "/v1/messages");
     assert_eq!(requests[0].json()["model"], "claude-haiku-4-5");
 }
+
+fn message_start(id: &str) -> Value {
+    json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "content": [],
+        "model": "claude-sonnet-4-5", "stop_reason": null,
+        "usage": {"input_tokens": 100, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}})
+}
+
+fn text_turn(id: &str, text: &str, stop: &str) -> String {
+    anthropic_sse(&[
+        message_start(id),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 5}}),
+        json!({"type": "message_stop"}),
+    ])
+}
+
+fn run_anthropic(repo: &Repo, replies: Vec<Reply>) -> (super::Ran, TestServer) {
+    let server = TestServer::start(replies);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", KEY),
+        ],
+    );
+    (r, server)
+}
+
+#[test]
+fn a_refusal_ends_the_run_as_a_model_error() {
+    let repo = repo("anthropic", "claude-sonnet-4-5");
+    let (r, _server) = run_anthropic(
+        &repo,
+        vec![Reply::sse(text_turn(
+            "m1",
+            "I can't help with that.",
+            "refusal",
+        ))],
+    );
+    r.code(1);
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "model_error");
+    assert_eq!(s["reason"], "the model refused to continue");
+}
+
+#[test]
+fn pause_turn_continues_and_max_tokens_mid_tool_call_is_a_tool_error() {
+    let repo = repo("anthropic", "claude-sonnet-4-5");
+    let cut_tool = anthropic_sse(&[
+        message_start("m2"),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_cut", "name": "write_file", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"path\": \"config/app.to"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": null}, "usage": {"output_tokens": 8192}}),
+        json!({"type": "message_stop"}),
+    ]);
+    let (r, server) = run_anthropic(
+        &repo,
+        vec![
+            Reply::sse(text_turn("m1", "Thinking about it…", "pause_turn")),
+            Reply::sse(cut_tool),
+            Reply::sse(anthropic_tool_turn()),
+            Reply::sse(anthropic_done_turn()),
+        ],
+    );
+    r.code(0);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    // After pause_turn the conversation goes back as it is: the last message is the paused answer.
+    let second = requests[1].json();
+    assert_eq!(
+        second["messages"].as_array().unwrap().last().unwrap()["role"],
+        "assistant"
+    );
+    let trace = repo.last_trace();
+    let first_result = events(&trace, "tool_result")[0];
+    assert_eq!(first_result["ok"], false);
+    assert!(
+        first_result["output"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"),
+        "{first_result}"
+    );
+    let third = requests[2].json();
+    let sent_back = third["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(sent_back.contains("max_tokens limit"), "{sent_back}");
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+}
+
+#[test]
+fn the_cost_limit_is_enforced_from_real_usage() {
+    let repo = repo("anthropic", "claude-sonnet-4-5");
+    let task = repo.read("task.yaml") + "limits: { max_cost_usd: 0.001 }\n";
+    repo.file("task.yaml", &task);
+    // 900 input + 40 output tokens at $3/$15 per million = $0.0033 > $0.001.
+    let (r, server) = run_anthropic(
+        &repo,
+        vec![
+            Reply::sse(anthropic_tool_turn()),
+            Reply::sse(anthropic_done_turn()),
+        ],
+    );
+    r.code(1);
+    assert_eq!(server.requests().len(), 1, "no request after the limit");
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "cost_limit");
+    assert!(!repo.exists("config/app.toml"));
+}

@@ -672,3 +672,43 @@ fn a_run_killed_midway_leaves_the_tree_untouched_and_a_valid_trace() {
     show.code(0);
     assert!(show.stdout.contains("status: running"), "{}", show.stdout);
 }
+
+#[test]
+fn the_run_timeout_kills_a_long_command_and_ends_the_run() {
+    let repo = repo();
+    task(
+        &repo,
+        "limits: { timeout: 1s }\n",
+        "turns:
+  - tool_calls:
+      - { name: shell, input: { command: \"sleep 20\" } }
+  - text: Done.
+",
+    );
+    let yaml = repo
+        .read("task.yaml")
+        .replace(
+            "tools: [read_file, list_files, search, edit_file, write_file]",
+            "tools: [shell]",
+        )
+        .replace(
+            "  protect: [\"migrations/**\"]",
+            "  protect: [\"migrations/**\"]\n  shell: { allow: [\"sleep *\"] }",
+        );
+    repo.file("task.yaml", &yaml);
+    let started = std::time::Instant::now();
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the command was not killed"
+    );
+    let trace = repo.last_trace();
+    assert!(
+        events(&trace, "tool_result")[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("killed: the run's time limit")
+    );
+    assert_eq!(repo.last_summary()["status"], "timeout");
+}
