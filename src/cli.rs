@@ -67,6 +67,9 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Check the trace's hash chain: report any edited, dropped or reordered event.
+        #[arg(long)]
+        verify: bool,
     },
     /// Print the task-file JSON Schema.
     Schema,
@@ -126,7 +129,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             },
         ),
         Command::Runs => runs(),
-        Command::Show { run, json } => show(&run, json),
+        Command::Show { run, json, verify } => show(&run, json, verify),
         Command::Schema => {
             print!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
@@ -392,12 +395,34 @@ fn runs() -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-fn show(run: &str, json: bool) -> Result<Exit, Error> {
+fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
     let root = crate::plan::repo_root(&current_dir()?);
     let dir = crate::store::Store::new(&root)
         .resolve(run)
         .map_err(Error::Usage)?;
     let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    if verify {
+        return match crate::trace::verify(&trace.records) {
+            Ok(()) => {
+                println!(
+                    "trace of run {} verified: {} events, hash chain intact{}",
+                    dir.id,
+                    trace.records.len(),
+                    if trace.torn_tail.is_some() {
+                        " (the last line was cut short by a crash)"
+                    } else {
+                        ""
+                    }
+                );
+                Ok(Exit::Success)
+            }
+            Err((line, why)) => Err(Error::Failed(format!(
+                "trace of run {} fails verification at {}:{line}: {why}",
+                dir.id,
+                dir.trace().display()
+            ))),
+        };
+    }
     let summary = crate::summary::from_records(&trace.records);
     if json {
         println!(

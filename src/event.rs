@@ -36,6 +36,10 @@ pub struct Record {
     /// The event.
     #[serde(flatten)]
     pub event: Event,
+    /// SHA-256 chaining this record to the previous one (see
+    /// [`crate::trace::verify`]); empty while the record is being hashed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
 }
 
 /// A context file as recorded.

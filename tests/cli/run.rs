@@ -712,3 +712,33 @@ fn the_run_timeout_kills_a_long_command_and_ends_the_run() {
     );
     assert_eq!(repo.last_summary()["status"], "timeout");
 }
+
+#[test]
+fn an_edited_trace_line_is_detected() {
+    let repo = repo();
+    task(&repo, "", WRITE_TOML);
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let ok = repo.wf(&["show", "last", "--verify"]);
+    ok.code(0);
+    assert!(ok.stdout.contains("hash chain intact"), "{}", ok.stdout);
+    let path = repo.runs().pop().unwrap().join("trace.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains("\"kind\":\"tool_call\""))
+        .unwrap();
+    let forged = text.replace(
+        lines[i],
+        &lines[i].replace("config/app.toml", "config/other.toml"),
+    );
+    std::fs::write(&path, forged).unwrap();
+    let bad = repo.wf(&["show", "last", "--verify"]);
+    bad.code(1);
+    assert!(
+        bad.stderr
+            .contains(&format!("trace.jsonl:{}: hash mismatch", i + 1)),
+        "{}",
+        bad.stderr
+    );
+}
