@@ -587,6 +587,7 @@ fn two_runs_of_the_same_state_make_the_same_events_requests_and_diff() {
                     "via",
                     "wf_version",
                     "base_revision",
+                    "hash",
                 ] {
                     e.as_object_mut().unwrap().remove(f);
                 }
