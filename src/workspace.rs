@@ -189,9 +189,15 @@ pub fn tracked_files(root: &Path) -> Result<Vec<String>, WorkspaceError> {
 }
 
 impl Workspace {
-    /// Copies the user's tree at `origin` into a new workspace named after `run_id`.
-    pub fn create(origin: &Path, run_id: &str) -> Result<Workspace, WorkspaceError> {
-        let dir = std::env::temp_dir().join(format!("wf-{run_id}"));
+    /// Copies the user's tree at `origin` into a fresh workspace.
+    ///
+    /// The workspace lives at a stable path per repository and slot
+    /// (`$TMPDIR/wf-ws-<hash of the repository path>-<slot>`), the first slot
+    /// not held by a live wf process. A stable path lets build tools reuse
+    /// their incremental caches from one run to the next (Cargo keys a
+    /// crate's artifacts by its path); concurrent runs get different slots.
+    pub fn create(origin: &Path, _run_id: &str) -> Result<Workspace, WorkspaceError> {
+        let dir = claim_slot(origin)?;
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io(format!("cannot clear {}", dir.display())))?;
         }
@@ -342,7 +348,53 @@ impl Drop for Workspace {
         if !self.keep {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+        let _ = std::fs::remove_file(lock_path(&self.dir));
     }
+}
+
+fn lock_path(dir: &Path) -> PathBuf {
+    dir.with_extension("lock")
+}
+
+/// Finds and locks the first free workspace slot of `origin`. A slot is held
+/// by a lock file naming the holder's pid; a lock whose process is gone (a
+/// killed run) is taken over.
+fn claim_slot(origin: &Path) -> Result<PathBuf, WorkspaceError> {
+    let key = sha256_hex(origin.to_string_lossy().as_bytes());
+    for slot in 0..64 {
+        let dir = std::env::temp_dir().join(format!("wf-ws-{}-{slot}", &key[..12]));
+        let lock = lock_path(&dir);
+        let me = std::process::id().to_string();
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(me.as_bytes())
+                    .map_err(io("cannot write the workspace lock"))?;
+                return Ok(dir);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(&lock).unwrap_or_default();
+                let alive = holder
+                    .trim()
+                    .parse::<u32>()
+                    .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                if !alive {
+                    std::fs::write(&lock, &me)
+                        .map_err(io("cannot take over a stale workspace lock"))?;
+                    return Ok(dir);
+                }
+            }
+            Err(e) => return Err(io("cannot lock a workspace slot")(e)),
+        }
+    }
+    Err(WorkspaceError::Io {
+        context: "every workspace slot is in use".into(),
+        source: std::io::Error::other("64 concurrent runs"),
+    })
 }
 
 /// Applies `patch` (touching `files`) to the user's tree at `origin`, all or
