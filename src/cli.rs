@@ -71,6 +71,17 @@ enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// Re-execute a recorded run with its recorded model answers and report the first divergence.
+    Replay {
+        /// A run id, an unambiguous prefix of one, or `last`.
+        run: String,
+        /// Replay against the repository as it is now, not the run's starting state.
+        #[arg(long, conflicts_with = "against")]
+        current: bool,
+        /// Compare with another recorded run instead of re-executing.
+        #[arg(long, value_name = "RUN2")]
+        against: Option<String>,
+    },
     /// Print the task-file JSON Schema.
     Schema,
 }
@@ -130,6 +141,11 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         ),
         Command::Runs => runs(),
         Command::Show { run, json, verify } => show(&run, json, verify),
+        Command::Replay {
+            run,
+            current,
+            against,
+        } => replay(&run, current, against.as_deref()),
         Command::Schema => {
             print!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
@@ -439,4 +455,55 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
         }
     }
     Ok(Exit::Success)
+}
+
+fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error> {
+    let cwd = current_dir()?;
+    let root = crate::plan::repo_root(&cwd);
+    let store = crate::store::Store::new(&root);
+    let dir = store.resolve(run).map_err(Error::Usage)?;
+    if let Some(other) = against {
+        let other = store.resolve(other).map_err(Error::Usage)?;
+        let read = |d: &crate::store::RunDir| {
+            crate::trace::read(&d.trace())
+                .map(|t| t.records)
+                .map_err(|e| Error::Failed(e.to_string()))
+        };
+        let (a, b) = (read(&dir)?, read(&other)?);
+        // Two runs usually start from different trees (other commits); what
+        // matters is the first place where that made them act differently.
+        return Ok(
+            match crate::replay::compare_ignoring(&a, &b, &["workspace_ready"]) {
+                None => {
+                    println!(
+                        "runs {} and {} went the same way: {} events alike",
+                        dir.id,
+                        other.id,
+                        a.len()
+                    );
+                    Exit::Success
+                }
+                Some(d) => {
+                    let what = format!("runs {} (expected) and {} (actual)", dir.id, other.id);
+                    print!("{}", crate::replay::render(&d, &what));
+                    Exit::Failed
+                }
+            },
+        );
+    }
+    match crate::replay::replay(&root, &cwd, &dir, current) {
+        Ok(crate::replay::Outcome::Reproduced(n)) => {
+            println!("run {}: reproduced {n} events", dir.id);
+            Ok(Exit::Success)
+        }
+        Ok(crate::replay::Outcome::Diverged(d)) => {
+            print!(
+                "{}",
+                crate::replay::render(&d, &format!("replay of run {}", dir.id))
+            );
+            Ok(Exit::Failed)
+        }
+        Err(crate::replay::ReplayError::Wf(e)) => Err(e),
+        Err(e) => Err(Error::Failed(e.to_string())),
+    }
 }

@@ -24,6 +24,10 @@ pub const VOLATILE_FIELDS: &[&str] = &[
     "by",
     "via",
     "wf_version",
+    "hash",
+    "base_revision",
+    "comment",
+    "cache_hit",
 ];
 
 /// One line of the trace.

@@ -56,6 +56,28 @@ pub struct RunOptions {
     pub color: bool,
 }
 
+/// Whether the run is live or re-executes a recorded one.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// A new run: recorded in `.wf/runs`, applied to the user's tree.
+    Live,
+    /// A replay: recorded in a scratch folder, never applied.
+    Replay(ReplaySetup),
+}
+
+/// How a replay is set up.
+#[derive(Debug, Clone)]
+pub struct ReplaySetup {
+    /// What the workspace starts from.
+    pub source: workspace::Source,
+    /// The recorded run's id (kept so the events compare).
+    pub run_id: String,
+    /// A scratch folder for the replay's own trace and diff.
+    pub dir: std::path::PathBuf,
+    /// The recorded checkpoint decisions, in order.
+    pub decisions: Vec<Decision>,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
@@ -80,10 +102,31 @@ pub fn run(
     options: RunOptions,
     reporter: &mut dyn Reporter,
 ) -> Result<RunOutcome, crate::error::Error> {
-    let store = Store::new(&plan.root);
-    let dir = store
-        .create_run()
-        .map_err(|e| crate::error::Error::io("cannot create the run folder in .wf/runs", e))?;
+    run_with(plan, provider, pricing, options, reporter, Mode::Live)
+}
+
+/// Runs `plan` live or as a replay.
+pub fn run_with(
+    plan: &Plan,
+    provider: &mut dyn Provider,
+    pricing: Pricing,
+    options: RunOptions,
+    reporter: &mut dyn Reporter,
+    mode: Mode,
+) -> Result<RunOutcome, crate::error::Error> {
+    let dir = match &mode {
+        Mode::Live => Store::new(&plan.root)
+            .create_run()
+            .map_err(|e| crate::error::Error::io("cannot create the run folder in .wf/runs", e))?,
+        Mode::Replay(setup) => {
+            std::fs::create_dir_all(&setup.dir)
+                .map_err(|e| crate::error::Error::io("cannot create the replay folder", e))?;
+            RunDir {
+                id: setup.run_id.clone(),
+                path: setup.dir.clone(),
+            }
+        }
+    };
     let trace = TraceWriter::create(&dir.trace())
         .map_err(|e| crate::error::Error::io("cannot create the trace", e))?;
     let mut exec = Executor {
@@ -102,6 +145,7 @@ pub fn run(
         deadline: Instant::now() + plan.limits.timeout.map_or(DEFAULT_RUN_TIMEOUT, |t| t.0),
         diff_hash: None,
         files_changed: Vec::new(),
+        mode,
     };
     let (status, reason) = match exec.drive(provider) {
         Ok(end) => end,
@@ -128,6 +172,7 @@ struct Executor<'a> {
     deadline: Instant,
     diff_hash: Option<String>,
     files_changed: Vec<String>,
+    mode: Mode,
 }
 
 type End = (RunStatus, Option<String>);
@@ -190,7 +235,22 @@ impl Executor<'_> {
             dry_run: self.options.dry_run,
             at: crate::clock::now_rfc3339(),
         })?;
-        let ws = Workspace::create(&plan.root, &self.dir.id)
+        let source = match &self.mode {
+            Mode::Live => {
+                // Record the starting state (base commit + uncommitted
+                // changes) so the run can be replayed and resumed later.
+                let revision = workspace::head_revision(&plan.root);
+                if let Some(patch) = workspace::start_patch(&plan.root, revision.as_deref())
+                    .map_err(|e| format!("cannot record the starting state: {e}"))?
+                {
+                    std::fs::write(self.dir.path.join("start.patch"), patch)
+                        .map_err(|e| format!("cannot write start.patch: {e}"))?;
+                }
+                workspace::Source::Current
+            }
+            Mode::Replay(setup) => setup.source.clone(),
+        };
+        let ws = Workspace::create_from(&plan.root, &source)
             .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
         self.emit(Event::WorkspaceReady {
             files: ws.files,
@@ -538,7 +598,11 @@ impl Executor<'_> {
             yes: self.options.yes,
             interactive: self.options.interactive,
         };
-        let decision = approver.decide(&self.plan.root, question, summary, full);
+        let decision = match &mut self.mode {
+            Mode::Live => approver.decide(&self.plan.root, question, summary, full),
+            Mode::Replay(setup) if !setup.decisions.is_empty() => setup.decisions.remove(0),
+            Mode::Replay(_) => Decision::Paused,
+        };
         let (state, by, via) = match &decision {
             Decision::Approved { by, via } => (
                 CheckpointState::Approved,
@@ -627,6 +691,12 @@ impl Executor<'_> {
             )? {
                 return Ok(end);
             }
+        }
+        if let Mode::Replay(_) = self.mode {
+            // A replay never touches the user's tree; it records what the
+            // run did at this point.
+            self.emit(Event::Applied { files })?;
+            return Ok((RunStatus::Succeeded, None));
         }
         match ws.changed_in_origin(&files) {
             Ok(conflicts) if !conflicts.is_empty() => {

@@ -18,6 +18,7 @@ pub mod paths;
 pub mod plan;
 pub mod process;
 pub mod provider;
+pub mod replay;
 pub mod report;
 pub mod spec;
 pub mod store;

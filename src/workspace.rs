@@ -88,6 +88,110 @@ pub struct Workspace {
     keep: bool,
 }
 
+/// What a workspace starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The user's tree as it is now.
+    Current,
+    /// A recorded start: the commit (if any) and the patch of uncommitted
+    /// changes at that moment (if any).
+    Snapshot {
+        /// The base commit.
+        revision: Option<String>,
+        /// `start.patch` of the run.
+        patch: Option<PathBuf>,
+    },
+}
+
+fn copy_tree(origin: &Path, dir: &Path) -> Result<usize, WorkspaceError> {
+    let mut copied = 0;
+    for rel in &tracked_files(origin)? {
+        let src = origin.join(rel);
+        let Ok(meta) = src.symlink_metadata() else {
+            continue; // deleted in the working tree but still in the index
+        };
+        let dst = dir.join(rel);
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&src).map_err(io(format!("cannot read link {rel}")))?;
+            std::os::unix::fs::symlink(&target, &dst)
+                .map_err(io(format!("cannot copy link {rel}")))?;
+        } else if meta.is_file() {
+            std::fs::copy(&src, &dst).map_err(io(format!("cannot copy {rel}")))?;
+        } else {
+            continue; // a submodule or other special entry
+        }
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+/// The uncommitted state of the user's tree as a patch against `revision`
+/// (or against nothing when the repository has no commit yet): tracked
+/// changes and untracked, non-ignored files. Written with a private index,
+/// so the user's staging area is untouched. `None` outside git.
+pub fn start_patch(
+    origin: &Path,
+    revision: Option<&str>,
+) -> Result<Option<String>, WorkspaceError> {
+    if !is_git(origin) {
+        return Ok(None);
+    }
+    let tmp = tempfile_path("wf-start-index");
+    let real_index = String::from_utf8_lossy(&git(origin, &["rev-parse", "--git-path", "index"])?)
+        .trim()
+        .to_string();
+    let real_index = origin.join(real_index);
+    if real_index.exists() {
+        std::fs::copy(&real_index, &tmp).map_err(io("cannot copy the git index"))?;
+    }
+    let env = [("GIT_INDEX_FILE", tmp.as_path())];
+    let result = (|| {
+        // The user's own git config decides what is ignored, as for the copy.
+        let out = Command::new("git")
+            .args(["add", "-A", "--", ".", ":(exclude).wf"])
+            .current_dir(origin)
+            .env("GIT_INDEX_FILE", &tmp)
+            .output()
+            .map_err(io("cannot run git add"))?;
+        if !out.status.success() {
+            return Err(WorkspaceError::Git {
+                args: "add -A".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        let base = revision.unwrap_or(EMPTY_TREE);
+        git_with_env(
+            origin,
+            &[
+                "diff",
+                "--cached",
+                "--binary",
+                "--no-renames",
+                "--no-color",
+                "--no-ext-diff",
+                base,
+            ],
+            &env,
+        )
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    Ok(Some(String::from_utf8_lossy(&result?).into_owned()))
+}
+
+/// Git's empty tree.
+const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+fn tempfile_path(prefix: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()))
+}
+
 /// Runs git with the user's configuration shut out.
 pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
     git_with_env(dir, args, &[])
@@ -197,6 +301,13 @@ impl Workspace {
     /// their incremental caches from one run to the next (Cargo keys a
     /// crate's artifacts by its path); concurrent runs get different slots.
     pub fn create(origin: &Path, _run_id: &str) -> Result<Workspace, WorkspaceError> {
+        Workspace::create_from(origin, &Source::Current)
+    }
+
+    /// A workspace holding `source`: the user's tree as it is now, or a
+    /// recorded starting state (a commit plus the uncommitted changes of
+    /// that moment) for replay and resume.
+    pub fn create_from(origin: &Path, source: &Source) -> Result<Workspace, WorkspaceError> {
         let dir = claim_slot(origin)?;
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io(format!("cannot clear {}", dir.display())))?;
@@ -210,34 +321,53 @@ impl Workspace {
             env: Vec::new(),
             keep: false,
         };
-        let files = tracked_files(origin)?;
-        for rel in &files {
-            let src = origin.join(rel);
-            let Ok(meta) = src.symlink_metadata() else {
-                continue; // deleted in the working tree but still in the index
-            };
-            let dst = dir.join(rel);
-            if let Some(parent) = dst.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(io(format!("cannot create {}", parent.display())))?;
+        match source {
+            Source::Current => {
+                copy_tree(origin, &dir)?;
             }
-            if meta.file_type().is_symlink() {
-                let target =
-                    std::fs::read_link(&src).map_err(io(format!("cannot read link {rel}")))?;
-                std::os::unix::fs::symlink(&target, &dst)
-                    .map_err(io(format!("cannot copy link {rel}")))?;
-            } else if meta.is_file() {
-                std::fs::copy(&src, &dst).map_err(io(format!("cannot copy {rel}")))?;
-            } else {
-                continue; // a submodule or other special entry
+            Source::Snapshot { revision, patch } => {
+                if let Some(rev) = revision {
+                    let index = dir.with_extension("index");
+                    let index_env = [("GIT_INDEX_FILE", index.as_path())];
+                    let prefix = format!("{}/", dir.display());
+                    git_with_env(origin, &["read-tree", rev], &index_env)?;
+                    git_with_env(
+                        origin,
+                        &["checkout-index", "-a", "-f", &format!("--prefix={prefix}")],
+                        &index_env,
+                    )?;
+                    let _ = std::fs::remove_file(&index);
+                }
+                if let Some(patch) = patch
+                    && std::fs::metadata(patch).is_ok_and(|m| m.len() > 0)
+                {
+                    let out = Command::new("git")
+                        .args(["apply", "--whitespace=nowarn", "--unsafe-paths"])
+                        .arg(patch)
+                        .current_dir(&dir)
+                        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                        .env("GIT_CONFIG_NOSYSTEM", "1")
+                        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(&dir))
+                        .output()
+                        .map_err(io("cannot run git apply"))?;
+                    if !out.status.success() {
+                        return Err(WorkspaceError::Git {
+                            args: "apply start.patch".into(),
+                            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                        });
+                    }
+                }
             }
-            ws.files += 1;
         }
         git(&dir, &["init", "-q"])?;
         git(&dir, &["add", "-A"])?;
         ws.base_tree = String::from_utf8_lossy(&git(&dir, &["write-tree"])?)
             .trim()
             .to_string();
+        ws.files = git(&dir, &["ls-files", "-z"])?
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .count();
         ws.env = share_build_caches(origin, &dir);
         Ok(ws)
     }

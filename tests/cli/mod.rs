@@ -4,6 +4,7 @@
 mod live;
 mod plan;
 mod pty;
+mod replay;
 mod run;
 mod schema;
 mod validate;

@@ -1,0 +1,130 @@
+//! `wf replay`: recorded runs re-executed and compared event by event.
+
+use super::Repo;
+
+fn repo(check: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "port = 8080\n")
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: replayed
+inputs:
+  port: {{ type: integer, default: 8080 }}
+model: {{ provider: script, script: turns.yaml }}
+context: {{ include: [config/app.ini] }}
+tools: [read_file, write_file]
+permissions: {{ write: [\"config/**\"] }}
+prompt: Move port {{{{ inputs.port }}}} to TOML.
+checks:
+  - {{ name: ready, run: \"{check}\" }}
+"
+            ),
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: read_file, input: { path: config/app.ini } }
+      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
+  - text: Done.
+",
+        )
+        .commit();
+    repo
+}
+
+#[test]
+fn a_replay_reproduces_the_run_even_after_the_tree_changed() {
+    let repo = repo("test -f config/app.toml");
+    // Uncommitted state at run time is part of the recorded start.
+    repo.file("config/app.ini", "port = 8080\n# local note\n");
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    // Since then: the change was applied, the note removed, a file edited.
+    repo.file("config/app.ini", "port = 9999\n");
+    let r = repo.wf(&["replay", "last"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains("reproduced") && r.stdout.contains("events"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        repo.read("config/app.ini"),
+        "port = 9999\n",
+        "replay touched the tree"
+    );
+}
+
+#[test]
+fn replay_current_fails_at_the_changed_context_file() {
+    let repo = repo("test -f config/app.toml");
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    repo.file("config/app.ini", "port = 9999\n");
+    let r = repo.wf(&["replay", "last", "--current"]);
+    r.code(1);
+    assert!(
+        r.stdout.contains("diverged at event 2 (context_resolved): context file config/app.ini changed since the run"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_changed_task_file_and_a_now_failing_check_are_named() {
+    let marker = tempfile::NamedTempFile::new().unwrap();
+    let repo = repo(&format!("test -f {}", marker.path().display()));
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+
+    // The check's world changed: it now fails.
+    let path = marker.path().to_path_buf();
+    drop(marker);
+    let r = repo.wf(&["replay", "last"]);
+    r.code(1);
+    assert!(
+        r.stdout.contains("(check_result): check `ready` now fails"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(&path, "").unwrap();
+
+    // The task file changed.
+    let task = repo
+        .read("task.yaml")
+        .replace("Move port", "Please move port");
+    repo.file("task.yaml", &task);
+    let r = repo.wf(&["replay", "last"]);
+    r.code(1);
+    assert!(
+        r.stdout.contains(
+            "diverged at event 0 (run_started): the task file changed: spec hash differs"
+        ),
+        "{}",
+        r.stdout
+    );
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn against_finds_where_two_runs_went_different_ways() {
+    let repo = repo("true");
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    repo.file("config/app.ini", "port = 7070\n");
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    let runs = repo.runs();
+    let id = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let (first, second) = (id(&runs[0]), id(&runs[1]));
+    let r = repo.wf(&["replay", &first, "--against", &second]);
+    r.code(1);
+    assert!(
+        r.stdout.contains(
+            "diverged at event 2 (context_resolved): context file config/app.ini changed"
+        ),
+        "{}",
+        r.stdout
+    );
+    let same = repo.wf(&["replay", &first, "--against", &first]);
+    same.code(0);
+    assert!(same.stdout.contains("went the same way"), "{}", same.stdout);
+}
