@@ -82,6 +82,36 @@ enum Command {
         #[arg(long, value_name = "RUN2")]
         against: Option<String>,
     },
+    /// Approve the checkpoint a paused run waits at (then `wf resume` continues it).
+    Approve {
+        /// A run id, an unambiguous prefix of one, or `last`.
+        run: String,
+        /// Why, recorded with the decision.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Who approves (default: git user.email, else $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        who: Option<String>,
+    },
+    /// Reject the checkpoint a paused run waits at; the run ends as rejected.
+    Reject {
+        /// A run id, an unambiguous prefix of one, or `last`.
+        run: String,
+        /// Why, recorded with the decision.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Who rejects (default: git user.email, else $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        who: Option<String>,
+    },
+    /// Continue a paused or interrupted run from its trace, without repeating answered model requests.
+    Resume {
+        /// A run id, an unambiguous prefix of one, or `last`.
+        run: String,
+        /// Approve the checkpoints still ahead.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the task-file JSON Schema.
     Schema,
 }
@@ -146,6 +176,9 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             current,
             against,
         } => replay(&run, current, against.as_deref()),
+        Command::Approve { run, comment, who } => decide(&run, true, comment, who),
+        Command::Reject { run, comment, who } => decide(&run, false, comment, who),
+        Command::Resume { run, yes } => resume(&run, yes),
         Command::Schema => {
             print!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
@@ -261,6 +294,7 @@ struct RunFlags {
 fn make_provider(
     loaded: &spec::LoadedSpec,
     plan: &crate::plan::Plan,
+    skip_turns: usize,
 ) -> Result<(Box<dyn crate::provider::Provider>, crate::executor::Pricing), Error> {
     use crate::provider::{cost, factory};
     if plan.model.provider == spec::ProviderName::Script {
@@ -269,8 +303,10 @@ fn make_provider(
                 "`provider: script` needs `model.script` in the task file".into(),
             ));
         };
-        let provider = crate::provider::script::ScriptProvider::load(&loaded.dir().join(script))
-            .map_err(Error::Usage)?;
+        let mut provider =
+            crate::provider::script::ScriptProvider::load(&loaded.dir().join(script))
+                .map_err(Error::Usage)?;
+        provider.skip(skip_turns);
         return Ok((Box::new(provider), Box::new(|_| None)));
     }
     let name = provider_str(plan.model.provider);
@@ -351,7 +387,7 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     let given = parse_inputs(inputs)?;
     let root = crate::plan::repo_root(&current_dir()?);
     let plan = crate::plan::make(&loaded, &given, &root)?;
-    let (mut provider, pricing) = make_provider(&loaded, &plan)?;
+    let (mut provider, pricing) = make_provider(&loaded, &plan, 0)?;
     let terminal = std::io::stderr().is_terminal();
     let options = crate::executor::RunOptions {
         yes,
@@ -506,4 +542,208 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
         Err(crate::replay::ReplayError::Wf(e)) => Err(e),
         Err(e) => Err(Error::Failed(e.to_string())),
     }
+}
+
+fn decide(
+    run: &str,
+    approve: bool,
+    comment: Option<String>,
+    who: Option<String>,
+) -> Result<Exit, Error> {
+    use crate::event::{CheckpointState, Event, RunStatus};
+    let root = crate::plan::repo_root(&current_dir()?);
+    let dir = crate::store::Store::new(&root)
+        .resolve(run)
+        .map_err(Error::Usage)?;
+    let _lock = crate::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
+    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    crate::trace::verify(&trace.records).map_err(|(line, why)| {
+        Error::Failed(format!(
+            "the trace fails verification at line {line}: {why}"
+        ))
+    })?;
+    let waiting = trace.records.iter().rev().find_map(|r| match &r.event {
+        Event::Checkpoint { name, state, .. } => Some((*name, *state)),
+        _ => None,
+    });
+    let Some((name, CheckpointState::Paused)) = waiting else {
+        return Err(Error::Usage(format!(
+            "run {} is not waiting at a checkpoint",
+            dir.id
+        )));
+    };
+    let by = who.unwrap_or_else(|| crate::checkpoint::current_user(&root));
+    let mut writer = crate::trace::TraceWriter::reopen(&dir.trace(), &trace.records)
+        .map_err(|e| Error::io("cannot append to the trace", e))?;
+    let state = if approve {
+        CheckpointState::Approved
+    } else {
+        CheckpointState::Rejected
+    };
+    let via = if approve { "wf approve" } else { "wf reject" };
+    writer
+        .append(Event::Checkpoint {
+            name,
+            state,
+            by: Some(by.clone()),
+            via: Some(via.into()),
+            comment,
+            at: Some(crate::clock::now_rfc3339()),
+        })
+        .map_err(|e| Error::io("cannot append to the trace", e))?;
+    if approve {
+        eprintln!(
+            "wf: run {}: {} checkpoint approved by {by}; `wf resume {}` continues it",
+            dir.id,
+            name.as_str(),
+            dir.id
+        );
+        return Ok(Exit::Success);
+    }
+    let last = crate::summary::from_records(&trace.records);
+    writer
+        .append(Event::RunFinished {
+            status: RunStatus::Rejected,
+            reason: Some(format!("{} checkpoint rejected by {by}", name.as_str())),
+            diff_hash: last.diff_hash.clone(),
+            files_changed: last.files_changed.clone(),
+            totals: last.totals.clone(),
+        })
+        .map_err(|e| Error::io("cannot append to the trace", e))?;
+    write_summary(&dir)?;
+    eprintln!(
+        "wf: run {}: {} checkpoint rejected by {by}; the run is over, its diff kept",
+        dir.id,
+        name.as_str()
+    );
+    Ok(Exit::Success)
+}
+
+fn write_summary(dir: &crate::store::RunDir) -> Result<(), Error> {
+    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let summary = crate::summary::from_records(&trace.records);
+    let text = serde_json::to_string_pretty(&summary).expect("summaries serialize") + "\n";
+    std::fs::write(dir.summary(), text).map_err(|e| Error::io("cannot write summary.json", e))
+}
+
+fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
+    use crate::event::{CheckpointState, Event, RunStatus};
+    use std::io::IsTerminal;
+    let cwd = current_dir()?;
+    let root = crate::plan::repo_root(&cwd);
+    let dir = crate::store::Store::new(&root)
+        .resolve(run)
+        .map_err(Error::Usage)?;
+    let _lock = crate::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
+    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    crate::trace::verify(&trace.records).map_err(|(line, why)| {
+        Error::Failed(format!(
+            "the trace fails verification at line {line}: {why}"
+        ))
+    })?;
+    let records = trace.records;
+    if let Some(status) = crate::summary::final_status(&records)
+        && status != RunStatus::Paused
+    {
+        return Err(Error::Usage(format!(
+            "run {} already finished: {}",
+            dir.id,
+            status.as_str()
+        )));
+    }
+    let Some(Event::RunStarted {
+        spec_path,
+        inputs,
+        dry_run,
+        base_revision,
+        ..
+    }) = records.first().map(|r| &r.event)
+    else {
+        return Err(Error::Failed("the trace has no run_started header".into()));
+    };
+    let start_patch = dir.path.join("start.patch");
+    if base_revision.is_none() && !start_patch.exists() {
+        return Err(Error::Failed(
+            "the run recorded no starting state (it ran outside git), so it cannot be resumed"
+                .into(),
+        ));
+    }
+    let source = crate::workspace::Source::Snapshot {
+        revision: base_revision.clone(),
+        patch: start_patch.exists().then_some(start_patch),
+    };
+    let spec_file = [cwd.join(spec_path), root.join(spec_path)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::Failed(format!("the task file {spec_path} no longer exists")))?;
+    let mut loaded = spec::load(&spec_file)?;
+    loaded.path = PathBuf::from(spec_path);
+    let given: BTreeMap<String, String> = inputs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), String::from),
+            )
+        })
+        .collect();
+    // The plan is made against the recorded starting state (its context is
+    // what the run saw), then pointed back at the user's tree for applying.
+    let start = crate::workspace::Workspace::create_from(&root, &source)
+        .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
+    let mut plan = crate::plan::make(&loaded, &given, &start.dir)?;
+    drop(start);
+    plan.root = root.clone();
+    // Pause markers are not part of the run's course; a decision taken since
+    // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.
+    let prefix: Vec<crate::event::Record> = records
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.event,
+                Event::Checkpoint {
+                    state: CheckpointState::Paused,
+                    ..
+                } | Event::RunFinished {
+                    status: RunStatus::Paused,
+                    ..
+                }
+            )
+        })
+        .cloned()
+        .collect();
+    let answered = records
+        .iter()
+        .filter(|r| matches!(r.event, Event::ModelResponse { .. }))
+        .count();
+    let (mut live, pricing) = make_provider(&loaded, &plan, answered)?;
+    let mut provider = crate::replay::ThenLive::new(&records, live.as_mut());
+    let terminal = std::io::stderr().is_terminal();
+    let options = crate::executor::RunOptions {
+        yes,
+        dry_run: *dry_run,
+        interactive: std::io::stdin().is_terminal() && terminal,
+        color: terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut reporter = crate::report::progress::Plain;
+    let setup = crate::executor::ResumeSetup {
+        source,
+        prefix,
+        records: records.clone(),
+    };
+    eprintln!(
+        "wf: resuming run {} ({} model answers recorded, not asked again)",
+        dir.id,
+        provider.recorded()
+    );
+    let outcome = crate::executor::run_with(
+        &plan,
+        &mut provider,
+        pricing,
+        options,
+        &mut reporter,
+        crate::executor::Mode::Resume(dir.clone(), Box::new(setup)),
+    )?;
+    eprintln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
+    Ok(outcome.status.exit())
 }

@@ -63,6 +63,8 @@ pub enum Mode {
     Live,
     /// A replay: recorded in a scratch folder, never applied.
     Replay(ReplaySetup),
+    /// A paused or interrupted run continued in its own run folder.
+    Resume(RunDir, Box<ResumeSetup>),
 }
 
 /// How a replay is set up.
@@ -76,6 +78,24 @@ pub struct ReplaySetup {
     pub dir: std::path::PathBuf,
     /// The recorded checkpoint decisions, in order.
     pub decisions: Vec<Decision>,
+}
+
+/// How a paused or interrupted run is continued.
+///
+/// The executor re-executes the run from its recorded starting state: model
+/// requests already answered are served from the trace (never sent again),
+/// tools and checks run again to rebuild the workspace, and every event is
+/// compared with the recorded one (a difference stops the resume: the
+/// repository no longer supports the run). Past the recorded prefix the run
+/// goes on live and its events are appended to the same trace.
+#[derive(Debug, Clone)]
+pub struct ResumeSetup {
+    /// The recorded starting state.
+    pub source: workspace::Source,
+    /// The recorded events to catch up with (up to the pause or the crash).
+    pub prefix: Vec<Record>,
+    /// Every complete record of the trace (to reopen it).
+    pub records: Vec<Record>,
 }
 
 /// How a run ended.
@@ -126,9 +146,23 @@ pub fn run_with(
                 path: setup.dir.clone(),
             }
         }
+        Mode::Resume(dir, _) => dir.clone(),
     };
-    let trace = TraceWriter::create(&dir.trace())
-        .map_err(|e| crate::error::Error::io("cannot create the trace", e))?;
+    let trace = match &mode {
+        Mode::Resume(_, setup) => TraceWriter::reopen(&dir.trace(), &setup.records)
+            .map_err(|e| crate::error::Error::io("cannot reopen the trace", e))?,
+        _ => TraceWriter::create(&dir.trace())
+            .map_err(|e| crate::error::Error::io("cannot create the trace", e))?,
+    };
+    let catch_up = match &mode {
+        Mode::Resume(_, setup) => setup
+            .prefix
+            .iter()
+            .filter(|r| !matches!(r.event, Event::ModelRetry { .. }))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut exec = Executor {
         plan,
         dir: dir.clone(),
@@ -146,6 +180,8 @@ pub fn run_with(
         diff_hash: None,
         files_changed: Vec::new(),
         mode,
+        catch_up,
+        caught_up: 0,
     };
     let (status, reason) = match exec.drive(provider) {
         Ok(end) => end,
@@ -173,6 +209,9 @@ struct Executor<'a> {
     diff_hash: Option<String>,
     files_changed: Vec<String>,
     mode: Mode,
+    /// Recorded events a resume must reproduce before it appends new ones.
+    catch_up: Vec<Record>,
+    caught_up: usize,
 }
 
 type End = (RunStatus, Option<String>);
@@ -200,6 +239,28 @@ impl ProviderObserver for Observer<'_> {
 
 impl Executor<'_> {
     fn emit(&mut self, event: Event) -> Result<(), String> {
+        if self.caught_up < self.catch_up.len() {
+            let expected = self.catch_up[self.caught_up].clone();
+            let actual = Record {
+                seq: expected.seq,
+                t_ms: expected.t_ms,
+                event,
+                hash: String::new(),
+            };
+            if let Some(d) = crate::replay::compare(
+                std::slice::from_ref(&expected),
+                std::slice::from_ref(&actual),
+            ) {
+                return Err(format!(
+                    "cannot resume: the run goes differently now, at event {} ({}): {}",
+                    expected.seq,
+                    expected.event.kind(),
+                    d.hint
+                ));
+            }
+            self.caught_up += 1;
+            return Ok(());
+        }
         let record = self
             .trace
             .append(event)
@@ -249,6 +310,7 @@ impl Executor<'_> {
                 workspace::Source::Current
             }
             Mode::Replay(setup) => setup.source.clone(),
+            Mode::Resume(_, setup) => setup.source.clone(),
         };
         let ws = Workspace::create_from(&plan.root, &source)
             .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
@@ -598,10 +660,16 @@ impl Executor<'_> {
             yes: self.options.yes,
             interactive: self.options.interactive,
         };
+        let catching_up = self.caught_up < self.catch_up.len();
         let decision = match &mut self.mode {
-            Mode::Live => approver.decide(&self.plan.root, question, summary, full),
             Mode::Replay(setup) if !setup.decisions.is_empty() => setup.decisions.remove(0),
             Mode::Replay(_) => Decision::Paused,
+            // A checkpoint a resumed run has passed, or paused at and that
+            // `wf approve` / `wf reject` decided since: the recorded decision.
+            Mode::Resume(..) if catching_up => recorded_decision(&self.catch_up[self.caught_up..]),
+            Mode::Live | Mode::Resume(..) => {
+                approver.decide(&self.plan.root, question, summary, full)
+            }
         };
         let (state, by, via) = match &decision {
             Decision::Approved { by, via } => (
@@ -751,6 +819,37 @@ impl Executor<'_> {
             .map_err(|e| crate::error::Error::io("cannot write summary.json", e))?;
         Ok(())
     }
+}
+
+/// The decision recorded right after a checkpoint was reached.
+fn recorded_decision(rest: &[Record]) -> Decision {
+    rest.iter()
+        .find_map(|r| match &r.event {
+            Event::Checkpoint {
+                state: CheckpointState::Approved,
+                by,
+                via,
+                ..
+            } => Some(Decision::Approved {
+                by: by.clone().unwrap_or_default(),
+                via: via.clone().unwrap_or_default(),
+            }),
+            Event::Checkpoint {
+                state: CheckpointState::Rejected,
+                by,
+                via,
+                ..
+            } => Some(Decision::Rejected {
+                by: by.clone().unwrap_or_default(),
+                via: via.clone().unwrap_or_default(),
+            }),
+            Event::Checkpoint {
+                state: CheckpointState::Paused,
+                ..
+            } => Some(Decision::Paused),
+            _ => None,
+        })
+        .unwrap_or(Decision::Paused)
 }
 
 fn provider_name(plan: &Plan) -> &'static str {

@@ -89,6 +89,42 @@ impl Provider for RecordedProvider {
     }
 }
 
+/// Serves a run's recorded answers first, then asks `live`: a resumed run
+/// never sends a request that was already answered.
+pub struct ThenLive<'a> {
+    recorded: RecordedProvider,
+    live: &'a mut dyn Provider,
+}
+
+impl<'a> ThenLive<'a> {
+    /// Recorded answers of `records`, then `live`.
+    pub fn new(records: &[Record], live: &'a mut dyn Provider) -> ThenLive<'a> {
+        ThenLive {
+            recorded: RecordedProvider::from_records(records),
+            live,
+        }
+    }
+
+    /// How many answers are recorded.
+    pub fn recorded(&self) -> usize {
+        self.recorded.answers.len()
+    }
+}
+
+impl Provider for ThenLive<'_> {
+    fn complete(
+        &mut self,
+        request: &ModelRequest,
+        observer: &mut dyn ProviderObserver,
+    ) -> Result<ModelResponse, ProviderError> {
+        if self.recorded.next < self.recorded.answers.len() {
+            self.recorded.complete(request, observer)
+        } else {
+            self.live.complete(request, observer)
+        }
+    }
+}
+
 struct Silent;
 
 impl Reporter for Silent {

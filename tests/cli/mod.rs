@@ -5,6 +5,7 @@ mod live;
 mod plan;
 mod pty;
 mod replay;
+mod resume;
 mod run;
 mod schema;
 mod validate;

@@ -1,0 +1,208 @@
+//! Pauses decided from another process, resumed runs, crash recovery: no
+//! model request is ever sent twice.
+
+use super::{Repo, events};
+use crate::providers::server::{Reply, TestServer};
+use serde_json::json;
+
+const KEY: &str = "sk-test-resume";
+
+fn sse(events: &[serde_json::Value]) -> String {
+    events
+        .iter()
+        .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
+        .collect()
+}
+
+fn start(id: &str) -> serde_json::Value {
+    json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "content": [],
+        "model": "claude-haiku-4-5", "stop_reason": null, "usage": {"input_tokens": 50, "output_tokens": 1}}})
+}
+
+fn tool_turn() -> Reply {
+    Reply::sse(sse(&[
+        start("m1"),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"path\":\"config/app.toml\",\"content\":\"port = 8080\\n\"}"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 20}}),
+        json!({"type": "message_stop"}),
+    ]))
+}
+
+fn done_turn() -> Reply {
+    Reply::sse(sse(&[
+        start("m2"),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Done."}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}),
+        json!({"type": "message_stop"}),
+    ]))
+}
+
+fn repo(check: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "port = 8080\n")
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: resumable
+model: {{ provider: anthropic, name: claude-haiku-4-5 }}
+context: {{ include: [config/app.ini] }}
+tools: [write_file]
+permissions: {{ write: [\"config/**\"] }}
+prompt: Write config/app.toml.
+checks:
+  - {{ name: slow, run: \"{check}\" }}
+"
+            ),
+        )
+        .commit();
+    repo
+}
+
+#[test]
+fn pause_then_approve_from_another_process_then_resume_applies_without_asking_twice() {
+    let repo = repo("test -f config/app.toml");
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml"], &env).code(3);
+    assert!(!repo.exists("config/app.toml"));
+    // A run waiting for approval cannot be resumed into applying by itself.
+    repo.wf_env(&["resume", "last"], &env).code(3);
+
+    let approve = repo.wf(&[
+        "approve",
+        "last",
+        "--comment",
+        "ship it",
+        "--as",
+        "reviewer@example.com",
+    ]);
+    approve.code(0);
+    repo.wf_env(&["resume", "last"], &env).code(0);
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    assert_eq!(server.requests().len(), 2, "a model request was sent again");
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "succeeded");
+    let approved: Vec<&serde_json::Value> = s["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["decision"] == "approved")
+        .collect();
+    assert_eq!(approved.len(), 1, "{s}");
+    assert_eq!(approved[0]["by"], "reviewer@example.com");
+    assert_eq!(approved[0]["via"], "wf approve");
+    assert_eq!(approved[0]["comment"], "ship it");
+    repo.wf(&["show", "last", "--verify"]).code(0);
+    // A finished run cannot be resumed.
+    let again = repo.wf_env(&["resume", "last"], &env);
+    again.code(2);
+    assert!(
+        again.stderr.contains("already finished: succeeded"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn reject_ends_the_run_and_keeps_the_tree() {
+    let repo = repo("true");
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml"], &env).code(3);
+    repo.wf(&["reject", "last", "--comment", "wrong approach"])
+        .code(0);
+    assert!(!repo.exists("config/app.toml"));
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "rejected");
+    assert!(
+        repo.wf(&["approve", "last"])
+            .stderr
+            .contains("not waiting at a checkpoint")
+    );
+}
+
+#[test]
+fn a_run_killed_during_a_long_check_resumes_without_repeating_model_requests() {
+    let marker = tempfile::tempdir().unwrap();
+    let m = marker.path().join("started");
+    // First time: mark and hang. When resumed: pass.
+    let repo = repo(&format!(
+        "test -f {0} && exit 0; touch {0}; sleep 60",
+        m.display()
+    ));
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let mut child = std::process::Command::new(super::wf_bin())
+        .args(["run", "task.yaml", "--yes"])
+        .current_dir(repo.path())
+        .env("ANTHROPIC_BASE_URL", &server.url)
+        .env("ANTHROPIC_API_KEY", KEY)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !m.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !repo.exists("config/app.toml"),
+        "the tree changed before approval"
+    );
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    let r = repo.wf_env(&["resume", "last", "--yes"], &env);
+    r.code(0);
+    assert_eq!(server.requests().len(), 2, "a model request was sent again");
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    let trace = repo.last_trace();
+    assert_eq!(events(&trace, "model_request").len(), 2);
+    let checks = events(&trace, "check_result");
+    assert_eq!(
+        (checks.len(), checks[0]["passed"].clone()),
+        (1, json!(true)),
+        "the interrupted check ran again"
+    );
+    repo.wf(&["show", "last", "--verify"]).code(0);
+}
+
+#[test]
+fn two_processes_cannot_decide_the_same_run_at_once() {
+    let repo = repo("true");
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml"], &env).code(3);
+    // Another live process holds the run (this test process stands in for it).
+    let run = repo.runs().pop().unwrap();
+    std::fs::write(run.join("lock"), std::process::id().to_string()).unwrap();
+    let r = repo.wf(&["approve", "last"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("is in use by another wf process"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_file(run.join("lock")).unwrap();
+    repo.wf(&["approve", "last"]).code(0);
+}
