@@ -57,9 +57,19 @@ enum Command {
         /// Use this model instead of the task file's.
         #[arg(long)]
         model: Option<String>,
+        /// Serve model requests already answered from the local response cache.
+        #[arg(long)]
+        cache: bool,
+        /// Commit the applied change, with trailers naming the run, task and approver.
+        #[arg(long)]
+        commit: bool,
     },
     /// List recorded runs, newest first.
-    Runs,
+    Runs {
+        /// Only runs whose applied change touched this file (or a file under this directory).
+        #[arg(long, value_name = "PATH")]
+        touching: Option<String>,
+    },
     /// Show a run's timeline: files read, tool calls, denials, checks, repairs, approvals, cost.
     Show {
         /// A run id, an unambiguous prefix of one, or `last`.
@@ -92,6 +102,9 @@ enum Command {
         /// Who approves (default: git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         who: Option<String>,
+        /// Commit the change once `wf resume` applies it.
+        #[arg(long)]
+        commit: bool,
     },
     /// Reject the checkpoint a paused run waits at; the run ends as rejected.
     Reject {
@@ -158,6 +171,8 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             json,
             provider,
             model,
+            cache,
+            commit,
         } => run_workflow(
             &spec,
             &inputs,
@@ -167,17 +182,24 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 json,
                 provider,
                 model,
+                cache,
+                commit,
             },
         ),
-        Command::Runs => runs(),
+        Command::Runs { touching } => runs(touching.as_deref()),
         Command::Show { run, json, verify } => show(&run, json, verify),
         Command::Replay {
             run,
             current,
             against,
         } => replay(&run, current, against.as_deref()),
-        Command::Approve { run, comment, who } => decide(&run, true, comment, who),
-        Command::Reject { run, comment, who } => decide(&run, false, comment, who),
+        Command::Approve {
+            run,
+            comment,
+            who,
+            commit,
+        } => decide(&run, true, comment, who, commit),
+        Command::Reject { run, comment, who } => decide(&run, false, comment, who, false),
         Command::Resume { run, yes } => resume(&run, yes),
         Command::Schema => {
             print!("{}", spec::schema::schema_text());
@@ -287,6 +309,8 @@ struct RunFlags {
     json: bool,
     provider: Option<String>,
     model: Option<String>,
+    cache: bool,
+    commit: bool,
 }
 
 /// The provider a run uses and how its usage is priced. Every problem here is
@@ -367,6 +391,8 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
         json,
         provider,
         model,
+        cache,
+        commit,
     } = flags;
     let mut loaded = spec::load(spec_path)?;
     if let Some(p) = provider {
@@ -394,6 +420,7 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
         dry_run,
         interactive: std::io::stdin().is_terminal() && terminal,
         color: terminal && std::env::var_os("NO_COLOR").is_none(),
+        commit,
     };
     let mut reporter: Box<dyn crate::executor::Reporter> = if json {
         Box::new(crate::report::progress::Json)
@@ -402,13 +429,17 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     } else {
         Box::new(crate::report::progress::Plain)
     };
-    let outcome = crate::executor::run(
-        &plan,
-        provider.as_mut(),
-        pricing,
-        options,
-        reporter.as_mut(),
-    )?;
+    let mut cached;
+    let provider: &mut dyn crate::provider::Provider = if cache || plan.model.cache {
+        cached = crate::provider::cache::Cached::new(
+            root.join(".wf/cache/responses"),
+            provider.as_mut(),
+        );
+        &mut cached
+    } else {
+        provider.as_mut()
+    };
+    let outcome = crate::executor::run(&plan, provider, pricing, options, reporter.as_mut())?;
     if json {
         let summary = std::fs::read_to_string(outcome.dir.summary()).unwrap_or_default();
         let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
@@ -426,9 +457,22 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     Ok(outcome.status.exit())
 }
 
-fn runs() -> Result<Exit, Error> {
-    let root = crate::plan::repo_root(&current_dir()?);
+fn runs(touching: Option<&str>) -> Result<Exit, Error> {
+    let cwd = current_dir()?;
+    let root = crate::plan::repo_root(&cwd);
     let store = crate::store::Store::new(&root);
+    // PATH is relative to the current directory; applied files are relative to the root.
+    let target = touching.map(|p| {
+        let abs = cwd.join(p);
+        let canonical_cwd = cwd.canonicalize().unwrap_or(cwd.clone());
+        let rel_cwd = canonical_cwd
+            .strip_prefix(&root)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let joined = rel_cwd.join(p);
+        let _ = abs;
+        crate::tools::permissions::normalize(&joined.to_string_lossy())
+    });
     let ids = store.list();
     if ids.is_empty() {
         eprintln!("no runs recorded yet");
@@ -442,6 +486,44 @@ fn runs() -> Result<Exit, Error> {
             Ok(trace) => crate::summary::from_records(&trace.records),
             Err(_) => continue,
         };
+        if let Some(target) = &target {
+            let touched = summary.applied
+                && summary
+                    .files_changed
+                    .iter()
+                    .any(|f| f == target || f.starts_with(&format!("{target}/")));
+            if !touched {
+                continue;
+            }
+            let approvals: Vec<String> = summary
+                .approvals
+                .iter()
+                .filter(|a| a.checkpoint == "apply" && a.decision == "approved")
+                .map(|a| {
+                    format!(
+                        "approved by {} via {} at {}",
+                        a.by.as_deref().unwrap_or("?"),
+                        a.via.as_deref().unwrap_or("?"),
+                        a.at.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            let approvals = if approvals.is_empty() {
+                "applied without an apply checkpoint".to_string()
+            } else {
+                approvals.join("; ")
+            };
+            let commit = summary
+                .commit
+                .as_deref()
+                .map(|c| format!(", commit {}", &c[..c.len().min(12)]))
+                .unwrap_or_default();
+            println!(
+                "{}  {approvals}{commit}",
+                crate::report::show::run_line(&summary)
+            );
+            continue;
+        }
         println!("{}", crate::report::show::run_line(&summary));
     }
     Ok(Exit::Success)
@@ -549,6 +631,7 @@ fn decide(
     approve: bool,
     comment: Option<String>,
     who: Option<String>,
+    commit: bool,
 ) -> Result<Exit, Error> {
     use crate::event::{CheckpointState, Event, RunStatus};
     let root = crate::plan::repo_root(&current_dir()?);
@@ -589,6 +672,7 @@ fn decide(
             via: Some(via.into()),
             comment,
             at: Some(crate::clock::now_rfc3339()),
+            commit,
         })
         .map_err(|e| Error::io("cannot append to the trace", e))?;
     if approve {
@@ -724,6 +808,10 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         dry_run: *dry_run,
         interactive: std::io::stdin().is_terminal() && terminal,
         color: terminal && std::env::var_os("NO_COLOR").is_none(),
+        // `wf approve --commit` asked for a commit once applied.
+        commit: records
+            .iter()
+            .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. })),
     };
     let mut reporter = crate::report::progress::Plain;
     let setup = crate::executor::ResumeSetup {

@@ -28,6 +28,7 @@ pub const VOLATILE_FIELDS: &[&str] = &[
     "base_revision",
     "comment",
     "cache_hit",
+    "commit",
 ];
 
 /// One line of the trace.
@@ -246,8 +247,11 @@ pub enum Event {
         stop_reason: StopReason,
         /// Token usage.
         usage: Usage,
-        /// Cost of this response, when known.
+        /// Cost of this response, when known (zero when served from the cache).
         cost_usd: Option<f64>,
+        /// Served from the local response cache instead of the provider.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cache_hit: bool,
     },
     /// The model failed.
     ModelError {
@@ -339,6 +343,9 @@ pub enum Event {
         via: Option<String>,
         /// Comment given with the decision.
         comment: Option<String>,
+        /// The approver asked for the applied change to be committed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        commit: bool,
         /// When (RFC 3339).
         at: Option<String>,
     },
@@ -352,6 +359,13 @@ pub enum Event {
     /// The change was applied to the user's tree.
     Applied {
         /// Files changed.
+        files: Vec<String>,
+    },
+    /// The applied change was committed (`--commit`).
+    Committed {
+        /// The new commit.
+        revision: String,
+        /// Files in it.
         files: Vec<String>,
     },
     /// The change could not be applied.
@@ -400,6 +414,7 @@ impl Event {
             Event::Checkpoint { .. } => "checkpoint",
             Event::DiffReady { .. } => "diff_ready",
             Event::Applied { .. } => "applied",
+            Event::Committed { .. } => "committed",
             Event::ApplyFailed { .. } => "apply_failed",
             Event::LimitReached { .. } => "limit_reached",
             Event::RunFinished { .. } => "run_finished",

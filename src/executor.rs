@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub interactive: bool,
     /// Color the diff.
     pub color: bool,
+    /// Commit the applied change, with trailers naming the run (`--commit`).
+    pub commit: bool,
 }
 
 /// Whether the run is live or re-executes a recorded one.
@@ -185,6 +187,11 @@ pub fn run_with(
     };
     let (status, reason) = match exec.drive(provider) {
         Ok(end) => end,
+        // A resume that could not catch up has written nothing: the run
+        // stays as it was, resumable once the cause is fixed.
+        Err(e) if exec.caught_up < exec.catch_up.len() => {
+            return Err(crate::error::Error::Failed(e));
+        }
         Err(e) => (RunStatus::Error, Some(e)),
     };
     exec.finish(status, reason.clone())?;
@@ -221,9 +228,14 @@ struct Observer<'x> {
     trace: &'x mut TraceWriter,
     reporter: &'x mut dyn Reporter,
     turn: u32,
+    cache_hit: bool,
 }
 
 impl ProviderObserver for Observer<'_> {
+    fn cache_hit(&mut self) {
+        self.cache_hit = true;
+    }
+
     fn retry(&mut self, attempt: u32, reason: &str, wait: Duration) {
         let event = Event::ModelRetry {
             turn: self.turn,
@@ -384,13 +396,15 @@ impl Executor<'_> {
                 request_hash: crate::hash::sha256_hex(&body),
                 tokens_estimate: crate::context::estimate_tokens(body.len() as u64),
             })?;
-            let answer = {
+            let (answer, cache_hit) = {
                 let mut observer = Observer {
                     trace: &mut self.trace,
                     reporter: &mut *self.reporter,
                     turn,
+                    cache_hit: false,
                 };
-                provider.complete(&request, &mut observer)
+                let answer = provider.complete(&request, &mut observer);
+                (answer, observer.cache_hit)
             };
             let response = match answer {
                 Ok(r) => r,
@@ -404,7 +418,7 @@ impl Executor<'_> {
                     return Ok((RunStatus::ModelError, Some(e.message)));
                 }
             };
-            self.account(turn, &response)?;
+            self.account(turn, &response, cache_hit)?;
             if let Some(max) = plan.limits.max_cost_usd
                 && let Some(cost) = self.totals.cost_usd
                 && cost > max
@@ -518,7 +532,12 @@ impl Executor<'_> {
         Ok((status, Some(format!("limit {limit}: {message}"))))
     }
 
-    fn account(&mut self, turn: u32, response: &ModelResponse) -> Result<(), String> {
+    fn account(
+        &mut self,
+        turn: u32,
+        response: &ModelResponse,
+        cache_hit: bool,
+    ) -> Result<(), String> {
         let usage = &response.usage;
         let add = |total: &mut Option<u64>, v: Option<u64>| {
             *total = match (*total, v) {
@@ -530,7 +549,12 @@ impl Executor<'_> {
         add(&mut self.totals.output_tokens, usage.output_tokens);
         self.totals.cache_creation_input_tokens += usage.cache_creation_input_tokens;
         self.totals.cache_read_input_tokens += usage.cache_read_input_tokens;
-        let cost = (self.pricing)(usage);
+        // A cached answer cost nothing this time.
+        let cost = if cache_hit {
+            Some(0.0)
+        } else {
+            (self.pricing)(usage)
+        };
         if cost.is_none() {
             self.cost_known = false;
         }
@@ -545,6 +569,7 @@ impl Executor<'_> {
             stop_reason: response.stop_reason.clone(),
             usage: usage.clone(),
             cost_usd: cost,
+            cache_hit,
         })
     }
 
@@ -654,6 +679,7 @@ impl Executor<'_> {
             via: None,
             comment: None,
             at: Some(crate::clock::now_rfc3339()),
+            commit: false,
         })?;
         self.reporter.pause_display();
         let approver = Approver {
@@ -691,6 +717,7 @@ impl Executor<'_> {
             via,
             comment: None,
             at: Some(crate::clock::now_rfc3339()),
+            commit: false,
         })?;
         Ok(match decision {
             Decision::Approved { .. } => None,
@@ -780,7 +807,21 @@ impl Executor<'_> {
         }
         match workspace::apply(&self.plan.root, &self.dir.diff()) {
             Ok(()) => {
-                self.emit(Event::Applied { files })?;
+                self.emit(Event::Applied {
+                    files: files.clone(),
+                })?;
+                if self.options.commit {
+                    let message = commit_message(self.plan, &self.dir.id, &self.approvers());
+                    match workspace::commit(&self.plan.root, &files, &message) {
+                        Ok(revision) => self.emit(Event::Committed { revision, files })?,
+                        Err(e) => {
+                            return Ok((
+                                RunStatus::Error,
+                                Some(format!("the change was applied, but not committed: {e}")),
+                            ));
+                        }
+                    }
+                }
                 Ok((RunStatus::Succeeded, None))
             }
             Err(e) => {
@@ -791,6 +832,19 @@ impl Executor<'_> {
                 Ok((RunStatus::ApplyFailed, Some(message)))
             }
         }
+    }
+
+    /// Who approved the apply checkpoint, from the events so far.
+    fn approvers(&self) -> Vec<String> {
+        let trace = crate::trace::read(&self.dir.trace())
+            .map(|t| t.records)
+            .unwrap_or_default();
+        crate::summary::from_records(&trace)
+            .approvals
+            .into_iter()
+            .filter(|a| a.checkpoint == "apply" && a.decision == "approved")
+            .filter_map(|a| a.by)
+            .collect()
     }
 
     fn finish(
@@ -819,6 +873,34 @@ impl Executor<'_> {
             .map_err(|e| crate::error::Error::io("cannot write summary.json", e))?;
         Ok(())
     }
+}
+
+/// The commit message of an applied run: a subject, then trailers naming the
+/// run, the task and its version, and the approver(s).
+pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String {
+    let version = plan
+        .version
+        .as_deref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    let first_line = plan
+        .prompt
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut msg = format!(
+        "wf: {}{version}\n\n{first_line}\n\nWf-Run: {run_id}\nWf-Task: {}\n",
+        plan.name, plan.name
+    );
+    if let Some(v) = &plan.version {
+        msg.push_str(&format!("Wf-Task-Version: {v}\n"));
+    }
+    msg.push_str(&format!("Wf-Spec-Hash: {}\n", plan.spec_hash));
+    for a in approvers {
+        msg.push_str(&format!("Approved-By: {a}\n"));
+    }
+    msg
 }
 
 /// The decision recorded right after a checkpoint was reached.

@@ -259,6 +259,7 @@ pub fn replay(
         dry_run: *dry_run,
         interactive: false,
         color: false,
+        commit: false,
     };
     let setup = ReplaySetup {
         source,
@@ -289,8 +290,9 @@ pub fn replay(
     })
 }
 
-/// Leaves out what does not belong to the run itself: provider retries, and
-/// the kinds in `ignore`.
+/// Leaves out what does not belong to the run itself: provider retries, the
+/// commit (its id depends on the clock; a replay never commits), and the
+/// kinds in `ignore`.
 fn relevant<'a>(records: &'a [Record], ignore: &[&str]) -> Vec<&'a Record> {
     records
         .iter()

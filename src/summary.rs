@@ -34,6 +34,8 @@ pub struct Summary {
     pub files_changed: Vec<String>,
     /// Whether the change was applied to the user's tree.
     pub applied: bool,
+    /// The commit holding the change, with `--commit`.
+    pub commit: Option<String>,
     /// Hash of diff.patch.
     pub diff_hash: Option<String>,
     /// Tool calls made.
@@ -152,6 +154,7 @@ pub fn from_records(records: &[Record]) -> Summary {
                 via,
                 at,
                 comment,
+                ..
             } if *state != CheckpointState::Reached => {
                 let decision = match state {
                     CheckpointState::Approved => "approved",
@@ -168,6 +171,7 @@ pub fn from_records(records: &[Record]) -> Summary {
                 });
             }
             Event::Applied { .. } => s.applied = true,
+            Event::Committed { revision, .. } => s.commit = Some(revision.clone()),
             Event::RunFinished {
                 status,
                 reason,

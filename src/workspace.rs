@@ -601,3 +601,32 @@ fn share_build_caches(origin: &Path, ws: &Path) -> Vec<(String, String)> {
     }
     env
 }
+
+/// Commits `files` of the user's tree with `message`, using the user's own
+/// git identity and configuration; only those paths go into the commit.
+pub fn commit(origin: &Path, files: &[String], message: &str) -> Result<String, WorkspaceError> {
+    let user_git = |args: &[&str]| -> Result<Vec<u8>, WorkspaceError> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(origin)
+            .output()
+            .map_err(io("cannot run git"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(WorkspaceError::Git {
+                args: args.first().copied().unwrap_or("").to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    };
+    let mut add = vec!["add", "-A", "--"];
+    add.extend(files.iter().map(String::as_str));
+    user_git(&add)?;
+    let mut commit = vec!["commit", "-q", "-m", message, "--"];
+    commit.extend(files.iter().map(String::as_str));
+    user_git(&commit)?;
+    Ok(String::from_utf8_lossy(&user_git(&["rev-parse", "HEAD"])?)
+        .trim()
+        .to_string())
+}

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 pub mod anthropic;
+pub mod cache;
 pub mod cost;
 pub mod factory;
 pub mod http;
@@ -186,6 +187,8 @@ pub trait ProviderObserver {
     fn retry(&mut self, attempt: u32, reason: &str, wait: Duration);
     /// A piece of streamed answer text arrived (for live display only).
     fn text_delta(&mut self, _text: &str) {}
+    /// The answer came from the local response cache, not the provider.
+    fn cache_hit(&mut self) {}
 }
 
 /// An observer that ignores everything.

@@ -96,6 +96,7 @@ pub fn line(record: &Record) -> Option<String> {
             if files.len() == 1 { "" } else { "s" }
         ),
         Event::ApplyFailed { message } => format!("not applied: {message}"),
+        Event::Committed { revision, .. } => format!("committed as {revision}"),
         Event::LimitReached { limit, message } => format!("limit {limit}: {message}"),
         Event::RunFinished {
             status,

@@ -190,6 +190,7 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
                 if files.len() == 1 { "" } else { "s" }
             ),
             Event::Applied { files } => format!("applied    {}", files.join(", ")),
+            Event::Committed { revision, .. } => format!("committed  {revision}"),
             Event::ApplyFailed { message } => format!("NOT APPLIED {message}"),
             Event::LimitReached { limit, message } => format!("limit      {limit}: {message}"),
         };

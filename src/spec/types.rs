@@ -146,6 +146,10 @@ pub struct ModelSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "crate::provider::cost::Price")]
     pub price: Option<crate::provider::cost::Price>,
+    /// Serve requests already answered from the local response cache
+    /// (`.wf/cache/responses`), as `wf run --cache` does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cache: bool,
     /// HTTP providers: attempts per request, retries included. Default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 20))]

@@ -206,3 +206,90 @@ fn two_processes_cannot_decide_the_same_run_at_once() {
     std::fs::remove_file(run.join("lock")).unwrap();
     repo.wf(&["approve", "last"]).code(0);
 }
+
+#[test]
+fn the_response_cache_makes_a_rerun_free_and_identical() {
+    let repo = repo("true");
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml", "--dry-run", "--cache"], &env)
+        .code(0);
+    repo.wf_env(&["run", "task.yaml", "--dry-run", "--cache"], &env)
+        .code(0);
+    assert_eq!(server.requests().len(), 2, "the second run asked the model");
+    let trace = repo.last_trace();
+    let responses = events(&trace, "model_response");
+    assert!(
+        responses
+            .iter()
+            .all(|r| r["cache_hit"] == true && r["cost_usd"] == 0.0),
+        "{responses:?}"
+    );
+    let runs = repo.runs();
+    let id = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let same = repo.wf(&["replay", &id(&runs[0]), "--against", &id(&runs[1])]);
+    same.code(0);
+    assert_eq!(
+        std::fs::read(runs[0].join("diff.patch")).unwrap(),
+        std::fs::read(runs[1].join("diff.patch")).unwrap()
+    );
+}
+
+#[test]
+fn commits_carry_trailers_and_touching_finds_the_run() {
+    let repo = repo("true");
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml"], &env).code(3);
+    repo.wf(&["approve", "last", "--as", "lead@example.com", "--commit"])
+        .code(0);
+    repo.wf_env(&["resume", "last"], &env).code(0);
+    let run_id = repo
+        .runs()
+        .pop()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let message = super::git(repo.path(), &["log", "-1", "--format=%B"]);
+    assert!(message.starts_with("wf: resumable\n"), "{message}");
+    for trailer in [
+        format!("Wf-Run: {run_id}"),
+        "Wf-Task: resumable".into(),
+        "Approved-By: lead@example.com".into(),
+    ] {
+        assert!(
+            message.contains(&trailer),
+            "missing `{trailer}` in\n{message}"
+        );
+    }
+    let files = super::git(repo.path(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(
+        files.trim(),
+        "config/app.toml",
+        "only the run's files are committed"
+    );
+    assert_eq!(repo.last_summary()["commit"].as_str().unwrap().len(), 40);
+
+    let found = repo.wf(&["runs", "--touching", "config/app.toml"]);
+    found.code(0);
+    assert!(found.stdout.contains(&run_id), "{}", found.stdout);
+    assert!(
+        found
+            .stdout
+            .contains("approved by lead@example.com via wf approve"),
+        "{}",
+        found.stdout
+    );
+    let in_dir = repo.wf(&["runs", "--touching", "config"]);
+    assert!(in_dir.stdout.contains(&run_id), "{}", in_dir.stdout);
+    let none = repo.wf(&["runs", "--touching", "config/app.ini"]);
+    assert!(!none.stdout.contains(&run_id), "{}", none.stdout);
+}
