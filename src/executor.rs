@@ -293,6 +293,7 @@ impl Executor<'_> {
             Some(name) => format!("{}/{name}", provider_name(plan)),
             None => provider_name(plan).to_string(),
         };
+        let revision = workspace::head_revision(&plan.root);
         self.emit(Event::RunStarted {
             trace_version: crate::event::TRACE_VERSION,
             wf_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -303,7 +304,7 @@ impl Executor<'_> {
             spec_hash: plan.spec_hash.clone(),
             inputs: plan.inputs.clone(),
             fingerprint: plan.fingerprint.clone(),
-            base_revision: workspace::head_revision(&plan.root),
+            base_revision: revision.clone(),
             model,
             dry_run: self.options.dry_run,
             at: crate::clock::now_rfc3339(),
@@ -312,7 +313,6 @@ impl Executor<'_> {
             Mode::Live => {
                 // Record the starting state (base commit + uncommitted
                 // changes) so the run can be replayed and resumed later.
-                let revision = workspace::head_revision(&plan.root);
                 if let Some(patch) = workspace::start_patch(&plan.root, revision.as_deref())
                     .map_err(|e| format!("cannot record the starting state: {e}"))?
                 {

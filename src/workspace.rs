@@ -359,7 +359,8 @@ impl Workspace {
                 }
             }
         }
-        git(&dir, &["init", "-q"])?;
+        // No template: nothing to copy (hooks samples), and no hooks run.
+        git(&dir, &["init", "-q", "--template="])?;
         git(&dir, &["add", "-A"])?;
         ws.base_tree = String::from_utf8_lossy(&git(&dir, &["write-tree"])?)
             .trim()
@@ -410,8 +411,8 @@ impl Workspace {
     }
 
     /// Paths the change touches, sorted.
+    /// Call after [`Workspace::diff`], which stages the workspace.
     pub fn changed_files(&self) -> Result<Vec<String>, WorkspaceError> {
-        git(&self.dir, &["add", "-A"])?;
         let out = git(
             &self.dir,
             &[
@@ -441,35 +442,51 @@ impl Workspace {
     /// The files of the user's tree that differ from the baseline among
     /// `paths`: what the user changed during the run.
     pub fn changed_in_origin(&self, paths: &[String]) -> Result<Vec<String>, WorkspaceError> {
-        let mut changed = Vec::new();
-        for p in paths {
-            let base = git(
-                &self.dir,
-                &[
-                    "rev-parse",
-                    "-q",
-                    "--verify",
-                    &format!("{}:{p}", self.base_tree),
-                ],
-            )
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string());
-            let user = self.origin.join(p);
-            let current = match user.symlink_metadata() {
-                Ok(_) => {
-                    let out = git(
-                        &self.dir,
-                        &["hash-object", "--no-filters", "--", &user.to_string_lossy()],
-                    )?;
-                    Some(String::from_utf8_lossy(&out).trim().to_string())
-                }
-                Err(_) => None,
-            };
-            if base != current {
-                changed.push(p.clone());
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Blob ids at the start, in one call.
+        let mut args = vec!["ls-tree", "-r", "-z", &self.base_tree, "--"];
+        args.extend(paths.iter().map(String::as_str));
+        let listing = git(&self.dir, &args)?;
+        let mut base: std::collections::BTreeMap<String, String> =
+            std::collections::BTreeMap::new();
+        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            if let Some((meta, path)) = entry.split_once('\t') {
+                let id = meta.split_whitespace().nth(2).unwrap_or("").to_string();
+                base.insert(path.to_string(), id);
             }
         }
-        Ok(changed)
+        // Blob ids of the user's files now, in one call.
+        let present: Vec<&String> = paths
+            .iter()
+            .filter(|p| self.origin.join(p).symlink_metadata().is_ok())
+            .collect();
+        let mut current: std::collections::BTreeMap<String, String> =
+            std::collections::BTreeMap::new();
+        if !present.is_empty() {
+            let mut args = vec![
+                "hash-object".to_string(),
+                "--no-filters".to_string(),
+                "--".to_string(),
+            ];
+            args.extend(
+                present
+                    .iter()
+                    .map(|p| self.origin.join(p).to_string_lossy().into_owned()),
+            );
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = git(&self.dir, &refs)?;
+            for (p, id) in present.iter().zip(String::from_utf8_lossy(&out).lines()) {
+                current.insert((*p).clone(), id.trim().to_string());
+            }
+        }
+        Ok(paths
+            .iter()
+            .filter(|p| base.get(*p) != current.get(*p))
+            .cloned()
+            .collect())
     }
 }
 
