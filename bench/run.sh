@@ -88,7 +88,8 @@ peak_rss() {
 }
 workspace_tmp=${TMPDIR:-/tmp}
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-say "inputs under $tmp ($(stat -f -c %T "$tmp")); wf's workspaces under $workspace_tmp ($(stat -f -c %T "$workspace_tmp"))"
+fstype() { df --output=fstype "$1" | tail -n 1; }
+say "inputs under $tmp ($(fstype "$tmp")); wf's workspaces under $workspace_tmp ($(fstype "$workspace_tmp"))"
 
 # ---- a. wf validate over 1,000 task files
 say "a. wf validate DIR over 1,000 generated task files"
@@ -213,7 +214,7 @@ row "e. fixed instructions + 6 tool definitions per request" "$(((bytes + 3) / 4
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$root" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | head -n 1)
-header="wf $rev${dirty:+ (src modified)}, $(date -u +%Y-%m-%d), $(nproc) cores, $(rg --version | head -n 1), $(hyperfine --version); load average $load_before before, $load_after after; suite took $((SECONDS - started)) s"
+header="wf $rev${dirty:+ (src modified)}, $(date -u +%Y-%m-%d), $(nproc) cores, inputs on $(fstype "$tmp"), workspaces in $workspace_tmp on $(fstype "$workspace_tmp"), $(rg --version | head -n 1), $(hyperfine --version); load average $load_before before, $load_after after; suite took $((SECONDS - started)) s"
 table=$(rep table "$rows")
 say "results"
 printf '%s\n\n%s\n' "$header" "$table"
