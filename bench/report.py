@@ -2,6 +2,7 @@
 """Small parsing and formatting helpers for bench/run.sh (standard library only).
 
     report.py mean HYPERFINE.json [INDEX]     mean seconds of one command
+    report.py min HYPERFINE.json [INDEX]      the fastest run, in seconds
     report.py sd HYPERFINE.json [INDEX]       its standard deviation, "± N ms"
     report.py stats HYPERFINE.json [INDEX]    "mean ± stddev (min … max), N runs" in ms
     report.py plan-files PLAN.json            the context files of `wf plan --json`, one a line
@@ -24,6 +25,10 @@ def hyperfine(path, index):
 
 def cmd_mean(path, index="0"):
     print(f"{hyperfine(path, index)['mean']:.6f}")
+
+
+def cmd_min(path, index="0"):
+    print(f"{hyperfine(path, index)['min']:.6f}")
 
 
 def cmd_sd(path, index="0"):
@@ -108,6 +113,7 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {
         "mean": cmd_mean,
+        "min": cmd_min,
         "sd": cmd_sd,
         "stats": cmd_stats,
         "plan-files": cmd_plan_files,

@@ -15,7 +15,7 @@ write=0
 for arg in "$@"; do
   case $arg in
     --write) write=1 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,11p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown argument \`$arg\` (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -137,7 +137,11 @@ context_case() {
   local label="$4"
   row "b. $label: \`wf plan\`" "$wf_s" s - "$(sd "ctx-$name" 0); $n files selected"
   row "b. $label: \`rg --files\`, same globs" "$rg_s" s - "$(sd "ctx-$name" 1)"
-  row "b. $label: wf ÷ rg" "$(python3 -c "print($wf_s / $rg_s)")" x 1.5
+  local wf_min rg_min
+  wf_min=$(rep min "$tmp/ctx-$name.json" 0)
+  rg_min=$(rep min "$tmp/ctx-$name.json" 1)
+  row "b. $label: wf ÷ rg" "$(python3 -c "print($wf_s / $rg_s)")" x 1.5 \
+    "of the means; of the fastest runs: $(python3 -c "print(f'{$wf_min / $rg_min:.2f}')")×"
 }
 context_case wide '**/handlers/*.rs,docs/guide/**/*.md' '**/*_test.rs,**/mod7/**' 'whole tree walked (`**/` glob)'
 context_case based 'src/pkg03/**/*.rs,docs/guide/part2/**/*.md' '**/*_test.rs' 'literal bases (src/pkg03, docs/guide/part2)'
