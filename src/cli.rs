@@ -145,7 +145,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(exit) => exit.code(),
         Err(e) => {
-            eprintln!("{}", render_error(&e));
+            errln!("{}", render_error(&e));
             e.exit().code()
         }
     }
@@ -202,7 +202,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Reject { run, comment, who } => decide(&run, false, comment, who, false),
         Command::Resume { run, yes } => resume(&run, yes),
         Command::Schema => {
-            print!("{}", spec::schema::schema_text());
+            out!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
         }
     }
@@ -239,7 +239,7 @@ fn validate(paths: &[PathBuf]) -> Result<Exit, Error> {
             Err(e) => {
                 bad += 1;
                 let _ = writeln!(out, "error {}", file.display());
-                eprintln!("{}\n", render_error(&Error::Spec(e)).trim_end());
+                errln!("{}\n", render_error(&Error::Spec(e)).trim_end());
             }
         }
     }
@@ -296,9 +296,9 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
     let plan = crate::plan::make(&loaded, &given, &root)?;
     if json {
         let text = serde_json::to_string_pretty(&plan).expect("plan serializes");
-        println!("{text}");
+        outln!("{text}");
     } else {
-        print!("{}", crate::report::plan::render(&plan));
+        out!("{}", crate::report::plan::render(&plan));
     }
     Ok(Exit::Success)
 }
@@ -348,7 +348,7 @@ fn make_provider(
     let provider = factory::create(name, config).map_err(|e| Error::Usage(e.to_string()))?;
     let price = plan.model.price.or_else(|| cost::price_for(&model));
     if price.is_none() {
-        eprintln!(
+        errln!(
             "wf: price unknown for model `{model}`: cost is not tracked; set `model.price` in the task file to track it"
         );
         if plan.limits.max_cost_usd.is_some() {
@@ -443,12 +443,12 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     if json {
         let summary = std::fs::read_to_string(outcome.dir.summary()).unwrap_or_default();
         let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "kind": "summary", "summary": value })
         );
     }
-    eprintln!(
+    errln!(
         "wf: run {} {}; `wf show {}` for the timeline",
         outcome.run_id,
         outcome.status.as_str(),
@@ -475,7 +475,7 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
     });
     let ids = store.list();
     if ids.is_empty() {
-        eprintln!("no runs recorded yet");
+        errln!("no runs recorded yet");
         return Ok(Exit::Success);
     }
     for id in ids {
@@ -518,13 +518,13 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
                 .as_deref()
                 .map(|c| format!(", commit {}", &c[..c.len().min(12)]))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{}  {approvals}{commit}",
                 crate::report::show::run_line(&summary)
             );
             continue;
         }
-        println!("{}", crate::report::show::run_line(&summary));
+        outln!("{}", crate::report::show::run_line(&summary));
     }
     Ok(Exit::Success)
 }
@@ -538,7 +538,7 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
     if verify {
         return match crate::trace::verify(&trace.records) {
             Ok(()) => {
-                println!(
+                outln!(
                     "trace of run {} verified: {} events, hash chain intact{}",
                     dir.id,
                     trace.records.len(),
@@ -559,17 +559,17 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
     }
     let summary = crate::summary::from_records(&trace.records);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&summary).expect("summaries serialize")
         );
     } else {
-        print!(
+        out!(
             "{}",
             crate::report::show::timeline(&trace.records, &summary)
         );
         if trace.torn_tail.is_some() {
-            println!("(the trace ends with a line cut short: the run was killed while writing it)");
+            outln!("(the trace ends with a line cut short: the run was killed while writing it)");
         }
     }
     Ok(Exit::Success)
@@ -593,7 +593,7 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
         return Ok(
             match crate::replay::compare_ignoring(&a, &b, &["workspace_ready"]) {
                 None => {
-                    println!(
+                    outln!(
                         "runs {} and {} went the same way: {} events alike",
                         dir.id,
                         other.id,
@@ -603,7 +603,7 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
                 }
                 Some(d) => {
                     let what = format!("runs {} (expected) and {} (actual)", dir.id, other.id);
-                    print!("{}", crate::replay::render(&d, &what));
+                    out!("{}", crate::replay::render(&d, &what));
                     Exit::Failed
                 }
             },
@@ -611,11 +611,11 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
     }
     match crate::replay::replay(&root, &cwd, &dir, current) {
         Ok(crate::replay::Outcome::Reproduced(n)) => {
-            println!("run {}: reproduced {n} events", dir.id);
+            outln!("run {}: reproduced {n} events", dir.id);
             Ok(Exit::Success)
         }
         Ok(crate::replay::Outcome::Diverged(d)) => {
-            print!(
+            out!(
                 "{}",
                 crate::replay::render(&d, &format!("replay of run {}", dir.id))
             );
@@ -676,7 +676,7 @@ fn decide(
         })
         .map_err(|e| Error::io("cannot append to the trace", e))?;
     if approve {
-        eprintln!(
+        errln!(
             "wf: run {}: {} checkpoint approved by {by}; `wf resume {}` continues it",
             dir.id,
             name.as_str(),
@@ -695,7 +695,7 @@ fn decide(
         })
         .map_err(|e| Error::io("cannot append to the trace", e))?;
     write_summary(&dir)?;
-    eprintln!(
+    errln!(
         "wf: run {}: {} checkpoint rejected by {by}; the run is over, its diff kept",
         dir.id,
         name.as_str()
@@ -819,7 +819,7 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         prefix,
         records: records.clone(),
     };
-    eprintln!(
+    errln!(
         "wf: resuming run {} ({} model answers recorded, not asked again)",
         dir.id,
         provider.recorded()
@@ -832,6 +832,6 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         &mut reporter,
         crate::executor::Mode::Resume(dir.clone(), Box::new(setup)),
     )?;
-    eprintln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
+    errln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
     Ok(outcome.status.exit())
 }

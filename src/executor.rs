@@ -361,9 +361,19 @@ impl Executor<'_> {
         mut plan_phase: bool,
     ) -> Result<End, String> {
         let plan = self.plan;
-        let system = instructions(plan);
-        let definitions = tools.definitions();
-        let mut messages = vec![first_message(plan)];
+        let mut conversation = Conversation::new(ModelRequest {
+            model: plan
+                .model
+                .name
+                .clone()
+                .unwrap_or_else(|| "script".to_string()),
+            max_tokens: plan.model.max_tokens,
+            temperature: plan.model.temperature,
+            system: instructions(plan),
+            tools: tools.definitions(),
+            messages: Vec::new(),
+        });
+        conversation.push(first_message(plan));
         let mut repairs = 0u32;
         loop {
             if self.left().is_zero() {
@@ -376,26 +386,14 @@ impl Executor<'_> {
                     &format!("{} model requests made, the limit", plan.limits.max_turns),
                 );
             }
-            let request = ModelRequest {
-                model: plan
-                    .model
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "script".to_string()),
-                max_tokens: plan.model.max_tokens,
-                temperature: plan.model.temperature,
-                system: system.clone(),
-                tools: definitions.clone(),
-                messages: messages.clone(),
-            };
             self.totals.turns += 1;
             let turn = self.totals.turns;
-            let body = serde_json::to_vec(&request).expect("requests serialize");
             self.emit(Event::ModelRequest {
                 turn,
-                request_hash: crate::hash::sha256_hex(&body),
-                tokens_estimate: crate::context::estimate_tokens(body.len() as u64),
+                request_hash: conversation.hash(),
+                tokens_estimate: crate::context::estimate_tokens(conversation.bytes),
             })?;
+            let request = &conversation.request;
             let (answer, cache_hit) = {
                 let mut observer = Observer {
                     trace: &mut self.trace,
@@ -403,7 +401,7 @@ impl Executor<'_> {
                     turn,
                     cache_hit: false,
                 };
-                let answer = provider.complete(&request, &mut observer);
+                let answer = provider.complete(request, &mut observer);
                 (answer, observer.cache_hit)
             };
             let response = match answer {
@@ -440,7 +438,7 @@ impl Executor<'_> {
                 })
                 .collect();
             if !response.content.is_empty() {
-                messages.push(Message {
+                conversation.push(Message {
                     role: Role::Assistant,
                     content: response.content.clone(),
                 });
@@ -454,7 +452,7 @@ impl Executor<'_> {
                 }
                 StopReason::PauseTurn if calls.is_empty() => continue,
                 StopReason::MaxTokens if calls.is_empty() => {
-                    messages.push(user_text("Your answer was cut off at the max_tokens limit. Continue where you stopped."));
+                    conversation.push(user_text("Your answer was cut off at the max_tokens limit. Continue where you stopped."));
                     continue;
                 }
                 _ => {}
@@ -469,7 +467,7 @@ impl Executor<'_> {
                         text: "Your answer was cut off at the max_tokens limit; a tool call may be incomplete.".into(),
                     });
                 }
-                messages.push(Message {
+                conversation.push(Message {
                     role: Role::User,
                     content: results,
                 });
@@ -485,7 +483,7 @@ impl Executor<'_> {
                     None => {
                         plan_phase = false;
                         tools.set_writes_allowed(true);
-                        messages.push(user_text("The plan is approved. Carry it out now."));
+                        conversation.push(user_text("The plan is approved. Carry it out now."));
                         continue;
                     }
                 }
@@ -514,7 +512,7 @@ impl Executor<'_> {
                         round: repairs,
                         failed: vec![failed.name.clone()],
                     })?;
-                    messages.push(user_text(&checks::repair_message(
+                    conversation.push(user_text(&checks::repair_message(
                         &failed,
                         repairs,
                         plan.limits.max_repairs,
@@ -875,6 +873,53 @@ impl Executor<'_> {
     }
 }
 
+/// The request being built up turn by turn, with its hash kept up to date
+/// incrementally: hashing the whole conversation again on every turn would
+/// cost quadratic time in long runs. [`Conversation::hash`] equals
+/// [`ModelRequest::hash`] (the SHA-256 of the request's JSON; `messages` is
+/// its last field).
+struct Conversation {
+    request: ModelRequest,
+    state: sha2::Sha256,
+    bytes: u64,
+}
+
+impl Conversation {
+    fn new(request: ModelRequest) -> Conversation {
+        use sha2::Digest;
+        assert!(request.messages.is_empty());
+        let mut head = serde_json::to_vec(&request).expect("requests serialize");
+        // `..."messages":[]}` → keep up to and including the `[`.
+        head.truncate(head.len() - 2);
+        let mut state = sha2::Sha256::new();
+        state.update(&head);
+        Conversation {
+            request,
+            state,
+            bytes: head.len() as u64 + 2,
+        }
+    }
+
+    fn push(&mut self, message: Message) {
+        use sha2::Digest;
+        let body = serde_json::to_vec(&message).expect("messages serialize");
+        if !self.request.messages.is_empty() {
+            self.state.update(b",");
+            self.bytes += 1;
+        }
+        self.state.update(&body);
+        self.bytes += body.len() as u64;
+        self.request.messages.push(message);
+    }
+
+    fn hash(&self) -> String {
+        use sha2::Digest;
+        let mut state = self.state.clone();
+        state.update(b"]}");
+        crate::hash::hex(&state.finalize())
+    }
+}
+
 /// The commit message of an applied run: a subject, then trailers naming the
 /// run, the task and its version, and the approver(s).
 pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String {
@@ -1033,5 +1078,28 @@ pub fn first_message(plan: &Plan) -> Message {
     Message {
         role: Role::User,
         content,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_incremental_hash_is_the_hash_of_the_whole_request() {
+        let mut c = Conversation::new(ModelRequest {
+            model: "m".into(),
+            max_tokens: 10,
+            temperature: Some(0.5),
+            system: "rules \"quoted\"".into(),
+            tools: vec![crate::tools::definition(crate::spec::ToolName::Shell)],
+            messages: Vec::new(),
+        });
+        for i in 0..3 {
+            c.push(user_text(&format!("turn {i} é")));
+            let whole = serde_json::to_vec(&c.request).unwrap();
+            assert_eq!(c.hash(), c.request.hash());
+            assert_eq!(c.bytes, whole.len() as u64);
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! The crate is the whole tool; the `wf` binary only calls [`cli::main`].
 //! See `DESIGN` in the README for how the modules fit together.
 
+#[macro_use]
+pub mod output;
 pub mod checkpoint;
 pub mod checks;
 pub mod cli;

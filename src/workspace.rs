@@ -361,6 +361,26 @@ impl Workspace {
         }
         // No template: nothing to copy (hooks samples), and no hooks run.
         git(&dir, &["init", "-q", "--template="])?;
+        // Borrow the user's object store (read-only: git never writes to an
+        // alternate), so `git add` writes no object for a file the
+        // repository already holds.
+        if let Ok(out) = Command::new("git")
+            .args([
+                "rev-parse",
+                "--path-format=absolute",
+                "--git-path",
+                "objects",
+            ])
+            .current_dir(origin)
+            .output()
+            && out.status.success()
+        {
+            let objects = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let info = dir.join(".git/objects/info");
+            std::fs::create_dir_all(&info).map_err(io("cannot set up the workspace's git"))?;
+            std::fs::write(info.join("alternates"), format!("{objects}\n"))
+                .map_err(io("cannot set up the workspace's git"))?;
+        }
         git(&dir, &["add", "-A"])?;
         ws.base_tree = String::from_utf8_lossy(&git(&dir, &["write-tree"])?)
             .trim()
@@ -493,7 +513,25 @@ impl Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            // Deleting thousands of files can take a second on a slow disk:
+            // move the directory aside and delete it in the background.
+            let trash = self
+                .dir
+                .with_extension(format!("trash-{}", std::process::id()));
+            if std::fs::rename(&self.dir, &trash).is_ok() {
+                let spawned = Command::new("rm")
+                    .arg("-rf")
+                    .arg(&trash)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+                if spawned.is_err() {
+                    let _ = std::fs::remove_dir_all(&trash);
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
         }
         let _ = std::fs::remove_file(lock_path(&self.dir));
     }

@@ -145,11 +145,11 @@ pub struct Plain;
 impl Reporter for Plain {
     fn record(&mut self, record: &Record) {
         if let Some(l) = line(record) {
-            eprintln!("wf: {l}");
+            errln!("wf: {l}");
         }
     }
     fn say(&mut self, text: &str) {
-        eprint!("{text}");
+        err!("{text}");
     }
 }
 
@@ -164,7 +164,7 @@ impl Reporter for Json {
         let _ = out.flush();
     }
     fn say(&mut self, text: &str) {
-        eprint!("{text}");
+        err!("{text}");
     }
 }
 
@@ -213,7 +213,7 @@ impl Reporter for Live {
             && !matches!(record.event, Event::ToolCall { .. })
         {
             if self.stopped {
-                eprintln!("  {l}");
+                errln!("  {l}");
             } else {
                 self.bar.println(format!("  {l}"));
             }
@@ -244,7 +244,7 @@ impl Reporter for Live {
         }
     }
     fn say(&mut self, text: &str) {
-        self.bar.suspend(|| eprint!("{text}"));
+        self.bar.suspend(|| err!("{text}"));
     }
     fn pause_display(&mut self) {
         self.bar.finish_and_clear();
