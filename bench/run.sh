@@ -203,6 +203,28 @@ if ((shm_ok)); then
   row "d. same, wf's workspace on tmpfs (TMPDIR=/dev/shm)" "$(mean many-turns-shm)" s - "$(sd many-turns-shm)"
 fi
 
+# ---- f. replay of a recorded 200-turn run (about 1,000 events)
+say "f. replay of the recorded 200-turn run"
+bash "$tmp/d/prep.sh"
+(cd "$tmp/d/repo" && "$wf" run ../task.yaml --yes 2>/dev/null) || die "200-turn run for replay failed"
+events=$(wc -l <"$(ls -d "$tmp"/d/repo/.wf/runs/*/ | tail -n 1)trace.jsonl")
+(cd "$tmp/d/repo" && "$wf" replay last | tee "$tmp/d/replay.out" >&2)
+grep -q "reproduced $events events" "$tmp/d/replay.out" || die "replay did not reproduce the run: $(cat "$tmp/d/replay.out")"
+(cd "$tmp/d/repo" && hf replay --warmup 1 --runs 5 "$qwf replay last")
+row "f. replay of a recorded $events-event run" "$(mean replay)" s 1 "$(sd replay)"
+
+# ---- g. resume of a paused 200-turn run up to its pause point
+say "g. resume of a paused 200-turn run"
+bash "$tmp/d/prep.sh"
+(cd "$tmp/d/repo" && "$wf" run ../task.yaml 2>/dev/null; test $? -eq 3) || die "the 200-turn run did not pause"
+(cd "$tmp/d/repo" && "$wf" approve last 2>/dev/null) || die "approve failed"
+run_dir=$(ls -d "$tmp"/d/repo/.wf/runs/*/ | tail -n 1)
+cp -r "$run_dir" "$tmp/d/paused-run"
+printf 'cd %q && git checkout -q . && git clean -fdq -e .wf && rm -rf %q && cp -r %q %q\n' \
+  "$tmp/d/repo" "$run_dir" "$tmp/d/paused-run" "$run_dir" >"$tmp/d/prep-resume.sh"
+(cd "$tmp/d/repo" && hf resume --warmup 1 --runs 5 --prepare "bash $tmp/d/prep-resume.sh" "$qwf resume last")
+row "g. resume of a paused 200-turn run (to its pause point, then apply)" "$(mean resume)" s 0.5 "$(sd resume)"
+
 # ---- e. the fixed part of every request
 say "e. fixed instructions and tool definitions per request"
 mkdir -p "$tmp/e"

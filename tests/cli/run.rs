@@ -743,3 +743,46 @@ fn an_edited_trace_line_is_detected() {
         bad.stderr
     );
 }
+
+#[test]
+fn a_closed_output_pipe_does_not_stop_the_run() {
+    let repo = repo();
+    task(&repo, "", WRITE_TOML);
+    let mut child = std::process::Command::new(super::wf_bin())
+        .args(["run", "task.yaml", "--yes", "--json"])
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nobody reads: both pipes are closed at once.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(repo.last_summary()["status"], "succeeded");
+    assert_eq!(repo.read("config/app.toml"), "[server]\nport = 8080\n");
+}
+
+#[test]
+fn run_commit_commits_only_the_runs_files_with_trailers() {
+    let repo = repo();
+    repo.file("unrelated.txt", "the user's own work in progress\n");
+    task(&repo, "", WRITE_TOML);
+    git(repo.path(), &["add", "task.yaml", "turns.yaml"]);
+    git(repo.path(), &["commit", "-qm", "task"]);
+    repo.wf(&["run", "task.yaml", "--yes", "--commit"]).code(0);
+    let message = git(repo.path(), &["log", "-1", "--format=%B"]);
+    assert!(
+        message.contains("Wf-Task: migrate") && message.contains("Approved-By: tester@example.com"),
+        "{message}"
+    );
+    let files = git(repo.path(), &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(files.trim(), "config/app.toml");
+    assert!(
+        repo.status().contains("?? unrelated.txt"),
+        "{}",
+        repo.status()
+    );
+}
