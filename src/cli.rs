@@ -776,7 +776,6 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
     let start = crate::workspace::Workspace::create_from(&root, &source)
         .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
     let mut plan = crate::plan::make(&loaded, &given, &start.dir)?;
-    drop(start);
     plan.root = root.clone();
     // Pause markers are not part of the run's course; a decision taken since
     // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.
@@ -815,7 +814,7 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
     };
     let mut reporter = crate::report::progress::Plain;
     let setup = crate::executor::ResumeSetup {
-        source,
+        workspace: Some(start),
         prefix,
         records: records.clone(),
     };

@@ -59,7 +59,7 @@ pub struct RunOptions {
 }
 
 /// Whether the run is live or re-executes a recorded one.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Mode {
     /// A new run: recorded in `.wf/runs`, applied to the user's tree.
     Live,
@@ -70,10 +70,10 @@ pub enum Mode {
 }
 
 /// How a replay is set up.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReplaySetup {
-    /// What the workspace starts from.
-    pub source: workspace::Source,
+    /// The workspace, already holding the run's starting state.
+    pub workspace: Option<Workspace>,
     /// The recorded run's id (kept so the events compare).
     pub run_id: String,
     /// A scratch folder for the replay's own trace and diff.
@@ -90,10 +90,10 @@ pub struct ReplaySetup {
 /// compared with the recorded one (a difference stops the resume: the
 /// repository no longer supports the run). Past the recorded prefix the run
 /// goes on live and its events are appended to the same trace.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ResumeSetup {
-    /// The recorded starting state.
-    pub source: workspace::Source,
+    /// The workspace, already holding the run's recorded starting state.
+    pub workspace: Option<Workspace>,
     /// The recorded events to catch up with (up to the pause or the crash).
     pub prefix: Vec<Record>,
     /// Every complete record of the trace (to reopen it).
@@ -309,8 +309,14 @@ impl Executor<'_> {
             dry_run: self.options.dry_run,
             at: crate::clock::now_rfc3339(),
         })?;
-        let source = match &self.mode {
-            Mode::Live => {
+        let prebuilt = match &mut self.mode {
+            Mode::Live => None,
+            Mode::Replay(setup) => setup.workspace.take(),
+            Mode::Resume(_, setup) => setup.workspace.take(),
+        };
+        let ws = match prebuilt {
+            Some(ws) => ws,
+            None => {
                 // Record the starting state (base commit + uncommitted
                 // changes) so the run can be replayed and resumed later.
                 if let Some(patch) = workspace::start_patch(&plan.root, revision.as_deref())
@@ -319,13 +325,10 @@ impl Executor<'_> {
                     std::fs::write(self.dir.path.join("start.patch"), patch)
                         .map_err(|e| format!("cannot write start.patch: {e}"))?;
                 }
-                workspace::Source::Current
+                Workspace::create_from(&plan.root, &workspace::Source::Current)
+                    .map_err(|e| format!("cannot prepare the workspace: {e}"))?
             }
-            Mode::Replay(setup) => setup.source.clone(),
-            Mode::Resume(_, setup) => setup.source.clone(),
         };
-        let ws = Workspace::create_from(&plan.root, &source)
-            .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
         self.emit(Event::WorkspaceReady {
             files: ws.files,
             base_tree: ws.base_tree.clone(),

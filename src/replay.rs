@@ -222,11 +222,14 @@ pub fn replay(
             })?,
         )
     };
-    let plan_root = start
-        .as_ref()
-        .map_or_else(|| root.to_path_buf(), |ws| ws.dir.clone());
-    let plan = crate::plan::make(&loaded, &given, &plan_root).map_err(crate::error::Error::from)?;
-    let source = crate::workspace::Source::Current;
+    let start = match start {
+        Some(ws) => ws,
+        None => crate::workspace::Workspace::create_from(root, &crate::workspace::Source::Current)
+            .map_err(|e| ReplayError::Unusable(format!("cannot copy the repository: {e}")))?,
+    };
+    // The plan (context included) is made against the starting state, as
+    // the run's was; the replay then works in that same directory.
+    let plan = crate::plan::make(&loaded, &given, &start.dir).map_err(crate::error::Error::from)?;
     let decisions: Vec<Decision> = records
         .iter()
         .filter_map(|r| match &r.event {
@@ -262,7 +265,7 @@ pub fn replay(
         commit: false,
     };
     let setup = ReplaySetup {
-        source,
+        workspace: Some(start),
         run_id: dir.id.clone(),
         dir: scratch.clone(),
         decisions,
