@@ -30,6 +30,26 @@ pub enum Decision {
     Paused,
 }
 
+impl Decision {
+    /// The decision a recorded checkpoint event states, if it states one.
+    pub fn of(event: &crate::event::Event) -> Option<Decision> {
+        use crate::event::{CheckpointState, Event};
+        let Event::Checkpoint { state, by, via, .. } = event else {
+            return None;
+        };
+        let (by, via) = (
+            by.clone().unwrap_or_default(),
+            via.clone().unwrap_or_default(),
+        );
+        match state {
+            CheckpointState::Approved => Some(Decision::Approved { by, via }),
+            CheckpointState::Rejected => Some(Decision::Rejected { by, via }),
+            CheckpointState::Paused => Some(Decision::Paused),
+            CheckpointState::Reached => None,
+        }
+    }
+}
+
 /// How approvals are obtained in this process.
 #[derive(Debug, Clone, Copy)]
 pub struct Approver {

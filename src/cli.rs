@@ -756,21 +756,8 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         revision: base_revision.clone(),
         patch: start_patch.exists().then_some(start_patch),
     };
-    let spec_file = [cwd.join(spec_path), root.join(spec_path)]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| Error::Failed(format!("the task file {spec_path} no longer exists")))?;
-    let mut loaded = spec::load(&spec_file)?;
-    loaded.path = PathBuf::from(spec_path);
-    let given: BTreeMap<String, String> = inputs
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_str().map_or_else(|| v.to_string(), String::from),
-            )
-        })
-        .collect();
+    let (loaded, given) =
+        crate::replay::recorded_task(spec_path, inputs, &root, &cwd).map_err(Error::Failed)?;
     // The plan is made against the recorded starting state (its context is
     // what the run saw), then pointed back at the user's tree for applying.
     let start = crate::workspace::Workspace::create_from(&root, &source)

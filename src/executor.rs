@@ -954,31 +954,7 @@ pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String
 /// The decision recorded right after a checkpoint was reached.
 fn recorded_decision(rest: &[Record]) -> Decision {
     rest.iter()
-        .find_map(|r| match &r.event {
-            Event::Checkpoint {
-                state: CheckpointState::Approved,
-                by,
-                via,
-                ..
-            } => Some(Decision::Approved {
-                by: by.clone().unwrap_or_default(),
-                via: via.clone().unwrap_or_default(),
-            }),
-            Event::Checkpoint {
-                state: CheckpointState::Rejected,
-                by,
-                via,
-                ..
-            } => Some(Decision::Rejected {
-                by: by.clone().unwrap_or_default(),
-                via: via.clone().unwrap_or_default(),
-            }),
-            Event::Checkpoint {
-                state: CheckpointState::Paused,
-                ..
-            } => Some(Decision::Paused),
-            _ => None,
-        })
+        .find_map(|r| Decision::of(&r.event))
         .unwrap_or(Decision::Paused)
 }
 

@@ -12,7 +12,7 @@
 //! which depend on the network, not on the run.
 
 use crate::checkpoint::Decision;
-use crate::event::{CheckpointState, Event, Record, comparable};
+use crate::event::{Event, Record, comparable};
 use crate::executor::{self, Mode, ReplaySetup, Reporter, RunOptions};
 use crate::provider::{ModelRequest, ModelResponse, Provider, ProviderError, ProviderObserver};
 use crate::store::RunDir;
@@ -143,6 +143,32 @@ pub enum ReplayError {
     Wf(#[from] crate::error::Error),
 }
 
+/// The task file of a recorded run (found from the current directory or the
+/// repository root, and named as the run named it) and its inputs as given.
+pub fn recorded_task(
+    spec_path: &str,
+    inputs: &BTreeMap<String, Value>,
+    root: &Path,
+    cwd: &Path,
+) -> Result<(crate::spec::LoadedSpec, BTreeMap<String, String>), String> {
+    let spec_file = [cwd.join(spec_path), root.join(spec_path)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("the task file {spec_path} no longer exists"))?;
+    let mut loaded = crate::spec::load(&spec_file).map_err(|e| e.to_string())?;
+    loaded.path = std::path::PathBuf::from(spec_path);
+    let given = inputs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), String::from),
+            )
+        })
+        .collect();
+    Ok((loaded, given))
+}
+
 /// The outcome of a replay.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -183,23 +209,8 @@ pub fn replay(
             "the trace has no run_started header".into(),
         ));
     };
-    let spec_file = [cwd.join(spec_path), root.join(spec_path)]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            ReplayError::Unusable(format!("the task file {spec_path} no longer exists"))
-        })?;
-    let mut loaded = crate::spec::load(&spec_file).map_err(crate::error::Error::from)?;
-    loaded.path = std::path::PathBuf::from(spec_path);
-    let given: BTreeMap<String, String> = inputs
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_str().map_or_else(|| v.to_string(), String::from),
-            )
-        })
-        .collect();
+    let (loaded, given) =
+        recorded_task(spec_path, inputs, root, cwd).map_err(ReplayError::Unusable)?;
 
     // The starting state is materialized in its own directory, and the plan
     // (context included) is made against it, as the run's was.
@@ -232,27 +243,8 @@ pub fn replay(
     let plan = crate::plan::make(&loaded, &given, &start.dir).map_err(crate::error::Error::from)?;
     let decisions: Vec<Decision> = records
         .iter()
-        .filter_map(|r| match &r.event {
-            Event::Checkpoint {
-                state: CheckpointState::Approved,
-                by,
-                via,
-                ..
-            } => Some(Decision::Approved {
-                by: by.clone().unwrap_or_default(),
-                via: via.clone().unwrap_or_default(),
-            }),
-            Event::Checkpoint {
-                state: CheckpointState::Rejected,
-                by,
-                via,
-                ..
-            } => Some(Decision::Rejected {
-                by: by.clone().unwrap_or_default(),
-                via: via.clone().unwrap_or_default(),
-            }),
-            _ => None,
-        })
+        .filter_map(|r| Decision::of(&r.event))
+        .filter(|d| *d != Decision::Paused)
         .collect();
     let scratch = std::env::temp_dir().join(format!("wf-replay-{}-{}", dir.id, std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
