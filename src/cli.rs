@@ -125,6 +125,11 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Run recipe tests offline (`*.test.yaml`; a directory means every test file under it).
+    Test {
+        /// Test files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+    },
     /// Print the task-file JSON Schema.
     Schema,
 }
@@ -201,6 +206,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         } => decide(&run, true, comment, who, commit),
         Command::Reject { run, comment, who } => decide(&run, false, comment, who, false),
         Command::Resume { run, yes } => resume(&run, yes),
+        Command::Test { paths } => recipe_tests(&paths),
         Command::Schema => {
             out!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
@@ -272,6 +278,10 @@ pub fn task_files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn is_script_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.ends_with(".test.yaml") || name.ends_with(".test.yml") {
+        return true; // recipe tests, not task files
+    }
     let Ok(text) = std::fs::read_to_string(path) else {
         return false;
     };
@@ -820,4 +830,38 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
     )?;
     errln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
     Ok(outcome.status.exit())
+}
+
+fn recipe_tests(paths: &[PathBuf]) -> Result<Exit, Error> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let files = crate::recipe_test::discover(&paths);
+    if files.is_empty() {
+        return Err(Error::Usage("no recipe tests (*.test.yaml) found".into()));
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for file in &files {
+        let tests = crate::recipe_test::load(file).map_err(Error::Usage)?;
+        for outcome in crate::recipe_test::run_file(file, &tests) {
+            if outcome.failures.is_empty() {
+                passed += 1;
+                outln!("ok    {}", outcome.id);
+            } else {
+                failed += 1;
+                outln!("FAIL  {}", outcome.id);
+                for f in &outcome.failures {
+                    outln!("      {f}");
+                }
+            }
+        }
+    }
+    outln!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        Exit::Success
+    } else {
+        Exit::Failed
+    })
 }

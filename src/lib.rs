@@ -20,6 +20,7 @@ pub mod paths;
 pub mod plan;
 pub mod process;
 pub mod provider;
+pub mod recipe_test;
 pub mod replay;
 pub mod report;
 pub mod spec;

@@ -4,6 +4,7 @@
 mod live;
 mod plan;
 mod pty;
+mod recipes;
 mod replay;
 mod resume;
 mod run;

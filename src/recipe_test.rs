@@ -1,0 +1,374 @@
+//! `wf test`: recipe tests, run offline. A test names a fixture repository
+//! (a folder), the inputs, the model's turns, and what must hold afterwards.
+//!
+//! ```yaml
+//! # workflows/tests/migrate-config.test.yaml
+//! recipe: ../migrate-config.yaml        # relative to this file
+//! tests:
+//!   - name: keeps-every-key
+//!     fixture: fixtures/ini-service      # a folder, relative to this file
+//!     inputs: { source: config/app.ini }
+//!     turns:                             # the scripted model, as in a script file
+//!       - tool_calls:
+//!           - { name: write_file, input: { path: config/app.toml, content: "port = 8080\n" } }
+//!       - text: Done.
+//!     expect:
+//!       status: succeeded                # the run's status (default succeeded)
+//!       checks: passed                   # passed | failed | any (default any)
+//!       files:                           # content after the run
+//!         config/app.toml: { contains: "port = 8080" }
+//!         config/app.ini: { absent: true }
+//! ```
+//!
+//! Each test copies its fixture into a fresh git repository, runs the recipe
+//! there with the scripted turns (whatever provider the recipe names: no
+//! model, no key), approves its checkpoints, and checks the expectations.
+//! File expectations: `equals` (exact content), `contains` (a substring),
+//! `matches` (a regex), `absent: true`. Test files are `*.test.yaml` or
+//! `*.test.yml`; a directory means every test file under it.
+
+use crate::event::RunStatus;
+use crate::executor::{Reporter, RunOptions};
+use crate::provider::script::{Script, ScriptProvider, Turn};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A file of recipe tests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    /// The recipe under test, relative to the test file.
+    pub recipe: String,
+    /// The tests.
+    pub tests: Vec<RecipeTest>,
+}
+
+/// One recipe test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipeTest {
+    /// Its name, unique in the file.
+    pub name: String,
+    /// The fixture repository, a folder relative to the test file.
+    pub fixture: String,
+    /// Inputs, as `-i` would give them.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, serde_json::Value>,
+    /// The scripted model turns.
+    pub turns: Vec<Turn>,
+    /// What must hold afterwards.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// Expectations of a test.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The run's status (`succeeded`, `checks_failed`, …). Default `succeeded`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `passed`, `failed` or `any` (default).
+    #[serde(default)]
+    pub checks: Option<String>,
+    /// Files after the run.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileExpect>,
+}
+
+/// What a file must look like after the run.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileExpect {
+    /// Exactly this content.
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// Contains this text.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// Matches this regex.
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// Does not exist.
+    #[serde(default)]
+    pub absent: bool,
+}
+
+/// A test's outcome.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// `file::name`.
+    pub id: String,
+    /// Empty when it passed; otherwise what went wrong.
+    pub failures: Vec<String>,
+}
+
+/// Test files under `paths` (files are taken as given), sorted.
+pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = crate::context::walk_builder(p, p)
+                .build()
+                .filter_map(Result::ok)
+                .map(|e| e.into_path())
+                .filter(|f| {
+                    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    name.ends_with(".test.yaml") || name.ends_with(".test.yml")
+                })
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Reads a test file.
+pub fn load(path: &Path) -> Result<TestFile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let root = crate::spec::yaml::parse(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            e.span.start.line,
+            e.span.start.col,
+            e.message
+        )
+    })?;
+    let file: TestFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
+        let at = e.path().to_string();
+        let (key, node) = root.at_pointer(&pointer(&at));
+        let span = key.map_or(node.span, |k| k.span);
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            span.start.line,
+            span.start.col,
+            e.into_inner()
+        )
+    })?;
+    let mut names = std::collections::BTreeSet::new();
+    for t in &file.tests {
+        if !names.insert(t.name.clone()) {
+            return Err(format!(
+                "{}: two tests are named `{}`",
+                path.display(),
+                t.name
+            ));
+        }
+    }
+    Ok(file)
+}
+
+fn pointer(serde_path: &str) -> String {
+    serde_path
+        .replace('[', ".")
+        .replace(']', "")
+        .split('.')
+        .filter(|s| !s.is_empty() && *s != "?")
+        .map(|s| format!("/{s}"))
+        .collect()
+}
+
+struct Quiet;
+
+impl Reporter for Quiet {
+    fn record(&mut self, _record: &crate::event::Record) {}
+    fn say(&mut self, _text: &str) {}
+}
+
+/// Runs every test of `file` (found at `path`).
+pub fn run_file(path: &Path, file: &TestFile) -> Vec<Outcome> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    file.tests
+        .iter()
+        .map(|t| Outcome {
+            id: format!("{}::{}", path.display(), t.name),
+            failures: match run_one(dir, &file.recipe, t) {
+                Ok(failures) => failures,
+                Err(e) => vec![e],
+            },
+        })
+        .collect()
+}
+
+fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, String> {
+    let repo = tempfile::Builder::new()
+        .prefix("wf-test-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary repository: {e}"))?;
+    let root = repo.path().canonicalize().map_err(|e| e.to_string())?;
+    let fixture = dir.join(&test.fixture);
+    if !fixture.is_dir() {
+        return Err(format!("fixture {} is not a folder", fixture.display()));
+    }
+    copy_dir(&fixture, &root).map_err(|e| format!("cannot copy the fixture: {e}"))?;
+    for args in [
+        &["init", "-q", "--template="][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=wf test",
+            "-c",
+            "user.email=test@wf.invalid",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "fixture",
+        ],
+    ] {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&root)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+
+    let mut loaded = crate::spec::load(&dir.join(recipe)).map_err(|e| e.to_string())?;
+    loaded.spec.model.provider = crate::spec::ProviderName::Script;
+    let given: BTreeMap<String, String> = test
+        .inputs
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), String::from),
+            )
+        })
+        .collect();
+    let plan = crate::plan::make(&loaded, &given, &root).map_err(|e| e.to_string())?;
+    let mut provider = ScriptProvider::new(Script {
+        turns: test.turns.clone(),
+    });
+    let options = RunOptions {
+        yes: true,
+        dry_run: false,
+        interactive: false,
+        color: false,
+        commit: false,
+    };
+    let outcome = crate::executor::run(
+        &plan,
+        &mut provider,
+        Box::new(|_| None),
+        options,
+        &mut Quiet,
+    )
+    .map_err(|e| e.to_string())?;
+
+    let mut failures = Vec::new();
+    let want = test.expect.status.as_deref().unwrap_or("succeeded");
+    if outcome.status.as_str() != want {
+        let why = outcome
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        failures.push(format!(
+            "status is {}{why}, expected {want}",
+            outcome.status.as_str()
+        ));
+    }
+    let trace = crate::trace::read(&outcome.dir.trace()).map_err(|e| e.to_string())?;
+    let summary = crate::summary::from_records(&trace.records);
+    match test.expect.checks.as_deref().unwrap_or("any") {
+        "any" => {}
+        "passed" => {
+            for c in summary.checks.iter().filter(|c| !c.passed) {
+                failures.push(format!(
+                    "check `{}` failed (exit {:?})",
+                    c.name, c.exit_code
+                ));
+            }
+            if summary.checks.is_empty() && !plan.checks.is_empty() {
+                failures.push("the checks never ran".into());
+            }
+        }
+        "failed" => {
+            if !summary.checks.iter().any(|c| !c.passed) {
+                failures.push("expected a check to fail; all passed".into());
+            }
+        }
+        other => failures.push(format!(
+            "expect.checks is `{other}`; use passed, failed or any"
+        )),
+    }
+    for (path, want) in &test.expect.files {
+        let content = std::fs::read_to_string(root.join(path)).ok();
+        match (&content, want.absent) {
+            (Some(_), true) => failures.push(format!("{path} exists, expected absent")),
+            (None, false) => failures.push(format!("{path} does not exist")),
+            _ => {}
+        }
+        let Some(content) = content else { continue };
+        if let Some(eq) = &want.equals
+            && &content != eq
+        {
+            failures.push(format!(
+                "{path} differs from the expected content; it is:\n{}",
+                indent(&content)
+            ));
+        }
+        if let Some(sub) = &want.contains
+            && !content.contains(sub.as_str())
+        {
+            failures.push(format!("{path} does not contain {sub:?}"));
+        }
+        if let Some(pattern) = &want.matches {
+            match regex::Regex::new(pattern) {
+                Ok(re) if !re.is_match(&content) => {
+                    failures.push(format!("{path} does not match /{pattern}/"))
+                }
+                Ok(_) => {}
+                Err(e) => failures.push(format!("invalid regex for {path}: {e}")),
+            }
+        }
+    }
+    if status_is_paused(outcome.status) {
+        failures.push("the run paused at a checkpoint".into());
+    }
+    Ok(failures)
+}
+
+fn status_is_paused(s: RunStatus) -> bool {
+    s == RunStatus::Paused
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("      | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! `wf test`: recipe tests, and every shipped recipe passing its own.
+
+use super::Repo;
+
+#[test]
+fn every_recipe_in_workflows_passes_its_own_tests() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new(super::wf_bin())
+        .args(["test", "workflows/tests"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    // Each recipe in workflows/ has a test file.
+    for entry in std::fs::read_dir(format!("{root}/workflows")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".yaml") {
+            assert!(
+                stdout.contains(&format!("{stem}.test.yaml::")),
+                "no recipe test for workflows/{name}:\n{stdout}"
+            );
+        }
+    }
+}
+
+fn recipe_repo(expect: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file("fixture/notes.txt", "hello\n").file(
+        "recipe.yaml",
+        "wf: 1
+name: touch-notes
+model: { provider: anthropic, name: claude-haiku-4-5 }
+tools: [edit_file]
+permissions: { write: [\"notes.txt\"] }
+prompt: Say hello louder.
+checks:
+  - { name: loud, run: \"grep -q HELLO notes.txt\" }
+limits: { max_repairs: 0 }
+",
+    );
+    repo.file(
+        "recipe.test.yaml",
+        &format!(
+            "recipe: recipe.yaml
+tests:
+  - name: shouts
+    fixture: fixture
+    turns:
+      - tool_calls:
+          - {{ name: edit_file, input: {{ path: notes.txt, old: hello, new: HELLO }} }}
+      - text: Done.
+    expect:
+{expect}"
+        ),
+    );
+    repo
+}
+
+#[test]
+fn passing_and_failing_tests_are_reported_like_a_test_runner() {
+    let repo = recipe_repo(
+        "      checks: passed\n      files:\n        notes.txt: { equals: \"HELLO\\n\" }\n",
+    );
+    let r = repo.wf(&["test", "recipe.test.yaml"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains("ok    recipe.test.yaml::shouts"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.ends_with("1 passed, 0 failed\n"), "{}", r.stdout);
+
+    let repo = recipe_repo(
+        "      status: checks_failed\n      files:\n        notes.txt: { contains: whisper }\n        other.txt: { absent: true }\n",
+    );
+    let r = repo.wf(&["test", "."]);
+    r.code(1);
+    assert!(
+        r.stdout.contains("FAIL  ./recipe.test.yaml::shouts"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("status is succeeded, expected checks_failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("notes.txt does not contain \"whisper\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.ends_with("0 passed, 1 failed\n"), "{}", r.stdout);
+}
+
+#[test]
+fn a_malformed_test_file_is_a_usage_error_with_its_location() {
+    let repo = recipe_repo("      status: succeeded\n");
+    let text = repo.read("recipe.test.yaml").replace(
+        "    fixture: fixture\n",
+        "    fixture: fixture\n    fixtur: typo\n",
+    );
+    repo.file("recipe.test.yaml", &text);
+    let r = repo.wf(&["test", "recipe.test.yaml"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("recipe.test.yaml:5:5: unknown field `fixtur`"),
+        "{}",
+        r.stderr
+    );
+}
