@@ -646,7 +646,8 @@ impl Executor<'_> {
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
         for check in &self.plan.checks {
-            let result = checks::run_check(check, &ws.dir, &ws.env, self.left());
+            let env = check_env(ws, &self.plan.inputs);
+            let result = checks::run_check(check, &ws.dir, &env, self.left());
             self.emit(Event::CheckResult {
                 round,
                 name: result.name.clone(),
@@ -949,6 +950,25 @@ pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String
         msg.push_str(&format!("Approved-By: {a}\n"));
     }
     msg
+}
+
+/// The environment of a check: the workspace's (build-cache sharing), the
+/// starting tree as `WF_BASE_TREE` (so a check can compare with it: `git diff
+/// $WF_BASE_TREE`), and every input as `WF_INPUT_<NAME>` (upper case). Inputs
+/// reach checks as variables, never spliced into the command line.
+fn check_env(
+    ws: &Workspace,
+    inputs: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<(String, String)> {
+    let mut env = ws.env.clone();
+    env.push(("WF_BASE_TREE".into(), ws.base_tree.clone()));
+    for (name, value) in inputs {
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), String::from);
+        env.push((format!("WF_INPUT_{}", name.to_ascii_uppercase()), text));
+    }
+    env
 }
 
 /// The decision recorded right after a checkpoint was reached.
