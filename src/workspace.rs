@@ -381,7 +381,10 @@ impl Workspace {
             std::fs::write(info.join("alternates"), format!("{objects}\n"))
                 .map_err(io("cannot set up the workspace's git"))?;
         }
-        git(&dir, &["add", "-A"])?;
+        // Force: the workspace holds exactly the files that belong in the
+        // baseline, including tracked files that match an ignore rule
+        // (force-added by the user), which a plain `add -A` would leave out.
+        git(&dir, &["add", "-A", "-f"])?;
         ws.base_tree = String::from_utf8_lossy(&git(&dir, &["write-tree"])?)
             .trim()
             .to_string();

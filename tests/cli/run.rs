@@ -786,3 +786,26 @@ fn run_commit_commits_only_the_runs_files_with_trailers() {
         repo.status()
     );
 }
+
+#[test]
+fn a_tracked_file_that_matches_gitignore_is_part_of_the_change() {
+    let repo = repo();
+    repo.file(".gitignore", "*.local\n")
+        .file("config/dev.local", "debug = false\n");
+    git(
+        repo.path(),
+        &["add", "-f", "config/dev.local", ".gitignore"],
+    );
+    git(repo.path(), &["commit", "-qm", "force-added"]);
+    task(
+        &repo,
+        "",
+        "turns:
+  - tool_calls:
+      - { name: edit_file, input: { path: config/dev.local, old: \"false\", new: \"true\" } }
+  - text: Done.
+",
+    );
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    assert_eq!(repo.read("config/dev.local"), "debug = true\n");
+}
