@@ -16,6 +16,7 @@ pub mod executor;
 pub mod glob;
 pub mod hash;
 pub mod inputs;
+pub mod lockfile;
 pub mod paths;
 pub mod plan;
 pub mod process;

@@ -150,42 +150,20 @@ impl RunLock {
     /// Locks `run`, or says which process holds it.
     pub fn acquire(run: &RunDir) -> Result<RunLock, String> {
         let path = run.path.join("lock");
-        let me = std::process::id().to_string();
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    f.write_all(me.as_bytes())
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                    return Ok(RunLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                    let holder = holder.trim();
-                    let alive = holder
-                        .parse::<u32>()
-                        .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                    if alive {
-                        return Err(format!(
-                            "run {} is in use by another wf process (pid {holder}); try again when it is done",
-                            run.id
-                        ));
-                    }
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(e) => return Err(format!("cannot lock run {}: {e}", run.id)),
-            }
+        match crate::lockfile::take(&path)
+            .map_err(|e| format!("cannot lock run {}: {e}", run.id))?
+        {
+            crate::lockfile::Taken::Yes => Ok(RunLock { path }),
+            crate::lockfile::Taken::HeldBy(pid) => Err(format!(
+                "run {} is in use by another wf process (pid {pid}); try again when it is done",
+                run.id
+            )),
         }
-        Err(format!("cannot lock run {}", run.id))
     }
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        crate::lockfile::release(&self.path);
     }
 }

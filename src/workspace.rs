@@ -536,7 +536,7 @@ impl Drop for Workspace {
                 let _ = std::fs::remove_dir_all(&self.dir);
             }
         }
-        let _ = std::fs::remove_file(lock_path(&self.dir));
+        crate::lockfile::release(&lock_path(&self.dir));
     }
 }
 
@@ -551,32 +551,9 @@ fn claim_slot(origin: &Path) -> Result<PathBuf, WorkspaceError> {
     let key = sha256_hex(origin.to_string_lossy().as_bytes());
     for slot in 0..64 {
         let dir = std::env::temp_dir().join(format!("wf-ws-{}-{slot}", &key[..12]));
-        let lock = lock_path(&dir);
-        let me = std::process::id().to_string();
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-        {
-            Ok(mut f) => {
-                use std::io::Write;
-                f.write_all(me.as_bytes())
-                    .map_err(io("cannot write the workspace lock"))?;
-                return Ok(dir);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = std::fs::read_to_string(&lock).unwrap_or_default();
-                let alive = holder
-                    .trim()
-                    .parse::<u32>()
-                    .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-                if !alive {
-                    std::fs::write(&lock, &me)
-                        .map_err(io("cannot take over a stale workspace lock"))?;
-                    return Ok(dir);
-                }
-            }
-            Err(e) => return Err(io("cannot lock a workspace slot")(e)),
+        match crate::lockfile::take(&lock_path(&dir)).map_err(io("cannot lock a workspace slot"))? {
+            crate::lockfile::Taken::Yes => return Ok(dir),
+            crate::lockfile::Taken::HeldBy(_) => continue,
         }
     }
     Err(WorkspaceError::Io {
