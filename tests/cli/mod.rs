@@ -2,6 +2,7 @@
 //! real files and real subprocesses.
 
 mod docs;
+mod init;
 mod live;
 mod plan;
 mod pty;
