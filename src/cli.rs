@@ -132,6 +132,15 @@ enum Command {
     },
     /// Print the task-file JSON Schema.
     Schema,
+    /// Write a new task file from a commented skeleton (never overwrites).
+    Init {
+        /// The workflow's name: lowercase letters, digits and single dashes.
+        #[arg(default_value = crate::init::DEFAULT_NAME)]
+        name: String,
+        /// Where to write it (default: workflows/NAME.yaml at the repository root).
+        #[arg(long, value_name = "FILE")]
+        path: Option<PathBuf>,
+    },
 }
 
 /// Parses the process arguments, runs the command, prints any error, and
@@ -211,7 +220,18 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             out!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
         }
+        Command::Init { name, path } => init(&name, path.as_deref()),
     }
+}
+
+fn init(name: &str, path: Option<&Path>) -> Result<Exit, Error> {
+    let written = crate::init::init(Some(name), path, &current_dir()?)?;
+    let p = written.path.display();
+    outln!("wrote {p}");
+    outln!("next: edit the prompt and permissions, then");
+    outln!("  wf validate {p}");
+    outln!("  wf plan {p}");
+    Ok(Exit::Success)
 }
 
 fn current_dir() -> Result<PathBuf, Error> {

@@ -15,6 +15,7 @@ pub mod event;
 pub mod executor;
 pub mod glob;
 pub mod hash;
+pub mod init;
 pub mod inputs;
 pub mod lockfile;
 pub mod paths;

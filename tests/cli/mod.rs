@@ -1,6 +1,8 @@
 //! CLI-level tests: the real `wf` binary in temporary git repositories with
 //! real files and real subprocesses.
 
+mod docs;
+mod init;
 mod live;
 mod plan;
 mod pty;
