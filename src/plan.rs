@@ -133,12 +133,14 @@ pub fn make(
             }
         }
     }
-    let context = context::resolve(
-        root,
-        &include,
-        &spec.context.exclude,
-        spec.context.max_tokens,
-    )?;
+    let exclude = spec
+        .context
+        .exclude
+        .iter()
+        .enumerate()
+        .map(|(i, g)| render(format!("context.exclude[{i}]"), g))
+        .collect::<Result<Vec<_>, _>>()?;
+    let context = context::resolve(root, &include, &exclude, spec.context.max_tokens)?;
     let fingerprint = fingerprint(&loaded.hash, &inputs, &context);
     let mut plan = Plan {
         name: spec.name.clone(),

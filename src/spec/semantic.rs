@@ -42,6 +42,9 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     for (i, g) in spec.context.include.iter().enumerate() {
         templated.push((format!("/context/include/{i}"), g));
     }
+    for (i, g) in spec.context.exclude.iter().enumerate() {
+        templated.push((format!("/context/exclude/{i}"), g));
+    }
     for (name, list) in [
         ("read", &spec.permissions.read),
         ("write", &spec.permissions.write),

@@ -173,13 +173,13 @@ pub enum ProviderName {
 }
 
 /// Files put in front of the model.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContextSpec {
     /// Globs of files to include, relative to the repository root. Templated.
     #[serde(default)]
     pub include: Vec<String>,
-    /// Globs of files to leave out.
+    /// Globs of files to leave out. Templated.
     #[serde(default)]
     pub exclude: Vec<String>,
     /// Token budget for the context files (estimated as bytes / 4).
@@ -190,6 +190,17 @@ pub struct ContextSpec {
 
 fn default_context_tokens() -> u64 {
     60_000
+}
+
+// Written out so that leaving `context:` out means the same as `context: {}`.
+impl Default for ContextSpec {
+    fn default() -> Self {
+        ContextSpec {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_tokens: default_context_tokens(),
+        }
+    }
 }
 
 /// A tool the model may call.

@@ -10,8 +10,9 @@
 //! Globs (`*`) and `~` are passed literally: nothing is expanded.
 //!
 //! An allow pattern is split the same way. Each word matches one argument:
-//! literally, or as a wildcard pattern when it holds `*` or `?` (matching any
-//! characters, `/` included). A final lone `*` matches any number of further
+//! literally, or as a wildcard pattern when it holds an unquoted `*` or `?`
+//! (`*` matches any characters, `/` included; `[abc]` and `{a,b}` work as in
+//! globs). Quoted wildcards are literal: `'*'` matches a lone star. A final lone `*` matches any number of further
 //! arguments, including none. Matching is on the argument vector, never on
 //! the raw string.
 //!
@@ -48,17 +49,17 @@ pub fn parse_pattern(line: &str) -> Result<Vec<PatternWord>, String> {
     for (i, w) in words.into_iter().enumerate() {
         if w == "*" && i + 1 == n && i > 0 {
             out.push(PatternWord::Rest);
-        } else if i == 0 && w.contains(['*', '?']) {
+        } else if i == 0 && has_wildcard(&w) {
             return Err("the program name must be literal".into());
-        } else if w.contains(['*', '?']) {
+        } else if has_wildcard(&w) {
             let glob = GlobBuilder::new(&w)
                 .literal_separator(false)
-                .backslash_escape(false)
+                .backslash_escape(true)
                 .build()
                 .map_err(|e| e.kind().to_string())?;
             out.push(PatternWord::Wild(glob.compile_matcher()));
         } else {
-            out.push(PatternWord::Literal(w));
+            out.push(PatternWord::Literal(unescape(&w)));
         }
     }
     Ok(out)
@@ -103,6 +104,44 @@ pub fn check_arguments(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Appends a quoted or escaped character. In a pattern, glob syntax that was
+/// quoted is escaped, so `'*'` means a literal star.
+fn push_literal(cur: &mut String, ch: char, pattern: bool) {
+    if pattern && matches!(ch, '*' | '?' | '[' | ']' | '{' | '}' | '\\') {
+        cur.push('\\');
+    }
+    cur.push(ch);
+}
+
+/// Whether a pattern word has an unescaped `*` or `?`.
+fn has_wildcard(word: &str) -> bool {
+    let mut escaped = false;
+    for c in word.chars() {
+        match (escaped, c) {
+            (false, '\\') => escaped = true,
+            (false, '*' | '?') => return true,
+            _ => escaped = false,
+        }
+    }
+    false
+}
+
+/// Removes the escapes [`push_literal`] added.
+fn unescape(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn split(line: &str, pattern: bool) -> Result<Vec<String>, String> {
     let refuse = |c: char| {
         let what = match c {
@@ -130,7 +169,7 @@ fn split(line: &str, pattern: bool) -> Result<Vec<String>, String> {
                 loop {
                     match chars.next() {
                         Some('\'') => break,
-                        Some(ch) => cur.push(ch),
+                        Some(ch) => push_literal(&mut cur, ch, pattern),
                         None => return Err("unterminated single quote".into()),
                     }
                 }
@@ -141,15 +180,17 @@ fn split(line: &str, pattern: bool) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => cur.push(ch),
+                            Some(ch @ ('"' | '\\' | '$' | '`')) => {
+                                push_literal(&mut cur, ch, pattern)
+                            }
                             Some(ch) => {
-                                cur.push('\\');
-                                cur.push(ch);
+                                push_literal(&mut cur, '\\', pattern);
+                                push_literal(&mut cur, ch, pattern);
                             }
                             None => return Err("unterminated double quote".into()),
                         },
                         Some(ch @ ('$' | '`')) => return refuse(ch),
-                        Some(ch) => cur.push(ch),
+                        Some(ch) => push_literal(&mut cur, ch, pattern),
                         None => return Err("unterminated double quote".into()),
                     }
                 }
@@ -158,7 +199,7 @@ fn split(line: &str, pattern: bool) -> Result<Vec<String>, String> {
                 in_word = true;
                 match chars.next() {
                     Some('\n') | None => return Err("a trailing backslash is not supported".into()),
-                    Some(ch) => cur.push(ch),
+                    Some(ch) => push_literal(&mut cur, ch, pattern),
                 }
             }
             ';' | '|' | '&' | '<' | '>' | '(' | ')' | '`' | '$' | '\n' | '\r' => return refuse(c),
@@ -228,6 +269,10 @@ mod tests {
             "cargo test --package=wf x"
         ));
         assert!(allowed("'my tool' run", "\"my tool\" run"));
+        assert!(allowed("echo '*'", "echo '*'"));
+        assert!(!allowed("echo '*'", "echo anything"));
+        assert!(allowed("grep -e 'a?b' *", "grep -e 'a?b' src"));
+        assert!(!allowed("grep -e 'a?b' *", "grep -e axb src"));
     }
 
     #[test]

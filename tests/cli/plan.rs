@@ -207,3 +207,40 @@ fn context_never_includes_git_internals_or_symlinks_out() {
         "{skipped}"
     );
 }
+
+#[test]
+fn leaving_context_out_means_the_default_budget_and_exclude_is_templated() {
+    let repo = Repo::new();
+    repo.file("src/a.txt", "a\n").file("src/b.txt", "b\n");
+    repo.file(
+        "bare.yaml",
+        "wf: 1\nname: bare\nmodel: { provider: openai, name: gpt-4o }\nprompt: x\n",
+    );
+    repo.file(
+        "empty.yaml",
+        "wf: 1\nname: bare\nmodel: { provider: openai, name: gpt-4o }\ncontext: {}\nprompt: x\n",
+    );
+    let plan = |file: &str| -> serde_json::Value {
+        let r = repo.wf(&["plan", file, "--json"]);
+        r.code(0);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    let (bare, empty) = (plan("bare.yaml"), plan("empty.yaml"));
+    assert_eq!(bare["context"]["max_tokens"], 60000);
+    assert_eq!(
+        bare["spec_hash"], empty["spec_hash"],
+        "`context:` left out and `context: {{}}` mean the same"
+    );
+
+    repo.file(
+        "ex.yaml",
+        "wf: 1\nname: ex\ninputs: { skip: { type: string, default: b } }\nmodel: { provider: openai, name: gpt-4o }\ncontext: { include: [\"src/*.txt\"], exclude: [\"src/{{ inputs.skip }}.txt\"] }\nprompt: x\n",
+    );
+    let files: Vec<String> = plan("ex.yaml")["context"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files, ["src/a.txt"]);
+}
