@@ -264,6 +264,28 @@ pub enum Event {
         /// Vendor request id.
         request_id: Option<String>,
     },
+    /// A step of a multi-step workflow starts.
+    StepStarted {
+        /// The step's id.
+        id: String,
+        /// `agent` or `command`.
+        step_kind: String,
+    },
+    /// A step was skipped: its `if:` was false.
+    StepSkipped {
+        /// The step's id.
+        id: String,
+    },
+    /// A step finished.
+    StepFinished {
+        /// The step's id.
+        id: String,
+        /// A command step's exit code.
+        exit_code: Option<i32>,
+        /// Its output: a command's output tail, an agent's answer (parsed
+        /// JSON when it has an output schema).
+        output: serde_json::Value,
+    },
     /// A tool call, before it runs.
     ToolCall {
         /// The call id.
@@ -406,6 +428,9 @@ impl Event {
             Event::ModelRetry { .. } => "model_retry",
             Event::ModelResponse { .. } => "model_response",
             Event::ModelError { .. } => "model_error",
+            Event::StepStarted { .. } => "step_started",
+            Event::StepSkipped { .. } => "step_skipped",
+            Event::StepFinished { .. } => "step_finished",
             Event::ToolCall { .. } => "tool_call",
             Event::PermissionDenied { .. } => "permission_denied",
             Event::ToolResult { .. } => "tool_result",

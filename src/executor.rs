@@ -333,37 +333,168 @@ impl Executor<'_> {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
         })?;
-        self.emit(Event::ContextResolved {
-            files: plan
-                .context
-                .files
-                .iter()
-                .map(|f| FileRef {
-                    path: f.path.clone(),
-                    bytes: f.bytes,
-                    tokens: f.tokens,
-                    hash: f.hash.clone(),
-                })
-                .collect(),
-            total_tokens: plan.context.total_tokens,
-        })?;
-        let mut tools = ToolLayer::new(&ws.dir, &plan.tools, &plan.permissions, ws.env.clone())
-            .map_err(|e| format!("cannot set up the tools: {e}"))?;
-        let plan_phase = plan.checkpoints.plan;
-        tools.set_writes_allowed(!plan_phase);
-
-        let end = self.agent_loop(provider, &mut tools, &ws, plan_phase)?;
+        if plan.steps.is_empty() {
+            self.emit(Event::ContextResolved {
+                files: plan
+                    .context
+                    .files
+                    .iter()
+                    .map(|f| FileRef {
+                        path: f.path.clone(),
+                        bytes: f.bytes,
+                        tokens: f.tokens,
+                        hash: f.hash.clone(),
+                    })
+                    .collect(),
+                total_tokens: plan.context.total_tokens,
+            })?;
+        }
+        if plan.steps.is_empty() {
+            let (end, _) = self.agent(provider, &ws, plan, None)?;
+            return self.conclude(end, &ws);
+        }
+        let end = self.steps(provider, &ws)?;
         self.conclude(end, &ws)
     }
 
+    /// An agent with the tools, permissions and checks of `view`.
+    fn agent(
+        &mut self,
+        provider: &mut dyn Provider,
+        ws: &Workspace,
+        view: &Plan,
+        output_schema: Option<&serde_json::Value>,
+    ) -> Result<(End, String), String> {
+        let mut tools = ToolLayer::new(&ws.dir, &view.tools, &view.permissions, ws.env.clone())
+            .map_err(|e| format!("cannot set up the tools: {e}"))?;
+        let plan_phase = view.checkpoints.plan;
+        tools.set_writes_allowed(!plan_phase);
+        self.agent_loop(provider, &mut tools, ws, plan_phase, view, output_schema)
+    }
+
+    /// The steps of a multi-step workflow, in order, in one workspace.
+    fn steps(&mut self, provider: &mut dyn Provider, ws: &Workspace) -> Result<End, String> {
+        let plan = self.plan;
+        let mut results: std::collections::BTreeMap<String, serde_json::Value> =
+            std::collections::BTreeMap::new();
+        for step in &plan.steps {
+            if let Some(cond) = &step.condition {
+                match crate::spec::template::condition(cond, &plan.inputs, &results) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.emit(Event::StepSkipped {
+                            id: step.id.clone(),
+                        })?;
+                        continue;
+                    }
+                    Err(e) => {
+                        return Ok((
+                            RunStatus::Error,
+                            Some(format!("step `{}`: `if:` {}", step.id, e.message)),
+                        ));
+                    }
+                }
+            }
+            match &step.kind {
+                crate::plan::StepKind::Command { run, timeout } => {
+                    self.emit(Event::StepStarted {
+                        id: step.id.clone(),
+                        step_kind: "command".into(),
+                    })?;
+                    let check = crate::spec::Check {
+                        name: step.id.clone(),
+                        run: run.clone(),
+                        timeout: *timeout,
+                    };
+                    let done = checks::run_check(
+                        &check,
+                        &ws.dir,
+                        &check_env(ws, &plan.inputs),
+                        self.left(),
+                    );
+                    results.insert(
+                        step.id.clone(),
+                        serde_json::json!({ "exit_code": done.exit_code, "output": done.tail }),
+                    );
+                    self.emit(Event::StepFinished {
+                        id: step.id.clone(),
+                        exit_code: done.exit_code,
+                        output: serde_json::Value::String(done.tail),
+                    })?;
+                }
+                crate::plan::StepKind::Agent(agent) => {
+                    self.emit(Event::StepStarted {
+                        id: step.id.clone(),
+                        step_kind: "agent".into(),
+                    })?;
+                    let prompt = match crate::spec::template::render_with_steps(
+                        &agent.prompt,
+                        &plan.inputs,
+                        &results,
+                    ) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            return Ok((
+                                RunStatus::Error,
+                                Some(format!("step `{}`: {}", step.id, e.message)),
+                            ));
+                        }
+                    };
+                    let mut view = plan.clone();
+                    view.steps = Vec::new();
+                    view.prompt = prompt;
+                    view.constraints = agent.constraints.clone();
+                    view.context = agent.context.clone();
+                    view.tools = agent.tools.clone();
+                    view.permissions = agent.permissions.clone();
+                    view.checks = agent.checks.clone();
+                    self.emit(Event::ContextResolved {
+                        files: view
+                            .context
+                            .files
+                            .iter()
+                            .map(|f| FileRef {
+                                path: f.path.clone(),
+                                bytes: f.bytes,
+                                tokens: f.tokens,
+                                hash: f.hash.clone(),
+                            })
+                            .collect(),
+                        total_tokens: view.context.total_tokens,
+                    })?;
+                    let (end, answer) =
+                        self.agent(provider, ws, &view, agent.output_schema.as_ref())?;
+                    if end.0 != RunStatus::Succeeded {
+                        return Ok(end);
+                    }
+                    let output = match &agent.output_schema {
+                        Some(_) => extract_json(&answer).unwrap_or(serde_json::Value::Null),
+                        None => serde_json::Value::String(answer),
+                    };
+                    results.insert(step.id.clone(), serde_json::json!({ "output": output }));
+                    self.emit(Event::StepFinished {
+                        id: step.id.clone(),
+                        exit_code: None,
+                        output,
+                    })?;
+                }
+            }
+        }
+        Ok((RunStatus::Succeeded, None))
+    }
+
+    /// One agent's work: model turns and tool calls until it is done, then
+    /// the output schema (if any) and the checks, with repair rounds. On
+    /// success, the final answer's text.
     fn agent_loop(
         &mut self,
         provider: &mut dyn Provider,
         tools: &mut ToolLayer,
         ws: &Workspace,
         mut plan_phase: bool,
-    ) -> Result<End, String> {
-        let plan = self.plan;
+        plan: &Plan,
+        output_schema: Option<&serde_json::Value>,
+    ) -> Result<(End, String), String> {
         let mut conversation = Conversation::new(ModelRequest {
             model: plan
                 .model
@@ -380,14 +511,18 @@ impl Executor<'_> {
         let mut repairs = 0u32;
         loop {
             if self.left().is_zero() {
-                return self.limit("timeout", RunStatus::Timeout, "the run's time limit passed");
+                return self
+                    .limit("timeout", RunStatus::Timeout, "the run's time limit passed")
+                    .map(|end| (end, String::new()));
             }
             if self.totals.turns >= plan.limits.max_turns {
-                return self.limit(
-                    "max_turns",
-                    RunStatus::TurnLimit,
-                    &format!("{} model requests made, the limit", plan.limits.max_turns),
-                );
+                return self
+                    .limit(
+                        "max_turns",
+                        RunStatus::TurnLimit,
+                        &format!("{} model requests made, the limit", plan.limits.max_turns),
+                    )
+                    .map(|end| (end, String::new()));
             }
             self.totals.turns += 1;
             let turn = self.totals.turns;
@@ -416,7 +551,7 @@ impl Executor<'_> {
                         status: e.status,
                         request_id: e.request_id.clone(),
                     })?;
-                    return Ok((RunStatus::ModelError, Some(e.message)));
+                    return Ok(((RunStatus::ModelError, Some(e.message)), String::new()));
                 }
             };
             self.account(turn, &response, cache_hit)?;
@@ -424,11 +559,13 @@ impl Executor<'_> {
                 && let Some(cost) = self.totals.cost_usd
                 && cost > max
             {
-                return self.limit(
-                    "max_cost_usd",
-                    RunStatus::CostLimit,
-                    &format!("spent ${cost:.4}, over the ${max:.2} limit"),
-                );
+                return self
+                    .limit(
+                        "max_cost_usd",
+                        RunStatus::CostLimit,
+                        &format!("spent ${cost:.4}, over the ${max:.2} limit"),
+                    )
+                    .map(|end| (end, String::new()));
             }
             let calls: Vec<(String, String, serde_json::Value)> = response
                 .content
@@ -449,8 +586,11 @@ impl Executor<'_> {
             match &response.stop_reason {
                 StopReason::Refusal => {
                     return Ok((
-                        RunStatus::ModelError,
-                        Some("the model refused to continue".into()),
+                        (
+                            RunStatus::ModelError,
+                            Some("the model refused to continue".into()),
+                        ),
+                        String::new(),
                     ));
                 }
                 StopReason::PauseTurn if calls.is_empty() => continue,
@@ -482,7 +622,7 @@ impl Executor<'_> {
                 let text = response_text(&response);
                 let summary = format!("\nThe model's plan:\n\n{}\n\n", indent(&text));
                 match self.checkpoint(CheckpointName::Plan, "Approve this plan?", &summary, None)? {
-                    Some(end) => return Ok(end),
+                    Some(end) => return Ok((end, String::new())),
                     None => {
                         plan_phase = false;
                         tools.set_writes_allowed(true);
@@ -491,8 +631,22 @@ impl Executor<'_> {
                     }
                 }
             }
-            match self.run_checks(ws, repairs)? {
-                None => return Ok((RunStatus::Succeeded, None)),
+            let answer = response_text(&response);
+            let failed = match output_schema.map(|schema| check_output(&answer, schema)) {
+                Some(Err(why)) => Some(checks::CheckRun {
+                    name: "output_schema".into(),
+                    passed: false,
+                    exit_code: None,
+                    timed_out: false,
+                    output_hash: crate::hash::sha256_hex(why.as_bytes()),
+                    tail: why,
+                    truncated: false,
+                    elapsed: Duration::ZERO,
+                }),
+                _ => self.run_checks(ws, &plan.checks, repairs)?,
+            };
+            match failed {
+                None => return Ok(((RunStatus::Succeeded, None), answer)),
                 Some(failed) => {
                     if repairs >= plan.limits.max_repairs {
                         let reason = format!(
@@ -507,7 +661,7 @@ impl Executor<'_> {
                                 message: reason.clone(),
                             })?;
                         }
-                        return Ok((RunStatus::ChecksFailed, Some(reason)));
+                        return Ok(((RunStatus::ChecksFailed, Some(reason)), String::new()));
                     }
                     repairs += 1;
                     self.totals.repairs = repairs;
@@ -619,22 +773,22 @@ impl Executor<'_> {
         })
     }
 
-    /// Runs the checks; the first failing one, if any.
     /// Runs the checks; the first failing one, if any. Whatever the checks
     /// write in the workspace is undone afterwards: checks prove the
     /// change, they never become part of it.
     fn run_checks(
         &mut self,
         ws: &Workspace,
+        checks: &[crate::spec::Check],
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        if self.plan.checks.is_empty() {
+        if checks.is_empty() {
             return Ok(None);
         }
         let state = ws
             .snapshot()
             .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
-        let failed = self.run_checks_on(ws, round);
+        let failed = self.run_checks_on(ws, checks, round);
         ws.restore(&state)
             .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
         failed
@@ -643,9 +797,10 @@ impl Executor<'_> {
     fn run_checks_on(
         &mut self,
         ws: &Workspace,
+        checks: &[crate::spec::Check],
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        for check in &self.plan.checks {
+        for check in checks {
             let env = check_env(ws, &self.plan.inputs);
             let result = checks::run_check(check, &ws.dir, &env, self.left());
             self.emit(Event::CheckResult {
@@ -921,6 +1076,46 @@ impl Conversation {
         let mut state = self.state.clone();
         state.update(b"]}");
         crate::hash::hex(&state.finalize())
+    }
+}
+
+/// The JSON in a final answer: the whole text, or the body of a fenced
+/// code block.
+fn extract_json(answer: &str) -> Option<serde_json::Value> {
+    let text = answer.trim();
+    if let Ok(v) = serde_json::from_str(text) {
+        return Some(v);
+    }
+    let start = text.find("```")?;
+    let after = &text[start + 3..];
+    let body_start = after.find('\n')? + 1;
+    let body = &after[body_start..];
+    let end = body.find("```")?;
+    serde_json::from_str(body[..end].trim()).ok()
+}
+
+/// Whether a final answer is JSON valid against `schema`; the error says
+/// what to fix, for the repair message.
+fn check_output(answer: &str, schema: &serde_json::Value) -> Result<(), String> {
+    let Some(value) = extract_json(answer) else {
+        return Err(format!(
+            "your final answer must be JSON valid against this schema, and it is not JSON:\n{}",
+            serde_json::to_string_pretty(schema).unwrap_or_default()
+        ));
+    };
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| format!("the output schema is invalid: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("at `{}`: {e}", e.instance_path().as_str()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "your final answer does not match the output schema:\n{}",
+            errors.join("\n")
+        ))
     }
 }
 

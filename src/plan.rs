@@ -43,6 +43,8 @@ pub struct Plan {
     pub permissions: Permissions,
     /// The checks.
     pub checks: Vec<Check>,
+    /// The steps of a multi-step workflow (empty for a single prompt).
+    pub steps: Vec<PlanStep>,
     /// The checkpoints.
     pub checkpoints: Checkpoints,
     /// The limits.
@@ -86,6 +88,53 @@ pub fn repo_root(dir: &Path) -> PathBuf {
         .map_or_else(|| dir.clone(), Path::to_path_buf)
 }
 
+/// One step of a multi-step plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanStep {
+    /// The step's id.
+    pub id: String,
+    /// Its `if:` expression, if any.
+    pub condition: Option<String>,
+    /// What it does.
+    #[serde(flatten)]
+    pub kind: StepKind,
+}
+
+/// An agent step or a command step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StepKind {
+    /// The model works on a prompt.
+    Agent(Box<AgentStep>),
+    /// A command runs in the workspace.
+    Command {
+        /// The command line (`sh -c`).
+        run: String,
+        /// Its timeout.
+        timeout: Option<crate::spec::Duration>,
+    },
+}
+
+/// An agent step with everything it inherits filled in.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentStep {
+    /// The prompt template: rendered when the step runs, with `inputs` and
+    /// the earlier `steps`.
+    pub prompt: String,
+    /// Rendered constraints.
+    pub constraints: Vec<String>,
+    /// Resolved context.
+    pub context: Context,
+    /// Tools.
+    pub tools: Vec<ToolName>,
+    /// Permissions (globs rendered).
+    pub permissions: Permissions,
+    /// Checks run when the step is done.
+    pub checks: Vec<Check>,
+    /// Schema of the final answer.
+    pub output_schema: Option<Value>,
+}
+
 /// Makes the plan for `loaded` with the given `-i` values, against `root`.
 pub fn make(
     loaded: &LoadedSpec,
@@ -100,48 +149,98 @@ pub fn make(
             message: e.message,
         })
     };
-    let prompt = render("prompt".into(), &spec.prompt)?;
-    let constraints = spec
-        .constraints
-        .iter()
-        .enumerate()
-        .map(|(i, c)| render(format!("constraints[{i}]"), c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let include = spec
-        .context
-        .include
-        .iter()
-        .enumerate()
-        .map(|(i, g)| render(format!("context.include[{i}]"), g))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut permissions = spec.permissions.clone();
-    for (name, list) in [
-        ("read", &mut permissions.read),
-        ("write", &mut permissions.write),
-        ("protect", &mut permissions.protect),
-    ] {
-        for (i, glob) in list.iter_mut().enumerate() {
-            let field = format!("permissions.{name}[{i}]");
-            *glob = render(field.clone(), glob)?;
-            if let Err(message) = crate::paths::check_relative(glob)
-                .and_then(|()| crate::glob::compile(glob).map(|_| ()))
-            {
-                return Err(PlanError::Template {
-                    field,
-                    message: format!("glob `{glob}`: {message}"),
-                });
+    let render_list = |field: &str, list: &[String]| {
+        list.iter()
+            .enumerate()
+            .map(|(i, c)| render(format!("{field}[{i}]"), c))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let render_permissions =
+        |prefix: &str, perms: &Permissions| -> Result<Permissions, PlanError> {
+            let mut permissions = perms.clone();
+            for (name, list) in [
+                ("read", &mut permissions.read),
+                ("write", &mut permissions.write),
+                ("protect", &mut permissions.protect),
+            ] {
+                for (i, glob) in list.iter_mut().enumerate() {
+                    let field = format!("{prefix}permissions.{name}[{i}]");
+                    *glob = render(field.clone(), glob)?;
+                    if let Err(message) = crate::paths::check_relative(glob)
+                        .and_then(|()| crate::glob::compile(glob).map(|_| ()))
+                    {
+                        return Err(PlanError::Template {
+                            field,
+                            message: format!("glob `{glob}`: {message}"),
+                        });
+                    }
+                }
             }
+            Ok(permissions)
+        };
+    let resolve_context = |prefix: &str,
+                           ctx: &crate::spec::ContextSpec|
+     -> Result<(Context, Vec<String>), PlanError> {
+        let include = render_list(&format!("{prefix}context.include"), &ctx.include)?;
+        let exclude = render_list(&format!("{prefix}context.exclude"), &ctx.exclude)?;
+        Ok((
+            context::resolve(root, &include, &exclude, ctx.max_tokens)?,
+            include,
+        ))
+    };
+    let prompt = match &spec.prompt {
+        Some(p) => render("prompt".into(), p)?,
+        None => String::new(),
+    };
+    let constraints = render_list("constraints", &spec.constraints)?;
+    let permissions = render_permissions("", &spec.permissions)?;
+    let (context, include) = resolve_context("", &spec.context)?;
+    let mut steps = Vec::new();
+    for (i, step) in spec.steps.iter().enumerate() {
+        let prefix = format!("steps[{i}].");
+        let kind = match (&step.prompt, &step.run) {
+            (_, Some(run)) => StepKind::Command {
+                run: run.clone(),
+                timeout: step.timeout,
+            },
+            (Some(prompt), None) => {
+                let context = match &step.context {
+                    Some(c) => resolve_context(&prefix, c)?.0,
+                    None => context.clone(),
+                };
+                StepKind::Agent(Box::new(AgentStep {
+                    prompt: prompt.clone(),
+                    constraints: match &step.constraints {
+                        Some(c) => render_list(&format!("{prefix}constraints"), c)?,
+                        None => constraints.clone(),
+                    },
+                    context,
+                    tools: step.tools.clone().unwrap_or_else(|| spec.tools.clone()),
+                    permissions: match &step.permissions {
+                        Some(p) => render_permissions(&prefix, p)?,
+                        None => permissions.clone(),
+                    },
+                    checks: step.checks.clone().unwrap_or_else(|| spec.checks.clone()),
+                    output_schema: step.output_schema.clone(),
+                }))
+            }
+            (None, None) => unreachable!("checked when the task file was loaded"),
+        };
+        steps.push(PlanStep {
+            id: step.id.clone(),
+            condition: step.condition.clone(),
+            kind,
+        });
+    }
+    let mut all_files = context.clone();
+    for step in &steps {
+        if let StepKind::Agent(a) = &step.kind {
+            all_files.files.extend(a.context.files.iter().cloned());
         }
     }
-    let exclude = spec
-        .context
-        .exclude
-        .iter()
-        .enumerate()
-        .map(|(i, g)| render(format!("context.exclude[{i}]"), g))
-        .collect::<Result<Vec<_>, _>>()?;
-    let context = context::resolve(root, &include, &exclude, spec.context.max_tokens)?;
-    let fingerprint = fingerprint(&loaded.hash, &inputs, &context);
+    all_files.files.sort_by(|a, b| a.path.cmp(&b.path));
+    all_files.files.dedup_by(|a, b| a.path == b.path);
+    let fingerprint = fingerprint(&loaded.hash, &inputs, &all_files);
     let mut plan = Plan {
         name: spec.name.clone(),
         version: spec.version.clone(),
@@ -156,6 +255,7 @@ pub fn make(
         tools: spec.tools.clone(),
         permissions,
         checks: spec.checks.clone(),
+        steps,
         checkpoints: spec.checkpoints,
         limits: spec.limits.clone(),
         fingerprint,

@@ -34,9 +34,51 @@ pub fn render(plan: &Plan) -> String {
         }
     }
 
-    let _ = writeln!(o, "\nprompt");
-    for line in plan.prompt.trim_end().lines() {
-        let _ = writeln!(o, "  {line}");
+    if plan.steps.is_empty() {
+        let _ = writeln!(o, "\nprompt");
+        for line in plan.prompt.trim_end().lines() {
+            let _ = writeln!(o, "  {line}");
+        }
+    } else {
+        let _ = writeln!(o, "\nsteps");
+        for (i, step) in plan.steps.iter().enumerate() {
+            let cond = step
+                .condition
+                .as_deref()
+                .map(|c| format!("  if: {c}"))
+                .unwrap_or_default();
+            match &step.kind {
+                crate::plan::StepKind::Command { run, .. } => {
+                    let _ = writeln!(
+                        o,
+                        "  {}. {} (command){cond}\n     $ {}",
+                        i + 1,
+                        step.id,
+                        run.trim_end().replace('\n', "\n       ")
+                    );
+                }
+                crate::plan::StepKind::Agent(a) => {
+                    let schema = if a.output_schema.is_some() {
+                        ", JSON output"
+                    } else {
+                        ""
+                    };
+                    let tools: Vec<&str> = a.tools.iter().map(|t| t.as_str()).collect();
+                    let _ = writeln!(
+                        o,
+                        "  {}. {} (agent{schema}; tools {}; {} context files; {} checks){cond}",
+                        i + 1,
+                        step.id,
+                        tools.join(", "),
+                        a.context.files.len(),
+                        a.checks.len()
+                    );
+                    for line in a.prompt.trim_end().lines() {
+                        let _ = writeln!(o, "     {line}");
+                    }
+                }
+            }
+        }
     }
     if !plan.constraints.is_empty() {
         let _ = writeln!(o, "\nconstraints");

@@ -30,6 +30,8 @@ pub fn line(record: &Record) -> Option<String> {
             *wait_ms as f64 / 1000.0
         ),
         Event::ModelError { message, .. } => format!("model error: {message}"),
+        Event::StepStarted { id, step_kind } => format!("step {id} ({step_kind})"),
+        Event::StepSkipped { id } => format!("step {id} skipped (if: false)"),
         Event::ToolCall { tool, input, .. } => format!("{tool} {}", brief_input(input)),
         Event::PermissionDenied { message, .. } => format!("denied: {message}"),
         Event::ToolResult {

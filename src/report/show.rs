@@ -106,6 +106,23 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
                 format!("model      answered ({stop_reason:?}; {tokens}{cost}){said}")
             }
             Event::ModelError { message, .. } => format!("model      ERROR {message}"),
+            Event::StepStarted { id, step_kind } => format!("step       {id} ({step_kind})"),
+            Event::StepSkipped { id } => format!("step       {id} skipped (if: false)"),
+            Event::StepFinished {
+                id,
+                exit_code,
+                output,
+            } => {
+                let code = exit_code.map(|c| format!("exit {c}, ")).unwrap_or_default();
+                let text = output.as_str().map_or_else(
+                    || output.to_string(),
+                    |s| s.lines().next().unwrap_or("").to_string(),
+                );
+                format!(
+                    "step       {id} done ({code}{})",
+                    text.chars().take(80).collect::<String>()
+                )
+            }
             Event::ToolCall { tool, input, .. } => format!("tool       {tool} {}", compact(input)),
             Event::PermissionDenied { rule, message, .. } => {
                 format!("DENIED     [{rule}] {message}")

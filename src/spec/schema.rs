@@ -89,7 +89,19 @@ pub fn validate(root: &Node) -> Vec<Diagnostic> {
             ValidationErrorKind::Type { kind } => {
                 let expected = match kind {
                     TypeKind::Single(t) => article(&t.to_string()),
-                    TypeKind::Multiple(_) => "another type".to_string(),
+                    TypeKind::Multiple(set) => {
+                        // `Option<T>` fields allow null too; name the real types.
+                        let names: Vec<String> = set
+                            .iter()
+                            .filter(|t| *t != jsonschema::JsonType::Null)
+                            .map(|t| article(&t.to_string()))
+                            .collect();
+                        if names.is_empty() {
+                            "empty".to_string()
+                        } else {
+                            names.join(" or ")
+                        }
+                    }
                 };
                 out.push(Diagnostic::new(
                     node.span,

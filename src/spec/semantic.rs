@@ -34,8 +34,31 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
         input_decl(decl, name, &ptr, root, &mut out);
     }
 
+    // Prompt or steps.
+    match (&spec.prompt, spec.steps.is_empty()) {
+        (Some(_), false) => out.push(
+            Diagnostic::new(
+                key_at("/steps"),
+                "give either `prompt` or `steps`, not both",
+            )
+            .with_help("a multi-step workflow puts each prompt in its step"),
+        ),
+        (None, true) => out.push(
+            Diagnostic::new(
+                root.span,
+                "missing `prompt` (or `steps`): the task the model is given",
+            )
+            .with_help("add `prompt: |` with the task"),
+        ),
+        _ => {}
+    }
+    steps(spec, root, source, &mut out);
+
     // Templates.
-    let mut templated: Vec<(String, &str)> = vec![("/prompt".into(), spec.prompt.as_str())];
+    let mut templated: Vec<(String, &str)> = Vec::new();
+    if let Some(prompt) = &spec.prompt {
+        templated.push(("/prompt".into(), prompt.as_str()));
+    }
     for (i, c) in spec.constraints.iter().enumerate() {
         templated.push((format!("/constraints/{i}"), c));
     }
@@ -270,6 +293,123 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
 
     out.sort_by_key(|d| (d.span.start, d.message.clone()));
     out
+}
+
+/// The rules of `steps:`: unique ids, one kind per step, keys that fit the
+/// kind, `if:` expressions that compile, output schemas that are schemas,
+/// templates that only use inputs and earlier steps.
+fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
+    let at = |pointer: &str| root.at_pointer(pointer).1.span;
+    let key_at = |pointer: &str| {
+        let (k, n) = root.at_pointer(pointer);
+        k.map_or(n.span, |k| k.span)
+    };
+    let mut earlier: Vec<&str> = Vec::new();
+    for (i, step) in spec.steps.iter().enumerate() {
+        let ptr = format!("/steps/{i}");
+        if earlier.contains(&step.id.as_str()) {
+            out.push(Diagnostic::new(
+                at(&format!("{ptr}/id")),
+                format!("duplicate step id `{}`", step.id),
+            ));
+        }
+        let agent_only = [
+            ("output_schema", step.output_schema.is_some()),
+            ("context", step.context.is_some()),
+            ("constraints", step.constraints.is_some()),
+            ("tools", step.tools.is_some()),
+            ("permissions", step.permissions.is_some()),
+            ("checks", step.checks.is_some()),
+        ];
+        match (&step.prompt, &step.run) {
+            (Some(_), Some(_)) => out.push(Diagnostic::new(
+                key_at(&format!("{ptr}/run")),
+                "a step has either `prompt` (agent step) or `run` (command step), not both",
+            )),
+            (None, None) => out.push(Diagnostic::new(
+                at(&ptr),
+                format!(
+                    "step `{}` needs `prompt` (an agent step) or `run` (a command step)",
+                    step.id
+                ),
+            )),
+            (None, Some(_)) => {
+                for (key, set) in agent_only {
+                    if set {
+                        out.push(Diagnostic::new(
+                            key_at(&format!("{ptr}/{key}")),
+                            format!(
+                                "`{key}` applies to agent steps; step `{}` is a command step",
+                                step.id
+                            ),
+                        ));
+                    }
+                }
+            }
+            (Some(prompt), None) => {
+                if step.timeout.is_some() {
+                    out.push(Diagnostic::new(
+                        key_at(&format!("{ptr}/timeout")),
+                        "`timeout` applies to command steps; an agent step is bounded by `limits`",
+                    ));
+                }
+                let node = root.at_pointer(&format!("{ptr}/prompt")).1;
+                match template::undeclared_with_steps(prompt, &spec.inputs, &earlier) {
+                    Ok(vars) => {
+                        for (var, offset) in vars {
+                            let span = offset.map_or(node.span, |o| {
+                                span_in_scalar(node, source, prompt, o, var.len())
+                            });
+                            out.push(
+                                Diagnostic::new(span, format!("undeclared template variable `{var}`"))
+                                    .with_help("step prompts can use `inputs.NAME` and `steps.ID` of earlier steps"),
+                            );
+                        }
+                    }
+                    Err(e) => out.push(Diagnostic::new(node.span, e.message)),
+                }
+                if let Some(schema) = &step.output_schema
+                    && let Err(e) = jsonschema::validator_for(schema)
+                {
+                    out.push(Diagnostic::new(
+                        at(&format!("{ptr}/output_schema")),
+                        format!("`output_schema` is not a valid JSON Schema: {e}"),
+                    ));
+                }
+                let tools = step.tools.as_ref().unwrap_or(&spec.tools);
+                let perms = step.permissions.as_ref().unwrap_or(&spec.permissions);
+                if tools.contains(&ToolName::Shell)
+                    && perms.shell.as_ref().is_none_or(|s| s.allow.is_empty())
+                {
+                    out.push(Diagnostic::new(
+                        key_at(&format!("{ptr}/tools")),
+                        format!("step `{}` has `shell` but no command is allowed", step.id),
+                    ));
+                }
+            }
+        }
+        if let Some(cond) = &step.condition
+            && let Err(e) = template::check_condition(cond)
+        {
+            out.push(Diagnostic::new(
+                at(&format!("{ptr}/if")),
+                format!("`if:` {}", e.message),
+            ));
+        }
+        if let Some(ctx) = &step.context {
+            for (list, name) in [(&ctx.include, "include"), (&ctx.exclude, "exclude")] {
+                for (j, g) in list.iter().enumerate() {
+                    if let Err(why) = crate::paths::check_relative(g) {
+                        out.push(Diagnostic::new(
+                            at(&format!("{ptr}/context/{name}/{j}")),
+                            format!("glob `{g}` {why}"),
+                        ));
+                    }
+                }
+            }
+        }
+        earlier.push(&step.id);
+    }
 }
 
 /// Script paths may go up from the task file's directory (recipes and their

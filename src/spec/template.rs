@@ -51,6 +51,15 @@ pub fn undeclared(
     text: &str,
     declared: &BTreeMap<String, impl Sized>,
 ) -> Result<Vec<(String, Option<usize>)>, TemplateError> {
+    undeclared_with_steps(text, declared, &[])
+}
+
+/// [`undeclared`], also allowing `steps.<id>` for the given step ids.
+pub fn undeclared_with_steps(
+    text: &str,
+    declared: &BTreeMap<String, impl Sized>,
+    steps: &[&str],
+) -> Result<Vec<(String, Option<usize>)>, TemplateError> {
     if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
         return Ok(Vec::new());
     }
@@ -66,6 +75,10 @@ pub fn undeclared(
                 "inputs" => match parts.next() {
                     None => false,
                     Some(name) => !declared.contains_key(name),
+                },
+                "steps" => match parts.next() {
+                    None => steps.is_empty(),
+                    Some(id) => !steps.contains(&id),
                 },
                 other => !BUILTINS.contains(&other),
             }
@@ -87,13 +100,54 @@ pub fn render(
     text: &str,
     inputs: &BTreeMap<String, serde_json::Value>,
 ) -> Result<String, TemplateError> {
+    render_with_steps(text, inputs, &BTreeMap::new())
+}
+
+/// Evaluates an `if:` expression with the inputs and the earlier steps.
+pub fn condition(
+    expr: &str,
+    inputs: &BTreeMap<String, serde_json::Value>,
+    steps: &BTreeMap<String, serde_json::Value>,
+) -> Result<bool, TemplateError> {
+    let env = environment();
+    let compiled = env.compile_expression(expr).map_err(|e| convert(&e))?;
+    let value = compiled
+        .eval(context(inputs, steps))
+        .map_err(|e| convert(&e))?;
+    Ok(value.is_true())
+}
+
+/// Whether an `if:` expression compiles.
+pub fn check_condition(expr: &str) -> Result<(), TemplateError> {
+    environment()
+        .compile_expression(expr)
+        .map(|_| ())
+        .map_err(|e| convert(&e))
+}
+
+fn context(
+    inputs: &BTreeMap<String, serde_json::Value>,
+    steps: &BTreeMap<String, serde_json::Value>,
+) -> minijinja::Value {
+    let obj = |m: &BTreeMap<String, serde_json::Value>| {
+        to_template_value(&serde_json::Value::Object(m.clone().into_iter().collect()))
+    };
+    minijinja::context! { inputs => obj(inputs), steps => obj(steps) }
+}
+
+/// Renders `text` with the inputs and the results of earlier steps.
+pub fn render_with_steps(
+    text: &str,
+    inputs: &BTreeMap<String, serde_json::Value>,
+    steps: &BTreeMap<String, serde_json::Value>,
+) -> Result<String, TemplateError> {
     if !text.contains("{{") && !text.contains("{%") && !text.contains("{#") {
         return Ok(text.to_string());
     }
     let env = environment();
     let template = env.template_from_str(text).map_err(|e| convert(&e))?;
     let mut out = template
-        .render(minijinja::context! { inputs => to_template_value(&serde_json::Value::Object(inputs.clone().into_iter().collect())) })
+        .render(context(inputs, steps))
         .map_err(|e| convert(&e))?;
     // minijinja drops one trailing newline; prompts keep theirs.
     if text.ends_with('\n') && !out.ends_with('\n') {

@@ -52,9 +52,15 @@ pub struct Spec {
     /// What the tools may touch, enforced by the tool layer.
     #[serde(default)]
     pub permissions: Permissions,
-    /// The task. Templated.
+    /// The task. Templated. Give either `prompt` or `steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
-    pub prompt: String,
+    pub prompt: Option<String>,
+    /// A multi-step workflow: agent steps (`prompt`) and command steps
+    /// (`run`), in order, in one workspace and one trace. Give either
+    /// `prompt` or `steps`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
     /// Commands that must pass once the model says it is done.
     #[serde(default)]
     pub checks: Vec<Check>,
@@ -68,6 +74,57 @@ pub struct Spec {
 
 fn default_tools() -> Vec<ToolName> {
     vec![ToolName::ReadFile, ToolName::ListFiles, ToolName::Search]
+}
+
+/// One step of a multi-step workflow: an agent step (`prompt`) or a
+/// command step (`run`). Unset keys of an agent step inherit from the top
+/// level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The step's id, used in templates as `steps.<id>`: letters, digits and
+    /// underscores, starting with a letter.
+    #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
+    pub id: String,
+    /// Run the step only when this expression is true (minijinja syntax over
+    /// `inputs` and earlier `steps`, e.g. `steps.lint.exit_code != 0`).
+    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Agent step: the task. Templated, with `inputs` and earlier `steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub prompt: Option<String>,
+    /// Command step: a command line run with `sh -c` in the workspace; its
+    /// exit code and output become `steps.<id>.exit_code` and
+    /// `steps.<id>.output`. It does not fail the run by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub run: Option<String>,
+    /// Command step: how long it may run. Default 10m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Duration")]
+    pub timeout: Option<Duration>,
+    /// Agent step: a JSON Schema its final answer must satisfy (as JSON);
+    /// the parsed answer becomes `steps.<id>.output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<serde_json::Value>,
+    /// Agent step: files put in front of the model (default: the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ContextSpec")]
+    pub context: Option<ContextSpec>,
+    /// Agent step: rules for this step (default: the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Vec<String>>,
+    /// Agent step: tools (default: the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<ToolName>>,
+    /// Agent step: permissions (default: the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Permissions")]
+    pub permissions: Option<Permissions>,
+    /// Agent step: checks run when it is done (default: the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<Check>>,
 }
 
 /// A declared input.

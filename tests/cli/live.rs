@@ -392,3 +392,129 @@ fn the_cost_limit_is_enforced_from_real_usage() {
     assert_eq!(s["status"], "cost_limit");
     assert!(!repo.exists("config/app.toml"));
 }
+
+#[test]
+fn steps_pass_outputs_along_and_if_skips() {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "port = 8080\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: stepped
+inputs: { strict: { type: boolean, default: false } }
+model: { provider: anthropic, name: claude-sonnet-4-5 }
+tools: [read_file, write_file]
+permissions: { write: [\"config/**\"] }
+steps:
+  - id: survey
+    prompt: List the keys of config/app.ini as JSON.
+    output_schema:
+      type: object
+      properties: { keys: { type: array, items: { type: string } } }
+      required: [keys]
+  - id: count
+    run: grep -c = config/app.ini
+  - id: migrate
+    prompt: \"Write config/app.toml with keys {{ steps.survey.output.keys | join(', ') }} ({{ steps.count.output | trim }} lines, exit {{ steps.count.exit_code }}).\"
+    checks:
+      - { name: toml, run: \"test -f config/app.toml\" }
+  - id: strict_review
+    if: inputs.strict
+    prompt: Review it.
+",
+        )
+        .commit();
+    let server = TestServer::start(vec![
+        Reply::sse(text_turn("m1", "The keys are: port", "end_turn")),
+        Reply::sse(text_turn(
+            "m2",
+            "```json\n{\"keys\": [\"port\"]}\n```",
+            "end_turn",
+        )),
+        Reply::sse(anthropic_tool_turn()),
+        Reply::sse(anthropic_done_turn()),
+    ]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", KEY),
+        ],
+    );
+    r.code(0);
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4, "the skipped step asked the model");
+    // The second request is the output-schema repair; the third starts the migrate step.
+    let repair = requests[1].json()["messages"].to_string();
+    assert!(repair.contains("it is not JSON"), "{repair}");
+    let migrate = requests[2].json()["messages"][0].to_string();
+    assert!(
+        migrate.contains("Write config/app.toml with keys port (1 lines, exit 0)."),
+        "{migrate}"
+    );
+    let trace = repo.last_trace();
+    let finished = events(&trace, "step_finished");
+    assert_eq!(finished[0]["output"], json!({"keys": ["port"]}));
+    assert_eq!(finished[1]["exit_code"], 0);
+    assert_eq!(events(&trace, "step_skipped")[0]["id"], "strict_review");
+    assert_eq!(
+        events(&trace, "repair_requested")[0]["failed"],
+        json!(["output_schema"])
+    );
+    // A recorded multi-step run replays.
+    repo.wf(&["replay", "last"]).code(0);
+}
+
+#[test]
+fn step_rules_are_checked_with_locations() {
+    let repo = Repo::new();
+    repo.file(
+        "bad.yaml",
+        "wf: 1
+name: bad
+model: { provider: openai, name: gpt-4o }
+prompt: both
+steps:
+  - id: a
+    run: \"true\"
+    tools: [read_file]
+  - id: a
+    prompt: \"{{ steps.later.output }}\"
+  - id: later
+    if: \"inputs.x ==\"
+    prompt: x
+    output_schema: { type: 12 }
+",
+    );
+    let r = repo.wf(&["validate", "bad.yaml"]);
+    r.code(2);
+    for (msg, at) in [
+        ("give either `prompt` or `steps`, not both", "bad.yaml:5:1"),
+        (
+            "`tools` applies to agent steps; step `a` is a command step",
+            "bad.yaml:8:5",
+        ),
+        ("duplicate step id `a`", "bad.yaml:9:9"),
+        (
+            "undeclared template variable `steps.later.output`",
+            "bad.yaml:10:",
+        ),
+        ("`if:` template error", "bad.yaml:12:9"),
+        (
+            "`output_schema` is not a valid JSON Schema",
+            "bad.yaml:14:20",
+        ),
+    ] {
+        assert!(
+            r.stderr.contains(&format!("error: {msg}")),
+            "missing `{msg}`:\n{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("--> {at}")),
+            "missing {at} for `{msg}`:\n{}",
+            r.stderr
+        );
+    }
+}
