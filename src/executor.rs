@@ -664,7 +664,7 @@ impl Executor<'_> {
                         return Ok(((RunStatus::ChecksFailed, Some(reason)), String::new()));
                     }
                     repairs += 1;
-                    self.totals.repairs = repairs;
+                    self.totals.repairs += 1;
                     self.emit(Event::RepairRequested {
                         round: repairs,
                         failed: vec![failed.name.clone()],
