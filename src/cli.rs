@@ -363,7 +363,7 @@ fn make_provider(
         provider.skip(skip_turns);
         return Ok((Box::new(provider), Box::new(|_| None)));
     }
-    let name = provider_str(plan.model.provider);
+    let name = plan.model.provider.as_str();
     let Some(model) = plan.model.name.clone() else {
         return Err(Error::Usage(format!(
             "`provider: {name}` needs a model: set `model.name` or pass --model"
@@ -389,28 +389,7 @@ fn make_provider(
     }
     let pricing: crate::executor::Pricing =
         Box::new(move |usage| price.and_then(|p| cost::cost(usage, &p)));
-    Ok((Box::new(ProviderBox(provider)), pricing))
-}
-
-/// Adapts a `Send` provider box to the executor's provider trait object.
-struct ProviderBox(Box<dyn crate::provider::Provider + Send>);
-
-impl crate::provider::Provider for ProviderBox {
-    fn complete(
-        &mut self,
-        request: &crate::provider::ModelRequest,
-        observer: &mut dyn crate::provider::ProviderObserver,
-    ) -> Result<crate::provider::ModelResponse, crate::provider::ProviderError> {
-        self.0.complete(request, observer)
-    }
-}
-
-fn provider_str(p: spec::ProviderName) -> &'static str {
-    match p {
-        spec::ProviderName::Anthropic => "anthropic",
-        spec::ProviderName::Openai => "openai",
-        spec::ProviderName::Script => "script",
-    }
+    Ok((provider, pricing))
 }
 
 fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<Exit, Error> {
@@ -426,16 +405,11 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     } = flags;
     let mut loaded = spec::load(spec_path)?;
     if let Some(p) = provider {
-        loaded.spec.model.provider = match p.as_str() {
-            "anthropic" => spec::ProviderName::Anthropic,
-            "openai" => spec::ProviderName::Openai,
-            "script" => spec::ProviderName::Script,
-            other => {
-                return Err(Error::Usage(format!(
-                    "unknown provider `{other}`; expected anthropic, openai or script"
-                )));
-            }
-        };
+        loaded.spec.model.provider = spec::ProviderName::from_name(&p).ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown provider `{p}`; expected anthropic, openai or script"
+            ))
+        })?;
     }
     if let Some(m) = model {
         loaded.spec.model.name = Some(m);
@@ -775,17 +749,12 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
     else {
         return Err(Error::Failed("the trace has no run_started header".into()));
     };
-    let start_patch = dir.path.join("start.patch");
-    if base_revision.is_none() && !start_patch.exists() {
-        return Err(Error::Failed(
+    let source = crate::replay::recorded_start(&dir, base_revision).ok_or_else(|| {
+        Error::Failed(
             "the run recorded no starting state (it ran outside git), so it cannot be resumed"
                 .into(),
-        ));
-    }
-    let source = crate::workspace::Source::Snapshot {
-        revision: base_revision.clone(),
-        patch: start_patch.exists().then_some(start_patch),
-    };
+        )
+    })?;
     let (loaded, given) =
         crate::replay::recorded_task(spec_path, inputs, &root, &cwd).map_err(Error::Failed)?;
     // The plan is made against the recorded starting state (its context is

@@ -290,8 +290,8 @@ impl Executor<'_> {
     fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, String> {
         let plan = self.plan;
         let model = match &plan.model.name {
-            Some(name) => format!("{}/{name}", provider_name(plan)),
-            None => provider_name(plan).to_string(),
+            Some(name) => format!("{}/{name}", plan.model.provider.as_str()),
+            None => plan.model.provider.as_str().to_string(),
         };
         let revision = workspace::head_revision(&plan.root);
         self.emit(Event::RunStarted {
@@ -334,20 +334,7 @@ impl Executor<'_> {
             base_tree: ws.base_tree.clone(),
         })?;
         if plan.steps.is_empty() {
-            self.emit(Event::ContextResolved {
-                files: plan
-                    .context
-                    .files
-                    .iter()
-                    .map(|f| FileRef {
-                        path: f.path.clone(),
-                        bytes: f.bytes,
-                        tokens: f.tokens,
-                        hash: f.hash.clone(),
-                    })
-                    .collect(),
-                total_tokens: plan.context.total_tokens,
-            })?;
+            self.emit(context_event(&plan.context))?;
         }
         if plan.steps.is_empty() {
             let (end, _) = self.agent(provider, &ws, plan, None)?;
@@ -448,20 +435,7 @@ impl Executor<'_> {
                     view.tools = agent.tools.clone();
                     view.permissions = agent.permissions.clone();
                     view.checks = agent.checks.clone();
-                    self.emit(Event::ContextResolved {
-                        files: view
-                            .context
-                            .files
-                            .iter()
-                            .map(|f| FileRef {
-                                path: f.path.clone(),
-                                bytes: f.bytes,
-                                tokens: f.tokens,
-                                hash: f.hash.clone(),
-                            })
-                            .collect(),
-                        total_tokens: view.context.total_tokens,
-                    })?;
+                    self.emit(context_event(&view.context))?;
                     let (end, answer) =
                         self.agent(provider, ws, &view, agent.output_schema.as_ref())?;
                     if end.0 != RunStatus::Succeeded {
@@ -800,8 +774,8 @@ impl Executor<'_> {
         checks: &[crate::spec::Check],
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
+        let env = check_env(ws, &self.plan.inputs);
         for check in checks {
-            let env = check_env(ws, &self.plan.inputs);
             let result = checks::run_check(check, &ws.dir, &env, self.left());
             self.emit(Event::CheckResult {
                 round,
@@ -1158,12 +1132,27 @@ fn check_env(
     let mut env = ws.env.clone();
     env.push(("WF_BASE_TREE".into(), ws.base_tree.clone()));
     for (name, value) in inputs {
-        let text = value
-            .as_str()
-            .map_or_else(|| value.to_string(), String::from);
+        let text = crate::inputs::as_text(value);
         env.push((format!("WF_INPUT_{}", name.to_ascii_uppercase()), text));
     }
     env
+}
+
+/// The `context_resolved` event of a resolved context.
+fn context_event(context: &crate::context::Context) -> Event {
+    Event::ContextResolved {
+        files: context
+            .files
+            .iter()
+            .map(|f| FileRef {
+                path: f.path.clone(),
+                bytes: f.bytes,
+                tokens: f.tokens,
+                hash: f.hash.clone(),
+            })
+            .collect(),
+        total_tokens: context.total_tokens,
+    }
 }
 
 /// The decision recorded right after a checkpoint was reached.
@@ -1171,14 +1160,6 @@ fn recorded_decision(rest: &[Record]) -> Decision {
     rest.iter()
         .find_map(|r| Decision::of(&r.event))
         .unwrap_or(Decision::Paused)
-}
-
-fn provider_name(plan: &Plan) -> &'static str {
-    match plan.model.provider {
-        crate::spec::ProviderName::Anthropic => "anthropic",
-        crate::spec::ProviderName::Openai => "openai",
-        crate::spec::ProviderName::Script => "script",
-    }
 }
 
 fn user_text(text: &str) -> Message {

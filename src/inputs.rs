@@ -80,6 +80,14 @@ pub fn resolve(
     }
 }
 
+/// An input value as command-line text (what `-i KEY=VALUE` would give):
+/// strings as they are, other values as JSON.
+pub fn as_text(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), String::from)
+}
+
 /// Converts command-line text to the declared type.
 pub fn coerce(decl: &InputDecl, text: &str) -> Result<Value, String> {
     let value = match decl.kind {

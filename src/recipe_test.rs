@@ -141,8 +141,7 @@ pub fn load(path: &Path) -> Result<TestFile, String> {
         )
     })?;
     let file: TestFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
-        let at = e.path().to_string();
-        let (key, node) = root.at_pointer(&pointer(&at));
+        let (key, node) = root.at_pointer(&crate::spec::yaml::pointer_of(e.path()));
         let span = key.map_or(node.span, |k| k.span);
         format!(
             "{}:{}:{}: {}",
@@ -163,16 +162,6 @@ pub fn load(path: &Path) -> Result<TestFile, String> {
         }
     }
     Ok(file)
-}
-
-fn pointer(serde_path: &str) -> String {
-    serde_path
-        .replace('[', ".")
-        .replace(']', "")
-        .split('.')
-        .filter(|s| !s.is_empty() && *s != "?")
-        .map(|s| format!("/{s}"))
-        .collect()
 }
 
 struct Quiet;
@@ -244,12 +233,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
     let given: BTreeMap<String, String> = test
         .inputs
         .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_str().map_or_else(|| v.to_string(), String::from),
-            )
-        })
+        .map(|(k, v)| (k.clone(), crate::inputs::as_text(v)))
         .collect();
     let plan = crate::plan::make(&loaded, &given, &root).map_err(|e| e.to_string())?;
     let mut provider = ScriptProvider::new(Script {
@@ -339,14 +323,10 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
             }
         }
     }
-    if status_is_paused(outcome.status) {
+    if outcome.status == RunStatus::Paused {
         failures.push("the run paused at a checkpoint".into());
     }
     Ok(failures)
-}
-
-fn status_is_paused(s: RunStatus) -> bool {
-    s == RunStatus::Paused
 }
 
 fn indent(text: &str) -> String {

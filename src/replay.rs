@@ -159,14 +159,26 @@ pub fn recorded_task(
     loaded.path = std::path::PathBuf::from(spec_path);
     let given = inputs
         .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_str().map_or_else(|| v.to_string(), String::from),
-            )
-        })
+        .map(|(k, v)| (k.clone(), crate::inputs::as_text(v)))
         .collect();
     Ok((loaded, given))
+}
+
+/// The starting state a run recorded: its base commit and `start.patch`.
+/// `None` when it recorded neither (it ran outside git).
+pub fn recorded_start(
+    dir: &RunDir,
+    base_revision: &Option<String>,
+) -> Option<crate::workspace::Source> {
+    let patch = dir.path.join("start.patch");
+    let patch = patch.exists().then_some(patch);
+    if base_revision.is_none() && patch.is_none() {
+        return None;
+    }
+    Some(crate::workspace::Source::Snapshot {
+        revision: base_revision.clone(),
+        patch,
+    })
 }
 
 /// The outcome of a replay.
@@ -214,30 +226,18 @@ pub fn replay(
 
     // The starting state is materialized in its own directory, and the plan
     // (context included) is made against it, as the run's was.
-    let start_patch = dir.path.join("start.patch");
-    let start = if current {
-        None
+    let source = if current {
+        crate::workspace::Source::Current
     } else {
-        if base_revision.is_none() && !start_patch.exists() {
-            return Err(ReplayError::Unusable(
+        recorded_start(dir, base_revision).ok_or_else(|| {
+            ReplayError::Unusable(
                 "the run recorded no starting state (it ran outside git); replay it against today's files with --current".into(),
-            ));
-        }
-        let source = crate::workspace::Source::Snapshot {
-            revision: base_revision.clone(),
-            patch: start_patch.exists().then_some(start_patch),
-        };
-        Some(
-            crate::workspace::Workspace::create_from(root, &source).map_err(|e| {
-                ReplayError::Unusable(format!("cannot rebuild the run's starting state: {e}"))
-            })?,
-        )
+            )
+        })?
     };
-    let start = match start {
-        Some(ws) => ws,
-        None => crate::workspace::Workspace::create_from(root, &crate::workspace::Source::Current)
-            .map_err(|e| ReplayError::Unusable(format!("cannot copy the repository: {e}")))?,
-    };
+    let start = crate::workspace::Workspace::create_from(root, &source).map_err(|e| {
+        ReplayError::Unusable(format!("cannot rebuild the run's starting state: {e}"))
+    })?;
     // The plan (context included) is made against the starting state, as
     // the run's was; the replay then works in that same directory.
     let plan = crate::plan::make(&loaded, &given, &start.dir).map_err(crate::error::Error::from)?;

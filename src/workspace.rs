@@ -151,18 +151,13 @@ pub fn start_patch(
     let env = [("GIT_INDEX_FILE", tmp.as_path())];
     let result = (|| {
         // The user's own git config decides what is ignored, as for the copy.
-        let out = Command::new("git")
-            .args(["add", "-A", "--", ".", ":(exclude).wf"])
-            .current_dir(origin)
-            .env("GIT_INDEX_FILE", &tmp)
-            .output()
-            .map_err(io("cannot run git add"))?;
-        if !out.status.success() {
-            return Err(WorkspaceError::Git {
-                args: "add -A".into(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
+        output(
+            Command::new("git")
+                .args(["add", "-A", "--", ".", ":(exclude).wf"])
+                .current_dir(origin)
+                .env("GIT_INDEX_FILE", &tmp),
+            "add -A",
+        )?;
         let base = revision.unwrap_or(EMPTY_TREE);
         git_with_env(
             origin,
@@ -192,6 +187,28 @@ fn tempfile_path(prefix: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()))
 }
 
+/// Runs a prepared git command; its stdout, or its stderr as the error.
+fn output(cmd: &mut Command, what: &str) -> Result<Vec<u8>, WorkspaceError> {
+    let out = cmd.output().map_err(io(format!("cannot run git {what}")))?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(WorkspaceError::Git {
+            args: what.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// Runs git in the user's repository with the user's own configuration
+/// (ignore rules, identity).
+fn user_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
+    output(
+        Command::new("git").args(args).current_dir(dir),
+        &args.join(" "),
+    )
+}
+
 /// Runs git with the user's configuration shut out.
 pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
     git_with_env(dir, args, &[])
@@ -202,32 +219,26 @@ fn git_with_env(
     args: &[&str],
     env: &[(&str, &Path)],
 ) -> Result<Vec<u8>, WorkspaceError> {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "core.autocrlf=false",
-            "-c",
-            "core.safecrlf=false",
-            "-c",
-            "core.quotepath=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
-        .output()
-        .map_err(io(format!("cannot run git {}", args.join(" "))))?;
-    if !out.status.success() {
-        return Err(WorkspaceError::Git {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(out.stdout)
+    output(
+        Command::new("git")
+            .args([
+                "-c",
+                "core.autocrlf=false",
+                "-c",
+                "core.safecrlf=false",
+                "-c",
+                "core.quotepath=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str()))),
+        &args.join(" "),
+    )
 }
 
 /// Whether `root` is the top of a git work tree.
@@ -240,39 +251,26 @@ pub fn head_revision(root: &Path) -> Option<String> {
     if !is_git(root) {
         return None;
     }
-    // Use the user's own config here: this reads their repository.
-    let out = Command::new("git")
-        .args(["rev-parse", "--verify", "-q", "HEAD"])
-        .current_dir(root)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    // The user's own config: this reads their repository.
+    user_git(root, &["rev-parse", "--verify", "-q", "HEAD"])
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out).trim().to_string())
 }
 
 /// The files of the user's tree that a workspace holds, sorted.
 pub fn tracked_files(root: &Path) -> Result<Vec<String>, WorkspaceError> {
     let mut files: Vec<String> = if is_git(root) {
-        let out = Command::new("git")
-            .args([
+        let out = user_git(
+            root,
+            &[
                 "ls-files",
                 "-z",
                 "--cached",
                 "--others",
                 "--exclude-standard",
-            ])
-            .current_dir(root)
-            .output()
-            .map_err(io("cannot run git ls-files"))?;
-        if !out.status.success() {
-            return Err(WorkspaceError::Git {
-                args: "ls-files".into(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        out.stdout
-            .split(|b| *b == 0)
+            ],
+        )?;
+        out.split(|b| *b == 0)
             .filter(|p| !p.is_empty())
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .collect()
@@ -341,21 +339,13 @@ impl Workspace {
                 if let Some(patch) = patch
                     && std::fs::metadata(patch).is_ok_and(|m| m.len() > 0)
                 {
-                    let out = Command::new("git")
-                        .args(["apply", "--whitespace=nowarn", "--unsafe-paths"])
-                        .arg(patch)
-                        .current_dir(&dir)
-                        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                        .env("GIT_CONFIG_NOSYSTEM", "1")
-                        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(&dir))
-                        .output()
-                        .map_err(io("cannot run git apply"))?;
-                    if !out.status.success() {
-                        return Err(WorkspaceError::Git {
-                            args: "apply start.patch".into(),
-                            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                        });
-                    }
+                    let ceiling = dir.parent().unwrap_or(&dir);
+                    let patch_arg = patch.to_string_lossy();
+                    git_with_env(
+                        &dir,
+                        &["apply", "--whitespace=nowarn", "--unsafe-paths", &patch_arg],
+                        &[("GIT_CEILING_DIRECTORIES", ceiling)],
+                    )?;
                 }
             }
         }
@@ -364,18 +354,16 @@ impl Workspace {
         // Borrow the user's object store (read-only: git never writes to an
         // alternate), so `git add` writes no object for a file the
         // repository already holds.
-        if let Ok(out) = Command::new("git")
-            .args([
+        if let Ok(out) = user_git(
+            origin,
+            &[
                 "rev-parse",
                 "--path-format=absolute",
                 "--git-path",
                 "objects",
-            ])
-            .current_dir(origin)
-            .output()
-            && out.status.success()
-        {
-            let objects = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            ],
+        ) {
+            let objects = String::from_utf8_lossy(&out).trim().to_string();
             let info = dir.join(".git/objects/info");
             std::fs::create_dir_all(&info).map_err(io("cannot set up the workspace's git"))?;
             std::fs::write(info.join("alternates"), format!("{objects}\n"))
@@ -562,30 +550,25 @@ fn claim_slot(origin: &Path) -> Result<PathBuf, WorkspaceError> {
     })
 }
 
-/// Applies `patch` (touching `files`) to the user's tree at `origin`, all or
-/// nothing. `base_tree_check` is called first to refuse when the user
-/// changed one of the files.
+/// Applies a patch to the user's tree at `origin`, all or nothing: `git
+/// apply` checks every hunk before it writes any. The caller refuses first
+/// when the user changed one of the files ([`Workspace::changed_in_origin`]).
 pub fn apply(origin: &Path, patch_file: &Path) -> Result<(), WorkspaceError> {
-    let patch = patch_file.to_string_lossy().to_string();
-    let run = |args: &[&str]| -> Result<(), WorkspaceError> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(origin)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .map_err(io("cannot run git apply"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(WorkspaceError::Git {
-                args: args.join(" "),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
-        }
-    };
-    run(&["apply", "--check", "--whitespace=nowarn", &patch])?;
-    run(&["apply", "--whitespace=nowarn", &patch])
+    let patch = patch_file.to_string_lossy();
+    for args in [
+        &["apply", "--check", "--whitespace=nowarn", &patch][..],
+        &["apply", "--whitespace=nowarn", &patch],
+    ] {
+        output(
+            Command::new("git")
+                .args(args)
+                .current_dir(origin)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1"),
+            &args.join(" "),
+        )?;
+    }
+    Ok(())
 }
 
 /// Hash of a patch's text, as recorded in the trace.
@@ -640,28 +623,15 @@ fn share_build_caches(origin: &Path, ws: &Path) -> Vec<(String, String)> {
 /// Commits `files` of the user's tree with `message`, using the user's own
 /// git identity and configuration; only those paths go into the commit.
 pub fn commit(origin: &Path, files: &[String], message: &str) -> Result<String, WorkspaceError> {
-    let user_git = |args: &[&str]| -> Result<Vec<u8>, WorkspaceError> {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(origin)
-            .output()
-            .map_err(io("cannot run git"))?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(WorkspaceError::Git {
-                args: args.first().copied().unwrap_or("").to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
-        }
-    };
     let mut add = vec!["add", "-A", "--"];
     add.extend(files.iter().map(String::as_str));
-    user_git(&add)?;
+    user_git(origin, &add)?;
     let mut commit = vec!["commit", "-q", "-m", message, "--"];
     commit.extend(files.iter().map(String::as_str));
-    user_git(&commit)?;
-    Ok(String::from_utf8_lossy(&user_git(&["rev-parse", "HEAD"])?)
-        .trim()
-        .to_string())
+    user_git(origin, &commit)?;
+    Ok(
+        String::from_utf8_lossy(&user_git(origin, &["rev-parse", "HEAD"])?)
+            .trim()
+            .to_string(),
+    )
 }

@@ -16,7 +16,7 @@ pub fn render(plan: &Plan) -> String {
     let model = plan.model.name.as_deref().unwrap_or("-");
     let mut model_line = format!(
         "{} {model}, max_tokens {}",
-        provider(plan),
+        plan.model.provider.as_str(),
         plan.model.max_tokens
     );
     if let Some(t) = plan.model.temperature {
@@ -194,12 +194,4 @@ pub fn render(plan: &Plan) -> String {
         l.max_turns, l.max_repairs
     );
     o
-}
-
-fn provider(plan: &Plan) -> &'static str {
-    match plan.model.provider {
-        crate::spec::ProviderName::Anthropic => "anthropic",
-        crate::spec::ProviderName::Openai => "openai",
-        crate::spec::ProviderName::Script => "script",
-    }
 }

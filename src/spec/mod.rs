@@ -141,15 +141,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<LoadedSpec, SpecError> {
     let spec: Spec = match serde_path_to_error::deserialize(&json) {
         Ok(spec) => spec,
         Err(e) => {
-            let pointer: String = e
-                .path()
-                .iter()
-                .map(|seg| match seg {
-                    serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
-                    serde_path_to_error::Segment::Map { key } => format!("/{key}"),
-                    _ => String::new(),
-                })
-                .collect();
+            let pointer = yaml::pointer_of(e.path());
             let span = root.at_pointer(&pointer).1.span;
             return Err(fail(
                 source,

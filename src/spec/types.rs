@@ -229,6 +229,29 @@ pub enum ProviderName {
     Script,
 }
 
+impl ProviderName {
+    /// Every provider, in a fixed order.
+    pub const ALL: [ProviderName; 3] = [
+        ProviderName::Anthropic,
+        ProviderName::Openai,
+        ProviderName::Script,
+    ];
+
+    /// The name the task file and `--provider` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderName::Anthropic => "anthropic",
+            ProviderName::Openai => "openai",
+            ProviderName::Script => "script",
+        }
+    }
+
+    /// The provider with this name.
+    pub fn from_name(name: &str) -> Option<ProviderName> {
+        ProviderName::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
 /// Files put in front of the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -164,6 +164,20 @@ impl Node {
     }
 }
 
+/// The JSON pointer of a deserialization error's path, to find its node
+/// with [`Node::at_pointer`].
+pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    path.iter()
+        .map(|seg| match seg {
+            serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+            serde_path_to_error::Segment::Map { key } => {
+                format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+            }
+            _ => String::new(),
+        })
+        .collect()
+}
+
 /// Parses one YAML document. An empty file is a null node.
 pub fn parse(source: &str) -> Result<Node, YamlError> {
     let mut builder = Builder {
