@@ -639,16 +639,7 @@ fn decide(
 ) -> Result<Exit, Error> {
     use crate::event::{CheckpointState, Event, RunStatus};
     let root = crate::plan::repo_root(&current_dir()?);
-    let dir = crate::store::Store::new(&root)
-        .resolve(run)
-        .map_err(Error::Usage)?;
-    let _lock = crate::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
-    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
-    crate::trace::verify(&trace.records).map_err(|(line, why)| {
-        Error::Failed(format!(
-            "the trace fails verification at line {line}: {why}"
-        ))
-    })?;
+    let (dir, _lock, trace) = locked_run(&root, run)?;
     let waiting = trace.records.iter().rev().find_map(|r| match &r.event {
         Event::Checkpoint { name, state, .. } => Some((*name, *state)),
         _ => None,
@@ -707,6 +698,31 @@ fn decide(
     Ok(Exit::Success)
 }
 
+/// The run `run` names, locked for this process, with its verified trace.
+fn locked_run(
+    root: &Path,
+    run: &str,
+) -> Result<
+    (
+        crate::store::RunDir,
+        crate::store::RunLock,
+        crate::trace::Trace,
+    ),
+    Error,
+> {
+    let dir = crate::store::Store::new(root)
+        .resolve(run)
+        .map_err(Error::Usage)?;
+    let lock = crate::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
+    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    crate::trace::verify(&trace.records).map_err(|(line, why)| {
+        Error::Failed(format!(
+            "the trace fails verification at line {line}: {why}"
+        ))
+    })?;
+    Ok((dir, lock, trace))
+}
+
 fn write_summary(dir: &crate::store::RunDir) -> Result<(), Error> {
     let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
     let summary = crate::summary::from_records(&trace.records);
@@ -719,16 +735,7 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
     use std::io::IsTerminal;
     let cwd = current_dir()?;
     let root = crate::plan::repo_root(&cwd);
-    let dir = crate::store::Store::new(&root)
-        .resolve(run)
-        .map_err(Error::Usage)?;
-    let _lock = crate::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
-    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
-    crate::trace::verify(&trace.records).map_err(|(line, why)| {
-        Error::Failed(format!(
-            "the trace fails verification at line {line}: {why}"
-        ))
-    })?;
+    let (dir, _lock, trace) = locked_run(&root, run)?;
     let records = trace.records;
     if let Some(status) = crate::summary::final_status(&records)
         && status != RunStatus::Paused

@@ -129,17 +129,7 @@ pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Reads a test file.
 pub fn load(path: &Path) -> Result<TestFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let root = crate::spec::yaml::parse(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            e.message
-        )
-    })?;
+    let root = crate::spec::yaml::parse_file(path)?;
     let file: TestFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
         let (key, node) = root.at_pointer(&crate::spec::yaml::pointer_of(e.path()));
         let span = key.map_or(node.span, |k| k.span);

@@ -62,17 +62,7 @@ pub struct ScriptProvider {
 impl ScriptProvider {
     /// Loads a script file.
     pub fn load(path: &Path) -> Result<ScriptProvider, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read script {}: {e}", path.display()))?;
-        let root = crate::spec::yaml::parse(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: {}",
-                path.display(),
-                e.span.start.line,
-                e.span.start.col,
-                e.message
-            )
-        })?;
+        let root = crate::spec::yaml::parse_file(path)?;
         let script: Script = serde_json::from_value(root.to_json())
             .map_err(|e| format!("{}: not a script of turns: {e}", path.display()))?;
         Ok(ScriptProvider::new(script))

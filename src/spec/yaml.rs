@@ -164,6 +164,22 @@ impl Node {
     }
 }
 
+/// Reads and parses a YAML file that is not a task file (a script, a
+/// recipe test file); errors are `path:line:col: message`.
+pub fn parse_file(path: &std::path::Path) -> Result<Node, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            e.span.start.line,
+            e.span.start.col,
+            e.message
+        )
+    })
+}
+
 /// The JSON pointer of a deserialization error's path, to find its node
 /// with [`Node::at_pointer`].
 pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
