@@ -130,6 +130,16 @@ enum Command {
         /// Test files or directories (default: the current directory).
         paths: Vec<PathBuf>,
     },
+    /// Pin every `uses:` recipe to an exact commit and content hash in `wf.lock`
+    /// next to the task files.
+    Lock {
+        /// Task files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// Move pins on purpose: the one whose reference or recipe name is
+        /// NAME, or every pin when NAME is left out.
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        update: Option<String>,
+    },
     /// Print the task-file JSON Schema.
     Schema,
     /// Write a new task file from a commented skeleton (never overwrites).
@@ -216,6 +226,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Reject { run, comment, who } => decide(&run, false, comment, who, false),
         Command::Resume { run, yes } => resume(&run, yes),
         Command::Test { paths } => recipe_tests(&paths),
+        Command::Lock { paths, update } => lock(&paths, update),
         Command::Schema => {
             out!("{}", spec::schema::schema_text());
             Ok(Exit::Success)
@@ -279,6 +290,133 @@ fn validate(paths: &[PathBuf]) -> Result<Exit, Error> {
     }
 }
 
+/// `wf lock`: one `wf.lock` per directory of task files that use recipes.
+fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
+    use crate::recipes::{Lock, Mode, Resolver};
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            files.extend(task_files_under(p));
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut by_dir: BTreeMap<PathBuf, Vec<crate::spec::LoadedSpec>> = BTreeMap::new();
+    let mut bad = 0usize;
+    for file in &files {
+        match spec::load(file) {
+            Ok(loaded) => {
+                let uses = loaded.spec.uses.is_some()
+                    || loaded.spec.steps.iter().any(|s| s.uses.is_some());
+                let dir = loaded.dir();
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+                let entry = by_dir.entry(dir).or_default();
+                if uses {
+                    entry.push(loaded);
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                errln!("{}\n", render_error(&Error::Spec(e)).trim_end());
+            }
+        }
+    }
+    let root = crate::plan::repo_root(&current_dir()?);
+    let update = update.map(|name| (!name.is_empty()).then_some(name));
+    let mut matched = false;
+    for (dir, tasks) in &by_dir {
+        let lock_path = dir.join(crate::recipes::lock::FILE_NAME);
+        if tasks.is_empty() && !lock_path.exists() {
+            continue;
+        }
+        let mut resolver = Resolver::new(
+            &root,
+            dir,
+            Mode::Lock {
+                update: update.clone(),
+            },
+        )
+        .map_err(Error::Failed)?;
+        for task in tasks {
+            crate::recipes::find_all(task, &mut resolver).map_err(|e| {
+                Error::Plan(crate::plan::PlanError::Recipe(format!(
+                    "{}: {e}",
+                    task.path.display()
+                )))
+            })?;
+        }
+        matched |= resolver.update_matched;
+        let old = resolver.lock().clone();
+        let new = Lock::from_pins(resolver.used.values().cloned());
+        let shown = lock_path
+            .strip_prefix(current_dir()?)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| lock_path.clone());
+        for pin in new.pins() {
+            let version = |p: &crate::recipes::Pin| match &p.commit {
+                Some(c) => format!("commit {}", &c[..c.len().min(12)]),
+                None => format!("sha256 {}", &p.sha256[..p.sha256.len().min(12)]),
+            };
+            match old.get(&pin.uses) {
+                None => outln!("pinned  {} ({}) at {}", pin.uses, pin.name, version(pin)),
+                Some(was) if was != pin => outln!(
+                    "moved   {} ({}) from {} to {}",
+                    pin.uses,
+                    pin.name,
+                    version(was),
+                    version(pin)
+                ),
+                Some(_) => {}
+            }
+        }
+        for pin in old.pins() {
+            if new.get(&pin.uses).is_none() {
+                outln!("dropped {} (no longer used)", pin.uses);
+            }
+        }
+        if new != old || !lock_path.exists() {
+            write_atomic(&lock_path, new.render().as_bytes())
+                .map_err(|e| Error::io(format!("cannot write {}", lock_path.display()), e))?;
+            outln!("wrote {}", shown.display());
+        } else {
+            outln!("{} is up to date", shown.display());
+        }
+    }
+    if let Some(Some(name)) = &update
+        && !matched
+    {
+        return Err(Error::Usage(format!(
+            "--update {name}: no pin has that reference or recipe name"
+        )));
+    }
+    if by_dir.values().all(Vec::is_empty) && bad == 0 {
+        outln!("no task file uses a recipe; nothing to lock");
+    }
+    Ok(if bad == 0 { Exit::Success } else { Exit::Usage })
+}
+
+/// Writes `path` whole or not at all (a temporary file renamed over it).
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    // A committed file, readable like any other (not the temp file's 0600).
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Task files under a directory, sorted. Script files of the `script`
 /// provider (a mapping with `turns:` and no `wf:`) sit next to task files
 /// and are not task files: they are left out.
@@ -323,7 +461,9 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
     let loaded = spec::load(spec_path)?;
     let given = parse_inputs(inputs)?;
     let root = crate::plan::repo_root(&current_dir()?);
-    let plan = crate::plan::make(&loaded, &given, &root)?;
+    let mut resolver =
+        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)?;
+    let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     if json {
         let text = serde_json::to_string_pretty(&plan).expect("plan serializes");
         outln!("{text}");
@@ -416,7 +556,12 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     }
     let given = parse_inputs(inputs)?;
     let root = crate::plan::repo_root(&current_dir()?);
-    let plan = crate::plan::make(&loaded, &given, &root)?;
+    let mut resolver =
+        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)?;
+    let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    for note in &plan.notes {
+        errln!("note: {note}");
+    }
     let (mut provider, pricing) = make_provider(&loaded, &plan, 0)?;
     let terminal = std::io::stderr().is_terminal();
     let options = crate::executor::RunOptions {
@@ -762,13 +907,13 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
                 .into(),
         )
     })?;
-    let (loaded, given) =
+    let (loaded, given, mut resolver) =
         crate::replay::recorded_task(spec_path, inputs, &root, &cwd).map_err(Error::Failed)?;
     // The plan is made against the recorded starting state (its context is
     // what the run saw), then pointed back at the user's tree for applying.
     let start = crate::workspace::Workspace::create_from(&root, &source)
         .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
-    let mut plan = crate::plan::make(&loaded, &given, &start.dir)?;
+    let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)?;
     plan.root = root.clone();
     // Pause markers are not part of the run's course; a decision taken since
     // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.

@@ -203,6 +203,18 @@ pub enum Event {
         /// Wall-clock start (RFC 3339).
         at: String,
     },
+    /// A recipe `uses:` resolved to, as pinned in `wf.lock` (one event per
+    /// recipe, sorted by reference, right after `run_started`).
+    RecipeUsed {
+        /// The reference (`./path.yaml` or `git+URL//PATH@REF`).
+        uses: String,
+        /// The recipe's name.
+        name: String,
+        /// For git references, the commit.
+        commit: Option<String>,
+        /// SHA-256 of the recipe file.
+        sha256: String,
+    },
     /// The workspace is ready.
     WorkspaceReady {
         /// Files copied.
@@ -422,6 +434,7 @@ impl Event {
     pub fn kind(&self) -> &'static str {
         match self {
             Event::RunStarted { .. } => "run_started",
+            Event::RecipeUsed { .. } => "recipe_used",
             Event::WorkspaceReady { .. } => "workspace_ready",
             Event::ContextResolved { .. } => "context_resolved",
             Event::ModelRequest { .. } => "model_request",

@@ -309,6 +309,14 @@ impl Executor<'_> {
             dry_run: self.options.dry_run,
             at: crate::clock::now_rfc3339(),
         })?;
+        for pin in &plan.recipes {
+            self.emit(Event::RecipeUsed {
+                uses: pin.uses.clone(),
+                name: pin.name.clone(),
+                commit: pin.commit.clone(),
+                sha256: pin.sha256.clone(),
+            })?;
+        }
         let prebuilt = match &mut self.mode {
             Mode::Live => None,
             Mode::Replay(setup) => setup.workspace.take(),
@@ -352,8 +360,14 @@ impl Executor<'_> {
         view: &Plan,
         output_schema: Option<&serde_json::Value>,
     ) -> Result<(End, String), String> {
-        let mut tools = ToolLayer::new(&ws.dir, &view.tools, &view.permissions, ws.env.clone())
-            .map_err(|e| format!("cannot set up the tools: {e}"))?;
+        let mut tools = ToolLayer::new(
+            &ws.dir,
+            &view.tools,
+            &view.permissions,
+            &view.bounds,
+            ws.env.clone(),
+        )
+        .map_err(|e| format!("cannot set up the tools: {e}"))?;
         let plan_phase = view.checkpoints.plan;
         tools.set_writes_allowed(!plan_phase);
         self.agent_loop(provider, &mut tools, ws, plan_phase, view, output_schema)
@@ -362,99 +376,144 @@ impl Executor<'_> {
     /// The steps of a multi-step workflow, in order, in one workspace.
     fn steps(&mut self, provider: &mut dyn Provider, ws: &Workspace) -> Result<End, String> {
         let plan = self.plan;
+        let (end, _) = self.run_steps(provider, ws, &plan.steps, &plan.inputs, "")?;
+        Ok(end)
+    }
+
+    /// Runs `steps` with their scope's `inputs`; a recipe step runs its
+    /// recipe's steps with the recipe's inputs and its own `steps.` names.
+    /// Event ids are `prefix` + id (`tests.main` for step `main` of the
+    /// recipe step `tests`). Also returns the result of the last step that
+    /// ran, which a recipe step exposes as its own.
+    fn run_steps(
+        &mut self,
+        provider: &mut dyn Provider,
+        ws: &Workspace,
+        steps: &[crate::plan::PlanStep],
+        inputs: &std::collections::BTreeMap<String, serde_json::Value>,
+        prefix: &str,
+    ) -> Result<(End, Option<serde_json::Value>), String> {
         let mut results: std::collections::BTreeMap<String, serde_json::Value> =
             std::collections::BTreeMap::new();
-        for step in &plan.steps {
+        let mut last = None;
+        for step in steps {
+            let id = format!("{prefix}{}", step.id);
             if let Some(cond) = &step.condition {
-                match crate::spec::template::condition(cond, &plan.inputs, &results) {
+                match crate::spec::template::condition(cond, inputs, &results) {
                     Ok(true) => {}
                     Ok(false) => {
-                        self.emit(Event::StepSkipped {
-                            id: step.id.clone(),
-                        })?;
+                        self.emit(Event::StepSkipped { id })?;
                         continue;
                     }
                     Err(e) => {
                         return Ok((
-                            RunStatus::Error,
-                            Some(format!("step `{}`: `if:` {}", step.id, e.message)),
+                            (
+                                RunStatus::Error,
+                                Some(format!("step `{id}`: `if:` {}", e.message)),
+                            ),
+                            None,
                         ));
                     }
                 }
             }
-            match &step.kind {
+            let result = match &step.kind {
                 crate::plan::StepKind::Command { run, timeout } => {
                     self.emit(Event::StepStarted {
-                        id: step.id.clone(),
+                        id: id.clone(),
                         step_kind: "command".into(),
                     })?;
                     let check = crate::spec::Check {
-                        name: step.id.clone(),
+                        name: id.clone(),
                         run: run.clone(),
                         timeout: *timeout,
                     };
-                    let done = checks::run_check(
-                        &check,
-                        &ws.dir,
-                        &check_env(ws, &plan.inputs),
-                        self.left(),
-                    );
-                    results.insert(
-                        step.id.clone(),
-                        serde_json::json!({ "exit_code": done.exit_code, "output": done.tail }),
-                    );
+                    let done =
+                        checks::run_check(&check, &ws.dir, &check_env(ws, inputs), self.left());
                     self.emit(Event::StepFinished {
-                        id: step.id.clone(),
+                        id: id.clone(),
                         exit_code: done.exit_code,
-                        output: serde_json::Value::String(done.tail),
+                        output: serde_json::Value::String(done.tail.clone()),
                     })?;
+                    serde_json::json!({ "exit_code": done.exit_code, "output": done.tail })
+                }
+                crate::plan::StepKind::Uses(used) => {
+                    self.emit(Event::StepStarted {
+                        id: id.clone(),
+                        step_kind: "uses".into(),
+                    })?;
+                    let (end, inner) =
+                        self.run_steps(provider, ws, &used.steps, &used.inputs, &format!("{id}."))?;
+                    if end.0 != RunStatus::Succeeded {
+                        return Ok((end, None));
+                    }
+                    let inner = inner.unwrap_or_else(|| serde_json::json!({ "output": null }));
+                    self.emit(Event::StepFinished {
+                        id: id.clone(),
+                        exit_code: inner
+                            .get("exit_code")
+                            .and_then(|c| c.as_i64())
+                            .map(|c| c as i32),
+                        output: inner
+                            .get("output")
+                            .cloned()
+                            .unwrap_or(serde_json::Value::Null),
+                    })?;
+                    inner
                 }
                 crate::plan::StepKind::Agent(agent) => {
                     self.emit(Event::StepStarted {
-                        id: step.id.clone(),
+                        id: id.clone(),
                         step_kind: "agent".into(),
                     })?;
                     let prompt = match crate::spec::template::render_with_steps(
                         &agent.prompt,
-                        &plan.inputs,
+                        inputs,
                         &results,
                     ) {
                         Ok(p) => p,
                         Err(e) => {
                             return Ok((
-                                RunStatus::Error,
-                                Some(format!("step `{}`: {}", step.id, e.message)),
+                                (
+                                    RunStatus::Error,
+                                    Some(format!("step `{id}`: {}", e.message)),
+                                ),
+                                None,
                             ));
                         }
                     };
-                    let mut view = plan.clone();
+                    let mut view = self.plan.clone();
                     view.steps = Vec::new();
+                    view.inputs = inputs.clone();
                     view.prompt = prompt;
                     view.constraints = agent.constraints.clone();
                     view.context = agent.context.clone();
                     view.tools = agent.tools.clone();
                     view.permissions = agent.permissions.clone();
+                    view.bounds = agent.bounds.clone();
                     view.checks = agent.checks.clone();
+                    view.checkpoints.plan = agent.plan_checkpoint;
                     self.emit(context_event(&view.context))?;
                     let (end, answer) =
                         self.agent(provider, ws, &view, agent.output_schema.as_ref())?;
                     if end.0 != RunStatus::Succeeded {
-                        return Ok(end);
+                        return Ok((end, None));
                     }
                     let output = match &agent.output_schema {
                         Some(_) => extract_json(&answer).unwrap_or(serde_json::Value::Null),
                         None => serde_json::Value::String(answer),
                     };
-                    results.insert(step.id.clone(), serde_json::json!({ "output": output }));
                     self.emit(Event::StepFinished {
-                        id: step.id.clone(),
+                        id: id.clone(),
                         exit_code: None,
-                        output,
+                        output: output.clone(),
                     })?;
+                    serde_json::json!({ "output": output })
                 }
-            }
+            };
+            results.insert(step.id.clone(), result.clone());
+            last = Some(result);
         }
-        Ok((RunStatus::Succeeded, None))
+        Ok(((RunStatus::Succeeded, None), last))
     }
 
     /// One agent's work: model turns and tool calls until it is done, then
@@ -617,7 +676,7 @@ impl Executor<'_> {
                     truncated: false,
                     elapsed: Duration::ZERO,
                 }),
-                _ => self.run_checks(ws, &plan.checks, repairs)?,
+                _ => self.run_checks(ws, plan, repairs)?,
             };
             match failed {
                 None => return Ok(((RunStatus::Succeeded, None), answer)),
@@ -753,16 +812,16 @@ impl Executor<'_> {
     fn run_checks(
         &mut self,
         ws: &Workspace,
-        checks: &[crate::spec::Check],
+        view: &Plan,
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        if checks.is_empty() {
+        if view.checks.is_empty() {
             return Ok(None);
         }
         let state = ws
             .snapshot()
             .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
-        let failed = self.run_checks_on(ws, checks, round);
+        let failed = self.run_checks_on(ws, &view.checks, &view.inputs, round);
         ws.restore(&state)
             .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
         failed
@@ -772,9 +831,10 @@ impl Executor<'_> {
         &mut self,
         ws: &Workspace,
         checks: &[crate::spec::Check],
+        inputs: &std::collections::BTreeMap<String, serde_json::Value>,
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        let env = check_env(ws, &self.plan.inputs);
+        let env = check_env(ws, inputs);
         for check in checks {
             let result = checks::run_check(check, &ws.dir, &env, self.left());
             self.emit(Event::CheckResult {
@@ -1212,13 +1272,41 @@ pub fn instructions(plan: &Plan) -> String {
             p.write.join(", ")
         };
         s.push_str(&format!("Writable: {write}."));
-        if !p.protect.is_empty() {
-            s.push_str(&format!(" Never writable: {}.", p.protect.join(", ")));
+        for bound in &plan.bounds {
+            let within = if bound.write.is_empty() {
+                "nothing".to_string()
+            } else {
+                bound.write.join(", ")
+            };
+            s.push_str(&format!(" Only within: {within}."));
+        }
+        let protect: Vec<&str> = std::iter::once(p)
+            .chain(&plan.bounds)
+            .flat_map(|b| b.protect.iter().map(String::as_str))
+            .collect();
+        if !protect.is_empty() {
+            s.push_str(&format!(" Never writable: {}.", protect.join(", ")));
         }
         s.push('\n');
     }
     if let Some(shell) = &p.shell {
-        s.push_str(&format!("Allowed commands: {}.\n", shell.allow.join("; ")));
+        s.push_str(&format!("Allowed commands: {}.", shell.allow.join("; ")));
+        for bound in &plan.bounds {
+            let allow: Vec<&str> = bound
+                .shell
+                .iter()
+                .flat_map(|s| s.allow.iter().map(String::as_str))
+                .collect();
+            s.push_str(&format!(
+                " Each must also match one of: {}.",
+                if allow.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    allow.join("; ")
+                }
+            ));
+        }
+        s.push('\n');
     }
     if !plan.constraints.is_empty() {
         s.push_str("Rules:\n");

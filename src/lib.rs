@@ -23,6 +23,7 @@ pub mod plan;
 pub mod process;
 pub mod provider;
 pub mod recipe_test;
+pub mod recipes;
 pub mod replay;
 pub mod report;
 pub mod spec;

@@ -7,6 +7,7 @@
 
 use crate::context::{self, Context, ContextError};
 use crate::inputs::{self, InputError};
+use crate::recipes::{Base, Pin, Resolver};
 use crate::spec::template;
 use crate::spec::{Check, Checkpoints, Limits, LoadedSpec, ModelSpec, Permissions, ToolName};
 use serde::Serialize;
@@ -41,6 +42,10 @@ pub struct Plan {
     pub tools: Vec<ToolName>,
     /// The permissions in force.
     pub permissions: Permissions,
+    /// Permissions that bound `permissions` (those of the tasks that use
+    /// this one as a recipe, innermost first); empty at the top level.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bounds: Vec<Permissions>,
     /// The checks.
     pub checks: Vec<Check>,
     /// The steps of a multi-step workflow (empty for a single prompt).
@@ -49,7 +54,14 @@ pub struct Plan {
     pub checkpoints: Checkpoints,
     /// The limits.
     pub limits: Limits,
-    /// Hash over spec, inputs and context.
+    /// Every recipe `uses:` resolved to, sorted by reference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recipes: Vec<Pin>,
+    /// What the user should know before running: a recipe that asks for
+    /// more than its caller allows, a reference that is not pinned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Hash over spec, inputs, context and recipe pins.
     pub fingerprint: String,
     /// Bytes of the fixed instructions and tool definitions sent with every
     /// model request (their JSON as wf serializes them).
@@ -77,6 +89,10 @@ pub enum PlanError {
     /// Context resolution failed.
     #[error(transparent)]
     Context(#[from] ContextError),
+    /// A `uses:` recipe could not be found, is not pinned, moved, or does
+    /// not load.
+    #[error("{0}")]
+    Recipe(String),
 }
 
 /// The repository root for `dir`: the top of the git work tree holding it
@@ -100,10 +116,12 @@ pub struct PlanStep {
     pub kind: StepKind,
 }
 
-/// An agent step or a command step.
+/// An agent step, a command step or a recipe step.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepKind {
+    /// Another task file's work, in this workspace.
+    Uses(Box<UsedRecipe>),
     /// The model works on a prompt.
     Agent(Box<AgentStep>),
     /// A command runs in the workspace.
@@ -133,13 +151,101 @@ pub struct AgentStep {
     pub checks: Vec<Check>,
     /// Schema of the final answer.
     pub output_schema: Option<Value>,
+    /// Permissions bounding `permissions`: those of the tasks using this
+    /// step's recipe, innermost first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bounds: Vec<Permissions>,
+    /// Whether the model states a plan for approval before editing.
+    pub plan_checkpoint: bool,
 }
 
-/// Makes the plan for `loaded` with the given `-i` values, against `root`.
+/// A recipe step: the used task file and its steps, bounded by the caller.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsedRecipe {
+    /// The reference as written.
+    pub uses: String,
+    /// The recipe's name.
+    pub name: String,
+    /// The recipe's version, if it declares one.
+    pub version: Option<String>,
+    /// What it resolved to.
+    pub pin: Pin,
+    /// The recipe's inputs, from `with:` and its defaults.
+    pub inputs: BTreeMap<String, Value>,
+    /// Its steps (a single-prompt recipe is one agent step, `main`).
+    pub steps: Vec<PlanStep>,
+}
+
+/// The most a recipe step may use: the caller's tools and permissions.
+struct Allowance {
+    tools: Vec<ToolName>,
+    permissions: Permissions,
+}
+
+/// How deep `uses:` may nest (a recipe using a recipe using …).
+pub const MAX_USES_DEPTH: usize = 8;
+
+/// Makes the plan for `loaded` with the given `-i` values, against `root`;
+/// `uses:` references are found through `resolver`.
 pub fn make(
     loaded: &LoadedSpec,
     given: &BTreeMap<String, String>,
     root: &Path,
+    resolver: &mut Resolver,
+) -> Result<Plan, PlanError> {
+    let dir = loaded.dir();
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let base = Base::Local {
+        dir: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+    };
+    let mut plan = build(loaded, given, root, resolver, &base, &mut Vec::new())?;
+    let mut pins = Vec::new();
+    collect_pins(&plan.steps, &mut pins);
+    pins.sort_by(|a, b| a.uses.cmp(&b.uses));
+    pins.dedup_by(|a, b| a.uses == b.uses);
+    plan.recipes = pins;
+    plan.notes.append(&mut resolver.notes);
+    plan.notes.dedup();
+    let mut all_files = plan.context.clone();
+    all_step_files(&plan.steps, &mut all_files);
+    all_files.files.sort_by(|a, b| a.path.cmp(&b.path));
+    all_files.files.dedup_by(|a, b| a.path == b.path);
+    plan.fingerprint = fingerprint(&loaded.hash, &plan.inputs, &all_files, &plan.recipes);
+    Ok(plan)
+}
+
+fn collect_pins(steps: &[PlanStep], out: &mut Vec<Pin>) {
+    for step in steps {
+        if let StepKind::Uses(u) = &step.kind {
+            out.push(u.pin.clone());
+            collect_pins(&u.steps, out);
+        }
+    }
+}
+
+fn all_step_files(steps: &[PlanStep], out: &mut Context) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Agent(a) => out.files.extend(a.context.files.iter().cloned()),
+            StepKind::Uses(u) => all_step_files(&u.steps, out),
+            StepKind::Command { .. } => {}
+        }
+    }
+}
+
+/// The plan of one task file; recipes it uses are built recursively, with
+/// `stack` holding the references being expanded (to refuse cycles).
+fn build(
+    loaded: &LoadedSpec,
+    given: &BTreeMap<String, String>,
+    root: &Path,
+    resolver: &mut Resolver,
+    base: &Base,
+    stack: &mut Vec<String>,
 ) -> Result<Plan, PlanError> {
     let spec = &loaded.spec;
     let inputs = inputs::resolve(spec, given)?;
@@ -196,8 +302,63 @@ pub fn make(
     let permissions = render_permissions("", &spec.permissions)?;
     let (context, include) = resolve_context("", &spec.context)?;
     let mut steps = Vec::new();
-    for (i, step) in spec.steps.iter().enumerate() {
-        let prefix = format!("steps[{i}].");
+    let mut notes = Vec::new();
+    let top_level_uses = spec.uses.as_ref().map(|uses| crate::spec::Step {
+        id: "recipe".into(),
+        condition: None,
+        prompt: None,
+        run: None,
+        uses: Some(uses.clone()),
+        with_inputs: Some(spec.with_inputs.clone()),
+        timeout: None,
+        output_schema: None,
+        context: None,
+        constraints: None,
+        tools: None,
+        permissions: None,
+        checks: None,
+    });
+    for (i, step) in spec.steps.iter().chain(&top_level_uses).enumerate() {
+        let prefix = if top_level_uses.is_some() {
+            String::new()
+        } else {
+            format!("steps[{i}].")
+        };
+        if let Some(uses) = &step.uses {
+            let allowance = Allowance {
+                tools: step.tools.clone().unwrap_or_else(|| spec.tools.clone()),
+                permissions: match &step.permissions {
+                    Some(p) => render_permissions(&prefix, p)?,
+                    None => permissions.clone(),
+                },
+            };
+            let mut with = BTreeMap::new();
+            for (name, value) in step.with_inputs.iter().flatten() {
+                let text = match value {
+                    Value::String(t) => render(format!("{prefix}with.{name}"), t)?,
+                    other => inputs::as_text(other),
+                };
+                with.insert(name.clone(), text);
+            }
+            let used = use_recipe(
+                &step.id,
+                uses,
+                &with,
+                &allowance,
+                (&constraints, spec.checkpoints.plan),
+                root,
+                resolver,
+                base,
+                stack,
+                &mut notes,
+            )?;
+            steps.push(PlanStep {
+                id: step.id.clone(),
+                condition: step.condition.clone(),
+                kind: StepKind::Uses(Box::new(used)),
+            });
+            continue;
+        }
         let kind = match (&step.prompt, &step.run) {
             (_, Some(run)) => StepKind::Command {
                 run: run.clone(),
@@ -222,6 +383,8 @@ pub fn make(
                     },
                     checks: step.checks.clone().unwrap_or_else(|| spec.checks.clone()),
                     output_schema: step.output_schema.clone(),
+                    bounds: Vec::new(),
+                    plan_checkpoint: spec.checkpoints.plan,
                 }))
             }
             (None, None) => unreachable!("checked when the task file was loaded"),
@@ -232,15 +395,6 @@ pub fn make(
             kind,
         });
     }
-    let mut all_files = context.clone();
-    for step in &steps {
-        if let StepKind::Agent(a) = &step.kind {
-            all_files.files.extend(a.context.files.iter().cloned());
-        }
-    }
-    all_files.files.sort_by(|a, b| a.path.cmp(&b.path));
-    all_files.files.dedup_by(|a, b| a.path == b.path);
-    let fingerprint = fingerprint(&loaded.hash, &inputs, &all_files);
     let mut plan = Plan {
         name: spec.name.clone(),
         version: spec.version.clone(),
@@ -254,16 +408,270 @@ pub fn make(
         context_include: include,
         tools: spec.tools.clone(),
         permissions,
+        bounds: Vec::new(),
         checks: spec.checks.clone(),
         steps,
         checkpoints: spec.checkpoints,
         limits: spec.limits.clone(),
-        fingerprint,
+        recipes: Vec::new(),
+        notes,
+        fingerprint: String::new(),
         fixed_request_bytes: 0,
         root: root.to_path_buf(),
     };
     plan.fixed_request_bytes = fixed_request_bytes(&plan);
     Ok(plan)
+}
+
+/// Expands a recipe step: finds the recipe, checks `with` against its
+/// inputs, plans it, and bounds every agent step in it by `allowance`.
+#[allow(clippy::too_many_arguments)]
+fn use_recipe(
+    id: &str,
+    uses: &str,
+    with: &BTreeMap<String, String>,
+    allowance: &Allowance,
+    (caller_constraints, caller_plan_checkpoint): (&[String], bool),
+    root: &Path,
+    resolver: &mut Resolver,
+    base: &Base,
+    stack: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<UsedRecipe, PlanError> {
+    let fail = |why: String| PlanError::Recipe(format!("step `{id}`: {why}"));
+    let found = resolver.find(uses, base).map_err(fail)?;
+    if stack.contains(&found.key) {
+        return Err(fail(format!(
+            "`{uses}` uses itself (through {})",
+            stack.join(" → ")
+        )));
+    }
+    if stack.len() >= MAX_USES_DEPTH {
+        return Err(fail(format!(
+            "`uses:` nests deeper than {MAX_USES_DEPTH} recipes"
+        )));
+    }
+    let mut recipe = crate::spec::load(&found.file).map_err(|e| {
+        let text = e
+            .to_string()
+            .replace(&found.file.display().to_string(), &found.display);
+        fail(format!("recipe `{uses}` does not load:\n{text}"))
+    })?;
+    recipe.path = PathBuf::from(&found.display);
+    resolver.set_name(&found.key, &recipe.spec.name);
+    let declared = &recipe.spec.inputs;
+    for name in with.keys() {
+        if !declared.contains_key(name) {
+            let known: Vec<&str> = declared.keys().map(String::as_str).collect();
+            return Err(fail(format!(
+                "recipe `{}` has no input `{name}`; its inputs: {}",
+                recipe.spec.name,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    stack.push(found.key.clone());
+    let inner = build(&recipe, with, root, resolver, &found.base, stack).map_err(|e| match e {
+        PlanError::Recipe(message) => PlanError::Recipe(message),
+        other => fail(format!("recipe `{}`: {other}", recipe.spec.name)),
+    });
+    stack.pop();
+    let inner = inner?;
+    notes.extend(inner.notes.iter().cloned());
+    let mut steps = if inner.steps.is_empty() {
+        vec![PlanStep {
+            id: "main".into(),
+            condition: None,
+            kind: StepKind::Agent(Box::new(AgentStep {
+                prompt: recipe.spec.prompt.clone().unwrap_or_default(),
+                constraints: inner.constraints.clone(),
+                context: inner.context.clone(),
+                tools: inner.tools.clone(),
+                permissions: inner.permissions.clone(),
+                checks: inner.checks.clone(),
+                output_schema: None,
+                bounds: Vec::new(),
+                plan_checkpoint: inner.checkpoints.plan,
+            })),
+        }]
+    } else {
+        inner.steps
+    };
+    let label = format!("step `{id}` (recipe {})", recipe.spec.name);
+    bound(
+        &mut steps,
+        allowance,
+        caller_constraints,
+        caller_plan_checkpoint,
+        &label,
+        notes,
+    );
+    Ok(UsedRecipe {
+        uses: uses.to_string(),
+        name: recipe.spec.name.clone(),
+        version: recipe.spec.version.clone(),
+        pin: Pin {
+            name: recipe.spec.name.clone(),
+            ..found.pin
+        },
+        inputs: inner.inputs,
+        steps,
+    })
+}
+
+/// Bounds every agent step (recursively) by what the caller allows: tools
+/// intersected, the caller's permissions added as a bound, context files
+/// the caller may not read left out, the caller's constraints added, and a
+/// plan checkpoint when either asks for one. What a step asked for and
+/// does not get becomes a note.
+fn bound(
+    steps: &mut [PlanStep],
+    allowance: &Allowance,
+    caller_constraints: &[String],
+    caller_plan_checkpoint: bool,
+    label: &str,
+    notes: &mut Vec<String>,
+) {
+    let allowed = &allowance.permissions;
+    let readable = crate::glob::compile_set(&allowed.read).ok();
+    for step in steps {
+        match &mut step.kind {
+            StepKind::Command { .. } => {}
+            StepKind::Uses(used) => bound(
+                &mut used.steps,
+                allowance,
+                caller_constraints,
+                caller_plan_checkpoint,
+                label,
+                notes,
+            ),
+            StepKind::Agent(agent) => {
+                let mut note = |what: String| {
+                    let text = format!("{label}: {what}");
+                    if !notes.contains(&text) {
+                        notes.push(text);
+                    }
+                };
+                for tool in &agent.tools {
+                    if !allowance.tools.contains(tool) {
+                        note(format!(
+                            "asks for tool `{}`, which the caller does not allow; it is left out",
+                            tool.as_str()
+                        ));
+                    }
+                }
+                agent.tools.retain(|t| allowance.tools.contains(t));
+                let own = &agent.permissions;
+                let uses_tool = |names: &[ToolName]| names.iter().any(|t| agent.tools.contains(t));
+                for (what, asked, granted, tools) in [
+                    (
+                        "read",
+                        &own.read,
+                        &allowed.read,
+                        &[ToolName::ReadFile, ToolName::ListFiles, ToolName::Search][..],
+                    ),
+                    (
+                        "write",
+                        &own.write,
+                        &allowed.write,
+                        &[ToolName::EditFile, ToolName::WriteFile][..],
+                    ),
+                ] {
+                    if !uses_tool(tools) {
+                        continue;
+                    }
+                    for glob in asked {
+                        if !glob_covered(glob, granted) {
+                            note(format!(
+                                "asks to {what} `{glob}` but the caller allows {}; it gets only the overlap",
+                                list_or_nothing(granted)
+                            ));
+                        }
+                    }
+                }
+                if agent.tools.contains(&ToolName::Shell)
+                    && let Some(shell) = &own.shell
+                {
+                    let granted: Vec<String> =
+                        allowed.shell.iter().flat_map(|s| s.allow.clone()).collect();
+                    for pattern in &shell.allow {
+                        if !pattern_covered(pattern, &granted) {
+                            note(format!(
+                                "asks to run `{pattern}` but the caller allows {}; only commands both allow run",
+                                list_or_nothing(&granted)
+                            ));
+                        }
+                    }
+                }
+                if let Some(readable) = &readable {
+                    let (kept, dropped): (Vec<_>, Vec<_>) =
+                        std::mem::take(&mut agent.context.files)
+                            .into_iter()
+                            .partition(|f| readable.is_match(&f.path));
+                    for f in &dropped {
+                        note(format!(
+                            "context file {} is not readable under the caller's permissions; it is left out",
+                            f.path
+                        ));
+                        agent.context.skipped.push(crate::context::Skipped {
+                            path: f.path.clone(),
+                            reason: "not readable under the caller's permissions".into(),
+                        });
+                        agent.context.total_tokens -= f.tokens;
+                    }
+                    agent.context.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+                    agent.context.files = kept;
+                }
+                agent.bounds.push(allowed.clone());
+                for c in caller_constraints {
+                    if !agent.constraints.contains(c) {
+                        agent.constraints.push(c.clone());
+                    }
+                }
+                agent.plan_checkpoint |= caller_plan_checkpoint;
+            }
+        }
+    }
+}
+
+/// Whether every path `glob` matches is (as far as the text shows) matched
+/// by one of `granted`: the same glob, or a granted glob that matches the
+/// asked glob's own text (`src/**` covers `src/**/*.rs`).
+fn glob_covered(glob: &str, granted: &[String]) -> bool {
+    granted.iter().any(|g| {
+        g == glob || crate::glob::compile(g).is_ok_and(|m| m.compile_matcher().is_match(glob))
+    })
+}
+
+/// Whether a shell allow pattern is covered by one of `granted`: a granted
+/// pattern that matches the asked pattern's words (`cargo *` covers
+/// `cargo test *`).
+fn pattern_covered(pattern: &str, granted: &[String]) -> bool {
+    let Ok(words) = crate::tools::shell::split_command(pattern)
+        .or_else(|_| Ok::<_, String>(pattern.split_whitespace().map(String::from).collect()))
+    else {
+        return false;
+    };
+    granted.iter().any(|g| {
+        g == pattern
+            || crate::tools::shell::parse_pattern(g)
+                .is_ok_and(|p| crate::tools::shell::matches(&p, &words))
+    })
+}
+
+fn list_or_nothing(list: &[String]) -> String {
+    if list.is_empty() {
+        "nothing".into()
+    } else {
+        list.iter()
+            .map(|g| format!("`{g}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Bytes of the instructions and tool definitions: the part of every request
@@ -280,16 +688,36 @@ pub fn fixed_request_bytes(plan: &Plan) -> u64 {
 }
 
 /// The run fingerprint.
-pub fn fingerprint(spec_hash: &str, inputs: &BTreeMap<String, Value>, context: &Context) -> String {
+pub fn fingerprint(
+    spec_hash: &str,
+    inputs: &BTreeMap<String, Value>,
+    context: &Context,
+    recipes: &[Pin],
+) -> String {
     let files: Vec<[&str; 2]> = context
         .files
         .iter()
         .map(|f| [f.path.as_str(), f.hash.as_str()])
         .collect();
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "spec": spec_hash,
         "inputs": inputs,
         "context": files,
     });
+    // Added only when there are recipes, so plans without `uses:` keep the
+    // fingerprint they always had.
+    if !recipes.is_empty() {
+        let pins: Vec<[&str; 3]> = recipes
+            .iter()
+            .map(|p| {
+                [
+                    p.uses.as_str(),
+                    p.commit.as_deref().unwrap_or(""),
+                    p.sha256.as_str(),
+                ]
+            })
+            .collect();
+        canonical["recipes"] = serde_json::json!(pins);
+    }
     crate::hash::sha256_hex(&serde_json::to_vec(&canonical).expect("fingerprint serializes"))
 }

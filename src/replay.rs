@@ -144,24 +144,35 @@ pub enum ReplayError {
 }
 
 /// The task file of a recorded run (found from the current directory or the
-/// repository root, and named as the run named it) and its inputs as given.
+/// repository root, and named as the run named it), its inputs as given, and
+/// a resolver for its `uses:` (pins from the `wf.lock` next to it, recipes
+/// cached under `root`).
 pub fn recorded_task(
     spec_path: &str,
     inputs: &BTreeMap<String, Value>,
     root: &Path,
     cwd: &Path,
-) -> Result<(crate::spec::LoadedSpec, BTreeMap<String, String>), String> {
+) -> Result<
+    (
+        crate::spec::LoadedSpec,
+        BTreeMap<String, String>,
+        crate::recipes::Resolver,
+    ),
+    String,
+> {
     let spec_file = [cwd.join(spec_path), root.join(spec_path)]
         .into_iter()
         .find(|p| p.is_file())
         .ok_or_else(|| format!("the task file {spec_path} no longer exists"))?;
     let mut loaded = crate::spec::load(&spec_file).map_err(|e| e.to_string())?;
+    let resolver = crate::recipes::Resolver::for_task(&loaded, root, crate::recipes::Mode::Locked)
+        .map_err(|e| e.to_string())?;
     loaded.path = std::path::PathBuf::from(spec_path);
     let given = inputs
         .iter()
         .map(|(k, v)| (k.clone(), crate::inputs::as_text(v)))
         .collect();
-    Ok((loaded, given))
+    Ok((loaded, given, resolver))
 }
 
 /// The starting state a run recorded: its base commit and `start.patch`.
@@ -221,7 +232,7 @@ pub fn replay(
             "the trace has no run_started header".into(),
         ));
     };
-    let (loaded, given) =
+    let (loaded, given, mut resolver) =
         recorded_task(spec_path, inputs, root, cwd).map_err(ReplayError::Unusable)?;
 
     // The starting state is materialized in its own directory, and the plan
@@ -240,7 +251,8 @@ pub fn replay(
     })?;
     // The plan (context included) is made against the starting state, as
     // the run's was; the replay then works in that same directory.
-    let plan = crate::plan::make(&loaded, &given, &start.dir).map_err(crate::error::Error::from)?;
+    let plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)
+        .map_err(crate::error::Error::from)?;
     let decisions: Vec<Decision> = records
         .iter()
         .filter_map(|r| Decision::of(&r.event))

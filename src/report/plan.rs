@@ -41,44 +41,7 @@ pub fn render(plan: &Plan) -> String {
         }
     } else {
         let _ = writeln!(o, "\nsteps");
-        for (i, step) in plan.steps.iter().enumerate() {
-            let cond = step
-                .condition
-                .as_deref()
-                .map(|c| format!("  if: {c}"))
-                .unwrap_or_default();
-            match &step.kind {
-                crate::plan::StepKind::Command { run, .. } => {
-                    let _ = writeln!(
-                        o,
-                        "  {}. {} (command){cond}\n     $ {}",
-                        i + 1,
-                        step.id,
-                        run.trim_end().replace('\n', "\n       ")
-                    );
-                }
-                crate::plan::StepKind::Agent(a) => {
-                    let schema = if a.output_schema.is_some() {
-                        ", JSON output"
-                    } else {
-                        ""
-                    };
-                    let tools: Vec<&str> = a.tools.iter().map(|t| t.as_str()).collect();
-                    let _ = writeln!(
-                        o,
-                        "  {}. {} (agent{schema}; tools {}; {} context files; {} checks){cond}",
-                        i + 1,
-                        step.id,
-                        tools.join(", "),
-                        a.context.files.len(),
-                        a.checks.len()
-                    );
-                    for line in a.prompt.trim_end().lines() {
-                        let _ = writeln!(o, "     {line}");
-                    }
-                }
-            }
-        }
+        steps(&mut o, &plan.steps, "  ");
     }
     if !plan.constraints.is_empty() {
         let _ = writeln!(o, "\nconstraints");
@@ -183,6 +146,23 @@ pub fn render(plan: &Plan) -> String {
         if cp.plan { "on" } else { "off" },
         if cp.apply { "on" } else { "off" }
     );
+    if !plan.recipes.is_empty() {
+        let _ = writeln!(o, "\nrecipes (pinned in wf.lock)");
+        for pin in &plan.recipes {
+            let commit = pin
+                .commit
+                .as_deref()
+                .map(|c| format!("commit {}, ", &c[..c.len().min(12)]))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {}  {}  ({commit}sha256 {})",
+                pin.name,
+                pin.uses,
+                &pin.sha256[..pin.sha256.len().min(12)]
+            );
+        }
+    }
     let l = &plan.limits;
     let cost = l
         .max_cost_usd
@@ -193,5 +173,118 @@ pub fn render(plan: &Plan) -> String {
         "limits: {} turns, {} repairs, cost {cost}, timeout {timeout}",
         l.max_turns, l.max_repairs
     );
+    if !plan.notes.is_empty() {
+        let _ = writeln!(o, "\nnotes");
+        for note in &plan.notes {
+            let _ = writeln!(o, "  ! {note}");
+        }
+    }
     o
+}
+
+/// The steps, recipe steps with their own steps indented below them.
+fn steps(o: &mut String, steps: &[crate::plan::PlanStep], indent: &str) {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "nothing".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    for (i, step) in steps.iter().enumerate() {
+        let cond = step
+            .condition
+            .as_deref()
+            .map(|c| format!("  if: {c}"))
+            .unwrap_or_default();
+        let body = format!("{indent}   ");
+        match &step.kind {
+            crate::plan::StepKind::Command { run, .. } => {
+                let _ = writeln!(
+                    o,
+                    "{indent}{}. {} (command){cond}\n{body}$ {}",
+                    i + 1,
+                    step.id,
+                    run.trim_end().replace('\n', &format!("\n{body}  "))
+                );
+            }
+            crate::plan::StepKind::Uses(u) => {
+                let version = u
+                    .version
+                    .as_deref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    o,
+                    "{indent}{}. {} (recipe {}{version}: {}){cond}",
+                    i + 1,
+                    step.id,
+                    u.name,
+                    u.uses
+                );
+                if !u.inputs.is_empty() {
+                    let with: Vec<String> =
+                        u.inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let _ = writeln!(o, "{body}with {}", with.join(", "));
+                }
+                self::steps(o, &u.steps, &body);
+            }
+            crate::plan::StepKind::Agent(a) => {
+                let schema = if a.output_schema.is_some() {
+                    ", JSON output"
+                } else {
+                    ""
+                };
+                let tools: Vec<&str> = a.tools.iter().map(|t| t.as_str()).collect();
+                let _ = writeln!(
+                    o,
+                    "{indent}{}. {} (agent{schema}; tools {}; {} context files; {} checks){cond}",
+                    i + 1,
+                    step.id,
+                    if tools.is_empty() {
+                        "none".to_string()
+                    } else {
+                        tools.join(", ")
+                    },
+                    a.context.files.len(),
+                    a.checks.len()
+                );
+                if !a.bounds.is_empty() {
+                    // What the recipe gets: its own permissions and, on the
+                    // same line, each caller's that bound them.
+                    let chain = |f: &dyn Fn(&crate::spec::Permissions) -> String| {
+                        std::iter::once(&a.permissions)
+                            .chain(&a.bounds)
+                            .map(f)
+                            .collect::<Vec<_>>()
+                            .join("  ∩  ")
+                    };
+                    let _ = writeln!(o, "{body}read   {}", chain(&|p| list(&p.read)));
+                    let _ = writeln!(o, "{body}write  {}", chain(&|p| list(&p.write)));
+                    let protect: Vec<String> = std::iter::once(&a.permissions)
+                        .chain(&a.bounds)
+                        .flat_map(|p| p.protect.clone())
+                        .collect();
+                    if !protect.is_empty() {
+                        let _ = writeln!(o, "{body}protect {}", protect.join(", "));
+                    }
+                    if a.tools.contains(&crate::spec::ToolName::Shell) {
+                        let _ = writeln!(
+                            o,
+                            "{body}shell  {}",
+                            chain(&|p| list(
+                                &p.shell
+                                    .as_ref()
+                                    .map(|s| s.allow.clone())
+                                    .unwrap_or_default()
+                            ))
+                        );
+                    }
+                }
+                for line in a.prompt.trim_end().lines() {
+                    let _ = writeln!(o, "{body}{line}");
+                }
+            }
+        }
+    }
 }

@@ -108,6 +108,19 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
             Event::ModelError { message, .. } => format!("model      ERROR {message}"),
             Event::StepStarted { id, step_kind } => format!("step       {id} ({step_kind})"),
             Event::StepSkipped { id } => format!("step       {id} skipped (if: false)"),
+            Event::RecipeUsed {
+                uses,
+                name,
+                commit,
+                sha256,
+            } => format!(
+                "recipe     {name} {uses} ({}sha256 {})",
+                commit
+                    .as_deref()
+                    .map(|c| format!("commit {}, ", &c[..c.len().min(12)]))
+                    .unwrap_or_default(),
+                &sha256[..sha256.len().min(12)]
+            ),
             Event::StepFinished {
                 id,
                 exit_code,

@@ -34,23 +34,70 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
         input_decl(decl, name, &ptr, root, &mut out);
     }
 
-    // Prompt or steps.
-    match (&spec.prompt, spec.steps.is_empty()) {
-        (Some(_), false) => out.push(
-            Diagnostic::new(
-                key_at("/steps"),
-                "give either `prompt` or `steps`, not both",
-            )
-            .with_help("a multi-step workflow puts each prompt in its step"),
-        ),
-        (None, true) => out.push(
+    // Exactly one of prompt, steps, uses.
+    let given: Vec<&str> = [
+        ("prompt", spec.prompt.is_some()),
+        ("steps", !spec.steps.is_empty()),
+        ("uses", spec.uses.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    match given.as_slice() {
+        [] => out.push(
             Diagnostic::new(
                 root.span,
-                "missing `prompt` (or `steps`): the task the model is given",
+                "missing `prompt` (or `steps`, or `uses`): the task the model is given",
             )
             .with_help("add `prompt: |` with the task"),
         ),
-        _ => {}
+        [_] => {}
+        [first, rest @ ..] => {
+            for key in rest {
+                out.push(
+                    Diagnostic::new(
+                        key_at(&format!("/{key}")),
+                        format!("give one of `prompt`, `steps` or `uses`; `{first}` is given too"),
+                    )
+                    .with_help("a multi-step workflow puts each prompt or recipe in its step"),
+                );
+            }
+        }
+    }
+    if spec.uses.is_some() {
+        for (key, set) in [
+            (
+                "context",
+                spec.context != crate::spec::ContextSpec::default(),
+            ),
+            ("checks", !spec.checks.is_empty()),
+        ] {
+            if set && root.get(key).is_some() {
+                out.push(
+                    Diagnostic::new(
+                        key_at(&format!("/{key}")),
+                        format!(
+                            "`{key}` comes from the used recipe; a file with `uses` cannot set it"
+                        ),
+                    )
+                    .with_help("to add to a recipe, use it as a step of `steps:`"),
+                );
+            }
+        }
+        uses_checks(
+            spec.uses.as_deref().unwrap_or(""),
+            &spec.with_inputs,
+            "",
+            spec,
+            root,
+            source,
+            &mut out,
+        );
+    } else if !spec.with_inputs.is_empty() {
+        out.push(Diagnostic::new(
+            key_at("/with"),
+            "`with` gives the inputs of a `uses` recipe; this file has no `uses`",
+        ));
     }
     steps(spec, root, source, &mut out);
 
@@ -321,15 +368,60 @@ fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
             ("permissions", step.permissions.is_some()),
             ("checks", step.checks.is_some()),
         ];
+        let kinds: Vec<&str> = [
+            ("prompt", step.prompt.is_some()),
+            ("run", step.run.is_some()),
+            ("uses", step.uses.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect();
+        if kinds.len() > 1 {
+            out.push(Diagnostic::new(
+                key_at(&format!("{ptr}/{}", kinds[1])),
+                format!(
+                    "a step has one of `prompt` (agent step), `run` (command step) or `uses` (recipe step); step `{}` has `{}` and `{}`",
+                    step.id, kinds[0], kinds[1]
+                ),
+            ));
+        }
+        if step.with_inputs.is_some() && step.uses.is_none() {
+            out.push(Diagnostic::new(
+                key_at(&format!("{ptr}/with")),
+                "`with` gives the inputs of a `uses` recipe; this step has no `uses`",
+            ));
+        }
         match (&step.prompt, &step.run) {
-            (Some(_), Some(_)) => out.push(Diagnostic::new(
-                key_at(&format!("{ptr}/run")),
-                "a step has either `prompt` (agent step) or `run` (command step), not both",
-            )),
+            _ if kinds.len() > 1 => {}
+            (None, None) if step.uses.is_some() => {
+                for (key, set) in [
+                    ("output_schema", step.output_schema.is_some()),
+                    ("context", step.context.is_some()),
+                    ("constraints", step.constraints.is_some()),
+                    ("checks", step.checks.is_some()),
+                    ("timeout", step.timeout.is_some()),
+                ] {
+                    if set {
+                        out.push(
+                            Diagnostic::new(
+                                key_at(&format!("{ptr}/{key}")),
+                                format!(
+                                    "`{key}` comes from the used recipe; step `{}` is a recipe step",
+                                    step.id
+                                ),
+                            )
+                            .with_help("a recipe step may set `if`, `with`, and `tools` and `permissions` to bound the recipe"),
+                        );
+                    }
+                }
+                let with = step.with_inputs.clone().unwrap_or_default();
+                uses_checks(step.uses.as_deref().unwrap_or(""), &with, &ptr, spec, root, source, out);
+            }
+            (Some(_), Some(_)) => {}
             (None, None) => out.push(Diagnostic::new(
                 at(&ptr),
                 format!(
-                    "step `{}` needs `prompt` (an agent step) or `run` (a command step)",
+                    "step `{}` needs `prompt` (an agent step), `run` (a command step) or `uses` (a recipe step)",
                     step.id
                 ),
             )),
@@ -409,6 +501,45 @@ fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
             }
         }
         earlier.push(&step.id);
+    }
+}
+
+/// The rules of a `uses:` reference and its `with:` inputs: a form wf can
+/// resolve, and `with` templates that only use declared inputs.
+fn uses_checks(
+    uses: &str,
+    with: &BTreeMap<String, serde_json::Value>,
+    ptr: &str,
+    spec: &Spec,
+    root: &Node,
+    source: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Err(why) = crate::recipes::Reference::parse(uses) {
+        out.push(
+            Diagnostic::new(root.at_pointer(&format!("{ptr}/uses")).1.span, why)
+                .with_help("write `./path/to/recipe.yaml` or `git+URL//PATH@REF`"),
+        );
+    }
+    for (name, value) in with {
+        let serde_json::Value::String(text) = value else {
+            continue;
+        };
+        let node = root.at_pointer(&format!("{ptr}/with/{name}")).1;
+        match template::undeclared(text, &spec.inputs) {
+            Ok(vars) => {
+                for (var, offset) in vars {
+                    let span = offset.map_or(node.span, |o| {
+                        span_in_scalar(node, source, text, o, var.len())
+                    });
+                    out.push(
+                        Diagnostic::new(span, format!("undeclared template variable `{var}`"))
+                            .with_help("`with` values can use this file's `inputs.NAME`"),
+                    );
+                }
+            }
+            Err(e) => out.push(Diagnostic::new(node.span, e.message)),
+        }
     }
 }
 

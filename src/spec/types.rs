@@ -52,13 +52,25 @@ pub struct Spec {
     /// What the tools may touch, enforced by the tool layer.
     #[serde(default)]
     pub permissions: Permissions,
-    /// The task. Templated. Give either `prompt` or `steps`.
+    /// The task. Templated. Give one of `prompt`, `steps` or `uses`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub prompt: Option<String>,
-    /// A multi-step workflow: agent steps (`prompt`) and command steps
-    /// (`run`), in order, in one workspace and one trace. Give either
-    /// `prompt` or `steps`.
+    /// Run another task file (a shared recipe) as this whole workflow:
+    /// `./path.yaml` (relative to this file, inside the repository) or
+    /// `git+URL//PATH@REF` (a file in a git repository at a tag, branch or
+    /// commit). Pinned by `wf lock` in `wf.lock`. The recipe gets at most
+    /// this file's `tools` and `permissions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub uses: Option<String>,
+    /// With `uses`: the recipe's inputs. String values are templates over
+    /// this file's `inputs`.
+    #[serde(default, rename = "with", skip_serializing_if = "BTreeMap::is_empty")]
+    pub with_inputs: BTreeMap<String, serde_json::Value>,
+    /// A multi-step workflow: agent steps (`prompt`), command steps (`run`)
+    /// and recipe steps (`uses`), in order, in one workspace and one trace.
+    /// Give one of `prompt`, `steps` or `uses`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
     /// Commands that must pass once the model says it is done.
@@ -76,9 +88,9 @@ fn default_tools() -> Vec<ToolName> {
     vec![ToolName::ReadFile, ToolName::ListFiles, ToolName::Search]
 }
 
-/// One step of a multi-step workflow: an agent step (`prompt`) or a
-/// command step (`run`). Unset keys of an agent step inherit from the top
-/// level.
+/// One step of a multi-step workflow: an agent step (`prompt`), a command
+/// step (`run`) or a recipe step (`uses`). Unset keys of an agent step
+/// inherit from the top level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -100,6 +112,17 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub run: Option<String>,
+    /// Recipe step: run another task file's prompt or steps here, in this
+    /// workspace: `./path.yaml` or `git+URL//PATH@REF`, pinned in `wf.lock`.
+    /// The recipe gets at most this step's `tools` and `permissions` (by
+    /// default the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub uses: Option<String>,
+    /// Recipe step: the recipe's inputs. String values are templates over
+    /// this file's `inputs`.
+    #[serde(default, rename = "with", skip_serializing_if = "Option::is_none")]
+    pub with_inputs: Option<BTreeMap<String, serde_json::Value>>,
     /// Command step: how long it may run. Default 10m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Duration")]
@@ -115,10 +138,12 @@ pub struct Step {
     /// Agent step: rules for this step (default: the top level's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constraints: Option<Vec<String>>,
-    /// Agent step: tools (default: the top level's).
+    /// Agent step: tools (default: the top level's). Recipe step: the most
+    /// the recipe may use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ToolName>>,
-    /// Agent step: permissions (default: the top level's).
+    /// Agent step: permissions (default: the top level's). Recipe step: the
+    /// most the recipe may have; its own are intersected with these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Permissions")]
     pub permissions: Option<Permissions>,

@@ -73,7 +73,8 @@ impl ToolOutcome {
 pub struct ToolLayer {
     enabled: Vec<ToolName>,
     policy: Policy,
-    shell_allow: Vec<Vec<shell::PatternWord>>,
+    /// Allow patterns per layer (own permissions, then each bound).
+    shell_allow: Vec<Vec<Vec<shell::PatternWord>>>,
     shell_timeout: Duration,
     env: Vec<(String, String)>,
     writes_allowed: bool,
@@ -86,19 +87,29 @@ impl ToolLayer {
         root: &Path,
         tools: &[ToolName],
         permissions: &Permissions,
+        bounds: &[Permissions],
         env: Vec<(String, String)>,
     ) -> Result<ToolLayer, String> {
-        let policy = Policy::new(root, permissions)?;
-        let (shell_allow, shell_timeout) = match &permissions.shell {
-            Some(s) => (
-                s.allow
-                    .iter()
-                    .map(|p| shell::parse_pattern(p))
-                    .collect::<Result<Vec<_>, _>>()?,
-                s.timeout.map_or(DEFAULT_SHELL_TIMEOUT, |t| t.0),
-            ),
-            None => (Vec::new(), DEFAULT_SHELL_TIMEOUT),
-        };
+        let policy = Policy::new(root, permissions, bounds)?;
+        // The shell allowlist of each layer: a command must match one
+        // pattern of every layer. The tightest timeout wins.
+        let mut shell_allow = Vec::new();
+        let mut shell_timeout = DEFAULT_SHELL_TIMEOUT;
+        for (i, layer) in std::iter::once(permissions).chain(bounds).enumerate() {
+            let patterns = match &layer.shell {
+                Some(s) => {
+                    if let Some(t) = s.timeout {
+                        shell_timeout = if i == 0 { t.0 } else { shell_timeout.min(t.0) };
+                    }
+                    s.allow
+                        .iter()
+                        .map(|p| shell::parse_pattern(p))
+                        .collect::<Result<Vec<_>, _>>()?
+                }
+                None => Vec::new(),
+            };
+            shell_allow.push(patterns);
+        }
         Ok(ToolLayer {
             enabled: tools.to_vec(),
             policy,
@@ -178,8 +189,15 @@ impl ToolLayer {
         if argv.is_empty() {
             return Err(files::CallError::Failed("the command is empty".into()));
         }
-        if !self.shell_allow.iter().any(|p| shell::matches(p, &argv)) {
-            return Err(deny("not matched by permissions.shell.allow".into()));
+        for (i, layer) in self.shell_allow.iter().enumerate() {
+            if !layer.iter().any(|p| shell::matches(p, &argv)) {
+                return Err(deny(if i == 0 {
+                    "not matched by permissions.shell.allow".into()
+                } else {
+                    "not matched by permissions.shell.allow of the task that uses this recipe"
+                        .into()
+                }));
+            }
         }
         shell::check_arguments(&argv).map_err(deny)?;
         let outcome = crate::process::run(&crate::process::Spawn {

@@ -10,6 +10,11 @@
 //! - reads must match `permissions.read`;
 //! - writes must match `permissions.write` and not `permissions.protect`
 //!   (protect wins).
+//!
+//! A recipe run through `uses:` also has *bounds*: the permissions of each
+//! caller up the chain. A path must then be allowed by the recipe's own
+//! permissions and by every bound (reads and writes are intersected), and
+//! is protected when any of them protects it (protect is a union).
 
 use crate::spec::Permissions;
 use globset::GlobSet;
@@ -28,6 +33,12 @@ pub struct Denial {
 #[derive(Debug, Clone)]
 pub struct Policy {
     root: PathBuf,
+    /// The permissions first, then each bound.
+    layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
     read: GlobSet,
     write: GlobSet,
     protect: GlobSet,
@@ -46,17 +57,29 @@ pub enum Access {
 }
 
 impl Policy {
-    /// Compiles `permissions` for the workspace at `root`.
-    pub fn new(root: &Path, permissions: &Permissions) -> Result<Policy, String> {
+    /// Compiles `permissions`, bounded by `bounds`, for the workspace at `root`.
+    pub fn new(
+        root: &Path,
+        permissions: &Permissions,
+        bounds: &[Permissions],
+    ) -> Result<Policy, String> {
         let set = |list: &[String], what: &str| {
             crate::glob::compile_set(list)
                 .map_err(|(i, e)| format!("permissions.{what} glob `{}`: {e}", list[i]))
         };
+        let layers = std::iter::once(permissions)
+            .chain(bounds)
+            .map(|p| {
+                Ok(Layer {
+                    read: set(&p.read, "read")?,
+                    write: set(&p.write, "write")?,
+                    protect: set(&p.protect, "protect")?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(Policy {
             root: root.canonicalize().map_err(|e| format!("workspace: {e}"))?,
-            read: set(&permissions.read, "read")?,
-            write: set(&permissions.write, "write")?,
-            protect: set(&permissions.protect, "protect")?,
+            layers,
         })
     }
 
@@ -94,32 +117,56 @@ impl Policy {
         match access {
             Access::List => {}
             Access::Read => {
-                if !real_rel.is_empty()
-                    && !self.read.is_match(&real_rel)
-                    && !self.read.is_match(&rel)
-                {
-                    return Err(deny("read", "not matched by permissions.read"));
+                for (i, layer) in self.layers.iter().enumerate() {
+                    if !real_rel.is_empty()
+                        && !layer.read.is_match(&real_rel)
+                        && !layer.read.is_match(&rel)
+                    {
+                        return Err(deny(
+                            "read",
+                            &Self::why("not matched by permissions.read", i),
+                        ));
+                    }
                 }
             }
             Access::Write => {
                 if rel.is_empty() || real_rel.is_empty() {
                     return Err(deny("write", "not a file path"));
                 }
-                if self.protect.is_match(&rel) || self.protect.is_match(&real_rel) {
-                    return Err(deny("protect", "protected by permissions.protect"));
+                for (i, layer) in self.layers.iter().enumerate() {
+                    if layer.protect.is_match(&rel) || layer.protect.is_match(&real_rel) {
+                        return Err(deny(
+                            "protect",
+                            &Self::why("protected by permissions.protect", i),
+                        ));
+                    }
                 }
-                if !self.write.is_match(&real_rel) {
-                    return Err(deny("write", "not matched by permissions.write"));
+                for (i, layer) in self.layers.iter().enumerate() {
+                    if !layer.write.is_match(&real_rel) {
+                        return Err(deny(
+                            "write",
+                            &Self::why("not matched by permissions.write", i),
+                        ));
+                    }
                 }
             }
         }
         Ok((resolved, real_rel))
     }
 
+    /// Why layer `i` refused: its own rule, or the caller's bound.
+    fn why(what: &str, layer: usize) -> String {
+        if layer == 0 {
+            what.to_string()
+        } else {
+            format!("{what} of the task that uses this recipe")
+        }
+    }
+
     /// Whether a listed file (relative, already inside the workspace) may be
     /// shown to the model.
     pub fn readable(&self, rel: &str) -> bool {
-        !is_internal(rel) && self.read.is_match(rel)
+        !is_internal(rel) && self.layers.iter().all(|l| l.read.is_match(rel))
     }
 
     /// The real absolute location of `rel` with every existing symlink
@@ -177,7 +224,41 @@ mod tests {
             protect: vec!["src/generated/**".into()],
             shell: None,
         };
-        Policy::new(dir, &perms).unwrap()
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    #[test]
+    fn bounds_intersect_reads_and_writes_and_unite_protects() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src/api")).unwrap();
+        let own = Permissions {
+            read: vec!["**".into()],
+            write: vec!["src/**".into(), "docs/**".into()],
+            protect: vec![],
+            shell: None,
+        };
+        let caller = Permissions {
+            read: vec!["src/**".into()],
+            write: vec!["src/**".into()],
+            protect: vec!["src/api/**".into()],
+            shell: None,
+        };
+        let p = Policy::new(dir.path(), &own, &[caller]).unwrap();
+        assert!(p.check("src/a.rs", Access::Write).is_ok());
+        let d = p.check("docs/a.md", Access::Write).unwrap_err();
+        assert_eq!(d.rule, "write");
+        assert!(
+            d.message.contains("task that uses this recipe"),
+            "{}",
+            d.message
+        );
+        assert_eq!(
+            p.check("src/api/x.rs", Access::Write).unwrap_err().rule,
+            "protect"
+        );
+        assert_eq!(p.check("README.md", Access::Read).unwrap_err().rule, "read");
+        assert!(p.readable("src/a.rs"));
+        assert!(!p.readable("README.md"));
     }
 
     #[test]

@@ -490,7 +490,10 @@ steps:
     let r = repo.wf(&["validate", "bad.yaml"]);
     r.code(2);
     for (msg, at) in [
-        ("give either `prompt` or `steps`, not both", "bad.yaml:5:1"),
+        (
+            "give one of `prompt`, `steps` or `uses`; `prompt` is given too",
+            "bad.yaml:5:1",
+        ),
         (
             "`tools` applies to agent steps; step `a` is a command step",
             "bad.yaml:8:5",

@@ -1,0 +1,158 @@
+//! `wf.lock`: the pins of every recipe the task files of one directory use.
+//!
+//! The file is YAML (JSON-quoted strings, so any value round-trips), sorted
+//! by reference, with no dates: the same pins always give the same bytes,
+//! and a pin moving shows as a one-line diff in review.
+//!
+//! ```yaml
+//! wf_lock: 1
+//! recipes:
+//!   - uses: "git+https://example.com/org/recipes.git//migrate-config.yaml@v1.2.0"
+//!     name: "migrate-config"
+//!     commit: "3c301d40915aab5a70eb16202c46bf38665e7533"
+//!     sha256: "…"
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The lock file's name.
+pub const FILE_NAME: &str = "wf.lock";
+
+/// The lock format version this wf writes and reads.
+pub const VERSION: u64 = 1;
+
+/// One pinned reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// The reference: `./path.yaml` relative to the lock file, or the
+    /// `git+…` text as written.
+    pub uses: String,
+    /// The recipe's `name:`.
+    #[serde(default)]
+    pub name: String,
+    /// For git references, the commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    wf_lock: u64,
+    #[serde(default)]
+    recipes: Vec<Pin>,
+}
+
+/// The pins of a lock file, by reference.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lock {
+    pins: BTreeMap<String, Pin>,
+}
+
+impl Lock {
+    /// A lock of these pins.
+    pub fn from_pins(pins: impl IntoIterator<Item = Pin>) -> Lock {
+        Lock {
+            pins: pins.into_iter().map(|p| (p.uses.clone(), p)).collect(),
+        }
+    }
+
+    /// The pin of `uses`.
+    pub fn get(&self, uses: &str) -> Option<&Pin> {
+        self.pins.get(uses)
+    }
+
+    /// Every pin, sorted by reference.
+    pub fn pins(&self) -> impl Iterator<Item = &Pin> {
+        self.pins.values()
+    }
+
+    /// Whether it pins nothing.
+    pub fn is_empty(&self) -> bool {
+        self.pins.is_empty()
+    }
+
+    /// Reads `path`; `None` when there is no such file.
+    pub fn read(path: &Path) -> Result<Option<Lock>, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let bad = |why: String| format!("{}: {why}; rewrite it with `wf lock`", path.display());
+        let root = crate::spec::yaml::parse(&text)
+            .map_err(|e| bad(format!("line {}: {}", e.span.start.line, e.message)))?;
+        let file: File = serde_path_to_error::deserialize(&root.to_json())
+            .map_err(|e| bad(format!("at `{}`: {}", e.path(), e.inner())))?;
+        if file.wf_lock != VERSION {
+            return Err(bad(format!(
+                "lock format {} is not the format {VERSION} this wf reads",
+                file.wf_lock
+            )));
+        }
+        Ok(Some(Lock::from_pins(file.recipes)))
+    }
+
+    /// The file's text.
+    pub fn render(&self) -> String {
+        let q = |s: &str| serde_json::to_string(s).expect("strings serialize");
+        let mut out = String::from(
+            "# wf.lock: the exact version of every recipe that `uses:` refers to in the\n\
+             # task files of this directory. Written by `wf lock`; commit it. `wf run`\n\
+             # refuses a recipe that no longer matches its pin; `wf lock --update NAME`\n\
+             # moves a pin on purpose.\n",
+        );
+        out.push_str(&format!("wf_lock: {VERSION}\nrecipes:"));
+        if self.pins.is_empty() {
+            out.push_str(" []\n");
+            return out;
+        }
+        out.push('\n');
+        for pin in self.pins.values() {
+            out.push_str(&format!("  - uses: {}\n", q(&pin.uses)));
+            out.push_str(&format!("    name: {}\n", q(&pin.name)));
+            if let Some(commit) = &pin.commit {
+                out.push_str(&format!("    commit: {}\n", q(commit)));
+            }
+            out.push_str(&format!("    sha256: {}\n", q(&pin.sha256)));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_is_sorted() {
+        let lock = Lock::from_pins([
+            Pin {
+                uses: "git+https://h/r.git//x \"q\".yaml@v1".into(),
+                name: "x".into(),
+                commit: Some("a".repeat(40)),
+                sha256: "b".repeat(64),
+            },
+            Pin {
+                uses: "./a.yaml".into(),
+                name: "a".into(),
+                commit: None,
+                sha256: "c".repeat(64),
+            },
+        ]);
+        let text = lock.render();
+        assert!(text.find("./a.yaml").unwrap() < text.find("git+").unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(Lock::read(&path).unwrap(), Some(lock));
+        assert_eq!(Lock::read(&dir.path().join("none")).unwrap(), None);
+        std::fs::write(&path, "wf_lock: 2\n").unwrap();
+        assert!(Lock::read(&path).unwrap_err().contains("format 2"));
+    }
+}

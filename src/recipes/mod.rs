@@ -1,0 +1,660 @@
+//! Shared recipes: what `uses:` points at, how it is pinned in `wf.lock`,
+//! and how a pinned recipe is found again.
+//!
+//! A reference is one of
+//!
+//! - `./path.yaml` or `../path.yaml`: a file relative to the task file that
+//!   names it, inside the same repository;
+//! - `git+URL//PATH@REF`: the file PATH of the git repository at URL (any URL
+//!   git accepts: `https://…`, `ssh://…`, `git@host:org/repo.git`, `file://…`
+//!   or a local path, relative ones taken from the task file's directory), at
+//!   REF, a tag, a branch or a full commit id.
+//!
+//! `wf lock` resolves every reference, recursively, to a content hash
+//! (SHA-256 of the file) and, for git, a commit, and writes them to
+//! `wf.lock` next to the task file. `wf run` then requires every reference
+//! to be pinned and refuses one that moved: a local file whose content
+//! changed, a tag or branch that now points at another commit. When the
+//! remote cannot be reached, a pinned commit already in the cache is used
+//! and a note says the tag was not checked.
+
+pub mod git;
+pub mod lock;
+
+use git::GitCache;
+pub use lock::{Lock, Pin};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// A parsed `uses:` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// A file relative to the referring file.
+    Local(String),
+    /// A file in a git repository.
+    Git {
+        /// The repository, as git accepts it.
+        url: String,
+        /// The file inside it.
+        path: String,
+        /// Tag, branch or commit id.
+        reference: String,
+    },
+}
+
+impl Reference {
+    /// Parses a `uses:` value; `Err` says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Reference, String> {
+        if let Some(rest) = text.strip_prefix("git+") {
+            let (location, reference) = rest.rsplit_once('@').ok_or_else(|| {
+                format!(
+                    "`{text}` has no `@REF`; pin a tag, a branch or a commit: `…//file.yaml@v1.0.0`"
+                )
+            })?;
+            // The `//` after the scheme's own `://` separates the repository
+            // from the file.
+            let search_from = location.find("://").map_or(0, |i| i + 3);
+            let split = location[search_from..]
+                .find("//")
+                .map(|i| i + search_from)
+                .ok_or_else(|| {
+                    format!("`{text}` does not name a file: write `git+URL//PATH@REF`")
+                })?;
+            let (url, path) = (&location[..split], &location[split + 2..]);
+            if url.is_empty() || url.starts_with('-') {
+                return Err(format!("`{text}` has no usable repository URL"));
+            }
+            check_inner_path(path).map_err(|why| format!("`{text}`: the file path {why}"))?;
+            if reference.is_empty()
+                || reference.starts_with('-')
+                || reference.contains("..")
+                || reference.chars().any(|c| c.is_whitespace() || c == ':')
+            {
+                return Err(format!(
+                    "`{text}`: `{reference}` is not a tag, branch or commit"
+                ));
+            }
+            return Ok(Reference::Git {
+                url: url.to_string(),
+                path: path.to_string(),
+                reference: reference.to_string(),
+            });
+        }
+        if text.starts_with("./") || text.starts_with("../") {
+            if !(text.ends_with(".yaml") || text.ends_with(".yml")) {
+                return Err(format!("`{text}` is not a task file (.yaml or .yml)"));
+            }
+            return Ok(Reference::Local(text.to_string()));
+        }
+        Err(format!(
+            "`{text}` is not a recipe reference: start a path with `./` or `../`, or write `git+URL//PATH@REF`"
+        ))
+    }
+}
+
+/// A path inside a git repository: relative, without `..`, naming a file.
+fn check_inner_path(path: &str) -> Result<(), String> {
+    if path.is_empty() || path.ends_with('/') {
+        return Err("is empty".into());
+    }
+    crate::paths::check_relative(path)
+}
+
+/// Where a reference is read from: the repository of the task file, or a
+/// recipe fetched from git (whose relative references stay in that commit).
+#[derive(Debug, Clone)]
+pub enum Base {
+    /// A task file on disk, in the user's repository.
+    Local {
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// A recipe from a git repository.
+    Git {
+        /// The repository URL as written.
+        url: String,
+        /// The reference as written.
+        reference: String,
+        /// The pinned commit.
+        commit: String,
+        /// The checkout of that commit in the cache.
+        tree: PathBuf,
+        /// The referring file's directory inside the repository (`` for the top).
+        dir: String,
+    },
+}
+
+/// A reference found and checked: the file to load and where its own
+/// references are read from.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The lock key: the reference in a form that is the same from any task
+    /// file of the lock's directory.
+    pub key: String,
+    /// The file to load.
+    pub file: PathBuf,
+    /// How the file is shown in messages.
+    pub display: String,
+    /// Base for the recipe's own `uses:`.
+    pub base: Base,
+    /// The pin.
+    pub pin: Pin,
+}
+
+/// How pins are treated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// `wf run`, `replay`, `resume`: every reference must be pinned and match.
+    Locked,
+    /// `wf plan`: pins are checked where present; an unpinned reference is
+    /// resolved as it is now, with a note.
+    Preview,
+    /// `wf lock`: existing pins are checked and kept; new references are
+    /// pinned; `update` re-pins the ones it selects (`Some(None)`: all).
+    Lock {
+        /// `--update [NAME]`.
+        update: Option<Option<String>>,
+    },
+}
+
+/// Resolves references against a lock file, collecting the pins it used.
+#[derive(Debug)]
+pub struct Resolver {
+    repo_root: PathBuf,
+    lock_dir: PathBuf,
+    lock: Lock,
+    mode: Mode,
+    cache: GitCache,
+    /// Pins actually used, by key.
+    pub used: BTreeMap<String, Pin>,
+    /// Notes for the user (an unpinned reference, an unreachable remote).
+    pub notes: Vec<String>,
+    /// `--update NAME` matched something.
+    pub update_matched: bool,
+}
+
+impl Resolver {
+    /// A resolver for the task files in `lock_dir` (whose `wf.lock` is read
+    /// if it exists), caching fetched recipes under `cache_root/.wf/cache`.
+    /// Local references must stay inside the repository holding `lock_dir`.
+    pub fn new(cache_root: &Path, lock_dir: &Path, mode: Mode) -> Result<Resolver, String> {
+        let lock_dir = if lock_dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            lock_dir
+        };
+        let lock_dir = lock_dir
+            .canonicalize()
+            .unwrap_or_else(|_| lock_dir.to_path_buf());
+        let lock = Lock::read(&lock_dir.join(lock::FILE_NAME))?.unwrap_or_default();
+        Ok(Resolver {
+            repo_root: crate::plan::repo_root(&lock_dir),
+            cache: GitCache::new(&cache_root.join(".wf").join("cache")),
+            lock_dir,
+            lock,
+            mode,
+            used: BTreeMap::new(),
+            notes: Vec::new(),
+            update_matched: false,
+        })
+    }
+
+    /// A resolver for the task file `loaded` (its `wf.lock` is next to it).
+    pub fn for_task(
+        loaded: &crate::spec::LoadedSpec,
+        cache_root: &Path,
+        mode: Mode,
+    ) -> Result<Resolver, crate::plan::PlanError> {
+        Resolver::new(cache_root, loaded.dir(), mode).map_err(crate::plan::PlanError::Recipe)
+    }
+
+    /// The lock file this resolver reads.
+    pub fn lock_path(&self) -> PathBuf {
+        self.lock_dir.join(lock::FILE_NAME)
+    }
+
+    /// The lock as read.
+    pub fn lock(&self) -> &Lock {
+        &self.lock
+    }
+
+    /// Records the recipe name of a used pin (known once it is loaded).
+    pub fn set_name(&mut self, key: &str, name: &str) {
+        if let Some(pin) = self.used.get_mut(key) {
+            pin.name = name.to_string();
+        }
+    }
+
+    /// Finds `text`, referred to from `base`, and checks it against its pin.
+    pub fn find(&mut self, text: &str, base: &Base) -> Result<Found, String> {
+        let reference = Reference::parse(text)?;
+        let found = match (&reference, base) {
+            (Reference::Local(path), Base::Local { dir }) => self.local(text, path, dir)?,
+            (
+                Reference::Local(path),
+                Base::Git {
+                    url,
+                    reference,
+                    commit,
+                    tree,
+                    dir,
+                },
+            ) => {
+                let inner = join_inner(dir, path)
+                    .ok_or_else(|| format!("`{text}` leads outside its git repository"))?;
+                let key = format!("git+{url}//{inner}@{reference}");
+                let file = tree.join(&inner);
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| format!("`{key}`: no such file at commit {commit}: {e}"))?;
+                let pin = Pin {
+                    uses: key.clone(),
+                    name: String::new(),
+                    commit: Some(commit.clone()),
+                    sha256: crate::hash::sha256_hex(&bytes),
+                };
+                self.check_pin(&key, &pin)?;
+                Found {
+                    display: key.clone(),
+                    base: Base::Git {
+                        url: url.clone(),
+                        reference: reference.clone(),
+                        commit: commit.clone(),
+                        tree: tree.clone(),
+                        dir: parent_of(&inner),
+                    },
+                    key,
+                    file,
+                    pin,
+                }
+            }
+            (
+                Reference::Git {
+                    url,
+                    path,
+                    reference,
+                },
+                base,
+            ) => {
+                let fetch_url = match base {
+                    Base::Local { dir } => absolute_url(url, dir),
+                    Base::Git { .. } if is_relative_url(url) => {
+                        return Err(format!(
+                            "`{text}`: a recipe fetched from git cannot use a relative repository path"
+                        ));
+                    }
+                    Base::Git { .. } => url.clone(),
+                };
+                self.git(text, &fetch_url, path, reference)?
+            }
+        };
+        if let Some(previous) = self.used.get(&found.key) {
+            if previous.sha256 != found.pin.sha256 || previous.commit != found.pin.commit {
+                return Err(format!(
+                    "`{}` resolves to two different versions in one run",
+                    found.key
+                ));
+            }
+        } else {
+            self.used.insert(found.key.clone(), found.pin.clone());
+        }
+        Ok(found)
+    }
+
+    fn local(&mut self, text: &str, path: &str, dir: &Path) -> Result<Found, String> {
+        let file = lexical_join(dir, path);
+        let real = file
+            .canonicalize()
+            .map_err(|e| format!("`{text}`: cannot read {}: {e}", file.display()))?;
+        if !real.starts_with(&self.repo_root) {
+            return Err(format!(
+                "`{text}` is outside the repository ({}); share it through git instead",
+                self.repo_root.display()
+            ));
+        }
+        let key = relative_key(&self.lock_dir, &real);
+        let bytes = std::fs::read(&real).map_err(|e| format!("`{text}`: cannot read it: {e}"))?;
+        let pin = Pin {
+            uses: key.clone(),
+            name: String::new(),
+            commit: None,
+            sha256: crate::hash::sha256_hex(&bytes),
+        };
+        self.check_pin(&key, &pin)?;
+        Ok(Found {
+            display: text.to_string(),
+            base: Base::Local {
+                dir: real.parent().unwrap_or(Path::new("")).to_path_buf(),
+            },
+            key,
+            file: real,
+            pin,
+        })
+    }
+
+    fn git(&mut self, text: &str, url: &str, path: &str, reference: &str) -> Result<Found, String> {
+        let key = text.to_string();
+        let pinned = self.pin_for(&key).cloned();
+        let commit = match &pinned {
+            Some(pin) => {
+                let locked = pin.commit.clone().ok_or_else(|| {
+                    format!(
+                        "{}: the pin of `{key}` has no commit",
+                        self.lock_path().display()
+                    )
+                })?;
+                match self.cache.resolve(url, reference) {
+                    Ok(now) if now == locked => locked,
+                    Ok(now) => {
+                        return Err(format!(
+                            "`{key}`: `{reference}` now points to commit {now}, but {} pins it at {locked}; the recipe changed under the same name.\nReview the change, then move the pin on purpose with `wf lock --update {key}`",
+                            self.lock_path().display()
+                        ));
+                    }
+                    Err(e) if self.cache.has(url, &locked) => {
+                        self.notes.push(format!(
+                            "could not check `{reference}` of {url} ({e}); using the pinned commit {locked} from the cache"
+                        ));
+                        locked
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            None => self.cache.resolve(url, reference)?,
+        };
+        let tree = self.cache.checkout(url, reference, &commit)?;
+        let file = tree.join(path);
+        let bytes = std::fs::read(&file)
+            .map_err(|_| format!("`{key}`: {url} has no file `{path}` at commit {commit}"))?;
+        let pin = Pin {
+            uses: key.clone(),
+            name: String::new(),
+            commit: Some(commit.clone()),
+            sha256: crate::hash::sha256_hex(&bytes),
+        };
+        self.check_pin(&key, &pin)?;
+        Ok(Found {
+            display: key.clone(),
+            base: Base::Git {
+                url: url.to_string(),
+                reference: reference.to_string(),
+                commit,
+                tree,
+                dir: parent_of(path),
+            },
+            key,
+            file,
+            pin,
+        })
+    }
+
+    /// The pin to hold `key` to, if any, under the mode.
+    fn pin_for(&mut self, key: &str) -> Option<&Pin> {
+        if let Mode::Lock {
+            update: Some(which),
+        } = &self.mode
+        {
+            let selected = match which {
+                None => true,
+                Some(name) => {
+                    let hit = self
+                        .lock
+                        .get(key)
+                        .is_some_and(|p| p.uses == *name || p.name == *name);
+                    self.update_matched |= hit;
+                    hit
+                }
+            };
+            if selected {
+                return None;
+            }
+        }
+        self.lock.get(key)
+    }
+
+    /// Compares what was found with the pin, per the mode.
+    fn check_pin(&mut self, key: &str, found: &Pin) -> Result<(), String> {
+        let lock_path = self.lock_path();
+        match self.pin_for(key).cloned() {
+            Some(pin) => {
+                if pin.commit != found.commit {
+                    return Err(format!(
+                        "`{key}` is at commit {}, but {} pins commit {}.\nMove the pin on purpose with `wf lock --update {key}`",
+                        found.commit.as_deref().unwrap_or("(none)"),
+                        lock_path.display(),
+                        pin.commit.as_deref().unwrap_or("(none)")
+                    ));
+                }
+                if pin.sha256 != found.sha256 {
+                    return Err(format!(
+                        "`{key}` changed since it was pinned: its SHA-256 is {}, {} pins {}.\nReview the change, then move the pin on purpose with `wf lock --update {key}`",
+                        found.sha256,
+                        lock_path.display(),
+                        pin.sha256
+                    ));
+                }
+                Ok(())
+            }
+            None => match &self.mode {
+                Mode::Locked => Err(if self.lock_path().exists() {
+                    format!(
+                        "`{key}` is not pinned in {}; run `wf lock` to pin it",
+                        lock_path.display()
+                    )
+                } else {
+                    format!(
+                        "`{key}` is not pinned: there is no {}; run `wf lock` to pin what `uses:` refers to",
+                        lock_path.display()
+                    )
+                }),
+                Mode::Preview => {
+                    self.notes.push(format!(
+                        "`{key}` is not pinned in {}; `wf run` will refuse it until `wf lock` pins it",
+                        lock_path.display()
+                    ));
+                    Ok(())
+                }
+                Mode::Lock { .. } => Ok(()),
+            },
+        }
+    }
+}
+
+/// Finds every recipe `loaded` uses, recursively, through `resolver` (which
+/// records the pins). Unlike planning, this needs no inputs and reads no
+/// context: it is what `wf lock` does.
+pub fn find_all(loaded: &crate::spec::LoadedSpec, resolver: &mut Resolver) -> Result<(), String> {
+    let dir = loaded.dir();
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let base = Base::Local {
+        dir: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+    };
+    find_tree(loaded, resolver, &base, &mut Vec::new())
+}
+
+fn find_tree(
+    loaded: &crate::spec::LoadedSpec,
+    resolver: &mut Resolver,
+    base: &Base,
+    stack: &mut Vec<String>,
+) -> Result<(), String> {
+    let spec = &loaded.spec;
+    let uses = spec
+        .uses
+        .iter()
+        .chain(spec.steps.iter().filter_map(|s| s.uses.as_ref()));
+    for text in uses {
+        let found = resolver.find(text, base)?;
+        if stack.contains(&found.key) {
+            return Err(format!(
+                "`{text}` uses itself (through {})",
+                stack.join(" → ")
+            ));
+        }
+        if stack.len() >= crate::plan::MAX_USES_DEPTH {
+            return Err(format!(
+                "`uses:` nests deeper than {} recipes",
+                crate::plan::MAX_USES_DEPTH
+            ));
+        }
+        let recipe = crate::spec::load(&found.file).map_err(|e| {
+            format!(
+                "recipe `{text}` does not load:\n{}",
+                e.to_string()
+                    .replace(&found.file.display().to_string(), &found.display)
+            )
+        })?;
+        resolver.set_name(&found.key, &recipe.spec.name);
+        stack.push(found.key.clone());
+        find_tree(&recipe, resolver, &found.base, stack)?;
+        stack.pop();
+    }
+    Ok(())
+}
+
+/// Whether a git URL is a relative local path (`../recipes`).
+fn is_relative_url(url: &str) -> bool {
+    !url.contains("://") && !url.starts_with('/') && !is_scp_like(url)
+}
+
+/// `user@host:path` or `host:path` (git's scp-like syntax).
+fn is_scp_like(url: &str) -> bool {
+    match url.find(':') {
+        Some(i) => !url[..i].contains('/'),
+        None => false,
+    }
+}
+
+/// A relative local URL made absolute against the referring file's directory.
+fn absolute_url(url: &str, dir: &Path) -> String {
+    if is_relative_url(url) {
+        lexical_join(dir, url).display().to_string()
+    } else {
+        url.to_string()
+    }
+}
+
+/// `dir` joined with a relative `path`, `.` and `..` applied lexically.
+fn lexical_join(dir: &Path, path: &str) -> PathBuf {
+    let mut out = dir.to_path_buf();
+    for c in Path::new(path).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(p) => out.push(p),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A path inside a repository joined with a relative one; `None` when it
+/// leaves the repository.
+fn join_inner(dir: &str, path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn parent_of(path: &str) -> String {
+    path.rsplit_once('/')
+        .map_or(String::new(), |(d, _)| d.to_string())
+}
+
+/// `./a/b.yaml` or `../x/b.yaml`: `file` relative to `dir` (both absolute).
+fn relative_key(dir: &Path, file: &Path) -> String {
+    let d: Vec<_> = dir.components().collect();
+    let f: Vec<_> = file.components().collect();
+    let common = d.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec![".".into()];
+    parts.extend(std::iter::repeat_n("..".to_string(), d.len() - common));
+    if parts.len() > 1 {
+        parts.remove(0);
+    }
+    parts.extend(
+        f[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_parse() {
+        assert_eq!(
+            Reference::parse("./recipes/a.yaml").unwrap(),
+            Reference::Local("./recipes/a.yaml".into())
+        );
+        assert_eq!(
+            Reference::parse("git+https://example.com/org/recipes.git//migrate-config.yaml@v1.2.0")
+                .unwrap(),
+            Reference::Git {
+                url: "https://example.com/org/recipes.git".into(),
+                path: "migrate-config.yaml".into(),
+                reference: "v1.2.0".into()
+            }
+        );
+        assert_eq!(
+            Reference::parse("git+git@github.com:org/r.git//dir/x.yaml@main").unwrap(),
+            Reference::Git {
+                url: "git@github.com:org/r.git".into(),
+                path: "dir/x.yaml".into(),
+                reference: "main".into()
+            }
+        );
+        assert_eq!(
+            Reference::parse("git+../recipes//x.yaml@v1").unwrap(),
+            Reference::Git {
+                url: "../recipes".into(),
+                path: "x.yaml".into(),
+                reference: "v1".into()
+            }
+        );
+        for bad in [
+            "recipes/a.yaml",
+            "./a.txt",
+            "git+https://h/r.git//x.yaml",
+            "git+https://h/r.git@v1",
+            "git+https://h/r.git//../x.yaml@v1",
+            "git+https://h/r.git///etc/x.yaml@v1",
+            "git+-uhack//x.yaml@v1",
+            "git+https://h/r.git//x.yaml@--upload-pack=x",
+        ] {
+            assert!(Reference::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_and_inner_paths() {
+        assert_eq!(
+            relative_key(Path::new("/r/tasks"), Path::new("/r/tasks/recipes/a.yaml")),
+            "./recipes/a.yaml"
+        );
+        assert_eq!(
+            relative_key(Path::new("/r/tasks"), Path::new("/r/shared/a.yaml")),
+            "../shared/a.yaml"
+        );
+        assert_eq!(join_inner("a/b", "../c.yaml").as_deref(), Some("a/c.yaml"));
+        assert_eq!(join_inner("", "../c.yaml"), None);
+        assert!(is_scp_like("git@github.com:org/r.git"));
+        assert!(is_relative_url("../recipes"));
+        assert!(!is_relative_url("/srv/recipes"));
+        assert!(!is_relative_url("file:///srv/recipes"));
+    }
+}
