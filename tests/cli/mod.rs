@@ -11,6 +11,7 @@ mod replay;
 mod resume;
 mod run;
 mod schema;
+mod uses;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,450 @@
+//! `uses:` shared recipes, from a path and from a local git repository, the
+//! permission intersection, and `wf lock` refusing moved tags and edited
+//! files.
+
+use super::{Repo, events, git};
+use std::path::Path;
+
+/// A recipe that asks for more than the callers below allow: every path,
+/// `edit_file`, and `rm` besides `cat`. Its check reads its input from the
+/// environment, so a passing check proves `with:` reached it.
+const RECIPE: &str = "wf: 1
+name: edit-ini
+version: 1.0.0
+inputs:
+  file: { type: path }
+model: { provider: anthropic, name: claude-haiku-4-5 }
+tools: [read_file, write_file, edit_file, shell]
+permissions:
+  write: [\"**\"]
+  shell: { allow: [\"cat *\", \"rm *\"] }
+constraints: [Keep comments.]
+prompt: Set y in {{ inputs.file }}.
+checks:
+  - name: has-y
+    run: grep -q '^y' \"$WF_INPUT_FILE\"
+";
+
+/// The model's turns: one allowed write, one write outside the caller's
+/// bound, one command outside the caller's allowlist, one allowed command.
+const TURNS: &str = "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: src/a.ini, content: \"y = 2\\n\" } }
+      - { name: write_file, input: { path: README.md, content: \"hacked\\n\" } }
+      - { name: shell, input: { command: \"rm src/a.ini\" } }
+      - { name: shell, input: { command: \"cat src/a.ini\" } }
+  - text: done
+";
+
+fn caller(uses: &str) -> String {
+    format!(
+        "wf: 1
+name: caller
+model: {{ provider: script, script: caller.turns.yaml }}
+tools: [read_file, write_file, shell]
+permissions:
+  write: [\"src/**\"]
+  shell: {{ allow: [\"cat *\"] }}
+constraints: [Never touch generated files.]
+steps:
+  - id: edit
+    uses: {uses}
+    with: {{ file: src/a.ini }}
+  - id: after
+    if: steps.edit.output == \"done\"
+    run: echo recipe said done
+"
+    )
+}
+
+fn repo_with_local_recipe() -> Repo {
+    let repo = Repo::new();
+    repo.file("src/a.ini", "x = 1\n")
+        .file("README.md", "readme\n")
+        .file("recipes/edit.yaml", RECIPE)
+        .file("caller.yaml", &caller("./recipes/edit.yaml"))
+        .file("caller.turns.yaml", TURNS)
+        .commit();
+    repo
+}
+
+#[test]
+fn a_local_recipe_runs_bounded_by_its_caller() {
+    let repo = repo_with_local_recipe();
+
+    // The plan shows the intersection and says what the recipe does not get.
+    let plan = repo.wf(&["plan", "caller.yaml"]);
+    plan.code(0);
+    for expected in [
+        "1. edit (recipe edit-ini 1.0.0: ./recipes/edit.yaml)",
+        "write  **  ∩  src/**",
+        "shell  cat *, rm *  ∩  cat *",
+        "asks for tool `edit_file`, which the caller does not allow",
+        "asks to write `**` but the caller allows `src/**`",
+        "asks to run `rm *` but the caller allows `cat *`",
+        "is not pinned in",
+    ] {
+        assert!(
+            plan.stdout.contains(expected),
+            "missing `{expected}`:\n{}",
+            plan.stdout
+        );
+    }
+    assert!(
+        !plan.stdout.contains("asks to run `cat *`"),
+        "`cat *` is granted:\n{}",
+        plan.stdout
+    );
+
+    // Not pinned yet: refused before anything runs.
+    let refused = repo.wf(&["run", "caller.yaml", "--yes"]);
+    refused.code(2);
+    assert!(
+        refused.stderr.contains("is not pinned"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("run `wf lock`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(repo.runs().is_empty());
+
+    let lock = repo.wf(&["lock"]);
+    lock.code(0);
+    assert!(
+        lock.stdout
+            .contains("pinned  ./recipes/edit.yaml (edit-ini)"),
+        "{}",
+        lock.stdout
+    );
+    let text = repo.read("wf.lock");
+    let sha = sha256_hex(RECIPE.as_bytes());
+    assert!(text.contains(&format!("sha256: \"{sha}\"")), "{text}");
+
+    let ran = repo.wf(&["run", "caller.yaml", "--yes"]);
+    ran.code(0);
+    assert_eq!(repo.read("src/a.ini"), "y = 2\n");
+    assert_eq!(repo.read("README.md"), "readme\n");
+
+    let trace = repo.last_trace();
+    let used = events(&trace, "recipe_used");
+    assert_eq!(used.len(), 1);
+    assert_eq!(used[0]["uses"], "./recipes/edit.yaml");
+    assert_eq!(used[0]["name"], "edit-ini");
+    assert_eq!(used[0]["sha256"], sha.as_str());
+    let started: Vec<&str> = events(&trace, "step_started")
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(started, ["edit", "edit.main", "after"]);
+    let denied: Vec<String> = events(&trace, "permission_denied")
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert!(denied[0].contains("README.md") && denied[0].contains("task that uses this recipe"));
+    assert!(denied[1].contains("rm src/a.ini") && denied[1].contains("task that uses this recipe"));
+    let cat = events(&trace, "tool_result")
+        .into_iter()
+        .find(|e| e["output"].as_str().unwrap_or("").contains("y = 2"));
+    assert!(cat.is_some(), "`cat` ran under both allowlists");
+    let check = events(&trace, "check_result");
+    assert_eq!(check.len(), 1);
+    assert_eq!(check[0]["name"], "has-y");
+    assert_eq!(check[0]["passed"], true);
+    // The recipe's result is the caller's `steps.edit`: the `if:` held.
+    let finished = events(&trace, "step_finished");
+    let after = finished.iter().find(|e| e["id"] == "after").unwrap();
+    assert!(
+        after["output"]
+            .as_str()
+            .unwrap()
+            .contains("recipe said done")
+    );
+
+    // The recipe's agent step has its own constraints and the caller's,
+    // its tools intersected, and the caller's permissions as a bound.
+    let json = repo.wf(&["plan", "caller.yaml", "--json"]);
+    json.code(0);
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let main = &plan["steps"][0]["steps"][0];
+    assert_eq!(main["id"], "main");
+    assert_eq!(
+        main["constraints"],
+        serde_json::json!(["Keep comments.", "Never touch generated files."])
+    );
+    assert_eq!(
+        main["tools"],
+        serde_json::json!(["read_file", "write_file", "shell"])
+    );
+    assert_eq!(main["bounds"][0]["write"], serde_json::json!(["src/**"]));
+    assert_eq!(plan["steps"][0]["inputs"]["file"], "src/a.ini");
+}
+
+#[test]
+fn an_edited_local_recipe_is_refused_until_the_pin_moves() {
+    let repo = repo_with_local_recipe();
+    repo.wf(&["lock"]).code(0);
+    repo.commit();
+    repo.file(
+        "recipes/edit.yaml",
+        &RECIPE.replace("Keep comments.", "Delete comments."),
+    );
+
+    let run = repo.wf(&["run", "caller.yaml", "--yes"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("`./recipes/edit.yaml` changed since it was pinned"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("wf lock --update ./recipes/edit.yaml"),
+        "{}",
+        run.stderr
+    );
+    assert!(repo.runs().is_empty());
+    assert_eq!(repo.read("src/a.ini"), "x = 1\n");
+
+    // A plain `wf lock` does not move it either.
+    let lock = repo.wf(&["lock"]);
+    lock.code(2);
+    assert!(
+        lock.stderr.contains("changed since it was pinned"),
+        "{}",
+        lock.stderr
+    );
+
+    let update = repo.wf(&["lock", "--update", "edit-ini"]);
+    update.code(0);
+    assert!(
+        update.stdout.contains("moved   ./recipes/edit.yaml"),
+        "{}",
+        update.stdout
+    );
+    repo.wf(&["run", "caller.yaml", "--yes"]).code(0);
+    assert_eq!(repo.read("src/a.ini"), "y = 2\n");
+
+    let unknown = repo.wf(&["lock", "--update", "nope"]);
+    unknown.code(2);
+    assert!(
+        unknown.stderr.contains("--update nope"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+/// A git repository of recipes, tagged `v1`, outside the user's repository.
+fn recipes_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(d.join("ini")).unwrap();
+    std::fs::write(d.join("ini/edit.yaml"), RECIPE).unwrap();
+    git_commit(d, "v1 of the recipe");
+    git_as(d, &["tag", "-a", "v1", "-m", "release 1"]);
+    dir
+}
+
+fn git_commit(dir: &Path, message: &str) {
+    git(dir, &["add", "-A"]);
+    git_as(dir, &["commit", "-qm", message]);
+}
+
+/// git with an identity (commits and annotated tags need one).
+fn git_as(dir: &Path, args: &[&str]) {
+    let mut all = vec!["-c", "user.name=R", "-c", "user.email=r@example.com"];
+    all.extend(args);
+    git(dir, &all);
+}
+
+#[test]
+fn a_git_recipe_at_a_tag_is_pinned_and_a_moved_tag_is_refused() {
+    let recipes = recipes_repo();
+    let r = recipes.path();
+    let v1 = git(r, &["rev-parse", "v1^{commit}"]).trim().to_string();
+    let uses = format!("git+{}//ini/edit.yaml@v1", r.display());
+    let repo = Repo::new();
+    // The whole file is the recipe: `uses:` at the top level.
+    repo.file("src/a.ini", "x = 1\n")
+        .file("README.md", "readme\n")
+        .file(
+            "whole.yaml",
+            &format!(
+                "wf: 1
+name: whole
+model: {{ provider: script, script: caller.turns.yaml }}
+tools: [read_file, write_file, shell]
+permissions:
+  write: [\"src/**\"]
+  shell: {{ allow: [\"cat *\"] }}
+uses: {uses}
+with: {{ file: src/a.ini }}
+"
+            ),
+        )
+        .file("caller.turns.yaml", TURNS)
+        .commit();
+
+    let lock = repo.wf(&["lock", "whole.yaml"]);
+    lock.code(0);
+    let text = repo.read("wf.lock");
+    assert!(text.contains(&format!("commit: \"{v1}\"")), "{text}");
+    assert!(
+        text.contains(&format!("sha256: \"{}\"", sha256_hex(RECIPE.as_bytes()))),
+        "{text}"
+    );
+    // Cached by commit.
+    assert!(
+        repo.join(&format!(".wf/cache/recipes/{v1}/ini/edit.yaml"))
+            .is_file()
+    );
+
+    repo.wf(&["run", "whole.yaml", "--yes"]).code(0);
+    assert_eq!(repo.read("src/a.ini"), "y = 2\n");
+    assert_eq!(repo.read("README.md"), "readme\n");
+    let trace = repo.last_trace();
+    let used = events(&trace, "recipe_used");
+    assert_eq!(used[0]["commit"], v1.as_str());
+    assert_eq!(used[0]["uses"], uses.as_str());
+
+    // Someone moves the tag to a changed recipe.
+    std::fs::write(
+        r.join("ini/edit.yaml"),
+        RECIPE.replace("Keep comments.", "Also rm -rf."),
+    )
+    .unwrap();
+    git_commit(r, "changed");
+    git_as(r, &["tag", "-f", "-a", "v1", "-m", "moved"]);
+    let moved = git(r, &["rev-parse", "v1^{commit}"]).trim().to_string();
+    assert_ne!(moved, v1);
+
+    repo.file("src/a.ini", "x = 1\n").commit();
+    let run = repo.wf(&["run", "whole.yaml", "--yes"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains(&format!("`v1` now points to commit {moved}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("pins it at {v1}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.runs().len(), 1, "the refused run left no run behind");
+    repo.wf(&["lock"]).code(2);
+
+    let update = repo.wf(&["lock", "--update"]);
+    update.code(0);
+    assert!(update.stdout.contains("moved"), "{}", update.stdout);
+    assert!(repo.read("wf.lock").contains(&moved));
+}
+
+#[test]
+fn a_pinned_commit_in_the_cache_runs_without_the_remote() {
+    let recipes = recipes_repo();
+    let uses = format!("git+{}//ini/edit.yaml@v1", recipes.path().display());
+    let repo = Repo::new();
+    repo.file("src/a.ini", "x = 1\n")
+        .file("README.md", "readme\n")
+        .file("caller.yaml", &caller(&uses))
+        .file("caller.turns.yaml", TURNS)
+        .commit();
+    repo.wf(&["lock"]).code(0);
+    drop(recipes); // the remote is gone
+    let run = repo.wf(&["run", "caller.yaml", "--yes"]);
+    run.code(0);
+    assert!(
+        run.stderr.contains("using the pinned commit"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.read("src/a.ini"), "y = 2\n");
+}
+
+#[test]
+fn recipe_inputs_cycles_and_bad_references_are_refused() {
+    let repo = Repo::new();
+    repo.file("recipes/edit.yaml", RECIPE)
+        .file("a.yaml", "wf: 1\nname: a\nmodel: { provider: openai, name: m }\nuses: ./b.yaml\n")
+        .file("b.yaml", "wf: 1\nname: b\nmodel: { provider: openai, name: m }\nuses: ./a.yaml\n")
+        .file(
+            "typo.yaml",
+            "wf: 1\nname: typo\nmodel: { provider: openai, name: m }\nuses: ./recipes/edit.yaml\nwith: { fiel: x }\n",
+        )
+        .file(
+            "bad.yaml",
+            "wf: 1
+name: bad
+model: { provider: openai, name: m }
+steps:
+  - id: one
+    uses: recipes/edit.yaml
+  - id: two
+    prompt: hi
+    with: { a: b }
+  - id: three
+    uses: ./recipes/edit.yaml
+    checks: [{ name: c, run: \"true\" }]
+    with: { file: \"{{ inputs.nope }}\" }
+",
+        );
+    let cycle = repo.wf(&["lock", "a.yaml"]);
+    cycle.code(2);
+    assert!(cycle.stderr.contains("uses itself"), "{}", cycle.stderr);
+
+    repo.wf(&["lock", "typo.yaml"]).code(0);
+    let typo = repo.wf(&["plan", "typo.yaml"]);
+    typo.code(2);
+    assert!(
+        typo.stderr
+            .contains("recipe `edit-ini` has no input `fiel`; its inputs: file"),
+        "{}",
+        typo.stderr
+    );
+
+    let bad = repo.wf(&["validate", "bad.yaml"]);
+    bad.code(2);
+    for (msg, at) in [
+        (
+            "`recipes/edit.yaml` is not a recipe reference",
+            "bad.yaml:6:11",
+        ),
+        (
+            "`with` gives the inputs of a `uses` recipe; this step has no `uses`",
+            "bad.yaml:9:5",
+        ),
+        ("`checks` comes from the used recipe", "bad.yaml:12:5"),
+        ("undeclared template variable `inputs.nope`", "bad.yaml:13:"),
+    ] {
+        assert!(bad.stderr.contains(msg), "missing `{msg}`:\n{}", bad.stderr);
+        assert!(
+            bad.stderr.contains(&format!("--> {at}")),
+            "missing {at}:\n{}",
+            bad.stderr
+        );
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
