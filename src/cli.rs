@@ -501,7 +501,7 @@ fn make_provider(
             crate::provider::script::ScriptProvider::load(&loaded.dir().join(script))
                 .map_err(Error::Usage)?;
         provider.skip(skip_turns);
-        return Ok((Box::new(provider), Box::new(|_| None)));
+        return Ok((Box::new(provider), Box::new(|_, _| None)));
     }
     let name = plan.model.provider.as_str();
     let Some(model) = plan.model.name.clone() else {
@@ -516,19 +516,33 @@ fn make_provider(
         config.max_attempts = n;
     }
     let provider = factory::create(name, config).map_err(|e| Error::Usage(e.to_string()))?;
-    let price = plan.model.price.or_else(|| cost::price_for(&model));
-    if price.is_none() {
-        errln!(
-            "wf: price unknown for model `{model}`: cost is not tracked; set `model.price` in the task file to track it"
-        );
-        if plan.limits.max_cost_usd.is_some() {
+    // Every model the run may call: the top level's and each agent step's.
+    let mut models = vec![(plan.model.clone(), plan.limits.max_cost_usd.is_some())];
+    crate::plan::visit_agents(&plan.steps, &mut |a| {
+        models.push((a.model.clone(), a.limits.max_cost_usd.is_some()));
+    });
+    let capped = plan.limits.max_cost_usd.is_some();
+    let mut warned = std::collections::BTreeSet::new();
+    for (m, step_capped) in &models {
+        let name = m.name.clone().unwrap_or_else(|| model.clone());
+        if m.price.or_else(|| cost::price_for(&name)).is_some() || !warned.insert(name.clone()) {
+            continue;
+        }
+        if capped || *step_capped {
             return Err(Error::Usage(format!(
-                "limits.max_cost_usd cannot be enforced: no price known for `{model}`; set `model.price`"
+                "limits.max_cost_usd cannot be enforced: no price known for `{name}`; set `model.price`"
             )));
         }
+        errln!(
+            "wf: price unknown for model `{name}`: cost is not tracked; set `model.price` in the task file to track it"
+        );
     }
-    let pricing: crate::executor::Pricing =
-        Box::new(move |usage| price.and_then(|p| cost::cost(usage, &p)));
+    let pricing: crate::executor::Pricing = Box::new(move |m, usage| {
+        let name = m.name.as_deref().unwrap_or(&model);
+        m.price
+            .or_else(|| cost::price_for(name))
+            .and_then(|p| cost::cost(usage, &p))
+    });
     Ok((provider, pricing))
 }
 
@@ -876,7 +890,7 @@ fn write_summary(dir: &crate::store::RunDir) -> Result<(), Error> {
 }
 
 fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
-    use crate::event::{CheckpointState, Event, RunStatus};
+    use crate::event::{Event, RunStatus};
     use std::io::IsTerminal;
     let cwd = current_dir()?;
     let root = crate::plan::repo_root(&cwd);
@@ -915,24 +929,9 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)?;
     plan.root = root.clone();
-    // Pause markers are not part of the run's course; a decision taken since
+    // Pauses are not part of the run's course; a decision taken since
     // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.
-    let prefix: Vec<crate::event::Record> = records
-        .iter()
-        .filter(|r| {
-            !matches!(
-                r.event,
-                Event::Checkpoint {
-                    state: CheckpointState::Paused,
-                    ..
-                } | Event::RunFinished {
-                    status: RunStatus::Paused,
-                    ..
-                }
-            )
-        })
-        .cloned()
-        .collect();
+    let prefix = crate::replay::without_pauses(&records);
     let answered = records
         .iter()
         .filter(|r| matches!(r.event, Event::ModelResponse { .. }))

@@ -68,6 +68,9 @@ pub enum CheckpointName {
     Plan,
     /// Approval of the final diff before it touches the user's tree.
     Apply,
+    /// Approval of the changes so far, after a step that asks for it
+    /// (`checkpoints.apply` on a step), before the next step runs.
+    Step,
 }
 
 impl CheckpointName {
@@ -76,6 +79,7 @@ impl CheckpointName {
         match self {
             CheckpointName::Plan => "plan",
             CheckpointName::Apply => "apply",
+            CheckpointName::Step => "step",
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::provider::{
     Block, Message, ModelRequest, ModelResponse, Provider, ProviderObserver, Role, StopReason,
     Usage,
 };
+use crate::spec::StepLimits;
 use crate::store::{RunDir, Store};
 use crate::tools::ToolLayer;
 use crate::trace::TraceWriter;
@@ -113,8 +114,9 @@ pub struct RunOutcome {
     pub reason: Option<String>,
 }
 
-/// Prices a response's usage in USD; `None` when unknown.
-pub type Pricing = Box<dyn Fn(&Usage) -> Option<f64>>;
+/// Prices a response's usage by the model that answered, in USD; `None`
+/// when unknown.
+pub type Pricing = Box<dyn Fn(&crate::spec::ModelSpec, &Usage) -> Option<f64>>;
 
 /// Runs `plan` with `provider`.
 pub fn run(
@@ -345,20 +347,22 @@ impl Executor<'_> {
             self.emit(context_event(&plan.context))?;
         }
         if plan.steps.is_empty() {
-            let (end, _) = self.agent(provider, &ws, plan, None)?;
+            let (end, _) = self.agent(provider, &ws, plan, None, &StepLimits::default())?;
             return self.conclude(end, &ws);
         }
         let end = self.steps(provider, &ws)?;
         self.conclude(end, &ws)
     }
 
-    /// An agent with the tools, permissions and checks of `view`.
+    /// An agent with the tools, permissions and checks of `view`, within
+    /// the step's `limits` (and the run's).
     fn agent(
         &mut self,
         provider: &mut dyn Provider,
         ws: &Workspace,
         view: &Plan,
         output_schema: Option<&serde_json::Value>,
+        limits: &StepLimits,
     ) -> Result<(End, String), String> {
         let mut tools = ToolLayer::new(
             &ws.dir,
@@ -370,7 +374,22 @@ impl Executor<'_> {
         .map_err(|e| format!("cannot set up the tools: {e}"))?;
         let plan_phase = view.checkpoints.plan;
         tools.set_writes_allowed(!plan_phase);
-        self.agent_loop(provider, &mut tools, ws, plan_phase, view, output_schema)
+        // A step timeout narrows the deadline while the step runs.
+        let run_deadline = self.deadline;
+        if let Some(t) = limits.timeout {
+            self.deadline = run_deadline.min(Instant::now() + t.0);
+        }
+        let done = self.agent_loop(
+            provider,
+            &mut tools,
+            ws,
+            plan_phase,
+            view,
+            output_schema,
+            limits,
+        );
+        self.deadline = run_deadline;
+        done
     }
 
     /// The steps of a multi-step workflow, in order, in one workspace.
@@ -458,6 +477,11 @@ impl Executor<'_> {
                             .cloned()
                             .unwrap_or(serde_json::Value::Null),
                     })?;
+                    if used.approve_after
+                        && let Some(end) = self.step_checkpoint(ws, &id)?
+                    {
+                        return Ok((end, None));
+                    }
                     inner
                 }
                 crate::plan::StepKind::Agent(agent) => {
@@ -492,9 +516,15 @@ impl Executor<'_> {
                     view.bounds = agent.bounds.clone();
                     view.checks = agent.checks.clone();
                     view.checkpoints.plan = agent.plan_checkpoint;
+                    view.model = agent.model.clone();
                     self.emit(context_event(&view.context))?;
-                    let (end, answer) =
-                        self.agent(provider, ws, &view, agent.output_schema.as_ref())?;
+                    let (end, answer) = self.agent(
+                        provider,
+                        ws,
+                        &view,
+                        agent.output_schema.as_ref(),
+                        &agent.limits,
+                    )?;
                     if end.0 != RunStatus::Succeeded {
                         return Ok((end, None));
                     }
@@ -507,6 +537,11 @@ impl Executor<'_> {
                         exit_code: None,
                         output: output.clone(),
                     })?;
+                    if agent.approve_after
+                        && let Some(end) = self.step_checkpoint(ws, &id)?
+                    {
+                        return Ok((end, None));
+                    }
                     serde_json::json!({ "output": output })
                 }
             };
@@ -519,6 +554,7 @@ impl Executor<'_> {
     /// One agent's work: model turns and tool calls until it is done, then
     /// the output schema (if any) and the checks, with repair rounds. On
     /// success, the final answer's text.
+    #[allow(clippy::too_many_arguments)]
     fn agent_loop(
         &mut self,
         provider: &mut dyn Provider,
@@ -527,7 +563,11 @@ impl Executor<'_> {
         mut plan_phase: bool,
         plan: &Plan,
         output_schema: Option<&serde_json::Value>,
+        limits: &StepLimits,
     ) -> Result<(End, String), String> {
+        let max_repairs = limits.max_repairs.unwrap_or(plan.limits.max_repairs);
+        let spent_before = self.totals.cost_usd.unwrap_or(0.0);
+        let mut step_turns = 0u32;
         let mut conversation = Conversation::new(ModelRequest {
             model: plan
                 .model
@@ -544,10 +584,31 @@ impl Executor<'_> {
         let mut repairs = 0u32;
         loop {
             if self.left().is_zero() {
+                let whose = if limits.timeout.is_some() {
+                    "the step's or the run's"
+                } else {
+                    "the run's"
+                };
                 return self
-                    .limit("timeout", RunStatus::Timeout, "the run's time limit passed")
+                    .limit(
+                        "timeout",
+                        RunStatus::Timeout,
+                        &format!("{whose} time limit passed"),
+                    )
                     .map(|end| (end, String::new()));
             }
+            if let Some(max) = limits.max_turns
+                && step_turns >= max
+            {
+                return self
+                    .limit(
+                        "max_turns",
+                        RunStatus::TurnLimit,
+                        &format!("{max} model requests made in this step, its limit"),
+                    )
+                    .map(|end| (end, String::new()));
+            }
+            step_turns += 1;
             if self.totals.turns >= plan.limits.max_turns {
                 return self
                     .limit(
@@ -587,7 +648,22 @@ impl Executor<'_> {
                     return Ok(((RunStatus::ModelError, Some(e.message)), String::new()));
                 }
             };
-            self.account(turn, &response, cache_hit)?;
+            self.account(&plan.model, turn, &response, cache_hit)?;
+            if let Some(max) = limits.max_cost_usd
+                && let Some(cost) = self.totals.cost_usd
+                && cost - spent_before > max
+            {
+                return self
+                    .limit(
+                        "max_cost_usd",
+                        RunStatus::CostLimit,
+                        &format!(
+                            "this step spent ${:.4}, over its ${max:.2} limit",
+                            cost - spent_before
+                        ),
+                    )
+                    .map(|end| (end, String::new()));
+            }
             if let Some(max) = plan.limits.max_cost_usd
                 && let Some(cost) = self.totals.cost_usd
                 && cost > max
@@ -681,14 +757,14 @@ impl Executor<'_> {
             match failed {
                 None => return Ok(((RunStatus::Succeeded, None), answer)),
                 Some(failed) => {
-                    if repairs >= plan.limits.max_repairs {
+                    if repairs >= max_repairs {
                         let reason = format!(
                             "check `{}` still fails after {} repair round{}",
                             failed.name,
                             repairs,
                             if repairs == 1 { "" } else { "s" }
                         );
-                        if plan.limits.max_repairs > 0 {
+                        if max_repairs > 0 {
                             self.emit(Event::LimitReached {
                                 limit: "max_repairs".into(),
                                 message: reason.clone(),
@@ -705,7 +781,7 @@ impl Executor<'_> {
                     conversation.push(user_text(&checks::repair_message(
                         &failed,
                         repairs,
-                        plan.limits.max_repairs,
+                        max_repairs,
                     )));
                 }
             }
@@ -722,6 +798,7 @@ impl Executor<'_> {
 
     fn account(
         &mut self,
+        model: &crate::spec::ModelSpec,
         turn: u32,
         response: &ModelResponse,
         cache_hit: bool,
@@ -741,7 +818,7 @@ impl Executor<'_> {
         let cost = if cache_hit {
             Some(0.0)
         } else {
-            (self.pricing)(usage)
+            (self.pricing)(model, usage)
         };
         if cost.is_none() {
             self.cost_known = false;
@@ -853,6 +930,32 @@ impl Executor<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The checkpoint after a step that asks for one: the changes so far,
+    /// approved before the next step runs. `None` means approved.
+    fn step_checkpoint(&mut self, ws: &Workspace, id: &str) -> Result<Option<End>, String> {
+        let patch = ws
+            .diff()
+            .map_err(|e| format!("cannot compute the diff: {e}"))?;
+        let color = self.options.color;
+        let changes = if patch.is_empty() {
+            "  (no changes yet)\n".to_string()
+        } else {
+            format!(
+                "{}\n{}",
+                crate::report::diff::stat(&patch),
+                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
+            )
+        };
+        let summary = format!("\nThe changes so far, after step `{id}`:\n{changes}\n");
+        let full = crate::report::diff::patch(&patch, None, color);
+        self.checkpoint(
+            CheckpointName::Step,
+            &format!("Approve the changes of step `{id}` and go on?"),
+            &summary,
+            Some(&full),
+        )
     }
 
     /// Asks at a checkpoint. `None` means approved: go on.

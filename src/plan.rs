@@ -9,7 +9,9 @@ use crate::context::{self, Context, ContextError};
 use crate::inputs::{self, InputError};
 use crate::recipes::{Base, Pin, Resolver};
 use crate::spec::template;
-use crate::spec::{Check, Checkpoints, Limits, LoadedSpec, ModelSpec, Permissions, ToolName};
+use crate::spec::{
+    Check, Checkpoints, Limits, LoadedSpec, ModelSpec, Permissions, StepLimits, ToolName,
+};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -157,6 +159,12 @@ pub struct AgentStep {
     pub bounds: Vec<Permissions>,
     /// Whether the model states a plan for approval before editing.
     pub plan_checkpoint: bool,
+    /// Whether a human approves the changes so far once the step is done.
+    pub approve_after: bool,
+    /// The model it runs with (the run's provider).
+    pub model: ModelSpec,
+    /// Its own bounds, within the run's.
+    pub limits: StepLimits,
 }
 
 /// A recipe step: the used task file and its steps, bounded by the caller.
@@ -174,12 +182,20 @@ pub struct UsedRecipe {
     pub inputs: BTreeMap<String, Value>,
     /// Its steps (a single-prompt recipe is one agent step, `main`).
     pub steps: Vec<PlanStep>,
+    /// Whether a human approves the changes so far once the recipe is done.
+    pub approve_after: bool,
 }
 
-/// The most a recipe step may use: the caller's tools and permissions.
-struct Allowance {
+/// What the caller of a recipe decides for it: the most it may use (tools
+/// and permissions), rules added to its own, a plan checkpoint, and the
+/// model and step limits its agent steps run with.
+struct Caller {
     tools: Vec<ToolName>,
     permissions: Permissions,
+    constraints: Vec<String>,
+    plan_checkpoint: bool,
+    model: ModelSpec,
+    limits: StepLimits,
 }
 
 /// How deep `uses:` may nest (a recipe using a recipe using …).
@@ -216,6 +232,17 @@ pub fn make(
     all_files.files.dedup_by(|a, b| a.path == b.path);
     plan.fingerprint = fingerprint(&loaded.hash, &plan.inputs, &all_files, &plan.recipes);
     Ok(plan)
+}
+
+/// Calls `f` on every agent step, recipe steps' included.
+pub fn visit_agents(steps: &[PlanStep], f: &mut dyn FnMut(&AgentStep)) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Agent(a) => f(a),
+            StepKind::Uses(u) => visit_agents(&u.steps, f),
+            StepKind::Command { .. } => {}
+        }
+    }
 }
 
 fn collect_pins(steps: &[PlanStep], out: &mut Vec<Pin>) {
@@ -317,6 +344,9 @@ fn build(
         tools: None,
         permissions: None,
         checks: None,
+        checkpoints: None,
+        limits: None,
+        model: None,
     });
     for (i, step) in spec.steps.iter().chain(&top_level_uses).enumerate() {
         let prefix = if top_level_uses.is_some() {
@@ -324,13 +354,26 @@ fn build(
         } else {
             format!("steps[{i}].")
         };
+        let step_model = step
+            .model
+            .as_ref()
+            .map_or_else(|| spec.model.clone(), |m| m.over(&spec.model));
+        let step_plan_checkpoint = step
+            .checkpoints
+            .and_then(|c| c.plan)
+            .unwrap_or(spec.checkpoints.plan);
+        let approve_after = step.checkpoints.is_some_and(|c| c.apply);
         if let Some(uses) = &step.uses {
-            let allowance = Allowance {
+            let caller = Caller {
                 tools: step.tools.clone().unwrap_or_else(|| spec.tools.clone()),
                 permissions: match &step.permissions {
                     Some(p) => render_permissions(&prefix, p)?,
                     None => permissions.clone(),
                 },
+                constraints: constraints.clone(),
+                plan_checkpoint: step_plan_checkpoint,
+                model: step_model,
+                limits: step.limits.unwrap_or_default(),
             };
             let mut with = BTreeMap::new();
             for (name, value) in step.with_inputs.iter().flatten() {
@@ -340,18 +383,10 @@ fn build(
                 };
                 with.insert(name.clone(), text);
             }
-            let used = use_recipe(
-                &step.id,
-                uses,
-                &with,
-                &allowance,
-                (&constraints, spec.checkpoints.plan),
-                root,
-                resolver,
-                base,
-                stack,
-                &mut notes,
+            let mut used = use_recipe(
+                &step.id, uses, &with, &caller, root, resolver, base, stack, &mut notes,
             )?;
+            used.approve_after = approve_after;
             steps.push(PlanStep {
                 id: step.id.clone(),
                 condition: step.condition.clone(),
@@ -384,7 +419,10 @@ fn build(
                     checks: step.checks.clone().unwrap_or_else(|| spec.checks.clone()),
                     output_schema: step.output_schema.clone(),
                     bounds: Vec::new(),
-                    plan_checkpoint: spec.checkpoints.plan,
+                    plan_checkpoint: step_plan_checkpoint,
+                    approve_after,
+                    model: step_model,
+                    limits: step.limits.unwrap_or_default(),
                 }))
             }
             (None, None) => unreachable!("checked when the task file was loaded"),
@@ -430,8 +468,7 @@ fn use_recipe(
     id: &str,
     uses: &str,
     with: &BTreeMap<String, String>,
-    allowance: &Allowance,
-    (caller_constraints, caller_plan_checkpoint): (&[String], bool),
+    caller: &Caller,
     root: &Path,
     resolver: &mut Resolver,
     base: &Base,
@@ -496,20 +533,16 @@ fn use_recipe(
                 output_schema: None,
                 bounds: Vec::new(),
                 plan_checkpoint: inner.checkpoints.plan,
+                approve_after: false,
+                model: inner.model.clone(),
+                limits: StepLimits::default(),
             })),
         }]
     } else {
         inner.steps
     };
     let label = format!("step `{id}` (recipe {})", recipe.spec.name);
-    bound(
-        &mut steps,
-        allowance,
-        caller_constraints,
-        caller_plan_checkpoint,
-        &label,
-        notes,
-    );
+    bound(&mut steps, caller, &label, notes);
     Ok(UsedRecipe {
         uses: uses.to_string(),
         name: recipe.spec.name.clone(),
@@ -520,35 +553,22 @@ fn use_recipe(
         },
         inputs: inner.inputs,
         steps,
+        approve_after: false,
     })
 }
 
 /// Bounds every agent step (recursively) by what the caller allows: tools
 /// intersected, the caller's permissions added as a bound, context files
-/// the caller may not read left out, the caller's constraints added, and a
-/// plan checkpoint when either asks for one. What a step asked for and
-/// does not get becomes a note.
-fn bound(
-    steps: &mut [PlanStep],
-    allowance: &Allowance,
-    caller_constraints: &[String],
-    caller_plan_checkpoint: bool,
-    label: &str,
-    notes: &mut Vec<String>,
-) {
-    let allowed = &allowance.permissions;
+/// the caller may not read left out, the caller's constraints added, a
+/// plan checkpoint when either asks for one, and the caller's model and
+/// step limits. What a step asked for and does not get becomes a note.
+fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<String>) {
+    let allowed = &caller.permissions;
     let readable = crate::glob::compile_set(&allowed.read).ok();
     for step in steps {
         match &mut step.kind {
             StepKind::Command { .. } => {}
-            StepKind::Uses(used) => bound(
-                &mut used.steps,
-                allowance,
-                caller_constraints,
-                caller_plan_checkpoint,
-                label,
-                notes,
-            ),
+            StepKind::Uses(used) => bound(&mut used.steps, caller, label, notes),
             StepKind::Agent(agent) => {
                 let mut note = |what: String| {
                     let text = format!("{label}: {what}");
@@ -557,14 +577,14 @@ fn bound(
                     }
                 };
                 for tool in &agent.tools {
-                    if !allowance.tools.contains(tool) {
+                    if !caller.tools.contains(tool) {
                         note(format!(
                             "asks for tool `{}`, which the caller does not allow; it is left out",
                             tool.as_str()
                         ));
                     }
                 }
-                agent.tools.retain(|t| allowance.tools.contains(t));
+                agent.tools.retain(|t| caller.tools.contains(t));
                 let own = &agent.permissions;
                 let uses_tool = |names: &[ToolName]| names.iter().any(|t| agent.tools.contains(t));
                 for (what, asked, granted, tools) in [
@@ -627,12 +647,14 @@ fn bound(
                     agent.context.files = kept;
                 }
                 agent.bounds.push(allowed.clone());
-                for c in caller_constraints {
+                for c in &caller.constraints {
                     if !agent.constraints.contains(c) {
                         agent.constraints.push(c.clone());
                     }
                 }
-                agent.plan_checkpoint |= caller_plan_checkpoint;
+                agent.plan_checkpoint |= caller.plan_checkpoint;
+                agent.model = caller.model.clone();
+                agent.limits = caller.limits;
             }
         }
     }

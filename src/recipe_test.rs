@@ -243,7 +243,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
     let outcome = crate::executor::run(
         &plan,
         &mut provider,
-        Box::new(|_| None),
+        Box::new(|_, _| None),
         options,
         &mut Quiet,
     )

@@ -277,7 +277,7 @@ pub fn replay(
     let result = executor::run_with(
         &plan,
         &mut provider,
-        Box::new(|_| None),
+        Box::new(|_, _| None),
         options,
         &mut Silent,
         Mode::Replay(setup),
@@ -291,10 +291,46 @@ pub fn replay(
     // Against today's files the starting tree differs by design; what
     // matters is where the run then goes differently.
     let ignore: &[&str] = if current { &["workspace_ready"] } else { &[] };
-    Ok(match compare_ignoring(&records, &replayed, ignore) {
-        None => Outcome::Reproduced(records.len()),
-        Some(d) => Outcome::Diverged(d),
-    })
+    Ok(
+        match compare_ignoring(
+            &without_pauses(&records),
+            &without_pauses(&replayed),
+            ignore,
+        ) {
+            None => Outcome::Reproduced(records.len()),
+            Some(d) => Outcome::Diverged(d),
+        },
+    )
+}
+
+/// The records without pauses: from a paused checkpoint up to the
+/// `run_finished` it led to (the diff kept at the pause included). A pause
+/// and the process that ended there are not part of the run's course; the
+/// decision taken later (`wf approve`) is. Resume compares a run's course
+/// with this, and replay compares both sides through it.
+pub fn without_pauses(records: &[Record]) -> Vec<Record> {
+    let mut pausing = false;
+    records
+        .iter()
+        .filter(|r| match r.event {
+            Event::Checkpoint {
+                state: crate::event::CheckpointState::Paused,
+                ..
+            } => {
+                pausing = true;
+                false
+            }
+            Event::RunFinished {
+                status: crate::event::RunStatus::Paused,
+                ..
+            } => {
+                pausing = false;
+                false
+            }
+            _ => !pausing,
+        })
+        .cloned()
+        .collect()
 }
 
 /// Leaves out what does not belong to the run itself: provider retries, the

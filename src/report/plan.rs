@@ -41,7 +41,7 @@ pub fn render(plan: &Plan) -> String {
         }
     } else {
         let _ = writeln!(o, "\nsteps");
-        steps(&mut o, &plan.steps, "  ");
+        steps(&mut o, &plan.steps, "  ", &plan.model);
     }
     if !plan.constraints.is_empty() {
         let _ = writeln!(o, "\nconstraints");
@@ -183,7 +183,12 @@ pub fn render(plan: &Plan) -> String {
 }
 
 /// The steps, recipe steps with their own steps indented below them.
-fn steps(o: &mut String, steps: &[crate::plan::PlanStep], indent: &str) {
+fn steps(
+    o: &mut String,
+    steps: &[crate::plan::PlanStep],
+    indent: &str,
+    top: &crate::spec::ModelSpec,
+) {
     let list = |v: &[String]| {
         if v.is_empty() {
             "nothing".to_string()
@@ -227,7 +232,10 @@ fn steps(o: &mut String, steps: &[crate::plan::PlanStep], indent: &str) {
                         u.inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     let _ = writeln!(o, "{body}with {}", with.join(", "));
                 }
-                self::steps(o, &u.steps, &body);
+                if u.approve_after {
+                    let _ = writeln!(o, "{body}checkpoint: approve the changes after it");
+                }
+                self::steps(o, &u.steps, &body, top);
             }
             crate::plan::StepKind::Agent(a) => {
                 let schema = if a.output_schema.is_some() {
@@ -249,6 +257,39 @@ fn steps(o: &mut String, steps: &[crate::plan::PlanStep], indent: &str) {
                     a.context.files.len(),
                     a.checks.len()
                 );
+                let mut extras = Vec::new();
+                if a.model != *top {
+                    let mut m = a.model.name.clone().unwrap_or_else(|| "-".into());
+                    if a.model.max_tokens != top.max_tokens {
+                        let _ = write!(m, ", max_tokens {}", a.model.max_tokens);
+                    }
+                    if let Some(t) = a.model.temperature {
+                        let _ = write!(m, ", temperature {t}");
+                    }
+                    extras.push(format!("model {m}"));
+                }
+                let l = &a.limits;
+                if let Some(n) = l.max_turns {
+                    extras.push(format!("{n} turns"));
+                }
+                if let Some(n) = l.max_repairs {
+                    extras.push(format!("{n} repairs"));
+                }
+                if let Some(c) = l.max_cost_usd {
+                    extras.push(format!("cost ${c:.2}"));
+                }
+                if let Some(t) = l.timeout {
+                    extras.push(format!("timeout {}", t.to_text()));
+                }
+                if a.plan_checkpoint {
+                    extras.push("plan checkpoint".into());
+                }
+                if a.approve_after {
+                    extras.push("approve the changes after it".into());
+                }
+                if !extras.is_empty() {
+                    let _ = writeln!(o, "{body}{}", extras.join("; "));
+                }
                 if !a.bounds.is_empty() {
                     // What the recipe gets: its own permissions and, on the
                     // same line, each caller's that bound them.

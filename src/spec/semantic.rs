@@ -367,6 +367,9 @@ fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
             ("tools", step.tools.is_some()),
             ("permissions", step.permissions.is_some()),
             ("checks", step.checks.is_some()),
+            ("checkpoints", step.checkpoints.is_some()),
+            ("limits", step.limits.is_some()),
+            ("model", step.model.is_some()),
         ];
         let kinds: Vec<&str> = [
             ("prompt", step.prompt.is_some()),
@@ -478,6 +481,20 @@ fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
                         format!("step `{}` has `shell` but no command is allowed", step.id),
                     ));
                 }
+            }
+        }
+        if let Some(limits) = &step.limits {
+            if limits.timeout.is_some_and(|t| t.0.is_zero()) {
+                out.push(Diagnostic::new(
+                    at(&format!("{ptr}/limits/timeout")),
+                    "a step `limits.timeout` of zero ends the step before it starts",
+                ));
+            }
+            if limits.max_cost_usd == Some(0.0) {
+                out.push(Diagnostic::new(
+                    at(&format!("{ptr}/limits/max_cost_usd")),
+                    "a step `limits.max_cost_usd` of zero forbids every model request",
+                ));
             }
         }
         if let Some(cond) = &step.condition

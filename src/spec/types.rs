@@ -150,6 +150,97 @@ pub struct Step {
     /// Agent step: checks run when it is done (default: the top level's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<Vec<Check>>,
+    /// Agent or recipe step: its own checkpoints (a plan before it edits;
+    /// approval of the changes so far once it is done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<StepCheckpoints>,
+    /// Agent or recipe step: bounds on this step, within the run's `limits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<StepLimits>,
+    /// Agent or recipe step: another model of the run's provider for this
+    /// step (unset keys: the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<StepModel>,
+}
+
+/// A step's checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepCheckpoints {
+    /// The model states a plan for this step, approved before it edits
+    /// (default: the top level's `checkpoints.plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<bool>,
+    /// Once the step is done, a human approves the changes so far before the
+    /// next step runs. Nothing is applied to the user's tree until the end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub apply: bool,
+}
+
+/// Bounds on one step; the run's `limits` still apply.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepLimits {
+    /// Model requests in this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_turns: Option<u32>,
+    /// Rounds of "checks failed, fix it" in this step (default: the run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_repairs: Option<u32>,
+    /// Spending cap for this step in US dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0))]
+    pub max_cost_usd: Option<f64>,
+    /// Wall-clock cap on this step (e.g. `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Duration")]
+    pub timeout: Option<Duration>,
+}
+
+/// A step's model: the run's provider, another model or other settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepModel {
+    /// The model name as the run's provider knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Cap on each answer's output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<f64>,
+    /// Prices in USD per million tokens for this model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "crate::provider::cost::Price")]
+    pub price: Option<crate::provider::cost::Price>,
+}
+
+impl StepModel {
+    /// `base` with this step's settings over it. A new model name drops
+    /// the base's price (it was the other model's).
+    pub fn over(&self, base: &ModelSpec) -> ModelSpec {
+        let mut m = base.clone();
+        if let Some(name) = &self.name
+            && Some(name) != base.name.as_ref()
+        {
+            m.name = Some(name.clone());
+            m.price = None;
+        }
+        if let Some(t) = self.max_tokens {
+            m.max_tokens = t;
+        }
+        if self.temperature.is_some() {
+            m.temperature = self.temperature;
+        }
+        if self.price.is_some() {
+            m.price = self.price;
+        }
+        m
+    }
 }
 
 /// A declared input.

@@ -11,6 +11,7 @@ mod replay;
 mod resume;
 mod run;
 mod schema;
+mod step_settings;
 mod uses;
 mod validate;
 

@@ -164,6 +164,10 @@ fn a_local_recipe_runs_bounded_by_its_caller() {
             .contains("recipe said done")
     );
 
+    // The run replays from its trace, recipe included.
+    let replay = repo.wf(&["replay", "last"]);
+    replay.code(0);
+
     // The recipe's agent step has its own constraints and the caller's,
     // its tools intersected, and the caller's permissions as a bound.
     let json = repo.wf(&["plan", "caller.yaml", "--json"]);
