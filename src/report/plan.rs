@@ -41,7 +41,7 @@ pub fn render(plan: &Plan) -> String {
         }
     } else {
         let _ = writeln!(o, "\nsteps");
-        steps(&mut o, &plan.steps, "  ", &plan.model);
+        steps(&mut o, &plan.steps, "  ", &plan.model, &plan.inputs);
     }
     if !plan.constraints.is_empty() {
         let _ = writeln!(o, "\nconstraints");
@@ -188,6 +188,7 @@ fn steps(
     steps: &[crate::plan::PlanStep],
     indent: &str,
     top: &crate::spec::ModelSpec,
+    inputs: &std::collections::BTreeMap<String, serde_json::Value>,
 ) {
     let list = |v: &[String]| {
         if v.is_empty() {
@@ -235,7 +236,7 @@ fn steps(
                 if u.approve_after {
                     let _ = writeln!(o, "{body}checkpoint: approve the changes after it");
                 }
-                self::steps(o, &u.steps, &body, top);
+                self::steps(o, &u.steps, &body, top, &u.inputs);
             }
             crate::plan::StepKind::Agent(a) => {
                 let schema = if a.output_schema.is_some() {
@@ -322,7 +323,15 @@ fn steps(
                         );
                     }
                 }
-                for line in a.prompt.trim_end().lines() {
+                // Rendered with the step's inputs where it does not need an
+                // earlier step's result (known only when the run gets there).
+                let prompt = crate::spec::template::render_with_steps(
+                    &a.prompt,
+                    inputs,
+                    &Default::default(),
+                )
+                .unwrap_or_else(|_| a.prompt.clone());
+                for line in prompt.trim_end().lines() {
                     let _ = writeln!(o, "{body}{line}");
                 }
             }

@@ -117,3 +117,53 @@ fn a_malformed_test_file_is_a_usage_error_with_its_location() {
         r.stderr
     );
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_example_runs_offline_with_its_pins() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = Repo::new();
+    copy_tree(&root.join("examples"), &repo.join("examples"));
+    copy_tree(&root.join("schemas"), &repo.join("schemas"));
+    repo.commit();
+    let examples = wf::cli::task_files_under(&repo.join("examples"));
+    let mut ran = 0;
+    for file in examples {
+        let rel = file
+            .strip_prefix(repo.path())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        if rel.starts_with("examples/recipes/") {
+            continue; // used by the examples, not run alone
+        }
+        let r = repo.wf(&["run", &rel, "--dry-run"]);
+        assert_eq!(
+            r.code, 0,
+            "{rel} does not run (a stale examples/wf.lock? run `wf lock examples`)\n{}\n{}",
+            r.stdout, r.stderr
+        );
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            all.contains("Dry run: the change was not applied."),
+            "{rel}: {all}"
+        );
+        ran += 1;
+    }
+    assert!(ran >= 3, "expected demo, steps and uses; ran {ran}");
+    assert_eq!(repo.status(), "", "a dry run changed the tree");
+}
