@@ -204,7 +204,11 @@ permissions:
   #   allow: ["cargo check", "cargo test *"]
   #   timeout: 2m                      # per command
 
-# The task. Templated.
+# The task. Templated. Instead of `prompt`, a file can have `steps:` (agent,
+# command and recipe steps) or run a shared recipe as a whole, pinned with
+# `wf lock`:
+#   uses: git+https://example.com/org/recipes.git//migrate-config.yaml@v1.2.0
+#   with: { source: config/app.ini }
 prompt: |
   Describe the task for the model here. It works on {{ inputs.target }}.
 

@@ -22,6 +22,9 @@ pub struct Summary {
     pub fingerprint: String,
     /// The base commit.
     pub base_revision: Option<String>,
+    /// The recipes `uses:` ran, as pinned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recipes: Vec<crate::recipes::Pin>,
     /// `provider/model`.
     pub model: String,
     /// Totals (turns, repairs, tokens, cost).
@@ -127,6 +130,17 @@ pub fn from_records(records: &[Record]) -> Summary {
             }
             Event::ToolCall { .. } => s.tool_calls += 1,
             Event::PermissionDenied { .. } => s.denials += 1,
+            Event::RecipeUsed {
+                uses,
+                name,
+                commit,
+                sha256,
+            } => s.recipes.push(crate::recipes::Pin {
+                uses: uses.clone(),
+                name: name.clone(),
+                commit: commit.clone(),
+                sha256: sha256.clone(),
+            }),
             Event::CheckResult {
                 round,
                 name,

@@ -134,6 +134,9 @@ fn a_local_recipe_runs_bounded_by_its_caller() {
     assert_eq!(used[0]["uses"], "./recipes/edit.yaml");
     assert_eq!(used[0]["name"], "edit-ini");
     assert_eq!(used[0]["sha256"], sha.as_str());
+    let summary = repo.last_summary();
+    assert_eq!(summary["recipes"][0]["sha256"], sha.as_str());
+    assert_eq!(summary["recipes"][0]["name"], "edit-ini");
     let started: Vec<&str> = events(&trace, "step_started")
         .iter()
         .map(|e| e["id"].as_str().unwrap())
