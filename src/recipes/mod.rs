@@ -243,7 +243,8 @@ impl Resolver {
                 let inner = join_inner(dir, path)
                     .ok_or_else(|| format!("`{text}` leads outside its git repository"))?;
                 let key = format!("git+{url}//{inner}@{reference}");
-                let file = tree.join(&inner);
+                let file = inside_tree(tree, &inner)
+                    .map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
                 let bytes = std::fs::read(&file)
                     .map_err(|e| format!("`{key}`: no such file at commit {commit}: {e}"))?;
                 let pin = Pin {
@@ -362,7 +363,8 @@ impl Resolver {
             None => self.cache.resolve(url, reference)?,
         };
         let tree = self.cache.checkout(url, reference, &commit)?;
-        let file = tree.join(path);
+        let file =
+            inside_tree(&tree, path).map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
         let bytes = std::fs::read(&file)
             .map_err(|_| format!("`{key}`: {url} has no file `{path}` at commit {commit}"))?;
         let pin = Pin {
@@ -513,6 +515,21 @@ fn find_tree(
         stack.pop();
     }
     Ok(())
+}
+
+/// `path` inside a checked-out recipe tree, refused when it is (or goes
+/// through) a symlink that leads out of the tree: a recipe repository must
+/// not make wf read the user's files.
+fn inside_tree(tree: &Path, path: &str) -> Result<PathBuf, String> {
+    let file = tree.join(path);
+    let real = file
+        .canonicalize()
+        .map_err(|_| format!("there is no file `{path}`"))?;
+    let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
+    if !real.starts_with(&tree) {
+        return Err(format!("`{path}` is a symlink out of the repository"));
+    }
+    Ok(real)
 }
 
 /// Whether a git URL is a relative local path (`../recipes`).

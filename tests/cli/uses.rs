@@ -455,3 +455,32 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .unwrap()
         .to_string()
 }
+
+#[test]
+fn a_git_recipe_cannot_be_a_symlink_out_of_its_repository() {
+    let secret = tempfile::tempdir().unwrap();
+    std::fs::write(secret.path().join("secret.yaml"), "token: hunter2\n").unwrap();
+    let recipes = tempfile::tempdir().unwrap();
+    let r = recipes.path();
+    git(r, &["init", "-q", "-b", "main"]);
+    std::os::unix::fs::symlink(secret.path().join("secret.yaml"), r.join("evil.yaml")).unwrap();
+    git_commit(r, "a link");
+    git(r, &["tag", "v1"]);
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1\nname: t\nmodel: {{ provider: openai, name: m }}\nuses: git+{}//evil.yaml@v1\n",
+            r.display()
+        ),
+    );
+    let lock = repo.wf(&["lock"]);
+    lock.code(2);
+    assert!(
+        lock.stderr.contains("symlink out of the repository"),
+        "{}",
+        lock.stderr
+    );
+    assert!(!lock.stderr.contains("hunter2"), "{}", lock.stderr);
+    assert!(!repo.exists("wf.lock"));
+}
