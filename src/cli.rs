@@ -298,28 +298,41 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
     } else {
         paths.to_vec()
     };
+    // (file, whether it was found by walking a directory argument)
     let mut files = Vec::new();
     for p in &paths {
         if p.is_dir() {
-            files.extend(task_files_under(p));
+            files.extend(task_files_under(p).into_iter().map(|f| (f, true)));
         } else {
-            files.push(p.clone());
+            files.push((p.clone(), false));
         }
     }
+    let dir_of = |file: &Path| {
+        let dir = file.parent().unwrap_or(Path::new(""));
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+    };
     let mut by_dir: BTreeMap<PathBuf, Vec<crate::spec::LoadedSpec>> = BTreeMap::new();
+    // A directory's unused pins are dropped only when every task file in it
+    // was walked and loaded; otherwise they are kept.
+    let mut walked = std::collections::BTreeSet::new();
+    let mut partial = std::collections::BTreeSet::new();
     let mut bad = 0usize;
-    for file in &files {
+    for (file, from_walk) in &files {
+        let dir = dir_of(file);
+        if *from_walk {
+            walked.insert(dir.clone());
+        } else {
+            partial.insert(dir.clone());
+        }
         match spec::load(file) {
             Ok(loaded) => {
                 let uses = loaded.spec.uses.is_some()
                     || loaded.spec.steps.iter().any(|s| s.uses.is_some());
-                let dir = loaded.dir();
-                let dir = if dir.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    dir
-                };
-                let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
                 let entry = by_dir.entry(dir).or_default();
                 if uses {
                     entry.push(loaded);
@@ -327,6 +340,7 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
             }
             Err(e) => {
                 bad += 1;
+                partial.insert(dir);
                 errln!("{}\n", render_error(&Error::Spec(e)).trim_end());
             }
         }
@@ -357,15 +371,21 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
         }
         matched |= resolver.update_matched;
         let old = resolver.lock().clone();
-        let new = Lock::from_pins(resolver.used.values().cloned());
+        let complete = walked.contains(dir) && !partial.contains(dir);
+        let kept = old
+            .pins()
+            .filter(|p| !complete && !resolver.used.contains_key(&p.uses))
+            .cloned()
+            .collect::<Vec<_>>();
+        let new = Lock::from_pins(kept.into_iter().chain(resolver.used.values().cloned()));
         let shown = lock_path
             .strip_prefix(current_dir()?)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| lock_path.clone());
         for pin in new.pins() {
             let version = |p: &crate::recipes::Pin| match &p.commit {
-                Some(c) => format!("commit {}", &c[..c.len().min(12)]),
-                None => format!("sha256 {}", &p.sha256[..p.sha256.len().min(12)]),
+                Some(c) => format!("commit {}", crate::recipes::lock::short(c)),
+                None => format!("sha256 {}", crate::recipes::lock::short(&p.sha256)),
             };
             match old.get(&pin.uses) {
                 None => outln!("pinned  {} ({}) at {}", pin.uses, pin.name, version(pin)),
@@ -679,7 +699,7 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
             let commit = summary
                 .commit
                 .as_deref()
-                .map(|c| format!(", commit {}", &c[..c.len().min(12)]))
+                .map(|c| format!(", commit {}", crate::recipes::lock::short(c)))
                 .unwrap_or_default();
             outln!(
                 "{}  {approvals}{commit}",

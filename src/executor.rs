@@ -436,7 +436,11 @@ impl Executor<'_> {
                 }
             }
             let result = match &step.kind {
-                crate::plan::StepKind::Command { run, timeout } => {
+                crate::plan::StepKind::Command {
+                    run,
+                    timeout,
+                    bounds,
+                } => {
                     self.emit(Event::StepStarted {
                         id: id.clone(),
                         step_kind: "command".into(),
@@ -446,8 +450,21 @@ impl Executor<'_> {
                         run: run.clone(),
                         timeout: *timeout,
                     };
+                    let before = if bounds.is_empty() {
+                        None
+                    } else {
+                        Some(
+                            ws.snapshot()
+                                .map_err(|e| format!("cannot snapshot the workspace: {e}"))?,
+                        )
+                    };
                     let done =
                         checks::run_check(&check, &ws.dir, &check_env(ws, inputs), self.left());
+                    if let Some(before) = before
+                        && let Some(end) = self.bounded_command(ws, &id, &before, bounds)?
+                    {
+                        return Ok((end, None));
+                    }
                     self.emit(Event::StepFinished {
                         id: id.clone(),
                         exit_code: done.exit_code,
@@ -930,6 +947,44 @@ impl Executor<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// After a recipe's command step: everything it changed must be writable
+    /// under the permissions of the tasks using the recipe. Otherwise the
+    /// step is undone, the refusal recorded, and the run ends.
+    fn bounded_command(
+        &mut self,
+        ws: &Workspace,
+        id: &str,
+        before: &str,
+        bounds: &[crate::spec::Permissions],
+    ) -> Result<Option<End>, String> {
+        let after = ws
+            .snapshot()
+            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+        let changed = ws
+            .changed_between(before, &after)
+            .map_err(|e| format!("cannot compare the workspace: {e}"))?;
+        let outside: Vec<String> = changed
+            .into_iter()
+            .filter(|p| !crate::tools::permissions::writable_under(p, bounds))
+            .collect();
+        if outside.is_empty() {
+            return Ok(None);
+        }
+        ws.restore(before)
+            .map_err(|e| format!("cannot undo step `{id}`: {e}"))?;
+        let message = format!(
+            "recipe command step `{id}` changed {} outside what the task using the recipe allows to write; the step was undone",
+            outside.join(", ")
+        );
+        self.emit(Event::PermissionDenied {
+            call_id: id.to_string(),
+            tool: "command_step".into(),
+            rule: "write".into(),
+            message: message.clone(),
+        })?;
+        Ok(Some((RunStatus::Error, Some(message))))
     }
 
     /// The checkpoint after a step that asks for one: the changes so far,

@@ -132,6 +132,10 @@ pub enum StepKind {
         run: String,
         /// Its timeout.
         timeout: Option<crate::spec::Duration>,
+        /// In a recipe: the permissions of the tasks using it. What the
+        /// command changes must be writable under all of them.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        bounds: Vec<Permissions>,
     },
 }
 
@@ -218,7 +222,7 @@ pub fn make(
     let base = Base::Local {
         dir: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
     };
-    let mut plan = build(loaded, given, root, resolver, &base, &mut Vec::new())?;
+    let mut plan = build(loaded, given, root, resolver, &base, &mut Vec::new(), "")?;
     let mut pins = Vec::new();
     collect_pins(&plan.steps, &mut pins);
     pins.sort_by(|a, b| a.uses.cmp(&b.uses));
@@ -273,6 +277,7 @@ fn build(
     resolver: &mut Resolver,
     base: &Base,
     stack: &mut Vec<String>,
+    id_prefix: &str,
 ) -> Result<Plan, PlanError> {
     let spec = &loaded.spec;
     let inputs = inputs::resolve(spec, given)?;
@@ -384,7 +389,15 @@ fn build(
                 with.insert(name.clone(), text);
             }
             let mut used = use_recipe(
-                &step.id, uses, &with, &caller, root, resolver, base, stack, &mut notes,
+                &format!("{id_prefix}{}", step.id),
+                uses,
+                &with,
+                &caller,
+                root,
+                resolver,
+                base,
+                stack,
+                &mut notes,
             )?;
             used.approve_after = approve_after;
             steps.push(PlanStep {
@@ -398,6 +411,7 @@ fn build(
             (_, Some(run)) => StepKind::Command {
                 run: run.clone(),
                 timeout: step.timeout,
+                bounds: Vec::new(),
             },
             (Some(prompt), None) => {
                 let context = match &step.context {
@@ -511,12 +525,35 @@ fn use_recipe(
             )));
         }
     }
+    let fresh = resolver.enter(&found.key).map_err(fail)?;
     stack.push(found.key.clone());
-    let inner = build(&recipe, with, root, resolver, &found.base, stack).map_err(|e| match e {
+    let inner = build(
+        &recipe,
+        with,
+        root,
+        resolver,
+        &found.base,
+        stack,
+        &format!("{id}."),
+    )
+    .map_err(|e| match e {
         PlanError::Recipe(message) => PlanError::Recipe(message),
+        PlanError::Inputs(e) => fail(format!(
+            "recipe `{}`: {}",
+            recipe.spec.name,
+            e.problems
+                .iter()
+                .map(|p| match p.find("; give it with `-i ") {
+                    Some(i) => format!("{}; give it in `with:`", &p[..i]),
+                    None => p.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        )),
         other => fail(format!("recipe `{}`: {other}", recipe.spec.name)),
     });
     stack.pop();
+    resolver.leave(fresh);
     let inner = inner?;
     notes.extend(inner.notes.iter().cloned());
     let mut steps = if inner.steps.is_empty() {
@@ -567,7 +604,7 @@ fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<S
     let readable = crate::glob::compile_set(&allowed.read).ok();
     for step in steps {
         match &mut step.kind {
-            StepKind::Command { .. } => {}
+            StepKind::Command { bounds, .. } => bounds.push(allowed.clone()),
             StepKind::Uses(used) => bound(&mut used.steps, caller, label, notes),
             StepKind::Agent(agent) => {
                 let mut note = |what: String| {
@@ -660,28 +697,50 @@ fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<S
     }
 }
 
-/// Whether every path `glob` matches is (as far as the text shows) matched
-/// by one of `granted`: the same glob, or a granted glob that matches the
-/// asked glob's own text (`src/**` covers `src/**/*.rs`).
+/// Whether every path `glob` matches is surely matched by one of
+/// `granted`: the same glob; `**`; `DIR/**` over a glob inside DIR; or a
+/// granted glob matching a literal path. Anything else counts as narrowed
+/// (a note may then be cautious, never silent).
 fn glob_covered(glob: &str, granted: &[String]) -> bool {
+    let literal = |g: &str| !g.contains(['*', '?', '[', '{']);
     granted.iter().any(|g| {
-        g == glob || crate::glob::compile(g).is_ok_and(|m| m.compile_matcher().is_match(glob))
+        g == glob
+            || g == "**"
+            || g.strip_suffix("/**")
+                .is_some_and(|dir| literal(dir) && glob.starts_with(&format!("{dir}/")))
+            || (literal(glob)
+                && crate::glob::compile(g).is_ok_and(|m| m.compile_matcher().is_match(glob)))
     })
 }
 
-/// Whether a shell allow pattern is covered by one of `granted`: a granted
-/// pattern that matches the asked pattern's words (`cargo *` covers
-/// `cargo test *`).
+/// Whether every command a shell allow pattern admits is surely admitted
+/// by one of `granted`: the same pattern; a granted pattern of literal
+/// words and a final `*` that the asked pattern starts with (`cargo *`
+/// covers `cargo test *`); or a granted pattern matching a literal command.
 fn pattern_covered(pattern: &str, granted: &[String]) -> bool {
-    let Ok(words) = crate::tools::shell::split_command(pattern)
-        .or_else(|_| Ok::<_, String>(pattern.split_whitespace().map(String::from).collect()))
-    else {
-        return false;
-    };
+    use crate::tools::shell::{PatternWord, matches, parse_pattern, split_command};
+    let asked = split_command(pattern).ok();
+    let asked_literal = asked.is_some() && !pattern.contains(['*', '?', '[']);
     granted.iter().any(|g| {
-        g == pattern
-            || crate::tools::shell::parse_pattern(g)
-                .is_ok_and(|p| crate::tools::shell::matches(&p, &words))
+        if g == pattern {
+            return true;
+        }
+        let (Ok(words), Some(asked)) = (parse_pattern(g), asked.as_ref()) else {
+            return false;
+        };
+        if asked_literal && matches(&words, asked) {
+            return true;
+        }
+        match words.split_last() {
+            Some((PatternWord::Rest, prefix)) => {
+                prefix.len() <= asked.len()
+                    && prefix.iter().zip(asked).all(|(w, a)| match w {
+                        PatternWord::Literal(l) => l == a && !a.contains(['*', '?', '[']),
+                        _ => false,
+                    })
+            }
+            _ => false,
+        }
     })
 }
 
@@ -742,4 +801,28 @@ pub fn fingerprint(
         canonical["recipes"] = serde_json::json!(pins);
     }
     crate::hash::sha256_hex(&serde_json::to_vec(&canonical).expect("fingerprint serializes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn coverage_is_claimed_only_when_sure() {
+        assert!(glob_covered("src/**/*.rs", &v(&["src/**"])));
+        assert!(glob_covered("src/a.rs", &v(&["src/*.rs"])));
+        assert!(glob_covered("anything/**", &v(&["**"])));
+        assert!(!glob_covered("src/**", &v(&["src/*"])));
+        assert!(!glob_covered("**", &v(&["src/**"])));
+        assert!(!glob_covered("srcx/**", &v(&["src/**"])));
+        assert!(pattern_covered("cargo test *", &v(&["cargo *"])));
+        assert!(pattern_covered("cat a.txt", &v(&["cat *.txt"])));
+        assert!(!pattern_covered("rm *", &v(&["rm ?"])));
+        assert!(!pattern_covered("rm *", &v(&["cat *"])));
+        assert!(!pattern_covered("cargo *", &v(&["cargo test *"])));
+    }
 }

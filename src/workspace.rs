@@ -421,6 +421,21 @@ impl Workspace {
         Ok(())
     }
 
+    /// Paths that differ between two snapshots, sorted.
+    pub fn changed_between(&self, a: &str, b: &str) -> Result<Vec<String>, WorkspaceError> {
+        let out = git(
+            &self.dir,
+            &["diff", "--name-only", "-z", "--no-renames", a, b],
+        )?;
+        let mut files: Vec<String> = out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
     /// Paths the change touches, sorted.
     /// Call after [`Workspace::diff`], which stages the workspace.
     pub fn changed_files(&self) -> Result<Vec<String>, WorkspaceError> {

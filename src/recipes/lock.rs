@@ -48,6 +48,11 @@ struct File {
     recipes: Vec<Pin>,
 }
 
+/// The first 12 characters of an id or hash, for display.
+pub fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
 /// The pins of a lock file, by reference.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lock {
@@ -94,6 +99,22 @@ impl Lock {
                 "lock format {} is not the format {VERSION} this wf reads",
                 file.wf_lock
             )));
+        }
+        for pin in &file.recipes {
+            if pin.sha256.len() != 64 || !pin.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad(format!(
+                    "the sha256 of `{}` is not 64 hex digits",
+                    pin.uses
+                )));
+            }
+            if let Some(commit) = &pin.commit
+                && !super::git::is_commit_id(commit)
+            {
+                return Err(bad(format!(
+                    "the commit of `{}` is not a full commit id",
+                    pin.uses
+                )));
+            }
         }
         Ok(Some(Lock::from_pins(file.recipes)))
     }
@@ -154,5 +175,13 @@ mod tests {
         assert_eq!(Lock::read(&dir.path().join("none")).unwrap(), None);
         std::fs::write(&path, "wf_lock: 2\n").unwrap();
         assert!(Lock::read(&path).unwrap_err().contains("format 2"));
+        std::fs::write(&path, text.replace(&"a".repeat(40), "../../x")).unwrap();
+        assert!(
+            Lock::read(&path)
+                .unwrap_err()
+                .contains("not a full commit id")
+        );
+        std::fs::write(&path, text.replace(&"c".repeat(64), "cé")).unwrap();
+        assert!(Lock::read(&path).unwrap_err().contains("not 64 hex digits"));
     }
 }

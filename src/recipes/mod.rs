@@ -111,8 +111,11 @@ pub enum Base {
     },
     /// A recipe from a git repository.
     Git {
-        /// The repository URL as written.
+        /// The repository URL to fetch.
         url: String,
+        /// The repository URL as the lock names it (relative local paths
+        /// relative to the lock file's directory).
+        key_url: String,
         /// The reference as written.
         reference: String,
         /// The pinned commit.
@@ -171,7 +174,16 @@ pub struct Resolver {
     pub notes: Vec<String>,
     /// `--update NAME` matched something.
     pub update_matched: bool,
+    /// While above zero, references are resolved afresh (`wf lock --update`
+    /// of a recipe re-pins everything beneath it too).
+    fresh_depth: usize,
+    /// Recipes expanded so far: a bound on fan-out.
+    expansions: usize,
 }
+
+/// How many recipe expansions one task file may need (recipes using
+/// recipes, each counted every time it is used).
+pub const MAX_EXPANSIONS: usize = 200;
 
 impl Resolver {
     /// A resolver for the task files in `lock_dir` (whose `wf.lock` is read
@@ -196,6 +208,8 @@ impl Resolver {
             used: BTreeMap::new(),
             notes: Vec::new(),
             update_matched: false,
+            fresh_depth: 0,
+            expansions: 0,
         })
     }
 
@@ -218,6 +232,45 @@ impl Resolver {
         &self.lock
     }
 
+    /// Whether `wf lock --update` selects `key` (then everything beneath it
+    /// is re-pinned too: see [`Resolver::enter`]).
+    pub fn selected(&mut self, key: &str) -> bool {
+        match &self.mode {
+            Mode::Lock { update: Some(None) } => true,
+            Mode::Lock {
+                update: Some(Some(name)),
+            } => self
+                .lock
+                .get(key)
+                .is_some_and(|p| p.uses == *name || p.name == *name),
+            _ => false,
+        }
+    }
+
+    /// Enters the recipe `key` (found with [`Resolver::find`]): counts the
+    /// expansion, and when `key` was re-pinned, re-pins what it uses too.
+    /// Returns whether [`Resolver::leave`] must undo the latter.
+    pub fn enter(&mut self, key: &str) -> Result<bool, String> {
+        self.expansions += 1;
+        if self.expansions > MAX_EXPANSIONS {
+            return Err(format!(
+                "more than {MAX_EXPANSIONS} recipe expansions: recipes use each other too often"
+            ));
+        }
+        let fresh = self.selected(key);
+        if fresh {
+            self.fresh_depth += 1;
+        }
+        Ok(fresh)
+    }
+
+    /// Leaves a recipe entered with [`Resolver::enter`].
+    pub fn leave(&mut self, fresh: bool) {
+        if fresh {
+            self.fresh_depth -= 1;
+        }
+    }
+
     /// Records the recipe name of a used pin (known once it is loaded).
     pub fn set_name(&mut self, key: &str, name: &str) {
         if let Some(pin) = self.used.get_mut(key) {
@@ -234,6 +287,7 @@ impl Resolver {
                 Reference::Local(path),
                 Base::Git {
                     url,
+                    key_url,
                     reference,
                     commit,
                     tree,
@@ -242,7 +296,7 @@ impl Resolver {
             ) => {
                 let inner = join_inner(dir, path)
                     .ok_or_else(|| format!("`{text}` leads outside its git repository"))?;
-                let key = format!("git+{url}//{inner}@{reference}");
+                let key = format!("git+{key_url}//{inner}@{reference}");
                 let file = inside_tree(tree, &inner)
                     .map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
                 let bytes = std::fs::read(&file)
@@ -258,6 +312,7 @@ impl Resolver {
                     display: key.clone(),
                     base: Base::Git {
                         url: url.clone(),
+                        key_url: key_url.clone(),
                         reference: reference.clone(),
                         commit: commit.clone(),
                         tree: tree.clone(),
@@ -276,16 +331,21 @@ impl Resolver {
                 },
                 base,
             ) => {
-                let fetch_url = match base {
-                    Base::Local { dir } => absolute_url(url, dir),
+                let (fetch_url, key_url) = match base {
+                    Base::Local { dir } if is_relative_url(url) => {
+                        let absolute = lexical_join(dir, url);
+                        let key_url = relative_key(&self.lock_dir, &absolute);
+                        (absolute.display().to_string(), key_url)
+                    }
+                    Base::Local { .. } => (url.clone(), url.clone()),
                     Base::Git { .. } if is_relative_url(url) => {
                         return Err(format!(
                             "`{text}`: a recipe fetched from git cannot use a relative repository path"
                         ));
                     }
-                    Base::Git { .. } => url.clone(),
+                    Base::Git { .. } => (url.clone(), url.clone()),
                 };
-                self.git(text, &fetch_url, path, reference)?
+                self.git(text, &fetch_url, &key_url, path, reference)?
             }
         };
         if let Some(previous) = self.used.get(&found.key) {
@@ -321,8 +381,20 @@ impl Resolver {
             sha256: crate::hash::sha256_hex(&bytes),
         };
         self.check_pin(&key, &pin)?;
+        // Shown as the user would open it: relative to the current directory.
+        let display = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| cwd.canonicalize().ok())
+            .map_or_else(
+                || real.display().to_string(),
+                |cwd| {
+                    relative_key(&cwd, &real)
+                        .trim_start_matches("./")
+                        .to_string()
+                },
+            );
         Ok(Found {
-            display: text.to_string(),
+            display,
             base: Base::Local {
                 dir: real.parent().unwrap_or(Path::new("")).to_path_buf(),
             },
@@ -332,9 +404,52 @@ impl Resolver {
         })
     }
 
-    fn git(&mut self, text: &str, url: &str, path: &str, reference: &str) -> Result<Found, String> {
-        let key = text.to_string();
-        let pinned = self.pin_for(&key).cloned();
+    fn git(
+        &mut self,
+        text: &str,
+        url: &str,
+        key_url: &str,
+        path: &str,
+        reference: &str,
+    ) -> Result<Found, String> {
+        let key = format!("git+{key_url}//{path}@{reference}");
+        let commit = match self.used.get(&key).and_then(|p| p.commit.clone()) {
+            // Already resolved in this run: the same commit again.
+            Some(commit) => commit,
+            None => self.git_commit(&key, url, reference)?,
+        };
+        let tree = self.cache.checkout(url, reference, &commit)?;
+        let file =
+            inside_tree(&tree, path).map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
+        let bytes = std::fs::read(&file)
+            .map_err(|_| format!("`{key}`: {url} has no file `{path}` at commit {commit}"))?;
+        let pin = Pin {
+            uses: key.clone(),
+            name: String::new(),
+            commit: Some(commit.clone()),
+            sha256: crate::hash::sha256_hex(&bytes),
+        };
+        self.check_pin(&key, &pin)?;
+        Ok(Found {
+            display: text.to_string(),
+            base: Base::Git {
+                url: url.to_string(),
+                key_url: key_url.to_string(),
+                reference: reference.to_string(),
+                commit,
+                tree,
+                dir: parent_of(path),
+            },
+            key,
+            file,
+            pin,
+        })
+    }
+
+    /// The commit a git reference is to be read at: its pin, checked against
+    /// what the tag or branch points to now; or, unpinned, what it points to.
+    fn git_commit(&mut self, key: &str, url: &str, reference: &str) -> Result<String, String> {
+        let pinned = self.pin_for(key).cloned();
         let commit = match &pinned {
             Some(pin) => {
                 let locked = pin.commit.clone().ok_or_else(|| {
@@ -362,35 +477,14 @@ impl Resolver {
             }
             None => self.cache.resolve(url, reference)?,
         };
-        let tree = self.cache.checkout(url, reference, &commit)?;
-        let file =
-            inside_tree(&tree, path).map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
-        let bytes = std::fs::read(&file)
-            .map_err(|_| format!("`{key}`: {url} has no file `{path}` at commit {commit}"))?;
-        let pin = Pin {
-            uses: key.clone(),
-            name: String::new(),
-            commit: Some(commit.clone()),
-            sha256: crate::hash::sha256_hex(&bytes),
-        };
-        self.check_pin(&key, &pin)?;
-        Ok(Found {
-            display: key.clone(),
-            base: Base::Git {
-                url: url.to_string(),
-                reference: reference.to_string(),
-                commit,
-                tree,
-                dir: parent_of(path),
-            },
-            key,
-            file,
-            pin,
-        })
+        Ok(commit)
     }
 
     /// The pin to hold `key` to, if any, under the mode.
     fn pin_for(&mut self, key: &str) -> Option<&Pin> {
+        if self.fresh_depth > 0 {
+            return None;
+        }
         if let Mode::Lock {
             update: Some(which),
         } = &self.mode
@@ -415,6 +509,16 @@ impl Resolver {
 
     /// Compares what was found with the pin, per the mode.
     fn check_pin(&mut self, key: &str, found: &Pin) -> Result<(), String> {
+        if let Some(previous) = self.used.get(key) {
+            // Resolved before in this run (a recipe used twice): held to that.
+            return if previous.sha256 == found.sha256 && previous.commit == found.commit {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{key}` resolves to two different versions in one run"
+                ))
+            };
+        }
         let lock_path = self.lock_path();
         match self.pin_for(key).cloned() {
             Some(pin) => {
@@ -510,9 +614,12 @@ fn find_tree(
             )
         })?;
         resolver.set_name(&found.key, &recipe.spec.name);
+        let fresh = resolver.enter(&found.key)?;
         stack.push(found.key.clone());
-        find_tree(&recipe, resolver, &found.base, stack)?;
+        let done = find_tree(&recipe, resolver, &found.base, stack);
         stack.pop();
+        resolver.leave(fresh);
+        done?;
     }
     Ok(())
 }
@@ -542,15 +649,6 @@ fn is_scp_like(url: &str) -> bool {
     match url.find(':') {
         Some(i) => !url[..i].contains('/'),
         None => false,
-    }
-}
-
-/// A relative local URL made absolute against the referring file's directory.
-fn absolute_url(url: &str, dir: &Path) -> String {
-    if is_relative_url(url) {
-        lexical_join(dir, url).display().to_string()
-    } else {
-        url.to_string()
     }
 }
 

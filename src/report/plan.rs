@@ -152,14 +152,14 @@ pub fn render(plan: &Plan) -> String {
             let commit = pin
                 .commit
                 .as_deref()
-                .map(|c| format!("commit {}, ", &c[..c.len().min(12)]))
+                .map(|c| format!("commit {}, ", crate::recipes::lock::short(c)))
                 .unwrap_or_default();
             let _ = writeln!(
                 o,
                 "  {}  {}  ({commit}sha256 {})",
                 pin.name,
                 pin.uses,
-                &pin.sha256[..pin.sha256.len().min(12)]
+                crate::recipes::lock::short(&pin.sha256)
             );
         }
     }

@@ -38,7 +38,7 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
         summary
             .base_revision
             .as_deref()
-            .map_or("-", |r| &r[..r.len().min(12)])
+            .map_or_else(|| "-".to_string(), crate::recipes::lock::short)
     );
     if !summary.inputs.is_empty() {
         let inputs: Vec<String> = summary
@@ -117,9 +117,9 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
                 "recipe     {name} {uses} ({}sha256 {})",
                 commit
                     .as_deref()
-                    .map(|c| format!("commit {}, ", &c[..c.len().min(12)]))
+                    .map(|c| format!("commit {}, ", crate::recipes::lock::short(c)))
                     .unwrap_or_default(),
-                &sha256[..sha256.len().min(12)]
+                crate::recipes::lock::short(sha256)
             ),
             Event::StepFinished {
                 id,

@@ -92,20 +92,23 @@ impl ToolLayer {
     ) -> Result<ToolLayer, String> {
         let policy = Policy::new(root, permissions, bounds)?;
         // The shell allowlist of each layer: a command must match one
-        // pattern of every layer. The tightest timeout wins.
+        // pattern of every layer. The tightest timeout wins, a layer without
+        // one counting as the default.
         let mut shell_allow = Vec::new();
-        let mut shell_timeout = DEFAULT_SHELL_TIMEOUT;
-        for (i, layer) in std::iter::once(permissions).chain(bounds).enumerate() {
+        let mut shell_timeout: Option<Duration> = None;
+        for layer in std::iter::once(permissions).chain(bounds) {
+            let own = layer
+                .shell
+                .as_ref()
+                .and_then(|s| s.timeout)
+                .map_or(DEFAULT_SHELL_TIMEOUT, |t| t.0);
+            shell_timeout = Some(shell_timeout.map_or(own, |t| t.min(own)));
             let patterns = match &layer.shell {
-                Some(s) => {
-                    if let Some(t) = s.timeout {
-                        shell_timeout = if i == 0 { t.0 } else { shell_timeout.min(t.0) };
-                    }
-                    s.allow
-                        .iter()
-                        .map(|p| shell::parse_pattern(p))
-                        .collect::<Result<Vec<_>, _>>()?
-                }
+                Some(s) => s
+                    .allow
+                    .iter()
+                    .map(|p| shell::parse_pattern(p))
+                    .collect::<Result<Vec<_>, _>>()?,
                 None => Vec::new(),
             };
             shell_allow.push(patterns);
@@ -114,7 +117,7 @@ impl ToolLayer {
             enabled: tools.to_vec(),
             policy,
             shell_allow,
-            shell_timeout,
+            shell_timeout: shell_timeout.unwrap_or(DEFAULT_SHELL_TIMEOUT),
             env,
             writes_allowed: true,
         })
@@ -282,5 +285,54 @@ pub fn definition(tool: ToolName) -> ToolDef {
         name: tool.as_str().to_string(),
         description: description.to_string(),
         input_schema: schema,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Duration as Dur, ShellPermissions};
+
+    fn shell(allow: &[&str], timeout: Option<&str>) -> Permissions {
+        Permissions {
+            shell: Some(ShellPermissions {
+                allow: allow.iter().map(|s| s.to_string()).collect(),
+                timeout: timeout.map(|t| Dur::parse(t).unwrap()),
+            }),
+            ..Permissions::default()
+        }
+    }
+
+    #[test]
+    fn a_bound_caps_the_shell_timeout_even_at_its_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let tools = [ToolName::Shell];
+        let alone = ToolLayer::new(
+            dir.path(),
+            &tools,
+            &shell(&["sleep *"], Some("1h")),
+            &[],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(alone.shell_timeout, Duration::from_secs(3600));
+        let bounded = ToolLayer::new(
+            dir.path(),
+            &tools,
+            &shell(&["sleep *"], Some("1h")),
+            &[shell(&["sleep *"], None)],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(bounded.shell_timeout, DEFAULT_SHELL_TIMEOUT);
+        let tighter = ToolLayer::new(
+            dir.path(),
+            &tools,
+            &shell(&["sleep *"], None),
+            &[shell(&["sleep *"], Some("5s"))],
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(tighter.shell_timeout, Duration::from_secs(5));
     }
 }

@@ -197,6 +197,18 @@ impl Policy {
     }
 }
 
+/// Whether every layer lets `rel` be written: matched by its `write` and
+/// by none of the `protect` globs. For changes made by a recipe's command
+/// steps, checked against the permissions of the tasks that use it.
+pub fn writable_under(rel: &str, layers: &[Permissions]) -> bool {
+    !is_internal(rel)
+        && layers.iter().all(|p| {
+            let set = |list: &[String]| crate::glob::compile_set(list).ok();
+            set(&p.write).is_some_and(|w| w.is_match(rel))
+                && set(&p.protect).is_some_and(|pr| !pr.is_match(rel))
+        })
+}
+
 fn is_internal(rel: &str) -> bool {
     let first = rel.split('/').next().unwrap_or("");
     first == ".git" || first == ".wf"

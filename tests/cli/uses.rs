@@ -484,3 +484,181 @@ fn a_git_recipe_cannot_be_a_symlink_out_of_its_repository() {
     assert!(!lock.stderr.contains("hunter2"), "{}", lock.stderr);
     assert!(!repo.exists("wf.lock"));
 }
+
+#[test]
+fn a_recipe_command_step_cannot_write_where_the_caller_forbids() {
+    let repo = Repo::new();
+    repo.file("src/a.txt", "a\n")
+        .file("migrations/001.sql", "create table t;\n")
+        .file(
+            "recipes/sneak.yaml",
+            "wf: 1
+name: sneak
+model: { provider: openai, name: m }
+steps:
+  - id: tidy
+    run: echo ok > src/tidy.txt
+  - id: sneak
+    run: echo 'drop table t;' > migrations/001.sql && echo x > new.txt
+",
+        )
+        .file(
+            "caller.yaml",
+            "wf: 1
+name: caller
+model: { provider: openai, name: m }
+permissions: { write: [\"src/**\", \"migrations/**\"], protect: [\"migrations/**\"] }
+checkpoints: { apply: false }
+steps:
+  - id: r
+    uses: ./recipes/sneak.yaml
+",
+        )
+        .commit();
+    repo.wf(&["lock"]).code(0);
+    let run = repo.wf(&["run", "caller.yaml"]);
+    run.code(1);
+    assert_eq!(repo.last_summary()["status"], "error");
+    assert_eq!(repo.read("migrations/001.sql"), "create table t;\n");
+    assert!(!repo.exists("new.txt"));
+    assert!(!repo.exists("src/tidy.txt"), "a failed run applies nothing");
+    let trace = repo.last_trace();
+    let denied = events(&trace, "permission_denied");
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    let message = denied[0]["message"].as_str().unwrap();
+    assert!(message.contains("`r.sneak`"), "{message}");
+    assert!(message.contains("migrations/001.sql, new.txt"), "{message}");
+    assert_eq!(denied[0]["tool"], "command_step");
+}
+
+#[test]
+fn lock_update_of_a_recipe_repins_what_it_uses_and_keeps_other_pins() {
+    let repo = Repo::new();
+    repo.file(
+        "recipes/a.yaml",
+        "wf: 1\nname: ra\nmodel: { provider: openai, name: m }\nuses: ./b.yaml\n",
+    )
+    .file(
+        "recipes/b.yaml",
+        "wf: 1\nname: rb\nmodel: { provider: openai, name: m }\nprompt: b\n",
+    )
+    .file(
+        "one.yaml",
+        "wf: 1\nname: one\nmodel: { provider: openai, name: m }\nuses: ./recipes/a.yaml\n",
+    )
+    .file(
+        "two.yaml",
+        "wf: 1\nname: two\nmodel: { provider: openai, name: m }\nuses: ./recipes/b.yaml\n",
+    );
+    repo.wf(&["lock"]).code(0);
+    let pinned = repo.read("wf.lock");
+    assert!(pinned.contains("./recipes/a.yaml") && pinned.contains("./recipes/b.yaml"));
+
+    // Locking one file keeps the other files' pins.
+    let one = repo.wf(&["lock", "one.yaml"]);
+    one.code(0);
+    assert!(!one.stdout.contains("dropped"), "{}", one.stdout);
+    assert_eq!(repo.read("wf.lock"), pinned);
+
+    // Both recipes change; updating the outer one re-pins the inner one too.
+    repo.file(
+        "recipes/a.yaml",
+        "wf: 1\nname: ra\nmodel: { provider: openai, name: m }\nuses: ./b.yaml\n# v2\n",
+    )
+    .file(
+        "recipes/b.yaml",
+        "wf: 1\nname: rb\nmodel: { provider: openai, name: m }\nprompt: b2\n",
+    );
+    // (recipes/wf.lock, the recipes' own lock for running them directly,
+    // pins b as `rb`; this moves only the pins of the two task files.)
+    let update = repo.wf(&["lock", "one.yaml", "two.yaml", "--update", "ra"]);
+    update.code(0);
+    assert!(
+        update.stdout.contains("moved   ./recipes/a.yaml"),
+        "{}",
+        update.stdout
+    );
+    assert!(
+        update.stdout.contains("moved   ./recipes/b.yaml"),
+        "{}",
+        update.stdout
+    );
+    repo.wf(&["plan", "one.yaml"]).code(0);
+    repo.wf(&["plan", "two.yaml"]).code(0);
+
+    // A file that does not load does not make `wf lock` drop its pins.
+    repo.file(
+        "two.yaml",
+        "wf: 1\nname: two\nmodel: { provider: openai, name: m }\nuses: ./recipes/b.yaml\nbogus: 1\n",
+    );
+    let broken = repo.wf(&["lock", "--update", "rb"]);
+    broken.code(2);
+    assert!(!broken.stdout.contains("dropped"), "{}", broken.stdout);
+    assert!(repo.read("wf.lock").contains("./recipes/b.yaml"));
+}
+
+#[test]
+fn pins_of_relative_git_urls_survive_moving_both_repositories() {
+    let parent = tempfile::tempdir().unwrap();
+    let recipes = parent.path().join("recipes-repo");
+    std::fs::create_dir_all(recipes.join("sub")).unwrap();
+    git(&recipes, &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        recipes.join("outer.yaml"),
+        "wf: 1\nname: outer\nmodel: { provider: openai, name: m }\nuses: ./sub/inner.yaml\nwith: { file: src/a.ini }\n",
+    )
+    .unwrap();
+    std::fs::write(recipes.join("sub/inner.yaml"), RECIPE).unwrap();
+    git_commit(&recipes, "recipes");
+    git(&recipes, &["tag", "v1"]);
+    let app = parent.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    git(&app, &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        app.join("task.yaml"),
+        "wf: 1
+name: app
+model: { provider: script, script: t.yaml }
+permissions: { write: [\"src/**\"] }
+tools: [write_file]
+uses: git+../recipes-repo//outer.yaml@v1
+",
+    )
+    .unwrap();
+    std::fs::write(app.join("t.yaml"), "turns:\n  - text: done\n").unwrap();
+    let wf = |dir: &Path, args: &[&str]| {
+        std::process::Command::new(super::wf_bin())
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let out = wf(&app, &["lock"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = std::fs::read_to_string(app.join("wf.lock")).unwrap();
+    assert!(
+        lock.contains("\"git+../recipes-repo//sub/inner.yaml@v1\""),
+        "{lock}"
+    );
+    assert!(!lock.contains(parent.path().to_str().unwrap()), "{lock}");
+    git_commit(&app, "app");
+
+    let moved = tempfile::tempdir().unwrap();
+    let target = moved.path().join("elsewhere");
+    std::fs::rename(parent.path(), &target).unwrap();
+    let app = target.join("app");
+    let plan = wf(&app, &["plan", "task.yaml"]);
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(!stdout.contains("not pinned"), "{stdout}");
+    // Put it back so the temporary directory cleans up.
+    std::fs::rename(&target, parent.path()).unwrap();
+}
