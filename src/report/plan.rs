@@ -323,6 +323,17 @@ fn steps(
                         );
                     }
                 }
+                if !a.bounds.is_empty() {
+                    // A recipe's checks are its author's commands: show them.
+                    for c in &a.checks {
+                        let _ = writeln!(
+                            o,
+                            "{body}check {}: $ {}",
+                            c.name,
+                            c.run.trim_end().replace('\n', &format!("\n{body}    "))
+                        );
+                    }
+                }
                 // Rendered with the step's inputs where it does not need an
                 // earlier step's result (known only when the run gets there).
                 let prompt = crate::spec::template::render_with_steps(

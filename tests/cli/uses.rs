@@ -82,6 +82,7 @@ fn a_local_recipe_runs_bounded_by_its_caller() {
         "asks for tool `edit_file`, which the caller does not allow",
         "asks to write `**` but the caller allows `src/**`",
         "asks to run `rm *` but the caller allows `cat *`",
+        "check has-y: $ grep -q '^y' \"$WF_INPUT_FILE\"",
         "is not pinned in",
     ] {
         assert!(
