@@ -249,20 +249,31 @@ fn current_dir() -> Result<PathBuf, Error> {
     std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))
 }
 
-fn validate(paths: &[PathBuf]) -> Result<Exit, Error> {
-    let paths = if paths.is_empty() {
+/// The paths given, or `.` when none are.
+fn or_current(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         paths.to_vec()
-    };
+    }
+}
+
+/// The task files named by `paths` (a directory means every task file
+/// under it), each with whether it was found by walking a directory.
+fn task_files(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     let mut files = Vec::new();
-    for p in &paths {
+    for p in or_current(paths) {
         if p.is_dir() {
-            files.extend(task_files_under(p));
+            files.extend(task_files_under(&p).into_iter().map(|f| (f, true)));
         } else {
-            files.push(p.clone());
+            files.push((p, false));
         }
     }
+    files
+}
+
+fn validate(paths: &[PathBuf]) -> Result<Exit, Error> {
+    let files: Vec<PathBuf> = task_files(paths).into_iter().map(|(f, _)| f).collect();
     let mut ok = 0usize;
     let mut bad = 0usize;
     let stdout = std::io::stdout();
@@ -293,26 +304,11 @@ fn validate(paths: &[PathBuf]) -> Result<Exit, Error> {
 /// `wf lock`: one `wf.lock` per directory of task files that use recipes.
 fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
     use crate::recipes::{Lock, Mode, Resolver};
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
-    // (file, whether it was found by walking a directory argument)
-    let mut files = Vec::new();
-    for p in &paths {
-        if p.is_dir() {
-            files.extend(task_files_under(p).into_iter().map(|f| (f, true)));
-        } else {
-            files.push((p.clone(), false));
-        }
-    }
+    let files = task_files(paths);
     let dir_of = |file: &Path| {
-        let dir = file.parent().unwrap_or(Path::new(""));
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
+        let dir = match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
         };
         dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
     };
@@ -993,12 +989,7 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
 }
 
 fn recipe_tests(paths: &[PathBuf]) -> Result<Exit, Error> {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
-    let files = crate::recipe_test::discover(&paths);
+    let files = crate::recipe_test::discover(&or_current(paths));
     if files.is_empty() {
         return Err(Error::Usage("no recipe tests (*.test.yaml) found".into()));
     }

@@ -213,15 +213,7 @@ pub fn make(
     root: &Path,
     resolver: &mut Resolver,
 ) -> Result<Plan, PlanError> {
-    let dir = loaded.dir();
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let base = Base::Local {
-        dir: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
-    };
+    let base = Base::of_task(loaded);
     let mut plan = build(loaded, given, root, resolver, &base, &mut Vec::new(), "")?;
     let mut pins = Vec::new();
     collect_pins(&plan.steps, &mut pins);

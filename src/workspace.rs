@@ -427,13 +427,7 @@ impl Workspace {
             &self.dir,
             &["diff", "--name-only", "-z", "--no-renames", a, b],
         )?;
-        let mut files: Vec<String> = out
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
-        files.sort();
-        Ok(files)
+        Ok(name_list(&out))
     }
 
     /// Paths the change touches, sorted.
@@ -450,13 +444,7 @@ impl Workspace {
                 &self.base_tree,
             ],
         )?;
-        let mut files: Vec<String> = out
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
-        files.sort();
-        Ok(files)
+        Ok(name_list(&out))
     }
 
     /// Keeps the directory when the workspace is dropped (for debugging or a
@@ -649,4 +637,14 @@ pub fn commit(origin: &Path, files: &[String], message: &str) -> Result<String, 
             .trim()
             .to_string(),
     )
+}
+/// `git … --name-only -z` output as sorted paths.
+fn name_list(out: &[u8]) -> Vec<String> {
+    let mut files: Vec<String> = out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    files.sort();
+    files
 }

@@ -127,6 +127,16 @@ pub enum Base {
     },
 }
 
+impl Base {
+    /// The base of a task file on disk: its directory.
+    pub fn of_task(loaded: &crate::spec::LoadedSpec) -> Base {
+        let dir = loaded.dir();
+        Base::Local {
+            dir: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+        }
+    }
+}
+
 /// A reference found and checked: the file to load and where its own
 /// references are read from.
 #[derive(Debug, Clone)]
@@ -190,11 +200,6 @@ impl Resolver {
     /// if it exists), caching fetched recipes under `cache_root/.wf/cache`.
     /// Local references must stay inside the repository holding `lock_dir`.
     pub fn new(cache_root: &Path, lock_dir: &Path, mode: Mode) -> Result<Resolver, String> {
-        let lock_dir = if lock_dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            lock_dir
-        };
         let lock_dir = lock_dir
             .canonicalize()
             .unwrap_or_else(|_| lock_dir.to_path_buf());
@@ -299,15 +304,7 @@ impl Resolver {
                 let key = format!("git+{key_url}//{inner}@{reference}");
                 let file = inside_tree(tree, &inner)
                     .map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
-                let bytes = std::fs::read(&file)
-                    .map_err(|e| format!("`{key}`: no such file at commit {commit}: {e}"))?;
-                let pin = Pin {
-                    uses: key.clone(),
-                    name: String::new(),
-                    commit: Some(commit.clone()),
-                    sha256: crate::hash::sha256_hex(&bytes),
-                };
-                self.check_pin(&key, &pin)?;
+                let pin = self.pin_file(&key, &file, Some(commit))?;
                 Found {
                     display: key.clone(),
                     base: Base::Git {
@@ -373,14 +370,7 @@ impl Resolver {
             ));
         }
         let key = relative_key(&self.lock_dir, &real);
-        let bytes = std::fs::read(&real).map_err(|e| format!("`{text}`: cannot read it: {e}"))?;
-        let pin = Pin {
-            uses: key.clone(),
-            name: String::new(),
-            commit: None,
-            sha256: crate::hash::sha256_hex(&bytes),
-        };
-        self.check_pin(&key, &pin)?;
+        let pin = self.pin_file(&key, &real, None)?;
         // Shown as the user would open it: relative to the current directory.
         let display = std::env::current_dir()
             .ok()
@@ -421,15 +411,7 @@ impl Resolver {
         let tree = self.cache.checkout(url, reference, &commit)?;
         let file =
             inside_tree(&tree, path).map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
-        let bytes = std::fs::read(&file)
-            .map_err(|_| format!("`{key}`: {url} has no file `{path}` at commit {commit}"))?;
-        let pin = Pin {
-            uses: key.clone(),
-            name: String::new(),
-            commit: Some(commit.clone()),
-            sha256: crate::hash::sha256_hex(&bytes),
-        };
-        self.check_pin(&key, &pin)?;
+        let pin = self.pin_file(&key, &file, Some(&commit))?;
         Ok(Found {
             display: text.to_string(),
             base: Base::Git {
@@ -478,6 +460,20 @@ impl Resolver {
             None => self.cache.resolve(url, reference)?,
         };
         Ok(commit)
+    }
+
+    /// Reads `file`, pins its content under `key` (at `commit`, for git),
+    /// and checks the pin.
+    fn pin_file(&mut self, key: &str, file: &Path, commit: Option<&str>) -> Result<Pin, String> {
+        let bytes = std::fs::read(file).map_err(|e| format!("`{key}`: cannot read it: {e}"))?;
+        let pin = Pin {
+            uses: key.to_string(),
+            name: String::new(),
+            commit: commit.map(str::to_string),
+            sha256: crate::hash::sha256_hex(&bytes),
+        };
+        self.check_pin(key, &pin)?;
+        Ok(pin)
     }
 
     /// The pin to hold `key` to, if any, under the mode.
@@ -569,16 +565,7 @@ impl Resolver {
 /// records the pins). Unlike planning, this needs no inputs and reads no
 /// context: it is what `wf lock` does.
 pub fn find_all(loaded: &crate::spec::LoadedSpec, resolver: &mut Resolver) -> Result<(), String> {
-    let dir = loaded.dir();
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let base = Base::Local {
-        dir: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
-    };
-    find_tree(loaded, resolver, &base, &mut Vec::new())
+    find_tree(loaded, resolver, &Base::of_task(loaded), &mut Vec::new())
 }
 
 fn find_tree(

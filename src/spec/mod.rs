@@ -45,9 +45,14 @@ pub struct LoadedSpec {
 }
 
 impl LoadedSpec {
-    /// The directory holding the task file (where `model.script` is looked up).
+    /// The directory holding the task file (where `model.script` is looked
+    /// up, and `uses:` paths and `wf.lock` are relative to); `.` for a bare
+    /// file name.
     pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new(""))
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        }
     }
 }
 
