@@ -151,12 +151,30 @@ pub fn start_patch(
     let env = [("GIT_INDEX_FILE", tmp.as_path())];
     let result = (|| {
         // The user's own git config decides what is ignored, as for the copy.
+        // `.wf/` is then taken out of this private index: never part of the
+        // starting state (an exclude pathspec instead would make `git add`
+        // fail when the user's .gitignore lists `.wf/`).
         output(
             Command::new("git")
-                .args(["add", "-A", "--", ".", ":(exclude).wf"])
+                .args(["add", "-A"])
                 .current_dir(origin)
                 .env("GIT_INDEX_FILE", &tmp),
             "add -A",
+        )?;
+        output(
+            Command::new("git")
+                .args([
+                    "rm",
+                    "-r",
+                    "-q",
+                    "--cached",
+                    "--ignore-unmatch",
+                    "--",
+                    ".wf",
+                ])
+                .current_dir(origin)
+                .env("GIT_INDEX_FILE", &tmp),
+            "rm --cached .wf",
         )?;
         let base = revision.unwrap_or(EMPTY_TREE);
         git_with_env(

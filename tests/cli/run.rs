@@ -809,3 +809,18 @@ fn a_tracked_file_that_matches_gitignore_is_part_of_the_change() {
     repo.wf(&["run", "task.yaml", "--yes"]).code(0);
     assert_eq!(repo.read("config/dev.local"), "debug = true\n");
 }
+
+#[test]
+fn a_repository_that_ignores_dot_wf_itself_runs() {
+    let repo = repo();
+    repo.file(".gitignore", ".wf/\ntarget/\n").commit();
+    task(&repo, "", WRITE_TOML);
+    repo.file("notes.txt", "uncommitted\n");
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    assert_eq!(repo.read("config/app.toml"), "[server]\nport = 8080\n");
+    let run = repo.runs().pop().unwrap();
+    let patch = std::fs::read_to_string(run.join("start.patch")).unwrap();
+    assert!(patch.contains("notes.txt"), "{patch}");
+    assert!(!patch.contains(".wf/"), "{patch}");
+    repo.wf(&["replay", "last"]).code(0);
+}
