@@ -926,6 +926,7 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         inputs,
         dry_run,
         base_revision,
+        model,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -938,7 +939,8 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         )
     })?;
     let (loaded, given, mut resolver) =
-        crate::replay::recorded_task(spec_path, inputs, &root, &cwd).map_err(Error::Failed)?;
+        crate::replay::recorded_task(spec_path, inputs, model, &root, &cwd)
+            .map_err(Error::Failed)?;
     // The plan is made against the recorded starting state (its context is
     // what the run saw), then pointed back at the user's tree for applying.
     let start = crate::workspace::Workspace::create_from(&root, &source)

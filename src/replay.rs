@@ -144,12 +144,14 @@ pub enum ReplayError {
 }
 
 /// The task file of a recorded run (found from the current directory or the
-/// repository root, and named as the run named it), its inputs as given, and
-/// a resolver for its `uses:` (pins from the `wf.lock` next to it, recipes
-/// cached under `root`).
+/// repository root, and named as the run named it), with the model the run
+/// used (`provider/name`, as recorded: `--provider` and `--model` given to
+/// the run included), its inputs as given, and a resolver for its `uses:`
+/// (pins from the `wf.lock` next to it, recipes cached under `root`).
 pub fn recorded_task(
     spec_path: &str,
     inputs: &BTreeMap<String, Value>,
+    model: &str,
     root: &Path,
     cwd: &Path,
 ) -> Result<
@@ -168,6 +170,16 @@ pub fn recorded_task(
     let resolver = crate::recipes::Resolver::for_task(&loaded, root, crate::recipes::Mode::Locked)
         .map_err(|e| e.to_string())?;
     loaded.path = std::path::PathBuf::from(spec_path);
+    let (provider, name) = match model.split_once('/') {
+        Some((p, n)) => (p, Some(n)),
+        None => (model, None),
+    };
+    if let Some(p) = crate::spec::ProviderName::from_name(provider) {
+        loaded.spec.model.provider = p;
+    }
+    if let Some(name) = name {
+        loaded.spec.model.name = Some(name.to_string());
+    }
     let given = inputs
         .iter()
         .map(|(k, v)| (k.clone(), crate::inputs::as_text(v)))
@@ -225,6 +237,7 @@ pub fn replay(
         inputs,
         dry_run,
         base_revision,
+        model,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -233,7 +246,7 @@ pub fn replay(
         ));
     };
     let (loaded, given, mut resolver) =
-        recorded_task(spec_path, inputs, root, cwd).map_err(ReplayError::Unusable)?;
+        recorded_task(spec_path, inputs, model, root, cwd).map_err(ReplayError::Unusable)?;
 
     // The starting state is materialized in its own directory, and the plan
     // (context included) is made against it, as the run's was.

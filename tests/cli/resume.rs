@@ -293,3 +293,21 @@ fn commits_carry_trailers_and_touching_finds_the_run() {
     let none = repo.wf(&["runs", "--touching", "config/app.ini"]);
     assert!(!none.stdout.contains(&run_id), "{}", none.stdout);
 }
+
+#[test]
+fn a_run_with_a_model_override_resumes_and_replays_with_it() {
+    let repo = repo("test -f config/app.toml");
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml", "--model", "claude-sonnet-4-5"], &env)
+        .code(3);
+    assert_eq!(server.requests()[0].json()["model"], "claude-sonnet-4-5");
+    repo.wf(&["approve", "last"]).code(0);
+    repo.wf_env(&["resume", "last"], &env).code(0);
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    assert_eq!(server.requests().len(), 2);
+    repo.wf(&["replay", "last"]).code(0);
+}
