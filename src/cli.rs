@@ -516,6 +516,11 @@ fn make_provider(
         let mut provider =
             crate::provider::script::ScriptProvider::load(&loaded.dir().join(script))
                 .map_err(Error::Usage)?;
+        if crate::plan::models(plan).iter().any(|(_, capped)| *capped) {
+            errln!(
+                "wf: note: the script provider reports no usage, so `max_cost_usd` is not enforced"
+            );
+        }
         provider.skip(skip_turns);
         return Ok((Box::new(provider), Box::new(|_, _| None)));
     }
@@ -532,26 +537,25 @@ fn make_provider(
         config.max_attempts = n;
     }
     let provider = factory::create(name, config).map_err(|e| Error::Usage(e.to_string()))?;
-    // Every model the run may call: the top level's and each agent step's.
-    let mut models = vec![(plan.model.clone(), plan.limits.max_cost_usd.is_some())];
-    crate::plan::visit_agents(&plan.steps, &mut |a| {
-        models.push((a.model.clone(), a.limits.max_cost_usd.is_some()));
-    });
-    let capped = plan.limits.max_cost_usd.is_some();
-    let mut warned = std::collections::BTreeSet::new();
-    for (m, step_capped) in &models {
+    // A cost cap needs a price for every model it covers; an unknown price
+    // is otherwise only worth a warning, once per model.
+    let models = crate::plan::models(plan);
+    for (m, capped) in &models {
         let name = m.name.clone().unwrap_or_else(|| model.clone());
-        if m.price.or_else(|| cost::price_for(&name)).is_some() || !warned.insert(name.clone()) {
-            continue;
-        }
-        if capped || *step_capped {
+        if *capped && m.price.or_else(|| cost::price_for(&name)).is_none() {
             return Err(Error::Usage(format!(
                 "limits.max_cost_usd cannot be enforced: no price known for `{name}`; set `model.price`"
             )));
         }
-        errln!(
-            "wf: price unknown for model `{name}`: cost is not tracked; set `model.price` in the task file to track it"
-        );
+    }
+    let mut warned = std::collections::BTreeSet::new();
+    for (m, _) in &models {
+        let name = m.name.clone().unwrap_or_else(|| model.clone());
+        if m.price.or_else(|| cost::price_for(&name)).is_none() && warned.insert(name.clone()) {
+            errln!(
+                "wf: price unknown for model `{name}`: cost is not tracked; set `model.price` in the task file to track it"
+            );
+        }
     }
     let pricing: crate::executor::Pricing = Box::new(move |m, usage| {
         let name = m.name.as_deref().unwrap_or(&model);
@@ -816,10 +820,12 @@ fn decide(
     let root = crate::plan::repo_root(&current_dir()?);
     let (dir, _lock, trace) = locked_run(&root, run)?;
     let waiting = trace.records.iter().rev().find_map(|r| match &r.event {
-        Event::Checkpoint { name, state, .. } => Some((*name, *state)),
+        Event::Checkpoint {
+            name, state, step, ..
+        } => Some((*name, *state, step.clone())),
         _ => None,
     });
-    let Some((name, CheckpointState::Paused)) = waiting else {
+    let Some((name, CheckpointState::Paused, step)) = waiting else {
         return Err(Error::Usage(format!(
             "run {} is not waiting at a checkpoint",
             dir.id
@@ -843,22 +849,47 @@ fn decide(
             comment,
             at: Some(crate::clock::now_rfc3339()),
             commit,
+            step: step.clone(),
         })
         .map_err(|e| Error::io("cannot append to the trace", e))?;
+    let which = match &step {
+        Some(step) => format!("{} checkpoint (after step `{step}`)", name.as_str()),
+        None => format!("{} checkpoint", name.as_str()),
+    };
     if approve {
         errln!(
-            "wf: run {}: {} checkpoint approved by {by}; `wf resume {}` continues it",
+            "wf: run {}: {which} approved by {by}; `wf resume {}` continues it",
             dir.id,
-            name.as_str(),
             dir.id
         );
         return Ok(Exit::Success);
+    }
+    // The diff kept when the run paused belongs to the pause (replay and
+    // resume leave the pause out); a rejected run's course ends with it, as a
+    // live rejection's does, so it is recorded again here.
+    let paused_at = trace.records.iter().rposition(|r| {
+        matches!(
+            r.event,
+            Event::Checkpoint {
+                state: CheckpointState::Paused,
+                ..
+            }
+        )
+    });
+    if let Some(diff) = paused_at.and_then(|at| {
+        trace.records[at..]
+            .iter()
+            .find(|r| matches!(r.event, Event::DiffReady { .. }))
+    }) {
+        writer
+            .append(diff.event.clone())
+            .map_err(|e| Error::io("cannot append to the trace", e))?;
     }
     let last = crate::summary::from_records(&trace.records);
     writer
         .append(Event::RunFinished {
             status: RunStatus::Rejected,
-            reason: Some(format!("{} checkpoint rejected by {by}", name.as_str())),
+            reason: Some(format!("{which} rejected by {by}")),
             diff_hash: last.diff_hash.clone(),
             files_changed: last.files_changed.clone(),
             totals: last.totals.clone(),
@@ -866,9 +897,8 @@ fn decide(
         .map_err(|e| Error::io("cannot append to the trace", e))?;
     write_summary(&dir)?;
     errln!(
-        "wf: run {}: {} checkpoint rejected by {by}; the run is over, its diff kept",
-        dir.id,
-        name.as_str()
+        "wf: run {}: {which} rejected by {by}; the run is over, its diff kept",
+        dir.id
     );
     Ok(Exit::Success)
 }

@@ -386,6 +386,9 @@ pub enum Event {
         commit: bool,
         /// When (RFC 3339).
         at: Option<String>,
+        /// For a step checkpoint: the step it follows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
     },
     /// The run's change.
     DiffReady {

@@ -181,6 +181,8 @@ pub fn run_with(
         },
         cost_known: true,
         deadline: Instant::now() + plan.limits.timeout.map_or(DEFAULT_RUN_TIMEOUT, |t| t.0),
+        run_deadline: Instant::now() + plan.limits.timeout.map_or(DEFAULT_RUN_TIMEOUT, |t| t.0),
+        step_limits: Vec::new(),
         diff_hash: None,
         files_changed: Vec::new(),
         mode,
@@ -215,6 +217,12 @@ struct Executor<'a> {
     totals: Totals,
     cost_known: bool,
     deadline: Instant,
+    /// The run's own deadline (`deadline` is narrower while a step with a
+    /// timeout runs).
+    run_deadline: Instant,
+    /// The step limits in force: the running agent step's, and those of the
+    /// recipe steps it is inside.
+    step_limits: Vec<ActiveLimits>,
     diff_hash: Option<String>,
     files_changed: Vec<String>,
     mode: Mode,
@@ -231,11 +239,16 @@ struct Observer<'x> {
     reporter: &'x mut dyn Reporter,
     turn: u32,
     cache_hit: bool,
+    deadline: Instant,
 }
 
 impl ProviderObserver for Observer<'_> {
     fn cache_hit(&mut self) {
         self.cache_hit = true;
+    }
+
+    fn time_left(&self) -> Option<Duration> {
+        Some(self.deadline.saturating_duration_since(Instant::now()))
     }
 
     fn retry(&mut self, attempt: u32, reason: &str, wait: Duration) {
@@ -347,7 +360,7 @@ impl Executor<'_> {
             self.emit(context_event(&plan.context))?;
         }
         if plan.steps.is_empty() {
-            let (end, _) = self.agent(provider, &ws, plan, None, &StepLimits::default())?;
+            let (end, _) = self.agent(provider, &ws, plan, None, "", &StepLimits::default())?;
             return self.conclude(end, &ws);
         }
         let end = self.steps(provider, &ws)?;
@@ -362,6 +375,7 @@ impl Executor<'_> {
         ws: &Workspace,
         view: &Plan,
         output_schema: Option<&serde_json::Value>,
+        label: &str,
         limits: &StepLimits,
     ) -> Result<(End, String), String> {
         let mut tools = ToolLayer::new(
@@ -374,11 +388,7 @@ impl Executor<'_> {
         .map_err(|e| format!("cannot set up the tools: {e}"))?;
         let plan_phase = view.checkpoints.plan;
         tools.set_writes_allowed(!plan_phase);
-        // A step timeout narrows the deadline while the step runs.
-        let run_deadline = self.deadline;
-        if let Some(t) = limits.timeout {
-            self.deadline = run_deadline.min(Instant::now() + t.0);
-        }
+        let outer = self.enter_limits(label, limits);
         let done = self.agent_loop(
             provider,
             &mut tools,
@@ -386,9 +396,9 @@ impl Executor<'_> {
             plan_phase,
             view,
             output_schema,
-            limits,
+            limits.max_repairs,
         );
-        self.deadline = run_deadline;
+        self.leave_limits(outer);
         done
     }
 
@@ -477,8 +487,11 @@ impl Executor<'_> {
                         id: id.clone(),
                         step_kind: "uses".into(),
                     })?;
-                    let (end, inner) =
-                        self.run_steps(provider, ws, &used.steps, &used.inputs, &format!("{id}."))?;
+                    let outer = self.enter_limits(&id, &used.limits);
+                    let done =
+                        self.run_steps(provider, ws, &used.steps, &used.inputs, &format!("{id}."));
+                    self.leave_limits(outer);
+                    let (end, inner) = done?;
                     if end.0 != RunStatus::Succeeded {
                         return Ok((end, None));
                     }
@@ -540,6 +553,7 @@ impl Executor<'_> {
                         ws,
                         &view,
                         agent.output_schema.as_ref(),
+                        &id,
                         &agent.limits,
                     )?;
                     if end.0 != RunStatus::Succeeded {
@@ -580,11 +594,9 @@ impl Executor<'_> {
         mut plan_phase: bool,
         plan: &Plan,
         output_schema: Option<&serde_json::Value>,
-        limits: &StepLimits,
+        max_repairs: Option<u32>,
     ) -> Result<(End, String), String> {
-        let max_repairs = limits.max_repairs.unwrap_or(plan.limits.max_repairs);
-        let spent_before = self.totals.cost_usd.unwrap_or(0.0);
-        let mut step_turns = 0u32;
+        let max_repairs = max_repairs.unwrap_or(plan.limits.max_repairs);
         let mut conversation = Conversation::new(ModelRequest {
             model: plan
                 .model
@@ -600,32 +612,12 @@ impl Executor<'_> {
         conversation.push(first_message(plan));
         let mut repairs = 0u32;
         loop {
-            if self.left().is_zero() {
-                let whose = if limits.timeout.is_some() {
-                    "the step's or the run's"
-                } else {
-                    "the run's"
-                };
-                return self
-                    .limit(
-                        "timeout",
-                        RunStatus::Timeout,
-                        &format!("{whose} time limit passed"),
-                    )
-                    .map(|end| (end, String::new()));
+            if let Some(end) = self.time_limit()? {
+                return Ok((end, String::new()));
             }
-            if let Some(max) = limits.max_turns
-                && step_turns >= max
-            {
-                return self
-                    .limit(
-                        "max_turns",
-                        RunStatus::TurnLimit,
-                        &format!("{max} model requests made in this step, its limit"),
-                    )
-                    .map(|end| (end, String::new()));
+            if let Some(end) = self.step_turn_limit()? {
+                return Ok((end, String::new()));
             }
-            step_turns += 1;
             if self.totals.turns >= plan.limits.max_turns {
                 return self
                     .limit(
@@ -649,6 +641,7 @@ impl Executor<'_> {
                     reporter: &mut *self.reporter,
                     turn,
                     cache_hit: false,
+                    deadline: self.deadline,
                 };
                 let answer = provider.complete(request, &mut observer);
                 (answer, observer.cache_hit)
@@ -662,24 +655,16 @@ impl Executor<'_> {
                         status: e.status,
                         request_id: e.request_id.clone(),
                     })?;
+                    // Cut short by the run's or a step's time limit.
+                    if let Some(end) = self.time_limit()? {
+                        return Ok((end, String::new()));
+                    }
                     return Ok(((RunStatus::ModelError, Some(e.message)), String::new()));
                 }
             };
             self.account(&plan.model, turn, &response, cache_hit)?;
-            if let Some(max) = limits.max_cost_usd
-                && let Some(cost) = self.totals.cost_usd
-                && cost - spent_before > max
-            {
-                return self
-                    .limit(
-                        "max_cost_usd",
-                        RunStatus::CostLimit,
-                        &format!(
-                            "this step spent ${:.4}, over its ${max:.2} limit",
-                            cost - spent_before
-                        ),
-                    )
-                    .map(|end| (end, String::new()));
+            if let Some(end) = self.step_cost_limit()? {
+                return Ok((end, String::new()));
             }
             if let Some(max) = plan.limits.max_cost_usd
                 && let Some(cost) = self.totals.cost_usd
@@ -689,9 +674,13 @@ impl Executor<'_> {
                     .limit(
                         "max_cost_usd",
                         RunStatus::CostLimit,
-                        &format!("spent ${cost:.4}, over the ${max:.2} limit"),
+                        &format!("spent {}, over the {} limit", usd(cost), usd(max)),
                     )
                     .map(|end| (end, String::new()));
+            }
+            // The answer came after the time ran out: it is not acted on.
+            if let Some(end) = self.time_limit()? {
+                return Ok((end, String::new()));
             }
             let calls: Vec<(String, String, serde_json::Value)> = response
                 .content
@@ -747,7 +736,13 @@ impl Executor<'_> {
             if plan_phase {
                 let text = response_text(&response);
                 let summary = format!("\nThe model's plan:\n\n{}\n\n", indent(&text));
-                match self.checkpoint(CheckpointName::Plan, "Approve this plan?", &summary, None)? {
+                match self.checkpoint(
+                    CheckpointName::Plan,
+                    None,
+                    "Approve this plan?",
+                    &summary,
+                    None,
+                )? {
                     Some(end) => return Ok((end, String::new())),
                     None => {
                         plan_phase = false;
@@ -774,6 +769,11 @@ impl Executor<'_> {
             match failed {
                 None => return Ok(((RunStatus::Succeeded, None), answer)),
                 Some(failed) => {
+                    // A check that failed because the time ran out ends the
+                    // run on the time limit, not as a failed check.
+                    if let Some(end) = self.time_limit()? {
+                        return Ok((end, String::new()));
+                    }
                     if repairs >= max_repairs {
                         let reason = format!(
                             "check `{}` still fails after {} repair round{}",
@@ -802,6 +802,90 @@ impl Executor<'_> {
                     )));
                 }
             }
+        }
+    }
+
+    /// Puts a step's limits in force (turns and spending counted from now,
+    /// its timeout narrowing the deadline) until [`Executor::leave_limits`]
+    /// with what this returns.
+    fn enter_limits(&mut self, label: &str, limits: &StepLimits) -> Instant {
+        let outer = self.deadline;
+        if let Some(t) = limits.timeout {
+            self.deadline = outer.min(Instant::now() + t.0);
+        }
+        self.step_limits.push(ActiveLimits {
+            label: label.to_string(),
+            limits: *limits,
+            turns_at_start: self.totals.turns,
+            spent_at_start: self.totals.cost_usd.unwrap_or(0.0),
+        });
+        outer
+    }
+
+    fn leave_limits(&mut self, outer: Instant) {
+        self.step_limits.pop();
+        self.deadline = outer;
+    }
+
+    /// The run's or a step's time is up.
+    fn time_limit(&mut self) -> Result<Option<End>, String> {
+        if !self.left().is_zero() {
+            return Ok(None);
+        }
+        let whose = match self
+            .step_limits
+            .iter()
+            .rev()
+            .find(|l| l.limits.timeout.is_some())
+        {
+            Some(l) if self.deadline < self.run_deadline => format!(
+                "step `{}` ran out of its {} time limit",
+                l.label,
+                l.limits.timeout.map(|t| t.to_text()).unwrap_or_default()
+            ),
+            _ => "the run's time limit passed".to_string(),
+        };
+        self.limit("timeout", RunStatus::Timeout, &whose).map(Some)
+    }
+
+    /// A step in force has made its `max_turns` requests.
+    fn step_turn_limit(&mut self) -> Result<Option<End>, String> {
+        let turns = self.totals.turns;
+        let hit = self.step_limits.iter().find_map(|l| {
+            let max = l.limits.max_turns?;
+            (turns - l.turns_at_start >= max)
+                .then(|| format!("{max} model requests made in step `{}`, its limit", l.label))
+        });
+        match hit {
+            Some(message) => self
+                .limit("max_turns", RunStatus::TurnLimit, &message)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A step in force has spent more than its `max_cost_usd`.
+    fn step_cost_limit(&mut self) -> Result<Option<End>, String> {
+        let Some(cost) = self.totals.cost_usd else {
+            return Ok(None);
+        };
+        let hit = self.step_limits.iter().find_map(|l| {
+            let max = l.limits.max_cost_usd?;
+            let spent = cost - l.spent_at_start;
+            (spent > max).then(|| {
+                format!(
+                    "step `{}` spent {}, over its {} limit",
+                    l.label,
+                    usd(spent),
+                    usd(max)
+                )
+            })
+        });
+        match hit {
+            Some(message) => self
+                .limit("max_cost_usd", RunStatus::CostLimit, &message)
+                .map(Some),
+            None => Ok(None),
         }
     }
 
@@ -1007,6 +1091,7 @@ impl Executor<'_> {
         let full = crate::report::diff::patch(&patch, None, color);
         self.checkpoint(
             CheckpointName::Step,
+            Some(id),
             &format!("Approve the changes of step `{id}` and go on?"),
             &summary,
             Some(&full),
@@ -1017,6 +1102,7 @@ impl Executor<'_> {
     fn checkpoint(
         &mut self,
         name: CheckpointName,
+        step: Option<&str>,
         question: &str,
         summary: &str,
         full: Option<&str>,
@@ -1029,6 +1115,7 @@ impl Executor<'_> {
             comment: None,
             at: Some(crate::clock::now_rfc3339()),
             commit: false,
+            step: step.map(str::to_string),
         })?;
         self.reporter.pause_display();
         let approver = Approver {
@@ -1067,12 +1154,19 @@ impl Executor<'_> {
             comment: None,
             at: Some(crate::clock::now_rfc3339()),
             commit: false,
+            step: step.map(str::to_string),
         })?;
         Ok(match decision {
             Decision::Approved { .. } => None,
             Decision::Rejected { by, .. } => Some((
                 RunStatus::Rejected,
-                Some(format!("{} checkpoint rejected by {by}", name.as_str())),
+                Some(match step {
+                    Some(step) => format!(
+                        "{} checkpoint (after step `{step}`) rejected by {by}",
+                        name.as_str()
+                    ),
+                    None => format!("{} checkpoint rejected by {by}", name.as_str()),
+                }),
             )),
             Decision::Paused => Some((
                 RunStatus::Paused,
@@ -1129,6 +1223,7 @@ impl Executor<'_> {
             let full = crate::report::diff::patch(&patch, None, color);
             if let Some(end) = self.checkpoint(
                 CheckpointName::Apply,
+                None,
                 "Apply this change to your tree?",
                 &summary,
                 Some(&full),
@@ -1308,6 +1403,24 @@ fn check_output(answer: &str, schema: &serde_json::Value) -> Result<(), String> 
             "your final answer does not match the output schema:\n{}",
             errors.join("\n")
         ))
+    }
+}
+
+/// A step's limits while it runs.
+struct ActiveLimits {
+    /// The step's id (with its recipe steps' ids).
+    label: String,
+    limits: StepLimits,
+    turns_at_start: u32,
+    spent_at_start: f64,
+}
+
+/// US dollars for messages: cents, or four decimals below one cent.
+pub fn usd(amount: f64) -> String {
+    if amount != 0.0 && amount.abs() < 0.01 {
+        format!("${amount:.4}")
+    } else {
+        format!("${amount:.2}")
     }
 }
 

@@ -188,6 +188,9 @@ pub struct UsedRecipe {
     pub steps: Vec<PlanStep>,
     /// Whether a human approves the changes so far once the recipe is done.
     pub approve_after: bool,
+    /// Bounds on the whole recipe step: turns, spending and time counted
+    /// from its start, its command steps included.
+    pub limits: StepLimits,
 }
 
 /// What the caller of a recipe decides for it: the most it may use (tools
@@ -230,15 +233,29 @@ pub fn make(
     Ok(plan)
 }
 
-/// Calls `f` on every agent step, recipe steps' included.
-pub fn visit_agents(steps: &[PlanStep], f: &mut dyn FnMut(&AgentStep)) {
-    for step in steps {
-        match &step.kind {
-            StepKind::Agent(a) => f(a),
-            StepKind::Uses(u) => visit_agents(&u.steps, f),
-            StepKind::Command { .. } => {}
+/// Every model a run may call, each with whether a cost cap covers its
+/// answers (the run's, its step's, or that of a recipe step around it).
+pub fn models(plan: &Plan) -> Vec<(ModelSpec, bool)> {
+    fn walk(steps: &[PlanStep], capped: bool, out: &mut Vec<(ModelSpec, bool)>) {
+        for step in steps {
+            match &step.kind {
+                StepKind::Agent(a) => {
+                    out.push((a.model.clone(), capped || a.limits.max_cost_usd.is_some()));
+                }
+                StepKind::Uses(u) => {
+                    walk(&u.steps, capped || u.limits.max_cost_usd.is_some(), out);
+                }
+                StepKind::Command { .. } => {}
+            }
         }
     }
+    let capped = plan.limits.max_cost_usd.is_some();
+    let mut out = Vec::new();
+    if plan.steps.is_empty() {
+        out.push((plan.model.clone(), capped));
+    }
+    walk(&plan.steps, capped, &mut out);
+    out
 }
 
 fn collect_pins(steps: &[PlanStep], out: &mut Vec<Pin>) {
@@ -392,6 +409,7 @@ fn build(
                 &mut notes,
             )?;
             used.approve_after = approve_after;
+            used.limits = step.limits.unwrap_or_default();
             steps.push(PlanStep {
                 id: step.id.clone(),
                 condition: step.condition.clone(),
@@ -583,6 +601,7 @@ fn use_recipe(
         inputs: inner.inputs,
         steps,
         approve_after: false,
+        limits: StepLimits::default(),
     })
 }
 
@@ -597,7 +616,11 @@ fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<S
     for step in steps {
         match &mut step.kind {
             StepKind::Command { bounds, .. } => bounds.push(allowed.clone()),
-            StepKind::Uses(used) => bound(&mut used.steps, caller, label, notes),
+            StepKind::Uses(used) => {
+                // A recipe's own limits are not its to set: the caller's are.
+                used.limits = StepLimits::default();
+                bound(&mut used.steps, caller, label, notes);
+            }
             StepKind::Agent(agent) => {
                 let mut note = |what: String| {
                     let text = format!("{label}: {what}");
@@ -683,7 +706,13 @@ fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<S
                 }
                 agent.plan_checkpoint |= caller.plan_checkpoint;
                 agent.model = caller.model.clone();
-                agent.limits = caller.limits;
+                // The recipe step's turns, spending and time bound the whole
+                // recipe (see `UsedRecipe::limits`); its repair rounds apply
+                // to each agent step in it.
+                agent.limits = StepLimits {
+                    max_repairs: caller.limits.max_repairs,
+                    ..StepLimits::default()
+                };
             }
         }
     }

@@ -287,10 +287,24 @@ pub fn replay(
         dir: scratch.clone(),
         decisions,
     };
+    // Each answer costs what it cost in the run, so spending limits end a
+    // replay where they ended the run.
+    let costs: Vec<Option<f64>> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::ModelResponse { cost_usd, .. } => Some(*cost_usd),
+            _ => None,
+        })
+        .collect();
+    let next = std::cell::Cell::new(0usize);
     let result = executor::run_with(
         &plan,
         &mut provider,
-        Box::new(|_, _| None),
+        Box::new(move |_, _| {
+            let i = next.get();
+            next.set(i + 1);
+            costs.get(i).copied().flatten()
+        }),
         options,
         &mut Silent,
         Mode::Replay(setup),

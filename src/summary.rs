@@ -90,6 +90,9 @@ pub struct Approval {
     pub at: Option<String>,
     /// Comment.
     pub comment: Option<String>,
+    /// For a step checkpoint: the step it follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// Folds a trace into its summary.
@@ -168,6 +171,7 @@ pub fn from_records(records: &[Record]) -> Summary {
                 via,
                 at,
                 comment,
+                step,
                 ..
             } if *state != CheckpointState::Reached => {
                 let decision = match state {
@@ -182,6 +186,7 @@ pub fn from_records(records: &[Record]) -> Summary {
                     via: via.clone(),
                     at: at.clone(),
                     comment: comment.clone(),
+                    step: step.clone(),
                 });
             }
             Event::Applied { .. } => s.applied = true,

@@ -254,6 +254,12 @@ impl HttpClient {
         let seed: [u8; 32] = Sha256::digest(body).into();
         let mut attempt = 1;
         loop {
+            if observer.time_left().is_some_and(|left| left.is_zero()) {
+                return Err(ProviderError::new(format!(
+                    "{}: no time left to ask the model (the time limit passed)",
+                    vendor.name
+                )));
+            }
             let (failure, server_wait) =
                 match self.attempt(vendor, &url, &headers, body, observer, &mut read) {
                     Ok(answer) => return Ok(answer),
@@ -279,6 +285,13 @@ impl HttpClient {
                     jitter(&seed, attempt),
                 ),
             };
+            if observer.time_left().is_some_and(|left| left <= wait) {
+                error.message = format!(
+                    "{} (no retry: the time limit passes before the next attempt)",
+                    error.message
+                );
+                return Err(error);
+            }
             observer.retry(attempt, &error.message, wait);
             std::thread::sleep(wait);
             attempt += 1;
@@ -299,9 +312,14 @@ impl HttpClient {
             &mut dyn ProviderObserver,
         ) -> Result<T, Failure>,
     ) -> Result<T, (Failure, Option<Duration>)> {
+        // An attempt never outlasts the caller's time limit.
+        let timeout = observer
+            .time_left()
+            .map_or(self.config.timeout, |left| left.min(self.config.timeout));
         let sent = self
             .client
             .post(url)
+            .timeout(timeout)
             .headers(headers.clone())
             .body(body.to_vec())
             .send();

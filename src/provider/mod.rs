@@ -189,6 +189,11 @@ pub trait ProviderObserver {
     fn text_delta(&mut self, _text: &str) {}
     /// The answer came from the local response cache, not the provider.
     fn cache_hit(&mut self) {}
+    /// How long the caller can still wait for the answer (the run's or the
+    /// step's time limit); `None`: no limit beyond the provider's own.
+    fn time_left(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// An observer that ignores everything.

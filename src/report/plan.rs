@@ -166,7 +166,7 @@ pub fn render(plan: &Plan) -> String {
     let l = &plan.limits;
     let cost = l
         .max_cost_usd
-        .map_or("none".to_string(), |c| format!("${c:.2}"));
+        .map_or("none".to_string(), crate::executor::usd);
     let timeout = l.timeout.map_or("30m".to_string(), |t| t.to_text());
     let _ = writeln!(
         o,
@@ -236,6 +236,14 @@ fn steps(
                 if u.approve_after {
                     let _ = writeln!(o, "{body}checkpoint: approve the changes after it");
                 }
+                let limits = limits_text(&u.limits);
+                if !limits.is_empty() {
+                    let _ = writeln!(
+                        o,
+                        "{body}limits for the whole recipe: {}",
+                        limits.join(", ")
+                    );
+                }
                 self::steps(o, &u.steps, &body, top, &u.inputs);
             }
             crate::plan::StepKind::Agent(a) => {
@@ -269,19 +277,7 @@ fn steps(
                     }
                     extras.push(format!("model {m}"));
                 }
-                let l = &a.limits;
-                if let Some(n) = l.max_turns {
-                    extras.push(format!("{n} turns"));
-                }
-                if let Some(n) = l.max_repairs {
-                    extras.push(format!("{n} repairs"));
-                }
-                if let Some(c) = l.max_cost_usd {
-                    extras.push(format!("cost ${c:.2}"));
-                }
-                if let Some(t) = l.timeout {
-                    extras.push(format!("timeout {}", t.to_text()));
-                }
+                extras.extend(limits_text(&a.limits));
                 if a.plan_checkpoint {
                     extras.push("plan checkpoint".into());
                 }
@@ -348,4 +344,22 @@ fn steps(
             }
         }
     }
+}
+
+/// A step's limits, as short phrases.
+fn limits_text(l: &crate::spec::StepLimits) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(n) = l.max_turns {
+        out.push(format!("{n} turns"));
+    }
+    if let Some(n) = l.max_repairs {
+        out.push(format!("{n} repairs"));
+    }
+    if let Some(c) = l.max_cost_usd {
+        out.push(format!("cost {}", crate::executor::usd(c)));
+    }
+    if let Some(t) = l.timeout {
+        out.push(format!("timeout {}", t.to_text()));
+    }
+    out
 }

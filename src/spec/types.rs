@@ -122,6 +122,7 @@ pub struct Step {
     /// Recipe step: the recipe's inputs. String values are templates over
     /// this file's `inputs`.
     #[serde(default, rename = "with", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub with_inputs: Option<BTreeMap<String, serde_json::Value>>,
     /// Command step: how long it may run. Default 10m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,13 +154,16 @@ pub struct Step {
     /// Agent or recipe step: its own checkpoints (a plan before it edits;
     /// approval of the changes so far once it is done).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "StepCheckpoints")]
     pub checkpoints: Option<StepCheckpoints>,
     /// Agent or recipe step: bounds on this step, within the run's `limits`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "StepLimits")]
     pub limits: Option<StepLimits>,
     /// Agent or recipe step: another model of the run's provider for this
     /// step (unset keys: the top level's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "StepModel")]
     pub model: Option<StepModel>,
 }
 

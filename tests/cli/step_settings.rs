@@ -124,7 +124,7 @@ fn step_limits_bound_the_step_within_the_run() {
         limit[0]["message"]
             .as_str()
             .unwrap()
-            .contains("in this step"),
+            .contains("in step `first`, its limit"),
         "{}",
         limit[0]
     );
@@ -251,4 +251,242 @@ steps:
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_recipe_steps_limits_bound_the_whole_recipe() {
+    let repo = Repo::new();
+    repo.file(
+        "recipes/slow.yaml",
+        "wf: 1
+name: slow
+model: { provider: openai, name: m }
+steps:
+  - id: a
+    prompt: First.
+  - id: wait
+    run: sleep 3
+  - id: b
+    prompt: Second.
+",
+    )
+    .file("turns.yaml", "turns:\n  - text: a done\n  - text: b done\n")
+    .file(
+        "timed.yaml",
+        "wf: 1
+name: timed
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: r
+    uses: ./recipes/slow.yaml
+    limits: { timeout: 1s }
+",
+    )
+    .file(
+        "counted.yaml",
+        "wf: 1
+name: counted
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: r
+    uses: ./recipes/slow.yaml
+    limits: { max_turns: 1 }
+",
+    )
+    .commit();
+    repo.wf(&["lock"]).code(0);
+    let plan = repo.wf(&["plan", "counted.yaml"]);
+    assert!(
+        plan.stdout.contains("limits for the whole recipe: 1 turns"),
+        "{}",
+        plan.stdout
+    );
+
+    // One deadline for the recipe step: its command step is cut short.
+    let started = std::time::Instant::now();
+    repo.wf(&["run", "timed.yaml", "--yes"]).code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(repo.last_summary()["status"], "timeout");
+
+    // One turn budget for the whole recipe: the second agent step has none.
+    repo.wf(&["run", "counted.yaml", "--yes"]).code(1);
+    assert_eq!(repo.last_summary()["status"], "turn_limit");
+    let trace = repo.last_trace();
+    assert_eq!(events(&trace, "model_request").len(), 1);
+    let limit = events(&trace, "limit_reached");
+    assert!(
+        limit[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in step `r`"),
+        "{}",
+        limit[0]
+    );
+}
+
+#[test]
+fn a_step_timeout_hit_during_checks_ends_on_the_time_limit() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: slow-check
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: only
+    prompt: Do it.
+    limits: { timeout: 1s }
+    checks: [{ name: slow, run: \"sleep 3\" }]
+",
+    )
+    .file("turns.yaml", "turns:\n  - text: done\n  - text: done\n")
+    .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(1);
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "timeout", "{s}");
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("step `only` ran out of its 1s"),
+        "{s}"
+    );
+    let trace = repo.last_trace();
+    assert!(events(&trace, "repair_requested").is_empty());
+}
+
+#[test]
+fn a_run_rejected_at_a_step_checkpoint_replays() {
+    let repo = two_steps("    checkpoints: { apply: true }");
+    repo.wf(&["run", "task.yaml"]).code(3);
+    let reject = repo.wf(&["reject", "last", "--as", "lead@example.com"]);
+    reject.code(0);
+    assert!(
+        reject
+            .stderr
+            .contains("step checkpoint (after step `first`) rejected"),
+        "{}",
+        reject.stderr
+    );
+    let s = repo.last_summary();
+    let rejected = s["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["decision"] == "rejected")
+        .unwrap()
+        .clone();
+    assert_eq!(rejected["step"], "first");
+    repo.wf(&["replay", "last"]).code(0);
+    repo.wf(&["show", "last", "--verify"]).code(0);
+}
+
+#[test]
+fn a_step_cost_cap_needs_a_price_and_a_capped_run_replays() {
+    let repo = Repo::new();
+    repo.file(
+        "unpriced.yaml",
+        "wf: 1
+name: unpriced
+model: { provider: openai, name: my-local-model }
+steps:
+  - id: free
+    prompt: Anything.
+  - id: capped
+    prompt: Carefully.
+    limits: { max_cost_usd: 0.001 }
+",
+    )
+    .file(
+        "priced.yaml",
+        "wf: 1
+name: priced
+model: { provider: anthropic, name: claude-sonnet-4-5 }
+steps:
+  - id: capped
+    prompt: Carefully.
+    limits: { max_cost_usd: 0.003 }
+  - id: never
+    prompt: Not reached.
+",
+    )
+    .commit();
+    let refused = repo.wf_env(
+        &["run", "unpriced.yaml", "--yes"],
+        &[
+            (
+                "OPENAI_BASE_URL",
+                crate::providers::server::dead_url().as_str(),
+            ),
+            ("OPENAI_API_KEY", "sk-test"),
+        ],
+    );
+    refused.code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("max_cost_usd cannot be enforced: no price known for `my-local-model`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(repo.runs().is_empty());
+
+    let plan = repo.wf(&["plan", "priced.yaml"]);
+    assert!(plan.stdout.contains("cost $0.0030"), "{}", plan.stdout);
+    let server = TestServer::start(vec![text_turn("claude-sonnet-4-5", "done")]);
+    let run = repo.wf_env(
+        &["run", "priced.yaml", "--yes"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", "sk-test"),
+        ],
+    );
+    run.code(1);
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "cost_limit");
+    // 1,000 input tokens at $3/M and 100 output tokens at $15/M: $0.0045.
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("step `capped` spent $0.0045, over its $0.0030 limit"),
+        "{s}"
+    );
+    repo.wf(&["replay", "last"]).code(0);
+}
+
+#[test]
+fn a_step_timeout_cuts_a_slow_model_answer_short() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: slow-model
+model: { provider: anthropic, name: claude-sonnet-4-5 }
+steps:
+  - id: quick
+    prompt: Be quick.
+    limits: { timeout: 1s }
+",
+    )
+    .commit();
+    let server = TestServer::start(vec![
+        text_turn("claude-sonnet-4-5", "late").delayed(std::time::Duration::from_secs(5)),
+    ]);
+    let started = std::time::Instant::now();
+    let run = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", "sk-test"),
+        ],
+    );
+    run.code(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the request outlived the step's time limit"
+    );
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "timeout", "{s}");
+    assert_eq!(server.requests().len(), 1, "no retry past the time limit");
 }
