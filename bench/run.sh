@@ -174,6 +174,21 @@ if [ "$(stat -f -c %T "$workspace_tmp")" != tmpfs ] && [ "$(stat -f -c %T /dev/s
   row "c. same, wf's workspace on tmpfs (TMPDIR=/dev/shm)" "$(mean one-turn-shm)" s - "$(sd one-turn-shm)"
 fi
 
+# The same run with its task from a pinned git recipe: what `uses:` adds
+# (reading wf.lock, `git ls-remote` of a local remote to check the tag, the
+# recipe from the cache by commit).
+mkdir -p "$tmp/c/recipes"
+git -C "$tmp/c/recipes" init -q
+printf 'wf: 1\nname: bench-recipe\nmodel: { provider: anthropic, name: claude-haiku-4-5 }\ncontext:\n  include: ["README.md"]\nprompt: Check the repository and stop.\n' >"$tmp/c/recipes/one.yaml"
+git -C "$tmp/c/recipes" add -A
+git -C "$tmp/c/recipes" -c user.name=bench -c user.email=bench@example.com commit -qm recipe
+git -C "$tmp/c/recipes" tag v1
+printf 'wf: 1\nname: bench-uses\nmodel: { provider: script, script: one.turns.yaml }\nuses: git+%s//one.yaml@v1\nlimits: { max_turns: 5 }\n' "$tmp/c/recipes" >"$tmp/c/uses.yaml"
+(cd "$tmp/c/repo" && "$wf" lock ../uses.yaml >/dev/null) || die "wf lock failed"
+(cd "$tmp/c/repo" && "$wf" run ../uses.yaml --yes 2>"$tmp/c/uses.err") || die "run with a recipe failed: $(cat "$tmp/c/uses.err")"
+(cd "$tmp/c/repo" && hf one-turn-uses --warmup 3 --runs 30 --prepare "bash $tmp/c/prep.sh" "$qwf run ../uses.yaml --yes")
+row "c. same, the task from a pinned git recipe (\`uses:\`)" "$(mean one-turn-uses)" s - "$(sd one-turn-uses)"
+
 # ---- d. a 200-turn scripted run on a 1,000-file repository
 say "d. 200-turn scripted run, 1,000-file git repository"
 mkdir -p "$tmp/d"
