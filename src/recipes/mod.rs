@@ -239,7 +239,7 @@ impl Resolver {
 
     /// Whether `wf lock --update` selects `key` (then everything beneath it
     /// is re-pinned too: see [`Resolver::enter`]).
-    pub fn selected(&mut self, key: &str) -> bool {
+    pub fn selected(&self, key: &str) -> bool {
         match &self.mode {
             Mode::Lock { update: Some(None) } => true,
             Mode::Lock {
@@ -565,6 +565,7 @@ impl Resolver {
 /// records the pins). Unlike planning, this needs no inputs and reads no
 /// context: it is what `wf lock` does.
 pub fn find_all(loaded: &crate::spec::LoadedSpec, resolver: &mut Resolver) -> Result<(), String> {
+    resolver.expansions = 0; // the bound is per task file
     find_tree(loaded, resolver, &Base::of_task(loaded), &mut Vec::new())
 }
 

@@ -663,3 +663,47 @@ uses: git+../recipes-repo//outer.yaml@v1
     // Put it back so the temporary directory cleans up.
     std::fs::rename(&target, parent.path()).unwrap();
 }
+
+#[test]
+fn recipe_fan_out_is_bounded() {
+    let repo = Repo::new();
+    let steps = |uses: &str| -> String {
+        (0..15)
+            .map(|i| format!("  - id: s{i}\n    uses: {uses}\n"))
+            .collect()
+    };
+    repo.file(
+        "leaf.yaml",
+        "wf: 1\nname: leaf\nmodel: { provider: openai, name: m }\nprompt: p\n",
+    )
+    .file(
+        "mid.yaml",
+        &format!(
+            "wf: 1\nname: mid\nmodel: {{ provider: openai, name: m }}\nsteps:\n{}",
+            steps("./leaf.yaml")
+        ),
+    )
+    .file(
+        "top.yaml",
+        &format!(
+            "wf: 1\nname: top\nmodel: {{ provider: openai, name: m }}\nsteps:\n{}",
+            steps("./mid.yaml")
+        ),
+    );
+    // mid alone: 15 expansions, fine; top: 15 × 16 = 240, over the bound.
+    repo.wf(&["lock", "mid.yaml"]).code(0);
+    let top = repo.wf(&["lock", "top.yaml"]);
+    top.code(2);
+    assert!(
+        top.stderr.contains("more than 200 recipe expansions"),
+        "{}",
+        top.stderr
+    );
+    let plan = repo.wf(&["plan", "top.yaml"]);
+    plan.code(2);
+    assert!(
+        plan.stderr.contains("more than 200 recipe expansions"),
+        "{}",
+        plan.stderr
+    );
+}
