@@ -237,6 +237,12 @@ fn run(cli: Cli) -> Result<Exit, Error> {
 
 fn init(name: &str, path: Option<&Path>) -> Result<Exit, Error> {
     let written = crate::init::init(Some(name), path, &current_dir()?)?;
+    if let Some(schema) = &written.schema_written {
+        outln!(
+            "wrote {} (for editor completion; `wf schema` prints it again after an upgrade)",
+            schema.display()
+        );
+    }
     let p = written.path.display();
     outln!("wrote {p}");
     outln!("next: edit the prompt and permissions, then");

@@ -480,6 +480,10 @@ impl Executor<'_> {
                         exit_code: done.exit_code,
                         output: serde_json::Value::String(done.tail.clone()),
                     })?;
+                    // Killed by the run's or a step's time limit: the run ends.
+                    if let Some(end) = self.time_limit()? {
+                        return Ok((end, None));
+                    }
                     serde_json::json!({ "exit_code": done.exit_code, "output": done.tail })
                 }
                 crate::plan::StepKind::Uses(used) => {

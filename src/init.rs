@@ -16,8 +16,10 @@ pub const SCHEMA_PATH: &str = "schemas/workflow.schema.json";
 pub struct Written {
     /// The task file written, as the user named it (or the default path).
     pub path: PathBuf,
-    /// The modeline's schema reference: a relative path or the schema's URL.
+    /// The modeline's schema reference: a relative path to the schema.
     pub schema: String,
+    /// The schema file, when the repository had none and init wrote it.
+    pub schema_written: Option<PathBuf>,
 }
 
 /// Whether `name` is a valid task name (`^[a-z0-9]+(-[a-z0-9]+)*$`, at most
@@ -72,6 +74,25 @@ pub fn init(name: Option<&str>, path: Option<&Path>, cwd: &Path) -> Result<Writt
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     let dir = dir.canonicalize().unwrap_or(dir);
+    // Editors need the schema on disk for completion: a repository without
+    // one gets it at its root (never overwritten; `wf schema` refreshes it).
+    let root = crate::plan::repo_root(&dir);
+    let schema_file = root.join(SCHEMA_PATH);
+    let schema_written = if schema_file.exists() {
+        None
+    } else {
+        if let Some(parent) = schema_file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        }
+        std::fs::write(&schema_file, crate::spec::schema::schema_text())
+            .map_err(|e| Error::io(format!("cannot write {}", schema_file.display()), e))?;
+        Some(
+            schema_file
+                .strip_prefix(cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf()))
+                .map_or_else(|_| schema_file.clone(), Path::to_path_buf),
+        )
+    };
     let schema = schema_reference(&dir);
     let text = skeleton(name, &schema);
     let target = dir.join(file_name);
@@ -94,6 +115,7 @@ pub fn init(name: Option<&str>, path: Option<&Path>, cwd: &Path) -> Result<Writt
     Ok(Written {
         path: shown,
         schema,
+        schema_written,
     })
 }
 

@@ -367,7 +367,8 @@ fn relevant<'a>(records: &'a [Record], ignore: &[&str]) -> Vec<&'a Record> {
     records
         .iter()
         .filter(|r| {
-            !matches!(r.event, Event::ModelRetry { .. }) && !ignore.contains(&r.event.kind())
+            !matches!(r.event, Event::ModelRetry { .. } | Event::Committed { .. })
+                && !ignore.contains(&r.event.kind())
         })
         .collect()
 }

@@ -147,7 +147,7 @@ pub fn render(plan: &Plan) -> String {
         if cp.apply { "on" } else { "off" }
     );
     if !plan.recipes.is_empty() {
-        let _ = writeln!(o, "\nrecipes (pinned in wf.lock)");
+        let _ = writeln!(o, "\nrecipes");
         for pin in &plan.recipes {
             let commit = pin
                 .commit

@@ -53,15 +53,31 @@ fn init_uses_the_given_name() {
 }
 
 #[test]
-fn without_a_schema_file_the_modeline_names_the_schema_url() {
+fn without_a_schema_file_init_writes_it_and_points_at_it() {
     let repo = Repo::new();
-    repo.wf(&["init"]).code(0);
+    let ran = repo.wf(&["init"]);
+    ran.code(0);
+    assert!(
+        ran.stdout.contains("wrote schemas/workflow.schema.json"),
+        "{}",
+        ran.stdout
+    );
     let text = repo.read("workflows/my-workflow.yaml");
     assert_eq!(
         first_line(&text),
-        format!("{MODELINE}https://wf.invalid/schemas/workflow.schema.json")
+        format!("{MODELINE}../schemas/workflow.schema.json")
+    );
+    assert_eq!(
+        repo.read("schemas/workflow.schema.json"),
+        wf::spec::schema::schema_text()
     );
     repo.wf(&["validate", "workflows/my-workflow.yaml"]).code(0);
+    // A second task file reuses it, and an edited schema is never overwritten.
+    repo.file("schemas/workflow.schema.json", "{}\n");
+    let again = repo.wf(&["init", "second"]);
+    again.code(0);
+    assert!(!again.stdout.contains("schemas/"), "{}", again.stdout);
+    assert_eq!(repo.read("schemas/workflow.schema.json"), "{}\n");
 }
 
 #[test]

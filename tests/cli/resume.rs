@@ -292,6 +292,8 @@ fn commits_carry_trailers_and_touching_finds_the_run() {
     assert!(in_dir.stdout.contains(&run_id), "{}", in_dir.stdout);
     let none = repo.wf(&["runs", "--touching", "config/app.ini"]);
     assert!(!none.stdout.contains(&run_id), "{}", none.stdout);
+    // A committed run replays: the commit is not part of the run's course.
+    repo.wf(&["replay", &run_id]).code(0);
 }
 
 #[test]

@@ -302,11 +302,26 @@ steps:
         plan.stdout
     );
 
-    // One deadline for the recipe step: its command step is cut short.
+    // One deadline for the recipe step: its command step is cut short, and
+    // the run ends there (step `b` never starts).
     let started = std::time::Instant::now();
     repo.wf(&["run", "timed.yaml", "--yes"]).code(1);
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
-    assert_eq!(repo.last_summary()["status"], "timeout");
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "timeout");
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("step `r` ran out of its 1s"),
+        "{s}"
+    );
+    let trace = repo.last_trace();
+    assert!(
+        events(&trace, "step_started")
+            .iter()
+            .all(|e| e["id"] != "r.b")
+    );
 
     // One turn budget for the whole recipe: the second agent step has none.
     repo.wf(&["run", "counted.yaml", "--yes"]).code(1);
