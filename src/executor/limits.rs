@@ -1,0 +1,121 @@
+//! Limits: the run's, and those of the steps running (an agent step's and
+//! the recipe steps around it), each counted from its step's start.
+
+use super::*;
+
+/// A step's limits while it runs.
+pub(super) struct ActiveLimits {
+    /// The step's id (with its recipe steps' ids).
+    label: String,
+    limits: StepLimits,
+    turns_at_start: u32,
+    spent_at_start: f64,
+}
+
+/// US dollars for messages: cents, or four decimals below one cent.
+pub fn usd(amount: f64) -> String {
+    if amount != 0.0 && amount.abs() < 0.01 {
+        format!("${amount:.4}")
+    } else {
+        format!("${amount:.2}")
+    }
+}
+
+impl Executor<'_> {
+    /// Puts a step's limits in force (turns and spending counted from now,
+    /// its timeout narrowing the deadline) until [`Executor::leave_limits`]
+    /// with what this returns.
+    pub(super) fn enter_limits(&mut self, label: &str, limits: &StepLimits) -> Instant {
+        let outer = self.deadline;
+        if let Some(t) = limits.timeout {
+            self.deadline = outer.min(Instant::now() + t.0);
+        }
+        self.step_limits.push(ActiveLimits {
+            label: label.to_string(),
+            limits: *limits,
+            turns_at_start: self.totals.turns,
+            spent_at_start: self.totals.cost_usd.unwrap_or(0.0),
+        });
+        outer
+    }
+
+    pub(super) fn leave_limits(&mut self, outer: Instant) {
+        self.step_limits.pop();
+        self.deadline = outer;
+    }
+
+    /// The run's or a step's time is up.
+    pub(super) fn time_limit(&mut self) -> Result<Option<End>, String> {
+        if !self.left().is_zero() {
+            return Ok(None);
+        }
+        let whose = match self
+            .step_limits
+            .iter()
+            .rev()
+            .find(|l| l.limits.timeout.is_some())
+        {
+            Some(l) if self.deadline < self.run_deadline => format!(
+                "step `{}` ran out of its {} time limit",
+                l.label,
+                l.limits.timeout.map(|t| t.to_text()).unwrap_or_default()
+            ),
+            _ => "the run's time limit passed".to_string(),
+        };
+        self.limit("timeout", RunStatus::Timeout, &whose).map(Some)
+    }
+
+    /// A step in force has made its `max_turns` requests.
+    pub(super) fn step_turn_limit(&mut self) -> Result<Option<End>, String> {
+        let turns = self.totals.turns;
+        let hit = self.step_limits.iter().find_map(|l| {
+            let max = l.limits.max_turns?;
+            (turns - l.turns_at_start >= max)
+                .then(|| format!("{max} model requests made in step `{}`, its limit", l.label))
+        });
+        match hit {
+            Some(message) => self
+                .limit("max_turns", RunStatus::TurnLimit, &message)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A step in force has spent more than its `max_cost_usd`.
+    pub(super) fn step_cost_limit(&mut self) -> Result<Option<End>, String> {
+        let Some(cost) = self.totals.cost_usd else {
+            return Ok(None);
+        };
+        let hit = self.step_limits.iter().find_map(|l| {
+            let max = l.limits.max_cost_usd?;
+            let spent = cost - l.spent_at_start;
+            (spent > max).then(|| {
+                format!(
+                    "step `{}` spent {}, over its {} limit",
+                    l.label,
+                    usd(spent),
+                    usd(max)
+                )
+            })
+        });
+        match hit {
+            Some(message) => self
+                .limit("max_cost_usd", RunStatus::CostLimit, &message)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn limit(
+        &mut self,
+        limit: &str,
+        status: RunStatus,
+        message: &str,
+    ) -> Result<End, String> {
+        self.emit(Event::LimitReached {
+            limit: limit.into(),
+            message: message.into(),
+        })?;
+        Ok((status, Some(format!("limit {limit}: {message}"))))
+    }
+}
