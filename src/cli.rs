@@ -312,10 +312,7 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
     use crate::recipes::{Lock, Mode, Resolver};
     let files = task_files(paths);
     let dir_of = |file: &Path| {
-        let dir = match file.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
+        let dir = spec::dir_of(file);
         dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
     };
     let mut by_dir: BTreeMap<PathBuf, Vec<crate::spec::LoadedSpec>> = BTreeMap::new();
@@ -333,10 +330,8 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
         }
         match spec::load(file) {
             Ok(loaded) => {
-                let uses = loaded.spec.uses.is_some()
-                    || loaded.spec.steps.iter().any(|s| s.uses.is_some());
                 let entry = by_dir.entry(dir).or_default();
-                if uses {
+                if loaded.spec.uses_recipes() {
                     entry.push(loaded);
                 }
             }
@@ -347,8 +342,13 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
             }
         }
     }
-    let root = crate::plan::repo_root(&current_dir()?);
+    let cwd = current_dir()?;
+    let root = crate::plan::repo_root(&cwd);
     let update = update.map(|name| (!name.is_empty()).then_some(name));
+    let version = |p: &crate::recipes::Pin| match &p.commit {
+        Some(c) => format!("commit {}", crate::recipes::lock::short(c)),
+        None => format!("sha256 {}", crate::recipes::lock::short(&p.sha256)),
+    };
     let mut matched = false;
     for (dir, tasks) in &by_dir {
         let lock_path = dir.join(crate::recipes::lock::FILE_NAME);
@@ -381,14 +381,10 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
             .collect::<Vec<_>>();
         let new = Lock::from_pins(kept.into_iter().chain(resolver.used.values().cloned()));
         let shown = lock_path
-            .strip_prefix(current_dir()?)
+            .strip_prefix(&cwd)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| lock_path.clone());
         for pin in new.pins() {
-            let version = |p: &crate::recipes::Pin| match &p.commit {
-                Some(c) => format!("commit {}", crate::recipes::lock::short(c)),
-                None => format!("sha256 {}", crate::recipes::lock::short(&p.sha256)),
-            };
             match old.get(&pin.uses) {
                 None => outln!("pinned  {} ({}) at {}", pin.uses, pin.name, version(pin)),
                 Some(was) if was != pin => outln!(

@@ -205,9 +205,6 @@ struct Caller {
     limits: StepLimits,
 }
 
-/// How deep `uses:` may nest (a recipe using a recipe using …).
-pub const MAX_USES_DEPTH: usize = 8;
-
 /// Makes the plan for `loaded` with the given `-i` values, against `root`;
 /// `uses:` references are found through `resolver`.
 pub fn make(
@@ -346,21 +343,9 @@ fn build(
     let mut notes = Vec::new();
     let top_level_uses = spec.uses.as_ref().map(|uses| crate::spec::Step {
         id: "recipe".into(),
-        condition: None,
-        prompt: None,
-        run: None,
         uses: Some(uses.clone()),
         with_inputs: Some(spec.with_inputs.clone()),
-        timeout: None,
-        output_schema: None,
-        context: None,
-        constraints: None,
-        tools: None,
-        permissions: None,
-        checks: None,
-        checkpoints: None,
-        limits: None,
-        model: None,
+        ..Default::default()
     });
     for (i, step) in spec.steps.iter().chain(&top_level_uses).enumerate() {
         let prefix = if top_level_uses.is_some() {
@@ -500,26 +485,7 @@ fn use_recipe(
     notes: &mut Vec<String>,
 ) -> Result<UsedRecipe, PlanError> {
     let fail = |why: String| PlanError::Recipe(format!("step `{id}`: {why}"));
-    let found = resolver.find(uses, base).map_err(fail)?;
-    if stack.contains(&found.key) {
-        return Err(fail(format!(
-            "`{uses}` uses itself (through {})",
-            stack.join(" → ")
-        )));
-    }
-    if stack.len() >= MAX_USES_DEPTH {
-        return Err(fail(format!(
-            "`uses:` nests deeper than {MAX_USES_DEPTH} recipes"
-        )));
-    }
-    let mut recipe = crate::spec::load(&found.file).map_err(|e| {
-        let text = e
-            .to_string()
-            .replace(&found.file.display().to_string(), &found.display);
-        fail(format!("recipe `{uses}` does not load:\n{text}"))
-    })?;
-    recipe.path = PathBuf::from(&found.display);
-    resolver.set_name(&found.key, &recipe.spec.name);
+    let (found, recipe) = resolver.open(uses, base, stack).map_err(fail)?;
     let declared = &recipe.spec.inputs;
     for name in with.keys() {
         if !declared.contains_key(name) {

@@ -209,9 +209,16 @@ impl Executor<'_> {
         let changed = ws
             .changed_between(before, &after)
             .map_err(|e| format!("cannot compare the workspace: {e}"))?;
+        // The tool layer's own rules, with the callers' permissions as the
+        // layers: what a write tool could not do, a command step may not.
+        let policy = crate::tools::permissions::Policy::new(&ws.dir, &bounds[0], &bounds[1..])?;
         let outside: Vec<String> = changed
             .into_iter()
-            .filter(|p| !crate::tools::permissions::writable_under(p, bounds))
+            .filter(|p| {
+                policy
+                    .check(p, crate::tools::permissions::Access::Write)
+                    .is_err()
+            })
             .collect();
         if outside.is_empty() {
             return Ok(None);

@@ -125,39 +125,38 @@ impl GitCache {
 
     /// Whether `commit` is already in the cache for `url`.
     pub fn has(&self, url: &str, commit: &str) -> bool {
-        self.checkout_dir(commit).join(".wf-complete").exists()
-            || self.bare(url).is_ok_and(|bare| {
-                let mut cmd = Self::git();
-                cmd.arg("--git-dir").arg(&bare).args([
-                    "cat-file",
-                    "-e",
-                    &format!("{commit}^{{commit}}"),
-                ]);
-                Self::run(cmd, "").is_ok()
-            })
+        self.checked_out(commit).is_some()
+            || self.bare(url).is_ok_and(|bare| Self::holds(&bare, commit))
     }
 
     fn checkout_dir(&self, commit: &str) -> PathBuf {
         self.dir.join("recipes").join(commit)
     }
 
+    /// The complete checkout of `commit`, if there is one.
+    fn checked_out(&self, commit: &str) -> Option<PathBuf> {
+        let dir = self.checkout_dir(commit);
+        dir.join(".wf-complete").exists().then_some(dir)
+    }
+
+    /// Whether the bare repository holds `commit`.
+    fn holds(bare: &Path, commit: &str) -> bool {
+        let mut cmd = Self::git();
+        cmd.arg("--git-dir")
+            .arg(bare)
+            .args(["cat-file", "-e", &format!("{commit}^{{commit}}")]);
+        Self::run(cmd, "").is_ok()
+    }
+
     /// The files of `url` at `commit`, fetched if needed (by `reference`,
     /// then by the commit id), checked out once under the cache.
     pub fn checkout(&self, url: &str, reference: &str, commit: &str) -> Result<PathBuf, String> {
-        let dir = self.checkout_dir(commit);
-        if dir.join(".wf-complete").exists() {
+        if let Some(dir) = self.checked_out(commit) {
             return Ok(dir);
         }
+        let dir = self.checkout_dir(commit);
         let bare = self.bare(url)?;
-        let present = |bare: &Path| {
-            let mut cmd = Self::git();
-            cmd.arg("--git-dir").arg(bare).args([
-                "cat-file",
-                "-e",
-                &format!("{commit}^{{commit}}"),
-            ]);
-            Self::run(cmd, "").is_ok()
-        };
+        let present = |bare: &Path| Self::holds(bare, commit);
         if !present(&bare) {
             let mut attempts: Vec<String> = Vec::new();
             if !is_commit_id(reference) {
@@ -221,7 +220,7 @@ impl GitCache {
         match std::fs::rename(&kept, &dir) {
             Ok(()) => Ok(dir),
             // Another wf checked the same commit out meanwhile: use theirs.
-            Err(_) if dir.join(".wf-complete").exists() => {
+            Err(_) if self.checked_out(commit).is_some() => {
                 std::fs::remove_dir_all(&kept).ok();
                 Ok(dir)
             }

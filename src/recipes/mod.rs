@@ -191,6 +191,9 @@ pub struct Resolver {
     expansions: usize,
 }
 
+/// How deep `uses:` may nest (a recipe using a recipe using …).
+pub const MAX_DEPTH: usize = 8;
+
 /// How many recipe expansions one task file may need (recipes using
 /// recipes, each counted every time it is used).
 pub const MAX_EXPANSIONS: usize = 200;
@@ -200,10 +203,23 @@ impl Resolver {
     /// if it exists), caching fetched recipes under `cache_root/.wf/cache`.
     /// Local references must stay inside the repository holding `lock_dir`.
     pub fn new(cache_root: &Path, lock_dir: &Path, mode: Mode) -> Result<Resolver, String> {
+        Resolver::reading(cache_root, lock_dir, mode, true)
+    }
+
+    fn reading(
+        cache_root: &Path,
+        lock_dir: &Path,
+        mode: Mode,
+        read_lock: bool,
+    ) -> Result<Resolver, String> {
         let lock_dir = lock_dir
             .canonicalize()
             .unwrap_or_else(|_| lock_dir.to_path_buf());
-        let lock = Lock::read(&lock_dir.join(lock::FILE_NAME))?.unwrap_or_default();
+        let lock = if read_lock {
+            Lock::read(&lock_dir.join(lock::FILE_NAME))?.unwrap_or_default()
+        } else {
+            Lock::default()
+        };
         Ok(Resolver {
             repo_root: crate::plan::repo_root(&lock_dir),
             cache: GitCache::new(&cache_root.join(".wf").join("cache")),
@@ -218,13 +234,16 @@ impl Resolver {
         })
     }
 
-    /// A resolver for the task file `loaded` (its `wf.lock` is next to it).
+    /// A resolver for the task file `loaded` (its `wf.lock` is next to it,
+    /// read only when the file uses recipes: a task without `uses:` never
+    /// depends on a lock file).
     pub fn for_task(
         loaded: &crate::spec::LoadedSpec,
         cache_root: &Path,
         mode: Mode,
     ) -> Result<Resolver, crate::plan::PlanError> {
-        Resolver::new(cache_root, loaded.dir(), mode).map_err(crate::plan::PlanError::Recipe)
+        Resolver::reading(cache_root, loaded.dir(), mode, loaded.spec.uses_recipes())
+            .map_err(crate::plan::PlanError::Recipe)
     }
 
     /// The lock file this resolver reads.
@@ -276,11 +295,38 @@ impl Resolver {
         }
     }
 
-    /// Records the recipe name of a used pin (known once it is loaded).
-    pub fn set_name(&mut self, key: &str, name: &str) {
-        if let Some(pin) = self.used.get_mut(key) {
-            pin.name = name.to_string();
+    /// Finds `text` from `base` (see [`Resolver::find`]) and loads it as a
+    /// task file, named in messages as the reference shows it. Refused when
+    /// it uses itself (it is on `stack`, the recipes being expanded) or
+    /// nests deeper than [`MAX_DEPTH`]. Its pin gets the recipe's name.
+    pub fn open(
+        &mut self,
+        text: &str,
+        base: &Base,
+        stack: &[String],
+    ) -> Result<(Found, crate::spec::LoadedSpec), String> {
+        let found = self.find(text, base)?;
+        if stack.contains(&found.key) {
+            return Err(format!(
+                "`{text}` uses itself (through {})",
+                stack.join(" → ")
+            ));
         }
+        if stack.len() >= MAX_DEPTH {
+            return Err(format!("`uses:` nests deeper than {MAX_DEPTH} recipes"));
+        }
+        let mut recipe = crate::spec::load(&found.file).map_err(|e| {
+            format!(
+                "recipe `{text}` does not load:\n{}",
+                e.to_string()
+                    .replace(&found.file.display().to_string(), &found.display)
+            )
+        })?;
+        recipe.path = PathBuf::from(&found.display);
+        if let Some(pin) = self.used.get_mut(&found.key) {
+            pin.name = recipe.spec.name.clone();
+        }
+        Ok((found, recipe))
     }
 
     /// Finds `text`, referred to from `base`, and checks it against its pin.
@@ -345,16 +391,10 @@ impl Resolver {
                 self.git(text, &fetch_url, &key_url, path, reference)?
             }
         };
-        if let Some(previous) = self.used.get(&found.key) {
-            if previous.sha256 != found.pin.sha256 || previous.commit != found.pin.commit {
-                return Err(format!(
-                    "`{}` resolves to two different versions in one run",
-                    found.key
-                ));
-            }
-        } else {
-            self.used.insert(found.key.clone(), found.pin.clone());
-        }
+        // `check_pin` has held it to any earlier use in this run.
+        self.used
+            .entry(found.key.clone())
+            .or_insert_with(|| found.pin.clone());
         Ok(found)
     }
 
@@ -576,32 +616,8 @@ fn find_tree(
     stack: &mut Vec<String>,
 ) -> Result<(), String> {
     let spec = &loaded.spec;
-    let uses = spec
-        .uses
-        .iter()
-        .chain(spec.steps.iter().filter_map(|s| s.uses.as_ref()));
-    for text in uses {
-        let found = resolver.find(text, base)?;
-        if stack.contains(&found.key) {
-            return Err(format!(
-                "`{text}` uses itself (through {})",
-                stack.join(" → ")
-            ));
-        }
-        if stack.len() >= crate::plan::MAX_USES_DEPTH {
-            return Err(format!(
-                "`uses:` nests deeper than {} recipes",
-                crate::plan::MAX_USES_DEPTH
-            ));
-        }
-        let recipe = crate::spec::load(&found.file).map_err(|e| {
-            format!(
-                "recipe `{text}` does not load:\n{}",
-                e.to_string()
-                    .replace(&found.file.display().to_string(), &found.display)
-            )
-        })?;
-        resolver.set_name(&found.key, &recipe.spec.name);
+    for text in spec.recipe_references() {
+        let (found, recipe) = resolver.open(text, base, stack)?;
         let fresh = resolver.enter(&found.key)?;
         stack.push(found.key.clone());
         let done = find_tree(&recipe, resolver, &found.base, stack);

@@ -49,10 +49,15 @@ impl LoadedSpec {
     /// up, and `uses:` paths and `wf.lock` are relative to); `.` for a bare
     /// file name.
     pub fn dir(&self) -> &Path {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        }
+        dir_of(&self.path)
+    }
+}
+
+/// The directory holding the file `path`; `.` for a bare file name.
+pub fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     }
 }
 

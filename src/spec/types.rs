@@ -84,6 +84,20 @@ pub struct Spec {
     pub limits: Limits,
 }
 
+impl Spec {
+    /// The `uses:` references of the file: the whole file's, then its steps'.
+    pub fn recipe_references(&self) -> impl Iterator<Item = &String> {
+        self.uses
+            .iter()
+            .chain(self.steps.iter().filter_map(|s| s.uses.as_ref()))
+    }
+
+    /// Whether the file uses recipes.
+    pub fn uses_recipes(&self) -> bool {
+        self.recipe_references().next().is_some()
+    }
+}
+
 fn default_tools() -> Vec<ToolName> {
     vec![ToolName::ReadFile, ToolName::ListFiles, ToolName::Search]
 }
@@ -91,7 +105,7 @@ fn default_tools() -> Vec<ToolName> {
 /// One step of a multi-step workflow: an agent step (`prompt`), a command
 /// step (`run`) or a recipe step (`uses`). Unset keys of an agent step
 /// inherit from the top level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// The step's id, used in templates as `steps.<id>`: letters, digits and

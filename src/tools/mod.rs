@@ -194,12 +194,10 @@ impl ToolLayer {
         }
         for (i, layer) in self.shell_allow.iter().enumerate() {
             if !layer.iter().any(|p| shell::matches(p, &argv)) {
-                return Err(deny(if i == 0 {
-                    "not matched by permissions.shell.allow".into()
-                } else {
-                    "not matched by permissions.shell.allow of the task that uses this recipe"
-                        .into()
-                }));
+                return Err(deny(permissions::why(
+                    "not matched by permissions.shell.allow",
+                    i,
+                )));
             }
         }
         shell::check_arguments(&argv).map_err(deny)?;

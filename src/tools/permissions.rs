@@ -122,10 +122,7 @@ impl Policy {
                         && !layer.read.is_match(&real_rel)
                         && !layer.read.is_match(&rel)
                     {
-                        return Err(deny(
-                            "read",
-                            &Self::why("not matched by permissions.read", i),
-                        ));
+                        return Err(deny("read", &why("not matched by permissions.read", i)));
                     }
                 }
             }
@@ -135,32 +132,17 @@ impl Policy {
                 }
                 for (i, layer) in self.layers.iter().enumerate() {
                     if layer.protect.is_match(&rel) || layer.protect.is_match(&real_rel) {
-                        return Err(deny(
-                            "protect",
-                            &Self::why("protected by permissions.protect", i),
-                        ));
+                        return Err(deny("protect", &why("protected by permissions.protect", i)));
                     }
                 }
                 for (i, layer) in self.layers.iter().enumerate() {
                     if !layer.write.is_match(&real_rel) {
-                        return Err(deny(
-                            "write",
-                            &Self::why("not matched by permissions.write", i),
-                        ));
+                        return Err(deny("write", &why("not matched by permissions.write", i)));
                     }
                 }
             }
         }
         Ok((resolved, real_rel))
-    }
-
-    /// Why layer `i` refused: its own rule, or the caller's bound.
-    fn why(what: &str, layer: usize) -> String {
-        if layer == 0 {
-            what.to_string()
-        } else {
-            format!("{what} of the task that uses this recipe")
-        }
     }
 
     /// Whether a listed file (relative, already inside the workspace) may be
@@ -197,16 +179,14 @@ impl Policy {
     }
 }
 
-/// Whether every layer lets `rel` be written: matched by its `write` and
-/// by none of the `protect` globs. For changes made by a recipe's command
-/// steps, checked against the permissions of the tasks that use it.
-pub fn writable_under(rel: &str, layers: &[Permissions]) -> bool {
-    !is_internal(rel)
-        && layers.iter().all(|p| {
-            let set = |list: &[String]| crate::glob::compile_set(list).ok();
-            set(&p.write).is_some_and(|w| w.is_match(rel))
-                && set(&p.protect).is_some_and(|pr| !pr.is_match(rel))
-        })
+/// Why layer `layer` refused: its own rule (layer 0), or the bound of a
+/// task that uses the recipe.
+pub fn why(what: &str, layer: usize) -> String {
+    if layer == 0 {
+        what.to_string()
+    } else {
+        format!("{what} of the task that uses this recipe")
+    }
 }
 
 fn is_internal(rel: &str) -> bool {
