@@ -59,20 +59,7 @@ pub struct Approver {
     pub interactive: bool,
 }
 
-/// The current user: git `user.email`, else `$USER`, else `unknown`.
-pub fn current_user(root: &std::path::Path) -> String {
-    let email = std::process::Command::new("git")
-        .args(["config", "user.email"])
-        .current_dir(root)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|s| !s.is_empty());
-    email
-        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
-}
+pub use crate::sys::git::current_user;
 
 impl Approver {
     /// Asks about `summary` (shown first). `full`, when given, is shown when

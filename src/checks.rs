@@ -2,15 +2,15 @@
 //!
 //! A check's `run` is the task-file author's command line, run with `sh -c`
 //! in the workspace like a CI step: scrubbed environment (see
-//! [`crate::process`]), its own process group, a timeout (default 10m). The
+//! [`crate::sys::process`]), its own process group, a timeout (default 10m). The
 //! model can neither change nor skip a check. Besides the scrubbed
 //! environment a check gets `WF_BASE_TREE` (the git tree of the starting
 //! state, for `git diff $WF_BASE_TREE`) and each input as `WF_INPUT_<NAME>`. Checks run in order and stop
 //! at the first failure, as CI steps do: a failing build makes the tests'
 //! output noise.
 
-use crate::process::{Spawn, run};
 use crate::spec::Check;
+use crate::sys::process::{Spawn, run};
 use std::path::Path;
 use std::time::Duration;
 

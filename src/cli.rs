@@ -343,7 +343,7 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
         }
     }
     let cwd = current_dir()?;
-    let root = crate::plan::repo_root(&cwd);
+    let root = crate::sys::git::repo_root(&cwd);
     let update = update.map(|name| (!name.is_empty()).then_some(name));
     let version = |p: &crate::recipes::Pin| match &p.commit {
         Some(c) => format!("commit {}", crate::recipes::lock::short(c)),
@@ -478,7 +478,7 @@ fn parse_inputs(inputs: &[String]) -> Result<BTreeMap<String, String>, Error> {
 fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> {
     let loaded = spec::load(spec_path)?;
     let given = parse_inputs(inputs)?;
-    let root = crate::plan::repo_root(&current_dir()?);
+    let root = crate::sys::git::repo_root(&current_dir()?);
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)?;
     let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
@@ -591,7 +591,7 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
         loaded.spec.model.name = Some(m);
     }
     let given = parse_inputs(inputs)?;
-    let root = crate::plan::repo_root(&current_dir()?);
+    let root = crate::sys::git::repo_root(&current_dir()?);
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)?;
     let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
@@ -644,7 +644,7 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
 
 fn runs(touching: Option<&str>) -> Result<Exit, Error> {
     let cwd = current_dir()?;
-    let root = crate::plan::repo_root(&cwd);
+    let root = crate::sys::git::repo_root(&cwd);
     let store = crate::store::Store::new(&root);
     // PATH is relative to the current directory; applied files are relative to the root.
     let target = touching.map(|p| {
@@ -715,7 +715,7 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
 }
 
 fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
-    let root = crate::plan::repo_root(&current_dir()?);
+    let root = crate::sys::git::repo_root(&current_dir()?);
     let dir = crate::store::Store::new(&root)
         .resolve(run)
         .map_err(Error::Usage)?;
@@ -762,7 +762,7 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
 
 fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error> {
     let cwd = current_dir()?;
-    let root = crate::plan::repo_root(&cwd);
+    let root = crate::sys::git::repo_root(&cwd);
     let store = crate::store::Store::new(&root);
     let dir = store.resolve(run).map_err(Error::Usage)?;
     if let Some(other) = against {
@@ -819,7 +819,7 @@ fn decide(
     commit: bool,
 ) -> Result<Exit, Error> {
     use crate::event::{CheckpointState, Event, RunStatus};
-    let root = crate::plan::repo_root(&current_dir()?);
+    let root = crate::sys::git::repo_root(&current_dir()?);
     let (dir, _lock, trace) = locked_run(&root, run)?;
     let waiting = trace.records.iter().rev().find_map(|r| match &r.event {
         Event::Checkpoint {
@@ -849,7 +849,7 @@ fn decide(
             by: Some(by.clone()),
             via: Some(via.into()),
             comment,
-            at: Some(crate::clock::now_rfc3339()),
+            at: Some(crate::sys::clock::now_rfc3339()),
             commit,
             step: step.clone(),
         })
@@ -941,7 +941,7 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
     use crate::event::{Event, RunStatus};
     use std::io::IsTerminal;
     let cwd = current_dir()?;
-    let root = crate::plan::repo_root(&cwd);
+    let root = crate::sys::git::repo_root(&cwd);
     let (dir, _lock, trace) = locked_run(&root, run)?;
     let records = trace.records;
     if let Some(status) = crate::summary::final_status(&records)

@@ -112,7 +112,7 @@ pub fn resolve(
         return Ok(context);
     }
     for g in include.iter().chain(exclude) {
-        crate::paths::check_relative(g).map_err(|reason| ContextError::Glob {
+        crate::sys::paths::check_relative(g).map_err(|reason| ContextError::Glob {
             glob: g.clone(),
             reason,
         })?;
@@ -251,7 +251,7 @@ fn walk(
                 if ft.is_dir() {
                     return WalkState::Continue;
                 }
-                if let Some(rel) = relative(root, entry.path())
+                if let Some(rel) = crate::sys::paths::relative(root, entry.path())
                     && include_set.is_match(&rel)
                     && !exclude_set.is_match(&rel)
                 {
@@ -324,50 +324,4 @@ pub fn walk_builder(root: &Path, start: &Path) -> ignore::WalkBuilder {
             && e.path().parent().is_some_and(|p| p.starts_with(&root)))
     });
     builder
-}
-
-/// `path` relative to `root`, `/`-separated; `None` when not under it or not UTF-8.
-///
-/// Works on the raw bytes: it runs once per file of every walk, and
-/// component-wise path handling dominated the walk's profile.
-pub fn relative(root: &Path, path: &Path) -> Option<String> {
-    use std::os::unix::ffi::OsStrExt;
-    let root = root.as_os_str().as_bytes();
-    let path = path.as_os_str().as_bytes();
-    let rest = path.strip_prefix(root)?;
-    let rest = match rest.first() {
-        Some(b'/') => &rest[1..],
-        Some(_) if !root.ends_with(b"/") => return None,
-        _ => rest,
-    };
-    let rest = rest.strip_prefix(b"./").unwrap_or(rest);
-    if rest.is_empty() {
-        return None;
-    }
-    std::str::from_utf8(rest).ok().map(str::to_string)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::relative;
-    use std::path::Path;
-
-    #[test]
-    fn relative_paths() {
-        let root = Path::new("/repo");
-        assert_eq!(
-            relative(root, Path::new("/repo/src/a.rs")).as_deref(),
-            Some("src/a.rs")
-        );
-        assert_eq!(relative(root, Path::new("/repo")), None);
-        assert_eq!(relative(root, Path::new("/repository/x")), None);
-        assert_eq!(
-            relative(Path::new("/"), Path::new("/etc/x")).as_deref(),
-            Some("etc/x")
-        );
-        assert_eq!(
-            relative(Path::new("."), Path::new("./a/b")).as_deref(),
-            Some("a/b")
-        );
-    }
 }

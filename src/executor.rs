@@ -331,7 +331,7 @@ impl Executor<'_> {
             base_revision: revision.clone(),
             model,
             dry_run: self.options.dry_run,
-            at: crate::clock::now_rfc3339(),
+            at: crate::sys::clock::now_rfc3339(),
         })?;
         for pin in &plan.recipes {
             self.emit(Event::RecipeUsed {
@@ -785,7 +785,7 @@ impl Executor<'_> {
             by: None,
             via: None,
             comment: None,
-            at: Some(crate::clock::now_rfc3339()),
+            at: Some(crate::sys::clock::now_rfc3339()),
             commit: false,
             step: step.map(str::to_string),
         })?;
@@ -824,7 +824,7 @@ impl Executor<'_> {
             by,
             via,
             comment: None,
-            at: Some(crate::clock::now_rfc3339()),
+            at: Some(crate::sys::clock::now_rfc3339()),
             commit: false,
             step: step.map(str::to_string),
         })?;

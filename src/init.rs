@@ -3,7 +3,7 @@
 //! yaml-language-server modeline pointing at the schema.
 
 use crate::error::Error;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// The name `wf init` uses when none is given.
 pub const DEFAULT_NAME: &str = "my-workflow";
@@ -49,7 +49,7 @@ pub fn init(name: Option<&str>, path: Option<&Path>, cwd: &Path) -> Result<Writt
         Some(p) => (p.to_path_buf(), cwd.join(p)),
         None => {
             let rel = Path::new("workflows").join(format!("{name}.yaml"));
-            let root = crate::plan::repo_root(cwd);
+            let root = crate::sys::git::repo_root(cwd);
             let full = root.join(&rel);
             // Show the path as the user can type it from here.
             let shown = full
@@ -76,7 +76,7 @@ pub fn init(name: Option<&str>, path: Option<&Path>, cwd: &Path) -> Result<Writt
     let dir = dir.canonicalize().unwrap_or(dir);
     // Editors need the schema on disk for completion: a repository without
     // one gets it at its root (never overwritten; `wf schema` refreshes it).
-    let root = crate::plan::repo_root(&dir);
+    let root = crate::sys::git::repo_root(&dir);
     let schema_file = root.join(SCHEMA_PATH);
     let schema_written = if schema_file.exists() {
         None
@@ -123,9 +123,9 @@ pub fn init(name: Option<&str>, path: Option<&Path>, cwd: &Path) -> Result<Writt
 /// relative path to `schemas/workflow.schema.json` at the root of the
 /// repository holding `dir` when that file exists, else the schema's `$id`.
 pub fn schema_reference(dir: &Path) -> String {
-    let root = crate::plan::repo_root(dir);
+    let root = crate::sys::git::repo_root(dir);
     if root.join(SCHEMA_PATH).is_file()
-        && let Some(rel) = relative(dir, &root.join(SCHEMA_PATH))
+        && let Some(rel) = crate::sys::paths::between(dir, &root.join(SCHEMA_PATH))
     {
         return rel;
     }
@@ -134,24 +134,6 @@ pub fn schema_reference(dir: &Path) -> String {
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_string()
-}
-
-/// `to` relative to the directory `from`, `/`-separated; both absolute and
-/// normalized. None when they share no root.
-fn relative(from: &Path, to: &Path) -> Option<String> {
-    let a: Vec<Component> = from.components().collect();
-    let b: Vec<Component> = to.components().collect();
-    if a.first() != b.first() {
-        return None;
-    }
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut parts: Vec<String> = vec!["..".to_string(); a.len() - common];
-    parts.extend(
-        b[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    Some(parts.join("/"))
 }
 
 /// The skeleton's text.
@@ -270,7 +252,8 @@ mod tests {
 
     #[test]
     fn relative_paths_climb_then_descend() {
-        let rel = |a: &str, b: &str| relative(Path::new(a), Path::new(b)).unwrap();
+        let rel =
+            |a: &str, b: &str| crate::sys::paths::between(Path::new(a), Path::new(b)).unwrap();
         assert_eq!(
             rel("/r/workflows", "/r/schemas/workflow.schema.json"),
             "../schemas/workflow.schema.json"

@@ -144,7 +144,7 @@ pub fn check_value(decl: &InputDecl, value: &Value) -> Result<(), String> {
         if text.is_empty() {
             return Err("is an empty path".into());
         }
-        crate::paths::check_relative(text).map_err(|why| format!("`{text}` {why}"))?;
+        crate::sys::paths::check_relative(text).map_err(|why| format!("`{text}` {why}"))?;
     }
     if decl.kind == InputType::Enum
         && let Some(values) = &decl.values

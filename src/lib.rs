@@ -8,7 +8,7 @@ pub mod output;
 pub mod checkpoint;
 pub mod checks;
 pub mod cli;
-pub mod clock;
+
 pub mod context;
 pub mod error;
 pub mod event;
@@ -17,10 +17,8 @@ pub mod glob;
 pub mod hash;
 pub mod init;
 pub mod inputs;
-pub mod lockfile;
-pub mod paths;
+
 pub mod plan;
-pub mod process;
 pub mod provider;
 pub mod recipe_test;
 pub mod recipes;
@@ -29,6 +27,7 @@ pub mod report;
 pub mod spec;
 pub mod store;
 pub mod summary;
+pub mod sys;
 pub mod tools;
 pub mod trace;
 pub mod workspace;

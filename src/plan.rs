@@ -310,7 +310,7 @@ fn build(
                 for (i, glob) in list.iter_mut().enumerate() {
                     let field = format!("{prefix}permissions.{name}[{i}]");
                     *glob = render(field.clone(), glob)?;
-                    if let Err(message) = crate::paths::check_relative(glob)
+                    if let Err(message) = crate::sys::paths::check_relative(glob)
                         .and_then(|()| crate::glob::compile(glob).map(|_| ()))
                     {
                         return Err(PlanError::Template {

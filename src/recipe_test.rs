@@ -202,20 +202,10 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
             "fixture",
         ],
     ] {
-        let out = std::process::Command::new("git")
+        crate::sys::git::Git::private(&root)
             .args(args)
-            .current_dir(&root)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
             .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
+            .map_err(|e| e.to_string())?;
     }
 
     let mut loaded = crate::spec::load(&dir.join(recipe)).map_err(|e| e.to_string())?;

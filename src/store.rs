@@ -70,7 +70,7 @@ impl Store {
     /// Creates a new run folder with a fresh id.
     pub fn create_run(&self) -> std::io::Result<RunDir> {
         self.ensure()?;
-        let stamp = crate::clock::id_stamp();
+        let stamp = crate::sys::clock::id_stamp();
         let mut seed = std::process::id() as u64
             ^ (std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -138,32 +138,30 @@ impl Store {
     }
 }
 
-/// Exclusive use of a run by one process (approve, reject, resume). Held
-/// while the value lives; a lock left by a process that no longer exists is
-/// taken over.
+/// Exclusive use of a run by one process (a live run, approve, reject,
+/// resume). Held while the value lives; the kernel releases it when its
+/// process ends, however it ends.
 #[derive(Debug)]
 pub struct RunLock {
-    path: PathBuf,
+    _lock: crate::sys::lock::FileLock,
 }
 
 impl RunLock {
     /// Locks `run`, or says which process holds it.
     pub fn acquire(run: &RunDir) -> Result<RunLock, String> {
-        let path = run.path.join("lock");
-        match crate::lockfile::take(&path)
+        match crate::sys::lock::take(&run.path.join("lock"))
             .map_err(|e| format!("cannot lock run {}: {e}", run.id))?
         {
-            crate::lockfile::Taken::Yes => Ok(RunLock { path }),
-            crate::lockfile::Taken::HeldBy(pid) => Err(format!(
+            crate::sys::lock::Taken::Yes(lock) => Ok(RunLock { _lock: lock }),
+            crate::sys::lock::Taken::HeldBy(pid) => Err(format!(
                 "run {} is in use by another wf process (pid {pid}); try again when it is done",
                 run.id
             )),
         }
     }
-}
 
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        crate::lockfile::release(&self.path);
+    /// Whether a live wf process holds `run` now.
+    pub fn is_held(run: &RunDir) -> bool {
+        crate::sys::lock::is_held(&run.path.join("lock"))
     }
 }

@@ -36,6 +36,8 @@
 //! the run also changed; the patch then stays in the run folder.
 
 use crate::hash::sha256_hex;
+use crate::sys::git::{EMPTY_TREE, Git, GitError};
+use crate::sys::lock::FileLock;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -51,13 +53,8 @@ pub enum WorkspaceError {
         source: std::io::Error,
     },
     /// git failed.
-    #[error("git {args} failed: {stderr}")]
-    Git {
-        /// The arguments.
-        args: String,
-        /// What git said.
-        stderr: String,
-    },
+    #[error(transparent)]
+    Git(#[from] GitError),
     /// The user changed files the run also changed.
     #[error(
         "not applied: {} changed in your tree since the run started: {}",
@@ -86,6 +83,8 @@ pub struct Workspace {
     /// Extra environment for checks and `shell` (build-cache sharing).
     pub env: Vec<(String, String)>,
     keep: bool,
+    /// Held while the workspace lives: its slot is ours.
+    _slot: FileLock,
 }
 
 /// What a workspace starts from.
@@ -154,28 +153,19 @@ pub fn start_patch(
         // `.wf/` is then taken out of this private index: never part of the
         // starting state (an exclude pathspec instead would make `git add`
         // fail when the user's .gitignore lists `.wf/`).
-        output(
-            Command::new("git")
-                .args(["add", "-A"])
-                .current_dir(origin)
-                .env("GIT_INDEX_FILE", &tmp),
-            "add -A",
-        )?;
-        output(
-            Command::new("git")
-                .args([
-                    "rm",
-                    "-r",
-                    "-q",
-                    "--cached",
-                    "--ignore-unmatch",
-                    "--",
-                    ".wf",
-                ])
-                .current_dir(origin)
-                .env("GIT_INDEX_FILE", &tmp),
-            "rm --cached .wf",
-        )?;
+        Git::user(origin).args(["add", "-A"]).index(&tmp).output()?;
+        Git::user(origin)
+            .args([
+                "rm",
+                "-r",
+                "-q",
+                "--cached",
+                "--ignore-unmatch",
+                "--",
+                ".wf",
+            ])
+            .index(&tmp)
+            .output()?;
         let base = revision.unwrap_or(EMPTY_TREE);
         git_with_env(
             origin,
@@ -195,9 +185,6 @@ pub fn start_patch(
     Ok(Some(String::from_utf8_lossy(&result?).into_owned()))
 }
 
-/// Git's empty tree.
-const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
-
 fn tempfile_path(prefix: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -205,31 +192,15 @@ fn tempfile_path(prefix: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()))
 }
 
-/// Runs a prepared git command; its stdout, or its stderr as the error.
-fn output(cmd: &mut Command, what: &str) -> Result<Vec<u8>, WorkspaceError> {
-    let out = cmd.output().map_err(io(format!("cannot run git {what}")))?;
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(WorkspaceError::Git {
-            args: what.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
-    }
-}
-
-/// Runs git in the user's repository with the user's own configuration
+/// git in the user's repository, with the user's own configuration
 /// (ignore rules, identity).
 fn user_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
-    output(
-        Command::new("git").args(args).current_dir(dir),
-        &args.join(" "),
-    )
+    Ok(Git::user(dir).args(args).output()?)
 }
 
-/// Runs git with the user's configuration shut out.
+/// git with the user's configuration shut out.
 pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
-    git_with_env(dir, args, &[])
+    Ok(Git::private(dir).args(args).output()?)
 }
 
 fn git_with_env(
@@ -237,43 +208,15 @@ fn git_with_env(
     args: &[&str],
     env: &[(&str, &Path)],
 ) -> Result<Vec<u8>, WorkspaceError> {
-    output(
-        Command::new("git")
-            .args([
-                "-c",
-                "core.autocrlf=false",
-                "-c",
-                "core.safecrlf=false",
-                "-c",
-                "core.quotepath=false",
-            ])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_INDEX_FILE")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str()))),
-        &args.join(" "),
-    )
-}
-
-/// Whether `root` is the top of a git work tree.
-pub fn is_git(root: &Path) -> bool {
-    root.join(".git").exists()
-}
-
-/// The commit the user's tree is on, if any.
-pub fn head_revision(root: &Path) -> Option<String> {
-    if !is_git(root) {
-        return None;
+    let mut git = Git::private(dir);
+    git.args(args);
+    for (k, v) in env {
+        git.env(k, v);
     }
-    // The user's own config: this reads their repository.
-    user_git(root, &["rev-parse", "--verify", "-q", "HEAD"])
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out).trim().to_string())
+    Ok(git.output()?)
 }
+
+pub use crate::sys::git::{head_revision, is_git};
 
 /// The files of the user's tree that a workspace holds, sorted.
 pub fn tracked_files(root: &Path) -> Result<Vec<String>, WorkspaceError> {
@@ -297,7 +240,7 @@ pub fn tracked_files(root: &Path) -> Result<Vec<String>, WorkspaceError> {
             .build()
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_some_and(|t| !t.is_dir()))
-            .filter_map(|e| crate::context::relative(root, e.path()))
+            .filter_map(|e| crate::sys::paths::relative(root, e.path()))
             .collect()
     };
     files.retain(|f| {
@@ -324,7 +267,7 @@ impl Workspace {
     /// recorded starting state (a commit plus the uncommitted changes of
     /// that moment) for replay and resume.
     pub fn create_from(origin: &Path, source: &Source) -> Result<Workspace, WorkspaceError> {
-        let dir = claim_slot(origin)?;
+        let (dir, slot) = claim_slot(origin)?;
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io(format!("cannot clear {}", dir.display())))?;
         }
@@ -336,6 +279,7 @@ impl Workspace {
             files: 0,
             env: Vec::new(),
             keep: false,
+            _slot: slot,
         };
         match source {
             Source::Current => {
@@ -545,7 +489,6 @@ impl Drop for Workspace {
                 let _ = std::fs::remove_dir_all(&self.dir);
             }
         }
-        crate::lockfile::release(&lock_path(&self.dir));
     }
 }
 
@@ -554,15 +497,17 @@ fn lock_path(dir: &Path) -> PathBuf {
 }
 
 /// Finds and locks the first free workspace slot of `origin`. A slot is held
-/// by a lock file naming the holder's pid; a lock whose process is gone (a
-/// killed run) is taken over.
-fn claim_slot(origin: &Path) -> Result<PathBuf, WorkspaceError> {
+/// by an advisory lock on `<slot>.lock`, which the kernel releases when its
+/// holder ends, however it ends.
+fn claim_slot(origin: &Path) -> Result<(PathBuf, FileLock), WorkspaceError> {
     let key = sha256_hex(origin.to_string_lossy().as_bytes());
     for slot in 0..64 {
         let dir = std::env::temp_dir().join(format!("wf-ws-{}-{slot}", &key[..12]));
-        match crate::lockfile::take(&lock_path(&dir)).map_err(io("cannot lock a workspace slot"))? {
-            crate::lockfile::Taken::Yes => return Ok(dir),
-            crate::lockfile::Taken::HeldBy(_) => continue,
+        match crate::sys::lock::take(&lock_path(&dir))
+            .map_err(io("cannot lock a workspace slot"))?
+        {
+            crate::sys::lock::Taken::Yes(lock) => return Ok((dir, lock)),
+            crate::sys::lock::Taken::HeldBy(_) => continue,
         }
     }
     Err(WorkspaceError::Io {
@@ -580,14 +525,7 @@ pub fn apply(origin: &Path, patch_file: &Path) -> Result<(), WorkspaceError> {
         &["apply", "--check", "--whitespace=nowarn", &patch][..],
         &["apply", "--whitespace=nowarn", &patch],
     ] {
-        output(
-            Command::new("git")
-                .args(args)
-                .current_dir(origin)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("GIT_CONFIG_NOSYSTEM", "1"),
-            &args.join(" "),
-        )?;
+        git(origin, args)?;
     }
     Ok(())
 }

@@ -10,8 +10,8 @@
 //! URL always after `--`, so a URL in a task file can never become an
 //! option or a command.
 
+use crate::sys::git::Git;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The local cache of fetched recipe repositories.
 #[derive(Debug, Clone)]
@@ -33,44 +33,13 @@ impl GitCache {
         }
     }
 
-    fn git() -> Command {
-        let mut cmd = Command::new("git");
-        cmd.args([
-            "-c",
-            "protocol.allow=never",
-            "-c",
-            "protocol.https.allow=always",
-            "-c",
-            "protocol.http.allow=always",
-            "-c",
-            "protocol.ssh.allow=always",
-            "-c",
-            "protocol.git.allow=always",
-            "-c",
-            "protocol.file.allow=always",
-        ])
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ASKPASS", "true")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .stdin(std::process::Stdio::null());
-        cmd
+    fn git() -> Git {
+        Git::remote(Path::new("/"))
     }
 
-    fn run(mut cmd: Command, what: &str) -> Result<String, String> {
-        let out = cmd
-            .output()
-            .map_err(|e| format!("{what}: cannot run git: {e}"))?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let err = err.trim();
-            return Err(format!(
-                "{what}: {}",
-                if err.is_empty() { "git failed" } else { err }
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    fn run(mut cmd: Git, what: &str) -> Result<String, String> {
+        let out = cmd.output().map_err(|e| format!("{what}: {}", e.stderr))?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
     /// The bare repository caching `url`.
@@ -232,6 +201,7 @@ impl GitCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     fn git(dir: &Path, args: &[&str]) -> String {
         let out = Command::new("git")

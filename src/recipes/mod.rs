@@ -97,7 +97,7 @@ fn check_inner_path(path: &str) -> Result<(), String> {
     if path.is_empty() || path.ends_with('/') {
         return Err("is empty".into());
     }
-    crate::paths::check_relative(path)
+    crate::sys::paths::check_relative(path)
 }
 
 /// Where a reference is read from: the repository of the task file, or a
@@ -221,7 +221,7 @@ impl Resolver {
             Lock::default()
         };
         Ok(Resolver {
-            repo_root: crate::plan::repo_root(&lock_dir),
+            repo_root: crate::sys::git::repo_root(&lock_dir),
             cache: GitCache::new(&cache_root.join(".wf").join("cache")),
             lock_dir,
             lock,
@@ -694,20 +694,12 @@ fn parent_of(path: &str) -> String {
 
 /// `./a/b.yaml` or `../x/b.yaml`: `file` relative to `dir` (both absolute).
 fn relative_key(dir: &Path, file: &Path) -> String {
-    let d: Vec<_> = dir.components().collect();
-    let f: Vec<_> = file.components().collect();
-    let common = d.iter().zip(&f).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = vec![".".into()];
-    parts.extend(std::iter::repeat_n("..".to_string(), d.len() - common));
-    if parts.len() > 1 {
-        parts.remove(0);
+    let rel = crate::sys::paths::between(dir, file).unwrap_or_else(|| file.display().to_string());
+    if rel.starts_with("../") {
+        rel
+    } else {
+        format!("./{rel}")
     }
-    parts.extend(
-        f[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    parts.join("/")
 }
 
 #[cfg(test)]

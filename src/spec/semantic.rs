@@ -168,7 +168,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     for (base, list) in glob_lists {
         for (i, g) in list.iter().enumerate() {
             let span = at(&format!("{base}/{i}"));
-            if let Err(why) = crate::paths::check_relative(g) {
+            if let Err(why) = crate::sys::paths::check_relative(g) {
                 out.push(
                     Diagnostic::new(span, format!("glob `{g}` {why}"))
                         .with_help("globs are relative to the repository root and stay inside it"),
@@ -508,7 +508,7 @@ fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
         if let Some(ctx) = &step.context {
             for (list, name) in [(&ctx.include, "include"), (&ctx.exclude, "exclude")] {
                 for (j, g) in list.iter().enumerate() {
-                    if let Err(why) = crate::paths::check_relative(g) {
+                    if let Err(why) = crate::sys::paths::check_relative(g) {
                         out.push(Diagnostic::new(
                             at(&format!("{ptr}/context/{name}/{j}")),
                             format!("glob `{g}` {why}"),

@@ -145,7 +145,7 @@ pub fn list_files(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutc
         .build()
         .filter_map(std::result::Result::ok)
         .filter(|e| e.file_type().is_some_and(|t| !t.is_dir()))
-        .filter_map(|e| crate::context::relative(&root, e.path()))
+        .filter_map(|e| crate::sys::paths::relative(&root, e.path()))
         .filter(|p| policy.readable(p))
         .filter(|p| {
             glob.as_ref().is_none_or(|g| {
@@ -194,7 +194,7 @@ pub fn search(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome>
         .build()
         .filter_map(std::result::Result::ok)
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter_map(|e| crate::context::relative(&root, e.path()).map(|r| (r, e.into_path())))
+        .filter_map(|e| crate::sys::paths::relative(&root, e.path()).map(|r| (r, e.into_path())))
         .filter(|(p, _)| policy.readable(p))
         .filter(|(p, _)| {
             glob.as_ref()

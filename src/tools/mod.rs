@@ -201,7 +201,7 @@ impl ToolLayer {
             }
         }
         shell::check_arguments(&argv).map_err(deny)?;
-        let outcome = crate::process::run(&crate::process::Spawn {
+        let outcome = crate::sys::process::run(&crate::sys::process::Spawn {
             argv,
             cwd: self.policy.root(),
             env: self.env.clone(),

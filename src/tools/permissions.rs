@@ -99,13 +99,13 @@ impl Policy {
             rule,
             message: format!("{verb} {path} denied: {why}"),
         };
-        crate::paths::check_relative(path)
+        crate::sys::paths::check_relative(path)
             .map_err(|why| deny("escape", &format!("the path {why}")))?;
         let rel = normalize(path);
         let resolved = self
             .resolve(&rel)
             .ok_or_else(|| deny("escape", "it leads outside the workspace through a symlink"))?;
-        let real_rel = crate::context::relative(&self.root, &resolved).unwrap_or_default();
+        let real_rel = crate::sys::paths::relative(&self.root, &resolved).unwrap_or_default();
         for candidate in [&rel, &real_rel] {
             if is_internal(candidate) {
                 return Err(deny(

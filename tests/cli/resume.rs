@@ -193,9 +193,19 @@ fn two_processes_cannot_decide_the_same_run_at_once() {
         ("ANTHROPIC_API_KEY", KEY),
     ];
     repo.wf_env(&["run", "task.yaml"], &env).code(3);
-    // Another live process holds the run (this test process stands in for it).
+    // Another live process holds the run's lock (flock(1) stands in for it).
     let run = repo.runs().pop().unwrap();
-    std::fs::write(run.join("lock"), std::process::id().to_string()).unwrap();
+    let mut holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec 9>>'{}'; flock -x 9; echo locked; exec sleep 60",
+            run.join("lock").display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = [0u8; 7];
+    std::io::Read::read_exact(holder.stdout.as_mut().unwrap(), &mut line).unwrap();
     let r = repo.wf(&["approve", "last"]);
     r.code(2);
     assert!(
@@ -203,7 +213,9 @@ fn two_processes_cannot_decide_the_same_run_at_once() {
         "{}",
         r.stderr
     );
-    std::fs::remove_file(run.join("lock")).unwrap();
+    // The holder dies without cleaning up: its lock goes with it.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
     repo.wf(&["approve", "last"]).code(0);
 }
 

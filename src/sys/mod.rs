@@ -1,0 +1,16 @@
+//! The system layer: what wf needs from the operating system, each in one
+//! place. Nothing here knows about task files, runs or models.
+//!
+//! - [`process`]: starting a child (scrubbed environment, its own process
+//!   group, timeout, capped output).
+//! - [`lock`]: advisory file locks (`flock`) for runs and workspace slots.
+//! - [`git`]: the one git command builder (environment, config overrides,
+//!   repository root, HEAD, the current user).
+//! - [`clock`]: wall-clock time for the fields that carry it.
+//! - [`paths`]: relative-path checks and the one relative-path helper.
+
+pub mod clock;
+pub mod git;
+pub mod lock;
+pub mod paths;
+pub mod process;
