@@ -482,11 +482,14 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)?;
     let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    let fixed = crate::engine::fixed_request_bytes(&plan);
     if json {
-        let text = serde_json::to_string_pretty(&plan).expect("plan serializes");
+        let mut value = serde_json::to_value(&plan).expect("plan serializes");
+        value["fixed_request_bytes"] = fixed.into();
+        let text = serde_json::to_string_pretty(&value).expect("plan serializes");
         outln!("{text}");
     } else {
-        out!("{}", crate::report::plan::render(&plan));
+        out!("{}", crate::report::plan::render(&plan, fixed));
     }
     Ok(Exit::Success)
 }
@@ -507,7 +510,7 @@ fn make_provider(
     loaded: &spec::LoadedSpec,
     plan: &crate::plan::Plan,
     skip_turns: usize,
-) -> Result<(Box<dyn crate::provider::Provider>, crate::executor::Pricing), Error> {
+) -> Result<(Box<dyn crate::provider::Provider>, crate::engine::Pricing), Error> {
     use crate::provider::{cost, factory};
     if plan.model.provider == spec::ProviderName::Script {
         let Some(script) = plan.model.script.as_deref() else {
@@ -559,7 +562,7 @@ fn make_provider(
             );
         }
     }
-    let pricing: crate::executor::Pricing = Box::new(move |m, usage| {
+    let pricing: crate::engine::Pricing = Box::new(move |m, usage| {
         let name = m.name.as_deref().unwrap_or(&model);
         m.price
             .or_else(|| cost::price_for(name))
@@ -600,14 +603,14 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     }
     let (mut provider, pricing) = make_provider(&loaded, &plan, 0)?;
     let terminal = std::io::stderr().is_terminal();
-    let options = crate::executor::RunOptions {
+    let options = crate::engine::RunOptions {
         yes,
         dry_run,
         interactive: std::io::stdin().is_terminal() && terminal,
         color: terminal && std::env::var_os("NO_COLOR").is_none(),
         commit,
     };
-    let mut reporter: Box<dyn crate::executor::Reporter> = if json {
+    let mut reporter: Box<dyn crate::engine::Reporter> = if json {
         Box::new(crate::report::progress::Json)
     } else if terminal {
         Box::new(crate::report::progress::Live::new(plan.limits.max_turns))
@@ -624,7 +627,7 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
     } else {
         provider.as_mut()
     };
-    let outcome = crate::executor::run(&plan, provider, pricing, options, reporter.as_mut())?;
+    let outcome = crate::engine::run(&plan, provider, pricing, options, reporter.as_mut())?;
     if json {
         let summary = std::fs::read_to_string(outcome.dir.summary()).unwrap_or_default();
         let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
@@ -645,7 +648,7 @@ fn run_workflow(spec_path: &Path, inputs: &[String], flags: RunFlags) -> Result<
 fn runs(touching: Option<&str>) -> Result<Exit, Error> {
     let cwd = current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
-    let store = crate::store::Store::new(&root);
+    let store = crate::record::store::Store::new(&root);
     // PATH is relative to the current directory; applied files are relative to the root.
     let target = touching.map(|p| {
         let abs = cwd.join(p);
@@ -667,8 +670,8 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
         let Ok(dir) = store.resolve(&id) else {
             continue;
         };
-        let summary = match crate::trace::read(&dir.trace()) {
-            Ok(trace) => crate::summary::from_records(&trace.records),
+        let summary = match crate::record::trace::read(&dir.trace()) {
+            Ok(trace) => crate::record::summary::from_records(&trace.records),
             Err(_) => continue,
         };
         if let Some(target) = &target {
@@ -716,12 +719,12 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
 
 fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
     let root = crate::sys::git::repo_root(&current_dir()?);
-    let dir = crate::store::Store::new(&root)
+    let dir = crate::record::store::Store::new(&root)
         .resolve(run)
         .map_err(Error::Usage)?;
-    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let trace = crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
     if verify {
-        return match crate::trace::verify(&trace.records) {
+        return match crate::record::trace::verify(&trace.records) {
             Ok(()) => {
                 outln!(
                     "trace of run {} verified: {} events, hash chain intact{}",
@@ -742,7 +745,7 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
             ))),
         };
     }
-    let summary = crate::summary::from_records(&trace.records);
+    let summary = crate::record::summary::from_records(&trace.records);
     if json {
         outln!(
             "{}",
@@ -763,12 +766,12 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
 fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error> {
     let cwd = current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
-    let store = crate::store::Store::new(&root);
+    let store = crate::record::store::Store::new(&root);
     let dir = store.resolve(run).map_err(Error::Usage)?;
     if let Some(other) = against {
         let other = store.resolve(other).map_err(Error::Usage)?;
-        let read = |d: &crate::store::RunDir| {
-            crate::trace::read(&d.trace())
+        let read = |d: &crate::record::store::RunDir| {
+            crate::record::trace::read(&d.trace())
                 .map(|t| t.records)
                 .map_err(|e| Error::Failed(e.to_string()))
         };
@@ -776,7 +779,7 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
         // Two runs usually start from different trees (other commits); what
         // matters is the first place where that made them act differently.
         return Ok(
-            match crate::replay::compare_ignoring(&a, &b, &["workspace_ready"]) {
+            match crate::record::compare::compare_ignoring(&a, &b, &["workspace_ready"]) {
                 None => {
                     outln!(
                         "runs {} and {} went the same way: {} events alike",
@@ -788,7 +791,7 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
                 }
                 Some(d) => {
                     let what = format!("runs {} (expected) and {} (actual)", dir.id, other.id);
-                    out!("{}", crate::replay::render(&d, &what));
+                    out!("{}", crate::record::compare::render(&d, &what));
                     Exit::Failed
                 }
             },
@@ -802,7 +805,7 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
         Ok(crate::replay::Outcome::Diverged(d)) => {
             out!(
                 "{}",
-                crate::replay::render(&d, &format!("replay of run {}", dir.id))
+                crate::record::compare::render(&d, &format!("replay of run {}", dir.id))
             );
             Ok(Exit::Failed)
         }
@@ -818,7 +821,7 @@ fn decide(
     who: Option<String>,
     commit: bool,
 ) -> Result<Exit, Error> {
-    use crate::event::{CheckpointState, Event, RunStatus};
+    use crate::record::event::{CheckpointState, Event, RunStatus};
     let root = crate::sys::git::repo_root(&current_dir()?);
     let (dir, _lock, trace) = locked_run(&root, run)?;
     let waiting = trace.records.iter().rev().find_map(|r| match &r.event {
@@ -833,8 +836,8 @@ fn decide(
             dir.id
         )));
     };
-    let by = who.unwrap_or_else(|| crate::checkpoint::current_user(&root));
-    let mut writer = crate::trace::TraceWriter::reopen(&dir.trace(), &trace.records)
+    let by = who.unwrap_or_else(|| crate::engine::checkpoint::current_user(&root));
+    let mut writer = crate::record::trace::TraceWriter::reopen(&dir.trace(), &trace.records)
         .map_err(|e| Error::io("cannot append to the trace", e))?;
     let state = if approve {
         CheckpointState::Approved
@@ -887,7 +890,7 @@ fn decide(
             .append(diff.event.clone())
             .map_err(|e| Error::io("cannot append to the trace", e))?;
     }
-    let last = crate::summary::from_records(&trace.records);
+    let last = crate::record::summary::from_records(&trace.records);
     writer
         .append(Event::RunFinished {
             status: RunStatus::Rejected,
@@ -911,18 +914,18 @@ fn locked_run(
     run: &str,
 ) -> Result<
     (
-        crate::store::RunDir,
-        crate::store::RunLock,
-        crate::trace::Trace,
+        crate::record::store::RunDir,
+        crate::record::store::RunLock,
+        crate::record::trace::Trace,
     ),
     Error,
 > {
-    let dir = crate::store::Store::new(root)
+    let dir = crate::record::store::Store::new(root)
         .resolve(run)
         .map_err(Error::Usage)?;
-    let lock = crate::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
-    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
-    crate::trace::verify(&trace.records).map_err(|(line, why)| {
+    let lock = crate::record::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
+    let trace = crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    crate::record::trace::verify(&trace.records).map_err(|(line, why)| {
         Error::Failed(format!(
             "the trace fails verification at line {line}: {why}"
         ))
@@ -930,21 +933,21 @@ fn locked_run(
     Ok((dir, lock, trace))
 }
 
-fn write_summary(dir: &crate::store::RunDir) -> Result<(), Error> {
-    let trace = crate::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
-    let summary = crate::summary::from_records(&trace.records);
+fn write_summary(dir: &crate::record::store::RunDir) -> Result<(), Error> {
+    let trace = crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let summary = crate::record::summary::from_records(&trace.records);
     let text = serde_json::to_string_pretty(&summary).expect("summaries serialize") + "\n";
     std::fs::write(dir.summary(), text).map_err(|e| Error::io("cannot write summary.json", e))
 }
 
 fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
-    use crate::event::{Event, RunStatus};
+    use crate::record::event::{Event, RunStatus};
     use std::io::IsTerminal;
     let cwd = current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
     let (dir, _lock, trace) = locked_run(&root, run)?;
     let records = trace.records;
-    if let Some(status) = crate::summary::final_status(&records)
+    if let Some(status) = crate::record::summary::final_status(&records)
         && status != RunStatus::Paused
     {
         return Err(Error::Usage(format!(
@@ -981,15 +984,15 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
     plan.root = root.clone();
     // Pauses are not part of the run's course; a decision taken since
     // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.
-    let prefix = crate::replay::without_pauses(&records);
+    let prefix = crate::record::compare::without_pauses(&records);
     let answered = records
         .iter()
         .filter(|r| matches!(r.event, Event::ModelResponse { .. }))
         .count();
     let (mut live, pricing) = make_provider(&loaded, &plan, answered)?;
-    let mut provider = crate::replay::ThenLive::new(&records, live.as_mut());
+    let mut provider = crate::provider::recorded::ThenLive::new(&records, live.as_mut());
     let terminal = std::io::stderr().is_terminal();
-    let options = crate::executor::RunOptions {
+    let options = crate::engine::RunOptions {
         yes,
         dry_run: *dry_run,
         interactive: std::io::stdin().is_terminal() && terminal,
@@ -1000,7 +1003,7 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
             .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. })),
     };
     let mut reporter = crate::report::progress::Plain;
-    let setup = crate::executor::ResumeSetup {
+    let setup = crate::engine::ResumeSetup {
         workspace: Some(start),
         prefix,
         records: records.clone(),
@@ -1010,13 +1013,13 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         dir.id,
         provider.recorded()
     );
-    let outcome = crate::executor::run_with(
+    let outcome = crate::engine::run_with(
         &plan,
         &mut provider,
         pricing,
         options,
         &mut reporter,
-        crate::executor::Mode::Resume(dir.clone(), Box::new(setup)),
+        crate::engine::Mode::Resume(dir.clone(), Box::new(setup)),
     )?;
     errln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
     Ok(outcome.status.exit())

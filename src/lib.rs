@@ -5,14 +5,14 @@
 
 #[macro_use]
 pub mod output;
-pub mod checkpoint;
-pub mod checks;
+
+
 pub mod cli;
 
 pub mod context;
 pub mod error;
-pub mod event;
-pub mod executor;
+
+pub mod engine;
 pub mod glob;
 pub mod hash;
 pub mod init;
@@ -25,9 +25,9 @@ pub mod recipes;
 pub mod replay;
 pub mod report;
 pub mod spec;
-pub mod store;
-pub mod summary;
+
+pub mod record;
 pub mod sys;
 pub mod tools;
-pub mod trace;
+
 pub mod workspace;

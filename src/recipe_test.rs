@@ -27,8 +27,8 @@
 //! `matches` (a regex), `absent: true`. Test files are `*.test.yaml` or
 //! `*.test.yml`; a directory means every test file under it.
 
-use crate::event::RunStatus;
-use crate::executor::{Reporter, RunOptions};
+use crate::record::event::RunStatus;
+use crate::engine::{Reporter, RunOptions};
 use crate::provider::script::{Script, ScriptProvider, Turn};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -157,7 +157,7 @@ pub fn load(path: &Path) -> Result<TestFile, String> {
 struct Quiet;
 
 impl Reporter for Quiet {
-    fn record(&mut self, _record: &crate::event::Record) {}
+    fn record(&mut self, _record: &crate::record::event::Record) {}
     fn say(&mut self, _text: &str) {}
 }
 
@@ -230,7 +230,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
         color: false,
         commit: false,
     };
-    let outcome = crate::executor::run(
+    let outcome = crate::engine::run(
         &plan,
         &mut provider,
         Box::new(|_, _| None),
@@ -252,8 +252,8 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
             outcome.status.as_str()
         ));
     }
-    let trace = crate::trace::read(&outcome.dir.trace()).map_err(|e| e.to_string())?;
-    let summary = crate::summary::from_records(&trace.records);
+    let trace = crate::record::trace::read(&outcome.dir.trace()).map_err(|e| e.to_string())?;
+    let summary = crate::record::summary::from_records(&trace.records);
     match test.expect.checks.as_deref().unwrap_or("any") {
         "any" => {}
         "passed" => {

@@ -8,122 +8,18 @@
 //! runs the same plan with a provider that answers from the trace. Tools and
 //! checks really run again. Every event is compared with the recorded one,
 //! leaving out the fields that legitimately differ (times, ids, who
-//! approved; see [`crate::event::VOLATILE_FIELDS`]) and provider retries,
+//! approved; see [`crate::record::event::VOLATILE_FIELDS`]) and provider retries,
 //! which depend on the network, not on the run.
 
-use crate::checkpoint::Decision;
-use crate::event::{Event, Record, comparable};
-use crate::executor::{self, Mode, ReplaySetup, Reporter, RunOptions};
-use crate::provider::{ModelRequest, ModelResponse, Provider, ProviderError, ProviderObserver};
-use crate::store::RunDir;
+use crate::engine::checkpoint::Decision;
+use crate::provider::recorded::RecordedProvider;
+use crate::record::compare::{Divergence, compare_ignoring, without_pauses};
+use crate::record::event::{Event, Record};
+use crate::engine::{self, Mode, ReplaySetup, Reporter, RunOptions};
+use crate::record::store::RunDir;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// The first difference between two event sequences.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Divergence {
-    /// Sequence number (in the recorded run) where they part.
-    pub seq: u64,
-    /// The recorded event (None: the recorded run had ended).
-    pub expected: Option<Value>,
-    /// The new event (None: the replay ended earlier).
-    pub actual: Option<Value>,
-    /// What probably caused it.
-    pub hint: String,
-}
-
-/// Serves the recorded answers of a run, in order.
-pub struct RecordedProvider {
-    answers: Vec<Result<ModelResponse, ProviderError>>,
-    next: usize,
-}
-
-impl RecordedProvider {
-    /// The answers recorded in `records`.
-    pub fn from_records(records: &[Record]) -> RecordedProvider {
-        let answers = records
-            .iter()
-            .filter_map(|r| match &r.event {
-                Event::ModelResponse {
-                    content,
-                    stop_reason,
-                    usage,
-                    ..
-                } => Some(Ok(ModelResponse {
-                    content: content.clone(),
-                    stop_reason: stop_reason.clone(),
-                    usage: usage.clone(),
-                })),
-                Event::ModelError {
-                    message,
-                    status,
-                    request_id,
-                    ..
-                } => Some(Err(ProviderError {
-                    message: message.clone(),
-                    status: *status,
-                    request_id: request_id.clone(),
-                })),
-                _ => None,
-            })
-            .collect();
-        RecordedProvider { answers, next: 0 }
-    }
-}
-
-impl Provider for RecordedProvider {
-    fn complete(
-        &mut self,
-        _request: &ModelRequest,
-        _observer: &mut dyn ProviderObserver,
-    ) -> Result<ModelResponse, ProviderError> {
-        let answer = self.answers.get(self.next).cloned().unwrap_or_else(|| {
-            Err(ProviderError::new(format!(
-                "the recorded run has no answer for model request {}",
-                self.next + 1
-            )))
-        });
-        self.next += 1;
-        answer
-    }
-}
-
-/// Serves a run's recorded answers first, then asks `live`: a resumed run
-/// never sends a request that was already answered.
-pub struct ThenLive<'a> {
-    recorded: RecordedProvider,
-    live: &'a mut dyn Provider,
-}
-
-impl<'a> ThenLive<'a> {
-    /// Recorded answers of `records`, then `live`.
-    pub fn new(records: &[Record], live: &'a mut dyn Provider) -> ThenLive<'a> {
-        ThenLive {
-            recorded: RecordedProvider::from_records(records),
-            live,
-        }
-    }
-
-    /// How many answers are recorded.
-    pub fn recorded(&self) -> usize {
-        self.recorded.answers.len()
-    }
-}
-
-impl Provider for ThenLive<'_> {
-    fn complete(
-        &mut self,
-        request: &ModelRequest,
-        observer: &mut dyn ProviderObserver,
-    ) -> Result<ModelResponse, ProviderError> {
-        if self.recorded.next < self.recorded.answers.len() {
-            self.recorded.complete(request, observer)
-        } else {
-            self.live.complete(request, observer)
-        }
-    }
-}
 
 struct Silent;
 
@@ -222,9 +118,9 @@ pub fn replay(
     current: bool,
 ) -> Result<Outcome, ReplayError> {
     let trace =
-        crate::trace::read(&dir.trace()).map_err(|e| ReplayError::Unusable(e.to_string()))?;
+        crate::record::trace::read(&dir.trace()).map_err(|e| ReplayError::Unusable(e.to_string()))?;
     let records = trace.records;
-    if let Err((line, why)) = crate::trace::verify(&records) {
+    if let Err((line, why)) = crate::record::trace::verify(&records) {
         return Ok(Outcome::Diverged(Divergence {
             seq: line as u64 - 1,
             expected: None,
@@ -297,7 +193,7 @@ pub fn replay(
         })
         .collect();
     let next = std::cell::Cell::new(0usize);
-    let result = executor::run_with(
+    let result = engine::run_with(
         &plan,
         &mut provider,
         Box::new(move |_, _| {
@@ -309,7 +205,7 @@ pub fn replay(
         &mut Silent,
         Mode::Replay(setup),
     );
-    let replayed = crate::trace::read(&scratch.join("trace.jsonl"));
+    let replayed = crate::record::trace::read(&scratch.join("trace.jsonl"));
     let _ = std::fs::remove_dir_all(&scratch);
     result.map_err(ReplayError::Wf)?;
     let replayed = replayed
@@ -330,240 +226,3 @@ pub fn replay(
     )
 }
 
-/// The records without pauses: from a paused checkpoint up to the
-/// `run_finished` it led to (the diff kept at the pause included). A pause
-/// and the process that ended there are not part of the run's course; the
-/// decision taken later (`wf approve`) is. Resume compares a run's course
-/// with this, and replay compares both sides through it.
-pub fn without_pauses(records: &[Record]) -> Vec<Record> {
-    let mut pausing = false;
-    records
-        .iter()
-        .filter(|r| match r.event {
-            Event::Checkpoint {
-                state: crate::event::CheckpointState::Paused,
-                ..
-            } => {
-                pausing = true;
-                false
-            }
-            Event::RunFinished {
-                status: crate::event::RunStatus::Paused,
-                ..
-            } => {
-                pausing = false;
-                false
-            }
-            _ => !pausing,
-        })
-        .cloned()
-        .collect()
-}
-
-/// Leaves out what does not belong to the run itself: provider retries, the
-/// commit (its id depends on the clock; a replay never commits), and the
-/// kinds in `ignore`.
-fn relevant<'a>(records: &'a [Record], ignore: &[&str]) -> Vec<&'a Record> {
-    records
-        .iter()
-        .filter(|r| {
-            !matches!(r.event, Event::ModelRetry { .. } | Event::Committed { .. })
-                && !ignore.contains(&r.event.kind())
-        })
-        .collect()
-}
-
-/// Cost differs between a live run and a replay (the replay prices nothing).
-fn normalized(record: &Record) -> Value {
-    let mut v = comparable(record);
-    if let Some(map) = v.as_object_mut() {
-        map.remove("seq");
-        map.remove("cost_usd");
-        // Derived from spec, inputs and context, which are compared where
-        // they are recorded (run_started, context_resolved): a change is
-        // reported there, with its cause.
-        map.remove("fingerprint");
-        if let Some(Value::Object(totals)) = map.get_mut("totals") {
-            totals.remove("cost_usd");
-        }
-    }
-    v
-}
-
-/// The first difference between two runs' events, if any.
-pub fn compare(expected: &[Record], actual: &[Record]) -> Option<Divergence> {
-    compare_ignoring(expected, actual, &[])
-}
-
-/// [`compare`], leaving out events of the kinds in `ignore`.
-pub fn compare_ignoring(
-    expected: &[Record],
-    actual: &[Record],
-    ignore: &[&str],
-) -> Option<Divergence> {
-    let (e, a) = (relevant(expected, ignore), relevant(actual, ignore));
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i), a.get(i));
-        let (xv, yv) = (x.map(|r| normalized(r)), y.map(|r| normalized(r)));
-        if xv != yv {
-            let seq = x.or(y).map_or(i as u64, |r| r.seq);
-            let hint = hint(expected, x.copied(), y.copied());
-            return Some(Divergence {
-                seq,
-                expected: x.map(|r| comparable(r)),
-                actual: y.map(|r| comparable(r)),
-                hint,
-            });
-        }
-    }
-    None
-}
-
-fn call_of<'a>(records: &'a [Record], call_id: &str) -> Option<(&'a str, &'a Value)> {
-    records.iter().find_map(|r| match &r.event {
-        Event::ToolCall {
-            call_id: id,
-            tool,
-            input,
-        } if id == call_id => Some((tool.as_str(), input)),
-        _ => None,
-    })
-}
-
-fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
-    let (Some(x), Some(y)) = (x, y) else {
-        return match (x, y) {
-            (Some(x), None) => format!(
-                "the replay ended before the recorded {} event",
-                x.event.kind()
-            ),
-            (None, Some(y)) => format!(
-                "the replay went on with a {} event after the recorded run ended",
-                y.event.kind()
-            ),
-            _ => String::new(),
-        };
-    };
-    match (&x.event, &y.event) {
-        (Event::RunStarted { spec_hash: a, .. }, Event::RunStarted { spec_hash: b, .. })
-            if a != b =>
-        {
-            "the task file changed: spec hash differs".into()
-        }
-        (Event::RunStarted { fingerprint: a, .. }, Event::RunStarted { fingerprint: b, .. })
-            if a != b =>
-        {
-            "the plan's fingerprint differs: the inputs or the context files changed".into()
-        }
-        (Event::WorkspaceReady { .. }, Event::WorkspaceReady { .. }) => {
-            "the starting files differ from the run's".into()
-        }
-        (Event::ContextResolved { files: a, .. }, Event::ContextResolved { files: b, .. }) => {
-            let changed: Vec<&str> = a
-                .iter()
-                .filter(|f| !b.iter().any(|g| g.path == f.path && g.hash == f.hash))
-                .map(|f| f.path.as_str())
-                .chain(
-                    b.iter()
-                        .filter(|g| !a.iter().any(|f| f.path == g.path))
-                        .map(|g| g.path.as_str()),
-                )
-                .collect();
-            format!("context file {} changed since the run", changed.join(", "))
-        }
-        (
-            Event::ToolResult {
-                call_id, ok: oa, ..
-            },
-            Event::ToolResult { ok: ob, .. },
-        ) => {
-            let (tool, input) = call_of(recorded, call_id).unwrap_or(("tool", &Value::Null));
-            let target = ["path", "command", "pattern"]
-                .iter()
-                .find_map(|k| input.get(*k).and_then(Value::as_str))
-                .unwrap_or("");
-            if oa != ob {
-                format!(
-                    "{tool} {target} now {}",
-                    if *ob { "succeeds" } else { "fails" }
-                )
-            } else if tool == "read_file" {
-                format!(
-                    "read_file {target} returned different content: the file changed since the run"
-                )
-            } else {
-                format!("{tool} {target} returned a different result")
-            }
-        }
-        (
-            Event::CheckResult {
-                name, passed: a, ..
-            },
-            Event::CheckResult { passed: b, .. },
-        ) if a != b => {
-            format!("check `{name}` now {}", if *b { "passes" } else { "fails" })
-        }
-        (Event::CheckResult { name, .. }, Event::CheckResult { .. }) => {
-            format!("check `{name}` printed different output")
-        }
-        (Event::ModelRequest { .. }, Event::ModelRequest { .. }) => {
-            "the request to the model differs: its instructions, tools or earlier results changed"
-                .into()
-        }
-        (a, b) if a.kind() != b.kind() => format!(
-            "the run took another path: {} where {} was recorded",
-            b.kind(),
-            a.kind()
-        ),
-        (a, _) => format!("the {} event differs", a.kind()),
-    }
-}
-
-/// Renders a divergence for a person.
-pub fn render(d: &Divergence, what: &str) -> String {
-    let kind = d
-        .expected
-        .as_ref()
-        .or(d.actual.as_ref())
-        .and_then(|v| v["kind"].as_str())
-        .unwrap_or("event")
-        .to_string();
-    let mut out = format!("{what} diverged at event {} ({kind}): {}\n", d.seq, d.hint);
-    match (&d.expected, &d.actual) {
-        (Some(Value::Object(e)), Some(Value::Object(a))) => {
-            let keys: std::collections::BTreeSet<&String> = e.keys().chain(a.keys()).collect();
-            for k in keys {
-                let (x, y) = (e.get(k), a.get(k));
-                if x != y {
-                    out.push_str(&format!(
-                        "  {k}:\n    expected {}\n    actual   {}\n",
-                        short(x),
-                        short(y)
-                    ));
-                }
-            }
-        }
-        (e, a) => {
-            out.push_str(&format!(
-                "  expected {}\n  actual   {}\n",
-                short(e.as_ref()),
-                short(a.as_ref())
-            ));
-        }
-    }
-    out
-}
-
-fn short(v: Option<&Value>) -> String {
-    match v {
-        None => "(nothing)".into(),
-        Some(v) => {
-            let text = v.to_string();
-            if text.chars().count() > 200 {
-                format!("{}…", text.chars().take(200).collect::<String>())
-            } else {
-                text
-            }
-        }
-    }
-}

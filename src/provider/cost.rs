@@ -129,6 +129,15 @@ pub fn cost(usage: &Usage, price: &Price) -> Option<f64> {
     Some(total / 1_000_000.0)
 }
 
+/// US dollars for messages: cents, or four decimals below one cent.
+pub fn usd(amount: f64) -> String {
+    if amount != 0.0 && amount.abs() < 0.01 {
+        format!("${amount:.4}")
+    } else {
+        format!("${amount:.2}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ pub mod cost;
 pub mod factory;
 pub mod http;
 pub mod openai;
+pub mod recorded;
 pub mod sse;
 pub mod tool_input;
 

@@ -4,7 +4,7 @@ use crate::plan::Plan;
 use std::fmt::Write;
 
 /// Renders a plan for a person.
-pub fn render(plan: &Plan) -> String {
+pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
     let mut o = String::new();
     let version = plan
         .version
@@ -88,8 +88,8 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(
         o,
         "\nfixed per request: {} bytes of instructions and tool definitions (~{} tokens)",
-        plan.fixed_request_bytes,
-        crate::context::estimate_tokens(plan.fixed_request_bytes)
+        fixed_request_bytes,
+        crate::context::estimate_tokens(fixed_request_bytes)
     );
     let tools: Vec<&str> = plan.tools.iter().map(|t| t.as_str()).collect();
     let _ = writeln!(
@@ -166,7 +166,7 @@ pub fn render(plan: &Plan) -> String {
     let l = &plan.limits;
     let cost = l
         .max_cost_usd
-        .map_or("none".to_string(), crate::executor::usd);
+        .map_or("none".to_string(), crate::provider::cost::usd);
     let timeout = l.timeout.map_or("30m".to_string(), |t| t.to_text());
     let _ = writeln!(
         o,
@@ -356,7 +356,7 @@ fn limits_text(l: &crate::spec::StepLimits) -> Vec<String> {
         out.push(format!("{n} repairs"));
     }
     if let Some(c) = l.max_cost_usd {
-        out.push(format!("cost {}", crate::executor::usd(c)));
+        out.push(format!("cost {}", crate::provider::cost::usd(c)));
     }
     if let Some(t) = l.timeout {
         out.push(format!("timeout {}", t.to_text()));

@@ -1,8 +1,8 @@
 //! Live output of `wf run`: an indicatif status line on a terminal, plain
 //! lines otherwise, JSON lines with `--json`. All three read events only.
 
-use crate::event::{CheckpointState, Event, Record};
-use crate::executor::Reporter;
+use crate::record::event::{CheckpointState, Event, Record};
+use crate::record::recorder::Reporter;
 use std::io::Write;
 
 /// One line describing a notable event, or `None` for events shown only in

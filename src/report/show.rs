@@ -1,8 +1,8 @@
 //! `wf show RUN` (a run's timeline) and `wf runs` (the list of runs). Both
 //! read traces only.
 
-use crate::event::{CheckpointState, Event, Record};
-use crate::summary::Summary;
+use crate::record::event::{CheckpointState, Event, Record};
+use crate::record::summary::Summary;
 use std::fmt::Write;
 
 /// The timeline of a run: what was read, what ran, what was denied, checks,

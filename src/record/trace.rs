@@ -10,7 +10,7 @@
 //! hash. Editing, dropping or reordering a line breaks the chain at that
 //! line, which [`verify`] reports.
 
-use crate::event::{Event, Record};
+use crate::record::event::{Event, Record};
 use std::fs::File;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -197,7 +197,7 @@ pub fn verify(records: &[Record]) -> Result<(), (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Event;
+    use crate::record::event::Event;
 
     fn write(dir: &Path) -> std::path::PathBuf {
         let path = dir.join("trace.jsonl");

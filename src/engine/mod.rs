@@ -16,42 +16,35 @@
 //! The user's tree is touched only by [`crate::workspace::apply`], after the
 //! apply checkpoint passed.
 
+pub mod checkpoint;
+pub mod checks;
 mod limits;
-mod request;
+mod prompt;
 mod steps;
 
 use limits::ActiveLimits;
-pub use limits::usd;
-use request::{Conversation, indent, response_text, user_text};
-pub use request::{first_message, instructions};
+pub use crate::provider::cost::usd;
+use prompt::{Conversation, indent, response_text, user_text};
+pub use prompt::{first_message, fixed_request_bytes, instructions};
 
-use crate::checkpoint::{Approver, Decision};
-use crate::checks;
-use crate::event::{CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals};
+use checkpoint::{Approver, Decision};
+use crate::record::event::{CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals};
 use crate::plan::Plan;
 use crate::provider::{
     Block, Message, ModelRequest, ModelResponse, Provider, ProviderObserver, Role, StopReason,
     Usage,
 };
 use crate::spec::StepLimits;
-use crate::store::{RunDir, Store};
+use crate::record::store::{RunDir, Store};
 use crate::tools::ToolLayer;
-use crate::trace::TraceWriter;
+use crate::record::trace::TraceWriter;
 use crate::workspace::{self, Workspace};
 use std::time::{Duration, Instant};
 
 /// Default `limits.timeout`.
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// Receives every event as it is recorded, and human messages.
-pub trait Reporter {
-    /// An event was recorded.
-    fn record(&mut self, record: &Record);
-    /// Something to show a person (a diff, a plan to approve).
-    fn say(&mut self, text: &str);
-    /// Stop any live display (before a prompt or at the end).
-    fn pause_display(&mut self) {}
-}
+pub use crate::record::recorder::Reporter;
 
 /// How a run is driven.
 #[derive(Debug, Clone, Copy)]
@@ -283,7 +276,7 @@ impl Executor<'_> {
                 event,
                 hash: String::new(),
             };
-            if let Some(d) = crate::replay::compare(
+            if let Some(d) = crate::record::compare::compare(
                 std::slice::from_ref(&expected),
                 std::slice::from_ref(&actual),
             ) {
@@ -319,7 +312,7 @@ impl Executor<'_> {
         };
         let revision = workspace::head_revision(&plan.root);
         self.emit(Event::RunStarted {
-            trace_version: crate::event::TRACE_VERSION,
+            trace_version: crate::record::event::TRACE_VERSION,
             wf_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: self.dir.id.clone(),
             spec_name: plan.name.clone(),
@@ -952,10 +945,10 @@ impl Executor<'_> {
 
     /// Who approved the apply checkpoint, from the events so far.
     fn approvers(&self) -> Vec<String> {
-        let trace = crate::trace::read(&self.dir.trace())
+        let trace = crate::record::trace::read(&self.dir.trace())
             .map(|t| t.records)
             .unwrap_or_default();
-        crate::summary::from_records(&trace)
+        crate::record::summary::from_records(&trace)
             .approvals
             .into_iter()
             .filter(|a| a.checkpoint == "apply" && a.decision == "approved")
@@ -981,9 +974,9 @@ impl Executor<'_> {
             .map_err(|e| crate::error::Error::io("cannot write the trace", e))?;
         self.reporter.record(&record);
         self.reporter.pause_display();
-        let trace = crate::trace::read(&self.dir.trace())
+        let trace = crate::record::trace::read(&self.dir.trace())
             .map_err(|e| crate::error::Error::Failed(e.to_string()))?;
-        let summary = crate::summary::from_records(&trace.records);
+        let summary = crate::record::summary::from_records(&trace.records);
         let text = serde_json::to_string_pretty(&summary).expect("summaries serialize") + "\n";
         std::fs::write(self.dir.summary(), text)
             .map_err(|e| crate::error::Error::io("cannot write summary.json", e))?;

@@ -1,7 +1,7 @@
 //! `summary.json`: the outcome of a run, computed from its trace (the trace
 //! is the source of truth; the summary is a view of it).
 
-use crate::event::{CheckpointState, Event, Record, RunStatus, Totals};
+use crate::record::event::{CheckpointState, Event, Record, RunStatus, Totals};
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -12,15 +12,6 @@ pub(super) struct ActiveLimits {
     spent_at_start: f64,
 }
 
-/// US dollars for messages: cents, or four decimals below one cent.
-pub fn usd(amount: f64) -> String {
-    if amount != 0.0 && amount.abs() < 0.01 {
-        format!("${amount:.4}")
-    } else {
-        format!("${amount:.2}")
-    }
-}
-
 impl Executor<'_> {
     /// Puts a step's limits in force (turns and spending counted from now,
     /// its timeout narrowing the deadline) until [`Executor::leave_limits`]

@@ -5,6 +5,12 @@
 //! the context files' content hashes: the same repository state and inputs
 //! give the same fingerprint on any machine.
 
+mod bound;
+mod fingerprint;
+
+use bound::bound;
+pub use fingerprint::fingerprint;
+
 use crate::context::{self, Context, ContextError};
 use crate::inputs::{self, InputError};
 use crate::recipes::{Base, Pin, Resolver};
@@ -65,9 +71,6 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Hash over spec, inputs, context and recipe pins.
     pub fingerprint: String,
-    /// Bytes of the fixed instructions and tool definitions sent with every
-    /// model request (their JSON as wf serializes them).
-    pub fixed_request_bytes: u64,
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
@@ -442,7 +445,7 @@ fn build(
             kind,
         });
     }
-    let mut plan = Plan {
+    let plan = Plan {
         name: spec.name.clone(),
         version: spec.version.clone(),
         spec_path: loaded.path.display().to_string(),
@@ -463,10 +466,8 @@ fn build(
         recipes: Vec::new(),
         notes,
         fingerprint: String::new(),
-        fixed_request_bytes: 0,
         root: root.to_path_buf(),
     };
-    plan.fixed_request_bytes = fixed_request_bytes(&plan);
     Ok(plan)
 }
 
@@ -569,247 +570,4 @@ fn use_recipe(
         approve_after: false,
         limits: StepLimits::default(),
     })
-}
-
-/// Bounds every agent step (recursively) by what the caller allows: tools
-/// intersected, the caller's permissions added as a bound, context files
-/// the caller may not read left out, the caller's constraints added, a
-/// plan checkpoint when either asks for one, and the caller's model and
-/// step limits. What a step asked for and does not get becomes a note.
-fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<String>) {
-    let allowed = &caller.permissions;
-    let readable = crate::glob::compile_set(&allowed.read).ok();
-    for step in steps {
-        match &mut step.kind {
-            StepKind::Command { bounds, .. } => bounds.push(allowed.clone()),
-            StepKind::Uses(used) => {
-                // A recipe's own limits are not its to set: the caller's are.
-                used.limits = StepLimits::default();
-                bound(&mut used.steps, caller, label, notes);
-            }
-            StepKind::Agent(agent) => {
-                let mut note = |what: String| {
-                    let text = format!("{label}: {what}");
-                    if !notes.contains(&text) {
-                        notes.push(text);
-                    }
-                };
-                for tool in &agent.tools {
-                    if !caller.tools.contains(tool) {
-                        note(format!(
-                            "asks for tool `{}`, which the caller does not allow; it is left out",
-                            tool.as_str()
-                        ));
-                    }
-                }
-                agent.tools.retain(|t| caller.tools.contains(t));
-                let own = &agent.permissions;
-                let uses_tool = |names: &[ToolName]| names.iter().any(|t| agent.tools.contains(t));
-                for (what, asked, granted, tools) in [
-                    (
-                        "read",
-                        &own.read,
-                        &allowed.read,
-                        &[ToolName::ReadFile, ToolName::ListFiles, ToolName::Search][..],
-                    ),
-                    (
-                        "write",
-                        &own.write,
-                        &allowed.write,
-                        &[ToolName::EditFile, ToolName::WriteFile][..],
-                    ),
-                ] {
-                    if !uses_tool(tools) {
-                        continue;
-                    }
-                    for glob in asked {
-                        if !glob_covered(glob, granted) {
-                            note(format!(
-                                "asks to {what} `{glob}` but the caller allows {}; it gets only the overlap",
-                                list_or_nothing(granted)
-                            ));
-                        }
-                    }
-                }
-                if agent.tools.contains(&ToolName::Shell)
-                    && let Some(shell) = &own.shell
-                {
-                    let granted: Vec<String> =
-                        allowed.shell.iter().flat_map(|s| s.allow.clone()).collect();
-                    for pattern in &shell.allow {
-                        if !pattern_covered(pattern, &granted) {
-                            note(format!(
-                                "asks to run `{pattern}` but the caller allows {}; only commands both allow run",
-                                list_or_nothing(&granted)
-                            ));
-                        }
-                    }
-                }
-                if let Some(readable) = &readable {
-                    let (kept, dropped): (Vec<_>, Vec<_>) =
-                        std::mem::take(&mut agent.context.files)
-                            .into_iter()
-                            .partition(|f| readable.is_match(&f.path));
-                    for f in &dropped {
-                        note(format!(
-                            "context file {} is not readable under the caller's permissions; it is left out",
-                            f.path
-                        ));
-                        agent.context.skipped.push(crate::context::Skipped {
-                            path: f.path.clone(),
-                            reason: "not readable under the caller's permissions".into(),
-                        });
-                        agent.context.total_tokens -= f.tokens;
-                    }
-                    agent.context.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-                    agent.context.files = kept;
-                }
-                agent.bounds.push(allowed.clone());
-                for c in &caller.constraints {
-                    if !agent.constraints.contains(c) {
-                        agent.constraints.push(c.clone());
-                    }
-                }
-                agent.plan_checkpoint |= caller.plan_checkpoint;
-                agent.model = caller.model.clone();
-                // The recipe step's turns, spending and time bound the whole
-                // recipe (see `UsedRecipe::limits`); its repair rounds apply
-                // to each agent step in it.
-                agent.limits = StepLimits {
-                    max_repairs: caller.limits.max_repairs,
-                    ..StepLimits::default()
-                };
-            }
-        }
-    }
-}
-
-/// Whether every path `glob` matches is surely matched by one of
-/// `granted`: the same glob; `**`; `DIR/**` over a glob inside DIR; or a
-/// granted glob matching a literal path. Anything else counts as narrowed
-/// (a note may then be cautious, never silent).
-fn glob_covered(glob: &str, granted: &[String]) -> bool {
-    let literal = |g: &str| !g.contains(['*', '?', '[', '{']);
-    granted.iter().any(|g| {
-        g == glob
-            || g == "**"
-            || g.strip_suffix("/**")
-                .is_some_and(|dir| literal(dir) && glob.starts_with(&format!("{dir}/")))
-            || (literal(glob)
-                && crate::glob::compile(g).is_ok_and(|m| m.compile_matcher().is_match(glob)))
-    })
-}
-
-/// Whether every command a shell allow pattern admits is surely admitted
-/// by one of `granted`: the same pattern; a granted pattern of literal
-/// words and a final `*` that the asked pattern starts with (`cargo *`
-/// covers `cargo test *`); or a granted pattern matching a literal command.
-fn pattern_covered(pattern: &str, granted: &[String]) -> bool {
-    use crate::tools::shell::{PatternWord, matches, parse_pattern, split_command};
-    let asked = split_command(pattern).ok();
-    let asked_literal = asked.is_some() && !pattern.contains(['*', '?', '[']);
-    granted.iter().any(|g| {
-        if g == pattern {
-            return true;
-        }
-        let (Ok(words), Some(asked)) = (parse_pattern(g), asked.as_ref()) else {
-            return false;
-        };
-        if asked_literal && matches(&words, asked) {
-            return true;
-        }
-        match words.split_last() {
-            Some((PatternWord::Rest, prefix)) => {
-                prefix.len() <= asked.len()
-                    && prefix.iter().zip(asked).all(|(w, a)| match w {
-                        PatternWord::Literal(l) => l == a && !a.contains(['*', '?', '[']),
-                        _ => false,
-                    })
-            }
-            _ => false,
-        }
-    })
-}
-
-fn list_or_nothing(list: &[String]) -> String {
-    if list.is_empty() {
-        "nothing".into()
-    } else {
-        list.iter()
-            .map(|g| format!("`{g}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-/// Bytes of the instructions and tool definitions: the part of every request
-/// that does not depend on the conversation.
-pub fn fixed_request_bytes(plan: &Plan) -> u64 {
-    let system = crate::executor::instructions(plan);
-    let tools: Vec<crate::provider::ToolDef> = crate::spec::ToolName::ALL
-        .into_iter()
-        .filter(|t| plan.tools.contains(t))
-        .map(crate::tools::definition)
-        .collect();
-    let tools_json = serde_json::to_vec(&tools).expect("tool definitions serialize");
-    (system.len() + tools_json.len()) as u64
-}
-
-/// The run fingerprint.
-pub fn fingerprint(
-    spec_hash: &str,
-    inputs: &BTreeMap<String, Value>,
-    context: &Context,
-    recipes: &[Pin],
-) -> String {
-    let files: Vec<[&str; 2]> = context
-        .files
-        .iter()
-        .map(|f| [f.path.as_str(), f.hash.as_str()])
-        .collect();
-    let mut canonical = serde_json::json!({
-        "spec": spec_hash,
-        "inputs": inputs,
-        "context": files,
-    });
-    // Added only when there are recipes, so plans without `uses:` keep the
-    // fingerprint they always had.
-    if !recipes.is_empty() {
-        let pins: Vec<[&str; 3]> = recipes
-            .iter()
-            .map(|p| {
-                [
-                    p.uses.as_str(),
-                    p.commit.as_deref().unwrap_or(""),
-                    p.sha256.as_str(),
-                ]
-            })
-            .collect();
-        canonical["recipes"] = serde_json::json!(pins);
-    }
-    crate::hash::sha256_hex(&serde_json::to_vec(&canonical).expect("fingerprint serializes"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn coverage_is_claimed_only_when_sure() {
-        assert!(glob_covered("src/**/*.rs", &v(&["src/**"])));
-        assert!(glob_covered("src/a.rs", &v(&["src/*.rs"])));
-        assert!(glob_covered("anything/**", &v(&["**"])));
-        assert!(!glob_covered("src/**", &v(&["src/*"])));
-        assert!(!glob_covered("**", &v(&["src/**"])));
-        assert!(!glob_covered("srcx/**", &v(&["src/**"])));
-        assert!(pattern_covered("cargo test *", &v(&["cargo *"])));
-        assert!(pattern_covered("cat a.txt", &v(&["cat *.txt"])));
-        assert!(!pattern_covered("rm *", &v(&["rm ?"])));
-        assert!(!pattern_covered("rm *", &v(&["cat *"])));
-        assert!(!pattern_covered("cargo *", &v(&["cargo test *"])));
-    }
 }

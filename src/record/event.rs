@@ -42,7 +42,7 @@ pub struct Record {
     #[serde(flatten)]
     pub event: Event,
     /// SHA-256 chaining this record to the previous one (see
-    /// [`crate::trace::verify`]); empty while the record is being hashed.
+    /// [`crate::record::trace::verify`]); empty while the record is being hashed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hash: String,
 }

@@ -32,8 +32,8 @@ pub enum Decision {
 
 impl Decision {
     /// The decision a recorded checkpoint event states, if it states one.
-    pub fn of(event: &crate::event::Event) -> Option<Decision> {
-        use crate::event::{CheckpointState, Event};
+    pub fn of(event: &crate::record::event::Event) -> Option<Decision> {
+        use crate::record::event::{CheckpointState, Event};
         let Event::Checkpoint { state, by, via, .. } = event else {
             return None;
         };

@@ -1,0 +1,202 @@
+//! Caller bounds: what a recipe's steps get when another task file uses
+//! them. Tools are intersected, the caller's permissions become a bound on
+//! every path and command (checked again by the tool layer on each call),
+//! and whatever a recipe asks for and does not surely get becomes a note.
+
+use super::{Caller, PlanStep, StepKind};
+use crate::spec::{StepLimits, ToolName};
+
+/// Bounds every agent step (recursively) by what the caller allows: tools
+/// intersected, the caller's permissions added as a bound, context files
+/// the caller may not read left out, the caller's constraints added, a
+/// plan checkpoint when either asks for one, and the caller's model and
+/// step limits. What a step asked for and does not get becomes a note.
+pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<String>) {
+    let allowed = &caller.permissions;
+    let readable = crate::glob::compile_set(&allowed.read).ok();
+    for step in steps {
+        match &mut step.kind {
+            StepKind::Command { bounds, .. } => bounds.push(allowed.clone()),
+            StepKind::Uses(used) => {
+                // A recipe's own limits are not its to set: the caller's are.
+                used.limits = StepLimits::default();
+                bound(&mut used.steps, caller, label, notes);
+            }
+            StepKind::Agent(agent) => {
+                let mut note = |what: String| {
+                    let text = format!("{label}: {what}");
+                    if !notes.contains(&text) {
+                        notes.push(text);
+                    }
+                };
+                for tool in &agent.tools {
+                    if !caller.tools.contains(tool) {
+                        note(format!(
+                            "asks for tool `{}`, which the caller does not allow; it is left out",
+                            tool.as_str()
+                        ));
+                    }
+                }
+                agent.tools.retain(|t| caller.tools.contains(t));
+                let own = &agent.permissions;
+                let uses_tool = |names: &[ToolName]| names.iter().any(|t| agent.tools.contains(t));
+                for (what, asked, granted, tools) in [
+                    (
+                        "read",
+                        &own.read,
+                        &allowed.read,
+                        &[ToolName::ReadFile, ToolName::ListFiles, ToolName::Search][..],
+                    ),
+                    (
+                        "write",
+                        &own.write,
+                        &allowed.write,
+                        &[ToolName::EditFile, ToolName::WriteFile][..],
+                    ),
+                ] {
+                    if !uses_tool(tools) {
+                        continue;
+                    }
+                    for glob in asked {
+                        if !glob_covered(glob, granted) {
+                            note(format!(
+                                "asks to {what} `{glob}` but the caller allows {}; it gets only the overlap",
+                                list_or_nothing(granted)
+                            ));
+                        }
+                    }
+                }
+                if agent.tools.contains(&ToolName::Shell)
+                    && let Some(shell) = &own.shell
+                {
+                    let granted: Vec<String> =
+                        allowed.shell.iter().flat_map(|s| s.allow.clone()).collect();
+                    for pattern in &shell.allow {
+                        if !pattern_covered(pattern, &granted) {
+                            note(format!(
+                                "asks to run `{pattern}` but the caller allows {}; only commands both allow run",
+                                list_or_nothing(&granted)
+                            ));
+                        }
+                    }
+                }
+                if let Some(readable) = &readable {
+                    let (kept, dropped): (Vec<_>, Vec<_>) =
+                        std::mem::take(&mut agent.context.files)
+                            .into_iter()
+                            .partition(|f| readable.is_match(&f.path));
+                    for f in &dropped {
+                        note(format!(
+                            "context file {} is not readable under the caller's permissions; it is left out",
+                            f.path
+                        ));
+                        agent.context.skipped.push(crate::context::Skipped {
+                            path: f.path.clone(),
+                            reason: "not readable under the caller's permissions".into(),
+                        });
+                        agent.context.total_tokens -= f.tokens;
+                    }
+                    agent.context.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+                    agent.context.files = kept;
+                }
+                agent.bounds.push(allowed.clone());
+                for c in &caller.constraints {
+                    if !agent.constraints.contains(c) {
+                        agent.constraints.push(c.clone());
+                    }
+                }
+                agent.plan_checkpoint |= caller.plan_checkpoint;
+                agent.model = caller.model.clone();
+                // The recipe step's turns, spending and time bound the whole
+                // recipe (see `UsedRecipe::limits`); its repair rounds apply
+                // to each agent step in it.
+                agent.limits = StepLimits {
+                    max_repairs: caller.limits.max_repairs,
+                    ..StepLimits::default()
+                };
+            }
+        }
+    }
+}
+
+/// Whether every path `glob` matches is surely matched by one of
+/// `granted`: the same glob; `**`; `DIR/**` over a glob inside DIR; or a
+/// granted glob matching a literal path. Anything else counts as narrowed
+/// (a note may then be cautious, never silent).
+fn glob_covered(glob: &str, granted: &[String]) -> bool {
+    let literal = |g: &str| !g.contains(['*', '?', '[', '{']);
+    granted.iter().any(|g| {
+        g == glob
+            || g == "**"
+            || g.strip_suffix("/**")
+                .is_some_and(|dir| literal(dir) && glob.starts_with(&format!("{dir}/")))
+            || (literal(glob)
+                && crate::glob::compile(g).is_ok_and(|m| m.compile_matcher().is_match(glob)))
+    })
+}
+
+/// Whether every command a shell allow pattern admits is surely admitted
+/// by one of `granted`: the same pattern; a granted pattern of literal
+/// words and a final `*` that the asked pattern starts with (`cargo *`
+/// covers `cargo test *`); or a granted pattern matching a literal command.
+fn pattern_covered(pattern: &str, granted: &[String]) -> bool {
+    use crate::tools::shell::{PatternWord, matches, parse_pattern, split_command};
+    let asked = split_command(pattern).ok();
+    let asked_literal = asked.is_some() && !pattern.contains(['*', '?', '[']);
+    granted.iter().any(|g| {
+        if g == pattern {
+            return true;
+        }
+        let (Ok(words), Some(asked)) = (parse_pattern(g), asked.as_ref()) else {
+            return false;
+        };
+        if asked_literal && matches(&words, asked) {
+            return true;
+        }
+        match words.split_last() {
+            Some((PatternWord::Rest, prefix)) => {
+                prefix.len() <= asked.len()
+                    && prefix.iter().zip(asked).all(|(w, a)| match w {
+                        PatternWord::Literal(l) => l == a && !a.contains(['*', '?', '[']),
+                        _ => false,
+                    })
+            }
+            _ => false,
+        }
+    })
+}
+
+fn list_or_nothing(list: &[String]) -> String {
+    if list.is_empty() {
+        "nothing".into()
+    } else {
+        list.iter()
+            .map(|g| format!("`{g}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn coverage_is_claimed_only_when_sure() {
+        assert!(glob_covered("src/**/*.rs", &v(&["src/**"])));
+        assert!(glob_covered("src/a.rs", &v(&["src/*.rs"])));
+        assert!(glob_covered("anything/**", &v(&["**"])));
+        assert!(!glob_covered("src/**", &v(&["src/*"])));
+        assert!(!glob_covered("**", &v(&["src/**"])));
+        assert!(!glob_covered("srcx/**", &v(&["src/**"])));
+        assert!(pattern_covered("cargo test *", &v(&["cargo *"])));
+        assert!(pattern_covered("cat a.txt", &v(&["cat *.txt"])));
+        assert!(!pattern_covered("rm *", &v(&["rm ?"])));
+        assert!(!pattern_covered("rm *", &v(&["cat *"])));
+        assert!(!pattern_covered("cargo *", &v(&["cargo test *"])));
+    }
+}

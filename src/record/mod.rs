@@ -1,0 +1,18 @@
+//! The record of a run: what happened, written once, read by everything.
+//!
+//! - [`event`]: the event kinds and their fields (the trace's vocabulary).
+//! - [`trace`]: `trace.jsonl`, hash-chained, one record a line.
+//! - [`recorder`]: the only code that appends to a trace — live events,
+//!   provider retries, the catch-up of a resume, decisions taken by
+//!   `wf approve`/`wf reject`, and the run's end — keeping the summary as it
+//!   goes.
+//! - [`store`]: `.wf/runs`, run folders, run locks, what `RUN` names.
+//! - [`summary`]: `summary.json`, computed from records.
+//! - [`compare`]: the comparison of two courses of events (replay, resume).
+
+pub mod compare;
+pub mod event;
+pub mod recorder;
+pub mod store;
+pub mod summary;
+pub mod trace;
