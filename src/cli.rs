@@ -659,7 +659,7 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
             .unwrap_or_default();
         let joined = rel_cwd.join(p);
         let _ = abs;
-        crate::tools::permissions::normalize(&joined.to_string_lossy())
+        crate::policy::normalize(&joined.to_string_lossy())
     });
     let ids = store.list();
     if ids.is_empty() {
@@ -722,7 +722,8 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
     let dir = crate::record::store::Store::new(&root)
         .resolve(run)
         .map_err(Error::Usage)?;
-    let trace = crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let trace =
+        crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
     if verify {
         return match crate::record::trace::verify(&trace.records) {
             Ok(()) => {
@@ -924,7 +925,8 @@ fn locked_run(
         .resolve(run)
         .map_err(Error::Usage)?;
     let lock = crate::record::store::RunLock::acquire(&dir).map_err(Error::Usage)?;
-    let trace = crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let trace =
+        crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
     crate::record::trace::verify(&trace.records).map_err(|(line, why)| {
         Error::Failed(format!(
             "the trace fails verification at line {line}: {why}"
@@ -934,7 +936,8 @@ fn locked_run(
 }
 
 fn write_summary(dir: &crate::record::store::RunDir) -> Result<(), Error> {
-    let trace = crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let trace =
+        crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
     let summary = crate::record::summary::from_records(&trace.records);
     let text = serde_json::to_string_pretty(&summary).expect("summaries serialize") + "\n";
     std::fs::write(dir.summary(), text).map_err(|e| Error::io("cannot write summary.json", e))

@@ -6,7 +6,6 @@
 #[macro_use]
 pub mod output;
 
-
 pub mod cli;
 
 pub mod context;
@@ -19,6 +18,7 @@ pub mod init;
 pub mod inputs;
 
 pub mod plan;
+pub mod policy;
 pub mod provider;
 pub mod recipe_test;
 pub mod recipes;

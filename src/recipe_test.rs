@@ -27,9 +27,9 @@
 //! `matches` (a regex), `absent: true`. Test files are `*.test.yaml` or
 //! `*.test.yml`; a directory means every test file under it.
 
-use crate::record::event::RunStatus;
 use crate::engine::{Reporter, RunOptions};
 use crate::provider::script::{Script, ScriptProvider, Turn};
+use crate::record::event::RunStatus;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -12,10 +12,10 @@
 //! which depend on the network, not on the run.
 
 use crate::engine::checkpoint::Decision;
+use crate::engine::{self, Mode, ReplaySetup, Reporter, RunOptions};
 use crate::provider::recorded::RecordedProvider;
 use crate::record::compare::{Divergence, compare_ignoring, without_pauses};
 use crate::record::event::{Event, Record};
-use crate::engine::{self, Mode, ReplaySetup, Reporter, RunOptions};
 use crate::record::store::RunDir;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -117,8 +117,8 @@ pub fn replay(
     dir: &RunDir,
     current: bool,
 ) -> Result<Outcome, ReplayError> {
-    let trace =
-        crate::record::trace::read(&dir.trace()).map_err(|e| ReplayError::Unusable(e.to_string()))?;
+    let trace = crate::record::trace::read(&dir.trace())
+        .map_err(|e| ReplayError::Unusable(e.to_string()))?;
     let records = trace.records;
     if let Err((line, why)) = crate::record::trace::verify(&records) {
         return Ok(Outcome::Diverged(Divergence {
@@ -225,4 +225,3 @@ pub fn replay(
         },
     )
 }
-

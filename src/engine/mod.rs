@@ -22,23 +22,25 @@ mod limits;
 mod prompt;
 mod steps;
 
-use limits::ActiveLimits;
 pub use crate::provider::cost::usd;
+use limits::ActiveLimits;
 use prompt::{Conversation, indent, response_text, user_text};
 pub use prompt::{first_message, fixed_request_bytes, instructions};
 
-use checkpoint::{Approver, Decision};
-use crate::record::event::{CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals};
 use crate::plan::Plan;
 use crate::provider::{
     Block, Message, ModelRequest, ModelResponse, Provider, ProviderObserver, Role, StopReason,
     Usage,
 };
-use crate::spec::StepLimits;
+use crate::record::event::{
+    CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals,
+};
 use crate::record::store::{RunDir, Store};
-use crate::tools::ToolLayer;
 use crate::record::trace::TraceWriter;
+use crate::spec::StepLimits;
+use crate::tools::ToolLayer;
 use crate::workspace::{self, Workspace};
+use checkpoint::{Approver, Decision};
 use std::time::{Duration, Instant};
 
 /// Default `limits.timeout`.

@@ -172,6 +172,19 @@ pub fn first_message(plan: &Plan) -> Message {
     }
 }
 
+/// Bytes of the instructions and tool definitions: the part of every request
+/// that does not depend on the conversation.
+pub fn fixed_request_bytes(plan: &Plan) -> u64 {
+    let system = instructions(plan);
+    let tools: Vec<crate::provider::ToolDef> = crate::spec::ToolName::ALL
+        .into_iter()
+        .filter(|t| plan.tools.contains(t))
+        .map(crate::tools::definition)
+        .collect();
+    let tools_json = serde_json::to_vec(&tools).expect("tool definitions serialize");
+    (system.len() + tools_json.len()) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,17 +207,3 @@ mod tests {
         }
     }
 }
-
-/// Bytes of the instructions and tool definitions: the part of every request
-/// that does not depend on the conversation.
-pub fn fixed_request_bytes(plan: &Plan) -> u64 {
-    let system = instructions(plan);
-    let tools: Vec<crate::provider::ToolDef> = crate::spec::ToolName::ALL
-        .into_iter()
-        .filter(|t| plan.tools.contains(t))
-        .map(crate::tools::definition)
-        .collect();
-    let tools_json = serde_json::to_vec(&tools).expect("tool definitions serialize");
-    (system.len() + tools_json.len()) as u64
-}
-

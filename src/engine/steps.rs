@@ -211,14 +211,10 @@ impl Executor<'_> {
             .map_err(|e| format!("cannot compare the workspace: {e}"))?;
         // The tool layer's own rules, with the callers' permissions as the
         // layers: what a write tool could not do, a command step may not.
-        let policy = crate::tools::permissions::Policy::new(&ws.dir, &bounds[0], &bounds[1..])?;
+        let policy = crate::policy::Policy::new(&ws.dir, &bounds[0], &bounds[1..])?;
         let outside: Vec<String> = changed
             .into_iter()
-            .filter(|p| {
-                policy
-                    .check(p, crate::tools::permissions::Access::Write)
-                    .is_err()
-            })
+            .filter(|p| policy.check(p, crate::policy::Access::Write).is_err())
             .collect();
         if outside.is_empty() {
             return Ok(None);

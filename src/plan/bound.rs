@@ -140,7 +140,7 @@ fn glob_covered(glob: &str, granted: &[String]) -> bool {
 /// words and a final `*` that the asked pattern starts with (`cargo *`
 /// covers `cargo test *`); or a granted pattern matching a literal command.
 fn pattern_covered(pattern: &str, granted: &[String]) -> bool {
-    use crate::tools::shell::{PatternWord, matches, parse_pattern, split_command};
+    use crate::policy::shell::{PatternWord, matches, parse_pattern, split_command};
     let asked = split_command(pattern).ok();
     let asked_literal = asked.is_some() && !pattern.contains(['*', '?', '[']);
     granted.iter().any(|g| {

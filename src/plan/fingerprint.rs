@@ -40,4 +40,3 @@ pub fn fingerprint(
     }
     crate::hash::sha256_hex(&serde_json::to_vec(&canonical).expect("fingerprint serializes"))
 }
-

@@ -96,4 +96,3 @@ impl Provider for ThenLive<'_> {
         }
     }
 }
-

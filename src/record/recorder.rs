@@ -15,4 +15,3 @@ pub trait Reporter {
     /// Stop any live display (before a prompt or at the end).
     fn pause_display(&mut self) {}
 }
-

@@ -233,7 +233,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     }
     if let Some(shell) = &spec.permissions.shell {
         for (i, line) in shell.allow.iter().enumerate() {
-            if let Err(e) = crate::tools::shell::parse_pattern(line) {
+            if let Err(e) = crate::policy::shell::parse_pattern(line) {
                 out.push(Diagnostic::new(
                     at(&format!("/permissions/shell/allow/{i}")),
                     format!("invalid allow pattern `{line}`: {e}"),

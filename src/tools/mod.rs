@@ -3,23 +3,26 @@
 //!
 //! Every call goes through [`ToolLayer::call`]: the input is checked (it
 //! must be a JSON object with the right fields), the path or command is
-//! checked against the [`permissions::Policy`], and only then does anything
+//! checked against the [`Policy`] (the one permission decision, in
+//! [`crate::policy`]), and only then does anything
 //! run. A denied or failed call is an ordinary result with `is_error` set:
 //! the model is told why, the executor records it, and the run goes on.
 
-pub mod files;
-pub mod permissions;
+pub mod edit_file;
+pub mod list_files;
+pub mod read_file;
+pub mod search;
 pub mod shell;
+pub mod write_file;
 
+use crate::policy::{Access, Denial, Policy};
 use crate::provider::ToolDef;
 use crate::spec::{Permissions, ToolName};
-use permissions::{Denial, Policy};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 use std::path::Path;
 use std::time::Duration;
 
-/// Default timeout of one `shell` command.
-pub const DEFAULT_SHELL_TIMEOUT: Duration = Duration::from_secs(120);
+pub use crate::policy::DEFAULT_SHELL_TIMEOUT;
 
 /// The result of one tool call.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +40,7 @@ pub struct ToolOutcome {
 }
 
 impl ToolOutcome {
-    fn ok(content: String, truncated: bool) -> Self {
+    pub(crate) fn ok(content: String, truncated: bool) -> Self {
         ToolOutcome {
             content,
             is_error: false,
@@ -58,7 +61,7 @@ impl ToolOutcome {
         }
     }
 
-    fn denied(d: Denial) -> Self {
+    pub(crate) fn denied(d: Denial) -> Self {
         ToolOutcome {
             content: d.message.clone(),
             is_error: true,
@@ -69,13 +72,60 @@ impl ToolOutcome {
     }
 }
 
+/// Why a call did not succeed.
+#[derive(Debug)]
+pub enum CallError {
+    /// A permission rule refused it.
+    Denied(Denial),
+    /// It failed (bad input, missing file, no match, I/O).
+    Failed(String),
+}
+
+pub(crate) type Result<T> = std::result::Result<T, CallError>;
+
+pub(crate) fn fail<T>(msg: impl Into<String>) -> Result<T> {
+    Err(CallError::Failed(msg.into()))
+}
+
+/// A required string field.
+pub fn string_arg<'a>(args: &'a Map<String, Value>, name: &str) -> Result<&'a str> {
+    match args.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => fail(format!("`{name}` must be a string")),
+        None => fail(format!("missing `{name}`")),
+    }
+}
+
+pub(crate) fn opt_string<'a>(args: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>> {
+    match args.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => fail(format!("`{name}` must be a string")),
+    }
+}
+
+pub(crate) fn opt_usize(args: &Map<String, Value>, name: &str) -> Result<Option<usize>> {
+    match args.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) => Ok(Some(n as usize)),
+            None => fail(format!("`{name}` must be a non-negative integer")),
+        },
+    }
+}
+
+pub(crate) fn check(
+    policy: &Policy,
+    path: &str,
+    access: Access,
+) -> Result<(std::path::PathBuf, String)> {
+    policy.check(path, access).map_err(CallError::Denied)
+}
+
 /// The tools of one run, bound to its workspace and permissions.
 pub struct ToolLayer {
     enabled: Vec<ToolName>,
     policy: Policy,
-    /// Allow patterns per layer (own permissions, then each bound).
-    shell_allow: Vec<Vec<Vec<shell::PatternWord>>>,
-    shell_timeout: Duration,
     env: Vec<(String, String)>,
     writes_allowed: bool,
 }
@@ -89,35 +139,10 @@ impl ToolLayer {
         permissions: &Permissions,
         bounds: &[Permissions],
         env: Vec<(String, String)>,
-    ) -> Result<ToolLayer, String> {
-        let policy = Policy::new(root, permissions, bounds)?;
-        // The shell allowlist of each layer: a command must match one
-        // pattern of every layer. The tightest timeout wins, a layer without
-        // one counting as the default.
-        let mut shell_allow = Vec::new();
-        let mut shell_timeout: Option<Duration> = None;
-        for layer in std::iter::once(permissions).chain(bounds) {
-            let own = layer
-                .shell
-                .as_ref()
-                .and_then(|s| s.timeout)
-                .map_or(DEFAULT_SHELL_TIMEOUT, |t| t.0);
-            shell_timeout = Some(shell_timeout.map_or(own, |t| t.min(own)));
-            let patterns = match &layer.shell {
-                Some(s) => s
-                    .allow
-                    .iter()
-                    .map(|p| shell::parse_pattern(p))
-                    .collect::<Result<Vec<_>, _>>()?,
-                None => Vec::new(),
-            };
-            shell_allow.push(patterns);
-        }
+    ) -> std::result::Result<ToolLayer, String> {
         Ok(ToolLayer {
             enabled: tools.to_vec(),
-            policy,
-            shell_allow,
-            shell_timeout: shell_timeout.unwrap_or(DEFAULT_SHELL_TIMEOUT),
+            policy: Policy::new(root, permissions, bounds)?,
             env,
             writes_allowed: true,
         })
@@ -162,80 +187,18 @@ impl ToolLayer {
             });
         }
         let result = match tool {
-            ToolName::ReadFile => files::read_file(&self.policy, args),
-            ToolName::ListFiles => files::list_files(&self.policy, args),
-            ToolName::Search => files::search(&self.policy, args),
-            ToolName::EditFile => files::edit_file(&self.policy, args),
-            ToolName::WriteFile => files::write_file(&self.policy, args),
-            ToolName::Shell => self.shell(args, deadline_left),
+            ToolName::ReadFile => read_file::call(&self.policy, args),
+            ToolName::ListFiles => list_files::call(&self.policy, args),
+            ToolName::Search => search::call(&self.policy, args),
+            ToolName::EditFile => edit_file::call(&self.policy, args),
+            ToolName::WriteFile => write_file::call(&self.policy, args),
+            ToolName::Shell => shell::call(&self.policy, args, &self.env, deadline_left),
         };
         match result {
             Ok(outcome) => outcome,
-            Err(files::CallError::Denied(d)) => ToolOutcome::denied(d),
-            Err(files::CallError::Failed(msg)) => ToolOutcome::error(format!("{name}: {msg}")),
+            Err(CallError::Denied(d)) => ToolOutcome::denied(d),
+            Err(CallError::Failed(msg)) => ToolOutcome::error(format!("{name}: {msg}")),
         }
-    }
-
-    fn shell(
-        &self,
-        args: &serde_json::Map<String, Value>,
-        deadline_left: Duration,
-    ) -> Result<ToolOutcome, files::CallError> {
-        let command = files::string_arg(args, "command")?;
-        let deny = |why: String| {
-            files::CallError::Denied(Denial {
-                rule: "shell",
-                message: format!("shell `{command}` denied: {why}"),
-            })
-        };
-        let argv = shell::split_command(command).map_err(deny)?;
-        if argv.is_empty() {
-            return Err(files::CallError::Failed("the command is empty".into()));
-        }
-        for (i, layer) in self.shell_allow.iter().enumerate() {
-            if !layer.iter().any(|p| shell::matches(p, &argv)) {
-                return Err(deny(permissions::why(
-                    "not matched by permissions.shell.allow",
-                    i,
-                )));
-            }
-        }
-        shell::check_arguments(&argv).map_err(deny)?;
-        let outcome = crate::sys::process::run(&crate::sys::process::Spawn {
-            argv,
-            cwd: self.policy.root(),
-            env: self.env.clone(),
-            timeout: self.shell_timeout.min(deadline_left),
-            head: 8 * 1024,
-            tail: 24 * 1024,
-        })
-        .map_err(|e| files::CallError::Failed(format!("cannot start `{command}`: {e}")))?;
-        let run_limit = deadline_left < self.shell_timeout;
-        let status = match (outcome.exit_code, outcome.timed_out) {
-            (_, true) if run_limit => {
-                "killed: the run's time limit (limits.timeout) was reached".to_string()
-            }
-            (_, true) => format!(
-                "killed after the {} timeout (permissions.shell.timeout)",
-                crate::spec::Duration(self.shell_timeout).to_text()
-            ),
-            (Some(code), _) => format!("exit code {code}"),
-            (None, _) => format!("killed by signal {}", outcome.signal.unwrap_or(0)),
-        };
-        let mut content = format!("{status}\n{}", outcome.output);
-        if outcome.truncated {
-            content.push_str(&format!(
-                "\n[output truncated: {} bytes in all; the middle was left out]",
-                outcome.total_bytes
-            ));
-        }
-        Ok(ToolOutcome {
-            content,
-            is_error: !outcome.success(),
-            denial: None,
-            truncated: outcome.truncated,
-            exit_code: outcome.exit_code,
-        })
     }
 }
 
@@ -253,36 +216,18 @@ fn describe(v: &Value) -> &'static str {
 /// The definition of one tool as sent to the model. Short on purpose: every
 /// token here is paid on every turn.
 pub fn definition(tool: ToolName) -> ToolDef {
-    let (description, schema) = match tool {
-        ToolName::ReadFile => (
-            "Read a text file. Optional 1-based line offset and line limit.",
-            json!({"type":"object","properties":{"path":{"type":"string"},"offset":{"type":"integer"},"limit":{"type":"integer"}},"required":["path"]}),
-        ),
-        ToolName::ListFiles => (
-            "List files under a directory (default: root), gitignore respected, sorted. Optional glob filter.",
-            json!({"type":"object","properties":{"path":{"type":"string"},"glob":{"type":"string"}}}),
-        ),
-        ToolName::Search => (
-            "Search file contents with a regex. Returns file:line:text, capped.",
-            json!({"type":"object","properties":{"pattern":{"type":"string"},"path":{"type":"string"},"glob":{"type":"string"}},"required":["pattern"]}),
-        ),
-        ToolName::EditFile => (
-            "Replace exact text in a file. `old` must occur exactly once unless replace_all.",
-            json!({"type":"object","properties":{"path":{"type":"string"},"old":{"type":"string"},"new":{"type":"string"},"replace_all":{"type":"boolean"}},"required":["path","old","new"]}),
-        ),
-        ToolName::WriteFile => (
-            "Create or overwrite a whole file.",
-            json!({"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}},"required":["path","content"]}),
-        ),
-        ToolName::Shell => (
-            "Run an allowed command line (no shell: no pipes, redirection or variables). Returns exit code and output.",
-            json!({"type":"object","properties":{"command":{"type":"string"}},"required":["command"]}),
-        ),
+    let (description, input_schema) = match tool {
+        ToolName::ReadFile => read_file::definition(),
+        ToolName::ListFiles => list_files::definition(),
+        ToolName::Search => search::definition(),
+        ToolName::EditFile => edit_file::definition(),
+        ToolName::WriteFile => write_file::definition(),
+        ToolName::Shell => shell::definition(),
     };
     ToolDef {
         name: tool.as_str().to_string(),
         description: description.to_string(),
-        input_schema: schema,
+        input_schema,
     }
 }
 
@@ -313,7 +258,7 @@ mod tests {
             vec![],
         )
         .unwrap();
-        assert_eq!(alone.shell_timeout, Duration::from_secs(3600));
+        assert_eq!(alone.policy.shell_timeout(), Duration::from_secs(3600));
         let bounded = ToolLayer::new(
             dir.path(),
             &tools,
@@ -322,7 +267,7 @@ mod tests {
             vec![],
         )
         .unwrap();
-        assert_eq!(bounded.shell_timeout, DEFAULT_SHELL_TIMEOUT);
+        assert_eq!(bounded.policy.shell_timeout(), DEFAULT_SHELL_TIMEOUT);
         let tighter = ToolLayer::new(
             dir.path(),
             &tools,
@@ -331,6 +276,6 @@ mod tests {
             vec![],
         )
         .unwrap();
-        assert_eq!(tighter.shell_timeout, Duration::from_secs(5));
+        assert_eq!(tighter.policy.shell_timeout(), Duration::from_secs(5));
     }
 }

@@ -1,5 +1,8 @@
-//! Permission checks, run before every tool call. The model is untrusted
-//! input: every path it sends is checked here, every time.
+//! The one permission decision: what the model may read, list, write and
+//! run, checked before every tool call. The model is untrusted input: every
+//! path and command it sends is checked here, every time. The same decision
+//! serves the tools, the plan's display of caller bounds ([`shell`]'s
+//! pattern grammar), and the check of what a recipe's command step changed.
 //!
 //! A path is first checked lexically (no absolute path, no `..`), then
 //! resolved inside the workspace with symlinks followed: a path whose real
@@ -15,10 +18,22 @@
 //! caller up the chain. A path must then be allowed by the recipe's own
 //! permissions and by every bound (reads and writes are intersected), and
 //! is protected when any of them protects it (protect is a union).
+//!
+//! A `shell` command is split like a POSIX shell would (shell syntax is
+//! refused, never interpreted), must match an allow pattern of every layer,
+//! and may not name absolute or `..` paths in its arguments ([`shell`]).
+//! That argument check is lexical: what a program does with an argument it
+//! was allowed is for the sandbox to confine.
+
+pub mod shell;
 
 use crate::spec::Permissions;
 use globset::GlobSet;
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+/// Default timeout of one `shell` command.
+pub const DEFAULT_SHELL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A refused call: the rule that refused it and a message for the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +50,9 @@ pub struct Policy {
     root: PathBuf,
     /// The permissions first, then each bound.
     layers: Vec<Layer>,
+    /// The shell timeout: the tightest of the layers', a layer without one
+    /// counting as the default.
+    shell_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +60,8 @@ struct Layer {
     read: GlobSet,
     write: GlobSet,
     protect: GlobSet,
+    /// `permissions.shell.allow`, parsed.
+    shell: Vec<Vec<shell::PatternWord>>,
 }
 
 /// Which kind of access.
@@ -74,13 +94,59 @@ impl Policy {
                     read: set(&p.read, "read")?,
                     write: set(&p.write, "write")?,
                     protect: set(&p.protect, "protect")?,
+                    shell: match &p.shell {
+                        Some(s) => s
+                            .allow
+                            .iter()
+                            .map(|p| shell::parse_pattern(p))
+                            .collect::<Result<Vec<_>, _>>()?,
+                        None => Vec::new(),
+                    },
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let shell_timeout = std::iter::once(permissions)
+            .chain(bounds)
+            .map(|p| {
+                p.shell
+                    .as_ref()
+                    .and_then(|s| s.timeout)
+                    .map_or(DEFAULT_SHELL_TIMEOUT, |t| t.0)
+            })
+            .min()
+            .unwrap_or(DEFAULT_SHELL_TIMEOUT);
         Ok(Policy {
             root: root.canonicalize().map_err(|e| format!("workspace: {e}"))?,
             layers,
+            shell_timeout,
         })
+    }
+
+    /// Decides a `shell` command line: its argument vector when every layer
+    /// allows it. Shell syntax, a command no allow pattern of some layer
+    /// matches, and arguments that name places outside the workspace are
+    /// refused.
+    pub fn exec(&self, command: &str) -> Result<Vec<String>, Denial> {
+        let deny = |why: String| Denial {
+            rule: "shell",
+            message: format!("shell `{command}` denied: {why}"),
+        };
+        let argv = shell::split_command(command).map_err(deny)?;
+        if argv.is_empty() {
+            return Ok(argv);
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            if !layer.shell.iter().any(|p| shell::matches(p, &argv)) {
+                return Err(deny(why("not matched by permissions.shell.allow", i)));
+            }
+        }
+        shell::check_arguments(&argv).map_err(deny)?;
+        Ok(argv)
+    }
+
+    /// How long one `shell` command may run.
+    pub fn shell_timeout(&self) -> Duration {
+        self.shell_timeout
     }
 
     /// The workspace root (canonical).

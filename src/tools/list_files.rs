@@ -1,0 +1,61 @@
+//! `list_files`: the files under a directory, gitignore respected, only
+//! those the policy lets the model read, sorted and capped.
+
+use super::{CallError, Result, ToolOutcome, check, fail, opt_string};
+use crate::policy::{Access, Policy};
+use serde_json::{Map, Value, json};
+
+/// Most paths `list_files` returns.
+pub const LIST_MAX: usize = 1_000;
+
+/// `list_files {path?, glob?}`.
+pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
+    let path = opt_string(args, "path")?.unwrap_or(".");
+    let glob = match opt_string(args, "glob")? {
+        Some(g) => Some(
+            crate::glob::compile(g)
+                .map_err(|e| CallError::Failed(format!("invalid glob `{g}`: {e}")))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let (abs, rel) = check(policy, path, Access::List)?;
+    if !abs.is_dir() {
+        return fail(format!("{path} is not a directory"));
+    }
+    let root = policy.root().to_path_buf();
+    let mut found: Vec<String> = crate::context::walk_builder(&root, &abs)
+        .build()
+        .filter_map(std::result::Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| !t.is_dir()))
+        .filter_map(|e| crate::sys::paths::relative(&root, e.path()))
+        .filter(|p| policy.readable(p))
+        .filter(|p| {
+            glob.as_ref().is_none_or(|g| {
+                let under = p.strip_prefix(&format!("{rel}/")).unwrap_or(p);
+                g.is_match(p) || g.is_match(under)
+            })
+        })
+        .collect();
+    found.sort();
+    let total = found.len();
+    let truncated = total > LIST_MAX;
+    found.truncate(LIST_MAX);
+    let mut out = found.join("\n");
+    if truncated {
+        out.push_str(&format!(
+            "\n[{LIST_MAX} of {total} files shown; narrow with path or glob]"
+        ));
+    } else if total == 0 {
+        out.push_str("[no files]");
+    }
+    Ok(ToolOutcome::ok(out, truncated))
+}
+
+/// What the model is told about the tool, and its input schema.
+pub fn definition() -> (&'static str, Value) {
+    (
+        "List files under a directory (default: root), gitignore respected, sorted. Optional glob filter.",
+        json!({"type":"object","properties":{"path":{"type":"string"},"glob":{"type":"string"}}}),
+    )
+}
