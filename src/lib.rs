@@ -26,6 +26,7 @@ pub mod recipe_test;
 pub mod recipes;
 pub mod replay;
 pub mod report;
+pub mod sandbox;
 pub mod spec;
 pub mod store;
 pub mod summary;

@@ -208,6 +208,7 @@ impl ToolLayer {
             timeout: self.shell_timeout.min(deadline_left),
             head: 8 * 1024,
             tail: 24 * 1024,
+            sandbox: None,
         })
         .map_err(|e| files::CallError::Failed(format!("cannot start `{command}`: {e}")))?;
         let run_limit = deadline_left < self.shell_timeout;
