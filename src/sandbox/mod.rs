@@ -92,7 +92,9 @@ mod helper;
 mod probe;
 
 pub use helper::helper_main;
-pub use probe::{Missing, Support, Unavailable, check, doctor_report};
+pub use probe::{
+    FORCE_UNAVAILABLE_ENV, Missing, Support, Unavailable, check, check_in, doctor_report,
+};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -68,7 +68,13 @@ pub const FORCE_UNAVAILABLE_ENV: &str = "WF_TEST_SANDBOX_UNAVAILABLE";
 /// (user, mount and pid namespaces and a fresh `/proc`) and the network
 /// (network namespace). Takes a few milliseconds: one forked probe.
 pub fn check() -> Result<Support, Unavailable> {
-    if std::env::var_os(FORCE_UNAVAILABLE_ENV).is_some_and(|v| v == "1") {
+    check_in(&super::HostEnv::current())
+}
+
+/// [`check`], reading [`FORCE_UNAVAILABLE_ENV`] from `env` instead of
+/// wf's environment.
+pub fn check_in(env: &super::HostEnv) -> Result<Support, Unavailable> {
+    if env.get(FORCE_UNAVAILABLE_ENV) == Some("1") {
         return Err(Unavailable {
             missing: vec![Missing {
                 what: "everything".into(),
