@@ -488,3 +488,86 @@ fn exec_error(errno: i32, path: &Path, policy: &Policy) -> std::io::Error {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_env(home: &Path, path: &str) -> HostEnv {
+        HostEnv::from_vars([
+            ("HOME", home.display().to_string()),
+            ("PATH", path.to_string()),
+        ])
+    }
+
+    #[test]
+    fn default_roots_leave_out_home_and_its_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        for d in [".ssh/bin", ".config/bin", ".cargo/bin", "tools/bin"] {
+            std::fs::create_dir_all(home.join(d)).unwrap();
+        }
+        let path = format!(
+            "{h}:{h}/.ssh/bin:{h}/.config/bin:{h}/tools/bin:relative/bin:/:/usr/bin:/no/such/dir",
+            h = home.display()
+        );
+        let roots = default_read_roots(&fake_env(&home, &path));
+        assert!(roots.contains(&home.join(".cargo")), "{roots:?}");
+        assert!(roots.contains(&home.join("tools/bin")), "{roots:?}");
+        assert!(!roots.contains(&home), "{roots:?}");
+        assert!(!roots.contains(&PathBuf::from("/")), "{roots:?}");
+        assert!(
+            !roots
+                .iter()
+                .any(|r| r.starts_with(home.join(".ssh")) || r.starts_with(home.join(".config"))),
+            "{roots:?}"
+        );
+        assert!(roots.iter().all(|r| r.is_absolute() && r.exists()));
+        assert!(
+            roots.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+    }
+
+    #[test]
+    fn the_run_policy_is_deterministic_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (ws, tmp) = (root.join("ws"), root.join("tmp"));
+        std::fs::create_dir_all(ws.join(".git")).unwrap();
+        std::fs::create_dir_all(&tmp).unwrap();
+        let env = fake_env(&root.join("home"), "/usr/bin:/bin");
+        let extra = [root.join("missing"), PathBuf::from("/usr")];
+        let a = Policy::for_run_in(&env, &ws, &tmp, &extra, &[], false);
+        let b = Policy::for_run_in(&env, &ws, &tmp, &extra, &[], false);
+        assert_eq!(a, b);
+        assert_eq!(a.write, vec![tmp.clone(), ws.clone()]);
+        assert_eq!(a.read_only, vec![ws.join(".git")]);
+        assert!(!a.read.contains(&root.join("missing")));
+        assert!(a.read.windows(2).all(|w| w[0] < w[1]));
+        let text = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<Policy>(&text).unwrap(), a);
+        assert!(a.grants(&ws.join("src/main.rs")));
+        assert!(a.grants(Path::new("/usr/bin/env")));
+        assert!(!a.grants(&root.join("home/.ssh/id")));
+    }
+
+    #[test]
+    fn the_wrapped_command_reexecutes_wf() {
+        let launcher = Launcher::with_exe("/opt/wf");
+        let policy = Policy {
+            read: vec![],
+            write: vec![],
+            read_only: vec![],
+            network: true,
+        };
+        let cmd = launcher.command(&policy, &["echo".into(), "hi".into()]);
+        assert_eq!(cmd.get_program(), "/opt/wf");
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(args[0], HELPER_ARG);
+        assert_eq!(&args[2..], ["--", "echo", "hi"]);
+        let launch: Launch = serde_json::from_str(&args[1]).unwrap();
+        assert_eq!(launch.policy, policy);
+        assert_eq!(launch.report_fd, None);
+    }
+}
