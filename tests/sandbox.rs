@@ -416,8 +416,29 @@ fn check_passes_here_and_can_be_forced_to_fail() {
         "{text}"
     );
     let report = wf::sandbox::doctor_report();
+    println!("{report}");
     assert!(report.contains("Landlock: ABI"), "{report}");
     assert!(report.contains("pid namespaces: yes"), "{report}");
+}
+
+#[test]
+fn a_failed_setup_fails_the_command_without_running_it() {
+    let f = Fixture::new();
+    let mut sandbox = f.sandbox(false);
+    // A read-only path that does not exist cannot be bind-mounted.
+    sandbox.policy.read_only.push(f.ws.join("no-such-dir"));
+    let canary = f.ws.join("ran");
+    let e = f
+        .run_in(
+            Some(&sandbox),
+            &["touch", canary.to_str().unwrap()],
+            Duration::from_secs(10),
+        )
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("sandbox set-up failed"), "{text}");
+    assert!(text.contains("no-such-dir"), "{text}");
+    assert!(!canary.exists(), "the command ran");
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -444,11 +465,13 @@ fn overhead() {
     };
     let plain = median(time(None));
     let confined = median(time(Some(&sandbox)));
+    let with_network = median(time(Some(&f.sandbox(true))));
     let check_start = Instant::now();
     wf::sandbox::check().unwrap();
     let check = check_start.elapsed();
     println!(
-        "true, median of 100: plain {plain:?}, sandboxed {confined:?}, overhead {:?}; check() {check:?}",
+        "true, median of 100: plain {plain:?}, sandboxed {confined:?}, overhead {:?} \
+         (sandboxed with the network allowed: {with_network:?}); check() {check:?}",
         confined.saturating_sub(plain)
     );
 }
