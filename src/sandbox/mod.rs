@@ -32,6 +32,11 @@
 //! close-on-exec pipe (see [`Started`]): `exec` failures come back as the
 //! same [`std::io::Error`] a direct spawn gives, and set-up failures as an
 //! error naming the step that failed. A command is never run unconfined.
+//! Without that channel ([`Launcher::command`]) the helper exits 127 (not
+//! found), 126 (not executable) or 125 (set-up failed) with a message on
+//! stderr. A command killed by a signal shows as exit code 128 + signal,
+//! not as a signal. Unlike `execvp`, a script without a `#!` line is not
+//! retried with `/bin/sh` (it fails with `ENOEXEC`).
 //!
 //! # Threat model
 //!
