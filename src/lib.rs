@@ -24,6 +24,7 @@ pub mod recipe_test;
 pub mod recipes;
 pub mod replay;
 pub mod report;
+pub mod sandbox;
 pub mod spec;
 
 pub mod record;

@@ -3,3 +3,4 @@
 mod cli;
 mod fuzz;
 mod providers;
+mod sandbox;

@@ -60,6 +60,7 @@ pub fn run_check(
         timeout,
         head: 16 * 1024,
         tail: 64 * 1024,
+        sandbox: None,
     });
     match outcome {
         Ok(o) => CheckRun {

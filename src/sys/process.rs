@@ -70,6 +70,8 @@ pub struct Spawn<'a> {
     pub head: usize,
     /// Bytes of output kept from the end.
     pub tail: usize,
+    /// Run the child confined (see [`crate::sandbox`]).
+    pub sandbox: Option<&'a crate::sandbox::Sandboxed>,
 }
 
 /// What a child did.
@@ -104,9 +106,18 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
     let start = Instant::now();
     let (reader, writer) = std::io::pipe()?;
     let writer2 = writer.try_clone()?;
-    let mut cmd = Command::new(&spec.argv[0]);
-    cmd.args(&spec.argv[1..])
-        .current_dir(spec.cwd)
+    let (mut cmd, started) = match spec.sandbox {
+        Some(s) => {
+            let prepared = s.launcher.prepare(&s.policy, &spec.argv)?;
+            (prepared.command, Some(prepared.started))
+        }
+        None => {
+            let mut cmd = Command::new(&spec.argv[0]);
+            cmd.args(&spec.argv[1..]);
+            (cmd, None)
+        }
+    };
+    cmd.current_dir(spec.cwd)
         .env_clear()
         .envs(scrubbed_env())
         .envs(spec.env.iter().cloned())
@@ -119,6 +130,14 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
     // the children are gone.
     drop(cmd);
     let pid = child.id() as i32;
+    if let Some(started) = started
+        && let Err(e) = started.wait()
+    {
+        // The command did not start; the helper is ending, make sure.
+        kill_group(pid);
+        let _ = child.wait();
+        return Err(e);
+    }
     let (head_max, tail_max) = (spec.head, spec.tail);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -223,6 +242,7 @@ mod tests {
             timeout: Duration::from_millis(timeout_ms),
             head: 64,
             tail: 64,
+            sandbox: None,
         })
         .unwrap()
     }

@@ -30,6 +30,7 @@ pub fn call(
         timeout: shell_timeout.min(deadline_left),
         head: 8 * 1024,
         tail: 24 * 1024,
+        sandbox: None,
     })
     .map_err(|e| CallError::Failed(format!("cannot start `{command}`: {e}")))?;
     let run_limit = deadline_left < shell_timeout;

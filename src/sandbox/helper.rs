@@ -1,0 +1,568 @@
+//! The `wf __sandbox` process: namespaces, the PID-1 init, and the exec of
+//! the command. Runs in a fresh single-threaded process, so everything up
+//! to the last fork is ordinary Rust; only the command's child does
+//! async-signal-safe work between its fork and exec.
+
+use super::{HELPER_ARG, Launch, Policy, fs_rules, msg};
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+
+/// Exit code when the sandbox could not be set up.
+const EXIT_SETUP: i32 = 125;
+/// Exit code when the program exists but could not be executed.
+const EXIT_NOT_EXECUTABLE: i32 = 126;
+/// Exit code when the program was not found.
+const EXIT_NOT_FOUND: i32 = 127;
+
+/// Entry point of `wf __sandbox <launch> -- <argv...>`; never returns.
+pub fn helper_main() -> ! {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let parsed = parse(&args);
+    let (launch, argv) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("wf sandbox: {e}");
+            exit(EXIT_SETUP)
+        }
+    };
+    let report = Report::new(launch.report_fd);
+    match outer(&launch.policy, &argv, &report) {
+        Ok(never) => match never {},
+        Err(e) => {
+            report.setup_failed(&e);
+            exit(EXIT_SETUP)
+        }
+    }
+}
+
+fn parse(args: &[OsString]) -> Result<(Launch, Vec<CString>), String> {
+    if args.len() < 5 || args[1] != HELPER_ARG || args[3] != "--" {
+        return Err(format!(
+            "usage: wf {HELPER_ARG} <launch> -- <program> [args...] (internal)"
+        ));
+    }
+    let text = args[2].to_str().ok_or("the launch is not UTF-8")?;
+    let launch: Launch =
+        serde_json::from_str(text).map_err(|e| format!("bad launch argument: {e}"))?;
+    let argv = args[4..]
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).map_err(|_| "an argument holds a NUL byte"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((launch, argv))
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process at once; nothing is left to flush (the
+    // helper writes to stderr unbuffered), and it is safe after fork.
+    unsafe { libc::_exit(code) }
+}
+
+/// An error of one set-up step, with the OS error.
+pub(super) fn os_error(step: &str) -> String {
+    let e = std::io::Error::last_os_error();
+    format!("{step}: {e}")
+}
+
+fn check(ret: libc::c_int, step: &str) -> Result<(), String> {
+    if ret < 0 { Err(os_error(step)) } else { Ok(()) }
+}
+
+/// The channel to wf (or stderr when there is none).
+struct Report {
+    fd: Option<i32>,
+}
+
+impl Report {
+    fn new(fd: Option<i32>) -> Report {
+        if let Some(fd) = fd {
+            // SAFETY: fcntl on an inherited fd number; if the fd is not open
+            // it fails harmlessly. Close-on-exec keeps it from the command.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        Report { fd }
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        if let Some(fd) = self.fd {
+            // SAFETY: writes from a valid buffer; one write below PIPE_BUF
+            // is atomic, so the reader sees the whole message or nothing.
+            unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len().min(4096)) };
+        }
+    }
+
+    fn close(&self) {
+        if let Some(fd) = self.fd {
+            // SAFETY: closes this process's copy of the report fd.
+            unsafe { libc::close(fd) };
+        }
+    }
+
+    fn setup_failed(&self, e: &str) {
+        if self.fd.is_some() {
+            let mut m = vec![msg::SETUP_FAILED];
+            m.extend_from_slice(e.as_bytes());
+            self.send(&m);
+        } else {
+            eprintln!("wf sandbox: cannot confine the command: {e}");
+        }
+    }
+
+    fn started(&self) {
+        self.send(&[msg::STARTED]);
+        self.close();
+    }
+
+    fn exec_failed(&self, errno: i32, path: &[u8]) {
+        if self.fd.is_some() {
+            let mut m = vec![msg::EXEC_FAILED];
+            m.extend_from_slice(&errno.to_le_bytes());
+            m.extend_from_slice(&path[..path.len().min(3000)]);
+            self.send(&m);
+        } else {
+            eprintln!(
+                "wf sandbox: {}: {}",
+                String::from_utf8_lossy(path),
+                std::io::Error::from_raw_os_error(errno)
+            );
+        }
+    }
+}
+
+/// The outer helper: namespaces, then the init, then waiting for it.
+fn outer(
+    policy: &Policy,
+    argv: &[CString],
+    report: &Report,
+) -> Result<std::convert::Infallible, String> {
+    // SAFETY: getuid/getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let mut flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    if !policy.network {
+        flags |= libc::CLONE_NEWNET;
+    }
+    // SAFETY: unshare takes flags only; the helper is single-threaded, as
+    // CLONE_NEWUSER requires.
+    check(
+        unsafe { libc::unshare(flags) },
+        "unshare(user, mount, pid, net namespaces)",
+    )?;
+    write_proc("/proc/self/setgroups", "deny")?;
+    write_proc("/proc/self/uid_map", &format!("{uid} {uid} 1\n"))?;
+    write_proc("/proc/self/gid_map", &format!("{gid} {gid} 1\n"))?;
+
+    // Tells the init whether the helper is still alive after it asked for
+    // the parent-death signal (the helper holds the write end until exit).
+    let (alive_r, alive_w) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
+    // SAFETY: the helper is single-threaded, so the child may run any code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(os_error("fork the sandbox init"));
+    }
+    if pid == 0 {
+        drop(alive_w);
+        let code = match init(policy, argv, report, alive_r) {
+            Ok(code) => code,
+            Err(e) => {
+                report.setup_failed(&e);
+                EXIT_SETUP
+            }
+        };
+        exit(code)
+    }
+    drop(alive_r);
+    report.close();
+    let status = wait_for(pid)?;
+    drop(alive_w);
+    exit(status)
+}
+
+fn write_proc(path: &str, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("write {path}: {e}"))
+}
+
+/// Waits for `pid`; its exit code, or 128 + the signal that ended it.
+fn wait_for(pid: libc::pid_t) -> Result<i32, String> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes the status into a valid i32.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Ok(exit_code(status));
+        }
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return Err(os_error("waitpid"));
+        }
+    }
+}
+
+fn exit_code(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        EXIT_SETUP
+    }
+}
+
+/// PID 1 of the new pid namespace. Returns the exit code.
+fn init(
+    policy: &Policy,
+    argv: &[CString],
+    report: &Report,
+    alive: std::io::PipeReader,
+) -> Result<i32, String> {
+    // SAFETY: prctl with integer arguments only.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) },
+        "prctl(PR_SET_PDEATHSIG)",
+    )?;
+    if helper_gone(&alive) {
+        return Ok(EXIT_SETUP);
+    }
+    drop(alive);
+
+    mount(
+        None,
+        "/",
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        "make mounts private",
+    )?;
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        "mount a fresh /proc",
+    )?;
+    for path in &policy.read_only {
+        bind_read_only(path)?;
+    }
+    if !policy.network {
+        loopback_up()?;
+    }
+    let ruleset = fs_rules::ruleset(policy)?;
+    drop_capabilities()?;
+    // SAFETY: prctl with integer arguments only.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) },
+        "prctl(PR_SET_NO_NEW_PRIVS)",
+    )?;
+    fs_rules::restrict(ruleset)?;
+
+    let command = spawn_command(argv, report)?;
+    reap_until(command)
+}
+
+/// Whether the helper died before the init asked for the death signal.
+fn helper_gone(alive: &std::io::PipeReader) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: alive.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on one valid pollfd, zero timeout.
+    let r = unsafe { libc::poll(&mut pfd, 1, 0) };
+    r != 0 && pfd.revents & (libc::POLLHUP | libc::POLLIN) != 0
+}
+
+fn mount(
+    source: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    step: &str,
+) -> Result<(), String> {
+    let c = |s: &str| CString::new(s).map_err(|_| format!("{step}: NUL in path"));
+    let source = source.map(c).transpose()?;
+    let target = c(target)?;
+    let fstype = fstype.map(c).transpose()?;
+    let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+    // SAFETY: every pointer is null or a NUL-terminated string alive for
+    // the call; no filesystem data is passed.
+    let r = unsafe {
+        libc::mount(
+            ptr(&source),
+            target.as_ptr(),
+            ptr(&fstype),
+            flags,
+            std::ptr::null(),
+        )
+    };
+    check(r, step)
+}
+
+/// Bind-mounts `path` read-only over itself, keeping the flags the kernel
+/// locks for mounts inherited into a user namespace.
+fn bind_read_only(path: &std::path::Path) -> Result<(), String> {
+    let target = path
+        .to_str()
+        .ok_or_else(|| format!("{}: not UTF-8", path.display()))?;
+    let step = format!("bind {target} read-only");
+    mount(
+        Some(target),
+        target,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        &step,
+    )?;
+    let ctarget = CString::new(target).map_err(|_| format!("{step}: NUL in path"))?;
+    // SAFETY: statvfs fills a zeroed struct from a valid path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    check(unsafe { libc::statvfs(ctarget.as_ptr(), &mut st) }, &step)?;
+    let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+    for (st_flag, ms_flag) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if st.f_flag & st_flag != 0 {
+            flags |= ms_flag;
+        }
+    }
+    mount(None, target, None, flags, &step)
+}
+
+/// Brings `lo` up in the new network namespace.
+fn loopback_up() -> Result<(), String> {
+    let step = "bring the loopback interface up";
+    // SAFETY: socket with constant arguments.
+    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    check(sock, step)?;
+    // SAFETY: ifreq is plain data; zeroed is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: the ioctls read and write the ifreq, which outlives them; the
+    // flags field is the union member SIOC[GS]IFFLAGS use.
+    let result = unsafe {
+        if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            Err(os_error(step))
+        } else {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            if libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) < 0 {
+                Err(os_error(step))
+            } else {
+                Ok(())
+            }
+        }
+    };
+    // SAFETY: closes the socket opened above.
+    unsafe { libc::close(sock) };
+    result
+}
+
+// Securebits (linux/securebits.h).
+const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
+const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
+const SECBIT_NO_SETUID_FIXUP_LOCKED: libc::c_ulong = 1 << 3;
+const SECBIT_KEEP_CAPS_LOCKED: libc::c_ulong = 1 << 5;
+const SECBIT_NO_CAP_AMBIENT_RAISE: libc::c_ulong = 1 << 6;
+const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: libc::c_ulong = 1 << 7;
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Drops every capability for good (see the module docs for why this way).
+fn drop_capabilities() -> Result<(), String> {
+    let bits = SECBIT_NOROOT
+        | SECBIT_NOROOT_LOCKED
+        | SECBIT_NO_SETUID_FIXUP_LOCKED
+        | SECBIT_KEEP_CAPS_LOCKED
+        | SECBIT_NO_CAP_AMBIENT_RAISE
+        | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+    // SAFETY: prctl with integer arguments only.
+    check(
+        unsafe { libc::prctl(libc::PR_SET_SECUREBITS, bits, 0, 0, 0) },
+        "prctl(PR_SET_SECUREBITS)",
+    )?;
+    for cap in 0..64 {
+        // SAFETY: prctl with integer arguments only.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) } < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+                break; // past the last capability this kernel knows
+            }
+            return Err(os_error("prctl(PR_CAPBSET_DROP)"));
+        }
+    }
+    // SAFETY: prctl with integer arguments only.
+    check(
+        unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0,
+            )
+        },
+        "prctl(PR_CAP_AMBIENT_CLEAR_ALL)",
+    )?;
+    let header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capset reads a v3 header and two data structs, laid out as
+    // the kernel's __user_cap_header_struct / __user_cap_data_struct.
+    check(
+        unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) as libc::c_int },
+        "capset",
+    )
+}
+
+/// Where `program` may be, in `execvp` order.
+fn candidates(program: &CString) -> Vec<CString> {
+    if program.as_bytes().contains(&b'/') {
+        return vec![program.clone()];
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/bin:/usr/bin".into());
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .filter_map(|dir| {
+            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+            let mut full = dir.to_vec();
+            full.push(b'/');
+            full.extend_from_slice(program.as_bytes());
+            CString::new(full).ok()
+        })
+        .collect()
+}
+
+/// Forks and execs the command; reports to wf whether it started. Returns
+/// its pid.
+fn spawn_command(argv: &[CString], report: &Report) -> Result<libc::pid_t, String> {
+    let candidates = candidates(&argv[0]);
+    let env: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fds.
+    check(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) },
+        "pipe2",
+    )?;
+    let (err_r, err_w) = (fds[0], fds[1]);
+    // SAFETY: fork of a single-threaded process.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(os_error("fork the command"));
+    }
+    if pid == 0 {
+        // Only async-signal-safe calls from here to exec: execve, write,
+        // _exit, and reading errno.
+        let mut failed: (i32, usize) = (libc::ENOENT, 0);
+        let mut eacces: Option<usize> = None;
+        for (i, c) in candidates.iter().enumerate() {
+            // SAFETY: NUL-terminated path and null-terminated pointer arrays
+            // built before the fork and alive here.
+            unsafe { libc::execve(c.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            failed = (errno, i);
+            match errno {
+                libc::EACCES => {
+                    eacces.get_or_insert(i);
+                }
+                libc::ENOENT | libc::ENOTDIR => {}
+                _ => break,
+            }
+        }
+        if let Some(i) = eacces.filter(|_| matches!(failed.0, libc::ENOENT | libc::ENOTDIR)) {
+            failed = (libc::EACCES, i);
+        }
+        let mut record = [0u8; 8];
+        record[..4].copy_from_slice(&failed.0.to_le_bytes());
+        record[4..].copy_from_slice(&(failed.1 as u32).to_le_bytes());
+        // SAFETY: write from a stack buffer, then _exit; both
+        // async-signal-safe.
+        unsafe {
+            libc::write(err_w, record.as_ptr().cast(), record.len());
+            libc::_exit(if failed.0 == libc::ENOENT {
+                EXIT_NOT_FOUND
+            } else {
+                EXIT_NOT_EXECUTABLE
+            });
+        }
+    }
+    // SAFETY: closes the init's copy of the write end.
+    unsafe { libc::close(err_w) };
+    let mut record = [0u8; 8];
+    let mut got = 0;
+    while got < record.len() {
+        // SAFETY: reads into the unfilled part of a stack buffer.
+        let n = unsafe { libc::read(err_r, record[got..].as_mut_ptr().cast(), record.len() - got) };
+        if n > 0 {
+            got += n as usize;
+        } else if n == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break;
+        }
+    }
+    // SAFETY: closes the read end.
+    unsafe { libc::close(err_r) };
+    if got == record.len() {
+        let errno = i32::from_le_bytes([record[0], record[1], record[2], record[3]]);
+        let index = u32::from_le_bytes([record[4], record[5], record[6], record[7]]) as usize;
+        let path = candidates
+            .get(index)
+            .map_or(argv[0].as_bytes(), |c| c.as_bytes());
+        let shown = if errno == libc::ENOENT && !argv[0].as_bytes().contains(&b'/') {
+            argv[0].as_bytes()
+        } else {
+            path
+        };
+        report.exec_failed(errno, shown);
+    } else {
+        report.started();
+    }
+    Ok(pid)
+}
+
+/// Reaps children until `command` exits; its exit code (or 128 + signal).
+fn reap_until(command: libc::pid_t) -> Result<i32, String> {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes the status into a valid i32.
+        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if r == command {
+            return Ok(exit_code(status));
+        }
+        if r < 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => {}
+                _ => return Err(os_error("waitpid")),
+            }
+        }
+    }
+}

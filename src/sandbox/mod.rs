@@ -1,0 +1,578 @@
+//! Confining the children wf starts (shell tool, checks, command steps).
+//!
+//! # Design
+//!
+//! wf itself is never confined. To run a command confined, wf re-executes
+//! itself as `wf __sandbox <encoded launch> -- <argv...>` (see [`Launcher`]);
+//! `main` hands that mode to [`helper_main`] before any argument parsing.
+//! The helper is a fresh single-threaded process, so the namespace and
+//! mount set-up happens in ordinary Rust code, not between `fork` and
+//! `exec` of a multi-threaded program.
+//!
+//! 1. The helper `unshare`s a user, mount and pid namespace, and a network
+//!    namespace unless [`Policy::network`] is set, denies `setgroups` and
+//!    maps its own uid and gid to the same ids inside.
+//! 2. It forks. The child is PID 1 of the new pid namespace, a tiny init:
+//!    it asks for `SIGKILL` when the helper dies (`PR_SET_PDEATHSIG`), makes
+//!    every mount private, mounts a fresh `proc` on `/proc`, bind-mounts each
+//!    [`Policy::read_only`] path read-only over itself, brings the loopback
+//!    interface up in the new network namespace, drops every capability,
+//!    sets `no_new_privs` and applies Landlock.
+//! 3. The init forks and execs the command, reaps every process that ends
+//!    up as its child, and exits with the command's status (its exit code,
+//!    or 128 + the signal) as soon as the command exits. The kernel then
+//!    kills whatever is left in the pid namespace, daemons that `setsid`
+//!    out of the process group included. The helper mirrors the init's exit
+//!    status.
+//!
+//! wf kills the helper's process group on timeout; the init dies with the
+//! helper (parent-death signal), which tears down the namespace.
+//!
+//! Whether the command could be started is reported to wf over a dedicated
+//! close-on-exec pipe (see [`Started`]): `exec` failures come back as the
+//! same [`std::io::Error`] a direct spawn gives, and set-up failures as an
+//! error naming the step that failed. A command is never run unconfined.
+//! Without that channel ([`Launcher::command`]) the helper exits 127 (not
+//! found), 126 (not executable) or 125 (set-up failed) with a message on
+//! stderr. A command killed by a signal shows as exit code 128 + signal,
+//! not as a signal. Unlike `execvp`, a script without a `#!` line is not
+//! retried with `/bin/sh` (it fails with `ENOEXEC`).
+//!
+//! # Threat model
+//!
+//! Confined:
+//! - **Files** (Landlock): the command reads and executes only the system
+//!   and toolchain roots of [`default_read_roots`] and the run's extra read
+//!   roots, writes only the workspace and the run's temp dir (and extra write
+//!   roots), and cannot write the workspace's `.git` (a read-only bind
+//!   mount, which it cannot unmount: it has no capabilities, and mounts
+//!   seen from a nested user namespace are locked). Nothing else of `$HOME`,
+//!   of the user's repository or of `/tmp` is reachable.
+//! - **Processes**: a fresh `/proc` shows only the sandbox's processes, so
+//!   `/proc/<wf>/environ` (API keys) and `/proc/<wf>/cwd` are out of reach;
+//!   signals cannot reach processes outside; nothing survives the command.
+//! - **Network**: no interface but loopback unless the policy allows the
+//!   network; loopback inside is a separate one from the host's.
+//! - **Privileges**: no capabilities (bounding set emptied, securebits
+//!   `NOROOT` locked, ambient set cleared), `no_new_privs`.
+//!
+//! Not confined: CPU, memory and disk use (wf's timeout bounds time only);
+//! the system calls available (no seccomp filter: Landlock and the
+//! namespaces carry the policy, see [`doctor_report`]); reading `/sys`;
+//! abstract UNIX sockets when the network is allowed; and, when wf runs as
+//! root, the command runs as uid 0 without capabilities, so files owned by
+//! root with owner permissions are readable *within the read roots*
+//! (e.g. `/etc/shadow` if it is `0640`). Run wf as an ordinary user for the
+//! ordinary Unix permissions on top.
+//!
+//! # Decisions
+//!
+//! - **Capabilities** are dropped with the bounding set (irreversible, and an
+//!   `execve` by uid 0 grants at most the bounding set), `SECBIT_NOROOT`
+//!   plus its lock (uid 0 gets no capabilities from `execve` at all), the
+//!   ambient set cleared and locked against raising, and finally `capset`
+//!   to empty sets for the init itself. Any one of the first two would be
+//!   enough for the exec'd command; both together make the result not
+//!   depend on uid 0 semantics. `no_new_privs` stops set-uid and file
+//!   capabilities, and is what Landlock requires without `CAP_SYS_ADMIN`.
+//! - **PID-1 init** rather than exec'ing the command as PID 1: a command as
+//!   PID 1 would not get default signal handling (`kill` of itself from
+//!   inside is ignored), would have to reap orphans it knows nothing about,
+//!   and the end of the command would not be a clean point to tear down the
+//!   namespace.
+//! - **`/sys` readable**: compilers and runtimes read CPU counts and cache
+//!   sizes there (`std::thread::available_parallelism` with cgroups, Python's
+//!   `os.cpu_count`, `nproc`); it holds no user data.
+//! - **`/dev`**: listing it is allowed, but only the harmless character
+//!   devices (`null`, `zero`, `full`, `random`, `urandom`, `tty`) can be
+//!   opened. Granting read on all of `/dev` would let a command running as
+//!   root read raw block devices (`/dev/vda`, `/dev/loop*`), i.e. every file.
+//! - **Crates**: `landlock` (maintained by the Landlock authors) for the
+//!   ruleset, best effort for access rights newer than the running kernel
+//!   but a hard failure when Landlock does not enforce anything; `libc` for
+//!   namespaces, mounts, capabilities and the process plumbing.
+
+mod fs_rules;
+mod helper;
+mod probe;
+
+pub use helper::helper_main;
+pub use probe::{
+    FORCE_UNAVAILABLE_ENV, Missing, Support, Unavailable, check, check_in, doctor_report,
+};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The argument that selects the helper mode: `wf __sandbox ...`.
+pub const HELPER_ARG: &str = "__sandbox";
+
+/// What a confined command may touch. Paths are canonical, existing,
+/// sorted and deduplicated (see [`Policy::normalized`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Read and execute.
+    pub read: Vec<PathBuf>,
+    /// Full access.
+    pub write: Vec<PathBuf>,
+    /// Inside write roots but read-only (e.g. the workspace's `.git`).
+    pub read_only: Vec<PathBuf>,
+    /// Keep the host's network (no network namespace).
+    pub network: bool,
+}
+
+impl Policy {
+    /// The policy for a run: the default read roots of wf's environment,
+    /// the workspace and `tmp` writable, the workspace's `.git` read-only.
+    pub fn for_run(
+        workspace: &Path,
+        tmp: &Path,
+        extra_read: &[PathBuf],
+        extra_write: &[PathBuf],
+        network: bool,
+    ) -> Policy {
+        Policy::for_run_in(
+            &HostEnv::current(),
+            workspace,
+            tmp,
+            extra_read,
+            extra_write,
+            network,
+        )
+    }
+
+    /// [`Policy::for_run`] with the default read roots of `env` instead of
+    /// wf's own environment.
+    pub fn for_run_in(
+        env: &HostEnv,
+        workspace: &Path,
+        tmp: &Path,
+        extra_read: &[PathBuf],
+        extra_write: &[PathBuf],
+        network: bool,
+    ) -> Policy {
+        let mut read = default_read_roots(env);
+        read.extend(extra_read.iter().cloned());
+        let mut write = vec![workspace.to_path_buf(), tmp.to_path_buf()];
+        write.extend(extra_write.iter().cloned());
+        Policy {
+            read,
+            write,
+            read_only: vec![workspace.join(".git")],
+            network,
+        }
+        .normalized()
+    }
+
+    /// Canonical, existing paths, sorted and deduplicated.
+    pub fn normalized(self) -> Policy {
+        Policy {
+            read: canonical_set(&self.read),
+            write: canonical_set(&self.write),
+            read_only: canonical_set(&self.read_only),
+            network: self.network,
+        }
+    }
+
+    /// Whether `path` lies under a read or write root.
+    pub fn grants(&self, path: &Path) -> bool {
+        self.read
+            .iter()
+            .chain(&self.write)
+            .any(|root| path.starts_with(root))
+    }
+}
+
+fn canonical_set(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The environment the default read roots are computed from: wf's own, or
+/// any other (tests pass a fake `HOME`).
+#[derive(Debug, Clone, Default)]
+pub struct HostEnv {
+    vars: BTreeMap<String, String>,
+}
+
+impl HostEnv {
+    /// wf's environment (variables that are not UTF-8 are left out).
+    pub fn current() -> HostEnv {
+        HostEnv::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    /// An environment made of these variables.
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> HostEnv {
+        HostEnv {
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// System directories every command may read and execute.
+pub const SYSTEM_READ_ROOTS: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/nix/store",
+];
+
+/// Directories of `$HOME` never granted by default, even when on `PATH`.
+pub const SENSITIVE_HOME_DIRS: &[&str] = &[
+    ".ssh",
+    ".aws",
+    ".config",
+    ".netrc",
+    ".git-credentials",
+    ".docker",
+    ".kube",
+    ".gnupg",
+];
+
+/// The default read roots: the system directories, the toolchains of
+/// `env` (`CARGO_HOME`, `RUSTUP_HOME`, `PYENV_ROOT`, `~/.nvm`,
+/// `VIRTUAL_ENV`, `JAVA_HOME`, `GOPATH`, `GOROOT`) and the absolute `PATH`
+/// directories, except `$HOME` itself (or a parent of it) and anything
+/// under a [`SENSITIVE_HOME_DIRS`] entry. Only existing paths, canonical,
+/// sorted.
+pub fn default_read_roots(env: &HostEnv) -> Vec<PathBuf> {
+    let home = env.get("HOME").map(PathBuf::from);
+    let in_home = |rel: &str| home.as_ref().map(|h| h.join(rel));
+    let var_or_home = |var: &str, rel: &str| env.get(var).map(PathBuf::from).or(in_home(rel));
+
+    let mut candidates: Vec<PathBuf> = SYSTEM_READ_ROOTS.iter().map(PathBuf::from).collect();
+    candidates.extend(
+        [
+            var_or_home("CARGO_HOME", ".cargo"),
+            var_or_home("RUSTUP_HOME", ".rustup"),
+            var_or_home("PYENV_ROOT", ".pyenv"),
+            in_home(".nvm"),
+            env.get("VIRTUAL_ENV").map(PathBuf::from),
+            env.get("JAVA_HOME").map(PathBuf::from),
+            env.get("GOPATH").map(PathBuf::from),
+            env.get("GOROOT").map(PathBuf::from),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    if let Some(path) = env.get("PATH") {
+        candidates.extend(
+            path.split(':')
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute()),
+        );
+    }
+
+    let canonical_home = home.as_ref().and_then(|h| std::fs::canonicalize(h).ok());
+    let homes: Vec<&PathBuf> = home.iter().chain(canonical_home.iter()).collect();
+    let mut out: Vec<PathBuf> = candidates
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter(|p| {
+            homes.iter().all(|h| {
+                !h.starts_with(p) && !SENSITIVE_HOME_DIRS.iter().any(|s| p.starts_with(h.join(s)))
+            })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Starts `wf __sandbox` for a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launcher {
+    exe: PathBuf,
+}
+
+/// A policy and the launcher that enforces it: what [`crate::sys::process::Spawn`]
+/// takes to run a command confined.
+#[derive(Debug, Clone)]
+pub struct Sandboxed {
+    /// The `wf` executable to re-execute.
+    pub launcher: Launcher,
+    /// What the command may touch.
+    pub policy: Policy,
+}
+
+/// What the helper gets as its encoded argument.
+#[derive(Debug, Serialize, Deserialize)]
+struct Launch {
+    policy: Policy,
+    /// Where to report whether the command started (see [`Started`]).
+    report_fd: Option<i32>,
+}
+
+/// A wrapped command and the channel telling whether it started.
+#[derive(Debug)]
+pub struct Prepared {
+    /// `wf __sandbox ... -- argv`: set cwd, environment, stdio and process
+    /// group as for the bare command, then spawn it.
+    pub command: Command,
+    /// Call [`Started::wait`] right after spawning `command`.
+    pub started: Started,
+}
+
+/// The read end of the helper's report pipe.
+#[derive(Debug)]
+pub struct Started {
+    reader: std::io::PipeReader,
+    writer: Option<OwnedFd>,
+    policy: Policy,
+}
+
+impl Launcher {
+    /// Re-executes the running executable (`wf`).
+    pub fn current() -> std::io::Result<Launcher> {
+        Ok(Launcher {
+            exe: std::env::current_exe()?,
+        })
+    }
+
+    /// Re-executes `exe`, which must be a `wf` binary (tests pass
+    /// `env!("CARGO_BIN_EXE_wf")`).
+    pub fn with_exe(exe: impl Into<PathBuf>) -> Launcher {
+        Launcher { exe: exe.into() }
+    }
+
+    /// The executable re-executed.
+    pub fn exe(&self) -> &Path {
+        &self.exe
+    }
+
+    /// The wrapped command, without a report channel: failures to start the
+    /// command show as exit code 127 (not found), 126 (not executable) or
+    /// 125 (sandbox set-up) with a message on stderr.
+    pub fn command(&self, policy: &Policy, argv: &[String]) -> Command {
+        self.wrap(
+            &Launch {
+                policy: policy.clone(),
+                report_fd: None,
+            },
+            argv,
+        )
+    }
+
+    /// The wrapped command with a report channel (what
+    /// [`crate::sys::process::run`] uses).
+    pub fn prepare(&self, policy: &Policy, argv: &[String]) -> std::io::Result<Prepared> {
+        let (reader, writer) = std::io::pipe()?;
+        // The pipe is close-on-exec; keep the write end at 3 or above so the
+        // child's stdio set-up cannot overwrite it.
+        // SAFETY: F_DUPFD_CLOEXEC on a valid fd only creates a new fd, which
+        // is owned by the OwnedFd below and nothing else.
+        let fd = unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        drop(writer);
+        // SAFETY: `fd` was just returned by fcntl and is owned by no one else.
+        let writer = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut command = self.wrap(
+            &Launch {
+                policy: policy.clone(),
+                report_fd: Some(fd),
+            },
+            argv,
+        );
+        // SAFETY: the closure only calls fcntl, which is async-signal-safe,
+        // on an fd that is open in the child (it was inherited across fork).
+        unsafe {
+            command.pre_exec(move || {
+                // Let this one child (only) inherit the report pipe.
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Ok(Prepared {
+            command,
+            started: Started {
+                reader,
+                writer: Some(writer),
+                policy: policy.clone(),
+            },
+        })
+    }
+
+    fn wrap(&self, launch: &Launch, argv: &[String]) -> Command {
+        let mut command = Command::new(&self.exe);
+        command
+            .arg(HELPER_ARG)
+            .arg(serde_json::to_string(launch).expect("a policy serializes"))
+            .arg("--")
+            .args(argv);
+        command
+    }
+}
+
+/// Report messages, written by the helper in one `write` each.
+mod msg {
+    /// The command was exec'd.
+    pub const STARTED: u8 = b'O';
+    /// `exec` failed: errno (i32, little endian), then the path tried.
+    pub const EXEC_FAILED: u8 = b'X';
+    /// Setting up the sandbox failed: a UTF-8 message follows.
+    pub const SETUP_FAILED: u8 = b'S';
+}
+
+impl Started {
+    /// Waits until the helper has exec'd the command (`Ok`) or failed to.
+    /// An `exec` failure gives the error a direct spawn would give (kind and
+    /// message), except that a permission error on a program outside the
+    /// policy's roots says so. Call right after spawning the command; on
+    /// error, kill the helper's process group.
+    pub fn wait(mut self) -> std::io::Result<()> {
+        drop(self.writer.take());
+        let mut buf = Vec::new();
+        self.reader.read_to_end(&mut buf)?;
+        match buf.split_first() {
+            Some((&msg::STARTED, _)) => Ok(()),
+            Some((&msg::EXEC_FAILED, rest)) if rest.len() >= 4 => {
+                let errno = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+                let path = PathBuf::from(String::from_utf8_lossy(&rest[4..]).into_owned());
+                Err(exec_error(errno, &path, &self.policy))
+            }
+            Some((&msg::SETUP_FAILED, rest)) => Err(std::io::Error::other(format!(
+                "cannot confine the command (sandbox set-up failed: {}); it was not run",
+                String::from_utf8_lossy(rest)
+            ))),
+            _ => Err(std::io::Error::other(
+                "the sandbox helper ended before starting the command; it was not run",
+            )),
+        }
+    }
+}
+
+fn exec_error(errno: i32, path: &Path, policy: &Policy) -> std::io::Error {
+    let direct = std::io::Error::from_raw_os_error(errno);
+    if errno != libc::EACCES || !path.is_absolute() {
+        return direct;
+    }
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if policy.grants(&resolved) {
+        return direct;
+    }
+    std::io::Error::new(
+        direct.kind(),
+        format!(
+            "{direct}: {} lies outside the sandbox's read roots; grant it with `sandbox.read`",
+            resolved.display()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_env(home: &Path, path: &str) -> HostEnv {
+        HostEnv::from_vars([
+            ("HOME", home.display().to_string()),
+            ("PATH", path.to_string()),
+        ])
+    }
+
+    #[test]
+    fn default_roots_leave_out_home_and_its_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        for d in [".ssh/bin", ".config/bin", ".cargo/bin", "tools/bin"] {
+            std::fs::create_dir_all(home.join(d)).unwrap();
+        }
+        let path = format!(
+            "{h}:{h}/.ssh/bin:{h}/.config/bin:{h}/tools/bin:relative/bin:/:/usr/bin:/no/such/dir",
+            h = home.display()
+        );
+        let roots = default_read_roots(&fake_env(&home, &path));
+        assert!(roots.contains(&home.join(".cargo")), "{roots:?}");
+        assert!(roots.contains(&home.join("tools/bin")), "{roots:?}");
+        assert!(!roots.contains(&home), "{roots:?}");
+        assert!(!roots.contains(&PathBuf::from("/")), "{roots:?}");
+        assert!(
+            !roots
+                .iter()
+                .any(|r| r.starts_with(home.join(".ssh")) || r.starts_with(home.join(".config"))),
+            "{roots:?}"
+        );
+        assert!(roots.iter().all(|r| r.is_absolute() && r.exists()));
+        assert!(
+            roots.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+    }
+
+    #[test]
+    fn the_run_policy_is_deterministic_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (ws, tmp) = (root.join("ws"), root.join("tmp"));
+        std::fs::create_dir_all(ws.join(".git")).unwrap();
+        std::fs::create_dir_all(&tmp).unwrap();
+        let env = fake_env(&root.join("home"), "/usr/bin:/bin");
+        let extra = [root.join("missing"), PathBuf::from("/usr")];
+        let a = Policy::for_run_in(&env, &ws, &tmp, &extra, &[], false);
+        let b = Policy::for_run_in(&env, &ws, &tmp, &extra, &[], false);
+        assert_eq!(a, b);
+        assert_eq!(a.write, vec![tmp.clone(), ws.clone()]);
+        assert_eq!(a.read_only, vec![ws.join(".git")]);
+        assert!(!a.read.contains(&root.join("missing")));
+        assert!(a.read.windows(2).all(|w| w[0] < w[1]));
+        let text = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<Policy>(&text).unwrap(), a);
+        assert!(a.grants(&ws.join("src/main.rs")));
+        assert!(a.grants(Path::new("/usr/bin/env")));
+        assert!(!a.grants(&root.join("home/.ssh/id")));
+    }
+
+    #[test]
+    fn the_wrapped_command_reexecutes_wf() {
+        let launcher = Launcher::with_exe("/opt/wf");
+        let policy = Policy {
+            read: vec![],
+            write: vec![],
+            read_only: vec![],
+            network: true,
+        };
+        let cmd = launcher.command(&policy, &["echo".into(), "hi".into()]);
+        assert_eq!(cmd.get_program(), "/opt/wf");
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(args[0], HELPER_ARG);
+        assert_eq!(&args[2..], ["--", "echo", "hi"]);
+        let launch: Launch = serde_json::from_str(&args[1]).unwrap();
+        assert_eq!(launch.policy, policy);
+        assert_eq!(launch.report_fd, None);
+    }
+}
