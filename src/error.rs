@@ -29,6 +29,18 @@ impl Exit {
     }
 }
 
+impl From<crate::record::event::RunStatus> for Exit {
+    /// How a run's outcome ends the process.
+    fn from(status: crate::record::event::RunStatus) -> Exit {
+        use crate::record::event::RunStatus;
+        match status {
+            RunStatus::Succeeded | RunStatus::DryRun => Exit::Success,
+            RunStatus::Paused => Exit::Paused,
+            _ => Exit::Failed,
+        }
+    }
+}
+
 /// Anything that stops a command before it could report an outcome.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,34 +1,51 @@
 //! wf: run coding-agent workflows from versioned YAML task files.
 //!
-//! The crate is the whole tool; the `wf` binary only calls [`cli::main`].
-//! See `DESIGN` in the README for how the modules fit together.
+//! The `wf` binary only calls [`cli::main`] (and, for a confined child,
+//! [`sandbox::helper_main`]). Read top-down, the layers are:
+//!
+//! | where | what lives there |
+//! |---|---|
+//! | [`cli`] | clap types, dispatch, printing, exit codes — nothing else |
+//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::provider`] (construction and pricing), [`app::validate`], [`app::init`], [`app::test`] |
+//! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
+//! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
+//! | [`context`] | glob resolution, hashing, token estimates |
+//! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints |
+//! | [`policy`] | the one permission decision: read, write, list, exec, caller bounds |
+//! | [`tools`] | one file per tool, each with its definition and its call |
+//! | [`sandbox`] | the confined launcher for every command a run starts |
+//! | [`provider`] | the model interface; anthropic, openai, script; SSE decoding; prices |
+//! | [`record`] | events, the trace and its one writer ([`record::recorder`]), run folders, the summary, comparison |
+//! | [`workspace`] | the isolated workspace, the diff, applying |
+//! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
+//! | [`report`] | views that read records: progress, the timeline, the plan display, diffs |
+//! | [`sys`] | processes, file locks, the one git command builder, clock, paths |
+//!
+//! Where to find: the permission rules in [`policy`]; each tool in
+//! `tools/<name>.rs`; each provider in `provider/<name>.rs`; the trace writer
+//! in [`record::recorder`]; resume in [`app::resume`]; the lock-file
+//! algorithm in [`app::lock`]. Dependencies point down this table (a test,
+//! `tests/cli/structure.rs`, keeps it so): the spec and plan know nothing of
+//! the engine, providers and tools never know each other (the engine
+//! connects them), views read records and never reach into the engine.
 
 #[macro_use]
-pub mod output;
-
 pub mod cli;
 
+pub mod app;
 pub mod context;
-pub mod error;
-
 pub mod engine;
+pub mod error;
 pub mod glob;
 pub mod hash;
-pub mod init;
-pub mod inputs;
-
 pub mod plan;
 pub mod policy;
 pub mod provider;
-pub mod recipe_test;
 pub mod recipes;
-pub mod replay;
+pub mod record;
 pub mod report;
 pub mod sandbox;
 pub mod spec;
-
-pub mod record;
 pub mod sys;
 pub mod tools;
-
 pub mod workspace;

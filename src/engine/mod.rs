@@ -1065,7 +1065,7 @@ fn check_env(
     let mut env = ws.env.clone();
     env.push(("WF_BASE_TREE".into(), ws.base_tree.clone()));
     for (name, value) in inputs {
-        let text = crate::inputs::as_text(value);
+        let text = crate::spec::inputs::as_text(value);
         env.push((format!("WF_INPUT_{}", name.to_ascii_uppercase()), text));
     }
     env

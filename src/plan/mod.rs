@@ -12,8 +12,8 @@ use bound::bound;
 pub use fingerprint::fingerprint;
 
 use crate::context::{self, Context, ContextError};
-use crate::inputs::{self, InputError};
 use crate::recipes::{Base, Pin, Resolver};
+use crate::spec::inputs::{self, InputError};
 use crate::spec::template;
 use crate::spec::{
     Check, Checkpoints, Limits, LoadedSpec, ModelSpec, Permissions, StepLimits, ToolName,
@@ -98,6 +98,13 @@ pub enum PlanError {
     /// not load.
     #[error("{0}")]
     Recipe(String),
+}
+
+impl From<String> for PlanError {
+    /// A recipe problem ([`crate::recipes`] says what went wrong in words).
+    fn from(message: String) -> PlanError {
+        PlanError::Recipe(message)
+    }
 }
 
 /// The repository root for `dir`: the top of the git work tree holding it

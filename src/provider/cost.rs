@@ -13,24 +13,11 @@
 //! never treated as free.
 
 use super::Usage;
-use serde::{Deserialize, Serialize};
 
 /// When the figures in [`PRICES`] were last checked (year and month).
 pub const PRICE_TABLE_DATE: &str = "2025-11";
 
-/// A model's prices in USD per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Price {
-    /// Uncached input tokens.
-    pub input: f64,
-    /// Output tokens.
-    pub output: f64,
-    /// Input tokens written to the prompt cache.
-    pub cache_write: f64,
-    /// Input tokens read from the prompt cache.
-    pub cache_read: f64,
-}
+pub use crate::spec::Price;
 
 const fn p(input: f64, output: f64, cache_write: f64, cache_read: f64) -> Price {
     Price {

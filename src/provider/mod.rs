@@ -21,7 +21,6 @@ pub mod cost;
 pub mod factory;
 pub mod http;
 pub mod openai;
-pub mod recorded;
 pub mod sse;
 pub mod tool_input;
 

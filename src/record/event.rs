@@ -143,16 +143,6 @@ impl RunStatus {
             RunStatus::Error => "error",
         }
     }
-
-    /// The process exit code for this outcome.
-    pub fn exit(self) -> crate::error::Exit {
-        use crate::error::Exit;
-        match self {
-            RunStatus::Succeeded | RunStatus::DryRun => Exit::Success,
-            RunStatus::Paused => Exit::Paused,
-            _ => Exit::Failed,
-        }
-    }
 }
 
 /// Token and cost totals of a run.

@@ -95,15 +95,31 @@ pub struct Approval {
     pub step: Option<String>,
 }
 
-/// Folds a trace into its summary.
-pub fn from_records(records: &[Record]) -> Summary {
-    let mut s = Summary {
-        status: "running".into(),
-        ..Summary::default()
-    };
-    let mut checks: BTreeMap<String, CheckSummary> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for r in records {
+/// Builds a summary record by record, as a trace is written or read.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    s: Summary,
+    checks: BTreeMap<String, CheckSummary>,
+    order: Vec<String>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            s: Summary {
+                status: "running".into(),
+                ..Summary::default()
+            },
+            checks: BTreeMap::new(),
+            order: Vec::new(),
+        }
+    }
+}
+
+impl Builder {
+    /// Takes one more record into account.
+    pub fn add(&mut self, r: &Record) {
+        let s = &mut self.s;
         match &r.event {
             Event::RunStarted {
                 run_id,
@@ -151,10 +167,10 @@ pub fn from_records(records: &[Record]) -> Summary {
                 exit_code,
                 ..
             } => {
-                if !checks.contains_key(name) {
-                    order.push(name.clone());
+                if !self.checks.contains_key(name) {
+                    self.order.push(name.clone());
                 }
-                checks.insert(
+                self.checks.insert(
                     name.clone(),
                     CheckSummary {
                         name: name.clone(),
@@ -207,11 +223,26 @@ pub fn from_records(records: &[Record]) -> Summary {
             _ => {}
         }
     }
-    s.checks = order
-        .into_iter()
-        .filter_map(|n| checks.remove(&n))
-        .collect();
-    s
+
+    /// The summary so far.
+    pub fn summary(&self) -> Summary {
+        let mut s = self.s.clone();
+        s.checks = self
+            .order
+            .iter()
+            .filter_map(|n| self.checks.get(n).cloned())
+            .collect();
+        s
+    }
+}
+
+/// Folds a trace into its summary.
+pub fn from_records(records: &[Record]) -> Summary {
+    let mut builder = Builder::default();
+    for r in records {
+        builder.add(r);
+    }
+    builder.summary()
 }
 
 /// The final status of a trace, if it finished.

@@ -14,6 +14,9 @@
 //! 6. semantics ([`semantic`]): templates, globs, defaults, cross-field rules.
 
 pub mod diagnostic;
+pub mod inputs;
+pub mod pattern;
+pub mod reference;
 pub mod schema;
 pub mod semantic;
 pub mod template;

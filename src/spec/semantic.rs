@@ -233,7 +233,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     }
     if let Some(shell) = &spec.permissions.shell {
         for (i, line) in shell.allow.iter().enumerate() {
-            if let Err(e) = crate::policy::shell::parse_pattern(line) {
+            if let Err(e) = crate::spec::pattern::parse_pattern(line) {
                 out.push(Diagnostic::new(
                     at(&format!("/permissions/shell/allow/{i}")),
                     format!("invalid allow pattern `{line}`: {e}"),
@@ -532,7 +532,7 @@ fn uses_checks(
     source: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    if let Err(why) = crate::recipes::Reference::parse(uses) {
+    if let Err(why) = crate::spec::reference::Reference::parse(uses) {
         out.push(
             Diagnostic::new(root.at_pointer(&format!("{ptr}/uses")).1.span, why)
                 .with_help("write `./path/to/recipe.yaml` or `git+URL//PATH@REF`"),
@@ -613,7 +613,7 @@ fn input_decl(decl: &InputDecl, name: &str, ptr: &str, root: &Node, out: &mut Ve
     }
     if let Some(default) = &decl.default {
         let span = at(&format!("{ptr}/default")).1;
-        if let Err(why) = crate::inputs::check_value(decl, default) {
+        if let Err(why) = crate::spec::inputs::check_value(decl, default) {
             out.push(Diagnostic::new(
                 span,
                 format!("default of input `{name}` {why}"),

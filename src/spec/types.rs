@@ -233,8 +233,8 @@ pub struct StepModel {
     pub temperature: Option<f64>,
     /// Prices in USD per million tokens for this model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "crate::provider::cost::Price")]
-    pub price: Option<crate::provider::cost::Price>,
+    #[schemars(with = "Price")]
+    pub price: Option<Price>,
 }
 
 impl StepModel {
@@ -335,8 +335,8 @@ pub struct ModelSpec {
     /// Prices in USD per million tokens, overriding wf's table (needed for
     /// cost tracking of models the table does not know).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "crate::provider::cost::Price")]
-    pub price: Option<crate::provider::cost::Price>,
+    #[schemars(with = "Price")]
+    pub price: Option<Price>,
     /// Serve requests already answered from the local response cache
     /// (`.wf/cache/responses`), as `wf run --cache` does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -693,4 +693,20 @@ mod tests {
             assert_eq!(ToolName::from_name(t.as_str()), Some(t));
         }
     }
+}
+
+/// A model's prices in USD per million tokens.
+#[derive(
+    Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Uncached input tokens.
+    pub input: f64,
+    /// Output tokens.
+    pub output: f64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write: f64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: f64,
 }

@@ -139,7 +139,7 @@ fn every_example_runs_offline_with_its_pins() {
     copy_tree(&root.join("examples"), &repo.join("examples"));
     copy_tree(&root.join("schemas"), &repo.join("schemas"));
     repo.commit();
-    let examples = wf::cli::task_files_under(&repo.join("examples"));
+    let examples = wf::app::validate::task_files_under(&repo.join("examples"));
     let mut ran = 0;
     for file in examples {
         let rel = file

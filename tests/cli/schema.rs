@@ -31,7 +31,7 @@ fn every_shipped_task_file_validates_with_parser_and_schema() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let mut files = Vec::new();
     for dir in ["workflows", "examples"] {
-        files.extend(wf::cli::task_files_under(&root().join(dir)));
+        files.extend(wf::app::validate::task_files_under(&root().join(dir)));
     }
     assert!(
         files.len() >= 2,

@@ -11,9 +11,9 @@
 //! approved; see [`crate::record::event::VOLATILE_FIELDS`]) and provider retries,
 //! which depend on the network, not on the run.
 
+use crate::app::recorded::RecordedProvider;
 use crate::engine::checkpoint::Decision;
 use crate::engine::{self, Mode, ReplaySetup, Reporter, RunOptions};
-use crate::provider::recorded::RecordedProvider;
 use crate::record::compare::{Divergence, compare_ignoring, without_pauses};
 use crate::record::event::{Event, Record};
 use crate::record::store::RunDir;
@@ -78,7 +78,7 @@ pub fn recorded_task(
     }
     let given = inputs
         .iter()
-        .map(|(k, v)| (k.clone(), crate::inputs::as_text(v)))
+        .map(|(k, v)| (k.clone(), crate::spec::inputs::as_text(v)))
         .collect();
     Ok((loaded, given, resolver))
 }
@@ -224,4 +224,39 @@ pub fn replay(
             Some(d) => Outcome::Diverged(d),
         },
     )
+}
+
+/// How two recorded runs compare (`wf replay RUN --against RUN2`).
+#[derive(Debug)]
+pub struct Against {
+    /// The expected run's id.
+    pub expected: String,
+    /// The other run's id.
+    pub actual: String,
+    /// Events compared.
+    pub events: usize,
+    /// Where they part, if they do.
+    pub divergence: Option<Divergence>,
+}
+
+/// Compares two recorded runs. They usually start from different trees
+/// (other commits); what matters is the first place where that made them
+/// act differently, so the starting files are not compared.
+pub fn against(root: &Path, run: &str, other: &str) -> Result<Against, crate::error::Error> {
+    use crate::error::Error;
+    let store = crate::record::store::Store::new(root);
+    let dir = store.resolve(run).map_err(Error::Usage)?;
+    let other = store.resolve(other).map_err(Error::Usage)?;
+    let read = |d: &RunDir| {
+        crate::record::trace::read(&d.trace())
+            .map(|t| t.records)
+            .map_err(|e| Error::Failed(e.to_string()))
+    };
+    let (a, b) = (read(&dir)?, read(&other)?);
+    Ok(Against {
+        divergence: compare_ignoring(&a, &b, &["workspace_ready"]),
+        expected: dir.id,
+        actual: other.id,
+        events: a.len(),
+    })
 }

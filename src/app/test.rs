@@ -213,7 +213,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
     let given: BTreeMap<String, String> = test
         .inputs
         .iter()
-        .map(|(k, v)| (k.clone(), crate::inputs::as_text(v)))
+        .map(|(k, v)| (k.clone(), crate::spec::inputs::as_text(v)))
         .collect();
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)

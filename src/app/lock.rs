@@ -1,0 +1,242 @@
+//! `wf lock`: one `wf.lock` per directory of task files that use recipes.
+//!
+//! The algorithm, in [`merge`], is a pure function from the old lock and
+//! the pins the directory's task files use now to the new lock and its
+//! changes: a pin in use replaces the old one of the same reference; an old
+//! pin no task file uses any more is dropped only when every task file of
+//! the directory was walked and loaded (`wf lock dir/`), and kept when only
+//! some were named (`wf lock dir/a.yaml`) or one failed to load — so locking
+//! one file never loses the pins of the others.
+
+use crate::error::Error;
+use crate::recipes::{Lock, Mode, Pin, Resolver};
+use crate::spec::{LoadedSpec, SpecError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// One change to a lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A reference pinned for the first time.
+    Pinned(Pin),
+    /// A reference whose pin moved (`--update`).
+    Moved {
+        /// The old pin.
+        was: Pin,
+        /// The new pin.
+        now: Pin,
+    },
+    /// A reference no task file uses any more.
+    Dropped(Pin),
+}
+
+/// The new lock and what changed, from the `old` lock and the pins `used`
+/// now (by reference). `complete`: every task file of the directory was
+/// walked and loaded, so pins nobody uses can go.
+pub fn merge(old: &Lock, used: &BTreeMap<String, Pin>, complete: bool) -> (Lock, Vec<Change>) {
+    let kept = old
+        .pins()
+        .filter(|p| !complete && !used.contains_key(&p.uses))
+        .cloned()
+        .collect::<Vec<_>>();
+    let new = Lock::from_pins(kept.into_iter().chain(used.values().cloned()));
+    let mut changes = Vec::new();
+    for pin in new.pins() {
+        match old.get(&pin.uses) {
+            None => changes.push(Change::Pinned(pin.clone())),
+            Some(was) if was != pin => changes.push(Change::Moved {
+                was: was.clone(),
+                now: pin.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for pin in old.pins() {
+        if new.get(&pin.uses).is_none() {
+            changes.push(Change::Dropped(pin.clone()));
+        }
+    }
+    (new, changes)
+}
+
+/// What happened to one lock file.
+#[derive(Debug, Clone)]
+pub struct LockFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// What changed.
+    pub changes: Vec<Change>,
+    /// Whether it was written (else it was up to date).
+    pub written: bool,
+}
+
+/// What `wf lock` did.
+#[derive(Debug)]
+pub struct Report {
+    /// Each lock file considered, in directory order.
+    pub files: Vec<LockFile>,
+    /// Task files that do not load (nothing of their directory is dropped).
+    pub errors: Vec<SpecError>,
+    /// No task file uses a recipe.
+    pub nothing_to_lock: bool,
+}
+
+/// Locks the task files named by `paths` (a directory means every task file
+/// under it). `update`: `None` keeps pins; `Some(None)` moves every pin;
+/// `Some(Some(name))` moves the pins of that reference or recipe name.
+pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report, Error> {
+    let files = crate::app::validate::task_files(paths);
+    let dir_of = |file: &Path| {
+        let dir = crate::spec::dir_of(file);
+        dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+    };
+    let mut by_dir: BTreeMap<PathBuf, Vec<LoadedSpec>> = BTreeMap::new();
+    let mut walked = BTreeSet::new();
+    let mut partial = BTreeSet::new();
+    let mut errors = Vec::new();
+    for (file, from_walk) in &files {
+        let dir = dir_of(file);
+        if *from_walk {
+            walked.insert(dir.clone());
+        } else {
+            partial.insert(dir.clone());
+        }
+        match crate::spec::load(file) {
+            Ok(loaded) => {
+                let entry = by_dir.entry(dir).or_default();
+                if loaded.spec.uses_recipes() {
+                    entry.push(loaded);
+                }
+            }
+            Err(e) => {
+                partial.insert(dir);
+                errors.push(e);
+            }
+        }
+    }
+    let root = crate::app::repo_root()?;
+    let mut matched = false;
+    let mut report = Report {
+        files: Vec::new(),
+        nothing_to_lock: by_dir.values().all(Vec::is_empty) && errors.is_empty(),
+        errors,
+    };
+    for (dir, tasks) in &by_dir {
+        let lock_path = dir.join(crate::recipes::lock::FILE_NAME);
+        if tasks.is_empty() && !lock_path.exists() {
+            continue;
+        }
+        let mut resolver = Resolver::new(
+            &root,
+            dir,
+            Mode::Lock {
+                update: update.clone(),
+            },
+        )
+        .map_err(Error::Failed)?;
+        for task in tasks {
+            crate::recipes::find_all(task, &mut resolver).map_err(|e| {
+                Error::Plan(crate::plan::PlanError::Recipe(format!(
+                    "{}: {e}",
+                    task.path.display()
+                )))
+            })?;
+        }
+        matched |= resolver.update_matched;
+        let old = resolver.lock().clone();
+        let complete = walked.contains(dir) && !partial.contains(dir);
+        let (new, changes) = merge(&old, &resolver.used, complete);
+        let written = new != old || !lock_path.exists();
+        if written {
+            write_atomic(&lock_path, new.render().as_bytes())
+                .map_err(|e| Error::io(format!("cannot write {}", lock_path.display()), e))?;
+        }
+        report.files.push(LockFile {
+            path: lock_path,
+            changes,
+            written,
+        });
+    }
+    if let Some(Some(name)) = &update
+        && !matched
+    {
+        return Err(Error::Usage(format!(
+            "--update {name}: no pin has that reference or recipe name"
+        )));
+    }
+    Ok(report)
+}
+
+/// Writes `path` whole or not at all (a temporary file renamed over it).
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    // A committed file, readable like any other (not the temp file's 0600).
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pin(uses: &str, sha: &str) -> Pin {
+        Pin {
+            uses: uses.into(),
+            name: format!("name-of-{uses}"),
+            commit: None,
+            sha256: sha.into(),
+        }
+    }
+
+    fn used(pins: &[Pin]) -> BTreeMap<String, Pin> {
+        pins.iter().map(|p| (p.uses.clone(), p.clone())).collect()
+    }
+
+    #[test]
+    fn new_pins_are_added_and_reported() {
+        let (new, changes) = merge(&Lock::default(), &used(&[pin("./a.yaml", "1")]), true);
+        assert_eq!(new.get("./a.yaml"), Some(&pin("./a.yaml", "1")));
+        assert_eq!(changes, vec![Change::Pinned(pin("./a.yaml", "1"))]);
+    }
+
+    #[test]
+    fn a_moved_pin_names_both_versions() {
+        let old = Lock::from_pins([pin("./a.yaml", "1")]);
+        let (new, changes) = merge(&old, &used(&[pin("./a.yaml", "2")]), true);
+        assert_eq!(new.get("./a.yaml").unwrap().sha256, "2");
+        assert_eq!(
+            changes,
+            vec![Change::Moved {
+                was: pin("./a.yaml", "1"),
+                now: pin("./a.yaml", "2")
+            }]
+        );
+    }
+
+    #[test]
+    fn unused_pins_go_only_when_the_directory_was_complete() {
+        let old = Lock::from_pins([pin("./a.yaml", "1"), pin("./b.yaml", "1")]);
+        let now = used(&[pin("./a.yaml", "1")]);
+        let (partial, changes) = merge(&old, &now, false);
+        assert!(
+            partial.get("./b.yaml").is_some(),
+            "a partial lock dropped a pin"
+        );
+        assert!(changes.is_empty());
+        let (complete, changes) = merge(&old, &now, true);
+        assert!(complete.get("./b.yaml").is_none());
+        assert_eq!(changes, vec![Change::Dropped(pin("./b.yaml", "1"))]);
+    }
+
+    #[test]
+    fn an_unchanged_lock_reports_nothing() {
+        let old = Lock::from_pins([pin("./a.yaml", "1")]);
+        let (new, changes) = merge(&old, &used(&[pin("./a.yaml", "1")]), true);
+        assert_eq!(new, old);
+        assert!(changes.is_empty());
+    }
+}

@@ -1,0 +1,32 @@
+//! One file per user-facing operation. Each takes what the command line
+//! gave (already parsed) and returns data — an outcome, rows, a report —
+//! for [`crate::cli`] to print; none prints what it returns.
+//!
+//! Notes meant for the person running wf (a price that is not known, a
+//! recipe that asks for more than it gets) are returned too, as text, so
+//! the command line decides where they go.
+
+pub mod init;
+pub mod lock;
+pub mod provider;
+pub mod recorded;
+pub mod replay;
+pub mod resume;
+pub mod run;
+pub mod runs;
+pub mod test;
+pub mod validate;
+
+use crate::error::Error;
+use std::path::PathBuf;
+
+/// The current directory.
+pub fn current_dir() -> Result<PathBuf, Error> {
+    std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))
+}
+
+/// The repository root of the current directory (the current directory
+/// itself outside git).
+pub fn repo_root() -> Result<PathBuf, Error> {
+    Ok(crate::sys::git::repo_root(&current_dir()?))
+}

@@ -1,0 +1,93 @@
+//! The provider a run uses and how its answers are priced.
+//!
+//! Every problem here is a usage error (exit 2): nothing has run yet. A cost
+//! cap (`max_cost_usd`, of the run, a step or a recipe step) needs a known
+//! price for every model it covers; otherwise wf refuses to start rather
+//! than run a cap it cannot enforce. An unknown price without a cap is only
+//! worth a note, once per model.
+
+use crate::engine::Pricing;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::provider::{Provider, cost, factory};
+use crate::spec::{LoadedSpec, ProviderName};
+
+/// A provider ready for a run.
+pub struct Ready {
+    /// The provider.
+    pub provider: Box<dyn Provider>,
+    /// How its answers are priced.
+    pub pricing: Pricing,
+    /// What the person running wf should know (unknown prices, unenforced
+    /// caps).
+    pub notes: Vec<String>,
+}
+
+/// The provider for `plan` (whose task file is `loaded`). `skip_turns`
+/// scripted turns are skipped (a resume: those answers are in the trace).
+pub fn for_plan(loaded: &LoadedSpec, plan: &Plan, skip_turns: usize) -> Result<Ready, Error> {
+    let mut notes = Vec::new();
+    if plan.model.provider == ProviderName::Script {
+        let Some(script) = plan.model.script.as_deref() else {
+            return Err(Error::Usage(
+                "`provider: script` needs `model.script` in the task file".into(),
+            ));
+        };
+        let mut provider =
+            crate::provider::script::ScriptProvider::load(&loaded.dir().join(script))
+                .map_err(Error::Usage)?;
+        if crate::plan::models(plan).iter().any(|(_, capped)| *capped) {
+            notes.push(
+                "the script provider reports no usage, so `max_cost_usd` is not enforced".into(),
+            );
+        }
+        provider.skip(skip_turns);
+        return Ok(Ready {
+            provider: Box::new(provider),
+            pricing: Box::new(|_, _| None),
+            notes,
+        });
+    }
+    let name = plan.model.provider.as_str();
+    let Some(model) = plan.model.name.clone() else {
+        return Err(Error::Usage(format!(
+            "`provider: {name}` needs a model: set `model.name` or pass --model"
+        )));
+    };
+    let env = |v: &str| std::env::var(v).ok();
+    let mut config =
+        factory::config_from_env(name, &env).map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(n) = plan.model.max_attempts {
+        config.max_attempts = n;
+    }
+    let provider = factory::create(name, config).map_err(|e| Error::Usage(e.to_string()))?;
+    let models = crate::plan::models(plan);
+    let mut unknown = std::collections::BTreeSet::new();
+    for (m, capped) in &models {
+        let name = m.name.clone().unwrap_or_else(|| model.clone());
+        if m.price.or_else(|| cost::price_for(&name)).is_none() {
+            if *capped {
+                return Err(Error::Usage(format!(
+                    "limits.max_cost_usd cannot be enforced: no price known for `{name}`; set `model.price`"
+                )));
+            }
+            unknown.insert(name);
+        }
+    }
+    notes.extend(unknown.into_iter().map(|name| {
+        format!(
+            "price unknown for model `{name}`: cost is not tracked; set `model.price` in the task file to track it"
+        )
+    }));
+    let pricing: Pricing = Box::new(move |m, usage| {
+        let name = m.name.as_deref().unwrap_or(&model);
+        m.price
+            .or_else(|| cost::price_for(name))
+            .and_then(|p| cost::cost(usage, &p))
+    });
+    Ok(Ready {
+        provider,
+        pricing,
+        notes,
+    })
+}

@@ -1,0 +1,237 @@
+//! `wf approve`, `wf reject` and `wf resume`: acting on a run paused at a
+//! checkpoint, from any shell or a later CI job.
+//!
+//! Each takes the run's lock first (a second process acting on the same run
+//! is refused) and reads the trace, which must verify. A decision is
+//! appended to the trace by the [`Recorder`]; a rejection also ends the run.
+//! A resume re-executes the run from its recorded starting state with the
+//! recorded model answers (never asking the model again for them) and goes
+//! on from the pause.
+
+use crate::engine::{Reporter, RunOptions, RunOutcome};
+use crate::error::Error;
+use crate::record::event::{CheckpointState, Event, RunStatus};
+use crate::record::recorder::Recorder;
+use crate::record::store::{RunDir, RunLock, Store};
+use crate::record::trace::Trace;
+use std::path::Path;
+
+/// A checkpoint decision taken.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The run.
+    pub run_id: String,
+    /// Which checkpoint, for people: `apply checkpoint (after step `x`)`.
+    pub which: String,
+    /// Who decided.
+    pub by: String,
+    /// Approved (else rejected).
+    pub approved: bool,
+}
+
+/// How a checkpoint is decided.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    /// Approve (else reject).
+    pub approve: bool,
+    /// A comment, recorded with the decision.
+    pub comment: Option<String>,
+    /// Who decides (default: git `user.email`, else `$USER`).
+    pub who: Option<String>,
+    /// Commit the change once applied (approve only).
+    pub commit: bool,
+}
+
+/// The run `run` names, locked for this process, with its verified trace.
+pub fn locked_run(root: &Path, run: &str) -> Result<(RunDir, RunLock, Trace), Error> {
+    let dir = Store::new(root).resolve(run).map_err(Error::Usage)?;
+    let lock = RunLock::acquire(&dir).map_err(Error::Usage)?;
+    let trace =
+        crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    crate::record::trace::verify(&trace.records).map_err(|(line, why)| {
+        Error::Failed(format!(
+            "the trace fails verification at line {line}: {why}"
+        ))
+    })?;
+    Ok((dir, lock, trace))
+}
+
+/// Approves or rejects the checkpoint run `run` is paused at.
+pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
+    let root = crate::app::repo_root()?;
+    let (dir, _lock, trace) = locked_run(&root, run)?;
+    let waiting = trace.records.iter().rev().find_map(|r| match &r.event {
+        Event::Checkpoint {
+            name, state, step, ..
+        } => Some((*name, *state, step.clone())),
+        _ => None,
+    });
+    let Some((name, CheckpointState::Paused, step)) = waiting else {
+        return Err(Error::Usage(format!(
+            "run {} is not waiting at a checkpoint",
+            dir.id
+        )));
+    };
+    let by = decision
+        .who
+        .unwrap_or_else(|| crate::sys::git::current_user(&root));
+    let cannot = |e| Error::io("cannot append to the trace", e);
+    let mut recorder = Recorder::reopen(&dir, &trace.records).map_err(cannot)?;
+    let (state, via) = if decision.approve {
+        (CheckpointState::Approved, "wf approve")
+    } else {
+        (CheckpointState::Rejected, "wf reject")
+    };
+    recorder
+        .append(Event::Checkpoint {
+            name,
+            state,
+            by: Some(by.clone()),
+            via: Some(via.into()),
+            comment: decision.comment,
+            at: Some(crate::sys::clock::now_rfc3339()),
+            commit: decision.commit && decision.approve,
+            step: step.clone(),
+        })
+        .map_err(cannot)?;
+    let which = match &step {
+        Some(step) => format!("{} checkpoint (after step `{step}`)", name.as_str()),
+        None => format!("{} checkpoint", name.as_str()),
+    };
+    let decided = Decided {
+        run_id: dir.id.clone(),
+        which: which.clone(),
+        by: by.clone(),
+        approved: decision.approve,
+    };
+    if decision.approve {
+        return Ok(decided);
+    }
+    // The diff kept when the run paused belongs to the pause (replay and
+    // resume leave the pause out); a rejected run's course ends with it, as a
+    // live rejection's does, so it is recorded again here.
+    let paused_at = trace.records.iter().rposition(|r| {
+        matches!(
+            r.event,
+            Event::Checkpoint {
+                state: CheckpointState::Paused,
+                ..
+            }
+        )
+    });
+    if let Some(diff) = paused_at.and_then(|at| {
+        trace.records[at..]
+            .iter()
+            .find(|r| matches!(r.event, Event::DiffReady { .. }))
+    }) {
+        recorder.append(diff.event.clone()).map_err(cannot)?;
+    }
+    let last = crate::record::summary::from_records(&trace.records);
+    recorder
+        .append(Event::RunFinished {
+            status: RunStatus::Rejected,
+            reason: Some(format!("{which} rejected by {by}")),
+            diff_hash: last.diff_hash.clone(),
+            files_changed: last.files_changed.clone(),
+            totals: last.totals.clone(),
+        })
+        .map_err(cannot)?;
+    recorder
+        .write_summary()
+        .map_err(|e| Error::io("cannot write summary.json", e))?;
+    Ok(decided)
+}
+
+/// A resume about to start.
+pub struct Resuming {
+    /// The run.
+    pub run_id: String,
+    /// Model answers in the trace, served again without asking the model.
+    pub recorded_answers: usize,
+    /// What the person running wf should know (from the provider).
+    pub notes: Vec<String>,
+}
+
+/// Continues run `run` (paused, or interrupted) from its trace. `started`
+/// is told what is about to happen before the re-execution begins.
+pub fn resume(
+    run: &str,
+    options: RunOptions,
+    reporter: &mut dyn Reporter,
+    started: &mut dyn FnMut(&Resuming),
+) -> Result<RunOutcome, Error> {
+    let cwd = crate::app::current_dir()?;
+    let root = crate::sys::git::repo_root(&cwd);
+    let (dir, _lock, trace) = locked_run(&root, run)?;
+    let records = trace.records;
+    if let Some(status) = crate::record::summary::final_status(&records)
+        && status != RunStatus::Paused
+    {
+        return Err(Error::Usage(format!(
+            "run {} already finished: {}",
+            dir.id,
+            status.as_str()
+        )));
+    }
+    let Some(Event::RunStarted {
+        spec_path,
+        inputs,
+        dry_run,
+        base_revision,
+        model,
+        ..
+    }) = records.first().map(|r| &r.event)
+    else {
+        return Err(Error::Failed("the trace has no run_started header".into()));
+    };
+    let source = crate::app::replay::recorded_start(&dir, base_revision).ok_or_else(|| {
+        Error::Failed(
+            "the run recorded no starting state (it ran outside git), so it cannot be resumed"
+                .into(),
+        )
+    })?;
+    let (loaded, given, mut resolver) =
+        crate::app::replay::recorded_task(spec_path, inputs, model, &root, &cwd)
+            .map_err(Error::Failed)?;
+    // The plan is made against the recorded starting state (its context is
+    // what the run saw), then pointed back at the user's tree for applying.
+    let start = crate::workspace::Workspace::create_from(&root, &source)
+        .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
+    let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)?;
+    plan.root = root.clone();
+    // Pauses are not part of the run's course; a decision taken since
+    // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.
+    let prefix = crate::record::compare::without_pauses(&records);
+    let answered = records
+        .iter()
+        .filter(|r| matches!(r.event, Event::ModelResponse { .. }))
+        .count();
+    let mut ready = crate::app::provider::for_plan(&loaded, &plan, answered)?;
+    let mut provider = crate::app::recorded::ThenLive::new(&records, ready.provider.as_mut());
+    let options = RunOptions {
+        dry_run: *dry_run,
+        // `wf approve --commit` asked for a commit once applied.
+        commit: records
+            .iter()
+            .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. })),
+        ..options
+    };
+    started(&Resuming {
+        run_id: dir.id.clone(),
+        recorded_answers: provider.recorded(),
+        notes: ready.notes.clone(),
+    });
+    let setup = crate::engine::ResumeSetup {
+        workspace: Some(start),
+        prefix,
+        records: records.clone(),
+    };
+    crate::engine::run_with(
+        &plan,
+        &mut provider,
+        ready.pricing,
+        options,
+        reporter,
+        crate::engine::Mode::Resume(dir.clone(), Box::new(setup)),
+    )
+}

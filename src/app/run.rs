@@ -1,0 +1,110 @@
+//! `wf run`: a task file, planned and run.
+//!
+//! In two phases, so the command line can show the notes of the plan and
+//! the provider (and pick a display that fits the plan) before anything
+//! runs: [`prepare`] validates, plans and builds the provider, failing with
+//! a usage error (exit 2) before a run folder exists; [`Prepared::run`] runs
+//! it.
+
+use crate::engine::{Reporter, RunOptions, RunOutcome};
+use crate::error::Error;
+use crate::plan::{Plan, PlanError};
+use crate::spec::ProviderName;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The task file.
+    pub spec: PathBuf,
+    /// `-i KEY=VALUE` assignments, as typed.
+    pub inputs: Vec<String>,
+    /// `--provider`.
+    pub provider: Option<String>,
+    /// `--model`.
+    pub model: Option<String>,
+    /// `--cache`: answer repeated requests from the response cache.
+    pub cache: bool,
+}
+
+/// A run ready to start.
+pub struct Prepared {
+    /// The plan.
+    pub plan: Plan,
+    /// What the person running wf should know first.
+    pub notes: Vec<String>,
+    provider: crate::app::provider::Ready,
+    cache: bool,
+}
+
+/// Parses `-i KEY=VALUE` assignments.
+pub fn parse_inputs(inputs: &[String]) -> Result<BTreeMap<String, String>, Error> {
+    crate::spec::inputs::parse_assignments(inputs).map_err(|e| Error::Plan(PlanError::Inputs(e)))
+}
+
+/// Loads, plans and builds the provider; nothing runs yet.
+pub fn prepare(request: &Request) -> Result<Prepared, Error> {
+    let mut loaded = crate::spec::load(&request.spec)?;
+    if let Some(p) = &request.provider {
+        loaded.spec.model.provider = ProviderName::from_name(p).ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown provider `{p}`; expected anthropic, openai or script"
+            ))
+        })?;
+    }
+    if let Some(m) = &request.model {
+        loaded.spec.model.name = Some(m.clone());
+    }
+    let given = parse_inputs(&request.inputs)?;
+    let root = crate::app::repo_root()?;
+    let mut resolver =
+        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)
+            .map_err(PlanError::Recipe)?;
+    let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    let provider = crate::app::provider::for_plan(&loaded, &plan, 0)?;
+    let mut notes = plan.notes.clone();
+    notes.extend(provider.notes.iter().cloned());
+    Ok(Prepared {
+        plan,
+        notes,
+        provider,
+        cache: request.cache,
+    })
+}
+
+impl Prepared {
+    /// Runs the plan; every event goes to `reporter` as it is recorded.
+    pub fn run(
+        mut self,
+        options: RunOptions,
+        reporter: &mut dyn Reporter,
+    ) -> Result<RunOutcome, Error> {
+        let pricing = self.provider.pricing;
+        let live = self.provider.provider.as_mut();
+        let mut cached;
+        let provider: &mut dyn crate::provider::Provider = if self.cache || self.plan.model.cache {
+            cached = crate::provider::cache::Cached::new(
+                self.plan.root.join(".wf/cache/responses"),
+                live,
+            );
+            &mut cached
+        } else {
+            live
+        };
+        crate::engine::run(&self.plan, provider, pricing, options, reporter)
+    }
+}
+
+/// The plan of a task file, for `wf plan`: no model call, nothing runs.
+pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
+    let loaded = crate::spec::load(spec)?;
+    let given = parse_inputs(inputs)?;
+    let root = crate::app::repo_root()?;
+    let mut resolver =
+        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)
+            .map_err(PlanError::Recipe)?;
+    let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    let fixed = crate::engine::fixed_request_bytes(&plan);
+    Ok((plan, fixed))
+}

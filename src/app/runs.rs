@@ -1,0 +1,124 @@
+//! `wf runs` and `wf show`: what was recorded, read from the run folders.
+//!
+//! Every run folder is listed. A run whose trace cannot be read or fails
+//! verification is listed too, with the reason, never left out: an auditor
+//! must see that something is wrong, not an empty list.
+
+use crate::error::Error;
+use crate::record::event::Record;
+use crate::record::store::{RunDir, Store};
+use crate::record::summary::Summary;
+use std::path::Path;
+
+/// One run of `wf runs`.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The run id.
+    pub id: String,
+    /// Its summary, read from the trace (as far as it could be read).
+    pub summary: Summary,
+    /// Why the trace is not to be trusted, when it is not.
+    pub problem: Option<String>,
+}
+
+/// Every recorded run, newest first; with `touching`, only the runs whose
+/// applied change touched that path (relative to the current directory), or
+/// whose trace is invalid (they might have).
+pub fn list(touching: Option<&str>) -> Result<Vec<Listed>, Error> {
+    let cwd = crate::app::current_dir()?;
+    let root = crate::sys::git::repo_root(&cwd);
+    let store = Store::new(&root);
+    // PATH is relative to the current directory; applied files are relative
+    // to the root.
+    let target = touching.map(|p| {
+        let canonical_cwd = cwd.canonicalize().unwrap_or(cwd.clone());
+        let rel_cwd = canonical_cwd
+            .strip_prefix(&root)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        crate::policy::normalize(&rel_cwd.join(p).to_string_lossy())
+    });
+    let mut out = Vec::new();
+    for id in store.list() {
+        let Ok(dir) = store.resolve(&id) else {
+            continue;
+        };
+        let listed = read(&dir);
+        if let Some(target) = &target {
+            let touched = listed.summary.applied
+                && listed
+                    .summary
+                    .files_changed
+                    .iter()
+                    .any(|f| f == target || f.starts_with(&format!("{target}/")));
+            if !touched && listed.problem.is_none() {
+                continue;
+            }
+        }
+        out.push(listed);
+    }
+    Ok(out)
+}
+
+fn read(dir: &RunDir) -> Listed {
+    match crate::record::trace::read(&dir.trace()) {
+        Ok(trace) => {
+            let problem = crate::record::trace::verify(&trace.records)
+                .err()
+                .map(|(line, why)| format!("fails verification at line {line}: {why}"));
+            Listed {
+                id: dir.id.clone(),
+                summary: crate::record::summary::from_records(&trace.records),
+                problem,
+            }
+        }
+        Err(e) => Listed {
+            id: dir.id.clone(),
+            summary: Summary {
+                run_id: dir.id.clone(),
+                status: "unknown".into(),
+                ..Summary::default()
+            },
+            problem: Some(e.to_string()),
+        },
+    }
+}
+
+/// A recorded run, read back.
+#[derive(Debug)]
+pub struct Shown {
+    /// The run folder.
+    pub dir: RunDir,
+    /// Its records.
+    pub records: Vec<Record>,
+    /// Its summary.
+    pub summary: Summary,
+    /// The last line of the trace was cut short (the run was killed while
+    /// writing it).
+    pub torn_tail: bool,
+}
+
+/// The run `run` names, read.
+pub fn show(run: &str) -> Result<Shown, Error> {
+    let root = crate::app::repo_root()?;
+    let dir = Store::new(&root).resolve(run).map_err(Error::Usage)?;
+    let trace =
+        crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    Ok(Shown {
+        summary: crate::record::summary::from_records(&trace.records),
+        torn_tail: trace.torn_tail.is_some(),
+        records: trace.records,
+        dir,
+    })
+}
+
+/// Checks the hash chain of `shown`'s trace.
+pub fn verify(shown: &Shown) -> Result<(), Error> {
+    crate::record::trace::verify(&shown.records).map_err(|(line, why)| {
+        Error::Failed(format!(
+            "trace of run {} fails verification at {}:{line}: {why}",
+            shown.dir.id,
+            shown.dir.trace().display()
+        ))
+    })
+}
