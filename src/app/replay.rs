@@ -242,8 +242,9 @@ pub struct Against {
 /// Compares two recorded runs. They usually start from different trees
 /// (other commits); what matters is the first place where that made them
 /// act differently, so the starting files are not compared.
-pub fn against(root: &Path, run: &str, other: &str) -> Result<Against, crate::error::Error> {
+pub fn against(run: &str, other: &str) -> Result<Against, crate::error::Error> {
     use crate::error::Error;
+    let root = &crate::app::repo_root()?;
     let store = crate::record::store::Store::new(root);
     let dir = store.resolve(run).map_err(Error::Usage)?;
     let other = store.resolve(other).map_err(Error::Usage)?;
@@ -259,4 +260,16 @@ pub fn against(root: &Path, run: &str, other: &str) -> Result<Against, crate::er
         actual: other.id,
         events: a.len(),
     })
+}
+
+/// Replays the run `run` names (in the repository of the current
+/// directory); its id and the outcome.
+pub fn replay_named(run: &str, current: bool) -> Result<(String, Outcome), ReplayError> {
+    let cwd = crate::app::current_dir()?;
+    let root = crate::sys::git::repo_root(&cwd);
+    let dir = crate::record::store::Store::new(&root)
+        .resolve(run)
+        .map_err(crate::error::Error::Usage)?;
+    let outcome = replay(&root, &cwd, &dir, current)?;
+    Ok((dir.id, outcome))
 }

@@ -491,10 +491,8 @@ fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
 }
 
 fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error> {
-    let cwd = app::current_dir()?;
-    let root = crate::sys::git::repo_root(&cwd);
     if let Some(other) = against {
-        let compared = app::replay::against(&root, run, other)?;
+        let compared = app::replay::against(run, other)?;
         return Ok(match compared.divergence {
             None => {
                 outln!(
@@ -510,23 +508,20 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
                     "runs {} (expected) and {} (actual)",
                     compared.expected, compared.actual
                 );
-                out!("{}", crate::record::compare::render(&d, &what));
+                out!("{}", crate::report::divergence::render(&d, &what));
                 Exit::Failed
             }
         });
     }
-    let dir = crate::record::store::Store::new(&root)
-        .resolve(run)
-        .map_err(Error::Usage)?;
-    match app::replay::replay(&root, &cwd, &dir, current) {
-        Ok(app::replay::Outcome::Reproduced(n)) => {
-            outln!("run {}: reproduced {n} events", dir.id);
+    match app::replay::replay_named(run, current) {
+        Ok((id, app::replay::Outcome::Reproduced(n))) => {
+            outln!("run {id}: reproduced {n} events");
             Ok(Exit::Success)
         }
-        Ok(app::replay::Outcome::Diverged(d)) => {
+        Ok((id, app::replay::Outcome::Diverged(d))) => {
             out!(
                 "{}",
-                crate::record::compare::render(&d, &format!("replay of run {}", dir.id))
+                crate::report::divergence::render(&d, &format!("replay of run {id}"))
             );
             Ok(Exit::Failed)
         }

@@ -2,6 +2,7 @@
 //! events; they never reach into the executor.
 
 pub mod diff;
+pub mod divergence;
 pub mod plan;
 pub mod progress;
 pub mod show;
