@@ -26,6 +26,8 @@ pub struct Request {
     pub model: Option<String>,
     /// `--cache`: answer repeated requests from the response cache.
     pub cache: bool,
+    /// `--sandbox`: instead of the task file's `sandbox.mode`.
+    pub sandbox: Option<crate::spec::SandboxMode>,
 }
 
 /// A run ready to start.
@@ -56,6 +58,10 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     if let Some(m) = &request.model {
         loaded.spec.model.name = Some(m.clone());
     }
+    if let Some(mode) = request.sandbox {
+        loaded.spec.sandbox.mode = mode;
+    }
+    require_sandbox(loaded.spec.sandbox.mode)?;
     let given = parse_inputs(&request.inputs)?;
     let root = crate::app::repo_root()?;
     let mut resolver =
@@ -94,6 +100,18 @@ impl Prepared {
         };
         crate::engine::run(&self.plan, provider, pricing, options, reporter)
     }
+}
+
+/// Fails closed: with `sandbox: auto`, a machine that cannot confine
+/// commands (files, processes and network) is a usage error before anything
+/// runs, naming what is missing and the ways out.
+pub fn require_sandbox(mode: crate::spec::SandboxMode) -> Result<(), Error> {
+    if mode == crate::spec::SandboxMode::Off {
+        return Ok(());
+    }
+    crate::sandbox::check()
+        .map(|_| ())
+        .map_err(|why| Error::Usage(format!("cannot confine the commands of this run: {why}")))
 }
 
 /// The plan of a task file, for `wf plan`: no model call, nothing runs.

@@ -68,7 +68,13 @@ enum Command {
         /// Commit the applied change, with trailers naming the run, task and approver.
         #[arg(long)]
         commit: bool,
+        /// `off` runs the commands of this run unconfined (recorded in the
+        /// trace); `auto` confines them, or refuses where this machine cannot.
+        #[arg(long, value_name = "auto|off", value_parser = parse_sandbox_mode)]
+        sandbox: Option<crate::spec::SandboxMode>,
     },
+    /// What this machine supports for confining commands, and what wf will do.
+    Doctor,
     /// List recorded runs, newest first.
     Runs {
         /// Only runs whose applied change touched this file (or a file under this directory).
@@ -209,6 +215,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             model,
             cache,
             commit,
+            sandbox,
         } => run_workflow(
             app::run::Request {
                 spec,
@@ -216,6 +223,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 provider,
                 model,
                 cache,
+                sandbox,
             },
             dry_run,
             yes,
@@ -260,6 +268,18 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
         Command::Init { name, path } => init(&name, path.as_deref()),
+        Command::Doctor => {
+            out!("{}", crate::sandbox::doctor_report());
+            Ok(Exit::Success)
+        }
+    }
+}
+
+fn parse_sandbox_mode(text: &str) -> Result<crate::spec::SandboxMode, String> {
+    match text {
+        "auto" => Ok(crate::spec::SandboxMode::Auto),
+        "off" => Ok(crate::spec::SandboxMode::Off),
+        _ => Err(format!("`{text}` is not a sandbox mode; use auto or off")),
     }
 }
 

@@ -34,6 +34,24 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
         input_decl(decl, name, &ptr, root, &mut out);
     }
 
+    // Sandbox roots: absolute or `~/…`, never relative (a relative root
+    // would depend on where wf runs).
+    for (key, list) in [("read", &spec.sandbox.read), ("write", &spec.sandbox.write)] {
+        for (i, path) in list.iter().enumerate() {
+            let ok = (path.starts_with('/') || path.starts_with("~/"))
+                && !path.split('/').any(|c| c == "..");
+            if !ok {
+                out.push(
+                    Diagnostic::new(
+                        at(&format!("/sandbox/{key}/{i}")),
+                        format!("sandbox.{key} `{path}` must be an absolute path or start with `~/`"),
+                    )
+                    .with_help("sandbox roots name places outside the repository, such as `~/.m2` or `/opt/sdk`"),
+                );
+            }
+        }
+    }
+
     // Exactly one of prompt, steps, uses.
     let given: Vec<&str> = [
         ("prompt", spec.prompt.is_some()),

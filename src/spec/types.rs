@@ -82,6 +82,12 @@ pub struct Spec {
     /// Bounds on the run.
     #[serde(default)]
     pub limits: Limits,
+    /// How the commands a run starts (checks, command steps, `shell`) are
+    /// confined: `auto` (the default), `off`, or a mapping with extra
+    /// `read`/`write` roots and `network`.
+    #[serde(default, skip_serializing_if = "Sandbox::is_default")]
+    #[schemars(with = "SandboxInput")]
+    pub sandbox: Sandbox,
 }
 
 impl Spec {
@@ -709,4 +715,97 @@ pub struct Price {
     pub cache_write: f64,
     /// Input tokens read from the prompt cache.
     pub cache_read: f64,
+}
+
+/// Whether commands are confined.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// Confine every command; refuse to run where this machine cannot.
+    #[default]
+    Auto,
+    /// Run commands unconfined, as the user (recorded and shown).
+    Off,
+}
+
+impl SandboxMode {
+    /// The name in task files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxMode::Auto => "auto",
+            SandboxMode::Off => "off",
+        }
+    }
+}
+
+/// The confinement of the commands a run starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SandboxInput")]
+pub struct Sandbox {
+    /// `auto` or `off`.
+    pub mode: SandboxMode,
+    /// Extra directories commands may read (absolute or `~/…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+    /// Extra directories commands may write (absolute or `~/…`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+    /// Commands may use the network.
+    #[serde(default)]
+    pub network: bool,
+}
+
+impl Sandbox {
+    /// The default: `auto`, nothing extra, no network.
+    pub fn is_default(&self) -> bool {
+        *self == Sandbox::default()
+    }
+}
+
+/// `sandbox:` as written: `auto`, `off`, or the mapping.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SandboxInput {
+    /// `sandbox: auto` or `sandbox: off`.
+    Mode(SandboxMode),
+    /// `sandbox: { mode, read, write, network }`.
+    Settings(SandboxSettings),
+}
+
+/// The mapping form of `sandbox:`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// `auto` (default): confine every command; `off`: run them unconfined.
+    #[serde(default)]
+    pub mode: SandboxMode,
+    /// Extra directories commands may read and execute: absolute paths or
+    /// `~/…` (for example a toolchain outside the default read set).
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Extra directories commands may write: absolute paths or `~/…` (for
+    /// example a shared build cache).
+    #[serde(default)]
+    pub write: Vec<String>,
+    /// Commands may open network connections (default: loopback only,
+    /// inside their own network namespace).
+    #[serde(default)]
+    pub network: bool,
+}
+
+impl From<SandboxInput> for Sandbox {
+    fn from(input: SandboxInput) -> Sandbox {
+        match input {
+            SandboxInput::Mode(mode) => Sandbox {
+                mode,
+                ..Sandbox::default()
+            },
+            SandboxInput::Settings(s) => Sandbox {
+                mode: s.mode,
+                read: s.read,
+                write: s.write,
+                network: s.network,
+            },
+        }
+    }
 }
