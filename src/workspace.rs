@@ -20,14 +20,25 @@
 //!
 //! # Build caches
 //!
-//! Checks in a fresh copy must not rebuild the world. wf shares build
-//! caches, not sources: for a Cargo project (a `Cargo.toml` at the root),
-//! checks and `shell` commands get `CARGO_TARGET_DIR` pointing at the user's
-//! own target directory (their `CARGO_TARGET_DIR` if set, else
-//! `<repo>/target`), so dependencies already built are reused and only the
-//! workspace's own crates are compiled. An ignored `node_modules/` at the
-//! root is symlinked into the workspace for the same reason. The model's
-//! file tools cannot follow these links (they lead outside the workspace).
+//! Checks in a fresh copy must not rebuild the world, and no command of a
+//! run may change the user's tree — not even its build output, which the
+//! user runs later. So wf shares caches, never the user's own directories
+//! for writing: for a Cargo project (a `Cargo.toml` at the root), checks
+//! and `shell` commands get `CARGO_TARGET_DIR` pointing at a target
+//! directory of wf's own for this repository
+//! (`$TMPDIR/wf-cache-<hash of the repository path>/cargo-target`, 0700),
+//! kept from run to run, so dependencies are compiled once and only the
+//! workspace's own crates after that. The first run of a repository
+//! compiles its dependencies there. An ignored `node_modules/` at the root
+//! is symlinked into the workspace read-only: sandboxed commands may read
+//! it ([`Workspace::sandbox_read`]) but not write it. The model's file
+//! tools cannot follow these links (they lead outside the workspace).
+//!
+//! # Privacy
+//!
+//! The workspace and the run's temp directory ([`Workspace::tmp`], the
+//! `TMPDIR` of every command the run starts) are created `0700`: other
+//! users of a shared `/tmp` cannot read the copy of the repository.
 //!
 //! # Applying
 //!
@@ -80,8 +91,18 @@ pub struct Workspace {
     pub base_tree: String,
     /// Files copied.
     pub files: usize,
-    /// Extra environment for checks and `shell` (build-cache sharing).
+    /// Extra environment for checks and `shell` (build-cache sharing, and
+    /// `TMPDIR` set to [`Workspace::tmp`]).
     pub env: Vec<(String, String)>,
+    /// The run's private temp directory, next to the workspace (removed
+    /// with it).
+    pub tmp: PathBuf,
+    /// Directories outside the workspace that commands may read (a shared
+    /// `node_modules`).
+    pub sandbox_read: Vec<PathBuf>,
+    /// Directories outside the workspace that commands may write (wf's own
+    /// build caches).
+    pub sandbox_write: Vec<PathBuf>,
     keep: bool,
     /// Held while the workspace lives: its slot is ours.
     _slot: FileLock,
@@ -271,13 +292,21 @@ impl Workspace {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(io(format!("cannot clear {}", dir.display())))?;
         }
-        std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        private_dir(&dir)?;
+        let tmp = dir.with_extension("tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(io(format!("cannot clear {}", tmp.display())))?;
+        }
+        private_dir(&tmp)?;
         let mut ws = Workspace {
             dir: dir.clone(),
             origin: origin.to_path_buf(),
             base_tree: String::new(),
             files: 0,
             env: Vec::new(),
+            tmp,
+            sandbox_read: Vec::new(),
+            sandbox_write: Vec::new(),
             keep: false,
             _slot: slot,
         };
@@ -342,7 +371,9 @@ impl Workspace {
             .split(|b| *b == 0)
             .filter(|p| !p.is_empty())
             .count();
-        ws.env = share_build_caches(origin, &dir);
+        share_build_caches(origin, &mut ws)?;
+        ws.env
+            .push(("TMPDIR".to_string(), ws.tmp.to_string_lossy().into_owned()));
         Ok(ws)
     }
 
@@ -488,6 +519,7 @@ impl Drop for Workspace {
             } else {
                 let _ = std::fs::remove_dir_all(&self.dir);
             }
+            let _ = std::fs::remove_dir_all(&self.tmp);
         }
     }
 }
@@ -553,30 +585,48 @@ pub fn diffstat(patch: &str) -> Vec<(String, usize, usize)> {
     out
 }
 
-fn share_build_caches(origin: &Path, ws: &Path) -> Vec<(String, String)> {
-    let mut env = Vec::new();
+fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
     if origin.join("Cargo.toml").is_file() {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|p| if p.is_absolute() { p } else { origin.join(p) })
-            .unwrap_or_else(|| origin.join("target"));
-        env.push((
+        let key = sha256_hex(origin.to_string_lossy().as_bytes());
+        let cache = std::env::temp_dir().join(format!("wf-cache-{}", &key[..12]));
+        private_dir(&cache)?;
+        let target = cache.join("cargo-target");
+        std::fs::create_dir_all(&target)
+            .map_err(io(format!("cannot create {}", target.display())))?;
+        ws.env.push((
             "CARGO_TARGET_DIR".to_string(),
             target.to_string_lossy().into_owned(),
         ));
+        ws.sandbox_write.push(target);
     }
     let modules = origin.join("node_modules");
-    if modules.is_dir() && !ws.join("node_modules").exists() {
+    if modules.is_dir() && !ws.dir.join("node_modules").exists() {
         // Keep the link out of the run's diff.
-        let exclude = ws.join(".git/info/exclude");
-        let _ = std::fs::create_dir_all(ws.join(".git/info"));
+        let exclude = ws.dir.join(".git/info/exclude");
+        let _ = std::fs::create_dir_all(ws.dir.join(".git/info"));
         let mut text = std::fs::read_to_string(&exclude).unwrap_or_default();
         text.push_str("\n/node_modules\n");
         if std::fs::write(&exclude, text).is_ok() {
-            let _ = std::os::unix::fs::symlink(&modules, ws.join("node_modules"));
+            let _ = std::os::unix::fs::symlink(&modules, ws.dir.join("node_modules"));
+            ws.sandbox_read.push(modules);
         }
     }
-    env
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) with the new directory itself private
+/// to this user (0700), whatever the umask.
+fn private_dir(dir: &Path) -> Result<(), WorkspaceError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(format!("cannot create {}", dir.display())))?;
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(io(format!("cannot make {} private", dir.display())))
 }
 
 /// Commits `files` of the user's tree with `message`, using the user's own
