@@ -482,7 +482,7 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)?;
     let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
-    let fixed = crate::engine::fixed_request_bytes(&plan);
+    let fixed = crate::engine::fixed_request_bytes(plan.task_settings());
     if json {
         let mut value = serde_json::to_value(&plan).expect("plan serializes");
         value["fixed_request_bytes"] = fixed.into();
