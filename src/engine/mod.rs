@@ -15,6 +15,25 @@
 //!
 //! The user's tree is touched only by [`crate::workspace::apply`], after the
 //! apply checkpoint passed.
+//!
+//! How it is laid out:
+//!
+//! - this module: the run (`run`, `run_with`), the executor's run-wide
+//!   state (trace, totals, deadlines, limits in force, replay/resume mode),
+//!   its first events and workspace, checkpoints, and the conclusion (diff,
+//!   apply checkpoint, apply, commit);
+//! - `steps`: the plan's steps in order. The implicit agent step of a
+//!   single-prompt file (no id) runs without step events, its prompt
+//!   already rendered; every other step is bracketed by `step_started` /
+//!   `step_finished` with its id (`recipe.main` inside a recipe step);
+//! - `agent`: one agent step, run from the [`crate::plan::AgentStep`]
+//!   itself (its tools, permissions, bounds, model, context, checks) with
+//!   its rendered prompt and its scope's inputs: the model ↔ tools loop,
+//!   the plan checkpoint, the output schema and the checks with repair
+//!   rounds. No step runs from a copy of the plan;
+//! - `prompt`: the instructions and first message of an agent step and the
+//!   conversation; `limits`: the run's and the running steps' limits;
+//!   `checks` and `checkpoint`: running a check, asking a person.
 
 mod agent;
 pub mod checkpoint;
