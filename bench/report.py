@@ -5,7 +5,7 @@
     report.py min HYPERFINE.json [INDEX]      the fastest run, in seconds
     report.py sd HYPERFINE.json [INDEX]       its standard deviation, "± N ms"
     report.py stats HYPERFINE.json [INDEX]    "mean ± stddev (min … max), N runs" in ms
-    report.py plan-files PLAN.json            the context files of `wf plan --json`, one a line
+    report.py plan-files PLAN.json            the task's context files in `wf plan --json`, one a line
     report.py plan-field PLAN.json FIELD      a top-level field of `wf plan --json`
     report.py plan-tokens PLAN.json           the context's total token estimate
     report.py splits TRACE.jsonl              where a run's wall time went, from its trace
@@ -44,14 +44,20 @@ def cmd_stats(path, index="0"):
           f"(min {ms(r['min']):.1f}, max {ms(r['max']):.1f}), {len(r['times'])} runs")
 
 
+def task_context(plan):
+    """The task's own context: a single-prompt file's one step's, else the
+    top-level `defaults` its steps inherit."""
+    return (plan.get("defaults") or plan["steps"][0])["context"]
+
+
 def cmd_plan_files(path):
     plan = json.load(open(path))
-    for f in plan["context"]["files"]:
+    for f in task_context(plan)["files"]:
         print(f["path"])
 
 
 def cmd_plan_tokens(path):
-    print(json.load(open(path))["context"]["total_tokens"])
+    print(task_context(json.load(open(path)))["total_tokens"])
 
 
 def cmd_plan_field(path, field):

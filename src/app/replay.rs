@@ -203,7 +203,7 @@ pub fn replay(
         }),
         options,
         &mut Silent,
-        Mode::Replay(setup),
+        Mode::Replay(Box::new(setup)),
     );
     let replayed = crate::record::trace::read(&scratch.join("trace.jsonl"));
     let _ = std::fs::remove_dir_all(&scratch);

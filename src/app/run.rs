@@ -123,6 +123,6 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)
             .map_err(PlanError::Recipe)?;
     let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
-    let fixed = crate::engine::fixed_request_bytes(&plan);
+    let fixed = crate::engine::fixed_request_bytes(plan.task_settings());
     Ok((plan, fixed))
 }

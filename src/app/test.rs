@@ -263,7 +263,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
                     c.name, c.exit_code
                 ));
             }
-            if summary.checks.is_empty() && !plan.checks.is_empty() {
+            if summary.checks.is_empty() && !plan.task_settings().checks.is_empty() {
                 failures.push("the checks never ran".into());
             }
         }

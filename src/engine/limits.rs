@@ -2,6 +2,7 @@
 //! the recipe steps around it), each counted from its step's start.
 
 use super::*;
+use crate::spec::StepLimits;
 
 /// A step's limits while it runs.
 pub(super) struct ActiveLimits {

@@ -15,7 +15,27 @@
 //!
 //! The user's tree is touched only by [`crate::workspace::apply`], after the
 //! apply checkpoint passed.
+//!
+//! How it is laid out:
+//!
+//! - this module: the run (`run`, `run_with`), the executor's run-wide
+//!   state (trace, totals, deadlines, limits in force, replay/resume mode),
+//!   its first events and workspace, checkpoints, and the conclusion (diff,
+//!   apply checkpoint, apply, commit);
+//! - `steps`: the plan's steps in order. The implicit agent step of a
+//!   single-prompt file (no id) runs without step events, its prompt
+//!   already rendered; every other step is bracketed by `step_started` /
+//!   `step_finished` with its id (`recipe.main` inside a recipe step);
+//! - `agent`: one agent step, run from the [`crate::plan::AgentStep`]
+//!   itself (its tools, permissions, bounds, model, context, checks) with
+//!   its rendered prompt and its scope's inputs: the model ↔ tools loop,
+//!   the plan checkpoint, the output schema and the checks with repair
+//!   rounds. No step runs from a copy of the plan;
+//! - `prompt`: the instructions and first message of an agent step and the
+//!   conversation; `limits`: the run's and the running steps' limits;
+//!   `checks` and `checkpoint`: running a check, asking a person.
 
+mod agent;
 pub mod checkpoint;
 pub mod checks;
 mod limits;
@@ -24,21 +44,17 @@ mod steps;
 
 pub use crate::provider::cost::usd;
 use limits::ActiveLimits;
-use prompt::{Conversation, indent, response_text, user_text};
 pub use prompt::{first_message, fixed_request_bytes, instructions};
 
 use crate::plan::Plan;
 use crate::provider::{
-    Block, Message, ModelRequest, ModelResponse, Provider, ProviderObserver, Role, StopReason,
-    Usage,
+    Block, Message, ModelRequest, ModelResponse, Provider, ProviderObserver, Role, Usage,
 };
 use crate::record::event::{
     CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals,
 };
 use crate::record::store::{RunDir, Store};
 use crate::record::trace::TraceWriter;
-use crate::spec::StepLimits;
-use crate::tools::ToolLayer;
 use crate::workspace::{self, Workspace};
 use checkpoint::{Approver, Decision};
 use std::time::{Duration, Instant};
@@ -69,7 +85,7 @@ pub enum Mode {
     /// A new run: recorded in `.wf/runs`, applied to the user's tree.
     Live,
     /// A replay: recorded in a scratch folder, never applied.
-    Replay(ReplaySetup),
+    Replay(Box<ReplaySetup>),
     /// A paused or interrupted run continued in its own run folder.
     Resume(RunDir, Box<ResumeSetup>),
 }
@@ -307,12 +323,24 @@ impl Executor<'_> {
     /// The whole run up to (not including) the final event. `Err` is a
     /// failure of wf itself (trace, workspace, git).
     fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, String> {
+        let revision = workspace::head_revision(&self.plan.root);
+        self.started(revision.as_deref())?;
+        let ws = self.workspace(revision.as_deref())?;
+        self.emit(Event::WorkspaceReady {
+            files: ws.files,
+            base_tree: ws.base_tree.clone(),
+        })?;
+        let end = self.steps(provider, &ws)?;
+        self.conclude(end, &ws)
+    }
+
+    /// The run's first events: what runs, and the recipes it uses.
+    fn started(&mut self, revision: Option<&str>) -> Result<(), String> {
         let plan = self.plan;
         let model = match &plan.model.name {
             Some(name) => format!("{}/{name}", plan.model.provider.as_str()),
             None => plan.model.provider.as_str().to_string(),
         };
-        let revision = workspace::head_revision(&plan.root);
         self.emit(Event::RunStarted {
             trace_version: crate::record::event::TRACE_VERSION,
             wf_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -323,7 +351,7 @@ impl Executor<'_> {
             spec_hash: plan.spec_hash.clone(),
             inputs: plan.inputs.clone(),
             fingerprint: plan.fingerprint.clone(),
-            base_revision: revision.clone(),
+            base_revision: revision.map(str::to_string),
             model,
             dry_run: self.options.dry_run,
             at: crate::sys::clock::now_rfc3339(),
@@ -336,433 +364,31 @@ impl Executor<'_> {
                 sha256: pin.sha256.clone(),
             })?;
         }
+        Ok(())
+    }
+
+    /// The workspace the run works in: the replay's or resume's, else a
+    /// new one from the user's tree, its starting state recorded.
+    fn workspace(&mut self, revision: Option<&str>) -> Result<Workspace, String> {
         let prebuilt = match &mut self.mode {
             Mode::Live => None,
             Mode::Replay(setup) => setup.workspace.take(),
             Mode::Resume(_, setup) => setup.workspace.take(),
         };
-        let ws = match prebuilt {
-            Some(ws) => ws,
-            None => {
-                // Record the starting state (base commit + uncommitted
-                // changes) so the run can be replayed and resumed later.
-                if let Some(patch) = workspace::start_patch(&plan.root, revision.as_deref())
-                    .map_err(|e| format!("cannot record the starting state: {e}"))?
-                {
-                    std::fs::write(self.dir.path.join("start.patch"), patch)
-                        .map_err(|e| format!("cannot write start.patch: {e}"))?;
-                }
-                Workspace::create_from(&plan.root, &workspace::Source::Current)
-                    .map_err(|e| format!("cannot prepare the workspace: {e}"))?
-            }
-        };
-        self.emit(Event::WorkspaceReady {
-            files: ws.files,
-            base_tree: ws.base_tree.clone(),
-        })?;
-        if plan.steps.is_empty() {
-            self.emit(context_event(&plan.context))?;
+        if let Some(ws) = prebuilt {
+            return Ok(ws);
         }
-        if plan.steps.is_empty() {
-            let (end, _) = self.agent(provider, &ws, plan, None, "", &StepLimits::default())?;
-            return self.conclude(end, &ws);
+        let root = &self.plan.root;
+        // Record the starting state (base commit + uncommitted changes) so
+        // the run can be replayed and resumed later.
+        if let Some(patch) = workspace::start_patch(root, revision)
+            .map_err(|e| format!("cannot record the starting state: {e}"))?
+        {
+            std::fs::write(self.dir.path.join("start.patch"), patch)
+                .map_err(|e| format!("cannot write start.patch: {e}"))?;
         }
-        let end = self.steps(provider, &ws)?;
-        self.conclude(end, &ws)
-    }
-
-    /// An agent with the tools, permissions and checks of `view`, within
-    /// the step's `limits` (and the run's).
-    fn agent(
-        &mut self,
-        provider: &mut dyn Provider,
-        ws: &Workspace,
-        view: &Plan,
-        output_schema: Option<&serde_json::Value>,
-        label: &str,
-        limits: &StepLimits,
-    ) -> Result<(End, String), String> {
-        let mut tools = ToolLayer::new(
-            &ws.dir,
-            &view.tools,
-            &view.permissions,
-            &view.bounds,
-            ws.env.clone(),
-        )
-        .map_err(|e| format!("cannot set up the tools: {e}"))?;
-        let plan_phase = view.checkpoints.plan;
-        tools.set_writes_allowed(!plan_phase);
-        let outer = self.enter_limits(label, limits);
-        let done = self.agent_loop(
-            provider,
-            &mut tools,
-            ws,
-            plan_phase,
-            view,
-            output_schema,
-            limits.max_repairs,
-        );
-        self.leave_limits(outer);
-        done
-    }
-
-    /// One agent's work: model turns and tool calls until it is done, then
-    /// the output schema (if any) and the checks, with repair rounds. On
-    /// success, the final answer's text.
-    #[allow(clippy::too_many_arguments)]
-    fn agent_loop(
-        &mut self,
-        provider: &mut dyn Provider,
-        tools: &mut ToolLayer,
-        ws: &Workspace,
-        mut plan_phase: bool,
-        plan: &Plan,
-        output_schema: Option<&serde_json::Value>,
-        max_repairs: Option<u32>,
-    ) -> Result<(End, String), String> {
-        let max_repairs = max_repairs.unwrap_or(plan.limits.max_repairs);
-        let mut conversation = Conversation::new(ModelRequest {
-            model: plan
-                .model
-                .name
-                .clone()
-                .unwrap_or_else(|| "script".to_string()),
-            max_tokens: plan.model.max_tokens,
-            temperature: plan.model.temperature,
-            system: instructions(plan),
-            tools: tools.definitions(),
-            messages: Vec::new(),
-        });
-        conversation.push(first_message(plan));
-        let mut repairs = 0u32;
-        loop {
-            if let Some(end) = self.time_limit()? {
-                return Ok((end, String::new()));
-            }
-            if let Some(end) = self.step_turn_limit()? {
-                return Ok((end, String::new()));
-            }
-            if self.totals.turns >= plan.limits.max_turns {
-                return self
-                    .limit(
-                        "max_turns",
-                        RunStatus::TurnLimit,
-                        &format!("{} model requests made, the limit", plan.limits.max_turns),
-                    )
-                    .map(|end| (end, String::new()));
-            }
-            self.totals.turns += 1;
-            let turn = self.totals.turns;
-            self.emit(Event::ModelRequest {
-                turn,
-                request_hash: conversation.hash(),
-                tokens_estimate: crate::context::estimate_tokens(conversation.bytes),
-            })?;
-            let request = &conversation.request;
-            let (answer, cache_hit) = {
-                let mut observer = Observer {
-                    trace: &mut self.trace,
-                    reporter: &mut *self.reporter,
-                    turn,
-                    cache_hit: false,
-                    deadline: self.deadline,
-                };
-                let answer = provider.complete(request, &mut observer);
-                (answer, observer.cache_hit)
-            };
-            let response = match answer {
-                Ok(r) => r,
-                Err(e) => {
-                    self.emit(Event::ModelError {
-                        turn,
-                        message: e.message.clone(),
-                        status: e.status,
-                        request_id: e.request_id.clone(),
-                    })?;
-                    // Cut short by the run's or a step's time limit.
-                    if let Some(end) = self.time_limit()? {
-                        return Ok((end, String::new()));
-                    }
-                    return Ok(((RunStatus::ModelError, Some(e.message)), String::new()));
-                }
-            };
-            self.account(&plan.model, turn, &response, cache_hit)?;
-            if let Some(end) = self.step_cost_limit()? {
-                return Ok((end, String::new()));
-            }
-            if let Some(max) = plan.limits.max_cost_usd
-                && let Some(cost) = self.totals.cost_usd
-                && cost > max
-            {
-                return self
-                    .limit(
-                        "max_cost_usd",
-                        RunStatus::CostLimit,
-                        &format!("spent {}, over the {} limit", usd(cost), usd(max)),
-                    )
-                    .map(|end| (end, String::new()));
-            }
-            // The answer came after the time ran out: it is not acted on.
-            if let Some(end) = self.time_limit()? {
-                return Ok((end, String::new()));
-            }
-            let calls: Vec<(String, String, serde_json::Value)> = response
-                .content
-                .iter()
-                .filter_map(|b| match b {
-                    Block::ToolUse { id, name, input } => {
-                        Some((id.clone(), name.clone(), input.clone()))
-                    }
-                    _ => None,
-                })
-                .collect();
-            if !response.content.is_empty() {
-                conversation.push(Message {
-                    role: Role::Assistant,
-                    content: response.content.clone(),
-                });
-            }
-            match &response.stop_reason {
-                StopReason::Refusal => {
-                    return Ok((
-                        (
-                            RunStatus::ModelError,
-                            Some("the model refused to continue".into()),
-                        ),
-                        String::new(),
-                    ));
-                }
-                StopReason::PauseTurn if calls.is_empty() => continue,
-                StopReason::MaxTokens if calls.is_empty() => {
-                    conversation.push(user_text("Your answer was cut off at the max_tokens limit. Continue where you stopped."));
-                    continue;
-                }
-                _ => {}
-            }
-            if !calls.is_empty() {
-                let mut results = Vec::new();
-                for (id, name, input) in calls {
-                    results.push(self.tool_call(tools, &id, &name, &input)?);
-                }
-                if response.stop_reason == StopReason::MaxTokens {
-                    results.push(Block::Text {
-                        text: "Your answer was cut off at the max_tokens limit; a tool call may be incomplete.".into(),
-                    });
-                }
-                conversation.push(Message {
-                    role: Role::User,
-                    content: results,
-                });
-                continue;
-            }
-
-            // A turn without tool calls: the agent says it is done.
-            if plan_phase {
-                let text = response_text(&response);
-                let summary = format!("\nThe model's plan:\n\n{}\n\n", indent(&text));
-                match self.checkpoint(
-                    CheckpointName::Plan,
-                    None,
-                    "Approve this plan?",
-                    &summary,
-                    None,
-                )? {
-                    Some(end) => return Ok((end, String::new())),
-                    None => {
-                        plan_phase = false;
-                        tools.set_writes_allowed(true);
-                        conversation.push(user_text("The plan is approved. Carry it out now."));
-                        continue;
-                    }
-                }
-            }
-            let answer = response_text(&response);
-            let failed = match output_schema.map(|schema| check_output(&answer, schema)) {
-                Some(Err(why)) => Some(checks::CheckRun {
-                    name: "output_schema".into(),
-                    passed: false,
-                    exit_code: None,
-                    timed_out: false,
-                    output_hash: crate::hash::sha256_hex(why.as_bytes()),
-                    tail: why,
-                    truncated: false,
-                    elapsed: Duration::ZERO,
-                }),
-                _ => self.run_checks(ws, plan, repairs)?,
-            };
-            match failed {
-                None => return Ok(((RunStatus::Succeeded, None), answer)),
-                Some(failed) => {
-                    // A check that failed because the time ran out ends the
-                    // run on the time limit, not as a failed check.
-                    if let Some(end) = self.time_limit()? {
-                        return Ok((end, String::new()));
-                    }
-                    if repairs >= max_repairs {
-                        let reason = format!(
-                            "check `{}` still fails after {} repair round{}",
-                            failed.name,
-                            repairs,
-                            if repairs == 1 { "" } else { "s" }
-                        );
-                        if max_repairs > 0 {
-                            self.emit(Event::LimitReached {
-                                limit: "max_repairs".into(),
-                                message: reason.clone(),
-                            })?;
-                        }
-                        return Ok(((RunStatus::ChecksFailed, Some(reason)), String::new()));
-                    }
-                    repairs += 1;
-                    self.totals.repairs += 1;
-                    self.emit(Event::RepairRequested {
-                        round: repairs,
-                        failed: vec![failed.name.clone()],
-                    })?;
-                    conversation.push(user_text(&checks::repair_message(
-                        &failed,
-                        repairs,
-                        max_repairs,
-                    )));
-                }
-            }
-        }
-    }
-
-    fn account(
-        &mut self,
-        model: &crate::spec::ModelSpec,
-        turn: u32,
-        response: &ModelResponse,
-        cache_hit: bool,
-    ) -> Result<(), String> {
-        let usage = &response.usage;
-        let add = |total: &mut Option<u64>, v: Option<u64>| {
-            *total = match (*total, v) {
-                (Some(t), Some(v)) => Some(t + v),
-                _ => None,
-            }
-        };
-        add(&mut self.totals.input_tokens, usage.input_tokens);
-        add(&mut self.totals.output_tokens, usage.output_tokens);
-        self.totals.cache_creation_input_tokens += usage.cache_creation_input_tokens;
-        self.totals.cache_read_input_tokens += usage.cache_read_input_tokens;
-        // A cached answer cost nothing this time.
-        let cost = if cache_hit {
-            Some(0.0)
-        } else {
-            (self.pricing)(model, usage)
-        };
-        if cost.is_none() {
-            self.cost_known = false;
-        }
-        self.totals.cost_usd = if self.cost_known {
-            Some(self.totals.cost_usd.unwrap_or(0.0) + cost.unwrap_or(0.0))
-        } else {
-            None
-        };
-        self.emit(Event::ModelResponse {
-            turn,
-            content: response.content.clone(),
-            stop_reason: response.stop_reason.clone(),
-            usage: usage.clone(),
-            cost_usd: cost,
-            cache_hit,
-        })
-    }
-
-    fn tool_call(
-        &mut self,
-        tools: &ToolLayer,
-        id: &str,
-        name: &str,
-        input: &serde_json::Value,
-    ) -> Result<Block, String> {
-        self.emit(Event::ToolCall {
-            call_id: id.to_string(),
-            tool: name.to_string(),
-            input: input.clone(),
-        })?;
-        let started = Instant::now();
-        let outcome = match input {
-            serde_json::Value::String(raw) => crate::tools::ToolOutcome::error(format!(
-                "{name}: the input is not valid JSON: {}",
-                raw.chars().take(200).collect::<String>()
-            )),
-            _ => tools.call(name, input, self.left()),
-        };
-        if let Some(d) = &outcome.denial {
-            self.emit(Event::PermissionDenied {
-                call_id: id.to_string(),
-                tool: name.to_string(),
-                rule: d.rule.to_string(),
-                message: d.message.clone(),
-            })?;
-        }
-        self.emit(Event::ToolResult {
-            call_id: id.to_string(),
-            tool: name.to_string(),
-            ok: !outcome.is_error,
-            exit_code: outcome.exit_code,
-            output_hash: crate::hash::sha256_hex(outcome.content.as_bytes()),
-            output: outcome.content.clone(),
-            truncated: outcome.truncated,
-            duration_ms: started.elapsed().as_millis() as u64,
-        })?;
-        Ok(Block::ToolResult {
-            tool_use_id: id.to_string(),
-            content: outcome.content,
-            is_error: outcome.is_error,
-        })
-    }
-
-    /// Runs the checks; the first failing one, if any. Whatever the checks
-    /// write in the workspace is undone afterwards: checks prove the
-    /// change, they never become part of it.
-    fn run_checks(
-        &mut self,
-        ws: &Workspace,
-        view: &Plan,
-        round: u32,
-    ) -> Result<Option<checks::CheckRun>, String> {
-        if view.checks.is_empty() {
-            return Ok(None);
-        }
-        let state = ws
-            .snapshot()
-            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
-        let failed = self.run_checks_on(ws, &view.checks, &view.inputs, round);
-        ws.restore(&state)
-            .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
-        failed
-    }
-
-    fn run_checks_on(
-        &mut self,
-        ws: &Workspace,
-        checks: &[crate::spec::Check],
-        inputs: &std::collections::BTreeMap<String, serde_json::Value>,
-        round: u32,
-    ) -> Result<Option<checks::CheckRun>, String> {
-        let env = check_env(ws, inputs);
-        for check in checks {
-            let result = checks::run_check(check, &ws.dir, &env, self.left());
-            self.emit(Event::CheckResult {
-                round,
-                name: result.name.clone(),
-                passed: result.passed,
-                exit_code: result.exit_code,
-                timed_out: result.timed_out,
-                output_hash: result.output_hash.clone(),
-                output_tail: result.tail.clone(),
-                truncated: result.truncated,
-                duration_ms: result.elapsed.as_millis() as u64,
-            })?;
-            if !result.passed {
-                return Ok(Some(result));
-            }
-        }
-        Ok(None)
+        Workspace::create_from(root, &workspace::Source::Current)
+            .map_err(|e| format!("cannot prepare the workspace: {e}"))
     }
 
     /// Asks at a checkpoint. `None` means approved: go on.
@@ -986,46 +612,6 @@ impl Executor<'_> {
     }
 }
 
-/// The JSON in a final answer: the whole text, or the body of a fenced
-/// code block.
-fn extract_json(answer: &str) -> Option<serde_json::Value> {
-    let text = answer.trim();
-    if let Ok(v) = serde_json::from_str(text) {
-        return Some(v);
-    }
-    let start = text.find("```")?;
-    let after = &text[start + 3..];
-    let body_start = after.find('\n')? + 1;
-    let body = &after[body_start..];
-    let end = body.find("```")?;
-    serde_json::from_str(body[..end].trim()).ok()
-}
-
-/// Whether a final answer is JSON valid against `schema`; the error says
-/// what to fix, for the repair message.
-fn check_output(answer: &str, schema: &serde_json::Value) -> Result<(), String> {
-    let Some(value) = extract_json(answer) else {
-        return Err(format!(
-            "your final answer must be JSON valid against this schema, and it is not JSON:\n{}",
-            serde_json::to_string_pretty(schema).unwrap_or_default()
-        ));
-    };
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| format!("the output schema is invalid: {e}"))?;
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("at `{}`: {e}", e.instance_path().as_str()))
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "your final answer does not match the output schema:\n{}",
-            errors.join("\n")
-        ))
-    }
-}
-
 /// The commit message of an applied run: a subject, then trailers naming the
 /// run, the task and its version, and the approver(s).
 pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String {
@@ -1035,7 +621,8 @@ pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String
         .map(|v| format!(" {v}"))
         .unwrap_or_default();
     let first_line = plan
-        .prompt
+        .implicit_step()
+        .map_or("", |step| step.prompt.as_str())
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")

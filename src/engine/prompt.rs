@@ -2,6 +2,7 @@
 //! conversation that grows turn by turn with its hash kept up to date.
 
 use super::*;
+use crate::plan::AgentStep;
 
 /// The request being built up turn by turn, with its hash kept up to date
 /// incrementally: hashing the whole conversation again on every turn would
@@ -78,29 +79,29 @@ pub(super) fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// The fixed instructions: the same on every turn of a run.
-pub fn instructions(plan: &Plan) -> String {
+/// The fixed instructions of an agent step: the same on every turn.
+pub fn instructions(step: &AgentStep) -> String {
     let mut s = String::from(
         "You are a coding agent working in a copy of a repository. Act only through the tools; paths are relative to the repository root.\n",
     );
-    if plan.checks.is_empty() {
+    if step.checks.is_empty() {
         s.push_str("When the task is done, reply without tool calls.\n");
     } else {
-        let names: Vec<&str> = plan.checks.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = step.checks.iter().map(|c| c.name.as_str()).collect();
         s.push_str(&format!(
             "When the task is done, reply without tool calls; then these checks run and must pass: {}. If one fails you get its output to fix.\n",
             names.join(", ")
         ));
     }
-    let p = &plan.permissions;
-    if plan.tools.iter().any(|t| t.writes()) {
+    let p = &step.permissions;
+    if step.tools.iter().any(|t| t.writes()) {
         let write = if p.write.is_empty() {
             "nothing".to_string()
         } else {
             p.write.join(", ")
         };
         s.push_str(&format!("Writable: {write}."));
-        for bound in &plan.bounds {
+        for bound in &step.bounds {
             let within = if bound.write.is_empty() {
                 "nothing".to_string()
             } else {
@@ -109,7 +110,7 @@ pub fn instructions(plan: &Plan) -> String {
             s.push_str(&format!(" Only within: {within}."));
         }
         let protect: Vec<&str> = std::iter::once(p)
-            .chain(&plan.bounds)
+            .chain(&step.bounds)
             .flat_map(|b| b.protect.iter().map(String::as_str))
             .collect();
         if !protect.is_empty() {
@@ -119,7 +120,7 @@ pub fn instructions(plan: &Plan) -> String {
     }
     if let Some(shell) = &p.shell {
         s.push_str(&format!("Allowed commands: {}.", shell.allow.join("; ")));
-        for bound in &plan.bounds {
+        for bound in &step.bounds {
             let allow: Vec<&str> = bound
                 .shell
                 .iter()
@@ -136,21 +137,22 @@ pub fn instructions(plan: &Plan) -> String {
         }
         s.push('\n');
     }
-    if !plan.constraints.is_empty() {
+    if !step.constraints.is_empty() {
         s.push_str("Rules:\n");
-        for c in &plan.constraints {
+        for c in &step.constraints {
             s.push_str(&format!("- {c}\n"));
         }
     }
     s
 }
 
-/// The first user message: the context files, then the task.
-pub fn first_message(plan: &Plan) -> Message {
+/// The first user message of an agent step: its context files, then the
+/// task (`prompt`, rendered).
+pub fn first_message(step: &AgentStep, prompt: &str) -> Message {
     let mut content = Vec::new();
-    if !plan.context.files.is_empty() {
+    if !step.context.files.is_empty() {
         let mut ctx = String::from("Context files:\n");
-        for f in &plan.context.files {
+        for f in &step.context.files {
             ctx.push_str(&format!("<file path=\"{}\">\n{}", f.path, f.content));
             if !f.content.ends_with('\n') {
                 ctx.push('\n');
@@ -159,8 +161,8 @@ pub fn first_message(plan: &Plan) -> Message {
         }
         content.push(Block::Text { text: ctx });
     }
-    let mut task = plan.prompt.clone();
-    if plan.checkpoints.plan {
+    let mut task = prompt.to_string();
+    if step.plan_checkpoint {
         task.push_str(
             "\n\nFirst reply with your plan only, without changing anything. A person approves it before edits and commands are allowed.",
         );
@@ -172,13 +174,13 @@ pub fn first_message(plan: &Plan) -> Message {
     }
 }
 
-/// Bytes of the instructions and tool definitions: the part of every request
-/// that does not depend on the conversation.
-pub fn fixed_request_bytes(plan: &Plan) -> u64 {
-    let system = instructions(plan);
+/// Bytes of an agent step's instructions and tool definitions: the part of
+/// every request that does not depend on the conversation.
+pub fn fixed_request_bytes(step: &AgentStep) -> u64 {
+    let system = instructions(step);
     let tools: Vec<crate::provider::ToolDef> = crate::spec::ToolName::ALL
         .into_iter()
-        .filter(|t| plan.tools.contains(t))
+        .filter(|t| step.tools.contains(t))
         .map(crate::tools::definition)
         .collect();
     let tools_json = serde_json::to_vec(&tools).expect("tool definitions serialize");

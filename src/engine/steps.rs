@@ -1,11 +1,21 @@
-//! Multi-step workflows: agent, command and recipe steps in order, each
+//! Step orchestration: a plan's steps in order (agent, command and recipe
+//! steps, or the one implicit agent step of a single-prompt file), each
 //! recipe step with its own inputs and `steps.` names; what a recipe's
-//! command step may change; the checkpoint after a step.
+//! command step may change; the checkpoint after a step. The agent step
+//! itself runs in [`super::agent`].
 
 use super::*;
 
+use crate::plan::{AgentStep, PlanStep, StepKind, UsedRecipe};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What a step did: its result (for later steps' `steps.ID`), or how the
+/// run ends.
+type Ran = Result<Value, End>;
+
 impl Executor<'_> {
-    /// The steps of a multi-step workflow, in order, in one workspace.
+    /// The plan's steps, in order, in one workspace.
     pub(super) fn steps(
         &mut self,
         provider: &mut dyn Provider,
@@ -25,172 +35,217 @@ impl Executor<'_> {
         &mut self,
         provider: &mut dyn Provider,
         ws: &Workspace,
-        steps: &[crate::plan::PlanStep],
-        inputs: &std::collections::BTreeMap<String, serde_json::Value>,
+        steps: &[PlanStep],
+        inputs: &BTreeMap<String, Value>,
         prefix: &str,
-    ) -> Result<(End, Option<serde_json::Value>), String> {
-        let mut results: std::collections::BTreeMap<String, serde_json::Value> =
-            std::collections::BTreeMap::new();
+    ) -> Result<(End, Option<Value>), String> {
+        let mut results: BTreeMap<String, Value> = BTreeMap::new();
         let mut last = None;
         for step in steps {
-            let id = format!("{prefix}{}", step.id);
-            if let Some(cond) = &step.condition {
-                match crate::spec::template::condition(cond, inputs, &results) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        self.emit(Event::StepSkipped { id })?;
-                        continue;
-                    }
-                    Err(e) => {
-                        return Ok((
-                            (
-                                RunStatus::Error,
-                                Some(format!("step `{id}`: `if:` {}", e.message)),
-                            ),
-                            None,
-                        ));
-                    }
-                }
+            let Some(step_id) = &step.id else {
+                let end = self.implicit_step(provider, ws, step, inputs)?;
+                return Ok((end, None));
+            };
+            let id = format!("{prefix}{step_id}");
+            match self.condition(step, &id, inputs, &results)? {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(end) => return Ok((end, None)),
             }
-            let result = match &step.kind {
-                crate::plan::StepKind::Command {
+            let ran = match &step.kind {
+                StepKind::Command {
                     run,
                     timeout,
                     bounds,
-                } => {
-                    self.emit(Event::StepStarted {
-                        id: id.clone(),
-                        step_kind: "command".into(),
-                    })?;
-                    let check = crate::spec::Check {
-                        name: id.clone(),
-                        run: run.clone(),
-                        timeout: *timeout,
-                    };
-                    let before = if bounds.is_empty() {
-                        None
-                    } else {
-                        Some(
-                            ws.snapshot()
-                                .map_err(|e| format!("cannot snapshot the workspace: {e}"))?,
-                        )
-                    };
-                    let done =
-                        checks::run_check(&check, &ws.dir, &check_env(ws, inputs), self.left());
-                    if let Some(before) = before
-                        && let Some(end) = self.bounded_command(ws, &id, &before, bounds)?
-                    {
-                        return Ok((end, None));
-                    }
-                    self.emit(Event::StepFinished {
-                        id: id.clone(),
-                        exit_code: done.exit_code,
-                        output: serde_json::Value::String(done.tail.clone()),
-                    })?;
-                    // Killed by the run's or a step's time limit: the run ends.
-                    if let Some(end) = self.time_limit()? {
-                        return Ok((end, None));
-                    }
-                    serde_json::json!({ "exit_code": done.exit_code, "output": done.tail })
-                }
-                crate::plan::StepKind::Uses(used) => {
-                    self.emit(Event::StepStarted {
-                        id: id.clone(),
-                        step_kind: "uses".into(),
-                    })?;
-                    let outer = self.enter_limits(&id, &used.limits);
-                    let done =
-                        self.run_steps(provider, ws, &used.steps, &used.inputs, &format!("{id}."));
-                    self.leave_limits(outer);
-                    let (end, inner) = done?;
-                    if end.0 != RunStatus::Succeeded {
-                        return Ok((end, None));
-                    }
-                    let inner = inner.unwrap_or_else(|| serde_json::json!({ "output": null }));
-                    self.emit(Event::StepFinished {
-                        id: id.clone(),
-                        exit_code: inner
-                            .get("exit_code")
-                            .and_then(|c| c.as_i64())
-                            .map(|c| c as i32),
-                        output: inner
-                            .get("output")
-                            .cloned()
-                            .unwrap_or(serde_json::Value::Null),
-                    })?;
-                    if used.approve_after
-                        && let Some(end) = self.step_checkpoint(ws, &id)?
-                    {
-                        return Ok((end, None));
-                    }
-                    inner
-                }
-                crate::plan::StepKind::Agent(agent) => {
-                    self.emit(Event::StepStarted {
-                        id: id.clone(),
-                        step_kind: "agent".into(),
-                    })?;
-                    let prompt = match crate::spec::template::render_with_steps(
-                        &agent.prompt,
-                        inputs,
-                        &results,
-                    ) {
-                        Ok(p) => p,
-                        Err(e) => {
-                            return Ok((
-                                (
-                                    RunStatus::Error,
-                                    Some(format!("step `{id}`: {}", e.message)),
-                                ),
-                                None,
-                            ));
-                        }
-                    };
-                    let mut view = self.plan.clone();
-                    view.steps = Vec::new();
-                    view.inputs = inputs.clone();
-                    view.prompt = prompt;
-                    view.constraints = agent.constraints.clone();
-                    view.context = agent.context.clone();
-                    view.tools = agent.tools.clone();
-                    view.permissions = agent.permissions.clone();
-                    view.bounds = agent.bounds.clone();
-                    view.checks = agent.checks.clone();
-                    view.checkpoints.plan = agent.plan_checkpoint;
-                    view.model = agent.model.clone();
-                    self.emit(context_event(&view.context))?;
-                    let (end, answer) = self.agent(
-                        provider,
-                        ws,
-                        &view,
-                        agent.output_schema.as_ref(),
-                        &id,
-                        &agent.limits,
-                    )?;
-                    if end.0 != RunStatus::Succeeded {
-                        return Ok((end, None));
-                    }
-                    let output = match &agent.output_schema {
-                        Some(_) => extract_json(&answer).unwrap_or(serde_json::Value::Null),
-                        None => serde_json::Value::String(answer),
-                    };
-                    self.emit(Event::StepFinished {
-                        id: id.clone(),
-                        exit_code: None,
-                        output: output.clone(),
-                    })?;
-                    if agent.approve_after
-                        && let Some(end) = self.step_checkpoint(ws, &id)?
-                    {
-                        return Ok((end, None));
-                    }
-                    serde_json::json!({ "output": output })
+                } => self.command_step(ws, &id, run, *timeout, bounds, inputs)?,
+                StepKind::Uses(used) => self.recipe_step(provider, ws, &id, used)?,
+                StepKind::Agent(agent) => {
+                    self.agent_step(provider, ws, &id, agent, inputs, &results)?
                 }
             };
-            results.insert(step.id.clone(), result.clone());
+            let result = match ran {
+                Ok(result) => result,
+                Err(end) => return Ok((end, None)),
+            };
+            results.insert(step_id.clone(), result.clone());
             last = Some(result);
         }
         Ok(((RunStatus::Succeeded, None), last))
+    }
+
+    /// The one agent step of a single-prompt task file: its context, then
+    /// the agent, without step events; its prompt is already rendered.
+    fn implicit_step(
+        &mut self,
+        provider: &mut dyn Provider,
+        ws: &Workspace,
+        step: &PlanStep,
+        inputs: &BTreeMap<String, Value>,
+    ) -> Result<End, String> {
+        let StepKind::Agent(agent) = &step.kind else {
+            unreachable!("only an agent step is implicit");
+        };
+        self.emit(context_event(&agent.context))?;
+        let (end, _) = self.agent(provider, ws, agent, &agent.prompt, inputs, "")?;
+        Ok(end)
+    }
+
+    /// Whether a step runs: its `if:` holds (or it has none). A step that
+    /// does not run is recorded as skipped; a condition that cannot be
+    /// evaluated ends the run.
+    fn condition(
+        &mut self,
+        step: &PlanStep,
+        id: &str,
+        inputs: &BTreeMap<String, Value>,
+        results: &BTreeMap<String, Value>,
+    ) -> Result<Result<bool, End>, String> {
+        let Some(cond) = &step.condition else {
+            return Ok(Ok(true));
+        };
+        match crate::spec::template::condition(cond, inputs, results) {
+            Ok(true) => Ok(Ok(true)),
+            Ok(false) => {
+                self.emit(Event::StepSkipped { id: id.to_string() })?;
+                Ok(Ok(false))
+            }
+            Err(e) => Ok(Err((
+                RunStatus::Error,
+                Some(format!("step `{id}`: `if:` {}", e.message)),
+            ))),
+        }
+    }
+
+    /// A command step: `run` in the workspace; in a recipe, what it changed
+    /// must be writable under its callers' permissions (`bounds`).
+    fn command_step(
+        &mut self,
+        ws: &Workspace,
+        id: &str,
+        run: &str,
+        timeout: Option<crate::spec::Duration>,
+        bounds: &[crate::spec::Permissions],
+        inputs: &BTreeMap<String, Value>,
+    ) -> Result<Ran, String> {
+        self.emit(Event::StepStarted {
+            id: id.to_string(),
+            step_kind: "command".into(),
+        })?;
+        let check = crate::spec::Check {
+            name: id.to_string(),
+            run: run.to_string(),
+            timeout,
+        };
+        let before = if bounds.is_empty() {
+            None
+        } else {
+            Some(
+                ws.snapshot()
+                    .map_err(|e| format!("cannot snapshot the workspace: {e}"))?,
+            )
+        };
+        let done = checks::run_check(&check, &ws.dir, &check_env(ws, inputs), self.left());
+        if let Some(before) = before
+            && let Some(end) = self.bounded_command(ws, id, &before, bounds)?
+        {
+            return Ok(Err(end));
+        }
+        self.emit(Event::StepFinished {
+            id: id.to_string(),
+            exit_code: done.exit_code,
+            output: Value::String(done.tail.clone()),
+        })?;
+        // Killed by the run's or a step's time limit: the run ends.
+        if let Some(end) = self.time_limit()? {
+            return Ok(Err(end));
+        }
+        Ok(Ok(
+            serde_json::json!({ "exit_code": done.exit_code, "output": done.tail }),
+        ))
+    }
+
+    /// A recipe step: the recipe's steps with its inputs, within the
+    /// recipe step's limits; its result is its last step's.
+    fn recipe_step(
+        &mut self,
+        provider: &mut dyn Provider,
+        ws: &Workspace,
+        id: &str,
+        used: &UsedRecipe,
+    ) -> Result<Ran, String> {
+        self.emit(Event::StepStarted {
+            id: id.to_string(),
+            step_kind: "uses".into(),
+        })?;
+        let outer = self.enter_limits(id, &used.limits);
+        let done = self.run_steps(provider, ws, &used.steps, &used.inputs, &format!("{id}."));
+        self.leave_limits(outer);
+        let (end, inner) = done?;
+        if end.0 != RunStatus::Succeeded {
+            return Ok(Err(end));
+        }
+        let inner = inner.unwrap_or_else(|| serde_json::json!({ "output": null }));
+        self.emit(Event::StepFinished {
+            id: id.to_string(),
+            exit_code: inner
+                .get("exit_code")
+                .and_then(|c| c.as_i64())
+                .map(|c| c as i32),
+            output: inner.get("output").cloned().unwrap_or(Value::Null),
+        })?;
+        if used.approve_after
+            && let Some(end) = self.step_checkpoint(ws, id)?
+        {
+            return Ok(Err(end));
+        }
+        Ok(Ok(inner))
+    }
+
+    /// An agent step: its prompt rendered with the scope's `inputs` and the
+    /// earlier steps' `results`, its context, then the agent.
+    fn agent_step(
+        &mut self,
+        provider: &mut dyn Provider,
+        ws: &Workspace,
+        id: &str,
+        agent: &AgentStep,
+        inputs: &BTreeMap<String, Value>,
+        results: &BTreeMap<String, Value>,
+    ) -> Result<Ran, String> {
+        self.emit(Event::StepStarted {
+            id: id.to_string(),
+            step_kind: "agent".into(),
+        })?;
+        let prompt = match crate::spec::template::render_with_steps(&agent.prompt, inputs, results)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(Err((
+                    RunStatus::Error,
+                    Some(format!("step `{id}`: {}", e.message)),
+                )));
+            }
+        };
+        self.emit(context_event(&agent.context))?;
+        let (end, answer) = self.agent(provider, ws, agent, &prompt, inputs, id)?;
+        if end.0 != RunStatus::Succeeded {
+            return Ok(Err(end));
+        }
+        let output = match &agent.output_schema {
+            Some(_) => agent::extract_json(&answer).unwrap_or(Value::Null),
+            None => Value::String(answer),
+        };
+        self.emit(Event::StepFinished {
+            id: id.to_string(),
+            exit_code: None,
+            output: output.clone(),
+        })?;
+        if agent.approve_after
+            && let Some(end) = self.step_checkpoint(ws, id)?
+        {
+            return Ok(Err(end));
+        }
+        Ok(Ok(serde_json::json!({ "output": output })))
     }
 
     /// After a recipe's command step: everything it changed must be writable

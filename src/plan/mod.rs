@@ -1,6 +1,25 @@
 //! Spec + inputs + repository → [`Plan`]: everything a run would send and
 //! enforce, computed without calling any model.
 //!
+//! A plan is the run-wide settings (name, version, spec path and hash,
+//! inputs, model, checkpoints, limits, recipe pins, notes, fingerprint,
+//! root) and its [`PlanStep`]s:
+//!
+//! ```text
+//! Plan { name, version, spec_path, spec_hash, inputs, model,
+//!        defaults?, steps: [PlanStep], checkpoints, limits, recipes, notes, fingerprint, root }
+//! PlanStep { id: Option<String>, condition, kind: Agent(AgentStep) | Command { .. } | Uses(UsedRecipe) }
+//! ```
+//!
+//! A single-prompt task file is one agent step with no id (the implicit
+//! step: its events carry no step id, and its prompt is rendered here). A
+//! `steps:` file lists its steps, each agent step with what it inherits
+//! filled in; the top-level settings they inherit are kept as
+//! [`Plan::defaults`] for `wf plan` and the fingerprint. A `uses:` file is
+//! one recipe step, `recipe`; a recipe's steps are planned recursively (a
+//! single-prompt recipe is one agent step, `main`) and bounded by their
+//! caller (see `bound`).
+//!
 //! The plan's fingerprint is one hash over the canonical spec, the inputs and
 //! the context files' content hashes: the same repository state and inputs
 //! give the same fingerprint on any machine.
@@ -23,7 +42,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// What a run of a task file would do.
+/// What a run of a task file would do: the run-wide settings, then its
+/// steps. A single-prompt task file is one agent step without an id (see
+/// [`PlanStep::id`]); `steps:` and `uses:` files list their steps.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// The workflow's name.
@@ -36,27 +57,17 @@ pub struct Plan {
     pub spec_hash: String,
     /// Every input with its value.
     pub inputs: BTreeMap<String, Value>,
-    /// The model.
+    /// The run's model (each agent step has its own, usually the same).
     pub model: ModelSpec,
-    /// The rendered prompt.
-    pub prompt: String,
-    /// The rendered constraints.
-    pub constraints: Vec<String>,
-    /// The resolved context.
-    pub context: Context,
-    /// The rendered include globs the context came from.
-    pub context_include: Vec<String>,
-    /// The tools in force.
-    pub tools: Vec<ToolName>,
-    /// The permissions in force.
-    pub permissions: Permissions,
-    /// Permissions that bound `permissions` (those of the tasks that use
-    /// this one as a recipe, innermost first); empty at the top level.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub bounds: Vec<Permissions>,
-    /// The checks.
-    pub checks: Vec<Check>,
-    /// The steps of a multi-step workflow (empty for a single prompt).
+    /// For a file with `steps:` or `uses:`: its top-level agent settings
+    /// (constraints, context, tools, permissions, checks), which its agent
+    /// steps inherit unless they set their own. Shown by `wf plan` and part
+    /// of the fingerprint; never run. `None` for a single-prompt file, whose
+    /// one step holds them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<Box<AgentStep>>,
+    /// The steps: agent, command and recipe steps in order; for a
+    /// single-prompt file, its one implicit agent step.
     pub steps: Vec<PlanStep>,
     /// The checkpoints.
     pub checkpoints: Checkpoints,
@@ -74,6 +85,32 @@ pub struct Plan {
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
+}
+
+impl Plan {
+    /// The one agent step of a single-prompt task file.
+    pub fn implicit_step(&self) -> Option<&AgentStep> {
+        match self.steps.as_slice() {
+            [
+                PlanStep {
+                    id: None,
+                    kind: StepKind::Agent(agent),
+                    ..
+                },
+            ] => Some(agent),
+            _ => None,
+        }
+    }
+
+    /// The task file's own top-level agent settings: its implicit step, or
+    /// the [`Plan::defaults`] its steps inherit.
+    pub fn task_settings(&self) -> &AgentStep {
+        match (self.implicit_step(), &self.defaults) {
+            (Some(step), _) => step,
+            (None, Some(defaults)) => defaults,
+            (None, None) => unreachable!("a plan has an implicit step or defaults"),
+        }
+    }
 }
 
 /// Why a plan could not be made. All of these are the user's input errors
@@ -116,11 +153,13 @@ pub fn repo_root(dir: &Path) -> PathBuf {
         .map_or_else(|| dir.clone(), Path::to_path_buf)
 }
 
-/// One step of a multi-step plan.
+/// One step of a plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// The step's id.
-    pub id: String,
+    /// The step's id; `None` for the implicit agent step of a single-prompt
+    /// task file, which runs without step events (its events carry no step
+    /// id). A single-prompt recipe's step is `main`.
+    pub id: Option<String>,
     /// Its `if:` expression, if any.
     pub condition: Option<String>,
     /// What it does.
@@ -152,13 +191,16 @@ pub enum StepKind {
 /// An agent step with everything it inherits filled in.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentStep {
-    /// The prompt template: rendered when the step runs, with `inputs` and
-    /// the earlier `steps`.
+    /// The prompt. For a step with an id, the template, rendered when the
+    /// step runs with `inputs` and the earlier `steps`; for the implicit
+    /// step of a single-prompt file, already rendered.
     pub prompt: String,
     /// Rendered constraints.
     pub constraints: Vec<String>,
     /// Resolved context.
     pub context: Context,
+    /// The rendered include globs the context came from.
+    pub context_include: Vec<String>,
     /// Tools.
     pub tools: Vec<ToolName>,
     /// Permissions (globs rendered).
@@ -232,7 +274,7 @@ pub fn make(
     plan.recipes = pins;
     plan.notes.append(&mut resolver.notes);
     plan.notes.dedup();
-    let mut all_files = plan.context.clone();
+    let mut all_files = plan.task_settings().context.clone();
     all_step_files(&plan.steps, &mut all_files);
     all_files.files.sort_by(|a, b| a.path.cmp(&b.path));
     all_files.files.dedup_by(|a, b| a.path == b.path);
@@ -256,12 +298,8 @@ pub fn models(plan: &Plan) -> Vec<(ModelSpec, bool)> {
             }
         }
     }
-    let capped = plan.limits.max_cost_usd.is_some();
     let mut out = Vec::new();
-    if plan.steps.is_empty() {
-        out.push((plan.model.clone(), capped));
-    }
-    walk(&plan.steps, capped, &mut out);
+    walk(&plan.steps, plan.limits.max_cost_usd.is_some(), &mut out);
     out
 }
 
@@ -284,6 +322,80 @@ fn all_step_files(steps: &[PlanStep], out: &mut Context) {
     }
 }
 
+/// Renders a task file's templates with its inputs and resolves its
+/// context globs against the repository.
+struct Render<'a> {
+    inputs: &'a BTreeMap<String, Value>,
+    root: &'a Path,
+}
+
+impl Render<'_> {
+    fn text(&self, field: String, text: &str) -> Result<String, PlanError> {
+        template::render(text, self.inputs).map_err(|e| PlanError::Template {
+            field,
+            message: e.message,
+        })
+    }
+
+    fn list(&self, field: &str, list: &[String]) -> Result<Vec<String>, PlanError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, c)| self.text(format!("{field}[{i}]"), c))
+            .collect()
+    }
+
+    /// Permissions with their globs rendered and checked.
+    fn permissions(&self, prefix: &str, perms: &Permissions) -> Result<Permissions, PlanError> {
+        let mut permissions = perms.clone();
+        for (name, list) in [
+            ("read", &mut permissions.read),
+            ("write", &mut permissions.write),
+            ("protect", &mut permissions.protect),
+        ] {
+            for (i, glob) in list.iter_mut().enumerate() {
+                let field = format!("{prefix}permissions.{name}[{i}]");
+                *glob = self.text(field.clone(), glob)?;
+                if let Err(message) = crate::sys::paths::check_relative(glob)
+                    .and_then(|()| crate::glob::compile(glob).map(|_| ()))
+                {
+                    return Err(PlanError::Template {
+                        field,
+                        message: format!("glob `{glob}`: {message}"),
+                    });
+                }
+            }
+        }
+        Ok(permissions)
+    }
+
+    /// The resolved context and the rendered include globs.
+    fn context(
+        &self,
+        prefix: &str,
+        ctx: &crate::spec::ContextSpec,
+    ) -> Result<(Context, Vec<String>), PlanError> {
+        let include = self.list(&format!("{prefix}context.include"), &ctx.include)?;
+        let exclude = self.list(&format!("{prefix}context.exclude"), &ctx.exclude)?;
+        Ok((
+            context::resolve(self.root, &include, &exclude, ctx.max_tokens)?,
+            include,
+        ))
+    }
+}
+
+/// Where a task file's steps are planned: its rendering, its top-level
+/// settings, and the recipe resolution state.
+struct Planning<'a, 'r> {
+    render: &'a Render<'a>,
+    spec: &'a crate::spec::Spec,
+    task: &'a AgentStep,
+    resolver: &'r mut Resolver,
+    base: &'a Base,
+    stack: &'r mut Vec<String>,
+    id_prefix: &'a str,
+    notes: Vec<String>,
+}
+
 /// The plan of one task file; recipes it uses are built recursively, with
 /// `stack` holding the references being expanded (to refuse cycles).
 fn build(
@@ -297,176 +409,41 @@ fn build(
 ) -> Result<Plan, PlanError> {
     let spec = &loaded.spec;
     let inputs = inputs::resolve(spec, given)?;
-    let render = |field: String, text: &str| {
-        template::render(text, &inputs).map_err(|e| PlanError::Template {
-            field,
-            message: e.message,
-        })
+    let render = Render {
+        inputs: &inputs,
+        root,
     };
-    let render_list = |field: &str, list: &[String]| {
-        list.iter()
-            .enumerate()
-            .map(|(i, c)| render(format!("{field}[{i}]"), c))
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let render_permissions =
-        |prefix: &str, perms: &Permissions| -> Result<Permissions, PlanError> {
-            let mut permissions = perms.clone();
-            for (name, list) in [
-                ("read", &mut permissions.read),
-                ("write", &mut permissions.write),
-                ("protect", &mut permissions.protect),
-            ] {
-                for (i, glob) in list.iter_mut().enumerate() {
-                    let field = format!("{prefix}permissions.{name}[{i}]");
-                    *glob = render(field.clone(), glob)?;
-                    if let Err(message) = crate::sys::paths::check_relative(glob)
-                        .and_then(|()| crate::glob::compile(glob).map(|_| ()))
-                    {
-                        return Err(PlanError::Template {
-                            field,
-                            message: format!("glob `{glob}`: {message}"),
-                        });
-                    }
-                }
-            }
-            Ok(permissions)
+    let task = task_settings(spec, &render)?;
+    let (defaults, steps, notes) = if spec.prompt.is_some() {
+        let step = PlanStep {
+            id: None,
+            condition: None,
+            kind: StepKind::Agent(Box::new(task)),
         };
-    let resolve_context = |prefix: &str,
-                           ctx: &crate::spec::ContextSpec|
-     -> Result<(Context, Vec<String>), PlanError> {
-        let include = render_list(&format!("{prefix}context.include"), &ctx.include)?;
-        let exclude = render_list(&format!("{prefix}context.exclude"), &ctx.exclude)?;
-        Ok((
-            context::resolve(root, &include, &exclude, ctx.max_tokens)?,
-            include,
-        ))
-    };
-    let prompt = match &spec.prompt {
-        Some(p) => render("prompt".into(), p)?,
-        None => String::new(),
-    };
-    let constraints = render_list("constraints", &spec.constraints)?;
-    let permissions = render_permissions("", &spec.permissions)?;
-    let (context, include) = resolve_context("", &spec.context)?;
-    let mut steps = Vec::new();
-    let mut notes = Vec::new();
-    let top_level_uses = spec.uses.as_ref().map(|uses| crate::spec::Step {
-        id: "recipe".into(),
-        uses: Some(uses.clone()),
-        with_inputs: Some(spec.with_inputs.clone()),
-        ..Default::default()
-    });
-    for (i, step) in spec.steps.iter().chain(&top_level_uses).enumerate() {
-        let prefix = if top_level_uses.is_some() {
-            String::new()
-        } else {
-            format!("steps[{i}].")
+        (None, vec![step], Vec::new())
+    } else {
+        let mut planning = Planning {
+            render: &render,
+            spec,
+            task: &task,
+            resolver,
+            base,
+            stack,
+            id_prefix,
+            notes: Vec::new(),
         };
-        let step_model = step
-            .model
-            .as_ref()
-            .map_or_else(|| spec.model.clone(), |m| m.over(&spec.model));
-        let step_plan_checkpoint = step
-            .checkpoints
-            .and_then(|c| c.plan)
-            .unwrap_or(spec.checkpoints.plan);
-        let approve_after = step.checkpoints.is_some_and(|c| c.apply);
-        if let Some(uses) = &step.uses {
-            let caller = Caller {
-                tools: step.tools.clone().unwrap_or_else(|| spec.tools.clone()),
-                permissions: match &step.permissions {
-                    Some(p) => render_permissions(&prefix, p)?,
-                    None => permissions.clone(),
-                },
-                constraints: constraints.clone(),
-                plan_checkpoint: step_plan_checkpoint,
-                model: step_model,
-                limits: step.limits.unwrap_or_default(),
-            };
-            let mut with = BTreeMap::new();
-            for (name, value) in step.with_inputs.iter().flatten() {
-                let text = match value {
-                    Value::String(t) => render(format!("{prefix}with.{name}"), t)?,
-                    other => inputs::as_text(other),
-                };
-                with.insert(name.clone(), text);
-            }
-            let mut used = use_recipe(
-                &format!("{id_prefix}{}", step.id),
-                uses,
-                &with,
-                &caller,
-                root,
-                resolver,
-                base,
-                stack,
-                &mut notes,
-            )?;
-            used.approve_after = approve_after;
-            used.limits = step.limits.unwrap_or_default();
-            steps.push(PlanStep {
-                id: step.id.clone(),
-                condition: step.condition.clone(),
-                kind: StepKind::Uses(Box::new(used)),
-            });
-            continue;
-        }
-        let kind = match (&step.prompt, &step.run) {
-            (_, Some(run)) => StepKind::Command {
-                run: run.clone(),
-                timeout: step.timeout,
-                bounds: Vec::new(),
-            },
-            (Some(prompt), None) => {
-                let context = match &step.context {
-                    Some(c) => resolve_context(&prefix, c)?.0,
-                    None => context.clone(),
-                };
-                StepKind::Agent(Box::new(AgentStep {
-                    prompt: prompt.clone(),
-                    constraints: match &step.constraints {
-                        Some(c) => render_list(&format!("{prefix}constraints"), c)?,
-                        None => constraints.clone(),
-                    },
-                    context,
-                    tools: step.tools.clone().unwrap_or_else(|| spec.tools.clone()),
-                    permissions: match &step.permissions {
-                        Some(p) => render_permissions(&prefix, p)?,
-                        None => permissions.clone(),
-                    },
-                    checks: step.checks.clone().unwrap_or_else(|| spec.checks.clone()),
-                    output_schema: step.output_schema.clone(),
-                    bounds: Vec::new(),
-                    plan_checkpoint: step_plan_checkpoint,
-                    approve_after,
-                    model: step_model,
-                    limits: step.limits.unwrap_or_default(),
-                }))
-            }
-            (None, None) => unreachable!("checked when the task file was loaded"),
-        };
-        steps.push(PlanStep {
-            id: step.id.clone(),
-            condition: step.condition.clone(),
-            kind,
-        });
-    }
-    let plan = Plan {
+        let steps = planning.steps()?;
+        let notes = planning.notes;
+        (Some(Box::new(task)), steps, notes)
+    };
+    Ok(Plan {
         name: spec.name.clone(),
         version: spec.version.clone(),
         spec_path: loaded.path.display().to_string(),
         spec_hash: loaded.hash.clone(),
         inputs,
         model: spec.model.clone(),
-        prompt,
-        constraints,
-        context,
-        context_include: include,
-        tools: spec.tools.clone(),
-        permissions,
-        bounds: Vec::new(),
-        checks: spec.checks.clone(),
+        defaults,
         steps,
         checkpoints: spec.checkpoints,
         limits: spec.limits.clone(),
@@ -474,8 +451,173 @@ fn build(
         notes,
         fingerprint: String::new(),
         root: root.to_path_buf(),
+    })
+}
+
+/// The task file's top-level agent settings, with the prompt (if any)
+/// rendered: a single-prompt file's one step, or what steps inherit.
+fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep, PlanError> {
+    let prompt = match &spec.prompt {
+        Some(p) => render.text("prompt".into(), p)?,
+        None => String::new(),
     };
-    Ok(plan)
+    let constraints = render.list("constraints", &spec.constraints)?;
+    let permissions = render.permissions("", &spec.permissions)?;
+    let (context, context_include) = render.context("", &spec.context)?;
+    Ok(AgentStep {
+        prompt,
+        constraints,
+        context,
+        context_include,
+        tools: spec.tools.clone(),
+        permissions,
+        checks: spec.checks.clone(),
+        output_schema: None,
+        bounds: Vec::new(),
+        plan_checkpoint: spec.checkpoints.plan,
+        approve_after: false,
+        model: spec.model.clone(),
+        limits: StepLimits::default(),
+    })
+}
+
+impl Planning<'_, '_> {
+    /// The steps of a `steps:` file, or the one recipe step of a `uses:`
+    /// file.
+    fn steps(&mut self) -> Result<Vec<PlanStep>, PlanError> {
+        let spec = self.spec;
+        let top_level_uses = spec.uses.as_ref().map(|uses| crate::spec::Step {
+            id: "recipe".into(),
+            uses: Some(uses.clone()),
+            with_inputs: Some(spec.with_inputs.clone()),
+            ..Default::default()
+        });
+        let mut steps = Vec::new();
+        for (i, step) in spec.steps.iter().chain(&top_level_uses).enumerate() {
+            let prefix = if top_level_uses.is_some() {
+                String::new()
+            } else {
+                format!("steps[{i}].")
+            };
+            let kind = match (&step.uses, &step.prompt, &step.run) {
+                (Some(uses), _, _) => self.recipe_step(step, uses, &prefix)?,
+                (None, _, Some(run)) => StepKind::Command {
+                    run: run.clone(),
+                    timeout: step.timeout,
+                    bounds: Vec::new(),
+                },
+                (None, Some(prompt), None) => self.agent_step(step, prompt, &prefix)?,
+                (None, None, None) => unreachable!("checked when the task file was loaded"),
+            };
+            steps.push(PlanStep {
+                id: Some(step.id.clone()),
+                condition: step.condition.clone(),
+                kind,
+            });
+        }
+        Ok(steps)
+    }
+
+    /// The model a step runs with.
+    fn model(&self, step: &crate::spec::Step) -> ModelSpec {
+        step.model
+            .as_ref()
+            .map_or_else(|| self.spec.model.clone(), |m| m.over(&self.spec.model))
+    }
+
+    /// Whether a step has a plan checkpoint.
+    fn plan_checkpoint(&self, step: &crate::spec::Step) -> bool {
+        step.checkpoints
+            .and_then(|c| c.plan)
+            .unwrap_or(self.spec.checkpoints.plan)
+    }
+
+    /// A step's permissions: its own (rendered), else the task's.
+    fn permissions(
+        &self,
+        step: &crate::spec::Step,
+        prefix: &str,
+    ) -> Result<Permissions, PlanError> {
+        match &step.permissions {
+            Some(p) => self.render.permissions(prefix, p),
+            None => Ok(self.task.permissions.clone()),
+        }
+    }
+
+    /// An agent step with what it does not set inherited from the task.
+    fn agent_step(
+        &self,
+        step: &crate::spec::Step,
+        prompt: &str,
+        prefix: &str,
+    ) -> Result<StepKind, PlanError> {
+        let task = self.task;
+        let (context, context_include) = match &step.context {
+            Some(c) => self.render.context(prefix, c)?,
+            None => (task.context.clone(), task.context_include.clone()),
+        };
+        Ok(StepKind::Agent(Box::new(AgentStep {
+            prompt: prompt.to_string(),
+            constraints: match &step.constraints {
+                Some(c) => self.render.list(&format!("{prefix}constraints"), c)?,
+                None => task.constraints.clone(),
+            },
+            context,
+            context_include,
+            tools: step.tools.clone().unwrap_or_else(|| task.tools.clone()),
+            permissions: self.permissions(step, prefix)?,
+            checks: step.checks.clone().unwrap_or_else(|| task.checks.clone()),
+            output_schema: step.output_schema.clone(),
+            bounds: Vec::new(),
+            plan_checkpoint: self.plan_checkpoint(step),
+            approve_after: step.checkpoints.is_some_and(|c| c.apply),
+            model: self.model(step),
+            limits: step.limits.unwrap_or_default(),
+        })))
+    }
+
+    /// A recipe step: the recipe planned with `with:`, bounded by what this
+    /// step allows.
+    fn recipe_step(
+        &mut self,
+        step: &crate::spec::Step,
+        uses: &str,
+        prefix: &str,
+    ) -> Result<StepKind, PlanError> {
+        let caller = Caller {
+            tools: step
+                .tools
+                .clone()
+                .unwrap_or_else(|| self.task.tools.clone()),
+            permissions: self.permissions(step, prefix)?,
+            constraints: self.task.constraints.clone(),
+            plan_checkpoint: self.plan_checkpoint(step),
+            model: self.model(step),
+            limits: step.limits.unwrap_or_default(),
+        };
+        let mut with = BTreeMap::new();
+        for (name, value) in step.with_inputs.iter().flatten() {
+            let text = match value {
+                Value::String(t) => self.render.text(format!("{prefix}with.{name}"), t)?,
+                other => inputs::as_text(other),
+            };
+            with.insert(name.clone(), text);
+        }
+        let mut used = use_recipe(
+            &format!("{}{}", self.id_prefix, step.id),
+            uses,
+            &with,
+            &caller,
+            self.render.root,
+            self.resolver,
+            self.base,
+            self.stack,
+            &mut self.notes,
+        )?;
+        used.approve_after = step.checkpoints.is_some_and(|c| c.apply);
+        used.limits = step.limits.unwrap_or_default();
+        Ok(StepKind::Uses(Box::new(used)))
+    }
 }
 
 /// Expands a recipe step: finds the recipe, checks `with` against its
@@ -494,21 +636,7 @@ fn use_recipe(
 ) -> Result<UsedRecipe, PlanError> {
     let fail = |why: String| PlanError::Recipe(format!("step `{id}`: {why}"));
     let (found, recipe) = resolver.open(uses, base, stack).map_err(fail)?;
-    let declared = &recipe.spec.inputs;
-    for name in with.keys() {
-        if !declared.contains_key(name) {
-            let known: Vec<&str> = declared.keys().map(String::as_str).collect();
-            return Err(fail(format!(
-                "recipe `{}` has no input `{name}`; its inputs: {}",
-                recipe.spec.name,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
-    }
+    check_with(&recipe, with).map_err(fail)?;
     let fresh = resolver.enter(&found.key).map_err(fail)?;
     stack.push(found.key.clone());
     let inner = build(
@@ -520,48 +648,25 @@ fn use_recipe(
         stack,
         &format!("{id}."),
     )
-    .map_err(|e| match e {
-        PlanError::Recipe(message) => PlanError::Recipe(message),
-        PlanError::Inputs(e) => fail(format!(
-            "recipe `{}`: {}",
-            recipe.spec.name,
-            e.problems
-                .iter()
-                .map(|p| match p.find("; give it with `-i ") {
-                    Some(i) => format!("{}; give it in `with:`", &p[..i]),
-                    None => p.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        )),
-        other => fail(format!("recipe `{}`: {other}", recipe.spec.name)),
-    });
+    .map_err(|e| recipe_error(e, &recipe.spec.name, fail));
     stack.pop();
     resolver.leave(fresh);
     let inner = inner?;
     notes.extend(inner.notes.iter().cloned());
-    let mut steps = if inner.steps.is_empty() {
-        vec![PlanStep {
-            id: "main".into(),
-            condition: None,
-            kind: StepKind::Agent(Box::new(AgentStep {
-                prompt: recipe.spec.prompt.clone().unwrap_or_default(),
-                constraints: inner.constraints.clone(),
-                context: inner.context.clone(),
-                tools: inner.tools.clone(),
-                permissions: inner.permissions.clone(),
-                checks: inner.checks.clone(),
-                output_schema: None,
-                bounds: Vec::new(),
-                plan_checkpoint: inner.checkpoints.plan,
-                approve_after: false,
-                model: inner.model.clone(),
-                limits: StepLimits::default(),
-            })),
-        }]
-    } else {
-        inner.steps
-    };
+    let mut steps = inner.steps;
+    // A single-prompt recipe is one agent step, `main`, whose prompt is
+    // rendered when it runs, as any step's.
+    if let [
+        PlanStep {
+            id: id @ None,
+            kind: StepKind::Agent(agent),
+            ..
+        },
+    ] = steps.as_mut_slice()
+    {
+        *id = Some("main".into());
+        agent.prompt = recipe.spec.prompt.clone().unwrap_or_default();
+    }
     let label = format!("step `{id}` (recipe {})", recipe.spec.name);
     bound(&mut steps, caller, &label, notes);
     Ok(UsedRecipe {
@@ -577,4 +682,44 @@ fn use_recipe(
         approve_after: false,
         limits: StepLimits::default(),
     })
+}
+
+/// Every name in `with` must be an input of the recipe.
+fn check_with(recipe: &LoadedSpec, with: &BTreeMap<String, String>) -> Result<(), String> {
+    let declared = &recipe.spec.inputs;
+    for name in with.keys() {
+        if !declared.contains_key(name) {
+            let known: Vec<&str> = declared.keys().map(String::as_str).collect();
+            return Err(format!(
+                "recipe `{}` has no input `{name}`; its inputs: {}",
+                recipe.spec.name,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A recipe's planning error as the caller's: missing inputs are given in
+/// `with:`, not with `-i`.
+fn recipe_error(e: PlanError, name: &str, fail: impl Fn(String) -> PlanError) -> PlanError {
+    match e {
+        PlanError::Recipe(message) => PlanError::Recipe(message),
+        PlanError::Inputs(e) => fail(format!(
+            "recipe `{name}`: {}",
+            e.problems
+                .iter()
+                .map(|p| match p.find("; give it with `-i ") {
+                    Some(i) => format!("{}; give it in `with:`", &p[..i]),
+                    None => p.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        )),
+        other => fail(format!("recipe `{name}`: {other}")),
+    }
 }

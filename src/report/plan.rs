@@ -34,23 +34,26 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         }
     }
 
-    if plan.steps.is_empty() {
+    // A single-prompt file shows its prompt; a multi-step file its steps,
+    // then the top-level settings they inherit.
+    let task = plan.task_settings();
+    if let Some(step) = plan.implicit_step() {
         let _ = writeln!(o, "\nprompt");
-        for line in plan.prompt.trim_end().lines() {
+        for line in step.prompt.trim_end().lines() {
             let _ = writeln!(o, "  {line}");
         }
     } else {
         let _ = writeln!(o, "\nsteps");
         steps(&mut o, &plan.steps, "  ", &plan.model, &plan.inputs);
     }
-    if !plan.constraints.is_empty() {
+    if !task.constraints.is_empty() {
         let _ = writeln!(o, "\nconstraints");
-        for c in &plan.constraints {
+        for c in &task.constraints {
             let _ = writeln!(o, "  - {c}");
         }
     }
 
-    let ctx = &plan.context;
+    let ctx = &task.context;
     let pct = (ctx.total_tokens * 100)
         .checked_div(ctx.max_tokens)
         .unwrap_or(0);
@@ -81,8 +84,8 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
     for s in &ctx.skipped {
         let _ = writeln!(o, "  {:<width$}  skipped: {}", s.path, s.reason);
     }
-    if ctx.files.is_empty() && !plan.context_include.is_empty() {
-        let _ = writeln!(o, "  (no file matches {})", plan.context_include.join(", "));
+    if ctx.files.is_empty() && !task.context_include.is_empty() {
+        let _ = writeln!(o, "  (no file matches {})", task.context_include.join(", "));
     }
 
     let _ = writeln!(
@@ -91,7 +94,7 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         fixed_request_bytes,
         crate::context::estimate_tokens(fixed_request_bytes)
     );
-    let tools: Vec<&str> = plan.tools.iter().map(|t| t.as_str()).collect();
+    let tools: Vec<&str> = task.tools.iter().map(|t| t.as_str()).collect();
     let _ = writeln!(
         o,
         "\ntools: {}",
@@ -101,7 +104,7 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
             tools.join(", ")
         }
     );
-    let p = &plan.permissions;
+    let p = &task.permissions;
     let list = |v: &[String]| {
         if v.is_empty() {
             "nothing".to_string()
@@ -124,11 +127,11 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         );
     }
 
-    if plan.checks.is_empty() {
+    if task.checks.is_empty() {
         let _ = writeln!(o, "\nchecks: none");
     } else {
         let _ = writeln!(o, "\nchecks");
-        for c in &plan.checks {
+        for c in &task.checks {
             let timeout = c.timeout.map_or("10m".to_string(), |t| t.to_text());
             let mut lines = c.run.trim_end().lines();
             let first = lines.next().unwrap_or("");
@@ -204,13 +207,16 @@ fn steps(
             .map(|c| format!("  if: {c}"))
             .unwrap_or_default();
         let body = format!("{indent}   ");
+        // Only the implicit step of a single-prompt file has no id, and it
+        // is shown as the prompt.
+        let id = step.id.as_deref().unwrap_or("-");
         match &step.kind {
             crate::plan::StepKind::Command { run, .. } => {
                 let _ = writeln!(
                     o,
                     "{indent}{}. {} (command){cond}\n{body}$ {}",
                     i + 1,
-                    step.id,
+                    id,
                     run.trim_end().replace('\n', &format!("\n{body}  "))
                 );
             }
@@ -224,7 +230,7 @@ fn steps(
                     o,
                     "{indent}{}. {} (recipe {}{version}: {}){cond}",
                     i + 1,
-                    step.id,
+                    id,
                     u.name,
                     u.uses
                 );
@@ -257,7 +263,7 @@ fn steps(
                     o,
                     "{indent}{}. {} (agent{schema}; tools {}; {} context files; {} checks){cond}",
                     i + 1,
-                    step.id,
+                    id,
                     if tools.is_empty() {
                         "none".to_string()
                     } else {

@@ -90,7 +90,13 @@ fn json_plan_and_a_fingerprint_that_depends_on_content_only() {
         pa["fingerprint"], pb["fingerprint"],
         "same content in two places"
     );
-    assert_eq!(pa["context"]["files"].as_array().unwrap().len(), 2);
+    // A single-prompt file is one agent step, without an id.
+    assert_eq!(pa["steps"][0]["id"], serde_json::Value::Null);
+    assert_eq!(pa["steps"][0]["kind"], "agent");
+    assert_eq!(
+        pa["steps"][0]["context"]["files"].as_array().unwrap().len(),
+        2
+    );
     assert_ne!(
         pa["fingerprint"],
         plan(&a, "4")["fingerprint"],
@@ -189,7 +195,7 @@ fn context_never_includes_git_internals_or_symlinks_out() {
     let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1", "--json"]);
     r.code(0);
     let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let files: Vec<&str> = plan["context"]["files"]
+    let files: Vec<&str> = plan["steps"][0]["context"]["files"]
         .as_array()
         .unwrap()
         .iter()
@@ -201,7 +207,7 @@ fn context_never_includes_git_internals_or_symlinks_out() {
         "a link inside the repository is fine: {files:?}"
     );
     assert!(!files.contains(&"src/config/leak.rs"), "{files:?}");
-    let skipped = plan["context"]["skipped"].to_string();
+    let skipped = plan["steps"][0]["context"]["skipped"].to_string();
     assert!(
         skipped.contains("leak.rs") && skipped.contains("outside the repository"),
         "{skipped}"
@@ -226,7 +232,7 @@ fn leaving_context_out_means_the_default_budget_and_exclude_is_templated() {
         serde_json::from_str(&r.stdout).unwrap()
     };
     let (bare, empty) = (plan("bare.yaml"), plan("empty.yaml"));
-    assert_eq!(bare["context"]["max_tokens"], 60000);
+    assert_eq!(bare["steps"][0]["context"]["max_tokens"], 60000);
     assert_eq!(
         bare["spec_hash"], empty["spec_hash"],
         "`context:` left out and `context: {{}}` mean the same"
@@ -236,7 +242,7 @@ fn leaving_context_out_means_the_default_budget_and_exclude_is_templated() {
         "ex.yaml",
         "wf: 1\nname: ex\ninputs: { skip: { type: string, default: b } }\nmodel: { provider: openai, name: gpt-4o }\ncontext: { include: [\"src/*.txt\"], exclude: [\"src/{{ inputs.skip }}.txt\"] }\nprompt: x\n",
     );
-    let files: Vec<String> = plan("ex.yaml")["context"]["files"]
+    let files: Vec<String> = plan("ex.yaml")["steps"][0]["context"]["files"]
         .as_array()
         .unwrap()
         .iter()

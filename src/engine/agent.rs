@@ -1,0 +1,527 @@
+//! One agent step: the model ↔ tools loop, then the output schema (if any)
+//! and the checks, with repair rounds.
+//!
+//! An agent step runs from the [`AgentStep`] itself: its tools,
+//! permissions, bounds, model, context and checks, the prompt rendered for
+//! it, and the inputs of its scope (for the checks' environment). The
+//! run-wide state (trace, totals, limits, deadline) is the executor's.
+
+use super::prompt::{Conversation, indent, response_text, user_text};
+use super::*;
+use crate::plan::AgentStep;
+use crate::provider::StopReason;
+use crate::tools::ToolLayer;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// An agent step being run.
+struct Agent<'s> {
+    step: &'s AgentStep,
+    /// The inputs of the step's scope (the run's, or its recipe's).
+    inputs: &'s BTreeMap<String, Value>,
+    tools: ToolLayer,
+    conversation: Conversation,
+    /// The model is stating its plan; writes are not allowed yet.
+    plan_phase: bool,
+    repairs: u32,
+    max_repairs: u32,
+}
+
+/// What a model turn leads to.
+enum Next {
+    /// Another turn.
+    Turn,
+    /// The step (and the run) ends.
+    Stop(End),
+    /// The step is done: its final answer.
+    Done(String),
+}
+
+impl Executor<'_> {
+    /// Runs `step` with its rendered `prompt` and its scope's `inputs`,
+    /// within the step's limits (counted as `label`) and the run's. On
+    /// success, the final answer's text.
+    pub(super) fn agent(
+        &mut self,
+        provider: &mut dyn Provider,
+        ws: &Workspace,
+        step: &AgentStep,
+        prompt: &str,
+        inputs: &BTreeMap<String, Value>,
+        label: &str,
+    ) -> Result<(End, String), String> {
+        let mut tools = ToolLayer::new(
+            &ws.dir,
+            &step.tools,
+            &step.permissions,
+            &step.bounds,
+            ws.env.clone(),
+        )
+        .map_err(|e| format!("cannot set up the tools: {e}"))?;
+        tools.set_writes_allowed(!step.plan_checkpoint);
+        let outer = self.enter_limits(label, &step.limits);
+        let mut conversation = Conversation::new(ModelRequest {
+            model: step
+                .model
+                .name
+                .clone()
+                .unwrap_or_else(|| "script".to_string()),
+            max_tokens: step.model.max_tokens,
+            temperature: step.model.temperature,
+            system: instructions(step),
+            tools: tools.definitions(),
+            messages: Vec::new(),
+        });
+        conversation.push(first_message(step, prompt));
+        let mut agent = Agent {
+            step,
+            inputs,
+            tools,
+            conversation,
+            plan_phase: step.plan_checkpoint,
+            repairs: 0,
+            max_repairs: step
+                .limits
+                .max_repairs
+                .unwrap_or(self.plan.limits.max_repairs),
+        };
+        let done = self.agent_loop(provider, ws, &mut agent);
+        self.leave_limits(outer);
+        done
+    }
+
+    /// Model turns and tool calls until the agent is done, then the output
+    /// schema and the checks, with repair rounds.
+    fn agent_loop(
+        &mut self,
+        provider: &mut dyn Provider,
+        ws: &Workspace,
+        agent: &mut Agent,
+    ) -> Result<(End, String), String> {
+        loop {
+            if let Some(end) = self.turn_limit()? {
+                return Ok((end, String::new()));
+            }
+            let response = match self.model_turn(provider, agent)? {
+                Ok(response) => response,
+                Err(end) => return Ok((end, String::new())),
+            };
+            match self.after_turn(ws, agent, &response)? {
+                Next::Turn => {}
+                Next::Stop(end) => return Ok((end, String::new())),
+                Next::Done(answer) => return Ok(((RunStatus::Succeeded, None), answer)),
+            }
+        }
+    }
+
+    /// The run's or a step's time or turns are used up.
+    fn turn_limit(&mut self) -> Result<Option<End>, String> {
+        if let Some(end) = self.time_limit()? {
+            return Ok(Some(end));
+        }
+        if let Some(end) = self.step_turn_limit()? {
+            return Ok(Some(end));
+        }
+        let max_turns = self.plan.limits.max_turns;
+        if self.totals.turns >= max_turns {
+            return self
+                .limit(
+                    "max_turns",
+                    RunStatus::TurnLimit,
+                    &format!("{max_turns} model requests made, the limit"),
+                )
+                .map(Some);
+        }
+        Ok(None)
+    }
+
+    /// One model request and its answer, accounted for; `Err(end)` when
+    /// the model failed or a limit was reached.
+    fn model_turn(
+        &mut self,
+        provider: &mut dyn Provider,
+        agent: &Agent,
+    ) -> Result<Result<ModelResponse, End>, String> {
+        self.totals.turns += 1;
+        let turn = self.totals.turns;
+        let conversation = &agent.conversation;
+        self.emit(Event::ModelRequest {
+            turn,
+            request_hash: conversation.hash(),
+            tokens_estimate: crate::context::estimate_tokens(conversation.bytes),
+        })?;
+        let (answer, cache_hit) = {
+            let mut observer = Observer {
+                trace: &mut self.trace,
+                reporter: &mut *self.reporter,
+                turn,
+                cache_hit: false,
+                deadline: self.deadline,
+            };
+            let answer = provider.complete(&conversation.request, &mut observer);
+            (answer, observer.cache_hit)
+        };
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => {
+                self.emit(Event::ModelError {
+                    turn,
+                    message: e.message.clone(),
+                    status: e.status,
+                    request_id: e.request_id.clone(),
+                })?;
+                // Cut short by the run's or a step's time limit.
+                if let Some(end) = self.time_limit()? {
+                    return Ok(Err(end));
+                }
+                return Ok(Err((RunStatus::ModelError, Some(e.message))));
+            }
+        };
+        self.account(&agent.step.model, turn, &response, cache_hit)?;
+        if let Some(end) = self.step_cost_limit()? {
+            return Ok(Err(end));
+        }
+        if let Some(max) = self.plan.limits.max_cost_usd
+            && let Some(cost) = self.totals.cost_usd
+            && cost > max
+        {
+            return self
+                .limit(
+                    "max_cost_usd",
+                    RunStatus::CostLimit,
+                    &format!("spent {}, over the {} limit", usd(cost), usd(max)),
+                )
+                .map(Err);
+        }
+        // The answer came after the time ran out: it is not acted on.
+        if let Some(end) = self.time_limit()? {
+            return Ok(Err(end));
+        }
+        Ok(Ok(response))
+    }
+
+    /// Acts on an answer: continues a cut answer, runs its tool calls, or,
+    /// on a turn without calls, asks for the plan's approval or verifies
+    /// the work.
+    fn after_turn(
+        &mut self,
+        ws: &Workspace,
+        agent: &mut Agent,
+        response: &ModelResponse,
+    ) -> Result<Next, String> {
+        let calls: Vec<(String, String, serde_json::Value)> = response
+            .content
+            .iter()
+            .filter_map(|b| match b {
+                Block::ToolUse { id, name, input } => {
+                    Some((id.clone(), name.clone(), input.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if !response.content.is_empty() {
+            agent.conversation.push(Message {
+                role: Role::Assistant,
+                content: response.content.clone(),
+            });
+        }
+        match &response.stop_reason {
+            StopReason::Refusal => {
+                return Ok(Next::Stop((
+                    RunStatus::ModelError,
+                    Some("the model refused to continue".into()),
+                )));
+            }
+            StopReason::PauseTurn if calls.is_empty() => return Ok(Next::Turn),
+            StopReason::MaxTokens if calls.is_empty() => {
+                agent.conversation.push(user_text(
+                    "Your answer was cut off at the max_tokens limit. Continue where you stopped.",
+                ));
+                return Ok(Next::Turn);
+            }
+            _ => {}
+        }
+        if !calls.is_empty() {
+            let mut results = Vec::new();
+            for (id, name, input) in calls {
+                results.push(self.tool_call(&agent.tools, &id, &name, &input)?);
+            }
+            if response.stop_reason == StopReason::MaxTokens {
+                results.push(Block::Text {
+                    text: "Your answer was cut off at the max_tokens limit; a tool call may be incomplete.".into(),
+                });
+            }
+            agent.conversation.push(Message {
+                role: Role::User,
+                content: results,
+            });
+            return Ok(Next::Turn);
+        }
+        // A turn without tool calls: the agent says it is done.
+        if agent.plan_phase {
+            return self.approve_plan(agent, response);
+        }
+        self.verify(ws, agent, response_text(response))
+    }
+
+    /// The plan checkpoint: the model's plan approved, writes are allowed
+    /// and the model is told to carry it out.
+    fn approve_plan(
+        &mut self,
+        agent: &mut Agent,
+        response: &ModelResponse,
+    ) -> Result<Next, String> {
+        let text = response_text(response);
+        let summary = format!("\nThe model's plan:\n\n{}\n\n", indent(&text));
+        if let Some(end) = self.checkpoint(
+            CheckpointName::Plan,
+            None,
+            "Approve this plan?",
+            &summary,
+            None,
+        )? {
+            return Ok(Next::Stop(end));
+        }
+        agent.plan_phase = false;
+        agent.tools.set_writes_allowed(true);
+        agent
+            .conversation
+            .push(user_text("The plan is approved. Carry it out now."));
+        Ok(Next::Turn)
+    }
+
+    /// The final answer against the output schema, then the checks; a
+    /// failure asks for a repair round while there are rounds left.
+    fn verify(
+        &mut self,
+        ws: &Workspace,
+        agent: &mut Agent,
+        answer: String,
+    ) -> Result<Next, String> {
+        let schema = agent.step.output_schema.as_ref();
+        let failed = match schema.map(|schema| check_output(&answer, schema)) {
+            Some(Err(why)) => Some(checks::CheckRun {
+                name: "output_schema".into(),
+                passed: false,
+                exit_code: None,
+                timed_out: false,
+                output_hash: crate::hash::sha256_hex(why.as_bytes()),
+                tail: why,
+                truncated: false,
+                elapsed: Duration::ZERO,
+            }),
+            _ => self.run_checks(ws, &agent.step.checks, agent.inputs, agent.repairs)?,
+        };
+        let Some(failed) = failed else {
+            return Ok(Next::Done(answer));
+        };
+        // A check that failed because the time ran out ends the run on the
+        // time limit, not as a failed check.
+        if let Some(end) = self.time_limit()? {
+            return Ok(Next::Stop(end));
+        }
+        let (repairs, max_repairs) = (agent.repairs, agent.max_repairs);
+        if repairs >= max_repairs {
+            let reason = format!(
+                "check `{}` still fails after {} repair round{}",
+                failed.name,
+                repairs,
+                if repairs == 1 { "" } else { "s" }
+            );
+            if max_repairs > 0 {
+                self.emit(Event::LimitReached {
+                    limit: "max_repairs".into(),
+                    message: reason.clone(),
+                })?;
+            }
+            return Ok(Next::Stop((RunStatus::ChecksFailed, Some(reason))));
+        }
+        agent.repairs += 1;
+        self.totals.repairs += 1;
+        self.emit(Event::RepairRequested {
+            round: agent.repairs,
+            failed: vec![failed.name.clone()],
+        })?;
+        agent.conversation.push(user_text(&checks::repair_message(
+            &failed,
+            agent.repairs,
+            max_repairs,
+        )));
+        Ok(Next::Turn)
+    }
+
+    fn account(
+        &mut self,
+        model: &crate::spec::ModelSpec,
+        turn: u32,
+        response: &ModelResponse,
+        cache_hit: bool,
+    ) -> Result<(), String> {
+        let usage = &response.usage;
+        let add = |total: &mut Option<u64>, v: Option<u64>| {
+            *total = match (*total, v) {
+                (Some(t), Some(v)) => Some(t + v),
+                _ => None,
+            }
+        };
+        add(&mut self.totals.input_tokens, usage.input_tokens);
+        add(&mut self.totals.output_tokens, usage.output_tokens);
+        self.totals.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+        self.totals.cache_read_input_tokens += usage.cache_read_input_tokens;
+        // A cached answer cost nothing this time.
+        let cost = if cache_hit {
+            Some(0.0)
+        } else {
+            (self.pricing)(model, usage)
+        };
+        if cost.is_none() {
+            self.cost_known = false;
+        }
+        self.totals.cost_usd = if self.cost_known {
+            Some(self.totals.cost_usd.unwrap_or(0.0) + cost.unwrap_or(0.0))
+        } else {
+            None
+        };
+        self.emit(Event::ModelResponse {
+            turn,
+            content: response.content.clone(),
+            stop_reason: response.stop_reason.clone(),
+            usage: usage.clone(),
+            cost_usd: cost,
+            cache_hit,
+        })
+    }
+
+    fn tool_call(
+        &mut self,
+        tools: &ToolLayer,
+        id: &str,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<Block, String> {
+        self.emit(Event::ToolCall {
+            call_id: id.to_string(),
+            tool: name.to_string(),
+            input: input.clone(),
+        })?;
+        let started = Instant::now();
+        let outcome = match input {
+            serde_json::Value::String(raw) => crate::tools::ToolOutcome::error(format!(
+                "{name}: the input is not valid JSON: {}",
+                raw.chars().take(200).collect::<String>()
+            )),
+            _ => tools.call(name, input, self.left()),
+        };
+        if let Some(d) = &outcome.denial {
+            self.emit(Event::PermissionDenied {
+                call_id: id.to_string(),
+                tool: name.to_string(),
+                rule: d.rule.to_string(),
+                message: d.message.clone(),
+            })?;
+        }
+        self.emit(Event::ToolResult {
+            call_id: id.to_string(),
+            tool: name.to_string(),
+            ok: !outcome.is_error,
+            exit_code: outcome.exit_code,
+            output_hash: crate::hash::sha256_hex(outcome.content.as_bytes()),
+            output: outcome.content.clone(),
+            truncated: outcome.truncated,
+            duration_ms: started.elapsed().as_millis() as u64,
+        })?;
+        Ok(Block::ToolResult {
+            tool_use_id: id.to_string(),
+            content: outcome.content,
+            is_error: outcome.is_error,
+        })
+    }
+    /// Runs the checks; the first failing one, if any. Whatever the checks
+    /// write in the workspace is undone afterwards: checks prove the
+    /// change, they never become part of it.
+    fn run_checks(
+        &mut self,
+        ws: &Workspace,
+        checks: &[crate::spec::Check],
+        inputs: &BTreeMap<String, Value>,
+        round: u32,
+    ) -> Result<Option<checks::CheckRun>, String> {
+        if checks.is_empty() {
+            return Ok(None);
+        }
+        let state = ws
+            .snapshot()
+            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+        let failed = self.run_checks_on(ws, checks, inputs, round);
+        ws.restore(&state)
+            .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
+        failed
+    }
+
+    fn run_checks_on(
+        &mut self,
+        ws: &Workspace,
+        checks: &[crate::spec::Check],
+        inputs: &std::collections::BTreeMap<String, serde_json::Value>,
+        round: u32,
+    ) -> Result<Option<checks::CheckRun>, String> {
+        let env = check_env(ws, inputs);
+        for check in checks {
+            let result = checks::run_check(check, &ws.dir, &env, self.left());
+            self.emit(Event::CheckResult {
+                round,
+                name: result.name.clone(),
+                passed: result.passed,
+                exit_code: result.exit_code,
+                timed_out: result.timed_out,
+                output_hash: result.output_hash.clone(),
+                output_tail: result.tail.clone(),
+                truncated: result.truncated,
+                duration_ms: result.elapsed.as_millis() as u64,
+            })?;
+            if !result.passed {
+                return Ok(Some(result));
+            }
+        }
+        Ok(None)
+    }
+}
+/// The JSON in a final answer: the whole text, or the body of a fenced
+/// code block.
+pub(super) fn extract_json(answer: &str) -> Option<serde_json::Value> {
+    let text = answer.trim();
+    if let Ok(v) = serde_json::from_str(text) {
+        return Some(v);
+    }
+    let start = text.find("```")?;
+    let after = &text[start + 3..];
+    let body_start = after.find('\n')? + 1;
+    let body = &after[body_start..];
+    let end = body.find("```")?;
+    serde_json::from_str(body[..end].trim()).ok()
+}
+
+/// Whether a final answer is JSON valid against `schema`; the error says
+/// what to fix, for the repair message.
+fn check_output(answer: &str, schema: &serde_json::Value) -> Result<(), String> {
+    let Some(value) = extract_json(answer) else {
+        return Err(format!(
+            "your final answer must be JSON valid against this schema, and it is not JSON:\n{}",
+            serde_json::to_string_pretty(schema).unwrap_or_default()
+        ));
+    };
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| format!("the output schema is invalid: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("at `{}`: {e}", e.instance_path().as_str()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "your final answer does not match the output schema:\n{}",
+            errors.join("\n")
+        ))
+    }
+}
