@@ -654,3 +654,206 @@ fn name_list(out: &[u8]) -> Vec<String> {
     files.sort();
     files
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_git(dir: &Path, args: &[&str]) -> String {
+        let out = Git::private(dir)
+            .args([
+                "-c",
+                "user.name=wf test",
+                "-c",
+                "user.email=wf@example.invalid",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn read(dir: &Path, rel: &str) -> String {
+        std::fs::read_to_string(dir.join(rel)).unwrap()
+    }
+
+    /// Every file under `dir`, relative and sorted, the workspace's own
+    /// `.git/` left out.
+    fn files_in(dir: &Path) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if rel == ".git" {
+                    continue;
+                }
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    out.push(rel);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+
+    /// A repository with a commit, an uncommitted change, an untracked
+    /// file, ignored files, a force-added ignored file and a `.wf/` folder.
+    fn repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        run_git(d, &["init", "-q"]);
+        write(d, ".gitignore", "*.secret\nbuild/\n.wf/\n");
+        write(d, "src/lib.rs", "fn a() {}\n");
+        write(d, "README.md", "readme\n");
+        write(d, "forced.secret", "tracked anyway\n");
+        run_git(d, &["add", "-A"]);
+        run_git(d, &["add", "-f", "forced.secret"]);
+        run_git(d, &["commit", "-q", "-m", "init"]);
+        write(d, "src/lib.rs", "fn a() {}\nfn uncommitted() {}\n");
+        write(d, "notes.txt", "untracked\n");
+        write(d, "api.secret", "sk-live\n");
+        write(d, "build/out.bin", "built\n");
+        write(d, ".wf/runs/r1/trace.jsonl", "{}\n");
+        dir
+    }
+
+    #[test]
+    fn the_copy_holds_tracked_and_untracked_files_but_not_ignored_or_internal_ones() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        let expected = [
+            ".gitignore",
+            "README.md",
+            "forced.secret",
+            "notes.txt",
+            "src/lib.rs",
+        ];
+        assert_eq!(files_in(&ws.dir), expected);
+        assert_eq!(ws.files, expected.len());
+        assert_eq!(
+            read(&ws.dir, "src/lib.rs"),
+            "fn a() {}\nfn uncommitted() {}\n",
+            "uncommitted changes are part of the copy"
+        );
+        assert_ne!(ws.base_tree, EMPTY_TREE);
+        assert_eq!(ws.diff().unwrap(), "", "the baseline is the copy");
+        assert!(ws.changed_files().unwrap().is_empty());
+    }
+
+    #[test]
+    fn diff_shows_the_runs_change_and_apply_takes_it_to_the_origin() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        write(
+            &ws.dir,
+            "src/lib.rs",
+            "fn a() {}\nfn uncommitted() {}\nfn b() {}\n",
+        );
+        write(&ws.dir, "src/new.rs", "fn new() {}\n");
+        std::fs::remove_file(ws.dir.join("README.md")).unwrap();
+        let patch = ws.diff().unwrap();
+        assert!(patch.contains("+fn b() {}"), "{patch}");
+        assert!(patch.contains("+fn new() {}"), "{patch}");
+        assert!(patch.contains("-readme"), "{patch}");
+        assert!(
+            !patch.contains("+fn uncommitted"),
+            "the baseline is not the change: {patch}"
+        );
+        assert_eq!(
+            ws.changed_files().unwrap(),
+            ["README.md", "src/lib.rs", "src/new.rs"]
+        );
+        assert_eq!(
+            diffstat(&patch),
+            [
+                ("README.md".to_string(), 0, 1),
+                ("src/lib.rs".to_string(), 1, 0),
+                ("src/new.rs".to_string(), 1, 0)
+            ]
+        );
+        assert!(
+            ws.changed_in_origin(&ws.changed_files().unwrap())
+                .unwrap()
+                .is_empty()
+        );
+
+        let patch_file = origin.path().join(".wf/diff.patch");
+        std::fs::write(&patch_file, &patch).unwrap();
+        apply(origin.path(), &patch_file).unwrap();
+        assert_eq!(
+            read(origin.path(), "src/lib.rs"),
+            "fn a() {}\nfn uncommitted() {}\nfn b() {}\n"
+        );
+        assert_eq!(read(origin.path(), "src/new.rs"), "fn new() {}\n");
+        assert!(!origin.path().join("README.md").exists());
+        // Ignored files of the user are left alone.
+        assert_eq!(read(origin.path(), "api.secret"), "sk-live\n");
+    }
+
+    #[test]
+    fn a_file_the_user_changed_meanwhile_is_a_conflict() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        write(&ws.dir, "src/lib.rs", "fn run_change() {}\n");
+        write(&ws.dir, "notes.txt", "run's notes\n");
+        write(&ws.dir, "src/created.rs", "by the run\n");
+        let patch = ws.diff().unwrap();
+        let files = ws.changed_files().unwrap();
+        assert_eq!(files, ["notes.txt", "src/created.rs", "src/lib.rs"]);
+
+        // The user edits one of them, creates another, and leaves the third.
+        write(origin.path(), "src/lib.rs", "fn users_change() {}\n");
+        write(origin.path(), "src/created.rs", "by the user\n");
+        let conflicts = ws.changed_in_origin(&files).unwrap();
+        assert_eq!(conflicts, ["src/created.rs", "src/lib.rs"]);
+        let message = WorkspaceError::Conflict(conflicts).to_string();
+        assert!(message.contains("these files were"), "{message}");
+        assert!(message.contains("src/created.rs, src/lib.rs"), "{message}");
+
+        // A deleted file is a change too.
+        std::fs::remove_file(origin.path().join("notes.txt")).unwrap();
+        assert_eq!(
+            ws.changed_in_origin(&["notes.txt".to_string()]).unwrap(),
+            ["notes.txt"]
+        );
+
+        // Applying anyway is all or nothing: git refuses every hunk.
+        write(origin.path(), "notes.txt", "untracked\n");
+        let patch_file = origin.path().join(".wf/diff.patch");
+        std::fs::write(&patch_file, &patch).unwrap();
+        assert!(apply(origin.path(), &patch_file).is_err());
+        assert_eq!(read(origin.path(), "notes.txt"), "untracked\n");
+        assert_eq!(read(origin.path(), "src/lib.rs"), "fn users_change() {}\n");
+    }
+
+    #[test]
+    fn restore_undoes_what_checks_did() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        write(&ws.dir, "src/lib.rs", "changed by the model\n");
+        let tree = ws.snapshot().unwrap();
+        write(&ws.dir, "src/lib.rs", "changed by a check\n");
+        write(&ws.dir, "check-output.txt", "junk\n");
+        assert_eq!(
+            ws.changed_between(&tree, &ws.snapshot().unwrap()).unwrap(),
+            ["check-output.txt", "src/lib.rs"]
+        );
+        ws.restore(&tree).unwrap();
+        assert_eq!(read(&ws.dir, "src/lib.rs"), "changed by the model\n");
+        assert!(!ws.dir.join("check-output.txt").exists());
+    }
+}

@@ -209,3 +209,209 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
         (a, _) => format!("the {} event differs", a.kind()),
     }
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::event::{CheckpointName, CheckpointState, RunStatus, Totals};
+    use serde_json::json;
+
+    fn rec(seq: u64, t_ms: u64, event: Event) -> Record {
+        Record {
+            seq,
+            t_ms,
+            event,
+            hash: format!("hash-{seq}-{t_ms}"),
+        }
+    }
+
+    fn call(id: &str, tool: &str, input: Value) -> Event {
+        Event::ToolCall {
+            call_id: id.into(),
+            tool: tool.into(),
+            input,
+        }
+    }
+
+    fn result(id: &str, tool: &str, ok: bool, output: &str, duration_ms: u64) -> Event {
+        Event::ToolResult {
+            call_id: id.into(),
+            tool: tool.into(),
+            ok,
+            exit_code: None,
+            output_hash: crate::hash::sha256_hex(output.as_bytes()),
+            output: output.into(),
+            truncated: false,
+            duration_ms,
+        }
+    }
+
+    fn check(name: &str, passed: bool, duration_ms: u64) -> Event {
+        Event::CheckResult {
+            round: 0,
+            name: name.into(),
+            passed,
+            exit_code: Some(if passed { 0 } else { 1 }),
+            timed_out: false,
+            output_hash: String::new(),
+            output_tail: String::new(),
+            truncated: false,
+            duration_ms,
+        }
+    }
+
+    fn checkpoint(state: CheckpointState, by: Option<&str>, at: Option<&str>) -> Event {
+        Event::Checkpoint {
+            name: CheckpointName::Plan,
+            state,
+            by: by.map(str::to_string),
+            via: by.map(|_| "terminal".to_string()),
+            comment: None,
+            commit: false,
+            at: at.map(str::to_string),
+            step: None,
+        }
+    }
+
+    fn finished(status: RunStatus) -> Event {
+        Event::RunFinished {
+            status,
+            reason: None,
+            diff_hash: None,
+            files_changed: vec![],
+            totals: Totals::default(),
+        }
+    }
+
+    /// A short run: read a file, run the shell, a check, done. `t` shifts
+    /// every time.
+    fn course(t: u64, read_output: &str, shell_ok: bool, check_passed: bool) -> Vec<Record> {
+        [
+            call("c1", "read_file", json!({"path": "src/a.rs"})),
+            result("c1", "read_file", true, read_output, 3 + t),
+            call("c2", "shell", json!({"command": "cargo test"})),
+            result("c2", "shell", shell_ok, "output", 40 + t),
+            checkpoint(
+                CheckpointState::Approved,
+                Some(if t == 0 { "alice" } else { "bob" }),
+                Some(if t == 0 {
+                    "2024-01-01T00:00:00Z"
+                } else {
+                    "2025-06-01T12:00:00Z"
+                }),
+            ),
+            check("test", check_passed, 900 + t),
+            finished(RunStatus::Succeeded),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| rec(i as u64 + 1, 100 * i as u64 + t, e))
+        .collect()
+    }
+
+    #[test]
+    fn volatile_fields_and_retries_do_not_count() {
+        let recorded = course(0, "fn a() {}", true, true);
+        let mut replay = course(7, "fn a() {}", true, true);
+        replay.insert(
+            1,
+            rec(
+                99,
+                5,
+                Event::ModelRetry {
+                    turn: 1,
+                    attempt: 1,
+                    reason: "503".into(),
+                    wait_ms: 100,
+                },
+            ),
+        );
+        assert_eq!(compare(&recorded, &replay), None);
+    }
+
+    #[test]
+    fn a_changed_check_verdict_is_found_at_its_event() {
+        let recorded = course(0, "fn a() {}", true, true);
+        let replay = course(0, "fn a() {}", true, false);
+        let d = compare(&recorded, &replay).unwrap();
+        assert_eq!(d.seq, 6);
+        assert_eq!(d.hint, "check `test` now fails");
+        assert_eq!(d.expected.as_ref().unwrap()["passed"], json!(true));
+        assert_eq!(d.actual.as_ref().unwrap()["passed"], json!(false));
+        assert!(d.expected.as_ref().unwrap().get("t_ms").is_none());
+        let back = compare(&replay, &recorded).unwrap();
+        assert_eq!(back.hint, "check `test` now passes");
+    }
+
+    #[test]
+    fn a_changed_tool_result_names_the_call() {
+        let recorded = course(0, "fn a() {}", true, true);
+        // Also differs later (the check): the first difference is reported.
+        let content = compare(&recorded, &course(0, "fn b() {}", true, false)).unwrap();
+        assert_eq!(content.seq, 2);
+        assert_eq!(
+            content.hint,
+            "read_file src/a.rs returned different content: the file changed since the run"
+        );
+        let verdict = compare(&recorded, &course(0, "fn a() {}", false, true)).unwrap();
+        assert_eq!(verdict.seq, 4);
+        assert_eq!(verdict.hint, "shell cargo test now fails");
+    }
+
+    #[test]
+    fn a_shorter_or_longer_course_is_a_divergence() {
+        let recorded = course(0, "x", true, true);
+        let mut short = recorded.clone();
+        short.pop();
+        let d = compare(&recorded, &short).unwrap();
+        assert_eq!(d.seq, 7);
+        assert_eq!(d.actual, None);
+        assert_eq!(
+            d.hint,
+            "the replay ended before the recorded run_finished event"
+        );
+        let d = compare(&short, &recorded).unwrap();
+        assert_eq!(d.expected, None);
+        assert!(
+            d.hint.contains("went on with a run_finished event"),
+            "{}",
+            d.hint
+        );
+    }
+
+    #[test]
+    fn ignored_kinds_are_left_out() {
+        let recorded = course(0, "x", true, true);
+        let replay = course(0, "x", true, false);
+        assert_eq!(
+            compare_ignoring(&recorded, &replay, &["check_result"]),
+            None
+        );
+    }
+
+    #[test]
+    fn without_pauses_drops_a_pause_up_to_its_run_finished() {
+        let events = vec![
+            call("c1", "read_file", json!({"path": "a"})),
+            checkpoint(CheckpointState::Reached, None, None),
+            checkpoint(CheckpointState::Paused, None, None),
+            Event::DiffReady {
+                diff_hash: "d".into(),
+                files: vec!["a".into()],
+            },
+            finished(RunStatus::Paused),
+            checkpoint(CheckpointState::Approved, Some("alice"), None),
+            call("c2", "edit_file", json!({"path": "a"})),
+            finished(RunStatus::Succeeded),
+        ];
+        let records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, 0, e))
+            .collect();
+        let kept: Vec<u64> = without_pauses(&records).iter().map(|r| r.seq).collect();
+        assert_eq!(kept, [1, 2, 6, 7, 8]);
+        // A run that never paused is left as it is.
+        let plain = course(0, "x", true, true);
+        assert_eq!(without_pauses(&plain), plain);
+    }
+}

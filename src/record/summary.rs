@@ -252,3 +252,206 @@ pub fn final_status(records: &[Record]) -> Option<RunStatus> {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::event::CheckpointName;
+    use serde_json::json;
+
+    fn records(events: Vec<Event>) -> Vec<Record> {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Record {
+                seq: i as u64,
+                t_ms: 10 * i as u64,
+                event,
+                hash: String::new(),
+            })
+            .collect()
+    }
+
+    fn started() -> Event {
+        Event::RunStarted {
+            trace_version: 1,
+            wf_version: "0.1.0".into(),
+            run_id: "run-1".into(),
+            spec_name: "fix".into(),
+            spec_version: Some("2".into()),
+            spec_path: "tasks/fix.yaml".into(),
+            spec_hash: "sh".into(),
+            inputs: BTreeMap::from([("issue".to_string(), json!(42))]),
+            fingerprint: "fp".into(),
+            base_revision: Some("abc".into()),
+            model: "anthropic/claude".into(),
+            dry_run: false,
+            at: "2025-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn check(round: u32, name: &str, passed: bool) -> Event {
+        Event::CheckResult {
+            round,
+            name: name.into(),
+            passed,
+            exit_code: Some(if passed { 0 } else { 2 }),
+            timed_out: false,
+            output_hash: String::new(),
+            output_tail: String::new(),
+            truncated: false,
+            duration_ms: 1,
+        }
+    }
+
+    fn checkpoint(name: CheckpointName, state: CheckpointState, by: Option<&str>) -> Event {
+        Event::Checkpoint {
+            name,
+            state,
+            by: by.map(str::to_string),
+            via: by.map(|_| "terminal".to_string()),
+            comment: by.map(|_| "ok".to_string()),
+            commit: false,
+            at: by.map(|_| "2025-01-01T00:01:00Z".to_string()),
+            step: None,
+        }
+    }
+
+    fn call(id: &str) -> Event {
+        Event::ToolCall {
+            call_id: id.into(),
+            tool: "edit_file".into(),
+            input: json!({"path": "src/a.rs"}),
+        }
+    }
+
+    #[test]
+    fn a_finished_run_is_folded_into_its_summary() {
+        let totals = Totals {
+            turns: 3,
+            repairs: 1,
+            input_tokens: Some(1000),
+            output_tokens: Some(200),
+            cache_creation_input_tokens: 5,
+            cache_read_input_tokens: 7,
+            cost_usd: Some(0.25),
+        };
+        let trace = records(vec![
+            started(),
+            checkpoint(CheckpointName::Plan, CheckpointState::Reached, None),
+            checkpoint(
+                CheckpointName::Plan,
+                CheckpointState::Approved,
+                Some("alice"),
+            ),
+            call("c1"),
+            Event::PermissionDenied {
+                call_id: "c1".into(),
+                tool: "edit_file".into(),
+                rule: "protect".into(),
+                message: "denied".into(),
+            },
+            call("c2"),
+            check(0, "test", false),
+            check(0, "lint", true),
+            check(1, "test", true),
+            checkpoint(
+                CheckpointName::Apply,
+                CheckpointState::Approved,
+                Some("bob"),
+            ),
+            Event::Applied {
+                files: vec!["src/a.rs".into()],
+            },
+            Event::Committed {
+                revision: "def".into(),
+                files: vec!["src/a.rs".into()],
+            },
+            Event::RunFinished {
+                status: RunStatus::Succeeded,
+                reason: None,
+                diff_hash: Some("dh".into()),
+                files_changed: vec!["src/a.rs".into(), "src/b.rs".into()],
+                totals: totals.clone(),
+            },
+        ]);
+        let s = from_records(&trace);
+        assert_eq!(s.run_id, "run-1");
+        assert_eq!(s.status, "succeeded");
+        assert_eq!(s.reason, None);
+        assert_eq!(
+            (
+                s.spec.name.as_str(),
+                s.spec.version.as_deref(),
+                s.spec.path.as_str()
+            ),
+            ("fix", Some("2"), "tasks/fix.yaml")
+        );
+        assert_eq!(s.inputs["issue"], json!(42));
+        assert_eq!(s.model, "anthropic/claude");
+        assert_eq!(s.base_revision.as_deref(), Some("abc"));
+        assert_eq!(s.started_at, "2025-01-01T00:00:00Z");
+        // Each check's last result, in the order checks first appeared.
+        let checks: Vec<(&str, bool, u32, Option<i32>)> = s
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), c.passed, c.round, c.exit_code))
+            .collect();
+        assert_eq!(
+            checks,
+            [("test", true, 1, Some(0)), ("lint", true, 0, Some(0))]
+        );
+        // Decisions only; `reached` is not one.
+        let approvals: Vec<(&str, &str, Option<&str>)> = s
+            .approvals
+            .iter()
+            .map(|a| (a.checkpoint.as_str(), a.decision.as_str(), a.by.as_deref()))
+            .collect();
+        assert_eq!(
+            approvals,
+            [
+                ("plan", "approved", Some("alice")),
+                ("apply", "approved", Some("bob"))
+            ]
+        );
+        assert_eq!(s.approvals[0].via.as_deref(), Some("terminal"));
+        assert_eq!(s.totals, totals);
+        assert_eq!(s.files_changed, ["src/a.rs", "src/b.rs"]);
+        assert_eq!(s.diff_hash.as_deref(), Some("dh"));
+        assert!(s.applied);
+        assert_eq!(s.commit.as_deref(), Some("def"));
+        assert_eq!((s.tool_calls, s.denials), (2, 1));
+        assert_eq!(final_status(&trace), Some(RunStatus::Succeeded));
+    }
+
+    #[test]
+    fn a_trace_without_its_end_is_running_and_a_pause_is_a_decision() {
+        let trace = records(vec![
+            started(),
+            check(0, "test", false),
+            checkpoint(CheckpointName::Apply, CheckpointState::Paused, None),
+        ]);
+        let s = from_records(&trace);
+        assert_eq!(s.status, "running");
+        assert!(!s.applied);
+        assert_eq!(s.commit, None);
+        assert_eq!(s.checks.len(), 1);
+        assert!(!s.checks[0].passed);
+        assert_eq!(s.checks[0].exit_code, Some(2));
+        assert_eq!(s.approvals.len(), 1);
+        assert_eq!(s.approvals[0].decision, "paused");
+        assert_eq!(final_status(&trace), None);
+
+        let mut failed = trace.clone();
+        failed.extend(records(vec![Event::RunFinished {
+            status: RunStatus::ChecksFailed,
+            reason: Some("test still fails".into()),
+            diff_hash: None,
+            files_changed: vec![],
+            totals: Totals::default(),
+        }]));
+        let s = from_records(&failed);
+        assert_eq!(s.status, "checks_failed");
+        assert_eq!(s.reason.as_deref(), Some("test still fails"));
+    }
+}

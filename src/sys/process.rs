@@ -44,7 +44,13 @@ const SECRET_MARKERS: &[&str] = &["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENT
 
 /// The scrubbed environment, sorted by name.
 pub fn scrubbed_env() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = std::env::vars()
+    scrubbed_from(std::env::vars())
+}
+
+/// The variables of `vars` that children may see, sorted by name.
+pub fn scrubbed_from(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vars
+        .into_iter()
         .filter(|(k, _)| PASSED_ENV.contains(&k.as_str()) || k.starts_with("LC_"))
         .filter(|(k, _)| {
             let upper = k.to_ascii_uppercase();
@@ -267,24 +273,129 @@ mod tests {
         assert!(o.output.contains("bytes of output omitted"));
     }
 
-    #[test]
-    fn timeout_kills_the_whole_group() {
-        let marker = std::env::temp_dir().join(format!("wf-grandchild-{}", std::process::id()));
-        let _ = std::fs::remove_file(&marker);
-        let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
-        let o = sh(&script, 200);
-        assert!(o.timed_out);
-        assert!(o.elapsed < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(1_500));
-        assert!(!marker.exists(), "the grandchild survived the timeout");
+    /// Whether process `pid` is still running (a zombie is not).
+    fn running(pid: i32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the parenthesised command name.
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+            Err(_) => false,
+        }
     }
 
     #[test]
-    fn secrets_are_not_passed() {
-        // SAFETY: tests in this module do not read this variable concurrently.
-        unsafe { std::env::set_var("WF_TEST_API_KEY", "sk-secret") };
-        assert!(scrubbed_env().iter().all(|(k, _)| k != "WF_TEST_API_KEY"));
-        let o = sh("env", 5_000);
-        assert!(!o.output.contains("sk-secret"));
+    fn timeout_kills_the_whole_group() {
+        // The shell starts a grandchild in its group, writes its pid, and
+        // waits far longer than the timeout. No margin: if the timeout came
+        // before the pid was written, try again with a longer one.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("grandchild.pid");
+        let script = format!(
+            "sleep 600 & echo $! > {0}.tmp && mv {0}.tmp {0}; sleep 600",
+            pid_file.display()
+        );
+        let mut timeout = Duration::from_millis(200);
+        let (outcome, pid) = loop {
+            let o = sh(&script, timeout.as_millis() as u64);
+            if let Ok(text) = std::fs::read_to_string(&pid_file) {
+                break (o, text.trim().parse::<i32>().unwrap());
+            }
+            assert!(timeout < Duration::from_secs(60), "the shell never started");
+            timeout *= 2;
+        };
+        assert!(outcome.timed_out);
+        assert_eq!(outcome.exit_code, None);
+        assert_eq!(outcome.signal, Some(libc::SIGKILL));
+        assert!(!outcome.success());
+        assert!(
+            outcome.elapsed < Duration::from_secs(600),
+            "waited for the command"
+        );
+        // SIGKILL is sent before `run` returns; give the kernel time to
+        // tear the grandchild down, however loaded the machine is.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while running(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild {pid} survived the timeout"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn only_listed_variables_without_secret_markers_are_passed() {
+        let vars = [
+            ("PATH", "/bin"),
+            ("HOME", "/home/u"),
+            ("LC_ALL", "C"),
+            ("LC_API_KEY", "sk-1"),
+            ("ANTHROPIC_API_KEY", "sk-2"),
+            ("GITHUB_TOKEN", "ghp"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("DB_PASSWORD", "x"),
+            ("GIT_CREDENTIAL_HELPER", "x"),
+            ("RANDOM_SETTING", "x"),
+            ("path", "lowercase is another variable"),
+            ("TERM", "xterm"),
+            ("CARGO_HOME", "/c"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let kept = scrubbed_from(vars);
+        let names: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["CARGO_HOME", "HOME", "LC_ALL", "PATH", "TERM"]);
+        assert_eq!(kept[3], ("PATH".to_string(), "/bin".to_string()));
+        // Every passed name that looks like a secret is still dropped.
+        let listed = PASSED_ENV
+            .iter()
+            .map(|k| (k.to_string(), "v".to_string()))
+            .chain([("LC_TOKEN".to_string(), "v".to_string())]);
+        assert_eq!(scrubbed_from(listed).len(), PASSED_ENV.len());
+        let marked = SECRET_MARKERS
+            .iter()
+            .map(|m| (format!("LC_{}", m.to_ascii_lowercase()), "v".to_string()));
+        assert!(scrubbed_from(marked).is_empty());
+    }
+
+    #[test]
+    fn a_child_sees_only_the_scrubbed_environment() {
+        // Whatever this process has that is not on the list (cargo sets
+        // CARGO_MANIFEST_DIR, CARGO_PKG_NAME, … for tests) must not reach
+        // a child.
+        let passed: Vec<String> = scrubbed_env().into_iter().map(|(k, _)| k).collect();
+        let withheld: Vec<String> = std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| !passed.contains(k))
+            .collect();
+        assert!(
+            withheld.iter().any(|k| k == "CARGO_MANIFEST_DIR"),
+            "run under cargo test: {withheld:?}"
+        );
+        let dir = std::env::temp_dir();
+        let o = run(&Spawn {
+            argv: vec!["env".into()],
+            cwd: &dir,
+            env: vec![("WF_ADDED".into(), "1".into())],
+            timeout: Duration::from_secs(60),
+            head: 1 << 20,
+            tail: 0,
+            sandbox: None,
+        })
+        .unwrap();
+        assert!(o.success(), "{}", o.output);
+        let mut seen: Vec<&str> = o
+            .output
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+            .collect();
+        seen.sort();
+        for k in &withheld {
+            assert!(!seen.contains(&k.as_str()), "{k} reached the child");
+        }
+        let mut expected: Vec<&str> = passed.iter().map(String::as_str).collect();
+        expected.push("WF_ADDED");
+        expected.sort();
+        assert_eq!(seen, expected);
     }
 }

@@ -66,3 +66,175 @@ pub fn definition() -> (&'static str, Value) {
         json!({"type":"object","properties":{"path":{"type":"string"},"old":{"type":"string"},"new":{"type":"string"},"replace_all":{"type":"boolean"}},"required":["path","old","new"]}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Permissions;
+    use crate::tools::CallError;
+    use std::path::Path;
+
+    fn policy(dir: &Path) -> Policy {
+        let perms = Permissions {
+            read: vec!["**".into()],
+            write: vec!["**".into()],
+            protect: vec!["locked/**".into()],
+            shell: None,
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    fn edit(dir: &Path, input: Value) -> Result<ToolOutcome> {
+        call(&policy(dir), input.as_object().unwrap())
+    }
+
+    fn failure(r: Result<ToolOutcome>) -> String {
+        match r {
+            Err(CallError::Failed(m)) => m,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    fn file(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn read(dir: &Path, rel: &str) -> String {
+        std::fs::read_to_string(dir.join(rel)).unwrap()
+    }
+
+    #[test]
+    fn one_match_is_replaced_once() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "one two three\n");
+        let out = edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "two", "new": "2"}),
+        )
+        .unwrap();
+        assert_eq!(read(dir.path(), "a.txt"), "one 2 three\n");
+        assert_eq!(out.content, "edited a.txt: 1 replacement");
+        assert!(!out.is_error);
+    }
+
+    #[test]
+    fn no_match_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "src/a.txt", "hello\n");
+        let msg = failure(edit(
+            dir.path(),
+            json!({"path": "src/a.txt", "old": "bye", "new": "x"}),
+        ));
+        assert!(msg.contains("src/a.txt"), "{msg}");
+        assert!(msg.contains("not found"), "{msg}");
+        assert_eq!(read(dir.path(), "src/a.txt"), "hello\n");
+    }
+
+    #[test]
+    fn two_matches_are_refused_unless_replace_all() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "x-x\n");
+        let msg = failure(edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "x", "new": "y"}),
+        ));
+        assert!(msg.contains("replace_all"), "{msg}");
+        assert!(msg.contains("2 times"), "{msg}");
+        assert_eq!(read(dir.path(), "a.txt"), "x-x\n", "nothing written");
+
+        let explicit_false = failure(edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "x", "new": "y", "replace_all": false}),
+        ));
+        assert!(explicit_false.contains("replace_all"), "{explicit_false}");
+    }
+
+    #[test]
+    fn replace_all_replaces_every_occurrence_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "x-x-x\nx\n");
+        let out = edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "x", "new": "yy", "replace_all": true}),
+        )
+        .unwrap();
+        assert_eq!(read(dir.path(), "a.txt"), "yy-yy-yy\nyy\n");
+        assert_eq!(out.content, "edited a.txt: 4 replacements");
+    }
+
+    #[test]
+    fn replace_all_must_be_a_boolean() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "x\n");
+        let msg = failure(edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "x", "new": "y", "replace_all": "yes"}),
+        ));
+        assert!(msg.contains("boolean"), "{msg}");
+        assert_eq!(read(dir.path(), "a.txt"), "x\n");
+    }
+
+    #[test]
+    fn an_empty_old_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "abc\n");
+        let msg = failure(edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "", "new": "x", "replace_all": true}),
+        ));
+        assert!(msg.contains("`old` is empty"), "{msg}");
+        assert_eq!(read(dir.path(), "a.txt"), "abc\n");
+    }
+
+    #[test]
+    fn a_protected_path_is_denied_and_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "locked/a.txt", "keep\n");
+        match edit(
+            dir.path(),
+            json!({"path": "locked/a.txt", "old": "keep", "new": "lose"}),
+        ) {
+            Err(CallError::Denied(d)) => assert_eq!(d.rule, "protect"),
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        assert_eq!(read(dir.path(), "locked/a.txt"), "keep\n");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let msg = failure(edit(
+            dir.path(),
+            json!({"path": "nope.txt", "old": "a", "new": "b"}),
+        ));
+        assert!(msg.contains("nope.txt does not exist"), "{msg}");
+        assert!(!dir.path().join("nope.txt").exists());
+    }
+
+    #[test]
+    fn a_result_over_the_size_cap_is_refused_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "ab");
+        // "b" stays: the result is one byte over the cap.
+        let big = "x".repeat(WRITE_MAX_BYTES);
+        let msg = failure(edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "a", "new": big}),
+        ));
+        assert!(msg.contains(&WRITE_MAX_BYTES.to_string()), "{msg}");
+        assert_eq!(read(dir.path(), "a.txt"), "ab");
+        // Exactly at the cap is fine.
+        let fits = "x".repeat(WRITE_MAX_BYTES - 1);
+        edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "a", "new": fits}),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::metadata(dir.path().join("a.txt")).unwrap().len(),
+            WRITE_MAX_BYTES as u64
+        );
+    }
+}

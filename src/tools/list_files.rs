@@ -59,3 +59,76 @@ pub fn definition() -> (&'static str, Value) {
         json!({"type":"object","properties":{"path":{"type":"string"},"glob":{"type":"string"}}}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Permissions;
+    use std::path::Path;
+
+    fn policy(dir: &Path, read: &[&str]) -> Policy {
+        let perms = Permissions {
+            read: read.iter().map(|s| s.to_string()).collect(),
+            ..Permissions::default()
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    fn file(dir: &Path, rel: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "x\n").unwrap();
+    }
+
+    fn list(dir: &Path, read: &[&str], input: Value) -> Result<ToolOutcome> {
+        call(&policy(dir, read), input.as_object().unwrap())
+    }
+
+    #[test]
+    fn files_are_listed_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["b.txt", "a/z.txt", "c/d/e.txt", "a/b.txt", "A.txt"] {
+            file(dir.path(), f);
+        }
+        let out = list(dir.path(), &["**"], json!({})).unwrap();
+        assert_eq!(out.content, "A.txt\na/b.txt\na/z.txt\nb.txt\nc/d/e.txt");
+        assert!(!out.truncated);
+        let under = list(dir.path(), &["**"], json!({"path": "a"})).unwrap();
+        assert_eq!(under.content, "a/b.txt\na/z.txt");
+    }
+
+    #[test]
+    fn unreadable_ignored_and_internal_files_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "src/a.rs",
+            "src/b.rs",
+            "secret.env",
+            ".git/config",
+            ".wf/runs/x",
+            "src/build.log",
+        ] {
+            file(dir.path(), f);
+        }
+        std::fs::write(dir.path().join("src/.gitignore"), "*.log\n").unwrap();
+        let out = list(dir.path(), &["src/**"], json!({})).unwrap();
+        assert_eq!(out.content, "src/.gitignore\nsrc/a.rs\nsrc/b.rs");
+        let all = list(dir.path(), &["**"], json!({})).unwrap();
+        assert_eq!(
+            all.content,
+            "secret.env\nsrc/.gitignore\nsrc/a.rs\nsrc/b.rs"
+        );
+    }
+
+    #[test]
+    fn nothing_to_list_and_not_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "secret.env");
+        let out = list(dir.path(), &["src/**"], json!({})).unwrap();
+        assert_eq!(out.content, "[no files]");
+        match list(dir.path(), &["**"], json!({"path": "secret.env"})) {
+            Err(CallError::Failed(m)) => assert!(m.contains("not a directory"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+}

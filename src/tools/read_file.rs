@@ -76,3 +76,171 @@ pub fn definition() -> (&'static str, Value) {
         json!({"type":"object","properties":{"path":{"type":"string"},"offset":{"type":"integer"},"limit":{"type":"integer"}},"required":["path"]}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Permissions;
+    use crate::tools::CallError;
+    use std::path::Path;
+
+    fn policy(dir: &Path, read: &[&str]) -> Policy {
+        let perms = Permissions {
+            read: read.iter().map(|s| s.to_string()).collect(),
+            ..Permissions::default()
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    fn read(dir: &Path, input: Value) -> Result<ToolOutcome> {
+        call(&policy(dir, &["**"]), input.as_object().unwrap())
+    }
+
+    fn numbered(n: usize) -> String {
+        (1..=n).map(|i| format!("l{i}\n")).collect()
+    }
+
+    #[test]
+    fn a_whole_small_file_has_no_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), numbered(5)).unwrap();
+        let out = read(dir.path(), json!({"path": "a.txt"})).unwrap();
+        assert_eq!(out.content, numbered(5));
+        assert!(!out.truncated);
+    }
+
+    #[test]
+    fn offset_and_limit_select_one_based_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), numbered(5)).unwrap();
+        let out = read(
+            dir.path(),
+            json!({"path": "a.txt", "offset": 2, "limit": 2}),
+        )
+        .unwrap();
+        assert_eq!(
+            out.content,
+            "l2\nl3\n[lines 2-3 of 5; use offset to read on]"
+        );
+        let rest = read(dir.path(), json!({"path": "a.txt", "offset": 4})).unwrap();
+        assert_eq!(rest.content, "l4\nl5\n[lines 4-5 of 5]");
+        assert!(!rest.truncated);
+        // offset 0 reads from the first line.
+        let first = read(
+            dir.path(),
+            json!({"path": "a.txt", "offset": 0, "limit": 1}),
+        )
+        .unwrap();
+        assert_eq!(first.content, "l1\n[lines 1-1 of 5; use offset to read on]");
+    }
+
+    #[test]
+    fn a_last_line_without_newline_still_gets_its_own_mark_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a\nb").unwrap();
+        let out = read(dir.path(), json!({"path": "a.txt", "offset": 2})).unwrap();
+        assert_eq!(out.content, "b\n[lines 2-2 of 2]");
+    }
+
+    #[test]
+    fn an_offset_past_the_end_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), numbered(3)).unwrap();
+        match read(dir.path(), json!({"path": "a.txt", "offset": 4})) {
+            Err(CallError::Failed(m)) => {
+                assert!(
+                    m.contains("offset 4 is past the end of a.txt (3 lines)"),
+                    "{m}"
+                )
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_line_cap_truncates_and_marks() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = READ_MAX_LINES + 5;
+        std::fs::write(dir.path().join("a.txt"), numbered(total)).unwrap();
+        let out = read(dir.path(), json!({"path": "a.txt"})).unwrap();
+        assert!(out.truncated);
+        let (body, mark) = out.content.rsplit_once('\n').unwrap();
+        assert_eq!(body.lines().count(), READ_MAX_LINES);
+        assert_eq!(body.lines().last().unwrap(), format!("l{READ_MAX_LINES}"));
+        assert_eq!(
+            mark,
+            format!("[lines 1-{READ_MAX_LINES} of {total}; use offset to read on]")
+        );
+        // A larger limit is clamped to the cap.
+        let clamped = read(dir.path(), json!({"path": "a.txt", "limit": total})).unwrap();
+        assert!(clamped.truncated);
+        assert_eq!(clamped.content, out.content);
+    }
+
+    #[test]
+    fn the_byte_cap_truncates_at_a_line_boundary_and_marks() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = format!("{}\n", "x".repeat(999));
+        let total = 150; // 150 000 bytes, over the cap
+        std::fs::write(dir.path().join("a.txt"), line.repeat(total)).unwrap();
+        let out = read(dir.path(), json!({"path": "a.txt"})).unwrap();
+        assert!(out.truncated);
+        let fit = READ_MAX_BYTES / line.len();
+        let (body, mark) = out.content.rsplit_once('\n').unwrap();
+        assert_eq!(body.len() + 1, fit * line.len());
+        assert!(body.lines().all(|l| l.len() == 999));
+        assert_eq!(
+            mark,
+            format!("[lines 1-{fit} of {total}; use offset to read on]")
+        );
+        // Also with an explicit limit.
+        let limited = read(dir.path(), json!({"path": "a.txt", "limit": 140})).unwrap();
+        assert!(limited.truncated);
+        assert!(limited.content.ends_with(&format!(
+            "[lines 1-{fit} of {total}; use offset to read on]"
+        )));
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        match read(dir.path(), json!({"path": "gone.txt"})) {
+            Err(CallError::Failed(m)) => assert!(m.contains("gone.txt does not exist"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_binary_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.bin"), b"ab\0cd").unwrap();
+        match read(dir.path(), json!({"path": "a.bin"})) {
+            Err(CallError::Failed(m)) => assert!(m.contains("binary"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_denied_path_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "sk-123\n").unwrap();
+        std::fs::write(dir.path().join("src/a.rs"), "fn a() {}\n").unwrap();
+        let p = policy(dir.path(), &["src/**"]);
+        let ok = call(&p, json!({"path": "src/a.rs"}).as_object().unwrap()).unwrap();
+        assert_eq!(ok.content, "fn a() {}\n");
+        match call(&p, json!({"path": "secret.txt"}).as_object().unwrap()) {
+            Err(CallError::Denied(d)) => {
+                assert_eq!(d.rule, "read");
+                assert!(!d.message.contains("sk-123"));
+            }
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git/config"), "[core]\n").unwrap();
+        match read(dir.path(), json!({"path": ".git/config"})) {
+            Err(CallError::Denied(d)) => assert_eq!(d.rule, "internal"),
+            other => panic!("expected a denial, got {other:?}"),
+        }
+    }
+}

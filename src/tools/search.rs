@@ -84,3 +84,157 @@ pub fn definition() -> (&'static str, Value) {
         json!({"type":"object","properties":{"pattern":{"type":"string"},"path":{"type":"string"},"glob":{"type":"string"}},"required":["pattern"]}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Permissions;
+    use std::path::Path;
+
+    fn policy(dir: &Path, read: &[&str]) -> Policy {
+        let perms = Permissions {
+            read: read.iter().map(|s| s.to_string()).collect(),
+            ..Permissions::default()
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    fn file(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn search(dir: &Path, read: &[&str], input: Value) -> Result<ToolOutcome> {
+        call(&policy(dir, read), input.as_object().unwrap())
+    }
+
+    #[test]
+    fn matches_are_file_line_text_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "src/b.rs", "let y = 2;\n");
+        file(
+            dir.path(),
+            "src/a.rs",
+            "fn main() {}\nlet x = 1;\n  let z = 3;\n",
+        );
+        let out = search(dir.path(), &["**"], json!({"pattern": r"let \w"})).unwrap();
+        assert_eq!(
+            out.content,
+            "src/a.rs:2:let x = 1;\nsrc/a.rs:3:  let z = 3;\nsrc/b.rs:1:let y = 2;\n"
+        );
+        assert!(!out.truncated);
+    }
+
+    #[test]
+    fn path_and_glob_narrow_the_search() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "src/a.rs", "hit\n");
+        file(dir.path(), "src/a.md", "hit\n");
+        file(dir.path(), "docs/b.rs", "hit\n");
+        let under = search(
+            dir.path(),
+            &["**"],
+            json!({"pattern": "hit", "path": "src"}),
+        )
+        .unwrap();
+        assert_eq!(under.content, "src/a.md:1:hit\nsrc/a.rs:1:hit\n");
+        let globbed = search(
+            dir.path(),
+            &["**"],
+            json!({"pattern": "hit", "glob": "*.rs"}),
+        )
+        .unwrap();
+        assert_eq!(globbed.content, "docs/b.rs:1:hit\nsrc/a.rs:1:hit\n");
+    }
+
+    #[test]
+    fn no_match_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "hello\n");
+        let out = search(dir.path(), &["**"], json!({"pattern": "zzz"})).unwrap();
+        assert_eq!(out.content, "[no matches]");
+        assert!(!out.truncated);
+    }
+
+    #[test]
+    fn matches_are_capped_and_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", &"hit\n".repeat(SEARCH_MAX + 10));
+        let out = search(dir.path(), &["**"], json!({"pattern": "hit"})).unwrap();
+        assert!(out.truncated);
+        let hits = out
+            .content
+            .lines()
+            .filter(|l| l.starts_with("a.txt:"))
+            .count();
+        assert_eq!(hits, SEARCH_MAX);
+        assert!(out.content.contains(&format!("a.txt:{SEARCH_MAX}:hit\n")));
+        assert!(
+            out.content.ends_with(&format!(
+                "[capped at {SEARCH_MAX} matches; narrow with path or glob]"
+            )),
+            "{}",
+            out.content
+        );
+
+        // Exactly the cap is not capped.
+        file(dir.path(), "a.txt", &"hit\n".repeat(SEARCH_MAX));
+        let exact = search(dir.path(), &["**"], json!({"pattern": "hit"})).unwrap();
+        assert!(!exact.truncated);
+        assert_eq!(exact.content.lines().count(), SEARCH_MAX);
+        assert!(!exact.content.contains("[capped"));
+    }
+
+    #[test]
+    fn long_lines_are_cut_in_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("hit{}", "é".repeat(SEARCH_LINE_MAX));
+        let exact = format!("hit{}", "é".repeat(SEARCH_LINE_MAX - 3));
+        file(dir.path(), "a.txt", &format!("{long}\n{exact}\n"));
+        let out = search(dir.path(), &["**"], json!({"pattern": "^hit"})).unwrap();
+        let lines: Vec<&str> = out.content.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", out.content);
+        let first = lines[0].strip_prefix("a.txt:1:").unwrap();
+        let kept: String = long.chars().take(SEARCH_LINE_MAX).collect();
+        assert_eq!(first, format!("{kept}…"));
+        assert_eq!(
+            lines[1],
+            format!("a.txt:2:{exact}"),
+            "a line at the cap is whole"
+        );
+    }
+
+    #[test]
+    fn files_the_policy_cannot_read_are_never_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "src/a.rs", "needle\n");
+        file(dir.path(), "secret.env", "needle = sk-live-123\n");
+        file(dir.path(), "src/deep/.hidden", "needle\n");
+        file(dir.path(), ".git/config", "needle\n");
+        let out = search(dir.path(), &["src/**"], json!({"pattern": "needle"})).unwrap();
+        assert_eq!(
+            out.content,
+            "src/a.rs:1:needle\nsrc/deep/.hidden:1:needle\n"
+        );
+        assert!(!out.content.contains("sk-live"));
+        // Naming the unreadable file directly is denied.
+        match search(
+            dir.path(),
+            &["src/**"],
+            json!({"pattern": "needle", "path": "secret.env"}),
+        ) {
+            Err(CallError::Denied(d)) => assert_eq!(d.rule, "read"),
+            other => panic!("expected a denial, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_invalid_regex_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        match search(dir.path(), &["**"], json!({"pattern": "("})) {
+            Err(CallError::Failed(m)) => assert!(m.starts_with("invalid regex"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+}

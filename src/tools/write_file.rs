@@ -45,3 +45,86 @@ pub fn definition() -> (&'static str, Value) {
         json!({"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}},"required":["path","content"]}),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Permissions;
+    use std::path::Path;
+
+    fn policy(dir: &Path) -> Policy {
+        let perms = Permissions {
+            read: vec!["**".into()],
+            write: vec!["src/**".into()],
+            protect: vec!["src/locked/**".into()],
+            shell: None,
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    fn write_file(dir: &Path, input: Value) -> Result<ToolOutcome> {
+        call(&policy(dir), input.as_object().unwrap())
+    }
+
+    #[test]
+    fn created_then_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_file(
+            dir.path(),
+            json!({"path": "src/new/a.txt", "content": "hello"}),
+        )
+        .unwrap();
+        assert_eq!(first.content, "created src/new/a.txt (5 bytes)");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("src/new/a.txt")).unwrap(),
+            "hello"
+        );
+        let second = write_file(
+            dir.path(),
+            json!({"path": "src/new/a.txt", "content": "bye"}),
+        )
+        .unwrap();
+        assert_eq!(second.content, "replaced src/new/a.txt (3 bytes)");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("src/new/a.txt")).unwrap(),
+            "bye"
+        );
+    }
+
+    #[test]
+    fn denied_writes_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, rule) in [("README.md", "write"), ("src/locked/a.txt", "protect")] {
+            match write_file(dir.path(), json!({"path": path, "content": "x"})) {
+                Err(CallError::Denied(d)) => assert_eq!(d.rule, rule, "{path}"),
+                other => panic!("expected a denial for {path}, got {other:?}"),
+            }
+            assert!(!dir.path().join(path).exists(), "{path} was written");
+        }
+    }
+
+    #[test]
+    fn content_over_the_cap_is_refused_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = "x".repeat(WRITE_MAX_BYTES + 1);
+        match write_file(dir.path(), json!({"path": "src/a.txt", "content": big})) {
+            Err(CallError::Failed(m)) => assert!(m.contains("over"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        assert!(!dir.path().join("src/a.txt").exists());
+        let fits = "x".repeat(WRITE_MAX_BYTES);
+        write_file(dir.path(), json!({"path": "src/a.txt", "content": fits})).unwrap();
+        assert!(dir.path().join("src/a.txt").exists());
+    }
+
+    #[test]
+    fn a_directory_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src/d")).unwrap();
+        match write_file(dir.path(), json!({"path": "src/d", "content": "x"})) {
+            Err(CallError::Failed(m)) => assert!(m.contains("is a directory"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        assert!(dir.path().join("src/d").is_dir());
+    }
+}

@@ -521,3 +521,43 @@ steps:
         );
     }
 }
+
+#[test]
+fn a_denial_is_sent_back_to_the_model_in_the_next_request() {
+    let repo = repo("anthropic", "claude-sonnet-4-5");
+    let denied_write = anthropic_sse(&[
+        message_start("m1"),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_9", "name": "write_file", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"path\": \"src/evil.rs\", \"content\": \"x\"}"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 9}}),
+        json!({"type": "message_stop"}),
+    ]);
+    let (r, server) = run_anthropic(
+        &repo,
+        vec![
+            Reply::sse(denied_write),
+            Reply::sse(anthropic_tool_turn()),
+            Reply::sse(anthropic_done_turn()),
+        ],
+    );
+    r.code(0);
+    assert!(!repo.exists("src/evil.rs"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    let next = requests[1].json();
+    let last = next["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["role"], "user");
+    let result = &last["content"][0];
+    assert_eq!(result["type"], "tool_result", "{last}");
+    assert_eq!(result["tool_use_id"], "toolu_9");
+    assert_eq!(result["is_error"], true, "{result}");
+    let expected = "write to src/evil.rs denied: not matched by permissions.write";
+    let sent = match &result["content"] {
+        Value::String(s) => s.clone(),
+        other => other[0]["text"].as_str().unwrap_or_default().to_string(),
+    };
+    assert_eq!(sent, expected, "{result}");
+    let trace = repo.last_trace();
+    assert_eq!(events(&trace, "permission_denied")[0]["message"], expected);
+}

@@ -12,6 +12,7 @@ mod resume;
 mod run;
 mod schema;
 mod step_settings;
+mod structure;
 mod uses;
 mod validate;
 

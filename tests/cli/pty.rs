@@ -40,7 +40,11 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
     let shown = Arc::new(Mutex::new(String::new()));
     let mut reader = master.try_clone().unwrap();
     let sink = Arc::clone(&shown);
+    let (drained, all_read) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
+        // Dropped at the end of the output (EOF or EIO once every copy of
+        // the terminal's other end is closed).
+        let _drained = drained;
         let mut buf = [0u8; 4096];
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
@@ -56,7 +60,13 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
     let mut asked = 0;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            std::thread::sleep(Duration::from_millis(100));
+            // Everything wf wrote is read once the reader reaches the end.
+            let ended = all_read.recv_timeout(Duration::from_secs(30));
+            assert!(
+                matches!(ended, Err(std::sync::mpsc::RecvTimeoutError::Disconnected)),
+                "the output never ended; shown:\n{}",
+                shown.lock().unwrap()
+            );
             return (status.code().unwrap_or(-1), shown.lock().unwrap().clone());
         }
         let questions = shown

@@ -216,9 +216,30 @@ fn escapes_and_protected_writes_are_denied_and_the_run_goes_on() {
     assert!(!repo.path().parent().unwrap().join("escape.txt").exists());
     assert_eq!(repo.read("migrations/001.sql"), "CREATE TABLE t (x INT);\n");
     assert_eq!(repo.read("config/app.toml"), "ok");
-    // The model was told why, in the next request.
-    let response = &events(&trace, "model_response")[0];
-    assert_eq!(response["stop_reason"], "tool_use");
+    // The model was told why: each denial is the content of its call's
+    // tool result, recorded before the next request to the model (the
+    // tool results of a turn are what that request carries back).
+    let denials = events(&trace, "permission_denied");
+    assert_eq!(denials.len(), 7);
+    let second_request = trace
+        .iter()
+        .position(|e| e["kind"] == "model_request" && e["turn"] == 2)
+        .expect("a second request");
+    for denial in denials {
+        let id = denial["call_id"].as_str().unwrap();
+        let at = trace
+            .iter()
+            .position(|e| e["kind"] == "tool_result" && e["call_id"] == id)
+            .unwrap_or_else(|| panic!("no tool_result for {id}"));
+        let result = &trace[at];
+        assert_eq!(result["ok"], false, "{result}");
+        assert_eq!(result["output"], denial["message"], "{result}");
+        assert!(at < second_request, "{id} answered after the next request");
+    }
+    assert_eq!(
+        results[0]["output"],
+        "write to migrations/002.sql denied: protected by permissions.protect"
+    );
 }
 
 #[test]

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 /// How long the server waits for each next connection before giving up.
 pub const ACCEPT_DEADLINE: Duration = Duration::from_secs(20);
 
+/// How long a stalled reply holds its connection at most.
+pub const STALL_DEADLINE: Duration = Duration::from_secs(120);
+
 /// How a reply's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -40,6 +43,8 @@ pub struct Reply {
     pub cut_after: Option<usize>,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// Never answer: hold the connection until the client hangs up.
+    pub stall: bool,
 }
 
 impl Reply {
@@ -55,6 +60,7 @@ impl Reply {
             framing: Framing::Chunked,
             cut_after: None,
             delay: Duration::ZERO,
+            stall: false,
         }
     }
 
@@ -67,6 +73,7 @@ impl Reply {
             framing: Framing::Length,
             cut_after: None,
             delay: Duration::ZERO,
+            stall: false,
         }
     }
 
@@ -85,6 +92,14 @@ impl Reply {
     /// Waits before answering.
     pub fn delayed(mut self, delay: Duration) -> Reply {
         self.delay = delay;
+        self
+    }
+
+    /// Never answers: the connection is held until the client gives up
+    /// (bounded by [`STALL_DEADLINE`]). For client timeouts without a race
+    /// between the client's timer and a delayed answer.
+    pub fn stalled(mut self) -> Reply {
+        self.stall = true;
         self
     }
 
@@ -188,6 +203,13 @@ fn serve(stream: TcpStream, reply: Reply, log: &Mutex<Vec<Recorded>>) {
         return;
     };
     log.lock().unwrap().push(request);
+    if reply.stall {
+        // Wait for the client to close its end (EOF or a reset).
+        stream.set_read_timeout(Some(STALL_DEADLINE)).ok();
+        let mut buf = [0u8; 1024];
+        while matches!((&stream).read(&mut buf), Ok(n) if n > 0) {}
+        return;
+    }
     thread::sleep(reply.delay);
     let _ = write_reply(&stream, &reply);
     let _ = stream.shutdown(Shutdown::Both);
