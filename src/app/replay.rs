@@ -13,20 +13,15 @@
 
 use crate::app::recorded::RecordedProvider;
 use crate::engine::checkpoint::Decision;
-use crate::engine::{self, Mode, ReplaySetup, Reporter, RunOptions};
+use crate::engine::{self, Mode, ReplaySetup, RunOptions};
 use crate::record::compare::{Divergence, compare_ignoring, without_pauses};
-use crate::record::event::{Event, Record};
+use crate::record::event::Event;
 use crate::record::store::RunDir;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-struct Silent;
-
-impl Reporter for Silent {
-    fn record(&mut self, _record: &Record) {}
-    fn say(&mut self, _text: &str) {}
-}
+use crate::record::recorder::Silent;
 
 /// Why a replay could not be made at all.
 #[derive(Debug, thiserror::Error)]

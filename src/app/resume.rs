@@ -76,14 +76,16 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
         .who
         .unwrap_or_else(|| crate::sys::git::current_user(&root));
     let cannot = |e| Error::io("cannot append to the trace", e);
-    let mut recorder = Recorder::reopen(&dir, &trace.records).map_err(cannot)?;
+    let mut silent = crate::record::recorder::Silent;
+    let mut recorder =
+        Recorder::reopen(&dir, &trace.records, Vec::new(), &mut silent).map_err(cannot)?;
     let (state, via) = if decision.approve {
         (CheckpointState::Approved, "wf approve")
     } else {
         (CheckpointState::Rejected, "wf reject")
     };
     recorder
-        .append(Event::Checkpoint {
+        .record(Event::Checkpoint {
             name,
             state,
             by: Some(by.clone()),
@@ -93,7 +95,7 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
             commit: decision.commit && decision.approve,
             step: step.clone(),
         })
-        .map_err(cannot)?;
+        .map_err(|e| Error::Failed(e.to_string()))?;
     let which = match &step {
         Some(step) => format!("{} checkpoint (after step `{step}`)", name.as_str()),
         None => format!("{} checkpoint", name.as_str()),
@@ -124,18 +126,20 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
             .iter()
             .find(|r| matches!(r.event, Event::DiffReady { .. }))
     }) {
-        recorder.append(diff.event.clone()).map_err(cannot)?;
+        recorder
+            .record(diff.event.clone())
+            .map_err(|e| Error::Failed(e.to_string()))?;
     }
     let last = crate::record::summary::from_records(&trace.records);
     recorder
-        .append(Event::RunFinished {
+        .record(Event::RunFinished {
             status: RunStatus::Rejected,
             reason: Some(format!("{which} rejected by {by}")),
             diff_hash: last.diff_hash.clone(),
             files_changed: last.files_changed.clone(),
             totals: last.totals.clone(),
         })
-        .map_err(cannot)?;
+        .map_err(|e| Error::Failed(e.to_string()))?;
     recorder
         .write_summary()
         .map_err(|e| Error::io("cannot write summary.json", e))?;

@@ -152,8 +152,7 @@ impl Executor<'_> {
         })?;
         let (answer, cache_hit) = {
             let mut observer = Observer {
-                trace: &mut self.trace,
-                reporter: &mut *self.reporter,
+                recorder: &mut self.recorder,
                 turn,
                 cache_hit: false,
                 deadline: self.deadline,

@@ -53,8 +53,8 @@ use crate::provider::{
 use crate::record::event::{
     CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals,
 };
+use crate::record::recorder::Recorder;
 use crate::record::store::{RunDir, Store};
-use crate::record::trace::TraceWriter;
 use crate::workspace::{self, Workspace};
 use checkpoint::{Approver, Decision};
 use std::time::{Duration, Instant};
@@ -172,26 +172,18 @@ pub fn run_with(
         }
         Mode::Resume(dir, _) => dir.clone(),
     };
-    let trace = match &mode {
-        Mode::Resume(_, setup) => TraceWriter::reopen(&dir.trace(), &setup.records)
-            .map_err(|e| crate::error::Error::io("cannot reopen the trace", e))?,
-        _ => TraceWriter::create(&dir.trace())
+    let recorder = match &mode {
+        Mode::Resume(_, setup) => {
+            Recorder::reopen(&dir, &setup.records, setup.prefix.clone(), reporter)
+                .map_err(|e| crate::error::Error::io("cannot reopen the trace", e))?
+        }
+        _ => Recorder::create(&dir, reporter)
             .map_err(|e| crate::error::Error::io("cannot create the trace", e))?,
-    };
-    let catch_up = match &mode {
-        Mode::Resume(_, setup) => setup
-            .prefix
-            .iter()
-            .filter(|r| !matches!(r.event, Event::ModelRetry { .. }))
-            .cloned()
-            .collect(),
-        _ => Vec::new(),
     };
     let mut exec = Executor {
         plan,
         dir: dir.clone(),
-        trace,
-        reporter,
+        recorder,
         pricing,
         options,
         totals: Totals {
@@ -206,14 +198,12 @@ pub fn run_with(
         diff_hash: None,
         files_changed: Vec::new(),
         mode,
-        catch_up,
-        caught_up: 0,
     };
     let (status, reason) = match exec.drive(provider) {
         Ok(end) => end,
         // A resume that could not catch up has written nothing: the run
         // stays as it was, resumable once the cause is fixed.
-        Err(e) if exec.caught_up < exec.catch_up.len() => {
+        Err(e) if exec.recorder.catching_up() => {
             return Err(crate::error::Error::Failed(e));
         }
         Err(e) => (RunStatus::Error, Some(e)),
@@ -230,8 +220,9 @@ pub fn run_with(
 struct Executor<'a> {
     plan: &'a Plan,
     dir: RunDir,
-    trace: TraceWriter,
-    reporter: &'a mut dyn Reporter,
+    /// The one writer of the trace (and, through it, of what the reporter
+    /// shows).
+    recorder: Recorder<'a>,
     pricing: Pricing,
     options: RunOptions,
     totals: Totals,
@@ -246,23 +237,19 @@ struct Executor<'a> {
     diff_hash: Option<String>,
     files_changed: Vec<String>,
     mode: Mode,
-    /// Recorded events a resume must reproduce before it appends new ones.
-    catch_up: Vec<Record>,
-    caught_up: usize,
 }
 
 type End = (RunStatus, Option<String>);
 
 /// Records provider retries as they happen.
-struct Observer<'x> {
-    trace: &'x mut TraceWriter,
-    reporter: &'x mut dyn Reporter,
+struct Observer<'x, 'r> {
+    recorder: &'x mut Recorder<'r>,
     turn: u32,
     cache_hit: bool,
     deadline: Instant,
 }
 
-impl ProviderObserver for Observer<'_> {
+impl ProviderObserver for Observer<'_, '_> {
     fn cache_hit(&mut self) {
         self.cache_hit = true;
     }
@@ -278,42 +265,13 @@ impl ProviderObserver for Observer<'_> {
             reason: reason.to_string(),
             wait_ms: wait.as_millis() as u64,
         };
-        if let Ok(record) = self.trace.append(event) {
-            self.reporter.record(&record);
-        }
+        self.recorder.retry(event);
     }
 }
 
 impl Executor<'_> {
     fn emit(&mut self, event: Event) -> Result<(), String> {
-        if self.caught_up < self.catch_up.len() {
-            let expected = self.catch_up[self.caught_up].clone();
-            let actual = Record {
-                seq: expected.seq,
-                t_ms: expected.t_ms,
-                event,
-                hash: String::new(),
-            };
-            if let Some(d) = crate::record::compare::compare(
-                std::slice::from_ref(&expected),
-                std::slice::from_ref(&actual),
-            ) {
-                return Err(format!(
-                    "cannot resume: the run goes differently now, at event {} ({}): {}",
-                    expected.seq,
-                    expected.event.kind(),
-                    d.hint
-                ));
-            }
-            self.caught_up += 1;
-            return Ok(());
-        }
-        let record = self
-            .trace
-            .append(event)
-            .map_err(|e| format!("cannot write the trace: {e}"))?;
-        self.reporter.record(&record);
-        Ok(())
+        self.recorder.record(event).map_err(|e| e.to_string())
     }
 
     fn left(&self) -> Duration {
@@ -410,18 +368,18 @@ impl Executor<'_> {
             commit: false,
             step: step.map(str::to_string),
         })?;
-        self.reporter.pause_display();
+        self.recorder.pause_display();
         let approver = Approver {
             yes: self.options.yes,
             interactive: self.options.interactive,
         };
-        let catching_up = self.caught_up < self.catch_up.len();
+        let catching_up = self.recorder.catching_up();
         let decision = match &mut self.mode {
             Mode::Replay(setup) if !setup.decisions.is_empty() => setup.decisions.remove(0),
             Mode::Replay(_) => Decision::Paused,
             // A checkpoint a resumed run has passed, or paused at and that
             // `wf approve` / `wf reject` decided since: the recorded decision.
-            Mode::Resume(..) if catching_up => recorded_decision(&self.catch_up[self.caught_up..]),
+            Mode::Resume(..) if catching_up => recorded_decision(self.recorder.still_recorded()),
             Mode::Live | Mode::Resume(..) => {
                 approver.decide(&self.plan.root, question, summary, full)
             }
@@ -494,18 +452,18 @@ impl Executor<'_> {
             return Ok(end);
         }
         if files.is_empty() {
-            self.reporter.say("No changes to apply.\n");
+            self.recorder.say("No changes to apply.\n");
             return Ok(end);
         }
         let color = self.options.color;
         let stat = crate::report::diff::stat(&patch);
         if self.options.dry_run {
-            self.reporter.pause_display();
-            self.reporter.say(&format!(
+            self.recorder.pause_display();
+            self.recorder.say(&format!(
                 "\n{stat}\n{}",
                 crate::report::diff::patch(&patch, None, color)
             ));
-            self.reporter.say("Dry run: the change was not applied.\n");
+            self.recorder.say("Dry run: the change was not applied.\n");
             return Ok((RunStatus::DryRun, None));
         }
         if self.plan.checkpoints.apply {
@@ -573,10 +531,8 @@ impl Executor<'_> {
 
     /// Who approved the apply checkpoint, from the events so far.
     fn approvers(&self) -> Vec<String> {
-        let trace = crate::record::trace::read(&self.dir.trace())
-            .map(|t| t.records)
-            .unwrap_or_default();
-        crate::record::summary::from_records(&trace)
+        self.recorder
+            .summary()
             .approvals
             .into_iter()
             .filter(|a| a.checkpoint == "apply" && a.decision == "approved")
@@ -596,17 +552,12 @@ impl Executor<'_> {
             files_changed: self.files_changed.clone(),
             totals: self.totals.clone(),
         };
-        let record = self
-            .trace
-            .append(event)
-            .map_err(|e| crate::error::Error::io("cannot write the trace", e))?;
-        self.reporter.record(&record);
-        self.reporter.pause_display();
-        let trace = crate::record::trace::read(&self.dir.trace())
+        self.recorder
+            .record(event)
             .map_err(|e| crate::error::Error::Failed(e.to_string()))?;
-        let summary = crate::record::summary::from_records(&trace.records);
-        let text = serde_json::to_string_pretty(&summary).expect("summaries serialize") + "\n";
-        std::fs::write(self.dir.summary(), text)
+        self.recorder.pause_display();
+        self.recorder
+            .write_summary()
             .map_err(|e| crate::error::Error::io("cannot write summary.json", e))?;
         Ok(())
     }

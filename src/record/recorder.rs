@@ -18,27 +18,67 @@ pub trait Reporter {
     /// Stop any live display (before a prompt or at the end).
     fn pause_display(&mut self) {}
 }
-/// The one writer of a run's trace: appends events, keeps the summary as
-/// it goes, and writes `summary.json`.
-pub struct Recorder {
+/// The one writer of a run's trace.
+///
+/// It appends events (each also shown to the [`Reporter`]), keeps the
+/// summary as it goes and writes `summary.json`. For a resume it first
+/// *catches up*: the events the re-execution produces are compared with the
+/// recorded ones instead of being appended, and the first difference stops
+/// the resume with nothing written. Provider retries are recorded too, but
+/// are not part of the run's course (they depend on the network): they are
+/// never compared, and a failure to write one is reported by the next
+/// [`Recorder::record`] rather than lost.
+pub struct Recorder<'r> {
     writer: TraceWriter,
     dir: RunDir,
     summary: summary::Builder,
+    reporter: &'r mut dyn Reporter,
+    catch_up: Vec<Record>,
+    caught_up: usize,
+    failed: Option<std::io::Error>,
 }
 
-impl Recorder {
+/// Why an event could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Writing the trace failed.
+    #[error("cannot write the trace: {0}")]
+    Io(#[from] std::io::Error),
+    /// A resume's re-execution went differently from the recorded run.
+    #[error("cannot resume: the run goes differently now, at event {seq} ({kind}): {hint}")]
+    Diverged {
+        /// The recorded event's sequence number.
+        seq: u64,
+        /// Its kind.
+        kind: &'static str,
+        /// What probably caused it.
+        hint: String,
+    },
+}
+
+impl<'r> Recorder<'r> {
     /// Starts the trace of a new run in `dir`.
-    pub fn create(dir: &RunDir) -> std::io::Result<Recorder> {
+    pub fn create(dir: &RunDir, reporter: &'r mut dyn Reporter) -> std::io::Result<Recorder<'r>> {
         Ok(Recorder {
             writer: TraceWriter::create(&dir.trace())?,
             dir: dir.clone(),
             summary: summary::Builder::default(),
+            reporter,
+            catch_up: Vec::new(),
+            caught_up: 0,
+            failed: None,
         })
     }
 
     /// Reopens the trace of `dir` to go on with it; `records` are its
-    /// complete records, as read.
-    pub fn reopen(dir: &RunDir, records: &[Record]) -> std::io::Result<Recorder> {
+    /// complete records, as read. `catch_up`: the recorded events a
+    /// re-execution must reproduce before anything new is appended.
+    pub fn reopen(
+        dir: &RunDir,
+        records: &[Record],
+        catch_up: Vec<Record>,
+        reporter: &'r mut dyn Reporter,
+    ) -> std::io::Result<Recorder<'r>> {
         let mut summary = summary::Builder::default();
         for r in records {
             summary.add(r);
@@ -47,14 +87,71 @@ impl Recorder {
             writer: TraceWriter::reopen(&dir.trace(), records)?,
             dir: dir.clone(),
             summary,
+            reporter,
+            catch_up: catch_up
+                .into_iter()
+                .filter(|r| !matches!(r.event, Event::ModelRetry { .. }))
+                .collect(),
+            caught_up: 0,
+            failed: None,
         })
     }
 
-    /// Appends one event; its record.
-    pub fn append(&mut self, event: Event) -> std::io::Result<Record> {
+    /// Records one event of the run's course: compared with the recorded
+    /// one while catching up, appended and reported after.
+    pub fn record(&mut self, event: Event) -> Result<(), RecordError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e.into());
+        }
+        if let Some(expected) = self.catch_up.get(self.caught_up) {
+            let actual = Record {
+                seq: expected.seq,
+                t_ms: expected.t_ms,
+                event,
+                hash: String::new(),
+            };
+            if let Some(d) = crate::record::compare::compare(
+                std::slice::from_ref(expected),
+                std::slice::from_ref(&actual),
+            ) {
+                return Err(RecordError::Diverged {
+                    seq: expected.seq,
+                    kind: expected.event.kind(),
+                    hint: d.hint,
+                });
+            }
+            self.caught_up += 1;
+            return Ok(());
+        }
+        self.append(event)?;
+        Ok(())
+    }
+
+    /// Records a provider retry: appended when live, never compared.
+    pub fn retry(&mut self, event: Event) {
+        if self.catching_up() || self.failed.is_some() {
+            return;
+        }
+        if let Err(e) = self.append(event) {
+            self.failed = Some(e);
+        }
+    }
+
+    fn append(&mut self, event: Event) -> std::io::Result<Record> {
         let record = self.writer.append(event)?;
         self.summary.add(&record);
+        self.reporter.record(&record);
         Ok(record)
+    }
+
+    /// Whether recorded events are still being reproduced.
+    pub fn catching_up(&self) -> bool {
+        self.caught_up < self.catch_up.len()
+    }
+
+    /// The recorded events not reproduced yet.
+    pub fn still_recorded(&self) -> &[Record] {
+        &self.catch_up[self.caught_up.min(self.catch_up.len())..]
     }
 
     /// The summary of everything recorded so far.
@@ -76,4 +173,23 @@ impl Recorder {
     pub fn dir(&self) -> &RunDir {
         &self.dir
     }
+
+    /// Shows `text` to the person (a diff, a plan to approve).
+    pub fn say(&mut self, text: &str) {
+        self.reporter.say(text);
+    }
+
+    /// Stops any live display (before a prompt or at the end).
+    pub fn pause_display(&mut self) {
+        self.reporter.pause_display();
+    }
+}
+
+/// A reporter that shows nothing (replays, decisions taken from the
+/// command line).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn record(&mut self, _record: &Record) {}
+    fn say(&mut self, _text: &str) {}
 }
