@@ -97,7 +97,8 @@ pub struct Workspace {
     /// The run's private temp directory, next to the workspace (removed
     /// with it).
     pub tmp: PathBuf,
-    /// Directories outside the workspace that commands may read (a shared
+    /// Directories outside the workspace that commands may read (the
+    /// user's git objects, which the workspace's git borrows; a shared
     /// `node_modules`).
     pub sandbox_read: Vec<PathBuf>,
     /// Directories outside the workspace that commands may write (wf's own
@@ -359,6 +360,9 @@ impl Workspace {
             std::fs::create_dir_all(&info).map_err(io("cannot set up the workspace's git"))?;
             std::fs::write(info.join("alternates"), format!("{objects}\n"))
                 .map_err(io("cannot set up the workspace's git"))?;
+            // git in a confined command reads the borrowed objects too (it
+            // can never write them: they are read-only to the sandbox).
+            ws.sandbox_read.push(PathBuf::from(objects));
         }
         // Force: the workspace holds exactly the files that belong in the
         // baseline, including tracked files that match an ignore rule

@@ -56,6 +56,7 @@ impl Executor<'_> {
             &step.permissions,
             &step.bounds,
             ws.env.clone(),
+            self.sandbox.clone(),
         )
         .map_err(|e| format!("cannot set up the tools: {e}"))?;
         tools.set_writes_allowed(!step.plan_checkpoint);
@@ -466,7 +467,8 @@ impl Executor<'_> {
     ) -> Result<Option<checks::CheckRun>, String> {
         let env = check_env(ws, inputs);
         for check in checks {
-            let result = checks::run_check(check, &ws.dir, &env, self.left());
+            let result =
+                checks::run_check(check, &ws.dir, &env, self.sandbox.as_ref(), self.left());
             self.emit(Event::CheckResult {
                 round,
                 name: result.name.clone(),

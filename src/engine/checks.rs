@@ -47,6 +47,7 @@ pub fn run_check(
     check: &Check,
     dir: &Path,
     env: &[(String, String)],
+    sandbox: Option<&crate::sandbox::Sandboxed>,
     deadline_left: Duration,
 ) -> CheckRun {
     let timeout = check
@@ -60,7 +61,7 @@ pub fn run_check(
         timeout,
         head: 16 * 1024,
         tail: 64 * 1024,
-        sandbox: None,
+        sandbox,
     });
     match outcome {
         Ok(o) => CheckRun {

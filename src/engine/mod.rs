@@ -184,6 +184,7 @@ pub fn run_with(
         plan,
         dir: dir.clone(),
         recorder,
+        sandbox: None,
         pricing,
         options,
         totals: Totals {
@@ -223,6 +224,9 @@ struct Executor<'a> {
     /// The one writer of the trace (and, through it, of what the reporter
     /// shows).
     recorder: Recorder<'a>,
+    /// How every command of the run is confined (`None`: `sandbox: off`,
+    /// or not set up yet).
+    sandbox: Option<crate::sandbox::Sandboxed>,
     pricing: Pricing,
     options: RunOptions,
     totals: Totals,
@@ -288,6 +292,7 @@ impl Executor<'_> {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
         })?;
+        self.confine(&ws)?;
         let end = self.steps(provider, &ws)?;
         self.conclude(end, &ws)
     }
@@ -312,6 +317,12 @@ impl Executor<'_> {
             base_revision: revision.map(str::to_string),
             model,
             dry_run: self.options.dry_run,
+            sandbox: Some(Box::new(crate::record::event::SandboxSetting {
+                mode: plan.sandbox.mode.as_str().to_string(),
+                network: plan.sandbox.network,
+                read: plan.sandbox.read.clone(),
+                write: plan.sandbox.write.clone(),
+            })),
             at: crate::sys::clock::now_rfc3339(),
         })?;
         for pin in &plan.recipes {
@@ -347,6 +358,55 @@ impl Executor<'_> {
         }
         Workspace::create_from(root, &workspace::Source::Current)
             .map_err(|e| format!("cannot prepare the workspace: {e}"))
+    }
+
+    /// Sets up the confinement of every command the run starts, in `ws`,
+    /// and records it. With `sandbox: off` there is none, and the record
+    /// says so.
+    fn confine(&mut self, ws: &Workspace) -> Result<(), String> {
+        let setting = &self.plan.sandbox;
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        let expand = |list: &[String]| -> Vec<std::path::PathBuf> {
+            list.iter()
+                .filter_map(|p| match p.strip_prefix("~/") {
+                    Some(rest) => home.as_ref().map(|h| h.join(rest)),
+                    None => Some(std::path::PathBuf::from(p)),
+                })
+                .collect()
+        };
+        if setting.mode == crate::spec::SandboxMode::Off {
+            self.sandbox = None;
+            return self.emit(Event::SandboxReady {
+                mode: "off".into(),
+                network: true,
+                read: vec!["/".into()],
+                write: vec!["/".into()],
+                read_only: Vec::new(),
+            });
+        }
+        let mut read = expand(&setting.read);
+        read.extend(ws.sandbox_read.iter().cloned());
+        let mut write = expand(&setting.write);
+        write.extend(ws.sandbox_write.iter().cloned());
+        let policy =
+            crate::sandbox::Policy::for_run(&ws.dir, &ws.tmp, &read, &write, setting.network);
+        let launcher = crate::sandbox::Launcher::current()
+            .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        let shown = |paths: &[std::path::PathBuf]| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| shown_root(p, ws, home.as_deref()))
+                .collect()
+        };
+        self.emit(Event::SandboxReady {
+            mode: "auto".into(),
+            network: policy.network,
+            read: shown(&policy.read),
+            write: shown(&policy.write),
+            read_only: shown(&policy.read_only),
+        })?;
+        self.sandbox = Some(crate::sandbox::Sandboxed { launcher, policy });
+        Ok(())
     }
 
     /// Asks at a checkpoint. `None` means approved: go on.
@@ -561,6 +621,34 @@ impl Executor<'_> {
             .map_err(|e| crate::error::Error::io("cannot write summary.json", e))?;
         Ok(())
     }
+}
+
+/// A sandbox root as recorded: the workspace as `$WORKSPACE`, the run's
+/// temp dir as `$RUN_TMP`, the user's repository as `$REPO`, the home
+/// directory as `~`, so that the record
+/// does not depend on where the run happened to be.
+fn shown_root(path: &std::path::Path, ws: &Workspace, home: Option<&std::path::Path>) -> String {
+    let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let replacements = [
+        (canonical(&ws.dir), "$WORKSPACE"),
+        (canonical(&ws.tmp), "$RUN_TMP"),
+        (canonical(&ws.origin), "$REPO"),
+    ];
+    for (root, name) in &replacements {
+        if let Ok(rest) = path.strip_prefix(root) {
+            return if rest.as_os_str().is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}/{}", rest.display())
+            };
+        }
+    }
+    if let Some(home) = home.map(canonical)
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return format!("~/{}", rest.display());
+    }
+    path.display().to_string()
 }
 
 /// The commit message of an applied run: a subject, then trailers naming the

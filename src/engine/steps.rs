@@ -144,7 +144,13 @@ impl Executor<'_> {
                     .map_err(|e| format!("cannot snapshot the workspace: {e}"))?,
             )
         };
-        let done = checks::run_check(&check, &ws.dir, &check_env(ws, inputs), self.left());
+        let done = checks::run_check(
+            &check,
+            &ws.dir,
+            &check_env(ws, inputs),
+            self.sandbox.as_ref(),
+            self.left(),
+        );
         if let Some(before) = before
             && let Some(end) = self.bounded_command(ws, id, &before, bounds)?
         {

@@ -1,5 +1,5 @@
 //! The run fingerprint: one hash over the canonical spec, the inputs, the
-//! context files' content hashes and the recipe pins.
+//! context files' content hashes, the recipe pins and the sandbox.
 
 use crate::context::Context;
 use crate::recipes::Pin;
@@ -12,6 +12,7 @@ pub fn fingerprint(
     inputs: &BTreeMap<String, Value>,
     context: &Context,
     recipes: &[Pin],
+    sandbox: &crate::spec::Sandbox,
 ) -> String {
     let files: Vec<[&str; 2]> = context
         .files
@@ -37,6 +38,11 @@ pub fn fingerprint(
             })
             .collect();
         canonical["recipes"] = serde_json::json!(pins);
+    }
+    // Likewise only when not the default (`auto`, nothing extra): a plan run
+    // unconfined, or with more granted, is another plan.
+    if !sandbox.is_default() {
+        canonical["sandbox"] = serde_json::to_value(sandbox).expect("sandbox serializes");
     }
     crate::hash::sha256_hex(&serde_json::to_vec(&canonical).expect("fingerprint serializes"))
 }

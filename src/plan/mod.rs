@@ -73,6 +73,10 @@ pub struct Plan {
     pub checkpoints: Checkpoints,
     /// The limits.
     pub limits: Limits,
+    /// How the commands the run starts are confined: the task file's
+    /// `sandbox:` (a recipe's own is not applied: its caller's sandbox
+    /// decides), with `--sandbox` applied.
+    pub sandbox: crate::spec::Sandbox,
     /// Every recipe `uses:` resolved to, sorted by reference.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recipes: Vec<Pin>,
@@ -278,7 +282,13 @@ pub fn make(
     all_step_files(&plan.steps, &mut all_files);
     all_files.files.sort_by(|a, b| a.path.cmp(&b.path));
     all_files.files.dedup_by(|a, b| a.path == b.path);
-    plan.fingerprint = fingerprint(&loaded.hash, &plan.inputs, &all_files, &plan.recipes);
+    plan.fingerprint = fingerprint(
+        &loaded.hash,
+        &plan.inputs,
+        &all_files,
+        &plan.recipes,
+        &plan.sandbox,
+    );
     Ok(plan)
 }
 
@@ -447,6 +457,7 @@ fn build(
         steps,
         checkpoints: spec.checkpoints,
         limits: spec.limits.clone(),
+        sandbox: spec.sandbox.clone(),
         recipes: Vec::new(),
         notes,
         fingerprint: String::new(),

@@ -52,14 +52,17 @@ pub fn without_pauses(records: &[Record]) -> Vec<Record> {
 }
 
 /// Leaves out what does not belong to the run itself: provider retries, the
-/// commit (its id depends on the clock; a replay never commits), and the
-/// kinds in `ignore`.
+/// commit (its id depends on the clock; a replay never commits), the
+/// sandbox's roots on this machine (its setting is compared, in
+/// `run_started`), and the kinds in `ignore`.
 fn relevant<'a>(records: &'a [Record], ignore: &[&str]) -> Vec<&'a Record> {
     records
         .iter()
         .filter(|r| {
-            !matches!(r.event, Event::ModelRetry { .. } | Event::Committed { .. })
-                && !ignore.contains(&r.event.kind())
+            !matches!(
+                r.event,
+                Event::ModelRetry { .. } | Event::Committed { .. } | Event::SandboxReady { .. }
+            ) && !ignore.contains(&r.event.kind())
         })
         .collect()
 }
@@ -95,7 +98,15 @@ pub fn compare_ignoring(
     let (e, a) = (relevant(expected, ignore), relevant(actual, ignore));
     for i in 0..e.len().max(a.len()) {
         let (x, y) = (e.get(i), a.get(i));
-        let (xv, yv) = (x.map(|r| normalized(r)), y.map(|r| normalized(r)));
+        let (xv, mut yv) = (x.map(|r| normalized(r)), y.map(|r| normalized(r)));
+        // A trace written before wf recorded the sandbox has no setting to
+        // compare with.
+        if let (Some(Value::Object(xm)), Some(Value::Object(ym))) = (&xv, &mut yv)
+            && xm.get("kind").and_then(Value::as_str) == Some("run_started")
+            && !xm.contains_key("sandbox")
+        {
+            ym.remove("sandbox");
+        }
         if xv != yv {
             let seq = x.or(y).map_or(i as u64, |r| r.seq);
             let hint = hint(expected, x.copied(), y.copied());
@@ -140,6 +151,23 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
             if a != b =>
         {
             "the task file changed: spec hash differs".into()
+        }
+        (
+            Event::RunStarted {
+                sandbox: Some(a), ..
+            },
+            Event::RunStarted {
+                sandbox: Some(b), ..
+            },
+        ) if a != b => {
+            let describe = |s: &crate::record::event::SandboxSetting| {
+                format!("{}{}", s.mode, if s.network { " with network" } else { "" })
+            };
+            format!(
+                "the sandbox differs: the run had {}, this has {}",
+                describe(a),
+                describe(b)
+            )
         }
         (Event::RunStarted { fingerprint: a, .. }, Event::RunStarted { fingerprint: b, .. })
             if a != b =>

@@ -31,6 +31,22 @@ pub const VOLATILE_FIELDS: &[&str] = &[
     "commit",
 ];
 
+/// The sandbox a run was started with, as the task file (or `--sandbox`)
+/// set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxSetting {
+    /// `auto` or `off`.
+    pub mode: String,
+    /// Whether commands may use the network.
+    pub network: bool,
+    /// Extra read roots, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+    /// Extra write roots, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+}
+
 /// One line of the trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -194,8 +210,28 @@ pub enum Event {
         model: String,
         /// Whether `--dry-run` was given.
         dry_run: bool,
+        /// How commands are confined (absent in traces of wf before the
+        /// sandbox).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sandbox: Option<Box<SandboxSetting>>,
         /// Wall-clock start (RFC 3339).
         at: String,
+    },
+    /// The confinement every command of the run gets: the effective roots,
+    /// with the workspace as `$WORKSPACE`, the run's temp dir as `$RUN_TMP`,
+    /// the user's repository as `$REPO` and the home directory as `~`. Setup of this machine, not the run's
+    /// course: replay compares the setting in `run_started`, not this.
+    SandboxReady {
+        /// `auto` (confined) or `off`.
+        mode: String,
+        /// Whether commands may use the network.
+        network: bool,
+        /// Roots commands may read and execute.
+        read: Vec<String>,
+        /// Roots commands may write.
+        write: Vec<String>,
+        /// Paths inside write roots that stay read-only.
+        read_only: Vec<String>,
     },
     /// A recipe `uses:` resolved to, as pinned in `wf.lock` (one event per
     /// recipe, sorted by reference, right after `run_started`).
@@ -432,6 +468,7 @@ impl Event {
         match self {
             Event::RunStarted { .. } => "run_started",
             Event::RecipeUsed { .. } => "recipe_used",
+            Event::SandboxReady { .. } => "sandbox_ready",
             Event::WorkspaceReady { .. } => "workspace_ready",
             Event::ContextResolved { .. } => "context_resolved",
             Event::ModelRequest { .. } => "model_request",

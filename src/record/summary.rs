@@ -286,6 +286,7 @@ mod tests {
             base_revision: Some("abc".into()),
             model: "anthropic/claude".into(),
             dry_run: false,
+            sandbox: None,
             at: "2025-01-01T00:00:00Z".into(),
         }
     }

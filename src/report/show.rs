@@ -54,6 +54,13 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
         let text = match &r.event {
             Event::RunStarted { .. } | Event::RunFinished { .. } => continue,
             Event::WorkspaceReady { files, .. } => format!("workspace  {files} files copied"),
+            Event::SandboxReady {
+                mode,
+                network,
+                read,
+                write,
+                read_only,
+            } => sandbox_line(mode, *network, read, write, read_only),
             Event::ContextResolved {
                 files,
                 total_tokens,
@@ -296,4 +303,28 @@ pub fn run_line(summary: &Summary) -> String {
         if files == 1 { " " } else { "s" },
         summary.started_at
     )
+}
+
+/// The sandbox of a run, for the timeline.
+fn sandbox_line(
+    mode: &str,
+    network: bool,
+    read: &[String],
+    write: &[String],
+    read_only: &[String],
+) -> String {
+    if mode == "off" {
+        return "sandbox    OFF: commands ran unconfined, as the user (--sandbox off or sandbox: off)"
+            .to_string();
+    }
+    let mut s = format!(
+        "sandbox    confined; network {}",
+        if network { "allowed" } else { "off" }
+    );
+    let _ = write!(s, "\n{:>9}             write {}", "", write.join(", "));
+    if !read_only.is_empty() {
+        let _ = write!(s, " (read-only: {})", read_only.join(", "));
+    }
+    let _ = write!(s, "\n{:>9}             read  {}", "", read.join(", "));
+    s
 }

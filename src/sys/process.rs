@@ -106,6 +106,12 @@ impl Outcome {
     }
 }
 
+/// Variables a confined child gets on top: the user's global git config
+/// (`~/.gitconfig`, `~/.config/git`) lies outside the sandbox's read set,
+/// and git treats an unreadable one as fatal, so git in a check reads the
+/// repository's and the system's config only.
+const SANDBOX_ENV: &[(&str, &str)] = &[("GIT_CONFIG_GLOBAL", "/dev/null")];
+
 /// Runs a child to completion (or its timeout). An error means it could not
 /// be started.
 pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
@@ -127,6 +133,12 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
         .env_clear()
         .envs(scrubbed_env())
         .envs(spec.env.iter().cloned())
+        .envs(
+            spec.sandbox
+                .map_or(&[][..], |_| SANDBOX_ENV)
+                .iter()
+                .copied(),
+        )
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer2)

@@ -127,23 +127,27 @@ pub struct ToolLayer {
     enabled: Vec<ToolName>,
     policy: Policy,
     env: Vec<(String, String)>,
+    sandbox: Option<crate::sandbox::Sandboxed>,
     writes_allowed: bool,
 }
 
 impl ToolLayer {
     /// Binds `tools` to the workspace at `root`. `env` is added to the
-    /// scrubbed environment of `shell` commands.
+    /// scrubbed environment of `shell` commands, which run confined by
+    /// `sandbox` (`None`: unconfined, `sandbox: off`).
     pub fn new(
         root: &Path,
         tools: &[ToolName],
         permissions: &Permissions,
         bounds: &[Permissions],
         env: Vec<(String, String)>,
+        sandbox: Option<crate::sandbox::Sandboxed>,
     ) -> std::result::Result<ToolLayer, String> {
         Ok(ToolLayer {
             enabled: tools.to_vec(),
             policy: Policy::new(root, permissions, bounds)?,
             env,
+            sandbox,
             writes_allowed: true,
         })
     }
@@ -192,7 +196,13 @@ impl ToolLayer {
             ToolName::Search => search::call(&self.policy, args),
             ToolName::EditFile => edit_file::call(&self.policy, args),
             ToolName::WriteFile => write_file::call(&self.policy, args),
-            ToolName::Shell => shell::call(&self.policy, args, &self.env, deadline_left),
+            ToolName::Shell => shell::call(
+                &self.policy,
+                args,
+                &self.env,
+                self.sandbox.as_ref(),
+                deadline_left,
+            ),
         };
         match result {
             Ok(outcome) => outcome,
@@ -256,6 +266,7 @@ mod tests {
             &shell(&["sleep *"], Some("1h")),
             &[],
             vec![],
+            None,
         )
         .unwrap();
         assert_eq!(alone.policy.shell_timeout(), Duration::from_secs(3600));
@@ -265,6 +276,7 @@ mod tests {
             &shell(&["sleep *"], Some("1h")),
             &[shell(&["sleep *"], None)],
             vec![],
+            None,
         )
         .unwrap();
         assert_eq!(bounded.policy.shell_timeout(), DEFAULT_SHELL_TIMEOUT);
@@ -274,6 +286,7 @@ mod tests {
             &shell(&["sleep *"], None),
             &[shell(&["sleep *"], Some("5s"))],
             vec![],
+            None,
         )
         .unwrap();
         assert_eq!(tighter.policy.shell_timeout(), Duration::from_secs(5));

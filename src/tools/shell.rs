@@ -15,6 +15,7 @@ pub fn call(
     policy: &Policy,
     args: &Map<String, Value>,
     env: &[(String, String)],
+    sandbox: Option<&crate::sandbox::Sandboxed>,
     deadline_left: Duration,
 ) -> Result<ToolOutcome> {
     let command = string_arg(args, "command")?;
@@ -30,7 +31,7 @@ pub fn call(
         timeout: shell_timeout.min(deadline_left),
         head: 8 * 1024,
         tail: 24 * 1024,
-        sandbox: None,
+        sandbox,
     })
     .map_err(|e| CallError::Failed(format!("cannot start `{command}`: {e}")))?;
     let run_limit = deadline_left < shell_timeout;

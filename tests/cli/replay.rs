@@ -65,7 +65,7 @@ fn replay_current_fails_at_the_changed_context_file() {
     let r = repo.wf(&["replay", "last", "--current"]);
     r.code(1);
     assert!(
-        r.stdout.contains("diverged at event 2 (context_resolved): context file config/app.ini changed since the run"),
+        r.stdout.contains("diverged at event 3 (context_resolved): context file config/app.ini changed since the run"),
         "{}",
         r.stdout
     );
@@ -119,7 +119,7 @@ fn against_finds_where_two_runs_went_different_ways() {
     r.code(1);
     assert!(
         r.stdout.contains(
-            "diverged at event 2 (context_resolved): context file config/app.ini changed"
+            "diverged at event 3 (context_resolved): context file config/app.ini changed"
         ),
         "{}",
         r.stdout

@@ -141,6 +141,16 @@ fn a_run_killed_during_a_long_check_resumes_without_repeating_model_requests() {
         "test -f {0} && exit 0; touch {0}; sleep 60",
         m.display()
     ));
+    // The marker lives outside the workspace: the sandbox must grant it.
+    let task = repo.read("task.yaml");
+    repo.file(
+        "task.yaml",
+        &format!(
+            "{task}sandbox: {{ write: [\"{}\"] }}\n",
+            marker.path().display()
+        ),
+    )
+    .commit();
     let server = TestServer::start(vec![tool_turn(), done_turn()]);
     let mut child = std::process::Command::new(super::wf_bin())
         .args(["run", "task.yaml", "--yes"])

@@ -450,12 +450,13 @@ fn uncommitted_changes_are_in_the_workspace_and_checks_never_touch_the_tree() {
 #[test]
 fn apply_is_refused_when_the_user_changed_the_same_file() {
     let repo = repo();
-    // The check plays the user: it edits their tree while the run is going on.
+    // The check plays the user: it edits their tree while the run is going
+    // on, which only an unconfined command can do.
     let user_file = repo.join("config/app.toml");
     task(
         &repo,
         &format!(
-            "checks:\n  - {{ name: user-edits, run: \"echo mine > {}\" }}\n",
+            "sandbox: off\nchecks:\n  - {{ name: user-edits, run: \"echo mine > {}\" }}\n",
             user_file.display()
         ),
         WRITE_TOML,
