@@ -39,10 +39,13 @@ pub enum ReplayError {
 /// used (`provider/name`, as recorded: `--provider` and `--model` given to
 /// the run included), its inputs as given, and a resolver for its `uses:`
 /// (pins from the `wf.lock` next to it, recipes cached under `root`).
+/// The sandbox mode is the run's (`--sandbox off` given to the run
+/// included), and a machine that cannot confine is refused as for a run.
 pub fn recorded_task(
     spec_path: &str,
     inputs: &BTreeMap<String, Value>,
     model: &str,
+    sandbox: Option<&crate::record::event::SandboxSetting>,
     root: &Path,
     cwd: &Path,
 ) -> Result<
@@ -71,6 +74,14 @@ pub fn recorded_task(
     if let Some(name) = name {
         loaded.spec.model.name = Some(name.to_string());
     }
+    if let Some(setting) = sandbox {
+        loaded.spec.sandbox.mode = if setting.mode == "off" {
+            crate::spec::SandboxMode::Off
+        } else {
+            crate::spec::SandboxMode::Auto
+        };
+    }
+    crate::app::run::require_sandbox(loaded.spec.sandbox.mode).map_err(|e| e.to_string())?;
     let given = inputs
         .iter()
         .map(|(k, v)| (k.clone(), crate::spec::inputs::as_text(v)))
@@ -129,6 +140,7 @@ pub fn replay(
         dry_run,
         base_revision,
         model,
+        sandbox,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -137,7 +149,8 @@ pub fn replay(
         ));
     };
     let (loaded, given, mut resolver) =
-        recorded_task(spec_path, inputs, model, root, cwd).map_err(ReplayError::Unusable)?;
+        recorded_task(spec_path, inputs, model, sandbox.as_deref(), root, cwd)
+            .map_err(ReplayError::Unusable)?;
 
     // The starting state is materialized in its own directory, and the plan
     // (context included) is made against it, as the run's was.

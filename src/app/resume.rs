@@ -183,6 +183,7 @@ pub fn resume(
         dry_run,
         base_revision,
         model,
+        sandbox,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -194,9 +195,15 @@ pub fn resume(
                 .into(),
         )
     })?;
-    let (loaded, given, mut resolver) =
-        crate::app::replay::recorded_task(spec_path, inputs, model, &root, &cwd)
-            .map_err(Error::Failed)?;
+    let (loaded, given, mut resolver) = crate::app::replay::recorded_task(
+        spec_path,
+        inputs,
+        model,
+        sandbox.as_deref(),
+        &root,
+        &cwd,
+    )
+    .map_err(Error::Failed)?;
     // The plan is made against the recorded starting state (its context is
     // what the run saw), then pointed back at the user's tree for applying.
     let start = crate::workspace::Workspace::create_from(&root, &source)

@@ -527,8 +527,14 @@ impl Executor<'_> {
             return Ok((RunStatus::DryRun, None));
         }
         if self.plan.checkpoints.apply {
+            let unconfined = if self.plan.sandbox.mode == crate::spec::SandboxMode::Off {
+                "\nWARNING: the sandbox was OFF: this run's checks, command steps and shell \
+                 calls ran unconfined, as you, and could have changed anything you can.\n"
+            } else {
+                ""
+            };
             let summary = format!(
-                "\nThe run's change:\n{stat}\n{}\n",
+                "{unconfined}\nThe run's change:\n{stat}\n{}\n",
                 crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
             );
             let full = crate::report::diff::patch(&patch, None, color);

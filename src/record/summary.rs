@@ -27,6 +27,10 @@ pub struct Summary {
     pub recipes: Vec<crate::recipes::Pin>,
     /// `provider/model`.
     pub model: String,
+    /// How commands were confined: `auto` or `off` (absent for runs of wf
+    /// before the sandbox).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
     /// Totals (turns, repairs, tokens, cost).
     pub totals: Totals,
     /// Each check's last result.
@@ -132,8 +136,10 @@ impl Builder {
                 base_revision,
                 model,
                 at,
+                sandbox,
                 ..
             } => {
+                s.sandbox = sandbox.as_ref().map(|x| x.mode.clone());
                 s.run_id = run_id.clone();
                 s.spec = SpecRef {
                     name: spec_name.clone(),

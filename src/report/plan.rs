@@ -176,6 +176,7 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         "limits: {} turns, {} repairs, cost {cost}, timeout {timeout}",
         l.max_turns, l.max_repairs
     );
+    sandbox(&mut o, &plan.sandbox);
     if !plan.notes.is_empty() {
         let _ = writeln!(o, "\nnotes");
         for note in &plan.notes {
@@ -183,6 +184,28 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         }
     }
     o
+}
+
+/// How commands will be confined: one line, loud when they will not be.
+fn sandbox(o: &mut String, s: &crate::spec::Sandbox) {
+    if s.mode == crate::spec::SandboxMode::Off {
+        let _ = writeln!(
+            o,
+            "sandbox: OFF — checks, command steps and shell calls run unconfined, as you"
+        );
+        return;
+    }
+    let mut line = format!(
+        "sandbox: confined (writes: workspace and run temp only; network {})",
+        if s.network { "allowed" } else { "off" }
+    );
+    if !s.read.is_empty() {
+        let _ = write!(line, "; also reads {}", s.read.join(", "));
+    }
+    if !s.write.is_empty() {
+        let _ = write!(line, "; also writes {}", s.write.join(", "));
+    }
+    let _ = writeln!(o, "{line}");
 }
 
 /// The steps, recipe steps with their own steps indented below them.
