@@ -343,6 +343,18 @@ pub(crate) mod test_support {
         Policy::new(dir, &perms, &[]).unwrap()
     }
 
+    /// A policy over `dir` that may read everything, write `write` except
+    /// `protect`.
+    pub fn write_policy(dir: &Path, write: &str, protect: &str) -> Policy {
+        let perms = Permissions {
+            read: vec!["**".into()],
+            write: vec![write.into()],
+            protect: vec![protect.into()],
+            shell: None,
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
     /// Writes `text` to `dir/rel`, creating its folders.
     pub fn file(dir: &Path, rel: &str, text: &str) {
         let p = dir.join(rel);
