@@ -8,7 +8,7 @@
 //! runs the same plan with a provider that answers from the trace. Tools and
 //! checks really run again. Every event is compared with the recorded one,
 //! leaving out the fields that legitimately differ (times, ids, who
-//! approved; see [`crate::record::event::VOLATILE_FIELDS`]) and provider retries,
+//! approved; see [`crate::record::event::Event::volatile`]) and provider retries,
 //! which depend on the network, not on the run.
 
 use crate::app::recorded::RecordedProvider;

@@ -129,18 +129,7 @@ pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Reads a test file.
 pub fn load(path: &Path) -> Result<TestFile, String> {
-    let root = crate::spec::yaml::parse_file(path)?;
-    let file: TestFile = serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
-        let (key, node) = root.at_pointer(&crate::spec::yaml::pointer_of(e.path()));
-        let span = key.map_or(node.span, |k| k.span);
-        format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            span.start.line,
-            span.start.col,
-            e.into_inner()
-        )
-    })?;
+    let file: TestFile = crate::spec::yaml::load_yaml(path)?;
     let mut names = std::collections::BTreeSet::new();
     for t in &file.tests {
         if !names.insert(t.name.clone()) {

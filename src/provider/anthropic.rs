@@ -29,13 +29,13 @@
 //! In a tool-using run every turn therefore reads all of the previous
 //! turn's prompt from the cache and writes only what the turn added.
 
+use super::client::{self, HttpProvider, StreamEnd, VendorApi};
 use super::http::{
-    self, ConfigError, Failure, HttpClient, HttpConfig, ResponseInfo, Secret, Vendor, VendorError,
+    self, ConfigError, Failure, HttpConfig, ResponseInfo, Secret, Vendor, VendorError, str_field,
 };
-use super::sse::SseReader;
 use super::{
-    Block, ModelRequest, ModelResponse, Provider, ProviderError, ProviderObserver, Role,
-    StopReason, Usage, tool_input,
+    Block, ModelRequest, ModelResponse, ProviderError, ProviderObserver, Role, StopReason, Usage,
+    tool_input,
 };
 use reqwest::header::{HeaderMap, HeaderName};
 use serde::Serialize;
@@ -54,97 +54,56 @@ pub const API_VERSION: &str = "2023-06-01";
 /// Anthropic accepts at most this many `cache_control` breakpoints.
 pub const MAX_CACHE_BREAKPOINTS: usize = 4;
 
-const VENDOR: Vendor = Vendor {
-    name: "anthropic",
-    request_id_header: "request-id",
-    parse_error,
-};
-
 /// The configuration from the environment, read through `lookup` (pass
 /// `|name| std::env::var(name).ok()` for the real one): the key from
 /// `ANTHROPIC_API_KEY` (required), the root from `ANTHROPIC_BASE_URL`
 /// (default [`DEFAULT_BASE_URL`]). Empty values count as unset.
 pub fn config_from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<HttpConfig, ConfigError> {
-    let get = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
-    let key = get(API_KEY_ENV).ok_or(ConfigError::MissingEnv {
-        what: "anthropic api key",
-        var: API_KEY_ENV,
-    })?;
-    let base = get(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-    Ok(HttpConfig::new(base.trim(), Some(Secret::new(key.trim()))))
+    client::config_from_env::<Anthropic>(lookup)
 }
 
-/// The Anthropic Messages API backend.
+/// The Anthropic Messages API, as [`HttpProvider`] speaks it.
 #[derive(Debug)]
-pub struct AnthropicProvider {
-    http: HttpClient,
-    stream: bool,
-}
+pub struct Anthropic;
 
-impl AnthropicProvider {
-    /// A provider with `config`, which must carry an API key. Streaming is
-    /// on.
-    pub fn new(config: HttpConfig) -> Result<Self, ConfigError> {
-        if config.api_key.is_none() {
-            return Err(ConfigError::MissingEnv {
-                what: "anthropic api key",
-                var: API_KEY_ENV,
-            });
-        }
-        Ok(AnthropicProvider {
-            http: HttpClient::new(config)?,
-            stream: true,
-        })
-    }
+/// The Anthropic Messages API backend. Its configuration must carry an API
+/// key.
+pub type AnthropicProvider = HttpProvider<Anthropic>;
 
-    /// A provider configured from the process environment
-    /// ([`config_from_env`]).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(config_from_env(&|name| std::env::var(name).ok())?)
-    }
+impl VendorApi for Anthropic {
+    const VENDOR: Vendor = Vendor {
+        name: "anthropic",
+        request_id_header: "request-id",
+        parse_error,
+    };
+    const PATH: &'static str = "/v1/messages";
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const API_KEY_ENV: &'static str = API_KEY_ENV;
+    const BASE_URL_ENV: &'static str = BASE_URL_ENV;
+    const REQUIRED_KEY: Option<&'static str> = Some("anthropic api key");
 
-    /// Turns streaming (`"stream": true`, the default) on or off. Without it
-    /// the server sends the whole answer at once, and no text deltas reach
-    /// the observer.
-    pub fn set_streaming(&mut self, on: bool) {
-        self.stream = on;
-    }
-
-    /// The configuration in use.
-    pub fn config(&self) -> &HttpConfig {
-        self.http.config()
-    }
-}
-
-impl Provider for AnthropicProvider {
-    fn complete(
-        &mut self,
-        request: &ModelRequest,
-        observer: &mut dyn ProviderObserver,
-    ) -> Result<ModelResponse, ProviderError> {
-        let body = request_body(request, self.stream);
+    fn headers(config: &HttpConfig) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
-        let key = self
-            .http
-            .config()
-            .api_key
-            .as_ref()
-            .map(Secret::expose)
-            .unwrap_or("");
+        let key = config.api_key.as_ref().map(Secret::expose).unwrap_or("");
         headers.insert(
             HeaderName::from_static("x-api-key"),
             http::secret_header(key)?,
         );
         http::put(&mut headers, "anthropic-version", API_VERSION);
         http::put(&mut headers, "content-type", "application/json");
-        self.http.post(
-            &VENDOR,
-            "/v1/messages",
-            headers,
-            &body,
-            observer,
-            read_response,
-        )
+        Ok(headers)
+    }
+
+    fn request_body(request: &ModelRequest, stream: bool) -> Vec<u8> {
+        request_body(request, stream)
+    }
+
+    fn read_response(
+        body: &mut dyn Read,
+        info: &ResponseInfo,
+        observer: &mut dyn ProviderObserver,
+    ) -> Result<ModelResponse, Failure> {
+        read_response(body, info, observer)
     }
 }
 
@@ -385,10 +344,6 @@ fn parse_error(body: &[u8]) -> Option<VendorError> {
     })
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
 fn u64_field(v: &Value, key: &str) -> Option<u64> {
     v.get(key).and_then(Value::as_u64)
 }
@@ -409,46 +364,17 @@ fn read_response(
         })?;
         return parse_message(&raw, info);
     }
-    let mut events = SseReader::new(body);
     let mut assembly = Assembly::default();
-    loop {
-        let event = events.next_event().map_err(|e| {
-            Failure::retryable(ProviderError {
-                message: http::with_request_id(
-                    format!("anthropic stream interrupted: {e}"),
-                    &info.request_id,
-                ),
-                status: None,
-                request_id: info.request_id.clone(),
-            })
-        })?;
-        let Some(event) = event else {
-            return Err(Failure::retryable(ProviderError {
-                message: http::with_request_id(
-                    "anthropic stream ended before message_stop".to_string(),
-                    &info.request_id,
-                ),
-                status: None,
-                request_id: info.request_id.clone(),
-            }));
-        };
-        let data: Value = serde_json::from_str(&event.data).map_err(|e| {
-            // An unterminated last event that does not parse was cut short.
-            let message = if events.at_end() {
-                "anthropic stream ended before message_stop (last event incomplete)".to_string()
-            } else {
-                format!("anthropic stream sent a malformed event: {e}")
-            };
-            Failure::retryable(ProviderError {
-                message: http::with_request_id(message, &info.request_id),
-                status: None,
-                request_id: info.request_id.clone(),
-            })
-        })?;
-        if assembly.apply(&data, info, observer)? {
-            return Ok(assembly.finish());
-        }
-    }
+    let stream = StreamEnd {
+        vendor: "anthropic",
+        end: "message_stop",
+        unit: "event",
+        done_data: None,
+    };
+    client::read_events(body, info, &stream, |data| {
+        assembly.apply(data, info, observer)
+    })?;
+    Ok(assembly.finish())
 }
 
 /// A block being streamed.

@@ -144,7 +144,7 @@ impl From<ConfigError> for ProviderError {
 }
 
 /// What a vendor module tells the retry loop about its API.
-pub(crate) struct Vendor {
+pub struct Vendor {
     /// Lowercase vendor name for messages, e.g. "anthropic".
     pub name: &'static str,
     /// The response header carrying the vendor's request id.
@@ -154,7 +154,7 @@ pub(crate) struct Vendor {
 }
 
 /// A vendor error body, decoded.
-pub(crate) struct VendorError {
+pub struct VendorError {
     /// The error's type or code, e.g. "rate_limit_error".
     pub kind: Option<String>,
     /// The vendor's message.
@@ -164,15 +164,27 @@ pub(crate) struct VendorError {
 }
 
 /// What the body reader learns about a successful response.
-pub(crate) struct ResponseInfo {
+pub struct ResponseInfo {
     /// The vendor's request id header, if sent.
     pub request_id: Option<String>,
     /// The `content-type` header, lowercased.
     pub content_type: String,
 }
 
+impl ResponseInfo {
+    /// A failure of this response: `message` with the request id.
+    pub fn failure(&self, message: String, retry: bool) -> Failure {
+        let error = ProviderError {
+            message: with_request_id(message, &self.request_id),
+            status: None,
+            request_id: self.request_id.clone(),
+        };
+        Failure { error, retry }
+    }
+}
+
 /// A failed attempt as the body reader reports it.
-pub(crate) struct Failure {
+pub struct Failure {
     /// What went wrong.
     pub error: ProviderError,
     /// Whether another attempt may succeed.
@@ -439,6 +451,13 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
     }
+}
+
+/// The string field `key` of a JSON object.
+pub(crate) fn str_field(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

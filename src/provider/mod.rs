@@ -17,6 +17,7 @@ use std::time::Duration;
 
 pub mod anthropic;
 pub mod cache;
+pub mod client;
 pub mod cost;
 pub mod factory;
 pub mod http;

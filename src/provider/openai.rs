@@ -23,13 +23,13 @@
 //! cap as `max_completion_tokens`; every other model gets `max_tokens`,
 //! which compatible servers understand.
 
+use super::client::{self, HttpProvider, StreamEnd, VendorApi};
 use super::http::{
-    self, ConfigError, Failure, HttpClient, HttpConfig, ResponseInfo, Secret, Vendor, VendorError,
+    self, ConfigError, Failure, HttpConfig, ResponseInfo, Vendor, VendorError, str_field,
 };
-use super::sse::SseReader;
 use super::{
-    Block, ModelRequest, ModelResponse, Provider, ProviderError, ProviderObserver, Role,
-    StopReason, Usage, tool_input,
+    Block, ModelRequest, ModelResponse, ProviderError, ProviderObserver, Role, StopReason, Usage,
+    tool_input,
 };
 use reqwest::header::{HeaderMap, HeaderName};
 use serde::Serialize;
@@ -45,79 +45,54 @@ pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// has it).
 pub const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
 
-const VENDOR: Vendor = Vendor {
-    name: "openai",
-    request_id_header: "x-request-id",
-    parse_error,
-};
-
 /// The configuration from the environment, read through `lookup` (pass
 /// `|name| std::env::var(name).ok()` for the real one): the key from
 /// `OPENAI_API_KEY` (optional: local servers need none), the root from
 /// `OPENAI_BASE_URL` (default [`DEFAULT_BASE_URL`]). Empty values count as
 /// unset.
 pub fn config_from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<HttpConfig, ConfigError> {
-    let get = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
-    let key = get(API_KEY_ENV).map(|k| Secret::new(k.trim()));
-    let base = get(BASE_URL_ENV).unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-    Ok(HttpConfig::new(base.trim(), key))
+    client::config_from_env::<OpenAi>(lookup)
 }
 
-/// The Chat Completions backend.
+/// The Chat Completions API, as [`HttpProvider`] speaks it.
 #[derive(Debug)]
-pub struct OpenAiProvider {
-    http: HttpClient,
-    stream: bool,
-}
+pub struct OpenAi;
 
-impl OpenAiProvider {
-    /// A provider with `config`; the key is optional. Streaming is on.
-    pub fn new(config: HttpConfig) -> Result<Self, ConfigError> {
-        Ok(OpenAiProvider {
-            http: HttpClient::new(config)?,
-            stream: true,
-        })
-    }
+/// The Chat Completions backend; the key is optional.
+pub type OpenAiProvider = HttpProvider<OpenAi>;
 
-    /// A provider configured from the process environment
-    /// ([`config_from_env`]).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(config_from_env(&|name| std::env::var(name).ok())?)
-    }
+impl VendorApi for OpenAi {
+    const VENDOR: Vendor = Vendor {
+        name: "openai",
+        request_id_header: "x-request-id",
+        parse_error,
+    };
+    const PATH: &'static str = "/chat/completions";
+    const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
+    const API_KEY_ENV: &'static str = API_KEY_ENV;
+    const BASE_URL_ENV: &'static str = BASE_URL_ENV;
+    const REQUIRED_KEY: Option<&'static str> = None;
 
-    /// Turns streaming (the default) on or off. Without it the server sends
-    /// the whole answer at once, and no text deltas reach the observer.
-    pub fn set_streaming(&mut self, on: bool) {
-        self.stream = on;
-    }
-
-    /// The configuration in use.
-    pub fn config(&self) -> &HttpConfig {
-        self.http.config()
-    }
-}
-
-impl Provider for OpenAiProvider {
-    fn complete(
-        &mut self,
-        request: &ModelRequest,
-        observer: &mut dyn ProviderObserver,
-    ) -> Result<ModelResponse, ProviderError> {
-        let body = request_body(request, self.stream);
+    fn headers(config: &HttpConfig) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
-        if let Some(key) = &self.http.config().api_key {
+        if let Some(key) = &config.api_key {
             let value = http::secret_header(&format!("Bearer {}", key.expose()))?;
             headers.insert(HeaderName::from_static("authorization"), value);
         }
         http::put(&mut headers, "content-type", "application/json");
-        self.http.post(
-            &VENDOR,
-            "/chat/completions",
-            headers,
-            &body,
-            observer,
-            read_response,
-        )
+        Ok(headers)
+    }
+
+    fn request_body(request: &ModelRequest, stream: bool) -> Vec<u8> {
+        request_body(request, stream)
+    }
+
+    fn read_response(
+        body: &mut dyn Read,
+        info: &ResponseInfo,
+        observer: &mut dyn ProviderObserver,
+    ) -> Result<ModelResponse, Failure> {
+        read_response(body, info, observer)
     }
 }
 
@@ -332,10 +307,6 @@ fn parse_error(body: &[u8]) -> Option<VendorError> {
     })
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
 /// Usage from a Chat Completions `usage` object; `None` when it has no
 /// prompt or completion count.
 fn parse_usage(v: &Value) -> Option<Usage> {
@@ -360,15 +331,6 @@ fn parse_usage(v: &Value) -> Option<Usage> {
     })
 }
 
-fn failure(message: String, info: &ResponseInfo, retry: bool) -> Failure {
-    let error = ProviderError {
-        message: http::with_request_id(message, &info.request_id),
-        status: None,
-        request_id: info.request_id.clone(),
-    };
-    Failure { error, retry }
-}
-
 /// Reads a 2xx body: an event stream, or one JSON completion when the
 /// server answered with `application/json`.
 fn read_response(
@@ -379,37 +341,20 @@ fn read_response(
     if info.content_type.starts_with("application/json") {
         let mut raw = Vec::new();
         body.read_to_end(&mut raw)
-            .map_err(|e| failure(format!("openai response interrupted: {e}"), info, true))?;
+            .map_err(|e| info.failure(format!("openai response interrupted: {e}"), true))?;
         return parse_completion(&raw, info);
     }
-    let mut events = SseReader::new(body);
     let mut assembly = Assembly::default();
-    loop {
-        let event = events
-            .next_event()
-            .map_err(|e| failure(format!("openai stream interrupted: {e}"), info, true))?;
-        let Some(event) = event else {
-            return Err(failure(
-                "openai stream ended before [DONE]".to_string(),
-                info,
-                true,
-            ));
-        };
-        let data = event.data.trim();
-        if data == "[DONE]" {
-            return Ok(assembly.finish());
-        }
-        let chunk: Value = serde_json::from_str(data).map_err(|e| {
-            // An unterminated last event that does not parse was cut short.
-            let message = if events.at_end() {
-                "openai stream ended before [DONE] (last event incomplete)".to_string()
-            } else {
-                format!("openai stream sent a malformed chunk: {e}")
-            };
-            failure(message, info, true)
-        })?;
-        assembly.apply(&chunk, info, observer)?;
-    }
+    let stream = StreamEnd {
+        vendor: "openai",
+        end: "[DONE]",
+        unit: "chunk",
+        done_data: Some("[DONE]"),
+    };
+    client::read_events(body, info, &stream, |chunk| {
+        assembly.apply(chunk, info, observer).map(|()| false)
+    })?;
+    Ok(assembly.finish())
 }
 
 /// A tool call being streamed.
@@ -448,11 +393,7 @@ impl Assembly {
                 kind.as_str(),
                 "server_error" | "overloaded" | "rate_limit_exceeded"
             );
-            return Err(failure(
-                format!("openai stream error {kind}: {message}"),
-                info,
-                retry,
-            ));
+            return Err(info.failure(format!("openai stream error {kind}: {message}"), retry));
         }
         if let Some(usage) = chunk.get("usage").and_then(parse_usage) {
             self.usage = Some(usage);
@@ -531,7 +472,7 @@ impl Assembly {
 /// Parses a whole (non-streamed) completion.
 fn parse_completion(raw: &[u8], info: &ResponseInfo) -> Result<ModelResponse, Failure> {
     let v: Value = serde_json::from_slice(raw)
-        .map_err(|e| failure(format!("openai sent a malformed response: {e}"), info, true))?;
+        .map_err(|e| info.failure(format!("openai sent a malformed response: {e}"), true))?;
     let mut assembly = Assembly::default();
     let mut sink = super::NoObserver;
     if v.get("error").is_some_and(|e| !e.is_null()) {

@@ -62,10 +62,7 @@ pub struct ScriptProvider {
 impl ScriptProvider {
     /// Loads a script file.
     pub fn load(path: &Path) -> Result<ScriptProvider, String> {
-        let root = crate::spec::yaml::parse_file(path)?;
-        let script: Script = serde_json::from_value(root.to_json())
-            .map_err(|e| format!("{}: not a script of turns: {e}", path.display()))?;
-        Ok(ScriptProvider::new(script))
+        Ok(ScriptProvider::new(crate::spec::yaml::load_yaml(path)?))
     }
 
     /// Plays `script` from its first turn.

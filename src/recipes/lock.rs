@@ -90,10 +90,8 @@ impl Lock {
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
         let bad = |why: String| format!("{}: {why}; rewrite it with `wf lock`", path.display());
-        let root = crate::spec::yaml::parse(&text)
-            .map_err(|e| bad(format!("line {}: {}", e.span.start.line, e.message)))?;
-        let file: File = serde_path_to_error::deserialize(&root.to_json())
-            .map_err(|e| bad(format!("at `{}`: {}", e.path(), e.inner())))?;
+        let file: File = crate::spec::yaml::load_yaml_text(path, &text)
+            .map_err(|located| format!("{located}; rewrite it with `wf lock`"))?;
         if file.wf_lock != VERSION {
             return Err(bad(format!(
                 "lock format {} is not the format {VERSION} this wf reads",

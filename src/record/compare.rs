@@ -2,7 +2,7 @@
 //! run, a resume's catch-up against the trace, two recorded runs.
 //!
 //! Fields that legitimately differ (times, ids, who approved; see
-//! [`crate::record::event::VOLATILE_FIELDS`]) and provider retries, which
+//! [`Event::volatile`]) and provider retries, which
 //! depend on the network, not on the run, are left out.
 
 use crate::record::event::{Event, Record, comparable};
@@ -354,6 +354,81 @@ mod tests {
             ),
         );
         assert_eq!(compare(&recorded, &replay), None);
+    }
+
+    fn recipe(commit: &str) -> Event {
+        Event::RecipeUsed {
+            uses: "git+https://example.com/r.git//fix.yaml@v1".into(),
+            name: "fix".into(),
+            commit: Some(commit.into()),
+            sha256: "ab".repeat(32),
+        }
+    }
+
+    fn started(run_id: &str, at: &str, base: &str) -> Event {
+        Event::RunStarted {
+            trace_version: 1,
+            wf_version: run_id.into(),
+            run_id: run_id.into(),
+            spec_name: "t".into(),
+            spec_version: None,
+            spec_path: "t.yaml".into(),
+            spec_hash: "s".into(),
+            inputs: Default::default(),
+            fingerprint: "f".into(),
+            base_revision: Some(base.into()),
+            model: "script".into(),
+            dry_run: false,
+            sandbox: None,
+            at: at.into(),
+        }
+    }
+
+    #[test]
+    fn volatility_is_per_event_kind() {
+        let run = |id: &str, at: &str, recipe_commit: &str, by: &str, commit: bool| {
+            let mut approved = checkpoint(CheckpointState::Approved, Some(by), Some(at));
+            if let Event::Checkpoint {
+                commit: c, comment, ..
+            } = &mut approved
+            {
+                *c = commit;
+                *comment = commit.then(|| "ship it".to_string());
+            }
+            vec![
+                rec(0, 0, started(id, at, &id.repeat(2))),
+                rec(1, 1, recipe(recipe_commit)),
+                rec(2, 2, approved),
+                rec(3, 3, finished(RunStatus::Succeeded)),
+            ]
+        };
+        let a = "a".repeat(40);
+        let recorded = run("run-1", "2024-01-01T00:00:00Z", &a, "alice", false);
+        // Times, ids, the base revision, who approved, how, with what comment
+        // and whether they asked for a commit: volatile.
+        let other = run("run-2", "2025-06-01T12:00:00Z", &a, "bob", true);
+        assert_eq!(compare(&recorded, &other), None);
+        // The recipe's commit shares the name `commit` with the checkpoint's,
+        // but is what the run used: a changed one is a divergence.
+        let moved = run(
+            "run-1",
+            "2024-01-01T00:00:00Z",
+            &"b".repeat(40),
+            "alice",
+            false,
+        );
+        let d = compare(&recorded, &moved).unwrap();
+        assert_eq!(d.seq, 1);
+        assert_eq!(d.expected.unwrap()["commit"], json!(a));
+        assert_eq!(d.actual.unwrap()["commit"], json!("b".repeat(40)));
+        // The record's own volatile fields, and the kind's, are gone; the
+        // rest is kept.
+        let v = comparable(&recorded[2]);
+        for gone in ["t_ms", "hash", "by", "via", "comment", "commit", "at"] {
+            assert!(v.get(gone).is_none(), "{gone}: {v}");
+        }
+        assert_eq!(v["state"], json!("approved"));
+        assert!(comparable(&recorded[1]).get("commit").is_some());
     }
 
     #[test]

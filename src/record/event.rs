@@ -3,8 +3,8 @@
 //!
 //! Each trace line is a [`Record`]: a sequence number, the event (tagged by
 //! `kind`), and `t_ms`, the milliseconds since the run started. Fields that
-//! depend on the clock, the machine or the person (`t_ms`, `duration_ms`,
-//! `at`, `run_id`, `by`, `via`, `wf_version`) are [`VOLATILE_FIELDS`]: a
+//! depend on the clock, the machine or the person are volatile, per event
+//! kind ([`Event::volatile`], plus [`RECORD_VOLATILE`] on every record): a
 //! replay compares everything else.
 
 use crate::provider::{Block, StopReason, Usage};
@@ -14,22 +14,10 @@ use std::collections::BTreeMap;
 /// Version of the trace format; the header event carries it.
 pub const TRACE_VERSION: u32 = 1;
 
-/// Fields that differ between two faithful runs and are left out when runs
-/// are compared.
-pub const VOLATILE_FIELDS: &[&str] = &[
-    "t_ms",
-    "duration_ms",
-    "at",
-    "run_id",
-    "by",
-    "via",
-    "wf_version",
-    "hash",
-    "base_revision",
-    "comment",
-    "cache_hit",
-    "commit",
-];
+/// Fields of every [`Record`] that differ between two faithful runs: the
+/// time since the start and the hash chaining it to a trace whose header
+/// differs.
+pub const RECORD_VOLATILE: &[&str] = &["t_ms", "hash"];
 
 /// The sandbox a run was started with, as the task file (or `--sandbox`)
 /// set it.
@@ -463,6 +451,39 @@ pub enum Event {
 }
 
 impl Event {
+    /// The fields of this kind of event that differ between two faithful
+    /// runs (the clock, the machine, the person, the local cache), left out
+    /// when runs are compared. Every other field is compared: a recipe's
+    /// `commit` is, while an approval's `commit` (the approver's choice) is
+    /// not.
+    pub fn volatile(&self) -> &'static [&'static str] {
+        match self {
+            Event::RunStarted { .. } => &["wf_version", "run_id", "base_revision", "at"],
+            Event::ModelResponse { .. } => &["cache_hit"],
+            Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
+            Event::Checkpoint { .. } => &["by", "via", "comment", "commit", "at"],
+            Event::RecipeUsed { .. }
+            | Event::SandboxReady { .. }
+            | Event::WorkspaceReady { .. }
+            | Event::ContextResolved { .. }
+            | Event::ModelRequest { .. }
+            | Event::ModelRetry { .. }
+            | Event::ModelError { .. }
+            | Event::StepStarted { .. }
+            | Event::StepSkipped { .. }
+            | Event::StepFinished { .. }
+            | Event::ToolCall { .. }
+            | Event::PermissionDenied { .. }
+            | Event::RepairRequested { .. }
+            | Event::DiffReady { .. }
+            | Event::Applied { .. }
+            | Event::Committed { .. }
+            | Event::ApplyFailed { .. }
+            | Event::LimitReached { .. }
+            | Event::RunFinished { .. } => &[],
+        }
+    }
+
     /// The `kind` tag.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -494,19 +515,16 @@ impl Event {
     }
 }
 
-/// A record as JSON with the volatile fields removed: what replay and the
-/// determinism test compare.
+/// A record as JSON with the volatile fields ([`RECORD_VOLATILE`] and its
+/// kind's [`Event::volatile`]) removed: what replay and the determinism test
+/// compare.
 pub fn comparable(record: &Record) -> serde_json::Value {
     let mut v = serde_json::to_value(record).expect("records serialize");
-    strip(&mut v);
-    v
-}
-
-fn strip(v: &mut serde_json::Value) {
-    if let serde_json::Value::Object(map) = v {
+    if let serde_json::Value::Object(map) = &mut v {
         // Top level only: a tool input may well have a key named `at`.
-        for f in VOLATILE_FIELDS {
+        for f in RECORD_VOLATILE.iter().chain(record.event.volatile()) {
             map.remove(*f);
         }
     }
+    v
 }

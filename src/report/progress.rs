@@ -1,144 +1,15 @@
 //! Live output of `wf run`: an indicatif status line on a terminal, plain
 //! lines otherwise, JSON lines with `--json`. All three read events only.
 
-use crate::record::event::{CheckpointState, Event, Record};
+use super::describe::{self, View, brief_input};
+use crate::record::event::{Event, Record};
 use crate::record::recorder::Reporter;
 use std::io::Write;
 
 /// One line describing a notable event, or `None` for events shown only in
 /// the status line.
 pub fn line(record: &Record) -> Option<String> {
-    Some(match &record.event {
-        Event::RunStarted {
-            spec_name,
-            run_id,
-            model,
-            ..
-        } => format!("run {run_id}: {spec_name} with {model}"),
-        Event::WorkspaceReady { files, .. } => format!("workspace: {files} files copied"),
-        Event::ContextResolved {
-            files,
-            total_tokens,
-        } => format!("context: {} files, {total_tokens} tokens", files.len()),
-        Event::ModelRetry {
-            attempt,
-            reason,
-            wait_ms,
-            ..
-        } => format!(
-            "model: attempt {attempt} failed ({reason}); retrying in {:.1}s",
-            *wait_ms as f64 / 1000.0
-        ),
-        Event::ModelError { message, .. } => format!("model error: {message}"),
-        Event::StepStarted { id, step_kind } => format!("step {id} ({step_kind})"),
-        Event::StepSkipped { id } => format!("step {id} skipped (if: false)"),
-        Event::ToolCall { tool, input, .. } => format!("{tool} {}", brief_input(input)),
-        Event::PermissionDenied { message, .. } => format!("denied: {message}"),
-        Event::ToolResult {
-            ok: false,
-            tool,
-            output,
-            ..
-        } if !output.contains(" denied: ") => {
-            format!(
-                "{tool} failed: {}",
-                output.lines().next().unwrap_or_default()
-            )
-        }
-        Event::CheckResult {
-            name,
-            passed,
-            exit_code,
-            duration_ms,
-            ..
-        } => {
-            let verdict = if *passed {
-                "passed".to_string()
-            } else {
-                format!(
-                    "FAILED (exit {})",
-                    exit_code.map_or("-".into(), |c| c.to_string())
-                )
-            };
-            format!(
-                "check {name}: {verdict} in {:.1}s",
-                *duration_ms as f64 / 1000.0
-            )
-        }
-        Event::RepairRequested { round, failed } => format!(
-            "repair round {round}: asking the model to fix {}",
-            failed.join(", ")
-        ),
-        Event::Checkpoint {
-            name,
-            state,
-            by,
-            via,
-            ..
-        } => match state {
-            CheckpointState::Reached => {
-                format!("checkpoint {}: waiting for approval", name.as_str())
-            }
-            CheckpointState::Paused => format!("checkpoint {}: paused", name.as_str()),
-            other => format!(
-                "checkpoint {}: {} by {} via {}",
-                name.as_str(),
-                if *other == CheckpointState::Approved {
-                    "approved"
-                } else {
-                    "rejected"
-                },
-                by.as_deref().unwrap_or("?"),
-                via.as_deref().unwrap_or("?")
-            ),
-        },
-        Event::Applied { files } => format!(
-            "applied: {} file{} changed in your tree",
-            files.len(),
-            if files.len() == 1 { "" } else { "s" }
-        ),
-        Event::ApplyFailed { message } => format!("not applied: {message}"),
-        Event::Committed { revision, .. } => format!("committed as {revision}"),
-        Event::LimitReached { limit, message } => format!("limit {limit}: {message}"),
-        Event::RunFinished {
-            status,
-            reason,
-            totals,
-            ..
-        } => {
-            let cost = totals
-                .cost_usd
-                .map_or("cost unknown".to_string(), |c| format!("${c:.4}"));
-            let why = reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
-            let plural = |n: u32, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-            format!(
-                "{}{why} ({}, {}, {cost})",
-                status.as_str(),
-                plural(totals.turns, "turn"),
-                plural(totals.repairs, "repair")
-            )
-        }
-        _ => return None,
-    })
-}
-
-fn brief_input(input: &serde_json::Value) -> String {
-    let text = match input {
-        serde_json::Value::Object(map) => {
-            let mut parts = Vec::new();
-            for key in ["path", "command", "pattern", "glob"] {
-                if let Some(serde_json::Value::String(v)) = map.get(key) {
-                    parts.push(v.clone());
-                }
-            }
-            parts.join(" ")
-        }
-        other => other.to_string(),
-    };
-    text.chars().take(100).collect()
+    describe::event(&record.event, View::Line)
 }
 
 /// Plain lines on stderr (not a terminal).

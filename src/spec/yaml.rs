@@ -167,17 +167,41 @@ impl Node {
 /// Reads and parses a YAML file that is not a task file (a script, a
 /// recipe test file); errors are `path:line:col: message`.
 pub fn parse_file(path: &std::path::Path) -> Result<Node, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            e.span.start.line,
-            e.span.start.col,
-            e.message
-        )
+    parse_located(path, &read(path)?)
+}
+
+/// Reads a YAML file that is not a task file (a script of turns, a recipe
+/// test file, `wf.lock`) into a `T`. Every error is `path:line:col:
+/// message`, at the key (or value) a deserialization error is about.
+pub fn load_yaml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, String> {
+    load_yaml_text(path, &read(path)?)
+}
+
+/// [`load_yaml`] for text already read from `path`.
+pub fn load_yaml_text<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    text: &str,
+) -> Result<T, String> {
+    let root = parse_located(path, text)?;
+    serde_path_to_error::deserialize(root.to_json()).map_err(|e| {
+        let (key, node) = root.at_pointer(&pointer_of(e.path()));
+        let span = key.map_or(node.span, |k| k.span);
+        located(path, span.start, e.into_inner())
     })
+}
+
+fn read(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Parses `text`, read from `path`; errors are `path:line:col: message`.
+fn parse_located(path: &std::path::Path, text: &str) -> Result<Node, String> {
+    parse(text).map_err(|e| located(path, e.span.start, e.message))
+}
+
+/// `path:line:col: message`.
+fn located(path: &std::path::Path, at: Pos, message: impl std::fmt::Display) -> String {
+    format!("{}:{}:{}: {message}", path.display(), at.line, at.col)
 }
 
 /// The JSON pointer of a deserialization error's path, to find its node
@@ -503,6 +527,41 @@ mod tests {
 
     fn json(src: &str) -> serde_json::Value {
         parse(src).unwrap().to_json()
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        n: u32,
+    }
+
+    #[test]
+    fn load_yaml_errors_are_located() {
+        let path = std::path::Path::new("f.yaml");
+        let doc: Doc = load_yaml_text(path, "items:\n  - n: 1\n").unwrap();
+        assert_eq!(doc.items.len(), 1);
+        let wrong = load_yaml_text::<Doc>(path, "items:\n  - n: 1\n  - n: x\n").unwrap_err();
+        assert!(wrong.starts_with("f.yaml:3:5: invalid type"), "{wrong}");
+        let unknown = load_yaml_text::<Doc>(path, "items: []\nextra: 1\n").unwrap_err();
+        assert!(
+            unknown.starts_with("f.yaml:2:1: unknown field `extra`"),
+            "{unknown}"
+        );
+        let broken = load_yaml_text::<Doc>(path, "items: [\n").unwrap_err();
+        assert!(broken.starts_with("f.yaml:"), "{broken}");
+        let missing = load_yaml::<Doc>(std::path::Path::new("/nonexistent/f.yaml")).unwrap_err();
+        assert!(
+            missing.starts_with("cannot read /nonexistent/f.yaml"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -70,18 +70,12 @@ pub fn definition() -> (&'static str, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Permissions;
     use crate::tools::CallError;
+    use crate::tools::test_support::{self, file};
     use std::path::Path;
 
     fn policy(dir: &Path) -> Policy {
-        let perms = Permissions {
-            read: vec!["**".into()],
-            write: vec!["**".into()],
-            protect: vec!["locked/**".into()],
-            shell: None,
-        };
-        Policy::new(dir, &perms, &[]).unwrap()
+        test_support::write_policy(dir, "**", "locked/**")
     }
 
     fn edit(dir: &Path, input: Value) -> Result<ToolOutcome> {
@@ -93,12 +87,6 @@ mod tests {
             Err(CallError::Failed(m)) => m,
             other => panic!("expected a failure, got {other:?}"),
         }
-    }
-
-    fn file(dir: &Path, rel: &str, text: &str) {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
     }
 
     fn read(dir: &Path, rel: &str) -> String {

@@ -1,7 +1,7 @@
 //! `list_files`: the files under a directory, gitignore respected, only
 //! those the policy lets the model read, sorted and capped.
 
-use super::{CallError, Result, ToolOutcome, check, fail, opt_string};
+use super::{Result, ToolOutcome, check, fail, listing, opt_glob, opt_string};
 use crate::policy::{Access, Policy};
 use serde_json::{Map, Value, json};
 
@@ -11,14 +11,7 @@ pub const LIST_MAX: usize = 1_000;
 /// `list_files {path?, glob?}`.
 pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
     let path = opt_string(args, "path")?.unwrap_or(".");
-    let glob = match opt_string(args, "glob")? {
-        Some(g) => Some(
-            crate::glob::compile(g)
-                .map_err(|e| CallError::Failed(format!("invalid glob `{g}`: {e}")))?
-                .compile_matcher(),
-        ),
-        None => None,
-    };
+    let glob = opt_glob(args)?;
     let (abs, rel) = check(policy, path, Access::List)?;
     if !abs.is_dir() {
         return fail(format!("{path} is not a directory"));
@@ -39,17 +32,9 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
         .collect();
     found.sort();
     let total = found.len();
-    let truncated = total > LIST_MAX;
+    let capped = (total > LIST_MAX).then(|| format!("{LIST_MAX} of {total} files shown"));
     found.truncate(LIST_MAX);
-    let mut out = found.join("\n");
-    if truncated {
-        out.push_str(&format!(
-            "\n[{LIST_MAX} of {total} files shown; narrow with path or glob]"
-        ));
-    } else if total == 0 {
-        out.push_str("[no files]");
-    }
-    Ok(ToolOutcome::ok(out, truncated))
+    Ok(listing(found.join("\n"), capped, "files"))
 }
 
 /// What the model is told about the tool, and its input schema.
@@ -63,21 +48,12 @@ pub fn definition() -> (&'static str, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Permissions;
+    use crate::tools::CallError;
+    use crate::tools::test_support::{self, read_policy as policy};
     use std::path::Path;
 
-    fn policy(dir: &Path, read: &[&str]) -> Policy {
-        let perms = Permissions {
-            read: read.iter().map(|s| s.to_string()).collect(),
-            ..Permissions::default()
-        };
-        Policy::new(dir, &perms, &[]).unwrap()
-    }
-
     fn file(dir: &Path, rel: &str) {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, "x\n").unwrap();
+        test_support::file(dir, rel, "x\n");
     }
 
     fn list(dir: &Path, read: &[&str], input: Value) -> Result<ToolOutcome> {

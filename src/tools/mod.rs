@@ -114,6 +114,53 @@ pub(crate) fn opt_usize(args: &Map<String, Value>, name: &str) -> Result<Option<
     }
 }
 
+/// The optional `glob` field, compiled.
+pub(crate) fn opt_glob(args: &Map<String, Value>) -> Result<Option<globset::GlobMatcher>> {
+    match opt_string(args, "glob")? {
+        Some(g) => Ok(Some(
+            crate::glob::compile(g)
+                .map_err(|e| CallError::Failed(format!("invalid glob `{g}`: {e}")))?
+                .compile_matcher(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Whether file contents look binary (a NUL byte in the first 8 KiB).
+pub(crate) fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
+}
+
+/// At most `max` characters of `line`, followed by `…` when cut.
+pub(crate) fn cap_chars(line: &str, max: usize) -> String {
+    let shown: String = line.chars().take(max).collect();
+    let cut = if shown.len() < line.len() { "…" } else { "" };
+    format!("{shown}{cut}")
+}
+
+/// Appends a bracketed note on a line of its own: `[note]`.
+pub(crate) fn push_note(out: &mut String, note: &str) {
+    if !out.ends_with('\n') && !out.is_empty() {
+        out.push('\n');
+    }
+    out.push('[');
+    out.push_str(note);
+    out.push(']');
+}
+
+/// The outcome of a listing tool (`list_files`, `search`): `out`, then the
+/// note `[{capped}; narrow with path or glob]` when the listing was capped,
+/// or `[no {what}]` when it is empty.
+pub(crate) fn listing(mut out: String, capped: Option<String>, what: &str) -> ToolOutcome {
+    let truncated = capped.is_some();
+    match capped {
+        Some(capped) => push_note(&mut out, &format!("{capped}; narrow with path or glob")),
+        None if out.is_empty() => push_note(&mut out, &format!("no {what}")),
+        None => {}
+    }
+    ToolOutcome::ok(out, truncated)
+}
+
 pub(crate) fn check(
     policy: &Policy,
     path: &str,
@@ -290,5 +337,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(tighter.policy.shell_timeout(), Duration::from_secs(5));
+    }
+}
+
+/// Helpers of the tools' unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::policy::Policy;
+    use crate::spec::Permissions;
+    use std::path::Path;
+
+    /// A policy over `dir` that may read `read` and write nothing.
+    pub fn read_policy(dir: &Path, read: &[&str]) -> Policy {
+        let perms = Permissions {
+            read: read.iter().map(|s| s.to_string()).collect(),
+            ..Permissions::default()
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    /// A policy over `dir` that may read everything, write `write` except
+    /// `protect`.
+    pub fn write_policy(dir: &Path, write: &str, protect: &str) -> Policy {
+        let perms = Permissions {
+            read: vec!["**".into()],
+            write: vec![write.into()],
+            protect: vec![protect.into()],
+            shell: None,
+        };
+        Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    /// Writes `text` to `dir/rel`, creating its folders.
+    pub fn file(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
     }
 }

@@ -1,6 +1,6 @@
 //! `read_file`: a text file, or a window of its lines, capped.
 
-use super::{Result, ToolOutcome, check, fail, opt_usize, string_arg};
+use super::{Result, ToolOutcome, check, fail, is_binary, opt_usize, push_note, string_arg};
 use crate::policy::{Access, Policy};
 use serde_json::{Map, Value, json};
 
@@ -27,7 +27,7 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
         }
         Err(e) => return fail(format!("cannot read {path}: {e}")),
     };
-    if bytes[..bytes.len().min(8192)].contains(&0) {
+    if is_binary(&bytes) {
         return fail(format!("{path} is a binary file ({} bytes)", bytes.len()));
     }
     let text = String::from_utf8_lossy(&bytes);
@@ -54,17 +54,12 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
         truncated = true;
     }
     if truncated || offset > 1 || end < total {
-        if !out.ends_with('\n') && !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&format!(
-            "[lines {offset}-{end} of {total}{}]",
-            if end < total {
-                "; use offset to read on"
-            } else {
-                ""
-            }
-        ));
+        let more = if end < total {
+            "; use offset to read on"
+        } else {
+            ""
+        };
+        push_note(&mut out, &format!("lines {offset}-{end} of {total}{more}"));
     }
     Ok(ToolOutcome::ok(out, truncated))
 }
@@ -80,17 +75,9 @@ pub fn definition() -> (&'static str, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Permissions;
     use crate::tools::CallError;
+    use crate::tools::test_support::read_policy as policy;
     use std::path::Path;
-
-    fn policy(dir: &Path, read: &[&str]) -> Policy {
-        let perms = Permissions {
-            read: read.iter().map(|s| s.to_string()).collect(),
-            ..Permissions::default()
-        };
-        Policy::new(dir, &perms, &[]).unwrap()
-    }
 
     fn read(dir: &Path, input: Value) -> Result<ToolOutcome> {
         call(&policy(dir, &["**"]), input.as_object().unwrap())

@@ -1,7 +1,10 @@
 //! `search`: regex matches as `file:line:text`, over the files the policy
 //! lets the model read, capped and marked when capped.
 
-use super::{CallError, Result, ToolOutcome, check, opt_string, string_arg};
+use super::{
+    CallError, Result, ToolOutcome, cap_chars, check, is_binary, listing, opt_glob, opt_string,
+    string_arg,
+};
 use crate::policy::{Access, Policy};
 use serde_json::{Map, Value, json};
 
@@ -18,14 +21,7 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
         .build()
         .map_err(|e| CallError::Failed(format!("invalid regex: {e}")))?;
     let path = opt_string(args, "path")?.unwrap_or(".");
-    let glob = match opt_string(args, "glob")? {
-        Some(g) => Some(
-            crate::glob::compile(g)
-                .map_err(|e| CallError::Failed(format!("invalid glob `{g}`: {e}")))?
-                .compile_matcher(),
-        ),
-        None => None,
-    };
+    let glob = opt_glob(args)?;
     let (abs, _) = check(policy, path, Access::List)?;
     if abs.is_file() {
         check(policy, path, Access::Read)?;
@@ -50,7 +46,7 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
         let Ok(bytes) = std::fs::read(&abs) else {
             continue;
         };
-        if bytes[..bytes.len().min(8192)].contains(&0) {
+        if is_binary(&bytes) {
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
@@ -61,20 +57,13 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
                     break 'files;
                 }
                 count += 1;
-                let shown: String = line.chars().take(SEARCH_LINE_MAX).collect();
-                let cut = if shown.len() < line.len() { "…" } else { "" };
-                out.push_str(&format!("{rel}:{}:{shown}{cut}\n", i + 1));
+                let shown = cap_chars(line, SEARCH_LINE_MAX);
+                out.push_str(&format!("{rel}:{}:{shown}\n", i + 1));
             }
         }
     }
-    if capped {
-        out.push_str(&format!(
-            "[capped at {SEARCH_MAX} matches; narrow with path or glob]"
-        ));
-    } else if count == 0 {
-        out.push_str("[no matches]");
-    }
-    Ok(ToolOutcome::ok(out, capped))
+    let capped = capped.then(|| format!("capped at {SEARCH_MAX} matches"));
+    Ok(listing(out, capped, "matches"))
 }
 
 /// What the model is told about the tool, and its input schema.
@@ -88,22 +77,8 @@ pub fn definition() -> (&'static str, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Permissions;
+    use crate::tools::test_support::{file, read_policy as policy};
     use std::path::Path;
-
-    fn policy(dir: &Path, read: &[&str]) -> Policy {
-        let perms = Permissions {
-            read: read.iter().map(|s| s.to_string()).collect(),
-            ..Permissions::default()
-        };
-        Policy::new(dir, &perms, &[]).unwrap()
-    }
-
-    fn file(dir: &Path, rel: &str, text: &str) {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
 
     fn search(dir: &Path, read: &[&str], input: Value) -> Result<ToolOutcome> {
         call(&policy(dir, read), input.as_object().unwrap())

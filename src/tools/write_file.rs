@@ -49,17 +49,11 @@ pub fn definition() -> (&'static str, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Permissions;
+    use crate::tools::test_support;
     use std::path::Path;
 
     fn policy(dir: &Path) -> Policy {
-        let perms = Permissions {
-            read: vec!["**".into()],
-            write: vec!["src/**".into()],
-            protect: vec!["src/locked/**".into()],
-            shell: None,
-        };
-        Policy::new(dir, &perms, &[]).unwrap()
+        test_support::write_policy(dir, "src/**", "src/locked/**")
     }
 
     fn write_file(dir: &Path, input: Value) -> Result<ToolOutcome> {
