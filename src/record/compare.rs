@@ -431,6 +431,56 @@ mod tests {
         assert!(comparable(&recorded[1]).get("commit").is_some());
     }
 
+    fn sandboxed(mode: &str, network: bool) -> Event {
+        let mut e = started("r", "2024-01-01T00:00:00Z", "abc");
+        if let Event::RunStarted { sandbox, .. } = &mut e {
+            *sandbox = Some(Box::new(crate::record::event::SandboxSetting {
+                mode: mode.into(),
+                network,
+                read: vec![],
+                write: vec![],
+            }));
+        }
+        e
+    }
+
+    #[test]
+    fn a_replay_in_another_sandbox_diverges_at_the_start() {
+        let recorded = vec![rec(0, 0, sandboxed("auto", false))];
+        let off = vec![rec(0, 0, sandboxed("off", false))];
+        let d = compare(&recorded, &off).unwrap();
+        assert_eq!(d.seq, 0);
+        assert_eq!(
+            d.hint,
+            "the sandbox differs: the run had auto, this has off"
+        );
+        let networked = vec![rec(0, 0, sandboxed("auto", true))];
+        assert_eq!(
+            compare(&recorded, &networked).unwrap().hint,
+            "the sandbox differs: the run had auto, this has auto with network"
+        );
+        assert_eq!(compare(&recorded, &recorded.clone()), None);
+    }
+
+    #[test]
+    fn a_trace_from_before_the_sandbox_still_compares() {
+        // Recorded by a wf that did not record the sandbox.
+        let recorded = vec![rec(0, 0, started("r", "2024-01-01T00:00:00Z", "abc"))];
+        let now = vec![rec(0, 0, sandboxed("auto", false))];
+        assert_eq!(compare(&recorded, &now), None);
+        // The machine's roots are setup, not the run's course.
+        let ready = Event::SandboxReady {
+            mode: "auto".into(),
+            network: false,
+            read: vec!["/usr".into()],
+            write: vec!["$WORKSPACE".into()],
+            read_only: vec![],
+        };
+        let mut with_roots = now.clone();
+        with_roots.push(rec(1, 1, ready));
+        assert_eq!(compare(&now, &with_roots), None);
+    }
+
     #[test]
     fn a_changed_check_verdict_is_found_at_its_event() {
         let recorded = course(0, "fn a() {}", true, true);
