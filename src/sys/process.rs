@@ -148,6 +148,7 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
     // the children are gone.
     drop(cmd);
     let pid = child.id() as i32;
+    let _live = Live::register(pid);
     if let Some(started) = started
         && let Err(e) = started.wait()
     {
@@ -194,6 +195,48 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
         total_bytes: captured.total,
         elapsed: start.elapsed(),
     })
+}
+
+/// Process groups of the children running now, so that a signal handler
+/// (Ctrl-C) can stop every one of them: each child wf starts leads its own
+/// group (and, confined, the group holds the sandbox helper, whose death
+/// takes the whole sandbox with it).
+static LIVE: std::sync::Mutex<std::collections::BTreeSet<i32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A child's place in [`LIVE`], given up when the child is done.
+struct Live(i32);
+
+impl Live {
+    fn register(pid: i32) -> Live {
+        LIVE.lock().unwrap_or_else(|e| e.into_inner()).insert(pid);
+        Live(pid)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// The process groups of the children running now, sorted.
+pub fn live_groups() -> Vec<i32> {
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .copied()
+        .collect()
+}
+
+/// Kills every child running now, whole groups. Only sends signals; the
+/// threads waiting on those children see them end as at a timeout.
+pub fn kill_all() {
+    for pid in live_groups() {
+        kill_group(pid);
+    }
 }
 
 fn kill_group(pid: i32) {
@@ -409,5 +452,48 @@ mod tests {
         expected.push("WF_ADDED");
         expected.sort();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn running_children_are_registered_and_can_all_be_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("pid");
+        let script = format!("echo $$ > {}; exec sleep 60", marker.display());
+        let cwd = dir.path().to_path_buf();
+        let waiter = std::thread::spawn(move || {
+            run(&Spawn {
+                argv: vec!["sh".into(), "-c".into(), script],
+                cwd: &cwd,
+                env: vec![],
+                timeout: Duration::from_secs(120),
+                head: 64,
+                tail: 64,
+                sandbox: None,
+            })
+            .unwrap()
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let pid: i32 = loop {
+            if let Some(pid) = std::fs::read_to_string(&marker)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(Instant::now() < deadline, "the child never started");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(
+            live_groups().contains(&pid),
+            "{pid} not in {:?}",
+            live_groups()
+        );
+        // `kill_all` kills every registered group this way; other tests of
+        // this binary have children running, so only this one is killed.
+        kill_group(pid);
+        let outcome = waiter.join().unwrap();
+        assert_eq!(outcome.signal, Some(libc::SIGKILL));
+        assert!(!outcome.timed_out);
+        assert!(!live_groups().contains(&pid));
     }
 }
