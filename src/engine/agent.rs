@@ -50,13 +50,14 @@ impl Executor<'_> {
         inputs: &BTreeMap<String, Value>,
         label: &str,
     ) -> Result<(End, String), String> {
+        self.step_network = step.network;
         let mut tools = ToolLayer::new(
             &ws.dir,
             &step.tools,
             &step.permissions,
             &step.bounds,
             ws.env.clone(),
-            self.sandbox.clone(),
+            self.confinement(),
         )
         .map_err(|e| format!("cannot set up the tools: {e}"))?;
         tools.set_writes_allowed(!step.plan_checkpoint);
@@ -467,8 +468,13 @@ impl Executor<'_> {
     ) -> Result<Option<checks::CheckRun>, String> {
         let env = check_env(ws, inputs);
         for check in checks {
-            let result =
-                checks::run_check(check, &ws.dir, &env, self.sandbox.as_ref(), self.left());
+            let result = checks::run_check(
+                check,
+                &ws.dir,
+                &env,
+                self.confinement().as_ref(),
+                self.left(),
+            );
             self.emit(Event::CheckResult {
                 round,
                 name: result.name.clone(),

@@ -185,6 +185,7 @@ pub fn run_with(
         dir: dir.clone(),
         recorder,
         sandbox: None,
+        step_network: None,
         pricing,
         options,
         totals: Totals {
@@ -227,6 +228,8 @@ struct Executor<'a> {
     /// How every command of the run is confined (`None`: `sandbox: off`,
     /// or not set up yet).
     sandbox: Option<crate::sandbox::Sandboxed>,
+    /// The running step's own `sandbox.network` (`None`: the run's).
+    step_network: Option<bool>,
     pricing: Pricing,
     options: RunOptions,
     totals: Totals,
@@ -407,6 +410,14 @@ impl Executor<'_> {
         })?;
         self.sandbox = Some(crate::sandbox::Sandboxed { launcher, policy });
         Ok(())
+    }
+
+    /// The confinement of the running step's commands: the run's, with the
+    /// step's own network setting.
+    fn confinement(&self) -> Option<crate::sandbox::Sandboxed> {
+        let mut sandboxed = self.sandbox.clone()?;
+        sandboxed.policy.network = self.step_network.unwrap_or(self.plan.sandbox.network);
+        Some(sandboxed)
     }
 
     /// Asks at a checkpoint. `None` means approved: go on.

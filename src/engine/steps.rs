@@ -57,7 +57,18 @@ impl Executor<'_> {
                     run,
                     timeout,
                     bounds,
-                } => self.command_step(ws, &id, run, *timeout, bounds, inputs)?,
+                    network,
+                } => self.command_step(
+                    ws,
+                    &id,
+                    &Command {
+                        run,
+                        timeout: *timeout,
+                        bounds,
+                        network: *network,
+                    },
+                    inputs,
+                )?,
                 StepKind::Uses(used) => self.recipe_step(provider, ws, &id, used)?,
                 StepKind::Agent(agent) => {
                     self.agent_step(provider, ws, &id, agent, inputs, &results)?
@@ -122,14 +133,20 @@ impl Executor<'_> {
         &mut self,
         ws: &Workspace,
         id: &str,
-        run: &str,
-        timeout: Option<crate::spec::Duration>,
-        bounds: &[crate::spec::Permissions],
+        command: &Command<'_>,
         inputs: &BTreeMap<String, Value>,
     ) -> Result<Ran, String> {
+        let &Command {
+            run,
+            timeout,
+            bounds,
+            network,
+        } = command;
+        self.step_network = network;
         self.emit(Event::StepStarted {
             id: id.to_string(),
             step_kind: "command".into(),
+            network,
         })?;
         let check = crate::spec::Check {
             name: id.to_string(),
@@ -148,7 +165,7 @@ impl Executor<'_> {
             &check,
             &ws.dir,
             &check_env(ws, inputs),
-            self.sandbox.as_ref(),
+            self.confinement().as_ref(),
             self.left(),
         );
         if let Some(before) = before
@@ -182,6 +199,7 @@ impl Executor<'_> {
         self.emit(Event::StepStarted {
             id: id.to_string(),
             step_kind: "uses".into(),
+            network: None,
         })?;
         let outer = self.enter_limits(id, &used.limits);
         let done = self.run_steps(provider, ws, &used.steps, &used.inputs, &format!("{id}."));
@@ -221,6 +239,7 @@ impl Executor<'_> {
         self.emit(Event::StepStarted {
             id: id.to_string(),
             step_kind: "agent".into(),
+            network: agent.network,
         })?;
         let prompt = match crate::spec::template::render_with_steps(&agent.prompt, inputs, results)
         {
@@ -325,4 +344,12 @@ impl Executor<'_> {
             Some(&full),
         )
     }
+}
+
+/// A command step, as planned.
+struct Command<'a> {
+    run: &'a str,
+    timeout: Option<crate::spec::Duration>,
+    bounds: &'a [crate::spec::Permissions],
+    network: Option<bool>,
 }

@@ -6,6 +6,24 @@
 use super::{Caller, PlanStep, StepKind};
 use crate::spec::{StepLimits, ToolName};
 
+/// A recipe's command gets the network its caller grants, never more.
+fn bound_network(
+    network: &mut Option<bool>,
+    caller: &Caller,
+    label: &str,
+    notes: &mut Vec<String>,
+) {
+    if *network == Some(true) && caller.network != Some(true) {
+        let text = format!(
+            "{label}: asks for the network (sandbox.network), which the caller does not grant; its commands run without it"
+        );
+        if !notes.contains(&text) {
+            notes.push(text);
+        }
+    }
+    *network = caller.network;
+}
+
 /// Bounds every agent step (recursively) by what the caller allows: tools
 /// intersected, the caller's permissions added as a bound, context files
 /// the caller may not read left out, the caller's constraints added, a
@@ -16,13 +34,19 @@ pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes:
     let readable = crate::glob::compile_set(&allowed.read).ok();
     for step in steps {
         match &mut step.kind {
-            StepKind::Command { bounds, .. } => bounds.push(allowed.clone()),
+            StepKind::Command {
+                bounds, network, ..
+            } => {
+                bounds.push(allowed.clone());
+                bound_network(network, caller, label, notes);
+            }
             StepKind::Uses(used) => {
                 // A recipe's own limits are not its to set: the caller's are.
                 used.limits = StepLimits::default();
                 bound(&mut used.steps, caller, label, notes);
             }
             StepKind::Agent(agent) => {
+                bound_network(&mut agent.network, caller, label, notes);
                 let mut note = |what: String| {
                     let text = format!("{label}: {what}");
                     if !notes.contains(&text) {

@@ -189,6 +189,9 @@ pub enum StepKind {
         /// command changes must be writable under all of them.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         bounds: Vec<Permissions>,
+        /// The step's own `sandbox.network` (`None`: the run's).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        network: Option<bool>,
     },
 }
 
@@ -225,6 +228,9 @@ pub struct AgentStep {
     pub model: ModelSpec,
     /// Its own bounds, within the run's.
     pub limits: StepLimits,
+    /// Its own `sandbox.network` (`None`: the run's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<bool>,
 }
 
 /// A recipe step: the used task file and its steps, bounded by the caller.
@@ -259,6 +265,9 @@ struct Caller {
     plan_checkpoint: bool,
     model: ModelSpec,
     limits: StepLimits,
+    /// The recipe step's own `sandbox.network` (`None`: the run's): what
+    /// every command of the recipe gets, whatever the recipe asks for.
+    network: Option<bool>,
 }
 
 /// Makes the plan for `loaded` with the given `-i` values, against `root`;
@@ -489,6 +498,7 @@ fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep,
         approve_after: false,
         model: spec.model.clone(),
         limits: StepLimits::default(),
+        network: None,
     })
 }
 
@@ -516,6 +526,7 @@ impl Planning<'_, '_> {
                     run: run.clone(),
                     timeout: step.timeout,
                     bounds: Vec::new(),
+                    network: step.sandbox.and_then(|s| s.network),
                 },
                 (None, Some(prompt), None) => self.agent_step(step, prompt, &prefix)?,
                 (None, None, None) => unreachable!("checked when the task file was loaded"),
@@ -584,6 +595,7 @@ impl Planning<'_, '_> {
             approve_after: step.checkpoints.is_some_and(|c| c.apply),
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
+            network: step.sandbox.and_then(|s| s.network),
         })))
     }
 
@@ -605,6 +617,7 @@ impl Planning<'_, '_> {
             plan_checkpoint: self.plan_checkpoint(step),
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
+            network: step.sandbox.and_then(|s| s.network),
         };
         let mut with = BTreeMap::new();
         for (name, value) in step.with_inputs.iter().flatten() {

@@ -300,6 +300,9 @@ pub enum Event {
         id: String,
         /// `agent` or `command`.
         step_kind: String,
+        /// The step's own `sandbox.network`, when it sets one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        network: Option<bool>,
     },
     /// A step was skipped: its `if:` was false.
     StepSkipped {

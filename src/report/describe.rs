@@ -129,7 +129,18 @@ pub fn event(event: &Event, view: View) -> Option<String> {
             View::Line => format!("model error: {message}"),
             View::Timeline => labeled("model", " ", format!("ERROR {message}")),
         },
-        Event::StepStarted { id, step_kind } => labeled("step", " ", format!("{id} ({step_kind})")),
+        Event::StepStarted {
+            id,
+            step_kind,
+            network,
+        } => {
+            let network = match network {
+                Some(true) => ", network allowed",
+                Some(false) => ", no network",
+                None => "",
+            };
+            labeled("step", " ", format!("{id} ({step_kind}{network})"))
+        }
         Event::StepSkipped { id } => labeled("step", " ", format!("{id} skipped (if: false)")),
         Event::RecipeUsed { .. } if line => return None,
         Event::RecipeUsed {

@@ -234,7 +234,7 @@ fn steps(
         // is shown as the prompt.
         let id = step.id.as_deref().unwrap_or("-");
         match &step.kind {
-            crate::plan::StepKind::Command { run, .. } => {
+            crate::plan::StepKind::Command { run, network, .. } => {
                 let _ = writeln!(
                     o,
                     "{indent}{}. {} (command){cond}\n{body}$ {}",
@@ -242,6 +242,9 @@ fn steps(
                     id,
                     run.trim_end().replace('\n', &format!("\n{body}  "))
                 );
+                if let Some(n) = network_text(*network) {
+                    let _ = writeln!(o, "{body}{n}");
+                }
             }
             crate::plan::StepKind::Uses(u) => {
                 let version = u
@@ -307,6 +310,7 @@ fn steps(
                     extras.push(format!("model {m}"));
                 }
                 extras.extend(limits_text(&a.limits));
+                extras.extend(network_text(a.network));
                 if a.plan_checkpoint {
                     extras.push("plan checkpoint".into());
                 }
@@ -373,6 +377,17 @@ fn steps(
             }
         }
     }
+}
+
+/// A step's own network setting, when it has one.
+fn network_text(network: Option<bool>) -> Option<String> {
+    network.map(|n| {
+        if n {
+            "network allowed".to_string()
+        } else {
+            "no network".to_string()
+        }
+    })
 }
 
 /// A step's limits, as short phrases.

@@ -185,6 +185,11 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "StepModel")]
     pub model: Option<StepModel>,
+    /// This step's commands may use the network (`sandbox: { network: true
+    /// }`), or may not, whatever the task's `sandbox.network` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "StepSandbox")]
+    pub sandbox: Option<StepSandbox>,
 }
 
 /// A step's checkpoints.
@@ -715,6 +720,17 @@ pub struct Price {
     pub cache_write: f64,
     /// Input tokens read from the prompt cache.
     pub cache_read: f64,
+}
+
+/// A step's own sandbox setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepSandbox {
+    /// The step's commands (its checks, its `shell` calls, its command) may
+    /// open network connections. In a recipe, only when the step using the
+    /// recipe allows it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<bool>,
 }
 
 /// Whether commands are confined.
