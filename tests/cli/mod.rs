@@ -10,6 +10,7 @@ mod recipes;
 mod replay;
 mod resume;
 mod run;
+mod sandbox;
 mod schema;
 mod step_settings;
 mod structure;
