@@ -764,3 +764,40 @@ permissions:
     assert_recorded_confined(&repo, false);
     assert!(events(&trace, "check_result").is_empty());
 }
+
+#[test]
+fn a_step_can_have_the_network_the_rest_of_the_run_does_not() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let repo = Repo::new();
+    repo.file("connect.py", &connect_program(port))
+        .file(
+            "task.yaml",
+            "wf: 1
+name: steps-network
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: offline
+    run: python3 connect.py
+  - id: fetch
+    run: python3 connect.py
+    sandbox: { network: true }
+checkpoints: { apply: false }
+",
+        )
+        .file("turns.yaml", "turns:\n  - text: unused\n")
+        .commit();
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    let trace = repo.last_trace();
+    let outputs: Vec<String> = events(&trace, "step_finished")
+        .iter()
+        .map(|e| e["output"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(outputs.len(), 2, "{trace:?}");
+    assert!(outputs[0].contains("BLOCKED connect"), "{}", outputs[0]);
+    assert!(outputs[1].contains("ESCAPED connect"), "{}", outputs[1]);
+    assert!(accepted(&listener), "the listener got no connection");
+    let started = events(&trace, "step_started");
+    assert!(started[0].get("network").is_none());
+    assert_eq!(started[1]["network"], serde_json::json!(true));
+}
