@@ -4,165 +4,18 @@
 //! mapped to exit codes by [`crate::error::Error::exit`] and
 //! `Exit::from(RunStatus)`.
 
+pub mod args;
 #[macro_use]
 pub mod output;
+
+use args::{Cli, Command};
 
 use crate::app;
 use crate::engine::{Reporter, RunOptions};
 use crate::error::{Error, Exit};
 use crate::spec::SpecError;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use std::path::{Path, PathBuf};
-
-/// Run coding-agent workflows from versioned YAML task files.
-#[derive(Debug, Parser)]
-#[command(name = "wf", version, about, propagate_version = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Check task files; a directory means every *.yaml / *.yml under it. Nothing runs.
-    Validate {
-        /// Files or directories (default: the current directory).
-        paths: Vec<PathBuf>,
-    },
-    /// Show what a run would send and enforce, without calling any model.
-    Plan {
-        /// The task file.
-        spec: PathBuf,
-        /// An input value, KEY=VALUE (repeatable).
-        #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
-        inputs: Vec<String>,
-        /// Print the plan as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Run a workflow; the user's tree changes only after the apply checkpoint passes.
-    Run {
-        /// The task file.
-        spec: PathBuf,
-        /// An input value, KEY=VALUE (repeatable).
-        #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
-        inputs: Vec<String>,
-        /// Run everything and show the diff, but never apply it.
-        #[arg(long)]
-        dry_run: bool,
-        /// Approve every checkpoint (recorded as approved by you via --yes).
-        #[arg(long)]
-        yes: bool,
-        /// Print one JSON object per event on stdout, then a summary object.
-        #[arg(long)]
-        json: bool,
-        /// Use this provider instead of the task file's (anthropic, openai, script).
-        #[arg(long)]
-        provider: Option<String>,
-        /// Use this model instead of the task file's.
-        #[arg(long)]
-        model: Option<String>,
-        /// Serve model requests already answered from the local response cache.
-        #[arg(long)]
-        cache: bool,
-        /// Commit the applied change, with trailers naming the run, task and approver.
-        #[arg(long)]
-        commit: bool,
-        /// `off` runs the commands of this run unconfined (recorded in the
-        /// trace); `auto` confines them, or refuses where this machine cannot.
-        #[arg(long, value_name = "auto|off", value_parser = parse_sandbox_mode)]
-        sandbox: Option<crate::spec::SandboxMode>,
-    },
-    /// What this machine supports for confining commands, and what wf will do.
-    Doctor,
-    /// List recorded runs, newest first.
-    Runs {
-        /// Only runs whose applied change touched this file (or a file under this directory).
-        #[arg(long, value_name = "PATH")]
-        touching: Option<String>,
-    },
-    /// Show a run's timeline: files read, tool calls, denials, checks, repairs, approvals, cost.
-    Show {
-        /// A run id, an unambiguous prefix of one, or `last`.
-        run: String,
-        /// Print the summary as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Check the trace's hash chain: report any edited, dropped or reordered event.
-        #[arg(long)]
-        verify: bool,
-    },
-    /// Re-execute a recorded run with its recorded model answers and report the first divergence.
-    Replay {
-        /// A run id, an unambiguous prefix of one, or `last`.
-        run: String,
-        /// Replay against the repository as it is now, not the run's starting state.
-        #[arg(long, conflicts_with = "against")]
-        current: bool,
-        /// Compare with another recorded run instead of re-executing.
-        #[arg(long, value_name = "RUN2")]
-        against: Option<String>,
-    },
-    /// Approve the checkpoint a paused run waits at (then `wf resume` continues it).
-    Approve {
-        /// A run id, an unambiguous prefix of one, or `last`.
-        run: String,
-        /// Why, recorded with the decision.
-        #[arg(long)]
-        comment: Option<String>,
-        /// Who approves (default: git user.email, else $USER).
-        #[arg(long = "as", value_name = "NAME")]
-        who: Option<String>,
-        /// Commit the change once `wf resume` applies it.
-        #[arg(long)]
-        commit: bool,
-    },
-    /// Reject the checkpoint a paused run waits at; the run ends as rejected.
-    Reject {
-        /// A run id, an unambiguous prefix of one, or `last`.
-        run: String,
-        /// Why, recorded with the decision.
-        #[arg(long)]
-        comment: Option<String>,
-        /// Who rejects (default: git user.email, else $USER).
-        #[arg(long = "as", value_name = "NAME")]
-        who: Option<String>,
-    },
-    /// Continue a paused or interrupted run from its trace, without repeating answered model requests.
-    Resume {
-        /// A run id, an unambiguous prefix of one, or `last`.
-        run: String,
-        /// Approve the checkpoints still ahead.
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Run recipe tests offline (`*.test.yaml`; a directory means every test file under it).
-    Test {
-        /// Test files or directories (default: the current directory).
-        paths: Vec<PathBuf>,
-    },
-    /// Pin every `uses:` recipe to an exact commit and content hash in `wf.lock`
-    /// next to the task files.
-    Lock {
-        /// Task files or directories (default: the current directory).
-        paths: Vec<PathBuf>,
-        /// Move pins on purpose: the one whose reference or recipe name is
-        /// NAME, or every pin when NAME is left out.
-        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
-        update: Option<String>,
-    },
-    /// Print the task-file JSON Schema.
-    Schema,
-    /// Write a new task file from a commented skeleton (never overwrites).
-    Init {
-        /// The workflow's name: lowercase letters, digits and single dashes.
-        #[arg(default_value = crate::app::init::DEFAULT_NAME)]
-        name: String,
-        /// Where to write it (default: workflows/NAME.yaml at the repository root).
-        #[arg(long, value_name = "FILE")]
-        path: Option<PathBuf>,
-    },
-}
 
 /// Parses the process arguments, runs the command, prints any error, and
 /// returns the exit code.
@@ -272,14 +125,6 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             out!("{}", crate::sandbox::doctor_report());
             Ok(Exit::Success)
         }
-    }
-}
-
-fn parse_sandbox_mode(text: &str) -> Result<crate::spec::SandboxMode, String> {
-    match text {
-        "auto" => Ok(crate::spec::SandboxMode::Auto),
-        "off" => Ok(crate::spec::SandboxMode::Off),
-        _ => Err(format!("`{text}` is not a sandbox mode; use auto or off")),
     }
 }
 
