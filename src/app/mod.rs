@@ -30,3 +30,21 @@ pub fn current_dir() -> Result<PathBuf, Error> {
 pub fn repo_root() -> Result<PathBuf, Error> {
     Ok(crate::sys::git::repo_root(&current_dir()?))
 }
+
+/// The git repository a run or a plan works on: the top of the work tree
+/// holding the current directory. Outside one, a usage error: wf records a
+/// run's starting state as a commit plus a patch, makes its diff and applies
+/// it with git, so that the run can be reviewed, replayed and resumed; a
+/// plain folder offers none of that (and its build by-products would pass
+/// for the change).
+pub fn git_root() -> Result<PathBuf, Error> {
+    let cwd = current_dir()?;
+    crate::sys::git::find_root(&cwd).ok_or_else(|| {
+        Error::Usage(format!(
+            "{} is not in a git repository; wf needs one to record each run's starting \
+             state, show its diff and apply it. Run `git init && git add -A && git commit -m start` \
+             there first, or run wf inside your repository",
+            cwd.display()
+        ))
+    })
+}

@@ -63,7 +63,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     }
     require_sandbox(loaded.spec.sandbox.mode)?;
     let given = parse_inputs(&request.inputs)?;
-    let root = crate::app::repo_root()?;
+    let root = crate::app::git_root()?;
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)
             .map_err(PlanError::Recipe)?;
@@ -118,7 +118,7 @@ pub fn require_sandbox(mode: crate::spec::SandboxMode) -> Result<(), Error> {
 pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let loaded = crate::spec::load(spec)?;
     let given = parse_inputs(inputs)?;
-    let root = crate::app::repo_root()?;
+    let root = crate::app::git_root()?;
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)
             .map_err(PlanError::Recipe)?;

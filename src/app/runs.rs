@@ -2,7 +2,9 @@
 //!
 //! Every run folder is listed. A run whose trace cannot be read or fails
 //! verification is listed too, with the reason, never left out: an auditor
-//! must see that something is wrong, not an empty list.
+//! must see that something is wrong, not an empty list. A run whose trace
+//! has no end is `running` while a wf process holds its lock, and
+//! `interrupted` once none does (`wf resume` continues it).
 
 use crate::error::Error;
 use crate::record::event::Record;
@@ -66,9 +68,15 @@ fn read(dir: &RunDir) -> Listed {
             let problem = crate::record::trace::verify(&trace.records)
                 .err()
                 .map(|(line, why)| format!("fails verification at line {line}: {why}"));
+            let mut summary = crate::record::summary::from_records(&trace.records);
+            // No end recorded and no live wf holding the run: it was
+            // interrupted (killed, the machine went down).
+            if summary.status == "running" && !crate::record::store::RunLock::is_held(dir) {
+                summary.status = "interrupted".into();
+            }
             Listed {
                 id: dir.id.clone(),
-                summary: crate::record::summary::from_records(&trace.records),
+                summary,
                 problem,
             }
         }
@@ -104,8 +112,12 @@ pub fn show(run: &str) -> Result<Shown, Error> {
     let dir = Store::new(&root).resolve(run).map_err(Error::Usage)?;
     let trace =
         crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let mut summary = crate::record::summary::from_records(&trace.records);
+    if summary.status == "running" && !crate::record::store::RunLock::is_held(&dir) {
+        summary.status = "interrupted".into();
+    }
     Ok(Shown {
-        summary: crate::record::summary::from_records(&trace.records),
+        summary,
         torn_tail: trace.torn_tail.is_some(),
         records: trace.records,
         dir,

@@ -172,6 +172,15 @@ pub fn run_with(
         }
         Mode::Resume(dir, _) => dir.clone(),
     };
+    // A live run holds its run's lock until it ends, however it ends: a
+    // run whose trace has no end and whose lock is free was interrupted.
+    // (A resume holds it already, taken by `wf resume`.)
+    let _held = match &mode {
+        Mode::Live => Some(
+            crate::record::store::RunLock::acquire(&dir).map_err(crate::error::Error::Failed)?,
+        ),
+        _ => None,
+    };
     let recorder = match &mode {
         Mode::Resume(_, setup) => {
             Recorder::reopen(&dir, &setup.records, setup.prefix.clone(), reporter)

@@ -406,12 +406,21 @@ impl Launcher {
             },
             argv,
         );
-        // SAFETY: the closure only calls fcntl, which is async-signal-safe,
-        // on an fd that is open in the child (it was inherited across fork).
+        // SAFETY: the closure only calls fcntl and prctl, which are
+        // async-signal-safe, on an fd that is open in the child (it was
+        // inherited across fork).
         unsafe {
             command.pre_exec(move || {
                 // Let this one child (only) inherit the report pipe.
                 if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The helper dies with wf, however wf ends (`kill -9`
+                // included), and the sandbox with it: its init dies with the
+                // helper. (The signal is sent when the thread that started
+                // the child ends; wf starts children from threads that wait
+                // for them.)
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())

@@ -3,6 +3,7 @@
 
 mod docs;
 mod init;
+mod lifecycle;
 mod live;
 mod plan;
 mod pty;

@@ -693,7 +693,8 @@ fn a_run_killed_midway_leaves_the_tree_untouched_and_a_valid_trace() {
     assert_eq!(trace.last().unwrap()["kind"], "tool_call");
     let show = repo.wf(&["show", "last"]);
     show.code(0);
-    assert!(show.stdout.contains("status: running"), "{}", show.stdout);
+    // No end recorded and no wf holding the run: it was interrupted.
+    assert!(show.stdout.contains("status: interrupted"), "{}", show.stdout);
 }
 
 #[test]

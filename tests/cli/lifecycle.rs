@@ -1,0 +1,116 @@
+//! Runs that end badly stay visible, and leave nothing behind: a killed run
+//! is listed as interrupted, and what it started is gone; outside a git
+//! repository wf refuses to run.
+
+use super::{Ran, Repo, wf_bin};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmdline).contains(marker)
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_killed_run_is_listed_as_interrupted_and_leaves_no_process() {
+    let marker = format!("wf-lifecycle-{}", std::process::id());
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: killed
+model: {{ provider: script, script: turns.yaml }}
+prompt: Wait.
+checks:
+  - {{ name: slow, run: \"touch started; sh -c 'sleep 60' {marker}\" }}
+"
+        ),
+    )
+    .file("turns.yaml", "turns:\n  - text: Done.\n")
+    .commit();
+    let mut child = Command::new(wf_bin())
+        .args(["run", "task.yaml", "--dry-run"])
+        .current_dir(repo.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The check is running (its process is there) and the run says so.
+    wait_for("the check to start", || !processes_with(&marker).is_empty());
+    let ran = repo.wf(&["runs"]);
+    assert!(ran.stdout.contains("running"), "{}", ran.stdout);
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    // The sandbox dies with wf: nothing it started is left.
+    wait_for("the check's processes to end", || {
+        processes_with(&marker).is_empty()
+    });
+    let ran: Ran = repo.wf(&["runs"]);
+    ran.code(0);
+    assert!(
+        ran.stdout.contains("interrupted") && !ran.stdout.contains("running"),
+        "{}",
+        ran.stdout
+    );
+    let show = repo.wf(&["show", "last", "--json"]);
+    let summary: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(summary["status"], "interrupted");
+}
+
+#[test]
+fn outside_a_git_repository_run_and_plan_refuse_and_validate_works() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("task.yaml"),
+        "wf: 1\nname: t\nmodel: { provider: script, script: turns.yaml }\nprompt: x\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("turns.yaml"), "turns:\n  - text: Done.\n").unwrap();
+    let wf = |args: &[&str]| {
+        Ran::from(
+            Command::new(wf_bin())
+                .args(args)
+                .current_dir(dir.path())
+                .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
+    };
+    for args in [&["run", "task.yaml", "--yes"][..], &["plan", "task.yaml"]] {
+        let r = wf(args);
+        r.code(2);
+        assert!(
+            r.stderr.contains("is not in a git repository") && r.stderr.contains("git init"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(
+        !dir.path().join(".wf").exists(),
+        "a refused run left a run folder"
+    );
+    wf(&["validate", "task.yaml"]).code(0);
+}
