@@ -409,12 +409,17 @@ impl Workspace {
     }
 
     /// Puts the workspace back to `tree`: files checks changed are restored,
-    /// files they created are removed (ignored build output stays). Checks
-    /// prove the change; they never become part of it.
+    /// files they created are removed — ignored ones too (`__pycache__/`,
+    /// a `target/` inside the workspace), so the next round starts from
+    /// exactly the model's change on top of the starting state and never
+    /// runs what an earlier round built. Build caches that live outside the
+    /// workspace (wf's Cargo target directory) are kept, and so is the
+    /// shared `node_modules` link. Checks prove the change; they never
+    /// become part of it.
     pub fn restore(&self, tree: &str) -> Result<(), WorkspaceError> {
         git(&self.dir, &["read-tree", tree])?;
         git(&self.dir, &["checkout-index", "-a", "-f"])?;
-        git(&self.dir, &["clean", "-fdq"])?;
+        git(&self.dir, &["clean", "-fdxq", "-e", "/node_modules"])?;
         Ok(())
     }
 

@@ -114,3 +114,50 @@ fn outside_a_git_repository_run_and_plan_refuse_and_validate_works() {
     );
     wf(&["validate", "task.yaml"]).code(0);
 }
+
+/// A Python repair that keeps the file's size, within the same second as
+/// the failing round: with the first round's `__pycache__` left in place,
+/// Python would run the stale bytecode (it checks size and mtime in whole
+/// seconds) and the repair would fail most of the time.
+#[test]
+fn each_repair_round_starts_clean_so_stale_bytecode_never_runs() {
+    let repo = Repo::new();
+    repo.file("calc.py", "def add(a, b):\n    return a - b\n")
+        .file(
+            "test_calc.py",
+            "import unittest\nimport calc\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(calc.add(2, 3), 5)\n",
+        )
+        .file(
+            "task.yaml",
+            "wf: 1
+name: repair
+model: { provider: script, script: turns.yaml }
+tools: [edit_file]
+permissions: { write: [calc.py] }
+prompt: Fix add.
+checks:
+  - { name: unittest, run: python3 -m unittest -q }
+limits: { max_repairs: 1 }
+",
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - text: Looks fine.
+  - tool_calls:
+      - { name: edit_file, input: { path: calc.py, old: 'a - b', new: 'a + b' } }
+  - text: Fixed.
+",
+        )
+        .commit();
+    for round in 0..10 {
+        let r = repo.wf(&["run", "task.yaml", "--dry-run"]);
+        assert_eq!(
+            r.code, 0,
+            "run {round} failed: the repair ran stale bytecode?\n{}",
+            r.stderr
+        );
+        let summary = repo.last_summary();
+        assert_eq!(summary["totals"]["repairs"], 1, "run {round}: {summary}");
+    }
+}

@@ -694,7 +694,11 @@ fn a_run_killed_midway_leaves_the_tree_untouched_and_a_valid_trace() {
     let show = repo.wf(&["show", "last"]);
     show.code(0);
     // No end recorded and no wf holding the run: it was interrupted.
-    assert!(show.stdout.contains("status: interrupted"), "{}", show.stdout);
+    assert!(
+        show.stdout.contains("status: interrupted"),
+        "{}",
+        show.stdout
+    );
 }
 
 #[test]
