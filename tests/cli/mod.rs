@@ -13,6 +13,7 @@ mod run;
 mod schema;
 mod step_settings;
 mod structure;
+mod trust;
 mod uses;
 mod validate;
 
