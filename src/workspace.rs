@@ -73,6 +73,91 @@ pub enum WorkspaceError {
         .0.join(", ")
     )]
     Conflict(Vec<String>),
+    /// A recorded patch names a path outside the repository.
+    #[error("refused: {0}")]
+    Unsafe(String),
+}
+
+/// Checks that every path a patch names (`diff --git`, `---`/`+++`,
+/// `rename`/`copy from`/`to` header lines) stays inside the repository:
+/// relative, without `..`, and not in `.git/`. The error names the first
+/// bad path.
+pub fn check_patch_paths(patch: &str) -> Result<(), String> {
+    let bad = |path: &str| -> Option<String> {
+        let path = path.trim_end_matches(['\r', '\n']);
+        let path = unquote(path);
+        let why = if path.starts_with('/') {
+            "an absolute path"
+        } else if path.split(['/', '\\']).any(|c| c == "..") {
+            "a path that leaves the repository"
+        } else if path.split('/').next() == Some(".git") {
+            "a path inside .git/"
+        } else {
+            return None;
+        };
+        Some(format!("the patch names {why}: {path}"))
+    };
+    let strip = |p: &str| -> String {
+        let p = unquote(p);
+        p.strip_prefix("a/")
+            .or_else(|| p.strip_prefix("b/"))
+            .unwrap_or(&p)
+            .to_string()
+    };
+    let mut header = false;
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            header = true;
+            // Paths may hold spaces; every word is checked (`..` or a
+            // leading `/` in any of them is refused).
+            for word in rest.split(' ').filter(|w| !w.is_empty()) {
+                if let Some(why) = bad(&strip(word)) {
+                    return Err(why);
+                }
+                if let Some(why) = bad(word.trim_matches('"')) {
+                    return Err(why);
+                }
+            }
+            continue;
+        }
+        if !header {
+            continue;
+        }
+        if line.starts_with("@@") || line.starts_with("GIT binary patch") {
+            header = false;
+            continue;
+        }
+        let path = if let Some(rest) = line
+            .strip_prefix("--- ")
+            .or_else(|| line.strip_prefix("+++ "))
+        {
+            let rest = rest.split('\t').next().unwrap_or(rest);
+            if rest == "/dev/null" {
+                continue;
+            }
+            strip(rest)
+        } else if let Some(rest) = ["rename from ", "rename to ", "copy from ", "copy to "]
+            .iter()
+            .find_map(|p| line.strip_prefix(p))
+        {
+            unquote(rest)
+        } else {
+            continue;
+        };
+        if let Some(why) = bad(&path) {
+            return Err(why);
+        }
+    }
+    Ok(())
+}
+
+/// A path as git writes it in a patch header: C-quoted when it holds
+/// special characters (the escapes are kept; only `..` and `/` matter).
+fn unquote(path: &str) -> String {
+    path.strip_prefix('"')
+        .and_then(|p| p.strip_suffix('"'))
+        .unwrap_or(path)
+        .to_string()
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> WorkspaceError {
@@ -331,11 +416,19 @@ impl Workspace {
                 if let Some(patch) = patch
                     && std::fs::metadata(patch).is_ok_and(|m| m.len() > 0)
                 {
+                    // A run folder is untrusted input: every path of the
+                    // patch must stay inside the repository (checked here,
+                    // and git's own check is left on).
+                    let text = std::fs::read(patch)
+                        .map_err(io(format!("cannot read {}", patch.display())))?;
+                    check_patch_paths(&String::from_utf8_lossy(&text)).map_err(|why| {
+                        WorkspaceError::Unsafe(format!("{}: {why}", patch.display()))
+                    })?;
                     let ceiling = dir.parent().unwrap_or(&dir);
                     let patch_arg = patch.to_string_lossy();
                     git_with_env(
                         &dir,
-                        &["apply", "--whitespace=nowarn", "--unsafe-paths", &patch_arg],
+                        &["apply", "--whitespace=nowarn", &patch_arg],
                         &[("GIT_CEILING_DIRECTORIES", ceiling)],
                     )?;
                 }
@@ -847,6 +940,34 @@ mod tests {
         assert!(apply(origin.path(), &patch_file).is_err());
         assert_eq!(read(origin.path(), "notes.txt"), "untracked\n");
         assert_eq!(read(origin.path(), "src/lib.rs"), "fn users_change() {}\n");
+    }
+
+    #[test]
+    fn a_recorded_patch_may_not_leave_the_repository() {
+        let good = "diff --git a/src/x.rs b/src/x.rs\n--- a/src/x.rs\n+++ b/src/x.rs\n@@ -1 +1 @@\n--- ../not/a/header\n+x\n";
+        assert_eq!(check_patch_paths(good), Ok(()));
+        for bad in [
+            "diff --git a/../../outside/pwned b/../../outside/pwned\nnew file mode 100644\n--- /dev/null\n+++ b/../../outside/pwned\n",
+            "diff --git a/x b/x\n--- a/x\n+++ /etc/passwd\n",
+            "diff --git a/x b/y\nrename from x\nrename to ../y\n",
+            "diff --git \"a/../q\" \"b/../q\"\n",
+            "diff --git a/.git/hooks/pre-commit b/.git/hooks/pre-commit\n",
+        ] {
+            assert!(check_patch_paths(bad).is_err(), "{bad}");
+        }
+        let origin = repo();
+        let patch = origin.path().join(".wf/start.patch");
+        std::fs::write(
+            &patch,
+            "diff --git a/../../outside/pwned b/../../outside/pwned\nnew file mode 100644\nindex 0000000..e69de29\n--- /dev/null\n+++ b/../../outside/pwned\n@@ -0,0 +1 @@\n+pwned\n",
+        )
+        .unwrap();
+        let source = Source::Snapshot {
+            revision: None,
+            patch: Some(patch),
+        };
+        let err = Workspace::create_from(origin.path(), &source).unwrap_err();
+        assert!(err.to_string().contains("outside/pwned"), "{err}");
     }
 
     #[test]

@@ -60,6 +60,18 @@ pub fn recorded_task(
         .into_iter()
         .find(|p| p.is_file())
         .ok_or_else(|| format!("the task file {spec_path} no longer exists"))?;
+    // The trace is untrusted input: its task file must be one of the
+    // repository's, wherever the recorded path points.
+    let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    match spec_file.canonicalize() {
+        Ok(real) if real.starts_with(&real_root) => {}
+        _ => {
+            return Err(format!(
+                "refused: the recorded task file {spec_path} is outside the repository {}",
+                root.display()
+            ));
+        }
+    }
     let mut loaded = crate::spec::load(&spec_file).map_err(|e| e.to_string())?;
     let resolver = crate::recipes::Resolver::for_task(&loaded, root, crate::recipes::Mode::Locked)
         .map_err(|e| e.to_string())?;

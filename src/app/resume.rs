@@ -10,7 +10,7 @@
 
 use crate::engine::{Reporter, RunOptions, RunOutcome};
 use crate::error::Error;
-use crate::record::event::{CheckpointState, Event, RunStatus};
+use crate::record::event::{CheckpointName, CheckpointState, Event, RunStatus};
 use crate::record::recorder::Recorder;
 use crate::record::store::{RunDir, RunLock, Store};
 use crate::record::trace::Trace;
@@ -79,6 +79,13 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
     let mut silent = crate::record::recorder::Silent;
     let mut recorder =
         Recorder::reopen(&dir, &trace.records, Vec::new(), &mut silent).map_err(cannot)?;
+    // An approval of a change is bound to the exact diff the run recorded
+    // at the pause: a resume refuses to apply any other.
+    let diff_sha256 = if decision.approve && name != CheckpointName::Plan {
+        Some(paused_diff_hash(&dir, &trace.records)?)
+    } else {
+        None
+    };
     let (state, via) = if decision.approve {
         (CheckpointState::Approved, "wf approve")
     } else {
@@ -94,6 +101,7 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
             at: Some(crate::sys::clock::now_rfc3339()),
             commit: decision.commit && decision.approve,
             step: step.clone(),
+            diff_sha256,
         })
         .map_err(|e| Error::Failed(e.to_string()))?;
     let which = match &step {
@@ -144,6 +152,33 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
         .write_summary()
         .map_err(|e| Error::io("cannot write summary.json", e))?;
     Ok(decided)
+}
+
+/// The SHA-256 of the diff a paused run recorded (its last `diff_ready`),
+/// which must also be the hash of its `diff.patch`: what a person approving
+/// it was shown. A run that recorded none is hashed from `diff.patch`.
+fn paused_diff_hash(
+    dir: &RunDir,
+    records: &[crate::record::event::Record],
+) -> Result<String, Error> {
+    let recorded = records.iter().rev().find_map(|r| match &r.event {
+        Event::DiffReady { diff_hash, .. } => Some(diff_hash.clone()),
+        _ => None,
+    });
+    let on_disk = std::fs::read(dir.diff())
+        .ok()
+        .map(|bytes| crate::hash::sha256_hex(&bytes));
+    match (recorded, on_disk) {
+        (Some(recorded), Some(on_disk)) if recorded != on_disk => Err(Error::Failed(format!(
+            "refused: {} is not the diff the run recorded at the pause (recorded {recorded}, found {on_disk})",
+            dir.diff().display()
+        ))),
+        (Some(hash), _) | (None, Some(hash)) => Ok(hash),
+        (None, None) => Err(Error::Failed(format!(
+            "run {} recorded no diff to approve",
+            dir.id
+        ))),
+    }
 }
 
 /// A resume about to start.

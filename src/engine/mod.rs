@@ -36,6 +36,7 @@
 //!   `checks` and `checkpoint`: running a check, asking a person.
 
 mod agent;
+mod boundary;
 pub mod checkpoint;
 pub mod checks;
 mod limits;
@@ -207,7 +208,10 @@ pub fn run_with(
         run_deadline: Instant::now() + plan.limits.timeout.map_or(DEFAULT_RUN_TIMEOUT, |t| t.0),
         step_limits: Vec::new(),
         diff_hash: None,
+        approved_diff: None,
         files_changed: Vec::new(),
+        writers: Vec::new(),
+        actions: Vec::new(),
         mode,
     };
     let (status, reason) = match exec.drive(provider) {
@@ -251,7 +255,15 @@ struct Executor<'a> {
     /// recipe steps it is inside.
     step_limits: Vec<ActiveLimits>,
     diff_hash: Option<String>,
+    /// The hash of the last diff approved at an apply or step checkpoint.
+    approved_diff: Option<String>,
     files_changed: Vec<String>,
+    /// What each step that ran changed, and under which rule (see
+    /// `boundary`).
+    writers: Vec<boundary::Writer>,
+    /// What ran so far that could write (tool calls, command steps), for
+    /// attributing a refused path.
+    actions: Vec<String>,
     mode: Mode,
 }
 
@@ -287,6 +299,9 @@ impl ProviderObserver for Observer<'_, '_> {
 
 impl Executor<'_> {
     fn emit(&mut self, event: Event) -> Result<(), String> {
+        if let Some(action) = boundary::action(&event) {
+            self.actions.push(action);
+        }
         self.recorder.record(event).map_err(|e| e.to_string())
     }
 
@@ -438,6 +453,23 @@ impl Executor<'_> {
         summary: &str,
         full: Option<&str>,
     ) -> Result<Option<End>, String> {
+        self.checkpoint_diff(name, step, question, summary, full, None)
+    }
+
+    /// Asks at a checkpoint that approves a change, `patch`: an approval
+    /// records the SHA-256 of that exact diff, and a recorded approval (a
+    /// resumed run, `wf approve`) must be for that diff, else the resume
+    /// stops. `None` means approved: go on.
+    fn checkpoint_diff(
+        &mut self,
+        name: CheckpointName,
+        step: Option<&str>,
+        question: &str,
+        summary: &str,
+        full: Option<&str>,
+        patch: Option<&str>,
+    ) -> Result<Option<End>, String> {
+        let shown = patch.map(workspace::diff_hash);
         self.emit(Event::Checkpoint {
             name,
             state: CheckpointState::Reached,
@@ -447,6 +479,7 @@ impl Executor<'_> {
             at: Some(crate::sys::clock::now_rfc3339()),
             commit: false,
             step: step.map(str::to_string),
+            diff_sha256: None,
         })?;
         self.recorder.pause_display();
         let approver = Approver {
@@ -459,7 +492,24 @@ impl Executor<'_> {
             Mode::Replay(_) => Decision::Paused,
             // A checkpoint a resumed run has passed, or paused at and that
             // `wf approve` / `wf reject` decided since: the recorded decision.
-            Mode::Resume(..) if catching_up => recorded_decision(self.recorder.still_recorded()),
+            Mode::Resume(..) if catching_up => {
+                let rest = self.recorder.still_recorded();
+                let decision = recorded_decision(rest);
+                if let (Decision::Approved { .. }, Some(shown), Some(approved)) =
+                    (&decision, &shown, recorded_diff_hash(rest))
+                    && approved != *shown
+                {
+                    return Err(format!(
+                        "refused: the recorded approval of the {} is not for this change: approved diff {approved}, about to apply {shown}; nothing was applied",
+                        match step {
+                            Some(step) =>
+                                format!("{} checkpoint (after step `{step}`)", name.as_str()),
+                            None => format!("{} checkpoint", name.as_str()),
+                        }
+                    ));
+                }
+                decision
+            }
             Mode::Live | Mode::Resume(..) => {
                 approver.decide(&self.plan.root, question, summary, full)
             }
@@ -477,6 +527,7 @@ impl Executor<'_> {
             ),
             Decision::Paused => (CheckpointState::Paused, None, None),
         };
+        let approved = matches!(decision, Decision::Approved { .. });
         self.emit(Event::Checkpoint {
             name,
             state,
@@ -486,7 +537,11 @@ impl Executor<'_> {
             at: Some(crate::sys::clock::now_rfc3339()),
             commit: false,
             step: step.map(str::to_string),
+            diff_sha256: if approved { shown.clone() } else { None },
         })?;
+        if approved && let Some(shown) = shown {
+            self.approved_diff = Some(shown);
+        }
         Ok(match decision {
             Decision::Approved { .. } => None,
             Decision::Rejected { by, .. } => Some((
@@ -535,6 +590,11 @@ impl Executor<'_> {
             self.recorder.say("No changes to apply.\n");
             return Ok(end);
         }
+        // The change must obey the run's permissions, however it was made
+        // (a command can write anywhere in the workspace).
+        if let Some(end) = self.refuse_outside(ws, &files)? {
+            return Ok(end);
+        }
         let color = self.options.color;
         let stat = crate::report::diff::stat(&patch);
         if self.options.dry_run {
@@ -558,15 +618,33 @@ impl Executor<'_> {
                 crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
             );
             let full = crate::report::diff::patch(&patch, None, color);
-            if let Some(end) = self.checkpoint(
+            if let Some(end) = self.checkpoint_diff(
                 CheckpointName::Apply,
                 None,
                 "Apply this change to your tree?",
                 &summary,
                 Some(&full),
+                Some(&patch),
             )? {
                 return Ok(end);
             }
+        }
+        // What is applied is the diff approved, byte for byte.
+        let on_disk = std::fs::read_to_string(self.dir.diff())
+            .map_err(|e| format!("cannot read diff.patch: {e}"))?;
+        let about_to_apply = workspace::diff_hash(&on_disk);
+        let approved = if self.plan.checkpoints.apply {
+            self.approved_diff.clone()
+        } else {
+            self.diff_hash.clone()
+        };
+        if let Some(approved) = approved
+            && approved != about_to_apply
+        {
+            let message = format!(
+                "refused: approved diff {approved}, about to apply {about_to_apply}; nothing was applied"
+            );
+            return Ok((RunStatus::Error, Some(message)));
         }
         if let Mode::Replay(_) = self.mode {
             // A replay never touches the user's tree; it records what the
@@ -738,6 +816,17 @@ fn context_event(context: &crate::context::Context) -> Event {
             .collect(),
         total_tokens: context.total_tokens,
     }
+}
+
+/// The diff hash of the decision recorded right after a checkpoint was
+/// reached, if it records one (traces of older wf do not).
+fn recorded_diff_hash(rest: &[Record]) -> Option<String> {
+    rest.iter()
+        .find(|r| Decision::of(&r.event).is_some())
+        .and_then(|r| match &r.event {
+            Event::Checkpoint { diff_sha256, .. } => diff_sha256.clone(),
+            _ => None,
+        })
 }
 
 /// The decision recorded right after a checkpoint was reached.

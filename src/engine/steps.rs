@@ -97,7 +97,10 @@ impl Executor<'_> {
             unreachable!("only an agent step is implicit");
         };
         self.emit(context_event(&agent.context))?;
+        let mark = self.mark(ws)?;
         let (end, _) = self.agent(provider, ws, agent, &agent.prompt, inputs, "")?;
+        let policy = Self::agent_policy(ws, agent)?;
+        self.wrote(ws, mark, "the agent".into(), Some(policy))?;
         Ok(end)
     }
 
@@ -153,6 +156,7 @@ impl Executor<'_> {
             run: run.to_string(),
             timeout,
         };
+        let mark = self.mark(ws)?;
         let before = if bounds.is_empty() {
             None
         } else {
@@ -173,6 +177,8 @@ impl Executor<'_> {
         {
             return Ok(Err(end));
         }
+        let policy = Self::command_policy(ws, bounds)?;
+        self.wrote(ws, mark, format!("step `{id}`"), policy)?;
         self.emit(Event::StepFinished {
             id: id.to_string(),
             exit_code: done.exit_code,
@@ -252,7 +258,10 @@ impl Executor<'_> {
             }
         };
         self.emit(context_event(&agent.context))?;
+        let mark = self.mark(ws)?;
         let (end, answer) = self.agent(provider, ws, agent, &prompt, inputs, id)?;
+        let policy = Self::agent_policy(ws, agent)?;
+        self.wrote(ws, mark, format!("step `{id}`"), Some(policy))?;
         if end.0 != RunStatus::Succeeded {
             return Ok(Err(end));
         }
@@ -324,6 +333,17 @@ impl Executor<'_> {
         let patch = ws
             .diff()
             .map_err(|e| format!("cannot compute the diff: {e}"))?;
+        let files = ws
+            .changed_files()
+            .map_err(|e| format!("cannot list changed files: {e}"))?;
+        // What a person approves here must obey the run's permissions too.
+        if !files.is_empty() {
+            std::fs::write(self.dir.diff(), &patch)
+                .map_err(|e| format!("cannot write diff.patch: {e}"))?;
+            if let Some(end) = self.refuse_outside(ws, &files)? {
+                return Ok(Some(end));
+            }
+        }
         let color = self.options.color;
         let changes = if patch.is_empty() {
             "  (no changes yet)\n".to_string()
@@ -336,12 +356,13 @@ impl Executor<'_> {
         };
         let summary = format!("\nThe changes so far, after step `{id}`:\n{changes}\n");
         let full = crate::report::diff::patch(&patch, None, color);
-        self.checkpoint(
+        self.checkpoint_diff(
             CheckpointName::Step,
             Some(id),
             &format!("Approve the changes of step `{id}` and go on?"),
             &summary,
             Some(&full),
+            Some(&patch),
         )
     }
 }

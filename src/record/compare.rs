@@ -297,6 +297,7 @@ mod tests {
             commit: false,
             at: at.map(str::to_string),
             step: None,
+            diff_sha256: None,
         }
     }
 

@@ -35,6 +35,17 @@ pub struct SandboxSetting {
     pub write: Vec<String>,
 }
 
+/// A path of a run's change that its permissions do not allow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedPath {
+    /// The path, relative to the repository.
+    pub path: String,
+    /// The rule that refuses it (`protect`, `write`, `internal`, `escape`).
+    pub rule: String,
+    /// Why, and (best effort) what wrote it.
+    pub message: String,
+}
+
 /// One line of the trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -406,6 +417,12 @@ pub enum Event {
         /// For a step checkpoint: the step it follows.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<String>,
+        /// For an approval of the apply or a step checkpoint: the SHA-256 of
+        /// the exact diff approved (the one shown, or the one recorded at
+        /// the pause for `wf approve`). A resume refuses to apply any other.
+        /// Absent in traces of older wf.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        diff_sha256: Option<String>,
     },
     /// The run's change.
     DiffReady {
@@ -425,6 +442,12 @@ pub enum Event {
         revision: String,
         /// Files in it.
         files: Vec<String>,
+    },
+    /// The change writes paths the run's permissions do not allow: the run
+    /// ends with `error`, nothing applied, `diff.patch` kept.
+    ChangeRefused {
+        /// Each refused path, with the rule and why.
+        paths: Vec<RefusedPath>,
     },
     /// The change could not be applied.
     ApplyFailed {
@@ -464,7 +487,9 @@ impl Event {
             Event::RunStarted { .. } => &["wf_version", "run_id", "base_revision", "at"],
             Event::ModelResponse { .. } => &["cache_hit"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
-            Event::Checkpoint { .. } => &["by", "via", "comment", "commit", "at"],
+            // The approved diff's hash is checked where it matters (resume,
+            // apply); traces of older wf have none.
+            Event::Checkpoint { .. } => &["by", "via", "comment", "commit", "at", "diff_sha256"],
             Event::RecipeUsed { .. }
             | Event::SandboxReady { .. }
             | Event::WorkspaceReady { .. }
@@ -482,6 +507,7 @@ impl Event {
             | Event::Applied { .. }
             | Event::Committed { .. }
             | Event::ApplyFailed { .. }
+            | Event::ChangeRefused { .. }
             | Event::LimitReached { .. }
             | Event::RunFinished { .. } => &[],
         }
@@ -511,6 +537,7 @@ impl Event {
             Event::DiffReady { .. } => "diff_ready",
             Event::Applied { .. } => "applied",
             Event::Committed { .. } => "committed",
+            Event::ChangeRefused { .. } => "change_refused",
             Event::ApplyFailed { .. } => "apply_failed",
             Event::LimitReached { .. } => "limit_reached",
             Event::RunFinished { .. } => "run_finished",

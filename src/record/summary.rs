@@ -321,6 +321,7 @@ mod tests {
             commit: false,
             at: by.map(|_| "2025-01-01T00:01:00Z".to_string()),
             step: None,
+            diff_sha256: None,
         }
     }
 

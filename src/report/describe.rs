@@ -315,6 +315,17 @@ pub fn event(event: &Event, view: View) -> Option<String> {
             ),
             View::Timeline => labeled("applied", " ", files.join(", ")),
         },
+        Event::ChangeRefused { paths } => {
+            let list = paths
+                .iter()
+                .map(|p| format!("{} ({})", p.path, p.rule))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match view {
+                View::Line => format!("change refused: {list}"),
+                View::Timeline => labeled("REFUSED", " ", list),
+            }
+        }
         Event::ApplyFailed { message } => match view {
             View::Line => format!("not applied: {message}"),
             View::Timeline => labeled("NOT APPLIED", " ", message.clone()),

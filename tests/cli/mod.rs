@@ -15,6 +15,7 @@ mod sandbox;
 mod schema;
 mod step_settings;
 mod structure;
+mod trust;
 mod uses;
 mod validate;
 
