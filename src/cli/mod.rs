@@ -150,7 +150,16 @@ fn validate(paths: &[PathBuf]) -> Exit {
     let ok = checked.len() - bad;
     for c in checked {
         match c.result {
-            Ok(()) => outln!("ok    {}", c.path.display()),
+            Ok(()) => {
+                outln!("ok    {}", c.path.display());
+                // Allow patterns that let the model run any program: a
+                // note, not an error (the sandbox is what confines them).
+                if let Ok(loaded) = crate::spec::load(&c.path) {
+                    for note in crate::spec::risky::risky_patterns(&loaded.spec) {
+                        outln!("  note: {note}");
+                    }
+                }
+            }
             Err(e) => {
                 outln!("error {}", c.path.display());
                 errln!("{}\n", render_error(&Error::Spec(e)).trim_end());

@@ -286,6 +286,8 @@ pub fn make(
     pins.dedup_by(|a, b| a.uses == b.uses);
     plan.recipes = pins;
     plan.notes.append(&mut resolver.notes);
+    plan.notes
+        .extend(crate::spec::risky::risky_patterns(&loaded.spec));
     plan.notes.dedup();
     let mut all_files = plan.task_settings().context.clone();
     all_step_files(&plan.steps, &mut all_files);

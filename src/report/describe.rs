@@ -3,6 +3,7 @@
 //! ([`View::Line`], via [`super::progress`]) and the timeline of `wf show`
 //! ([`View::Timeline`], via [`super::show`]).
 
+use super::text::{escape_controls, escape_line};
 use crate::record::event::{CheckpointState, Event};
 use serde_json::Value;
 
@@ -16,7 +17,16 @@ pub enum View {
 }
 
 /// `event` described for `view`, or `None` when the view does not show it.
+/// What the model, a tool or a file put in it (text, output, paths) comes
+/// out with its control characters escaped ([`escape_controls`]).
 pub fn event(event: &Event, view: View) -> Option<String> {
+    describe(event, view).map(|text| match escape_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    })
+}
+
+fn describe(event: &Event, view: View) -> Option<String> {
     let line = view == View::Line;
     // `kind{sep}what` as a progress line; `kind` in its column on the timeline.
     let labeled = |kind: &str, sep: &str, what: String| match view {
@@ -381,7 +391,8 @@ fn first_line(text: &str, max: usize) -> String {
         .collect()
 }
 
-/// A tool input in a few words: its path, command, pattern and glob.
+/// A tool input in a few words: its path, command, pattern and glob, on
+/// one line (control characters, newlines included, escaped).
 pub fn brief_input(input: &Value) -> String {
     let text = match input {
         Value::Object(map) => {
@@ -395,7 +406,8 @@ pub fn brief_input(input: &Value) -> String {
         }
         other => other.to_string(),
     };
-    text.chars().take(100).collect()
+    let text: String = text.chars().take(100).collect();
+    escape_line(&text).into_owned()
 }
 
 /// A tool input as `key=value` pairs, long strings as their size.
@@ -446,4 +458,68 @@ fn sandbox_entry(
         read.join(", ")
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{Block, StopReason, Usage};
+
+    fn result(output: &str) -> Event {
+        Event::ToolResult {
+            call_id: "c1".into(),
+            tool: "shell".into(),
+            ok: false,
+            exit_code: Some(1),
+            output_hash: String::new(),
+            output: output.into(),
+            truncated: false,
+            duration_ms: 3,
+        }
+    }
+
+    #[test]
+    fn tool_output_cannot_erase_or_overwrite_a_line() {
+        for view in [View::Line, View::Timeline] {
+            let shown = event(&result("ok\x1b[2K\rrm -rf /"), view).unwrap();
+            assert!(shown.contains("ok\\x1b[2K\\rrm -rf /"), "{shown:?}");
+            assert!(!shown.contains('\x1b') && !shown.contains('\r'));
+        }
+    }
+
+    #[test]
+    fn the_models_text_and_tool_inputs_are_escaped() {
+        let said = Event::ModelResponse {
+            turn: 1,
+            content: vec![Block::Text {
+                text: "all tests pass \u{202e}txt.exe".into(),
+            }],
+            stop_reason: StopReason::EndTurn,
+            usage: Usage {
+                input_tokens: Some(1),
+                output_tokens: Some(1),
+                cache_creation_input_tokens: 0,
+                cache_read_input_tokens: 0,
+            },
+            cost_usd: None,
+            cache_hit: false,
+        };
+        let shown = event(&said, View::Timeline).unwrap();
+        assert!(shown.contains("all tests pass \\u{202e}txt.exe"), "{shown}");
+        let call = Event::ToolCall {
+            call_id: "c1".into(),
+            tool: "read_file".into(),
+            input: serde_json::json!({"path": "a.rs\nwf: applied\u{1b}[2K"}),
+        };
+        let line = event(&call, View::Line).unwrap();
+        assert_eq!(line, "read_file a.rs\\nwf: applied\\x1b[2K");
+        let timeline = event(&call, View::Timeline).unwrap();
+        assert!(!timeline.contains('\x1b'), "{timeline:?}");
+    }
+
+    #[test]
+    fn plain_descriptions_are_unchanged() {
+        let shown = event(&result("no such file"), View::Line).unwrap();
+        assert_eq!(shown, "shell failed: no such file");
+    }
 }

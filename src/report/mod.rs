@@ -1,9 +1,13 @@
 //! Views: everything wf shows a person or a script. Views read plans and
-//! events; they never reach into the executor.
+//! events; they never reach into the executor. Outside text (file content,
+//! the model's words, tool output) is escaped by [`text::escape_controls`]
+//! before a view adds colour of its own.
 
 pub mod describe;
 pub mod diff;
 pub mod divergence;
 pub mod plan;
 pub mod progress;
+pub mod review;
 pub mod show;
+pub mod text;

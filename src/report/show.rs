@@ -1,7 +1,9 @@
 //! `wf show RUN` (a run's timeline) and `wf runs` (the list of runs). Both
-//! read traces only.
+//! read traces only, and show what came from outside wf (paths, the model's
+//! words, tool output, reasons) with control characters escaped.
 
 use super::describe::{self, View};
+use super::text::{escape_controls, escape_line};
 use crate::record::event::Record;
 use crate::record::summary::Summary;
 use std::fmt::Write;
@@ -86,13 +88,13 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
             }
         );
     }
-    o
+    escape_controls(&o).into_owned()
 }
 
 /// One line per run for `wf runs`.
 pub fn run_line(summary: &Summary) -> String {
     let files = summary.files_changed.len();
-    format!(
+    let line = format!(
         "{:<28} {:<14} {:<28} {:>2} file{} {}",
         summary.run_id,
         summary.status,
@@ -109,5 +111,6 @@ pub fn run_line(summary: &Summary) -> String {
         files,
         if files == 1 { " " } else { "s" },
         summary.started_at
-    )
+    );
+    escape_line(&line).into_owned()
 }

@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod inputs;
 pub mod pattern;
 pub mod reference;
+pub mod risky;
 pub mod schema;
 pub mod semantic;
 pub mod template;

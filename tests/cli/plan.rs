@@ -250,3 +250,62 @@ fn leaving_context_out_means_the_default_budget_and_exclude_is_templated() {
         .collect();
     assert_eq!(files, ["src/a.txt"]);
 }
+
+#[test]
+fn permissive_shell_patterns_are_noted_by_plan_and_validate() {
+    let repo = Repo::new();
+    repo.file(
+        "t.yaml",
+        "wf: 1
+name: fix
+model: { provider: openai, name: gpt-4o }
+tools: [read_file, edit_file, shell]
+permissions:
+  write: [\"src/**\"]
+  shell: { allow: [\"cargo check\", \"cargo test *\"] }
+prompt: Fix it.
+",
+    );
+    let note = "`cargo test *` (permissions.shell.allow): `cargo test` with a wildcard argument lets the model run any program";
+    let plan = repo.wf(&["plan", "t.yaml"]);
+    plan.code(0);
+    assert!(plan.stdout.contains(note), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("the sandbox confines it, the allowlist does not"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("`cargo check`"), "{}", plan.stdout);
+    let validate = repo.wf(&["validate", "t.yaml"]);
+    validate.code(0);
+    let o = &validate.stdout;
+    let ok = o.find("ok    t.yaml").expect(o);
+    let noted = o.find(&format!("  note: {note}")).expect(o);
+    assert!(ok < noted, "{o}");
+    assert!(!o.contains("`cargo check`"), "{o}");
+    assert_eq!(o.matches("note:").count(), 1, "{o}");
+
+    // All literal: nothing to note.
+    repo.file(
+        "t.yaml",
+        "wf: 1
+name: fix
+model: { provider: openai, name: gpt-4o }
+tools: [read_file, shell]
+permissions:
+  shell: { allow: [\"cargo check\", \"cargo test --quiet\"] }
+prompt: Fix it.
+",
+    );
+    let plan = repo.wf(&["plan", "t.yaml"]);
+    plan.code(0);
+    assert!(
+        !plan.stdout.contains("allowlist does not"),
+        "{}",
+        plan.stdout
+    );
+    let validate = repo.wf(&["validate", "t.yaml"]);
+    validate.code(0);
+    assert!(!validate.stdout.contains("note:"), "{}", validate.stdout);
+}

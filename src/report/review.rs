@@ -1,0 +1,385 @@
+//! What a reviewer must not miss in a patch: changes that alter how git,
+//! CI or the system treat files, called out one line each at the apply
+//! checkpoint, whatever the size of the diff around them.
+
+use super::text::escape_line;
+
+/// A file's change in a patch, as far as the call-outs need it.
+#[derive(Debug, Default)]
+struct FileChange {
+    path: String,
+    added: bool,
+    deleted: bool,
+    /// The mode it has after the change, when the patch sets one.
+    new_mode: Option<String>,
+    /// A symbolic link's target: the first added line.
+    first_added: Option<String>,
+}
+
+/// Every sensitive change in `patch` (a unified `git diff --binary` patch),
+/// one line each naming the path (control characters escaped), what
+/// happened to it and why it matters:
+///
+/// - `.gitattributes`, `.gitignore`, `.gitmodules` at any depth added,
+///   edited or deleted: changes how git treats files;
+/// - anything under a `.github/` folder: CI workflow;
+/// - a file whose mode becomes `100755`: becomes executable;
+/// - a file whose mode becomes `120000`: is a symbolic link (and where to);
+/// - a file whose mode becomes `160000`: is a submodule.
+pub fn callouts(patch: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for change in changes(patch) {
+        let what = if change.added {
+            "added"
+        } else if change.deleted {
+            "deleted"
+        } else {
+            "edited"
+        };
+        let path = escape_line(&change.path);
+        let name = change.path.rsplit('/').next().unwrap_or(&change.path);
+        let git_file = match name {
+            ".gitattributes" => Some("diff, merge, filters and line endings"),
+            ".gitignore" => Some("which files git ignores"),
+            ".gitmodules" => Some("where submodules come from"),
+            _ => None,
+        };
+        if let Some(detail) = git_file {
+            out.push(format!(
+                "{path} ({what}): changes how git treats files ({detail})"
+            ));
+        }
+        if change.path.split('/').rev().skip(1).any(|d| d == ".github") {
+            out.push(format!(
+                "{path} ({what}): CI workflow or repository automation (`.github/`), run by the forge with the repository's secrets"
+            ));
+        }
+        if change.deleted {
+            continue;
+        }
+        match change.new_mode.as_deref() {
+            Some("100755") => out.push(format!("{path} ({what}): becomes executable")),
+            Some("120000") => {
+                let target = change
+                    .first_added
+                    .as_deref()
+                    .map(|t| format!(" to `{}`", escape_line(t)))
+                    .unwrap_or_default();
+                out.push(format!("{path} ({what}): is a symbolic link{target}"));
+            }
+            Some("160000") => out.push(format!(
+                "{path} ({what}): is a submodule (a commit of another repository)"
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The files of a patch, in order.
+fn changes(patch: &str) -> Vec<FileChange> {
+    let mut out: Vec<FileChange> = Vec::new();
+    let mut in_hunk = false;
+    for line in patch.split('\n') {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            out.push(FileChange {
+                path: header_path(rest),
+                ..FileChange::default()
+            });
+            in_hunk = false;
+            continue;
+        }
+        let Some(file) = out.last_mut() else {
+            continue;
+        };
+        if in_hunk {
+            if file.first_added.is_none()
+                && let Some(added) = line.strip_prefix('+')
+            {
+                file.first_added = Some(added.to_string());
+            }
+            continue;
+        }
+        if let Some(mode) = line.strip_prefix("new file mode ") {
+            file.added = true;
+            file.new_mode = Some(mode.trim().to_string());
+        } else if line.starts_with("deleted file mode ") {
+            file.deleted = true;
+        } else if let Some(mode) = line.strip_prefix("new mode ") {
+            file.new_mode = Some(mode.trim().to_string());
+        } else if let Some(to) = line
+            .strip_prefix("rename to ")
+            .or_else(|| line.strip_prefix("copy to "))
+        {
+            file.path = unquote(to);
+        } else if line.starts_with("@@") || line.starts_with("GIT binary patch") {
+            in_hunk = true;
+        }
+    }
+    out
+}
+
+/// The path of a `diff --git a/P b/P` header (quoted when P has unusual
+/// characters). With renames off both sides name the same file; when they
+/// do not, the new side is taken.
+fn header_path(rest: &str) -> String {
+    // Both sides the same length: `a/P b/P` splits at its middle space.
+    let n = rest.len();
+    let mid = n / 2;
+    // (A space byte is a whole character, so the split is on a boundary.)
+    if n >= 5 && !n.is_multiple_of(2) && rest.as_bytes()[mid] == b' ' {
+        let (a, b) = (&rest[..mid], &rest[mid + 1..]);
+        if let (Some(pa), Some(pb)) = (a.strip_prefix("a/"), b.strip_prefix("b/"))
+            && pa == pb
+        {
+            return pa.to_string();
+        }
+        if let (Some(qa), Some(qb)) = (a.strip_prefix("\"a/"), b.strip_prefix("\"b/"))
+            && qa == qb
+        {
+            return unquote(&format!("\"{qa}"));
+        }
+    }
+    // Different sides: the text after the last ` b/` or ` "b/`.
+    if let Some(i) = rest.rfind(" \"b/") {
+        return unquote(&format!("\"{}", &rest[i + 4..]));
+    }
+    match rest.rfind(" b/") {
+        Some(i) => rest[i + 3..].to_string(),
+        None => rest.to_string(),
+    }
+}
+
+/// A path as git writes it: as is, or in double quotes with C escapes
+/// (`\t`, `\n`, `\"`, `\\`, octal bytes).
+fn unquote(s: &str) -> String {
+    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        return s.to_string();
+    };
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut it = inner.bytes().peekable();
+    while let Some(b) = it.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        match it.next() {
+            Some(b'n') => bytes.push(b'\n'),
+            Some(b't') => bytes.push(b'\t'),
+            Some(b'r') => bytes.push(b'\r'),
+            Some(b'a') => bytes.push(7),
+            Some(b'b') => bytes.push(8),
+            Some(b'f') => bytes.push(12),
+            Some(b'v') => bytes.push(11),
+            Some(d @ b'0'..=b'7') => {
+                let mut v = u32::from(d - b'0');
+                for _ in 0..2 {
+                    match it.peek() {
+                        Some(&o @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(o - b'0');
+                            it.next();
+                        }
+                        _ => break,
+                    }
+                }
+                bytes.push(v as u8);
+            }
+            Some(other) => bytes.push(other),
+            None => bytes.push(b'\\'),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(patch: &str) -> String {
+        let c = callouts(patch);
+        assert_eq!(c.len(), 1, "{c:?}");
+        c[0].clone()
+    }
+
+    #[test]
+    fn a_gitattributes_at_any_depth_is_called_out() {
+        let patch = "diff --git a/src/.gitattributes b/src/.gitattributes
+new file mode 100644
+index 0000000..6313b56
+--- /dev/null
++++ b/src/.gitattributes
+@@ -0,0 +1 @@
++* -diff
+";
+        assert_eq!(
+            one(patch),
+            "src/.gitattributes (added): changes how git treats files (diff, merge, filters and line endings)"
+        );
+    }
+
+    #[test]
+    fn gitignore_edited_and_gitmodules_deleted() {
+        let patch = "diff --git a/.gitignore b/.gitignore
+index 1111111..2222222 100644
+--- a/.gitignore
++++ b/.gitignore
+@@ -1 +1,2 @@
+ target/
++*.rs
+diff --git a/src/lib.rs b/src/lib.rs
+index 1111111..2222222 100644
+--- a/src/lib.rs
++++ b/src/lib.rs
+@@ -1 +1 @@
+-a
++b
+diff --git a/vendor/.gitmodules b/vendor/.gitmodules
+deleted file mode 100644
+index 1111111..0000000
+--- a/vendor/.gitmodules
++++ /dev/null
+@@ -1 +0,0 @@
+-[submodule \"x\"]
+";
+        assert_eq!(
+            callouts(patch),
+            [
+                ".gitignore (edited): changes how git treats files (which files git ignores)",
+                "vendor/.gitmodules (deleted): changes how git treats files (where submodules come from)",
+            ]
+        );
+    }
+
+    #[test]
+    fn ci_workflows_are_called_out() {
+        let patch = "diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml
+index 1111111..2222222 100644
+--- a/.github/workflows/ci.yml
++++ b/.github/workflows/ci.yml
+@@ -1 +1 @@
+-on: push
++on: pull_request_target
+";
+        let c = one(patch);
+        assert!(
+            c.starts_with(".github/workflows/ci.yml (edited): CI workflow"),
+            "{c}"
+        );
+        // A file merely named like the folder is not.
+        assert!(callouts(&patch.replace(".github/workflows/ci.yml", "docs/.github")).is_empty());
+    }
+
+    #[test]
+    fn files_that_become_executable() {
+        let added = "diff --git a/tools/run.sh b/tools/run.sh
+new file mode 100755
+index 0000000..1111111
+--- /dev/null
++++ b/tools/run.sh
+@@ -0,0 +1 @@
++#!/bin/sh
+";
+        assert_eq!(one(added), "tools/run.sh (added): becomes executable");
+        let chmod = "diff --git a/build.rs b/build.rs
+old mode 100644
+new mode 100755
+";
+        assert_eq!(one(chmod), "build.rs (edited): becomes executable");
+        let not_any_more = "diff --git a/x.sh b/x.sh
+old mode 100755
+new mode 100644
+";
+        assert!(callouts(not_any_more).is_empty());
+        let deleted = "diff --git a/x.sh b/x.sh
+deleted file mode 100755
+index 1111111..0000000
+--- a/x.sh
++++ /dev/null
+@@ -1 +0,0 @@
+-echo
+";
+        assert!(callouts(deleted).is_empty());
+    }
+
+    #[test]
+    fn symbolic_links_are_called_out_with_their_target() {
+        let patch = "diff --git a/src/config.rs b/src/config.rs
+new file mode 120000
+index 0000000..1111111
+--- /dev/null
++++ b/src/config.rs
+@@ -0,0 +1 @@
++/home/user/.ssh/id_ed25519
+\\ No newline at end of file
+";
+        assert_eq!(
+            one(patch),
+            "src/config.rs (added): is a symbolic link to `/home/user/.ssh/id_ed25519`"
+        );
+        let retyped = "diff --git a/a.rs b/a.rs
+old mode 100644
+new mode 120000
+index 1111111..2222222
+--- a/a.rs
++++ b/a.rs
+@@ -1 +1 @@
+-fn a() {}
++../../etc/passwd
+";
+        assert_eq!(
+            one(retyped),
+            "a.rs (edited): is a symbolic link to `../../etc/passwd`"
+        );
+    }
+
+    #[test]
+    fn several_reasons_for_one_file_and_binary_content() {
+        let patch = "diff --git a/.github/hook b/.github/hook
+new file mode 100755
+index 0000000..1111111
+GIT binary patch
+literal 3
+Kcmb=-00961
+
+literal 0
+HcmV?d00001
+
+";
+        let c = callouts(patch);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c[0].contains("CI workflow"), "{c:?}");
+        assert_eq!(c[1], ".github/hook (added): becomes executable");
+    }
+
+    #[test]
+    fn quoted_paths_are_decoded_and_shown_escaped() {
+        let patch = "diff --git \"a/x\\033[2K/.gitignore\" \"b/x\\033[2K/.gitignore\"
+new file mode 100644
+index 0000000..1111111
+--- /dev/null
++++ \"b/x\\033[2K/.gitignore\"
+@@ -0,0 +1 @@
++*
+";
+        let c = one(patch);
+        assert!(c.starts_with("x\\x1b[2K/.gitignore (added)"), "{c}");
+        let spaced = "diff --git a/my dir/.gitignore b/my dir/.gitignore
+new file mode 100644
+";
+        assert!(one(spaced).starts_with("my dir/.gitignore (added)"));
+    }
+
+    #[test]
+    fn ordinary_changes_are_not_called_out() {
+        let patch = "diff --git a/src/gitignore.rs b/src/gitignore.rs
+new file mode 100644
+index 0000000..1111111
+--- /dev/null
++++ b/src/gitignore.rs
+@@ -0,0 +1 @@
++new mode 100755
+";
+        assert!(callouts(patch).is_empty());
+        assert!(callouts("").is_empty());
+    }
+}
