@@ -199,6 +199,7 @@ pub fn run_with(
         diff_hash: None,
         files_changed: Vec::new(),
         mode,
+        written_bytes: 0,
     };
     let (status, reason) = match exec.drive(provider) {
         Ok(end) => end,
@@ -241,6 +242,9 @@ struct Executor<'a> {
     diff_hash: Option<String>,
     files_changed: Vec<String>,
     mode: Mode,
+    /// Bytes written by `write_file` and `edit_file` so far in the run
+    /// (`limits.max_write_bytes`).
+    written_bytes: u64,
 }
 
 type End = (RunStatus, Option<String>);
