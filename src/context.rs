@@ -4,8 +4,11 @@
 //! relative to the repository root. The walk respects `.gitignore` (and
 //! `.git/info/exclude`, `.ignore`), never enters `.git/` or `.wf/`, and does
 //! not follow symlinked directories; a symlinked file is included only when
-//! it resolves to a file inside the repository. Files that are not UTF-8 text
-//! (a NUL byte, or invalid UTF-8) are left out with a note.
+//! it resolves to a file inside the repository whose real path the step may
+//! read (`permissions.read`, the rule of [`crate::policy`]: a symlink is
+//! readable only when its target is), else it is left out with a note.
+//! Files that are not UTF-8 text (a NUL byte, or invalid UTF-8) are left out
+//! with a note.
 //!
 //! The walk starts at the literal directories of the include globs
 //! (`src/config/**/*.rs` walks only `src/config`), runs on all cores, and the
@@ -30,6 +33,11 @@ pub struct ContextFile {
     pub tokens: u64,
     /// Hex SHA-256 of the content.
     pub hash: String,
+    /// Its real path relative to the repository root (symlinks resolved):
+    /// `path` unless it is reached through a symlink. Permission checks
+    /// (caller bounds) use this one.
+    #[serde(skip)]
+    pub real_path: String,
     /// The content.
     #[serde(skip)]
     pub content: String,
@@ -95,11 +103,14 @@ pub fn estimate_tokens(bytes: u64) -> u64 {
     bytes.div_ceil(4)
 }
 
-/// Resolves the context under `root`.
+/// Resolves the context under `root` for a step that may read `read`
+/// (its `permissions.read`): a symlink matched is left out unless its real
+/// target is inside the repository and readable.
 pub fn resolve(
     root: &Path,
     include: &[String],
     exclude: &[String],
+    read: &[String],
     max_tokens: u64,
 ) -> Result<Context, ContextError> {
     let mut context = Context {
@@ -125,6 +136,7 @@ pub fn resolve(
     };
     let include_set = compile(include)?;
     let exclude_set = compile(exclude)?;
+    let read_set = compile(read)?;
 
     let matched = walk(root, include, &include_set, &exclude_set);
     let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
@@ -139,10 +151,11 @@ pub fn resolve(
         for part in matched.chunks(chunk) {
             let results = &results;
             let canonical_root = &canonical_root;
+            let read_set = &read_set;
             s.spawn(move || {
                 let local: Vec<_> = part
                     .iter()
-                    .map(|(rel, is_link)| read_one(root, canonical_root, rel, *is_link))
+                    .map(|(rel, is_link)| read_one(root, canonical_root, read_set, rel, *is_link))
                     .collect();
                 results.lock().expect("no poisoned lock").extend(local);
             });
@@ -182,21 +195,37 @@ enum Entry {
 fn read_one(
     root: &Path,
     canonical_root: &Path,
+    read: &GlobSet,
     rel: &str,
     is_link: bool,
 ) -> Result<Entry, ContextError> {
     let full = root.join(rel);
-    if is_link {
-        match full.canonicalize() {
-            Ok(target) if target.starts_with(canonical_root) && target.is_file() => {}
-            _ => {
-                return Ok(Entry::Skip(Skipped {
-                    path: rel.to_string(),
-                    reason: "symlink that leads outside the repository or to no file".into(),
-                }));
-            }
+    let skip = |reason: String| {
+        Ok(Entry::Skip(Skipped {
+            path: rel.to_string(),
+            reason,
+        }))
+    };
+    let real_path = match full.canonicalize() {
+        Ok(target) if target.starts_with(canonical_root) && target.is_file() => {
+            crate::sys::paths::relative(canonical_root, &target)
         }
-    }
+        _ => None,
+    };
+    let real_path = match real_path {
+        None if is_link => {
+            return skip("symlink that leads outside the repository or to no file".into());
+        }
+        // A symlink (or a file reached through a symlinked directory) is
+        // decided on its real path, as a read by the tools would be.
+        Some(real) if real != rel && !crate::policy::real_path_readable(read, &real) => {
+            return skip(format!(
+                "symlink to {real}, which permissions.read does not allow"
+            ));
+        }
+        Some(real) => real,
+        None => rel.to_string(),
+    };
     let bytes = std::fs::read(&full).map_err(|source| ContextError::Read {
         path: rel.to_string(),
         source,
@@ -215,6 +244,7 @@ fn read_one(
             bytes: size,
             tokens: estimate_tokens(size),
             hash,
+            real_path,
             content,
         })),
         Err(_) => Ok(Entry::Skip(Skipped {

@@ -14,6 +14,9 @@ pub struct RecordedProvider {
 impl RecordedProvider {
     /// The answers recorded in `records`.
     pub fn from_records(records: &[Record]) -> RecordedProvider {
+        // Answers are recorded with long tool inputs left to the tool_call
+        // events (`record::inputs`): they are served whole.
+        let records = crate::record::inputs::restore(records);
         let answers = records
             .iter()
             .filter_map(|r| match &r.event {

@@ -61,6 +61,10 @@ impl Executor<'_> {
         )
         .map_err(|e| format!("cannot set up the tools: {e}"))?;
         tools.set_writes_allowed(!step.plan_checkpoint);
+        tools.set_write_budget(crate::tools::WriteBudget {
+            max: self.plan.limits.max_write_bytes,
+            used: self.written_bytes,
+        });
         let outer = self.enter_limits(label, &step.limits);
         let mut conversation = Conversation::new(ModelRequest {
             model: step
@@ -244,8 +248,17 @@ impl Executor<'_> {
         }
         if !calls.is_empty() {
             let mut results = Vec::new();
-            for (id, name, input) in calls {
-                results.push(self.tool_call(&agent.tools, &id, &name, &input)?);
+            // Calls past `limits.max_tool_calls_per_turn` are recorded and
+            // answered with an error, never run.
+            let cap = self.plan.limits.max_tool_calls_per_turn;
+            for (i, (id, name, input)) in calls.into_iter().enumerate() {
+                let refused = (i >= cap as usize).then(|| {
+                    crate::tools::ToolOutcome::error(format!(
+                        "tool call {} of this turn refused: limits.max_tool_calls_per_turn is {cap}",
+                        i + 1
+                    ))
+                });
+                results.push(self.tool_call(&mut agent.tools, &id, &name, &input, refused)?);
             }
             if response.stop_reason == StopReason::MaxTokens {
                 results.push(Block::Text {
@@ -385,7 +398,8 @@ impl Executor<'_> {
         };
         self.emit(Event::ModelResponse {
             turn,
-            content: response.content.clone(),
+            // Tool inputs are recorded whole once, by the tool_call events.
+            content: crate::record::inputs::elide(&response.content),
             stop_reason: response.stop_reason.clone(),
             usage: usage.clone(),
             cost_usd: cost,
@@ -393,12 +407,15 @@ impl Executor<'_> {
         })
     }
 
+    /// Runs and records one tool call; `refused`: its outcome without
+    /// running it (a call past a cap).
     fn tool_call(
         &mut self,
-        tools: &ToolLayer,
+        tools: &mut ToolLayer,
         id: &str,
         name: &str,
         input: &serde_json::Value,
+        refused: Option<crate::tools::ToolOutcome>,
     ) -> Result<Block, String> {
         self.emit(Event::ToolCall {
             call_id: id.to_string(),
@@ -406,12 +423,17 @@ impl Executor<'_> {
             input: input.clone(),
         })?;
         let started = Instant::now();
-        let outcome = match input {
-            serde_json::Value::String(raw) => crate::tools::ToolOutcome::error(format!(
+        let outcome = match (refused, input) {
+            (Some(outcome), _) => outcome,
+            (None, serde_json::Value::String(raw)) => crate::tools::ToolOutcome::error(format!(
                 "{name}: the input is not valid JSON: {}",
                 raw.chars().take(200).collect::<String>()
             )),
-            _ => tools.call(name, input, self.left()),
+            (None, _) => {
+                let outcome = tools.call(name, input, self.left());
+                self.written_bytes = tools.write_budget().used;
+                outcome
+            }
         };
         if let Some(d) = &outcome.denial {
             self.emit(Event::PermissionDenied {

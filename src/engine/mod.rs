@@ -213,6 +213,7 @@ pub fn run_with(
         writers: Vec::new(),
         actions: Vec::new(),
         mode,
+        written_bytes: 0,
     };
     let (status, reason) = match exec.drive(provider) {
         Ok(end) => end,
@@ -265,6 +266,9 @@ struct Executor<'a> {
     /// attributing a refused path.
     actions: Vec<String>,
     mode: Mode,
+    /// Bytes written by `write_file` and `edit_file` so far in the run
+    /// (`limits.max_write_bytes`).
+    written_bytes: u64,
 }
 
 type End = (RunStatus, Option<String>);

@@ -108,7 +108,11 @@ pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes:
                     let (kept, dropped): (Vec<_>, Vec<_>) =
                         std::mem::take(&mut agent.context.files)
                             .into_iter()
-                            .partition(|f| readable.is_match(&f.path));
+                            .partition(|f| {
+                                // The real path decides, as for the tools: a
+                                // symlink is readable only if its target is.
+                                crate::policy::real_path_readable(readable, &f.real_path)
+                            });
                     for f in &dropped {
                         note(format!(
                             "context file {} is not readable under the caller's permissions; it is left out",

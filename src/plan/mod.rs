@@ -389,16 +389,18 @@ impl Render<'_> {
         Ok(permissions)
     }
 
-    /// The resolved context and the rendered include globs.
+    /// The resolved context of a step that may read `read`, and the
+    /// rendered include globs.
     fn context(
         &self,
         prefix: &str,
         ctx: &crate::spec::ContextSpec,
+        read: &[String],
     ) -> Result<(Context, Vec<String>), PlanError> {
         let include = self.list(&format!("{prefix}context.include"), &ctx.include)?;
         let exclude = self.list(&format!("{prefix}context.exclude"), &ctx.exclude)?;
         Ok((
-            context::resolve(self.root, &include, &exclude, ctx.max_tokens)?,
+            context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)?,
             include,
         ))
     }
@@ -485,7 +487,7 @@ fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep,
     };
     let constraints = render.list("constraints", &spec.constraints)?;
     let permissions = render.permissions("", &spec.permissions)?;
-    let (context, context_include) = render.context("", &spec.context)?;
+    let (context, context_include) = render.context("", &spec.context, &permissions.read)?;
     Ok(AgentStep {
         prompt,
         constraints,
@@ -576,8 +578,15 @@ impl Planning<'_, '_> {
         prefix: &str,
     ) -> Result<StepKind, PlanError> {
         let task = self.task;
+        let permissions = self.permissions(step, prefix)?;
         let (context, context_include) = match &step.context {
-            Some(c) => self.render.context(prefix, c)?,
+            Some(c) => self.render.context(prefix, c, &permissions.read)?,
+            // The task's context, resolved again when the step reads
+            // differently (a symlink is in it only if its target is readable).
+            None if permissions.read != task.permissions.read => {
+                self.render
+                    .context("", &self.spec.context, &permissions.read)?
+            }
             None => (task.context.clone(), task.context_include.clone()),
         };
         Ok(StepKind::Agent(Box::new(AgentStep {
@@ -589,7 +598,7 @@ impl Planning<'_, '_> {
             context,
             context_include,
             tools: step.tools.clone().unwrap_or_else(|| task.tools.clone()),
-            permissions: self.permissions(step, prefix)?,
+            permissions,
             checks: step.checks.clone().unwrap_or_else(|| task.checks.clone()),
             output_schema: step.output_schema.clone(),
             bounds: Vec::new(),

@@ -9,9 +9,13 @@
 //! location is outside the workspace is denied. The resolved relative path
 //! is then matched:
 //!
-//! - `.git/` and `.wf/` are never readable nor writable;
-//! - reads must match `permissions.read`;
-//! - writes must match `permissions.write` and not `permissions.protect`
+//! - `.git/` and `.wf/` are never readable nor writable (checked on the
+//!   path as sent and on its real path);
+//! - reads must match `permissions.read` with the real path: a symlink
+//!   is readable only when its target is (`list_files` and `search` show
+//!   only files a read would allow, the same decision);
+//! - writes must match `permissions.write` with the real path and not
+//!   `permissions.protect` with either the path as sent or the real path
 //!   (protect wins).
 //!
 //! A recipe run through `uses:` also has *bounds*: the permissions of each
@@ -180,15 +184,24 @@ impl Policy {
                 ));
             }
         }
+        // Reads and writes are decided on the real path: a symlink whose
+        // target may not be read is not readable, whatever its own name.
+        let real_why = |what: &str, i: usize| {
+            if real_rel == rel {
+                why(what, i)
+            } else {
+                format!("it is a symlink to {real_rel}, {}", why(what, i))
+            }
+        };
         match access {
             Access::List => {}
             Access::Read => {
                 for (i, layer) in self.layers.iter().enumerate() {
-                    if !real_rel.is_empty()
-                        && !layer.read.is_match(&real_rel)
-                        && !layer.read.is_match(&rel)
-                    {
-                        return Err(deny("read", &why("not matched by permissions.read", i)));
+                    if !real_rel.is_empty() && !layer.read.is_match(&real_rel) {
+                        return Err(deny(
+                            "read",
+                            &real_why("not matched by permissions.read", i),
+                        ));
                     }
                 }
             }
@@ -203,7 +216,10 @@ impl Policy {
                 }
                 for (i, layer) in self.layers.iter().enumerate() {
                     if !layer.write.is_match(&real_rel) {
-                        return Err(deny("write", &why("not matched by permissions.write", i)));
+                        return Err(deny(
+                            "write",
+                            &real_why("not matched by permissions.write", i),
+                        ));
                     }
                 }
             }
@@ -212,9 +228,10 @@ impl Policy {
     }
 
     /// Whether a listed file (relative, already inside the workspace) may be
-    /// shown to the model.
+    /// shown to the model: the same decision as a read of it, so a symlink
+    /// is shown only when its real target is readable.
     pub fn readable(&self, rel: &str) -> bool {
-        !is_internal(rel) && self.layers.iter().all(|l| l.read.is_match(rel))
+        !rel.is_empty() && self.check(rel, Access::Read).is_ok()
     }
 
     /// The real absolute location of `rel` with every existing symlink
@@ -253,6 +270,14 @@ pub fn why(what: &str, layer: usize) -> String {
     } else {
         format!("{what} of the task that uses this recipe")
     }
+}
+
+/// Whether a file whose real path (relative to the repository, symlinks
+/// resolved) is `real_rel` may be read under the `read` globs `read`: the
+/// rule of [`Policy::check`] for callers that resolve paths themselves
+/// (context files, at plan time).
+pub fn real_path_readable(read: &GlobSet, real_rel: &str) -> bool {
+    !real_rel.is_empty() && !is_internal(real_rel) && read.is_match(real_rel)
 }
 
 fn is_internal(rel: &str) -> bool {
@@ -348,6 +373,76 @@ mod tests {
             p.check("./src/../.git/x", Access::Write).unwrap_err().rule,
             "escape"
         );
+    }
+
+    #[test]
+    fn reads_and_writes_are_decided_on_the_real_path() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["src/generated", "secrets"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("secrets/key.txt"), "sk-123\n").unwrap();
+        std::fs::write(root.join("src/a.rs"), "fn a() {}\n").unwrap();
+        std::fs::write(root.join("README.md"), "hi\n").unwrap();
+        symlink("../secrets/key.txt", root.join("src/notes.txt")).unwrap();
+        symlink("../secrets", root.join("src/keys")).unwrap();
+        symlink("a.rs", root.join("src/alias.rs")).unwrap();
+        symlink("../README.md", root.join("src/readme.md")).unwrap();
+        symlink("../a.rs", root.join("src/generated/gen.rs")).unwrap();
+        symlink("../.git", root.join("src/git")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(root.join(".git/config"), "[core]\n").unwrap();
+        let perms = Permissions {
+            read: vec!["src/**".into()],
+            write: vec!["src/**".into()],
+            protect: vec!["src/generated/**".into()],
+            shell: None,
+        };
+        let p = Policy::new(root, &perms, &[]).unwrap();
+        // A symlink whose target is unreadable is unreadable.
+        let d = p.check("src/notes.txt", Access::Read).unwrap_err();
+        assert_eq!(d.rule, "read");
+        assert!(
+            d.message.contains("symlink to secrets/key.txt"),
+            "{}",
+            d.message
+        );
+        assert_eq!(
+            p.check("secrets/key.txt", Access::Read).unwrap_err().rule,
+            "read"
+        );
+        assert_eq!(
+            p.check("src/keys/key.txt", Access::Read).unwrap_err().rule,
+            "read"
+        );
+        assert!(!p.readable("src/notes.txt"));
+        assert!(!p.readable("src/keys/key.txt"));
+        // A symlink to a readable file is readable, and the real path is used.
+        let (abs, real) = p.check("src/alias.rs", Access::Read).unwrap();
+        assert_eq!(real, "src/a.rs");
+        assert_eq!(abs, root.canonicalize().unwrap().join("src/a.rs"));
+        assert!(p.readable("src/alias.rs"));
+        assert!(p.readable("src/a.rs"));
+        // Internal stays internal through a symlink.
+        assert_eq!(
+            p.check("src/git/config", Access::Read).unwrap_err().rule,
+            "internal"
+        );
+        assert!(!p.readable("src/git/config"));
+        // Writes: the real path must be writable ...
+        let d = p.check("src/readme.md", Access::Write).unwrap_err();
+        assert_eq!(d.rule, "write");
+        assert!(d.message.contains("symlink to README.md"), "{}", d.message);
+        // ... and a protected path as sent stays protected wherever it leads.
+        assert_eq!(
+            p.check("src/generated/gen.rs", Access::Write)
+                .unwrap_err()
+                .rule,
+            "protect"
+        );
+        assert!(p.check("src/alias.rs", Access::Write).is_ok());
     }
 
     #[test]

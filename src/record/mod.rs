@@ -9,9 +9,12 @@
 //! - [`store`]: `.wf/runs`, run folders, run locks, what `RUN` names.
 //! - [`summary`]: `summary.json`, computed from records.
 //! - [`compare`]: the comparison of two courses of events (replay, resume).
+//! - [`inputs`]: tool inputs recorded once (in `tool_call`, not again in
+//!   `model_response`), and put back for replay.
 
 pub mod compare;
 pub mod event;
+pub mod inputs;
 pub mod recorder;
 pub mod store;
 pub mod summary;

@@ -593,6 +593,18 @@ pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Duration")]
     pub timeout: Option<Duration>,
+    /// Tool calls run from one model answer. Calls beyond it are not run:
+    /// each gets a tool error naming this key, and the run goes on.
+    #[serde(default = "default_max_tool_calls_per_turn")]
+    #[schemars(range(min = 1))]
+    pub max_tool_calls_per_turn: u32,
+    /// Bytes `write_file` and `edit_file` may write over the whole run
+    /// (each call counts the size of the file it writes). A call that
+    /// would pass it is refused with a tool error naming this key.
+    /// Default 64 MiB.
+    #[serde(default = "default_max_write_bytes")]
+    #[schemars(range(min = 1))]
+    pub max_write_bytes: u64,
 }
 
 impl Default for Limits {
@@ -602,8 +614,23 @@ impl Default for Limits {
             max_repairs: default_max_repairs(),
             max_cost_usd: None,
             timeout: None,
+            max_tool_calls_per_turn: default_max_tool_calls_per_turn(),
+            max_write_bytes: default_max_write_bytes(),
         }
     }
+}
+
+/// The default of `limits.max_tool_calls_per_turn`.
+pub const DEFAULT_MAX_TOOL_CALLS_PER_TURN: u32 = 32;
+/// The default of `limits.max_write_bytes`: 64 MiB.
+pub const DEFAULT_MAX_WRITE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn default_max_tool_calls_per_turn() -> u32 {
+    DEFAULT_MAX_TOOL_CALLS_PER_TURN
+}
+
+fn default_max_write_bytes() -> u64 {
+    DEFAULT_MAX_WRITE_BYTES
 }
 
 fn default_max_turns() -> u32 {

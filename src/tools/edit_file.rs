@@ -1,13 +1,18 @@
 //! `edit_file`: replace exact text, once (or everywhere with `replace_all`).
 
-use super::{Result, ToolOutcome, check, fail, string_arg};
+use super::{Result, ToolOutcome, WriteBudget, check, fail, string_arg};
 use crate::policy::{Access, Policy};
 use serde_json::{Map, Value, json};
 
 use super::write_file::{WRITE_MAX_BYTES, write};
 
-/// `edit_file {path, old, new, replace_all?}`.
-pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
+/// `edit_file {path, old, new, replace_all?}`, within what `budget` allows
+/// (and counted in it).
+pub fn call(
+    policy: &Policy,
+    args: &Map<String, Value>,
+    budget: &mut WriteBudget,
+) -> Result<ToolOutcome> {
     let path = string_arg(args, "path")?;
     let old = string_arg(args, "old")?;
     let new = string_arg(args, "new")?;
@@ -41,15 +46,21 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
             "`old` occurs {n} times in {path}; add context to make it unique, or set replace_all"
         ));
     }
+    // The result's size, computed before building it: a small file with
+    // many matches and a long `new` must not allocate its result first.
+    let replaced = if replace_all { n } else { 1 };
+    let size = match result_len(text.len(), replaced, old.len(), new.len()) {
+        Some(size) if size <= WRITE_MAX_BYTES => size,
+        _ => return fail(format!("the result would be over {WRITE_MAX_BYTES} bytes")),
+    };
+    budget.check(path, size)?;
     let updated = if replace_all {
         text.replace(old, new)
     } else {
         text.replacen(old, new, 1)
     };
-    if updated.len() > WRITE_MAX_BYTES {
-        return fail(format!("the result would be over {WRITE_MAX_BYTES} bytes"));
-    }
     write(&abs, path, updated.as_bytes())?;
+    budget.spend(updated.len());
     Ok(ToolOutcome::ok(
         format!(
             "edited {path}: {n} replacement{}",
@@ -57,6 +68,14 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
         ),
         false,
     ))
+}
+
+/// The length of `text_len` bytes with `count` occurrences of `old_len`
+/// bytes replaced by `new_len` bytes; `None` when it does not fit a `usize`.
+fn result_len(text_len: usize, count: usize, old_len: usize, new_len: usize) -> Option<usize> {
+    let removed = count.checked_mul(old_len)?;
+    let added = count.checked_mul(new_len)?;
+    text_len.checked_sub(removed)?.checked_add(added)
 }
 
 /// What the model is told about the tool, and its input schema.
@@ -79,7 +98,29 @@ mod tests {
     }
 
     fn edit(dir: &Path, input: Value) -> Result<ToolOutcome> {
-        call(&policy(dir), input.as_object().unwrap())
+        call(
+            &policy(dir),
+            input.as_object().unwrap(),
+            &mut WriteBudget::unlimited(),
+        )
+    }
+
+    #[test]
+    fn an_edit_past_the_run_budget_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        file(dir.path(), "a.txt", "x-x");
+        let mut budget = WriteBudget { max: 8, used: 3 };
+        let input = json!({"path": "a.txt", "old": "x", "new": "yyy", "replace_all": true});
+        let msg = failure(call(
+            &policy(dir.path()),
+            input.as_object().unwrap(),
+            &mut budget,
+        ));
+        assert!(msg.contains("limits.max_write_bytes"), "{msg}");
+        assert_eq!(read(dir.path(), "a.txt"), "x-x");
+        let input = json!({"path": "a.txt", "old": "-", "new": "+"});
+        call(&policy(dir.path()), input.as_object().unwrap(), &mut budget).unwrap();
+        assert_eq!(budget.used, 6);
     }
 
     fn failure(r: Result<ToolOutcome>) -> String {
@@ -224,5 +265,27 @@ mod tests {
             std::fs::metadata(dir.path().join("a.txt")).unwrap().len(),
             WRITE_MAX_BYTES as u64
         );
+    }
+
+    #[test]
+    fn an_oversized_replace_all_is_refused_before_it_is_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "a".repeat(1024 * 1024);
+        file(dir.path(), "a.txt", &text);
+        let started = std::time::Instant::now();
+        let msg = failure(edit(
+            dir.path(),
+            json!({"path": "a.txt", "old": "a", "new": "b".repeat(1500), "replace_all": true}),
+        ));
+        assert!(msg.contains("would be over"), "{msg}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(read(dir.path(), "a.txt"), text);
+        assert_eq!(result_len(10, 2, 1, 3), Some(14));
+        assert_eq!(result_len(10, 2, 3, 1), Some(6));
+        assert_eq!(result_len(1, usize::MAX, 1, 2), None);
     }
 }

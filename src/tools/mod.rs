@@ -169,6 +169,44 @@ pub(crate) fn check(
     policy.check(path, access).map_err(CallError::Denied)
 }
 
+/// What `write_file` and `edit_file` may still write in the run
+/// (`limits.max_write_bytes`): each call counts the size of the file it
+/// writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteBudget {
+    /// `limits.max_write_bytes`.
+    pub max: u64,
+    /// Bytes written so far in the run.
+    pub used: u64,
+}
+
+impl WriteBudget {
+    /// No cap, nothing written yet.
+    pub fn unlimited() -> WriteBudget {
+        WriteBudget {
+            max: u64::MAX,
+            used: 0,
+        }
+    }
+
+    /// Refuses a write of `bytes` bytes to `path` that would pass the cap.
+    pub(crate) fn check(&self, path: &str, bytes: usize) -> Result<()> {
+        let left = self.max.saturating_sub(self.used);
+        if bytes as u64 > left {
+            return fail(format!(
+                "writing {bytes} bytes to {path} would pass limits.max_write_bytes ({} bytes per run, {left} left)",
+                self.max
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts a write of `bytes` bytes.
+    pub(crate) fn spend(&mut self, bytes: usize) {
+        self.used = self.used.saturating_add(bytes as u64);
+    }
+}
+
 /// The tools of one run, bound to its workspace and permissions.
 pub struct ToolLayer {
     enabled: Vec<ToolName>,
@@ -176,6 +214,7 @@ pub struct ToolLayer {
     env: Vec<(String, String)>,
     sandbox: Option<crate::sandbox::Sandboxed>,
     writes_allowed: bool,
+    write_budget: WriteBudget,
 }
 
 impl ToolLayer {
@@ -196,7 +235,18 @@ impl ToolLayer {
             env,
             sandbox,
             writes_allowed: true,
+            write_budget: WriteBudget::unlimited(),
         })
+    }
+
+    /// Sets what the write tools may still write in the run.
+    pub fn set_write_budget(&mut self, budget: WriteBudget) {
+        self.write_budget = budget;
+    }
+
+    /// What the write tools may still write, with what they wrote counted.
+    pub fn write_budget(&self) -> WriteBudget {
+        self.write_budget
     }
 
     /// While false (before a plan is approved), `edit_file`, `write_file`
@@ -215,7 +265,7 @@ impl ToolLayer {
     }
 
     /// Runs one call. `deadline_left` bounds a `shell` command's time.
-    pub fn call(&self, name: &str, input: &Value, deadline_left: Duration) -> ToolOutcome {
+    pub fn call(&mut self, name: &str, input: &Value, deadline_left: Duration) -> ToolOutcome {
         let Some(tool) = ToolName::from_name(name).filter(|t| self.enabled.contains(t)) else {
             let names: Vec<&str> = self.enabled.iter().map(|t| t.as_str()).collect();
             return ToolOutcome::error(format!(
@@ -241,8 +291,8 @@ impl ToolLayer {
             ToolName::ReadFile => read_file::call(&self.policy, args),
             ToolName::ListFiles => list_files::call(&self.policy, args),
             ToolName::Search => search::call(&self.policy, args),
-            ToolName::EditFile => edit_file::call(&self.policy, args),
-            ToolName::WriteFile => write_file::call(&self.policy, args),
+            ToolName::EditFile => edit_file::call(&self.policy, args, &mut self.write_budget),
+            ToolName::WriteFile => write_file::call(&self.policy, args, &mut self.write_budget),
             ToolName::Shell => shell::call(
                 &self.policy,
                 args,

@@ -230,4 +230,40 @@ mod tests {
             other => panic!("expected a denial, got {other:?}"),
         }
     }
+
+    #[test]
+    fn a_symlink_to_an_unreadable_file_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("secrets")).unwrap();
+        std::fs::write(root.join("secrets/key.txt"), "sk-123\n").unwrap();
+        std::fs::write(root.join("src/a.rs"), "fn a() {}\n").unwrap();
+        std::os::unix::fs::symlink("../secrets/key.txt", root.join("src/notes.txt")).unwrap();
+        std::os::unix::fs::symlink("a.rs", root.join("src/alias.rs")).unwrap();
+        let p = policy(root, &["src/**"]);
+        for path in ["src/notes.txt", "secrets/key.txt", "./src/notes.txt"] {
+            match call(&p, json!({"path": path}).as_object().unwrap()) {
+                Err(CallError::Denied(d)) => {
+                    assert_eq!(d.rule, "read", "{path}");
+                    assert!(!d.message.contains("sk-123"));
+                }
+                other => panic!("expected a denial for {path}, got {other:?}"),
+            }
+        }
+        // A symlink to a readable file still reads.
+        let ok = call(&p, json!({"path": "src/alias.rs"}).as_object().unwrap()).unwrap();
+        assert_eq!(ok.content, "fn a() {}\n");
+        // Neither listed nor searched.
+        let listed = crate::tools::list_files::call(&p, json!({}).as_object().unwrap()).unwrap();
+        assert!(!listed.content.contains("notes.txt"), "{}", listed.content);
+        assert!(
+            listed.content.contains("src/alias.rs"),
+            "{}",
+            listed.content
+        );
+        let found =
+            crate::tools::search::call(&p, json!({"pattern": "sk-"}).as_object().unwrap()).unwrap();
+        assert!(!found.content.contains("sk-123"), "{}", found.content);
+    }
 }

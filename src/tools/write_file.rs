@@ -1,14 +1,19 @@
 //! `write_file`: create or replace a whole file.
 
-use super::{CallError, Result, ToolOutcome, check, fail, string_arg};
+use super::{CallError, Result, ToolOutcome, WriteBudget, check, fail, string_arg};
 use crate::policy::{Access, Policy};
 use serde_json::{Map, Value, json};
 
 /// Largest file `write_file` or `edit_file` produces.
 pub const WRITE_MAX_BYTES: usize = 4 * 1024 * 1024;
 
-/// `write_file {path, content}`.
-pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
+/// `write_file {path, content}`, within what `budget` allows (and counted
+/// in it).
+pub fn call(
+    policy: &Policy,
+    args: &Map<String, Value>,
+    budget: &mut WriteBudget,
+) -> Result<ToolOutcome> {
     let path = string_arg(args, "path")?;
     let content = string_arg(args, "content")?;
     if content.len() > WRITE_MAX_BYTES {
@@ -18,8 +23,10 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
     if abs.is_dir() {
         return fail(format!("{path} is a directory"));
     }
+    budget.check(path, content.len())?;
     let existed = abs.exists();
     write(&abs, path, content.as_bytes())?;
+    budget.spend(content.len());
     let verb = if existed { "replaced" } else { "created" };
     Ok(ToolOutcome::ok(
         format!("{verb} {path} ({} bytes)", content.len()),
@@ -57,7 +64,38 @@ mod tests {
     }
 
     fn write_file(dir: &Path, input: Value) -> Result<ToolOutcome> {
-        call(&policy(dir), input.as_object().unwrap())
+        call(
+            &policy(dir),
+            input.as_object().unwrap(),
+            &mut WriteBudget::unlimited(),
+        )
+    }
+
+    #[test]
+    fn writes_past_the_run_budget_are_refused_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = policy(dir.path());
+        let mut budget = WriteBudget { max: 10, used: 0 };
+        let mut w = |path: &str, content: &str| {
+            call(
+                &p,
+                json!({"path": path, "content": content})
+                    .as_object()
+                    .unwrap(),
+                &mut budget,
+            )
+        };
+        w("src/a.txt", "123456").unwrap();
+        match w("src/b.txt", "12345") {
+            Err(CallError::Failed(m)) => {
+                assert!(m.contains("limits.max_write_bytes"), "{m}");
+                assert!(m.contains("4 left"), "{m}");
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        assert!(!dir.path().join("src/b.txt").exists());
+        w("src/b.txt", "1234").unwrap();
+        assert_eq!(budget.used, 10);
     }
 
     #[test]
