@@ -286,7 +286,10 @@ impl Executor<'_> {
         response: &ModelResponse,
     ) -> Result<Next, String> {
         let text = response_text(response);
-        let summary = format!("\nThe model's plan:\n\n{}\n\n", indent(&text));
+        let summary = format!(
+            "\nThe model's plan:\n\n{}\n\n",
+            indent(&crate::report::text::escape_controls(&text))
+        );
         if let Some(end) = self.checkpoint(
             CheckpointName::Plan,
             None,

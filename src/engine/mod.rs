@@ -601,10 +601,13 @@ impl Executor<'_> {
         }
         let color = self.options.color;
         let stat = crate::report::diff::stat(&patch);
+        // Changes a reviewer must not miss: attributes, ignore rules,
+        // submodules, CI, executable bits, links.
+        let callouts = crate::report::review::callout_block(&patch);
         if self.options.dry_run {
             self.recorder.pause_display();
             self.recorder.say(&format!(
-                "\n{stat}\n{}",
+                "{callouts}\n{stat}\n{}",
                 crate::report::diff::patch(&patch, None, color)
             ));
             self.recorder.say("Dry run: the change was not applied.\n");
@@ -618,7 +621,7 @@ impl Executor<'_> {
                 ""
             };
             let summary = format!(
-                "{unconfined}\nThe run's change:\n{stat}\n{}\n",
+                "{unconfined}{callouts}\nThe run's change:\n{stat}\n{}\n",
                 crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
             );
             let full = crate::report::diff::patch(&patch, None, color);

@@ -349,7 +349,8 @@ impl Executor<'_> {
             "  (no changes yet)\n".to_string()
         } else {
             format!(
-                "{}\n{}",
+                "{}{}\n{}",
+                crate::report::review::callout_block(&patch),
                 crate::report::diff::stat(&patch),
                 crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
             )

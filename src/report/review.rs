@@ -191,6 +191,20 @@ fn unquote(s: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// The callouts of `patch` as a block to print above a diff ("Look
+/// closely:" and one `!` line each), or nothing when there are none.
+pub fn callout_block(patch: &str) -> String {
+    let lines = callouts(patch);
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nLook closely:\n");
+    for line in lines {
+        out.push_str(&format!("  ! {line}\n"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
