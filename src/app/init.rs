@@ -234,6 +234,12 @@ limits:
   max_repairs: 3             # rounds of "checks failed, fix it"
   timeout: 30m               # wall clock for the whole run
   # max_cost_usd: 2.00       # spending cap in US dollars
+  # max_tool_calls_per_turn: 32   # tool calls run per model answer
+  # max_write_bytes: 67108864     # bytes the file tools may write in the run
+
+# Commands (checks, shell calls) run confined: only the workspace is
+# writable, no network, no view of your home or other processes.
+# sandbox: { network: true, read: ["~/.m2"] }   # grant more; `off` runs unconfined
 "#;
 
 #[cfg(test)]

@@ -173,8 +173,11 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
     let timeout = l.timeout.map_or("30m".to_string(), |t| t.to_text());
     let _ = writeln!(
         o,
-        "limits: {} turns, {} repairs, cost {cost}, timeout {timeout}",
-        l.max_turns, l.max_repairs
+        "limits: {} turns, {} repairs, cost {cost}, timeout {timeout}, {} tool calls a turn, {} written",
+        l.max_turns,
+        l.max_repairs,
+        l.max_tool_calls_per_turn,
+        bytes(l.max_write_bytes)
     );
     sandbox(&mut o, &plan.sandbox);
     if !plan.notes.is_empty() {
@@ -376,6 +379,18 @@ fn steps(
                 }
             }
         }
+    }
+}
+
+/// A byte count for people: `64 MiB`, `1.5 KiB`, `10 bytes`.
+fn bytes(n: u64) -> String {
+    const KIB: u64 = 1024;
+    match n {
+        n if n >= KIB * KIB && n % (KIB * KIB) == 0 => format!("{} MiB", n / (KIB * KIB)),
+        n if n >= KIB * KIB => format!("{:.1} MiB", n as f64 / (KIB * KIB) as f64),
+        n if n >= KIB && n % KIB == 0 => format!("{} KiB", n / KIB),
+        n if n >= KIB => format!("{:.1} KiB", n as f64 / KIB as f64),
+        n => format!("{n} bytes"),
     }
 }
 
