@@ -140,8 +140,9 @@ pub fn replay(
 ) -> Result<Outcome, ReplayError> {
     let trace = crate::record::trace::read(&dir.trace())
         .map_err(|e| ReplayError::Unusable(e.to_string()))?;
+    let verified = crate::record::trace::verify_trace(&trace);
     let records = trace.records;
-    if let Err((line, why)) = crate::record::trace::verify(&records) {
+    if let Err((line, why)) = verified {
         return Ok(Outcome::Diverged(Divergence {
             seq: line as u64 - 1,
             expected: None,

@@ -66,7 +66,7 @@ pub fn locked_run(root: &Path, run: &str) -> Result<(RunDir, RunLock, Trace), Er
     let lock = RunLock::acquire(&dir).map_err(Error::Usage)?;
     let trace =
         crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
-    crate::record::trace::verify(&trace.records).map_err(|(line, why)| {
+    crate::record::trace::verify_trace(&trace).map_err(|(line, why)| {
         Error::Failed(format!(
             "the trace fails verification at line {line}: {why}"
         ))
