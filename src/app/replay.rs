@@ -14,7 +14,9 @@
 use crate::app::recorded::RecordedProvider;
 use crate::engine::checkpoint::Decision;
 use crate::engine::{self, Mode, ReplaySetup, RunOptions};
-use crate::record::compare::{Divergence, compare_ignoring, without_pauses};
+use crate::record::compare::{
+    Comparison, Divergence, compare_ignoring, comparison, without_pauses,
+};
 use crate::record::event::Event;
 use crate::record::store::RunDir;
 use serde_json::Value;
@@ -121,8 +123,9 @@ pub fn recorded_start(
 /// The outcome of a replay.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Every event reproduced.
-    Reproduced(usize),
+    /// Every event reproduced (events compared), with the differences in
+    /// output text alone met on the way (not divergences).
+    Reproduced(usize, Vec<crate::record::compare::OutputNote>),
     /// The first difference.
     Diverged(Divergence),
 }
@@ -137,8 +140,9 @@ pub fn replay(
 ) -> Result<Outcome, ReplayError> {
     let trace = crate::record::trace::read(&dir.trace())
         .map_err(|e| ReplayError::Unusable(e.to_string()))?;
+    let verified = crate::record::trace::verify_trace(&trace);
     let records = trace.records;
-    if let Err((line, why)) = crate::record::trace::verify(&records) {
+    if let Err((line, why)) = verified {
         return Ok(Outcome::Diverged(Divergence {
             seq: line as u64 - 1,
             expected: None,
@@ -235,13 +239,20 @@ pub fn replay(
     // matters is where the run then goes differently.
     let ignore: &[&str] = if current { &["workspace_ready"] } else { &[] };
     Ok(
-        match compare_ignoring(
+        match comparison(
             &without_pauses(&records),
             &without_pauses(&replayed),
             ignore,
+            false,
         ) {
-            None => Outcome::Reproduced(records.len()),
-            Some(d) => Outcome::Diverged(d),
+            Comparison {
+                divergence: None,
+                notes,
+            } => Outcome::Reproduced(records.len(), notes),
+            Comparison {
+                divergence: Some(d),
+                ..
+            } => Outcome::Diverged(d),
         },
     )
 }

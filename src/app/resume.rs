@@ -4,13 +4,31 @@
 //! Each takes the run's lock first (a second process acting on the same run
 //! is refused) and reads the trace, which must verify. A decision is
 //! appended to the trace by the [`Recorder`]; a rejection also ends the run.
-//! A resume re-executes the run from its recorded starting state with the
-//! recorded model answers (never asking the model again for them) and goes
-//! on from the pause.
+//!
+//! A resume takes one of two paths:
+//!
+//! - **Continue** ([`continue_approved`]): the run paused at the final apply
+//!   checkpoint and `wf approve` approved it, recording the SHA-256 of the
+//!   diff it approved (`diff_sha256`), and nothing happened since. Everything
+//!   but applying is done, so nothing runs again: the recorded
+//!   `diff.patch`, whose hash must be the approved one (else the resume is
+//!   refused and nothing is written), is applied to the user's tree all or
+//!   nothing, as a live run applies it (a file the user changed since the
+//!   run started, or a patch that no longer applies, ends the run
+//!   `apply_failed` with the patch kept), then committed when `wf approve
+//!   --commit` asked for it; `applied` (or `apply_failed`), `committed` and
+//!   `run_finished` are appended, which is exactly what a re-execution would
+//!   have appended. No tool, check or model request runs again, so checks
+//!   that print timings cannot make the resume diverge.
+//! - **Re-execute** (everything else: a run interrupted mid-way, paused at a
+//!   plan or step checkpoint, or approved by an older wf that recorded no
+//!   `diff_sha256`): the run is re-executed from its recorded starting state
+//!   with the recorded model answers (never asking the model again for them),
+//!   its events compared with the recorded ones, and goes on from the pause.
 
 use crate::engine::{Reporter, RunOptions, RunOutcome};
 use crate::error::Error;
-use crate::record::event::{CheckpointName, CheckpointState, Event, RunStatus};
+use crate::record::event::{CheckpointName, CheckpointState, Event, Record, RunStatus};
 use crate::record::recorder::Recorder;
 use crate::record::store::{RunDir, RunLock, Store};
 use crate::record::trace::Trace;
@@ -48,7 +66,7 @@ pub fn locked_run(root: &Path, run: &str) -> Result<(RunDir, RunLock, Trace), Er
     let lock = RunLock::acquire(&dir).map_err(Error::Usage)?;
     let trace =
         crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
-    crate::record::trace::verify(&trace.records).map_err(|(line, why)| {
+    crate::record::trace::verify_trace(&trace).map_err(|(line, why)| {
         Error::Failed(format!(
             "the trace fails verification at line {line}: {why}"
         ))
@@ -212,6 +230,17 @@ pub fn resume(
             status.as_str()
         )));
     }
+    if let Some(approved) = approved_apply(&records) {
+        started(&Resuming {
+            run_id: dir.id.clone(),
+            recorded_answers: records
+                .iter()
+                .filter(|r| matches!(r.event, Event::ModelResponse { .. }))
+                .count(),
+            notes: Vec::new(),
+        });
+        return continue_approved(&root, &cwd, &dir, &records, &approved, reporter);
+    }
     let Some(Event::RunStarted {
         spec_path,
         inputs,
@@ -280,4 +309,190 @@ pub fn resume(
         reporter,
         crate::engine::Mode::Resume(dir.clone(), Box::new(setup)),
     )
+}
+
+/// The diff hash an approval of the final apply checkpoint recorded, when
+/// that approval is the last thing the run recorded: the run can go on by
+/// applying that diff. `None` (re-execute) for anything else, including an
+/// approval by a wf that recorded no hash.
+pub fn approved_apply(records: &[Record]) -> Option<String> {
+    match &records.last()?.event {
+        Event::Checkpoint {
+            name: CheckpointName::Apply,
+            state: CheckpointState::Approved,
+            diff_sha256: Some(hash),
+            ..
+        } => Some(hash.clone()),
+        _ => None,
+    }
+}
+
+/// Finishes a run whose final diff was approved after the pause: applies
+/// the recorded diff (it must be the approved one), commits it when asked,
+/// and records the end. Runs nothing else.
+fn continue_approved(
+    root: &Path,
+    cwd: &Path,
+    dir: &RunDir,
+    records: &[Record],
+    approved: &str,
+    reporter: &mut dyn Reporter,
+) -> Result<RunOutcome, Error> {
+    let patch = std::fs::read(dir.diff())
+        .map_err(|e| Error::io(format!("cannot read {}", dir.diff().display()), e))?;
+    let about_to_apply = crate::hash::sha256_hex(&patch);
+    if about_to_apply != approved {
+        return Err(Error::Failed(format!(
+            "refused: approved diff {approved}, about to apply {about_to_apply}; nothing was applied"
+        )));
+    }
+    // The run folder is untrusted input (README, trust model): the patch
+    // must stay inside the repository, as `start.patch` must.
+    crate::workspace::check_patch_paths(&String::from_utf8_lossy(&patch))
+        .map_err(|e| Error::Failed(format!("refused: {}: {e}", dir.diff().display())))?;
+    let last = crate::record::summary::from_records(records);
+    let files = records
+        .iter()
+        .rev()
+        .find_map(|r| match &r.event {
+            Event::DiffReady { files, .. } => Some(files.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| last.files_changed.clone());
+    let commit = records
+        .iter()
+        .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. }));
+    let Some(Event::RunStarted {
+        spec_path,
+        inputs,
+        base_revision,
+        model,
+        sandbox,
+        ..
+    }) = records.first().map(|r| &r.event)
+    else {
+        return Err(Error::Failed("the trace has no run_started header".into()));
+    };
+    // What the user changed since the run started, among the files the
+    // change touches: the live run's rule, against the recorded start.
+    let start = crate::app::replay::recorded_start(dir, base_revision)
+        .map(|source| crate::workspace::Workspace::create_from(root, &source))
+        .transpose()
+        .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
+    let conflicts = match &start {
+        Some(start) => start
+            .changed_in_origin(&files)
+            .map_err(|e| Error::Failed(format!("cannot compare with your tree: {e}")))?,
+        None => Vec::new(),
+    };
+    let mut recorder = Recorder::reopen(dir, records, Vec::new(), reporter)
+        .map_err(|e| Error::io("cannot append to the trace", e))?;
+    let failed = |e: crate::record::recorder::RecordError| Error::Failed(e.to_string());
+    let kept = format!("; the patch is kept in {}", dir.diff().display());
+    let (status, reason) = if !conflicts.is_empty() {
+        let message = crate::workspace::WorkspaceError::Conflict(conflicts).to_string() + &kept;
+        recorder
+            .record(Event::ApplyFailed {
+                message: message.clone(),
+            })
+            .map_err(failed)?;
+        (RunStatus::ApplyFailed, Some(message))
+    } else {
+        match crate::workspace::apply(root, &dir.diff()) {
+            Err(e) => {
+                let message = format!("{e}{kept}");
+                recorder
+                    .record(Event::ApplyFailed {
+                        message: message.clone(),
+                    })
+                    .map_err(failed)?;
+                (RunStatus::ApplyFailed, Some(message))
+            }
+            Ok(()) => {
+                recorder
+                    .record(Event::Applied {
+                        files: files.clone(),
+                    })
+                    .map_err(failed)?;
+                if commit {
+                    let message = approved_commit_message(
+                        root, cwd, dir, records, spec_path, inputs, model, sandbox, &start,
+                    )?;
+                    match crate::workspace::commit(root, &files, &message) {
+                        Ok(revision) => recorder
+                            .record(Event::Committed { revision, files })
+                            .map_err(failed)?,
+                        Err(e) => {
+                            return finish(
+                                recorder,
+                                dir,
+                                &last,
+                                RunStatus::Error,
+                                Some(format!("the change was applied, but not committed: {e}")),
+                            );
+                        }
+                    }
+                }
+                (RunStatus::Succeeded, None)
+            }
+        }
+    };
+    finish(recorder, dir, &last, status, reason)
+}
+
+/// The commit message the engine writes, from the run's plan (made again
+/// from the recorded task, against the recorded start; nothing runs).
+#[allow(clippy::too_many_arguments)]
+fn approved_commit_message(
+    root: &Path,
+    cwd: &Path,
+    dir: &RunDir,
+    records: &[Record],
+    spec_path: &str,
+    inputs: &std::collections::BTreeMap<String, serde_json::Value>,
+    model: &str,
+    sandbox: &Option<Box<crate::record::event::SandboxSetting>>,
+    start: &Option<crate::workspace::Workspace>,
+) -> Result<String, Error> {
+    let (loaded, given, mut resolver) =
+        crate::app::replay::recorded_task(spec_path, inputs, model, sandbox.as_deref(), root, cwd)
+            .map_err(Error::Failed)?;
+    let base = start.as_ref().map_or(root, |s| s.dir.as_path());
+    let plan = crate::plan::make(&loaded, &given, base, &mut resolver)?;
+    let approvers: Vec<String> = crate::record::summary::from_records(records)
+        .approvals
+        .into_iter()
+        .filter(|a| a.checkpoint == "apply" && a.decision == "approved")
+        .filter_map(|a| a.by)
+        .collect();
+    Ok(crate::engine::commit_message(&plan, &dir.id, &approvers))
+}
+
+/// Records `run_finished` and writes summary.json.
+fn finish(
+    mut recorder: Recorder<'_>,
+    dir: &RunDir,
+    last: &crate::record::summary::Summary,
+    status: RunStatus,
+    reason: Option<String>,
+) -> Result<RunOutcome, Error> {
+    recorder
+        .record(Event::RunFinished {
+            status,
+            reason: reason.clone(),
+            diff_hash: last.diff_hash.clone(),
+            files_changed: last.files_changed.clone(),
+            totals: last.totals.clone(),
+        })
+        .map_err(|e| Error::Failed(e.to_string()))?;
+    recorder.pause_display();
+    recorder
+        .write_summary()
+        .map_err(|e| Error::io("cannot write summary.json", e))?;
+    Ok(RunOutcome {
+        run_id: dir.id.clone(),
+        dir: dir.clone(),
+        status,
+        reason,
+    })
 }

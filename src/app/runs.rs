@@ -65,7 +65,7 @@ pub fn list(touching: Option<&str>) -> Result<Vec<Listed>, Error> {
 fn read(dir: &RunDir) -> Listed {
     match crate::record::trace::read(&dir.trace()) {
         Ok(trace) => {
-            let problem = crate::record::trace::verify(&trace.records)
+            let problem = crate::record::trace::verify_trace(&trace)
                 .err()
                 .map(|(line, why)| format!("fails verification at line {line}: {why}"));
             let mut summary = crate::record::summary::from_records(&trace.records);
@@ -126,7 +126,10 @@ pub fn show(run: &str) -> Result<Shown, Error> {
 
 /// Checks the hash chain of `shown`'s trace.
 pub fn verify(shown: &Shown) -> Result<(), Error> {
-    crate::record::trace::verify(&shown.records).map_err(|(line, why)| {
+    // The chain covers the lines' exact bytes: read them again.
+    let trace =
+        crate::record::trace::read(&shown.dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    crate::record::trace::verify_trace(&trace).map_err(|(line, why)| {
         Error::Failed(format!(
             "trace of run {} fails verification at {}:{line}: {why}",
             shown.dir.id,

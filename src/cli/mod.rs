@@ -388,8 +388,11 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
         });
     }
     match app::replay::replay_named(run, current) {
-        Ok((id, app::replay::Outcome::Reproduced(n))) => {
+        Ok((id, app::replay::Outcome::Reproduced(n, notes))) => {
             outln!("run {id}: reproduced {n} events");
+            for note in &notes {
+                outln!("note: {note}");
+            }
             Ok(Exit::Success)
         }
         Ok((id, app::replay::Outcome::Diverged(d))) => {

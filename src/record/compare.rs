@@ -4,6 +4,30 @@
 //! Fields that legitimately differ (times, ids, who approved; see
 //! [`Event::volatile`]) and provider retries, which
 //! depend on the network, not on the run, are left out.
+//!
+//! **Output is not the course.** What a command prints (timings, temporary
+//! paths, process ids) changes from one run to the next while the run does
+//! the same thing. So a difference in output text alone is an
+//! [`OutputNote`], never a [`Divergence`]:
+//!
+//! - a `check_result` whose `output_tail`/`output_hash` (and `truncated`)
+//!   differ while its name, round, verdict (`passed`), exit status and
+//!   time-out are the same;
+//! - a `tool_result` of a command (the `shell` tool, or any result with an
+//!   exit status) whose `output`/`output_hash` differ while `ok` and
+//!   `exit_code` are the same. What a file tool returns (`read_file`,
+//!   `search`, …) is the state of the files, and still diverges;
+//! - once output differed, a later `model_request` whose request hash and
+//!   size estimate alone differ: the request carries that output. The
+//!   recorded answer is used, as for any recorded request.
+//!
+//! Exit statuses, verdicts, tool calls and their arguments, denials, the
+//! files changed and the diff still diverge.
+//!
+//! Decision: a check cannot opt into strict output comparison for now (no
+//! task-file key). A check whose output matters should turn it into its
+//! verdict (exit status); the notes still show every output difference, so
+//! nothing is hidden. A key can be added later without changing traces.
 
 use crate::record::event::{Event, Record, comparable};
 use serde_json::Value;
@@ -19,6 +43,152 @@ pub struct Divergence {
     pub actual: Option<Value>,
     /// What probably caused it.
     pub hint: String,
+}
+
+/// A difference in output text alone: shown, not a divergence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputNote {
+    /// Sequence number (in the recorded run) of the event.
+    pub seq: u64,
+    /// What differs, for people: ``check `unittest` printed different output``.
+    pub what: String,
+    /// The first differing span in context, both sides:
+    /// `…"in 0.0[03]s"… vs …"in 0.0[08]s"…`.
+    pub span: String,
+}
+
+impl std::fmt::Display for OutputNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.span.is_empty() {
+            write!(f, "{}", self.what)
+        } else {
+            write!(f, "{}: {}", self.what, self.span)
+        }
+    }
+}
+
+/// The result of comparing two courses: the first divergence, if any, and
+/// the output differences met before it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Comparison {
+    /// Where the courses part.
+    pub divergence: Option<Divergence>,
+    /// Output-only differences (see the module doc).
+    pub notes: Vec<OutputNote>,
+}
+
+/// Characters of context shown on each side of a differing span.
+const CONTEXT: usize = 16;
+/// Longest differing middle shown.
+const MIDDLE: usize = 40;
+
+/// The first differing span of `a` and `b`, with `CONTEXT` characters
+/// before and after, both sides: `…"Ran 3 tests in 0.0[03]s"… vs …"Ran 3
+/// tests in 0.0[08]s"…`. Empty when they are equal.
+pub fn differing_span(a: &str, b: &str) -> String {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return String::new();
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let max_suffix = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
+    // The first differing run: where both agree again, position for
+    // position, for a few characters (a substitution, like a timing);
+    // else everything between the common prefix and suffix (an insertion).
+    const AGAIN: usize = 4;
+    let same_length_end = (prefix..a.len().min(b.len()).saturating_sub(AGAIN - 1))
+        .find(|&i| a[i..i + AGAIN] == b[i..i + AGAIN]);
+    let (end_a, end_b) = match same_length_end {
+        Some(i) => (i, i),
+        None => (a.len() - suffix, b.len() - suffix),
+    };
+    let side = |s: &[char], end: usize| {
+        let start = prefix.saturating_sub(CONTEXT);
+        let middle = &s[prefix..end];
+        let after_end = (end + CONTEXT).min(s.len());
+        let mut text: String = s[start..prefix].iter().collect();
+        text.push('[');
+        if middle.len() > MIDDLE {
+            text.extend(&middle[..MIDDLE]);
+            text.push('…');
+        } else {
+            text.extend(middle);
+        }
+        text.push(']');
+        text.extend(&s[end..after_end]);
+        format!(
+            "{}{:?}{}",
+            if start > 0 { "…" } else { "" },
+            text,
+            if after_end < s.len() { "…" } else { "" }
+        )
+    };
+    format!("{} vs {}", side(&a, end_a), side(&b, end_b))
+}
+
+/// When `x` and `y` differ only in output (see the module doc), the note.
+fn output_only(seq: u64, x: &Value, y: &Value, output_differed: bool) -> Option<OutputNote> {
+    let kind = x.get("kind").and_then(Value::as_str)?;
+    if y.get("kind").and_then(Value::as_str) != Some(kind) {
+        return None;
+    }
+    let (text_key, fields): (&str, &[&str]) = match kind {
+        "check_result" => ("output_tail", &["output_tail", "output_hash", "truncated"]),
+        "tool_result" => {
+            let command = x.get("tool").and_then(Value::as_str) == Some("shell")
+                || !x.get("exit_code").is_none_or(Value::is_null);
+            if !command {
+                return None;
+            }
+            ("output", &["output", "output_hash", "truncated"])
+        }
+        "model_request" if output_differed => ("", &["request_hash", "tokens_estimate"]),
+        _ => return None,
+    };
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            for f in fields {
+                map.remove(*f);
+            }
+        }
+        v
+    };
+    if strip(x) != strip(y) {
+        return None;
+    }
+    let text = |v: &Value| {
+        v.get(text_key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let what = match kind {
+        "check_result" => format!(
+            "check `{}` printed different output",
+            x.get("name").and_then(Value::as_str).unwrap_or("?")
+        ),
+        "tool_result" => format!(
+            "{} printed different output",
+            x.get("tool").and_then(Value::as_str).unwrap_or("tool")
+        ),
+        _ => format!(
+            "request {} to the model differs: it carries the output above",
+            x.get("turn").map(Value::to_string).unwrap_or_default()
+        ),
+    };
+    let mut span = differing_span(&text(x), &text(y));
+    if span.is_empty() && !text_key.is_empty() {
+        span = "(the difference is before the recorded tail)".into();
+    }
+    Some(OutputNote { seq, what, span })
 }
 
 /// The records without pauses: from a paused checkpoint up to the
@@ -95,6 +265,20 @@ pub fn compare_ignoring(
     actual: &[Record],
     ignore: &[&str],
 ) -> Option<Divergence> {
+    comparison(expected, actual, ignore, false).divergence
+}
+
+/// The full comparison: the first divergence and the output notes before
+/// it, leaving out events of the kinds in `ignore`. `output_differed`: an
+/// output difference was already met (a resume's catch-up compares one
+/// event at a time).
+pub fn comparison(
+    expected: &[Record],
+    actual: &[Record],
+    ignore: &[&str],
+    mut output_differed: bool,
+) -> Comparison {
+    let mut notes = Vec::new();
     let (e, a) = (relevant(expected, ignore), relevant(actual, ignore));
     for i in 0..e.len().max(a.len()) {
         let (x, y) = (e.get(i), a.get(i));
@@ -109,16 +293,29 @@ pub fn compare_ignoring(
         }
         if xv != yv {
             let seq = x.or(y).map_or(i as u64, |r| r.seq);
+            if let (Some(xv), Some(yv)) = (&xv, &yv)
+                && let Some(note) = output_only(seq, xv, yv, output_differed)
+            {
+                output_differed = true;
+                notes.push(note);
+                continue;
+            }
             let hint = hint(expected, x.copied(), y.copied());
-            return Some(Divergence {
-                seq,
-                expected: x.map(|r| comparable(r)),
-                actual: y.map(|r| comparable(r)),
-                hint,
-            });
+            return Comparison {
+                divergence: Some(Divergence {
+                    seq,
+                    expected: x.map(|r| comparable(r)),
+                    actual: y.map(|r| comparable(r)),
+                    hint,
+                }),
+                notes,
+            };
         }
     }
-    None
+    Comparison {
+        divergence: None,
+        notes,
+    }
 }
 
 fn call_of<'a>(records: &'a [Record], call_id: &str) -> Option<(&'a str, &'a Value)> {
@@ -567,5 +764,124 @@ mod tests {
         // A run that never paused is left as it is.
         let plain = course(0, "x", true, true);
         assert_eq!(without_pauses(&plain), plain);
+    }
+
+    fn printed(name: &str, passed: bool, tail: &str) -> Event {
+        Event::CheckResult {
+            round: 0,
+            name: name.into(),
+            passed,
+            exit_code: Some(if passed { 0 } else { 1 }),
+            timed_out: false,
+            output_hash: crate::hash::sha256_hex(tail.as_bytes()),
+            output_tail: tail.into(),
+            truncated: false,
+            duration_ms: 3,
+        }
+    }
+
+    fn numbered(events: Vec<Event>) -> Vec<Record> {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, 0, e))
+            .collect()
+    }
+
+    fn request(turn: u32, hash: &str) -> Event {
+        Event::ModelRequest {
+            turn,
+            request_hash: hash.into(),
+            tokens_estimate: 100 + hash.len() as u64,
+        }
+    }
+
+    #[test]
+    fn the_differing_span_is_shown_in_context_on_both_sides() {
+        assert_eq!(
+            differing_span("Ran 3 tests in 0.003s\n\nOK", "Ran 3 tests in 0.008s\n\nOK"),
+            r#"…" 3 tests in 0.00[3]s\n\nOK" vs …" 3 tests in 0.00[8]s\n\nOK""#
+        );
+        assert_eq!(differing_span("same", "same"), "");
+        // Only the first of several differences.
+        assert_eq!(
+            differing_span("now 123 then Ran in 0.003s", "now 456 then Ran in 0.008s"),
+            r#""now [123] then Ran in 0.0"… vs "now [456] then Ran in 0.0"…"#
+        );
+        // Insertions and a difference at the very start.
+        assert_eq!(differing_span("ab", "axb"), r#""a[]b" vs "a[x]b""#);
+        assert_eq!(differing_span("1 ok", "2 ok"), r#""[1] ok" vs "[2] ok""#);
+        // A long middle is cut, with the context after it.
+        let long = differing_span(&format!("{}Z", "a".repeat(100)), "Z");
+        assert!(long.starts_with(r#""[aaaa"#), "{long}");
+        assert!(long.contains("…]Z\" vs \"[]Z\""), "{long}");
+    }
+
+    #[test]
+    fn output_alone_is_a_note_not_a_divergence() {
+        let recorded = numbered(vec![
+            call("c1", "shell", json!({"command": "date"})),
+            result("c1", "shell", true, "Mon 10:00:01", 3),
+            request(2, "r2"),
+            printed("unittest", true, "Ran 3 tests in 0.003s\n\nOK"),
+            finished(RunStatus::Succeeded),
+        ]);
+        let replay = numbered(vec![
+            call("c1", "shell", json!({"command": "date"})),
+            result("c1", "shell", true, "Mon 10:00:07", 3),
+            // Carries the shell output: differs as a consequence.
+            request(2, "r2-other"),
+            printed("unittest", true, "Ran 3 tests in 0.008s\n\nOK"),
+            finished(RunStatus::Succeeded),
+        ]);
+        let c = comparison(&recorded, &replay, &[], false);
+        assert_eq!(c.divergence, None);
+        let shown: Vec<String> = c.notes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                r#"shell printed different output: "Mon 10:00:0[1]" vs "Mon 10:00:0[7]""#,
+                "request 2 to the model differs: it carries the output above",
+                r#"check `unittest` printed different output: …" 3 tests in 0.00[3]s\n\nOK" vs …" 3 tests in 0.00[8]s\n\nOK""#,
+            ]
+        );
+        assert_eq!(c.notes[2].seq, 4);
+        assert_eq!(compare(&recorded, &replay), None);
+    }
+
+    #[test]
+    fn verdicts_exit_statuses_requests_and_file_content_still_diverge() {
+        let base = numbered(vec![
+            printed("unittest", true, "Ran 3 tests in 0.003s\n\nOK"),
+            finished(RunStatus::Succeeded),
+        ]);
+        // A changed verdict, with changed output too.
+        let failing = numbered(vec![
+            printed("unittest", false, "Ran 3 tests in 0.008s\n\nFAILED"),
+            finished(RunStatus::Succeeded),
+        ]);
+        let d = compare(&base, &failing).unwrap();
+        assert_eq!((d.seq, d.hint.as_str()), (1, "check `unittest` now fails"));
+        // Same verdict, another exit status.
+        let mut other_exit = base.clone();
+        if let Event::CheckResult { exit_code, .. } = &mut other_exit[0].event {
+            *exit_code = Some(2);
+        }
+        assert!(compare(&base, &other_exit).is_some());
+        // A request that differs with no output difference before it.
+        let a = numbered(vec![request(1, "r1")]);
+        let b = numbered(vec![request(1, "r1-other")]);
+        assert!(compare(&a, &b).is_some());
+        // The same, one event at a time after an output note (a resume).
+        let c = comparison(&a, &b, &[], true);
+        assert_eq!((c.divergence, c.notes.len()), (None, 1));
+        // A shell call that now fails, with the same output.
+        let ok = numbered(vec![result("c1", "shell", true, "x", 1)]);
+        let ko = numbered(vec![result("c1", "shell", false, "x", 1)]);
+        assert!(compare(&ok, &ko).is_some());
+        // What a file tool returned is the files' state.
+        let read = numbered(vec![result("c1", "read_file", true, "fn a() {}", 1)]);
+        let changed = numbered(vec![result("c1", "read_file", true, "fn b() {}", 1)]);
+        assert!(compare(&read, &changed).is_some());
     }
 }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the trace format; the header event carries it.
-pub const TRACE_VERSION: u32 = 1;
+/// Version 2: the hash chain covers each line's exact bytes (see
+/// [`crate::record::trace`]); version 1 traces still verify.
+pub const TRACE_VERSION: u32 = 2;
 
 /// Fields of every [`Record`] that differ between two faithful runs: the
 /// time since the start and the hash chaining it to a trace whose header
@@ -484,7 +486,15 @@ impl Event {
     /// not.
     pub fn volatile(&self) -> &'static [&'static str] {
         match self {
-            Event::RunStarted { .. } => &["wf_version", "run_id", "base_revision", "at"],
+            // The trace format is not the run's course: a run recorded in
+            // an older format replays the same.
+            Event::RunStarted { .. } => &[
+                "wf_version",
+                "trace_version",
+                "run_id",
+                "base_revision",
+                "at",
+            ],
             Event::ModelResponse { .. } => &["cache_hit"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
             // The approved diff's hash is checked where it matters (resume,

@@ -36,6 +36,7 @@ pub struct Recorder<'r> {
     catch_up: Vec<Record>,
     caught_up: usize,
     failed: Option<std::io::Error>,
+    notes: Vec<crate::record::compare::OutputNote>,
 }
 
 /// Why an event could not be recorded.
@@ -67,6 +68,7 @@ impl<'r> Recorder<'r> {
             catch_up: Vec::new(),
             caught_up: 0,
             failed: None,
+            notes: Vec::new(),
         })
     }
 
@@ -94,6 +96,7 @@ impl<'r> Recorder<'r> {
                 .collect(),
             caught_up: 0,
             failed: None,
+            notes: Vec::new(),
         })
     }
 
@@ -110,16 +113,22 @@ impl<'r> Recorder<'r> {
                 event,
                 hash: String::new(),
             };
-            if let Some(d) = crate::record::compare::compare(
+            // Output text alone may differ (timings): a note, not a
+            // divergence; see [`crate::record::compare`].
+            let c = crate::record::compare::comparison(
                 std::slice::from_ref(expected),
                 std::slice::from_ref(&actual),
-            ) {
+                &[],
+                !self.notes.is_empty(),
+            );
+            if let Some(d) = c.divergence {
                 return Err(RecordError::Diverged {
                     seq: expected.seq,
                     kind: expected.event.kind(),
                     hint: d.hint,
                 });
             }
+            self.notes.extend(c.notes);
             self.caught_up += 1;
             return Ok(());
         }
@@ -152,6 +161,11 @@ impl<'r> Recorder<'r> {
     /// The recorded events not reproduced yet.
     pub fn still_recorded(&self) -> &[Record] {
         &self.catch_up[self.caught_up.min(self.catch_up.len())..]
+    }
+
+    /// Output differences met while catching up (not divergences).
+    pub fn output_notes(&self) -> &[crate::record::compare::OutputNote] {
+        &self.notes
     }
 
     /// The summary of everything recorded so far.

@@ -161,3 +161,34 @@ limits: { max_repairs: 1 }
         assert_eq!(summary["totals"]["repairs"], 1, "run {round}: {summary}");
     }
 }
+
+#[test]
+fn a_trace_written_by_an_older_wf_still_verifies_and_shows() {
+    // Written by wf before the trace's chain covered the lines' bytes
+    // (trace_version 1), by a scripted run.
+    let id = "20261201-061427-908-cdb9";
+    let repo = Repo::new();
+    repo.file("README", "x\n").commit();
+    let run = repo.join(&format!(".wf/runs/{id}"));
+    std::fs::create_dir_all(&run).unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/traces/v1-sample.jsonl");
+    std::fs::copy(&fixture, run.join("trace.jsonl")).unwrap();
+    let shown = repo.wf(&["show", id, "--verify"]);
+    shown.code(0);
+    assert!(
+        shown.stdout.contains("18 events, hash chain intact"),
+        "{}",
+        shown.stdout
+    );
+    repo.wf(&["show", id]).code(0);
+    // An edited line is still found.
+    let text = std::fs::read_to_string(&fixture).unwrap();
+    std::fs::write(
+        run.join("trace.jsonl"),
+        text.replace("\"port = 8080\\n\"", "\"port = 9090\\n\""),
+    )
+    .unwrap();
+    let bad = repo.wf(&["show", id, "--verify"]);
+    assert_ne!(bad.code, 0, "{}", bad.stdout);
+}

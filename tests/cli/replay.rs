@@ -128,3 +128,60 @@ fn against_finds_where_two_runs_went_different_ways() {
     same.code(0);
     assert!(same.stdout.contains("went the same way"), "{}", same.stdout);
 }
+
+#[test]
+fn a_unittest_check_whose_output_differs_reproduces_with_a_note_and_a_changed_verdict_diverges() {
+    let flip = tempfile::tempdir().unwrap();
+    let flag = flip.path().join("fail");
+    let repo = Repo::new();
+    repo.file(
+        "test_calc.py",
+        "import sys\nimport time\nimport unittest\n\nimport calc\n\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        print('now', time.time_ns(), file=sys.stderr)\n        self.assertEqual(calc.add(1, 2), 3)\n",
+    )
+    .file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: timed
+model: {{ provider: script, script: turns.yaml }}
+prompt: Add calc.
+limits: {{ max_repairs: 0 }}
+tools: [write_file]
+permissions: {{ write: [\"*.py\"] }}
+sandbox: {{ write: [\"{dir}\"] }}
+checks:
+  - {{ name: unittest, run: \"python3 -m unittest && test ! -e {flag}\" }}
+",
+            dir = flip.path().display(),
+            flag = flag.display()
+        ),
+    )
+    .file(
+        "turns.yaml",
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: calc.py, content: \"def add(a, b):\\n    return a + b\\n\" } }
+  - text: Done.
+",
+    )
+    .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let r = repo.wf(&["replay", "last"]);
+    r.code(0);
+    assert!(r.stdout.contains("reproduced"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("note: check `unittest` printed different output: \"now "),
+        "{}",
+        r.stdout
+    );
+    // The verdict changes: a divergence, whatever the output.
+    std::fs::write(&flag, "").unwrap();
+    let r = repo.wf(&["replay", "last"]);
+    r.code(1);
+    assert!(
+        r.stdout.contains("check `unittest` now fails"),
+        "{}",
+        r.stdout
+    );
+}

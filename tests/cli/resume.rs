@@ -335,3 +335,124 @@ fn a_run_with_a_model_override_resumes_and_replays_with_it() {
     assert_eq!(server.requests().len(), 2);
     repo.wf(&["replay", "last"]).code(0);
 }
+
+/// A scripted task: the model writes `path` with `content`; `check` runs.
+fn scripted(repo: &Repo, write: &str, path: &str, content: &str, check: &str) {
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: approved-later
+model: {{ provider: script, script: turns.yaml }}
+prompt: Add the helper.
+limits: {{ max_repairs: 0 }}
+tools: [read_file, write_file]
+permissions: {{ write: [\"{write}\"] }}
+checks:
+  - {{ name: tests, run: {check} }}
+"
+        ),
+    )
+    .file(
+        "turns.yaml",
+        &format!(
+            "turns:
+  - text: Adding it.
+    tool_calls:
+      - {{ name: write_file, input: {{ path: {}, content: {} }} }}
+  - text: Done.
+",
+            json!(path),
+            json!(content)
+        ),
+    )
+    .commit();
+}
+
+/// Paused at the apply checkpoint, approved from another process, resumed:
+/// the approved diff is applied and nothing runs again.
+fn approve_then_resume_continues(repo: &Repo, env: &[(&str, &str)], path: &str, content: &str) {
+    repo.wf_env(&["run", "task.yaml"], env).code(3);
+    assert!(!repo.exists(path) || repo.read(path) != content);
+    let checks_before = events(&repo.last_trace(), "check_result").len();
+    assert_eq!(checks_before, 1);
+    repo.wf(&["approve", "last"]).code(0);
+    let r = repo.wf_env(&["resume", "last"], env);
+    r.code(0);
+    assert_eq!(repo.read(path), content);
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "succeeded", "{s}");
+    assert_eq!(s["applied"], true, "{s}");
+    let trace = repo.last_trace();
+    assert_eq!(
+        events(&trace, "check_result").len(),
+        1,
+        "the check ran again: {}",
+        r.stderr
+    );
+    assert_eq!(events(&trace, "applied").len(), 1);
+    assert_eq!(trace.last().unwrap()["kind"], "run_finished");
+    repo.wf(&["show", "last", "--verify"]).code(0);
+}
+
+#[test]
+fn an_approved_unittest_run_resumes_by_applying_without_running_the_check_again() {
+    let repo = Repo::new();
+    repo.file(
+        "test_calc.py",
+        "import sys\nimport time\nimport unittest\n\nimport calc\n\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        print(time.time_ns(), file=sys.stderr)\n        self.assertEqual(calc.add(1, 2), 3)\n",
+    );
+    let calc = "def add(a, b):\n    return a + b\n";
+    scripted(&repo, "*.py", "calc.py", calc, "python3 -m unittest");
+    approve_then_resume_continues(&repo, &[], "calc.py", calc);
+}
+
+#[test]
+fn an_approved_cargo_test_run_resumes_by_applying_without_running_the_check_again() {
+    let repo = Repo::new();
+    repo.file(
+        "Cargo.toml",
+        "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .file(".gitignore", "/target\nCargo.lock\n")
+    .file("src/lib.rs", "pub fn two() -> u32 {\n    2\n}\n");
+    let lib = "pub fn two() -> u32 {\n    2\n}\n\n#[test]\nfn two_is_two() {\n    assert_eq!(two(), 2);\n}\n";
+    scripted(
+        &repo,
+        "src/**",
+        "src/lib.rs",
+        lib,
+        "cargo test --offline --quiet",
+    );
+    // wf's own build cache goes in its temp dir: keep it in the test's.
+    let tmp = tempfile::tempdir().unwrap();
+    let env = [("TMPDIR", tmp.path().to_str().unwrap())];
+    approve_then_resume_continues(&repo, &env, "src/lib.rs", lib);
+}
+
+#[test]
+fn an_approved_diff_changed_since_is_refused_and_a_conflict_fails_the_apply() {
+    let repo = Repo::new();
+    repo.file("calc.py", "def add(a, b):\n    pass\n");
+    let calc = "def add(a, b):\n    return a + b\n";
+    scripted(&repo, "*.py", "calc.py", calc, "\"true\"");
+    repo.wf(&["run", "task.yaml"]).code(3);
+    repo.wf(&["approve", "last"]).code(0);
+    // The patch on disk is not the approved one.
+    let run = repo.runs().pop().unwrap();
+    let patch = std::fs::read_to_string(run.join("diff.patch")).unwrap();
+    std::fs::write(run.join("diff.patch"), patch.replace("a + b", "a - b")).unwrap();
+    let r = repo.wf(&["resume", "last"]);
+    assert!(r.stderr.contains("refused: approved diff"), "{}", r.stderr);
+    assert_eq!(repo.read("calc.py"), "def add(a, b):\n    pass\n");
+    assert_eq!(events(&repo.last_trace(), "applied").len(), 0);
+    // Restored, but the user changed the file since: apply_failed, patch kept.
+    std::fs::write(run.join("diff.patch"), &patch).unwrap();
+    repo.file("calc.py", "def add(a, b):\n    return b + a\n");
+    let r = repo.wf(&["resume", "last"]);
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "apply_failed", "{s} {}", r.stderr);
+    assert_eq!(repo.read("calc.py"), "def add(a, b):\n    return b + a\n");
+    assert!(run.join("diff.patch").exists());
+    assert_eq!(events(&repo.last_trace(), "check_result").len(), 1);
+}

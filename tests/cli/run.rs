@@ -63,7 +63,7 @@ fn a_successful_run_is_applied_with_yes() {
     let trace = repo.last_trace();
     let k = kinds(&trace);
     assert_eq!(k.first().map(String::as_str), Some("run_started"));
-    assert_eq!(trace[0]["trace_version"], 1);
+    assert_eq!(trace[0]["trace_version"], 2);
     assert_eq!(k.last().map(String::as_str), Some("run_finished"));
     for kind in [
         "workspace_ready",
