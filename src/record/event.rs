@@ -139,6 +139,9 @@ pub enum RunStatus {
     ApplyFailed,
     /// wf itself failed (workspace, git, I/O).
     Error,
+    /// `SIGINT` (Ctrl-C), `SIGTERM` or `SIGHUP` stopped the run; `wf resume`
+    /// continues it.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -156,6 +159,7 @@ impl RunStatus {
             RunStatus::ModelError => "model_error",
             RunStatus::ApplyFailed => "apply_failed",
             RunStatus::Error => "error",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -461,6 +465,16 @@ pub enum Event {
         /// Details.
         message: String,
     },
+    /// A signal (Ctrl-C, `SIGTERM`, `SIGHUP`) stopped the run: every
+    /// command it started was killed, and what they did is not recorded.
+    /// `run_finished` with status `interrupted` follows; a resume leaves
+    /// both out (see [`without_interruptions`]).
+    RunInterrupted {
+        /// `SIGINT`, `SIGTERM` or `SIGHUP`.
+        signal: String,
+        /// When (RFC 3339).
+        at: String,
+    },
     /// The last event of a finished run.
     RunFinished {
         /// How it ended.
@@ -487,6 +501,7 @@ impl Event {
             Event::RunStarted { .. } => &["wf_version", "run_id", "base_revision", "at"],
             Event::ModelResponse { .. } => &["cache_hit"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
+            Event::RunInterrupted { .. } => &["signal", "at"],
             // The approved diff's hash is checked where it matters (resume,
             // apply); traces of older wf have none.
             Event::Checkpoint { .. } => &["by", "via", "comment", "commit", "at", "diff_sha256"],
@@ -540,9 +555,32 @@ impl Event {
             Event::ChangeRefused { .. } => "change_refused",
             Event::ApplyFailed { .. } => "apply_failed",
             Event::LimitReached { .. } => "limit_reached",
+            Event::RunInterrupted { .. } => "run_interrupted",
             Event::RunFinished { .. } => "run_finished",
         }
     }
+}
+
+/// The records of a trace without its interruptions: each
+/// `run_interrupted` and the `run_finished` with status `interrupted` that
+/// follows it. They are not part of the run's course, as pauses are not
+/// (`crate::record::compare::without_pauses`): a resumed run catches up
+/// with the rest and goes on from there.
+pub fn without_interruptions(records: &[Record]) -> Vec<Record> {
+    records
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.event,
+                Event::RunInterrupted { .. }
+                    | Event::RunFinished {
+                        status: RunStatus::Interrupted,
+                        ..
+                    }
+            )
+        })
+        .cloned()
+        .collect()
 }
 
 /// A record as JSON with the volatile fields ([`RECORD_VOLATILE`] and its
