@@ -596,3 +596,56 @@ pub fn comparable(record: &Record) -> serde_json::Value {
     }
     v
 }
+
+#[cfg(test)]
+mod interruption_tests {
+    use super::*;
+
+    fn rec(seq: u64, event: Event) -> Record {
+        Record {
+            seq,
+            t_ms: 0,
+            event,
+            hash: String::new(),
+        }
+    }
+
+    fn finished(status: RunStatus) -> Event {
+        Event::RunFinished {
+            status,
+            reason: None,
+            diff_hash: None,
+            files_changed: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    #[test]
+    fn without_interruptions_drops_the_interruption_tail_only() {
+        let records = vec![
+            rec(
+                1,
+                Event::RepairRequested {
+                    round: 1,
+                    failed: vec!["x".into()],
+                },
+            ),
+            rec(
+                2,
+                Event::RunInterrupted {
+                    signal: "SIGINT".into(),
+                    at: "now".into(),
+                },
+            ),
+            rec(3, finished(RunStatus::Interrupted)),
+            rec(4, finished(RunStatus::Succeeded)),
+        ];
+        let kept: Vec<u64> = without_interruptions(&records)
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(kept, [1, 4]);
+        assert_eq!(RunStatus::Interrupted.as_str(), "interrupted");
+        assert_eq!(crate::error::Exit::from(RunStatus::Interrupted).code(), 130);
+    }
+}
