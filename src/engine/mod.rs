@@ -46,8 +46,9 @@
 //! `interrupted`, and its workspace is dropped (removed) on the way out.
 //! Only records of what already happened for good pass after the flag:
 //! `applied`, `committed`, `apply_failed` and a checkpoint's decision. A
-//! model request in flight is not cut short: the flag is seen when it
-//! returns. Interrupted at a checkpoint prompt, the run ends paused at that
+//! model request in flight is not cut short (the HTTP client blocks): the
+//! flag is seen when it returns, its answer is not recorded (a resume asks
+//! again), and a failed request is not retried. Interrupted at a checkpoint prompt, the run ends paused at that
 //! checkpoint (status `paused`, exit 3), as with nobody to ask, so `wf
 //! approve` and `wf reject` decide it; what follows the pause (the diff) is
 //! recorded as usual. A resume leaves the interruption's two events out of
@@ -342,6 +343,10 @@ impl ProviderObserver for Observer<'_, '_> {
     }
 
     fn time_left(&self) -> Option<Duration> {
+        // Interrupted: no retry, no new attempt.
+        if crate::sys::signals::interrupted() {
+            return Some(Duration::ZERO);
+        }
         Some(self.deadline.saturating_duration_since(Instant::now()))
     }
 
