@@ -48,10 +48,11 @@
 //! `applied`, `committed`, `apply_failed` and a checkpoint's decision. A
 //! model request in flight is not cut short (the HTTP client blocks): the
 //! flag is seen when it returns, its answer is not recorded (a resume asks
-//! again), and a failed request is not retried. Interrupted at a checkpoint prompt, the run ends paused at that
-//! checkpoint (status `paused`, exit 3), as with nobody to ask, so `wf
-//! approve` and `wf reject` decide it; what follows the pause (the diff) is
-//! recorded as usual. A resume leaves the interruption's two events out of
+//! again), and a failed request is not retried. Interrupted at a
+//! checkpoint prompt, the run ends paused at that checkpoint (status
+//! `paused`, exit 3), as with nobody to ask, so `wf approve` and `wf
+//! reject` decide it; what follows the pause (the diff) is recorded as
+//! usual. A resume leaves the interruption's two events out of
 //! the course it catches up with
 //! ([`crate::record::event::without_interruptions`]) and goes on from the
 //! last event recorded before it. A resume interrupted while it is still
