@@ -146,8 +146,10 @@ fn ctrl_c_during_a_check_stops_everything_and_resume_finishes_the_run() {
         outside.path(),
     );
     let mut child = spawn_wf(&repo, &["run", "task.yaml", "--yes"], tmp.path(), &[]);
+    // The shell's command line carries the marker before it has run
+    // anything: wait for its mark too.
     wait_for("the check to start", Duration::from_secs(60), || {
-        with_marker(&marker).len() >= 2
+        done.exists() && with_marker(&marker).len() >= 2
     });
     assert!(
         !workspaces(tmp.path()).is_empty(),
