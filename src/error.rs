@@ -2,7 +2,11 @@
 //!
 //! Exit codes (a contract users' scripts rely on):
 //! `0` succeeded; `1` the workflow failed or was rejected; `2` usage or
-//! task-file error, nothing ran; `3` paused at a checkpoint.
+//! task-file error, nothing ran; `3` paused at a checkpoint; `130` a
+//! signal (Ctrl-C, `SIGTERM`, `SIGHUP`) interrupted the run, `wf resume`
+//! continues it (128 + `SIGINT`, as shells report Ctrl-C, whichever of the
+//! three it was; a second signal exits at once with 130 too, see
+//! [`crate::sys::signals`]).
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +19,8 @@ pub enum Exit {
     Usage,
     /// Paused at a checkpoint, waiting for approval.
     Paused,
+    /// A signal interrupted the run.
+    Interrupted,
 }
 
 impl Exit {
@@ -25,6 +31,7 @@ impl Exit {
             Exit::Failed => 1,
             Exit::Usage => 2,
             Exit::Paused => 3,
+            Exit::Interrupted => crate::sys::signals::EXIT_INTERRUPTED,
         }
     }
 }
@@ -36,6 +43,7 @@ impl From<crate::record::event::RunStatus> for Exit {
         match status {
             RunStatus::Succeeded | RunStatus::DryRun => Exit::Success,
             RunStatus::Paused => Exit::Paused,
+            RunStatus::Interrupted => Exit::Interrupted,
             _ => Exit::Failed,
         }
     }
@@ -53,6 +61,10 @@ pub enum Error {
     /// The command line or environment is unusable.
     #[error("{0}")]
     Usage(String),
+    /// A signal stopped wf before the run recorded anything (a resume
+    /// still catching up): the run is as it was.
+    #[error("{0}")]
+    Interrupted(String),
     /// A run failed in a way that is wf's or the system's, not the workflow's.
     #[error("{0}")]
     Failed(String),
@@ -72,6 +84,7 @@ impl Error {
         match self {
             Error::Spec(_) | Error::Plan(_) | Error::Usage(_) => Exit::Usage,
             Error::Failed(_) | Error::Io { .. } => Exit::Failed,
+            Error::Interrupted(_) => Exit::Interrupted,
         }
     }
 

@@ -222,7 +222,7 @@ pub fn resume(
     let (dir, _lock, trace) = locked_run(&root, run)?;
     let records = trace.records;
     if let Some(status) = crate::record::summary::final_status(&records)
-        && status != RunStatus::Paused
+        && !matches!(status, RunStatus::Paused | RunStatus::Interrupted)
     {
         return Err(Error::Usage(format!(
             "run {} already finished: {}",

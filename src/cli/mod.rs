@@ -55,6 +55,11 @@ fn render_error_spec(e: &SpecError) -> String {
 }
 
 fn run(cli: Cli) -> Result<Exit, Error> {
+    // Ctrl-C during a run stops it cleanly (see `crate::sys::signals`);
+    // still one thread here, as `install` needs.
+    if matches!(cli.command, Command::Run { .. } | Command::Resume { .. }) {
+        crate::sys::signals::install();
+    }
     match cli.command {
         Command::Validate { paths } => Ok(validate(&paths)),
         Command::Plan { spec, inputs, json } => plan(&spec, &inputs, json),
@@ -283,6 +288,7 @@ fn run_workflow(
         outcome.status.as_str(),
         &outcome.run_id
     );
+    interrupted_hint(&outcome);
     Ok(Exit::from(outcome.status))
 }
 
@@ -446,7 +452,26 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         },
     )?;
     errln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
+    interrupted_hint(&outcome);
     Ok(Exit::from(outcome.status))
+}
+
+/// How to go on after a signal stopped the run.
+fn interrupted_hint(outcome: &crate::engine::RunOutcome) {
+    use crate::record::event::RunStatus;
+    match outcome.status {
+        RunStatus::Interrupted => errln!(
+            "wf: every command it started was stopped, its workspace removed; `wf resume {}` continues it",
+            outcome.run_id
+        ),
+        RunStatus::Paused if crate::sys::signals::interrupted() => errln!(
+            "wf: paused at the checkpoint; `wf approve {}` or `wf reject {}` decides it, then `wf resume {}`",
+            outcome.run_id,
+            outcome.run_id,
+            outcome.run_id
+        ),
+        _ => {}
+    }
 }
 
 fn recipe_tests(paths: &[PathBuf]) -> Result<Exit, Error> {

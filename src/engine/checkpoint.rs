@@ -6,8 +6,52 @@
 //!   current user via `--yes`.
 //! - Otherwise nobody can be asked: the run pauses (exit code 3), its state
 //!   saved in the run folder, the user's tree untouched.
+//! - Interrupted at the prompt (Ctrl-C; see [`crate::sys::signals`]): the
+//!   run pauses too, as if nobody could be asked. The answer is read by a
+//!   helper thread (one for the whole process, so no line goes to a prompt
+//!   that was given up); the prompt waits for its next line and looks at
+//!   the interrupted flag every 50 ms.
 
 use std::io::{BufRead, Write};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// The next line on stdin: `Ok(None)` at its end; `Err(())` when a signal
+/// interrupted the wait.
+fn next_line() -> Result<Option<String>, ()> {
+    static LINES: OnceLock<Mutex<Receiver<Option<String>>>> = OnceLock::new();
+    let lines = LINES.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            loop {
+                let mut line = String::new();
+                let line = match stdin.lock().read_line(&mut line) {
+                    Ok(0) | Err(_) => None,
+                    Ok(_) => Some(line),
+                };
+                let end = line.is_none();
+                if tx.send(line).is_err() || end {
+                    return;
+                }
+            }
+        });
+        Mutex::new(rx)
+    });
+    let lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if crate::sys::signals::interrupted() {
+            return Err(());
+        }
+        match lines.recv_timeout(Duration::from_millis(50)) {
+            Ok(line) => return Ok(line),
+            Err(RecvTimeoutError::Timeout) => {}
+            // The reader is gone: stdin ended.
+            Err(RecvTimeoutError::Disconnected) => return Ok(None),
+        }
+    }
+}
 
 /// A decision at a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +125,6 @@ impl Approver {
             return Decision::Paused;
         }
         let stderr = std::io::stderr();
-        let stdin = std::io::stdin();
         let mut err = stderr.lock();
         let _ = write!(err, "{summary}");
         loop {
@@ -92,11 +135,17 @@ impl Approver {
             };
             let _ = write!(err, "{question} {options}: ");
             let _ = err.flush();
-            let mut line = String::new();
-            let read = stdin.lock().read_line(&mut line);
-            let answer = line.trim().to_ascii_lowercase();
+            let Ok(read) = next_line() else {
+                let _ = writeln!(err, "\nwf: interrupted at the prompt: the run pauses here");
+                return Decision::Paused;
+            };
+            let answer = read
+                .as_deref()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
             match (read, answer.as_str()) {
-                (Ok(0), _) | (Err(_), _) => {
+                (None, _) => {
                     let _ = writeln!(err);
                     return Decision::Rejected {
                         by: current_user(root),

@@ -34,6 +34,29 @@
 //! - `prompt`: the instructions and first message of an agent step and the
 //!   conversation; `limits`: the run's and the running steps' limits;
 //!   `checks` and `checkpoint`: running a check, asking a person.
+//!
+//! # Interruptions
+//!
+//! A signal (Ctrl-C, `SIGTERM`, `SIGHUP`; see [`crate::sys::signals`])
+//! kills every command the run started and sets a flag. The executor looks
+//! at the flag each time it is about to record an event (`emit`): set, the
+//! event is not recorded and the run unwinds, so nothing a killed command
+//! did (a failed check, a tool's output) is taken as its outcome. The run
+//! then records `run_interrupted` and `run_finished` with status
+//! `interrupted`, and its workspace is dropped (removed) on the way out.
+//! Only records of what already happened for good pass after the flag:
+//! `applied`, `committed`, `apply_failed` and a checkpoint's decision. A
+//! model request in flight is not cut short (the HTTP client blocks): the
+//! flag is seen when it returns, its answer is not recorded (a resume asks
+//! again), and a failed request is not retried. Interrupted at a
+//! checkpoint prompt, the run ends paused at that checkpoint (status
+//! `paused`, exit 3), as with nobody to ask, so `wf approve` and `wf
+//! reject` decide it; what follows the pause (the diff) is recorded as
+//! usual. A resume leaves the interruption's two events out of
+//! the course it catches up with
+//! ([`crate::record::event::without_interruptions`]) and goes on from the
+//! last event recorded before it. A resume interrupted while it is still
+//! catching up has written nothing: the run stays as it was.
 
 mod agent;
 mod boundary;
@@ -184,7 +207,9 @@ pub fn run_with(
     };
     let recorder = match &mode {
         Mode::Resume(_, setup) => {
-            Recorder::reopen(&dir, &setup.records, setup.prefix.clone(), reporter)
+            // An earlier interruption is not part of the run's course.
+            let prefix = crate::record::event::without_interruptions(&setup.prefix);
+            Recorder::reopen(&dir, &setup.records, prefix, reporter)
                 .map_err(|e| crate::error::Error::io("cannot reopen the trace", e))?
         }
         _ => Recorder::create(&dir, reporter)
@@ -214,8 +239,35 @@ pub fn run_with(
         actions: Vec::new(),
         mode,
         written_bytes: 0,
+        interrupted: false,
+        settled: false,
     };
-    let (status, reason) = match exec.drive(provider) {
+    let driven = exec.drive(provider);
+    let interrupted = exec.interrupted
+        || (driven.is_err() && crate::sys::signals::interrupted() && !exec.settled);
+    let (status, reason) = match driven {
+        // A resume interrupted while catching up has written nothing.
+        _ if interrupted && exec.recorder.catching_up() => {
+            return Err(crate::error::Error::Interrupted(format!(
+                "interrupted before the resume caught up; run {} is as it was, `wf resume {}` continues it",
+                dir.id, dir.id
+            )));
+        }
+        _ if interrupted => {
+            let signal = crate::sys::signals::signal().unwrap_or("a signal");
+            exec.recorder
+                .record(Event::RunInterrupted {
+                    signal: signal.to_string(),
+                    at: crate::sys::clock::now_rfc3339(),
+                })
+                .map_err(|e| crate::error::Error::Failed(e.to_string()))?;
+            (
+                RunStatus::Interrupted,
+                Some(format!(
+                    "interrupted by {signal}; every command it started was stopped"
+                )),
+            )
+        }
         Ok(end) => end,
         // A resume that could not catch up has written nothing: the run
         // stays as it was, resumable once the cause is fixed.
@@ -269,6 +321,11 @@ struct Executor<'a> {
     /// Bytes written by `write_file` and `edit_file` so far in the run
     /// (`limits.max_write_bytes`).
     written_bytes: u64,
+    /// A signal stopped the run: an event was not recorded because of it.
+    interrupted: bool,
+    /// The run paused at a checkpoint when a signal came at its prompt:
+    /// the rest (the diff) is recorded as for any pause.
+    settled: bool,
 }
 
 type End = (RunStatus, Option<String>);
@@ -287,6 +344,10 @@ impl ProviderObserver for Observer<'_, '_> {
     }
 
     fn time_left(&self) -> Option<Duration> {
+        // Interrupted: no retry, no new attempt.
+        if crate::sys::signals::interrupted() {
+            return Some(Duration::ZERO);
+        }
         Some(self.deadline.saturating_duration_since(Instant::now()))
     }
 
@@ -303,6 +364,10 @@ impl ProviderObserver for Observer<'_, '_> {
 
 impl Executor<'_> {
     fn emit(&mut self, event: Event) -> Result<(), String> {
+        if crate::sys::signals::interrupted() && !self.settled && !done_for_good(&event) {
+            self.interrupted = true;
+            return Err("interrupted".into());
+        }
         if let Some(action) = boundary::action(&event) {
             self.actions.push(action);
         }
@@ -531,6 +596,10 @@ impl Executor<'_> {
             ),
             Decision::Paused => (CheckpointState::Paused, None, None),
         };
+        // Paused by a signal at the prompt: the run ends as any pause does.
+        if decision == Decision::Paused && crate::sys::signals::interrupted() {
+            self.settled = true;
+        }
         let approved = matches!(decision, Decision::Approved { .. });
         self.emit(Event::Checkpoint {
             name,
@@ -561,8 +630,13 @@ impl Executor<'_> {
             Decision::Paused => Some((
                 RunStatus::Paused,
                 Some(format!(
-                    "paused at the {} checkpoint: no terminal to ask and no --yes; the run is saved in {}",
+                    "paused at the {} checkpoint: {}; the run is saved in {}",
                     name.as_str(),
+                    if self.settled {
+                        "interrupted at the prompt"
+                    } else {
+                        "no terminal to ask and no --yes"
+                    },
                     self.dir.path.display()
                 )),
             )),
@@ -822,6 +896,17 @@ fn context_event(context: &crate::context::Context) -> Event {
             })
             .collect(),
         total_tokens: context.total_tokens,
+    }
+}
+
+/// Whether `event` records something done for good, recorded even after a
+/// signal (see the module docs): an application, a commit, a failed
+/// application, a checkpoint's decision.
+fn done_for_good(event: &Event) -> bool {
+    match event {
+        Event::Applied { .. } | Event::Committed { .. } | Event::ApplyFailed { .. } => true,
+        Event::Checkpoint { state, .. } => *state != CheckpointState::Reached,
+        _ => false,
     }
 }
 

@@ -141,6 +141,9 @@ pub enum RunStatus {
     ApplyFailed,
     /// wf itself failed (workspace, git, I/O).
     Error,
+    /// `SIGINT` (Ctrl-C), `SIGTERM` or `SIGHUP` stopped the run; `wf resume`
+    /// continues it.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -158,6 +161,7 @@ impl RunStatus {
             RunStatus::ModelError => "model_error",
             RunStatus::ApplyFailed => "apply_failed",
             RunStatus::Error => "error",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -463,6 +467,16 @@ pub enum Event {
         /// Details.
         message: String,
     },
+    /// A signal (Ctrl-C, `SIGTERM`, `SIGHUP`) stopped the run: every
+    /// command it started was killed, and what they did is not recorded.
+    /// `run_finished` with status `interrupted` follows; a resume leaves
+    /// both out (see [`without_interruptions`]).
+    RunInterrupted {
+        /// `SIGINT`, `SIGTERM` or `SIGHUP`.
+        signal: String,
+        /// When (RFC 3339).
+        at: String,
+    },
     /// The last event of a finished run.
     RunFinished {
         /// How it ended.
@@ -497,6 +511,7 @@ impl Event {
             ],
             Event::ModelResponse { .. } => &["cache_hit"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
+            Event::RunInterrupted { .. } => &["signal", "at"],
             // The approved diff's hash is checked where it matters (resume,
             // apply); traces of older wf have none.
             Event::Checkpoint { .. } => &["by", "via", "comment", "commit", "at", "diff_sha256"],
@@ -550,9 +565,32 @@ impl Event {
             Event::ChangeRefused { .. } => "change_refused",
             Event::ApplyFailed { .. } => "apply_failed",
             Event::LimitReached { .. } => "limit_reached",
+            Event::RunInterrupted { .. } => "run_interrupted",
             Event::RunFinished { .. } => "run_finished",
         }
     }
+}
+
+/// The records of a trace without its interruptions: each
+/// `run_interrupted` and the `run_finished` with status `interrupted` that
+/// follows it. They are not part of the run's course, as pauses are not
+/// (`crate::record::compare::without_pauses`): a resumed run catches up
+/// with the rest and goes on from there.
+pub fn without_interruptions(records: &[Record]) -> Vec<Record> {
+    records
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.event,
+                Event::RunInterrupted { .. }
+                    | Event::RunFinished {
+                        status: RunStatus::Interrupted,
+                        ..
+                    }
+            )
+        })
+        .cloned()
+        .collect()
 }
 
 /// A record as JSON with the volatile fields ([`RECORD_VOLATILE`] and its
@@ -567,4 +605,57 @@ pub fn comparable(record: &Record) -> serde_json::Value {
         }
     }
     v
+}
+
+#[cfg(test)]
+mod interruption_tests {
+    use super::*;
+
+    fn rec(seq: u64, event: Event) -> Record {
+        Record {
+            seq,
+            t_ms: 0,
+            event,
+            hash: String::new(),
+        }
+    }
+
+    fn finished(status: RunStatus) -> Event {
+        Event::RunFinished {
+            status,
+            reason: None,
+            diff_hash: None,
+            files_changed: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    #[test]
+    fn without_interruptions_drops_the_interruption_tail_only() {
+        let records = vec![
+            rec(
+                1,
+                Event::RepairRequested {
+                    round: 1,
+                    failed: vec!["x".into()],
+                },
+            ),
+            rec(
+                2,
+                Event::RunInterrupted {
+                    signal: "SIGINT".into(),
+                    at: "now".into(),
+                },
+            ),
+            rec(3, finished(RunStatus::Interrupted)),
+            rec(4, finished(RunStatus::Succeeded)),
+        ];
+        let kept: Vec<u64> = without_interruptions(&records)
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(kept, [1, 4]);
+        assert_eq!(RunStatus::Interrupted.as_str(), "interrupted");
+        assert_eq!(crate::error::Exit::from(RunStatus::Interrupted).code(), 130);
+    }
 }

@@ -344,6 +344,10 @@ fn describe(event: &Event, view: View) -> Option<String> {
             View::Line => format!("committed as {revision}"),
             View::Timeline => labeled("committed", " ", revision.clone()),
         },
+        Event::RunInterrupted { signal, .. } => match view {
+            View::Line => format!("interrupted by {signal}: every command stopped"),
+            View::Timeline => labeled("INTERRUPTED", " ", format!("by {signal}")),
+        },
         Event::LimitReached { limit, message } => {
             labeled("limit", " ", format!("{limit}: {message}"))
         }

@@ -8,9 +8,12 @@
 //!   repository root, HEAD, the current user).
 //! - [`clock`]: wall-clock time for the fields that carry it.
 //! - [`paths`]: relative-path checks and the one relative-path helper.
+//! - [`signals`]: Ctrl-C, `SIGTERM` and `SIGHUP` during a run: the
+//!   interrupted flag and stopping every child.
 
 pub mod clock;
 pub mod git;
 pub mod lock;
 pub mod paths;
 pub mod process;
+pub mod signals;

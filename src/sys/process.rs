@@ -149,6 +149,10 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
     drop(cmd);
     let pid = child.id() as i32;
     let _live = Live::register(pid);
+    // Interrupted before it was registered: `kill_all` missed it.
+    if super::signals::interrupted() {
+        kill_group(pid);
+    }
     if let Some(started) = started
         && let Err(e) = started.wait()
     {

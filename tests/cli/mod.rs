@@ -14,6 +14,7 @@ mod resume;
 mod run;
 mod sandbox;
 mod schema;
+mod signals;
 mod step_settings;
 mod structure;
 mod trust;

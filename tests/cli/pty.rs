@@ -3,11 +3,17 @@
 use super::Repo;
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
+use std::os::unix::process::CommandExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// An answer that is not typed: SIGINT sent to wf's process group, as a
+/// terminal does on Ctrl-C.
+const CTRL_C: &str = "\u{3}";
+
 /// Runs `wf run task.yaml` on a pseudo-terminal, answers `answer` when the
-/// apply question appears, and returns (exit code, everything shown).
+/// apply question appears ([`CTRL_C`]: a SIGINT), and returns (exit code,
+/// everything shown).
 fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two fresh descriptors into the given integers.
@@ -35,6 +41,7 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
         .stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())
         .stderr(slave)
+        .process_group(0)
         .spawn()
         .unwrap();
     let shown = Arc::new(Mutex::new(String::new()));
@@ -75,7 +82,14 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
             .matches("Apply this change to your tree?")
             .count();
         if questions > asked && asked < answers.len() {
-            writer.write_all(answers[asked].as_bytes()).unwrap();
+            if answers[asked] == CTRL_C {
+                // SAFETY: only sends a signal to the group wf leads.
+                unsafe {
+                    libc::killpg(child.id() as i32, libc::SIGINT);
+                }
+            } else {
+                writer.write_all(answers[asked].as_bytes()).unwrap();
+            }
             asked += 1;
         }
         assert!(
@@ -142,4 +156,26 @@ fn answering_no_rejects_and_keeps_the_tree() {
     assert_eq!(s["status"], "rejected");
     assert_eq!(s["approvals"][0]["decision"], "rejected");
     assert!(repo.runs().pop().unwrap().join("diff.patch").exists());
+}
+
+#[test]
+fn ctrl_c_at_the_apply_prompt_pauses_there_and_approve_works() {
+    let repo = repo();
+    let (code, shown) = run_on_pty(&repo, &[CTRL_C]);
+    assert_eq!(code, 3, "paused: {shown}");
+    assert!(
+        shown.contains("wf approve"),
+        "how to go on is shown: {shown}"
+    );
+    assert!(!repo.exists("config/app.toml"));
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "paused");
+    assert_eq!(s["approvals"][0]["checkpoint"], "apply");
+    assert_eq!(s["approvals"][0]["decision"], "paused");
+    let trace = repo.last_trace();
+    assert!(super::events(&trace, "run_interrupted").is_empty());
+    repo.wf(&["approve", "last"]).code(0);
+    repo.wf(&["resume", "last"]).code(0);
+    assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
+    assert_eq!(repo.last_summary()["status"], "succeeded");
 }
