@@ -6,7 +6,7 @@
     gen.py tree DIR N             a git work tree of N small files (.gitignore'd dirs included)
     gen.py repo DIR N             a committed git repository of N small files
     gen.py turns FILE N REPO      a script of N turns over the files of REPO
-    gen.py task FILE KIND         a task file: one-turn, many-turns, fixed, tree-wide, tree-based
+    gen.py task FILE KIND         a task file: one-turn, one-check, many-turns, fixed, tree-wide, tree-based
 """
 
 import os
@@ -287,16 +287,19 @@ def gen_turns(path, n, repo):
 
 def gen_task(path, kind, extra=""):
     common_tools = "tools: [read_file, list_files, search, edit_file, write_file]"
-    if kind == "one-turn":
+    if kind in ("one-turn", "one-check"):
+        # one-check: the same run with one check, `true`: one command, run
+        # in the sandbox unless --sandbox off.
+        check = "checks:\n  - name: noop\n    run: \"true\"\n" if kind == "one-check" else ""
         text = f"""wf: 1
-name: bench-one-turn
+name: bench-{kind}
 model:
   provider: script
   script: one.turns.yaml
 context:
   include: ["README.md"]
 prompt: Check the repository and stop.
-checkpoints:
+{check}checkpoints:
   apply: true
 limits:
   max_turns: 5

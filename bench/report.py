@@ -3,6 +3,7 @@
 
     report.py mean HYPERFINE.json [INDEX]     mean seconds of one command
     report.py min HYPERFINE.json [INDEX]      the fastest run, in seconds
+    report.py median HYPERFINE.json [INDEX]   the median run, in seconds
     report.py sd HYPERFINE.json [INDEX]       its standard deviation, "± N ms"
     report.py stats HYPERFINE.json [INDEX]    "mean ± stddev (min … max), N runs" in ms
     report.py plan-files PLAN.json            the task's context files in `wf plan --json`, one a line
@@ -10,6 +11,8 @@
     report.py plan-tokens PLAN.json           the context's total token estimate
     report.py splits TRACE.jsonl              where a run's wall time went, from its trace
     report.py table ROWS.tsv                  the final table (markdown) from the collected rows
+    report.py times HYPERFINE.json [INDEX]    every run's time in seconds, one a line
+    report.py summary FILE                    "median (min–max), N runs" in ms of the times in FILE
 
 A row of ROWS.tsv is: measure, figure, unit, target (a number, or "-" for
 information only), comparison ("le"), note.
@@ -31,6 +34,10 @@ def cmd_min(path, index="0"):
     print(f"{hyperfine(path, index)['min']:.6f}")
 
 
+def cmd_median(path, index="0"):
+    print(f"{hyperfine(path, index)['median']:.6f}")
+
+
 def cmd_sd(path, index="0"):
     """The standard deviation, as a note: "± 12 ms"."""
     sd = hyperfine(path, index)["stddev"] or 0
@@ -46,7 +53,10 @@ def cmd_stats(path, index="0"):
 
 def task_context(plan):
     """The task's own context: a single-prompt file's one step's, else the
-    top-level `defaults` its steps inherit."""
+    top-level `defaults` its steps inherit; a top-level `context` in the
+    shape of wf before the plan reshape (76bfac4 and earlier)."""
+    if "context" in plan:
+        return plan["context"]
     return (plan.get("defaults") or plan["steps"][0])["context"]
 
 
@@ -85,6 +95,19 @@ def cmd_splits(path):
     print("; ".join(parts))
 
 
+def cmd_times(path, index="0"):
+    for t in hyperfine(path, index)["times"]:
+        print(f"{t:.6f}")
+
+
+def cmd_summary(path):
+    """The median and range of the times (seconds, one a line) in FILE."""
+    ts = sorted(float(x) for x in open(path) if x.strip())
+    n = len(ts)
+    med = ts[n // 2] if n % 2 else (ts[n // 2 - 1] + ts[n // 2]) / 2
+    print(f"{med * 1000:.1f} ms ({ts[0] * 1000:.1f}–{ts[-1] * 1000:.1f}), {n} runs")
+
+
 def fmt(value, unit):
     v = float(value)
     if unit == "s":
@@ -120,6 +143,7 @@ def main():
     {
         "mean": cmd_mean,
         "min": cmd_min,
+        "median": cmd_median,
         "sd": cmd_sd,
         "stats": cmd_stats,
         "plan-files": cmd_plan_files,
@@ -127,6 +151,8 @@ def main():
         "plan-tokens": cmd_plan_tokens,
         "splits": cmd_splits,
         "table": cmd_table,
+        "times": cmd_times,
+        "summary": cmd_summary,
     }[cmd](*args)
 
 

@@ -8,14 +8,16 @@
 #
 # BENCH_TMPDIR=DIR puts the generated inputs under DIR (default: /dev/shm
 # when it is a writable tmpfs with room, else $TMPDIR or /tmp). wf's own
-# run workspaces go where wf puts them: $TMPDIR, else /tmp.
+# run workspaces go where wf puts them: $TMPDIR, else /tmp. WF=BINARY
+# measures that wf instead of building one (the sandbox lines need a wf
+# with --sandbox).
 set -euo pipefail
 
 write=0
 for arg in "$@"; do
   case $arg in
     --write) write=1 ;;
-    -h | --help) sed -n '2,11p' "$0" | cut -c3-; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0" | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown argument \`$arg\` (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,9 +44,14 @@ if ((${#missing[@]})); then
 fi
 
 # ---------------------------------------------------------------- 2. build
-say "building wf (cargo build --release)"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" --target-dir "$root/target"
-wf=$root/target/release/wf
+if [ -n "${WF:-}" ]; then
+  wf=$(realpath "$WF")
+  say "measuring $wf (not built)"
+else
+  say "building wf (cargo build --release)"
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml" --target-dir "$root/target"
+  wf=$root/target/release/wf
+fi
 [ -x "$wf" ] || die "no binary at $wf"
 qwf=$(printf '%q' "$wf")
 
@@ -173,6 +180,22 @@ if [ "$(stat -f -c %T "$workspace_tmp")" != tmpfs ] && [ "$(stat -f -c %T /dev/s
   (cd "$tmp/c/repo" && hf one-turn-shm --warmup 3 --runs 30 --prepare "bash $tmp/c/prep.sh" "env TMPDIR=/dev/shm $qwf run ../task.yaml --yes")
   row "c. same, wf's workspace on tmpfs (TMPDIR=/dev/shm)" "$(mean one-turn-shm)" s - "$(sd one-turn-shm)"
 fi
+
+# ---- s. the sandbox: the run of c with one check, `true`: one command,
+# confined (the default) and with --sandbox off. Their difference is what
+# the sandbox costs a run with one command: the probe of the machine, the
+# policy, and one start of the `wf __sandbox` helper.
+say "s. one-turn run with one check (\`true\`), sandboxed and not"
+gen task "$tmp/c/check.yaml" one-check
+(cd "$tmp/c/repo" && "$wf" run ../check.yaml --yes 2>"$tmp/c/check.err") || die "one-check run failed: $(cat "$tmp/c/check.err")"
+grep -q '"kind":"check_result".*"passed":true' "$(ls -d "$tmp"/c/repo/.wf/runs/*/ | tail -n 1)trace.jsonl" ||
+  die "one-check run: the check did not run and pass"
+(cd "$tmp/c/repo" && hf one-check --warmup 3 --runs 30 --prepare "bash $tmp/c/prep.sh" \
+  "$qwf run ../check.yaml --yes" "$qwf run ../check.yaml --yes --sandbox off")
+row "s. one-turn run with one check (\`true\`), sandboxed" "$(mean one-check 0)" s 0.060 "$(sd one-check 0)"
+row "s. same, \`--sandbox off\`" "$(mean one-check 1)" s - "$(sd one-check 1)"
+row "s. what the sandbox adds to that run (difference of the medians)" \
+  "$(python3 -c "print($(rep median "$tmp/one-check.json" 0) - $(rep median "$tmp/one-check.json" 1))")" s - "probe, policy, one confined command"
 
 # The same run with its task from a pinned git recipe: what `uses:` adds
 # (reading wf.lock, `git ls-remote` of a local remote to check the tag, the
