@@ -55,8 +55,16 @@ fn is_companion_file(path: &Path) -> bool {
     if name.ends_with(".test.yaml") || name.ends_with(".test.yml") {
         return true;
     }
+    // Cheap first: a script names `turns:` at the start of a line; most
+    // task files never do, and need no second parse here.
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    if !text.lines().any(|l| l.starts_with("turns:")) {
+        return false;
+    }
     // A file that does not parse is reported by validation, as a task file.
-    let Ok(node) = crate::spec::yaml::parse_file(path) else {
+    let Ok(node) = crate::spec::yaml::parse(&text) else {
         return false;
     };
     node.get("turns").is_some() && node.get("wf").is_none()
