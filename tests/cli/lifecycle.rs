@@ -192,3 +192,39 @@ fn a_trace_written_by_an_older_wf_still_verifies_and_shows() {
     let bad = repo.wf(&["show", id, "--verify"]);
     assert_ne!(bad.code, 0, "{}", bad.stdout);
 }
+
+/// An auditor must see a run whose record was tampered with, not miss it.
+#[test]
+fn a_run_whose_trace_fails_verification_is_listed_and_flagged() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1\nname: t\nmodel: { provider: script, script: turns.yaml }\nprompt: x\n",
+    )
+    .file("turns.yaml", "turns:\n  - text: Done.\n")
+    .commit();
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    let runs = repo.runs();
+    // Edit the first run's record by hand, without recomputing the chain.
+    let trace = runs[0].join("trace.jsonl");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    std::fs::write(&trace, text.replacen("\"dry_run\":true", "\"dry_run\":false", 1)).unwrap();
+    let tampered = runs[0].file_name().unwrap().to_string_lossy().into_owned();
+    let intact = runs[1].file_name().unwrap().to_string_lossy().into_owned();
+    let r = repo.wf(&["runs"]);
+    r.code(0);
+    let line = |id: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.contains(id))
+            .unwrap_or_else(|| panic!("run {id} is not listed:\n{}", r.stdout))
+            .to_string()
+    };
+    assert!(line(&tampered).contains("TRACE INVALID"), "{}", r.stdout);
+    assert!(!line(&intact).contains("TRACE INVALID"), "{}", r.stdout);
+    // Also when asking which runs touched a file: it might have.
+    let touching = repo.wf(&["runs", "--touching", "x.txt"]);
+    assert!(touching.stdout.contains(&tampered), "{}", touching.stdout);
+    assert!(!touching.stdout.contains(&intact), "{}", touching.stdout);
+}
