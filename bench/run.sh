@@ -216,11 +216,15 @@ row "c. same, the task from a pinned git recipe (\`uses:\`)" "$(mean one-turn-us
 say "d. 200-turn scripted run, 1,000-file git repository"
 mkdir -p "$tmp/d"
 gen repo "$tmp/d/repo" 1000
-gen turns "$tmp/d/many.turns.yaml" 200 "$tmp/d/repo"
-gen task "$tmp/d/task.yaml" many-turns
+# The task file lives in the repository, committed, as users keep them (wf
+# replays and resumes only task files inside the repository).
+mkdir -p "$tmp/d/repo/wf-bench"
+gen turns "$tmp/d/repo/wf-bench/many.turns.yaml" 200 "$tmp/d/repo"
+gen task "$tmp/d/repo/wf-bench/task.yaml" many-turns
+git -C "$tmp/d/repo" add wf-bench && git -C "$tmp/d/repo" -c user.name=bench -c user.email=bench@wf.invalid commit -qm "the task"
 printf 'cd %q && git checkout -q . && git clean -fdq -e .wf && rm -rf .wf/runs\n' "$tmp/d/repo" >"$tmp/d/prep.sh"
 bash "$tmp/d/prep.sh"
-(cd "$tmp/d/repo" && "$wf" run ../task.yaml --yes 2>"$tmp/d/first.err") || die "200-turn run failed: $(tail -n 5 "$tmp/d/first.err")"
+(cd "$tmp/d/repo" && "$wf" run wf-bench/task.yaml --yes 2>"$tmp/d/first.err") || die "200-turn run failed: $(tail -n 5 "$tmp/d/first.err")"
 grep -q 'succeeded (200 turns' "$tmp/d/first.err" || die "200-turn run: $(tail -n 5 "$tmp/d/first.err")"
 changed=$(git -C "$tmp/d/repo" status --porcelain | wc -l)
 [ "$changed" -gt 0 ] || die "the 200-turn run applied nothing"
@@ -229,22 +233,22 @@ failed=$(grep '"kind":"tool_result"' "$tmp"/d/repo/.wf/runs/*/trace.jsonl | grep
 [ "$failed" -eq 0 ] || die "$failed of the 200-turn run's tool calls failed"
 echo "200-turn run: $calls tool calls, all ok; $(grep -o 'applied: [0-9]* files' "$tmp/d/first.err")" >&2
 echo "where the time went (first run): $(rep splits "$tmp"/d/repo/.wf/runs/*/trace.jsonl)" >&2
-(cd "$tmp/d/repo" && hf many-turns --warmup 1 --runs 10 --prepare "bash $tmp/d/prep.sh" "$qwf run ../task.yaml --yes")
+(cd "$tmp/d/repo" && hf many-turns --warmup 1 --runs 10 --prepare "bash $tmp/d/prep.sh" "$qwf run wf-bench/task.yaml --yes")
 row "d. 200-turn run, 1,000-file repo: time" "$(mean many-turns)" s 1 "$(sd many-turns)"
-rss=$(cd "$tmp/d/repo" && peak_rss "bash $tmp/d/prep.sh" "$wf" run ../task.yaml --yes)
+rss=$(cd "$tmp/d/repo" && peak_rss "bash $tmp/d/prep.sh" "$wf" run wf-bench/task.yaml --yes)
 row "d. 200-turn run, 1,000-file repo: peak RSS" "$rss" MB 50
-(cd "$tmp/d/repo" && hf many-turns-dry --warmup 1 --runs 5 --prepare "bash $tmp/d/prep.sh" "$qwf run ../task.yaml --dry-run")
+(cd "$tmp/d/repo" && hf many-turns-dry --warmup 1 --runs 5 --prepare "bash $tmp/d/prep.sh" "$qwf run wf-bench/task.yaml --dry-run")
 row "d. same, \`--dry-run\` (nothing applied)" "$(mean many-turns-dry)" s - "$(sd many-turns-dry)"
 if ((shm_ok)); then
   (cd "$tmp/d/repo" && hf many-turns-shm --warmup 1 --runs 5 --prepare "bash $tmp/d/prep.sh" \
-    "env TMPDIR=/dev/shm $qwf run ../task.yaml --yes")
+    "env TMPDIR=/dev/shm $qwf run wf-bench/task.yaml --yes")
   row "d. same, wf's workspace on tmpfs (TMPDIR=/dev/shm)" "$(mean many-turns-shm)" s - "$(sd many-turns-shm)"
 fi
 
 # ---- f. replay of a recorded 200-turn run (about 1,000 events)
 say "f. replay of the recorded 200-turn run"
 bash "$tmp/d/prep.sh"
-(cd "$tmp/d/repo" && "$wf" run ../task.yaml --yes 2>/dev/null) || die "200-turn run for replay failed"
+(cd "$tmp/d/repo" && "$wf" run wf-bench/task.yaml --yes 2>/dev/null) || die "200-turn run for replay failed"
 events=$(wc -l <"$(ls -d "$tmp"/d/repo/.wf/runs/*/ | tail -n 1)trace.jsonl")
 (cd "$tmp/d/repo" && "$wf" replay last | tee "$tmp/d/replay.out" >&2)
 grep -q "reproduced $events events" "$tmp/d/replay.out" || die "replay did not reproduce the run: $(cat "$tmp/d/replay.out")"
@@ -254,7 +258,7 @@ row "f. replay of a recorded $events-event run" "$(mean replay)" s 1 "$(sd repla
 # ---- g. resume of a paused 200-turn run up to its pause point
 say "g. resume of a paused 200-turn run"
 bash "$tmp/d/prep.sh"
-(cd "$tmp/d/repo" && "$wf" run ../task.yaml 2>/dev/null; test $? -eq 3) || die "the 200-turn run did not pause"
+(cd "$tmp/d/repo" && "$wf" run wf-bench/task.yaml 2>/dev/null; test $? -eq 3) || die "the 200-turn run did not pause"
 (cd "$tmp/d/repo" && "$wf" approve last 2>/dev/null) || die "approve failed"
 run_dir=$(ls -d "$tmp"/d/repo/.wf/runs/*/ | tail -n 1)
 cp -r "$run_dir" "$tmp/d/paused-run"
@@ -266,6 +270,7 @@ row "g. resume of a paused 200-turn run (to its pause point, then apply)" "$(mea
 # ---- e. the fixed part of every request
 say "e. fixed instructions and tool definitions per request"
 mkdir -p "$tmp/e"
+git -C "$tmp/e" init -q # wf plans inside a git repository only
 gen task "$tmp/e/fixed.yaml" fixed
 (cd "$tmp/e" && "$wf" plan --json fixed.yaml >"$tmp/e/plan.json")
 (cd "$tmp/e" && "$wf" plan fixed.yaml >"$tmp/e/plan.txt")
