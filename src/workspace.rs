@@ -664,6 +664,67 @@ pub fn apply(origin: &Path, patch_file: &Path) -> Result<(), WorkspaceError> {
     Ok(())
 }
 
+/// The files of `patch` (a `git diff --binary` against the run's start)
+/// that the user changed in `origin` since then: a file whose blob no longer
+/// starts with the patch's own base id (`index <base>..<new>`), a file the
+/// patch creates that exists now, or one it changes that is gone. The
+/// patch carries its base, so no starting state has to be rebuilt. Mode-only
+/// changes carry no id and count as unchanged while the file exists.
+pub fn changed_since(origin: &Path, patch: &str) -> Result<Vec<String>, WorkspaceError> {
+    let mut files: Vec<(String, Option<String>)> = Vec::new();
+    for line in patch.lines() {
+        if let Some(rest) = line.strip_prefix("diff --git a/") {
+            let path = rest.split(" b/").next().unwrap_or(rest).to_string();
+            files.push((path, None));
+        } else if let Some(ids) = line.strip_prefix("index ")
+            && let Some((_, base)) = files.last_mut()
+            && base.is_none()
+        {
+            *base = Some(ids.split("..").next().unwrap_or("").to_string());
+        }
+    }
+    let mut present = Vec::new();
+    let mut changed = Vec::new();
+    for (path, base) in &files {
+        let abs = origin.join(path);
+        let exists = abs.symlink_metadata().is_ok();
+        let created = base
+            .as_deref()
+            .is_some_and(|b| b.bytes().all(|c| c == b'0'));
+        match (created, exists) {
+            (true, true) => changed.push(path.clone()),
+            (true, false) => {}
+            (false, false) => changed.push(path.clone()),
+            (false, true) => {
+                if let Some(b) = base {
+                    present.push((path.clone(), b.clone(), abs));
+                }
+            }
+        }
+    }
+    if !present.is_empty() {
+        let mut args = vec![
+            "hash-object".to_string(),
+            "--no-filters".to_string(),
+            "--".to_string(),
+        ];
+        args.extend(
+            present
+                .iter()
+                .map(|(_, _, abs)| abs.to_string_lossy().into_owned()),
+        );
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = user_git(origin, &refs)?;
+        for ((path, base, _), id) in present.iter().zip(String::from_utf8_lossy(&out).lines()) {
+            if !id.trim().starts_with(base.as_str()) {
+                changed.push(path.clone());
+            }
+        }
+    }
+    changed.sort();
+    Ok(changed)
+}
+
 /// Hash of a patch's text, as recorded in the trace.
 pub fn diff_hash(patch: &str) -> String {
     sha256_hex(patch.as_bytes())
@@ -985,5 +1046,41 @@ mod tests {
         ws.restore(&tree).unwrap();
         assert_eq!(read(&ws.dir, "src/lib.rs"), "changed by the model\n");
         assert!(!ws.dir.join("check-output.txt").exists());
+    }
+
+    #[test]
+    fn changed_since_reads_the_base_from_the_patch() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let g = |args: &[&str]| Git::private(root).args(args).output().unwrap();
+        g(&["init", "-q"]);
+        std::fs::write(root.join("a.txt"), "a\n").unwrap();
+        std::fs::write(root.join("b.txt"), "b\n").unwrap();
+        g(&["add", "-A"]);
+        g(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "start",
+        ]);
+        // The run's change: edit a, delete b, create c.
+        std::fs::write(root.join("a.txt"), "a2\n").unwrap();
+        std::fs::remove_file(root.join("b.txt")).unwrap();
+        std::fs::write(root.join("c.txt"), "c\n").unwrap();
+        g(&["add", "-A"]);
+        let patch = String::from_utf8(g(&["diff", "--cached", "--binary", "HEAD"])).unwrap();
+        g(&["reset", "-q", "--hard"]);
+        std::fs::remove_file(root.join("c.txt")).ok();
+        assert_eq!(changed_since(root, &patch).unwrap(), Vec::<String>::new());
+        std::fs::write(root.join("a.txt"), "mine\n").unwrap();
+        std::fs::write(root.join("c.txt"), "mine\n").unwrap();
+        std::fs::remove_file(root.join("b.txt")).unwrap();
+        assert_eq!(
+            changed_since(root, &patch).unwrap(),
+            ["a.txt", "b.txt", "c.txt"]
+        );
     }
 }

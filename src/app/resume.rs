@@ -374,16 +374,19 @@ fn continue_approved(
         return Err(Error::Failed("the trace has no run_started header".into()));
     };
     // What the user changed since the run started, among the files the
-    // change touches: the live run's rule, against the recorded start.
-    let start = crate::app::replay::recorded_start(dir, base_revision)
-        .map(|source| crate::workspace::Workspace::create_from(root, &source))
-        .transpose()
-        .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
-    let conflicts = match &start {
-        Some(start) => start
-            .changed_in_origin(&files)
-            .map_err(|e| Error::Failed(format!("cannot compare with your tree: {e}")))?,
-        None => Vec::new(),
+    // change touches (the live run's rule), read from the patch's own base
+    // ids: nothing of the starting state is rebuilt.
+    let conflicts = crate::workspace::changed_since(root, &String::from_utf8_lossy(&patch))
+        .map_err(|e| Error::Failed(format!("cannot compare with your tree: {e}")))?;
+    // The commit message is planned against the recorded start; built only
+    // when a commit was asked for.
+    let start = if commit {
+        crate::app::replay::recorded_start(dir, base_revision)
+            .map(|source| crate::workspace::Workspace::create_from(root, &source))
+            .transpose()
+            .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?
+    } else {
+        None
     };
     let mut recorder = Recorder::reopen(dir, records, Vec::new(), reporter)
         .map_err(|e| Error::io("cannot append to the trace", e))?;

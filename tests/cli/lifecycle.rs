@@ -209,7 +209,11 @@ fn a_run_whose_trace_fails_verification_is_listed_and_flagged() {
     // Edit the first run's record by hand, without recomputing the chain.
     let trace = runs[0].join("trace.jsonl");
     let text = std::fs::read_to_string(&trace).unwrap();
-    std::fs::write(&trace, text.replacen("\"dry_run\":true", "\"dry_run\":false", 1)).unwrap();
+    std::fs::write(
+        &trace,
+        text.replacen("\"dry_run\":true", "\"dry_run\":false", 1),
+    )
+    .unwrap();
     let tampered = runs[0].file_name().unwrap().to_string_lossy().into_owned();
     let intact = runs[1].file_name().unwrap().to_string_lossy().into_owned();
     let r = repo.wf(&["runs"]);
