@@ -4,3 +4,24 @@ mod cli;
 mod fuzz;
 mod providers;
 mod sandbox;
+
+/// The pids of the host's processes whose command line contains `marker`
+/// (tests that prove nothing a run started survives it).
+pub fn processes_with(marker: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in dir.filter_map(Result::ok) {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        // A zombie has an empty command line.
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmdline).contains(marker)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}

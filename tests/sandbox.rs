@@ -1,6 +1,7 @@
 //! The sandbox with the real `wf` binary as helper and real processes, all
 //! through `process::run`.
 
+use crate::processes_with;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use wf::sandbox::{HostEnv, Launcher, Policy, Sandboxed};
@@ -88,23 +89,6 @@ fn unique(tag: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("wf-sbx-{tag}-{}-{nanos}", std::process::id())
-}
-
-/// Host processes whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(marker)
-        {
-            found.push(name);
-        }
-    }
-    found
 }
 
 fn assert_gone(marker: &str) {

@@ -10,6 +10,7 @@
 //! attempt got through and the trace shows the denial.
 
 use super::{Ran, Repo, events, wf_bin};
+use crate::processes_with;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -484,23 +485,6 @@ fn the_api_key_in_wfs_environment_is_out_of_reach() {
     let output = check_output(&repo);
     assert!(output.contains("ESCAPED wf-environ"), "{output}");
     assert!(output.contains(&canary), "{output}");
-}
-
-/// Host processes whose command line contains `marker`.
-fn processes_with(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmdline).contains(marker)
-        {
-            found.push(name);
-        }
-    }
-    found
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! removed, and `wf resume` finishes it; a second Ctrl-C exits at once.
 
 use super::{Repo, events};
+use crate::processes_with as with_marker;
 use crate::providers::server::{Reply, TestServer};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -16,27 +17,6 @@ fn unique_marker() -> String {
         .unwrap()
         .subsec_nanos();
     format!("9{}{nanos:09}", std::process::id())
-}
-
-/// The processes whose command line contains `marker`.
-fn with_marker(marker: &str) -> Vec<i32> {
-    let mut found = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in dir.filter_map(Result::ok) {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        // A zombie has an empty command line.
-        if String::from_utf8_lossy(&cmdline).contains(marker) {
-            found.push(pid);
-        }
-    }
-    found
 }
 
 fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
