@@ -574,22 +574,9 @@ impl Workspace {
             .collect();
         let mut current: std::collections::BTreeMap<String, String> =
             std::collections::BTreeMap::new();
-        if !present.is_empty() {
-            let mut args = vec![
-                "hash-object".to_string(),
-                "--no-filters".to_string(),
-                "--".to_string(),
-            ];
-            args.extend(
-                present
-                    .iter()
-                    .map(|p| self.origin.join(p).to_string_lossy().into_owned()),
-            );
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = git(&self.dir, &refs)?;
-            for (p, id) in present.iter().zip(String::from_utf8_lossy(&out).lines()) {
-                current.insert((*p).clone(), id.trim().to_string());
-            }
+        let files: Vec<PathBuf> = present.iter().map(|p| self.origin.join(p)).collect();
+        for (p, id) in present.iter().zip(blob_ids(&self.dir, &files)?) {
+            current.insert((*p).clone(), id);
         }
         Ok(paths
             .iter()
@@ -702,27 +689,30 @@ pub fn changed_since(origin: &Path, patch: &str) -> Result<Vec<String>, Workspac
             }
         }
     }
-    if !present.is_empty() {
-        let mut args = vec![
-            "hash-object".to_string(),
-            "--no-filters".to_string(),
-            "--".to_string(),
-        ];
-        args.extend(
-            present
-                .iter()
-                .map(|(_, _, abs)| abs.to_string_lossy().into_owned()),
-        );
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = user_git(origin, &refs)?;
-        for ((path, base, _), id) in present.iter().zip(String::from_utf8_lossy(&out).lines()) {
-            if !id.trim().starts_with(base.as_str()) {
-                changed.push(path.clone());
-            }
+    let files: Vec<PathBuf> = present.iter().map(|(_, _, abs)| abs.clone()).collect();
+    for ((path, base, _), id) in present.iter().zip(blob_ids(origin, &files)?) {
+        if !id.starts_with(base.as_str()) {
+            changed.push(path.clone());
         }
     }
     changed.sort();
     Ok(changed)
+}
+
+/// The git blob ids of `files` as they are now (content as is, no
+/// filters), in one `git hash-object` run in `dir`.
+fn blob_ids(dir: &Path, files: &[PathBuf]) -> Result<Vec<String>, WorkspaceError> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = Git::private(dir)
+        .args(["hash-object", "--no-filters", "--"])
+        .args(files)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out)
+        .lines()
+        .map(|id| id.trim().to_string())
+        .collect())
 }
 
 /// Hash of a patch's text, as recorded in the trace.
