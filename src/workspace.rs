@@ -3,20 +3,55 @@
 //!
 //! # The copy
 //!
-//! A workspace is a fresh directory under the system temp dir holding the
-//! repository as the user has it now: in a git repository, every tracked
-//! file and every untracked file that is not ignored (`git ls-files
-//! --cached --others --exclude-standard`), uncommitted changes included;
-//! outside git, every file the gitignore-aware walk finds. `.git/` and `.wf/`
-//! are never copied. Ignored files (build output, `.env` files, secrets)
-//! are not copied either: the model cannot read what the user's ignore
-//! rules keep out.
+//! A workspace is a directory under the system temp dir holding the
+//! repository as the user has it at the run's start: every tracked file and
+//! every untracked file that is not ignored (what `git status` shows them),
+//! uncommitted changes included. `.git/` and `.wf/` are never part of it.
+//! Ignored files (build output, `.env` files, secrets) are not either: the
+//! model cannot read what the user's ignore rules keep out. wf works in git
+//! repositories only.
 //!
-//! The workspace gets its own private git index: the baseline is recorded
-//! with `git add -A && git write-tree`, and the run's change is `git diff
-//! --binary` against that tree, which `git apply` takes back in the user's
-//! tree. wf's git calls ignore the user's and the system's git config so
-//! that settings such as `diff.noprefix` cannot change the patch.
+//! # A slot kept from run to run
+//!
+//! Copying a large tree for every run would cost what the tree costs, not
+//! what changed. So the workspace of a repository is a *slot*
+//! (`$TMPDIR/wf-ws-<hash of the repository path>-<n>`, 0700) kept between
+//! runs, with its own git directory, and each run brings it to its own
+//! starting state by touching only what differs, with git's stat cache
+//! doing the comparing:
+//!
+//! 1. The user's tree is staged into a private index of wf's kept next to
+//!    the slot (never the user's own index): `read-tree -m HEAD` keeps the
+//!    stat data of unchanged entries, `add -A` re-reads only files whose
+//!    stat data changed, `write-tree` names the starting state, and its
+//!    diff against `HEAD` is the run's `start.patch`.
+//! 2. In the slot, `git clean -fdx` removes every file that is not in the
+//!    slot's index (what the last run's commands left, ignored build output
+//!    included), and `read-tree --reset -u <start>` rewrites every file whose
+//!    content, mode or stat data differs from the start and deletes the
+//!    ones the start lacks. A write to a file always changes its ctime,
+//!    which no program can set back, so a file the model or a command of an
+//!    earlier run changed is always rewritten.
+//!
+//! The first run of a slot checks out every file; later runs cost what
+//! changed since. Concurrent runs of one repository take different slots
+//! (each slot is held by an advisory lock while a run uses it). A slot
+//! whose last run let commands run unconfined (`sandbox: off`), or that
+//! cannot be brought up to date, is made anew: confined commands see the
+//! slot's `.git` read-only, unconfined ones could have changed it. What is
+//! kept besides file contents: modification times of unchanged files (build
+//! tools rely on them) and directory permissions. Slots stay in the temp dir
+//! after the run; delete `$TMPDIR/wf-ws-*` when no wf runs to reclaim the
+//! space.
+//!
+//! The slot's git borrows the user's object store (a read-only alternate):
+//! no object is written for a file the repository already holds. The run's
+//! change is `git diff --binary` against the start's tree, which `git
+//! apply` takes back in the user's tree. wf's git calls ignore the user's
+//! and the system's git config so that settings such as `diff.noprefix`
+//! cannot change the patch, and no attributes apply: wf works on the bytes
+//! in the tree (clean/smudge filters such as Git LFS are not run: in a
+//! repository with LFS files, the start patch holds their contents).
 //!
 //! # Build caches
 //!
@@ -50,7 +85,6 @@ use crate::hash::sha256_hex;
 use crate::sys::git::{EMPTY_TREE, Git, GitError};
 use crate::sys::lock::FileLock;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Why a workspace operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -189,9 +223,42 @@ pub struct Workspace {
     /// Directories outside the workspace that commands may write (wf's own
     /// build caches).
     pub sandbox_write: Vec<PathBuf>,
-    keep: bool,
+    /// For a workspace of the current tree: its uncommitted state (tracked
+    /// changes and untracked, non-ignored files) as a patch against the
+    /// commit it is on, or against nothing before the first commit; what a
+    /// run records as `start.patch` so that replay and resume can rebuild
+    /// the start.
+    pub start_patch: Option<String>,
     /// Held while the workspace lives: its slot is ours.
     _slot: FileLock,
+}
+
+/// The paths of a workspace slot: the copy itself and wf's files next to
+/// it, outside the copy, where no command of a run can write.
+#[derive(Debug, Clone)]
+struct Slot {
+    /// The copy: `$TMPDIR/wf-ws-<hash of the repository path>-<n>`.
+    dir: PathBuf,
+    /// The run's temp directory (`<dir>.tmp`), emptied for every run.
+    tmp: PathBuf,
+    /// The private index of the user's tree (`<dir>.origin-index`): its
+    /// stat data makes the next run's staging re-read only changed files.
+    origin_index: PathBuf,
+    /// Present when a run of this slot let commands run unconfined
+    /// (`sandbox: off`): they could have changed the copy's own `.git`, so
+    /// the next run starts from a new copy.
+    unconfined: PathBuf,
+}
+
+impl Slot {
+    fn new(dir: PathBuf) -> Slot {
+        Slot {
+            tmp: dir.with_extension("tmp"),
+            origin_index: dir.with_extension("origin-index"),
+            unconfined: dir.with_extension("unconfined"),
+            dir,
+        }
+    }
 }
 
 /// What a workspace starts from.
@@ -209,100 +276,74 @@ pub enum Source {
     },
 }
 
-fn copy_tree(origin: &Path, dir: &Path) -> Result<usize, WorkspaceError> {
-    let mut copied = 0;
-    for rel in &tracked_files(origin)? {
-        let src = origin.join(rel);
-        let Ok(meta) = src.symlink_metadata() else {
-            continue; // deleted in the working tree but still in the index
-        };
-        let dst = dir.join(rel);
-        if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(io(format!("cannot create {}", parent.display())))?;
-        }
-        if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&src).map_err(io(format!("cannot read link {rel}")))?;
-            std::os::unix::fs::symlink(&target, &dst)
-                .map_err(io(format!("cannot copy link {rel}")))?;
-        } else if meta.is_file() {
-            std::fs::copy(&src, &dst).map_err(io(format!("cannot copy {rel}")))?;
-        } else {
-            continue; // a submodule or other special entry
-        }
-        copied += 1;
-    }
-    Ok(copied)
-}
-
-/// The uncommitted state of the user's tree as a patch against `revision`
-/// (or against nothing when the repository has no commit yet): tracked
-/// changes and untracked, non-ignored files. Written with a private index,
-/// so the user's staging area is untouched. `None` outside git.
-pub fn start_patch(
+/// The private index of the user's tree brought up to date with the tree as
+/// it is now (tracked changes, untracked files that are not ignored; `.wf/`
+/// never), written as a tree object; with the patch of that state against
+/// `revision` (or against nothing before the first commit).
+///
+/// `read-tree -m` takes the tracked set from the commit and keeps the stat
+/// data of every entry whose content matches it, and `add -A` then re-reads
+/// only files whose stat data changed, as `git status` does: the cost
+/// follows what changed since the last run, not the size of the tree. The
+/// user's own index is never read or written (their staging area is theirs;
+/// its entries may also hold what their clean filters made of a file, where
+/// wf works on the bytes in the tree). The objects of new and changed files
+/// go to the repository's object store, as `git add` would put them there.
+fn stage_origin(
     origin: &Path,
     revision: Option<&str>,
-) -> Result<Option<String>, WorkspaceError> {
-    if !is_git(origin) {
-        return Ok(None);
+    index: &Path,
+) -> Result<(String, String), WorkspaceError> {
+    let base = revision.unwrap_or(EMPTY_TREE);
+    let read = || {
+        Git::private(origin)
+            .args(["read-tree", "-m", base])
+            .index(index)
+            .output()
+    };
+    if read().is_err() {
+        // An index this wf cannot use (another git's format, a crash of
+        // an older wf): start it again; the first staging reads every file.
+        let _ = std::fs::remove_file(index);
+        read()?;
     }
-    let tmp = tempfile_path("wf-start-index");
-    let real_index = String::from_utf8_lossy(&git(origin, &["rev-parse", "--git-path", "index"])?)
-        .trim()
-        .to_string();
-    let real_index = origin.join(real_index);
-    if real_index.exists() {
-        std::fs::copy(&real_index, &tmp).map_err(io("cannot copy the git index"))?;
-    }
-    let env = [("GIT_INDEX_FILE", tmp.as_path())];
-    let result = (|| {
-        // The user's own git config decides what is ignored, as for the copy.
-        // `.wf/` is then taken out of this private index: never part of the
-        // starting state (an exclude pathspec instead would make `git add`
-        // fail when the user's .gitignore lists `.wf/`).
-        Git::user(origin).args(["add", "-A"]).index(&tmp).output()?;
-        Git::user(origin)
-            .args([
-                "rm",
-                "-r",
-                "-q",
-                "--cached",
-                "--ignore-unmatch",
-                "--",
-                ".wf",
-            ])
-            .index(&tmp)
-            .output()?;
-        let base = revision.unwrap_or(EMPTY_TREE);
-        git_with_env(
-            origin,
-            &[
-                "diff",
-                "--cached",
-                "--binary",
-                "--no-renames",
-                "--no-color",
-                "--no-ext-diff",
-                base,
-            ],
-            &env,
-        )
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    Ok(Some(String::from_utf8_lossy(&result?).into_owned()))
-}
-
-fn tempfile_path(prefix: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()))
-}
-
-/// git in the user's repository, with the user's own configuration
-/// (ignore rules, identity).
-fn user_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
-    Ok(Git::user(dir).args(args).output()?)
+    // The user's own git config decides what is ignored, as `git status`
+    // shows it to them. `.wf/` is then taken out: never part of the
+    // starting state (an exclude pathspec instead would make `git add` fail
+    // when the user's .gitignore lists `.wf/`).
+    Git::user(origin)
+        .args(["add", "-A"])
+        .index(index)
+        .output()?;
+    Git::private(origin)
+        .args([
+            "rm",
+            "-r",
+            "-q",
+            "--cached",
+            "--ignore-unmatch",
+            "--",
+            ".wf",
+        ])
+        .index(index)
+        .output()?;
+    let tree = Git::private(origin)
+        .args(["write-tree"])
+        .index(index)
+        .text()?;
+    let patch = Git::private(origin)
+        .args([
+            "diff",
+            "--cached",
+            "--binary",
+            "--no-renames",
+            "--no-color",
+            "--no-ext-diff",
+            base,
+        ])
+        .index(index)
+        .output()?;
+    Ok((tree, String::from_utf8_lossy(&patch).into_owned()))
 }
 
 /// git with the user's configuration shut out.
@@ -310,168 +351,232 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
     Ok(Git::private(dir).args(args).output()?)
 }
 
-fn git_with_env(
-    dir: &Path,
-    args: &[&str],
-    env: &[(&str, &Path)],
-) -> Result<Vec<u8>, WorkspaceError> {
-    let mut git = Git::private(dir);
-    git.args(args);
-    for (k, v) in env {
-        git.env(k, v);
-    }
-    Ok(git.output()?)
-}
-
 pub use crate::sys::git::{head_revision, is_git};
 
-/// The files of the user's tree that a workspace holds, sorted.
-pub fn tracked_files(root: &Path) -> Result<Vec<String>, WorkspaceError> {
-    let mut files: Vec<String> = if is_git(root) {
-        let out = user_git(
-            root,
-            &[
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-        )?;
-        out.split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect()
-    } else {
-        crate::context::walk_builder(root, root)
-            .build()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_some_and(|t| !t.is_dir()))
-            .filter_map(|e| crate::sys::paths::relative(root, e.path()))
-            .collect()
-    };
-    files.retain(|f| {
-        !(f.starts_with(".wf/") || f.starts_with(".git/") || f == ".wf" || f == ".git")
-    });
-    files.sort();
-    files.dedup();
-    Ok(files)
+/// The object store of the repository at `origin`, absolute: `.git/objects`
+/// of an ordinary clone without a git process; else (a linked worktree, a
+/// submodule, whose `.git` is a file) as git says.
+fn objects_dir(origin: &Path) -> Result<PathBuf, WorkspaceError> {
+    let plain = origin.join(".git");
+    if plain.is_dir() {
+        return Ok(plain.join("objects"));
+    }
+    let out = Git::user(origin)
+        .args([
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-path",
+            "objects",
+        ])
+        .text()?;
+    Ok(PathBuf::from(out))
+}
+
+/// Removes `dir` and everything in it, also where a command of a run took
+/// away its own write or search permission on a directory.
+fn force_remove(dir: &Path) -> Result<(), WorkspaceError> {
+    if dir.symlink_metadata().is_err() || std::fs::remove_dir_all(dir).is_ok() {
+        return Ok(());
+    }
+    fn open_up(dir: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    open_up(&entry.path());
+                }
+            }
+        }
+    }
+    open_up(dir);
+    std::fs::remove_dir_all(dir).map_err(io(format!("cannot clear {}", dir.display())))
+}
+
+/// The number of entries of a git index file (its header: `DIRC`, version,
+/// entry count), without a git process.
+fn index_entries(index: &Path) -> Option<usize> {
+    use std::io::Read;
+    let mut header = [0u8; 12];
+    std::fs::File::open(index)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    (&header[..4] == b"DIRC")
+        .then(|| u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize)
 }
 
 impl Workspace {
-    /// Copies the user's tree at `origin` into a fresh workspace.
-    ///
-    /// The workspace lives at a stable path per repository and slot
-    /// (`$TMPDIR/wf-ws-<hash of the repository path>-<slot>`), the first slot
-    /// not held by a live wf process. A stable path lets build tools reuse
-    /// their incremental caches from one run to the next (Cargo keys a
-    /// crate's artifacts by its path); concurrent runs get different slots.
+    /// A workspace holding the user's tree at `origin` as it is now.
     pub fn create(origin: &Path, _run_id: &str) -> Result<Workspace, WorkspaceError> {
         Workspace::create_from(origin, &Source::Current)
     }
 
     /// A workspace holding `source`: the user's tree as it is now, or a
     /// recorded starting state (a commit plus the uncommitted changes of
-    /// that moment) for replay and resume.
+    /// that moment) for replay and resume. See the module documentation:
+    /// the workspace is a slot kept from run to run and brought to the new
+    /// starting state by changing only the files that differ.
     pub fn create_from(origin: &Path, source: &Source) -> Result<Workspace, WorkspaceError> {
-        let (dir, slot) = claim_slot(origin)?;
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(io(format!("cannot clear {}", dir.display())))?;
+        let revision = match source {
+            Source::Current => head_revision(origin),
+            Source::Snapshot { .. } => None,
+        };
+        Workspace::build(origin, source, revision.as_deref())
+    }
+
+    /// A workspace of the user's tree as it is now, on top of `revision`
+    /// (the commit the tree is on, already known to the caller), with its
+    /// [`Workspace::start_patch`].
+    pub fn create_current(
+        origin: &Path,
+        revision: Option<&str>,
+    ) -> Result<Workspace, WorkspaceError> {
+        Workspace::build(origin, &Source::Current, revision)
+    }
+
+    fn build(
+        origin: &Path,
+        source: &Source,
+        revision: Option<&str>,
+    ) -> Result<Workspace, WorkspaceError> {
+        if !is_git(origin) {
+            return Err(WorkspaceError::Io {
+                context: format!("{} is not a git repository", origin.display()),
+                source: std::io::Error::other("wf works in a git repository"),
+            });
         }
-        private_dir(&dir)?;
-        let tmp = dir.with_extension("tmp");
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(io(format!("cannot clear {}", tmp.display())))?;
-        }
-        private_dir(&tmp)?;
+        let (slot, lock) = claim_slot(origin)?;
+        force_remove(&slot.tmp)?;
+        private_dir(&slot.tmp)?;
+        let objects = objects_dir(origin)?;
         let mut ws = Workspace {
-            dir: dir.clone(),
+            dir: slot.dir.clone(),
             origin: origin.to_path_buf(),
             base_tree: String::new(),
             files: 0,
+            start_patch: None,
             env: Vec::new(),
-            tmp,
-            sandbox_read: Vec::new(),
-            sandbox_write: Vec::new(),
-            keep: false,
-            _slot: slot,
-        };
-        match source {
-            Source::Current => {
-                copy_tree(origin, &dir)?;
-            }
-            Source::Snapshot { revision, patch } => {
-                if let Some(rev) = revision {
-                    let index = dir.with_extension("index");
-                    let index_env = [("GIT_INDEX_FILE", index.as_path())];
-                    let prefix = format!("{}/", dir.display());
-                    git_with_env(origin, &["read-tree", rev], &index_env)?;
-                    git_with_env(
-                        origin,
-                        &["checkout-index", "-a", "-f", &format!("--prefix={prefix}")],
-                        &index_env,
-                    )?;
-                    let _ = std::fs::remove_file(&index);
-                }
-                if let Some(patch) = patch
-                    && std::fs::metadata(patch).is_ok_and(|m| m.len() > 0)
-                {
-                    // A run folder is untrusted input: every path of the
-                    // patch must stay inside the repository (checked here,
-                    // and git's own check is left on).
-                    let text = std::fs::read(patch)
-                        .map_err(io(format!("cannot read {}", patch.display())))?;
-                    check_patch_paths(&String::from_utf8_lossy(&text)).map_err(|why| {
-                        WorkspaceError::Unsafe(format!("{}: {why}", patch.display()))
-                    })?;
-                    let ceiling = dir.parent().unwrap_or(&dir);
-                    let patch_arg = patch.to_string_lossy();
-                    git_with_env(
-                        &dir,
-                        &["apply", "--whitespace=nowarn", &patch_arg],
-                        &[("GIT_CEILING_DIRECTORIES", ceiling)],
-                    )?;
-                }
-            }
-        }
-        // No template: nothing to copy (hooks samples), and no hooks run.
-        git(&dir, &["init", "-q", "--template="])?;
-        // Borrow the user's object store (read-only: git never writes to an
-        // alternate), so `git add` writes no object for a file the
-        // repository already holds.
-        if let Ok(out) = user_git(
-            origin,
-            &[
-                "rev-parse",
-                "--path-format=absolute",
-                "--git-path",
-                "objects",
-            ],
-        ) {
-            let objects = String::from_utf8_lossy(&out).trim().to_string();
-            let info = dir.join(".git/objects/info");
-            std::fs::create_dir_all(&info).map_err(io("cannot set up the workspace's git"))?;
-            std::fs::write(info.join("alternates"), format!("{objects}\n"))
-                .map_err(io("cannot set up the workspace's git"))?;
+            tmp: slot.tmp.clone(),
             // git in a confined command reads the borrowed objects too (it
             // can never write them: they are read-only to the sandbox).
-            ws.sandbox_read.push(PathBuf::from(objects));
+            sandbox_read: vec![objects.clone()],
+            sandbox_write: Vec::new(),
+            _slot: lock,
+        };
+        // The state to reach: for the current tree, staged from the user's
+        // tree (once, whatever happens to the slot below).
+        let target = match source {
+            Source::Current => {
+                let (tree, patch) = stage_origin(origin, revision, &slot.origin_index)?;
+                ws.start_patch = Some(patch);
+                Some(tree)
+            }
+            Source::Snapshot { patch, .. } => {
+                if let Some(patch) = patch {
+                    check_snapshot_patch(patch)?;
+                }
+                None
+            }
+        };
+        let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
+        if !reusable
+            || ws
+                .fill(&slot, &objects, source, target.as_deref(), false)
+                .is_err()
+        {
+            // A new slot, one that unconfined commands may have touched, or
+            // one that cannot be brought to the new state (a command took
+            // away permissions, a crash left it half-written): a new copy.
+            force_remove(&slot.dir)?;
+            let _ = std::fs::remove_file(&slot.unconfined);
+            ws.fill(&slot, &objects, source, target.as_deref(), true)?;
         }
-        // Force: the workspace holds exactly the files that belong in the
-        // baseline, including tracked files that match an ignore rule
-        // (force-added by the user), which a plain `add -A` would leave out.
-        git(&dir, &["add", "-A", "-f"])?;
-        ws.base_tree = String::from_utf8_lossy(&git(&dir, &["write-tree"])?)
-            .trim()
-            .to_string();
-        ws.files = git(&dir, &["ls-files", "-z"])?
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .count();
+        ws.files = index_entries(&slot.dir.join(".git/index")).unwrap_or(0);
         share_build_caches(origin, &mut ws)?;
         ws.env
             .push(("TMPDIR".to_string(), ws.tmp.to_string_lossy().into_owned()));
         Ok(ws)
+    }
+
+    /// Brings the slot to the starting state: `target` (a tree of the
+    /// user's objects) for the current tree, else the snapshot's commit
+    /// plus its patch. `fresh`: the slot directory is new.
+    fn fill(
+        &mut self,
+        slot: &Slot,
+        objects: &Path,
+        source: &Source,
+        target: Option<&str>,
+        fresh: bool,
+    ) -> Result<(), WorkspaceError> {
+        let dir = &slot.dir;
+        if fresh {
+            private_dir(dir)?;
+            // No template: nothing to copy (hooks samples), and no hooks run.
+            git(dir, &["init", "-q", "--template="])?;
+        }
+        // A git killed mid-write leaves its lock behind; the slot is ours.
+        let _ = std::fs::remove_file(dir.join(".git/index.lock"));
+        // Borrow the user's object store (read-only: git never writes to an
+        // alternate), so no object is written for a file the repository
+        // already holds. Written every time: the slot follows the repository.
+        let info = dir.join(".git/objects/info");
+        std::fs::create_dir_all(&info).map_err(io("cannot set up the workspace's git"))?;
+        std::fs::write(info.join("alternates"), format!("{}\n", objects.display()))
+            .map_err(io("cannot set up the workspace's git"))?;
+        let start = match (source, target) {
+            (Source::Current, Some(tree)) => tree,
+            (Source::Snapshot { revision, .. }, _) => revision.as_deref().unwrap_or(EMPTY_TREE),
+            (Source::Current, None) => unreachable!("the current tree is staged first"),
+        };
+        self.clean_and_reset(start, &[])?;
+        // What earlier runs of this slot wrote to its own store is no
+        // longer referenced: the index now holds the user's objects only.
+        prune_loose_objects(&dir.join(".git/objects"));
+        match source {
+            Source::Current => self.base_tree = start.to_string(),
+            Source::Snapshot { patch, .. } => {
+                if let Some(patch) = patch
+                    && std::fs::metadata(patch).is_ok_and(|m| m.len() > 0)
+                {
+                    // Checked by `check_snapshot_patch` before, and git's
+                    // own check is left on.
+                    let ceiling = dir.parent().unwrap_or(dir);
+                    Git::private(dir)
+                        .args(["apply", "--index", "--whitespace=nowarn"])
+                        .arg(patch)
+                        .env("GIT_CEILING_DIRECTORIES", ceiling)
+                        .output()?;
+                }
+                // A tree id, as a live run records it (also for a commit).
+                self.base_tree = Git::private(dir).args(["write-tree"]).text()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts the copy at `tree`, changing only what differs: files left by
+    /// commands or an earlier run that are not in the index go (ignored
+    /// ones too, but the shared `node_modules` link), then `read-tree
+    /// --reset -u` rewrites every file whose content, mode or stat data
+    /// differs from `tree` and deletes the ones `tree` lacks. Any write to a
+    /// file changes its ctime, which no command can set back, so a changed
+    /// file is always seen.
+    fn reset_to(&self, tree: &str) -> Result<(), WorkspaceError> {
+        self.clean_and_reset(tree, &["-e", "/node_modules"])
+    }
+
+    /// [`Workspace::reset_to`], with `git clean` taking `keep` (its
+    /// exclusions). At the start of a run nothing is kept: the
+    /// `node_modules` link is made again (a command of an earlier run could
+    /// have put a directory of its own in its place).
+    fn clean_and_reset(&self, tree: &str, keep: &[&str]) -> Result<(), WorkspaceError> {
+        let mut clean = vec!["clean", "-fdxq"];
+        clean.extend(keep);
+        git(&self.dir, &clean)?;
+        git(&self.dir, &["read-tree", "--reset", "-u", tree])?;
+        Ok(())
     }
 
     /// The change so far, as a `git apply`-compatible patch (empty when none).
@@ -510,10 +615,7 @@ impl Workspace {
     /// shared `node_modules` link. Checks prove the change; they never
     /// become part of it.
     pub fn restore(&self, tree: &str) -> Result<(), WorkspaceError> {
-        git(&self.dir, &["read-tree", tree])?;
-        git(&self.dir, &["checkout-index", "-a", "-f"])?;
-        git(&self.dir, &["clean", "-fdxq", "-e", "/node_modules"])?;
-        Ok(())
+        self.reset_to(tree)
     }
 
     /// Paths that differ between two snapshots, sorted.
@@ -540,12 +642,6 @@ impl Workspace {
             ],
         )?;
         Ok(name_list(&out))
-    }
-
-    /// Keeps the directory when the workspace is dropped (for debugging or a
-    /// resume).
-    pub fn keep(&mut self) {
-        self.keep = true;
     }
 
     /// The files of the user's tree that differ from the baseline among
@@ -587,30 +683,54 @@ impl Workspace {
 }
 
 impl Drop for Workspace {
+    /// The run's temp directory goes; the copy stays for the next run of
+    /// this repository, which brings it to its own starting state.
     fn drop(&mut self) {
-        if !self.keep {
-            // Deleting thousands of files can take a second on a slow disk:
-            // move the directory aside and delete it in the background.
-            let trash = self
-                .dir
-                .with_extension(format!("trash-{}", std::process::id()));
-            if std::fs::rename(&self.dir, &trash).is_ok() {
-                let spawned = Command::new("rm")
-                    .arg("-rf")
-                    .arg(&trash)
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn();
-                if spawned.is_err() {
-                    let _ = std::fs::remove_dir_all(&trash);
-                }
-            } else {
-                let _ = std::fs::remove_dir_all(&self.dir);
-            }
-            let _ = std::fs::remove_dir_all(&self.tmp);
+        let _ = force_remove(&self.tmp);
+    }
+}
+
+impl Workspace {
+    /// Says that commands of this run will run unconfined (`sandbox: off`)
+    /// in the copy: they could change its `.git`, which confined commands
+    /// only see read-only, so the next run of this slot starts from a new
+    /// copy instead of trusting it.
+    pub fn mark_unconfined(&self) -> Result<(), WorkspaceError> {
+        std::fs::write(Slot::new(self.dir.clone()).unconfined, b"")
+            .map_err(io("cannot mark the workspace"))
+    }
+}
+
+/// A recorded start patch is untrusted input (a run folder can be edited):
+/// every path it names must stay inside the repository.
+fn check_snapshot_patch(patch: &Path) -> Result<(), WorkspaceError> {
+    if std::fs::metadata(patch).is_ok_and(|m| m.len() == 0) {
+        return Ok(());
+    }
+    let text = std::fs::read(patch).map_err(io(format!("cannot read {}", patch.display())))?;
+    check_patch_paths(&String::from_utf8_lossy(&text))
+        .map_err(|why| WorkspaceError::Unsafe(format!("{}: {why}", patch.display())))
+}
+
+/// Removes the loose objects of the slot's own store (`objects/xx/`), the
+/// alternates file and packs aside. Best effort: a leftover only costs disk.
+fn prune_loose_objects(objects: &Path) {
+    let Ok(entries) = std::fs::read_dir(objects) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// git in the user's repository, with the user's own configuration
+/// (ignore rules, identity).
+fn user_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
+    Ok(Git::user(dir).args(args).output()?)
 }
 
 fn lock_path(dir: &Path) -> PathBuf {
@@ -620,14 +740,14 @@ fn lock_path(dir: &Path) -> PathBuf {
 /// Finds and locks the first free workspace slot of `origin`. A slot is held
 /// by an advisory lock on `<slot>.lock`, which the kernel releases when its
 /// holder ends, however it ends.
-fn claim_slot(origin: &Path) -> Result<(PathBuf, FileLock), WorkspaceError> {
+fn claim_slot(origin: &Path) -> Result<(Slot, FileLock), WorkspaceError> {
     let key = sha256_hex(origin.to_string_lossy().as_bytes());
     for slot in 0..64 {
         let dir = std::env::temp_dir().join(format!("wf-ws-{}-{slot}", &key[..12]));
         match crate::sys::lock::take(&lock_path(&dir))
             .map_err(io("cannot lock a workspace slot"))?
         {
-            crate::sys::lock::Taken::Yes(lock) => return Ok((dir, lock)),
+            crate::sys::lock::Taken::Yes(lock) => return Ok((Slot::new(dir), lock)),
             crate::sys::lock::Taken::HeldBy(_) => continue,
         }
     }
@@ -753,13 +873,11 @@ fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), Workspace
         ws.sandbox_write.push(target);
     }
     let modules = origin.join("node_modules");
-    if modules.is_dir() && !ws.dir.join("node_modules").exists() {
+    if modules.is_dir() && ws.dir.join("node_modules").symlink_metadata().is_err() {
         // Keep the link out of the run's diff.
-        let exclude = ws.dir.join(".git/info/exclude");
-        let _ = std::fs::create_dir_all(ws.dir.join(".git/info"));
-        let mut text = std::fs::read_to_string(&exclude).unwrap_or_default();
-        text.push_str("\n/node_modules\n");
-        if std::fs::write(&exclude, text).is_ok() {
+        let info = ws.dir.join(".git/info");
+        let _ = std::fs::create_dir_all(&info);
+        if std::fs::write(info.join("exclude"), "/node_modules\n").is_ok() {
             let _ = std::os::unix::fs::symlink(&modules, ws.dir.join("node_modules"));
             ws.sandbox_read.push(modules);
         }
@@ -1072,5 +1190,210 @@ mod tests {
             changed_since(root, &patch).unwrap(),
             ["a.txt", "b.txt", "c.txt"]
         );
+    }
+
+    /// Removes the slots of `origin` (tests run in the system temp dir).
+    fn remove_slots(origin: &Path) {
+        let key = sha256_hex(origin.to_string_lossy().as_bytes());
+        let prefix = format!("wf-ws-{}-", &key[..12]);
+        for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let path = entry.path();
+                if path.is_dir() {
+                    force_remove(&path).unwrap();
+                } else {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+    }
+
+    /// A new workspace of `origin` in the slot at `dir`, the one an earlier
+    /// workspace of this test used. Another test's thread forking a process
+    /// at the moment the slot is claimed briefly shares its lock (until the
+    /// child's exec closes it), so the claim is retried a few times.
+    fn reclaim(origin: &Path, dir: &Path) -> Workspace {
+        for _ in 0..20 {
+            let ws = Workspace::create(origin, "again").unwrap();
+            if ws.dir == dir {
+                return ws;
+            }
+            drop(ws);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the slot {} was not reused", dir.display());
+    }
+
+    /// Every file of the user's tree that a workspace should hold, with
+    /// its content.
+    fn contents(dir: &Path, files: &[String]) -> Vec<(String, String)> {
+        files
+            .iter()
+            .map(|f| (f.clone(), std::fs::read_to_string(dir.join(f)).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn a_later_run_reuses_the_slot_and_sees_exactly_the_tree_of_its_start() {
+        let origin = repo();
+        let o = origin.path();
+        let first = Workspace::create(o, "r1").unwrap();
+        let dir = first.dir.clone();
+        // What the first run (its model and its commands) leaves behind:
+        // an edited file, a deleted one, new files staged and not, an
+        // ignored build output, a file whose mode changed, a directory
+        // made read-only, a planted node_modules.
+        write(&first.dir, "src/lib.rs", "fn model() {}\n");
+        std::fs::remove_file(first.dir.join("README.md")).unwrap();
+        write(&first.dir, "src/staged.rs", "staged by a snapshot\n");
+        first.snapshot().unwrap();
+        write(&first.dir, "src/unstaged.rs", "never staged\n");
+        write(&first.dir, "build/out.bin", "built by a check\n");
+        write(&first.dir, "deep/er/x.txt", "x\n");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            first.dir.join("notes.txt"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            first.dir.join("deep/er"),
+            std::fs::Permissions::from_mode(0o500),
+        )
+        .unwrap();
+        write(&first.dir, "node_modules/evil/index.js", "planted\n");
+        drop(first);
+        // Meanwhile the user edits one file, deletes another and adds one.
+        write(o, "src/lib.rs", "fn users_next_version() {}\n");
+        std::fs::remove_file(o.join("notes.txt")).unwrap();
+        std::fs::remove_file(o.join("README.md")).unwrap();
+        write(o, "src/added.rs", "fn added() {}\n");
+
+        let second = reclaim(o, &dir);
+        let expected = [".gitignore", "forced.secret", "src/added.rs", "src/lib.rs"];
+        assert_eq!(files_in(&second.dir), expected);
+        assert_eq!(second.files, expected.len());
+        let names: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        assert_eq!(contents(&second.dir, &names), contents(o, &names));
+        assert_eq!(second.diff().unwrap(), "", "nothing of the first run leaks");
+        assert!(second.changed_files().unwrap().is_empty());
+        // The start patch is the user's uncommitted state, as git sees it.
+        let start = second.start_patch.clone().unwrap();
+        assert!(start.contains("+fn users_next_version() {}"), "{start}");
+        assert!(start.contains("+fn added() {}"), "{start}");
+        assert!(start.contains("deleted file mode"), "{start}");
+        assert!(start.contains("-readme"), "{start}");
+        assert!(
+            !start.contains("sk-live"),
+            "ignored files stay out: {start}"
+        );
+        drop(second);
+        remove_slots(o);
+    }
+
+    #[test]
+    fn a_new_file_with_the_size_and_time_of_the_old_one_is_still_seen() {
+        let origin = repo();
+        let o = origin.path();
+        let first = Workspace::create(o, "r1").unwrap();
+        drop(first);
+        // Same length, same mtime: only the content (and the ctime) differ.
+        let path = o.join("README.md");
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::fs::write(&path, "README\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let second = Workspace::create(o, "r2").unwrap();
+        assert_eq!(read(&second.dir, "README.md"), "README\n");
+        drop(second);
+        remove_slots(o);
+    }
+
+    #[test]
+    fn concurrent_workspaces_of_one_repository_never_share_a_slot() {
+        let origin = repo();
+        let o = origin.path();
+        let a = Workspace::create(o, "a").unwrap();
+        write(&a.dir, "src/lib.rs", "a's change\n");
+        let b = Workspace::create(o, "b").unwrap();
+        assert_ne!(a.dir, b.dir);
+        assert_ne!(a.tmp, b.tmp);
+        assert_eq!(read(&b.dir, "src/lib.rs"), read(o, "src/lib.rs"));
+        write(&b.dir, "src/lib.rs", "b's change\n");
+        assert_eq!(read(&a.dir, "src/lib.rs"), "a's change\n");
+        drop((a, b));
+        remove_slots(o);
+    }
+
+    #[test]
+    fn after_unconfined_commands_the_slot_is_made_anew() {
+        let origin = repo();
+        let o = origin.path();
+        let first = Workspace::create(o, "r1").unwrap();
+        first.mark_unconfined().unwrap();
+        // An unconfined command can write the copy's own git: a planted
+        // config and an index that claims a changed file is unchanged.
+        std::fs::write(first.dir.join(".git/config"), "[core]\n\tbare = true\n").unwrap();
+        write(&first.dir, ".git/planted", "x\n");
+        let dir = first.dir.clone();
+        drop(first);
+        let second = reclaim(o, &dir);
+        assert!(!second.dir.join(".git/planted").exists());
+        assert_eq!(second.diff().unwrap(), "");
+        drop(second);
+        drop(reclaim(o, &dir));
+        remove_slots(o);
+    }
+
+    #[test]
+    fn a_snapshot_in_a_used_slot_is_the_recorded_start() {
+        let origin = repo();
+        let o = origin.path();
+        let live = Workspace::create(o, "live").unwrap();
+        let start = live.start_patch.clone().unwrap();
+        let base = live.base_tree.clone();
+        write(&live.dir, "src/lib.rs", "the model's\n");
+        write(&live.dir, "junk.txt", "junk\n");
+        drop(live);
+        let revision = head_revision(o);
+        let patch = o.join(".wf/start.patch");
+        std::fs::write(&patch, &start).unwrap();
+        // The user moves on; the replay is of the start, not of today.
+        write(o, "src/lib.rs", "later\n");
+        let replay = Workspace::create_from(
+            o,
+            &Source::Snapshot {
+                revision,
+                patch: Some(patch),
+            },
+        )
+        .unwrap();
+        assert_eq!(replay.base_tree, base, "the same tree id as the live run's");
+        assert_eq!(
+            read(&replay.dir, "src/lib.rs"),
+            "fn a() {}\nfn uncommitted() {}\n"
+        );
+        assert!(!replay.dir.join("junk.txt").exists());
+        assert_eq!(replay.diff().unwrap(), "");
+        drop(replay);
+        remove_slots(o);
+    }
+
+    #[test]
+    fn index_entries_reads_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("index");
+        let mut header = b"DIRC\0\0\0\x02".to_vec();
+        header.extend(1234u32.to_be_bytes());
+        std::fs::write(&f, &header).unwrap();
+        assert_eq!(index_entries(&f), Some(1234));
+        std::fs::write(&f, b"XXXX\0\0\0\x02\0\0\0\x01").unwrap();
+        assert_eq!(index_entries(&f), None);
+        std::fs::write(&f, b"DIRC").unwrap();
+        assert_eq!(index_entries(&f), None);
     }
 }

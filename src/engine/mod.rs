@@ -443,17 +443,15 @@ impl Executor<'_> {
         if let Some(ws) = prebuilt {
             return Ok(ws);
         }
-        let root = &self.plan.root;
-        // Record the starting state (base commit + uncommitted changes) so
-        // the run can be replayed and resumed later.
-        if let Some(patch) = workspace::start_patch(root, revision)
-            .map_err(|e| format!("cannot record the starting state: {e}"))?
-        {
+        // The starting state (base commit + uncommitted changes) is
+        // recorded so the run can be replayed and resumed later.
+        let ws = Workspace::create_current(&self.plan.root, revision)
+            .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+        if let Some(patch) = &ws.start_patch {
             std::fs::write(self.dir.path.join("start.patch"), patch)
                 .map_err(|e| format!("cannot write start.patch: {e}"))?;
         }
-        Workspace::create_from(root, &workspace::Source::Current)
-            .map_err(|e| format!("cannot prepare the workspace: {e}"))
+        Ok(ws)
     }
 
     /// Sets up the confinement of every command the run starts, in `ws`,
@@ -472,6 +470,8 @@ impl Executor<'_> {
         };
         if setting.mode == crate::spec::SandboxMode::Off {
             self.sandbox = None;
+            ws.mark_unconfined()
+                .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
             return self.emit(Event::SandboxReady {
                 mode: "off".into(),
                 network: true,

@@ -20,6 +20,7 @@ mod structure;
 mod trust;
 mod uses;
 mod validate;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -27,6 +28,9 @@ use std::process::{Command, Output};
 /// A temporary git repository to run wf in.
 pub struct Repo {
     dir: tempfile::TempDir,
+    /// `TMPDIR` of wf in this repository: its workspace slots, which
+    /// outlive a run, go with the test.
+    tmp: tempfile::TempDir,
 }
 
 /// What a wf process did.
@@ -84,7 +88,15 @@ impl Repo {
         git(dir.path(), &["init", "-q", "-b", "main"]);
         git(dir.path(), &["config", "user.email", "tester@example.com"]);
         git(dir.path(), &["config", "user.name", "Tester"]);
-        Repo { dir }
+        Repo {
+            dir,
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// wf's `TMPDIR` in this repository (where its workspace slots live).
+    pub fn tmp(&self) -> &Path {
+        self.tmp.path()
     }
 
     pub fn path(&self) -> &Path {
@@ -135,6 +147,7 @@ impl Repo {
             .env_remove("ANTHROPIC_API_KEY")
             .env_remove("OPENAI_API_KEY")
             .env("NO_COLOR", "1")
+            .env("TMPDIR", self.tmp.path())
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()

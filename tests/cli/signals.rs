@@ -49,16 +49,16 @@ fn exit_within(child: &mut Child, deadline: Duration) -> i32 {
     }
 }
 
-/// The workspaces in `tmp` and their temp dirs (directories; a slot's
-/// lock file stays).
-fn workspaces(tmp: &Path) -> Vec<PathBuf> {
+/// The runs' temp dirs in `tmp` (`wf-ws-….tmp`; the workspace slot itself
+/// stays for the next run, and so does its lock file).
+fn run_tmp_dirs(tmp: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(tmp)
         .map(|d| {
             d.filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| {
                     let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    name.starts_with("wf-ws-") && p.is_dir()
+                    name.starts_with("wf-ws-") && name.ends_with(".tmp") && p.is_dir()
                 })
                 .collect()
         })
@@ -132,8 +132,8 @@ fn ctrl_c_during_a_check_stops_everything_and_resume_finishes_the_run() {
         done.exists() && with_marker(&marker).len() >= 2
     });
     assert!(
-        !workspaces(tmp.path()).is_empty(),
-        "the workspace (and its temp dir) while it runs"
+        !run_tmp_dirs(tmp.path()).is_empty(),
+        "the run's temp dir while it runs"
     );
     interrupt(&child);
     let code = exit_within(&mut child, Duration::from_secs(20));
@@ -145,8 +145,8 @@ fn ctrl_c_during_a_check_stops_everything_and_resume_finishes_the_run() {
         Duration::from_secs(20),
         || with_marker(&marker).is_empty(),
     );
-    wait_for("the workspace to go", Duration::from_secs(20), || {
-        workspaces(tmp.path()).is_empty()
+    wait_for("the run's temp dir to go", Duration::from_secs(20), || {
+        run_tmp_dirs(tmp.path()).is_empty()
     });
     let summary = repo.last_summary();
     assert_eq!(summary["status"], "interrupted");

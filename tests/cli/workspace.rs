@@ -1,0 +1,187 @@
+//! The workspace slot kept from run to run: a later run starts from the
+//! user's tree as it is at its own start, and nothing any earlier run (its
+//! model or its commands) did to the copy reaches it.
+
+use super::{Repo, events};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A check that prints every file of the workspace (its `.git` aside)
+/// with its content, sorted.
+const SHOW: &str = "  - name: show
+    run: |
+      find . -path ./.git -prune -o \\( -type f -o -type l \\) -print | sort |
+        while read -r f; do echo \"== $f\"; cat \"$f\"; done
+";
+
+fn task(repo: &Repo, turns: &str, checks: &str) {
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: reuse
+model: {{ provider: script, script: turns.yaml }}
+tools: [write_file, edit_file]
+permissions: {{ write: [\"**\"] }}
+prompt: Change things.
+checks:
+{checks}"
+        ),
+    )
+    .file("turns.yaml", turns);
+}
+
+/// The output the `show` check printed in the newest run.
+fn shown(repo: &Repo) -> String {
+    let trace = repo.last_trace();
+    let result = events(&trace, "check_result")
+        .into_iter()
+        .find(|e| e["name"] == "show")
+        .expect("the show check ran")
+        .clone();
+    assert_eq!(result["truncated"], false);
+    result["output_tail"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_later_run_sees_the_users_tree_of_its_start_and_nothing_of_an_earlier_run() {
+    let repo = Repo::new();
+    repo.file(".gitignore", ".wf/\nbuild/\n")
+        .file("config/app.ini", "port = 8080\n")
+        .file("src/lib.rs", "pub fn f() {}\n")
+        .file("old.txt", "to be deleted\n");
+    task(
+        &repo,
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
+      - { name: edit_file, input: { path: src/lib.rs, old: \"pub fn f() {}\", new: \"pub fn by_the_model() {}\" } }
+  - text: Done.
+",
+        // The first run's commands leave files of every kind behind.
+        "  - { name: litter, run: \"mkdir -p build && echo junk > build/out.o && echo stray > stray.txt && echo x >> config/app.ini\" }\n",
+    );
+    repo.commit();
+    // Not applied: the change stays in the workspace only.
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    assert_eq!(repo.last_summary()["status"], "dry_run");
+    assert!(!repo.exists("config/app.toml"));
+
+    // The user edits, deletes and adds, without committing.
+    repo.file("config/app.ini", "port = 9090\n")
+        .file("notes.md", "untracked notes\n");
+    std::fs::remove_file(repo.join("old.txt")).unwrap();
+    task(&repo, "turns:\n  - text: Nothing to do.\n", SHOW);
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    let out = shown(&repo);
+    let listed: Vec<&str> = out.lines().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(
+        listed,
+        [
+            "== ./.gitignore",
+            "== ./config/app.ini",
+            "== ./notes.md",
+            "== ./src/lib.rs",
+            "== ./task.yaml",
+            "== ./turns.yaml",
+        ],
+        "{out}"
+    );
+    assert!(out.contains("== ./config/app.ini\nport = 9090\n"), "{out}");
+    assert!(out.contains("== ./src/lib.rs\npub fn f() {}\n"), "{out}");
+    assert!(out.contains("== ./notes.md\nuntracked notes\n"), "{out}");
+    // The second run's workspace was the first one's slot, brought up to
+    // date: the same path in both runs' temp dirs.
+    let slots: Vec<_> = std::fs::read_dir(repo.tmp())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().contains('.'))
+        .collect();
+    assert_eq!(slots.len(), 1, "one slot for two runs in a row");
+    // The starting state recorded for replay is the second run's.
+    let start = std::fs::read_to_string(repo.runs().pop().unwrap().join("start.patch")).unwrap();
+    assert!(start.contains("+port = 9090"), "{start}");
+    assert!(start.contains("deleted file mode"), "{start}");
+    repo.wf(&["replay", "last"]).code(0);
+}
+
+#[test]
+fn concurrent_runs_of_one_repository_work_in_different_workspaces() {
+    let repo = Repo::new();
+    let outside = tempfile::tempdir().unwrap();
+    let flag = outside.path().join("go");
+    let first_pwd = outside.path().join("first");
+    repo.file(".gitignore", ".wf/\n")
+        .file("a.txt", "a\n")
+        .file(
+            "slow.yaml",
+            &format!(
+                "wf: 1
+name: slow
+model: {{ provider: script, script: turns.yaml }}
+tools: [write_file]
+permissions: {{ write: [\"**\"] }}
+prompt: Write.
+sandbox: {{ write: [\"{out}\"] }}
+checks:
+  - {{ name: wait, run: \"pwd > {first}; while [ ! -f {flag} ]; do sleep 0.05; done\" }}
+",
+                out = outside.path().display(),
+                first = first_pwd.display(),
+                flag = flag.display()
+            ),
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: a.txt, content: \"first run's\\n\" } }
+  - text: Done.
+",
+        )
+        .file(
+            "quick.yaml",
+            "wf: 1
+name: quick
+model: { provider: script, script: quick.turns.yaml }
+prompt: Look.
+checks:
+  - { name: show, run: \"pwd; cat a.txt\" }
+",
+        )
+        .file("quick.turns.yaml", "turns:\n  - text: Nothing to do.\n")
+        .commit();
+    let mut slow = Command::new(super::wf_bin())
+        .args(["run", "slow.yaml", "--dry-run"])
+        .current_dir(repo.path())
+        .env("TMPDIR", repo.tmp())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while !first_pwd.exists() {
+        assert!(Instant::now() < until, "the slow run's check never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The first run holds its workspace (with its model's change in it)
+    // while the second one runs.
+    repo.wf(&["run", "quick.yaml", "--dry-run"]).code(0);
+    std::fs::write(&flag, "").unwrap();
+    assert!(slow.wait().unwrap().success());
+    let trace = repo.last_trace();
+    let quick = events(&trace, "check_result")[0]["output_tail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let quick_pwd = quick.lines().next().unwrap().to_string();
+    let slow_pwd = std::fs::read_to_string(&first_pwd).unwrap();
+    assert_ne!(quick_pwd, slow_pwd.trim(), "two runs, two workspaces");
+    assert_eq!(
+        quick.lines().nth(1),
+        Some("a"),
+        "the second run sees the user's file: {quick}"
+    );
+}
