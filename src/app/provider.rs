@@ -1,15 +1,23 @@
 //! The provider a run uses and how its answers are priced.
 //!
-//! Every problem here is a usage error (exit 2): nothing has run yet. A cost
-//! cap (`max_cost_usd`, of the run, a step or a recipe step) needs a known
-//! price for every model it covers; otherwise wf refuses to start rather
-//! than run a cap it cannot enforce. An unknown price without a cap is only
-//! worth a note, once per model.
+//! Every problem here is a usage error (exit 2): nothing has run yet.
+//!
+//! Cost caps fail closed. A cost cap (`max_cost_usd`, of the run, a step or
+//! a recipe step) needs a known price for every model the run uses (one
+//! unpriced answer would make the run's spending unknown, and with it every
+//! cap); otherwise wf refuses to start rather than run a cap it cannot
+//! enforce. With a cap in force, an answer that comes without usage (as
+//! some OpenAI-compatible servers send) is priced from an upper-bound
+//! estimate ([`crate::provider::Usage::fill_estimate`]: request bytes / 4
+//! in, `max_tokens` out), recorded as `estimated` in the trace. An unknown
+//! price without a cap is only worth a note, once per model.
 
 use crate::engine::Pricing;
 use crate::error::Error;
 use crate::plan::Plan;
-use crate::provider::{Provider, cost, factory};
+use crate::provider::{
+    ModelRequest, ModelResponse, Provider, ProviderError, ProviderObserver, cost, factory,
+};
 use crate::spec::{LoadedSpec, ProviderName};
 
 /// A provider ready for a run.
@@ -48,6 +56,15 @@ pub fn for_plan(loaded: &LoadedSpec, plan: &Plan, skip_turns: usize) -> Result<R
             notes,
         });
     }
+    let models = crate::plan::models(plan);
+    if models.is_empty() {
+        // Only command steps: no model is asked, so no key or price is needed.
+        return Ok(Ready {
+            provider: Box::new(NoModel),
+            pricing: Box::new(|_, _| None),
+            notes,
+        });
+    }
     let name = plan.model.provider.as_str();
     let Some(model) = plan.model.name.clone() else {
         return Err(Error::Usage(format!(
@@ -60,13 +77,14 @@ pub fn for_plan(loaded: &LoadedSpec, plan: &Plan, skip_turns: usize) -> Result<R
     if let Some(n) = plan.model.max_attempts {
         config.max_attempts = n;
     }
+    let any_cap = models.iter().any(|(_, capped)| *capped);
+    config.estimate_missing_usage = any_cap;
     let provider = factory::create(name, config).map_err(|e| Error::Usage(e.to_string()))?;
-    let models = crate::plan::models(plan);
     let mut unknown = std::collections::BTreeSet::new();
-    for (m, capped) in &models {
+    for (m, _) in &models {
         let name = m.name.clone().unwrap_or_else(|| model.clone());
         if m.price.or_else(|| cost::price_for(&name)).is_none() {
-            if *capped {
+            if any_cap {
                 return Err(Error::Usage(format!(
                     "limits.max_cost_usd cannot be enforced: no price known for `{name}`; set `model.price`"
                 )));
@@ -90,4 +108,19 @@ pub fn for_plan(loaded: &LoadedSpec, plan: &Plan, skip_turns: usize) -> Result<R
         pricing,
         notes,
     })
+}
+
+/// The provider of a run with no agent step: it is never asked.
+struct NoModel;
+
+impl Provider for NoModel {
+    fn complete(
+        &mut self,
+        _request: &ModelRequest,
+        _observer: &mut dyn ProviderObserver,
+    ) -> Result<ModelResponse, ProviderError> {
+        Err(ProviderError::new(
+            "this run has no agent step to ask a model for",
+        ))
+    }
 }

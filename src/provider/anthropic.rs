@@ -29,9 +29,9 @@
 //! In a tool-using run every turn therefore reads all of the previous
 //! turn's prompt from the cache and writes only what the turn added.
 
-use super::client::{self, HttpProvider, StreamEnd, VendorApi};
+use super::client::{self, HttpProvider, KeyNeed, StreamEnd, VendorApi};
 use super::http::{
-    self, ConfigError, Failure, HttpConfig, ResponseInfo, Secret, Vendor, VendorError, str_field,
+    self, ConfigError, Failure, HttpConfig, ResponseInfo, Secret, Vendor, str_field,
 };
 use super::{
     Block, ModelRequest, ModelResponse, ProviderError, ProviderObserver, Role, StopReason, Usage,
@@ -74,13 +74,15 @@ impl VendorApi for Anthropic {
     const VENDOR: Vendor = Vendor {
         name: "anthropic",
         request_id_header: "request-id",
-        parse_error,
+        parse_error: http::parse_error_body,
+        base_url_rule: "ANTHROPIC_BASE_URL must be the API root without /v1 (wf appends /v1/messages), e.g. https://api.anthropic.com",
     };
     const PATH: &'static str = "/v1/messages";
     const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
     const API_KEY_ENV: &'static str = API_KEY_ENV;
     const BASE_URL_ENV: &'static str = BASE_URL_ENV;
-    const REQUIRED_KEY: Option<&'static str> = Some("anthropic api key");
+    const KEY_NAME: &'static str = "anthropic api key";
+    const KEY_NEED: KeyNeed = KeyNeed::Always;
 
     fn headers(config: &HttpConfig) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
@@ -333,17 +335,6 @@ pub fn map_stop_reason(reason: &str) -> StopReason {
     }
 }
 
-/// Decodes an Anthropic error body (`{"type":"error","error":{…},"request_id":…}`).
-fn parse_error(body: &[u8]) -> Option<VendorError> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let error = v.get("error")?;
-    Some(VendorError {
-        kind: str_field(error, "type"),
-        message: str_field(error, "message")?,
-        request_id: str_field(&v, "request_id"),
-    })
-}
-
 fn u64_field(v: &Value, key: &str) -> Option<u64> {
     v.get(key).and_then(Value::as_u64)
 }
@@ -460,6 +451,10 @@ impl Assembly {
             }
             "message_stop" => return Ok(true),
             "error" => return Err(stream_error(data, info)),
+            // A gateway's error chunk without Anthropic's `type` field.
+            _ if data.get("error").is_some_and(|e| !e.is_null()) => {
+                return Err(stream_error(data, info));
+            }
             // ping, content_block_stop, and event types added later.
             _ => {}
         }
@@ -510,29 +505,11 @@ fn merge_usage(usage: &mut Usage, v: &Value) {
     }
 }
 
-/// An `error` event (or error body) after HTTP 200: overloaded and internal
-/// errors are worth another attempt, anything else is not.
+/// An `error` event (or error body) after HTTP 200: overloaded, internal
+/// and rate-limit errors, or a server status in the body, are worth another
+/// attempt; anything else is not ([`http::VendorError::retryable`]).
 fn stream_error(data: &Value, info: &ResponseInfo) -> Failure {
-    let error = data.get("error").cloned().unwrap_or_default();
-    let kind = str_field(&error, "type").unwrap_or_else(|| "error".to_string());
-    let message = str_field(&error, "message").unwrap_or_else(|| "no error message".to_string());
-    let request_id = info
-        .request_id
-        .clone()
-        .or_else(|| str_field(data, "request_id"));
-    let error = ProviderError {
-        message: http::with_request_id(
-            format!("anthropic stream error {kind}: {message}"),
-            &request_id,
-        ),
-        status: None,
-        request_id,
-    };
-    if matches!(kind.as_str(), "overloaded_error" | "api_error") {
-        Failure::retryable(error)
-    } else {
-        Failure::fatal(error)
-    }
+    info.stream_error("anthropic", data)
 }
 
 /// Parses a whole (non-streamed) message.

@@ -27,9 +27,10 @@ pub trait VendorApi {
     const API_KEY_ENV: &'static str;
     /// The variable that overrides the API root.
     const BASE_URL_ENV: &'static str;
-    /// `Some(what)` when the vendor needs a key (`what` names it in the
-    /// error, e.g. "anthropic api key"); `None` when the key is optional.
-    const REQUIRED_KEY: Option<&'static str>;
+    /// What the key is called in errors, e.g. "anthropic api key".
+    const KEY_NAME: &'static str;
+    /// When a key is required.
+    const KEY_NEED: KeyNeed;
 
     /// The headers of every request.
     fn headers(config: &HttpConfig) -> Result<HeaderMap, ProviderError>;
@@ -44,6 +45,16 @@ pub trait VendorApi {
     ) -> Result<ModelResponse, Failure>;
 }
 
+/// When a vendor needs an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyNeed {
+    /// Always (Anthropic: also its compatible servers check the header).
+    Always,
+    /// Only at the host of [`VendorApi::DEFAULT_BASE_URL`] (OpenAI's own
+    /// API); servers elsewhere (llama.cpp, vLLM, Ollama) often need none.
+    AtDefaultHost,
+}
+
 /// The configuration of vendor `A` from the environment, read through
 /// `lookup`: the key from [`VendorApi::API_KEY_ENV`] (an error when the
 /// vendor requires one and it is unset), the root from
@@ -54,22 +65,40 @@ pub fn config_from_env<A: VendorApi>(
 ) -> Result<HttpConfig, ConfigError> {
     let get = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
     let key = get(A::API_KEY_ENV).map(|k| Secret::new(k.trim()));
-    if key.is_none() {
-        missing_key::<A>()?;
-    }
     let base = get(A::BASE_URL_ENV).unwrap_or_else(|| A::DEFAULT_BASE_URL.to_string());
-    Ok(HttpConfig::new(base.trim(), key))
+    let config = HttpConfig::new(base.trim(), key);
+    if config.api_key.is_none() {
+        missing_key::<A>(&config.base_url)?;
+    }
+    Ok(config)
 }
 
-/// The error for a missing key, when vendor `A` requires one.
-fn missing_key<A: VendorApi>() -> Result<(), ConfigError> {
-    match A::REQUIRED_KEY {
-        Some(what) => Err(ConfigError::MissingEnv {
-            what,
+/// The error for a missing key, when vendor `A` requires one at
+/// `base_url`.
+fn missing_key<A: VendorApi>(base_url: &str) -> Result<(), ConfigError> {
+    match A::KEY_NEED {
+        KeyNeed::Always => Err(ConfigError::MissingEnv {
+            what: A::KEY_NAME,
             var: A::API_KEY_ENV,
         }),
-        None => Ok(()),
+        KeyNeed::AtDefaultHost if host(base_url) == host(A::DEFAULT_BASE_URL) => {
+            Err(ConfigError::MissingKeyForHost {
+                what: A::KEY_NAME,
+                var: A::API_KEY_ENV,
+                base_var: A::BASE_URL_ENV,
+                url: base_url.to_string(),
+            })
+        }
+        KeyNeed::AtDefaultHost => Ok(()),
     }
+}
+
+/// The lowercased host (with port) of an http(s) URL.
+fn host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    authority.to_ascii_lowercase()
 }
 
 /// A vendor's HTTP backend: the client, and whether answers are streamed.
@@ -91,10 +120,10 @@ impl<A: VendorApi> fmt::Debug for HttpProvider<A> {
 
 impl<A: VendorApi> HttpProvider<A> {
     /// A provider with `config`, which must carry an API key when the vendor
-    /// requires one. Streaming is on.
+    /// requires one at its base URL. Streaming is on.
     pub fn new(config: HttpConfig) -> Result<Self, ConfigError> {
         if config.api_key.is_none() {
-            missing_key::<A>()?;
+            missing_key::<A>(&config.base_url)?;
         }
         Ok(HttpProvider {
             http: HttpClient::new(config)?,
@@ -129,14 +158,20 @@ impl<A: VendorApi> Provider for HttpProvider<A> {
     ) -> Result<ModelResponse, ProviderError> {
         let body = A::request_body(request, self.stream);
         let headers = A::headers(self.http.config())?;
-        self.http.post(
+        let mut response = self.http.post(
             &A::VENDOR,
             A::PATH,
             headers,
             &body,
             observer,
             A::read_response,
-        )
+        )?;
+        // Under a cost cap an answer without usage is priced from an upper
+        // bound rather than left unknown (which would switch the cap off).
+        if self.http.config().estimate_missing_usage {
+            response.usage.fill_estimate(body.len(), request.max_tokens);
+        }
+        Ok(response)
     }
 }
 
@@ -192,6 +227,17 @@ pub(crate) fn read_events(
             };
             info.failure(message, true)
         })?;
+        // An `error` event whose data is the bare error object (llama.cpp's
+        // `error: {"code": 500, "message": …}`) is handed on in the usual
+        // `{"error": …}` shape.
+        let value = match value {
+            Value::Object(ref map)
+                if event.event.as_deref() == Some("error") && !map.contains_key("error") =>
+            {
+                serde_json::json!({ "error": value })
+            }
+            other => other,
+        };
         if apply(&value)? {
             return Ok(());
         }

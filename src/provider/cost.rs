@@ -175,6 +175,7 @@ mod tests {
             output_tokens: Some(2_000),
             cache_creation_input_tokens: 10_000,
             cache_read_input_tokens: 100_000,
+            estimated: false,
         };
         let c = cost(&usage, &price_for("claude-sonnet-4-5").unwrap()).unwrap();
         // 1000×3 + 2000×15 + 10000×3.75 + 100000×0.30 = 100 500 µ$.

@@ -64,11 +64,24 @@ mod tests {
     }
 
     #[test]
-    fn openai_needs_no_key() {
-        let c = config_from_env("openai", &|_| None).unwrap();
+    fn openai_needs_a_key_only_at_its_own_api() {
+        let e = config_from_env("openai", &|_| None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "openai api key is not set and https://api.openai.com/v1 needs one: set the OPENAI_API_KEY environment variable, or OPENAI_BASE_URL to a server that needs no key"
+        );
+        let explicit =
+            |v: &str| (v == "OPENAI_BASE_URL").then(|| "https://API.openai.com/v1/".into());
+        assert!(config_from_env("openai", &explicit).is_err());
+        let local = |v: &str| (v == "OPENAI_BASE_URL").then(|| "http://127.0.0.1:8080/v1".into());
+        let c = config_from_env("openai", &local).unwrap();
         assert!(c.api_key.is_none());
-        assert_eq!(c.base_url, "https://api.openai.com/v1");
         assert!(create("openai", c).is_ok());
+        let default = HttpConfig::new(crate::provider::openai::DEFAULT_BASE_URL, None);
+        assert!(
+            create("openai", default).is_err(),
+            "checked at creation too"
+        );
     }
 
     #[test]

@@ -15,9 +15,16 @@
 //!   [`HttpConfig::max_retry_wait`];
 //! * errors: a failure that ends the run becomes a [`ProviderError`] with
 //!   the vendor's own message, the HTTP status and the vendor's request id.
+//!   Error bodies are read in every shape the common servers and gateways
+//!   send ([`parse_error_value`]); a 404 or 405 also names the URL tried and
+//!   the vendor's base-URL rule, the usual cause being a base URL with or
+//!   without `/v1` where the vendor wants the opposite.
 //!
 //! The API key is kept in a [`Secret`], whose `Debug` prints no key, and is
-//! scrubbed from every error message this module returns.
+//! scrubbed from every error message this module returns when it is at
+//! least [`MIN_REDACTED_KEY_LEN`] characters long. Shorter keys are the
+//! dummy keys of local servers (`x`, `none`): replacing them would garble
+//! the message (`rate limit e<redacted>ceeded`) and hide nothing secret.
 //!
 //! Backoff jitter comes from a hash of the request body and the attempt
 //! number, not from a clock or a random source: a retried run waits the same
@@ -87,6 +94,11 @@ pub struct HttpConfig {
     /// A server-requested wait (`retry-after`, `retry-after-ms`) is capped at
     /// this. Default 60 seconds.
     pub max_retry_wait: Duration,
+    /// Fill in the usage of an answer that came without it from an
+    /// upper-bound estimate ([`super::Usage::fill_estimate`]). Set when a
+    /// cost cap is in force, so that the cap stays enforced; default off
+    /// (unknown usage stays unknown).
+    pub estimate_missing_usage: bool,
 }
 
 impl HttpConfig {
@@ -101,6 +113,7 @@ impl HttpConfig {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             max_retry_wait: Duration::from_secs(60),
+            estimate_missing_usage: false,
         }
     }
 }
@@ -115,6 +128,21 @@ pub enum ConfigError {
         what: &'static str,
         /// The variable to set.
         var: &'static str,
+    },
+    /// No API key, and the base URL is the vendor's own API, which needs
+    /// one (a local server may need none).
+    #[error(
+        "{what} is not set and {url} needs one: set the {var} environment variable, or {base_var} to a server that needs no key"
+    )]
+    MissingKeyForHost {
+        /// What the key is, e.g. "openai api key".
+        what: &'static str,
+        /// The key's variable.
+        var: &'static str,
+        /// The base URL's variable.
+        base_var: &'static str,
+        /// The base URL in use.
+        url: String,
     },
     /// The base URL is not an http(s) URL.
     #[error("invalid base url {url:?}: it must start with http:// or https://")]
@@ -151,9 +179,14 @@ pub struct Vendor {
     pub request_id_header: &'static str,
     /// Extracts `(kind, message, request id)` from an error response body.
     pub parse_error: fn(&[u8]) -> Option<VendorError>,
+    /// Where the base URL comes from and what it must look like, for the
+    /// message of a 404 or 405 (e.g. "OPENAI_BASE_URL must be the API root
+    /// including /v1").
+    pub base_url_rule: &'static str,
 }
 
 /// A vendor error body, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendorError {
     /// The error's type or code, e.g. "rate_limit_error".
     pub kind: Option<String>,
@@ -161,6 +194,160 @@ pub struct VendorError {
     pub message: String,
     /// A request id found in the body, if any.
     pub request_id: Option<String>,
+    /// An HTTP status carried in the body (`"code": 502` or `"code":
+    /// "500"`), as gateways put it in errors sent inside a stream.
+    pub status: Option<u16>,
+}
+
+impl VendorError {
+    /// Whether another attempt may succeed, for an error that arrived
+    /// inside a 200 answer (a stream's error event): a status in the body
+    /// decides as [`should_retry`] does; otherwise the kind does (rate
+    /// limits, overload, server and timeout errors are retried; request,
+    /// authentication, permission and content errors are not).
+    pub fn retryable(&self) -> bool {
+        if let Some(status) = self.status {
+            return should_retry(status, None);
+        }
+        let Some(kind) = self.kind.as_deref() else {
+            return false;
+        };
+        let kind = kind.to_ascii_lowercase();
+        [
+            "rate_limit",
+            "overloaded",
+            "server_error",
+            "api_error",
+            "timeout",
+            "unavailable",
+        ]
+        .iter()
+        .any(|k| kind.contains(k))
+            || matches!(
+                kind.as_str(),
+                "internal_error" | "upstream_error" | "bad_gateway"
+            )
+    }
+
+    /// `kind: message`, or the message alone.
+    pub fn text(&self) -> String {
+        match &self.kind {
+            Some(kind) => format!("{kind}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// Decodes an error body in any of the shapes model servers and gateways
+/// send:
+///
+/// * `{"error": {"message", "type", "code"}}`: OpenAI, vLLM, LiteLLM
+///   (`"code": "500"`), llama.cpp (`"code": 500, "type": "server_error"`),
+///   OpenRouter (`"code": 502` with `metadata.provider_name`), and
+///   Anthropic's `{"type": "error", "error": {"type", "message"}}`;
+/// * `{"error": "text"}`;
+/// * `{"message": "text", "type", "code"}` (older vLLM, Ollama);
+/// * `{"detail": "text"}` or FastAPI's `{"detail": [{"msg": …}, …]}`.
+///
+/// The kind is the `code` when it is a word (`rate_limit_exceeded`),
+/// otherwise the `type`; a numeric `code` (a number or a string of digits)
+/// is an HTTP status. `None` when the body is not JSON or has no message.
+pub fn parse_error_value(v: &serde_json::Value) -> Option<VendorError> {
+    use serde_json::Value;
+    let request_id = str_field(v, "request_id");
+    let from_object = |e: &Value, message: String| {
+        let code = e.get("code");
+        let status = code.and_then(|c| match c {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        });
+        let status = status
+            .and_then(|s| u16::try_from(s).ok())
+            .filter(|s| (100..600).contains(s));
+        let word_code = code
+            .and_then(Value::as_str)
+            .filter(|c| !c.trim().is_empty() && c.trim().parse::<u64>().is_err())
+            .map(str::to_string);
+        let mut message = message;
+        if let Some(provider) = e
+            .get("metadata")
+            .and_then(|m| m.get("provider_name"))
+            .and_then(Value::as_str)
+        {
+            message = format!("{message} (upstream provider {provider})");
+        }
+        VendorError {
+            kind: word_code.or_else(|| str_field(e, "type")),
+            message,
+            request_id: request_id.clone(),
+            status,
+        }
+    };
+    match v.get("error") {
+        Some(Value::String(message)) if !message.trim().is_empty() => {
+            return Some(VendorError {
+                kind: None,
+                message: message.clone(),
+                request_id,
+                status: None,
+            });
+        }
+        Some(error @ Value::Object(_)) => {
+            if let Some(message) = detail_text(error.get("message")) {
+                return Some(from_object(error, message));
+            }
+        }
+        _ => {}
+    }
+    if let Some(message) = detail_text(v.get("message")) {
+        return Some(from_object(v, message));
+    }
+    let message = detail_text(v.get("detail"))?;
+    Some(VendorError {
+        kind: None,
+        message,
+        request_id,
+        status: None,
+    })
+}
+
+/// The text of a `message` or `detail` field: a string, or a list of
+/// FastAPI validation entries (`{"loc": […], "msg": …}`) joined with `; `,
+/// or an object holding one of those.
+fn detail_text(v: Option<&serde_json::Value>) -> Option<String> {
+    use serde_json::Value;
+    let text = match v? {
+        Value::String(s) => s.trim().to_string(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(_) => {
+                    let msg = str_field(item, "msg").or_else(|| str_field(item, "message"))?;
+                    let loc = item
+                        .get("loc")
+                        .and_then(Value::as_array)
+                        .map(|l| {
+                            l.iter()
+                                .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string))
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        })
+                        .filter(|l| !l.is_empty());
+                    Some(match loc {
+                        Some(loc) => format!("{loc}: {msg}"),
+                        None => msg,
+                    })
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        obj @ Value::Object(_) => return parse_error_value(obj).map(|e| e.text()),
+        _ => return None,
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// What the body reader learns about a successful response.
@@ -180,6 +367,32 @@ impl ResponseInfo {
             request_id: self.request_id.clone(),
         };
         Failure { error, retry }
+    }
+
+    /// The failure for an error sent inside this 200 answer (an error event
+    /// of a stream, or an error body sent with status 200), decoded with
+    /// [`parse_error_value`] and retried when [`VendorError::retryable`]
+    /// says so.
+    pub fn stream_error(&self, vendor: &str, v: &serde_json::Value) -> Failure {
+        let parsed = parse_error_value(v).unwrap_or(VendorError {
+            kind: None,
+            message: "no error message".to_string(),
+            request_id: None,
+            status: None,
+        });
+        let request_id = self.request_id.clone().or(parsed.request_id.clone());
+        let error = ProviderError {
+            message: with_request_id(
+                format!("{vendor} stream error {}", parsed.text()),
+                &request_id,
+            ),
+            status: None,
+            request_id,
+        };
+        Failure {
+            error,
+            retry: parsed.retryable(),
+        }
     }
 }
 
@@ -205,6 +418,12 @@ impl Failure {
         }
     }
 }
+
+/// Keys shorter than this are not scrubbed from messages: they are the
+/// placeholder keys of local servers, not secrets, and replacing every
+/// occurrence of a one- or two-character string garbles the text. Real
+/// vendor keys are far longer (Anthropic's and OpenAI's exceed 40).
+pub const MIN_REDACTED_KEY_LEN: usize = 8;
 
 /// The blocking client plus its configuration.
 pub(crate) struct HttpClient {
@@ -359,7 +578,13 @@ impl HttpClient {
         let request_id = header(response.headers(), vendor.request_id_header);
         if !(200..300).contains(&status) {
             let headers = response.headers().clone();
-            let error = status_error(vendor, status, request_id, &mut response);
+            let mut error = status_error(vendor, status, request_id, &mut response);
+            if matches!(status, 404 | 405) {
+                error.message = format!(
+                    "{} (POST {url}: if that is not the API's address, {})",
+                    error.message, vendor.base_url_rule
+                );
+            }
             let retry = should_retry(status, header(&headers, "x-should-retry").as_deref());
             let failure = Failure { error, retry };
             return Err((failure, server_wait(&headers)));
@@ -375,10 +600,19 @@ impl HttpClient {
 
     /// `message` with the API key, if it appears, replaced.
     fn scrub(&self, message: &str) -> String {
-        match &self.config.api_key {
-            Some(key) if !key.expose().is_empty() => message.replace(key.expose(), "<redacted>"),
-            _ => message.to_string(),
+        scrub(message, self.config.api_key.as_ref())
+    }
+}
+
+/// `message` with every occurrence of `key` replaced by `<redacted>`, when
+/// the key is at least [`MIN_REDACTED_KEY_LEN`] characters long (shorter
+/// ones are left alone: see the module documentation).
+pub fn scrub(message: &str, key: Option<&Secret>) -> String {
+    match key.map(Secret::expose) {
+        Some(key) if key.chars().count() >= MIN_REDACTED_KEY_LEN => {
+            message.replace(key, "<redacted>")
         }
+        _ => message.to_string(),
     }
 }
 
@@ -411,12 +645,7 @@ fn status_error(
     let request_id =
         header_request_id.or_else(|| parsed.as_ref().and_then(|p| p.request_id.clone()));
     let detail = match parsed {
-        Some(VendorError {
-            kind: Some(kind),
-            message,
-            ..
-        }) => format!("{kind}: {message}"),
-        Some(VendorError { message, .. }) => message,
+        Some(error) => error.text(),
         None => {
             let text = String::from_utf8_lossy(&raw);
             let text = text.trim();
@@ -451,6 +680,12 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),
     }
+}
+
+/// Decodes an error body ([`parse_error_value`]); `None` when it is not
+/// JSON or carries no message.
+pub fn parse_error_body(body: &[u8]) -> Option<VendorError> {
+    parse_error_value(&serde_json::from_slice(body).ok()?)
 }
 
 /// The string field `key` of a JSON object.
@@ -625,6 +860,88 @@ mod tests {
         }
         .into();
         assert!(e.message.contains("ANTHROPIC_API_KEY") && e.status.is_none());
+    }
+
+    fn parsed(body: serde_json::Value) -> VendorError {
+        parse_error_value(&body).unwrap()
+    }
+
+    #[test]
+    fn error_shapes_of_common_servers() {
+        use serde_json::json;
+        let openai = parsed(json!({"error": {"message": "m", "type": "tokens",
+            "param": null, "code": "rate_limit_exceeded"}}));
+        assert_eq!(openai.kind.as_deref(), Some("rate_limit_exceeded"));
+        assert_eq!((openai.message.as_str(), openai.status), ("m", None));
+        let litellm = parsed(
+            json!({"error": {"message": "m", "type": "internal_server_error",
+            "param": null, "code": "500"}}),
+        );
+        assert_eq!(litellm.kind.as_deref(), Some("internal_server_error"));
+        assert_eq!(litellm.status, Some(500));
+        let llama = parsed(json!({"error": {"code": 503, "message": "Loading model",
+            "type": "unavailable_error"}}));
+        assert_eq!(llama.text(), "unavailable_error: Loading model");
+        assert_eq!(llama.status, Some(503));
+        let anthropic = parsed(json!({"type": "error", "error": {"type": "not_found_error",
+            "message": "model: x"}, "request_id": "req_1"}));
+        assert_eq!(anthropic.text(), "not_found_error: model: x");
+        assert_eq!(anthropic.request_id.as_deref(), Some("req_1"));
+        assert_eq!(parsed(json!({"error": "plain"})).text(), "plain");
+        assert_eq!(parsed(json!({"message": "m"})).text(), "m");
+        assert_eq!(parsed(json!({"detail": "x"})).text(), "x");
+        assert_eq!(
+            parsed(json!({"detail": [{"loc": ["body", 0], "msg": "bad"}, "worse"]})).text(),
+            "body.0: bad; worse"
+        );
+        assert!(parse_error_body(b"<html>").is_none());
+        assert!(parse_error_value(&json!({"error": {"code": 500}})).is_none());
+        assert!(parse_error_value(&json!({"detail": ""})).is_none());
+    }
+
+    #[test]
+    fn stream_errors_retried_by_status_then_kind() {
+        let e = |kind: Option<&str>, status: Option<u16>| VendorError {
+            kind: kind.map(str::to_string),
+            message: String::new(),
+            request_id: None,
+            status,
+        };
+        for kind in [
+            "server_error",
+            "internal_server_error",
+            "api_error",
+            "overloaded_error",
+            "rate_limit_exceeded",
+            "timeout",
+            "service_unavailable",
+        ] {
+            assert!(e(Some(kind), None).retryable(), "{kind}");
+        }
+        for kind in [
+            "invalid_request_error",
+            "authentication_error",
+            "context_length_exceeded",
+        ] {
+            assert!(!e(Some(kind), None).retryable(), "{kind}");
+        }
+        assert!(e(Some("invalid_request_error"), Some(503)).retryable());
+        assert!(!e(Some("server_error"), Some(400)).retryable());
+        assert!(!e(None, None).retryable());
+    }
+
+    #[test]
+    fn only_keys_of_eight_characters_or_more_are_scrubbed() {
+        let short = Secret::new("x");
+        assert_eq!(
+            scrub("rate limit exceeded", Some(&short)),
+            "rate limit exceeded"
+        );
+        let dummy = Secret::new("sk-1234");
+        assert_eq!(scrub("key sk-1234", Some(&dummy)), "key sk-1234");
+        let key = Secret::new("sk-12345");
+        assert_eq!(scrub("key sk-12345!", Some(&key)), "key <redacted>!");
+        assert_eq!(scrub("text", None), "text");
     }
 
     #[test]

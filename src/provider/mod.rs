@@ -134,6 +134,11 @@ pub enum StopReason {
 
 /// Token usage of one model response. Unknown counts are `None` (some
 /// OpenAI-compatible servers send no usage); they are never guessed as zero.
+///
+/// Under a cost cap the HTTP providers fill in missing counts with an
+/// upper-bound estimate ([`Usage::fill_estimate`]) and set
+/// [`Usage::estimated`], so the cap is enforced, and the trace says so,
+/// instead of the cost becoming unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Uncached prompt tokens.
@@ -144,6 +149,30 @@ pub struct Usage {
     pub cache_creation_input_tokens: u64,
     /// Prompt tokens read from the vendor's prompt cache.
     pub cache_read_input_tokens: u64,
+    /// True when the server sent no input or no output count and wf put in
+    /// an estimate ([`Usage::fill_estimate`]); the counts and the cost
+    /// priced from them are then upper bounds, not the vendor's figures.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
+}
+
+impl Usage {
+    /// Fills the counts the server did not send with an upper-bound
+    /// estimate, marking the usage [`Usage::estimated`]: the input as the
+    /// request body's bytes / 4 (the estimate wf uses for context budgets,
+    /// taken over the whole JSON body, framing and tool schemas included),
+    /// the output as the request's `max_tokens` (a model cannot write more).
+    /// Counts the server did send are kept.
+    pub fn fill_estimate(&mut self, request_bytes: usize, max_tokens: u32) {
+        if self.input_tokens.is_none() {
+            self.input_tokens = Some((request_bytes as u64).div_ceil(4));
+            self.estimated = true;
+        }
+        if self.output_tokens.is_none() {
+            self.output_tokens = Some(u64::from(max_tokens));
+            self.estimated = true;
+        }
+    }
 }
 
 /// A model's answer.

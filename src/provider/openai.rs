@@ -23,10 +23,8 @@
 //! cap as `max_completion_tokens`; every other model gets `max_tokens`,
 //! which compatible servers understand.
 
-use super::client::{self, HttpProvider, StreamEnd, VendorApi};
-use super::http::{
-    self, ConfigError, Failure, HttpConfig, ResponseInfo, Vendor, VendorError, str_field,
-};
+use super::client::{self, HttpProvider, KeyNeed, StreamEnd, VendorApi};
+use super::http::{self, ConfigError, Failure, HttpConfig, ResponseInfo, Vendor, str_field};
 use super::{
     Block, ModelRequest, ModelResponse, ProviderError, ProviderObserver, Role, StopReason, Usage,
     tool_input,
@@ -39,7 +37,7 @@ use std::io::Read;
 
 /// The API root used when `OPENAI_BASE_URL` is unset.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-/// The variable holding the API key (optional).
+/// The variable holding the API key (required for OpenAI's own API only).
 pub const API_KEY_ENV: &str = "OPENAI_API_KEY";
 /// The variable that overrides the API root (with `/v1` where the server
 /// has it).
@@ -47,7 +45,8 @@ pub const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
 
 /// The configuration from the environment, read through `lookup` (pass
 /// `|name| std::env::var(name).ok()` for the real one): the key from
-/// `OPENAI_API_KEY` (optional: local servers need none), the root from
+/// `OPENAI_API_KEY` (required at api.openai.com, an error naming the
+/// variables when unset; optional elsewhere: local servers need none), the root from
 /// `OPENAI_BASE_URL` (default [`DEFAULT_BASE_URL`]). Empty values count as
 /// unset.
 pub fn config_from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<HttpConfig, ConfigError> {
@@ -58,20 +57,23 @@ pub fn config_from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<HttpCo
 #[derive(Debug)]
 pub struct OpenAi;
 
-/// The Chat Completions backend; the key is optional.
+/// The Chat Completions backend; the key is optional except at OpenAI's
+/// own API.
 pub type OpenAiProvider = HttpProvider<OpenAi>;
 
 impl VendorApi for OpenAi {
     const VENDOR: Vendor = Vendor {
         name: "openai",
         request_id_header: "x-request-id",
-        parse_error,
+        parse_error: http::parse_error_body,
+        base_url_rule: "OPENAI_BASE_URL must be the API root including /v1 (wf appends /chat/completions), e.g. http://localhost:8080/v1",
     };
     const PATH: &'static str = "/chat/completions";
     const DEFAULT_BASE_URL: &'static str = DEFAULT_BASE_URL;
     const API_KEY_ENV: &'static str = API_KEY_ENV;
     const BASE_URL_ENV: &'static str = BASE_URL_ENV;
-    const REQUIRED_KEY: Option<&'static str> = None;
+    const KEY_NAME: &'static str = "openai api key";
+    const KEY_NEED: KeyNeed = KeyNeed::AtDefaultHost;
 
     fn headers(config: &HttpConfig) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
@@ -284,29 +286,6 @@ pub fn map_finish_reason(reason: &str) -> StopReason {
     }
 }
 
-/// Decodes an error body: `{"error":{"message","type","code"}}`, or the
-/// looser shapes compatible servers send (`{"error":"…"}`, `{"message":…}`,
-/// `{"detail":…}`).
-fn parse_error(body: &[u8]) -> Option<VendorError> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let (kind, message) = match v.get("error") {
-        Some(Value::String(message)) => (None, message.clone()),
-        Some(error) => (
-            str_field(error, "code").or_else(|| str_field(error, "type")),
-            str_field(error, "message")?,
-        ),
-        None => (
-            None,
-            str_field(&v, "message").or_else(|| str_field(&v, "detail"))?,
-        ),
-    };
-    Some(VendorError {
-        kind,
-        message,
-        request_id: None,
-    })
-}
-
 /// Usage from a Chat Completions `usage` object; `None` when it has no
 /// prompt or completion count.
 fn parse_usage(v: &Value) -> Option<Usage> {
@@ -328,6 +307,7 @@ fn parse_usage(v: &Value) -> Option<Usage> {
         output_tokens: completion,
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: cached,
+        estimated: false,
     })
 }
 
@@ -382,18 +362,10 @@ impl Assembly {
         info: &ResponseInfo,
         observer: &mut dyn ProviderObserver,
     ) -> Result<(), Failure> {
-        if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
-            let kind = str_field(error, "code")
-                .or_else(|| str_field(error, "type"))
-                .unwrap_or_else(|| "error".to_string());
-            let message = str_field(error, "message")
-                .or_else(|| error.as_str().map(str::to_string))
-                .unwrap_or_else(|| "no error message".to_string());
-            let retry = matches!(
-                kind.as_str(),
-                "server_error" | "overloaded" | "rate_limit_exceeded"
-            );
-            return Err(info.failure(format!("openai stream error {kind}: {message}"), retry));
+        // OpenAI, vLLM, LiteLLM and OpenRouter send `{"error": …}` as a
+        // chunk; whether it is retried depends on its status or kind.
+        if chunk.get("error").is_some_and(|e| !e.is_null()) {
+            return Err(info.stream_error("openai", chunk));
         }
         if let Some(usage) = chunk.get("usage").and_then(parse_usage) {
             self.usage = Some(usage);
@@ -566,19 +538,5 @@ mod tests {
         assert_eq!(u.output_tokens, Some(7));
         assert_eq!(parse_usage(&Value::Null), None);
         assert_eq!(parse_usage(&json!({})), None);
-    }
-
-    #[test]
-    fn error_bodies() {
-        let e = parse_error(br#"{"error":{"message":"m","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#)
-            .unwrap();
-        assert_eq!(e.kind.as_deref(), Some("rate_limit_exceeded"));
-        assert_eq!(e.message, "m");
-        assert_eq!(
-            parse_error(br#"{"error":"plain"}"#).unwrap().message,
-            "plain"
-        );
-        assert_eq!(parse_error(br#"{"detail":"x"}"#).unwrap().message, "x");
-        assert!(parse_error(b"<html>").is_none());
     }
 }

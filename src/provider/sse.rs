@@ -14,7 +14,11 @@
 //!   in `data` (JSON parsers skip it) and trimmed from event names and ids;
 //!   a line holding only whitespace counts as a blank line;
 //! * a stream that ends without the final blank line still yields its last
-//!   event ([`SseDecoder::finish`]).
+//!   event ([`SseDecoder::finish`]);
+//! * an `error:` line is taken as the data of an event named `error`. The
+//!   format has no such field (a strict parser drops it), but llama.cpp's
+//!   server reports a failure inside a stream exactly so (`error: {"code":
+//!   500, "message": …}`), and dropping it would lose the message.
 //!
 //! [`SseDecoder`] is the push-style core (feed it byte chunks);
 //! [`SseReader`] pulls events from any [`Read`].
@@ -115,6 +119,14 @@ impl SseDecoder {
                 self.has_data = true;
             }
             "id" => self.pending.id = Some(value.trim().to_string()),
+            "error" => {
+                self.pending.event = Some("error".to_string());
+                if self.has_data {
+                    self.pending.data.push('\n');
+                }
+                self.pending.data.push_str(value);
+                self.has_data = true;
+            }
             _ => {}
         }
     }
@@ -286,6 +298,15 @@ mod tests {
         let got = decode_all(&[b"id: 7\nevent: a\ndata: 1\n\ndata: 2\n\n"]);
         assert_eq!(got[0].id.as_deref(), Some("7"));
         assert_eq!(got[1], ev(None, "2"));
+    }
+
+    #[test]
+    fn an_error_line_is_an_error_event() {
+        let got = decode_all(&[b"data: {}\n\nerror: {\"code\":500}\n\n"]);
+        assert_eq!(
+            got,
+            vec![ev(None, "{}"), ev(Some("error"), "{\"code\":500}")]
+        );
     }
 
     #[test]

@@ -504,6 +504,7 @@ mod tests {
                 output_tokens: Some(1),
                 cache_creation_input_tokens: 0,
                 cache_read_input_tokens: 0,
+                estimated: false,
             },
             cost_usd: None,
             cache_hit: false,

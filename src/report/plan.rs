@@ -167,9 +167,15 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         }
     }
     let l = &plan.limits;
-    let cost = l
-        .max_cost_usd
-        .map_or("none".to_string(), crate::provider::cost::usd);
+    // Caps fail closed: say how an answer without usage counts against one.
+    let cost = l.max_cost_usd.map_or("none".to_string(), |c| {
+        let how = if plan.model.provider == crate::spec::ProviderName::Script {
+            "not enforced: the script provider reports no usage"
+        } else {
+            "answers without usage count as request bytes/4 in, max_tokens out"
+        };
+        format!("{} ({how})", crate::provider::cost::usd(c))
+    });
     let timeout = l.timeout.map_or("30m".to_string(), |t| t.to_text());
     let _ = writeln!(
         o,

@@ -561,3 +561,249 @@ fn a_denial_is_sent_back_to_the_model_in_the_next_request() {
     let trace = repo.last_trace();
     assert_eq!(events(&trace, "permission_denied")[0]["message"], expected);
 }
+
+/// An OpenAI chat completion chunk with `delta` and `finish`.
+fn openai_chunk(delta: Value, finish: Option<&str>) -> Value {
+    json!({"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+}
+
+/// An OpenAI event stream of `chunks`, ended with `[DONE]`.
+fn openai_stream(chunks: &[Value]) -> String {
+    chunks
+        .iter()
+        .map(|c| format!("data: {c}\n\n"))
+        .collect::<String>()
+        + "data: [DONE]\n\n"
+}
+
+/// A streamed tool turn that writes config/app.toml, without usage.
+fn openai_tool_turn() -> String {
+    openai_stream(&[
+        openai_chunk(
+            json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": "write_file", "arguments": "{\"path\":\"config/app.toml\",\"content\":\"port = 8080\\n\"}"}}]}),
+            None,
+        ),
+        openai_chunk(json!({}), Some("tool_calls")),
+    ])
+}
+
+/// A streamed closing turn, without usage.
+fn openai_done_turn() -> String {
+    openai_stream(&[
+        openai_chunk(json!({"role": "assistant", "content": "Done."}), None),
+        openai_chunk(json!({}), Some("stop")),
+    ])
+}
+
+#[test]
+fn a_cost_cap_prices_answers_without_usage_from_an_upper_bound() {
+    let repo = repo("openai", "gpt-4o-mini");
+    let task = repo.read("task.yaml") + "limits: { max_cost_usd: 0.000001 }\n";
+    repo.file("task.yaml", &task);
+    let plan = repo.wf(&["plan", "task.yaml"]);
+    assert!(
+        plan.stdout.contains(
+            "cost $0.0000 (answers without usage count as request bytes/4 in, max_tokens out)"
+        ),
+        "{}",
+        plan.stdout
+    );
+    // The server sends no usage: the cap is enforced from the estimate,
+    // not skipped.
+    let server = TestServer::start(vec![
+        Reply::sse(openai_tool_turn()),
+        Reply::sse(openai_done_turn()),
+    ]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[("OPENAI_BASE_URL", &server.url), ("OPENAI_API_KEY", KEY)],
+    );
+    r.code(1);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "no request after the limit");
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "cost_limit");
+    let trace = repo.last_trace();
+    let response = &events(&trace, "model_response")[0];
+    let sent = &requests[0];
+    assert_eq!(response["usage"]["estimated"], true);
+    assert_eq!(
+        response["usage"]["input_tokens"],
+        sent.body.len().div_ceil(4) as u64
+    );
+    assert_eq!(
+        response["usage"]["output_tokens"],
+        sent.json()["max_tokens"]
+    );
+    assert!(response["cost_usd"].as_f64().unwrap() > 0.000001);
+    assert!(!repo.exists("config/app.toml"));
+
+    // Under a cap the run could afford, it goes on, and its cost is known.
+    let task = task.replace("0.000001", "5");
+    repo.file("task.yaml", &task);
+    let server = TestServer::start(vec![
+        Reply::sse(openai_tool_turn()),
+        Reply::sse(openai_done_turn()),
+    ]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[("OPENAI_BASE_URL", &server.url), ("OPENAI_API_KEY", KEY)],
+    );
+    r.code(0);
+    let s = repo.last_summary();
+    assert!(s["totals"]["cost_usd"].as_f64().unwrap() > 0.0, "{s}");
+    for response in events(&repo.last_trace(), "model_response") {
+        assert_eq!(response["usage"]["estimated"], true);
+    }
+}
+
+#[test]
+fn a_litellm_shaped_error_mid_stream_is_retried() {
+    let repo = repo("openai", "gpt-4o-mini");
+    // LiteLLM's proxy reports a failed upstream inside the stream, with the
+    // status as a string code.
+    let broken = format!(
+        "data: {}\n\ndata: {}\n\n",
+        openai_chunk(json!({"role": "assistant", "content": "Wri"}), None),
+        json!({"error": {"message": "litellm.InternalServerError: upstream connection reset",
+            "type": "internal_server_error", "param": null, "code": "500"}})
+    );
+    let server = TestServer::start(vec![
+        Reply::sse(broken),
+        Reply::sse(openai_tool_turn()),
+        Reply::sse(openai_done_turn()),
+    ]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[("OPENAI_BASE_URL", &server.url), ("OPENAI_API_KEY", KEY)],
+    );
+    r.code(0);
+    assert_eq!(server.requests().len(), 3);
+    let trace = repo.last_trace();
+    let retries = events(&trace, "model_retry");
+    assert_eq!(retries.len(), 1, "{retries:?}");
+    let reason = retries[0].to_string();
+    assert!(
+        reason.contains(
+            "internal_server_error: litellm.InternalServerError: upstream connection reset"
+        ),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_one_character_key_leaves_messages_intact() {
+    let repo = repo("openai", "local-model");
+    let server =
+        TestServer::start(vec![Reply::json(
+        429,
+        r#"{"error":{"message":"rate limit exceeded","type":"rate_limit_error","code":429}}"#,
+    )
+    .header("x-should-retry", "false")]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[("OPENAI_BASE_URL", &server.url), ("OPENAI_API_KEY", "x")],
+    );
+    r.code(1);
+    assert!(
+        r.stderr
+            .contains("openai http 429: rate_limit_error: rate limit exceeded"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("<redacted>"), "{}", r.stderr);
+}
+
+#[test]
+fn a_404_names_the_url_and_the_base_url_rule() {
+    // A FastAPI server answers an unknown path with `{"detail": "Not Found"}`.
+    let openai = repo("openai", "local-model");
+    let server = TestServer::start(vec![Reply::json(404, r#"{"detail":"Not Found"}"#)]);
+    let r = openai.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[("OPENAI_BASE_URL", &server.url)],
+    );
+    r.code(1);
+    let url = format!("{}/chat/completions", server.url);
+    assert!(
+        r.stderr.contains(&format!(
+            "openai http 404: Not Found (POST {url}: if that is not the API's address, OPENAI_BASE_URL must be the API root including /v1"
+        )),
+        "{}",
+        r.stderr
+    );
+    // Anthropic's rule is the opposite: no /v1 in the base URL.
+    let anthropic = repo("anthropic", "claude-sonnet-4-5");
+    let (r, server) = run_anthropic(
+        &anthropic,
+        vec![Reply::json(405, "Method Not Allowed").header("content-type", "text/plain")],
+    );
+    r.code(1);
+    assert!(
+        r.stderr.contains(&format!(
+            "anthropic http 405: Method Not Allowed (POST {}/v1/messages: if that is not the API's address, ANTHROPIC_BASE_URL must be the API root without /v1",
+            server.url
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn detail_and_message_error_bodies_are_read_by_both_providers() {
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "anthropic",
+            r#"{"detail":[{"loc":["body","max_tokens"],"msg":"field required","type":"missing"}]}"#,
+            "anthropic http 422: body.max_tokens: field required",
+        ),
+        (
+            "anthropic",
+            r#"{"message":"model not loaded"}"#,
+            "anthropic http 422: model not loaded",
+        ),
+        (
+            "openai",
+            r#"{"object":"error","message":"max_tokens is too large","type":"BadRequestError","code":400}"#,
+            "openai http 422: BadRequestError: max_tokens is too large",
+        ),
+        (
+            "openai",
+            r#"{"detail":"Invalid model name passed in model=nope"}"#,
+            "openai http 422: Invalid model name passed in model=nope",
+        ),
+    ];
+    for (provider, body, expected) in cases {
+        let repo = repo(provider, "claude-sonnet-4-5");
+        let server = TestServer::start(vec![Reply::json(422, body)]);
+        let r = repo.wf_env(
+            &["run", "task.yaml", "--yes"],
+            &[
+                ("ANTHROPIC_BASE_URL", &server.url),
+                ("ANTHROPIC_API_KEY", KEY),
+                ("OPENAI_BASE_URL", &server.url),
+            ],
+        );
+        r.code(1);
+        assert!(r.stderr.contains(expected), "{provider}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_missing_openai_key_at_openais_own_api_is_caught_before_the_run() {
+    let repo = repo("openai", "gpt-4o");
+    for base in ["", "https://api.openai.com/v1"] {
+        let r = repo.wf_env(&["run", "task.yaml", "--yes"], &[("OPENAI_BASE_URL", base)]);
+        r.code(2);
+        assert!(
+            r.stderr.contains(
+                "openai api key is not set and https://api.openai.com/v1 needs one: set the OPENAI_API_KEY environment variable, or OPENAI_BASE_URL to a server that needs no key"
+            ),
+            "{}",
+            r.stderr
+        );
+        assert!(repo.runs().is_empty(), "a run was created");
+    }
+}

@@ -108,6 +108,7 @@ fn fixture_tool_use_stream_without_final_blank_line() {
             output_tokens: Some(65),
             cache_creation_input_tokens: 0,
             cache_read_input_tokens: 0,
+            estimated: false,
         }
     );
     assert_eq!(
@@ -383,6 +384,7 @@ fn usage_with_cache_counts_and_cumulative_message_delta() {
             output_tokens: Some(55),
             cache_creation_input_tokens: 2000,
             cache_read_input_tokens: 30000,
+            estimated: false,
         }
     );
 }

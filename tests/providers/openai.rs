@@ -111,6 +111,7 @@ fn fixture_parallel_tool_calls_stream() {
             output_tokens: Some(60),
             cache_creation_input_tokens: 0,
             cache_read_input_tokens: 0,
+            estimated: false,
         }
     );
     assert_eq!(observer.text, "");
@@ -388,6 +389,7 @@ fn usage_known_with_cached_tokens() {
             output_tokens: Some(50),
             cache_creation_input_tokens: 0,
             cache_read_input_tokens: 1536,
+            estimated: false,
         }
     );
     let price = cost::price_for("gpt-4o-2024-08-06").unwrap();
@@ -630,6 +632,163 @@ fn error_chunk_in_stream() {
         "openai stream error invalid_request_error: failed"
     );
     assert_eq!(requests.len(), 1);
+}
+
+#[test]
+fn gateway_error_shapes_in_streams_are_retried_by_status_or_kind() {
+    let cut = |error_event: String| {
+        format!(
+            "data: {}\n\n{error_event}",
+            chunk(json!({"content": "par"}), None)
+        )
+    };
+    let retried = [
+        // LiteLLM: the status as a string code.
+        (
+            cut(format!(
+                "data: {}\n\n",
+                json!({"error": {"message": "upstream reset", "type": "internal_server_error", "code": "500"}})
+            )),
+            "internal_server_error: upstream reset",
+        ),
+        // OpenRouter: a numeric code and the upstream provider's name.
+        (
+            cut(format!(
+                "data: {}\n\n",
+                json!({"id": "gen-1", "object": "chat.completion.chunk",
+                    "error": {"code": 502, "message": "Provider returned error",
+                              "metadata": {"provider_name": "Fireworks", "raw": "bad gateway"}},
+                    "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]})
+            )),
+            "Provider returned error (upstream provider Fireworks)",
+        ),
+        // llama.cpp: an `error:` line holding the bare error object.
+        (
+            cut(format!(
+                "error: {}\n\n",
+                json!({"code": 500, "message": "context shift is disabled", "type": "server_error"})
+            )),
+            "server_error: context shift is disabled",
+        ),
+        // A plain string error.
+        (
+            cut(format!(
+                "data: {}\n\n",
+                json!({"error": "Rate limit reached; try again"})
+            )),
+            "openai stream error Rate limit reached; try again",
+        ),
+    ];
+    for (broken, reason) in retried {
+        let (result, observer, requests) = run(vec![Reply::sse(broken), ok_stream()], &request());
+        let retried = observer.retries.len() == 1 && requests.len() == 2;
+        if reason.starts_with("openai stream error Rate") {
+            // No status and no kind: another attempt is not known to help.
+            assert!(!retried && result.is_err(), "{reason}");
+            assert!(result.unwrap_err().message.contains(reason));
+            continue;
+        }
+        assert_hello(result);
+        assert!(retried, "{reason}");
+        assert!(
+            observer.retries[0].1.contains(reason),
+            "{:?}",
+            observer.retries
+        );
+    }
+    // A client error reported with a 4xx code inside the stream is final.
+    let (result, observer, requests) = run(
+        vec![
+            Reply::sse(cut(format!(
+                "data: {}\n\n",
+                json!({"error": {"message": "context too long", "type": "invalid_request_error", "code": "400"}})
+            ))),
+            ok_stream(),
+        ],
+        &request(),
+    );
+    assert!(observer.retries.is_empty() && requests.len() == 1);
+    assert_eq!(
+        result.unwrap_err().message,
+        "openai stream error invalid_request_error: context too long"
+    );
+}
+
+#[test]
+fn http_error_bodies_of_compatible_servers() {
+    let cases = [
+        (
+            r#"{"error":{"code":500,"message":"failed to load model","type":"server_error"}}"#,
+            "openai http 500: server_error: failed to load model",
+        ),
+        (
+            r#"{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","param":null,"code":404}"#,
+            "openai http 500: NotFoundError: The model `x` does not exist.",
+        ),
+        (
+            r#"{"detail":{"error":"Authentication Error, Invalid proxy server token passed."}}"#,
+            "openai http 500: Authentication Error, Invalid proxy server token passed.",
+        ),
+        ("upstream crashed", "openai http 500: upstream crashed"),
+    ];
+    for (body, expected) in cases {
+        let server = TestServer::start(vec![Reply::json(500, body)]);
+        let mut config = fast_config(&server.url, Some(KEY));
+        config.max_attempts = 1;
+        let err = OpenAiProvider::new(config)
+            .unwrap()
+            .complete(&request(), &mut Recorder::default())
+            .unwrap_err();
+        assert_eq!(err.message, expected);
+        assert_eq!(err.status, Some(500));
+    }
+}
+
+#[test]
+fn short_keys_are_not_scrubbed_and_long_ones_are() {
+    let body = r#"{"error":{"message":"rate limit exceeded for key x","type":"rate_limit_error"}}"#;
+    let server = TestServer::start(vec![Reply::json(400, body)]);
+    let err = provider(&server.url, Some("x"))
+        .complete(&request(), &mut Recorder::default())
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "openai http 400: rate_limit_error: rate limit exceeded for key x"
+    );
+    let echoed = format!(r#"{{"error":{{"message":"bad key {KEY}","type":"auth"}}}}"#);
+    let server = TestServer::start(vec![Reply::json(400, echoed)]);
+    let err = provider(&server.url, Some(KEY))
+        .complete(&request(), &mut Recorder::default())
+        .unwrap_err();
+    assert_eq!(err.message, "openai http 400: auth: bad key <redacted>");
+}
+
+#[test]
+fn missing_usage_is_estimated_only_when_asked() {
+    let stream = hello_stream(None);
+    let server = TestServer::start(vec![Reply::sse(&stream), Reply::sse(&stream)]);
+    let mut config = fast_config(&server.url, None);
+    let plain = OpenAiProvider::new(config.clone())
+        .unwrap()
+        .complete(&request(), &mut Recorder::default())
+        .unwrap();
+    assert_eq!(plain.usage, Usage::default());
+    config.estimate_missing_usage = true;
+    let estimated = OpenAiProvider::new(config)
+        .unwrap()
+        .complete(&request(), &mut Recorder::default())
+        .unwrap();
+    let sent = &server.requests()[1];
+    assert_eq!(
+        estimated.usage,
+        Usage {
+            input_tokens: Some(sent.body.len().div_ceil(4) as u64),
+            output_tokens: Some(1024),
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            estimated: true,
+        }
+    );
 }
 
 #[test]
