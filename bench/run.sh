@@ -181,6 +181,42 @@ if [ "$(stat -f -c %T "$workspace_tmp")" != tmpfs ] && [ "$(stat -f -c %T /dev/s
   row "c. same, wf's workspace on tmpfs (TMPDIR=/dev/shm)" "$(mean one-turn-shm)" s - "$(sd one-turn-shm)"
 fi
 
+# ---- w. the workspace at real repository sizes: the one-turn run of c
+# on generated repositories of 1,000, 10,000 and 100,000 files, with wf's
+# workspaces on disk (never tmpfs: WS_TMPDIR, default /var/tmp). "first"
+# removes the repository's workspace slots before every run (a new machine,
+# or the first run of a repository); "later" keeps them (every run after).
+# BENCH_SIZES="1000 10000" chooses the sizes.
+say "w. one-turn run at 1,000 / 10,000 / 100,000 files, first and later runs"
+ws_base=$(mktemp -d "${WS_TMPDIR:-/var/tmp}/wf-bench-ws.XXXXXX")
+trap 'rm -rf "$tmp" "$ws_base"' EXIT
+say "w. workspaces under $ws_base ($(fstype "$ws_base"))"
+for n in ${BENCH_SIZES:-1000 10000 100000}; do
+  d=$tmp/w$n
+  mkdir -p "$d"
+  gen repo "$d/repo" "$n"
+  git -C "$d/repo" status --porcelain >/dev/null # a refreshed index, as a user's is
+  cp "$tmp/c/one.turns.yaml" "$d/one.turns.yaml"
+  gen task "$d/task.yaml" one-turn
+  runs=$((n >= 100000 ? 5 : n >= 10000 ? 10 : 20))
+  printf 'rm -rf %q/.wf/runs\n' "$d/repo" >"$d/later.sh"
+  printf 'rm -rf %q/.wf/runs %q/wf-ws-*\nsync\n' "$d/repo" "$ws_base" >"$d/first.sh"
+  (cd "$d/repo" && env TMPDIR="$ws_base" "$wf" run ../task.yaml --yes 2>"$d/first.err") || die "one-turn run at $n files failed: $(cat "$d/first.err")"
+  grep -q 'succeeded (1 turn' "$d/first.err" || die "one-turn run at $n files: $(cat "$d/first.err")"
+  (cd "$d/repo" && hf "w$n-first" --runs "$runs" --prepare "bash $d/first.sh" "env TMPDIR=$ws_base $qwf run ../task.yaml --yes")
+  (cd "$d/repo" && hf "w$n-later" --warmup 2 --runs "$runs" --prepare "bash $d/later.sh" "env TMPDIR=$ws_base $qwf run ../task.yaml --yes")
+  target_first=-
+  target_later=-
+  case $n in
+    1000) target_first=0.050 target_later=0.030 ;;
+    10000) target_first=0.150 ;;
+    100000) target_first=1 ;;
+  esac
+  row "w. one-turn run, $n-file repo, first run (new slot)" "$(mean "w$n-first")" s "$target_first" "$(sd "w$n-first")"
+  row "w. one-turn run, $n-file repo, later run (slot kept)" "$(mean "w$n-later")" s "$target_later" "$(sd "w$n-later")"
+  rm -rf "$ws_base"/wf-ws-* "$d"
+done
+
 # ---- s. the sandbox: the run of c with one check, `true`: one command,
 # confined (the default) and with --sandbox off. Their difference is what
 # the sandbox costs a run with one command: the probe of the machine, the

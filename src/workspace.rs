@@ -244,6 +244,8 @@ struct Slot {
     /// The private index of the user's tree (`<dir>.origin-index`): its
     /// stat data makes the next run's staging re-read only changed files.
     origin_index: PathBuf,
+    /// The commit that index was last read from (`<dir>.origin-head`).
+    origin_head: PathBuf,
     /// Present when a run of this slot let commands run unconfined
     /// (`sandbox: off`): they could have changed the copy's own `.git`, so
     /// the next run starts from a new copy.
@@ -255,6 +257,7 @@ impl Slot {
         Slot {
             tmp: dir.with_extension("tmp"),
             origin_index: dir.with_extension("origin-index"),
+            origin_head: dir.with_extension("origin-head"),
             unconfined: dir.with_extension("unconfined"),
             dir,
         }
@@ -291,46 +294,72 @@ pub enum Source {
 /// go to the repository's object store, as `git add` would put them there.
 fn stage_origin(
     origin: &Path,
-    revision: Option<&str>,
-    index: &Path,
+    head: Option<&(String, String)>,
+    slot: &Slot,
 ) -> Result<(String, String), WorkspaceError> {
-    let base = revision.unwrap_or(EMPTY_TREE);
-    let read = || {
-        Git::private(origin)
-            .args(["read-tree", "-m", base])
-            .index(index)
-            .output()
+    let index = slot.origin_index.as_path();
+    let (base, base_tree) = match head {
+        Some((commit, tree)) => (commit.as_str(), tree.as_str()),
+        None => (EMPTY_TREE, EMPTY_TREE),
     };
-    if read().is_err() {
-        // An index this wf cannot use (another git's format, a crash of
-        // an older wf): start it again; the first staging reads every file.
-        let _ = std::fs::remove_file(index);
-        read()?;
+    // The commit the index was last read from: while it is the same, the
+    // tracked set is too, and the index (kept from the last run, `.wf/`
+    // already out of it) only needs `add -A`.
+    let read_from = std::fs::read_to_string(&slot.origin_head).unwrap_or_default();
+    let same_commit = read_from.trim() == base && index.is_file();
+    // `.wf/` ignores itself (`.wf/.gitignore` is `*`, written by wf): then
+    // `add -A` cannot bring it back in.
+    let wf_ignored = std::fs::read(origin.join(".wf/.gitignore")).is_ok_and(|t| t == b"*\n");
+    if !same_commit {
+        let _ = std::fs::remove_file(&slot.origin_head);
+        let read = || {
+            Git::private(origin)
+                .args(["read-tree", "-m", base])
+                .index(index)
+                .output()
+        };
+        if read().is_err() {
+            // An index this wf cannot use (another git's format, a crash of
+            // an older wf): start it again; the first staging reads every
+            // file.
+            let _ = std::fs::remove_file(index);
+            read()?;
+        }
     }
     // The user's own git config decides what is ignored, as `git status`
-    // shows it to them. `.wf/` is then taken out: never part of the
-    // starting state (an exclude pathspec instead would make `git add` fail
-    // when the user's .gitignore lists `.wf/`).
+    // shows it to them (plus the untracked cache, for wf's own index: only
+    // directories whose mtime changed are read again).
     Git::user(origin)
-        .args(["add", "-A"])
+        .args(["-c", "core.untrackedCache=true", "add", "-A"])
         .index(index)
         .output()?;
-    Git::private(origin)
-        .args([
-            "rm",
-            "-r",
-            "-q",
-            "--cached",
-            "--ignore-unmatch",
-            "--",
-            ".wf",
-        ])
-        .index(index)
-        .output()?;
+    if !(same_commit && wf_ignored) {
+        // `.wf/` is never part of the starting state (an exclude pathspec
+        // on `add` instead would make it fail when the user's .gitignore
+        // lists `.wf/`).
+        Git::private(origin)
+            .args([
+                "rm",
+                "-r",
+                "-q",
+                "--cached",
+                "--ignore-unmatch",
+                "--",
+                ".wf",
+            ])
+            .index(index)
+            .output()?;
+    }
     let tree = Git::private(origin)
         .args(["write-tree"])
         .index(index)
         .text()?;
+    std::fs::write(&slot.origin_head, format!("{base}\n"))
+        .map_err(io("cannot write the workspace's state"))?;
+    if tree == base_tree {
+        // A clean tree: nothing uncommitted to record.
+        return Ok((tree, String::new()));
+    }
     let patch = Git::private(origin)
         .args([
             "diff",
@@ -418,27 +447,28 @@ impl Workspace {
     /// the workspace is a slot kept from run to run and brought to the new
     /// starting state by changing only the files that differ.
     pub fn create_from(origin: &Path, source: &Source) -> Result<Workspace, WorkspaceError> {
-        let revision = match source {
-            Source::Current => head_revision(origin),
+        let head = match source {
+            Source::Current => crate::sys::git::head(origin),
             Source::Snapshot { .. } => None,
         };
-        Workspace::build(origin, source, revision.as_deref())
+        Workspace::build(origin, source, head.as_ref())
     }
 
-    /// A workspace of the user's tree as it is now, on top of `revision`
-    /// (the commit the tree is on, already known to the caller), with its
+    /// A workspace of the user's tree as it is now, on top of `head` (the
+    /// commit the tree is on and its tree, as [`crate::sys::git::head`]
+    /// gives them, already known to the caller), with its
     /// [`Workspace::start_patch`].
     pub fn create_current(
         origin: &Path,
-        revision: Option<&str>,
+        head: Option<&(String, String)>,
     ) -> Result<Workspace, WorkspaceError> {
-        Workspace::build(origin, &Source::Current, revision)
+        Workspace::build(origin, &Source::Current, head)
     }
 
     fn build(
         origin: &Path,
         source: &Source,
-        revision: Option<&str>,
+        head: Option<&(String, String)>,
     ) -> Result<Workspace, WorkspaceError> {
         if !is_git(origin) {
             return Err(WorkspaceError::Io {
@@ -468,7 +498,7 @@ impl Workspace {
         // tree (once, whatever happens to the slot below).
         let target = match source {
             Source::Current => {
-                let (tree, patch) = stage_origin(origin, revision, &slot.origin_index)?;
+                let (tree, patch) = stage_origin(origin, head, &slot)?;
                 ws.start_patch = Some(patch);
                 Some(tree)
             }
@@ -582,6 +612,12 @@ impl Workspace {
     /// The change so far, as a `git apply`-compatible patch (empty when none).
     pub fn diff(&self) -> Result<String, WorkspaceError> {
         git(&self.dir, &["add", "-A"])?;
+        self.staged_diff()
+    }
+
+    /// The change as staged by the last [`Workspace::snapshot`] (or
+    /// [`Workspace::diff`]): the caller knows nothing wrote since.
+    pub fn staged_diff(&self) -> Result<String, WorkspaceError> {
         let out = git(
             &self.dir,
             &[
@@ -1381,6 +1417,77 @@ mod tests {
         assert_eq!(replay.diff().unwrap(), "");
         drop(replay);
         remove_slots(o);
+    }
+
+    #[test]
+    fn what_the_user_commits_between_runs_decides_the_next_start() {
+        let origin = repo();
+        let o = origin.path();
+        let head = |o: &Path| crate::sys::git::head(o);
+        let first = Workspace::create_current(o, head(o).as_ref()).unwrap();
+        let dir = first.dir.clone();
+        drop(first);
+        // A force-added ignored file, a committed `.wf/` file, and a file
+        // in a new directory, committed; then a new untracked file in a new
+        // directory.
+        write(o, "later.secret", "force-added\n");
+        run_git(o, &["add", "-f", "later.secret"]);
+        run_git(o, &["add", "-f", ".wf/runs/r1/trace.jsonl"]);
+        write(o, "new/dir/file.rs", "fn new() {}\n");
+        run_git(o, &["add", "-A"]);
+        run_git(o, &["commit", "-q", "-m", "more"]);
+        write(o, "other/untracked.txt", "u\n");
+        std::fs::create_dir_all(o.join(".wf")).unwrap();
+        std::fs::write(o.join(".wf/.gitignore"), "*\n").unwrap();
+        let second = reclaim_current(o, &dir);
+        let files = files_in(&second.dir);
+        for f in [
+            "later.secret",
+            "new/dir/file.rs",
+            "other/untracked.txt",
+            "src/lib.rs",
+        ] {
+            assert!(files.contains(&f.to_string()), "{f} in {files:?}");
+        }
+        assert!(!files.iter().any(|f| f.starts_with(".wf")), "{files:?}");
+        assert!(!files.contains(&"api.secret".to_string()));
+        let start = second.start_patch.clone().unwrap();
+        assert!(start.contains("other/untracked.txt"), "{start}");
+        assert!(!start.contains("later.secret"), "committed: {start}");
+        assert!(
+            start.contains("deleted file mode") && start.contains(".wf/runs/r1/trace.jsonl"),
+            "`.wf/` is taken out of the start even when committed: {start}"
+        );
+        drop(second);
+        // The untracked file goes; what is left is `.wf/` taken out of the
+        // committed tree.
+        std::fs::remove_file(o.join("other/untracked.txt")).unwrap();
+        let third = reclaim_current(o, &dir);
+        let start = third.start_patch.clone().unwrap();
+        assert!(!start.contains("untracked.txt"), "{start}");
+        assert!(!start.contains("src/lib.rs"), "committed: {start}");
+        assert!(start.contains(".wf/runs/r1/trace.jsonl"), "{start}");
+        assert!(
+            files_in(&third.dir)
+                .iter()
+                .all(|f| !f.starts_with("other/"))
+        );
+        drop(third);
+        remove_slots(o);
+    }
+
+    /// [`reclaim`] through [`Workspace::create_current`].
+    fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
+        for _ in 0..20 {
+            let head = crate::sys::git::head(origin);
+            let ws = Workspace::create_current(origin, head.as_ref()).unwrap();
+            if ws.dir == dir {
+                return ws;
+            }
+            drop(ws);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("the slot {} was not reused", dir.display());
     }
 
     #[test]

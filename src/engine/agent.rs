@@ -475,11 +475,9 @@ impl Executor<'_> {
         if checks.is_empty() {
             return Ok(None);
         }
-        let state = ws
-            .snapshot()
-            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+        let state = self.snapshot(ws)?;
         let failed = self.run_checks_on(ws, checks, inputs, round);
-        ws.restore(&state)
+        self.restore(ws, &state)
             .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
         failed
     }
@@ -493,6 +491,7 @@ impl Executor<'_> {
     ) -> Result<Option<checks::CheckRun>, String> {
         let env = check_env(ws, inputs);
         for check in checks {
+            self.known = None;
             let result = checks::run_check(
                 check,
                 &ws.dir,

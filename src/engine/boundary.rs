@@ -72,9 +72,7 @@ impl Executor<'_> {
     /// Marks the start of a step that may write.
     pub(super) fn mark(&mut self, ws: &Workspace) -> Result<Mark, String> {
         Ok(Mark {
-            tree: ws
-                .snapshot()
-                .map_err(|e| format!("cannot snapshot the workspace: {e}"))?,
+            tree: self.snapshot(ws)?,
             actions: self.actions.len(),
         })
     }
@@ -88,12 +86,13 @@ impl Executor<'_> {
         label: String,
         policy: Option<Policy>,
     ) -> Result<(), String> {
-        let after = ws
-            .snapshot()
-            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
-        let changed = ws
-            .changed_between(&mark.tree, &after)
-            .map_err(|e| format!("cannot compare the workspace: {e}"))?;
+        let after = self.snapshot(ws)?;
+        let changed = if after == mark.tree {
+            Vec::new()
+        } else {
+            ws.changed_between(&mark.tree, &after)
+                .map_err(|e| format!("cannot compare the workspace: {e}"))?
+        };
         if !changed.is_empty() {
             let actions = self.actions[mark.actions.min(self.actions.len())..].to_vec();
             self.writers.push(Writer {

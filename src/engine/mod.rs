@@ -237,6 +237,7 @@ pub fn run_with(
         files_changed: Vec::new(),
         writers: Vec::new(),
         actions: Vec::new(),
+        known: None,
         mode,
         written_bytes: 0,
         interrupted: false,
@@ -317,6 +318,11 @@ struct Executor<'a> {
     /// What ran so far that could write (tool calls, command steps), for
     /// attributing a refused path.
     actions: Vec<String>,
+    /// The tree the workspace is known to hold, with the number of
+    /// [`Executor::actions`] at that moment: while nothing more ran, the
+    /// workspace cannot have changed, and a snapshot costs nothing. Cleared
+    /// before every command that runs in the workspace.
+    known: Option<(usize, String)>,
     mode: Mode,
     /// Bytes written by `write_file` and `edit_file` so far in the run
     /// (`limits.max_write_bytes`).
@@ -374,6 +380,48 @@ impl Executor<'_> {
         self.recorder.record(event).map_err(|e| e.to_string())
     }
 
+    /// The workspace's state as a tree (see [`Executor::known`]): staged
+    /// and written only when something ran since the last one.
+    fn snapshot(&mut self, ws: &Workspace) -> Result<String, String> {
+        if let Some((count, tree)) = &self.known
+            && *count == self.actions.len()
+        {
+            return Ok(tree.clone());
+        }
+        let tree = ws
+            .snapshot()
+            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+        self.known = Some((self.actions.len(), tree.clone()));
+        Ok(tree)
+    }
+
+    /// Puts the workspace back to `tree`, which it then holds.
+    fn restore(
+        &mut self,
+        ws: &Workspace,
+        tree: &str,
+    ) -> Result<(), crate::workspace::WorkspaceError> {
+        ws.restore(tree)?;
+        self.known = Some((self.actions.len(), tree.to_string()));
+        Ok(())
+    }
+
+    /// The change so far (against the start) and the paths it touches; no
+    /// git process at all when the workspace is known to be at its start.
+    fn change(&mut self, ws: &Workspace) -> Result<(String, Vec<String>), String> {
+        let tree = self.snapshot(ws)?;
+        if tree == ws.base_tree {
+            return Ok((String::new(), Vec::new()));
+        }
+        let patch = ws
+            .staged_diff()
+            .map_err(|e| format!("cannot compute the diff: {e}"))?;
+        let files = ws
+            .changed_files()
+            .map_err(|e| format!("cannot list changed files: {e}"))?;
+        Ok((patch, files))
+    }
+
     fn left(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }
@@ -381,9 +429,12 @@ impl Executor<'_> {
     /// The whole run up to (not including) the final event. `Err` is a
     /// failure of wf itself (trace, workspace, git).
     fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, String> {
-        let revision = workspace::head_revision(&self.plan.root);
-        self.started(revision.as_deref())?;
-        let ws = self.workspace(revision.as_deref())?;
+        let head = crate::sys::git::head(&self.plan.root);
+        let revision = head.as_ref().map(|(commit, _)| commit.as_str());
+        self.started(revision)?;
+        let ws = self.workspace(head.as_ref())?;
+        // A new workspace holds exactly its start.
+        self.known = Some((self.actions.len(), ws.base_tree.clone()));
         self.emit(Event::WorkspaceReady {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
@@ -434,7 +485,7 @@ impl Executor<'_> {
 
     /// The workspace the run works in: the replay's or resume's, else a
     /// new one from the user's tree, its starting state recorded.
-    fn workspace(&mut self, revision: Option<&str>) -> Result<Workspace, String> {
+    fn workspace(&mut self, head: Option<&(String, String)>) -> Result<Workspace, String> {
         let prebuilt = match &mut self.mode {
             Mode::Live => None,
             Mode::Replay(setup) => setup.workspace.take(),
@@ -445,7 +496,7 @@ impl Executor<'_> {
         }
         // The starting state (base commit + uncommitted changes) is
         // recorded so the run can be replayed and resumed later.
-        let ws = Workspace::create_current(&self.plan.root, revision)
+        let ws = Workspace::create_current(&self.plan.root, head)
             .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
         if let Some(patch) = &ws.start_patch {
             std::fs::write(self.dir.path.join("start.patch"), patch)
@@ -646,12 +697,7 @@ impl Executor<'_> {
     /// After the agent loop: keep the diff, then show, approve and apply it
     /// when the checks passed.
     fn conclude(&mut self, end: End, ws: &Workspace) -> Result<End, String> {
-        let patch = ws
-            .diff()
-            .map_err(|e| format!("cannot compute the diff: {e}"))?;
-        let files = ws
-            .changed_files()
-            .map_err(|e| format!("cannot list changed files: {e}"))?;
+        let (patch, files) = self.change(ws)?;
         std::fs::write(self.dir.diff(), &patch)
             .map_err(|e| format!("cannot write diff.patch: {e}"))?;
         let hash = workspace::diff_hash(&patch);

@@ -160,11 +160,9 @@ impl Executor<'_> {
         let before = if bounds.is_empty() {
             None
         } else {
-            Some(
-                ws.snapshot()
-                    .map_err(|e| format!("cannot snapshot the workspace: {e}"))?,
-            )
+            Some(self.snapshot(ws)?)
         };
+        self.known = None;
         let done = checks::run_check(
             &check,
             &ws.dir,
@@ -292,9 +290,7 @@ impl Executor<'_> {
         before: &str,
         bounds: &[crate::spec::Permissions],
     ) -> Result<Option<End>, String> {
-        let after = ws
-            .snapshot()
-            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+        let after = self.snapshot(ws)?;
         let changed = ws
             .changed_between(before, &after)
             .map_err(|e| format!("cannot compare the workspace: {e}"))?;
@@ -308,7 +304,7 @@ impl Executor<'_> {
         if outside.is_empty() {
             return Ok(None);
         }
-        ws.restore(before)
+        self.restore(ws, before)
             .map_err(|e| format!("cannot undo step `{id}`: {e}"))?;
         let message = format!(
             "recipe command step `{id}` changed {} outside what the task using the recipe allows to write; the step was undone",
@@ -330,12 +326,7 @@ impl Executor<'_> {
         ws: &Workspace,
         id: &str,
     ) -> Result<Option<End>, String> {
-        let patch = ws
-            .diff()
-            .map_err(|e| format!("cannot compute the diff: {e}"))?;
-        let files = ws
-            .changed_files()
-            .map_err(|e| format!("cannot list changed files: {e}"))?;
+        let (patch, files) = self.change(ws)?;
         // What a person approves here must obey the run's permissions too.
         if !files.is_empty() {
             std::fs::write(self.dir.diff(), &patch)

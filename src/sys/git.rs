@@ -220,6 +220,26 @@ pub fn head_revision(root: &Path) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The commit the user's tree is on and that commit's tree, in one git
+/// call; `None` before the first commit (or outside git).
+pub fn head(root: &Path) -> Option<(String, String)> {
+    if !is_git(root) {
+        return None;
+    }
+    // `--` ends the revisions (git echoes it last).
+    let out = Git::user(root)
+        .args(["rev-parse", "HEAD^{commit}", "HEAD^{tree}", "--"])
+        .text()
+        .ok()?;
+    let mut lines = out.lines();
+    match (lines.next(), lines.next()) {
+        (Some(commit), Some(tree)) if !commit.is_empty() && !tree.is_empty() => {
+            Some((commit.to_string(), tree.to_string()))
+        }
+        _ => None,
+    }
+}
+
 /// The current user: git `user.email`, else `$USER`, else `unknown`.
 pub fn current_user(root: &Path) -> String {
     Git::user(root)
