@@ -307,9 +307,16 @@ fn stage_origin(
     // already out of it) only needs `add -A`.
     let read_from = std::fs::read_to_string(&slot.origin_head).unwrap_or_default();
     let same_commit = read_from.trim() == base && index.is_file();
-    // `.wf/` ignores itself (`.wf/.gitignore` is `*`, written by wf): then
-    // `add -A` cannot bring it back in.
-    let wf_ignored = std::fs::read(origin.join(".wf/.gitignore")).is_ok_and(|t| t == b"*\n");
+    // `.wf/` ignores itself (`.wf/.gitignore`, written by wf, has the one
+    // rule `*`): then `add -A` cannot bring it back in.
+    let wf_ignored = std::fs::read_to_string(origin.join(".wf/.gitignore")).is_ok_and(|text| {
+        let rules: Vec<&str> = text
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        rules == ["*"]
+    });
     if !same_commit {
         let _ = std::fs::remove_file(&slot.origin_head);
         let read = || {
@@ -494,23 +501,30 @@ impl Workspace {
             sandbox_write: Vec::new(),
             _slot: lock,
         };
-        // The state to reach: for the current tree, staged from the user's
-        // tree (once, whatever happens to the slot below).
-        let target = match source {
-            Source::Current => {
-                let (tree, patch) = stage_origin(origin, head, &slot)?;
-                ws.start_patch = Some(patch);
-                Some(tree)
-            }
-            Source::Snapshot { patch, .. } => {
-                if let Some(patch) = patch {
-                    check_snapshot_patch(patch)?;
-                }
-                None
-            }
-        };
         let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
-        if !reusable
+        // A git killed mid-write leaves its lock behind; the slot is ours.
+        let _ = std::fs::remove_file(slot.dir.join(".git/index.lock"));
+        // The state to reach: for the current tree, staged from the user's
+        // tree (once, whatever happens to the slot below). Meanwhile, on the
+        // other core, a kept slot drops what the last run left that is not
+        // in its index (`git clean` reads only the slot).
+        let (target, cleaned) = std::thread::scope(|scope| {
+            let clean = reusable.then(|| scope.spawn(|| git(&slot.dir, &["clean", "-fdxq"])));
+            let target = match source {
+                Source::Current => stage_origin(origin, head, &slot).map(|(tree, patch)| {
+                    ws.start_patch = Some(patch);
+                    Some(tree)
+                }),
+                Source::Snapshot { patch, .. } => match patch {
+                    Some(patch) => check_snapshot_patch(patch).map(|()| None),
+                    None => Ok(None),
+                },
+            };
+            let cleaned = clean.is_some_and(|c| c.join().is_ok_and(|r| r.is_ok()));
+            (target, cleaned)
+        });
+        let target = target?;
+        if !cleaned
             || ws
                 .fill(&slot, &objects, source, target.as_deref(), false)
                 .is_err()
@@ -531,7 +545,8 @@ impl Workspace {
 
     /// Brings the slot to the starting state: `target` (a tree of the
     /// user's objects) for the current tree, else the snapshot's commit
-    /// plus its patch. `fresh`: the slot directory is new.
+    /// plus its patch. `fresh`: the slot directory is new; else it was
+    /// cleaned (`git clean -fdx`) already.
     fn fill(
         &mut self,
         slot: &Slot,
@@ -546,8 +561,6 @@ impl Workspace {
             // No template: nothing to copy (hooks samples), and no hooks run.
             git(dir, &["init", "-q", "--template="])?;
         }
-        // A git killed mid-write leaves its lock behind; the slot is ours.
-        let _ = std::fs::remove_file(dir.join(".git/index.lock"));
         // Borrow the user's object store (read-only: git never writes to an
         // alternate), so no object is written for a file the repository
         // already holds. Written every time: the slot follows the repository.
@@ -560,7 +573,7 @@ impl Workspace {
             (Source::Snapshot { revision, .. }, _) => revision.as_deref().unwrap_or(EMPTY_TREE),
             (Source::Current, None) => unreachable!("the current tree is staged first"),
         };
-        self.clean_and_reset(start, &[])?;
+        git(dir, &["read-tree", "--reset", "-u", start])?;
         // What earlier runs of this slot wrote to its own store is no
         // longer referenced: the index now holds the user's objects only.
         prune_loose_objects(&dir.join(".git/objects"));
@@ -587,24 +600,16 @@ impl Workspace {
     }
 
     /// Puts the copy at `tree`, changing only what differs: files left by
-    /// commands or an earlier run that are not in the index go (ignored
-    /// ones too, but the shared `node_modules` link), then `read-tree
+    /// commands that are not in the index go (ignored ones too, but the
+    /// shared `node_modules` link; at the start of a run the link goes too
+    /// and is made again, since a command of an earlier run could have put
+    /// a directory of its own in its place), then `read-tree
     /// --reset -u` rewrites every file whose content, mode or stat data
     /// differs from `tree` and deletes the ones `tree` lacks. Any write to a
     /// file changes its ctime, which no command can set back, so a changed
     /// file is always seen.
     fn reset_to(&self, tree: &str) -> Result<(), WorkspaceError> {
-        self.clean_and_reset(tree, &["-e", "/node_modules"])
-    }
-
-    /// [`Workspace::reset_to`], with `git clean` taking `keep` (its
-    /// exclusions). At the start of a run nothing is kept: the
-    /// `node_modules` link is made again (a command of an earlier run could
-    /// have put a directory of its own in its place).
-    fn clean_and_reset(&self, tree: &str, keep: &[&str]) -> Result<(), WorkspaceError> {
-        let mut clean = vec!["clean", "-fdxq"];
-        clean.extend(keep);
-        git(&self.dir, &clean)?;
+        git(&self.dir, &["clean", "-fdxq", "-e", "/node_modules"])?;
         git(&self.dir, &["read-tree", "--reset", "-u", tree])?;
         Ok(())
     }
