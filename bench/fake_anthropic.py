@@ -7,7 +7,8 @@ caching, for wf's billed-tokens benchmark. Python 3 standard library only.
 It listens on 127.0.0.1 (port N, default 0: any free port, printed on stdout
 as `port N` once it listens), answers every `POST /v1/messages` with the next
 turn of SCRIPT as a server-sent event stream in Anthropic's format, and after
-every request rewrites REPORT with the running accounting. It exits once the
+every request rewrites REPORT with the running accounting (and
+REPORT.last-request.json with the request's body). It exits once the
 script is played out and its client hung up (or when killed); a request past
 the script gets a 400 error.
 
@@ -220,6 +221,8 @@ def main():
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+            with open(report_path + ".last-request.json", "w") as f:
+                json.dump(body, f, indent=1)
             with open(report_path + ".tmp", "w") as f:
                 json.dump(cache.report(), f, indent=1)
             os.replace(report_path + ".tmp", report_path)

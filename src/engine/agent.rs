@@ -6,6 +6,7 @@
 //! it, and the inputs of its scope (for the checks' environment). The
 //! run-wide state (trace, totals, limits, deadline) is the executor's.
 
+mod clear;
 mod reread;
 
 use super::prompt::{Conversation, indent, response_text, user_text};
@@ -26,6 +27,8 @@ struct Agent<'s> {
     conversation: Conversation,
     /// What `read_file` already gave the model in this conversation.
     reads: reread::Reads,
+    /// The read results that old age may clear.
+    clearable: clear::Clearable,
     /// The model is stating its plan; writes are not allowed yet.
     plan_phase: bool,
     repairs: u32,
@@ -90,6 +93,7 @@ impl Executor<'_> {
             tools,
             conversation,
             reads: reread::Reads::default(),
+            clearable: clear::Clearable::default(),
             plan_phase: step.plan_checkpoint,
             repairs: 0,
             max_repairs: step
@@ -254,6 +258,7 @@ impl Executor<'_> {
         }
         if !calls.is_empty() {
             let mut results = Vec::new();
+            let tools: Vec<String> = calls.iter().map(|(_, name, _)| name.clone()).collect();
             // Calls past `limits.max_tool_calls_per_turn` are recorded and
             // answered with an error, never run.
             let cap = self.plan.limits.max_tool_calls_per_turn;
@@ -275,6 +280,12 @@ impl Executor<'_> {
                 role: Role::User,
                 content: results,
             });
+            let turn = self.totals.turns;
+            let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
+            agent.clearable.add(&agent.conversation, &tools, turn);
+            if let Some(last) = agent.clearable.clear(&mut agent.conversation, turn) {
+                agent.reads.forget_through(last);
+            }
             return Ok(Next::Turn);
         }
         // A turn without tool calls: the agent says it is done.

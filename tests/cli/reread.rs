@@ -177,3 +177,43 @@ fn a_resumed_run_rebuilds_the_memory_from_the_calls_it_catches_up_with() {
     r.code(0);
     assert!(r.stdout.contains("reproduced"), "{}", r.stdout);
 }
+
+#[test]
+fn a_re_read_after_old_results_were_cleared_is_full_and_replay_reproduces_the_clearing() {
+    // Three 26 KB files read on turns 1-3 are over the 48 KB a batch needs;
+    // eight turns later they are cleared from the conversation, and a
+    // re-read of the first one is sent in full again.
+    let big = |name: &str| format!("// {name}\n{}", "let value = 1; // padding\n".repeat(1_000));
+    let mut turns = String::from("turns:\n");
+    for name in ["a", "b", "c"] {
+        turns.push_str(&format!(
+            "  - tool_calls: [{{ name: read_file, input: {{ path: src/{name}.rs }} }}]\n"
+        ));
+    }
+    for _ in 0..8 {
+        turns.push_str("  - tool_calls: [{ name: list_files, input: { path: docs } }]\n");
+    }
+    turns.push_str("  - tool_calls: [{ name: read_file, input: { path: src/b.rs } }]\n");
+    turns.push_str("  - tool_calls: [{ name: read_file, input: { path: src/b.rs } }]\n");
+    turns.push_str("  - text: Done.\n");
+    let repo = repo("{ provider: script, script: turns.yaml }", &turns);
+    for name in ["a", "b", "c"] {
+        repo.file(&format!("src/{name}.rs"), &big(name));
+    }
+    repo.commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let reads = read_results(&repo.last_trace());
+    assert_eq!(reads.len(), 5);
+    // The trace keeps every result as the model first got it.
+    assert!(reads[1] == big("b"), "{:.80}", reads[1]);
+    // Turn 12: b's turn-2 result was cleared, so it is sent in full; turn
+    // 13: unchanged since turn 12.
+    assert!(reads[3] == big("b"), "{:.80}", reads[3]);
+    assert_eq!(
+        reads[4],
+        "[unchanged since turn 12: the same as that read returned]"
+    );
+    let r = repo.wf(&["replay", "last"]);
+    r.code(0);
+    assert!(r.stdout.contains("reproduced"), "{}", r.stdout);
+}

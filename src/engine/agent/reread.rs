@@ -108,6 +108,14 @@ impl Reads {
     }
 }
 
+impl Reads {
+    /// Forgets the reads sent in full on `turn` or before: their results
+    /// were cleared from the conversation ([`super::clear`]).
+    pub(super) fn forget_through(&mut self, turn: u32) {
+        self.sent.retain(|_, sent| sent.turn > turn);
+    }
+}
+
 /// The note sent instead of a text the model already has from `turn`.
 pub(super) fn note(turn: u32) -> String {
     format!("[unchanged since turn {turn}: the same as that read returned]")
@@ -159,7 +167,10 @@ mod tests {
         assert_eq!(reads.answer(&window, ok(LONG), 2).content, LONG);
         assert_eq!(reads.answer(&window, ok(LONG), 3).content, note(2));
         // Another path with the same text is another file.
-        assert_eq!(reads.answer(&json!({"path": "b.rs"}), ok(LONG), 4).content, LONG);
+        assert_eq!(
+            reads.answer(&json!({"path": "b.rs"}), ok(LONG), 4).content,
+            LONG
+        );
     }
 
     #[test]
@@ -173,6 +184,17 @@ mod tests {
         ] {
             assert_eq!(reads.answer(&same, ok(LONG), 2).content, note(1), "{same}");
         }
+    }
+
+    #[test]
+    fn a_read_whose_result_was_cleared_is_sent_in_full_again() {
+        let mut reads = Reads::default();
+        let (a, b) = (json!({"path": "a.rs"}), json!({"path": "b.rs"}));
+        reads.answer(&a, ok(LONG), 2);
+        reads.answer(&b, ok(LONG), 5);
+        reads.forget_through(4);
+        assert_eq!(reads.answer(&a, ok(LONG), 9).content, LONG);
+        assert_eq!(reads.answer(&b, ok(LONG), 9).content, note(5));
     }
 
     #[test]
