@@ -6,9 +6,11 @@
     gen.py tree DIR N             a git work tree of N small files (.gitignore'd dirs included)
     gen.py repo DIR N             a committed git repository of N small files
     gen.py turns FILE N REPO      a script of N turns over the files of REPO
-    gen.py task FILE KIND         a task file: one-turn, one-check, many-turns, fixed, tree-wide, tree-based
+    gen.py reads FILE N REPO      the read script: N turns of an agent working through REPO (JSON, for fake_anthropic.py)
+    gen.py task FILE KIND         a task file: one-turn, one-check, many-turns, reads, fixed, tree-wide, tree-based
 """
 
+import json
 import os
 import random
 import subprocess
@@ -283,6 +285,68 @@ def gen_turns(path, n, repo):
         f.write("\n".join(out) + "\n")
 
 
+def gen_reads(path, n, repo):
+    """The read script of the billed-tokens bench (bench/README.md, "Tokens
+    on long runs"): an agent working through the repository one work item at
+    a time, ten or eleven turns each. Per item, on a focus file f with three
+    files g, h, i of its folder and a test file t (of tests/): search for f's
+    functions; read f, g and t (three calls in one turn); list the folder;
+    read h and i; edit f; re-read f to check the edit (changed: sent in
+    full); re-read g (unchanged) and search again; edit f again; read the
+    top of f (`offset`/`limit`: a window of its own); re-read two files of
+    earlier items (a g, unchanged; and a g or, one time in three, an f,
+    changed since the agent last read it whole); every third item also
+    writes a new file. N - 1 turns of calls, then a final answer.
+    Deterministic."""
+    files = sorted(
+        os.path.relpath(os.path.join(d, f), repo)
+        for d, _, fs in os.walk(repo) if "/.git" not in d + "/" and "/.wf" not in d + "/"
+        for f in fs if f.startswith("file")
+    )
+    by_dir = {}
+    for f in files:
+        by_dir.setdefault(os.path.dirname(f), []).append(f)
+    tests = [f for f in files if f.startswith("tests/")]
+    rng = random.Random(4)
+    number = lambda f: int(os.path.basename(f)[4:8])
+    call = lambda name, **inp: {"name": name, "input": inp}
+    turns, earlier = [], []
+    item = 0
+    while len(turns) < n - 1:
+        d = rng.choice(sorted(by_dir))
+        f, g, h, i = rng.sample(by_dir[d], 4)
+        k = number(f)
+        area = d.split("/m")[0]
+        t = rng.choice(tests)
+        work = [
+            ("Looking for the functions of item %d." % item, [call("search", pattern=f"fn item_{k}_[0-9]+", path=area)]),
+            ("Reading the file and its neighbour.", [call("read_file", path=f), call("read_file", path=g), call("read_file", path=t)]),
+            ("What else is in this folder?", [call("list_files", path=d)]),
+            ("Two more related files.", [call("read_file", path=h), call("read_file", path=i)]),
+            ("Updating the marker.", [call("edit_file", path=f, old=f"// marker-{k}", new=f"// marker-{k} (item {item})")]),
+            ("Checking the edit.", [call("read_file", path=f)]),
+            ("Back to the neighbour, and its uses.", [call("read_file", path=g), call("search", pattern=f"item_{number(g)}_1", path=area, glob="*.rs")]),
+            ("Renaming the first function.", [call("edit_file", path=f, old=f"fn item_{k}_1()", new=f"fn item_{k}_1_checked()")]),
+            ("The top of the file again.", [call("read_file", path=f, offset=1, limit=12)]),
+        ]
+        if earlier:
+            _, eg = earlier[rng.randrange(len(earlier))]
+            ef2, eg2 = earlier[rng.randrange(len(earlier))]
+            again = ef2 if rng.random() < 1 / 3 else eg2
+            work.append(("Re-reading earlier files.", [call("read_file", path=eg), call("read_file", path=again)]))
+        if item % 3 == 2:
+            content = "".join(f"note {j} on item {item}: {f}\n" for j in range(12))
+            work.append(("Writing down what changed.", [call("write_file", path=f"docs/notes/item{item:02d}.md", content=content)]))
+        earlier.append((f, g))
+        for text, calls in work:
+            if len(turns) < n - 1:
+                turns.append({"text": text, "tool_calls": calls})
+        item += 1
+    turns.append({"text": "Done: every work item is updated."})
+    with open(path, "w") as out:
+        json.dump(turns, out, indent=1)
+
+
 # ---------------------------------------------------------------- task files for runs
 
 def gen_task(path, kind, extra=""):
@@ -317,6 +381,26 @@ permissions:
   read: ["**"]
   write: ["src/**", "docs/**", "tests/**"]
 prompt: Touch up the markers across the repository.
+checkpoints:
+  apply: true
+limits:
+  max_turns: 250
+"""
+    elif kind == "reads":
+        # The billed-tokens bench: the same tools and repository as
+        # many-turns, answered by fake_anthropic.py.
+        text = f"""wf: 1
+name: bench-reads
+model:
+  provider: anthropic
+  name: claude-sonnet-4-5
+context:
+  include: ["README.md"]
+{common_tools}
+permissions:
+  read: ["**"]
+  write: ["src/**", "docs/**", "tests/**"]
+prompt: Work through the items of the repository, one file at a time.
 checkpoints:
   apply: true
 limits:
@@ -372,6 +456,8 @@ def main():
         gen_repo(args[0], int(args[1]))
     elif cmd == "turns":
         gen_turns(args[0], int(args[1]), args[2])
+    elif cmd == "reads":
+        gen_reads(args[0], int(args[1]), args[2])
     elif cmd == "task":
         gen_task(args[0], args[1], args[2] if len(args) > 2 else "")
     else:

@@ -6,10 +6,14 @@
 //! it, and the inputs of its scope (for the checks' environment). The
 //! run-wide state (trace, totals, limits, deadline) is the executor's.
 
+mod clear;
+mod reread;
+
 use super::prompt::{Conversation, indent, response_text, user_text};
 use super::*;
 use crate::plan::AgentStep;
 use crate::provider::StopReason;
+use crate::spec::ToolName;
 use crate::tools::ToolLayer;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -21,6 +25,10 @@ struct Agent<'s> {
     inputs: &'s BTreeMap<String, Value>,
     tools: ToolLayer,
     conversation: Conversation,
+    /// What `read_file` already gave the model in this conversation.
+    reads: reread::Reads,
+    /// The read results that old age may clear.
+    clearable: clear::Clearable,
     /// The model is stating its plan; writes are not allowed yet.
     plan_phase: bool,
     repairs: u32,
@@ -84,6 +92,8 @@ impl Executor<'_> {
             inputs,
             tools,
             conversation,
+            reads: reread::Reads::default(),
+            clearable: clear::Clearable::default(),
             plan_phase: step.plan_checkpoint,
             repairs: 0,
             max_repairs: step
@@ -248,6 +258,7 @@ impl Executor<'_> {
         }
         if !calls.is_empty() {
             let mut results = Vec::new();
+            let tools: Vec<String> = calls.iter().map(|(_, name, _)| name.clone()).collect();
             // Calls past `limits.max_tool_calls_per_turn` are recorded and
             // answered with an error, never run.
             let cap = self.plan.limits.max_tool_calls_per_turn;
@@ -258,7 +269,7 @@ impl Executor<'_> {
                         i + 1
                     ))
                 });
-                results.push(self.tool_call(&mut agent.tools, &id, &name, &input, refused)?);
+                results.push(self.tool_call(agent, &id, &name, &input, refused)?);
             }
             if response.stop_reason == StopReason::MaxTokens {
                 results.push(Block::Text {
@@ -269,6 +280,12 @@ impl Executor<'_> {
                 role: Role::User,
                 content: results,
             });
+            let turn = self.totals.turns;
+            let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
+            agent.clearable.add(&agent.conversation, &tools, turn);
+            if let Some(last) = agent.clearable.clear(&mut agent.conversation, turn) {
+                agent.reads.forget_through(last);
+            }
             return Ok(Next::Turn);
         }
         // A turn without tool calls: the agent says it is done.
@@ -411,10 +428,12 @@ impl Executor<'_> {
     }
 
     /// Runs and records one tool call; `refused`: its outcome without
-    /// running it (a call past a cap).
+    /// running it (a call past a cap). A `read_file` whose text the model
+    /// already has gets the note of [`reread`] instead, in the trace as in
+    /// the conversation.
     fn tool_call(
         &mut self,
-        tools: &mut ToolLayer,
+        agent: &mut Agent,
         id: &str,
         name: &str,
         input: &serde_json::Value,
@@ -433,9 +452,13 @@ impl Executor<'_> {
                 raw.chars().take(200).collect::<String>()
             )),
             (None, _) => {
-                let outcome = tools.call(name, input, self.left());
-                self.written_bytes = tools.write_budget().used;
-                outcome
+                let outcome = agent.tools.call(name, input, self.left());
+                self.written_bytes = agent.tools.write_budget().used;
+                if name == ToolName::ReadFile.as_str() {
+                    agent.reads.answer(input, outcome, self.totals.turns)
+                } else {
+                    outcome
+                }
             }
         };
         if let Some(d) = &outcome.denial {

@@ -10,6 +10,7 @@ mod plan;
 mod pty;
 mod recipes;
 mod replay;
+mod reread;
 mod resume;
 mod run;
 mod sandbox;
