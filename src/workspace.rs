@@ -319,6 +319,9 @@ fn stage_origin(
     });
     if !same_commit {
         let _ = std::fs::remove_file(&slot.origin_head);
+        if !index.is_file() {
+            seed_index(origin, index);
+        }
         let read = || {
             Git::private(origin)
                 .args(["read-tree", "-m", base])
@@ -380,6 +383,64 @@ fn stage_origin(
         .index(index)
         .output()?;
     Ok((tree, String::from_utf8_lossy(&patch).into_owned()))
+}
+
+/// Starts wf's private index of the user's tree (a new slot) as a copy of
+/// the user's own index, for its stat data: `read-tree -m` then keeps the
+/// entries whose content matches the commit, and `add -A` re-reads only
+/// files changed since the user's git last looked, instead of every file
+/// (2.7 s → 0.3 s for 100,000 files here). Only when the user's git cannot
+/// have stored anything but the bytes of the tree: no `.gitattributes` in
+/// the index, no `info/attributes`, no `core.autocrlf`, `core.eol` or
+/// `core.attributesFile` of the user's (filters such as Git LFS, and line
+/// ending conversion, make an entry's blob differ from the file). The
+/// copy keeps the index's mtime, so git's racy-entry rule works on it as
+/// on the original. Best effort: without a seed, the first staging reads
+/// every file.
+fn seed_index(origin: &Path, index: &Path) {
+    let user_index = origin.join(".git/index");
+    if !origin.join(".git").is_dir() || !user_index.is_file() {
+        return;
+    }
+    if std::fs::metadata(origin.join(".git/info/attributes")).is_ok_and(|m| m.len() > 0) {
+        return;
+    }
+    let attributes = Git::user(origin)
+        .args(["ls-files", "-z", "--", "*.gitattributes"])
+        .output();
+    if !attributes.is_ok_and(|out| out.is_empty()) {
+        return;
+    }
+    // wf's own `-c` settings show as the "command" scope: only the user's
+    // files count.
+    let config = Git::user(origin)
+        .args([
+            "config",
+            "--show-scope",
+            "--get-regexp",
+            r"^core\.(autocrlf|eol|attributesfile)$",
+        ])
+        .output()
+        .unwrap_or_default();
+    let configured = String::from_utf8_lossy(&config)
+        .lines()
+        .any(|line| !line.starts_with("command"));
+    if configured {
+        return;
+    }
+    let copied = std::fs::copy(&user_index, index).is_ok()
+        && std::fs::metadata(&user_index)
+            .and_then(|m| m.modified())
+            .and_then(|t| {
+                std::fs::File::options()
+                    .write(true)
+                    .open(index)?
+                    .set_modified(t)
+            })
+            .is_ok();
+    if !copied {
+        let _ = std::fs::remove_file(index);
+    }
 }
 
 /// git with the user's configuration shut out.
@@ -970,6 +1031,7 @@ fn name_list(out: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     fn run_git(dir: &Path, args: &[&str]) -> String {
         let out = Git::private(dir)
@@ -1493,6 +1555,53 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         panic!("the slot {} was not reused", dir.display());
+    }
+
+    #[test]
+    fn the_workspace_holds_the_bytes_of_the_tree_even_when_the_users_git_converts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = dir.path();
+        // The user's own git, with their setting (wf's own calls force
+        // `core.autocrlf=false`).
+        let users_git = |args: &[&str]| {
+            let out = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .current_dir(o)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}");
+        };
+        users_git(&["init", "-q"]);
+        users_git(&["config", "core.autocrlf", "input"]);
+        write(o, "crlf.txt", "one\r\ntwo\r\n");
+        write(o, "plain.txt", "plain\n");
+        // Written well before the index, so the entry is not racy: git
+        // trusts its stat data.
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for f in ["crlf.txt", "plain.txt"] {
+            std::fs::File::options()
+                .write(true)
+                .open(o.join(f))
+                .unwrap()
+                .set_modified(past)
+                .unwrap();
+        }
+        users_git(&["add", "-A"]);
+        users_git(&["commit", "-q", "-m", "init"]);
+        // The user's index says the file is the LF blob, and stat-clean.
+        users_git(&["status", "--porcelain"]);
+        let ws = Workspace::create(o, "r").unwrap();
+        assert_eq!(
+            std::fs::read(ws.dir.join("crlf.txt")).unwrap(),
+            b"one\r\ntwo\r\n",
+            "the bytes in the tree, not what the user's git stored"
+        );
+        let start = ws.start_patch.clone().unwrap();
+        assert!(start.contains("crlf.txt"), "{start}");
+        drop(ws);
+        remove_slots(o);
     }
 
     #[test]
