@@ -157,6 +157,7 @@ pub fn replay(
         base_revision,
         model,
         sandbox,
+        conversation,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -206,6 +207,7 @@ pub fn replay(
         run_id: dir.id.clone(),
         dir: scratch.clone(),
         decisions,
+        conversation: conversation.unwrap_or(crate::record::event::ConversationPolicy::NONE),
     };
     // Each answer costs what it cost in the run, so spending limits end a
     // replay where they ended the run.

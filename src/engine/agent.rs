@@ -282,9 +282,17 @@ impl Executor<'_> {
             });
             let turn = self.totals.turns;
             let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
-            agent.clearable.add(&agent.conversation, &tools, turn);
-            if let Some(last) = agent.clearable.clear(&mut agent.conversation, turn) {
-                agent.reads.forget_through(last);
+            let policy = self.conversation;
+            if policy.clear_after_turns > 0 {
+                agent.clearable.add(&agent.conversation, &tools, turn);
+                if let Some(last) = agent.clearable.clear(
+                    &mut agent.conversation,
+                    turn,
+                    policy.clear_after_turns,
+                    policy.clear_at_least_bytes,
+                ) {
+                    agent.reads.forget_through(last);
+                }
             }
             return Ok(Next::Turn);
         }
@@ -411,6 +419,9 @@ impl Executor<'_> {
         if cost.is_none() {
             self.cost_known = false;
         }
+        if usage.estimated && !cache_hit {
+            self.totals.cost_estimated = true;
+        }
         self.totals.cost_usd = if self.cost_known {
             Some(self.totals.cost_usd.unwrap_or(0.0) + cost.unwrap_or(0.0))
         } else {
@@ -454,7 +465,7 @@ impl Executor<'_> {
             (None, _) => {
                 let outcome = agent.tools.call(name, input, self.left());
                 self.written_bytes = agent.tools.write_budget().used;
-                if name == ToolName::ReadFile.as_str() {
+                if name == ToolName::ReadFile.as_str() && self.conversation.reread_notes {
                     agent.reads.answer(input, outcome, self.totals.turns)
                 } else {
                     outcome

@@ -75,7 +75,7 @@ use crate::provider::{
     Block, Message, ModelRequest, ModelResponse, Provider, ProviderObserver, Role, Usage,
 };
 use crate::record::event::{
-    CheckpointName, CheckpointState, Event, FileRef, Record, RunStatus, Totals,
+    CheckpointName, CheckpointState, ConversationPolicy, Event, FileRef, Record, RunStatus, Totals,
 };
 use crate::record::recorder::Recorder;
 use crate::record::store::{RunDir, Store};
@@ -125,6 +125,8 @@ pub struct ReplaySetup {
     pub dir: std::path::PathBuf,
     /// The recorded checkpoint decisions, in order.
     pub decisions: Vec<Decision>,
+    /// How the recorded run kept its conversation short.
+    pub conversation: ConversationPolicy,
 }
 
 /// How a paused or interrupted run is continued.
@@ -215,8 +217,22 @@ pub fn run_with(
         _ => Recorder::create(&dir, reporter)
             .map_err(|e| crate::error::Error::io("cannot create the trace", e))?,
     };
+    // A new run keeps its conversation short as this wf does; a replay or
+    // resume as the recorded run did.
+    let recorded_policy = |records: &[Record]| match records.first().map(|r| &r.event) {
+        Some(Event::RunStarted { conversation, .. }) => {
+            conversation.unwrap_or(ConversationPolicy::NONE)
+        }
+        _ => ConversationPolicy::NONE,
+    };
+    let conversation = match &mode {
+        Mode::Live => ConversationPolicy::CURRENT,
+        Mode::Replay(setup) => setup.conversation,
+        Mode::Resume(_, setup) => recorded_policy(&setup.records),
+    };
     let mut exec = Executor {
         plan,
+        conversation,
         dir: dir.clone(),
         recorder,
         sandbox: None,
@@ -318,6 +334,9 @@ struct Executor<'a> {
     /// What ran so far that could write (tool calls, command steps), for
     /// attributing a refused path.
     actions: Vec<String>,
+    /// How agent conversations are kept short (see
+    /// [`ConversationPolicy`]).
+    conversation: ConversationPolicy,
     /// The tree the workspace is known to hold, with the number of
     /// [`Executor::actions`] at that moment: while nothing more ran, the
     /// workspace cannot have changed, and a snapshot costs nothing. Cleared
@@ -470,6 +489,9 @@ impl Executor<'_> {
                 read: plan.sandbox.read.clone(),
                 write: plan.sandbox.write.clone(),
             })),
+            // Old traces have none, and replay as NONE: written the same.
+            conversation: (self.conversation != ConversationPolicy::NONE)
+                .then_some(self.conversation),
             at: crate::sys::clock::now_rfc3339(),
         })?;
         for pin in &plan.recipes {

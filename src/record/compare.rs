@@ -578,6 +578,7 @@ mod tests {
             model: "script".into(),
             dry_run: false,
             sandbox: None,
+            conversation: None,
             at: at.into(),
         }
     }

@@ -21,6 +21,36 @@ pub const TRACE_VERSION: u32 = 2;
 /// differs.
 pub const RECORD_VOLATILE: &[&str] = &["t_ms", "hash"];
 
+/// How an agent's conversation is kept short on long runs, recorded in
+/// `run_started` so that replay and resume shape the requests as the run
+/// did, whatever today's wf does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationPolicy {
+    /// A re-read of an unchanged file gets the "unchanged since turn N"
+    /// note (see `engine::agent::reread`).
+    pub reread_notes: bool,
+    /// Results of read tools older than this many turns are cleared (see
+    /// `engine::agent::clear`); 0: never.
+    pub clear_after_turns: u32,
+    /// ... only once they add up to this many bytes.
+    pub clear_at_least_bytes: u64,
+}
+
+impl ConversationPolicy {
+    /// What this wf does in a new run.
+    pub const CURRENT: ConversationPolicy = ConversationPolicy {
+        reread_notes: true,
+        clear_after_turns: 8,
+        clear_at_least_bytes: 48 * 1024,
+    };
+    /// What wf did before the policy was recorded: every result whole.
+    pub const NONE: ConversationPolicy = ConversationPolicy {
+        reread_notes: false,
+        clear_after_turns: 0,
+        clear_at_least_bytes: 0,
+    };
+}
+
 /// The sandbox a run was started with, as the task file (or `--sandbox`)
 /// set it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +213,10 @@ pub struct Totals {
     pub cache_read_input_tokens: u64,
     /// Cost in USD; None when usage or prices are unknown.
     pub cost_usd: Option<f64>,
+    /// Whether the cost counts an upper-bound estimate for some response
+    /// that came without usage (under a cost cap; see `docs/format.md`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cost_estimated: bool,
 }
 
 /// Something that happened in a run.
@@ -219,6 +253,11 @@ pub enum Event {
         /// sandbox).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sandbox: Option<Box<SandboxSetting>>,
+        /// How the agent's conversation is kept short (absent in traces of
+        /// wf before it was: replay and resume of such a run keep every
+        /// result whole, as that wf did).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation: Option<ConversationPolicy>,
         /// Wall-clock start (RFC 3339).
         at: String,
     },
@@ -628,6 +667,30 @@ mod interruption_tests {
             files_changed: Vec::new(),
             totals: Totals::default(),
         }
+    }
+
+    #[test]
+    fn a_run_started_of_an_older_wf_has_no_conversation_policy() {
+        // The header of a trace written before the policy was recorded
+        // (tests/fixtures/traces/v1-sample.jsonl): replay and resume of it
+        // keep every result whole, as that wf did.
+        let fixture = include_str!("../../tests/fixtures/traces/v1-sample.jsonl");
+        let first: Record = serde_json::from_str(fixture.lines().next().unwrap()).unwrap();
+        let Event::RunStarted { conversation, .. } = &first.event else {
+            panic!("not a run_started: {first:?}");
+        };
+        assert_eq!(*conversation, None);
+        // A new run's policy is written, and read back the same.
+        let mut event = first.event.clone();
+        if let Event::RunStarted { conversation, .. } = &mut event {
+            *conversation = Some(ConversationPolicy::CURRENT);
+        }
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(
+            text.contains(r#""conversation":{"reread_notes":true,"clear_after_turns":8,"clear_at_least_bytes":49152}"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
     }
 
     #[test]

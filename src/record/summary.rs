@@ -293,6 +293,7 @@ mod tests {
             model: "anthropic/claude".into(),
             dry_run: false,
             sandbox: None,
+            conversation: None,
             at: "2025-01-01T00:00:00Z".into(),
         }
     }
@@ -343,6 +344,7 @@ mod tests {
             cache_creation_input_tokens: 5,
             cache_read_input_tokens: 7,
             cost_usd: Some(0.25),
+            cost_estimated: false,
         };
         let trace = records(vec![
             started(),

@@ -68,9 +68,14 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
         ),
         _ => "usage unknown".to_string(),
     };
-    let cost = t
-        .cost_usd
-        .map_or("unknown".to_string(), |c| format!("${c:.4}"));
+    let cost = t.cost_usd.map_or("unknown".to_string(), |c| {
+        let estimated = if t.cost_estimated {
+            " (an upper-bound estimate: some answers came without usage)"
+        } else {
+            ""
+        };
+        format!("${c:.4}{estimated}")
+    });
     let _ = writeln!(
         o,
         "turns {} · repairs {} · tool calls {} · denied {} · tokens: {tokens} · cost {cost}",

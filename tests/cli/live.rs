@@ -654,6 +654,13 @@ fn a_cost_cap_prices_answers_without_usage_from_an_upper_bound() {
     r.code(0);
     let s = repo.last_summary();
     assert!(s["totals"]["cost_usd"].as_f64().unwrap() > 0.0, "{s}");
+    assert_eq!(s["totals"]["cost_estimated"], true, "{s}");
+    let shown = repo.wf(&["show", "last"]);
+    assert!(
+        shown.stdout.contains("(an upper-bound estimate"),
+        "{}",
+        shown.stdout
+    );
     for response in events(&repo.last_trace(), "model_response") {
         assert_eq!(response["usage"]["estimated"], true);
     }

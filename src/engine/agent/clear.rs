@@ -2,9 +2,9 @@
 //! does not carry every file it ever read in every request.
 //!
 //! The results of `read_file`, `list_files` and `search` older than
-//! [`KEEP_TURNS`] turns are replaced by a one-line note in the
+//! `clear_after_turns` turns (8 in a new run: [`crate::record::event::ConversationPolicy`]) are replaced by a one-line note in the
 //! conversation — all of them at once, and only once they add up to at
-//! least [`CLEAR_AT_LEAST`] bytes. Read tools can be called again at no
+//! least `clear_at_least_bytes` (48 KiB in a new run). Read tools can be called again at no
 //! cost but a turn, so nothing is lost that the model cannot get back;
 //! `edit_file`, `write_file` and `shell` results are kept (short, or not
 //! safe to repeat).
@@ -14,7 +14,7 @@
 //! old message makes the next request write everything after the context
 //! to the cache again (1.25 × its size) instead of reading it (0.1 ×).
 //! Clearing a little on every turn would pay that on every turn; clearing
-//! at least [`CLEAR_AT_LEAST`] bytes at a time pays it once per batch, and
+//! at least that many bytes at a time pays it once per batch, and
 //! every later turn reads that much less. A run whose read results never
 //! add up to that much (short runs) is never touched, and its prompt only
 //! grows, as before.
@@ -29,11 +29,17 @@
 
 use super::super::prompt::Conversation;
 use crate::provider::Block;
+#[cfg(test)]
+use crate::record::event::ConversationPolicy;
 
-/// Results of the last this many turns are always kept whole.
-pub(super) const KEEP_TURNS: u32 = 8;
-/// Old results are cleared only once they add up to this many bytes.
-pub(super) const CLEAR_AT_LEAST: usize = 48 * 1024;
+/// Results of the last this many turns are always kept whole, in a new run
+/// (replay and resume use the recorded run's [`ConversationPolicy`]).
+#[cfg(test)]
+const KEEP_TURNS: u32 = ConversationPolicy::CURRENT.clear_after_turns;
+/// Old results are cleared only once they add up to this many bytes, in a
+/// new run.
+#[cfg(test)]
+const CLEAR_AT_LEAST: usize = ConversationPolicy::CURRENT.clear_at_least_bytes as usize;
 
 /// Results shorter than this are kept: clearing them would save next to
 /// nothing.
@@ -79,12 +85,18 @@ impl Clearable {
         }
     }
 
-    /// On `turn`, clears the results older than [`KEEP_TURNS`] turns if
-    /// they add up to [`CLEAR_AT_LEAST`] bytes; the last turn cleared.
-    pub(super) fn clear(&mut self, conversation: &mut Conversation, turn: u32) -> Option<u32> {
-        let old = self.whole.partition_point(|w| w.turn + KEEP_TURNS <= turn);
+    /// On `turn`, clears the results older than `keep_turns` turns if they
+    /// add up to `at_least` bytes; the last turn cleared.
+    pub(super) fn clear(
+        &mut self,
+        conversation: &mut Conversation,
+        turn: u32,
+        keep_turns: u32,
+        at_least: u64,
+    ) -> Option<u32> {
+        let old = self.whole.partition_point(|w| w.turn + keep_turns <= turn);
         let bytes: usize = self.whole[..old].iter().map(|w| w.bytes).sum();
-        if bytes < CLEAR_AT_LEAST {
+        if (bytes as u64) < at_least {
             return None;
         }
         let mut messages = std::mem::take(&mut conversation.request.messages);
@@ -182,7 +194,11 @@ mod tests {
         let size = CLEAR_AT_LEAST / 40;
         for t in 1..=40 {
             turn(&mut c, &mut clearable, t, &["read_file"], size);
-            assert_eq!(clearable.clear(&mut c, t), None, "turn {t}");
+            assert_eq!(
+                clearable.clear(&mut c, t, KEEP_TURNS, CLEAR_AT_LEAST as u64),
+                None,
+                "turn {t}"
+            );
         }
         assert!(results(&c).iter().all(|&n| n == size));
     }
@@ -197,7 +213,7 @@ mod tests {
         let mut cleared = None;
         for t in 4..=KEEP_TURNS + 5 {
             turn(&mut c, &mut clearable, t, &["read_file"], size);
-            cleared = cleared.or(clearable.clear(&mut c, t));
+            cleared = cleared.or(clearable.clear(&mut c, t, KEEP_TURNS, CLEAR_AT_LEAST as u64));
         }
         // Turn 1's results (two thirds of the threshold) were not enough;
         // with turn 4's they are, and both go in one batch.
