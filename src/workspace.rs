@@ -1365,6 +1365,17 @@ mod tests {
         )
         .unwrap();
         write(&first.dir, "node_modules/evil/index.js", "planted\n");
+        // A file rewritten with its old size and mtime (only its ctime
+        // tells).
+        let secret = first.dir.join("forced.secret");
+        let mtime = std::fs::metadata(&secret).unwrap().modified().unwrap();
+        std::fs::write(&secret, "TRACKED ANYWAY\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&secret)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
         drop(first);
         // Meanwhile the user edits one file, deletes another and adds one.
         write(o, "src/lib.rs", "fn users_next_version() {}\n");
@@ -1378,6 +1389,7 @@ mod tests {
         assert_eq!(second.files, expected.len());
         let names: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
         assert_eq!(contents(&second.dir, &names), contents(o, &names));
+        assert_eq!(read(&second.dir, "forced.secret"), "tracked anyway\n");
         assert_eq!(second.diff().unwrap(), "", "nothing of the first run leaks");
         assert!(second.changed_files().unwrap().is_empty());
         // The start patch is the user's uncommitted state, as git sees it.
