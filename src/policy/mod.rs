@@ -241,16 +241,30 @@ impl Policy {
         let mut existing = self.root.clone();
         let mut rest: Vec<&str> = Vec::new();
         let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+        // Whether the path may differ from its real path: a symlink on the
+        // way, or a `.`/`..` component. Without either, the root (already
+        // canonical) joined with the parts *is* the real path, and no
+        // `canonicalize` (a readlink per component of the whole absolute
+        // path) is needed; listing tools ask this for every entry.
+        let mut plain = true;
         for (i, part) in parts.iter().enumerate() {
             let next = existing.join(part);
-            if next.symlink_metadata().is_ok() {
-                existing = next;
-            } else {
-                rest = parts[i..].to_vec();
-                break;
+            match next.symlink_metadata() {
+                Ok(meta) => {
+                    plain &= !meta.file_type().is_symlink() && *part != "." && *part != "..";
+                    existing = next;
+                }
+                Err(_) => {
+                    rest = parts[i..].to_vec();
+                    break;
+                }
             }
         }
-        let real = existing.canonicalize().ok()?;
+        let real = if plain {
+            existing
+        } else {
+            existing.canonicalize().ok()?
+        };
         if !real.starts_with(&self.root) {
             return None;
         }
