@@ -144,6 +144,17 @@ pub enum Command {
     },
     /// Print the task-file JSON Schema.
     Schema,
+    /// Print a shell completion script (`wf completions bash > /etc/bash_completion.d/wf`).
+    Completions {
+        /// The shell: bash, zsh or fish.
+        #[arg(value_name = "SHELL", value_parser = parse_shell)]
+        shell: clap_complete::Shell,
+    },
+    /// Print wf's manual page, or a subcommand's (roff; `wf man | man -l -`).
+    Man {
+        /// A subcommand (`wf man run` is the page wf-run(1)).
+        subcommand: Option<String>,
+    },
     /// Write a new task file from a commented skeleton (never overwrites).
     Init {
         /// The workflow's name: lowercase letters, digits and single dashes.
@@ -160,5 +171,16 @@ pub fn parse_sandbox_mode(text: &str) -> Result<crate::spec::SandboxMode, String
         "auto" => Ok(crate::spec::SandboxMode::Auto),
         "off" => Ok(crate::spec::SandboxMode::Off),
         _ => Err(format!("`{text}` is not a sandbox mode; use auto or off")),
+    }
+}
+
+pub fn parse_shell(text: &str) -> Result<clap_complete::Shell, String> {
+    match text {
+        "bash" => Ok(clap_complete::Shell::Bash),
+        "zsh" => Ok(clap_complete::Shell::Zsh),
+        "fish" => Ok(clap_complete::Shell::Fish),
+        _ => Err(format!(
+            "`{text}` is not a supported shell; use bash, zsh or fish"
+        )),
     }
 }

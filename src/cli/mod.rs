@@ -14,7 +14,7 @@ use crate::app;
 use crate::engine::{Reporter, RunOptions};
 use crate::error::{Error, Exit};
 use crate::spec::SpecError;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::path::{Path, PathBuf};
 
 /// Parses the process arguments, runs the command, prints any error, and
@@ -125,12 +125,50 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             out!("{}", crate::spec::schema::schema_text());
             Ok(Exit::Success)
         }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "wf", &mut out);
+            out!("{}", String::from_utf8_lossy(&out));
+            Ok(Exit::Success)
+        }
+        Command::Man { subcommand } => man(subcommand.as_deref()),
         Command::Init { name, path } => init(&name, path.as_deref()),
         Command::Doctor => {
             out!("{}", crate::sandbox::doctor_report());
             Ok(Exit::Success)
         }
     }
+}
+
+/// The manual page of wf, or of one subcommand (`wf-run(1)`), as roff.
+fn man(subcommand: Option<&str>) -> Result<Exit, Error> {
+    let wf = Cli::command();
+    let (page, title) = match subcommand {
+        None => (wf, "wf".to_string()),
+        Some(name) => {
+            let Some(sub) = wf.find_subcommand(name) else {
+                let names: Vec<&str> = wf.get_subcommands().map(|c| c.get_name()).collect();
+                return Err(Error::Usage(format!(
+                    "no subcommand `{name}`; `wf man` takes one of: {}",
+                    names.join(", ")
+                )));
+            };
+            // The page of `wf run` is wf-run(1), as the main page lists it.
+            let page = sub
+                .clone()
+                .name(format!("wf-{name}"))
+                .bin_name(format!("wf {name}"))
+                .version(env!("CARGO_PKG_VERSION"));
+            (page, format!("wf-{name}"))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .title(title)
+        .render(&mut out)
+        .map_err(|e| Error::io("cannot render the manual page", e))?;
+    out!("{}", String::from_utf8_lossy(&out));
+    Ok(Exit::Success)
 }
 
 fn init(name: &str, path: Option<&Path>) -> Result<Exit, Error> {

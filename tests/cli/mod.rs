@@ -2,6 +2,7 @@
 //! real files and real subprocesses.
 
 mod boundary;
+mod completions;
 mod docs;
 mod init;
 mod lifecycle;
