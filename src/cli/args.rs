@@ -63,6 +63,9 @@ pub enum Command {
         /// trace); `auto` confines them, or refuses where this machine cannot.
         #[arg(long, value_name = "auto|off", value_parser = parse_sandbox_mode)]
         sandbox: Option<crate::spec::SandboxMode>,
+        /// Fewer lines: no line per tool call, no final answer of the model.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// What this machine supports for confining commands, and what wf will do.
     Doctor,
@@ -82,6 +85,9 @@ pub enum Command {
         /// Check the trace's hash chain: report any edited, dropped or reordered event.
         #[arg(long)]
         verify: bool,
+        /// Print all the output of this check, round by round.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["json", "verify"])]
+        check: Option<String>,
     },
     /// Re-execute a recorded run with its recorded model answers and report the first divergence.
     Replay {
@@ -126,6 +132,9 @@ pub enum Command {
         /// Approve the checkpoints still ahead.
         #[arg(long)]
         yes: bool,
+        /// Fewer lines: no line per tool call, no final answer of the model.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Run recipe tests offline (`*.test.yaml`; a directory means every test file under it).
     Test {
