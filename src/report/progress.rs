@@ -162,14 +162,8 @@ impl Live {
     /// A status line for a run of at most `max_turns` model requests;
     /// `quiet`: without tool calls and the final answer.
     pub fn new(max_turns: u32, quiet: bool) -> Live {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
-                .expect("valid template"),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Live {
-            bar,
+            bar: spinner(),
             lines: Lines::new(quiet),
             max_turns,
             turn: 0,
@@ -179,8 +173,13 @@ impl Live {
         }
     }
 
-    /// Shows `what` as running now; its elapsed time counts from here.
-    fn status(&self, what: &str) {
+    /// Shows `what` as running now; its elapsed time counts from here. A
+    /// line stopped for a prompt comes back.
+    fn status(&mut self, what: &str) {
+        if self.stopped {
+            self.bar = spinner();
+            self.stopped = false;
+        }
         self.bar.set_message(status_text(
             self.turn,
             self.max_turns,
@@ -198,6 +197,18 @@ impl Live {
             self.bar.suspend(|| err!("{text}"));
         }
     }
+}
+
+/// A new status line.
+fn spinner() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}")
+            .expect("valid template"),
+    );
+    bar.set_message("starting");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// The status line's text.
@@ -257,7 +268,12 @@ impl Reporter for Live {
         }
     }
     fn activity(&mut self, what: &str) {
-        self.status(&super::text::escape_line(what));
+        // One line: a long command is cut.
+        let mut shown: String = what.chars().take(70).collect();
+        if shown.len() < what.len() {
+            shown.push('…');
+        }
+        self.status(&super::text::escape_line(&shown));
     }
     fn pause_display(&mut self) {
         self.bar.finish_and_clear();

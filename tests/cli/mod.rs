@@ -17,6 +17,7 @@ mod sandbox;
 mod schema;
 mod signals;
 mod step_settings;
+mod story;
 mod structure;
 mod trust;
 mod uses;
