@@ -249,3 +249,59 @@ fn wf_show_speaks_words_not_rust_enum_names() {
     );
     assert!(show.stdout.contains("answered (done;"), "{}", show.stdout);
 }
+
+/// A steps file whose second step has `if: IF`.
+fn conditional(repo: &Repo, condition: &str) {
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: cond
+model: {{ provider: script, script: turns.yaml }}
+inputs:
+  strict: {{ type: boolean, default: false }}
+steps:
+  - id: first
+    run: \"true\"
+  - id: strict_only
+    if: \"{condition}\"
+    run: touch strict.txt
+"
+        ),
+    )
+    .file("turns.yaml", "turns: []\n");
+}
+
+#[test]
+fn an_if_in_braces_is_accepted_and_braces_elsewhere_say_to_drop_them() {
+    let repo = Repo::new();
+    conditional(&repo, "{{ inputs.strict }}");
+    repo.commit();
+    repo.wf(&["validate", "task.yaml"]).code(0);
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let skipped = events(&repo.last_trace(), "step_skipped")
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(skipped, ["strict_only"]);
+    repo.wf(&["run", "task.yaml", "--yes", "-i", "strict=true"])
+        .code(0);
+    assert!(events(&repo.last_trace(), "step_skipped").is_empty());
+
+    conditional(&repo, "{{ inputs.strict }} and {{ inputs.strict }}");
+    let r = repo.wf(&["validate", "task.yaml"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("task.yaml:10:9"),
+        "file, line and column: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "`if:` is an expression, not a template: drop the `{{ }}` (write `if: inputs.strict and inputs.strict`)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("unexpected }"), "{}", r.stderr);
+}
