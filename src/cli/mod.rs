@@ -230,6 +230,9 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
     use app::lock::Change;
     let update = update.map(|name| (!name.is_empty()).then_some(name));
     let report = app::lock::lock(paths, update)?;
+    for note in &report.notes {
+        errln!("wf: note: {note}");
+    }
     for e in &report.errors {
         errln!("{}\n", render_error_spec(e).trim_end());
     }
