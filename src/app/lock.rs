@@ -79,13 +79,39 @@ pub struct Report {
     pub errors: Vec<SpecError>,
     /// No task file uses a recipe.
     pub nothing_to_lock: bool,
+    /// How what was typed was read (`--update PATH`).
+    pub notes: Vec<String>,
+}
+
+/// `--update NAME` where NAME is a task file or directory, not a pin's
+/// reference or a recipe name: `wf lock --update workflows/review.yaml`
+/// means "move the pins of that file". A recipe name has no `/` and no
+/// `.yaml`; a local reference starts with `./` or `../`, a git one with
+/// `git+`: those stay names.
+fn update_path(name: &str) -> Option<PathBuf> {
+    let looks_like_path = name.contains('/') || name.ends_with(".yaml") || name.ends_with(".yml");
+    let reference = ["./", "../", "git+"].iter().any(|p| name.starts_with(p));
+    let path = PathBuf::from(name);
+    (looks_like_path && !reference && path.exists()).then_some(path)
 }
 
 /// Locks the task files named by `paths` (a directory means every task file
 /// under it). `update`: `None` keeps pins; `Some(None)` moves every pin;
 /// `Some(Some(name))` moves the pins of that reference or recipe name.
 pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report, Error> {
-    let files = crate::app::validate::task_files(paths);
+    let mut notes = Vec::new();
+    let mut paths = paths.to_vec();
+    let mut update = update;
+    if let Some(Some(name)) = &update
+        && let Some(path) = update_path(name)
+    {
+        notes.push(format!(
+            "`{name}` is a path, not a pin's reference or recipe name: moving every pin it uses"
+        ));
+        paths.push(path);
+        update = Some(None);
+    }
+    let files = crate::app::validate::task_files(&paths);
     let dir_of = |file: &Path| {
         let dir = crate::spec::dir_of(file);
         dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
@@ -120,6 +146,7 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
         files: Vec::new(),
         nothing_to_lock: by_dir.values().all(Vec::is_empty) && errors.is_empty(),
         errors,
+        notes,
     };
     for (dir, tasks) in &by_dir {
         let lock_path = dir.join(crate::recipes::lock::FILE_NAME);
@@ -160,8 +187,13 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
     if let Some(Some(name)) = &update
         && !matched
     {
+        let hint = if Path::new(name).exists() {
+            format!("; to move every pin a task file uses: `wf lock {name} --update`")
+        } else {
+            "; the references are the `uses:` values, as in wf.lock".to_string()
+        };
         return Err(Error::Usage(format!(
-            "--update {name}: no pin has that reference or recipe name"
+            "--update {name}: no pin has that reference or recipe name{hint}"
         )));
     }
     Ok(report)

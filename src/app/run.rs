@@ -122,7 +122,73 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)
             .map_err(PlanError::Recipe)?;
-    let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    missing_programs(&plan.steps, "", &path, &mut plan.notes);
     let fixed = crate::engine::fixed_request_bytes(plan.task_settings());
     Ok((plan, fixed))
+}
+
+/// Shell builtins and keywords: never looked up on `PATH`.
+const SHELL_BUILTINS: &[&str] = &[
+    "!", ".", ":", "[", "[[", "alias", "break", "case", "cd", "command", "continue", "echo",
+    "eval", "exec", "exit", "export", "false", "for", "if", "printf", "pwd", "read", "return",
+    "set", "shift", "source", "test", "time", "trap", "true", "type", "ulimit", "umask", "unset",
+    "until", "wait", "while", "{",
+];
+
+/// Notes for the checks and command steps of `steps` (recipes' included)
+/// whose program is not found on `path`: they would end the run with exit
+/// 127 (see [`crate::engine::checks::cannot_run`]). Only the first word of
+/// the first simple command is looked at, and a relative path is left
+/// alone (a step may create it).
+fn missing_programs(
+    steps: &[crate::plan::PlanStep],
+    prefix: &str,
+    path: &std::ffi::OsStr,
+    notes: &mut Vec<String>,
+) {
+    use crate::plan::StepKind;
+    let note = |what: String, run: &str, notes: &mut Vec<String>| {
+        let Some(program) = crate::spec::pattern::first_program(run) else {
+            return;
+        };
+        if SHELL_BUILTINS.contains(&program.as_str()) || found(&program, path) {
+            return;
+        }
+        notes.push(format!(
+            "{what}: `{program}` is not found on PATH here; the run would end when it runs (exit 127)"
+        ));
+    };
+    for step in steps {
+        let id = step
+            .id
+            .as_deref()
+            .map(|id| format!("{prefix}{id}"))
+            .unwrap_or_default();
+        match &step.kind {
+            StepKind::Command { run, .. } => note(format!("command step `{id}`"), run, notes),
+            StepKind::Agent(agent) => {
+                for check in &agent.checks {
+                    note(format!("check `{}`", check.name), &check.run, notes);
+                }
+            }
+            StepKind::Uses(used) => {
+                missing_programs(&used.steps, &format!("{id}."), path, notes);
+            }
+        }
+    }
+}
+
+/// Whether `program` can be started: an absolute path that exists, a
+/// relative path (left to the run), or a name found in a directory of `path`.
+fn found(program: &str, path: &std::ffi::OsStr) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return !program.starts_with('/') || std::path::Path::new(program).exists();
+    }
+    std::env::split_paths(path).any(|dir| {
+        std::fs::metadata(dir.join(program))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }

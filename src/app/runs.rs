@@ -137,3 +137,73 @@ pub fn verify(shown: &Shown) -> Result<(), Error> {
         ))
     })
 }
+
+/// One round of a check, for `wf show RUN --check NAME`.
+#[derive(Debug, Clone)]
+pub struct CheckRound {
+    /// 0 for the first round, then 1 per repair.
+    pub round: u32,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Its exit code.
+    pub exit_code: Option<i32>,
+    /// Killed at its timeout.
+    pub timed_out: bool,
+    /// All it printed (`checks/NAME.ROUND.log`), or the end the trace
+    /// keeps when the run folder has no log (a run of an older wf).
+    pub output: String,
+    /// Whether `output` is only the end the trace keeps.
+    pub tail_only: bool,
+}
+
+/// Every round of check `name` in `shown`, in order; an error naming the
+/// checks that did run when none is called `name`.
+pub fn check_rounds(shown: &Shown, name: &str) -> Result<Vec<CheckRound>, Error> {
+    let mut rounds = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    for r in &shown.records {
+        let crate::record::event::Event::CheckResult {
+            round,
+            name: checked,
+            passed,
+            exit_code,
+            timed_out,
+            output_tail,
+            ..
+        } = &r.event
+        else {
+            continue;
+        };
+        names.insert(checked.as_str());
+        if checked != name {
+            continue;
+        }
+        let log = std::fs::read(shown.dir.check_log(name, *round)).ok();
+        rounds.push(CheckRound {
+            round: *round,
+            passed: *passed,
+            exit_code: *exit_code,
+            timed_out: *timed_out,
+            tail_only: log.is_none(),
+            output: log.map_or_else(
+                || output_tail.clone(),
+                |bytes| String::from_utf8_lossy(&bytes).into_owned(),
+            ),
+        });
+    }
+    if rounds.is_empty() {
+        let ran = if names.is_empty() {
+            "no check ran in it".to_string()
+        } else {
+            format!(
+                "the checks that ran: {}",
+                names.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        };
+        return Err(Error::Usage(format!(
+            "run {} has no check `{name}`; {ran}",
+            shown.dir.id
+        )));
+    }
+    Ok(rounds)
+}

@@ -63,6 +63,9 @@ pub enum Command {
         /// trace); `auto` confines them, or refuses where this machine cannot.
         #[arg(long, value_name = "auto|off", value_parser = parse_sandbox_mode)]
         sandbox: Option<crate::spec::SandboxMode>,
+        /// Fewer lines: no line per tool call, no final answer of the model.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// What this machine supports for confining commands, and what wf will do.
     Doctor,
@@ -82,6 +85,9 @@ pub enum Command {
         /// Check the trace's hash chain: report any edited, dropped or reordered event.
         #[arg(long)]
         verify: bool,
+        /// Print all the output of this check, round by round.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["json", "verify"])]
+        check: Option<String>,
     },
     /// Re-execute a recorded run with its recorded model answers and report the first divergence.
     Replay {
@@ -126,6 +132,9 @@ pub enum Command {
         /// Approve the checkpoints still ahead.
         #[arg(long)]
         yes: bool,
+        /// Fewer lines: no line per tool call, no final answer of the model.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Run recipe tests offline (`*.test.yaml`; a directory means every test file under it).
     Test {
@@ -144,6 +153,17 @@ pub enum Command {
     },
     /// Print the task-file JSON Schema.
     Schema,
+    /// Print a shell completion script (`wf completions bash > /etc/bash_completion.d/wf`).
+    Completions {
+        /// The shell: bash, zsh or fish.
+        #[arg(value_name = "SHELL", value_parser = parse_shell)]
+        shell: clap_complete::Shell,
+    },
+    /// Print wf's manual page, or a subcommand's (roff; `wf man | man -l -`).
+    Man {
+        /// A subcommand (`wf man run` is the page wf-run(1)).
+        subcommand: Option<String>,
+    },
     /// Write a new task file from a commented skeleton (never overwrites).
     Init {
         /// The workflow's name: lowercase letters, digits and single dashes.
@@ -160,5 +180,16 @@ pub fn parse_sandbox_mode(text: &str) -> Result<crate::spec::SandboxMode, String
         "auto" => Ok(crate::spec::SandboxMode::Auto),
         "off" => Ok(crate::spec::SandboxMode::Off),
         _ => Err(format!("`{text}` is not a sandbox mode; use auto or off")),
+    }
+}
+
+pub fn parse_shell(text: &str) -> Result<clap_complete::Shell, String> {
+    match text {
+        "bash" => Ok(clap_complete::Shell::Bash),
+        "zsh" => Ok(clap_complete::Shell::Zsh),
+        "fish" => Ok(clap_complete::Shell::Fish),
+        _ => Err(format!(
+            "`{text}` is not a supported shell; use bash, zsh or fish"
+        )),
     }
 }

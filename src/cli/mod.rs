@@ -14,7 +14,7 @@ use crate::app;
 use crate::engine::{Reporter, RunOptions};
 use crate::error::{Error, Exit};
 use crate::spec::SpecError;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::path::{Path, PathBuf};
 
 /// Parses the process arguments, runs the command, prints any error, and
@@ -74,6 +74,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             cache,
             commit,
             sandbox,
+            quiet,
         } => run_workflow(
             app::run::Request {
                 spec,
@@ -87,9 +88,15 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             yes,
             json,
             commit,
+            quiet,
         ),
         Command::Runs { touching } => runs(touching.as_deref()),
-        Command::Show { run, json, verify } => show(&run, json, verify),
+        Command::Show {
+            run,
+            json,
+            verify,
+            check,
+        } => show(&run, json, verify, check.as_deref()),
         Command::Replay {
             run,
             current,
@@ -118,19 +125,57 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 commit: false,
             },
         ),
-        Command::Resume { run, yes } => resume(&run, yes),
+        Command::Resume { run, yes, quiet } => resume(&run, yes, quiet),
         Command::Test { paths } => recipe_tests(&paths),
         Command::Lock { paths, update } => lock(&paths, update),
         Command::Schema => {
             out!("{}", crate::spec::schema::schema_text());
             Ok(Exit::Success)
         }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "wf", &mut out);
+            out!("{}", String::from_utf8_lossy(&out));
+            Ok(Exit::Success)
+        }
+        Command::Man { subcommand } => man(subcommand.as_deref()),
         Command::Init { name, path } => init(&name, path.as_deref()),
         Command::Doctor => {
             out!("{}", crate::sandbox::doctor_report());
             Ok(Exit::Success)
         }
     }
+}
+
+/// The manual page of wf, or of one subcommand (`wf-run(1)`), as roff.
+fn man(subcommand: Option<&str>) -> Result<Exit, Error> {
+    let wf = Cli::command();
+    let (page, title) = match subcommand {
+        None => (wf, "wf".to_string()),
+        Some(name) => {
+            let Some(sub) = wf.find_subcommand(name) else {
+                let names: Vec<&str> = wf.get_subcommands().map(|c| c.get_name()).collect();
+                return Err(Error::Usage(format!(
+                    "no subcommand `{name}`; `wf man` takes one of: {}",
+                    names.join(", ")
+                )));
+            };
+            // The page of `wf run` is wf-run(1), as the main page lists it.
+            let page = sub
+                .clone()
+                .name(format!("wf-{name}"))
+                .bin_name(format!("wf {name}"))
+                .version(env!("CARGO_PKG_VERSION"));
+            (page, format!("wf-{name}"))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .title(title)
+        .render(&mut out)
+        .map_err(|e| Error::io("cannot render the manual page", e))?;
+    out!("{}", String::from_utf8_lossy(&out));
+    Ok(Exit::Success)
 }
 
 fn init(name: &str, path: Option<&Path>) -> Result<Exit, Error> {
@@ -185,6 +230,9 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
     use app::lock::Change;
     let update = update.map(|name| (!name.is_empty()).then_some(name));
     let report = app::lock::lock(paths, update)?;
+    for note in &report.notes {
+        errln!("wf: note: {note}");
+    }
     for e in &report.errors {
         errln!("{}\n", render_error_spec(e).trim_end());
     }
@@ -258,6 +306,7 @@ fn run_workflow(
     yes: bool,
     json: bool,
     commit: bool,
+    quiet: bool,
 ) -> Result<Exit, Error> {
     use std::io::IsTerminal;
     let prepared = app::run::prepare(&request)?;
@@ -265,13 +314,14 @@ fn run_workflow(
         errln!("wf: note: {note}");
     }
     let mut reporter: Box<dyn Reporter> = if json {
-        Box::new(crate::report::progress::Json)
+        Box::new(crate::report::progress::Json { quiet })
     } else if std::io::stderr().is_terminal() {
         Box::new(crate::report::progress::Live::new(
             prepared.plan.limits.max_turns,
+            quiet,
         ))
     } else {
-        Box::new(crate::report::progress::Plain)
+        Box::new(crate::report::progress::Plain::new(quiet))
     };
     let outcome = prepared.run(options(yes, dry_run, commit), reporter.as_mut())?;
     if json {
@@ -288,7 +338,7 @@ fn run_workflow(
         outcome.status.as_str(),
         &outcome.run_id
     );
-    interrupted_hint(&outcome);
+    next_steps(&outcome);
     Ok(Exit::from(outcome.status))
 }
 
@@ -337,8 +387,35 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-fn show(run: &str, json: bool, verify: bool) -> Result<Exit, Error> {
+fn show(run: &str, json: bool, verify: bool, check: Option<&str>) -> Result<Exit, Error> {
     let shown = app::runs::show(run)?;
+    if let Some(name) = check {
+        for r in app::runs::check_rounds(&shown, name)? {
+            let verdict = if r.passed {
+                "passed".to_string()
+            } else if r.timed_out {
+                "TIMED OUT".to_string()
+            } else {
+                format!(
+                    "FAILED (exit {})",
+                    r.exit_code.map_or("-".into(), |c| c.to_string())
+                )
+            };
+            let whole = if r.tail_only {
+                ", the end the trace keeps"
+            } else {
+                ""
+            };
+            outln!("── check {name}, round {}: {verdict}{whole}", r.round);
+            let text = crate::report::text::escape_controls(&r.output);
+            if text.trim().is_empty() {
+                outln!("(it printed nothing)");
+            } else {
+                outln!("{}", text.trim_end_matches('\n'));
+            }
+        }
+        return Ok(Exit::Success);
+    }
     if verify {
         app::runs::verify(&shown)?;
         outln!(
@@ -434,8 +511,8 @@ fn decide(run: &str, decision: app::resume::Decision) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
-    let mut reporter = crate::report::progress::Plain;
+fn resume(run: &str, yes: bool, quiet: bool) -> Result<Exit, Error> {
+    let mut reporter = crate::report::progress::Plain::new(quiet);
     let outcome = app::resume::resume(
         run,
         options(yes, false, false),
@@ -452,24 +529,27 @@ fn resume(run: &str, yes: bool) -> Result<Exit, Error> {
         },
     )?;
     errln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
-    interrupted_hint(&outcome);
+    next_steps(&outcome);
     Ok(Exit::from(outcome.status))
 }
 
-/// How to go on after a signal stopped the run.
-fn interrupted_hint(outcome: &crate::engine::RunOutcome) {
+/// How to go on after a run stopped short: paused at a checkpoint (the
+/// three commands that decide and continue it) or stopped by a signal.
+fn next_steps(outcome: &crate::engine::RunOutcome) {
     use crate::record::event::RunStatus;
+    let id = &outcome.run_id;
     match outcome.status {
         RunStatus::Interrupted => errln!(
-            "wf: every command it started was stopped, its workspace removed; `wf resume {}` continues it",
-            outcome.run_id
+            "wf: every command it started was stopped, its workspace removed; `wf resume {id}` continues it"
         ),
-        RunStatus::Paused if crate::sys::signals::interrupted() => errln!(
-            "wf: paused at the checkpoint; `wf approve {}` or `wf reject {}` decides it, then `wf resume {}`",
-            outcome.run_id,
-            outcome.run_id,
-            outcome.run_id
-        ),
+        RunStatus::Paused => {
+            errln!("wf: it waits for a decision; from this or any other shell:");
+            errln!("  wf approve {id}    approve the checkpoint, then");
+            errln!(
+                "  wf resume {id}     continue the run (`wf resume {id} --yes` approves what is still ahead)"
+            );
+            errln!("  wf reject {id}     or reject it: the run ends, its diff kept");
+        }
         _ => {}
     }
 }

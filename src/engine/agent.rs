@@ -103,6 +103,10 @@ impl Executor<'_> {
         };
         let done = self.agent_loop(provider, ws, &mut agent);
         self.leave_limits(outer);
+        if let Ok(((RunStatus::Succeeded, _), answer)) = &done {
+            self.recorder
+                .answer((!label.is_empty()).then_some(label), answer);
+        }
         done
     }
 
@@ -200,11 +204,12 @@ impl Executor<'_> {
             && let Some(cost) = self.totals.cost_usd
             && cost > max
         {
+            let (spent, max) = limits::amounts(cost, max);
             return self
                 .limit(
                     "max_cost_usd",
                     RunStatus::CostLimit,
-                    &format!("spent {}, over the {} limit", usd(cost), usd(max)),
+                    &format!("spent {spent}, over the {max} limit"),
                 )
                 .map(Err);
         }
@@ -348,6 +353,7 @@ impl Executor<'_> {
                 exit_code: None,
                 timed_out: false,
                 output_hash: crate::hash::sha256_hex(why.as_bytes()),
+                output: why.clone(),
                 tail: why,
                 truncated: false,
                 elapsed: Duration::ZERO,
@@ -361,6 +367,20 @@ impl Executor<'_> {
         // time limit, not as a failed check.
         if let Some(end) = self.time_limit()? {
             return Ok(Next::Stop(end));
+        }
+        // A check that cannot run (exit 126/127) is not the model's to fix.
+        let command = agent.step.checks.iter().find(|c| c.name == failed.name);
+        if let Some(why) = command.and_then(|c| {
+            let what = format!("check `{}`", c.name);
+            checks::cannot_run(
+                &what,
+                &c.run,
+                failed.exit_code,
+                &failed.tail,
+                self.sandbox.is_some(),
+            )
+        }) {
+            return Ok(Next::Stop((RunStatus::ChecksFailed, Some(why))));
         }
         let (repairs, max_repairs) = (agent.repairs, agent.max_repairs);
         if repairs >= max_repairs {
@@ -526,6 +546,8 @@ impl Executor<'_> {
         let env = check_env(ws, inputs);
         for check in checks {
             self.known = None;
+            self.recorder
+                .activity(&format!("check {}: {}", check.name, check.run));
             let result = checks::run_check(
                 check,
                 &ws.dir,
@@ -544,6 +566,13 @@ impl Executor<'_> {
                 truncated: result.truncated,
                 duration_ms: result.elapsed.as_millis() as u64,
             })?;
+            // All of its output, for `wf show RUN --check NAME`; the trace
+            // keeps the end. Best effort: the record is the trace.
+            let log = self.dir.check_log(&result.name, round);
+            if let Some(dir) = log.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(&log, &result.output);
             if !result.passed {
                 return Ok(Some(result));
             }

@@ -36,6 +36,8 @@ pub struct CheckRun {
     pub output_hash: String,
     /// The end of the output.
     pub tail: String,
+    /// All of the output captured (its middle left out when it was long).
+    pub output: String,
     /// Whether the captured output was cut.
     pub truncated: bool,
     /// Wall time.
@@ -71,6 +73,7 @@ pub fn run_check(
             timed_out: o.timed_out,
             output_hash: crate::hash::sha256_hex(o.output.as_bytes()),
             tail: tail(&o.output),
+            output: o.output,
             truncated: o.truncated,
             elapsed: o.elapsed,
         },
@@ -81,6 +84,7 @@ pub fn run_check(
             timed_out: false,
             output_hash: String::new(),
             tail: format!("cannot start sh: {e}"),
+            output: String::new(),
             truncated: false,
             elapsed: Duration::ZERO,
         },
@@ -102,6 +106,42 @@ pub fn tail(output: &str) -> String {
     text
 }
 
+/// Why a check (or a command step) cannot run at all, when its exit code
+/// says so: 127, its program was not found; 126, it is not executable. A
+/// repair round cannot fix that (the model cannot install a program), so
+/// the run ends instead of spending one. Inside the sandbox a program
+/// outside its read roots is not found either. `command`: the check's
+/// `run:`, `what`: "check `NAME`" or "command step `ID`".
+pub fn cannot_run(
+    what: &str,
+    command: &str,
+    exit_code: Option<i32>,
+    tail: &str,
+    sandboxed: bool,
+) -> Option<String> {
+    let program = crate::spec::pattern::first_program(command)
+        .map_or_else(|| "its program".to_string(), |p| format!("`{p}`"));
+    let problem = match exit_code {
+        Some(127) => format!("{program} was not found (exit 127)"),
+        Some(126) => format!("{program} is not executable (exit 126)"),
+        _ => return None,
+    };
+    let said = tail
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default();
+    let sandbox = if sandboxed {
+        "; inside the sandbox a program outside its read roots is not found either: add its directory to `sandbox.read`"
+    } else {
+        ""
+    };
+    Some(format!(
+        "{what} cannot run: {problem}{said}; no repair round was spent on it. Install the program or fix the `run:` line{sandbox}"
+    ))
+}
+
 /// The message that asks the model to fix failing checks.
 pub fn repair_message(failed: &CheckRun, round: u32, max: u32) -> String {
     let status = if failed.timed_out {
@@ -112,8 +152,69 @@ pub fn repair_message(failed: &CheckRun, round: u32, max: u32) -> String {
             None => "was killed by a signal".to_string(),
         }
     };
+    let output = if failed.tail.trim().is_empty() {
+        "It printed nothing.".to_string()
+    } else {
+        format!("The end of its output:\n```\n{}\n```", failed.tail)
+    };
     format!(
-        "Check `{}` {status} (repair round {round} of {max}). The end of its output:\n```\n{}\n```\nFix the cause; the checks run again when you finish.",
-        failed.name, failed.tail
+        "Check `{}` {status} (repair round {round} of {max}). {output}\nFix the cause; the checks run again when you finish.",
+        failed.name
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(tail: &str) -> CheckRun {
+        CheckRun {
+            name: "tests".into(),
+            passed: false,
+            exit_code: Some(1),
+            timed_out: false,
+            output_hash: String::new(),
+            tail: tail.into(),
+            output: tail.into(),
+            truncated: false,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_check_that_printed_nothing_gets_no_empty_fence() {
+        let message = repair_message(&failed(""), 1, 3);
+        assert!(!message.contains("```"), "{message}");
+        assert!(message.contains("It printed nothing."), "{message}");
+        let message = repair_message(&failed("missing key: pool_size"), 1, 3);
+        assert!(
+            message.contains("```\nmissing key: pool_size\n```"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn exit_127_and_126_cannot_run_other_codes_can_be_repaired() {
+        let why = cannot_run(
+            "check `tests`",
+            "pytest -q",
+            Some(127),
+            "sh: 1: pytest: not found\n",
+            false,
+        )
+        .unwrap();
+        assert!(
+            why.starts_with("check `tests` cannot run: `pytest` was not found (exit 127): sh: 1: pytest: not found;"),
+            "{why}"
+        );
+        assert!(!why.contains("sandbox"));
+        let why = cannot_run("check `t`", "./run.sh", Some(126), "", true).unwrap();
+        assert!(
+            why.contains("`./run.sh` is not executable (exit 126)"),
+            "{why}"
+        );
+        assert!(why.contains("sandbox.read"), "{why}");
+        assert_eq!(cannot_run("check `t`", "pytest", Some(1), "", false), None);
+        assert_eq!(cannot_run("check `t`", "pytest", None, "", false), None);
+    }
 }

@@ -82,12 +82,8 @@ impl Executor<'_> {
             let max = l.limits.max_cost_usd?;
             let spent = cost - l.spent_at_start;
             (spent > max).then(|| {
-                format!(
-                    "step `{}` spent {}, over its {} limit",
-                    l.label,
-                    usd(spent),
-                    usd(max)
-                )
+                let (spent, max) = amounts(spent, max);
+                format!("step `{}` spent {spent}, over its {max} limit", l.label)
             })
         });
         match hit {
@@ -109,5 +105,43 @@ impl Executor<'_> {
             message: message.into(),
         })?;
         Ok((status, Some(format!("limit {limit}: {message}"))))
+    }
+}
+
+/// Two amounts in USD with as many decimals as it takes to tell them apart
+/// (and to show a spent amount as more than nothing): a cap of $0.00002
+/// exceeded by $0.00003 is not "$0.0000, over the $0.0000 limit".
+pub(super) fn amounts(spent: f64, max: f64) -> (String, String) {
+    let (a, b) = (usd(spent), usd(max));
+    if a != b {
+        return (a, b);
+    }
+    for decimals in 3..=10 {
+        let (a, b) = (format!("${spent:.decimals$}"), format!("${max:.decimals$}"));
+        if a != b {
+            return (a, b);
+        }
+    }
+    (format!("${spent}"), format!("${max}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::amounts;
+
+    #[test]
+    fn amounts_over_a_tiny_cap_are_told_apart() {
+        assert_eq!(
+            amounts(0.00003, 0.00002),
+            ("$0.00003".to_string(), "$0.00002".to_string())
+        );
+        assert_eq!(
+            amounts(2.5, 2.0),
+            ("$2.50".to_string(), "$2.00".to_string())
+        );
+        assert_eq!(
+            amounts(0.0123, 0.01),
+            ("$0.012".to_string(), "$0.010".to_string())
+        );
     }
 }

@@ -669,6 +669,11 @@ impl Executor<'_> {
             ),
             Decision::Paused => (CheckpointState::Paused, None, None),
         };
+        // Nobody was asked: what waits for approval is shown all the same
+        // (the plan, the change), for whoever decides it later.
+        if decision == Decision::Paused && !self.options.interactive && !catching_up {
+            self.recorder.say(summary);
+        }
         // Paused by a signal at the prompt: the run ends as any pause does.
         if decision == Decision::Paused && crate::sys::signals::interrupted() {
             self.settled = true;

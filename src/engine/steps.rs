@@ -163,6 +163,7 @@ impl Executor<'_> {
             Some(self.snapshot(ws)?)
         };
         self.known = None;
+        self.recorder.activity(&format!("step {id}: {run}"));
         let done = checks::run_check(
             &check,
             &ws.dir,
@@ -185,6 +186,12 @@ impl Executor<'_> {
         // Killed by the run's or a step's time limit: the run ends.
         if let Some(end) = self.time_limit()? {
             return Ok(Err(end));
+        }
+        // A program not found or not executable: no later step can use it.
+        let what = format!("command step `{id}`");
+        let sandboxed = self.sandbox.is_some();
+        if let Some(why) = checks::cannot_run(&what, run, done.exit_code, &done.tail, sandboxed) {
+            return Ok(Err((RunStatus::Error, Some(why))));
         }
         Ok(Ok(
             serde_json::json!({ "exit_code": done.exit_code, "output": done.tail }),

@@ -373,7 +373,7 @@ impl Resolver {
         let commit = match self.used.get(&key).and_then(|p| p.commit.clone()) {
             // Already resolved in this run: the same commit again.
             Some(commit) => commit,
-            None => self.git_commit(&key, url, reference)?,
+            None => self.git_commit(&key, url, path, reference)?,
         };
         let tree = self.cache.checkout(url, reference, &commit)?;
         let file =
@@ -397,7 +397,13 @@ impl Resolver {
 
     /// The commit a git reference is to be read at: its pin, checked against
     /// what the tag or branch points to now; or, unpinned, what it points to.
-    fn git_commit(&mut self, key: &str, url: &str, reference: &str) -> Result<String, String> {
+    fn git_commit(
+        &mut self,
+        key: &str,
+        url: &str,
+        path: &str,
+        reference: &str,
+    ) -> Result<String, String> {
         let pinned = self.pin_for(key).cloned();
         let commit = match &pinned {
             Some(pin) => {
@@ -410,8 +416,25 @@ impl Resolver {
                 match self.cache.resolve(url, reference) {
                     Ok(now) if now == locked => locked,
                     Ok(now) => {
+                        // The recipe file itself may be the same at both
+                        // commits (the branch moved for other files): say
+                        // so, as the review is then of the rest only.
+                        let same_file = self
+                            .cache
+                            .checkout(url, reference, &now)
+                            .ok()
+                            .and_then(|tree| inside_tree(&tree, path).ok())
+                            .and_then(|file| std::fs::read(file).ok())
+                            .is_some_and(|bytes| crate::hash::sha256_hex(&bytes) == pin.sha256);
+                        let what = if same_file {
+                            format!(
+                                "the recipe file `{path}` is identical at both commits, but other files at that commit (what it runs or uses) may differ"
+                            )
+                        } else {
+                            "the recipe changed under the same name".to_string()
+                        };
                         return Err(format!(
-                            "`{key}`: `{reference}` now points to commit {now}, but {} pins it at {locked}; the recipe changed under the same name.\nReview the change, then move the pin on purpose with `wf lock --update {key}`",
+                            "`{key}`: `{reference}` now points to commit {now}, but {} pins it at {locked}; {what}.\nReview the change, then move the pin on purpose with `wf lock --update {key}`",
                             self.lock_path().display()
                         ));
                     }

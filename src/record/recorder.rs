@@ -17,6 +17,12 @@ pub trait Reporter {
     fn say(&mut self, text: &str);
     /// Stop any live display (before a prompt or at the end).
     fn pause_display(&mut self) {}
+    /// An agent step's final answer (`step`: its id, `None` for the one
+    /// step of a single-prompt file). Shown whole; it is in the trace too.
+    fn answer(&mut self, _step: Option<&str>, _text: &str) {}
+    /// What runs now, between events (a check, a command step), for a live
+    /// status line.
+    fn activity(&mut self, _what: &str) {}
 }
 /// The one writer of a run's trace.
 ///
@@ -191,6 +197,19 @@ impl<'r> Recorder<'r> {
     /// Shows `text` to the person (a diff, a plan to approve).
     pub fn say(&mut self, text: &str) {
         self.reporter.say(text);
+    }
+
+    /// Shows an agent step's final answer; not while a resume reproduces
+    /// what was already shown.
+    pub fn answer(&mut self, step: Option<&str>, text: &str) {
+        if !self.catching_up() && !text.trim().is_empty() {
+            self.reporter.answer(step, text);
+        }
+    }
+
+    /// Tells a live display what runs now (a check, a command step).
+    pub fn activity(&mut self, what: &str) {
+        self.reporter.activity(what);
     }
 
     /// Stops any live display (before a prompt or at the end).

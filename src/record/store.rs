@@ -40,6 +40,11 @@ impl RunDir {
     pub fn summary(&self) -> PathBuf {
         self.path.join("summary.json")
     }
+    /// `checks/NAME.ROUND.log`: all a check printed in a round, as
+    /// captured (the trace keeps the end of it).
+    pub fn check_log(&self, name: &str, round: u32) -> PathBuf {
+        self.path.join("checks").join(format!("{name}.{round}.log"))
+    }
 }
 
 impl Store {

@@ -114,6 +114,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
             stop_reason,
             cost_usd,
             content,
+            cache_hit,
             ..
         } => {
             let tokens = match (usage.input_tokens, usage.output_tokens) {
@@ -123,16 +124,39 @@ fn describe(event: &Event, view: View) -> Option<String> {
                 ),
                 _ => "usage unknown".to_string(),
             };
-            let cost = cost_usd.map_or(String::new(), |c| format!(", ${c:.4}"));
-            let said = content.iter().find_map(|b| match b {
-                crate::provider::Block::Text { text } => Some(first_line(text, 80)),
-                _ => None,
-            });
-            let said = said.map(|s| format!(": \"{s}\"")).unwrap_or_default();
+            let cost = cost_usd.map_or(String::new(), |c| format!(", {}", usd(c)));
+            let cached = if *cache_hit {
+                ", from the local cache"
+            } else {
+                ""
+            };
+            let calls = content
+                .iter()
+                .any(|b| matches!(b, crate::provider::Block::ToolUse { .. }));
+            let text: String = content
+                .iter()
+                .filter_map(|b| match b {
+                    crate::provider::Block::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            // An answer that calls tools is shown by its calls; one that does
+            // not (a plan, a final answer) is shown whole.
+            let said = if text.trim().is_empty() {
+                String::new()
+            } else if calls {
+                format!(": \"{}\"", first_line(&text, 80))
+            } else {
+                format!(":{}", indented(text.trim_end(), TIMELINE_INDENT))
+            };
             labeled(
                 "model",
                 " ",
-                format!("answered ({stop_reason:?}; {tokens}{cost}){said}"),
+                format!(
+                    "answered ({}; {tokens}{cost}{cached}){said}",
+                    stop_words(stop_reason)
+                ),
             )
         }
         Event::ModelError { message, .. } => match view {
@@ -189,23 +213,17 @@ fn describe(event: &Event, view: View) -> Option<String> {
                 ),
             )
         }
-        Event::ToolCall { tool, input, .. } => match view {
-            View::Line => format!("{tool} {}", brief_input(input)),
-            View::Timeline => labeled("tool", " ", format!("{tool} {}", compact(input))),
-        },
+        // A progress view shows a call once its result is known: see
+        // [`tool_line`].
+        Event::ToolCall { .. } if line => return None,
+        Event::ToolCall { tool, input, .. } => {
+            labeled("tool", " ", format!("{tool} {}", compact(input)))
+        }
         Event::PermissionDenied { rule, message, .. } => match view {
             View::Line => format!("denied: {message}"),
             View::Timeline => labeled("DENIED", " ", format!("[{rule}] {message}")),
         },
-        Event::ToolResult {
-            ok, tool, output, ..
-        } if line => {
-            // Denials are already shown by their own event.
-            if *ok || output.contains(" denied: ") {
-                return None;
-            }
-            format!("{tool} failed: {}", first_line(output, usize::MAX))
-        }
+        Event::ToolResult { .. } if line => return None,
         Event::ToolResult {
             ok,
             exit_code,
@@ -217,9 +235,13 @@ fn describe(event: &Event, view: View) -> Option<String> {
             let code = exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
             let cut = if *truncated { ", truncated" } else { "" };
             let what = if *ok {
-                format!("{status}{code}{cut} ({} bytes)", output.len())
+                format!("{status}{code}{cut} ({})", size(output.len()))
             } else {
-                format!("{status}{code}{cut}: {}", first_line(output, usize::MAX))
+                format!(
+                    "{status}{code}{cut}: {}{}",
+                    first_line(output, usize::MAX),
+                    indented(&failure_tail(output), TIMELINE_INDENT)
+                )
             };
             labeled("  result", " ", what)
         }
@@ -230,17 +252,31 @@ fn describe(event: &Event, view: View) -> Option<String> {
             exit_code,
             timed_out,
             duration_ms,
+            output_tail,
             ..
         } => {
             let exit = exit_code.map_or("-".into(), |c| c.to_string());
+            let output = if *passed {
+                String::new()
+            } else {
+                check_output(
+                    output_tail,
+                    if line { LINE_INDENT } else { TIMELINE_INDENT },
+                )
+            };
             match view {
                 View::Line => {
                     let verdict = if *passed {
                         "passed".to_string()
+                    } else if *timed_out {
+                        "TIMED OUT".to_string()
                     } else {
                         format!("FAILED (exit {exit})")
                     };
-                    format!("check {name}: {verdict} in {}", seconds(*duration_ms))
+                    format!(
+                        "check {name}: {verdict} in {}{output}",
+                        seconds(*duration_ms)
+                    )
                 }
                 View::Timeline => {
                     let verdict = if *passed {
@@ -254,7 +290,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
                         "check",
                         " ",
                         format!(
-                            "{name} {verdict} (round {round}, {})",
+                            "{name} {verdict} (round {round}, {}){output}",
                             seconds(*duration_ms)
                         ),
                     )
@@ -337,6 +373,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
             }
         }
         Event::ApplyFailed { message } => match view {
+            View::Line if message.starts_with("not applied") => message.clone(),
             View::Line => format!("not applied: {message}"),
             View::Timeline => labeled("NOT APPLIED", " ", message.clone()),
         },
@@ -357,22 +394,147 @@ fn describe(event: &Event, view: View) -> Option<String> {
             totals,
             ..
         } if line => {
-            let cost = totals
-                .cost_usd
-                .map_or("cost unknown".to_string(), |c| format!("${c:.4}"));
-            let why = reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
+            let cost = totals.cost_usd.map_or("cost unknown".to_string(), usd);
+            let words = status.as_str().replace('_', " ");
+            // The reason once: an apply failure was just shown by its own
+            // event, and a reason that starts with the status says it.
+            let head = match reason.as_deref() {
+                _ if *status == crate::record::event::RunStatus::ApplyFailed => words,
+                Some(r) if r.starts_with(&words) => r.to_string(),
+                Some(r) => format!("{words}: {r}"),
+                None => words,
+            };
             format!(
-                "{}{why} ({}, {}, {cost})",
-                status.as_str(),
+                "{head} ({}, {}, {cost})",
                 plural(totals.turns as usize, "turn"),
                 plural(totals.repairs as usize, "repair")
             )
         }
         Event::RunFinished { .. } => return None,
     })
+}
+
+/// Lines of a failed check's output shown by the progress lines and the
+/// timeline (the trace keeps more: `wf show RUN --check NAME`).
+pub const CHECK_LINES: usize = 20;
+/// Lines of a failed tool call's output shown (a shell call's stderr).
+pub const TOOL_LINES: usize = 8;
+/// Where continuation lines of a progress line start.
+const LINE_INDENT: usize = 4;
+/// Where continuation lines of a timeline entry start (under the text).
+const TIMELINE_INDENT: usize = 22;
+
+/// The last [`CHECK_LINES`] lines of a failed check's output, each on its
+/// own line indented by `indent`; or that it printed nothing.
+fn check_output(tail: &str, indent: usize) -> String {
+    let lines: Vec<&str> = tail.lines().collect();
+    if lines.iter().all(|l| l.trim().is_empty()) {
+        return format!("\n{:indent$}(it printed nothing)", "");
+    }
+    let from = lines.len().saturating_sub(CHECK_LINES);
+    let mut out = String::new();
+    if from > 0 {
+        out.push_str(&format!("\n{:indent$}… {from} lines above", ""));
+    }
+    out.push_str(&indented(&lines[from..].join("\n"), indent));
+    out
+}
+
+/// Where to read all of a failed check's output.
+pub fn check_pointer(run_id: &str, name: &str) -> String {
+    format!("`wf show {run_id} --check {name}` shows all of its output")
+}
+
+/// What a failed tool call printed after its first line (a shell call:
+/// the status line, then its output), its last [`TOOL_LINES`] lines.
+fn failure_tail(output: &str) -> String {
+    let rest: Vec<&str> = output
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    rest[rest.len().saturating_sub(TOOL_LINES)..].join("\n")
+}
+
+/// `text`, each line on a new line indented by `indent` (nothing for no text).
+fn indented(text: &str, indent: usize) -> String {
+    text.lines()
+        .map(|l| format!("\n{:indent$}{l}", ""))
+        .collect()
+}
+
+/// A tool call and its result as one progress line: the tool, its main
+/// argument, then the result's size, or the error with the end of what it
+/// printed. `None` for a denied call (its denial has its own line).
+pub fn tool_line(tool: &str, input: Option<&Value>, result: &Event) -> Option<String> {
+    let Event::ToolResult {
+        ok,
+        output,
+        exit_code,
+        ..
+    } = result
+    else {
+        return None;
+    };
+    if !*ok && output.contains(" denied: ") {
+        return None;
+    }
+    let arg = input.map(brief_input).unwrap_or_default();
+    let call = if arg.is_empty() {
+        tool.to_string()
+    } else {
+        format!("{tool} {arg}")
+    };
+    let text = if *ok {
+        format!("{call} → {}", size(output.len()))
+    } else {
+        let status = match exit_code {
+            Some(_) => first_line(output, 200),
+            None => format!("failed: {}", first_line(output, 200)),
+        };
+        format!(
+            "{call} → {status}{}",
+            indented(&failure_tail(output), LINE_INDENT)
+        )
+    };
+    Some(match escape_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    })
+}
+
+/// Why the model stopped, in words.
+fn stop_words(reason: &crate::provider::StopReason) -> String {
+    use crate::provider::StopReason;
+    match reason {
+        StopReason::EndTurn => "done".into(),
+        StopReason::ToolUse => "calls tools".into(),
+        StopReason::MaxTokens => "cut off at max_tokens".into(),
+        StopReason::StopSequence => "stop sequence".into(),
+        StopReason::Refusal => "refused".into(),
+        StopReason::PauseTurn => "paused its turn".into(),
+        StopReason::Other(other) => format!("stopped: {other}"),
+    }
+}
+
+/// A size in bytes, in words: `512 bytes`, `3.4 KB`, `1.2 MB`.
+fn size(bytes: usize) -> String {
+    match bytes {
+        0..1000 => plural(bytes, "byte"),
+        1000..1_000_000 => format!("{:.1} KB", bytes as f64 / 1000.0),
+        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
+    }
+}
+
+/// An amount in USD with the precision it needs: `$0.0123`, `$0.00004`.
+pub fn usd(amount: f64) -> String {
+    if amount == 0.0 || amount.abs() >= 0.0001 {
+        format!("${amount:.4}")
+    } else {
+        // Two significant digits, so a tiny amount is never shown as zero.
+        let digits = (-amount.abs().log10()).ceil() as usize + 1;
+        format!("${amount:.digits$}")
+    }
 }
 
 /// `n word` or `n words`.
@@ -484,21 +646,19 @@ mod tests {
 
     #[test]
     fn tool_output_cannot_erase_or_overwrite_a_line() {
-        for view in [View::Line, View::Timeline] {
-            let shown = event(&result("ok\x1b[2K\rrm -rf /"), view).unwrap();
-            assert!(shown.contains("ok\\x1b[2K\\rrm -rf /"), "{shown:?}");
-            assert!(!shown.contains('\x1b') && !shown.contains('\r'));
-        }
+        let shown = event(&result("ok\x1b[2K\rrm -rf /"), View::Timeline).unwrap();
+        assert!(shown.contains("ok\\x1b[2K\\rrm -rf /"), "{shown:?}");
+        assert!(!shown.contains('\x1b') && !shown.contains('\r'));
+        let line = tool_line("shell", None, &result("exit code 1\nok\x1b[2K\rrm -rf /")).unwrap();
+        assert!(line.contains("ok\\x1b[2K\\rrm -rf /"), "{line:?}");
+        assert!(!line.contains('\x1b') && !line.contains('\r'));
     }
 
-    #[test]
-    fn the_models_text_and_tool_inputs_are_escaped() {
-        let said = Event::ModelResponse {
+    fn response(content: Vec<Block>, stop_reason: StopReason, cache_hit: bool) -> Event {
+        Event::ModelResponse {
             turn: 1,
-            content: vec![Block::Text {
-                text: "all tests pass \u{202e}txt.exe".into(),
-            }],
-            stop_reason: StopReason::EndTurn,
+            content,
+            stop_reason,
             usage: Usage {
                 input_tokens: Some(1),
                 output_tokens: Some(1),
@@ -507,24 +667,116 @@ mod tests {
                 estimated: false,
             },
             cost_usd: None,
-            cache_hit: false,
-        };
+            cache_hit,
+        }
+    }
+
+    #[test]
+    fn the_models_text_and_tool_inputs_are_escaped() {
+        let said = response(
+            vec![Block::Text {
+                text: "all tests pass \u{202e}txt.exe".into(),
+            }],
+            StopReason::EndTurn,
+            false,
+        );
         let shown = event(&said, View::Timeline).unwrap();
         assert!(shown.contains("all tests pass \\u{202e}txt.exe"), "{shown}");
+        let input = serde_json::json!({"path": "a.rs\nwf: applied\u{1b}[2K"});
         let call = Event::ToolCall {
             call_id: "c1".into(),
             tool: "read_file".into(),
-            input: serde_json::json!({"path": "a.rs\nwf: applied\u{1b}[2K"}),
+            input: input.clone(),
         };
-        let line = event(&call, View::Line).unwrap();
-        assert_eq!(line, "read_file a.rs\\nwf: applied\\x1b[2K");
+        assert_eq!(event(&call, View::Line), None, "shown with its result");
+        let mut done = result("fn main() {}");
+        if let Event::ToolResult { ok, exit_code, .. } = &mut done {
+            *ok = true;
+            *exit_code = None;
+        }
+        let line = tool_line("read_file", Some(&input), &done).unwrap();
+        assert_eq!(line, "read_file a.rs\\nwf: applied\\x1b[2K → 12 bytes");
         let timeline = event(&call, View::Timeline).unwrap();
         assert!(!timeline.contains('\x1b'), "{timeline:?}");
     }
 
     #[test]
-    fn plain_descriptions_are_unchanged() {
-        let shown = event(&result("no such file"), View::Line).unwrap();
-        assert_eq!(shown, "shell failed: no such file");
+    fn a_failed_shell_call_shows_the_end_of_its_output() {
+        let input = serde_json::json!({"command": "pytest -q"});
+        let failed = result("exit code 127\nsh: pytest: not found\n");
+        assert_eq!(
+            tool_line("shell", Some(&input), &failed).unwrap(),
+            "shell pytest -q → exit code 127\n    sh: pytest: not found"
+        );
+        let denied = result("read_file .env denied: protected");
+        assert_eq!(tool_line("read_file", None, &denied), None);
+    }
+
+    #[test]
+    fn a_failed_check_shows_its_last_lines_or_that_it_printed_nothing() {
+        let check = |tail: &str| Event::CheckResult {
+            round: 0,
+            name: "keeps-every-key".into(),
+            passed: false,
+            exit_code: Some(1),
+            timed_out: false,
+            output_hash: String::new(),
+            output_tail: tail.into(),
+            truncated: false,
+            duration_ms: 20,
+        };
+        let shown = event(&check("missing key: pool_size\n"), View::Line).unwrap();
+        assert_eq!(
+            shown,
+            "check keeps-every-key: FAILED (exit 1) in 0.0s\n    missing key: pool_size"
+        );
+        let shown = event(&check(""), View::Timeline).unwrap();
+        assert!(shown.ends_with("(it printed nothing)"), "{shown}");
+        let many: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+        let shown = event(&check(&many), View::Line).unwrap();
+        assert!(shown.contains("… 10 lines above\n    line 11\n"), "{shown}");
+        assert!(shown.ends_with("line 30") && !shown.contains("line 10\n"));
+    }
+
+    #[test]
+    fn the_timeline_speaks_words_not_rust_names() {
+        let calls = response(
+            vec![Block::ToolUse {
+                id: "c".into(),
+                name: "read_file".into(),
+                input: serde_json::json!({}),
+            }],
+            StopReason::ToolUse,
+            true,
+        );
+        let shown = event(&calls, View::Timeline).unwrap();
+        assert!(
+            shown.contains("answered (calls tools; 1 in + 0 cached + 1 out, from the local cache)"),
+            "{shown}"
+        );
+        for (reason, words) in [
+            (StopReason::EndTurn, "done"),
+            (StopReason::MaxTokens, "cut off at max_tokens"),
+            (StopReason::PauseTurn, "paused its turn"),
+        ] {
+            let shown = event(&response(vec![], reason, false), View::Timeline).unwrap();
+            assert!(shown.contains(&format!("answered ({words};")), "{shown}");
+        }
+    }
+
+    #[test]
+    fn tiny_amounts_are_not_shown_as_zero() {
+        assert_eq!(usd(0.0), "$0.0000");
+        assert_eq!(usd(0.0123), "$0.0123");
+        assert_eq!(usd(0.00003), "$0.000030");
+    }
+
+    #[test]
+    fn an_apply_failure_says_not_applied_once() {
+        let failed = Event::ApplyFailed {
+            message: "not applied: a.rs changed in your tree since the run started: a.rs".into(),
+        };
+        let shown = event(&failed, View::Line).unwrap();
+        assert_eq!(shown.matches("not applied").count(), 1, "{shown}");
     }
 }

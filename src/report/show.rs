@@ -58,6 +58,21 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
             continue;
         };
         let _ = writeln!(o, "{t}  {text}");
+        if let crate::record::event::Event::CheckResult {
+            passed: false,
+            name,
+            output_tail,
+            ..
+        } = &r.event
+            && !output_tail.trim().is_empty()
+        {
+            let _ = writeln!(
+                o,
+                "{:22}({})",
+                "",
+                describe::check_pointer(&summary.run_id, name)
+            );
+        }
     }
     let t = &summary.totals;
     let _ = writeln!(o);

@@ -62,6 +62,24 @@ pub fn parse_pattern(line: &str) -> Result<Vec<PatternWord>, String> {
     Ok(out)
 }
 
+/// The program a shell command line (a check's `run:`) starts first: the
+/// first word of its first simple command, after any `NAME=value`
+/// assignments. `None` when that command is not a plain list of words
+/// (a substitution, a group, a redirection first). Shell words are not
+/// parsed beyond what [`split_command`] accepts; the rest of the line
+/// (after `&&`, `|`, `;` …) is ignored.
+pub fn first_program(line: &str) -> Option<String> {
+    let end = line
+        .find([';', '|', '&', '<', '>', '(', ')', '\n', '#'])
+        .unwrap_or(line.len());
+    let words = split_command(&line[..end]).ok()?;
+    words.into_iter().find(|w| {
+        !w.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
 /// Appends a quoted or escaped character. In a pattern, glob syntax that was
 /// quoted is escaped, so `'*'` means a literal star.
 fn push_literal(cur: &mut String, ch: char, pattern: bool) {
@@ -172,4 +190,22 @@ fn split(line: &str, pattern: bool) -> Result<Vec<String>, String> {
         words.push(cur);
     }
     Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_program;
+
+    #[test]
+    fn the_first_program_of_a_command_line() {
+        let first = |line: &str| first_program(line);
+        assert_eq!(first("pytest -q").as_deref(), Some("pytest"));
+        assert_eq!(first("cargo build && cargo test").as_deref(), Some("cargo"));
+        assert_eq!(first("RUST_LOG=1 X= cargo test").as_deref(), Some("cargo"));
+        assert_eq!(first("'my tool' --x | tee out").as_deref(), Some("my tool"));
+        assert_eq!(first("./run.sh").as_deref(), Some("./run.sh"));
+        assert_eq!(first("$(which pytest)"), None);
+        assert_eq!(first("(cd x && make)"), None);
+        assert_eq!(first("  "), None);
+    }
 }

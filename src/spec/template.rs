@@ -103,12 +103,47 @@ pub fn render(
     render_with_steps(text, inputs, &BTreeMap::new())
 }
 
+/// The expression of an `if:`. An `if:` is an expression already, but every
+/// other field is a template, so `{{ inputs.strict }}` is the natural thing
+/// to write: braces around the whole value are accepted and dropped (as
+/// GitHub Actions accepts `${{ }}` around an `if:`). Braces anywhere else
+/// (`{{ a }} and {{ b }}`) are an error that says to drop them, rather than
+/// the expression parser's `unexpected }`.
+pub fn condition_expression(expr: &str) -> Result<&str, TemplateError> {
+    let trimmed = expr.trim();
+    let inner = trimmed
+        .strip_prefix("{{")
+        .and_then(|rest| rest.strip_suffix("}}"))
+        .map(str::trim);
+    match inner {
+        Some(inner) if !inner.contains("{{") && !inner.contains("}}") && !inner.is_empty() => {
+            Ok(inner)
+        }
+        _ if expr.contains("{{") || expr.contains("}}") => {
+            let start = expr.find("{{").or_else(|| expr.find("}}")).unwrap_or(0);
+            Err(TemplateError {
+                message: format!(
+                    "is an expression, not a template: drop the `{{{{ }}}}` (write `if: {}`)",
+                    expr.replace("{{", "")
+                        .replace("}}", "")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                range: Some(start..start + 2),
+            })
+        }
+        _ => Ok(expr),
+    }
+}
+
 /// Evaluates an `if:` expression with the inputs and the earlier steps.
 pub fn condition(
     expr: &str,
     inputs: &BTreeMap<String, serde_json::Value>,
     steps: &BTreeMap<String, serde_json::Value>,
 ) -> Result<bool, TemplateError> {
+    let expr = condition_expression(expr)?;
     let env = environment();
     let compiled = env.compile_expression(expr).map_err(|e| convert(&e))?;
     let value = compiled
@@ -120,7 +155,7 @@ pub fn condition(
 /// Whether an `if:` expression compiles.
 pub fn check_condition(expr: &str) -> Result<(), TemplateError> {
     environment()
-        .compile_expression(expr)
+        .compile_expression(condition_expression(expr)?)
         .map(|_| ())
         .map_err(|e| convert(&e))
 }
@@ -182,6 +217,27 @@ mod tests {
 
     fn declared() -> BTreeMap<String, ()> {
         BTreeMap::from([("source".to_string(), ())])
+    }
+
+    #[test]
+    fn an_if_wrapped_in_braces_is_the_expression_inside() {
+        let inputs = BTreeMap::from([("strict".to_string(), serde_json::json!(false))]);
+        let none = BTreeMap::new();
+        for expr in [
+            "inputs.strict",
+            "{{ inputs.strict }}",
+            "  {{inputs.strict}} ",
+        ] {
+            assert!(!condition(expr, &inputs, &none).unwrap(), "{expr}");
+            assert!(check_condition(expr).is_ok(), "{expr}");
+        }
+        assert!(condition("{{ not inputs.strict }}", &inputs, &none).unwrap());
+        let e = check_condition("{{ inputs.strict }} and {{ inputs.x }}").unwrap_err();
+        assert_eq!(
+            e.message,
+            "is an expression, not a template: drop the `{{ }}` (write `if: inputs.strict and inputs.x`)"
+        );
+        assert!(check_condition("{{ }}").is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! real files and real subprocesses.
 
 mod boundary;
+mod completions;
 mod docs;
 mod init;
 mod lifecycle;
@@ -17,6 +18,7 @@ mod sandbox;
 mod schema;
 mod signals;
 mod step_settings;
+mod story;
 mod structure;
 mod trust;
 mod uses;

@@ -309,3 +309,36 @@ prompt: Fix it.
     validate.code(0);
     assert!(!validate.stdout.contains("note:"), "{}", validate.stdout);
 }
+
+#[test]
+fn a_check_whose_program_is_not_on_path_is_noted() {
+    let repo = repo();
+    repo.file(
+        "task.yaml",
+        &task(
+            "\"config/app.ini\"",
+            "checks:
+  - { name: tests, run: wf-no-such-pytest -q }
+  - { name: build, run: \"cargo build && wf-not-reached\" }
+  - { name: env, run: \"RUST_LOG=1 true\" }
+  - { name: local, run: ./scripts/check.sh }",
+        ),
+    );
+    let r = repo.wf(&["plan", "task.yaml", "-i", "retries=1"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(
+            "check `tests`: `wf-no-such-pytest` is not found on PATH here; the run would end when it runs (exit 127)"
+        ),
+        "{}",
+        r.stdout
+    );
+    // Only the first program is looked up; builtins and relative paths
+    // are left alone.
+    assert_eq!(
+        r.stdout.matches("is not found on PATH").count(),
+        1,
+        "{}",
+        r.stdout
+    );
+}

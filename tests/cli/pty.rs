@@ -15,6 +15,11 @@ const CTRL_C: &str = "\u{3}";
 /// apply question appears ([`CTRL_C`]: a SIGINT), and returns (exit code,
 /// everything shown).
 fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
+    wf_on_pty(repo, &["run", "task.yaml"], answers)
+}
+
+/// Runs wf with `args` on a pseudo-terminal, as [`run_on_pty`] does.
+fn wf_on_pty(repo: &Repo, args: &[&str], answers: &[&str]) -> (i32, String) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two fresh descriptors into the given integers.
     let rc = unsafe {
@@ -35,7 +40,7 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
         )
     };
     let mut child = std::process::Command::new(super::wf_bin())
-        .args(["run", "task.yaml"])
+        .args(args)
         .current_dir(repo.path())
         .env("TERM", "dumb")
         .stdin(slave.try_clone().unwrap())
@@ -178,4 +183,61 @@ fn ctrl_c_at_the_apply_prompt_pauses_there_and_approve_works() {
     repo.wf(&["resume", "last"]).code(0);
     assert_eq!(repo.read("config/app.toml"), "port = 8080\n");
     assert_eq!(repo.last_summary()["status"], "succeeded");
+}
+
+/// On a terminal the scrollback tells what happened: each tool call, why a
+/// check failed, and the model's final answer.
+#[test]
+fn the_terminal_shows_tool_calls_check_output_and_the_answer() {
+    let repo = Repo::new();
+    repo.file("config/app.ini", "port = 8080\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: pty
+model: { provider: script, script: turns.yaml }
+tools: [read_file, write_file]
+permissions: { write: [\"config/**\"] }
+prompt: Write the TOML file.
+checks:
+  - { name: keeps-every-key, run: \"grep -q pool_size config/app.toml || { echo 'missing key: pool_size'; exit 1; }\" }
+limits: { max_repairs: 1 }
+",
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: read_file, input: { path: config/app.ini } }
+      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
+  - text: Done.
+  - tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\npool_size = 4\\n\" } }
+  - text: \"Wrote config/app.toml with port and pool_size.\"
+",
+        )
+        .commit();
+    let (code, shown) = wf_on_pty(&repo, &["run", "task.yaml", "--yes"], &[]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("read_file config/app.ini → 12 bytes"),
+        "{shown}"
+    );
+    assert!(shown.contains("write_file config/app.toml →"), "{shown}");
+    assert!(
+        shown.contains("check keeps-every-key: FAILED (exit 1)"),
+        "{shown}"
+    );
+    assert!(shown.contains("missing key: pool_size"), "{shown}");
+    assert!(shown.contains("--check keeps-every-key"), "{shown}");
+    assert!(shown.contains("the model's answer:"), "{shown}");
+    assert!(
+        shown.contains("Wrote config/app.toml with port and pool_size."),
+        "{shown}"
+    );
+    let (code, quiet) = wf_on_pty(&repo, &["run", "task.yaml", "--yes", "-q"], &[]);
+    assert_eq!(code, 0, "{quiet}");
+    assert!(!quiet.contains("the model's answer:"), "{quiet}");
+    assert!(!quiet.contains("read_file config/app.ini"), "{quiet}");
+    assert!(quiet.contains("missing key: pool_size"), "{quiet}");
 }

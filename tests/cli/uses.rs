@@ -707,3 +707,73 @@ fn recipe_fan_out_is_bounded() {
         plan.stderr
     );
 }
+
+#[test]
+fn lock_update_with_a_task_file_path_moves_that_files_pins() {
+    let repo = repo_with_local_recipe();
+    std::fs::create_dir_all(repo.join("workflows")).unwrap();
+    std::fs::rename(repo.join("caller.yaml"), repo.join("workflows/caller.yaml")).unwrap();
+    std::fs::rename(
+        repo.join("caller.turns.yaml"),
+        repo.join("workflows/caller.turns.yaml"),
+    )
+    .unwrap();
+    std::fs::rename(repo.join("recipes"), repo.join("workflows/recipes")).unwrap();
+    repo.wf(&["lock"]).code(0);
+    repo.commit();
+    repo.file(
+        "workflows/recipes/edit.yaml",
+        &RECIPE.replace("Keep comments.", "Delete comments."),
+    );
+    let update = repo.wf(&["lock", "--update", "workflows/caller.yaml"]);
+    update.code(0);
+    assert!(
+        update.stderr.contains("`workflows/caller.yaml` is a path"),
+        "{}",
+        update.stderr
+    );
+    assert!(
+        update.stdout.contains("moved   ./recipes/edit.yaml"),
+        "{}",
+        update.stdout
+    );
+    // A name that is neither a pin nor a path says how to name a file.
+    let unknown = repo.wf(&["lock", "--update", "./workflows/caller.yaml"]);
+    unknown.code(2);
+    assert!(
+        unknown
+            .stderr
+            .contains("`wf lock ./workflows/caller.yaml --update`"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn a_moved_tag_with_the_same_recipe_file_says_the_file_is_identical() {
+    let recipes = recipes_repo();
+    let r = recipes.path();
+    let uses = format!("git+{}//ini/edit.yaml@v1", r.display());
+    let repo = Repo::new();
+    repo.file("src/a.ini", "x = 1\n")
+        .file("README.md", "readme\n")
+        .file("caller.yaml", &caller(&uses))
+        .file("caller.turns.yaml", TURNS)
+        .commit();
+    repo.wf(&["lock"]).code(0);
+    repo.commit();
+    // The tag moves for another file; the recipe file is the same.
+    std::fs::write(r.join("NEWS.md"), "news\n").unwrap();
+    git_commit(r, "news");
+    git_as(r, &["tag", "-f", "-a", "v1", "-m", "moved"]);
+    let run = repo.wf(&["run", "caller.yaml", "--yes"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("the recipe file `ini/edit.yaml` is identical at both commits"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("changed under the same name"));
+    assert!(run.stderr.contains("wf lock --update"), "{}", run.stderr);
+}
