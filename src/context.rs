@@ -160,9 +160,11 @@ pub fn resolve(
     };
 
     let mut found = walk(root, &selection, &reader);
-    found.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    found.entries.dedup_by(|a, b| a.0 == b.0);
-    for (_, entry) in found.entries {
+    // Each walker thread sorted its own part: a stable sort finds those
+    // runs and merges them.
+    found.entries.sort_by(|a, b| path_of(a).cmp(path_of(b)));
+    found.entries.dedup_by(|a, b| path_of(a) == path_of(b));
+    for entry in found.entries {
         match entry? {
             Entry::File(f) => context.files.push(f),
             Entry::Skip(s) => context.skipped.push(s),
@@ -283,10 +285,10 @@ fn literal_bases(include: &[String]) -> Vec<String> {
     kept
 }
 
-/// What a walk found: every matched file, in no particular order, and
+/// What a walk found: every matched file, in runs sorted by path, and
 /// which include globs matched at least one file.
 struct Found {
-    entries: Vec<(String, Result<Entry, ContextError>)>,
+    entries: Vec<Result<Entry, ContextError>>,
     hit: Vec<bool>,
 }
 
@@ -309,6 +311,16 @@ impl Found {
 enum Entry {
     File(ContextFile),
     Skip(Skipped),
+}
+
+/// The path a walk's entry is about.
+fn path_of(entry: &Result<Entry, ContextError>) -> &str {
+    match entry {
+        Ok(Entry::File(f)) => &f.path,
+        Ok(Entry::Skip(s)) => &s.path,
+        Err(ContextError::Read { path, .. }) => path,
+        Err(_) => "",
+    }
 }
 
 /// How a matched file is read: the repository, and what a symlink may
@@ -473,13 +485,16 @@ impl Visitor<'_> {
                 reason: "not a regular file".into(),
             }))
         };
-        self.found.entries.push((rel.to_string(), result));
+        self.found.entries.push(result);
     }
 }
 
 impl Drop for Visitor<'_> {
     fn drop(&mut self) {
-        let found = std::mem::replace(&mut self.found, Found::new(0));
+        let mut found = std::mem::replace(&mut self.found, Found::new(0));
+        found
+            .entries
+            .sort_unstable_by(|a, b| path_of(a).cmp(path_of(b)));
         if let Ok(mut shared) = self.shared.lock() {
             shared.merge(found);
         }
@@ -668,7 +683,14 @@ mod tests {
     }
 
     fn resolve_in(dir: &Path, include: &[&str], exclude: &[&str]) -> Context {
-        resolve(dir, &strings(include), &strings(exclude), &strings(&["**"]), 1 << 40).unwrap()
+        resolve(
+            dir,
+            &strings(include),
+            &strings(exclude),
+            &strings(&["**"]),
+            1 << 40,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -707,10 +729,14 @@ mod tests {
             ("a/**/**", "a/x"),
         ] {
             let set = crate::glob::compile_set(&strings(&[glob])).unwrap();
-            let p = crate::glob::compile_set(&strings(&[glob.strip_suffix("/**").unwrap()])).unwrap();
+            let p =
+                crate::glob::compile_set(&strings(&[glob.strip_suffix("/**").unwrap()])).unwrap();
             assert!(p.is_match(dir), "{glob} {dir}");
             for under in ["f.rs", "x/y/f.rs"] {
-                assert!(set.is_match(format!("{dir}/{under}")), "{glob} {dir}/{under}");
+                assert!(
+                    set.is_match(format!("{dir}/{under}")),
+                    "{glob} {dir}/{under}"
+                );
             }
         }
     }
