@@ -14,8 +14,10 @@
 //! never pulls in what git ignores (`include: ["target/**"]` with `target/`
 //! in `.gitignore` selects nothing; `include: [".env"]` with `.env` ignored
 //! neither), so secrets and build output kept out of git stay out of the
-//! prompt. An include glob that matched only ignored files gets a note in
-//! [`Context::notes`] instead of silently selecting nothing. To let such a
+//! prompt. An include that matched only ignored files gets a note in
+//! [`Context::notes`] instead of silently selecting nothing, when it is a
+//! literal path or has a literal base (`target/**`, `.env`); one that starts
+//! with a wildcard is not looked into (see [`matches_ignored`]). To let such a
 //! file in on purpose, un-ignore it for wf alone with a negation in an
 //! `.ignore` file (`!/target/`, `!.env.example`), which git does not read
 //! (wf's tools and workspace then see it too).
@@ -585,17 +587,27 @@ fn walk(root: &Path, selection: &Selection, reader: &Reader) -> Found {
 }
 
 /// Whether `glob`, which selected nothing, matches a file (not excluded)
-/// that the ignore rules keep out. Walks the glob's literal base with the
-/// rules off and stops at the first such file; only ever run for an
-/// include that matched nothing.
+/// that the ignore rules keep out; only ever asked for an include that
+/// matched nothing. A literal path is looked up; a glob with a literal base
+/// walks that base with the rules off, up to the first such file. A glob
+/// that starts with a wildcard is not looked into: that would mean walking
+/// everything git ignores (a `node_modules/` of a million files) to explain
+/// an empty match.
 fn matches_ignored(root: &Path, glob: &str, selection: &Selection) -> bool {
+    if !glob.contains(['*', '?', '[', '{', '\\']) {
+        // The walk never enters `.git/` or `.wf/`: not an ignore rule.
+        return !selection.exclude.is_match(glob)
+            && !glob.split('/').any(|c| c == ".git" || c == ".wf")
+            && root.join(glob).is_file();
+    }
+    let base = crate::glob::literal_base(glob);
+    let start = root.join(&base);
+    if base.is_empty() || !start.is_dir() {
+        return false;
+    }
     let Ok(one) = crate::glob::compile(glob).map(|g| g.compile_matcher()) else {
         return false;
     };
-    let start = root.join(crate::glob::literal_base(glob));
-    if !start.is_dir() {
-        return false;
-    }
     let mut builder = builder(&start);
     builder
         .git_ignore(false)
@@ -788,8 +800,13 @@ mod tests {
         assert!(ctx.notes[0].contains("`target/**` matches only files ignored"));
         assert!(ctx.notes[1].contains("`.env`"));
         // No note for a glob that matches nothing at all, ignored or not,
-        // nor for an ignored file that is excluded anyway.
-        let ctx = resolve_in(dir.path(), &["nothing/**", "target/**"], &["target/**"]);
+        // for an ignored file that is excluded anyway, or for a glob that
+        // starts with a wildcard (not looked into).
+        let ctx = resolve_in(
+            dir.path(),
+            &["nothing/**", "target/**", ".env", "**/out.rs"],
+            &["target/**", ".env"],
+        );
         assert!(ctx.notes.is_empty(), "{:?}", ctx.notes);
     }
 
