@@ -293,7 +293,8 @@ pub fn make(
     let mut all_files: Vec<&crate::context::ContextFile> =
         plan.task_settings().context.files.iter().collect();
     all_step_files(&plan.steps, &mut all_files);
-    all_files.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    // Each context is sorted already: a stable sort merges the runs.
+    all_files.sort_by(|a, b| a.path.cmp(&b.path));
     all_files.dedup_by(|a, b| a.path == b.path);
     plan.fingerprint = fingerprint(
         &loaded.hash,
