@@ -4,6 +4,7 @@
 
     gen.py specs DIR N            N varied, valid task files under DIR
     gen.py tree DIR N             a git work tree of N small files (.gitignore'd dirs included)
+    gen.py modtree DIR N          a git work tree of N small files in modules src/mNNN (issue #14's shape)
     gen.py repo DIR N             a committed git repository of N small files
     gen.py turns FILE N REPO      a script of N turns over the files of REPO
     gen.py reads FILE N REPO      the read script: N turns of an agent working through REPO (JSON, for fake_anthropic.py)
@@ -204,6 +205,54 @@ def gen_tree(root, n):
         if ext == "rs" and i % 9 == 0:
             stem += "_test"
         rel = f"{d}/{stem}.{ext}"
+        with open(os.path.join(root, rel), "w") as f:
+            f.write(body(rng, rel, ext))
+        made += 1
+
+
+def modtree_dirs():
+    """(directory, weight, extensions) for the tree of issue #14: 120 modules
+    `src/m000`…`src/m119`, mostly Rust with a Cargo.toml-like file here and
+    there, so `src/**/*.rs` selects most of the tree, `src/m00*/**/*.toml`
+    a handful, and `src/m09*/**` (m090…m099) cuts out a twelfth."""
+    dirs = []
+    rs = ["rs"] * 8 + ["toml", "md"]
+    for m in range(120):
+        for sub, w in (("", 1), ("api", 2), ("core", 3), ("core/impl", 3), ("tests", 2), ("config", 1)):
+            d = f"src/m{m:03d}" + (f"/{sub}" if sub else "")
+            dirs.append((d, w, ["toml"] * 3 + ["rs"] if sub == "config" else rs))
+        # Build output inside each module, ignored by the top-level .gitignore.
+        dirs.append((f"src/m{m:03d}/out", 1, ["rs", "toml"]))
+    for s in range(10):
+        dirs.append((f"docs/part{s}", 1, ["md"]))
+    # Ignored by .gitignore: files here must never be selected.
+    for p in range(10):
+        dirs.append((f"target/debug/build/m{p:03d}", 2, ["rs", "toml"]))
+    return dirs
+
+
+def gen_modtree(root, n):
+    rng = random.Random(4)
+    os.makedirs(root, exist_ok=True)
+    subprocess.run(["git", "init", "-q", root], check=True)
+    with open(os.path.join(root, ".gitignore"), "w") as f:
+        f.write("target/\n/src/*/out/\n*.log\n")
+    top = ["README.md", "Cargo.toml"]
+    for name in top:
+        with open(os.path.join(root, name), "w") as f:
+            f.write(body(rng, name, name.rsplit(".", 1)[1]))
+    slots = [d for d in modtree_dirs() for _ in range(d[1])]
+    made = len(top) + 1  # .gitignore counts
+    created = set()
+    i = 0
+    while made < n:
+        d, _, exts = slots[i % len(slots)]
+        i += 1
+        if d not in created:
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+            created.add(d)
+        ext = exts[rng.randrange(len(exts))]
+        rel = f"{d}/f{i:06d}.{ext}"
         with open(os.path.join(root, rel), "w") as f:
             f.write(body(rng, rel, ext))
         made += 1
@@ -452,6 +501,8 @@ def main():
         gen_specs(args[0], int(args[1]))
     elif cmd == "tree":
         gen_tree(args[0], int(args[1]))
+    elif cmd == "modtree":
+        gen_modtree(args[0], int(args[1]))
     elif cmd == "repo":
         gen_repo(args[0], int(args[1]))
     elif cmd == "turns":

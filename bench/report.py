@@ -5,6 +5,7 @@
     report.py min HYPERFINE.json [INDEX]      the fastest run, in seconds
     report.py median HYPERFINE.json [INDEX]   the median run, in seconds
     report.py sd HYPERFINE.json [INDEX]       its standard deviation, "± N ms"
+    report.py cpu HYPERFINE.json [INDEX]      its mean CPU time, user + system, "N ms"
     report.py stats HYPERFINE.json [INDEX]    "mean ± stddev (min … max), N runs" in ms
     report.py plan-files PLAN.json            the task's context files in `wf plan --json`, one a line
     report.py plan-field PLAN.json FIELD      a top-level field of `wf plan --json`
@@ -42,6 +43,12 @@ def cmd_sd(path, index="0"):
     """The standard deviation, as a note: "± 12 ms"."""
     sd = hyperfine(path, index)["stddev"] or 0
     print(f"± {sd * 1000:.0f} ms" if sd < 1 else f"± {sd:.2f} s")
+
+
+def cmd_cpu(path, index="0"):
+    """The mean CPU time (user + system) of one command, as a note: "123 ms"."""
+    r = hyperfine(path, index)
+    print(f"{(r['user'] + r['system']) * 1000:.0f} ms")
 
 
 def cmd_stats(path, index="0"):
@@ -145,6 +152,7 @@ def main():
         "min": cmd_min,
         "median": cmd_median,
         "sd": cmd_sd,
+        "cpu": cmd_cpu,
         "stats": cmd_stats,
         "plan-files": cmd_plan_files,
         "plan-field": cmd_plan_field,

@@ -8,18 +8,37 @@
 //! read (`permissions.read`, the rule of [`crate::policy`]: a symlink is
 //! readable only when its target is), else it is left out with a note.
 //! Files that are not UTF-8 text (a NUL byte, or invalid UTF-8) are left out
-//! with a note.
+//! with a note, and so is anything that is not a regular file (a FIFO).
 //!
-//! The walk starts at the literal directories of the include globs
-//! (`src/config/**/*.rs` walks only `src/config`), runs on all cores, and the
-//! result is sorted by path, so the order never depends on thread timing.
-//! Each file gets a SHA-256 content hash and a token estimate of
-//! `ceil(bytes / 4)`, the usual rule of thumb for English and code.
+//! Ignored files stay out even when an include glob names them: an include
+//! never pulls in what git ignores (`include: ["target/**"]` with `target/`
+//! in `.gitignore` selects nothing; `include: [".env"]` with `.env` ignored
+//! neither), so secrets and build output kept out of git stay out of the
+//! prompt. An include that matched only ignored files gets a note in
+//! [`Context::notes`] instead of silently selecting nothing, when it is a
+//! literal path or has a literal base (`target/**`, `.env`); one that starts
+//! with a wildcard is not looked into (see [`matches_ignored`]). To let such a
+//! file in on purpose, un-ignore it for wf alone with a negation in an
+//! `.ignore` file (`!/target/`, `!.env.example`), which git does not read
+//! (wf's tools and workspace then see it too).
+//!
+//! The walk starts at the repository root, so the ignore rules of every
+//! directory on the way apply, and enters only the directories on the way
+//! to or under the literal bases of the include globs (`src/config/**/*.rs`
+//! walks only `src/config`) and not excluded as a whole (an exclude
+//! `src/gen/**` prunes `src/gen`). A literal base reached through a
+//! symlinked directory is walked too, its files decided on their real
+//! paths. Matching, reading and hashing happen in the walker's threads (one
+//! per core, at most 8), and the result is sorted by path, so the order
+//! never depends on thread timing. Each file gets a SHA-256 content hash
+//! and a token estimate of `ceil(bytes / 4)`, the usual rule of thumb for
+//! English and code.
 
 use crate::hash::sha256_hex;
-use globset::GlobSet;
+use globset::{Candidate, GlobSet};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 use std::sync::Mutex;
 
 /// A file put in front of the model.
@@ -63,6 +82,10 @@ pub struct Context {
     pub total_tokens: u64,
     /// The budget from `context.max_tokens`.
     pub max_tokens: u64,
+    /// What a reader of the plan should know about the selection, such as
+    /// an include glob that matched only ignored files; in include order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Why context resolution failed.
@@ -118,6 +141,7 @@ pub fn resolve(
         skipped: Vec::new(),
         total_tokens: 0,
         max_tokens,
+        notes: Vec::new(),
     };
     if include.is_empty() {
         return Ok(context);
@@ -128,47 +152,33 @@ pub fn resolve(
             reason,
         })?;
     }
-    let compile = |list: &[String]| {
-        crate::glob::compile_set(list).map_err(|(i, reason)| ContextError::Glob {
-            glob: list[i].clone(),
-            reason,
-        })
-    };
-    let include_set = compile(include)?;
-    let exclude_set = compile(exclude)?;
+    let selection = Selection::new(include, exclude)?;
     let read_set = compile(read)?;
-
-    let matched = walk(root, include, &include_set, &exclude_set);
     let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let reader = Reader {
+        root,
+        canonical_root: &canonical_root,
+        read: &read_set,
+    };
 
-    // Read and hash in parallel; the result is sorted afterwards.
-    let results: Mutex<Vec<Result<Entry, ContextError>>> = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
-    let chunk = matched.len().div_ceil(workers).max(1);
-    std::thread::scope(|s| {
-        for part in matched.chunks(chunk) {
-            let results = &results;
-            let canonical_root = &canonical_root;
-            let read_set = &read_set;
-            s.spawn(move || {
-                let local: Vec<_> = part
-                    .iter()
-                    .map(|(rel, is_link)| read_one(root, canonical_root, read_set, rel, *is_link))
-                    .collect();
-                results.lock().expect("no poisoned lock").extend(local);
-            });
-        }
-    });
-    for entry in results.into_inner().expect("no poisoned lock") {
+    let mut found = walk(root, &selection, &reader);
+    // Each walker thread sorted its own part: a stable sort finds those
+    // runs and merges them.
+    found.entries.sort_by(|a, b| path_of(a).cmp(path_of(b)));
+    found.entries.dedup_by(|a, b| path_of(a) == path_of(b));
+    for entry in found.entries {
         match entry? {
             Entry::File(f) => context.files.push(f),
             Entry::Skip(s) => context.skipped.push(s),
         }
     }
-    context.files.sort_by(|a, b| a.path.cmp(&b.path));
-    context.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    for (glob, _) in include.iter().zip(&found.hit).filter(|(_, hit)| !**hit) {
+        if matches_ignored(root, glob, &selection) {
+            context.notes.push(format!(
+                "context.include `{glob}` matches only files ignored by git (.gitignore, .git/info/exclude or .ignore); they are left out (a `!` line in an .ignore file lets one in)"
+            ));
+        }
+    }
     context.total_tokens = context.files.iter().map(|f| f.tokens).sum();
     if context.total_tokens > max_tokens {
         let mut largest: Vec<&ContextFile> = context.files.iter().collect();
@@ -187,138 +197,432 @@ pub fn resolve(
     Ok(context)
 }
 
-enum Entry {
-    File(ContextFile),
-    Skip(Skipped),
+/// Compiles context or permission globs, naming the bad one.
+fn compile(list: &[String]) -> Result<GlobSet, ContextError> {
+    crate::glob::compile_set(list).map_err(|(i, reason)| ContextError::Glob {
+        glob: list[i].clone(),
+        reason,
+    })
 }
 
-fn read_one(
-    root: &Path,
-    canonical_root: &Path,
-    read: &GlobSet,
-    rel: &str,
-    is_link: bool,
-) -> Result<Entry, ContextError> {
-    let full = root.join(rel);
-    let skip = |reason: String| {
-        Ok(Entry::Skip(Skipped {
-            path: rel.to_string(),
-            reason,
-        }))
-    };
-    let real_path = match full.canonicalize() {
-        Ok(target) if target.starts_with(canonical_root) && target.is_file() => {
-            crate::sys::paths::relative(canonical_root, &target)
-        }
-        _ => None,
-    };
-    let real_path = match real_path {
-        None if is_link => {
-            return skip("symlink that leads outside the repository or to no file".into());
-        }
-        // A symlink (or a file reached through a symlinked directory) is
-        // decided on its real path, as a read by the tools would be.
-        Some(real) if real != rel && !crate::policy::real_path_readable(read, &real) => {
-            return skip(format!(
-                "symlink to {real}, which permissions.read does not allow"
-            ));
-        }
-        Some(real) => real,
-        None => rel.to_string(),
-    };
-    let bytes = std::fs::read(&full).map_err(|source| ContextError::Read {
-        path: rel.to_string(),
-        source,
-    })?;
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        return Ok(Entry::Skip(Skipped {
-            path: rel.to_string(),
-            reason: "binary file".into(),
-        }));
-    }
-    let hash = sha256_hex(&bytes);
-    let size = bytes.len() as u64;
-    match String::from_utf8(bytes) {
-        Ok(content) => Ok(Entry::File(ContextFile {
-            path: rel.to_string(),
-            bytes: size,
-            tokens: estimate_tokens(size),
-            hash,
-            real_path,
-            content,
-        })),
-        Err(_) => Ok(Entry::Skip(Skipped {
-            path: rel.to_string(),
-            reason: "not UTF-8 text".into(),
-        })),
+/// The include and exclude globs compiled once, and the directories the
+/// walk enters.
+struct Selection {
+    include: GlobSet,
+    exclude: GlobSet,
+    dirs: Dirs,
+}
+
+impl Selection {
+    fn new(include: &[String], exclude: &[String]) -> Result<Selection, ContextError> {
+        let excluded: Vec<String> = exclude
+            .iter()
+            .filter_map(|g| g.strip_suffix("/**"))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(Selection {
+            include: compile(include)?,
+            exclude: compile(exclude)?,
+            dirs: Dirs {
+                bases: literal_bases(include),
+                // Every `P` compiles when `P/**` did; an empty set would
+                // only walk more.
+                excluded: crate::glob::compile_set(&excluded).unwrap_or_else(|_| GlobSet::empty()),
+            },
+        })
     }
 }
 
-/// Lists files under `root` matching `include` and not `exclude`, as
-/// (relative path, is a symlink), sorted.
-fn walk(
-    root: &Path,
-    include: &[String],
-    include_set: &GlobSet,
-    exclude_set: &GlobSet,
-) -> Vec<(String, bool)> {
-    let starts = start_dirs(root, include);
-    let found: Mutex<Vec<(String, bool)>> = Mutex::new(Vec::new());
-    for start in starts {
-        if !start.exists() {
-            continue;
-        }
-        walker(root, &start).run(|| {
-            let found = &found;
-            Box::new(move |entry| {
-                use ignore::WalkState;
-                let Ok(entry) = entry else {
-                    return WalkState::Continue;
-                };
-                let Some(ft) = entry.file_type() else {
-                    return WalkState::Continue;
-                };
-                if ft.is_dir() {
-                    return WalkState::Continue;
-                }
-                if let Some(rel) = crate::sys::paths::relative(root, entry.path())
-                    && include_set.is_match(&rel)
-                    && !exclude_set.is_match(&rel)
-                {
-                    found
-                        .lock()
-                        .expect("no poisoned lock")
-                        .push((rel, ft.is_symlink()));
-                }
-                WalkState::Continue
-            })
-        });
-    }
-    let mut out = found.into_inner().expect("no poisoned lock");
-    out.sort();
-    out.dedup();
-    out
+/// Which directories can hold a selected file (owned and cloneable: the
+/// walker's directory filter is `'static`).
+#[derive(Clone)]
+struct Dirs {
+    /// The literal bases of the include globs, nested ones dropped; none
+    /// when a glob starts with a wildcard (then the whole tree is walked).
+    bases: Vec<String>,
+    /// `P` of every exclude `P/**`: a directory matching it holds only
+    /// excluded files.
+    excluded: GlobSet,
 }
 
-/// The directories to walk: the literal bases of the include globs, with
-/// nested ones dropped; the root when any glob starts with a wildcard.
-fn start_dirs(root: &Path, include: &[String]) -> Vec<PathBuf> {
+impl Dirs {
+    /// Whether the walk should enter the directory `rel`: it is on the way
+    /// to, or under, a literal base, and not excluded as a whole.
+    fn enters(&self, rel: &str) -> bool {
+        (self.bases.is_empty() || self.bases.iter().any(|b| within(rel, b) || within(b, rel)))
+            && !self.excluded.is_match(rel)
+    }
+
+    /// The bases at or under `rel` (a symlinked directory on their way).
+    fn through<'a>(&'a self, rel: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+        self.bases.iter().filter(move |b| within(b, rel))
+    }
+}
+
+/// Whether `path` is `dir` or under it (`/`-separated, relative).
+fn within(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The literal bases of the include globs, nested ones dropped; none (the
+/// whole tree) when any glob starts with a wildcard or is a file at the top.
+fn literal_bases(include: &[String]) -> Vec<String> {
     let mut bases: Vec<String> = include
         .iter()
         .map(|g| crate::glob::literal_base(g))
         .collect();
     if bases.iter().any(String::is_empty) {
-        return vec![root.to_path_buf()];
+        return Vec::new();
     }
     bases.sort();
     bases.dedup();
     let mut kept: Vec<String> = Vec::new();
     for b in bases {
-        if !kept.iter().any(|k| b.starts_with(&format!("{k}/"))) {
+        if !kept.iter().any(|k| within(&b, k)) {
             kept.push(b);
         }
     }
-    kept.into_iter().map(|b| root.join(b)).collect()
+    kept
+}
+
+/// What a walk found: every matched file, in runs sorted by path, and
+/// which include globs matched at least one file.
+struct Found {
+    entries: Vec<Result<Entry, ContextError>>,
+    hit: Vec<bool>,
+}
+
+impl Found {
+    fn new(globs: usize) -> Found {
+        Found {
+            entries: Vec::new(),
+            hit: vec![false; globs],
+        }
+    }
+
+    fn merge(&mut self, other: Found) {
+        self.entries.extend(other.entries);
+        for (a, b) in self.hit.iter_mut().zip(other.hit) {
+            *a |= b;
+        }
+    }
+}
+
+enum Entry {
+    File(ContextFile),
+    Skip(Skipped),
+}
+
+/// The path a walk's entry is about.
+fn path_of(entry: &Result<Entry, ContextError>) -> &str {
+    match entry {
+        Ok(Entry::File(f)) => &f.path,
+        Ok(Entry::Skip(s)) => &s.path,
+        Err(ContextError::Read { path, .. }) => path,
+        Err(_) => "",
+    }
+}
+
+/// How a matched file is read: the repository, and what a symlink may
+/// lead to.
+struct Reader<'a> {
+    root: &'a Path,
+    canonical_root: &'a Path,
+    read: &'a GlobSet,
+}
+
+impl Reader<'_> {
+    /// A regular file reached without crossing a symlink: its real path is
+    /// its path, so it is read straight away into `buf` (reused between
+    /// files: no stat, no allocation but the content's own).
+    fn plain(&self, full: &Path, rel: &str, buf: &mut Vec<u8>) -> Result<Entry, ContextError> {
+        let n = read_into(full, buf).map_err(|source| ContextError::Read {
+            path: rel.to_string(),
+            source,
+        })?;
+        Ok(entry(rel, rel.to_string(), &buf[..n]))
+    }
+
+    /// A symlink, or a file under a symlinked directory: decided on its
+    /// real path, as a read by the tools would be.
+    fn resolved(&self, rel: &str, is_link: bool) -> Result<Entry, ContextError> {
+        let full = self.root.join(rel);
+        let skip = |reason: String| {
+            Ok(Entry::Skip(Skipped {
+                path: rel.to_string(),
+                reason,
+            }))
+        };
+        let real_path = match full.canonicalize() {
+            Ok(target) if target.starts_with(self.canonical_root) && target.is_file() => {
+                crate::sys::paths::relative(self.canonical_root, &target)
+            }
+            _ => None,
+        };
+        let real_path = match real_path {
+            None if is_link => {
+                return skip("symlink that leads outside the repository or to no file".into());
+            }
+            Some(real) if real != rel && !crate::policy::real_path_readable(self.read, &real) => {
+                return skip(format!(
+                    "symlink to {real}, which permissions.read does not allow"
+                ));
+            }
+            Some(real) => real,
+            None => rel.to_string(),
+        };
+        let bytes = std::fs::read(&full).map_err(|source| ContextError::Read {
+            path: rel.to_string(),
+            source,
+        })?;
+        Ok(entry(rel, real_path, &bytes))
+    }
+}
+
+/// Reads the file at `path` into `buf` (grown as needed, never shrunk) and
+/// returns its length: open, read to the end, close; no stat.
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut file = std::fs::File::open(path)?;
+    let mut n = 0;
+    loop {
+        if n == buf.len() {
+            buf.resize((buf.len() * 2).max(64 * 1024), 0);
+        }
+        match file.read(&mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The context entry for a file's bytes: left out when they are not text.
+fn entry(rel: &str, real_path: String, bytes: &[u8]) -> Entry {
+    let skip = |reason: &str| {
+        Entry::Skip(Skipped {
+            path: rel.to_string(),
+            reason: reason.into(),
+        })
+    };
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        return skip("binary file");
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return skip("not UTF-8 text");
+    };
+    let size = bytes.len() as u64;
+    Entry::File(ContextFile {
+        path: rel.to_string(),
+        bytes: size,
+        tokens: estimate_tokens(size),
+        hash: sha256_hex(bytes),
+        real_path,
+        content: text.to_string(),
+    })
+}
+
+/// One walker thread's state; what it found joins the shared result when
+/// the walker drops it, at the end of the walk.
+struct Visitor<'a> {
+    root: &'a Path,
+    selection: &'a Selection,
+    reader: &'a Reader<'a>,
+    /// Files under a symlinked directory: decided on their real paths.
+    linked: bool,
+    found: Found,
+    /// Include globs not yet seen to match; while any, each match is
+    /// attributed to its globs.
+    unseen: usize,
+    buf: Vec<u8>,
+    indices: Vec<usize>,
+    shared: &'a Mutex<Found>,
+    /// Literal bases met through a symlinked directory, walked afterwards.
+    through_links: &'a Mutex<Vec<String>>,
+}
+
+impl Visitor<'_> {
+    fn visit(&mut self, entry: &ignore::DirEntry) {
+        let Some(ft) = entry.file_type() else {
+            return;
+        };
+        if ft.is_dir() {
+            return;
+        }
+        let Some(rel) = relative_str(self.root, entry.path()) else {
+            return;
+        };
+        if ft.is_symlink() && !self.linked && self.selection.dirs.through(rel).next().is_some() {
+            // A symlinked directory on the way to a literal base.
+            let mut queue = self.through_links.lock().expect("no poisoned lock");
+            queue.extend(self.selection.dirs.through(rel).cloned());
+            return;
+        }
+        let candidate = Candidate::new(rel);
+        if !self.selection.include.is_match_candidate(&candidate)
+            || self.selection.exclude.is_match_candidate(&candidate)
+        {
+            return;
+        }
+        if self.unseen > 0 {
+            self.selection
+                .include
+                .matches_candidate_into(&candidate, &mut self.indices);
+            for &i in &self.indices {
+                if !self.found.hit[i] {
+                    self.found.hit[i] = true;
+                    self.unseen -= 1;
+                }
+            }
+        }
+        let result = if ft.is_symlink() || self.linked {
+            self.reader.resolved(rel, ft.is_symlink())
+        } else if ft.is_file() {
+            self.reader.plain(entry.path(), rel, &mut self.buf)
+        } else {
+            Ok(Entry::Skip(Skipped {
+                path: rel.to_string(),
+                reason: "not a regular file".into(),
+            }))
+        };
+        self.found.entries.push(result);
+    }
+}
+
+impl Drop for Visitor<'_> {
+    fn drop(&mut self) {
+        let mut found = std::mem::replace(&mut self.found, Found::new(0));
+        found
+            .entries
+            .sort_unstable_by(|a, b| path_of(a).cmp(path_of(b)));
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.merge(found);
+        }
+    }
+}
+
+/// `path` relative to `root`, borrowed: `None` for the root itself, a path
+/// outside it, or one that is not UTF-8.
+fn relative_str<'p>(root: &Path, path: &'p Path) -> Option<&'p str> {
+    use std::os::unix::ffi::OsStrExt;
+    let rest = path
+        .as_os_str()
+        .as_bytes()
+        .strip_prefix(root.as_os_str().as_bytes())?;
+    let rest = match rest.first() {
+        Some(b'/') => &rest[1..],
+        Some(_) if !root.as_os_str().as_bytes().ends_with(b"/") => return None,
+        _ => rest,
+    };
+    let rest = rest.strip_prefix(b"./").unwrap_or(rest);
+    if rest.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(rest).ok()
+}
+
+/// Walks the repository from its root for the selection, reading and
+/// hashing every matched file in the walker's threads; then the literal
+/// bases reached through symlinked directories, if any.
+fn walk(root: &Path, selection: &Selection, reader: &Reader) -> Found {
+    let shared = Mutex::new(Found::new(selection.include.len()));
+    let through_links = Mutex::new(Vec::new());
+    let run = |start: &Path, linked: bool| {
+        let mut builder = builder(start);
+        if !linked {
+            let root = root.to_path_buf();
+            let dirs = selection.dirs.clone();
+            builder.filter_entry(move |e| {
+                if e.depth() == 0 || !e.file_type().is_some_and(|t| t.is_dir()) {
+                    return true;
+                }
+                let name = e.file_name();
+                if name == ".git" || name == ".wf" {
+                    return false;
+                }
+                relative_str(&root, e.path()).is_none_or(|rel| dirs.enters(rel))
+            });
+        } else {
+            builder.filter_entry(not_internal(root));
+        }
+        builder.build_parallel().run(|| {
+            let mut visitor = Visitor {
+                root,
+                selection,
+                reader,
+                linked,
+                found: Found::new(selection.include.len()),
+                unseen: selection.include.len(),
+                buf: Vec::new(),
+                indices: Vec::new(),
+                shared: &shared,
+                through_links: &through_links,
+            };
+            Box::new(move |entry| {
+                if let Ok(entry) = entry {
+                    visitor.visit(&entry);
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    };
+    run(root, false);
+    let mut linked = std::mem::take(&mut *through_links.lock().expect("no poisoned lock"));
+    linked.sort();
+    linked.dedup();
+    let mut walked: Vec<&String> = Vec::new();
+    for base in &linked {
+        if walked.iter().any(|w| within(base, w)) {
+            continue;
+        }
+        walked.push(base);
+        let start = root.join(base);
+        if start.is_dir() {
+            run(&start, true);
+        }
+    }
+    shared.into_inner().expect("no poisoned lock")
+}
+
+/// Whether `glob`, which selected nothing, matches a file (not excluded)
+/// that the ignore rules keep out; only ever asked for an include that
+/// matched nothing. A literal path is looked up; a glob with a literal base
+/// walks that base with the rules off, up to the first such file. A glob
+/// that starts with a wildcard is not looked into: that would mean walking
+/// everything git ignores (a `node_modules/` of a million files) to explain
+/// an empty match.
+fn matches_ignored(root: &Path, glob: &str, selection: &Selection) -> bool {
+    if !glob.contains(['*', '?', '[', '{', '\\']) {
+        // The walk never enters `.git/` or `.wf/`: not an ignore rule.
+        return !selection.exclude.is_match(glob)
+            && !glob.split('/').any(|c| c == ".git" || c == ".wf")
+            && root.join(glob).is_file();
+    }
+    let base = crate::glob::literal_base(glob);
+    let start = root.join(&base);
+    if base.is_empty() || !start.is_dir() {
+        return false;
+    }
+    let Ok(one) = crate::glob::compile(glob).map(|g| g.compile_matcher()) else {
+        return false;
+    };
+    let mut builder = builder(&start);
+    builder
+        .git_ignore(false)
+        .git_exclude(false)
+        .ignore(false)
+        .parents(false)
+        .threads(1)
+        .filter_entry(not_internal(root));
+    builder.build().flatten().any(|e| {
+        e.file_type().is_some_and(|t| !t.is_dir())
+            && relative_str(root, e.path()).is_some_and(|rel| {
+                let c = Candidate::new(rel);
+                one.is_match_candidate(&c) && !selection.exclude.is_match_candidate(&c)
+            })
+    })
 }
 
 /// The walker wf uses for every listing of the repository: gitignore rules
@@ -330,6 +634,13 @@ pub fn walker(root: &Path, start: &Path) -> ignore::WalkParallel {
 
 /// The builder behind [`walker`], for callers that want a sequential walk.
 pub fn walk_builder(root: &Path, start: &Path) -> ignore::WalkBuilder {
+    let mut builder = builder(start);
+    builder.filter_entry(not_internal(root));
+    builder
+}
+
+/// [`walk_builder`] without its entry filter (a builder holds one).
+fn builder(start: &Path) -> ignore::WalkBuilder {
     let mut builder = ignore::WalkBuilder::new(start);
     builder
         .hidden(false)
@@ -345,13 +656,195 @@ pub fn walk_builder(root: &Path, start: &Path) -> ignore::WalkBuilder {
                 .map_or(2, |n| n.get())
                 .min(8),
         );
+    builder
+}
+
+/// The entry filter that keeps a walk out of `.git` and `.wf` directories
+/// under `root`.
+fn not_internal(root: &Path) -> impl Fn(&ignore::DirEntry) -> bool + Send + Sync + 'static {
     let root = root.to_path_buf();
-    builder.filter_entry(move |e| {
+    move |e| {
         let name = e.file_name();
         !(e.depth() > 0
             && e.file_type().is_some_and(|t| t.is_dir())
             && (name == ".git" || name == ".wf")
             && e.path().parent().is_some_and(|p| p.starts_with(&root)))
-    });
-    builder
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, content) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        dir
+    }
+
+    fn paths(ctx: &Context) -> Vec<&str> {
+        ctx.files.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    fn resolve_in(dir: &Path, include: &[&str], exclude: &[&str]) -> Context {
+        resolve(
+            dir,
+            &strings(include),
+            &strings(exclude),
+            &strings(&["**"]),
+            1 << 40,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn within_is_by_component() {
+        assert!(within("src/a", "src") && within("src", "src"));
+        assert!(!within("srcx/a", "src") && !within("src", "src/a"));
+    }
+
+    #[test]
+    fn bases_drop_nested_and_vanish_for_a_leading_wildcard() {
+        let b = literal_bases(&strings(&["src/a/**/*.rs", "src/**/*.toml", "docs/x.md"]));
+        assert_eq!(b, ["docs", "src"]);
+        assert!(literal_bases(&strings(&["src/**", "**/*.md"])).is_empty());
+        assert!(literal_bases(&strings(&["README.md"])).is_empty());
+    }
+
+    #[test]
+    fn dirs_entered_are_on_the_way_to_a_base_and_not_excluded_whole() {
+        let s = Selection::new(
+            &strings(&["src/app/**/*.rs"]),
+            &strings(&["src/app/m09*/**", "**/*_test.rs"]),
+        )
+        .unwrap();
+        assert!(s.dirs.enters("src") && s.dirs.enters("src/app") && s.dirs.enters("src/app/m10"));
+        assert!(!s.dirs.enters("docs") && !s.dirs.enters("src/other"));
+        assert!(!s.dirs.enters("src/app/m090") && s.dirs.enters("src/app/m10/m090x"));
+    }
+
+    #[test]
+    fn excluded_directory_prefixes_agree_with_the_exclude_globs() {
+        // Pruning a directory matching `P` is right only when `P/**`
+        // matches every path under it.
+        for (glob, dir) in [
+            ("src/m09*/**", "src/m090"),
+            ("**/gen/**", "a/b/gen"),
+            ("a/**/**", "a/x"),
+        ] {
+            let set = crate::glob::compile_set(&strings(&[glob])).unwrap();
+            let p =
+                crate::glob::compile_set(&strings(&[glob.strip_suffix("/**").unwrap()])).unwrap();
+            assert!(p.is_match(dir), "{glob} {dir}");
+            for under in ["f.rs", "x/y/f.rs"] {
+                assert!(
+                    set.is_match(format!("{dir}/{under}")),
+                    "{glob} {dir}/{under}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reads_hashes_and_sorts() {
+        let dir = tree(&[
+            ("src/b.rs", "b\n"),
+            ("src/a/c.rs", "fn c() {}\n"),
+            ("src/m090/x.rs", "x\n"),
+            ("src/bin.rs", "\0\x01"),
+            ("docs/d.rs", "d\n"),
+        ]);
+        let ctx = resolve_in(dir.path(), &["src/**/*.rs"], &["src/m09*/**"]);
+        assert_eq!(paths(&ctx), ["src/a/c.rs", "src/b.rs"]);
+        assert_eq!(ctx.files[1].hash, sha256_hex(b"b\n"));
+        assert_eq!((ctx.files[0].bytes, ctx.files[0].tokens), (10, 3));
+        assert_eq!(ctx.files[0].real_path, "src/a/c.rs");
+        assert_eq!(ctx.skipped.len(), 1);
+        assert_eq!(ctx.skipped[0].reason, "binary file");
+        assert_eq!(ctx.total_tokens, 4);
+        assert!(ctx.notes.is_empty());
+    }
+
+    #[test]
+    fn read_into_grows_its_buffer_and_reads_to_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("big"), &big).unwrap();
+        std::fs::write(dir.path().join("small"), b"abc").unwrap();
+        let mut buf = Vec::new();
+        let n = read_into(&dir.path().join("big"), &mut buf).unwrap();
+        assert_eq!(&buf[..n], &big[..]);
+        let n = read_into(&dir.path().join("small"), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"abc");
+    }
+
+    #[test]
+    fn an_include_never_pulls_in_ignored_files_and_says_so() {
+        let dir = tree(&[
+            (".gitignore", "target/\n.env\n"),
+            ("target/debug/out.rs", "x\n"),
+            (".env", "KEY=secret\n"),
+            ("src/a.rs", "a\n"),
+        ]);
+        let ctx = resolve_in(dir.path(), &["target/**", ".env", "src/*.rs"], &[]);
+        assert_eq!(paths(&ctx), ["src/a.rs"]);
+        assert_eq!(ctx.notes.len(), 2, "{:?}", ctx.notes);
+        assert!(ctx.notes[0].contains("`target/**` matches only files ignored"));
+        assert!(ctx.notes[1].contains("`.env`"));
+        // No note for a glob that matches nothing at all, ignored or not,
+        // for an ignored file that is excluded anyway, or for a glob that
+        // starts with a wildcard (not looked into).
+        let ctx = resolve_in(
+            dir.path(),
+            &["nothing/**", "target/**", ".env", "**/out.rs"],
+            &["target/**", ".env"],
+        );
+        assert!(ctx.notes.is_empty(), "{:?}", ctx.notes);
+    }
+
+    #[test]
+    fn a_negation_in_dot_ignore_lets_an_ignored_file_in() {
+        let dir = tree(&[
+            (".gitignore", "target/\n"),
+            (".ignore", "!/target/\n"),
+            ("target/doc/index.md", "# doc\n"),
+            ("target/debug/out.rs", "x\n"),
+        ]);
+        let ctx = resolve_in(dir.path(), &["target/doc/**"], &[]);
+        assert_eq!(paths(&ctx), ["target/doc/index.md"]);
+        assert!(ctx.notes.is_empty());
+    }
+
+    #[test]
+    fn a_base_behind_a_symlinked_directory_is_walked_on_real_paths() {
+        let dir = tree(&[("real/a.rs", "a\n")]);
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        let ctx = resolve_in(dir.path(), &["link/**/*.rs"], &[]);
+        assert_eq!(paths(&ctx), ["link/a.rs"]);
+        assert_eq!(ctx.files[0].real_path, "real/a.rs");
+        // A whole-tree glob does not follow the link.
+        let ctx = resolve_in(dir.path(), &["**/*.rs"], &[]);
+        assert_eq!(paths(&ctx), ["real/a.rs"]);
+    }
+
+    #[test]
+    fn a_fifo_is_left_out_not_read() {
+        let dir = tree(&[("src/a.rs", "a\n")]);
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("src/pipe.rs"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let ctx = resolve_in(dir.path(), &["src/*.rs"], &[]);
+        assert_eq!(paths(&ctx), ["src/a.rs"]);
+        assert_eq!(ctx.skipped[0].reason, "not a regular file");
+    }
 }

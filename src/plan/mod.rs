@@ -289,10 +289,13 @@ pub fn make(
     plan.notes
         .extend(crate::spec::risky::risky_patterns(&loaded.spec));
     plan.notes.dedup();
-    let mut all_files = plan.task_settings().context.clone();
+    // References, not clones: a context can hold 100,000 files.
+    let mut all_files: Vec<&crate::context::ContextFile> =
+        plan.task_settings().context.files.iter().collect();
     all_step_files(&plan.steps, &mut all_files);
-    all_files.files.sort_by(|a, b| a.path.cmp(&b.path));
-    all_files.files.dedup_by(|a, b| a.path == b.path);
+    // Each context is sorted already: a stable sort merges the runs.
+    all_files.sort_by(|a, b| a.path.cmp(&b.path));
+    all_files.dedup_by(|a, b| a.path == b.path);
     plan.fingerprint = fingerprint(
         &loaded.hash,
         &plan.inputs,
@@ -333,10 +336,10 @@ fn collect_pins(steps: &[PlanStep], out: &mut Vec<Pin>) {
     }
 }
 
-fn all_step_files(steps: &[PlanStep], out: &mut Context) {
+fn all_step_files<'a>(steps: &'a [PlanStep], out: &mut Vec<&'a crate::context::ContextFile>) {
     for step in steps {
         match &step.kind {
-            StepKind::Agent(a) => out.files.extend(a.context.files.iter().cloned()),
+            StepKind::Agent(a) => out.extend(a.context.files.iter()),
             StepKind::Uses(u) => all_step_files(&u.steps, out),
             StepKind::Command { .. } => {}
         }

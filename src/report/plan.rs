@@ -84,7 +84,10 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
     for s in &ctx.skipped {
         let _ = writeln!(o, "  {:<width$}  skipped: {}", s.path, s.reason);
     }
-    if ctx.files.is_empty() && !task.context_include.is_empty() {
+    for note in &ctx.notes {
+        let _ = writeln!(o, "  ! {note}");
+    }
+    if ctx.files.is_empty() && ctx.notes.is_empty() && !task.context_include.is_empty() {
         let _ = writeln!(o, "  (no file matches {})", task.context_include.join(", "));
     }
 

@@ -342,3 +342,66 @@ fn a_check_whose_program_is_not_on_path_is_noted() {
         r.stdout
     );
 }
+
+/// Issue #14: an include whose literal base is a gitignored directory, or
+/// that names an ignored file, selects nothing, and the plan says why.
+#[test]
+fn an_include_never_pulls_in_gitignored_files_and_the_plan_says_so() {
+    let repo = Repo::new();
+    repo.file(".gitignore", "target/\n.env\n")
+        .file("target/debug/build.rs", "fn main() {}\n")
+        .file("target/doc/index.md", "# docs\n")
+        .file(".env", "API_KEY=secret\n")
+        .file("src/lib.rs", "pub fn f() {}\n")
+        .file(
+            "t.yaml",
+            "wf: 1\nname: ignored\nmodel: { provider: openai, name: gpt-4o }\ncontext:\n  include: [\"target/**\", \".env\", \"src/*.rs\"]\nprompt: x\n",
+        )
+        .file(
+            "only.yaml",
+            "wf: 1\nname: only\nmodel: { provider: openai, name: gpt-4o }\ncontext:\n  include: [\"target/**\"]\nprompt: x\n",
+        );
+    let r = repo.wf(&["plan", "t.yaml", "--json"]);
+    r.code(0);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let context = &plan["steps"][0]["context"];
+    let files: Vec<&str> = context["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["src/lib.rs"], "{context}");
+    let notes = context["notes"].to_string();
+    assert!(
+        notes.contains("`target/**` matches only files ignored by git")
+            && notes.contains("`.env` matches only files ignored by git"),
+        "{notes}"
+    );
+
+    // The human plan: the note instead of a bare "no file matches".
+    let r = repo.wf(&["plan", "only.yaml"]);
+    r.code(0);
+    assert!(r.stdout.contains("context: 0 files"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("! context.include `target/**` matches only files ignored by git"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("no file matches"), "{}", r.stdout);
+
+    // An .ignore negation lets the directory in for wf, not for git.
+    repo.file(".ignore", "!/target/\n");
+    let r = repo.wf(&["plan", "only.yaml", "--json"]);
+    r.code(0);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let files: Vec<&str> = plan["steps"][0]["context"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["target/debug/build.rs", "target/doc/index.md"]);
+    assert!(plan["steps"][0]["context"].get("notes").is_none());
+}
