@@ -267,11 +267,20 @@ fn within(path: &str, dir: &str) -> bool {
 }
 
 /// The literal bases of the include globs, nested ones dropped; none (the
-/// whole tree) when any glob starts with a wildcard or is a file at the top.
+/// whole tree) when any glob starts with a wildcard. A glob without any
+/// wildcard is its own base: `README.md` walks the top directory's entries
+/// only, `docs/guide.md` the way to `docs/` (no directory is entered that
+/// cannot hold it).
 fn literal_bases(include: &[String]) -> Vec<String> {
     let mut bases: Vec<String> = include
         .iter()
-        .map(|g| crate::glob::literal_base(g))
+        .map(|g| {
+            if g.contains(['*', '?', '[', '{', '\\']) {
+                crate::glob::literal_base(g)
+            } else {
+                g.trim_end_matches('/').to_string()
+            }
+        })
         .collect();
     if bases.iter().any(String::is_empty) {
         return Vec::new();
@@ -714,9 +723,16 @@ mod tests {
     #[test]
     fn bases_drop_nested_and_vanish_for_a_leading_wildcard() {
         let b = literal_bases(&strings(&["src/a/**/*.rs", "src/**/*.toml", "docs/x.md"]));
-        assert_eq!(b, ["docs", "src"]);
+        assert_eq!(b, ["docs/x.md", "src"]);
         assert!(literal_bases(&strings(&["src/**", "**/*.md"])).is_empty());
-        assert!(literal_bases(&strings(&["README.md"])).is_empty());
+        assert_eq!(literal_bases(&strings(&["README.md"])), ["README.md"]);
+        let top = Dirs {
+            bases: literal_bases(&strings(&["README.md", "docs/guide/a.md"])),
+            excluded: GlobSet::empty(),
+        };
+        assert!(!top.enters("src"), "a file at the top needs no directory");
+        assert!(top.enters("docs") && top.enters("docs/guide"));
+        assert!(!top.enters("docs/other"));
     }
 
     #[test]
