@@ -79,7 +79,7 @@ nav a{margin-right:12px}a{color:var(--info)}
 .ev{display:grid;grid-template-columns:64px 1fr;gap:8px;padding:2px 0;border-bottom:1px solid #eef1f4}
 .ev>.t{color:var(--muted);text-align:right;font-variant-numeric:tabular-nums}
 .ev details>summary{cursor:pointer}
-.kind{display:inline-block;min-width:78px;font-weight:600;color:var(--muted)}
+.kind{display:inline-block;min-width:92px;margin-right:6px;font-weight:600;color:var(--muted)}
 .denied{background:#ffebe9;border-left:4px solid var(--bad);padding-left:6px}
 .denied .kind,.fail .kind{color:var(--bad)}
 .error .kind{color:var(--warn)}
@@ -156,14 +156,6 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
     for e in entries {
         *by_status.entry(e.summary.status.as_str()).or_default() += 1;
     }
-    let cost: f64 = entries
-        .iter()
-        .filter_map(|e| e.summary.totals.cost_usd)
-        .sum();
-    let unknown = entries
-        .iter()
-        .filter(|e| e.summary.totals.cost_usd.is_none())
-        .count();
     let statuses: Vec<String> = by_status
         .iter()
         .map(|(status, n)| {
@@ -177,14 +169,10 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
         .collect();
     let _ = write!(
         o,
-        "<p id=\"totals\">{} · {} · total cost ${cost:.4}{}</p></header>",
+        "<p id=\"totals\">{} · {} · total cost {}</p></header>",
         plural(entries.len(), "run"),
         statuses.join(" "),
-        if unknown > 0 {
-            format!(" ({unknown} unknown)")
-        } else {
-            String::new()
-        }
+        super::run::total_cost(entries)
     );
     o.push_str(
         "<table id=\"runs\"><thead><tr><th>run</th><th>task</th><th>status</th><th>started</th>\
@@ -468,11 +456,14 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
         Ok(task) => {
             o.push_str(
                 "<h3>From the task file</h3><p class=\"muted\">The task file still has the spec hash \
-                 the run recorded: these are the tools, permissions, checks and limits it ran with.</p>",
+                 the run recorded: these are the tools and permissions it ran with.</p>",
             );
-            o.push_str(&block(
-                &serde_json::to_string_pretty(task).unwrap_or_default(),
-            ));
+            permissions_table(o, task);
+            let _ = write!(
+                o,
+                "<details><summary>Tools, permissions, sandbox, checks, checkpoints and limits as JSON</summary>{}</details>",
+                block(&serde_json::to_string_pretty(task).unwrap_or_default())
+            );
         }
         Err(why) => {
             let _ = write!(
@@ -483,6 +474,52 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
         }
     }
     o.push_str("</section>");
+}
+
+/// The task's tools and permissions as a table: the top level's, then
+/// each step's own.
+fn permissions_table(o: &mut String, task: &serde_json::Value) {
+    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut scopes = vec![("task".to_string(), task)];
+    if let Some(steps) = task.get("steps").and_then(|s| s.as_array()) {
+        for (i, step) in steps.iter().enumerate() {
+            let id = step
+                .get("id")
+                .and_then(|v| v.as_str())
+                .map_or_else(|| format!("step {}", i + 1), |id| format!("step {id}"));
+            scopes.push((id, step));
+        }
+    }
+    o.push_str(
+        "<table id=\"permissions\"><tr><th></th><th>tools</th><th>read</th><th>write</th>\
+         <th>protected</th><th>shell may run</th></tr>",
+    );
+    for (name, scope) in scopes {
+        let perms = scope.get("permissions");
+        if scope.get("tools").is_none() && perms.is_none() {
+            continue;
+        }
+        let get = |k: &str| perms.and_then(|p| p.get(k));
+        let _ = write!(
+            o,
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&name),
+            codes(&strings(scope.get("tools"))),
+            codes(&strings(get("read"))),
+            codes(&strings(get("write"))),
+            codes(&strings(get("protect"))),
+            codes(&strings(get("shell").and_then(|s| s.get("allow")))),
+        );
+    }
+    o.push_str("</table>");
 }
 
 fn list_suffix(what: &str, items: &[String]) -> String {
@@ -539,6 +576,18 @@ fn usage_section(o: &mut String, records: &[Record]) {
     o.push_str("<section id=\"usage\"><h2>Tokens and cost per turn</h2>");
     if turns.is_empty() {
         o.push_str("<p class=\"muted\">No model answers recorded.</p></section>");
+        return;
+    }
+    if turns
+        .iter()
+        .all(|t| t.input.is_none() && t.output.is_none())
+    {
+        let _ = write!(
+            o,
+            "<p class=\"muted\" id=\"usage-unknown\">{} recorded, none with token usage \
+             (the provider reported none; the script provider never does).</p></section>",
+            plural(turns.len(), "model answer")
+        );
         return;
     }
     let labels: Vec<String> = turns.iter().map(|t| t.turn.to_string()).collect();

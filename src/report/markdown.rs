@@ -451,15 +451,12 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
     let red = |t: &str| cell(&secrets.redact(t));
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", red(title));
-    let cost: f64 = entries
-        .iter()
-        .filter_map(|e| e.summary.totals.cost_usd)
-        .sum();
     let _ = writeln!(
         o,
-        "{} run{}, total cost ${cost:.4}\n",
+        "{} run{}, total cost {}\n",
         entries.len(),
-        if entries.len() == 1 { "" } else { "s" }
+        if entries.len() == 1 { "" } else { "s" },
+        super::run::total_cost(entries)
     );
     o.push_str(
         "| run | task | status | started | cost | changed files |\n|---|---|---|---|---|---|\n",

@@ -122,3 +122,23 @@ pub struct IndexEntry {
     /// Where the run's own report is, relative to the index (or absolute).
     pub link: String,
 }
+
+/// The total cost of `entries` in words: `$0.1234`, with how many runs'
+/// cost is unknown, or `unknown` when none is known.
+pub fn total_cost(entries: &[IndexEntry]) -> String {
+    let known: Vec<f64> = entries
+        .iter()
+        .filter_map(|e| e.summary.totals.cost_usd)
+        .collect();
+    let unknown = entries.len() - known.len();
+    if known.is_empty() {
+        return "unknown".to_string();
+    }
+    // A sum of no floats is -0.0; start from +0.0.
+    let total = known.iter().fold(0.0, |a, b| a + b);
+    if unknown == 0 {
+        format!("${total:.4}")
+    } else {
+        format!("${total:.4} ({unknown} unknown)")
+    }
+}
