@@ -11,6 +11,7 @@ pub mod lock;
 pub mod provider;
 pub mod recorded;
 pub mod replay;
+pub mod report;
 pub mod resume;
 pub mod run;
 pub mod runs;

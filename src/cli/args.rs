@@ -89,6 +89,23 @@ pub enum Command {
         #[arg(long, value_name = "NAME", conflicts_with_all = ["json", "verify"])]
         check: Option<String>,
     },
+    /// Write a run's report: one self-contained HTML page, or Markdown (at most 1 MiB) for
+    /// a CI job summary; a folder of runs gets an index page linking each run's report.
+    Report {
+        /// A run id, an unambiguous prefix of one, `last`, a run folder, or a folder of
+        /// run folders (`.wf/runs`).
+        run: String,
+        /// HTML (the default).
+        #[arg(long, conflicts_with = "md")]
+        html: bool,
+        /// Markdown, at most 1 MiB.
+        #[arg(long)]
+        md: bool,
+        /// Where to write it; `-` for stdout (default: report.html or report.md in the run
+        /// folder; index.html or index.md in a folder of runs).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Re-execute a recorded run with its recorded model answers and report the first divergence.
     Replay {
         /// A run id, an unambiguous prefix of one, or `last`.

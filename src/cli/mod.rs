@@ -97,6 +97,12 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             verify,
             check,
         } => show(&run, json, verify, check.as_deref()),
+        Command::Report {
+            run,
+            html: _,
+            md,
+            output,
+        } => report(&run, md, output),
         Command::Replay {
             run,
             current,
@@ -442,6 +448,30 @@ fn show(run: &str, json: bool, verify: bool, check: Option<&str>) -> Result<Exit
         );
         if shown.torn_tail {
             outln!("(the trace ends with a line cut short: the run was killed while writing it)");
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn report(run: &str, md: bool, output: Option<PathBuf>) -> Result<Exit, Error> {
+    use app::report::{Format, Output};
+    let format = if md { Format::Markdown } else { Format::Html };
+    let output = match output {
+        None => Output::Default,
+        Some(p) if p.as_os_str() == "-" => Output::Stdout,
+        Some(p) => Output::File(p),
+    };
+    let made = app::report::report(run, format, &output)?;
+    match (&made.written, made.indexed) {
+        (None, _) => out!("{}", made.text),
+        (Some(path), None) => outln!("{}", path.display()),
+        (Some(path), Some(n)) => {
+            errln!(
+                "wf: {n} run report{} written beside {}",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "its trace" } else { "their traces" }
+            );
+            outln!("{}", path.display())
         }
     }
     Ok(Exit::Success)

@@ -6,8 +6,12 @@
 pub mod describe;
 pub mod diff;
 pub mod divergence;
+pub mod html;
+pub mod markdown;
 pub mod plan;
 pub mod progress;
+pub mod redact;
 pub mod review;
+pub mod run;
 pub mod show;
 pub mod text;

@@ -11,6 +11,7 @@ mod plan;
 mod pty;
 mod recipes;
 mod replay;
+mod report;
 mod reread;
 mod resume;
 mod run;
