@@ -127,11 +127,16 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
     if request.max_requests == Some(0) {
         return Err(Error::Usage("--max-requests must be at least 1".into()));
     }
+    if request.max_cost_usd.is_some_and(|x| x.is_nan() || x < 0.0) {
+        return Err(Error::Usage(
+            "--max-cost-usd must be a number of dollars, 0 or more".into(),
+        ));
+    }
     let loaded = crate::spec::load(&request.task)?;
     let task = request
         .task
         .canonicalize()
-        .map_err(|e| Error::io(&format!("cannot read {}", request.task.display()), e))?;
+        .map_err(|e| Error::io(format!("cannot read {}", request.task.display()), e))?;
     let inputs = crate::app::run::parse_inputs(&request.inputs)?;
     let text = std::fs::read_to_string(&request.repos).map_err(|e| {
         Error::Usage(format!(
@@ -175,7 +180,7 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
     };
     for sub in ["logs", "repos"] {
         std::fs::create_dir_all(dir.join(sub))
-            .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), e))?;
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
     let dir = dir.canonicalize().unwrap_or(dir);
     let lock = match crate::sys::lock::take(&dir.join("batch.lock"))

@@ -8,11 +8,6 @@ use crate::error::{Error, Exit};
 /// Runs the batch and prints it; the exit code says whether every run
 /// succeeded.
 pub fn batch(request: Request, json: bool) -> Result<Exit, Error> {
-    if request.max_cost_usd.is_some_and(|x| !(x >= 0.0)) {
-        return Err(Error::Usage(
-            "--max-cost-usd must be a number of dollars, 0 or more".into(),
-        ));
-    }
     let batch = crate::app::batch::prepare(&request)?;
     let rows = batch.rows();
     let done = rows.iter().filter(|r| r.repo.finished()).count();
