@@ -10,9 +10,14 @@
 //! - It leads its own process group (a Ctrl-C at the terminal reaches the
 //!   batch only), and the batch passes a signal on to each child's group
 //!   ([`Children::signal_all`]), so every run ends as a run does on a
-//!   signal: recorded as interrupted, its commands stopped. Should the
-//!   batch itself die (`kill -9`), the kernel sends each child `SIGTERM`
-//!   (`PR_SET_PDEATHSIG`), with the same result.
+//!   signal: recorded as interrupted, its commands stopped.
+//! - Should the batch itself die (`kill -9`), the kernel sends each child
+//!   `SIGTERM` (`PR_SET_PDEATHSIG`). It sends it each time the child is
+//!   handed on from a dying thread of the batch to another, so a child
+//!   usually gets two and stops at once, as `wf run` does on a second
+//!   Ctrl-C: every command it started killed, its trace left without an
+//!   end (`wf runs` shows such a run as interrupted, and the batch run
+//!   again starts the repository afresh). No run outlives the batch.
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
