@@ -6,7 +6,7 @@
 //! | where | what lives there |
 //! |---|---|
 //! | [`cli`] | clap types, dispatch, printing, exit codes — nothing else |
-//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::provider`] (construction and pricing), [`app::validate`], [`app::init`], [`app::test`] |
+//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::init`], [`app::test`] |
 //! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
 //! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
 //! | [`context`] | glob resolution, hashing, token estimates |
@@ -19,7 +19,7 @@
 //! | [`workspace`] | the isolated workspace, the diff, applying |
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
 //! | [`report`] | views that read records: progress, the timeline, the plan display, diffs |
-//! | [`sys`] | processes, file locks, the one git command builder, clock, paths |
+//! | [`sys`] | processes, file locks, the one git command builder, clock, paths, the state a batch's runs share |
 //!
 //! Where to find: the permission rules in [`policy`]; each tool in
 //! `tools/<name>.rs`; each provider in `provider/<name>.rs`; the trace writer

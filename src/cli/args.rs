@@ -67,6 +67,47 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Run a task in many repositories: an ordinary `wf run` in each, recorded
+    /// in a batch folder; the same command again resumes the batch.
+    ///
+    /// Exit code 0 when every run succeeded, 1 when any did not (failed,
+    /// rejected, paused, skipped for the budget, or the repository was
+    /// unusable), 2 for a usage error (nothing ran), 130 when interrupted.
+    Batch {
+        /// The task file.
+        task: PathBuf,
+        /// The repositories: one path or git URL a line, optionally followed
+        /// by KEY=VALUE inputs; `#` comments.
+        #[arg(long, value_name = "FILE")]
+        repos: PathBuf,
+        /// Runs at once.
+        #[arg(short = 'j', long, default_value_t = 1, value_name = "N")]
+        jobs: usize,
+        /// An input value for every run, KEY=VALUE (repeatable).
+        #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
+        inputs: Vec<String>,
+        /// Once the batch's runs spent this much (US dollars), start no new
+        /// run and stop running ones at their next model request.
+        #[arg(long, value_name = "USD")]
+        max_cost_usd: Option<f64>,
+        /// Model requests in flight at once across all runs (default: --jobs).
+        #[arg(long, value_name = "N")]
+        max_requests: Option<usize>,
+        /// Approve every run's checkpoints.
+        #[arg(long, conflicts_with = "dry_run")]
+        yes: bool,
+        /// Run everything and record each diff, but never apply one.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON object per change of a repository's state on
+        /// stdout, then a final object with every repository.
+        #[arg(long)]
+        json: bool,
+        /// The batch folder (default: .wf/batches/NAME-FINGERPRINT at the
+        /// repository root).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// What this machine supports for confining commands, and what wf will do.
     Doctor,
     /// List recorded runs, newest first.

@@ -7,6 +7,7 @@
 pub mod args;
 #[macro_use]
 pub mod output;
+mod batch;
 
 use args::{Cli, Command};
 
@@ -57,7 +58,10 @@ fn render_error_spec(e: &SpecError) -> String {
 fn run(cli: Cli) -> Result<Exit, Error> {
     // Ctrl-C during a run stops it cleanly (see `crate::sys::signals`);
     // still one thread here, as `install` needs.
-    if matches!(cli.command, Command::Run { .. } | Command::Resume { .. }) {
+    if matches!(
+        cli.command,
+        Command::Run { .. } | Command::Resume { .. } | Command::Batch { .. }
+    ) {
         crate::sys::signals::install();
     }
     match cli.command {
@@ -89,6 +93,31 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             json,
             commit,
             quiet,
+        ),
+        Command::Batch {
+            task,
+            repos,
+            jobs,
+            inputs,
+            max_cost_usd,
+            max_requests,
+            yes,
+            dry_run,
+            json,
+            dir,
+        } => batch::batch(
+            app::batch::Request {
+                task,
+                repos,
+                jobs,
+                inputs,
+                max_cost_usd,
+                max_requests,
+                yes,
+                dry_run,
+                dir,
+            },
+            json,
         ),
         Command::Runs { touching } => runs(touching.as_deref()),
         Command::Show {

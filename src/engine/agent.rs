@@ -6,6 +6,7 @@
 //! it, and the inputs of its scope (for the checks' environment). The
 //! run-wide state (trace, totals, limits, deadline) is the executor's.
 
+mod batch;
 mod clear;
 mod reread;
 
@@ -162,6 +163,11 @@ impl Executor<'_> {
         provider: &mut dyn Provider,
         agent: &Agent,
     ) -> Result<Result<ModelResponse, End>, String> {
+        // In a `wf batch`: its cap, request slots and back-off (batch.rs).
+        let slot = match self.batch_gate()? {
+            Ok(slot) => slot,
+            Err(end) => return Ok(Err(end)),
+        };
         self.totals.turns += 1;
         let turn = self.totals.turns;
         let conversation = &agent.conversation;
@@ -177,9 +183,11 @@ impl Executor<'_> {
                 cache_hit: false,
                 deadline: self.deadline,
             };
-            let answer = provider.complete(&conversation.request, &mut observer);
+            let answer =
+                provider.complete(&conversation.request, &mut batch::Watch::new(&mut observer));
             (answer, observer.cache_hit)
         };
+        drop(slot);
         let response = match answer {
             Ok(r) => r,
             Err(e) => {
@@ -196,7 +204,9 @@ impl Executor<'_> {
                 return Ok(Err((RunStatus::ModelError, Some(e.message))));
             }
         };
+        let before = self.totals.cost_usd;
         self.account(&agent.step.model, turn, &response, cache_hit)?;
+        self.batch_spent(before)?;
         if let Some(end) = self.step_cost_limit()? {
             return Ok(Err(end));
         }

@@ -10,10 +10,13 @@
 //! - [`paths`]: relative-path checks and the one relative-path helper.
 //! - [`signals`]: Ctrl-C, `SIGTERM` and `SIGHUP` during a run: the
 //!   interrupted flag and stopping every child.
+//! - [`shared`]: what the runs of one `wf batch` share across processes
+//!   (spending against the cap, request slots, a back-off).
 
 pub mod clock;
 pub mod git;
 pub mod lock;
 pub mod paths;
 pub mod process;
+pub mod shared;
 pub mod signals;

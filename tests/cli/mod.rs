@@ -1,6 +1,7 @@
 //! CLI-level tests: the real `wf` binary in temporary git repositories with
 //! real files and real subprocesses.
 
+mod batch;
 mod boundary;
 mod completions;
 mod docs;
