@@ -1316,8 +1316,23 @@ mod tests {
     /// at the moment the slot is claimed briefly shares its lock (until the
     /// child's exec closes it), so the claim is retried a few times.
     fn reclaim(origin: &Path, dir: &Path) -> Workspace {
+        reclaim_with(dir, || Workspace::create(origin, "again"))
+    }
+
+    /// [`reclaim`] through [`Workspace::create_current`].
+    fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
+        reclaim_with(dir, || {
+            let head = crate::sys::git::head(origin);
+            Workspace::create_current(origin, head.as_ref())
+        })
+    }
+
+    fn reclaim_with(
+        dir: &Path,
+        create: impl Fn() -> Result<Workspace, WorkspaceError>,
+    ) -> Workspace {
         for _ in 0..20 {
-            let ws = Workspace::create(origin, "again").unwrap();
+            let ws = create().unwrap();
             if ws.dir == dir {
                 return ws;
             }
@@ -1553,20 +1568,6 @@ mod tests {
         );
         drop(third);
         remove_slots(o);
-    }
-
-    /// [`reclaim`] through [`Workspace::create_current`].
-    fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
-        for _ in 0..20 {
-            let head = crate::sys::git::head(origin);
-            let ws = Workspace::create_current(origin, head.as_ref()).unwrap();
-            if ws.dir == dir {
-                return ws;
-            }
-            drop(ws);
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        panic!("the slot {} was not reused", dir.display());
     }
 
     #[test]
