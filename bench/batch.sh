@@ -98,7 +98,7 @@ timer=$!
 # is the largest of the batch and its children.
 hwm=0
 while kill -0 "$timer" 2>/dev/null; do
-  pid=$(pgrep -P "$timer" -x wf || true)
+  pid=$(pgrep -P "$timer" | head -n 1 || true)
   if [ -n "$pid" ]; then
     v=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     [ "${v:-0}" -gt "$hwm" ] && hwm=$v
