@@ -6,12 +6,14 @@
 //! recipe that asks for more than it gets) are returned too, as text, so
 //! the command line decides where they go.
 
+pub mod emit;
 pub mod init;
 pub mod lock;
 pub mod provider;
 pub mod recorded;
 pub mod replay;
 pub mod report;
+pub mod repos;
 pub mod resume;
 pub mod run;
 pub mod runs;
