@@ -4,6 +4,7 @@
 mod boundary;
 mod completions;
 mod docs;
+mod emit;
 mod init;
 mod lifecycle;
 mod live;
