@@ -7,12 +7,14 @@
 //! the command line decides where they go.
 
 pub mod batch;
+pub mod emit;
 pub mod init;
 pub mod lock;
 pub mod provider;
 pub mod recorded;
 pub mod replay;
 pub mod report;
+pub mod repos;
 pub mod resume;
 pub mod run;
 pub mod runs;

@@ -222,6 +222,13 @@ pub enum Command {
         /// A subcommand (`wf man run` is the page wf-run(1)).
         subcommand: Option<String>,
     },
+    /// Write a GitHub Actions workflow or a Kubernetes Job that runs a task over many
+    /// repositories (a repos file); printed on stdout unless -o is given.
+    Emit {
+        /// What to write.
+        #[command(subcommand)]
+        target: EmitTarget,
+    },
     /// Write a new task file from a commented skeleton (never overwrites).
     Init {
         /// The workflow's name: lowercase letters, digits and single dashes.
@@ -231,6 +238,69 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         path: Option<PathBuf>,
     },
+}
+
+/// What `wf emit` writes.
+#[derive(Debug, Subcommand)]
+pub enum EmitTarget {
+    /// A GitHub Actions workflow: a matrix job a repository, a summary job, approval jobs.
+    Github {
+        #[command(flatten)]
+        common: EmitCommon,
+        /// The environment whose required reviewers approve paused runs (needed when
+        /// the task has checkpoints).
+        #[arg(long, value_name = "NAME")]
+        approval_environment: Option<String>,
+        /// Jobs of a matrix running at once.
+        #[arg(long, value_name = "N", default_value_t = crate::app::emit::github::DEFAULT_MAX_PARALLEL)]
+        max_parallel: u32,
+        /// The bash command that installs wf on a runner (its binary in ~/.cargo/bin is
+        /// cached), e.g. 'cargo install --locked --git URL --rev SHA wf'.
+        #[arg(long, value_name = "COMMAND")]
+        wf_install: Option<String>,
+        /// After an approved run is applied and pushed as a branch, open a pull request (`gh`).
+        #[arg(long)]
+        pull_request: bool,
+        /// The runner label of every job.
+        #[arg(long, value_name = "LABEL", default_value = "ubuntu-latest")]
+        runs_on: String,
+    },
+    /// A Kubernetes ConfigMap and Indexed Job: a completion a repository.
+    K8s {
+        #[command(flatten)]
+        common: EmitCommon,
+        /// The container image (wf, git and bash on its PATH).
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// Pods running at once.
+        #[arg(long, value_name = "N", default_value_t = crate::app::emit::k8s::DEFAULT_PARALLELISM)]
+        parallelism: u32,
+        /// The Secret holding the provider's API key, under the variable's name.
+        #[arg(long, value_name = "NAME", default_value = "wf-provider")]
+        secret: String,
+        /// The PersistentVolumeClaim the run folders are copied to.
+        #[arg(long, value_name = "NAME", default_value = "wf-runs")]
+        runs_claim: String,
+        /// The namespace of the objects.
+        #[arg(long, value_name = "NAME")]
+        namespace: Option<String>,
+    },
+}
+
+/// What every `wf emit` target takes.
+#[derive(Debug, clap::Args)]
+pub struct EmitCommon {
+    /// The task file, in this repository.
+    pub task: PathBuf,
+    /// The repositories: one a line, a git URL or a path, then optional KEY=VALUE inputs.
+    #[arg(long, value_name = "FILE")]
+    pub repos: PathBuf,
+    /// `--sandbox` for each run (`off` where runners cannot confine commands).
+    #[arg(long, value_name = "auto|off", value_parser = parse_sandbox_mode)]
+    pub sandbox: Option<crate::spec::SandboxMode>,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 pub fn parse_sandbox_mode(text: &str) -> Result<crate::spec::SandboxMode, String> {

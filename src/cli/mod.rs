@@ -175,6 +175,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         }
         Command::Man { subcommand } => man(subcommand.as_deref()),
         Command::Init { name, path } => init(&name, path.as_deref()),
+        Command::Emit { target } => emit(target),
         Command::Doctor => {
             out!("{}", crate::sandbox::doctor_report());
             Ok(Exit::Success)
@@ -211,6 +212,74 @@ fn man(subcommand: Option<&str>) -> Result<Exit, Error> {
         .map_err(|e| Error::io("cannot render the manual page", e))?;
     out!("{}", String::from_utf8_lossy(&out));
     Ok(Exit::Success)
+}
+
+fn emit(target: args::EmitTarget) -> Result<Exit, Error> {
+    use app::emit::{self, github, k8s};
+    let (common, made) = match target {
+        args::EmitTarget::Github {
+            common,
+            approval_environment,
+            max_parallel,
+            wf_install,
+            pull_request,
+            runs_on,
+        } => {
+            let p = emit::prepare(&emit_request(&common))?;
+            let made = github::emit(
+                &p,
+                &github::Options {
+                    approval_environment,
+                    max_parallel,
+                    wf_install,
+                    pull_request,
+                    runs_on,
+                },
+            )?;
+            (common, made)
+        }
+        args::EmitTarget::K8s {
+            common,
+            image,
+            parallelism,
+            secret,
+            runs_claim,
+            namespace,
+        } => {
+            let p = emit::prepare(&emit_request(&common))?;
+            let made = k8s::emit(
+                &p,
+                &k8s::Options {
+                    image,
+                    parallelism,
+                    secret,
+                    runs_claim,
+                    namespace,
+                },
+            )?;
+            (common, made)
+        }
+    };
+    match &common.output {
+        None => out!("{}", made.text),
+        Some(file) => {
+            std::fs::write(file, &made.text)
+                .map_err(|e| Error::io(format!("cannot write {}", file.display()), e))?;
+            errln!("wf: wrote {}", file.display());
+        }
+    }
+    for note in &made.notes {
+        errln!("wf: {note}");
+    }
+    Ok(Exit::Success)
+}
+
+fn emit_request(common: &args::EmitCommon) -> app::emit::Request {
+    app::emit::Request {
+        task: common.task.clone(),
+        repos: common.repos.clone(),
+        sandbox: common.sandbox,
+    }
 }
 
 fn init(name: &str, path: Option<&Path>) -> Result<Exit, Error> {

@@ -5,6 +5,7 @@ mod batch;
 mod boundary;
 mod completions;
 mod docs;
+mod emit;
 mod init;
 mod lifecycle;
 mod live;

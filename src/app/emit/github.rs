@@ -1,0 +1,498 @@
+//! `wf emit github`: a GitHub Actions workflow that runs one task over the
+//! repositories of a repos file.
+//!
+//! Jobs, in order:
+//!
+//! - `run-K` (one per chunk of at most [`CHUNK`] repositories, GitHub's
+//!   matrix limit): a matrix job per repository, `fail-fast: false`. It
+//!   checks out this repository (for the task file), installs wf (cached),
+//!   clones the target repository, runs the task, writes the run's report to
+//!   the job summary and uploads `.wf/runs/<id>` as artifact `wf-run-N`.
+//!   A run that succeeds or pauses at a checkpoint (exit 0 or 3) passes.
+//! - `summary`: downloads every run folder and writes `wf report DIR --md`
+//!   (at most 1 MiB, GitHub's limit) to the job summary; says whether any
+//!   run paused.
+//! - `approve-K` (only with checkpoints): the same matrix, gated by a
+//!   GitHub environment whose required reviewers are the approval. For a
+//!   paused run it runs `wf approve` and `wf resume` (which applies the
+//!   change), then pushes a branch and, if asked, opens a pull request
+//!   with `gh`. Entries whose run did not pause end at once.
+//!
+//! Script injection: values from the repos file reach the steps only
+//! through `env:` (`WF_REPO: ${{ matrix.repo }}`), and scripts quote them
+//! (`"$WF_REPO"`); no `run:` text ever contains an expression built from
+//! them. A value holding `${{` is refused: GitHub would evaluate it.
+
+use super::yaml::{Y, map, render, s};
+use super::{Emitted, Prepared};
+use crate::error::Error;
+
+/// Most jobs in one matrix (GitHub's limit).
+pub const CHUNK: usize = 256;
+
+/// What `wf emit github` takes beyond the common request.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The environment whose required reviewers approve paused runs.
+    pub approval_environment: Option<String>,
+    /// `max-parallel` of each matrix.
+    pub max_parallel: u32,
+    /// The command that installs wf on a runner (a bash line).
+    pub wf_install: Option<String>,
+    /// Open a pull request with `gh` after pushing the branch.
+    pub pull_request: bool,
+    /// `runs-on` of every job.
+    pub runs_on: String,
+}
+
+/// The default `--max-parallel`.
+pub const DEFAULT_MAX_PARALLEL: u32 = 20;
+
+/// The install command when none is given: wf from its own repository at
+/// this version's tag, when this wf was built knowing its repository.
+pub fn default_install() -> Option<String> {
+    let repo = env!("CARGO_PKG_REPOSITORY");
+    (!repo.is_empty()).then(|| {
+        format!(
+            "cargo install --locked --git {repo} --tag v{} wf",
+            env!("CARGO_PKG_VERSION")
+        )
+    })
+}
+
+/// The workflow for `p`.
+pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
+    if !p.checkpoints.is_empty() && o.approval_environment.is_none() {
+        return Err(Error::Usage(format!(
+            "{} pauses for a human at {}; in GitHub Actions a paused run is approved through \
+             an environment with required reviewers: pass --approval-environment NAME \
+             (create it under Settings → Environments), or turn the checkpoints off in the task",
+            p.task,
+            p.checkpoints.join(", ")
+        )));
+    }
+    let install = o.wf_install.clone().or_else(default_install).ok_or_else(|| {
+        Error::Usage(
+            "this wf was built without a repository URL to install itself from in CI: pass \
+             --wf-install 'COMMAND', e.g. --wf-install 'cargo install --locked --git URL --rev SHA wf'"
+                .into(),
+        )
+    })?;
+    if o.max_parallel == 0 {
+        return Err(Error::Usage("--max-parallel must be at least 1".into()));
+    }
+    no_expression("the task file's path", &p.task)?;
+    if let Some(env) = &o.approval_environment {
+        no_expression("--approval-environment", env)?;
+        if env.trim().is_empty() {
+            return Err(Error::Usage("--approval-environment is empty".into()));
+        }
+    }
+    no_expression("--runs-on", &o.runs_on)?;
+    for e in &p.entries {
+        no_expression(
+            &format!("line {} of the repos file", e.line),
+            &e.normal_line(),
+        )?;
+    }
+
+    let w = Workflow { p, o, install };
+    let chunks: Vec<&[crate::app::repos::RepoEntry]> = p.entries.chunks(CHUNK).collect();
+    let mut jobs: Vec<(String, Y)> = Vec::new();
+    let mut first = 1;
+    let mut matrices = Vec::new();
+    for chunk in &chunks {
+        let m = matrix(chunk, first);
+        first += chunk.len();
+        matrices.push(m);
+    }
+    for (k, m) in matrices.iter().enumerate() {
+        jobs.push((format!("run-{}", k + 1), w.run_job(m.clone())));
+    }
+    let run_jobs: Vec<String> = (1..=chunks.len()).map(|k| format!("run-{k}")).collect();
+    jobs.push(("summary".into(), w.summary_job(&run_jobs)));
+    if let Some(env) = &o.approval_environment
+        && !p.checkpoints.is_empty()
+    {
+        for (k, m) in matrices.iter().enumerate() {
+            jobs.push((
+                format!("approve-{}", k + 1),
+                w.approve_job(m.clone(), &format!("run-{}", k + 1), env),
+            ));
+        }
+    }
+
+    let doc = map([
+        ("name", s(format!("wf {}", p.spec.name))),
+        ("on", map([("workflow_dispatch", Y::Map(vec![]))])),
+        ("permissions", map([("contents", s("read"))])),
+        ("defaults", map([("run", map([("shell", s("bash"))]))])),
+        ("jobs", Y::Map(jobs)),
+    ]);
+    let header = format!(
+        "# Generated by `wf emit github {} --repos …` (wf {}); emit it again after changing\n\
+         # the task or the repos file rather than editing it.\n",
+        p.task,
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut notes = Vec::new();
+    if let Some(var) = p.key_var {
+        notes.push(format!(
+            "set the repository secret {var}: each run reads it from the environment"
+        ));
+    }
+    notes.push(
+        "for private or remote repositories, set the secret WF_GIT_TOKEN (a token that can \
+         read them, and push branches and open pull requests for the approval jobs); \
+         without it the workflow's own GITHUB_TOKEN is used"
+            .into(),
+    );
+    if let Some(env) = &o.approval_environment
+        && !p.checkpoints.is_empty()
+    {
+        notes.push(format!(
+            "create the environment `{env}` with required reviewers: its approval is the \
+             checkpoint decision (the reviewers read each run's report in the run jobs' summaries)"
+        ));
+        if p.checkpoints.len() > 1 {
+            notes.push(format!(
+                "the task can pause {} times ({}); an approval job approves one pause, and a \
+                 run that pauses again fails there with its run folder in the job's log — \
+                 approve it with `wf approve` / `wf resume` from the artifact",
+                p.checkpoints.len(),
+                p.checkpoints.join(", ")
+            ));
+        }
+    }
+    Ok(Emitted {
+        text: format!("{header}{}", render(&doc)),
+        notes,
+    })
+}
+
+/// Refuses text GitHub would evaluate as an expression.
+fn no_expression(what: &str, text: &str) -> Result<(), Error> {
+    if text.contains("${{") {
+        return Err(Error::Usage(format!(
+            "{what} holds `${{{{`, which GitHub Actions would evaluate as an expression; \
+             remove it"
+        )));
+    }
+    Ok(())
+}
+
+/// `strategy.matrix` of a chunk: one `include` entry a repository, numbered
+/// from `first` across the chunks (the artifact is `wf-run-<index>`).
+fn matrix(chunk: &[crate::app::repos::RepoEntry], first: usize) -> Y {
+    let include = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            map([
+                ("index", Y::Int((first + i) as i64)),
+                ("repo", s(e.repo.clone())),
+                ("inputs", s(super::inputs_text(e))),
+            ])
+        })
+        .collect();
+    map([("include", Y::Seq(include))])
+}
+
+struct Workflow<'a> {
+    p: &'a Prepared,
+    o: &'a Options,
+    install: String,
+}
+
+/// Clones `$WF_REPO` to `$RUNNER_TEMP/wf-repo`: a URL as is, an absolute
+/// path as is, a relative path inside this repository's checkout. The
+/// token goes to this one git command, never to the repository's config.
+const CLONE: &str = r#"dest="$RUNNER_TEMP/wf-repo"
+rm -rf "$dest"
+case "$WF_REPO" in
+  *://* | *@*:* | /*) src="$WF_REPO" ;;
+  *) src="$GITHUB_WORKSPACE/$WF_REPO" ;;
+esac
+auth=()
+if [ -n "${WF_GIT_TOKEN:-}" ]; then
+  basic=$(printf 'x-access-token:%s' "$WF_GIT_TOKEN" | base64 | tr -d '\n')
+  auth=(-c "http.https://github.com/.extraheader=AUTHORIZATION: basic $basic")
+fi
+git "${auth[@]}" clone --quiet -- "$src" "$dest"
+git -C "$dest" log -1 --format='cloned at %H'
+"#;
+
+/// Finds the run folder, checks it paused, approves and resumes it.
+const APPROVE: &str = r#"cd "$RUNNER_TEMP/wf-repo"
+id=""
+for d in .wf/runs/*/; do
+  if [ -f "$d/summary.json" ]; then id=$(basename "$d"); fi
+done
+if [ -z "$id" ] || ! grep -qE '"status": *"paused"' ".wf/runs/$id/summary.json"; then
+  echo "This repository's run did not pause: nothing to approve."
+  exit 0
+fi
+base=$(sed -nE 's/^ *"base_revision": *"([0-9a-f]+)".*/\1/p' ".wf/runs/$id/summary.json")
+if [ -n "$base" ]; then git checkout --quiet "$base"; fi
+wf approve "$id" --as "$GITHUB_ACTOR (environment $WF_ENVIRONMENT)" \
+  --comment "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID"
+status=0
+wf resume "$id" || status=$?
+wf report "$id" --md -o - >> "$GITHUB_STEP_SUMMARY" || true
+if [ "$status" = 3 ]; then
+  echo "Run $id paused at another checkpoint; approve it with wf approve and wf resume from the artifact." >&2
+  exit 1
+fi
+if [ "$status" != 0 ]; then exit "$status"; fi
+echo "run_id=$id" >> "$GITHUB_OUTPUT"
+"#;
+
+/// Commits what the resume applied to a branch, pushes it, and opens a
+/// pull request when asked. A local path has no remote to push to.
+const PUSH: &str = r#"cd "$RUNNER_TEMP/wf-repo"
+if [ -z "$(git status --porcelain -- . ':!.wf')" ]; then
+  echo "The run changed nothing."
+  exit 0
+fi
+case "$WF_REPO" in
+  *://* | *@*:*) ;;
+  *) echo "The repository is a path, not a remote: the change is not pushed."; exit 0 ;;
+esac
+branch="wf/$WF_TASK_NAME/$WF_RUN_ID"
+git switch --quiet -c "$branch"
+git add -A -- . ':!.wf'
+git -c user.name=wf -c user.email=wf@users.noreply.github.com commit --quiet \
+  -m "$WF_TASK_NAME: run $WF_RUN_ID" \
+  -m "Approved by $GITHUB_ACTOR in $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID"
+auth=()
+if [ -n "${WF_GIT_TOKEN:-}" ]; then
+  basic=$(printf 'x-access-token:%s' "$WF_GIT_TOKEN" | base64 | tr -d '\n')
+  auth=(-c "http.https://github.com/.extraheader=AUTHORIZATION: basic $basic")
+fi
+git "${auth[@]}" push --quiet origin "$branch"
+echo "pushed $branch"
+if [ "$WF_PULL_REQUEST" = true ]; then
+  gh pr create --head "$branch" --title "$WF_TASK_NAME: run $WF_RUN_ID" \
+    --body "wf run $WF_RUN_ID of $WF_TASK_NAME, approved by $GITHUB_ACTOR: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID"
+fi
+"#;
+
+/// The token for cloning and pushing: a configured secret, else the
+/// workflow's own token (which reaches this repository only).
+const TOKEN: &str = "${{ secrets.WF_GIT_TOKEN || github.token }}";
+
+impl Workflow<'_> {
+    fn strategy(&self, matrix: Y) -> Y {
+        map([
+            ("fail-fast", Y::Bool(false)),
+            ("max-parallel", Y::Int(i64::from(self.o.max_parallel))),
+            ("matrix", matrix),
+        ])
+    }
+
+    /// Checkout of this repository, the wf cache, and the install.
+    fn setup_steps(&self) -> Vec<Y> {
+        let digest = crate::hash::sha256_hex(self.install.as_bytes());
+        vec![
+            map([
+                ("name", s("Check out the task")),
+                ("uses", s("actions/checkout@v4")),
+                ("with", map([("persist-credentials", Y::Bool(false))])),
+            ]),
+            map([
+                ("name", s("Cache wf")),
+                ("uses", s("actions/cache@v4")),
+                (
+                    "with",
+                    map([
+                        ("path", s("~/.cargo/bin/wf")),
+                        (
+                            "key",
+                            s(format!("wf-${{{{ runner.os }}}}-{}", &digest[..16])),
+                        ),
+                    ]),
+                ),
+            ]),
+            map([
+                ("name", s("Install wf")),
+                (
+                    "run",
+                    s(format!(
+                        "if ! command -v wf >/dev/null 2>&1; then\n  {}\nfi\nwf --version\n",
+                        self.install
+                    )),
+                ),
+            ]),
+        ]
+    }
+
+    fn clone_step(&self) -> Y {
+        map([
+            ("name", s("Clone the repository")),
+            (
+                "env",
+                map([
+                    ("WF_REPO", s("${{ matrix.repo }}")),
+                    ("WF_GIT_TOKEN", s(TOKEN)),
+                ]),
+            ),
+            ("run", s(CLONE)),
+        ])
+    }
+
+    fn key_env(&self, env: &mut Vec<(String, Y)>) {
+        if let Some(var) = self.p.key_var {
+            env.push((var.to_string(), s(format!("${{{{ secrets.{var} }}}}"))));
+        }
+    }
+
+    fn run_job(&self, matrix: Y) -> Y {
+        let mut steps = self.setup_steps();
+        steps.push(self.clone_step());
+        let mut env = vec![
+            ("WF_TASK".to_string(), s(self.p.task.clone())),
+            ("WF_INPUTS".to_string(), s("${{ matrix.inputs }}")),
+        ];
+        self.key_env(&mut env);
+        let script = format!(
+            "cd \"$RUNNER_TEMP/wf-repo\"\n{}status=0\nwf run \"$GITHUB_WORKSPACE/$WF_TASK\" \"${{args[@]}}\"{} || status=$?\n\
+             if [ -d .wf/runs ]; then wf report last --md -o - >> \"$GITHUB_STEP_SUMMARY\" || true; fi\n\
+             # 0: succeeded; 3: paused at a checkpoint (the approval job continues it).\n\
+             if [ \"$status\" != 0 ] && [ \"$status\" != 3 ]; then exit \"$status\"; fi\n",
+            super::inputs_to_args("WF_INPUTS"),
+            super::sandbox_flag(self.p),
+        );
+        steps.push(map([
+            ("name", s("Run the task")),
+            ("env", Y::Map(env)),
+            ("run", s(script)),
+        ]));
+        steps.push(map([
+            ("name", s("Upload the run folder")),
+            ("if", s("always()")),
+            ("uses", s("actions/upload-artifact@v4")),
+            (
+                "with",
+                map([
+                    ("name", s("wf-run-${{ matrix.index }}")),
+                    ("path", s("${{ runner.temp }}/wf-repo/.wf/runs/")),
+                    ("include-hidden-files", Y::Bool(true)),
+                    ("if-no-files-found", s("ignore")),
+                ]),
+            ),
+        ]));
+        map([
+            ("name", s("run ${{ matrix.repo }}")),
+            ("runs-on", s(self.o.runs_on.clone())),
+            ("strategy", self.strategy(matrix)),
+            ("steps", Y::Seq(steps)),
+        ])
+    }
+
+    fn summary_job(&self, needs: &[String]) -> Y {
+        let mut steps = self.setup_steps();
+        steps.push(map([
+            ("name", s("Download the run folders")),
+            ("uses", s("actions/download-artifact@v4")),
+            ("continue-on-error", Y::Bool(true)),
+            (
+                "with",
+                map([
+                    ("pattern", s("wf-run-*")),
+                    ("path", s("${{ runner.temp }}/wf-runs")),
+                    ("merge-multiple", Y::Bool(true)),
+                ]),
+            ),
+        ]));
+        steps.push(map([
+            ("name", s("Write the summary")),
+            ("id", s("summary")),
+            (
+                "run",
+                s(r#"dir="$RUNNER_TEMP/wf-runs"
+mkdir -p "$dir"
+if ls "$dir"/*/trace.jsonl >/dev/null 2>&1; then
+  # wf report keeps Markdown within 1 MiB, GitHub's limit for a job summary.
+  wf report "$dir" --md -o - >> "$GITHUB_STEP_SUMMARY"
+else
+  echo "No run folder was uploaded: every job failed before wf ran." >> "$GITHUB_STEP_SUMMARY"
+fi
+paused=false
+if grep -qE '"status": *"paused"' "$dir"/*/summary.json 2>/dev/null; then paused=true; fi
+echo "paused=$paused" >> "$GITHUB_OUTPUT"
+"#),
+            ),
+        ]));
+        map([
+            ("name", s("summary")),
+            (
+                "needs",
+                Y::Seq(needs.iter().map(|n| s(n.clone())).collect()),
+            ),
+            ("if", s("${{ always() }}")),
+            ("runs-on", s(self.o.runs_on.clone())),
+            (
+                "outputs",
+                map([("paused", s("${{ steps.summary.outputs.paused }}"))]),
+            ),
+            ("steps", Y::Seq(steps)),
+        ])
+    }
+
+    fn approve_job(&self, matrix: Y, run_job: &str, environment: &str) -> Y {
+        let mut steps = self.setup_steps();
+        steps.push(self.clone_step());
+        steps.push(map([
+            ("name", s("Download the run folder")),
+            ("uses", s("actions/download-artifact@v4")),
+            ("continue-on-error", Y::Bool(true)),
+            (
+                "with",
+                map([
+                    ("name", s("wf-run-${{ matrix.index }}")),
+                    ("path", s("${{ runner.temp }}/wf-repo/.wf/runs")),
+                ]),
+            ),
+        ]));
+        let mut env = vec![("WF_ENVIRONMENT".to_string(), s(environment))];
+        self.key_env(&mut env);
+        steps.push(map([
+            ("name", s("Approve and resume")),
+            ("id", s("resume")),
+            ("env", Y::Map(env)),
+            ("run", s(APPROVE)),
+        ]));
+        steps.push(map([
+            ("name", s("Push a branch")),
+            ("if", s("${{ steps.resume.outputs.run_id != '' }}")),
+            (
+                "env",
+                map([
+                    ("WF_REPO", s("${{ matrix.repo }}")),
+                    ("WF_RUN_ID", s("${{ steps.resume.outputs.run_id }}")),
+                    ("WF_TASK_NAME", s(self.p.spec.name.clone())),
+                    ("WF_PULL_REQUEST", s(self.o.pull_request.to_string())),
+                    ("WF_GIT_TOKEN", s(TOKEN)),
+                    ("GH_TOKEN", s(TOKEN)),
+                ]),
+            ),
+            ("run", s(PUSH)),
+        ]));
+        map([
+            ("name", s("approve ${{ matrix.repo }}")),
+            ("needs", Y::Seq(vec![s(run_job.to_string()), s("summary")])),
+            (
+                "if",
+                s("${{ always() && needs.summary.outputs.paused == 'true' }}"),
+            ),
+            ("runs-on", s(self.o.runs_on.clone())),
+            ("environment", s(environment)),
+            (
+                "permissions",
+                map([("contents", s("write")), ("pull-requests", s("write"))]),
+            ),
+            ("strategy", self.strategy(matrix)),
+            ("steps", Y::Seq(steps)),
+        ])
+    }
+}
