@@ -38,6 +38,7 @@ pub mod engine;
 pub mod error;
 pub mod glob;
 pub mod hash;
+pub mod mcp;
 pub mod plan;
 pub mod policy;
 pub mod provider;

@@ -97,7 +97,7 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         fixed_request_bytes,
         crate::context::estimate_tokens(fixed_request_bytes)
     );
-    let tools: Vec<&str> = task.tools.iter().map(|t| t.as_str()).collect();
+    let tools: Vec<String> = task.tools.iter().map(|t| t.name()).collect();
     let _ = writeln!(
         o,
         "\ntools: {}",
@@ -296,7 +296,7 @@ fn steps(
                 } else {
                     ""
                 };
-                let tools: Vec<&str> = a.tools.iter().map(|t| t.as_str()).collect();
+                let tools: Vec<String> = a.tools.iter().map(|t| t.name()).collect();
                 let _ = writeln!(
                     o,
                     "{indent}{}. {} (agent{schema}; tools {}; {} context files; {} checks){cond}",
@@ -351,7 +351,7 @@ fn steps(
                     if !protect.is_empty() {
                         let _ = writeln!(o, "{body}protect {}", protect.join(", "));
                     }
-                    if a.tools.contains(&crate::spec::ToolName::Shell) {
+                    if a.has(crate::spec::ToolName::Shell) {
                         let _ = writeln!(
                             o,
                             "{body}shell  {}",
