@@ -221,7 +221,8 @@ pub fn listing(name: &str, server: &McpServer, offered: &[Value]) -> Result<McpL
 }
 
 /// The confinement of servers started for a listing: the run's sandbox
-/// settings, with a scratch directory as the workspace.
+/// settings, with the repository readable (the server's command may name a
+/// script in it) and a scratch directory as the only writable place.
 fn listing_sandbox(
     plan: &Plan,
     scratch: &Path,
@@ -230,7 +231,8 @@ fn listing_sandbox(
     if setting.mode == crate::spec::SandboxMode::Off {
         return Ok(None);
     }
-    let read = expand_home(&setting.read);
+    let mut read = expand_home(&setting.read);
+    read.push(plan.root.clone());
     let write = expand_home(&setting.write);
     let policy = crate::sandbox::Policy::for_run(scratch, scratch, &read, &write, setting.network);
     let launcher = crate::sandbox::Launcher::current().map_err(|e| McpError::Io(e.to_string()))?;
@@ -248,8 +250,8 @@ pub fn expand_home(list: &[String]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Starts each MCP server of `plan` (confined, in a scratch directory),
-/// lists its tools and checks its allowlist; the listings by server name.
+/// Starts each MCP server of `plan` (confined, in the repository, which it
+/// may only read), lists its tools and checks its allowlist; the listings by server name.
 /// No server declared: nothing starts.
 pub fn list(plan: &Plan) -> Result<BTreeMap<String, McpListing>, McpError> {
     let servers = servers_of(plan)?;
@@ -278,7 +280,7 @@ pub fn list(plan: &Plan) -> Result<BTreeMap<String, McpListing>, McpError> {
         let mut client = Client::start(
             &Launch {
                 argv: &server.command,
-                cwd: scratch.path(),
+                cwd: &plan.root,
                 env,
                 sandbox: sandbox.as_ref(),
             },

@@ -107,6 +107,26 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
             tools.join(", ")
         }
     );
+    // The MCP servers' allowlisted tools, as listed by starting each server
+    // (`wf plan` starts them; no model is called).
+    for (server, listing) in &plan.mcp {
+        let _ = writeln!(
+            o,
+            "mcp server {server}: {} (tools sha256 {})",
+            listing.package,
+            &listing.sha256[..12.min(listing.sha256.len())]
+        );
+        for tool in &listing.tools {
+            let schema = serde_json::to_string(&tool.input_schema).unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {}: {}\n    input {}",
+                crate::spec::mcp_tool_name(server, &tool.name),
+                tool.description.lines().next().unwrap_or(""),
+                schema
+            );
+        }
+    }
     let p = &task.permissions;
     let list = |v: &[String]| {
         if v.is_empty() {

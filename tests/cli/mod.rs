@@ -7,6 +7,7 @@ mod docs;
 mod init;
 mod lifecycle;
 mod live;
+mod mcp;
 mod plan;
 mod pty;
 mod recipes;
