@@ -185,8 +185,10 @@ pub fn replay(
     })?;
     // The plan (context included) is made against the starting state, as
     // the run's was; the replay then works in that same directory.
-    let plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)
+    let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)
         .map_err(crate::error::Error::from)?;
+    // MCP tools as the run listed them: a replay starts no server.
+    plan.set_mcp(crate::mcp::recorded_listings(&records));
     let decisions: Vec<Decision> = records
         .iter()
         .filter_map(|r| Decision::of(&r.event))
@@ -208,6 +210,7 @@ pub fn replay(
         dir: scratch.clone(),
         decisions,
         conversation: conversation.unwrap_or(crate::record::event::ConversationPolicy::NONE),
+        records: records.clone(),
     };
     // Each answer costs what it cost in the run, so spending limits end a
     // replay where they ended the run.

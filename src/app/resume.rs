@@ -274,6 +274,9 @@ pub fn resume(
         .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)?;
     plan.root = root.clone();
+    // MCP tools as the run listed them; a server starts only when the
+    // resumed run calls it past what was recorded.
+    plan.set_mcp(crate::mcp::recorded_listings(&records));
     // Pauses are not part of the run's course; a decision taken since
     // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.
     let prefix = crate::record::compare::without_pauses(&records);

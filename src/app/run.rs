@@ -67,7 +67,11 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     let mut resolver =
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)
             .map_err(PlanError::Recipe)?;
-    let plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    // Each MCP server is started and its tools listed before anything
+    // else: an allowlisted tool it lacks stops the run here (exit 2).
+    let listings = crate::mcp::list(&plan).map_err(|e| Error::Usage(e.to_string()))?;
+    plan.set_mcp(listings);
     let provider = crate::app::provider::for_plan(&loaded, &plan, 0)?;
     let mut notes = plan.notes.clone();
     notes.extend(provider.notes.iter().cloned());
@@ -123,6 +127,10 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)
             .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    // Listing MCP tools starts each declared server (confined, in a
+    // scratch directory); no model is called.
+    let listings = crate::mcp::list(&plan).map_err(|e| Error::Usage(e.to_string()))?;
+    plan.set_mcp(listings);
     let path = std::env::var_os("PATH").unwrap_or_default();
     missing_programs(&plan.steps, "", &path, &mut plan.notes);
     let fixed = crate::engine::fixed_request_bytes(plan.task_settings());

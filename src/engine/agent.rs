@@ -62,7 +62,7 @@ impl Executor<'_> {
         self.step_network = step.network;
         let mut tools = ToolLayer::new(
             &ws.dir,
-            &step.tools,
+            &step.builtin_tools(),
             &step.permissions,
             &step.bounds,
             ws.env.clone(),
@@ -84,7 +84,11 @@ impl Executor<'_> {
             max_tokens: step.model.max_tokens,
             temperature: step.model.temperature,
             system: instructions(step),
-            tools: tools.definitions(),
+            tools: {
+                let mut defs = tools.definitions();
+                defs.extend(crate::mcp::definitions(self.plan, &step.mcp_tools()));
+                defs
+            },
             messages: Vec::new(),
         });
         conversation.push(first_message(step, prompt));
@@ -492,6 +496,15 @@ impl Executor<'_> {
                 "{name}: the input is not valid JSON: {}",
                 raw.chars().take(200).collect::<String>()
             )),
+            (None, _) if name.starts_with(crate::spec::MCP_TOOL_PREFIX) => {
+                let left = self.left();
+                match self.mcp.as_mut() {
+                    Some(mcp) => mcp.call(id, name, input, &agent.step.mcp_tools(), left),
+                    None => crate::tools::ToolOutcome::error(format!(
+                        "unknown tool `{name}`: this run declares no MCP servers"
+                    )),
+                }
+            }
             (None, _) => {
                 let outcome = agent.tools.call(name, input, self.left());
                 self.written_bytes = agent.tools.write_budget().used;

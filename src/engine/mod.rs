@@ -127,6 +127,8 @@ pub struct ReplaySetup {
     pub decisions: Vec<Decision>,
     /// How the recorded run kept its conversation short.
     pub conversation: ConversationPolicy,
+    /// The recorded run's events: its MCP calls are answered from them.
+    pub records: Vec<Record>,
 }
 
 /// How a paused or interrupted run is continued.
@@ -236,6 +238,7 @@ pub fn run_with(
         dir: dir.clone(),
         recorder,
         sandbox: None,
+        mcp: None,
         step_network: None,
         pricing,
         options,
@@ -311,6 +314,8 @@ struct Executor<'a> {
     /// How every command of the run is confined (`None`: `sandbox: off`,
     /// or not set up yet).
     sandbox: Option<crate::sandbox::Sandboxed>,
+    /// The run's MCP servers (`None`: it declares none).
+    mcp: Option<crate::mcp::Session>,
     /// The running step's own `sandbox.network` (`None`: the run's).
     step_network: Option<bool>,
     pricing: Pricing,
@@ -459,6 +464,7 @@ impl Executor<'_> {
             base_tree: ws.base_tree.clone(),
         })?;
         self.confine(&ws)?;
+        self.mcp_servers(&ws)?;
         let end = self.steps(provider, &ws)?;
         self.conclude(end, &ws)
     }
@@ -575,6 +581,33 @@ impl Executor<'_> {
             read_only: shown(&policy.read_only),
         })?;
         self.sandbox = Some(crate::sandbox::Sandboxed { launcher, policy });
+        Ok(())
+    }
+
+    /// Records the MCP servers the run may call, with their tools as
+    /// listed before the run, and sets up their session: a live run starts
+    /// each server at its first call, in the workspace, confined like any
+    /// command; a replay answers from the recorded run and starts none.
+    fn mcp_servers(&mut self, ws: &Workspace) -> Result<(), String> {
+        if self.plan.mcp.is_empty() {
+            return Ok(());
+        }
+        for (server, listing) in &self.plan.mcp {
+            self.emit(Event::McpServer {
+                server: server.clone(),
+                package: listing.package.clone(),
+                tools: listing.tools.clone(),
+                sha256: listing.sha256.clone(),
+            })?;
+        }
+        let (records, live) = match &self.mode {
+            Mode::Live => (&[][..], true),
+            Mode::Replay(setup) => (&setup.records[..], false),
+            Mode::Resume(_, setup) => (&setup.prefix[..], true),
+        };
+        let session =
+            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)?;
+        self.mcp = Some(session);
         Ok(())
     }
 

@@ -94,7 +94,7 @@ pub fn instructions(step: &AgentStep) -> String {
         ));
     }
     let p = &step.permissions;
-    if step.tools.iter().any(|t| t.writes()) {
+    if step.builtin_tools().iter().any(|t| t.writes()) {
         let write = if p.write.is_empty() {
             "nothing".to_string()
         } else {
@@ -180,7 +180,7 @@ pub fn fixed_request_bytes(step: &AgentStep) -> u64 {
     let system = instructions(step);
     let tools: Vec<crate::provider::ToolDef> = crate::spec::ToolName::ALL
         .into_iter()
-        .filter(|t| step.tools.contains(t))
+        .filter(|t| step.has(*t))
         .map(crate::tools::definition)
         .collect();
     let tools_json = serde_json::to_vec(&tools).expect("tool definitions serialize");

@@ -57,13 +57,13 @@ pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes:
                     if !caller.tools.contains(tool) {
                         note(format!(
                             "asks for tool `{}`, which the caller does not allow; it is left out",
-                            tool.as_str()
+                            tool.name()
                         ));
                     }
                 }
                 agent.tools.retain(|t| caller.tools.contains(t));
                 let own = &agent.permissions;
-                let uses_tool = |names: &[ToolName]| names.iter().any(|t| agent.tools.contains(t));
+                let uses_tool = |names: &[ToolName]| names.iter().any(|t| agent.has(*t));
                 for (what, asked, granted, tools) in [
                     (
                         "read",
@@ -90,7 +90,7 @@ pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes:
                         }
                     }
                 }
-                if agent.tools.contains(&ToolName::Shell)
+                if agent.has(ToolName::Shell)
                     && let Some(shell) = &own.shell
                 {
                     let granted: Vec<String> =

@@ -13,6 +13,7 @@ pub fn fingerprint(
     context: &[&ContextFile],
     recipes: &[Pin],
     sandbox: &crate::spec::Sandbox,
+    mcp: &[[&str; 2]],
 ) -> String {
     // The JSON of an object with sorted keys, written from borrowed parts:
     // a context can hold 100,000 files, too many for a `Value` each.
@@ -20,6 +21,8 @@ pub fn fingerprint(
     struct Canonical<'a> {
         context: Vec<[&'a str; 2]>,
         inputs: &'a BTreeMap<String, Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mcp: Option<&'a [[&'a str; 2]]>,
         #[serde(skip_serializing_if = "Option::is_none")]
         recipes: Option<Vec<[&'a str; 3]>>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,6 +35,9 @@ pub fn fingerprint(
             .map(|f| [f.path.as_str(), f.hash.as_str()])
             .collect(),
         inputs,
+        // Each MCP server's name and the hash of its allowlisted tools'
+        // definitions; only when there are servers, as for recipes.
+        mcp: (!mcp.is_empty()).then_some(mcp),
         // Added only when there are recipes, so plans without `uses:` keep
         // the fingerprint they always had.
         recipes: (!recipes.is_empty()).then(|| {
@@ -126,7 +132,7 @@ mod tests {
         ] {
             let files = [&a, &b];
             assert_eq!(
-                fingerprint("h", &inputs, &files, &recipes, &sandbox),
+                fingerprint("h", &inputs, &files, &recipes, &sandbox, &[]),
                 through_value("h", &inputs, &files, &recipes, &sandbox)
             );
         }

@@ -35,7 +35,8 @@ use crate::recipes::{Base, Pin, Resolver};
 use crate::spec::inputs::{self, InputError};
 use crate::spec::template;
 use crate::spec::{
-    Check, Checkpoints, Limits, LoadedSpec, ModelSpec, Permissions, StepLimits, ToolName,
+    Check, Checkpoints, Limits, LoadedSpec, McpServer, ModelSpec, Permissions, StepLimits,
+    ToolName, ToolRef,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -84,14 +85,70 @@ pub struct Plan {
     /// more than its caller allows, a reference that is not pinned.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    /// Hash over spec, inputs, context and recipe pins.
+    /// What each MCP server the plan uses offers of its allowlist, by
+    /// server name: filled by listing the servers (`wf plan`, `wf run`) or
+    /// from a recorded run (replay, resume); part of the fingerprint.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, McpListing>,
+    /// Hash over spec, inputs, context, recipe pins and MCP tool definitions.
     pub fingerprint: String,
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
 }
 
+/// The allowlisted tools of one MCP server as it listed them.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct McpListing {
+    /// The pinned package (`@scope/name@1.2.3`) or the local command.
+    pub package: String,
+    /// The allowlisted tools the server offers, sorted by name.
+    pub tools: Vec<McpTool>,
+    /// SHA-256 of `tools` as canonical JSON.
+    pub sha256: String,
+}
+
+/// One MCP tool's definition, as the server listed it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct McpTool {
+    /// Its name on the server.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Its input schema (JSON Schema).
+    pub input_schema: Value,
+}
+
 impl Plan {
+    /// Sets the MCP listings and updates the fingerprint with them.
+    pub fn set_mcp(&mut self, listings: BTreeMap<String, McpListing>) {
+        self.mcp = listings;
+        self.fingerprint = self.compute_fingerprint();
+    }
+
+    fn compute_fingerprint(&self) -> String {
+        // References, not clones: a context can hold 100,000 files.
+        let mut all_files: Vec<&crate::context::ContextFile> =
+            self.task_settings().context.files.iter().collect();
+        all_step_files(&self.steps, &mut all_files);
+        // Each context is sorted already: a stable sort merges the runs.
+        all_files.sort_by(|a, b| a.path.cmp(&b.path));
+        all_files.dedup_by(|a, b| a.path == b.path);
+        let mcp: Vec<[&str; 2]> = self
+            .mcp
+            .iter()
+            .map(|(name, l)| [name.as_str(), l.sha256.as_str()])
+            .collect();
+        fingerprint(
+            &self.spec_hash,
+            &self.inputs,
+            &all_files,
+            &self.recipes,
+            &self.sandbox,
+            &mcp,
+        )
+    }
+
     /// The one agent step of a single-prompt task file.
     pub fn implicit_step(&self) -> Option<&AgentStep> {
         match self.steps.as_slice() {
@@ -208,8 +265,11 @@ pub struct AgentStep {
     pub context: Context,
     /// The rendered include globs the context came from.
     pub context_include: Vec<String>,
-    /// Tools.
-    pub tools: Vec<ToolName>,
+    /// Tools: built-in ones and `mcp__<server>__<tool>`.
+    pub tools: Vec<ToolRef>,
+    /// The MCP servers the step may use (its own `mcp`, or the task's).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, McpServer>,
     /// Permissions (globs rendered).
     pub permissions: Permissions,
     /// Checks run when the step is done.
@@ -231,6 +291,29 @@ pub struct AgentStep {
     /// Its own `sandbox.network` (`None`: the run's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+}
+
+impl AgentStep {
+    /// Whether the step has the built-in tool `tool`.
+    pub fn has(&self, tool: ToolName) -> bool {
+        self.tools.contains(&ToolRef::Builtin(tool))
+    }
+
+    /// The step's built-in tools, in the order listed.
+    pub fn builtin_tools(&self) -> Vec<ToolName> {
+        self.tools.iter().filter_map(ToolRef::builtin).collect()
+    }
+
+    /// The step's MCP tools as (server, tool), in the order listed.
+    pub fn mcp_tools(&self) -> Vec<(&str, &str)> {
+        self.tools
+            .iter()
+            .filter_map(|t| match t {
+                ToolRef::Mcp { server, tool } => Some((server.as_str(), tool.as_str())),
+                ToolRef::Builtin(_) => None,
+            })
+            .collect()
+    }
 }
 
 /// A recipe step: the used task file and its steps, bounded by the caller.
@@ -259,7 +342,7 @@ pub struct UsedRecipe {
 /// and permissions), rules added to its own, a plan checkpoint, and the
 /// model and step limits its agent steps run with.
 struct Caller {
-    tools: Vec<ToolName>,
+    tools: Vec<ToolRef>,
     permissions: Permissions,
     constraints: Vec<String>,
     plan_checkpoint: bool,
@@ -289,20 +372,7 @@ pub fn make(
     plan.notes
         .extend(crate::spec::risky::risky_patterns(&loaded.spec));
     plan.notes.dedup();
-    // References, not clones: a context can hold 100,000 files.
-    let mut all_files: Vec<&crate::context::ContextFile> =
-        plan.task_settings().context.files.iter().collect();
-    all_step_files(&plan.steps, &mut all_files);
-    // Each context is sorted already: a stable sort merges the runs.
-    all_files.sort_by(|a, b| a.path.cmp(&b.path));
-    all_files.dedup_by(|a, b| a.path == b.path);
-    plan.fingerprint = fingerprint(
-        &loaded.hash,
-        &plan.inputs,
-        &all_files,
-        &plan.recipes,
-        &plan.sandbox,
-    );
+    plan.fingerprint = plan.compute_fingerprint();
     Ok(plan)
 }
 
@@ -476,6 +546,7 @@ fn build(
         sandbox: spec.sandbox.clone(),
         recipes: Vec::new(),
         notes,
+        mcp: BTreeMap::new(),
         fingerprint: String::new(),
         root: root.to_path_buf(),
     })
@@ -497,6 +568,7 @@ fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep,
         context,
         context_include,
         tools: spec.tools.clone(),
+        mcp: spec.mcp.clone(),
         permissions,
         checks: spec.checks.clone(),
         output_schema: None,
@@ -601,6 +673,7 @@ impl Planning<'_, '_> {
             context,
             context_include,
             tools: step.tools.clone().unwrap_or_else(|| task.tools.clone()),
+            mcp: step.mcp.clone().unwrap_or_else(|| task.mcp.clone()),
             permissions,
             checks: step.checks.clone().unwrap_or_else(|| task.checks.clone()),
             output_schema: step.output_schema.clone(),

@@ -277,6 +277,21 @@ pub enum Event {
         /// Paths inside write roots that stay read-only.
         read_only: Vec<String>,
     },
+    /// An MCP server the run may call, with the definitions of its
+    /// allowlisted tools as listed before the run (one event per server,
+    /// sorted by name, after `sandbox_ready`). A replay exposes these
+    /// definitions without starting the server. Its environment values are
+    /// never recorded.
+    McpServer {
+        /// The server's name under `mcp:`.
+        server: String,
+        /// Its pinned package or local command.
+        package: String,
+        /// The allowlisted tools it offers, sorted by name.
+        tools: Vec<crate::plan::McpTool>,
+        /// SHA-256 of `tools` as canonical JSON.
+        sha256: String,
+    },
     /// A recipe `uses:` resolved to, as pinned in `wf.lock` (one event per
     /// recipe, sorted by reference, right after `run_started`).
     RecipeUsed {
@@ -556,6 +571,7 @@ impl Event {
             Event::Checkpoint { .. } => &["by", "via", "comment", "commit", "at", "diff_sha256"],
             Event::RecipeUsed { .. }
             | Event::SandboxReady { .. }
+            | Event::McpServer { .. }
             | Event::WorkspaceReady { .. }
             | Event::ContextResolved { .. }
             | Event::ModelRequest { .. }
@@ -583,6 +599,7 @@ impl Event {
             Event::RunStarted { .. } => "run_started",
             Event::RecipeUsed { .. } => "recipe_used",
             Event::SandboxReady { .. } => "sandbox_ready",
+            Event::McpServer { .. } => "mcp_server",
             Event::WorkspaceReady { .. } => "workspace_ready",
             Event::ContextResolved { .. } => "context_resolved",
             Event::ModelRequest { .. } => "model_request",

@@ -63,6 +63,19 @@ fn describe(event: &Event, view: View) -> Option<String> {
             write,
             read_only,
         } => sandbox_entry(mode, *network, read, write, read_only),
+        Event::McpServer {
+            server,
+            package,
+            tools,
+            ..
+        } => {
+            let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+            labeled(
+                "mcp",
+                ": ",
+                format!("{server} ({package}): {}", names.join(", ")),
+            )
+        }
         Event::ContextResolved {
             files,
             total_tokens,

@@ -97,7 +97,7 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
         fixed_request_bytes,
         crate::context::estimate_tokens(fixed_request_bytes)
     );
-    let tools: Vec<&str> = task.tools.iter().map(|t| t.as_str()).collect();
+    let tools: Vec<String> = task.tools.iter().map(|t| t.name()).collect();
     let _ = writeln!(
         o,
         "\ntools: {}",
@@ -107,6 +107,26 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
             tools.join(", ")
         }
     );
+    // The MCP servers' allowlisted tools, as listed by starting each server
+    // (`wf plan` starts them; no model is called).
+    for (server, listing) in &plan.mcp {
+        let _ = writeln!(
+            o,
+            "mcp server {server}: {} (tools sha256 {})",
+            listing.package,
+            &listing.sha256[..12.min(listing.sha256.len())]
+        );
+        for tool in &listing.tools {
+            let schema = serde_json::to_string(&tool.input_schema).unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {}: {}\n    input {}",
+                crate::spec::mcp_tool_name(server, &tool.name),
+                tool.description.lines().next().unwrap_or(""),
+                schema
+            );
+        }
+    }
     let p = &task.permissions;
     let list = |v: &[String]| {
         if v.is_empty() {
@@ -296,7 +316,7 @@ fn steps(
                 } else {
                     ""
                 };
-                let tools: Vec<&str> = a.tools.iter().map(|t| t.as_str()).collect();
+                let tools: Vec<String> = a.tools.iter().map(|t| t.name()).collect();
                 let _ = writeln!(
                     o,
                     "{indent}{}. {} (agent{schema}; tools {}; {} context files; {} checks){cond}",
@@ -351,7 +371,7 @@ fn steps(
                     if !protect.is_empty() {
                         let _ = writeln!(o, "{body}protect {}", protect.join(", "));
                     }
-                    if a.tools.contains(&crate::spec::ToolName::Shell) {
+                    if a.has(crate::spec::ToolName::Shell) {
                         let _ = writeln!(
                             o,
                             "{body}shell  {}",

@@ -232,6 +232,11 @@ fn one_of_consts(schema_path: &str) -> Vec<String> {
     };
     let mut out = Vec::new();
     for alt in alternatives {
+        // A pattern alternative (`mcp__<server>__<tool>`) is not a constant
+        // to suggest, and does not make the rest another kind of `oneOf`.
+        if alt.get("pattern").is_some() {
+            continue;
+        }
         match alt.get("const").and_then(Value::as_str) {
             Some(c) => out.push(c.to_string()),
             None => match alt.get("enum").and_then(Value::as_array) {

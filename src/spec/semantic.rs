@@ -3,7 +3,7 @@
 
 use crate::spec::diagnostic::{Diagnostic, suggest};
 use crate::spec::template;
-use crate::spec::types::{InputDecl, InputType, ProviderName, Spec, ToolName};
+use crate::spec::types::{InputDecl, InputType, ProviderName, Spec, ToolName, ToolRef};
 use crate::spec::yaml::{Node, Pos, Span};
 use saphyr_parser::ScalarStyle;
 use std::collections::BTreeMap;
@@ -203,19 +203,20 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     }
 
     // Tools.
-    let mut seen: BTreeMap<ToolName, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<&ToolRef, usize> = BTreeMap::new();
     for (i, t) in spec.tools.iter().enumerate() {
-        if let Some(first) = seen.insert(*t, i) {
+        if let Some(first) = seen.insert(t, i) {
             out.push(
                 Diagnostic::new(
                     at(&format!("/tools/{i}")),
-                    format!("tool `{}` is listed twice", t.as_str()),
+                    format!("tool `{}` is listed twice", t.name()),
                 )
                 .with_help(format!("first listed at position {}", first + 1)),
             );
         }
     }
-    let has_shell = spec.tools.contains(&ToolName::Shell);
+    let shell = ToolRef::Builtin(ToolName::Shell);
+    let has_shell = spec.tools.contains(&shell);
     match &spec.permissions.shell {
         Some(_) if !has_shell => out.push(
             Diagnostic::new(
@@ -232,11 +233,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
             .with_help("list the command lines the model may run, e.g. `cargo test *`"),
         ),
         None if has_shell => {
-            let i = spec
-                .tools
-                .iter()
-                .position(|t| *t == ToolName::Shell)
-                .unwrap_or(0);
+            let i = spec.tools.iter().position(|t| *t == shell).unwrap_or(0);
             out.push(
                 Diagnostic::new(
                     at(&format!("/tools/{i}")),
@@ -259,6 +256,9 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
             }
         }
     }
+
+    // MCP servers and the MCP tools named in `tools`.
+    mcp_checks(&spec.tools, &spec.mcp, "", "", root, &mut out);
 
     // Checks.
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
@@ -491,7 +491,13 @@ fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
                 }
                 let tools = step.tools.as_ref().unwrap_or(&spec.tools);
                 let perms = step.permissions.as_ref().unwrap_or(&spec.permissions);
-                if tools.contains(&ToolName::Shell)
+                if step.tools.is_some() || step.mcp.is_some() {
+                    let tools_ptr = if step.tools.is_some() { ptr.as_str() } else { "" };
+                    let mcp_ptr = if step.mcp.is_some() { ptr.as_str() } else { "" };
+                    let mcp = step.mcp.as_ref().unwrap_or(&spec.mcp);
+                    mcp_checks(tools, mcp, tools_ptr, mcp_ptr, root, out);
+                }
+                if tools.contains(&ToolRef::Builtin(ToolName::Shell))
                     && perms.shell.as_ref().is_none_or(|s| s.allow.is_empty())
                 {
                     out.push(Diagnostic::new(
@@ -580,6 +586,108 @@ fn uses_checks(
 
 /// Script paths may go up from the task file's directory (recipes and their
 /// scripts can be organised in folders), but never be absolute.
+/// The `mcp:` servers (name, pinned package, allowlist) and the MCP tools
+/// of `tools`: each must name a declared server and one of its allowlisted
+/// tools. `tools_ptr` and `mcp_ptr` are where the lists are written (`""`:
+/// the top level).
+fn mcp_checks(
+    tools: &[ToolRef],
+    mcp: &std::collections::BTreeMap<String, crate::spec::McpServer>,
+    tools_ptr: &str,
+    mcp_ptr: &str,
+    root: &Node,
+    out: &mut Vec<Diagnostic>,
+) {
+    let at = |pointer: &str| root.at_pointer(pointer).1.span;
+    let key_at = |pointer: &str| {
+        let (k, n) = root.at_pointer(pointer);
+        k.map_or(n.span, |k| k.span)
+    };
+    for (name, server) in mcp {
+        let ptr = format!("{mcp_ptr}/mcp/{name}");
+        if !regex_lite_server(name) {
+            out.push(
+                Diagnostic::new(key_at(&ptr), format!("invalid MCP server name `{name}`"))
+                    .with_help("use lowercase letters, digits and single dashes, e.g. `issues`"),
+            );
+        }
+        if let Err(message) = server.package() {
+            out.push(Diagnostic::new(at(&format!("{ptr}/command")), message));
+        }
+        for (i, tool) in server.tools.iter().enumerate() {
+            let exposed = crate::spec::mcp_tool_name(name, tool);
+            if ToolRef::parse(&exposed).is_none() || exposed.len() > crate::spec::MAX_TOOL_NAME {
+                out.push(Diagnostic::new(
+                    at(&format!("{ptr}/tools/{i}")),
+                    format!(
+                        "`{exposed}` is not a valid tool name for the model (letters, digits, `_` and `-`, at most {})",
+                        crate::spec::MAX_TOOL_NAME
+                    ),
+                ));
+            }
+        }
+        for (i, var) in server.env.iter().enumerate() {
+            if var.is_empty() || var.contains('=') {
+                out.push(Diagnostic::new(
+                    at(&format!("{ptr}/env/{i}")),
+                    format!("`{var}` is not a variable name"),
+                ));
+            }
+        }
+    }
+    for (i, t) in tools.iter().enumerate() {
+        let ToolRef::Mcp { server, tool } = t else {
+            continue;
+        };
+        let span = at(&format!("{tools_ptr}/tools/{i}"));
+        match mcp.get(server) {
+            None => out.push(
+                Diagnostic::new(
+                    span,
+                    format!("tool `{}`: no MCP server `{server}` is declared", t.name()),
+                )
+                .with_help(
+                    match crate::spec::diagnostic::suggest(server, mcp.keys().map(String::as_str)) {
+                        Some(help) => help,
+                        None => "declare it under `mcp:`".to_string(),
+                    },
+                ),
+            ),
+            Some(s) if !s.tools.contains(tool) => out.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "tool `{}`: `{tool}` is not in `mcp.{server}.tools`",
+                        t.name()
+                    ),
+                )
+                .with_help("add it to the server's allowlist, or remove it from `tools`"),
+            ),
+            Some(_) if t.name().len() > crate::spec::MAX_TOOL_NAME => out.push(Diagnostic::new(
+                span,
+                format!(
+                    "tool name `{}` is longer than {} characters",
+                    t.name(),
+                    crate::spec::MAX_TOOL_NAME
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Whether `name` is a valid MCP server name (lowercase letters, digits,
+/// single dashes).
+fn regex_lite_server(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 fn check_script_path(path: &str) -> Result<(), String> {
     if path.starts_with('/') || path.starts_with('~') {
         return Err("must be relative to the task file".into());

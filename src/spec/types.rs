@@ -47,8 +47,9 @@ pub struct Spec {
     pub constraints: Vec<String>,
     /// The tools the model may call. Default: the read-only tools
     /// `read_file`, `list_files` and `search`.
+    /// MCP tools are named `mcp__<server>__<tool>` (see `mcp`).
     #[serde(default = "default_tools")]
-    pub tools: Vec<ToolName>,
+    pub tools: Vec<ToolRef>,
     /// What the tools may touch, enforced by the tool layer.
     #[serde(default)]
     pub permissions: Permissions,
@@ -88,6 +89,13 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Sandbox::is_default")]
     #[schemars(with = "SandboxInput")]
     pub sandbox: Sandbox,
+    /// MCP servers whose tools the model may call, by name (lowercase
+    /// letters, digits and dashes). Only what is declared here is started:
+    /// no MCP configuration of the user's machine is ever read. A tool is
+    /// given to the model as `mcp__<server>__<tool>` when it is in the
+    /// server's `tools` and in the task's `tools`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, McpServer>,
 }
 
 impl Spec {
@@ -104,8 +112,11 @@ impl Spec {
     }
 }
 
-fn default_tools() -> Vec<ToolName> {
-    vec![ToolName::ReadFile, ToolName::ListFiles, ToolName::Search]
+fn default_tools() -> Vec<ToolRef> {
+    [ToolName::ReadFile, ToolName::ListFiles, ToolName::Search]
+        .into_iter()
+        .map(ToolRef::Builtin)
+        .collect()
 }
 
 /// One step of a multi-step workflow: an agent step (`prompt`), a command
@@ -162,7 +173,12 @@ pub struct Step {
     /// Agent step: tools (default: the top level's). Recipe step: the most
     /// the recipe may use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<ToolName>>,
+    pub tools: Option<Vec<ToolRef>>,
+    /// Agent step: MCP servers (default: the top level's `mcp`); replaces
+    /// the top level's servers as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "BTreeMap<String, McpServer>")]
+    pub mcp: Option<BTreeMap<String, McpServer>>,
     /// Agent step: permissions (default: the top level's). Recipe step: the
     /// most the recipe may have; its own are intersected with these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -479,6 +495,213 @@ impl ToolName {
     /// Whether the tool changes files.
     pub fn writes(self) -> bool {
         matches!(self, ToolName::EditFile | ToolName::WriteFile)
+    }
+}
+
+/// The prefix of the names MCP tools are given to the model under.
+pub const MCP_TOOL_PREFIX: &str = "mcp__";
+
+/// The pattern of an MCP tool's name in `tools:`: `mcp__<server>__<tool>`.
+/// Server names have no underscores, so the first `__` after the prefix
+/// splits the two; the whole name fits both providers' tool-name rule
+/// (`^[a-zA-Z0-9_-]{1,64}$`).
+pub const MCP_TOOL_PATTERN: &str = r"^mcp__[a-z0-9]+(-[a-z0-9]+)*__[A-Za-z0-9_-]+$";
+
+/// The pattern of an MCP server's name.
+pub const MCP_SERVER_PATTERN: &str = r"^[a-z0-9]+(-[a-z0-9]+)*$";
+
+/// The longest tool name both providers accept.
+pub const MAX_TOOL_NAME: usize = 64;
+
+/// A tool named in `tools:`: built in, or a tool of a declared MCP server.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ToolRef {
+    /// One of wf's own tools.
+    Builtin(ToolName),
+    /// `mcp__<server>__<tool>`: the tool `tool` of the server `server`.
+    Mcp {
+        /// The server's name under `mcp:`.
+        server: String,
+        /// The tool's name as the server lists it.
+        tool: String,
+    },
+}
+
+impl ToolRef {
+    /// The name the model and the task file use.
+    pub fn name(&self) -> String {
+        match self {
+            ToolRef::Builtin(t) => t.as_str().to_string(),
+            ToolRef::Mcp { server, tool } => mcp_tool_name(server, tool),
+        }
+    }
+
+    /// The tool named `name`: a built-in tool, or `mcp__<server>__<tool>`
+    /// with a valid server name and a non-empty tool name.
+    pub fn parse(name: &str) -> Option<ToolRef> {
+        if let Some(t) = ToolName::from_name(name) {
+            return Some(ToolRef::Builtin(t));
+        }
+        let rest = name.strip_prefix(MCP_TOOL_PREFIX)?;
+        let (server, tool) = rest.split_once("__")?;
+        let server_ok = !server.is_empty()
+            && !server.starts_with('-')
+            && !server.ends_with('-')
+            && !server.contains("--")
+            && server
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let tool_ok = !tool.is_empty()
+            && tool
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        (server_ok && tool_ok).then(|| ToolRef::Mcp {
+            server: server.to_string(),
+            tool: tool.to_string(),
+        })
+    }
+
+    /// The built-in tool, if it is one.
+    pub fn builtin(&self) -> Option<ToolName> {
+        match self {
+            ToolRef::Builtin(t) => Some(*t),
+            ToolRef::Mcp { .. } => None,
+        }
+    }
+}
+
+/// The name an MCP server's tool is given to the model under.
+pub fn mcp_tool_name(server: &str, tool: &str) -> String {
+    format!("{MCP_TOOL_PREFIX}{server}__{tool}")
+}
+
+impl From<ToolName> for ToolRef {
+    fn from(t: ToolName) -> ToolRef {
+        ToolRef::Builtin(t)
+    }
+}
+
+impl Serialize for ToolRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ToolRef::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown tool `{text}`; expected a built-in tool or mcp__<server>__<tool>"
+            ))
+        })
+    }
+}
+
+impl JsonSchema for ToolRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ToolRef".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // The built-in tools' documented constants, then the MCP pattern
+        // (the loader's "did you mean" reads the constants).
+        let builtin = ToolName::json_schema(generator);
+        let mut alternatives = builtin
+            .get("oneOf")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default();
+        alternatives.push(serde_json::json!({
+            "type": "string",
+            "pattern": MCP_TOOL_PATTERN,
+            "maxLength": MAX_TOOL_NAME,
+            "description": "A tool of a server declared under `mcp`: mcp__<server>__<tool>."
+        }));
+        schemars::json_schema!({
+            "description": "A tool the model may call: a built-in tool or mcp__<server>__<tool>.",
+            "oneOf": alternatives
+        })
+    }
+}
+
+/// An MCP server the run starts, and what of it the model may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpServer {
+    /// How it starts, over stdio: the program and its arguments (no shell),
+    /// run confined in the workspace like any command of the run. A package
+    /// runner must name an exact version (`[npx, -y,
+    /// "@modelcontextprotocol/server-filesystem@2026.8.31", "."]`);
+    /// otherwise a local program or script (`[node, tools/server.js]`).
+    #[schemars(length(min = 1))]
+    pub command: Vec<String>,
+    /// Names of variables of wf's environment the server receives (on top
+    /// of the scrubbed environment every command gets). Their values are
+    /// never written to the trace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    /// The server's tools the model may call (its allowlist). Each must be
+    /// offered by the server: one that is not is an error before the first
+    /// model request. Tools not listed are never shown to the model.
+    #[schemars(length(min = 1))]
+    pub tools: Vec<String>,
+    /// How long start-up (`initialize` and `tools/list`) may take. Default 30s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Duration")]
+    pub startup_timeout: Option<Duration>,
+    /// How long one tool call may take; past it the server is stopped and
+    /// the model gets a tool error. Default 60s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Duration")]
+    pub call_timeout: Option<Duration>,
+}
+
+/// Programs that fetch and run a package: their package must name an
+/// exact version.
+const PACKAGE_RUNNERS: &[&str] = &["npx", "pnpx", "bunx", "uvx", "pipx"];
+
+impl McpServer {
+    /// What `wf lock` pins: the package a runner (`npx`, `uvx`, …) starts,
+    /// with its exact version (`@scope/name@1.2.3`, `name==1.2.3`), or the
+    /// command itself for a local program. An error names a package
+    /// without an exact version.
+    pub fn package(&self) -> Result<String, String> {
+        let program = self.command.first().map(String::as_str).unwrap_or("");
+        let base = program.rsplit('/').next().unwrap_or(program);
+        if !PACKAGE_RUNNERS.contains(&base) {
+            return Ok(self.command.join(" "));
+        }
+        let Some(package) = self
+            .command
+            .iter()
+            .skip(1)
+            .find(|a| !a.starts_with('-') && *a != "run")
+        else {
+            return Err(format!("`{base}` is given no package to run"));
+        };
+        // The version separator: the last `@` after the first character
+        // (npm scopes start with `@`), or `==` for Python packages.
+        let version = match package.split_once("==") {
+            Some((_, v)) => Some(v),
+            None => package[1..].rfind('@').map(|i| &package[i + 2..]),
+        };
+        let exact = version.is_some_and(|v| {
+            let core = v.split(['-', '+']).next().unwrap_or("");
+            let parts: Vec<&str> = core.split('.').collect();
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        });
+        if exact {
+            Ok(package.clone())
+        } else {
+            Err(format!(
+                "the package `{package}` is not pinned to an exact version (write e.g. `{}@1.2.3`)",
+                package.trim_end_matches("@latest")
+            ))
+        }
     }
 }
 

@@ -243,7 +243,22 @@ pub fn kill_all() {
     }
 }
 
-fn kill_group(pid: i32) {
+/// A long-running child's process group, kept in the registry of live
+/// children (so a signal stops it) until this is dropped.
+pub struct LiveGroup(#[allow(dead_code)] Live);
+
+/// Registers the process group `pid` (a child started with its own group)
+/// as live until the returned guard is dropped.
+pub fn register_group(pid: i32) -> LiveGroup {
+    let live = Live::register(pid);
+    if super::signals::interrupted() {
+        kill_group(pid);
+    }
+    LiveGroup(live)
+}
+
+/// Kills the whole process group `pid`.
+pub fn kill_group(pid: i32) {
     // SAFETY: killpg only sends a signal; a stale group id is harmless (ESRCH).
     unsafe {
         libc::killpg(pid, libc::SIGKILL);

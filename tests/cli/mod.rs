@@ -9,6 +9,7 @@ mod emit;
 mod init;
 mod lifecycle;
 mod live;
+mod mcp;
 mod plan;
 mod pty;
 mod recipes;

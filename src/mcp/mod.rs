@@ -1,0 +1,656 @@
+//! MCP servers as tools: the servers a task file declares under `mcp:`,
+//! listed before the run ([`list`]) and called during it ([`Session`]).
+//!
+//! Only declared servers are started — nothing of the user's own MCP
+//! configuration is read. A server runs confined like every command of a
+//! run (see [`crate::sandbox`]), in the workspace, with the scrubbed
+//! environment plus the variables it declares by name. Its tools reach the
+//! model as `mcp__<server>__<tool>` (see [`crate::spec::MCP_TOOL_PATTERN`])
+//! only when they are in the server's allowlist and in the step's `tools`.
+//!
+//! The client ([`client`]) is a small synchronous JSON-RPC client over
+//! stdio rather than the `rmcp` SDK: wf is synchronous, and `initialize`,
+//! `tools/list` and `tools/call` are all it needs; a reader thread and a
+//! channel give every request a deadline without an async runtime.
+//!
+//! A replay answers MCP calls from the recorded `tool_result` events and
+//! never starts a server; a resume does the same for the part it catches
+//! up with, then starts the servers it needs.
+
+pub mod client;
+
+use crate::plan::{McpListing, McpTool, Plan, PlanStep, StepKind};
+use crate::provider::ToolDef;
+use crate::record::event::{Event, Record};
+use crate::spec::{McpServer, mcp_tool_name};
+use crate::tools::ToolOutcome;
+use client::{Client, ClientError, Launch};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default `startup_timeout`.
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default `call_timeout`.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bytes of a tool result given to the model; the rest is cut and marked.
+pub const MAX_OUTPUT: usize = 64 * 1024;
+
+/// Why the MCP servers of a plan cannot be used. All of these stop the run
+/// before its first model request (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    /// Two steps declare different servers under one name.
+    #[error("MCP server `{0}` is declared twice with different settings")]
+    Conflict(String),
+    /// A server's command does not pin its package.
+    #[error("MCP server `{server}`: {message}")]
+    Unpinned {
+        /// The server.
+        server: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A declared environment variable is not set.
+    #[error("MCP server `{server}` needs `{var}`, which is not set in wf's environment")]
+    MissingEnv {
+        /// The server.
+        server: String,
+        /// The variable.
+        var: String,
+    },
+    /// The server did not start or list its tools.
+    #[error("MCP server `{server}`: {error}")]
+    Server {
+        /// The server.
+        server: String,
+        /// What went wrong.
+        error: ClientError,
+    },
+    /// An allowlisted tool is not offered by the server.
+    #[error(
+        "MCP server `{server}` has no tool `{tool}` (it offers: {offered}); remove it from `mcp.{server}.tools`"
+    )]
+    MissingTool {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// What the server offers.
+        offered: String,
+    },
+    /// A tool's name cannot be given to the model.
+    #[error("MCP server `{server}`: tool `{tool}` cannot be exposed: {why}")]
+    BadName {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// Why.
+        why: String,
+    },
+    /// The server's tools differ from those pinned in `wf.lock`.
+    #[error(
+        "MCP server `{server}` ({package}): its tool definitions changed under the same pin (wf.lock has {locked}, the server lists {listed}); run `wf lock --update` after reviewing them"
+    )]
+    Changed {
+        /// The server.
+        server: String,
+        /// Its package.
+        package: String,
+        /// The hash in `wf.lock`.
+        locked: String,
+        /// The hash listed now.
+        listed: String,
+    },
+    /// Setting up the listing failed.
+    #[error("cannot list MCP servers: {0}")]
+    Io(String),
+}
+
+/// Every MCP server the plan's agent steps may use, by name (recipes'
+/// included). One name must mean one server.
+pub fn servers_of(plan: &Plan) -> Result<BTreeMap<String, McpServer>, McpError> {
+    fn walk(steps: &[PlanStep], out: &mut BTreeMap<String, McpServer>) -> Result<(), McpError> {
+        for step in steps {
+            match &step.kind {
+                StepKind::Agent(a) => {
+                    for (name, server) in &a.mcp {
+                        // Only servers whose tools the step lists are started.
+                        if !a.mcp_tools().iter().any(|(s, _)| s == name) {
+                            continue;
+                        }
+                        match out.get(name) {
+                            Some(other) if other != server => {
+                                return Err(McpError::Conflict(name.clone()));
+                            }
+                            _ => {
+                                out.insert(name.clone(), server.clone());
+                            }
+                        }
+                    }
+                }
+                StepKind::Uses(u) => walk(&u.steps, out)?,
+                StepKind::Command { .. } => {}
+            }
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(&plan.steps, &mut out)?;
+    Ok(out)
+}
+
+/// The variables a server receives: its declared names with wf's values.
+fn server_env(name: &str, server: &McpServer) -> Result<Vec<(String, String)>, McpError> {
+    server
+        .env
+        .iter()
+        .map(|var| match std::env::var(var) {
+            Ok(value) => Ok((var.clone(), value)),
+            Err(_) => Err(McpError::MissingEnv {
+                server: name.to_string(),
+                var: var.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// The listing of a server's allowlisted tools from its `tools/list`
+/// answer: each allowlisted tool must be offered, and its exposed name
+/// must fit the providers' rules.
+pub fn listing(name: &str, server: &McpServer, offered: &[Value]) -> Result<McpListing, McpError> {
+    let package = server.package().map_err(|message| McpError::Unpinned {
+        server: name.to_string(),
+        message,
+    })?;
+    let mut tools = Vec::new();
+    for wanted in &server.tools {
+        let Some(def) = offered
+            .iter()
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(wanted))
+        else {
+            let mut names: Vec<&str> = offered
+                .iter()
+                .filter_map(|t| t.get("name").and_then(Value::as_str))
+                .collect();
+            names.sort();
+            return Err(McpError::MissingTool {
+                server: name.to_string(),
+                tool: wanted.clone(),
+                offered: names.join(", "),
+            });
+        };
+        let exposed = mcp_tool_name(name, wanted);
+        if exposed.len() > crate::spec::MAX_TOOL_NAME
+            || !wanted
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(McpError::BadName {
+                server: name.to_string(),
+                tool: wanted.clone(),
+                why: format!(
+                    "`{exposed}` must match ^[a-zA-Z0-9_-]{{1,{}}}$",
+                    crate::spec::MAX_TOOL_NAME
+                ),
+            });
+        }
+        tools.push(McpTool {
+            name: wanted.clone(),
+            description: def
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            input_schema: def
+                .get("inputSchema")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({ "type": "object" })),
+        });
+    }
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    tools.dedup_by(|a, b| a.name == b.name);
+    let sha256 = crate::hash::sha256_hex(&serde_json::to_vec(&tools).expect("tools serialize"));
+    Ok(McpListing {
+        package,
+        tools,
+        sha256,
+    })
+}
+
+/// The confinement of servers started for a listing: the run's sandbox
+/// settings, with the repository readable (the server's command may name a
+/// script in it) and a scratch directory as the only writable place.
+fn listing_sandbox(
+    plan: &Plan,
+    scratch: &Path,
+) -> Result<Option<crate::sandbox::Sandboxed>, McpError> {
+    let setting = &plan.sandbox;
+    if setting.mode == crate::spec::SandboxMode::Off {
+        return Ok(None);
+    }
+    let mut read = expand_home(&setting.read);
+    read.push(plan.root.clone());
+    let write = expand_home(&setting.write);
+    let policy = crate::sandbox::Policy::for_run(scratch, scratch, &read, &write, setting.network);
+    let launcher = crate::sandbox::Launcher::current().map_err(|e| McpError::Io(e.to_string()))?;
+    Ok(Some(crate::sandbox::Sandboxed { launcher, policy }))
+}
+
+/// `~/…` paths of the task file's `sandbox.read`/`write`, expanded.
+pub fn expand_home(list: &[String]) -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    list.iter()
+        .filter_map(|p| match p.strip_prefix("~/") {
+            Some(rest) => home.as_ref().map(|h| h.join(rest)),
+            None => Some(PathBuf::from(p)),
+        })
+        .collect()
+}
+
+/// Starts each MCP server of `plan` (confined, in the repository, which it
+/// may only read), lists its tools and checks its allowlist; the listings by server name.
+/// No server declared: nothing starts.
+pub fn list(plan: &Plan) -> Result<BTreeMap<String, McpListing>, McpError> {
+    let servers = servers_of(plan)?;
+    if servers.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("wf-mcp-")
+        .tempdir()
+        .map_err(|e| McpError::Io(e.to_string()))?;
+    let sandbox = listing_sandbox(plan, scratch.path())?;
+    let mut out = BTreeMap::new();
+    for (name, server) in &servers {
+        server.package().map_err(|message| McpError::Unpinned {
+            server: name.clone(),
+            message,
+        })?;
+        let env = server_env(name, server)?;
+        let timeout = server
+            .startup_timeout
+            .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.0);
+        let server_err = |error| McpError::Server {
+            server: name.clone(),
+            error,
+        };
+        let mut client = Client::start(
+            &Launch {
+                argv: &server.command,
+                cwd: &plan.root,
+                env,
+                sandbox: sandbox.as_ref(),
+            },
+            timeout,
+        )
+        .map_err(server_err)?;
+        let offered = client.list_tools(timeout).map_err(server_err)?;
+        out.insert(name.clone(), listing(name, server, &offered)?);
+    }
+    Ok(out)
+}
+
+/// The MCP listings a run recorded (its `mcp_server` events).
+pub fn recorded_listings(records: &[Record]) -> BTreeMap<String, McpListing> {
+    records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::McpServer {
+                server,
+                package,
+                tools,
+                sha256,
+            } => Some((
+                server.clone(),
+                McpListing {
+                    package: package.clone(),
+                    tools: tools.clone(),
+                    sha256: sha256.clone(),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The definitions of a step's MCP tools as sent to the model, in the
+/// order the step lists them.
+pub fn definitions(plan: &Plan, step_tools: &[(&str, &str)]) -> Vec<ToolDef> {
+    step_tools
+        .iter()
+        .filter_map(|(server, tool)| {
+            let def = plan
+                .mcp
+                .get(*server)?
+                .tools
+                .iter()
+                .find(|t| t.name == *tool)?;
+            Some(ToolDef {
+                name: mcp_tool_name(server, tool),
+                description: def.description.clone(),
+                input_schema: def.input_schema.clone(),
+            })
+        })
+        .collect()
+}
+
+/// One recorded MCP call and what the model got.
+struct Recorded {
+    call_id: String,
+    tool: String,
+    input: Value,
+    outcome: ToolOutcome,
+    used: bool,
+}
+
+/// The MCP servers of a run: started when first called, in the workspace,
+/// confined; or, in a replay (and the caught-up part of a resume), the
+/// recorded answers.
+pub struct Session {
+    servers: BTreeMap<String, McpServer>,
+    listings: BTreeMap<String, McpListing>,
+    cwd: PathBuf,
+    sandbox: Option<crate::sandbox::Sandboxed>,
+    clients: BTreeMap<String, Client>,
+    recorded: Vec<Recorded>,
+    /// Whether servers may be started (false in a replay).
+    live: bool,
+}
+
+impl Session {
+    /// The servers of `plan`, run in `cwd` under `sandbox`; `records`: a
+    /// recorded run whose MCP answers are served first; `live`: whether a
+    /// call without a recorded answer may start its server.
+    pub fn new(
+        plan: &Plan,
+        cwd: &Path,
+        sandbox: Option<crate::sandbox::Sandboxed>,
+        records: &[Record],
+        live: bool,
+    ) -> Result<Session, String> {
+        let servers = servers_of(plan).map_err(|e| e.to_string())?;
+        let mut recorded = Vec::new();
+        let mut calls: BTreeMap<&str, (&str, &Value)> = BTreeMap::new();
+        for r in records {
+            match &r.event {
+                Event::ToolCall {
+                    call_id,
+                    tool,
+                    input,
+                } if tool.starts_with(crate::spec::MCP_TOOL_PREFIX) => {
+                    calls.insert(call_id, (tool, input));
+                }
+                Event::ToolResult {
+                    call_id,
+                    tool,
+                    ok,
+                    output,
+                    truncated,
+                    ..
+                } => {
+                    if let Some((t, input)) = calls.remove(call_id.as_str())
+                        && t == tool
+                    {
+                        recorded.push(Recorded {
+                            call_id: call_id.clone(),
+                            tool: tool.clone(),
+                            input: input.clone(),
+                            outcome: ToolOutcome {
+                                content: output.clone(),
+                                is_error: !ok,
+                                denial: None,
+                                truncated: *truncated,
+                                exit_code: None,
+                            },
+                            used: false,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Session {
+            servers,
+            listings: plan.mcp.clone(),
+            cwd: cwd.to_path_buf(),
+            sandbox,
+            clients: BTreeMap::new(),
+            recorded,
+            live,
+        })
+    }
+
+    /// Runs one call of `name` (an `mcp__` name) with `input`, if `allowed`
+    /// (the step's MCP tools) has it; `left`: the time the run has left.
+    pub fn call(
+        &mut self,
+        call_id: &str,
+        name: &str,
+        input: &Value,
+        allowed: &[(&str, &str)],
+        left: Duration,
+    ) -> ToolOutcome {
+        let Some((server, tool)) = allowed
+            .iter()
+            .copied()
+            .find(|(s, t)| mcp_tool_name(s, t) == name)
+            .filter(|(s, t)| {
+                self.listings
+                    .get(*s)
+                    .is_some_and(|l| l.tools.iter().any(|d| d.name == *t))
+            })
+        else {
+            let names: Vec<String> = allowed.iter().map(|(s, t)| mcp_tool_name(s, t)).collect();
+            return ToolOutcome::error(format!(
+                "unknown tool `{name}`: it is not in this step's tools (MCP tools available: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        };
+        if let Some(r) = self
+            .recorded
+            .iter_mut()
+            .find(|r| !r.used && r.call_id == call_id && r.tool == name && r.input == *input)
+        {
+            r.used = true;
+            return r.outcome.clone();
+        }
+        if !self.live {
+            return ToolOutcome::error(format!(
+                "{name}: the recorded run has no answer for this call (a replay never starts MCP servers)"
+            ));
+        }
+        let Some(arguments) = input.as_object() else {
+            return ToolOutcome::error(format!("{name}: the input must be a JSON object"));
+        };
+        let arguments = Value::Object(arguments.clone());
+        match self.live_call(server, tool, &arguments, left) {
+            Ok(outcome) => outcome,
+            Err(message) => ToolOutcome::error(format!("{name}: {message}")),
+        }
+    }
+
+    fn live_call(
+        &mut self,
+        server: &str,
+        tool: &str,
+        arguments: &Value,
+        left: Duration,
+    ) -> Result<ToolOutcome, String> {
+        let spec = self
+            .servers
+            .get(server)
+            .ok_or_else(|| format!("MCP server `{server}` is not declared"))?
+            .clone();
+        if self.clients.get(server).is_some_and(Client::is_closed) {
+            self.clients.remove(server);
+        }
+        if !self.clients.contains_key(server) {
+            let client = self.start(server, &spec, left)?;
+            self.clients.insert(server.to_string(), client);
+        }
+        let client = self.clients.get_mut(server).expect("started above");
+        let timeout = spec
+            .call_timeout
+            .map_or(DEFAULT_CALL_TIMEOUT, |t| t.0)
+            .min(left);
+        let result = match client.call_tool(tool, arguments, timeout) {
+            Ok(result) => result,
+            Err(ClientError::Rpc { code, message }) => {
+                return Ok(ToolOutcome::error(format!("error {code}: {message}")));
+            }
+            Err(e @ ClientError::Timeout(_)) => {
+                return Err(format!(
+                    "{e}; the server was stopped (it restarts at the next call)"
+                ));
+            }
+            Err(e) => return Err(format!("{e} (it restarts at the next call)")),
+        };
+        Ok(outcome_of(&result))
+    }
+
+    /// Starts `server` in the workspace and checks that it still lists the
+    /// tools the run was planned with.
+    fn start(&self, name: &str, server: &McpServer, left: Duration) -> Result<Client, String> {
+        let env = server_env(name, server).map_err(|e| e.to_string())?;
+        let timeout = server
+            .startup_timeout
+            .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.0)
+            .min(left);
+        let mut client = Client::start(
+            &Launch {
+                argv: &server.command,
+                cwd: &self.cwd,
+                env,
+                sandbox: self.sandbox.as_ref(),
+            },
+            timeout,
+        )
+        .map_err(|e| format!("MCP server `{name}` did not start: {e}"))?;
+        let offered = client
+            .list_tools(timeout)
+            .map_err(|e| format!("MCP server `{name}` did not list its tools: {e}"))?;
+        let now = listing(name, server, &offered).map_err(|e| e.to_string())?;
+        match self.listings.get(name) {
+            Some(planned) if planned.sha256 != now.sha256 => Err(format!(
+                "MCP server `{name}` now lists other tool definitions than when the run was planned"
+            )),
+            _ => Ok(client),
+        }
+    }
+}
+
+/// A `tools/call` result as the text the model gets: text blocks as they
+/// are, other blocks named; cut at [`MAX_OUTPUT`] bytes.
+pub fn outcome_of(result: &Value) -> ToolOutcome {
+    let mut text = String::new();
+    for block in result
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let kind = block.get("type").and_then(Value::as_str).unwrap_or("");
+        let field = |k: &str| block.get(k).and_then(Value::as_str).unwrap_or("");
+        match kind {
+            "text" => text.push_str(field("text")),
+            "resource" => {
+                let resource = block.get("resource").cloned().unwrap_or_default();
+                match resource.get("text").and_then(Value::as_str) {
+                    Some(t) => text.push_str(t),
+                    None => text.push_str(&format!(
+                        "[resource {}]",
+                        resource.get("uri").and_then(Value::as_str).unwrap_or("")
+                    )),
+                }
+            }
+            "resource_link" => text.push_str(&format!("[resource link {}]", field("uri"))),
+            other => text.push_str(&format!(
+                "[{other} content, {}; not shown]",
+                block.get("mimeType").and_then(Value::as_str).unwrap_or("")
+            )),
+        }
+    }
+    if text.is_empty()
+        && let Some(structured) = result.get("structuredContent")
+    {
+        text = structured.to_string();
+    }
+    let is_error = result
+        .get("isError")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let truncated = text.len() > MAX_OUTPUT;
+    if truncated {
+        let mut cut = MAX_OUTPUT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let total = text.len();
+        text.truncate(cut);
+        text.push_str(&format!("\n[output cut at {MAX_OUTPUT} of {total} bytes]"));
+    }
+    ToolOutcome {
+        content: text,
+        is_error,
+        denial: None,
+        truncated,
+        exit_code: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn server(tools: &[&str]) -> McpServer {
+        McpServer {
+            command: vec!["node".into(), "server.js".into()],
+            env: vec![],
+            tools: tools.iter().map(|t| t.to_string()).collect(),
+            startup_timeout: None,
+            call_timeout: None,
+        }
+    }
+
+    #[test]
+    fn a_listing_keeps_only_the_allowlist_and_names_a_missing_tool() {
+        let offered = vec![
+            json!({"name": "echo", "description": "Echo", "inputSchema": {"type": "object"}}),
+            json!({"name": "add", "inputSchema": {"type": "object"}}),
+        ];
+        let l = listing("everything", &server(&["echo"]), &offered).unwrap();
+        assert_eq!(l.tools.len(), 1);
+        assert_eq!(l.tools[0].name, "echo");
+        assert_eq!(l.package, "node server.js");
+        let e = listing("everything", &server(&["echo", "nope"]), &offered).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("has no tool `nope` (it offers: add, echo)"),
+            "{e}"
+        );
+        let e = listing("e", &server(&["a.b"]), &[json!({"name": "a.b"})]).unwrap_err();
+        assert!(e.to_string().contains("cannot be exposed"), "{e}");
+    }
+
+    #[test]
+    fn results_become_text_and_are_capped() {
+        let r = json!({"content": [{"type": "text", "text": "hi"}, {"type": "image", "mimeType": "image/png", "data": "x"}], "isError": true});
+        let o = outcome_of(&r);
+        assert_eq!(o.content, "hi\n[image content, image/png; not shown]");
+        assert!(o.is_error);
+        let big = "x".repeat(MAX_OUTPUT + 10);
+        let o = outcome_of(&json!({"content": [{"type": "text", "text": big}]}));
+        assert!(o.truncated && o.content.ends_with("bytes]"));
+    }
+}

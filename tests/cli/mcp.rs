@@ -1,0 +1,321 @@
+//! MCP servers as tools: a tiny deterministic server
+//! (`tests/fixtures/mcp/server.py`) for crashes, hangs and the sandbox, and
+//! the real npm servers (`@modelcontextprotocol/server-everything`,
+//! `server-filesystem`) installed by `.ci/run` under `$WF_MCP_NODE_MODULES`.
+
+use super::{Repo, events};
+use std::path::PathBuf;
+
+const FIXTURE: &str = include_str!("../fixtures/mcp/server.py");
+
+/// A repository with the fixture server and a task whose script turns are
+/// `turns` (YAML list items), allowlisting `allow` and exposing `tools`.
+fn fixture_repo(allow: &str, tools: &str, turns: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file("mcp/server.py", FIXTURE)
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: mcp-fixture
+model: {{ provider: script, script: turns.yaml }}
+tools: [{tools}]
+mcp:
+  test:
+    command: [python3, mcp/server.py]
+    tools: [{allow}]
+    call_timeout: 2s
+prompt: Use the server.
+checkpoints: {{ apply: false }}
+"
+            ),
+        )
+        .file("turns.yaml", &format!("turns:\n{turns}  - text: Done.\n"))
+        .commit();
+    repo
+}
+
+fn results(repo: &Repo) -> Vec<serde_json::Value> {
+    events(&repo.last_trace(), "tool_result")
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn an_allowlisted_call_reaches_the_model_and_others_are_refused() {
+    let repo = fixture_repo(
+        "echo",
+        "mcp__test__echo",
+        "  - tool_calls:
+      - { name: mcp__test__echo, input: { message: hi } }
+      - { name: mcp__test__crash, input: {} }
+",
+    );
+    repo.wf(&["run", "task.yaml"]).code(0);
+    let trace = repo.last_trace();
+    let server = &events(&trace, "mcp_server")[0];
+    assert_eq!(server["server"], "test");
+    assert_eq!(server["tools"][0]["name"], "echo");
+    let r = results(&repo);
+    assert_eq!(r[0]["output"], "echo: hi");
+    assert_eq!(r[0]["ok"], true);
+    assert_eq!(r[1]["ok"], false);
+    assert!(
+        r[1]["output"]
+            .as_str()
+            .unwrap()
+            .contains("unknown tool `mcp__test__crash`"),
+        "{}",
+        r[1]
+    );
+    // The result is in the next request the model got.
+    let requests = events(&trace, "model_request");
+    assert_eq!(requests.len(), 2);
+}
+
+#[test]
+fn a_declared_tool_the_server_lacks_stops_the_run_before_any_request() {
+    let repo = fixture_repo("echo, nosuch", "mcp__test__nosuch", "");
+    let ran = repo.wf(&["run", "task.yaml"]);
+    ran.code(2);
+    assert!(
+        ran.stderr.contains(
+            "MCP server `test` has no tool `nosuch` (it offers: crash, echo, hang, read)"
+        ),
+        "{}",
+        ran.stderr
+    );
+    assert!(repo.runs().is_empty(), "no run was recorded");
+}
+
+#[test]
+fn a_tool_not_in_the_allowlist_is_a_task_file_error() {
+    let repo = fixture_repo("echo", "mcp__test__hang, mcp__nope__x", "");
+    let ran = repo.wf(&["validate", "task.yaml"]);
+    ran.code(2);
+    assert!(
+        ran.stderr.contains("`hang` is not in `mcp.test.tools`"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("no MCP server `nope` is declared"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn an_unpinned_package_is_a_task_file_error() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: unpinned
+model: { provider: script, script: turns.yaml }
+tools: [mcp__fs__read_text_file]
+mcp:
+  fs:
+    command: [npx, -y, \"@modelcontextprotocol/server-filesystem@latest\", .]
+    tools: [read_text_file]
+prompt: x
+",
+    );
+    let ran = repo.wf(&["validate", "task.yaml"]);
+    ran.code(2);
+    assert!(
+        ran.stderr.contains("is not pinned to an exact version"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_crash_and_a_hang_are_tool_errors_and_the_run_goes_on() {
+    let repo = fixture_repo(
+        "echo, crash, hang",
+        "mcp__test__echo, mcp__test__crash, mcp__test__hang",
+        "  - tool_calls:
+      - { name: mcp__test__crash, input: {} }
+  - tool_calls:
+      - { name: mcp__test__hang, input: {} }
+  - tool_calls:
+      - { name: mcp__test__echo, input: { message: again } }
+",
+    );
+    let started = std::time::Instant::now();
+    repo.wf(&["run", "task.yaml"]).code(0);
+    assert!(started.elapsed().as_secs() < 20, "no hang");
+    let r = results(&repo);
+    assert_eq!(r[0]["ok"], false);
+    let crash = r[0]["output"].as_str().unwrap();
+    assert!(crash.contains("the server exited with code 3"), "{crash}");
+    assert!(crash.contains("crashing on purpose"), "{crash}");
+    assert_eq!(r[1]["ok"], false);
+    assert!(
+        r[1]["output"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 2s"),
+        "{}",
+        r[1]
+    );
+    // The server starts again for the next call.
+    assert_eq!(r[2]["output"], "echo: again");
+    assert!(crate::processes_with("mcp/server.py").is_empty());
+}
+
+#[test]
+fn a_replay_answers_from_the_recording_without_the_server() {
+    let repo = fixture_repo(
+        "echo",
+        "mcp__test__echo",
+        "  - tool_calls:
+      - { name: mcp__test__echo, input: { message: once } }
+",
+    );
+    repo.wf(&["run", "task.yaml"]).code(0);
+    // No python3 on PATH: the server cannot start, and need not.
+    let bin = tempfile::tempdir().unwrap();
+    let git = which("git");
+    std::os::unix::fs::symlink(git, bin.path().join("git")).unwrap();
+    let path = bin.path().to_str().unwrap();
+    let ran = repo.wf_env(&["replay", "last"], &[("PATH", path)]);
+    ran.code(0);
+    assert!(
+        ran.stdout.contains("reproduced"),
+        "{}{}",
+        ran.stdout,
+        ran.stderr
+    );
+}
+
+#[test]
+fn the_sandbox_confines_a_server() {
+    let secret = tempfile::Builder::new()
+        .prefix("wf-mcp-secret")
+        .tempdir_in(std::env::var("HOME").unwrap())
+        .unwrap();
+    std::fs::write(secret.path().join("key"), "s3cret").unwrap();
+    let path = secret.path().join("key");
+    let repo = fixture_repo(
+        "read",
+        "mcp__test__read",
+        &format!(
+            "  - tool_calls:\n      - {{ name: mcp__test__read, input: {{ path: \"{}\" }} }}\n",
+            path.display()
+        ),
+    );
+    repo.wf(&["run", "task.yaml"]).code(0);
+    let r = results(&repo);
+    assert_eq!(r[0]["ok"], false, "{}", r[0]);
+    assert!(!r[0]["output"].as_str().unwrap().contains("s3cret"));
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} not on PATH"))
+}
+
+/// The real servers' packages, installed by `.ci/run`; `None` (the test
+/// says why and passes) when they are not installed here.
+fn node_modules() -> Option<PathBuf> {
+    match std::env::var_os("WF_MCP_NODE_MODULES").map(PathBuf::from) {
+        Some(dir) if dir.join("@modelcontextprotocol").is_dir() => Some(dir),
+        _ => {
+            eprintln!(
+                "skipped: WF_MCP_NODE_MODULES does not point at the installed MCP servers (.ci/run installs them)"
+            );
+            None
+        }
+    }
+}
+
+fn real_repo(modules: &std::path::Path, mcp: &str, tools: &str, turns: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file("notes/a.txt", "inside the workspace\n")
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: mcp-real
+model: {{ provider: script, script: turns.yaml }}
+tools: [{tools}]
+mcp:
+{mcp}
+sandbox: {{ read: [\"{}\"] }}
+prompt: Use the servers.
+checkpoints: {{ apply: false }}
+",
+                modules.display()
+            )
+            .replace("$MODULES", modules.to_str().unwrap()),
+        )
+        .file("turns.yaml", &format!("turns:\n{turns}  - text: Done.\n"))
+        .commit();
+    repo
+}
+
+#[test]
+fn the_everything_server_echoes_and_adds() {
+    let Some(modules) = node_modules() else {
+        return;
+    };
+    let repo = real_repo(
+        &modules,
+        "  everything:
+    command: [node, $MODULES/@modelcontextprotocol/server-everything/dist/index.js, stdio]
+    tools: [echo, get-sum]",
+        "mcp__everything__echo, mcp__everything__get-sum",
+        "  - tool_calls:
+      - { name: mcp__everything__echo, input: { message: hello } }
+      - { name: mcp__everything__get-sum, input: { a: 2, b: 3 } }
+",
+    );
+    repo.wf(&["run", "task.yaml"]).code(0);
+    let r = results(&repo);
+    assert_eq!(r[0]["output"], "Echo: hello");
+    assert!(r[1]["output"].as_str().unwrap().contains('5'), "{}", r[1]);
+    let plan = repo.wf(&["plan", "task.yaml"]);
+    plan.code(0);
+    assert!(
+        plan.stdout.contains("mcp__everything__get-sum"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn the_filesystem_server_stays_in_the_workspace() {
+    let Some(modules) = node_modules() else {
+        return;
+    };
+    let repo = real_repo(
+        &modules,
+        "  files:
+    command: [node, $MODULES/@modelcontextprotocol/server-filesystem/dist/index.js, .]
+    tools: [read_text_file]",
+        "mcp__files__read_text_file",
+        "  - tool_calls:
+      - { name: mcp__files__read_text_file, input: { path: notes/a.txt } }
+      - { name: mcp__files__read_text_file, input: { path: /etc/hostname } }
+",
+    );
+    repo.wf(&["run", "task.yaml"]).code(0);
+    let r = results(&repo);
+    assert_eq!(r[0]["output"], "inside the workspace\n", "{}", r[0]);
+    assert_eq!(r[1]["ok"], false, "{}", r[1]);
+    assert!(
+        r[1]["output"]
+            .as_str()
+            .unwrap()
+            .contains("outside allowed directories"),
+        "{}",
+        r[1]
+    );
+}
