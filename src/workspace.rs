@@ -15,8 +15,8 @@
 //!
 //! Copying a large tree for every run would cost what the tree costs, not
 //! what changed. So the workspace of a repository is a *slot*
-//! (`$TMPDIR/wf-ws-<hash of the repository path>-<n>`, 0700) kept between
-//! runs, with its own git directory, and each run brings it to its own
+//! (`$TMPDIR/wf-<uid>/wf-ws-<hash of the repository path>-<n>`, in wf's
+//! private directory, see [`private_root`]) kept between runs, with its own git directory, and each run brings it to its own
 //! starting state by touching only what differs, with git's stat cache
 //! doing the comparing:
 //!
@@ -41,8 +41,8 @@
 //! slot's `.git` read-only, unconfined ones could have changed it. What is
 //! kept besides file contents: modification times of unchanged files (build
 //! tools rely on them) and directory permissions. Slots stay in the temp dir
-//! after the run; delete `$TMPDIR/wf-ws-*` when no wf runs to reclaim the
-//! space.
+//! after the run; delete `$TMPDIR/wf-<uid>/wf-ws-*` when no wf runs to
+//! reclaim the space.
 //!
 //! The slot's git borrows the user's object store (a read-only alternate):
 //! no object is written for a file the repository already holds. The run's
@@ -61,7 +61,7 @@
 //! for writing: for a Cargo project (a `Cargo.toml` at the root), checks
 //! and `shell` commands get `CARGO_TARGET_DIR` pointing at a target
 //! directory of wf's own for this repository
-//! (`$TMPDIR/wf-cache-<hash of the repository path>/cargo-target`, 0700),
+//! (`$TMPDIR/wf-<uid>/wf-cache-<hash of the repository path>/cargo-target`),
 //! kept from run to run, so dependencies are compiled once and only the
 //! workspace's own crates after that. The first run of a repository
 //! compiles its dependencies there. An ignored `node_modules/` at the root
@@ -237,7 +237,7 @@ pub struct Workspace {
 /// it, outside the copy, where no command of a run can write.
 #[derive(Debug, Clone)]
 struct Slot {
-    /// The copy: `$TMPDIR/wf-ws-<hash of the repository path>-<n>`.
+    /// The copy: `$TMPDIR/wf-<uid>/wf-ws-<hash of the repository path>-<n>`.
     dir: PathBuf,
     /// The run's temp directory (`<dir>.tmp`), emptied for every run.
     tmp: PathBuf,
@@ -835,6 +835,41 @@ fn user_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
     Ok(Git::user(dir).args(args).output()?)
 }
 
+/// wf's own directory in the temp dir, `$TMPDIR/wf-<uid>`, which holds
+/// every workspace slot, its lock and index files, and the build caches.
+/// Slot paths are predictable (a hash of the repository's path), so in a
+/// temp dir shared with other users each of them could be planted in
+/// advance — a directory of theirs that wf would fill with a copy of the
+/// repository. One private parent closes that: it is created `0700`, and
+/// used only when it is a real directory (not a link), owned by this user
+/// and closed to everyone else; anything else is refused, naming it.
+pub fn private_root() -> Result<PathBuf, WorkspaceError> {
+    private_root_in(&std::env::temp_dir())
+}
+
+/// [`private_root`] in the temp dir `tmp`.
+fn private_root_in(tmp: &Path) -> Result<PathBuf, WorkspaceError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    // SAFETY: getuid cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    let root = tmp.join(format!("wf-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&root) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io(format!("cannot create {}", root.display()))(e)),
+    }
+    let meta =
+        std::fs::symlink_metadata(&root).map_err(io(format!("cannot read {}", root.display())))?;
+    if !meta.file_type().is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(WorkspaceError::Unsafe(format!(
+            "{} is not a private directory of this user (a directory owned by uid {uid}, mode 0700); \
+             remove it, or set TMPDIR to a directory of your own",
+            root.display()
+        )));
+    }
+    Ok(root)
+}
+
 fn lock_path(dir: &Path) -> PathBuf {
     dir.with_extension("lock")
 }
@@ -845,7 +880,7 @@ fn lock_path(dir: &Path) -> PathBuf {
 fn claim_slot(origin: &Path) -> Result<(Slot, FileLock), WorkspaceError> {
     let key = sha256_hex(origin.to_string_lossy().as_bytes());
     for slot in 0..64 {
-        let dir = std::env::temp_dir().join(format!("wf-ws-{}-{slot}", &key[..12]));
+        let dir = private_root()?.join(format!("wf-ws-{}-{slot}", &key[..12]));
         match crate::sys::lock::take(&lock_path(&dir))
             .map_err(io("cannot lock a workspace slot"))?
         {
@@ -963,7 +998,7 @@ pub fn diffstat(patch: &str) -> Vec<(String, usize, usize)> {
 fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
     if origin.join("Cargo.toml").is_file() {
         let key = sha256_hex(origin.to_string_lossy().as_bytes());
-        let cache = std::env::temp_dir().join(format!("wf-cache-{}", &key[..12]));
+        let cache = private_root()?.join(format!("wf-cache-{}", &key[..12]));
         private_dir(&cache)?;
         let target = cache.join("cargo-target");
         std::fs::create_dir_all(&target)
@@ -1299,7 +1334,10 @@ mod tests {
     fn remove_slots(origin: &Path) {
         let key = sha256_hex(origin.to_string_lossy().as_bytes());
         let prefix = format!("wf-ws-{}-", &key[..12]);
-        for entry in std::fs::read_dir(std::env::temp_dir()).unwrap().flatten() {
+        for entry in std::fs::read_dir(private_root().unwrap())
+            .unwrap()
+            .flatten()
+        {
             if entry.file_name().to_string_lossy().starts_with(&prefix) {
                 let path = entry.path();
                 if path.is_dir() {
@@ -1615,6 +1653,39 @@ mod tests {
         assert!(start.contains("crlf.txt"), "{start}");
         drop(ws);
         remove_slots(o);
+    }
+
+    #[test]
+    fn a_planted_private_root_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let root = tmp.path().join(format!("wf-{uid}"));
+        // Made by wf: fine, and private.
+        let made = private_root_in(tmp.path()).unwrap();
+        assert_eq!(made, root);
+        let mode = std::fs::metadata(&root).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        // Opened to others: refused.
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = private_root_in(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("is not a private directory"), "{err}");
+        std::fs::remove_dir(&root).unwrap();
+        // A link to somewhere else: refused, not followed.
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &root).unwrap();
+        assert!(private_root_in(tmp.path()).is_err());
+        std::fs::remove_file(&root).unwrap();
+        // Another user's directory (only root can make one here).
+        if uid == 0 {
+            std::fs::create_dir(&root).unwrap();
+            std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::os::unix::fs::chown(&root, Some(4242), Some(4242)).unwrap();
+            assert!(private_root_in(tmp.path()).is_err());
+        }
     }
 
     #[test]

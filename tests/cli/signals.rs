@@ -52,6 +52,18 @@ fn exit_within(child: &mut Child, deadline: Duration) -> i32 {
 /// The runs' temp dirs in `tmp` (`wf-ws-….tmp`; the workspace slot itself
 /// stays for the next run, and so does its lock file).
 fn run_tmp_dirs(tmp: &Path) -> Vec<PathBuf> {
+    // In wf's private directory of the temp dir, `wf-<uid>`.
+    let private = std::fs::read_dir(tmp)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("wf-") && p.is_dir())
+        })
+        .ok()
+        .flatten();
+    let Some(tmp) = private else {
+        return Vec::new();
+    };
     std::fs::read_dir(tmp)
         .map(|d| {
             d.filter_map(Result::ok)

@@ -92,10 +92,19 @@ fn a_later_run_sees_the_users_tree_of_its_start_and_nothing_of_an_earlier_run() 
     assert!(out.contains("== ./notes.md\nuntracked notes\n"), "{out}");
     // The second run's workspace was the first one's slot, brought up to
     // date: the same path in both runs' temp dirs.
-    let slots: Vec<_> = std::fs::read_dir(repo.tmp())
+    let private = std::fs::read_dir(repo.tmp())
         .unwrap()
         .flatten()
-        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().contains('.'))
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("wf-"))
+        .expect("wf's private directory in TMPDIR");
+    let slots: Vec<_> = std::fs::read_dir(private)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            e.path().is_dir() && name.starts_with("wf-ws-") && !name.contains('.')
+        })
         .collect();
     assert_eq!(slots.len(), 1, "one slot for two runs in a row");
     // The starting state recorded for replay is the second run's.
@@ -183,5 +192,38 @@ checks:
         quick.lines().nth(1),
         Some("a"),
         "the second run sees the user's file: {quick}"
+    );
+}
+
+/// Slot paths are predictable: in a temp dir shared with other users, one
+/// could plant wf's directory in advance to receive a copy of the
+/// repository. wf refuses a directory that is not privately its user's.
+#[test]
+fn a_planted_private_directory_in_the_temp_dir_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::new();
+    repo.file("a.txt", "secret\n")
+        .file(
+            "task.yaml",
+            "wf: 1\nname: t\nmodel: { provider: script, script: turns.yaml }\nprompt: x\n",
+        )
+        .file("turns.yaml", "turns:\n  - text: Done.\n")
+        .commit();
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let planted = repo.tmp().join(format!("wf-{uid}"));
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let r = repo.wf(&["run", "task.yaml", "--dry-run"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not a private directory"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(&planted).unwrap().count(),
+        0,
+        "nothing of the repository went into it"
     );
 }
