@@ -391,6 +391,22 @@ fn continue_approved(
     } else {
         None
     };
+    // The message is made before anything is applied: nothing can fail
+    // between the apply and the commit but git itself. When the task file
+    // cannot be planned again (it lives outside the repository, as in a
+    // batch or a CI job, or it changed), the message is made from what the
+    // trace recorded instead: the task's name, version and hash, without
+    // the prompt's first line.
+    let message = if commit {
+        Some(
+            approved_commit_message(
+                root, cwd, dir, records, spec_path, inputs, model, sandbox, &start,
+            )
+            .unwrap_or_else(|_| recorded_commit_message(records, &dir.id)),
+        )
+    } else {
+        None
+    };
     let mut recorder = Recorder::reopen(dir, records, Vec::new(), reporter)
         .map_err(|e| Error::io("cannot append to the trace", e))?;
     let failed = |e: crate::record::recorder::RecordError| Error::Failed(e.to_string());
@@ -420,11 +436,8 @@ fn continue_approved(
                         files: files.clone(),
                     })
                     .map_err(failed)?;
-                if commit {
-                    let message = approved_commit_message(
-                        root, cwd, dir, records, spec_path, inputs, model, sandbox, &start,
-                    )?;
-                    match crate::workspace::commit(root, &files, &message) {
+                if let Some(message) = &message {
+                    match crate::workspace::commit(root, &files, message) {
                         Ok(revision) => recorder
                             .record(Event::Committed { revision, files })
                             .map_err(failed)?,
@@ -465,13 +478,49 @@ fn approved_commit_message(
             .map_err(Error::Failed)?;
     let base = start.as_ref().map_or(root, |s| s.dir.as_path());
     let plan = crate::plan::make(&loaded, &given, base, &mut resolver)?;
-    let approvers: Vec<String> = crate::record::summary::from_records(records)
+    Ok(crate::engine::commit_message(
+        &plan,
+        &dir.id,
+        &approvers(records),
+    ))
+}
+
+/// The commit message from the trace alone (see [`continue_approved`]):
+/// the form of [`crate::engine::commit_message`] without the prompt's
+/// first line.
+fn recorded_commit_message(records: &[Record], run_id: &str) -> String {
+    let (name, version, hash) = match records.first().map(|r| &r.event) {
+        Some(Event::RunStarted {
+            spec_name,
+            spec_version,
+            spec_hash,
+            ..
+        }) => (spec_name.as_str(), spec_version.clone(), spec_hash.as_str()),
+        _ => ("task", None, ""),
+    };
+    let shown = version
+        .as_deref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    let mut msg = format!("wf: {name}{shown}\n\nWf-Run: {run_id}\nWf-Task: {name}\n");
+    if let Some(v) = &version {
+        msg.push_str(&format!("Wf-Task-Version: {v}\n"));
+    }
+    msg.push_str(&format!("Wf-Spec-Hash: {hash}\n"));
+    for a in approvers(records) {
+        msg.push_str(&format!("Approved-By: {a}\n"));
+    }
+    msg
+}
+
+/// Who approved the apply checkpoint, in order.
+fn approvers(records: &[Record]) -> Vec<String> {
+    crate::record::summary::from_records(records)
         .approvals
         .into_iter()
         .filter(|a| a.checkpoint == "apply" && a.decision == "approved")
         .filter_map(|a| a.by)
-        .collect();
-    Ok(crate::engine::commit_message(&plan, &dir.id, &approvers))
+        .collect()
 }
 
 /// Records `run_finished` and writes summary.json.

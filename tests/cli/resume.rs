@@ -456,3 +456,56 @@ fn an_approved_diff_changed_since_is_refused_and_a_conflict_fails_the_apply() {
     assert!(run.join("diff.patch").exists());
     assert_eq!(events(&repo.last_trace(), "check_result").len(), 1);
 }
+
+/// A task file outside the repository (as in a batch or a CI job, where the
+/// task comes from another checkout) cannot be planned again at resume; an
+/// approval with `--commit` still commits, with the message made from the
+/// trace, and never leaves the change applied but uncommitted.
+#[test]
+fn approve_commit_then_resume_commits_a_task_from_outside_the_repository() {
+    let tasks = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tasks.path().join("task.yaml"),
+        "wf: 1
+name: outside
+version: \"3.0.0\"
+model: { provider: script, script: turns.yaml }
+tools: [write_file]
+permissions: { write: [\"**\"] }
+prompt: Write the file.
+",
+    )
+    .unwrap();
+    std::fs::write(
+        tasks.path().join("turns.yaml"),
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: out.txt, content: \"made\\n\" } }
+  - text: Done.
+",
+    )
+    .unwrap();
+    let repo = Repo::new();
+    repo.file("a.txt", "a\n").commit();
+    let task = tasks.path().join("task.yaml");
+    let r = repo.wf(&["run", task.to_str().unwrap()]);
+    r.code(3);
+    repo.wf(&["approve", "last", "--commit", "--as", "owner@example.com"])
+        .code(0);
+    let resumed = repo.wf(&["resume", "last"]);
+    resumed.code(0);
+    assert_eq!(repo.read("out.txt"), "made\n");
+    let message = super::git(repo.path(), &["log", "-1", "--format=%B"]);
+    assert!(message.starts_with("wf: outside 3.0.0\n"), "{message}");
+    assert!(message.contains("Wf-Task-Version: 3.0.0"), "{message}");
+    assert!(
+        message.contains("Approved-By: owner@example.com"),
+        "{message}"
+    );
+    assert_eq!(
+        repo.status(),
+        "",
+        "applied and committed, nothing left over"
+    );
+    assert_eq!(repo.last_summary()["status"], "succeeded");
+}
