@@ -208,10 +208,10 @@ for n in ${BENCH_SIZES:-1000 10000 100000}; do
   gen task "$d/task.yaml" one-turn
   runs=$((n >= 100000 ? 5 : n >= 10000 ? 10 : 20))
   printf 'rm -rf %q/.wf/runs\n' "$d/repo" >"$d/later.sh"
-  printf 'rm -rf %q/.wf/runs %q/wf-ws-*\nsync\n' "$d/repo" "$ws_base" >"$d/first.sh"
+  printf 'rm -rf %q/.wf/runs %q/wf-*/wf-ws-*\nsync\n' "$d/repo" "$ws_base" >"$d/first.sh"
   (cd "$d/repo" && env TMPDIR="$ws_base" "$wf" run ../task.yaml --yes 2>"$d/first.err") || die "one-turn run at $n files failed: $(cat "$d/first.err")"
   grep -q 'succeeded (1 turn' "$d/first.err" || die "one-turn run at $n files: $(cat "$d/first.err")"
-  (cd "$d/repo" && hf "w$n-first" --runs "$runs" --prepare "bash $d/first.sh" "env TMPDIR=$ws_base $qwf run ../task.yaml --yes")
+  (cd "$d/repo" && hf "w$n-first" --runs "$((n >= 100000 ? 3 : runs))" --prepare "bash $d/first.sh" "env TMPDIR=$ws_base $qwf run ../task.yaml --yes")
   (cd "$d/repo" && hf "w$n-later" --warmup 2 --runs "$runs" --prepare "bash $d/later.sh" "env TMPDIR=$ws_base $qwf run ../task.yaml --yes")
   target_first=-
   target_later=-
@@ -222,7 +222,7 @@ for n in ${BENCH_SIZES:-1000 10000 100000}; do
   esac
   row "w. one-turn run, $n-file repo, first run (new slot)" "$(mean "w$n-first")" s "$target_first" "$(sd "w$n-first")"
   row "w. one-turn run, $n-file repo, later run (slot kept)" "$(mean "w$n-later")" s "$target_later" "$(sd "w$n-later")"
-  rm -rf "$ws_base"/wf-ws-* "$d"
+  rm -rf "$ws_base"/wf-*/wf-ws-* "$d"
 done
 
 # ---- s. the sandbox: the run of c with one check, `true`: one command,
