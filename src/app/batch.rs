@@ -37,7 +37,9 @@
 //!   back-off (after a 429 or an overloaded server) holds back every run.
 //! - **Signals**: the first Ctrl-C or `SIGTERM` is passed on to every run
 //!   (each ends `interrupted`, as `wf run` does), no new run starts, and
-//!   the batch ends with exit code 130.
+//!   the batch ends with exit code 130; a second one is passed on too, and
+//!   everything exits at once. A batch killed outright leaves its runs a
+//!   `SIGHUP` from the kernel, and they end `interrupted` ([`child`]).
 
 pub mod child;
 pub mod manifest;
@@ -295,6 +297,11 @@ impl Batch {
             .collect();
         let queue = Mutex::new(todo);
         let children = Children::default();
+        // A second signal ends the batch at once: its runs, told to stop by
+        // the first, are told again, so they exit at once too (the kernel's
+        // SIGHUP when the batch is gone would not do that).
+        let again = children.clone();
+        crate::sys::signals::on_exit_at_once(move || again.signal_all(libc::SIGTERM));
         let (tx, rx) = std::sync::mpsc::channel::<Row>();
         let manifest_path = self.dir.join("batch.json");
         let mut save_error = None;
