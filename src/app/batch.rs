@@ -3,7 +3,8 @@
 //!
 //! # What a batch is
 //!
-//! - **The repositories** come from a file ([`repos`]): local paths, or git
+//! - **The repositories** come from a repos file ([`crate::app::repos`],
+//!   the format `wf emit` reads too): local paths, or git
 //!   URLs cloned (with the user's git credentials, [`crate::sys::git::Git::remote`])
 //!   into `repos/` of the batch folder, each with its own inputs.
 //! - **Each repository gets an ordinary `wf run`** in it: a child process
@@ -36,17 +37,18 @@
 //!   back-off (after a 429 or an overloaded server) holds back every run.
 //! - **Signals**: the first Ctrl-C or `SIGTERM` is passed on to every run
 //!   (each ends `interrupted`, as `wf run` does), no new run starts, and
-//!   the batch ends with exit code 130.
+//!   the batch ends with exit code 130; a second one is passed on too, and
+//!   everything exits at once. A batch killed outright leaves its runs a
+//!   `SIGHUP` from the kernel, and they end `interrupted` ([`child`]).
 
 pub mod child;
 pub mod manifest;
-pub mod repos;
 
+use crate::app::repos::{self, RepoEntry as Entry, Source};
 use crate::error::Error;
 use crate::sys::shared::Shared;
 use child::{Children, Seen};
 use manifest::Manifest;
-use repos::{Entry, Source};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -138,26 +140,7 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
         .canonicalize()
         .map_err(|e| Error::io(format!("cannot read {}", request.task.display()), e))?;
     let inputs = crate::app::run::parse_inputs(&request.inputs)?;
-    let text = std::fs::read_to_string(&request.repos).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read the repositories file {}: {e}",
-            request.repos.display()
-        ))
-    })?;
-    let base = request
-        .repos
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let entries = repos::parse(&text, &base)
-        .map_err(|e| Error::Usage(format!("{}: {e}", request.repos.display())))?;
-    if entries.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} lists no repository",
-            request.repos.display()
-        )));
-    }
+    let entries = repos::load(&request.repos).map_err(|e| Error::Usage(e.to_string()))?;
     let fingerprint = crate::hash::sha256_hex(
         serde_json::json!({
             "task": loaded.hash,
@@ -219,9 +202,9 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
     };
     for e in &entries {
         let repo = manifest.repos.entry(e.key.clone()).or_default();
-        repo.written = e.written.clone();
+        repo.written = e.repo.clone();
         repo.line = e.line;
-        repo.inputs = e.inputs.clone();
+        repo.inputs = e.inputs.iter().cloned().collect();
         if repo.status.is_empty() {
             repo.status = "pending".into();
         }
@@ -314,6 +297,11 @@ impl Batch {
             .collect();
         let queue = Mutex::new(todo);
         let children = Children::default();
+        // A second signal ends the batch at once: its runs, told to stop by
+        // the first, are told again, so they exit at once too (the kernel's
+        // SIGHUP when the batch is gone would not do that).
+        let again = children.clone();
+        crate::sys::signals::on_exit_at_once(move || again.signal_all(libc::SIGTERM));
         let (tx, rx) = std::sync::mpsc::channel::<Row>();
         let manifest_path = self.dir.join("batch.json");
         let mut save_error = None;

@@ -76,12 +76,14 @@ pub fn prepare(req: &Request) -> Result<Prepared, Error> {
         ))
     })?;
     let mut entries = repos::load(&req.repos).map_err(|e| Error::Usage(e.to_string()))?;
-    let repos_dir = crate::spec::dir_of(&cwd.join(&req.repos)).to_path_buf();
     for e in &mut entries {
-        if e.is_url() || Path::new(&e.repo).is_absolute() {
+        let repos::Source::Local(path) = &e.source else {
+            continue;
+        };
+        if Path::new(&e.repo).is_absolute() {
             continue;
         }
-        e.repo = relative_to(&root, &repos_dir.join(&e.repo)).ok_or_else(|| {
+        e.repo = relative_to(&root, path).ok_or_else(|| {
             Error::Usage(format!(
                 "{}:{}: the path {} is outside the repository {}; a relative path names a \
                  repository inside the checkout (use a git URL or an absolute path otherwise)",

@@ -16,8 +16,17 @@
 //!   its namespace down). A child started after that is killed as soon as
 //!   it is registered ([`crate::sys::process::run`] checks the flag), so
 //!   none outlives the run;
-//! - a second signal ends wf at once with exit code 130, whatever it was
-//!   doing (the workspace may then stay behind in `$TMPDIR`).
+//! - a second `SIGINT` or `SIGTERM` ends wf at once with exit code 130,
+//!   whatever it was doing (the workspace may then stay behind in
+//!   `$TMPDIR`), after running what [`on_exit_at_once`] set (`wf batch`
+//!   passes the signal on to its runs there, so they exit at once too);
+//! - a `SIGHUP` after the first signal changes nothing: it says the
+//!   terminal, or the `wf batch` that started this run, is gone, so nobody
+//!   is there to ask for more, and it may come more than once (the kernel
+//!   sends a batch's run its parent-death signal, `SIGHUP`, once for each
+//!   thread of the batch that dies holding it, see
+//!   [`crate::app::batch::child`]). A run ends recorded as interrupted
+//!   however many come.
 //!
 //! Nothing else happens in the signal thread: the run notices the flag
 //! itself, between events (see [`crate::engine`]): it records
@@ -35,10 +44,16 @@
 //! Commands other than `wf run` and `wf resume` do not install this: the
 //! signals keep their default action and end them at once.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+type Hook = Box<dyn Fn() + Send>;
+
+/// What to do before a second signal ends wf at once.
+static AT_ONCE: Mutex<Option<Hook>> = Mutex::new(None);
 
 /// The exit code of a process ended by a second signal, and of a run
 /// ended by the first one: 128 + `SIGINT`, as shells report Ctrl-C.
@@ -95,16 +110,36 @@ pub fn install() {
     });
 }
 
+/// Sets what the signal thread does just before a second signal ends wf
+/// at once, after killing wf's own commands (replacing what was set
+/// before). It runs in the signal thread: it must not wait for the
+/// interrupted work.
+pub fn on_exit_at_once(hook: impl Fn() + Send + 'static) {
+    *AT_ONCE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+}
+
 fn received(sig: libc::c_int) {
     if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        if sig == libc::SIGHUP {
+            say("\nwf: SIGHUP: stopping already\n");
+            return;
+        }
         crate::sys::process::kill_all();
+        if let Some(hook) = AT_ONCE.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            hook();
+        }
         say(&format!("\nwf: {}: exiting now\n", name(sig)));
         std::process::exit(EXIT_INTERRUPTED);
     }
     SIGNAL.store(sig, Ordering::SeqCst);
     crate::sys::process::kill_all();
+    let again = if sig == libc::SIGHUP {
+        "Ctrl-C"
+    } else {
+        "again"
+    };
     say(&format!(
-        "\nwf: {}: stopping the run (again to exit at once)\n",
+        "\nwf: {}: stopping the run ({again} to exit at once)\n",
         name(sig)
     ));
 }

@@ -223,9 +223,29 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The records of `repo`'s only run so far (a line being written is left out).
+fn trace_of(repo: &Repo) -> Vec<Value> {
+    let runs = repo.runs();
+    let Some(run) = runs.first() else {
+        return Vec::new();
+    };
+    std::fs::read_to_string(run.join("trace.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map_while(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 #[test]
 fn a_killed_batch_resumes_without_repeating_finished_repositories() {
     let hub = hub();
+    // A marker on the check's command line, to find it among processes.
+    let marker = format!("wf-batch-killed-{}", std::process::id());
+    let task = std::fs::read_to_string(hub.join("task.yaml")).unwrap();
+    hub.file(
+        "task.yaml",
+        &task.replace("run: \"test", &format!("run: \": {marker}; test")),
+    );
     let (a, slow, c) = (target(&[]), target(&["slow"]), target(&[]));
     repos_file(
         &hub,
@@ -254,11 +274,28 @@ fn a_killed_batch_resumes_without_repeating_finished_repositories() {
                 .is_some_and(|m| m["repos"][&slow_key]["run_id"].is_string())
         })
     });
-    // SIGKILL: the batch cannot pass anything on; its runs get SIGTERM
-    // from the kernel when it dies (usually twice: they stop at once).
+    wait_for("the slow check to run", || {
+        !crate::processes_with(&marker).is_empty()
+    });
+    // SIGKILL: the batch cannot pass anything on; its runs get SIGHUP from
+    // the kernel when it dies (once per batch thread that dies holding
+    // them), and stop as on one signal, however many come.
     batch.kill().unwrap();
     batch.wait().unwrap();
-    // Interrupted once its run lock is free: the run is over.
+    wait_for("the slow run to record its end", || {
+        trace_of(&slow)
+            .last()
+            .is_some_and(|e| e["kind"] == "run_finished")
+    });
+    let trace = trace_of(&slow);
+    let end = trace.last().unwrap();
+    assert_eq!(end["status"], "interrupted", "{end}");
+    let stop = &trace[trace.len() - 2];
+    assert_eq!(stop["kind"], "run_interrupted", "{stop}");
+    assert_eq!(stop["signal"], "SIGHUP", "{stop}");
+    wait_for("the slow check to be stopped", || {
+        crate::processes_with(&marker).is_empty()
+    });
     wait_for("wf runs to show the slow run interrupted", || {
         slow.wf(&["runs"]).stdout.contains("interrupted")
     });

@@ -191,6 +191,41 @@ fn ctrl_c_during_a_check_stops_everything_and_resume_finishes_the_run() {
     repo.wf(&["resume", "last"]).code(2);
 }
 
+#[test]
+fn sighup_again_and_again_stops_the_run_once() {
+    // What a run of a killed `wf batch` gets: the kernel's parent-death
+    // SIGHUP, once per batch thread that dies holding it.
+    let outside = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = unique_marker();
+    let repo = repo(&format!("sleep {marker}"), outside.path());
+    let mut child = spawn_wf(&repo, &["run", "task.yaml", "--yes"], tmp.path(), &[]);
+    wait_for("the check to start", Duration::from_secs(60), || {
+        !with_marker(&marker).is_empty()
+    });
+    for _ in 0..3 {
+        // SAFETY: only sends a signal to the wf process the test started.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGHUP);
+        }
+        // Long enough for wf to take each one (not merged with the next).
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let code = exit_within(&mut child, Duration::from_secs(20));
+    assert_eq!(code, 130);
+    wait_for(
+        "the check's processes to end",
+        Duration::from_secs(20),
+        || with_marker(&marker).is_empty(),
+    );
+    let trace = repo.last_trace();
+    assert_eq!(events(&trace, "run_interrupted").len(), 1);
+    assert_eq!(events(&trace, "run_interrupted")[0]["signal"], "SIGHUP");
+    let end = trace.last().unwrap();
+    assert_eq!(end["kind"], "run_finished");
+    assert_eq!(end["status"], "interrupted");
+}
+
 fn sse_done() -> Reply {
     let events = [
         serde_json::json!({"type": "message_start", "message": {"id": "m1", "type": "message", "role": "assistant", "content": [],

@@ -12,24 +12,31 @@
 //!   ([`Children::signal_all`]), so every run ends as a run does on a
 //!   signal: recorded as interrupted, its commands stopped.
 //! - Should the batch itself die (`kill -9`), the kernel sends each child
-//!   `SIGTERM` (`PR_SET_PDEATHSIG`). It sends it each time the child is
-//!   handed on from a dying thread of the batch to another, so a child
-//!   usually gets two and stops at once, as `wf run` does on a second
-//!   Ctrl-C: every command it started killed, its trace left without an
-//!   end (`wf runs` shows such a run as interrupted, and the batch run
-//!   again starts the repository afresh). No run outlives the batch.
+//!   `SIGHUP` (`PR_SET_PDEATHSIG`). It sends it when the thread that
+//!   started the child dies, and again each time the child is handed on
+//!   from a dying thread of the batch to another, so a child may get
+//!   several. `wf run` counts a `SIGHUP` after the first signal as nothing
+//!   ([`crate::sys::signals`]; a second `SIGTERM` would mean "exit at
+//!   once"), so each run stops as on one Ctrl-C: every command it started
+//!   killed, `run_interrupted` and `run_finished` (`interrupted`) in its
+//!   trace, and the batch run again starts the repository afresh. No run
+//!   outlives the batch.
+//! - A second signal to the batch ends it at once, and passes `SIGTERM` on
+//!   to every run again first, so they exit at once too
+//!   ([`crate::sys::signals::on_exit_at_once`]).
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// The children running now (their pids, each its group's id).
-#[derive(Debug, Default)]
+/// The children running now (their pids, each its group's id); clones
+/// share them.
+#[derive(Debug, Default, Clone)]
 pub struct Children {
-    pids: Mutex<BTreeSet<i32>>,
+    pids: Arc<Mutex<BTreeSet<i32>>>,
 }
 
 impl Children {
@@ -100,7 +107,7 @@ pub fn run(
     // getppid, _exit), touching no memory of the parent.
     unsafe {
         cmd.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGHUP);
             // The batch died before the line above: no signal would come.
             if libc::getppid() != parent {
                 libc::_exit(130);
