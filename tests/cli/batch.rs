@@ -446,3 +446,45 @@ prompt: Write out.txt.
     assert!((total - 0.009).abs() < 1e-6, "{total}");
     assert!(r.stdout.contains("spent $0.0090"), "{}", r.stdout);
 }
+
+/// A run stopped by its batch's cap replays as it ran: the replay shares no
+/// batch, and stops where the recorded run was stopped.
+#[test]
+fn a_run_stopped_by_the_batch_cap_replays() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: paid
+model: { provider: anthropic, name: claude-sonnet-4-5 }
+tools: [write_file]
+permissions: { write: [\"out.txt\"] }
+prompt: Write out.txt.
+",
+    )
+    .commit();
+    // A batch folder of one's own: $0.003 a turn against a $0.004 cap lets
+    // two requests out and stops the run before its third.
+    let batch = tempfile::tempdir().unwrap();
+    wf::sys::shared::Shared::at(batch.path())
+        .update(|s| {
+            s.max_cost_usd = Some(0.004);
+            s.max_requests = 1;
+        })
+        .unwrap();
+    let server = TestServer::start(vec![turn(1000, true), turn(1000, true), turn(1000, false)]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", "sk-test"),
+            ("WF_BATCH_DIR", batch.path().to_str().unwrap()),
+        ],
+    );
+    r.code(1);
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(repo.last_summary()["status"], "cost_limit");
+    let replay = repo.wf(&["replay", "last"]);
+    assert_eq!(replay.code, 0, "{}\n{}", replay.stdout, replay.stderr);
+    assert!(replay.stdout.contains("reproduced"), "{}", replay.stdout);
+}

@@ -23,6 +23,20 @@ impl Executor<'_> {
     /// otherwise the request slot to hold until the answer is in (`None`
     /// outside a batch, or when interrupted while waiting).
     pub(super) fn batch_gate(&mut self) -> Result<Result<Option<Slot>, End>, String> {
+        // A replay shares nothing with a batch: it stops where the recorded
+        // run was stopped by its batch's cap (after as many requests, with
+        // the recorded message), so the replay reproduces it.
+        if let Mode::Replay(setup) = &self.mode {
+            let stop = recorded_batch_stop(&setup.records);
+            if let Some((requests, message)) = stop
+                && u64::from(self.totals.turns) == requests
+            {
+                return self
+                    .limit(BATCH_LIMIT, RunStatus::CostLimit, &message)
+                    .map(Err);
+            }
+            return Ok(Ok(None));
+        }
         let Some(shared) = Shared::from_env() else {
             return Ok(Ok(None));
         };
@@ -30,7 +44,7 @@ impl Executor<'_> {
         if let Some((spent, cap)) = state.over_cap() {
             return self
                 .limit(
-                    "batch_max_cost_usd",
+                    BATCH_LIMIT,
                     RunStatus::CostLimit,
                     &format!(
                         "the batch's runs spent {}, its cap (wf batch --max-cost-usd) is {}",
@@ -58,6 +72,25 @@ impl Executor<'_> {
         }
         Ok(())
     }
+}
+
+/// The limit a batch's cap reaches, as recorded.
+const BATCH_LIMIT: &str = "batch_max_cost_usd";
+
+/// Where a recorded run was stopped by its batch's cap: the model requests
+/// it had sent, and the recorded message.
+fn recorded_batch_stop(records: &[Record]) -> Option<(u64, String)> {
+    let mut requests = 0;
+    for record in records {
+        match &record.event {
+            Event::ModelRequest { .. } => requests += 1,
+            Event::LimitReached { limit, message } if limit == BATCH_LIMIT => {
+                return Some((requests, message.clone()));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn shared_error(e: std::io::Error) -> String {
