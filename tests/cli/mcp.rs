@@ -11,6 +11,12 @@ const FIXTURE: &str = include_str!("../fixtures/mcp/server.py");
 /// A repository with the fixture server and a task whose script turns are
 /// `turns` (YAML list items), allowlisting `allow` and exposing `tools`.
 fn fixture_repo(allow: &str, tools: &str, turns: &str) -> Repo {
+    fixture_repo_with(allow, tools, turns, "")
+}
+
+/// [`fixture_repo`] with `extra` (YAML lines, indented for the server's
+/// mapping, or top-level keys after a blank server line) in the task file.
+fn fixture_repo_with(allow: &str, tools: &str, turns: &str, extra: &str) -> Repo {
     let repo = Repo::new();
     repo.file("mcp/server.py", FIXTURE)
         .file(
@@ -25,7 +31,7 @@ mcp:
     command: [python3, mcp/server.py]
     tools: [{allow}]
     call_timeout: 2s
-prompt: Use the server.
+{extra}prompt: Use the server.
 checkpoints: {{ apply: false }}
 "
             ),
@@ -318,4 +324,98 @@ fn the_filesystem_server_stays_in_the_workspace() {
         "{}",
         r[1]
     );
+}
+
+/// Both outputs of a command, for messages that may go to either.
+fn said(ran: &super::Ran) -> String {
+    format!("{}{}", ran.stdout, ran.stderr)
+}
+
+#[test]
+fn wf_lock_pins_a_server_and_a_changed_server_is_refused_until_updated() {
+    // The task passes WF_TEST_MCP_VARIANT to the server: the same command
+    // then lists other definitions, as an upgraded package would.
+    let repo = fixture_repo_with(
+        "echo, read",
+        "mcp__test__echo",
+        "  - tool_calls:\n      - { name: mcp__test__echo, input: { message: hi } }\n",
+        "    env: [WF_TEST_MCP_VARIANT]\n",
+    );
+    let same = [("WF_TEST_MCP_VARIANT", "")];
+    let changed = [("WF_TEST_MCP_VARIANT", "changed")];
+    let no_read = [("WF_TEST_MCP_VARIANT", "no-read")];
+
+    // Not pinned yet: a note, and the run goes ahead.
+    let plan = repo.wf_env(&["plan", "task.yaml"], &same);
+    plan.code(0);
+    assert!(
+        said(&plan).contains("MCP server `test` (`python3 mcp/server.py`) is not pinned in"),
+        "{}",
+        said(&plan)
+    );
+
+    let locked = repo.wf_env(&["lock", "task.yaml"], &same);
+    locked.code(0);
+    assert!(
+        locked
+            .stdout
+            .contains("pinned  MCP python3 mcp/server.py (tools echo, read)"),
+        "{}",
+        said(&locked)
+    );
+    let lock = repo.read("wf.lock");
+    assert!(
+        lock.contains(
+            "mcp:\n  - package: \"python3 mcp/server.py\"\n    tools:\n      \"echo\": \""
+        ),
+        "{lock}"
+    );
+    assert!(lock.contains("recipes: []"), "{lock}");
+    // Locking again changes nothing.
+    let again = repo.wf_env(&["lock", "task.yaml"], &same);
+    again.code(0);
+    assert!(
+        again.stdout.contains("wf.lock is up to date"),
+        "{}",
+        said(&again)
+    );
+
+    let run = repo.wf_env(&["run", "task.yaml"], &same);
+    run.code(0);
+    assert!(!said(&run).contains("not pinned"), "{}", said(&run));
+    assert_eq!(repo.runs().len(), 1);
+
+    // Changed under the same pin: refused before any model request.
+    for (env, what) in [
+        (&changed, "`echo` changed (description or input schema)"),
+        (&no_read, "`read` no longer offered"),
+    ] {
+        for command in ["run", "plan"] {
+            let ran = repo.wf_env(&[command, "task.yaml"], env);
+            ran.code(2);
+            assert!(
+                ran.stderr.contains(
+                    "MCP server `test` (`python3 mcp/server.py`): its tool definitions changed under the same pin in ./wf.lock"
+                ) && ran.stderr.contains(what)
+                    && ran.stderr.contains("accept it with `wf lock --update test`"),
+                "{command}: {}",
+                ran.stderr
+            );
+        }
+    }
+    assert_eq!(repo.runs().len(), 1, "no run was recorded");
+    // `wf lock` without --update refuses it too; with it, the pin moves.
+    repo.wf_env(&["lock", "task.yaml"], &changed).code(2);
+    let updated = repo.wf_env(&["lock", "task.yaml", "--update", "test"], &changed);
+    updated.code(0);
+    assert!(
+        updated
+            .stdout
+            .contains("moved   MCP python3 mcp/server.py: changed tool echo"),
+        "{}",
+        said(&updated)
+    );
+    repo.wf_env(&["run", "task.yaml"], &changed).code(0);
+    // And the old server is now the changed one.
+    repo.wf_env(&["run", "task.yaml"], &same).code(2);
 }
