@@ -419,3 +419,67 @@ fn wf_lock_pins_a_server_and_a_changed_server_is_refused_until_updated() {
     // And the old server is now the changed one.
     repo.wf_env(&["run", "task.yaml"], &same).code(2);
 }
+
+#[test]
+fn a_resumed_run_answers_its_mcp_calls_from_the_recording_without_the_server() {
+    // The server logs every start to a file outside the repository (a
+    // directory the sandbox lets it write).
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("starts.log");
+    let repo = Repo::new();
+    repo.file("mcp/server.py", FIXTURE)
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: mcp-resume
+model: {{ provider: script, script: turns.yaml }}
+tools: [mcp__test__echo, write_file]
+permissions: {{ write: [\"out/**\"] }}
+mcp:
+  test:
+    command: [python3, mcp/server.py, --log, \"{log}\"]
+    tools: [echo]
+sandbox: {{ write: [\"{dir}\"] }}
+prompt: Echo, then write the answer.
+",
+                log = log.display(),
+                dir = logs.path().display()
+            ),
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: mcp__test__echo, input: { message: hi } }
+  - tool_calls:
+      - { name: write_file, input: { path: out/answer.txt, content: \"echo: hi\\n\" } }
+  - text: Done.
+",
+        )
+        .commit();
+    let starts = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // No terminal, no --yes: the run stops at the apply checkpoint.
+    repo.wf(&["run", "task.yaml"]).code(3);
+    assert!(!repo.exists("out/answer.txt"));
+    // Once to list its tools, once in the workspace for the call.
+    assert_eq!(starts(), 2, "{}", std::fs::read_to_string(&log).unwrap());
+    repo.wf(&["approve", "last"]).code(0);
+    let resumed = repo.wf(&["resume", "last"]);
+    resumed.code(0);
+    assert_eq!(repo.read("out/answer.txt"), "echo: hi\n");
+    assert_eq!(
+        starts(),
+        2,
+        "the resume started the server: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let r = results(&repo);
+    assert_eq!(r[0]["output"], "echo: hi");
+    assert_eq!(repo.last_summary()["status"], "succeeded");
+}
