@@ -8,6 +8,11 @@
 //! model as `mcp__<server>__<tool>` (see [`crate::spec::MCP_TOOL_PATTERN`])
 //! only when they are in the server's allowlist and in the step's `tools`.
 //!
+//! A server declared with `url:` is remote: wf speaks streamable HTTP to it
+//! from its own process ([`http`]), with headers whose values come from
+//! wf's environment; nothing is started, so the sandbox does not apply, and
+//! `wf plan` says so.
+//!
 //! The client ([`client`]) is a small synchronous JSON-RPC client over
 //! stdio rather than the `rmcp` SDK: wf is synchronous, and `initialize`,
 //! `tools/list` and `tools/call` are all it needs; a reader thread and a
@@ -18,6 +23,7 @@
 //! up with, then starts the servers it needs.
 
 pub mod client;
+pub mod http;
 
 use crate::plan::{McpListing, McpTool, Plan, PlanStep, StepKind};
 use crate::provider::ToolDef;
@@ -25,7 +31,7 @@ use crate::recipes::lock::McpPin;
 use crate::record::event::{Event, Record};
 use crate::spec::{McpServer, Spec, mcp_tool_name};
 use crate::tools::ToolOutcome;
-use client::{Client, ClientError, Launch};
+use client::{Client, ClientError, Launch, Rpc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -275,6 +281,62 @@ pub fn compare(server: &McpServer, offered: &[Value], pin: &McpPin) -> PinDiff {
     diff
 }
 
+/// The headers a `url` server gets: each declared header with the value of
+/// its variable in wf's environment.
+fn server_headers(name: &str, server: &McpServer) -> Result<Vec<(String, String)>, McpError> {
+    server
+        .headers
+        .iter()
+        .map(|(header, var)| match std::env::var(var) {
+            Ok(value) => Ok((header.clone(), value)),
+            Err(_) => Err(McpError::MissingEnv {
+                server: name.to_string(),
+                var: var.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// Opens a connection to `server` within `timeout`: over streamable HTTP
+/// for a `url` (never confined: wf itself connects), or by starting its
+/// command in `cwd` under `sandbox`.
+fn connect(
+    name: &str,
+    server: &McpServer,
+    cwd: &Path,
+    sandbox: Option<&crate::sandbox::Sandboxed>,
+    timeout: Duration,
+) -> Result<Box<dyn Rpc>, McpError> {
+    let server_err = |error| McpError::Server {
+        server: name.to_string(),
+        error,
+    };
+    if let Some(url) = &server.url {
+        let headers = server_headers(name, server)?;
+        let client = http::HttpClient::connect(url, headers, timeout).map_err(server_err)?;
+        return Ok(Box::new(client));
+    }
+    let env = server_env(name, server)?;
+    let client = Client::start(
+        &Launch {
+            argv: &server.command,
+            cwd,
+            env,
+            sandbox,
+        },
+        timeout,
+    )
+    .map_err(server_err)?;
+    Ok(Box::new(client))
+}
+
+/// The note `wf plan` and `wf run` give for a remote server.
+pub fn remote_note(name: &str, url: &str) -> String {
+    format!(
+        "MCP server `{name}` is remote ({url}): wf connects to it over the network from its own process; the sandbox does not apply to it"
+    )
+}
+
 /// The listing of a server's allowlisted tools from its `tools/list`
 /// answer: each allowlisted tool must be offered, and its exposed name
 /// must fit the providers' rules.
@@ -407,25 +469,20 @@ pub fn list_servers(
             server: name.clone(),
             message,
         })?;
-        let env = server_env(name, server)?;
         let timeout = server
             .startup_timeout
             .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.0);
-        let server_err = |error| McpError::Server {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut client = connect(name, server, root, sandbox.as_ref(), timeout)?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let offered = client.list_tools(left).map_err(|error| McpError::Server {
             server: name.clone(),
             error,
-        };
-        let mut client = Client::start(
-            &Launch {
-                argv: &server.command,
-                cwd: root,
-                env,
-                sandbox: sandbox.as_ref(),
-            },
-            timeout,
-        )
-        .map_err(server_err)?;
-        let offered = client.list_tools(timeout).map_err(server_err)?;
+        })?;
+        drop(client);
+        if let Some(url) = &server.url {
+            out.notes.push(remote_note(name, url));
+        }
         let shown = pins.path.display();
         match pins.pins.get(&package) {
             Some(pin) => {
@@ -516,7 +573,7 @@ pub struct Session {
     listings: BTreeMap<String, McpListing>,
     cwd: PathBuf,
     sandbox: Option<crate::sandbox::Sandboxed>,
-    clients: BTreeMap<String, Client>,
+    clients: BTreeMap<String, Box<dyn Rpc>>,
     recorded: Vec<Recorded>,
     /// Whether servers may be started (false in a replay).
     live: bool,
@@ -650,7 +707,7 @@ impl Session {
             .get(server)
             .ok_or_else(|| format!("MCP server `{server}` is not declared"))?
             .clone();
-        if self.clients.get(server).is_some_and(Client::is_closed) {
+        if self.clients.get(server).is_some_and(|c| c.is_closed()) {
             self.clients.remove(server);
         }
         if !self.clients.contains_key(server) {
@@ -667,10 +724,18 @@ impl Session {
             Err(ClientError::Rpc { code, message }) => {
                 return Ok(ToolOutcome::error(format!("error {code}: {message}")));
             }
+            Err(e @ ClientError::Timeout(_)) if spec.url.is_some() => {
+                return Err(format!(
+                    "{e}; the session was closed (a new one starts at the next call)"
+                ));
+            }
             Err(e @ ClientError::Timeout(_)) => {
                 return Err(format!(
                     "{e}; the server was stopped (it restarts at the next call)"
                 ));
+            }
+            Err(e) if spec.url.is_some() => {
+                return Err(format!("{e} (a new session starts at the next call)"));
             }
             Err(e) => return Err(format!("{e} (it restarts at the next call)")),
         };
@@ -679,22 +744,23 @@ impl Session {
 
     /// Starts `server` in the workspace and checks that it still lists the
     /// tools the run was planned with.
-    fn start(&self, name: &str, server: &McpServer, left: Duration) -> Result<Client, String> {
-        let env = server_env(name, server).map_err(|e| e.to_string())?;
+    fn start(
+        &self,
+        name: &str,
+        server: &McpServer,
+        left: Duration,
+    ) -> Result<Box<dyn Rpc>, String> {
         let timeout = server
             .startup_timeout
             .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.0)
             .min(left);
-        let mut client = Client::start(
-            &Launch {
-                argv: &server.command,
-                cwd: &self.cwd,
-                env,
-                sandbox: self.sandbox.as_ref(),
-            },
-            timeout,
-        )
-        .map_err(|e| format!("MCP server `{name}` did not start: {e}"))?;
+        let mut client = match connect(name, server, &self.cwd, self.sandbox.as_ref(), timeout) {
+            Ok(c) => c,
+            Err(McpError::Server { error, .. }) => {
+                return Err(format!("MCP server `{name}` did not start: {error}"));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let offered = client
             .list_tools(timeout)
             .map_err(|e| format!("MCP server `{name}` did not list its tools: {e}"))?;
@@ -778,6 +844,8 @@ mod tests {
     fn server(tools: &[&str]) -> McpServer {
         McpServer {
             command: vec!["node".into(), "server.js".into()],
+            url: None,
+            headers: BTreeMap::new(),
             env: vec![],
             tools: tools.iter().map(|t| t.to_string()).collect(),
             startup_timeout: None,

@@ -483,3 +483,224 @@ prompt: Echo, then write the answer.
     assert_eq!(r[0]["output"], "echo: hi");
     assert_eq!(repo.last_summary()["status"], "succeeded");
 }
+
+/// A server process of a test, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `ready` says so, for at most 20 s.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed().as_secs() < 20, "{what} did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The streamable-HTTP fixture (`tests/fixtures/mcp/http_server.py`) on a
+/// free loopback port.
+fn http_fixture() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("http_server.py");
+    std::fs::write(&script, include_str!("../fixtures/mcp/http_server.py")).unwrap();
+    let port_file = dir.path().join("port");
+    let child = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&port_file)
+        .spawn()
+        .unwrap();
+    wait_for("the HTTP fixture", || port_file.exists());
+    let port = std::fs::read_to_string(&port_file).unwrap();
+    Served {
+        child,
+        url: format!("http://127.0.0.1:{}/mcp", port.trim()),
+        _dir: dir,
+    }
+}
+
+fn remote_repo(server: &str, tools: &str, turns: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: mcp-remote
+model: {{ provider: script, script: turns.yaml }}
+tools: [{tools}]
+mcp:
+{server}
+prompt: Use the server.
+checkpoints: {{ apply: false }}
+"
+        ),
+    )
+    .file("turns.yaml", &format!("turns:\n{turns}  - text: Done.\n"))
+    .commit();
+    repo
+}
+
+#[test]
+fn a_streamable_http_server_is_called_with_headers_from_the_environment_never_recorded() {
+    let served = http_fixture();
+    let repo = remote_repo(
+        &format!(
+            "  remote:
+    url: {}
+    headers: {{ Authorization: WF_TEST_MCP_AUTH }}
+    tools: [echo, hang]
+    call_timeout: 2s",
+            served.url
+        ),
+        "mcp__remote__echo, mcp__remote__hang",
+        "  - tool_calls:
+      - { name: mcp__remote__echo, input: { message: hi } }
+  - tool_calls:
+      - { name: mcp__remote__hang, input: {} }
+  - tool_calls:
+      - { name: mcp__remote__echo, input: { message: again } }
+",
+    );
+    let auth = [("WF_TEST_MCP_AUTH", "Bearer s3cret")];
+    let plan = repo.wf_env(&["plan", "task.yaml"], &auth);
+    plan.code(0);
+    assert!(
+        plan.stdout
+            .contains("remote, streamable HTTP: network from wf itself, not sandboxed"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        said(&plan).contains(&format!(
+            "MCP server `remote` is remote ({}): wf connects to it over the network",
+            served.url
+        )),
+        "{}",
+        said(&plan)
+    );
+    repo.wf_env(&["run", "task.yaml"], &auth).code(0);
+    let r = results(&repo);
+    // The answer came in an event stream, after a ping the client answered.
+    assert_eq!(r[0]["output"], "echo: hi (pinged: True)", "{}", r[0]);
+    assert_eq!(r[1]["ok"], false);
+    let hang = r[1]["output"].as_str().unwrap();
+    assert!(hang.contains("no answer within 2s"), "{hang}");
+    assert!(hang.contains("a new one starts at the next call"), "{hang}");
+    assert_eq!(r[2]["output"], "echo: again (pinged: True)", "{}", r[2]);
+    let trace = std::fs::read_to_string(repo.runs().pop().unwrap().join("trace.jsonl")).unwrap();
+    assert!(!trace.contains("s3cret"), "a header value was recorded");
+    assert_eq!(
+        events(&repo.last_trace(), "mcp_server")[0]["package"],
+        served.url.as_str()
+    );
+
+    // A wrong token: refused at the listing, before any model request.
+    let wrong = repo.wf_env(&["run", "task.yaml"], &[("WF_TEST_MCP_AUTH", "Bearer no")]);
+    wrong.code(2);
+    assert!(
+        wrong.stderr.contains("MCP server `remote`") && wrong.stderr.contains("HTTP 401"),
+        "{}",
+        wrong.stderr
+    );
+    // No variable: named.
+    let unset = repo.wf(&["run", "task.yaml"]);
+    unset.code(2);
+    assert!(
+        unset.stderr.contains("needs `WF_TEST_MCP_AUTH`"),
+        "{}",
+        unset.stderr
+    );
+    assert_eq!(repo.runs().len(), 1);
+}
+
+#[test]
+fn url_and_command_are_exclusive_and_a_url_is_checked() {
+    let repo = remote_repo(
+        "  both:
+    command: [python3, s.py]
+    url: http://127.0.0.1:1/mcp
+    tools: [echo]
+  neither:
+    tools: [echo]
+  bad:
+    url: ftp://example.com/mcp
+    env: [TOKEN]
+    tools: [echo]",
+        "mcp__both__echo",
+        "",
+    );
+    let ran = repo.wf(&["validate", "task.yaml"]);
+    ran.code(2);
+    for expected in [
+        "task.yaml:8:5",
+        "MCP server `both` has both `command` and `url`",
+        "MCP server `neither` has neither `command` nor `url`",
+        "`ftp://example.com/mcp` is not an http:// or https:// URL",
+        "a `url` server is not started",
+    ] {
+        assert!(ran.stderr.contains(expected), "{expected}: {}", ran.stderr);
+    }
+}
+
+/// server-everything over streamable HTTP (`dist/index.js streamableHttp`,
+/// port from `PORT`) on a free loopback port.
+fn everything_over_http(modules: &std::path::Path) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("node")
+        .arg(modules.join("@modelcontextprotocol/server-everything/dist/index.js"))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("server-everything", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    Served {
+        child,
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        _dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+#[test]
+fn the_everything_server_over_streamable_http_is_called_and_replayed_without_it() {
+    let Some(modules) = node_modules() else {
+        return;
+    };
+    let served = everything_over_http(&modules);
+    let repo = remote_repo(
+        &format!(
+            "  everything:\n    url: {}\n    tools: [echo, get-sum]",
+            served.url
+        ),
+        "mcp__everything__echo, mcp__everything__get-sum",
+        "  - tool_calls:
+      - { name: mcp__everything__echo, input: { message: hello } }
+      - { name: mcp__everything__get-sum, input: { a: 2, b: 3 } }
+",
+    );
+    repo.wf(&["run", "task.yaml"]).code(0);
+    let r = results(&repo);
+    assert_eq!(r[0]["output"], "Echo: hello", "{}", r[0]);
+    assert!(r[1]["output"].as_str().unwrap().contains('5'), "{}", r[1]);
+    // The server is gone: a replay needs only the recording.
+    drop(served);
+    let replay = repo.wf(&["replay", "last"]);
+    replay.code(0);
+    assert!(replay.stdout.contains("reproduced"), "{}", said(&replay));
+}
