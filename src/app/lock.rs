@@ -281,7 +281,10 @@ fn pin_servers(
     if servers.is_empty() {
         return Ok(false);
     }
-    crate::app::run::require_sandbox(task.spec.sandbox.mode)?;
+    // Local servers start confined, as in a run; remote ones are not started.
+    if servers.values().any(|s| s.url.is_none()) {
+        crate::app::run::require_sandbox(task.spec.sandbox.mode)?;
+    }
     let mut matched = false;
     let mut held = old.mcp_pins().clone();
     for (name, server) in &servers {
