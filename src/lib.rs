@@ -13,7 +13,7 @@
 //! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints |
 //! | [`policy`] | the one permission decision: read, write, list, exec, caller bounds |
 //! | [`tools`] | one file per tool, each with its definition and its call |
-//! | [`mcp`] | MCP servers as tools: the stdio client, listing before a run, the run's session (recorded answers in a replay) |
+//! | [`mcp`] | MCP servers as tools: the stdio and streamable-HTTP clients, listing before a run (held to the `wf.lock` pins), the run's session (recorded answers in a replay) |
 //! | [`sandbox`] | the confined launcher for every command a run starts |
 //! | [`provider`] | the model interface; anthropic, openai, script; SSE decoding; prices |
 //! | [`record`] | events, the trace and its one writer ([`record::recorder`]), run folders, the summary, comparison |

@@ -7,8 +7,17 @@
 //! the directory was walked and loaded (`wf lock dir/`), and kept when only
 //! some were named (`wf lock dir/a.yaml`) or one failed to load — so locking
 //! one file never loses the pins of the others.
+//!
+//! MCP servers are pinned the same way, by package (or, for a local
+//! program, command): `wf lock` starts each server the task files declare
+//! (confined, as `wf plan` does), lists its tools and pins the SHA-256 of
+//! each allowlisted definition. A server whose pinned definitions changed
+//! is refused, as by `wf run`, unless `--update` selects it (by server name
+//! or package). Tools are merged like pins: a partial lock keeps the pinned
+//! tools of task files it did not look at.
 
 use crate::error::Error;
+use crate::recipes::lock::McpPin;
 use crate::recipes::{Lock, Mode, Pin, Resolver};
 use crate::spec::{LoadedSpec, SpecError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,12 +37,31 @@ pub enum Change {
     },
     /// A reference no task file uses any more.
     Dropped(Pin),
+    /// An MCP server's package pinned for the first time.
+    McpPinned(McpPin),
+    /// An MCP server's pinned tools changed (`--update`, or the allowlist
+    /// changed).
+    McpMoved {
+        /// The old pin.
+        was: McpPin,
+        /// The new pin.
+        now: McpPin,
+    },
+    /// An MCP package no task file uses any more.
+    McpDropped(McpPin),
 }
 
-/// The new lock and what changed, from the `old` lock and the pins `used`
-/// now (by reference). `complete`: every task file of the directory was
-/// walked and loaded, so pins nobody uses can go.
-pub fn merge(old: &Lock, used: &BTreeMap<String, Pin>, complete: bool) -> (Lock, Vec<Change>) {
+/// The new lock and what changed, from the `old` lock, the pins `used`
+/// now (by reference) and the MCP pins `mcp` used now (by package).
+/// `complete`: every task file of the directory was walked and loaded, so
+/// pins nobody uses can go. An MCP pin in use replaces the old tools of
+/// the same name; the old pin's other tools stay unless `complete`.
+pub fn merge(
+    old: &Lock,
+    used: &BTreeMap<String, Pin>,
+    mcp: &BTreeMap<String, McpPin>,
+    complete: bool,
+) -> (Lock, Vec<Change>) {
     let kept = old
         .pins()
         .filter(|p| !complete && !used.contains_key(&p.uses))
@@ -56,7 +84,34 @@ pub fn merge(old: &Lock, used: &BTreeMap<String, Pin>, complete: bool) -> (Lock,
             changes.push(Change::Dropped(pin.clone()));
         }
     }
-    (new, changes)
+    let mut pins: BTreeMap<String, McpPin> = if complete {
+        BTreeMap::new()
+    } else {
+        old.mcp_pins().clone()
+    };
+    for (package, pin) in mcp {
+        let entry = pins.entry(package.clone()).or_insert_with(|| McpPin {
+            package: package.clone(),
+            tools: BTreeMap::new(),
+        });
+        entry.tools.extend(pin.tools.clone());
+    }
+    for pin in pins.values() {
+        match old.mcp(&pin.package) {
+            None => changes.push(Change::McpPinned(pin.clone())),
+            Some(was) if was != pin => changes.push(Change::McpMoved {
+                was: was.clone(),
+                now: pin.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for pin in old.mcp_pins().values() {
+        if !pins.contains_key(&pin.package) {
+            changes.push(Change::McpDropped(pin.clone()));
+        }
+    }
+    (new.with_mcp(pins.into_values()), changes)
 }
 
 /// What happened to one lock file.
@@ -130,7 +185,7 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
         match crate::spec::load(file) {
             Ok(loaded) => {
                 let entry = by_dir.entry(dir).or_default();
-                if loaded.spec.uses_recipes() {
+                if loaded.spec.uses_recipes() || declares_mcp(&loaded.spec) {
                     entry.push(loaded);
                 }
             }
@@ -171,8 +226,13 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
         }
         matched |= resolver.update_matched;
         let old = resolver.lock().clone();
+        let lock_path = resolver.lock_path();
+        let mut mcp = BTreeMap::new();
+        for task in tasks {
+            matched |= pin_servers(task, &root, &old, &lock_path, &update, &mut mcp)?;
+        }
         let complete = walked.contains(dir) && !partial.contains(dir);
-        let (new, changes) = merge(&old, &resolver.used, complete);
+        let (new, changes) = merge(&old, &resolver.used, &mcp, complete);
         let written = new != old || !lock_path.exists();
         if written {
             write_atomic(&lock_path, new.render().as_bytes())
@@ -197,6 +257,67 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
         )));
     }
     Ok(report)
+}
+
+/// Whether a task file declares MCP servers (top level or in a step).
+fn declares_mcp(spec: &crate::spec::Spec) -> bool {
+    !spec.mcp.is_empty() || spec.steps.iter().any(|s| s.mcp.is_some())
+}
+
+/// Lists the MCP servers `task` declares (starting them confined, as `wf
+/// plan` does) and adds their pins to `mcp`, by package. A server is held
+/// to its pin in `old` unless `update` selects it (all, or by server name
+/// or package); returns whether `--update NAME` named one of them.
+fn pin_servers(
+    task: &LoadedSpec,
+    root: &Path,
+    old: &Lock,
+    lock_path: &Path,
+    update: &Option<Option<String>>,
+    mcp: &mut BTreeMap<String, McpPin>,
+) -> Result<bool, Error> {
+    let usage = |e: crate::mcp::McpError| Error::Usage(format!("{}: {e}", task.path.display()));
+    let servers = crate::mcp::declared(&task.spec).map_err(usage)?;
+    if servers.is_empty() {
+        return Ok(false);
+    }
+    // Local servers start confined, as in a run; remote ones are not started.
+    if servers.values().any(|s| s.url.is_none()) {
+        crate::app::run::require_sandbox(task.spec.sandbox.mode)?;
+    }
+    let mut matched = false;
+    let mut held = old.mcp_pins().clone();
+    for (name, server) in &servers {
+        let Ok(package) = server.package() else {
+            continue; // listing names the problem
+        };
+        let selected = match update {
+            Some(None) => true,
+            Some(Some(wanted)) => *wanted == *name || *wanted == package,
+            None => false,
+        };
+        if selected {
+            held.remove(&package);
+            matched |= update.as_ref().is_some_and(Option::is_some);
+        }
+    }
+    let pins = crate::mcp::Pins {
+        path: lock_path,
+        pins: &held,
+    };
+    let listed =
+        crate::mcp::list_servers(&servers, &task.spec.sandbox, root, &pins).map_err(usage)?;
+    for listing in listed.listings.values() {
+        let pin = crate::mcp::pin_of(listing);
+        mcp.entry(pin.package.clone())
+            .or_insert_with(|| McpPin {
+                package: pin.package.clone(),
+                tools: BTreeMap::new(),
+            })
+            .tools
+            .extend(pin.tools);
+    }
+    Ok(matched)
 }
 
 /// Writes `path` whole or not at all (a temporary file renamed over it).
@@ -228,9 +349,93 @@ mod tests {
         pins.iter().map(|p| (p.uses.clone(), p.clone())).collect()
     }
 
+    fn none() -> BTreeMap<String, McpPin> {
+        BTreeMap::new()
+    }
+
+    fn mcp(package: &str, tools: &[(&str, &str)]) -> McpPin {
+        McpPin {
+            package: package.into(),
+            tools: tools
+                .iter()
+                .map(|(t, s)| (t.to_string(), s.to_string()))
+                .collect(),
+        }
+    }
+
+    fn by_package(pins: &[McpPin]) -> BTreeMap<String, McpPin> {
+        pins.iter()
+            .map(|p| (p.package.clone(), p.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn mcp_pins_are_added_moved_and_dropped_like_recipes() {
+        let (new, changes) = merge(
+            &Lock::default(),
+            &BTreeMap::new(),
+            &by_package(&[mcp("srv@1.0.0", &[("echo", "1")])]),
+            true,
+        );
+        assert_eq!(
+            new.mcp("srv@1.0.0"),
+            Some(&mcp("srv@1.0.0", &[("echo", "1")]))
+        );
+        assert_eq!(
+            changes,
+            vec![Change::McpPinned(mcp("srv@1.0.0", &[("echo", "1")]))]
+        );
+        // The definition changed and was accepted (`--update`).
+        let (moved, changes) = merge(
+            &new,
+            &BTreeMap::new(),
+            &by_package(&[mcp("srv@1.0.0", &[("echo", "2")])]),
+            true,
+        );
+        assert_eq!(moved.mcp("srv@1.0.0").unwrap().tools["echo"], "2");
+        assert!(matches!(changes[..], [Change::McpMoved { .. }]));
+        // Unchanged: nothing to report.
+        let (same, changes) = merge(
+            &moved,
+            &BTreeMap::new(),
+            &by_package(&[mcp("srv@1.0.0", &[("echo", "2")])]),
+            true,
+        );
+        assert_eq!(same, moved);
+        assert!(changes.is_empty());
+        // No task file uses it any more.
+        let (gone, changes) = merge(&moved, &BTreeMap::new(), &none(), true);
+        assert!(gone.mcp("srv@1.0.0").is_none());
+        assert!(matches!(changes[..], [Change::McpDropped(_)]));
+    }
+
+    #[test]
+    fn a_partial_lock_keeps_the_tools_of_the_other_task_files() {
+        let old = Lock::default().with_mcp([
+            mcp("srv@1.0.0", &[("echo", "1"), ("read", "1")]),
+            mcp("other@1.0.0", &[("x", "1")]),
+        ]);
+        let now = by_package(&[mcp("srv@1.0.0", &[("echo", "1")])]);
+        let (partial, changes) = merge(&old, &BTreeMap::new(), &now, false);
+        assert_eq!(partial, old, "a partial lock dropped something");
+        assert!(changes.is_empty());
+        let (complete, changes) = merge(&old, &BTreeMap::new(), &now, true);
+        assert_eq!(
+            complete.mcp("srv@1.0.0"),
+            Some(&mcp("srv@1.0.0", &[("echo", "1")]))
+        );
+        assert!(complete.mcp("other@1.0.0").is_none());
+        assert_eq!(changes.len(), 2);
+    }
+
     #[test]
     fn new_pins_are_added_and_reported() {
-        let (new, changes) = merge(&Lock::default(), &used(&[pin("./a.yaml", "1")]), true);
+        let (new, changes) = merge(
+            &Lock::default(),
+            &used(&[pin("./a.yaml", "1")]),
+            &none(),
+            true,
+        );
         assert_eq!(new.get("./a.yaml"), Some(&pin("./a.yaml", "1")));
         assert_eq!(changes, vec![Change::Pinned(pin("./a.yaml", "1"))]);
     }
@@ -238,7 +443,7 @@ mod tests {
     #[test]
     fn a_moved_pin_names_both_versions() {
         let old = Lock::from_pins([pin("./a.yaml", "1")]);
-        let (new, changes) = merge(&old, &used(&[pin("./a.yaml", "2")]), true);
+        let (new, changes) = merge(&old, &used(&[pin("./a.yaml", "2")]), &none(), true);
         assert_eq!(new.get("./a.yaml").unwrap().sha256, "2");
         assert_eq!(
             changes,
@@ -253,13 +458,13 @@ mod tests {
     fn unused_pins_go_only_when_the_directory_was_complete() {
         let old = Lock::from_pins([pin("./a.yaml", "1"), pin("./b.yaml", "1")]);
         let now = used(&[pin("./a.yaml", "1")]);
-        let (partial, changes) = merge(&old, &now, false);
+        let (partial, changes) = merge(&old, &now, &none(), false);
         assert!(
             partial.get("./b.yaml").is_some(),
             "a partial lock dropped a pin"
         );
         assert!(changes.is_empty());
-        let (complete, changes) = merge(&old, &now, true);
+        let (complete, changes) = merge(&old, &now, &none(), true);
         assert!(complete.get("./b.yaml").is_none());
         assert_eq!(changes, vec![Change::Dropped(pin("./b.yaml", "1"))]);
     }
@@ -267,7 +472,7 @@ mod tests {
     #[test]
     fn an_unchanged_lock_reports_nothing() {
         let old = Lock::from_pins([pin("./a.yaml", "1")]);
-        let (new, changes) = merge(&old, &used(&[pin("./a.yaml", "1")]), true);
+        let (new, changes) = merge(&old, &used(&[pin("./a.yaml", "1")]), &none(), true);
         assert_eq!(new, old);
         assert!(changes.is_empty());
     }

@@ -69,9 +69,9 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
             .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     // Each MCP server is started and its tools listed before anything
-    // else: an allowlisted tool it lacks stops the run here (exit 2).
-    let listings = crate::mcp::list(&plan).map_err(|e| Error::Usage(e.to_string()))?;
-    plan.set_mcp(listings);
+    // else: an allowlisted tool it lacks, or tool definitions that changed
+    // under the server's pin, stop the run here (exit 2).
+    list_mcp(&loaded, &mut plan)?;
     let provider = crate::app::provider::for_plan(&loaded, &plan, 0)?;
     let mut notes = plan.notes.clone();
     notes.extend(provider.notes.iter().cloned());
@@ -129,12 +129,33 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     // Listing MCP tools starts each declared server (confined, in a
     // scratch directory); no model is called.
-    let listings = crate::mcp::list(&plan).map_err(|e| Error::Usage(e.to_string()))?;
-    plan.set_mcp(listings);
+    list_mcp(&loaded, &mut plan)?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     missing_programs(&plan.steps, "", &path, &mut plan.notes);
     let fixed = crate::engine::fixed_request_bytes(plan.task_settings());
     Ok((plan, fixed))
+}
+
+/// Lists the MCP servers of `plan` (see [`crate::mcp::list`]), holding
+/// each to its pin in the `wf.lock` next to the task file; the listings go
+/// into the plan and its fingerprint, unpinned servers into its notes.
+fn list_mcp(loaded: &crate::spec::LoadedSpec, plan: &mut Plan) -> Result<(), Error> {
+    let usage = |e: crate::mcp::McpError| Error::Usage(e.to_string());
+    if crate::mcp::servers_of(plan).map_err(usage)?.is_empty() {
+        return Ok(());
+    }
+    let path = loaded.dir().join(crate::recipes::lock::FILE_NAME);
+    let lock = crate::recipes::Lock::read(&path)
+        .map_err(Error::Usage)?
+        .unwrap_or_default();
+    let pins = crate::mcp::Pins {
+        path: &path,
+        pins: lock.mcp_pins(),
+    };
+    let listed = crate::mcp::list(plan, &pins).map_err(usage)?;
+    plan.notes.extend(listed.notes);
+    plan.set_mcp(listed.listings);
+    Ok(())
 }
 
 /// Shell builtins and keywords: never looked up on `PATH`.

@@ -199,13 +199,13 @@ pub enum Command {
         /// Test files or directories (default: the current directory).
         paths: Vec<PathBuf>,
     },
-    /// Pin every `uses:` recipe to an exact commit and content hash in `wf.lock`
-    /// next to the task files.
+    /// Pin every `uses:` recipe to an exact commit and content hash, and every
+    /// MCP server to its tool definitions, in `wf.lock` next to the task files.
     Lock {
         /// Task files or directories (default: the current directory).
         paths: Vec<PathBuf>,
-        /// Move pins on purpose: the one whose reference or recipe name is
-        /// NAME, or every pin when NAME is left out.
+        /// Move pins on purpose: the one whose reference, recipe name, MCP
+        /// server name or package is NAME, or every pin when NAME is left out.
         #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
         update: Option<String>,
     },

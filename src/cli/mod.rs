@@ -359,6 +359,41 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
                     version(now)
                 ),
                 Change::Dropped(pin) => outln!("dropped {} (no longer used)", pin.uses),
+                Change::McpPinned(pin) => outln!(
+                    "pinned  MCP {} ({})",
+                    pin.package,
+                    mcp_tools(pin.tools.keys())
+                ),
+                Change::McpMoved { was, now } => {
+                    let changed: Vec<&String> = now
+                        .tools
+                        .iter()
+                        .filter(|(t, sha)| was.tools.get(*t).is_some_and(|w| w != *sha))
+                        .map(|(t, _)| t)
+                        .collect();
+                    let added: Vec<&String> = now
+                        .tools
+                        .keys()
+                        .filter(|t| !was.tools.contains_key(*t))
+                        .collect();
+                    let removed: Vec<&String> = was
+                        .tools
+                        .keys()
+                        .filter(|t| !now.tools.contains_key(*t))
+                        .collect();
+                    let mut what = Vec::new();
+                    for (names, verb) in
+                        [(changed, "changed"), (added, "added"), (removed, "removed")]
+                    {
+                        if !names.is_empty() {
+                            what.push(format!("{verb} {}", mcp_tools(names.into_iter())));
+                        }
+                    }
+                    outln!("moved   MCP {}: {}", now.package, what.join("; "))
+                }
+                Change::McpDropped(pin) => {
+                    outln!("dropped MCP {} (no longer used)", pin.package)
+                }
             }
         }
         let shown = file.path.strip_prefix(&cwd).unwrap_or(&file.path);
@@ -369,13 +404,20 @@ fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
         }
     }
     if report.nothing_to_lock {
-        outln!("no task file uses a recipe; nothing to lock");
+        outln!("no task file uses a recipe or an MCP server; nothing to lock");
     }
     Ok(if report.errors.is_empty() {
         Exit::Success
     } else {
         Exit::Usage
     })
+}
+
+/// Tool names for `wf lock`'s report: "tools echo, read".
+fn mcp_tools<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    let noun = if names.len() == 1 { "tool" } else { "tools" };
+    format!("{noun} {}", names.join(", "))
 }
 
 fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> {

@@ -1,5 +1,6 @@
-//! A small synchronous MCP client over stdio: JSON-RPC 2.0, one JSON
-//! message a line, `initialize`, `tools/list` and `tools/call`.
+//! A small synchronous MCP client: JSON-RPC 2.0, `initialize`,
+//! `tools/list` and `tools/call` ([`Rpc`]), over stdio ([`Client`], one
+//! JSON message a line) or streamable HTTP ([`super::http::HttpClient`]).
 //!
 //! The server is a child in its own process group, started confined
 //! through the sandbox launcher like every command of a run. A reader
@@ -51,6 +52,112 @@ pub enum ClientError {
         /// Its message.
         message: String,
     },
+}
+
+/// A connection to a server, whatever carries it: requests with deadlines,
+/// and the three methods wf uses on top.
+pub trait Rpc {
+    /// Sends a request and waits for its answer.
+    fn request(
+        &mut self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value, ClientError>;
+
+    /// Sends a notification.
+    fn notify(&mut self, method: &str, params: Value, timeout: Duration)
+    -> Result<(), ClientError>;
+
+    /// Whether the connection is gone (the server exited, timed out,
+    /// broke the protocol, ended the session): the next request fails at
+    /// once.
+    fn is_closed(&self) -> bool;
+
+    /// The `initialize` handshake, within `timeout`.
+    fn initialize(&mut self, timeout: Duration) -> Result<(), ClientError> {
+        let deadline = Instant::now() + timeout;
+        self.request(
+            "initialize",
+            json!({
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": { "name": "wf", "version": env!("CARGO_PKG_VERSION") }
+            }),
+            timeout,
+        )?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.notify("notifications/initialized", json!({}), left)
+    }
+
+    /// Every tool the server offers (`tools/list`, all pages).
+    fn list_tools(&mut self, timeout: Duration) -> Result<Vec<Value>, ClientError> {
+        let deadline = Instant::now() + timeout;
+        let mut tools = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let params = match &cursor {
+                Some(c) => json!({ "cursor": c }),
+                None => json!({}),
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            let result = self.request("tools/list", params, left)?;
+            match result.get("tools").and_then(Value::as_array) {
+                Some(page) => tools.extend(page.iter().cloned()),
+                None => return Err(ClientError::Protocol("tools/list without `tools`".into())),
+            }
+            match result.get("nextCursor").and_then(Value::as_str) {
+                Some(next) if !next.is_empty() && tools.len() < 10_000 => {
+                    cursor = Some(next.to_string())
+                }
+                _ => return Ok(tools),
+            }
+        }
+    }
+
+    /// Calls `tool` with `arguments`; the `tools/call` result.
+    fn call_tool(
+        &mut self,
+        tool: &str,
+        arguments: &Value,
+        timeout: Duration,
+    ) -> Result<Value, ClientError> {
+        self.request(
+            "tools/call",
+            json!({ "name": tool, "arguments": arguments }),
+            timeout,
+        )
+    }
+}
+
+/// The answer to a request the server sent the client: `ping` gets an
+/// empty result, anything else "method not found" (wf offers the server no
+/// capabilities).
+pub fn answer_server_request(method: &str, id: &Value) -> Value {
+    if method == "ping" {
+        json!({ "jsonrpc": "2.0", "id": id, "result": {} })
+    } else {
+        json!({ "jsonrpc": "2.0", "id": id,
+                "error": { "code": -32601, "message": "method not found" } })
+    }
+}
+
+/// The result of the JSON-RPC answer `message`, or its error.
+pub fn result_of(message: &Value) -> Result<Value, ClientError> {
+    if let Some(error) = message.get("error") {
+        return Err(ClientError::Rpc {
+            code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
+            message: error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        });
+    }
+    match message.get("result") {
+        Some(result) => Ok(result.clone()),
+        None => Err(ClientError::Protocol("an answer without a result".into())),
+    }
 }
 
 /// How to start a server.
@@ -181,126 +288,8 @@ impl Client {
     /// Starts the server and runs the `initialize` handshake within `timeout`.
     pub fn start(launch: &Launch<'_>, timeout: Duration) -> Result<Client, ClientError> {
         let mut client = Client::spawn(launch)?;
-        client.request(
-            "initialize",
-            json!({
-                "protocolVersion": PROTOCOL_VERSION,
-                "capabilities": {},
-                "clientInfo": { "name": "wf", "version": env!("CARGO_PKG_VERSION") }
-            }),
-            timeout,
-        )?;
-        client.notify("notifications/initialized", json!({}))?;
+        client.initialize(timeout)?;
         Ok(client)
-    }
-
-    /// Every tool the server offers (`tools/list`, all pages).
-    pub fn list_tools(&mut self, timeout: Duration) -> Result<Vec<Value>, ClientError> {
-        let deadline = Instant::now() + timeout;
-        let mut tools = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let params = match &cursor {
-                Some(c) => json!({ "cursor": c }),
-                None => json!({}),
-            };
-            let left = deadline.saturating_duration_since(Instant::now());
-            let result = self.request("tools/list", params, left)?;
-            match result.get("tools").and_then(Value::as_array) {
-                Some(page) => tools.extend(page.iter().cloned()),
-                None => return Err(ClientError::Protocol("tools/list without `tools`".into())),
-            }
-            match result.get("nextCursor").and_then(Value::as_str) {
-                Some(next) if !next.is_empty() && tools.len() < 10_000 => {
-                    cursor = Some(next.to_string())
-                }
-                _ => return Ok(tools),
-            }
-        }
-    }
-
-    /// Calls `tool` with `arguments`; the `tools/call` result.
-    pub fn call_tool(
-        &mut self,
-        tool: &str,
-        arguments: &Value,
-        timeout: Duration,
-    ) -> Result<Value, ClientError> {
-        self.request(
-            "tools/call",
-            json!({ "name": tool, "arguments": arguments }),
-            timeout,
-        )
-    }
-
-    /// Sends a request and waits for its answer.
-    pub fn request(
-        &mut self,
-        method: &str,
-        params: Value,
-        timeout: Duration,
-    ) -> Result<Value, ClientError> {
-        if let Some(e) = &self.closed {
-            return Err(e.clone());
-        }
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let message = match self.messages.recv_timeout(left) {
-                Ok(Ok(m)) => m,
-                Ok(Err(e)) => return Err(self.fail(e)),
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(self.fail(ClientError::Timeout(timeout)));
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(self.fail(ClientError::Closed(String::new())));
-                }
-            };
-            if let Some(method) = message.get("method").and_then(Value::as_str) {
-                // A request from the server: answered, never served.
-                if let Some(req_id) = message.get("id") {
-                    let answer = if method == "ping" {
-                        json!({ "jsonrpc": "2.0", "id": req_id, "result": {} })
-                    } else {
-                        json!({ "jsonrpc": "2.0", "id": req_id,
-                                "error": { "code": -32601, "message": "method not found" } })
-                    };
-                    self.send(&answer)?;
-                }
-                continue;
-            }
-            if message.get("id").and_then(Value::as_u64) != Some(id) {
-                continue; // an answer to an earlier, abandoned request
-            }
-            if let Some(error) = message.get("error") {
-                return Err(ClientError::Rpc {
-                    code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
-                    message: error
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                });
-            }
-            return match message.get("result") {
-                Some(result) => Ok(result.clone()),
-                None => Err(ClientError::Protocol("an answer without a result".into())),
-            };
-        }
-    }
-
-    /// Sends a notification.
-    pub fn notify(&mut self, method: &str, params: Value) -> Result<(), ClientError> {
-        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }))
-    }
-
-    /// Whether the server is gone (exited, timed out, broke the protocol):
-    /// the next request fails at once.
-    pub fn is_closed(&self) -> bool {
-        self.closed.is_some()
     }
 
     fn send(&mut self, message: &Value) -> Result<(), ClientError> {
@@ -347,6 +336,55 @@ impl Client {
         } else {
             format!("; its stderr ends with: {text}")
         }
+    }
+}
+
+impl Rpc for Client {
+    fn request(
+        &mut self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value, ClientError> {
+        if let Some(e) = &self.closed {
+            return Err(e.clone());
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = match self.messages.recv_timeout(left) {
+                Ok(Ok(m)) => m,
+                Ok(Err(e)) => return Err(self.fail(e)),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(self.fail(ClientError::Timeout(timeout)));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.fail(ClientError::Closed(String::new())));
+                }
+            };
+            if let Some(method) = message.get("method").and_then(Value::as_str) {
+                // A request from the server: answered, never served.
+                if let Some(req_id) = message.get("id") {
+                    self.send(&answer_server_request(method, req_id))?;
+                }
+                continue;
+            }
+            if message.get("id").and_then(Value::as_u64) != Some(id) {
+                continue; // an answer to an earlier, abandoned request
+            }
+            return result_of(&message);
+        }
+    }
+
+    fn notify(&mut self, method: &str, params: Value, _: Duration) -> Result<(), ClientError> {
+        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.is_some()
     }
 }
 

@@ -8,6 +8,11 @@
 //! model as `mcp__<server>__<tool>` (see [`crate::spec::MCP_TOOL_PATTERN`])
 //! only when they are in the server's allowlist and in the step's `tools`.
 //!
+//! A server declared with `url:` is remote: wf speaks streamable HTTP to it
+//! from its own process ([`http`]), with headers whose values come from
+//! wf's environment; nothing is started, so the sandbox does not apply, and
+//! `wf plan` says so.
+//!
 //! The client ([`client`]) is a small synchronous JSON-RPC client over
 //! stdio rather than the `rmcp` SDK: wf is synchronous, and `initialize`,
 //! `tools/list` and `tools/call` are all it needs; a reader thread and a
@@ -18,13 +23,15 @@
 //! up with, then starts the servers it needs.
 
 pub mod client;
+pub mod http;
 
 use crate::plan::{McpListing, McpTool, Plan, PlanStep, StepKind};
 use crate::provider::ToolDef;
+use crate::recipes::lock::McpPin;
 use crate::record::event::{Event, Record};
-use crate::spec::{McpServer, mcp_tool_name};
+use crate::spec::{McpServer, Spec, mcp_tool_name};
 use crate::tools::ToolOutcome;
-use client::{Client, ClientError, Launch};
+use client::{Client, ClientError, Launch, Rpc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,17 +99,17 @@ pub enum McpError {
     },
     /// The server's tools differ from those pinned in `wf.lock`.
     #[error(
-        "MCP server `{server}` ({package}): its tool definitions changed under the same pin (wf.lock has {locked}, the server lists {listed}); run `wf lock --update` after reviewing them"
+        "MCP server `{server}` (`{package}`): its tool definitions changed under the same pin in {lock}: {what}.\nReview the server's change, then accept it with `wf lock --update {server}` (`wf plan` then shows the new definitions)"
     )]
     Changed {
         /// The server.
         server: String,
-        /// Its package.
+        /// Its package (or local command).
         package: String,
-        /// The hash in `wf.lock`.
-        locked: String,
-        /// The hash listed now.
-        listed: String,
+        /// The lock file.
+        lock: String,
+        /// What changed: tools changed, removed, added.
+        what: String,
     },
     /// Setting up the listing failed.
     #[error("cannot list MCP servers: {0}")]
@@ -142,6 +149,24 @@ pub fn servers_of(plan: &Plan) -> Result<BTreeMap<String, McpServer>, McpError> 
     Ok(out)
 }
 
+/// Every MCP server a task file declares (top level and its steps' own),
+/// by name: what `wf lock` lists and pins. One name must mean one server.
+pub fn declared(spec: &Spec) -> Result<BTreeMap<String, McpServer>, McpError> {
+    let mut out: BTreeMap<String, McpServer> = BTreeMap::new();
+    let all = std::iter::once(&spec.mcp).chain(spec.steps.iter().filter_map(|s| s.mcp.as_ref()));
+    for servers in all {
+        for (name, server) in servers {
+            match out.get(name) {
+                Some(other) if other != server => return Err(McpError::Conflict(name.clone())),
+                _ => {
+                    out.insert(name.clone(), server.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The variables a server receives: its declared names with wf's values.
 fn server_env(name: &str, server: &McpServer) -> Result<Vec<(String, String)>, McpError> {
     server
@@ -155,6 +180,161 @@ fn server_env(name: &str, server: &McpServer) -> Result<Vec<(String, String)>, M
             }),
         })
         .collect()
+}
+
+/// One tool definition of a `tools/list` answer, as wf keeps it.
+fn tool_of(name: &str, def: &Value) -> McpTool {
+    McpTool {
+        name: name.to_string(),
+        description: def
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        input_schema: def
+            .get("inputSchema")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({ "type": "object" })),
+    }
+}
+
+/// SHA-256 of one tool definition (name, description, input schema) as
+/// canonical JSON (object keys sorted): what `wf.lock` pins per tool.
+pub fn tool_sha256(tool: &McpTool) -> String {
+    crate::hash::sha256_hex(&serde_json::to_vec(tool).expect("a tool serializes"))
+}
+
+/// The pin of a listing: its package and each tool's hash.
+pub fn pin_of(listing: &McpListing) -> McpPin {
+    McpPin {
+        package: listing.package.clone(),
+        tools: listing
+            .tools
+            .iter()
+            .map(|t| (t.name.clone(), tool_sha256(t)))
+            .collect(),
+    }
+}
+
+/// How a server's allowlisted tools compare with its pin.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PinDiff {
+    /// Allowlisted tools whose definition differs from the pinned one.
+    pub changed: Vec<String>,
+    /// Pinned, allowlisted tools the server no longer offers.
+    pub removed: Vec<String>,
+    /// Allowlisted tools the pin does not have (the allowlist grew since
+    /// `wf lock`): not checked, a note.
+    pub unpinned: Vec<String>,
+}
+
+impl PinDiff {
+    /// Whether the server changed under its pin.
+    pub fn is_change(&self) -> bool {
+        !self.changed.is_empty() || !self.removed.is_empty()
+    }
+
+    /// The change in words: "changed `a`, `b`; removed `c`".
+    pub fn describe(&self) -> String {
+        let list = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.changed.is_empty() {
+            parts.push(format!(
+                "{} changed (description or input schema)",
+                list(&self.changed)
+            ));
+        }
+        if !self.removed.is_empty() {
+            parts.push(format!("{} no longer offered", list(&self.removed)));
+        }
+        if !self.unpinned.is_empty() {
+            parts.push(format!("{} not pinned yet", list(&self.unpinned)));
+        }
+        parts.join("; ")
+    }
+}
+
+/// Compares what a server offers now (`offered`, its `tools/list`) with
+/// its pin, for the tools of its allowlist. Pinned tools outside the
+/// allowlist (another task file's) are not looked at.
+pub fn compare(server: &McpServer, offered: &[Value], pin: &McpPin) -> PinDiff {
+    let mut diff = PinDiff::default();
+    for wanted in &server.tools {
+        let def = offered
+            .iter()
+            .find(|t| t.get("name").and_then(Value::as_str) == Some(wanted));
+        match (pin.tools.get(wanted), def) {
+            (Some(_), None) => diff.removed.push(wanted.clone()),
+            (Some(sha), Some(def)) if *sha != tool_sha256(&tool_of(wanted, def)) => {
+                diff.changed.push(wanted.clone())
+            }
+            (Some(_), Some(_)) => {}
+            (None, _) => diff.unpinned.push(wanted.clone()),
+        }
+    }
+    diff
+}
+
+/// The headers a `url` server gets: each declared header with the value of
+/// its variable in wf's environment.
+fn server_headers(name: &str, server: &McpServer) -> Result<Vec<(String, String)>, McpError> {
+    server
+        .headers
+        .iter()
+        .map(|(header, var)| match std::env::var(var) {
+            Ok(value) => Ok((header.clone(), value)),
+            Err(_) => Err(McpError::MissingEnv {
+                server: name.to_string(),
+                var: var.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// Opens a connection to `server` within `timeout`: over streamable HTTP
+/// for a `url` (never confined: wf itself connects), or by starting its
+/// command in `cwd` under `sandbox`.
+fn connect(
+    name: &str,
+    server: &McpServer,
+    cwd: &Path,
+    sandbox: Option<&crate::sandbox::Sandboxed>,
+    timeout: Duration,
+) -> Result<Box<dyn Rpc>, McpError> {
+    let server_err = |error| McpError::Server {
+        server: name.to_string(),
+        error,
+    };
+    if let Some(url) = &server.url {
+        let headers = server_headers(name, server)?;
+        let client = http::HttpClient::connect(url, headers, timeout).map_err(server_err)?;
+        return Ok(Box::new(client));
+    }
+    let env = server_env(name, server)?;
+    let client = Client::start(
+        &Launch {
+            argv: &server.command,
+            cwd,
+            env,
+            sandbox,
+        },
+        timeout,
+    )
+    .map_err(server_err)?;
+    Ok(Box::new(client))
+}
+
+/// The note `wf plan` and `wf run` give for a remote server.
+pub fn remote_note(name: &str, url: &str) -> String {
+    format!(
+        "MCP server `{name}` is remote ({url}): wf connects to it over the network from its own process; the sandbox does not apply to it"
+    )
 }
 
 /// The listing of a server's allowlisted tools from its `tools/list`
@@ -197,18 +377,7 @@ pub fn listing(name: &str, server: &McpServer, offered: &[Value]) -> Result<McpL
                 ),
             });
         }
-        tools.push(McpTool {
-            name: wanted.clone(),
-            description: def
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            input_schema: def
-                .get("inputSchema")
-                .cloned()
-                .unwrap_or_else(|| serde_json::json!({ "type": "object" })),
-        });
+        tools.push(tool_of(wanted, def));
     }
     tools.sort_by(|a, b| a.name.cmp(&b.name));
     tools.dedup_by(|a, b| a.name == b.name);
@@ -221,18 +390,19 @@ pub fn listing(name: &str, server: &McpServer, offered: &[Value]) -> Result<McpL
 }
 
 /// The confinement of servers started for a listing: the run's sandbox
-/// settings, with the repository readable (the server's command may name a
-/// script in it) and a scratch directory as the only writable place.
+/// settings (`setting`), with the repository (`root`) readable (the
+/// server's command may name a script in it) and a scratch directory as the
+/// only writable place.
 fn listing_sandbox(
-    plan: &Plan,
+    setting: &crate::spec::Sandbox,
+    root: &Path,
     scratch: &Path,
 ) -> Result<Option<crate::sandbox::Sandboxed>, McpError> {
-    let setting = &plan.sandbox;
     if setting.mode == crate::spec::SandboxMode::Off {
         return Ok(None);
     }
     let mut read = expand_home(&setting.read);
-    read.push(plan.root.clone());
+    read.push(root.to_path_buf());
     let write = expand_home(&setting.write);
     let policy = crate::sandbox::Policy::for_run(scratch, scratch, &read, &write, setting.network);
     let launcher = crate::sandbox::Launcher::current().map_err(|e| McpError::Io(e.to_string()))?;
@@ -250,45 +420,94 @@ pub fn expand_home(list: &[String]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The pins a listing is held to: a lock file's MCP pins, by package.
+pub struct Pins<'a> {
+    /// The lock file (for messages).
+    pub path: &'a Path,
+    /// Its MCP pins, by package; a server whose package is not here is
+    /// not checked (a note says so).
+    pub pins: &'a BTreeMap<String, McpPin>,
+}
+
+/// What listing the servers gave.
+#[derive(Debug, Default)]
+pub struct Listed {
+    /// The listings by server name.
+    pub listings: BTreeMap<String, McpListing>,
+    /// Servers and tools not pinned in the lock file.
+    pub notes: Vec<String>,
+}
+
 /// Starts each MCP server of `plan` (confined, in the repository, which it
-/// may only read), lists its tools and checks its allowlist; the listings by server name.
-/// No server declared: nothing starts.
-pub fn list(plan: &Plan) -> Result<BTreeMap<String, McpListing>, McpError> {
+/// may only read), lists its tools, checks its allowlist and holds it to
+/// its pin in `pins`; the listings by server name. No server declared:
+/// nothing starts.
+pub fn list(plan: &Plan, pins: &Pins<'_>) -> Result<Listed, McpError> {
     let servers = servers_of(plan)?;
+    list_servers(&servers, &plan.sandbox, &plan.root, pins)
+}
+
+/// [`list`] for the `servers` of a task file whose sandbox settings are
+/// `sandbox`, in the repository `root`.
+pub fn list_servers(
+    servers: &BTreeMap<String, McpServer>,
+    sandbox: &crate::spec::Sandbox,
+    root: &Path,
+    pins: &Pins<'_>,
+) -> Result<Listed, McpError> {
+    let mut out = Listed::default();
     if servers.is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok(out);
     }
     let scratch = tempfile::Builder::new()
         .prefix("wf-mcp-")
         .tempdir()
         .map_err(|e| McpError::Io(e.to_string()))?;
-    let sandbox = listing_sandbox(plan, scratch.path())?;
-    let mut out = BTreeMap::new();
-    for (name, server) in &servers {
-        server.package().map_err(|message| McpError::Unpinned {
+    let sandbox = listing_sandbox(sandbox, root, scratch.path())?;
+    for (name, server) in servers {
+        let package = server.package().map_err(|message| McpError::Unpinned {
             server: name.clone(),
             message,
         })?;
-        let env = server_env(name, server)?;
         let timeout = server
             .startup_timeout
             .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.0);
-        let server_err = |error| McpError::Server {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut client = connect(name, server, root, sandbox.as_ref(), timeout)?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let offered = client.list_tools(left).map_err(|error| McpError::Server {
             server: name.clone(),
             error,
-        };
-        let mut client = Client::start(
-            &Launch {
-                argv: &server.command,
-                cwd: &plan.root,
-                env,
-                sandbox: sandbox.as_ref(),
-            },
-            timeout,
-        )
-        .map_err(server_err)?;
-        let offered = client.list_tools(timeout).map_err(server_err)?;
-        out.insert(name.clone(), listing(name, server, &offered)?);
+        })?;
+        drop(client);
+        if let Some(url) = &server.url {
+            out.notes.push(remote_note(name, url));
+        }
+        let shown = pins.path.display();
+        match pins.pins.get(&package) {
+            Some(pin) => {
+                let diff = compare(server, &offered, pin);
+                if diff.is_change() {
+                    return Err(McpError::Changed {
+                        server: name.clone(),
+                        package,
+                        lock: shown.to_string(),
+                        what: diff.describe(),
+                    });
+                }
+                if !diff.unpinned.is_empty() {
+                    out.notes.push(format!(
+                        "MCP server `{name}`: {} in {shown}; `wf lock` pins it",
+                        diff.describe()
+                    ));
+                }
+            }
+            None => out.notes.push(format!(
+                "MCP server `{name}` (`{package}`) is not pinned in {shown}: its tool definitions are not held to a pin; `wf lock` pins them"
+            )),
+        }
+        out.listings
+            .insert(name.clone(), listing(name, server, &offered)?);
     }
     Ok(out)
 }
@@ -354,7 +573,7 @@ pub struct Session {
     listings: BTreeMap<String, McpListing>,
     cwd: PathBuf,
     sandbox: Option<crate::sandbox::Sandboxed>,
-    clients: BTreeMap<String, Client>,
+    clients: BTreeMap<String, Box<dyn Rpc>>,
     recorded: Vec<Recorded>,
     /// Whether servers may be started (false in a replay).
     live: bool,
@@ -488,7 +707,7 @@ impl Session {
             .get(server)
             .ok_or_else(|| format!("MCP server `{server}` is not declared"))?
             .clone();
-        if self.clients.get(server).is_some_and(Client::is_closed) {
+        if self.clients.get(server).is_some_and(|c| c.is_closed()) {
             self.clients.remove(server);
         }
         if !self.clients.contains_key(server) {
@@ -505,10 +724,18 @@ impl Session {
             Err(ClientError::Rpc { code, message }) => {
                 return Ok(ToolOutcome::error(format!("error {code}: {message}")));
             }
+            Err(e @ ClientError::Timeout(_)) if spec.url.is_some() => {
+                return Err(format!(
+                    "{e}; the session was closed (a new one starts at the next call)"
+                ));
+            }
             Err(e @ ClientError::Timeout(_)) => {
                 return Err(format!(
                     "{e}; the server was stopped (it restarts at the next call)"
                 ));
+            }
+            Err(e) if spec.url.is_some() => {
+                return Err(format!("{e} (a new session starts at the next call)"));
             }
             Err(e) => return Err(format!("{e} (it restarts at the next call)")),
         };
@@ -517,22 +744,23 @@ impl Session {
 
     /// Starts `server` in the workspace and checks that it still lists the
     /// tools the run was planned with.
-    fn start(&self, name: &str, server: &McpServer, left: Duration) -> Result<Client, String> {
-        let env = server_env(name, server).map_err(|e| e.to_string())?;
+    fn start(
+        &self,
+        name: &str,
+        server: &McpServer,
+        left: Duration,
+    ) -> Result<Box<dyn Rpc>, String> {
         let timeout = server
             .startup_timeout
             .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.0)
             .min(left);
-        let mut client = Client::start(
-            &Launch {
-                argv: &server.command,
-                cwd: &self.cwd,
-                env,
-                sandbox: self.sandbox.as_ref(),
-            },
-            timeout,
-        )
-        .map_err(|e| format!("MCP server `{name}` did not start: {e}"))?;
+        let mut client = match connect(name, server, &self.cwd, self.sandbox.as_ref(), timeout) {
+            Ok(c) => c,
+            Err(McpError::Server { error, .. }) => {
+                return Err(format!("MCP server `{name}` did not start: {error}"));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let offered = client
             .list_tools(timeout)
             .map_err(|e| format!("MCP server `{name}` did not list its tools: {e}"))?;
@@ -616,6 +844,8 @@ mod tests {
     fn server(tools: &[&str]) -> McpServer {
         McpServer {
             command: vec!["node".into(), "server.js".into()],
+            url: None,
+            headers: BTreeMap::new(),
             env: vec![],
             tools: tools.iter().map(|t| t.to_string()).collect(),
             startup_timeout: None,

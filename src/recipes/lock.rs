@@ -11,7 +11,16 @@
 //!     name: "migrate-config"
 //!     commit: "3c301d40915aab5a70eb16202c46bf38665e7533"
 //!     sha256: "…"
+//! mcp:
+//!   - package: "@modelcontextprotocol/server-everything@2026.8.31"
+//!     tools:
+//!       "echo": "…"
 //! ```
+//!
+//! The `mcp` section (written only when a task file declares MCP servers)
+//! pins each server's package — or, for a local program, its command — to
+//! the SHA-256 of each allowlisted tool definition it listed (see
+//! [`McpPin`]).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,12 +49,30 @@ pub struct Pin {
     pub sha256: String,
 }
 
+/// One pinned MCP server: its package (or local command) and the SHA-256 of
+/// each allowlisted tool definition it listed, by tool name. Keyed by
+/// package, so task files of one directory that use the same server with
+/// different allowlists share one pin (the union of their tools).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpPin {
+    /// The pinned package (`@scope/name@1.2.3`, `name==1.2.3`) or the
+    /// command of a local program, as [`crate::spec::McpServer::package`]
+    /// gives it.
+    pub package: String,
+    /// SHA-256 of each tool's definition (name, description, input schema
+    /// as canonical JSON), by tool name.
+    pub tools: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     wf_lock: u64,
     #[serde(default)]
     recipes: Vec<Pin>,
+    #[serde(default)]
+    mcp: Vec<McpPin>,
 }
 
 /// The first 12 characters of an id or hash, for display.
@@ -57,6 +84,7 @@ pub fn short(id: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lock {
     pins: BTreeMap<String, Pin>,
+    mcp: BTreeMap<String, McpPin>,
 }
 
 impl Lock {
@@ -64,7 +92,24 @@ impl Lock {
     pub fn from_pins(pins: impl IntoIterator<Item = Pin>) -> Lock {
         Lock {
             pins: pins.into_iter().map(|p| (p.uses.clone(), p)).collect(),
+            mcp: BTreeMap::new(),
         }
+    }
+
+    /// This lock with these MCP pins (instead of its own).
+    pub fn with_mcp(mut self, mcp: impl IntoIterator<Item = McpPin>) -> Lock {
+        self.mcp = mcp.into_iter().map(|p| (p.package.clone(), p)).collect();
+        self
+    }
+
+    /// The MCP pin of `package`.
+    pub fn mcp(&self, package: &str) -> Option<&McpPin> {
+        self.mcp.get(package)
+    }
+
+    /// Every MCP pin, by package.
+    pub fn mcp_pins(&self) -> &BTreeMap<String, McpPin> {
+        &self.mcp
     }
 
     /// The pin of `uses`.
@@ -79,7 +124,7 @@ impl Lock {
 
     /// Whether it pins nothing.
     pub fn is_empty(&self) -> bool {
-        self.pins.is_empty()
+        self.pins.is_empty() && self.mcp.is_empty()
     }
 
     /// Reads `path`; `None` when there is no such file.
@@ -114,7 +159,16 @@ impl Lock {
                 )));
             }
         }
-        Ok(Some(Lock::from_pins(file.recipes)))
+        let hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        for pin in &file.mcp {
+            if let Some((tool, _)) = pin.tools.iter().find(|(_, sha)| !hex(sha)) {
+                return Err(bad(format!(
+                    "the sha256 of MCP tool `{tool}` of `{}` is not 64 hex digits",
+                    pin.package
+                )));
+            }
+        }
+        Ok(Some(Lock::from_pins(file.recipes).with_mcp(file.mcp)))
     }
 
     /// The file's text.
@@ -126,12 +180,19 @@ impl Lock {
              # refuses a recipe that no longer matches its pin; `wf lock --update NAME`\n\
              # moves a pin on purpose.\n",
         );
+        if !self.mcp.is_empty() {
+            out.push_str(
+                "# `mcp`: each MCP server's package and the SHA-256 of each allowlisted tool\n\
+                 # definition; `wf run` refuses a server whose definitions changed under\n\
+                 # the same pin.\n",
+            );
+        }
         out.push_str(&format!("wf_lock: {VERSION}\nrecipes:"));
         if self.pins.is_empty() {
             out.push_str(" []\n");
-            return out;
+        } else {
+            out.push('\n');
         }
-        out.push('\n');
         for pin in self.pins.values() {
             out.push_str(&format!("  - uses: {}\n", q(&pin.uses)));
             out.push_str(&format!("    name: {}\n", q(&pin.name)));
@@ -139,6 +200,21 @@ impl Lock {
                 out.push_str(&format!("    commit: {}\n", q(commit)));
             }
             out.push_str(&format!("    sha256: {}\n", q(&pin.sha256)));
+        }
+        if !self.mcp.is_empty() {
+            out.push_str("mcp:\n");
+        }
+        for pin in self.mcp.values() {
+            out.push_str(&format!("  - package: {}\n", q(&pin.package)));
+            out.push_str("    tools:");
+            if pin.tools.is_empty() {
+                out.push_str(" {}\n");
+                continue;
+            }
+            out.push('\n');
+            for (tool, sha) in &pin.tools {
+                out.push_str(&format!("      {}: {}\n", q(tool), q(sha)));
+            }
         }
         out
     }
@@ -164,8 +240,16 @@ mod tests {
                 sha256: "c".repeat(64),
             },
         ]);
+        let lock = lock.with_mcp([McpPin {
+            package: "@s/x@1.2.3".into(),
+            tools: [("echo \"q\"".to_string(), "d".repeat(64))].into(),
+        }]);
         let text = lock.render();
         assert!(text.find("./a.yaml").unwrap() < text.find("git+").unwrap());
+        assert!(
+            text.contains("mcp:\n  - package: \"@s/x@1.2.3\"\n"),
+            "{text}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
         std::fs::write(&path, &text).unwrap();
@@ -181,5 +265,10 @@ mod tests {
         );
         std::fs::write(&path, text.replace(&"c".repeat(64), "cé")).unwrap();
         assert!(Lock::read(&path).unwrap_err().contains("not 64 hex digits"));
+        std::fs::write(&path, text.replace(&"d".repeat(64), "d")).unwrap();
+        assert!(Lock::read(&path).unwrap_err().contains("MCP tool `echo"));
+        // A lock without MCP servers has no `mcp` section.
+        let plain = Lock::from_pins([]).render();
+        assert!(!plain.contains("mcp"), "{plain}");
     }
 }

@@ -110,11 +110,19 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
     // The MCP servers' allowlisted tools, as listed by starting each server
     // (`wf plan` starts them; no model is called).
     for (server, listing) in &plan.mcp {
+        let remote = ["http://", "https://"]
+            .iter()
+            .any(|p| listing.package.starts_with(p));
         let _ = writeln!(
             o,
-            "mcp server {server}: {} (tools sha256 {})",
+            "mcp server {server}: {} (tools sha256 {}){}",
             listing.package,
-            &listing.sha256[..12.min(listing.sha256.len())]
+            &listing.sha256[..12.min(listing.sha256.len())],
+            if remote {
+                "\n  remote, streamable HTTP: network from wf itself, not sandboxed"
+            } else {
+                ""
+            }
         );
         for tool in &listing.tools {
             let schema = serde_json::to_string(&tool.input_schema).unwrap_or_default();

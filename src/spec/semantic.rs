@@ -611,8 +611,66 @@ fn mcp_checks(
                     .with_help("use lowercase letters, digits and single dashes, e.g. `issues`"),
             );
         }
-        if let Err(message) = server.package() {
-            out.push(Diagnostic::new(at(&format!("{ptr}/command")), message));
+        match (&server.url, server.command.is_empty()) {
+            (Some(_), false) => out.push(
+                Diagnostic::new(
+                    key_at(&format!("{ptr}/url")),
+                    format!("MCP server `{name}` has both `command` and `url`"),
+                )
+                .with_help("a server is a local command over stdio or a remote URL, not both"),
+            ),
+            (None, true) => out.push(
+                Diagnostic::new(
+                    key_at(&ptr),
+                    format!("MCP server `{name}` has neither `command` nor `url`"),
+                )
+                .with_help(
+                    "add `command: [program, args…]` (stdio) or `url: https://…` (streamable HTTP)",
+                ),
+            ),
+            (Some(url), true) => {
+                if let Err(why) = crate::spec::check_mcp_url(url) {
+                    out.push(Diagnostic::new(at(&format!("{ptr}/url")), why));
+                }
+                if !server.env.is_empty() {
+                    out.push(
+                        Diagnostic::new(
+                            key_at(&format!("{ptr}/env")),
+                            "`env` passes variables to a server wf starts; a `url` server is not started",
+                        )
+                        .with_help("send a variable's value as an HTTP header with `headers: { Name: VAR }`"),
+                    );
+                }
+            }
+            (None, false) => {
+                if let Err(message) = server.package() {
+                    out.push(Diagnostic::new(at(&format!("{ptr}/command")), message));
+                }
+                if !server.headers.is_empty() {
+                    out.push(Diagnostic::new(
+                        key_at(&format!("{ptr}/headers")),
+                        "`headers` are for a `url` server; a `command` server gets variables with `env`",
+                    ));
+                }
+            }
+        }
+        for (header, var) in &server.headers {
+            let hptr = format!("{ptr}/headers/{header}");
+            if header.is_empty()
+                || !header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            {
+                out.push(Diagnostic::new(
+                    key_at(&hptr),
+                    format!("`{header}` is not an HTTP header name"),
+                ));
+            } else if var.is_empty() || var.contains('=') {
+                out.push(
+                    Diagnostic::new(at(&hptr), format!("`{var}` is not a variable name"))
+                        .with_help("the value is the name of a variable of wf's environment, never the secret itself"),
+                );
+            }
         }
         for (i, tool) in server.tools.iter().enumerate() {
             let exposed = crate::spec::mcp_tool_name(name, tool);

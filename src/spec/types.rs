@@ -634,11 +634,24 @@ pub struct McpServer {
     /// runner must name an exact version (`[npx, -y,
     /// "@modelcontextprotocol/server-filesystem@2026.8.31", "."]`);
     /// otherwise a local program or script (`[node, tools/server.js]`).
-    #[schemars(length(min = 1))]
+    /// Exactly one of `command` and `url`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
+    /// A remote server over streamable HTTP (`https://…/mcp`): wf posts
+    /// JSON-RPC to it from its own process; the sandbox does not apply.
+    /// Exactly one of `command` and `url`. Recorded in the trace: keep
+    /// secrets in `headers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For a `url` server: HTTP headers sent with every request, each
+    /// taken whole from a variable of wf's environment
+    /// (`{ Authorization: ISSUES_AUTH }` sends `$ISSUES_AUTH`). Values are
+    /// never written to the trace.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// Names of variables of wf's environment the server receives (on top
     /// of the scrubbed environment every command gets). Their values are
-    /// never written to the trace.
+    /// never written to the trace. Only with `command`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
     /// The server's tools the model may call (its allowlist). Each must be
@@ -657,16 +670,33 @@ pub struct McpServer {
     pub call_timeout: Option<Duration>,
 }
 
+/// Why `url` cannot be an MCP server's address: it must be an absolute
+/// `http://` or `https://` URL with a host.
+pub fn check_mcp_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{url}` is not an http:// or https:// URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || url.chars().any(char::is_whitespace) {
+        return Err(format!("`{url}` is not a URL with a host"));
+    }
+    Ok(())
+}
+
 /// Programs that fetch and run a package: their package must name an
 /// exact version.
 const PACKAGE_RUNNERS: &[&str] = &["npx", "pnpx", "bunx", "uvx", "pipx"];
 
 impl McpServer {
     /// What `wf lock` pins: the package a runner (`npx`, `uvx`, …) starts,
-    /// with its exact version (`@scope/name@1.2.3`, `name==1.2.3`), or the
-    /// command itself for a local program. An error names a package
+    /// with its exact version (`@scope/name@1.2.3`, `name==1.2.3`), the
+    /// command itself for a local program, or the URL of a remote server. An error names a package
     /// without an exact version.
     pub fn package(&self) -> Result<String, String> {
+        if let Some(url) = &self.url {
+            return Ok(url.clone());
+        }
         let program = self.command.first().map(String::as_str).unwrap_or("");
         let base = program.rsplit('/').next().unwrap_or(program);
         if !PACKAGE_RUNNERS.contains(&base) {

@@ -11,6 +11,12 @@ const FIXTURE: &str = include_str!("../fixtures/mcp/server.py");
 /// A repository with the fixture server and a task whose script turns are
 /// `turns` (YAML list items), allowlisting `allow` and exposing `tools`.
 fn fixture_repo(allow: &str, tools: &str, turns: &str) -> Repo {
+    fixture_repo_with(allow, tools, turns, "")
+}
+
+/// [`fixture_repo`] with `extra` (YAML lines, indented for the server's
+/// mapping, or top-level keys after a blank server line) in the task file.
+fn fixture_repo_with(allow: &str, tools: &str, turns: &str, extra: &str) -> Repo {
     let repo = Repo::new();
     repo.file("mcp/server.py", FIXTURE)
         .file(
@@ -25,7 +31,7 @@ mcp:
     command: [python3, mcp/server.py]
     tools: [{allow}]
     call_timeout: 2s
-prompt: Use the server.
+{extra}prompt: Use the server.
 checkpoints: {{ apply: false }}
 "
             ),
@@ -318,4 +324,383 @@ fn the_filesystem_server_stays_in_the_workspace() {
         "{}",
         r[1]
     );
+}
+
+/// Both outputs of a command, for messages that may go to either.
+fn said(ran: &super::Ran) -> String {
+    format!("{}{}", ran.stdout, ran.stderr)
+}
+
+#[test]
+fn wf_lock_pins_a_server_and_a_changed_server_is_refused_until_updated() {
+    // The task passes WF_TEST_MCP_VARIANT to the server: the same command
+    // then lists other definitions, as an upgraded package would.
+    let repo = fixture_repo_with(
+        "echo, read",
+        "mcp__test__echo",
+        "  - tool_calls:\n      - { name: mcp__test__echo, input: { message: hi } }\n",
+        "    env: [WF_TEST_MCP_VARIANT]\n",
+    );
+    let same = [("WF_TEST_MCP_VARIANT", "")];
+    let changed = [("WF_TEST_MCP_VARIANT", "changed")];
+    let no_read = [("WF_TEST_MCP_VARIANT", "no-read")];
+
+    // Not pinned yet: a note, and the run goes ahead.
+    let plan = repo.wf_env(&["plan", "task.yaml"], &same);
+    plan.code(0);
+    assert!(
+        said(&plan).contains("MCP server `test` (`python3 mcp/server.py`) is not pinned in"),
+        "{}",
+        said(&plan)
+    );
+
+    let locked = repo.wf_env(&["lock", "task.yaml"], &same);
+    locked.code(0);
+    assert!(
+        locked
+            .stdout
+            .contains("pinned  MCP python3 mcp/server.py (tools echo, read)"),
+        "{}",
+        said(&locked)
+    );
+    let lock = repo.read("wf.lock");
+    assert!(
+        lock.contains(
+            "mcp:\n  - package: \"python3 mcp/server.py\"\n    tools:\n      \"echo\": \""
+        ),
+        "{lock}"
+    );
+    assert!(lock.contains("recipes: []"), "{lock}");
+    // Locking again changes nothing.
+    let again = repo.wf_env(&["lock", "task.yaml"], &same);
+    again.code(0);
+    assert!(
+        again.stdout.contains("wf.lock is up to date"),
+        "{}",
+        said(&again)
+    );
+
+    let run = repo.wf_env(&["run", "task.yaml"], &same);
+    run.code(0);
+    assert!(!said(&run).contains("not pinned"), "{}", said(&run));
+    assert_eq!(repo.runs().len(), 1);
+
+    // Changed under the same pin: refused before any model request.
+    for (env, what) in [
+        (&changed, "`echo` changed (description or input schema)"),
+        (&no_read, "`read` no longer offered"),
+    ] {
+        for command in ["run", "plan"] {
+            let ran = repo.wf_env(&[command, "task.yaml"], env);
+            ran.code(2);
+            assert!(
+                ran.stderr.contains(
+                    "MCP server `test` (`python3 mcp/server.py`): its tool definitions changed under the same pin in ./wf.lock"
+                ) && ran.stderr.contains(what)
+                    && ran.stderr.contains("accept it with `wf lock --update test`"),
+                "{command}: {}",
+                ran.stderr
+            );
+        }
+    }
+    assert_eq!(repo.runs().len(), 1, "no run was recorded");
+    // `wf lock` without --update refuses it too; with it, the pin moves.
+    repo.wf_env(&["lock", "task.yaml"], &changed).code(2);
+    let updated = repo.wf_env(&["lock", "task.yaml", "--update", "test"], &changed);
+    updated.code(0);
+    assert!(
+        updated
+            .stdout
+            .contains("moved   MCP python3 mcp/server.py: changed tool echo"),
+        "{}",
+        said(&updated)
+    );
+    repo.wf_env(&["run", "task.yaml"], &changed).code(0);
+    // And the old server is now the changed one.
+    repo.wf_env(&["run", "task.yaml"], &same).code(2);
+}
+
+#[test]
+fn a_resumed_run_answers_its_mcp_calls_from_the_recording_without_the_server() {
+    // The server logs every start to a file outside the repository (a
+    // directory the sandbox lets it write).
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("starts.log");
+    let repo = Repo::new();
+    repo.file("mcp/server.py", FIXTURE)
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: mcp-resume
+model: {{ provider: script, script: turns.yaml }}
+tools: [mcp__test__echo, write_file]
+permissions: {{ write: [\"out/**\"] }}
+mcp:
+  test:
+    command: [python3, mcp/server.py, --log, \"{log}\"]
+    tools: [echo]
+sandbox: {{ write: [\"{dir}\"] }}
+prompt: Echo, then write the answer.
+",
+                log = log.display(),
+                dir = logs.path().display()
+            ),
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: mcp__test__echo, input: { message: hi } }
+  - tool_calls:
+      - { name: write_file, input: { path: out/answer.txt, content: \"echo: hi\\n\" } }
+  - text: Done.
+",
+        )
+        .commit();
+    let starts = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // No terminal, no --yes: the run stops at the apply checkpoint.
+    repo.wf(&["run", "task.yaml"]).code(3);
+    assert!(!repo.exists("out/answer.txt"));
+    // Once to list its tools, once in the workspace for the call.
+    assert_eq!(starts(), 2, "{}", std::fs::read_to_string(&log).unwrap());
+    repo.wf(&["approve", "last"]).code(0);
+    let resumed = repo.wf(&["resume", "last"]);
+    resumed.code(0);
+    assert_eq!(repo.read("out/answer.txt"), "echo: hi\n");
+    assert_eq!(
+        starts(),
+        2,
+        "the resume started the server: {}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    let r = results(&repo);
+    assert_eq!(r[0]["output"], "echo: hi");
+    assert_eq!(repo.last_summary()["status"], "succeeded");
+}
+
+/// A server process of a test, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `ready` says so, for at most 20 s.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed().as_secs() < 20, "{what} did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The streamable-HTTP fixture (`tests/fixtures/mcp/http_server.py`) on a
+/// free loopback port.
+fn http_fixture() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("http_server.py");
+    std::fs::write(&script, include_str!("../fixtures/mcp/http_server.py")).unwrap();
+    let port_file = dir.path().join("port");
+    let child = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&port_file)
+        .spawn()
+        .unwrap();
+    wait_for("the HTTP fixture", || port_file.exists());
+    let port = std::fs::read_to_string(&port_file).unwrap();
+    Served {
+        child,
+        url: format!("http://127.0.0.1:{}/mcp", port.trim()),
+        _dir: dir,
+    }
+}
+
+fn remote_repo(server: &str, tools: &str, turns: &str) -> Repo {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: mcp-remote
+model: {{ provider: script, script: turns.yaml }}
+tools: [{tools}]
+mcp:
+{server}
+prompt: Use the server.
+checkpoints: {{ apply: false }}
+"
+        ),
+    )
+    .file("turns.yaml", &format!("turns:\n{turns}  - text: Done.\n"))
+    .commit();
+    repo
+}
+
+#[test]
+fn a_streamable_http_server_is_called_with_headers_from_the_environment_never_recorded() {
+    let served = http_fixture();
+    let repo = remote_repo(
+        &format!(
+            "  remote:
+    url: {}
+    headers: {{ Authorization: WF_TEST_MCP_AUTH }}
+    tools: [echo, hang]
+    call_timeout: 2s",
+            served.url
+        ),
+        "mcp__remote__echo, mcp__remote__hang",
+        "  - tool_calls:
+      - { name: mcp__remote__echo, input: { message: hi } }
+  - tool_calls:
+      - { name: mcp__remote__hang, input: {} }
+  - tool_calls:
+      - { name: mcp__remote__echo, input: { message: again } }
+",
+    );
+    let auth = [("WF_TEST_MCP_AUTH", "Bearer s3cret")];
+    let plan = repo.wf_env(&["plan", "task.yaml"], &auth);
+    plan.code(0);
+    assert!(
+        plan.stdout
+            .contains("remote, streamable HTTP: network from wf itself, not sandboxed"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        said(&plan).contains(&format!(
+            "MCP server `remote` is remote ({}): wf connects to it over the network",
+            served.url
+        )),
+        "{}",
+        said(&plan)
+    );
+    repo.wf_env(&["run", "task.yaml"], &auth).code(0);
+    let r = results(&repo);
+    // The answer came in an event stream, after a ping the client answered.
+    assert_eq!(r[0]["output"], "echo: hi (pinged: True)", "{}", r[0]);
+    assert_eq!(r[1]["ok"], false);
+    let hang = r[1]["output"].as_str().unwrap();
+    assert!(hang.contains("no answer within 2s"), "{hang}");
+    assert!(hang.contains("a new one starts at the next call"), "{hang}");
+    assert_eq!(r[2]["output"], "echo: again (pinged: True)", "{}", r[2]);
+    let trace = std::fs::read_to_string(repo.runs().pop().unwrap().join("trace.jsonl")).unwrap();
+    assert!(!trace.contains("s3cret"), "a header value was recorded");
+    assert_eq!(
+        events(&repo.last_trace(), "mcp_server")[0]["package"],
+        served.url.as_str()
+    );
+
+    // A wrong token: refused at the listing, before any model request.
+    let wrong = repo.wf_env(&["run", "task.yaml"], &[("WF_TEST_MCP_AUTH", "Bearer no")]);
+    wrong.code(2);
+    assert!(
+        wrong.stderr.contains("MCP server `remote`") && wrong.stderr.contains("HTTP 401"),
+        "{}",
+        wrong.stderr
+    );
+    // No variable: named.
+    let unset = repo.wf(&["run", "task.yaml"]);
+    unset.code(2);
+    assert!(
+        unset.stderr.contains("needs `WF_TEST_MCP_AUTH`"),
+        "{}",
+        unset.stderr
+    );
+    assert_eq!(repo.runs().len(), 1);
+}
+
+#[test]
+fn url_and_command_are_exclusive_and_a_url_is_checked() {
+    let repo = remote_repo(
+        "  both:
+    command: [python3, s.py]
+    url: http://127.0.0.1:1/mcp
+    tools: [echo]
+  neither:
+    tools: [echo]
+  bad:
+    url: ftp://example.com/mcp
+    env: [TOKEN]
+    tools: [echo]",
+        "mcp__both__echo",
+        "",
+    );
+    let ran = repo.wf(&["validate", "task.yaml"]);
+    ran.code(2);
+    for expected in [
+        "task.yaml:8:5",
+        "MCP server `both` has both `command` and `url`",
+        "MCP server `neither` has neither `command` nor `url`",
+        "`ftp://example.com/mcp` is not an http:// or https:// URL",
+        "a `url` server is not started",
+    ] {
+        assert!(ran.stderr.contains(expected), "{expected}: {}", ran.stderr);
+    }
+}
+
+/// server-everything over streamable HTTP (`dist/index.js streamableHttp`,
+/// port from `PORT`) on a free loopback port.
+fn everything_over_http(modules: &std::path::Path) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("node")
+        .arg(modules.join("@modelcontextprotocol/server-everything/dist/index.js"))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("server-everything", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    Served {
+        child,
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        _dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+#[test]
+fn the_everything_server_over_streamable_http_is_called_and_replayed_without_it() {
+    let Some(modules) = node_modules() else {
+        return;
+    };
+    let served = everything_over_http(&modules);
+    let repo = remote_repo(
+        &format!(
+            "  everything:\n    url: {}\n    tools: [echo, get-sum]",
+            served.url
+        ),
+        "mcp__everything__echo, mcp__everything__get-sum",
+        "  - tool_calls:
+      - { name: mcp__everything__echo, input: { message: hello } }
+      - { name: mcp__everything__get-sum, input: { a: 2, b: 3 } }
+",
+    );
+    repo.wf(&["run", "task.yaml"]).code(0);
+    let r = results(&repo);
+    assert_eq!(r[0]["output"], "Echo: hello", "{}", r[0]);
+    assert!(r[1]["output"].as_str().unwrap().contains('5'), "{}", r[1]);
+    // The server is gone: a replay needs only the recording.
+    drop(served);
+    let replay = repo.wf(&["replay", "last"]);
+    replay.code(0);
+    assert!(replay.stdout.contains("reproduced"), "{}", said(&replay));
 }
