@@ -26,6 +26,10 @@ pub struct Request {
     pub repos: PathBuf,
     /// `--sandbox` for each `wf run`, when given.
     pub sandbox: Option<crate::spec::SandboxMode>,
+    /// A cap on what all the runs spend together (US dollars), split
+    /// evenly: each run gets `wf run --max-cost-usd X/N` (see
+    /// [`run_flags`]).
+    pub max_cost_usd: Option<f64>,
 }
 
 /// A file made by `wf emit`.
@@ -59,6 +63,8 @@ pub struct Prepared {
     pub checkpoints: Vec<String>,
     /// `--sandbox` for each `wf run`.
     pub sandbox: Option<crate::spec::SandboxMode>,
+    /// Each run's share of the cap, when one was given.
+    pub run_cost_cap: Option<f64>,
 }
 
 /// Loads the task file and the repos file, relative to the current
@@ -103,6 +109,24 @@ pub fn prepare(req: &Request) -> Result<Prepared, Error> {
         ProviderName::Script => None,
     };
     let checkpoints = checkpoints(&spec);
+    if req.max_cost_usd.is_some_and(|x| !x.is_finite() || x <= 0.0) {
+        return Err(Error::Usage(
+            "--max-cost-usd must be a positive number of dollars".into(),
+        ));
+    }
+    // Jobs of a matrix or an Indexed Job share nothing while they run, so
+    // the cap is split evenly, each share rounded down to a millionth of a
+    // dollar: the runs together never spend more than the cap.
+    let run_cost_cap = req
+        .max_cost_usd
+        .map(|x| (x / entries.len().max(1) as f64 * 1e6).floor() / 1e6);
+    if run_cost_cap == Some(0.0) {
+        return Err(Error::Usage(format!(
+            "--max-cost-usd {} split over {} repositories leaves each run less than $0.000001",
+            req.max_cost_usd.unwrap_or(0.0),
+            entries.len()
+        )));
+    }
     Ok(Prepared {
         spec,
         task,
@@ -112,6 +136,7 @@ pub fn prepare(req: &Request) -> Result<Prepared, Error> {
         key_var,
         checkpoints,
         sandbox: req.sandbox,
+        run_cost_cap,
     })
 }
 
@@ -187,9 +212,15 @@ pub(crate) fn inputs_text(entry: &RepoEntry) -> String {
         .collect()
 }
 
-/// `--sandbox MODE` for the `wf run` line, or nothing.
-pub(crate) fn sandbox_flag(p: &Prepared) -> String {
-    p.sandbox
+/// The flags of the `wf run` line: `--sandbox MODE` when given, and the
+/// run's share of the cap (`--max-cost-usd`).
+pub(crate) fn run_flags(p: &Prepared) -> String {
+    let mut flags = p
+        .sandbox
         .map(|m| format!(" --sandbox {}", m.as_str()))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if let Some(share) = p.run_cost_cap {
+        flags.push_str(&format!(" --max-cost-usd {share}"));
+    }
+    flags
 }

@@ -158,6 +158,7 @@ pub fn replay(
         model,
         sandbox,
         conversation,
+        max_cost_usd: recorded_cap,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -189,6 +190,10 @@ pub fn replay(
         .map_err(crate::error::Error::from)?;
     // MCP tools as the run listed them: a replay starts no server.
     plan.set_mcp(crate::mcp::recorded_listings(&records));
+    // The run's `--max-cost-usd`, if it had one.
+    if let Some(cap) = recorded_cap {
+        plan.cap_cost(*cap);
+    }
     let decisions: Vec<Decision> = records
         .iter()
         .filter_map(|r| Decision::of(&r.event))

@@ -248,6 +248,7 @@ pub fn resume(
         base_revision,
         model,
         sandbox,
+        max_cost_usd: recorded_cap,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -277,6 +278,10 @@ pub fn resume(
     // MCP tools as the run listed them; a server starts only when the
     // resumed run calls it past what was recorded.
     plan.set_mcp(crate::mcp::recorded_listings(&records));
+    // The run's `--max-cost-usd`, if it had one.
+    if let Some(cap) = recorded_cap {
+        plan.cap_cost(*cap);
+    }
     // Pauses are not part of the run's course; a decision taken since
     // (`wf approve`) is, and the executor takes it when it reaches the checkpoint.
     let prefix = crate::record::compare::without_pauses(&records);

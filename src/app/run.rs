@@ -28,6 +28,8 @@ pub struct Request {
     pub cache: bool,
     /// `--sandbox`: instead of the task file's `sandbox.mode`.
     pub sandbox: Option<crate::spec::SandboxMode>,
+    /// `--max-cost-usd`: a cap on the run's spending below the task's own.
+    pub max_cost_usd: Option<f64>,
 }
 
 /// A run ready to start.
@@ -68,6 +70,14 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
         crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)
             .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    if let Some(cap) = request.max_cost_usd {
+        if !cap.is_finite() || cap < 0.0 {
+            return Err(Error::Usage(
+                "--max-cost-usd must be a number of dollars, 0 or more".into(),
+            ));
+        }
+        plan.cap_cost(cap);
+    }
     // Each MCP server is started and its tools listed before anything
     // else: an allowlisted tool it lacks, or tool definitions that changed
     // under the server's pin, stop the run here (exit 2).

@@ -66,6 +66,10 @@ pub enum Command {
         /// Fewer lines: no line per tool call, no final answer of the model.
         #[arg(short, long)]
         quiet: bool,
+        /// Cap what this run spends (US dollars), below the task's own
+        /// `limits.max_cost_usd`; recorded, so replay and resume keep it.
+        #[arg(long, value_name = "USD")]
+        max_cost_usd: Option<f64>,
     },
     /// Run a task in many repositories: an ordinary `wf run` in each, recorded
     /// in a batch folder; the same command again resumes the batch.
@@ -301,6 +305,11 @@ pub struct EmitCommon {
     /// Write to this file instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// What all the runs may spend together (US dollars): split evenly,
+    /// each run gets `wf run --max-cost-usd X/N`, since the jobs share
+    /// nothing while they run.
+    #[arg(long, value_name = "USD")]
+    pub max_cost_usd: Option<f64>,
 }
 
 pub fn parse_sandbox_mode(text: &str) -> Result<crate::spec::SandboxMode, String> {

@@ -79,6 +79,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             commit,
             sandbox,
             quiet,
+            max_cost_usd,
         } => run_workflow(
             app::run::Request {
                 spec,
@@ -87,6 +88,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 model,
                 cache,
                 sandbox,
+                max_cost_usd,
             },
             dry_run,
             yes,
@@ -279,6 +281,7 @@ fn emit_request(common: &args::EmitCommon) -> app::emit::Request {
         task: common.task.clone(),
         repos: common.repos.clone(),
         sandbox: common.sandbox,
+        max_cost_usd: common.max_cost_usd,
     }
 }
 

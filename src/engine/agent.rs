@@ -214,16 +214,22 @@ impl Executor<'_> {
         if let Some(end) = self.step_cost_limit()? {
             return Ok(Err(end));
         }
-        if let Some(max) = self.plan.limits.max_cost_usd
+        if let Some(max) = self.plan.run_cost_cap()
             && let Some(cost) = self.totals.cost_usd
             && cost > max
         {
+            let from_command_line = self.plan.limits.max_cost_usd.is_none_or(|task| task > max);
             let (spent, max) = limits::amounts(cost, max);
+            let source = if from_command_line {
+                " (wf run --max-cost-usd)"
+            } else {
+                ""
+            };
             return self
                 .limit(
                     "max_cost_usd",
                     RunStatus::CostLimit,
-                    &format!("spent {spent}, over the {max} limit"),
+                    &format!("spent {spent}, over the {max} limit{source}"),
                 )
                 .map(Err);
         }

@@ -498,6 +498,7 @@ impl Executor<'_> {
             // Old traces have none, and replay as NONE: written the same.
             conversation: (self.conversation != ConversationPolicy::NONE)
                 .then_some(self.conversation),
+            max_cost_usd: plan.cost_cap,
             at: crate::sys::clock::now_rfc3339(),
         })?;
         for pin in &plan.recipes {

@@ -74,6 +74,11 @@ pub struct Plan {
     pub checkpoints: Checkpoints,
     /// The limits.
     pub limits: Limits,
+    /// A cap on the run's spending from the command line (`wf run
+    /// --max-cost-usd`), in force besides `limits.max_cost_usd` (the lower
+    /// one wins). Recorded in `run_started`, so replay and resume apply it
+    /// again; not part of the fingerprint (the task is the same task).
+    pub cost_cap: Option<f64>,
     /// How the commands the run starts are confined: the task file's
     /// `sandbox:` (a recipe's own is not applied: its caller's sandbox
     /// decides), with `--sandbox` applied.
@@ -120,6 +125,20 @@ pub struct McpTool {
 }
 
 impl Plan {
+    /// Caps the run's spending at `usd` (see [`Plan::cost_cap`]).
+    pub fn cap_cost(&mut self, usd: f64) {
+        self.cost_cap = Some(self.cost_cap.map_or(usd, |c| c.min(usd)));
+    }
+
+    /// The run-wide cap in force: the lower of `limits.max_cost_usd` and
+    /// [`Plan::cost_cap`].
+    pub fn run_cost_cap(&self) -> Option<f64> {
+        match (self.limits.max_cost_usd, self.cost_cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Sets the MCP listings and updates the fingerprint with them.
     pub fn set_mcp(&mut self, listings: BTreeMap<String, McpListing>) {
         self.mcp = listings;
@@ -393,7 +412,7 @@ pub fn models(plan: &Plan) -> Vec<(ModelSpec, bool)> {
         }
     }
     let mut out = Vec::new();
-    walk(&plan.steps, plan.limits.max_cost_usd.is_some(), &mut out);
+    walk(&plan.steps, plan.run_cost_cap().is_some(), &mut out);
     out
 }
 
@@ -543,6 +562,7 @@ fn build(
         steps,
         checkpoints: spec.checkpoints,
         limits: spec.limits.clone(),
+        cost_cap: None,
         sandbox: spec.sandbox.clone(),
         recipes: Vec::new(),
         notes,

@@ -579,6 +579,7 @@ mod tests {
             dry_run: false,
             sandbox: None,
             conversation: None,
+            max_cost_usd: None,
             at: at.into(),
         }
     }

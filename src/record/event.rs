@@ -258,6 +258,10 @@ pub enum Event {
         /// result whole, as that wf did).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation: Option<ConversationPolicy>,
+        /// A cap on the run's spending given on the command line (`wf run
+        /// --max-cost-usd`), besides the task's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_cost_usd: Option<f64>,
         /// Wall-clock start (RFC 3339).
         at: String,
     },

@@ -294,6 +294,7 @@ mod tests {
             dry_run: false,
             sandbox: None,
             conversation: None,
+            max_cost_usd: None,
             at: "2025-01-01T00:00:00Z".into(),
         }
     }

@@ -1184,6 +1184,7 @@ mod tests {
             dry_run: false,
             sandbox: None,
             conversation: None,
+            max_cost_usd: None,
             at: "2024-01-01T00:00:00Z".into(),
         }
     }

@@ -488,3 +488,50 @@ prompt: Write out.txt.
     assert_eq!(replay.code, 0, "{}\n{}", replay.stdout, replay.stderr);
     assert!(replay.stdout.contains("reproduced"), "{}", replay.stdout);
 }
+
+/// `wf run --max-cost-usd` caps a run below its task's own limits (what
+/// `wf emit` gives each job), is recorded, and replays.
+#[test]
+fn a_command_line_cost_cap_stops_the_run_and_replays() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: paid
+model: { provider: anthropic, name: claude-sonnet-4-5 }
+tools: [write_file]
+permissions: { write: [\"out.txt\"] }
+prompt: Write out.txt.
+limits: { max_cost_usd: 1 }
+",
+    )
+    .commit();
+    // $0.003 a turn: over $0.004 after the second.
+    let server = TestServer::start(vec![turn(1000, true), turn(1000, true), turn(1000, false)]);
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes", "--max-cost-usd", "0.004"],
+        &[
+            ("ANTHROPIC_BASE_URL", &server.url),
+            ("ANTHROPIC_API_KEY", "sk-test"),
+        ],
+    );
+    r.code(1);
+    assert_eq!(server.requests().len(), 2);
+    let summary = repo.last_summary();
+    assert_eq!(summary["status"], "cost_limit");
+    assert!(
+        summary["reason"]
+            .as_str()
+            .unwrap()
+            .contains("(wf run --max-cost-usd)"),
+        "{summary}"
+    );
+    let trace = repo.last_trace();
+    assert_eq!(trace[0]["max_cost_usd"], 0.004);
+    let replay = repo.wf(&["replay", "last"]);
+    assert_eq!(replay.code, 0, "{}\n{}", replay.stdout, replay.stderr);
+    assert!(replay.stdout.contains("reproduced"), "{}", replay.stdout);
+    // Bad values are usage errors.
+    let bad = repo.wf(&["run", "task.yaml", "--max-cost-usd", "-1"]);
+    bad.code(2);
+}

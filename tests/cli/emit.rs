@@ -657,3 +657,60 @@ fn k8s_refuses_relative_paths() {
         r.stderr
     );
 }
+
+/// Jobs share nothing while they run, so a cap over all of them is split
+/// evenly, rounded down: every run gets its share as `wf run
+/// --max-cost-usd`, and together they never spend more than the cap.
+#[test]
+fn a_cost_cap_is_split_over_the_runs() {
+    let repo = workflow_repo(
+        "https://example.com/a.git\nhttps://example.com/b.git\nhttps://example.com/c.git\n",
+    );
+    let r = emit_github(
+        &repo,
+        &["--approval-environment", "prod", "--max-cost-usd", "1"],
+    );
+    r.code(0);
+    let runs: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("wf run \""))
+        .collect();
+    assert!(!runs.is_empty(), "{}", r.stdout);
+    for line in &runs {
+        assert!(line.contains("--max-cost-usd 0.333333"), "{line}");
+    }
+    let k8s = repo.wf(&[
+        "emit",
+        "k8s",
+        "workflows/demo.yaml",
+        "--repos",
+        "repos.txt",
+        "--image",
+        "registry.example/wf:0.1.0",
+        "--max-cost-usd",
+        "1",
+    ]);
+    k8s.code(0);
+    assert!(
+        k8s.stdout.contains("--max-cost-usd 0.333333"),
+        "{}",
+        k8s.stdout
+    );
+    // Too small a cap to split is refused, not rounded to nothing.
+    let tiny = emit_github(
+        &repo,
+        &[
+            "--approval-environment",
+            "prod",
+            "--max-cost-usd",
+            "0.000002",
+        ],
+    );
+    tiny.code(2);
+    assert!(
+        tiny.stderr.contains("less than $0.000001"),
+        "{}",
+        tiny.stderr
+    );
+}

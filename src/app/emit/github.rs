@@ -360,7 +360,7 @@ impl Workflow<'_> {
              # 0: succeeded; 3: paused at a checkpoint (the approval job continues it).\n\
              if [ \"$status\" != 0 ] && [ \"$status\" != 3 ]; then exit \"$status\"; fi\n",
             super::inputs_to_args("WF_INPUTS"),
-            super::sandbox_flag(self.p),
+            super::run_flags(self.p),
         );
         steps.push(map([
             ("name", s("Run the task")),

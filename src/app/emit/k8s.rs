@@ -174,7 +174,7 @@ pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
          if [ -d .wf/runs ]; then cp -r .wf/runs/. {RUNS}/; fi\n\
          # 0: succeeded; 3: paused at a checkpoint (its folder waits on the volume).\n\
          if [ \"$status\" != 0 ] && [ \"$status\" != 3 ]; then exit \"$status\"; fi\n",
-        super::sandbox_flag(p)
+        super::run_flags(p)
     );
     let container = map([
         ("name", s("wf")),
