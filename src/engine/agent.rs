@@ -502,6 +502,18 @@ impl Executor<'_> {
                 "{name}: the input is not valid JSON: {}",
                 raw.chars().take(200).collect::<String>()
             )),
+            // An MCP tool can act outside the workspace (an issue tracker, a
+            // database): before the plan is approved it waits, like edits
+            // and commands.
+            (None, _) if name.starts_with(crate::spec::MCP_TOOL_PREFIX) && agent.plan_phase => {
+                crate::tools::ToolOutcome::denied(crate::policy::Denial {
+                    rule: "phase",
+                    message: format!(
+                        "{name} denied: the plan has not been approved yet; MCP tools can act \
+                         outside the workspace, so they wait for the plan like edits and commands"
+                    ),
+                })
+            }
             (None, _) if name.starts_with(crate::spec::MCP_TOOL_PREFIX) => {
                 let left = self.left();
                 match self.mcp.as_mut() {

@@ -704,3 +704,54 @@ fn the_everything_server_over_streamable_http_is_called_and_replayed_without_it(
     replay.code(0);
     assert!(replay.stdout.contains("reproduced"), "{}", said(&replay));
 }
+
+/// Before a plan is approved an MCP tool is refused like an edit or a
+/// command (it can act outside the workspace); once approved, it runs.
+#[test]
+fn mcp_tools_wait_for_the_plan_to_be_approved() {
+    let repo = Repo::new();
+    repo.file("mcp/server.py", FIXTURE)
+        .file(
+            "task.yaml",
+            "wf: 1
+name: mcp-plan
+model: { provider: script, script: turns.yaml }
+tools: [mcp__test__echo]
+mcp:
+  test:
+    command: [python3, mcp/server.py]
+    tools: [echo]
+prompt: Use the server.
+checkpoints: { plan: true, apply: false }
+",
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: mcp__test__echo, input: { message: early } }
+  - text: \"Plan: echo once.\"
+  - tool_calls:
+      - { name: mcp__test__echo, input: { message: approved } }
+  - text: Done.
+",
+        )
+        .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let r = results(&repo);
+    assert_eq!(r[0]["ok"], false);
+    assert!(
+        r[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("the plan has not been approved yet"),
+        "{}",
+        r[0]
+    );
+    let trace = repo.last_trace();
+    let denied = events(&trace, "permission_denied");
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0]["rule"], "phase");
+    assert_eq!(r[1]["ok"], true);
+    assert_eq!(r[1]["output"], "echo: approved");
+}
