@@ -25,9 +25,10 @@
 //!    stat data of unchanged entries, `add -A` re-reads only files whose
 //!    stat data changed, `write-tree` names the starting state, and its
 //!    diff against `HEAD` is the run's `start.patch`.
-//! 2. In the slot, `git clean -fdx` removes every file that is not in the
+//! 2. In the slot, `git clean -ffdx` removes every file that is not in the
 //!    slot's index (what the last run's commands left, ignored build output
-//!    included), and `read-tree --reset -u <start>` rewrites every file whose
+//!    included, and a directory a command turned into a git repository of
+//!    its own, which a single `-f` would keep), and `read-tree --reset -u <start>` rewrites every file whose
 //!    content, mode or stat data differs from the start and deletes the
 //!    ones the start lacks. A write to a file always changes its ctime,
 //!    which no program can set back, so a file the model or a command of an
@@ -570,7 +571,7 @@ impl Workspace {
         // other core, a kept slot drops what the last run left that is not
         // in its index (`git clean` reads only the slot).
         let (target, cleaned) = std::thread::scope(|scope| {
-            let clean = reusable.then(|| scope.spawn(|| git(&slot.dir, &["clean", "-fdxq"])));
+            let clean = reusable.then(|| scope.spawn(|| git(&slot.dir, &["clean", "-ffdxq"])));
             let target = match source {
                 Source::Current => stage_origin(origin, head, &slot).map(|(tree, patch)| {
                     ws.start_patch = Some(patch);
@@ -607,7 +608,7 @@ impl Workspace {
     /// Brings the slot to the starting state: `target` (a tree of the
     /// user's objects) for the current tree, else the snapshot's commit
     /// plus its patch. `fresh`: the slot directory is new; else it was
-    /// cleaned (`git clean -fdx`) already.
+    /// cleaned (`git clean -ffdx`) already.
     fn fill(
         &mut self,
         slot: &Slot,
@@ -670,7 +671,7 @@ impl Workspace {
     /// file changes its ctime, which no command can set back, so a changed
     /// file is always seen.
     fn reset_to(&self, tree: &str) -> Result<(), WorkspaceError> {
-        git(&self.dir, &["clean", "-fdxq", "-e", "/node_modules"])?;
+        git(&self.dir, &["clean", "-ffdxq", "-e", "/node_modules"])?;
         git(&self.dir, &["read-tree", "--reset", "-u", tree])?;
         Ok(())
     }
@@ -1686,6 +1687,28 @@ mod tests {
             std::os::unix::fs::chown(&root, Some(4242), Some(4242)).unwrap();
             assert!(private_root_in(tmp.path()).is_err());
         }
+    }
+
+    #[test]
+    fn a_nested_repository_planted_by_a_command_does_not_survive() {
+        let origin = repo();
+        let o = origin.path();
+        let first = Workspace::create(o, "r1").unwrap();
+        let dir = first.dir.clone();
+        // A command makes directories into git repositories of their own,
+        // which `git clean` with a single -f keeps: a fake node_modules
+        // (ignored by the slot's exclude file) and a directory of code.
+        for planted in ["node_modules", "tests/evil"] {
+            write(&first.dir, &format!("{planted}/pkg/index.js"), "EVIL\n");
+            run_git(&first.dir.join(planted), &["init", "-q"]);
+        }
+        drop(first);
+        let second = reclaim(o, &dir);
+        assert!(!second.dir.join("node_modules").exists());
+        assert!(!second.dir.join("tests").exists());
+        assert_eq!(second.diff().unwrap(), "");
+        drop(second);
+        remove_slots(o);
     }
 
     #[test]

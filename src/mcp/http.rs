@@ -44,7 +44,10 @@ impl HttpClient {
         headers: Vec<(String, String)>,
         timeout: Duration,
     ) -> Result<HttpClient, ClientError> {
+        // No redirects: a redirect to another host would take the
+        // declared headers (keys) with it.
         let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .user_agent(concat!("wf/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -390,9 +390,9 @@ pub fn listing(name: &str, server: &McpServer, offered: &[Value]) -> Result<McpL
 }
 
 /// The confinement of servers started for a listing: the run's sandbox
-/// settings (`setting`), with the repository (`root`) readable (the
-/// server's command may name a script in it) and a scratch directory as the
-/// only writable place.
+/// settings (`setting`), with the workspace copy of the repository (`root`)
+/// readable (the server's command may name a script in it) and a scratch
+/// directory as the only writable place.
 fn listing_sandbox(
     setting: &crate::spec::Sandbox,
     root: &Path,
@@ -463,6 +463,14 @@ pub fn list_servers(
         .prefix("wf-mcp-")
         .tempdir()
         .map_err(|e| McpError::Io(e.to_string()))?;
+    // A server lists its tools in a workspace copy of the repository, never
+    // in the repository itself: the copy holds what the model may see
+    // (tracked files, untracked files that are not ignored), not the
+    // user's ignored files (`.env`, keys) or `.git/`. Its script, if the
+    // command names one in the repository, is in the copy too.
+    let copy = crate::workspace::Workspace::create(root, "mcp-listing")
+        .map_err(|e| McpError::Io(format!("cannot prepare a copy to list MCP tools in: {e}")))?;
+    let root = copy.dir.as_path();
     let sandbox = listing_sandbox(sandbox, root, scratch.path())?;
     for (name, server) in servers {
         let package = server.package().map_err(|message| McpError::Unpinned {

@@ -681,6 +681,22 @@ pub fn check_mcp_url(url: &str) -> Result<(), String> {
     if host.is_empty() || url.chars().any(char::is_whitespace) {
         return Err(format!("`{url}` is not a URL with a host"));
     }
+    // Headers may carry keys: plain HTTP only to this machine.
+    let name = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let name = match name.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => name.split(':').next().unwrap_or(""),
+    };
+    let loopback = name == "localhost"
+        || name == "::1"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if url.starts_with("http://") && !loopback {
+        return Err(format!(
+            "`{url}` is plain HTTP to another machine: the server's headers (keys) would cross the network unencrypted; use https://"
+        ));
+    }
     Ok(())
 }
 
@@ -965,6 +981,30 @@ impl JsonSchema for Duration {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn plain_http_mcp_urls_are_for_this_machine_only() {
+        for ok in [
+            "https://mcp.example.com/mcp",
+            "http://127.0.0.1:8080/mcp",
+            "http://localhost/mcp",
+            "http://[::1]:9/mcp",
+            "http://127.1.2.3/x",
+        ] {
+            assert_eq!(check_mcp_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://mcp.example.com/mcp",
+            "http://10.0.0.1:8080/mcp",
+            "http://localhost.evil.example/mcp",
+            "http://127.0.0.1.evil.example/mcp",
+            "http://user@evil.example/mcp",
+        ] {
+            let err = check_mcp_url(bad).unwrap_err();
+            assert!(err.contains("plain HTTP"), "{bad}: {err}");
+        }
+    }
+
     use super::*;
 
     #[test]

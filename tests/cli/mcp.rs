@@ -755,3 +755,32 @@ checkpoints: { plan: true, apply: false }
     assert_eq!(r[1]["ok"], true);
     assert_eq!(r[1]["output"], "echo: approved");
 }
+
+/// The server started to list tools runs in a workspace copy, not in the
+/// repository: the user's ignored files (`.env`) are not there to read and
+/// put in a tool description, which would reach the model and the trace.
+#[test]
+fn a_listing_server_cannot_read_the_users_ignored_files() {
+    let repo = fixture_repo_with(
+        "echo",
+        "mcp__test__echo",
+        "",
+        "    env: [WF_TEST_MCP_VARIANT]\n",
+    );
+    repo.file(".gitignore", ".env\n")
+        .file(".env", "API_KEY=sk-live-SECRET123\n")
+        .commit();
+    let env = [("WF_TEST_MCP_VARIANT", "peek")];
+    let plan = repo.wf_env(&["plan", "task.yaml"], &env);
+    plan.code(0);
+    assert!(
+        plan.stdout.contains(".env holds: nothing"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("SECRET123"), "{}", plan.stdout);
+    repo.wf_env(&["run", "task.yaml"], &env).code(0);
+    let trace = std::fs::read_to_string(repo.runs().pop().unwrap().join("trace.jsonl")).unwrap();
+    assert!(!trace.contains("SECRET123"));
+    assert!(trace.contains(".env holds: nothing"));
+}
