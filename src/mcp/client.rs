@@ -176,7 +176,11 @@ pub struct Launch<'a> {
 pub struct Client {
     child: Child,
     pgid: i32,
-    stdin: ChildStdin,
+    /// Lines for the server's stdin, written by a thread of their own: a
+    /// server that stops reading must not block wf past the call's deadline
+    /// (the wait for the answer has it; on expiry the server is killed,
+    /// which ends the blocked write).
+    writer: std::sync::mpsc::Sender<Vec<u8>>,
     messages: Receiver<Result<Value, ClientError>>,
     next_id: u64,
     stderr: Arc<Mutex<Vec<u8>>>,
@@ -221,7 +225,15 @@ impl Client {
             let _ = child.wait();
             return Err(start_err(e));
         }
-        let stdin = child.stdin.take().expect("stdin is piped");
+        let mut stdin: ChildStdin = child.stdin.take().expect("stdin is piped");
+        let (writer, lines) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            for line in lines {
+                if stdin.write_all(&line).and_then(|()| stdin.flush()).is_err() {
+                    break;
+                }
+            }
+        });
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr_pipe = child.stderr.take().expect("stderr is piped");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -276,7 +288,7 @@ impl Client {
         Ok(Client {
             child,
             pgid,
-            stdin,
+            writer,
             messages: rx,
             next_id: 0,
             stderr,
@@ -295,12 +307,9 @@ impl Client {
     fn send(&mut self, message: &Value) -> Result<(), ClientError> {
         let mut line = serde_json::to_vec(message).expect("a message serializes");
         line.push(b'\n');
-        if self
-            .stdin
-            .write_all(&line)
-            .and_then(|()| self.stdin.flush())
-            .is_err()
-        {
+        // Queued for the writer thread; it has gone only when a write failed
+        // (the server closed its stdin or ended).
+        if self.writer.send(line).is_err() {
             return Err(self.fail(ClientError::Closed(String::new())));
         }
         Ok(())

@@ -784,3 +784,48 @@ fn a_listing_server_cannot_read_the_users_ignored_files() {
     assert!(!trace.contains("SECRET123"));
     assert!(trace.contains(".env holds: nothing"));
 }
+
+/// A server that stops reading cannot block wf: a request larger than the
+/// pipe's buffer is written by a thread of its own, and the call ends at its
+/// `call_timeout` like any hang. (The fixture is copied under another name,
+/// so that other tests looking for left-over `mcp/server.py` processes do
+/// not see this one while it sleeps.)
+#[test]
+fn a_server_that_stops_reading_cannot_block_the_run() {
+    let big = "x".repeat(300_000);
+    let repo = Repo::new();
+    repo.file("mcp/deaf_server.py", FIXTURE)
+        .file(
+            "task.yaml",
+            "wf: 1
+name: mcp-deaf
+model: { provider: script, script: turns.yaml }
+tools: [mcp__test__echo]
+mcp:
+  test:
+    command: [python3, mcp/deaf_server.py]
+    tools: [echo]
+    call_timeout: 2s
+    env: [WF_TEST_MCP_VARIANT]
+prompt: Use the server.
+checkpoints: { apply: false }
+",
+        )
+        .file(
+            "turns.yaml",
+            &format!(
+                "turns:\n  - tool_calls:\n      - {{ name: mcp__test__echo, input: {{ message: \"{big}\" }} }}\n  - text: Done.\n"
+            ),
+        )
+        .commit();
+    let started = std::time::Instant::now();
+    repo.wf_env(&["run", "task.yaml"], &[("WF_TEST_MCP_VARIANT", "deaf")])
+        .code(0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the call ended at its timeout, not never"
+    );
+    let r = results(&repo);
+    assert_eq!(r[0]["ok"], false);
+    assert!(r[0]["output"].as_str().unwrap().contains("2s"), "{}", r[0]);
+}
