@@ -449,7 +449,7 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
     Ok(Git::private(dir).args(args).output()?)
 }
 
-pub use crate::sys::git::{head_revision, is_git};
+use crate::sys::git::is_git;
 
 /// The object store of the repository at `origin`, absolute: `.git/objects`
 /// of an ordinary clone without a git process; else (a linked worktree, a
@@ -1331,6 +1331,17 @@ mod tests {
         );
     }
 
+    /// Sets the modification time of `path` (as a program may, to hide a
+    /// write from tools that look at size and mtime only).
+    fn set_mtime(path: &Path, time: std::time::SystemTime) {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    }
+
     /// Removes the slots of `origin` (tests run in the system temp dir).
     fn remove_slots(origin: &Path) {
         let key = sha256_hex(origin.to_string_lossy().as_bytes());
@@ -1424,12 +1435,7 @@ mod tests {
         let secret = first.dir.join("forced.secret");
         let mtime = std::fs::metadata(&secret).unwrap().modified().unwrap();
         std::fs::write(&secret, "TRACKED ANYWAY\n").unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&secret)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        set_mtime(&secret, mtime);
         drop(first);
         // Meanwhile the user edits one file, deletes another and adds one.
         write(o, "src/lib.rs", "fn users_next_version() {}\n");
@@ -1470,12 +1476,7 @@ mod tests {
         let path = o.join("README.md");
         let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
         std::fs::write(&path, "README\n").unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+        set_mtime(&path, mtime);
         let second = Workspace::create(o, "r2").unwrap();
         assert_eq!(read(&second.dir, "README.md"), "README\n");
         drop(second);
@@ -1528,7 +1529,7 @@ mod tests {
         write(&live.dir, "src/lib.rs", "the model's\n");
         write(&live.dir, "junk.txt", "junk\n");
         drop(live);
-        let revision = head_revision(o);
+        let revision = crate::sys::git::head_revision(o);
         let patch = o.join(".wf/start.patch");
         std::fs::write(&patch, &start).unwrap();
         // The user moves on; the replay is of the start, not of today.
@@ -1633,12 +1634,7 @@ mod tests {
         // trusts its stat data.
         let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
         for f in ["crlf.txt", "plain.txt"] {
-            std::fs::File::options()
-                .write(true)
-                .open(o.join(f))
-                .unwrap()
-                .set_modified(past)
-                .unwrap();
+            set_mtime(&o.join(f), past);
         }
         users_git(&["add", "-A"]);
         users_git(&["commit", "-q", "-m", "init"]);

@@ -56,6 +56,25 @@ pub enum ClientError {
 
 /// A connection to a server, whatever carries it: requests with deadlines,
 /// and the three methods wf uses on top.
+/// The next request of a connection: `Err` when it is closed already
+/// (`closed`), else its id (`next_id`, counted up) and its JSON-RPC message.
+pub fn next_request(
+    closed: &Option<ClientError>,
+    next_id: &mut u64,
+    method: &str,
+    params: Value,
+) -> Result<(u64, Value), ClientError> {
+    if let Some(e) = closed {
+        return Err(e.clone());
+    }
+    *next_id += 1;
+    let id = *next_id;
+    Ok((
+        id,
+        json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }),
+    ))
+}
+
 pub trait Rpc {
     /// Sends a request and waits for its answer.
     fn request(
@@ -355,12 +374,8 @@ impl Rpc for Client {
         params: Value,
         timeout: Duration,
     ) -> Result<Value, ClientError> {
-        if let Some(e) = &self.closed {
-            return Err(e.clone());
-        }
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))?;
+        let (id, message) = next_request(&self.closed, &mut self.next_id, method, params)?;
+        self.send(&message)?;
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

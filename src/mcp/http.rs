@@ -221,13 +221,9 @@ impl Rpc for HttpClient {
         params: Value,
         timeout: Duration,
     ) -> Result<Value, ClientError> {
-        if let Some(e) = &self.closed {
-            return Err(e.clone());
-        }
-        self.next_id += 1;
-        let id = self.next_id;
+        let (id, message) =
+            super::client::next_request(&self.closed, &mut self.next_id, method, params)?;
         let deadline = Instant::now() + timeout;
-        let message = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
         let response = match self.post(&message, timeout) {
             Ok(r) => r,
             Err(e) => return Err(self.close(e)),

@@ -210,14 +210,7 @@ pub fn is_git(root: &Path) -> bool {
 
 /// The commit the user's tree is on, if any.
 pub fn head_revision(root: &Path) -> Option<String> {
-    if !is_git(root) {
-        return None;
-    }
-    Git::user(root)
-        .args(["rev-parse", "--verify", "-q", "HEAD"])
-        .text()
-        .ok()
-        .filter(|s| !s.is_empty())
+    head(root).map(|(commit, _)| commit)
 }
 
 /// The commit the user's tree is on and that commit's tree, in one git
