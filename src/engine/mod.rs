@@ -540,14 +540,6 @@ impl Executor<'_> {
     fn confine(&mut self, ws: &Workspace) -> Result<(), String> {
         let setting = &self.plan.sandbox;
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-        let expand = |list: &[String]| -> Vec<std::path::PathBuf> {
-            list.iter()
-                .filter_map(|p| match p.strip_prefix("~/") {
-                    Some(rest) => home.as_ref().map(|h| h.join(rest)),
-                    None => Some(std::path::PathBuf::from(p)),
-                })
-                .collect()
-        };
         if setting.mode == crate::spec::SandboxMode::Off {
             self.sandbox = None;
             ws.mark_unconfined()
@@ -560,14 +552,17 @@ impl Executor<'_> {
                 read_only: Vec::new(),
             });
         }
-        let mut read = expand(&setting.read);
-        read.extend(ws.sandbox_read.iter().cloned());
-        let mut write = expand(&setting.write);
-        write.extend(ws.sandbox_write.iter().cloned());
-        let policy =
-            crate::sandbox::Policy::for_run(&ws.dir, &ws.tmp, &read, &write, setting.network);
-        let launcher = crate::sandbox::Launcher::current()
-            .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        let sandboxed = crate::sandbox::confinement(
+            &setting.read,
+            &setting.write,
+            setting.network,
+            &ws.dir,
+            &ws.tmp,
+            &ws.sandbox_read,
+            &ws.sandbox_write,
+        )
+        .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        let policy = &sandboxed.policy;
         let shown = |paths: &[std::path::PathBuf]| -> Vec<String> {
             paths
                 .iter()
@@ -581,7 +576,7 @@ impl Executor<'_> {
             write: shown(&policy.write),
             read_only: shown(&policy.read_only),
         })?;
-        self.sandbox = Some(crate::sandbox::Sandboxed { launcher, policy });
+        self.sandbox = Some(sandboxed);
         Ok(())
     }
 

@@ -13,9 +13,8 @@
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -211,39 +210,19 @@ impl Client {
     /// Starts the server (nothing is sent yet).
     pub fn spawn(launch: &Launch<'_>) -> Result<Client, ClientError> {
         let start_err = |e: std::io::Error| ClientError::Start(e.to_string());
-        let (mut cmd, started) = match launch.sandbox {
-            Some(s) => {
-                let prepared = s
-                    .launcher
-                    .prepare(&s.policy, launch.argv)
-                    .map_err(start_err)?;
-                (prepared.command, Some(prepared.started))
-            }
-            None => {
-                let mut cmd = Command::new(&launch.argv[0]);
-                cmd.args(&launch.argv[1..]);
-                (cmd, None)
-            }
-        };
-        cmd.current_dir(launch.cwd)
-            .env_clear()
-            .envs(crate::sys::process::scrubbed_env())
-            .envs(launch.env.iter().cloned())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd.spawn().map_err(start_err)?;
-        drop(cmd);
+        let (mut child, live) = crate::sys::process::spawn_child(
+            launch.argv,
+            launch.cwd,
+            &launch.env,
+            launch.sandbox,
+            |cmd| {
+                cmd.stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+            },
+        )
+        .map_err(start_err)?;
         let pgid = child.id() as i32;
-        let live = crate::sys::process::register_group(pgid);
-        if let Some(started) = started
-            && let Err(e) = started.wait()
-        {
-            crate::sys::process::kill_group(pgid);
-            let _ = child.wait();
-            return Err(start_err(e));
-        }
         let mut stdin: ChildStdin = child.stdin.take().expect("stdin is piped");
         let (writer, lines) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::spawn(move || {

@@ -401,23 +401,17 @@ fn listing_sandbox(
     if setting.mode == crate::spec::SandboxMode::Off {
         return Ok(None);
     }
-    let mut read = expand_home(&setting.read);
-    read.push(root.to_path_buf());
-    let write = expand_home(&setting.write);
-    let policy = crate::sandbox::Policy::for_run(scratch, scratch, &read, &write, setting.network);
-    let launcher = crate::sandbox::Launcher::current().map_err(|e| McpError::Io(e.to_string()))?;
-    Ok(Some(crate::sandbox::Sandboxed { launcher, policy }))
-}
-
-/// `~/…` paths of the task file's `sandbox.read`/`write`, expanded.
-pub fn expand_home(list: &[String]) -> Vec<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    list.iter()
-        .filter_map(|p| match p.strip_prefix("~/") {
-            Some(rest) => home.as_ref().map(|h| h.join(rest)),
-            None => Some(PathBuf::from(p)),
-        })
-        .collect()
+    crate::sandbox::confinement(
+        &setting.read,
+        &setting.write,
+        setting.network,
+        scratch,
+        scratch,
+        &[root.to_path_buf()],
+        &[],
+    )
+    .map(Some)
+    .map_err(|e| McpError::Io(e.to_string()))
 }
 
 /// The pins a listing is held to: a lock file's MCP pins, by package.

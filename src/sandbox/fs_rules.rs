@@ -3,7 +3,7 @@
 use super::Policy;
 use landlock::{
     ABI, Access, AccessFs, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreated,
-    RulesetCreatedAttr, RulesetStatus,
+    RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use std::path::Path;
 
@@ -11,14 +11,14 @@ use std::path::Path;
 /// they know (best effort), but some enforcement is required.
 const ABI_WANTED: ABI = ABI::V10;
 
-/// Character devices every command may open for reading and writing.
+/// Character devices every command may open for reading and writing (not
+/// `/dev/tty`: a confined command never reaches wf's terminal).
 pub const DEVICES: &[&str] = &[
     "/dev/null",
     "/dev/zero",
     "/dev/full",
     "/dev/random",
     "/dev/urandom",
-    "/dev/tty",
 ];
 
 fn err(step: &str, e: impl std::fmt::Display) -> String {
@@ -37,11 +37,20 @@ pub fn ruleset(policy: &Policy) -> Result<RulesetCreated, String> {
     rules.extend(policy.write.iter().map(|p| (p.as_path(), all)));
     rules.extend(DEVICES.iter().map(|d| (Path::new(d), device)));
     rules.push((Path::new("/dev"), AccessFs::ReadDir.into()));
+    // The view's private, empty temp dirs (see `view`): the command's own.
+    rules.extend(
+        super::view::PRIVATE_DIRS
+            .iter()
+            .map(|(d, _)| (Path::new(*d), all)),
+    );
     rules.push((Path::new("/proc"), read_no_exec));
     rules.push((Path::new("/sys"), read_no_exec));
 
+    // Scoping (ABI 6): abstract Unix sockets and signals end at the
+    // sandbox's edge. Older kernels enforce the rest without it.
     let mut created = Ruleset::default()
         .handle_access(all)
+        .and_then(|r| r.scope(Scope::AbstractUnixSocket | Scope::Signal))
         .and_then(|r| r.create())
         .map_err(|e| err("create the ruleset", e))?;
     for (path, access) in rules {

@@ -3,7 +3,7 @@
 //! to the last fork is ordinary Rust; only the command's child does
 //! async-signal-safe work between its fork and exec.
 
-use super::{HELPER_ARG, Launch, Policy, fs_rules, msg};
+use super::{HELPER_ARG, Launch, Policy, fs_rules, msg, seccomp, view};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
@@ -25,7 +25,19 @@ pub fn helper_main() -> ! {
             exit(EXIT_SETUP)
         }
     };
-    let report = Report::new(launch.report_fd);
+    // Nothing wf's own parent left open reaches the command: every
+    // descriptor above stderr closes at exec (the report pipe is used
+    // before, by this process and the init).
+    // SAFETY: close_range with constant arguments; it only sets flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    let report = Report::new(Some(launch.report_fd));
     match outer(&launch.policy, &argv, &report) {
         Ok(never) => match never {},
         Err(e) => {
@@ -41,9 +53,25 @@ fn parse(args: &[OsString]) -> Result<(Launch, Vec<CString>), String> {
             "usage: wf {HELPER_ARG} <launch> -- <program> [args...] (internal)"
         ));
     }
-    let text = args[2].to_str().ok_or("the launch is not UTF-8")?;
-    let launch: Launch =
-        serde_json::from_str(text).map_err(|e| format!("bad launch argument: {e}"))?;
+    let fd: i32 = args[2]
+        .to_str()
+        .and_then(|t| t.parse().ok())
+        .ok_or("the launch argument is not a descriptor number")?;
+    // SAFETY: the fd was passed by wf for this process to own; the File
+    // closes it when dropped.
+    let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // wf wrote the file through a shared offset: read it from the start.
+    let mut text = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = std::os::unix::fs::FileExt::read_at(&file, &mut buf, text.len() as u64)
+            .map_err(|e| format!("cannot read the launch: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    let launch: Launch = serde_json::from_slice(&text).map_err(|e| format!("bad launch: {e}"))?;
     let argv = args[4..]
         .iter()
         .map(|a| CString::new(a.as_bytes()).map_err(|_| "an argument holds a NUL byte"))
@@ -136,7 +164,8 @@ fn outer(
 ) -> Result<std::convert::Infallible, String> {
     // SAFETY: getuid/getgid cannot fail.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    let mut flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    let mut flags =
+        libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
     if !policy.network {
         flags |= libc::CLONE_NEWNET;
     }
@@ -144,7 +173,7 @@ fn outer(
     // CLONE_NEWUSER requires.
     check(
         unsafe { libc::unshare(flags) },
-        "unshare(user, mount, pid, net namespaces)",
+        "unshare(user, mount, pid, ipc, net namespaces)",
     )?;
     write_proc("/proc/self/setgroups", "deny")?;
     write_proc("/proc/self/uid_map", &format!("{uid} {uid} 1\n"))?;
@@ -222,27 +251,12 @@ fn init(
     }
     drop(alive);
 
-    mount(
-        None,
-        "/",
-        None,
-        libc::MS_REC | libc::MS_PRIVATE,
-        "make mounts private",
-    )?;
-    mount(
-        Some("proc"),
-        "/proc",
-        Some("proc"),
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-        "mount a fresh /proc",
-    )?;
-    for path in &policy.read_only {
-        bind_read_only(path)?;
-    }
+    view::enter(policy)?;
     if !policy.network {
         loopback_up()?;
     }
     let ruleset = fs_rules::ruleset(policy)?;
+    let filters = seccomp::programs()?;
     drop_capabilities()?;
     // SAFETY: prctl with integer arguments only.
     check(
@@ -250,6 +264,7 @@ fn init(
         "prctl(PR_SET_NO_NEW_PRIVS)",
     )?;
     fs_rules::restrict(ruleset)?;
+    seccomp::install(&filters)?;
 
     let command = spawn_command(argv, report)?;
     reap_until(command)
@@ -266,66 +281,6 @@ fn helper_gone(alive: &std::io::PipeReader) -> bool {
     // SAFETY: poll on one valid pollfd, zero timeout.
     let r = unsafe { libc::poll(&mut pfd, 1, 0) };
     r != 0 && pfd.revents & (libc::POLLHUP | libc::POLLIN) != 0
-}
-
-fn mount(
-    source: Option<&str>,
-    target: &str,
-    fstype: Option<&str>,
-    flags: libc::c_ulong,
-    step: &str,
-) -> Result<(), String> {
-    let c = |s: &str| CString::new(s).map_err(|_| format!("{step}: NUL in path"));
-    let source = source.map(c).transpose()?;
-    let target = c(target)?;
-    let fstype = fstype.map(c).transpose()?;
-    let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
-    // SAFETY: every pointer is null or a NUL-terminated string alive for
-    // the call; no filesystem data is passed.
-    let r = unsafe {
-        libc::mount(
-            ptr(&source),
-            target.as_ptr(),
-            ptr(&fstype),
-            flags,
-            std::ptr::null(),
-        )
-    };
-    check(r, step)
-}
-
-/// Bind-mounts `path` read-only over itself, keeping the flags the kernel
-/// locks for mounts inherited into a user namespace.
-fn bind_read_only(path: &std::path::Path) -> Result<(), String> {
-    let target = path
-        .to_str()
-        .ok_or_else(|| format!("{}: not UTF-8", path.display()))?;
-    let step = format!("bind {target} read-only");
-    mount(
-        Some(target),
-        target,
-        None,
-        libc::MS_BIND | libc::MS_REC,
-        &step,
-    )?;
-    let ctarget = CString::new(target).map_err(|_| format!("{step}: NUL in path"))?;
-    // SAFETY: statvfs fills a zeroed struct from a valid path.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    check(unsafe { libc::statvfs(ctarget.as_ptr(), &mut st) }, &step)?;
-    let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
-    for (st_flag, ms_flag) in [
-        (libc::ST_NOSUID, libc::MS_NOSUID),
-        (libc::ST_NODEV, libc::MS_NODEV),
-        (libc::ST_NOEXEC, libc::MS_NOEXEC),
-        (libc::ST_NOATIME, libc::MS_NOATIME),
-        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (libc::ST_RELATIME, libc::MS_RELATIME),
-    ] {
-        if st.f_flag & st_flag != 0 {
-            flags |= ms_flag;
-        }
-    }
-    mount(None, target, None, flags, &step)
 }
 
 /// Brings `lo` up in the new network namespace.
@@ -481,8 +436,13 @@ fn spawn_command(argv: &[CString], report: &Report) -> Result<libc::pid_t, Strin
         return Err(os_error("fork the command"));
     }
     if pid == 0 {
-        // Only async-signal-safe calls from here to exec: execve, write,
-        // _exit, and reading errno.
+        // Only async-signal-safe calls from here to exec: setsid, execve,
+        // write, _exit, and reading errno.
+        // A session of its own: no controlling terminal, so `/dev/tty`
+        // cannot be opened and no terminal takes its input.
+        // SAFETY: setsid is async-signal-safe; the child is not a group
+        // leader (it was just forked), so it cannot fail.
+        unsafe { libc::setsid() };
         let mut failed: (i32, usize) = (libc::ENOENT, 0);
         let mut eacces: Option<usize> = None;
         for (i, c) in candidates.iter().enumerate() {

@@ -95,6 +95,8 @@
 mod fs_rules;
 mod helper;
 mod probe;
+mod seccomp;
+mod view;
 
 pub use helper::helper_main;
 pub use probe::{
@@ -124,6 +126,112 @@ pub struct Policy {
     pub read_only: Vec<PathBuf>,
     /// Keep the host's network (no network namespace).
     pub network: bool,
+    /// Files inside the read roots shown with other content (credentials
+    /// in a toolchain home: see [`CREDENTIAL_FILES`]).
+    #[serde(default)]
+    pub masks: Vec<Mask>,
+    /// Symbolic links the view recreates: the host's system roots that
+    /// are links (`/bin -> usr/bin` on merged-`/usr` systems), link path
+    /// and target as read.
+    #[serde(default)]
+    pub links: Vec<(PathBuf, PathBuf)>,
+}
+
+/// A file of a read root shown with other content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mask {
+    /// The file, canonical.
+    pub path: PathBuf,
+    /// What the command reads instead (empty for a credentials file, the
+    /// file without its token lines for a configuration).
+    pub content: String,
+}
+
+/// Files of the toolchain homes that hold registry credentials, by the
+/// variable naming the home (or its default under `$HOME`), and whether
+/// the file is a configuration whose other lines matter (shown without
+/// its credential lines) or only credentials (shown empty).
+pub const CREDENTIAL_FILES: &[(&str, &str, &str, bool)] = &[
+    ("CARGO_HOME", ".cargo", "credentials", false),
+    ("CARGO_HOME", ".cargo", "credentials.toml", false),
+    ("CARGO_HOME", ".cargo", "config", true),
+    ("CARGO_HOME", ".cargo", "config.toml", true),
+    ("VIRTUAL_ENV", "", "pip.conf", true),
+    ("PYENV_ROOT", ".pyenv", "pip.conf", true),
+    ("", ".nvm", ".npmrc", true),
+    ("GOPATH", "go", ".netrc", false),
+];
+
+/// Whether a configuration line carries a credential: a key named like a
+/// token, password or secret, or a URL with a password in it.
+fn is_credential_line(line: &str) -> bool {
+    let lower = line.trim_start().to_ascii_lowercase();
+    let key = match lower.split_once('=') {
+        Some((key, _)) => key,
+        None => lower.split(':').next().unwrap_or(""),
+    };
+    let key_words = [
+        "token",
+        "password",
+        "passwd",
+        "secret",
+        "_auth",
+        "credential",
+    ];
+    key_words.iter().any(|w| key.contains(w))
+        || regex::Regex::new(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+            .expect("a valid pattern")
+            .is_match(&lower)
+}
+
+/// The masks for the credential files present in `env`'s toolchain homes.
+pub fn credential_masks(env: &HostEnv) -> Vec<Mask> {
+    let home = env.get("HOME").map(PathBuf::from);
+    let mut out = Vec::new();
+    for (var, default, file, config) in CREDENTIAL_FILES {
+        let dir = env
+            .get(var)
+            .map(PathBuf::from)
+            .or_else(|| (!default.is_empty()).then(|| home.as_ref().map(|h| h.join(default)))?);
+        let Some(dir) = dir else { continue };
+        let path = dir.join(file);
+        let Ok(path) = std::fs::canonicalize(&path) else {
+            continue;
+        };
+        let content = if *config {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => text
+                    .lines()
+                    .filter(|l| !is_credential_line(l))
+                    .map(|l| format!("{l}\n"))
+                    .collect(),
+                Err(_) => String::new(),
+            }
+        } else {
+            String::new()
+        };
+        out.push(Mask { path, content });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    out
+}
+
+/// The system roots that are symbolic links here.
+fn system_links() -> Vec<(PathBuf, PathBuf)> {
+    let mut links: Vec<(PathBuf, PathBuf)> = SYSTEM_READ_ROOTS
+        .iter()
+        .chain(["/var/run", "/etc/resolv.conf"].iter())
+        .filter_map(|p| {
+            let p = PathBuf::from(p);
+            let meta = std::fs::symlink_metadata(&p).ok()?;
+            meta.file_type()
+                .is_symlink()
+                .then(|| Some((p.clone(), std::fs::read_link(&p).ok()?)))?
+        })
+        .collect();
+    links.sort();
+    links
 }
 
 impl Policy {
@@ -158,6 +266,13 @@ impl Policy {
     ) -> Policy {
         let mut read = default_read_roots(env);
         read.extend(extra_read.iter().cloned());
+        // A resolver configuration that is a link out of /etc (systemd's
+        // stub in /run) is granted where it points.
+        if let Ok(resolv) = std::fs::canonicalize("/etc/resolv.conf")
+            && !resolv.starts_with("/etc")
+        {
+            read.push(resolv);
+        }
         let mut write = vec![workspace.to_path_buf(), tmp.to_path_buf()];
         write.extend(extra_write.iter().cloned());
         Policy {
@@ -165,6 +280,8 @@ impl Policy {
             write,
             read_only: vec![workspace.join(".git")],
             network,
+            masks: credential_masks(env),
+            links: system_links(),
         }
         .normalized()
     }
@@ -176,6 +293,8 @@ impl Policy {
             write: canonical_set(&self.write),
             read_only: canonical_set(&self.read_only),
             network: self.network,
+            masks: self.masks,
+            links: self.links,
         }
     }
 
@@ -310,6 +429,48 @@ pub fn default_read_roots(env: &HostEnv) -> Vec<PathBuf> {
     out
 }
 
+/// The task file's `sandbox.read` / `sandbox.write` entries as paths:
+/// `~` is the home directory and `~/rest` a path in it (the only place
+/// `~` is expanded; without a home, such entries are left out).
+pub fn expand_home(list: &[String], home: Option<&Path>) -> Vec<PathBuf> {
+    list.iter()
+        .filter_map(|p| {
+            if p == "~" {
+                return home.map(Path::to_path_buf);
+            }
+            match p.strip_prefix("~/") {
+                Some(rest) => home.map(|h| h.join(rest)),
+                None => Some(PathBuf::from(p)),
+            }
+        })
+        .collect()
+}
+
+/// The one place a task's sandbox settings become a confinement: the
+/// run's policy ([`Policy::for_run`]: `workspace` and `tmp` writable, the
+/// task's `read`/`write` entries expanded with [`expand_home`] plus
+/// `extra_read`/`extra_write`) and the launcher (wf's own executable).
+pub fn confinement(
+    read: &[String],
+    write: &[String],
+    network: bool,
+    workspace: &Path,
+    tmp: &Path,
+    extra_read: &[PathBuf],
+    extra_write: &[PathBuf],
+) -> std::io::Result<Sandboxed> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut read = expand_home(read, home.as_deref());
+    read.extend(extra_read.iter().cloned());
+    let mut write = expand_home(write, home.as_deref());
+    write.extend(extra_write.iter().cloned());
+    let policy = Policy::for_run(workspace, tmp, &read, &write, network);
+    Ok(Sandboxed {
+        launcher: Launcher::current()?,
+        policy,
+    })
+}
+
 /// Starts `wf __sandbox` for a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launcher {
@@ -326,12 +487,14 @@ pub struct Sandboxed {
     pub policy: Policy,
 }
 
-/// What the helper gets as its encoded argument.
+/// What the helper reads from its launch descriptor (a sealed memory file,
+/// not an argument: the init is PID 1 of the sandbox, and the command
+/// could read its `/proc/1/cmdline`).
 #[derive(Debug, Serialize, Deserialize)]
 struct Launch {
     policy: Policy,
     /// Where to report whether the command started (see [`Started`]).
-    report_fd: Option<i32>,
+    report_fd: i32,
 }
 
 /// A wrapped command and the channel telling whether it started.
@@ -349,6 +512,7 @@ pub struct Prepared {
 pub struct Started {
     reader: std::io::PipeReader,
     writer: Option<OwnedFd>,
+    launch: Option<OwnedFd>,
     policy: Policy,
 }
 
@@ -371,19 +535,6 @@ impl Launcher {
         &self.exe
     }
 
-    /// The wrapped command, without a report channel: failures to start the
-    /// command show as exit code 127 (not found), 126 (not executable) or
-    /// 125 (sandbox set-up) with a message on stderr.
-    pub fn command(&self, policy: &Policy, argv: &[String]) -> Command {
-        self.wrap(
-            &Launch {
-                policy: policy.clone(),
-                report_fd: None,
-            },
-            argv,
-        )
-    }
-
     /// The wrapped command with a report channel (what
     /// [`crate::sys::process::run`] uses).
     pub fn prepare(&self, policy: &Policy, argv: &[String]) -> std::io::Result<Prepared> {
@@ -399,21 +550,30 @@ impl Launcher {
         drop(writer);
         // SAFETY: `fd` was just returned by fcntl and is owned by no one else.
         let writer = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut command = self.wrap(
-            &Launch {
-                policy: policy.clone(),
-                report_fd: Some(fd),
-            },
-            argv,
-        );
+        let launch = serde_json::to_vec(&Launch {
+            policy: policy.clone(),
+            report_fd: fd,
+        })
+        .expect("a policy serializes");
+        let launch_fd = launch_file(&launch)?;
+        let lfd = launch_fd.as_raw_fd();
+        let mut command = Command::new(&self.exe);
+        command
+            .arg(HELPER_ARG)
+            .arg(lfd.to_string())
+            .arg("--")
+            .args(argv);
         // SAFETY: the closure only calls fcntl and prctl, which are
-        // async-signal-safe, on an fd that is open in the child (it was
+        // async-signal-safe, on fds that are open in the child (they were
         // inherited across fork).
         unsafe {
             command.pre_exec(move || {
-                // Let this one child (only) inherit the report pipe.
-                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
+                // Let this one child (only) inherit the report pipe and
+                // the launch file.
+                for fd in [fd, lfd] {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 // The helper dies with wf, however wf ends (`kill -9`
                 // included), and the sandbox with it: its init dies with the
@@ -431,20 +591,30 @@ impl Launcher {
             started: Started {
                 reader,
                 writer: Some(writer),
+                launch: Some(launch_fd),
                 policy: policy.clone(),
             },
         })
     }
+}
 
-    fn wrap(&self, launch: &Launch, argv: &[String]) -> Command {
-        let mut command = Command::new(&self.exe);
-        command
-            .arg(HELPER_ARG)
-            .arg(serde_json::to_string(launch).expect("a policy serializes"))
-            .arg("--")
-            .args(argv);
-        command
+/// A close-on-exec memory file holding `bytes`, at fd 3 or above.
+fn launch_file(bytes: &[u8]) -> std::io::Result<OwnedFd> {
+    // SAFETY: memfd_create with a static name and flags.
+    let fd = unsafe { libc::memfd_create(c"wf-sandbox-launch".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
     }
+    // SAFETY: a fresh fd owned by nothing else.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    std::io::Write::write_all(&mut &file, bytes)?;
+    // SAFETY: as in `prepare`: a new fd owned by the OwnedFd below.
+    let high = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if high < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `high` was just returned by fcntl.
+    Ok(unsafe { OwnedFd::from_raw_fd(high) })
 }
 
 /// Report messages, written by the helper in one `write` each.
@@ -465,6 +635,7 @@ impl Started {
     /// error, kill the helper's process group.
     pub fn wait(mut self) -> std::io::Result<()> {
         drop(self.writer.take());
+        drop(self.launch.take());
         let mut buf = Vec::new();
         self.reader.read_to_end(&mut buf)?;
         match buf.split_first() {
@@ -487,17 +658,23 @@ impl Started {
 
 fn exec_error(errno: i32, path: &Path, policy: &Policy) -> std::io::Error {
     let direct = std::io::Error::from_raw_os_error(errno);
-    if errno != libc::EACCES || !path.is_absolute() {
+    if !matches!(errno, libc::EACCES | libc::ENOENT) || !path.is_absolute() {
         return direct;
     }
-    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    // Outside the view a program does not exist (ENOENT); Landlock refuses
+    // one inside it that is not granted (EACCES). Either way, when the
+    // program exists here but is not granted, say so and name the fix.
+    let Ok(resolved) = std::fs::canonicalize(path) else {
+        return direct;
+    };
     if policy.grants(&resolved) {
         return direct;
     }
     std::io::Error::new(
-        direct.kind(),
+        std::io::ErrorKind::PermissionDenied,
         format!(
-            "{direct}: {} lies outside the sandbox's read roots; grant it with `sandbox.read`",
+            "{}: {} lies outside the sandbox's read roots; grant it with `sandbox.read`",
+            std::io::Error::from_raw_os_error(libc::EACCES),
             resolved.display()
         ),
     )
@@ -567,21 +744,70 @@ mod tests {
     }
 
     #[test]
-    fn the_wrapped_command_reexecutes_wf() {
+    fn the_wrapped_command_reexecutes_wf_with_the_launch_in_a_file() {
         let launcher = Launcher::with_exe("/opt/wf");
         let policy = Policy {
             read: vec![],
             write: vec![],
             read_only: vec![],
             network: true,
+            masks: vec![],
+            links: vec![],
         };
-        let cmd = launcher.command(&policy, &["echo".into(), "hi".into()]);
+        let prepared = launcher
+            .prepare(&policy, &["echo".into(), "hi".into()])
+            .unwrap();
+        let cmd = &prepared.command;
         assert_eq!(cmd.get_program(), "/opt/wf");
         let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy()).collect();
         assert_eq!(args[0], HELPER_ARG);
         assert_eq!(&args[2..], ["--", "echo", "hi"]);
-        let launch: Launch = serde_json::from_str(&args[1]).unwrap();
+        // The policy is not on the command line, but in the launch file.
+        let fd: i32 = args[1].parse().unwrap();
+        let text = std::fs::read(format!("/proc/self/fd/{fd}")).unwrap();
+        let launch: Launch = serde_json::from_slice(&text).unwrap();
         assert_eq!(launch.policy, policy);
-        assert_eq!(launch.report_fd, None);
+    }
+
+    #[test]
+    fn credential_lines_are_recognized() {
+        for line in [
+            "token = \"cio123\"",
+            "//registry.npmjs.org/:_authToken=npm_x",
+            "index-url = https://user:pw@example.com/simple",
+            "password: x",
+        ] {
+            assert!(is_credential_line(line), "{line}");
+        }
+        for line in [
+            "[build]",
+            "jobs = 4",
+            "index-url = https://example.com/simple",
+        ] {
+            assert!(!is_credential_line(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn cargo_credentials_are_masked_and_config_tokens_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(home.join(".cargo")).unwrap();
+        std::fs::write(
+            home.join(".cargo/credentials.toml"),
+            "[registry]\ntoken = \"cioSECRET\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            home.join(".cargo/config.toml"),
+            "[build]\njobs = 2\n[registries.x]\ntoken = \"cioSECRET\"\n",
+        )
+        .unwrap();
+        let masks = credential_masks(&fake_env(&home, "/usr/bin"));
+        assert_eq!(masks.len(), 2, "{masks:?}");
+        assert_eq!(masks[0].path, home.join(".cargo/config.toml"));
+        assert_eq!(masks[0].content, "[build]\njobs = 2\n[registries.x]\n");
+        assert_eq!(masks[1].path, home.join(".cargo/credentials.toml"));
+        assert_eq!(masks[1].content, "");
     }
 }

@@ -112,47 +112,45 @@ impl Outcome {
 /// repository's and the system's config only.
 const SANDBOX_ENV: &[(&str, &str)] = &[("GIT_CONFIG_GLOBAL", "/dev/null")];
 
-/// Runs a child to completion (or its timeout). An error means it could not
-/// be started.
-pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
-    let start = Instant::now();
-    let (reader, writer) = std::io::pipe()?;
-    let writer2 = writer.try_clone()?;
-    let (mut cmd, started) = match spec.sandbox {
+/// Starts a child the one way wf starts every child of a run (checks,
+/// command steps, `shell` calls, MCP servers): confined by `sandbox` when
+/// one is given (through [`crate::sandbox::Launcher::prepare`]), in `cwd`,
+/// with the scrubbed environment plus `env` (plus what a confined child
+/// needs, see [`SANDBOX_ENV`]), leading its own process group, registered
+/// as live (so a signal stops it, and one that arrived before it was
+/// registered kills it at once). `stdio` sets its standard streams. An
+/// error means it did not start; nothing of it is left running then.
+pub fn spawn_child(
+    argv: &[String],
+    cwd: &Path,
+    env: &[(String, String)],
+    sandbox: Option<&crate::sandbox::Sandboxed>,
+    stdio: impl FnOnce(&mut Command),
+) -> std::io::Result<(std::process::Child, LiveGroup)> {
+    let (mut cmd, started) = match sandbox {
         Some(s) => {
-            let prepared = s.launcher.prepare(&s.policy, &spec.argv)?;
+            let prepared = s.launcher.prepare(&s.policy, argv)?;
             (prepared.command, Some(prepared.started))
         }
         None => {
-            let mut cmd = Command::new(&spec.argv[0]);
-            cmd.args(&spec.argv[1..]);
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]);
             (cmd, None)
         }
     };
-    cmd.current_dir(spec.cwd)
+    cmd.current_dir(cwd)
         .env_clear()
         .envs(scrubbed_env())
-        .envs(spec.env.iter().cloned())
-        .envs(
-            spec.sandbox
-                .map_or(&[][..], |_| SANDBOX_ENV)
-                .iter()
-                .copied(),
-        )
-        .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(writer2)
+        .envs(env.iter().cloned())
+        .envs(sandbox.map_or(&[][..], |_| SANDBOX_ENV).iter().copied())
         .process_group(0);
+    stdio(&mut cmd);
     let mut child = cmd.spawn()?;
-    // Drop our copies of the write end (held by `cmd`) so EOF arrives when
+    // Drop our copies of any pipe ends `cmd` holds, so EOF arrives when
     // the children are gone.
     drop(cmd);
     let pid = child.id() as i32;
-    let _live = Live::register(pid);
-    // Interrupted before it was registered: `kill_all` missed it.
-    if super::signals::interrupted() {
-        kill_group(pid);
-    }
+    let live = register_group(pid);
     if let Some(started) = started
         && let Err(e) = started.wait()
     {
@@ -161,6 +159,19 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
         let _ = child.wait();
         return Err(e);
     }
+    Ok((child, live))
+}
+
+/// Runs a child to completion (or its timeout). An error means it could not
+/// be started.
+pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
+    let start = Instant::now();
+    let (reader, writer) = std::io::pipe()?;
+    let writer2 = writer.try_clone()?;
+    let (mut child, _live) = spawn_child(&spec.argv, spec.cwd, &spec.env, spec.sandbox, |cmd| {
+        cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
+    })?;
+    let pid = child.id() as i32;
     let (head_max, tail_max) = (spec.head, spec.tail);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -1,0 +1,10 @@
+//! Attacks on wf's confinement, one file per route (issue 21); the table in
+//! `README.md` says what each proves.
+
+mod confined;
+mod credentials;
+mod fds;
+mod host_sockets;
+mod keyring;
+mod proc_view;
+mod terminal;
