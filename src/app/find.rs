@@ -28,7 +28,8 @@
 //!
 //! One place: a file named [`CONFIG_FILE`] (`wf.tasks`) at the repository
 //! root, committed, one folder a line relative to the root, `#` starting a
-//! comment line. When it exists it replaces the default `workflows/`.
+//! comment (at the start of a line or after whitespace, as in the repos
+//! file). When it exists it replaces the default `workflows/`.
 //! Decided so because a team's folder layout is a property of the
 //! repository, not of a machine: an environment variable would make the
 //! same command find different files on a laptop and in CI, and a key
@@ -178,8 +179,20 @@ impl TaskDirs {
 fn parse_config(root: &Path, text: &str) -> Result<Vec<String>, Error> {
     let mut dirs: Vec<String> = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        // `#` starts a comment at the start of a line or after whitespace,
+        // as in the repos file.
+        let cut = line
+            .char_indices()
+            .find(|&(at, c)| {
+                c == '#'
+                    && line[..at]
+                        .chars()
+                        .next_back()
+                        .is_none_or(char::is_whitespace)
+            })
+            .map_or(line.len(), |(at, _)| at);
+        let line = line[..cut].trim();
+        if line.is_empty() {
             continue;
         }
         let bad = |why: String| {
@@ -389,7 +402,11 @@ mod tests {
     fn the_config_file_replaces_the_default_and_is_checked() {
         let dir = repo(&["workflows/fix.yaml", "tasks/bump.yaml", "ops/deploy.yaml"]);
         let d = dir.path();
-        std::fs::write(d.join(CONFIG_FILE), "# our folders\ntasks/\n\n./ops\n").unwrap();
+        std::fs::write(
+            d.join(CONFIG_FILE),
+            "# our folders\ntasks/  # ours\n\n./ops\n",
+        )
+        .unwrap();
         assert_eq!(found(d, "", "bump").unwrap(), "tasks/bump.yaml");
         assert_eq!(found(d, "", "deploy").unwrap(), "ops/deploy.yaml");
         let e = found(d, "", "fix").unwrap_err();

@@ -253,7 +253,8 @@ pub enum Command {
         /// The workflow's name: lowercase letters, digits and single dashes.
         #[arg(default_value = crate::app::init::DEFAULT_NAME)]
         name: String,
-        /// Where to write it (default: workflows/NAME.yaml at the repository root).
+        /// Where to write it (default: NAME.yaml in the first task folder, `workflows/`
+        /// at the repository root unless `wf.tasks` lists others).
         #[arg(long, value_name = "FILE")]
         path: Option<PathBuf>,
     },

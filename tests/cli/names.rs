@@ -300,6 +300,10 @@ fn wf_tasks_at_the_root_sets_the_task_folders() {
         "{}",
         ran.stderr
     );
+    // `wf init` writes into the first task folder, where names are found.
+    wf_in(&repo, "src", &["init", "rotate-keys"]).code(0);
+    assert!(repo.exists("ops/tasks/rotate-keys.yaml"));
+    wf_in(&repo, "src", &["validate", "rotate-keys"]).code(0);
     // A folder outside the repository is refused, naming the line.
     repo.file("wf.tasks", "ops/tasks\n../../etc\n");
     let bad = wf_in(&repo, "", &["list"]);
