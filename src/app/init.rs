@@ -35,8 +35,9 @@ pub fn valid_name(name: &str) -> bool {
         })
 }
 
-/// Writes a new task file named `name` at `path` (default
-/// `workflows/NAME.yaml` under the repository root of `cwd`). Refuses a bad
+/// Writes a new task file named `name` at `path` (default `NAME.yaml` in
+/// the first task folder of the repository of `cwd`, `workflows/` unless
+/// `wf.tasks` says otherwise; see [`crate::app::find`]). Refuses a bad
 /// name or an existing file (usage errors, exit 2).
 pub fn init(name: Option<&str>, path: Option<&Path>, cwd: &Path) -> Result<Written, Error> {
     let name = name.unwrap_or(DEFAULT_NAME);
@@ -48,8 +49,10 @@ pub fn init(name: Option<&str>, path: Option<&Path>, cwd: &Path) -> Result<Writt
     let (shown, full) = match path {
         Some(p) => (p.to_path_buf(), cwd.join(p)),
         None => {
-            let rel = Path::new("workflows").join(format!("{name}.yaml"));
+            // The first task folder, so that `wf run NAME` finds it.
             let root = crate::sys::git::repo_root(cwd);
+            let folders = crate::app::find::TaskDirs::of(&root)?;
+            let rel = Path::new(&folders.dirs[0]).join(format!("{name}.yaml"));
             let full = root.join(&rel);
             // Show the path as the user can type it from here.
             let shown = full

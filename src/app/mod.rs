@@ -8,7 +8,9 @@
 
 pub mod batch;
 pub mod emit;
+pub mod find;
 pub mod init;
+pub mod list;
 pub mod lock;
 pub mod provider;
 pub mod recorded;

@@ -104,6 +104,68 @@ pub struct Outcome {
     pub failures: Vec<String>,
 }
 
+/// The test files `args` name, seen from `cwd`: a path that exists as it
+/// is (a directory means every test file under it); otherwise a task name
+/// (see [`crate::app::find`]), meaning the test files in the repository's
+/// task folders whose `recipe:` is that task file. A task without tests is
+/// an error naming where wf looked.
+pub fn named(args: &[PathBuf], cwd: &Path) -> Result<Vec<PathBuf>, crate::error::Error> {
+    let mut out = Vec::new();
+    for arg in args {
+        if cwd.join(arg).exists() {
+            out.extend(discover(std::slice::from_ref(arg)));
+            continue;
+        }
+        let task = crate::app::find::task(arg, cwd)?;
+        if cwd.join(&task).exists() && task != *arg {
+            let dirs = crate::app::find::TaskDirs::of(&crate::sys::git::repo_root(cwd))?;
+            let found = tests_of(&cwd.join(&task), &dirs, cwd);
+            if found.is_empty() {
+                return Err(crate::error::Error::Usage(format!(
+                    "no recipe tests for {}: no *.test.yaml in {} has it as its `recipe:`",
+                    task.display(),
+                    dirs.describe()
+                )));
+            }
+            out.extend(found);
+        } else {
+            out.push(task);
+        }
+    }
+    Ok(out)
+}
+
+/// The test files in the task folders whose recipe is `task`, each named
+/// relative to `cwd`, sorted.
+fn tests_of(task: &Path, dirs: &crate::app::find::TaskDirs, cwd: &Path) -> Vec<PathBuf> {
+    let Ok(task) = task.canonicalize() else {
+        return Vec::new();
+    };
+    let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    let folders: Vec<PathBuf> = dirs
+        .dirs
+        .iter()
+        .map(|d| dirs.root.join(d))
+        .filter(|d| d.is_dir())
+        .collect();
+    let mut found: Vec<PathBuf> = discover(&folders)
+        .into_iter()
+        .filter(|file| {
+            let Ok(tests) = load(file) else {
+                return false;
+            };
+            let dir = file.parent().unwrap_or(Path::new("."));
+            dir.join(&tests.recipe)
+                .canonicalize()
+                .is_ok_and(|recipe| recipe == task)
+        })
+        .map(|file| crate::sys::paths::between(&cwd, &file).map_or(file, PathBuf::from))
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// Test files under `paths` (files are taken as given), sorted.
 pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();

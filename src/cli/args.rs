@@ -17,12 +17,26 @@ pub struct Cli {
 pub enum Command {
     /// Check task files; a directory means every *.yaml / *.yml under it. Nothing runs.
     Validate {
-        /// Files or directories (default: the current directory).
+        /// Files, directories or task names (default: the current directory).
         paths: Vec<PathBuf>,
+    },
+    /// List the repository's task files: name, description, inputs (* required),
+    /// and whether each validates.
+    ///
+    /// The task folders are `workflows/` at the repository root, or those a
+    /// `wf.tasks` file there lists (one a line). `wf run NAME`, `wf plan NAME`
+    /// and the others take a listed name from anywhere in the repository.
+    List {
+        /// Print the listing as one JSON object.
+        #[arg(long, conflicts_with = "names")]
+        json: bool,
+        /// Print only the names, one a line (for scripts and shell completion).
+        #[arg(long)]
+        names: bool,
     },
     /// Show what a run would send and enforce, without calling any model.
     Plan {
-        /// The task file.
+        /// The task file: a path, or a name from `wf list`.
         spec: PathBuf,
         /// An input value, KEY=VALUE (repeatable).
         #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
@@ -33,7 +47,7 @@ pub enum Command {
     },
     /// Run a workflow; the user's tree changes only after the apply checkpoint passes.
     Run {
-        /// The task file.
+        /// The task file: a path, or a name from `wf list`.
         spec: PathBuf,
         /// An input value, KEY=VALUE (repeatable).
         #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
@@ -78,7 +92,7 @@ pub enum Command {
     /// rejected, paused, skipped for the budget, or the repository was
     /// unusable), 2 for a usage error (nothing ran), 130 when interrupted.
     Batch {
-        /// The task file.
+        /// The task file: a path, or a name from `wf list`.
         task: PathBuf,
         /// The repositories: one path or git URL a line, optionally followed
         /// by KEY=VALUE inputs; `#` comments.
@@ -200,13 +214,14 @@ pub enum Command {
     },
     /// Run recipe tests offline (`*.test.yaml`; a directory means every test file under it).
     Test {
-        /// Test files or directories (default: the current directory).
+        /// Test files or directories, or task names (their recipe tests)
+        /// (default: the current directory).
         paths: Vec<PathBuf>,
     },
     /// Pin every `uses:` recipe to an exact commit and content hash, and every
     /// MCP server to its tool definitions, in `wf.lock` next to the task files.
     Lock {
-        /// Task files or directories (default: the current directory).
+        /// Task files, directories or task names (default: the current directory).
         paths: Vec<PathBuf>,
         /// Move pins on purpose: the one whose reference, recipe name, MCP
         /// server name or package is NAME, or every pin when NAME is left out.
@@ -238,7 +253,8 @@ pub enum Command {
         /// The workflow's name: lowercase letters, digits and single dashes.
         #[arg(default_value = crate::app::init::DEFAULT_NAME)]
         name: String,
-        /// Where to write it (default: workflows/NAME.yaml at the repository root).
+        /// Where to write it (default: NAME.yaml in the first task folder, `workflows/`
+        /// at the repository root unless `wf.tasks` lists others).
         #[arg(long, value_name = "FILE")]
         path: Option<PathBuf>,
     },
@@ -294,7 +310,7 @@ pub enum EmitTarget {
 /// What every `wf emit` target takes.
 #[derive(Debug, clap::Args)]
 pub struct EmitCommon {
-    /// The task file, in this repository.
+    /// The task file, in this repository: a path, or a name from `wf list`.
     pub task: PathBuf,
     /// The repositories: one a line, a git URL or a path, then optional KEY=VALUE inputs.
     #[arg(long, value_name = "FILE")]

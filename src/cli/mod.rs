@@ -8,6 +8,7 @@ pub mod args;
 #[macro_use]
 pub mod output;
 mod batch;
+mod completions;
 
 use args::{Cli, Command};
 
@@ -64,9 +65,16 @@ fn run(cli: Cli) -> Result<Exit, Error> {
     ) {
         crate::sys::signals::install();
     }
+    // A task file may be given by name (`wf run migrate-config`): it
+    // becomes the path it names here, once, so everything after sees a
+    // path as if it had been typed (see `app::find`).
+    let found = |arg: &Path| app::current_dir().and_then(|cwd| app::find::task(arg, &cwd));
+    let all_found =
+        |args: &[PathBuf]| app::current_dir().and_then(|cwd| app::find::tasks(args, &cwd));
     match cli.command {
-        Command::Validate { paths } => Ok(validate(&paths)),
-        Command::Plan { spec, inputs, json } => plan(&spec, &inputs, json),
+        Command::Validate { paths } => Ok(validate(&all_found(&paths)?)),
+        Command::List { json, names } => list(json, names),
+        Command::Plan { spec, inputs, json } => plan(&found(&spec)?, &inputs, json),
         Command::Run {
             spec,
             inputs,
@@ -82,7 +90,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             max_cost_usd,
         } => run_workflow(
             app::run::Request {
-                spec,
+                spec: found(&spec)?,
                 inputs,
                 provider,
                 model,
@@ -109,7 +117,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             dir,
         } => batch::batch(
             app::batch::Request {
-                task,
+                task: found(&task)?,
                 repos,
                 jobs,
                 inputs,
@@ -164,20 +172,26 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         ),
         Command::Resume { run, yes, quiet } => resume(&run, yes, quiet),
         Command::Test { paths } => recipe_tests(&paths),
-        Command::Lock { paths, update } => lock(&paths, update),
+        Command::Lock { paths, update } => lock(&all_found(&paths)?, update),
         Command::Schema => {
             out!("{}", crate::spec::schema::schema_text());
             Ok(Exit::Success)
         }
         Command::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "wf", &mut out);
-            out!("{}", String::from_utf8_lossy(&out));
+            out!("{}", completions::script(shell, &mut Cli::command()));
             Ok(Exit::Success)
         }
         Command::Man { subcommand } => man(subcommand.as_deref()),
         Command::Init { name, path } => init(&name, path.as_deref()),
-        Command::Emit { target } => emit(target),
+        Command::Emit { mut target } => {
+            let common = match &mut target {
+                args::EmitTarget::Github { common, .. } | args::EmitTarget::K8s { common, .. } => {
+                    common
+                }
+            };
+            common.task = found(&common.task)?;
+            emit(target)
+        }
         Command::Doctor => {
             out!("{}", crate::sandbox::doctor_report());
             Ok(Exit::Success)
@@ -331,6 +345,22 @@ fn validate(paths: &[PathBuf]) -> Exit {
         outln!("{ok} valid, {bad} with errors");
         Exit::Usage
     }
+}
+
+/// `wf list`: the repository's task files.
+fn list(json: bool, names: bool) -> Result<Exit, Error> {
+    let listing = app::list::list(&app::current_dir()?)?;
+    if names {
+        for t in &listing.tasks {
+            outln!("{}", t.name);
+        }
+    } else if json {
+        let text = serde_json::to_string_pretty(&listing).expect("listings serialize");
+        outln!("{text}");
+    } else {
+        out!("{}", app::list::render(&listing));
+    }
+    Ok(Exit::Success)
 }
 
 fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Error> {
@@ -728,7 +758,7 @@ fn next_steps(outcome: &crate::engine::RunOutcome) {
 }
 
 fn recipe_tests(paths: &[PathBuf]) -> Result<Exit, Error> {
-    let files = app::test::discover(&app::validate::or_current(paths));
+    let files = app::test::named(&app::validate::or_current(paths), &app::current_dir()?)?;
     if files.is_empty() {
         return Err(Error::Usage("no recipe tests (*.test.yaml) found".into()));
     }

@@ -5,6 +5,7 @@ use super::Repo;
 
 const SUBCOMMANDS: &[&str] = &[
     "validate",
+    "list",
     "plan",
     "run",
     "runs",

@@ -10,6 +10,7 @@ mod init;
 mod lifecycle;
 mod live;
 mod mcp;
+mod names;
 mod plan;
 mod pty;
 mod recipes;
