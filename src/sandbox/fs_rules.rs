@@ -1,11 +1,12 @@
 //! The Landlock ruleset of a policy.
 
-use super::Policy;
+use super::{Level, Policy};
 use landlock::{
     ABI, Access, AccessFs, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreated,
     RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use std::path::Path;
+use std::path::PathBuf;
 
 /// The newest ABI whose rights wf asks for; older kernels get the subset
 /// they know (best effort), but some enforcement is required.
@@ -25,26 +26,41 @@ fn err(step: &str, e: impl std::fmt::Display) -> String {
     format!("Landlock ({step}): {e}")
 }
 
-/// Builds the ruleset (opening every path) without enforcing it.
-pub fn ruleset(policy: &Policy) -> Result<RulesetCreated, String> {
+/// Builds the ruleset (opening every path) without enforcing it. At the
+/// full level the paths are those of the view (see `view`); without
+/// namespaces they are the host's, and a read root holding a masked file
+/// is granted entry by entry, without that file.
+pub fn ruleset(policy: &Policy, level: Level) -> Result<RulesetCreated, String> {
     let all = AccessFs::from_all(ABI_WANTED);
     let read = AccessFs::from_read(ABI_WANTED);
     let read_no_exec = AccessFs::ReadFile | AccessFs::ReadDir;
     let device = AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate | AccessFs::IoctlDev;
 
-    let mut rules: Vec<(&Path, BitFlags<AccessFs>)> = Vec::new();
-    rules.extend(policy.read.iter().map(|p| (p.as_path(), read)));
-    rules.extend(policy.write.iter().map(|p| (p.as_path(), all)));
-    rules.extend(DEVICES.iter().map(|d| (Path::new(d), device)));
-    rules.push((Path::new("/dev"), AccessFs::ReadDir.into()));
-    // The view's private, empty temp dirs (see `view`): the command's own.
-    rules.extend(
-        super::view::PRIVATE_DIRS
-            .iter()
-            .map(|(d, _)| (Path::new(*d), all)),
-    );
-    rules.push((Path::new("/proc"), read_no_exec));
-    rules.push((Path::new("/sys"), read_no_exec));
+    let mut rules: Vec<(PathBuf, BitFlags<AccessFs>)> = Vec::new();
+    let masked: Vec<&Path> = policy.masks.iter().map(|m| m.path.as_path()).collect();
+    for root in &policy.read {
+        if level == Level::Full || !masked.iter().any(|m| m.starts_with(root)) {
+            rules.push((root.clone(), read));
+        } else {
+            for path in without(root, &masked) {
+                rules.push((path, read));
+            }
+        }
+    }
+    rules.extend(policy.write.iter().map(|p| (p.clone(), all)));
+    rules.extend(DEVICES.iter().map(|d| (PathBuf::from(d), device)));
+    rules.push((PathBuf::from("/dev"), AccessFs::ReadDir.into()));
+    if level == Level::Full {
+        // The view's private, empty temp dirs (see `view`): the command's
+        // own. Without namespaces they are the host's: not granted.
+        rules.extend(
+            super::view::PRIVATE_DIRS
+                .iter()
+                .map(|(d, _)| (PathBuf::from(d), all)),
+        );
+    }
+    rules.push((PathBuf::from("/proc"), read_no_exec));
+    rules.push((PathBuf::from("/sys"), read_no_exec));
 
     // Scoping (ABI 6): abstract Unix sockets and signals end at the
     // sandbox's edge. Older kernels enforce the rest without it.
@@ -54,6 +70,7 @@ pub fn ruleset(policy: &Policy) -> Result<RulesetCreated, String> {
         .and_then(|r| r.create())
         .map_err(|e| err("create the ruleset", e))?;
     for (path, access) in rules {
+        let path: &Path = &path;
         let Ok(meta) = std::fs::metadata(path) else {
             continue; // missing here: nothing to grant
         };
@@ -68,6 +85,26 @@ pub fn ruleset(policy: &Policy) -> Result<RulesetCreated, String> {
             .map_err(|e| err(&format!("grant {}", path.display()), e))?;
     }
     Ok(created)
+}
+
+/// The entries of `root`, recursively where needed, that together grant
+/// everything of it but the `masked` files.
+fn without(root: &Path, masked: &[&Path]) -> Vec<PathBuf> {
+    if masked.contains(&root) {
+        return Vec::new();
+    }
+    if !masked.iter().any(|m| m.starts_with(root)) {
+        return vec![root.to_path_buf()];
+    }
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    for entry in entries.flatten() {
+        out.extend(without(&entry.path(), masked));
+    }
+    out.sort();
+    out
 }
 
 /// Enforces the ruleset on this process and its future children; an error

@@ -8,7 +8,10 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 /// Exit code when the sandbox could not be set up.
-const EXIT_SETUP: i32 = 125;
+pub(super) const EXIT_SETUP: i32 = 125;
+/// The error record of a command whose confinement failed before `exec`
+/// (no errno is negative).
+const SETUP_ERRNO: i32 = -1;
 /// Exit code when the program exists but could not be executed.
 const EXIT_NOT_EXECUTABLE: i32 = 126;
 /// Exit code when the program was not found.
@@ -38,7 +41,11 @@ pub fn helper_main() -> ! {
         )
     };
     let report = Report::new(Some(launch.report_fd));
-    match outer(&launch.policy, &argv, &report) {
+    let result = match launch.level {
+        super::Level::Full => outer(&launch.policy, &argv, &report),
+        super::Level::Landlock => super::keeper::run(&launch.policy, &argv, &report),
+    };
+    match result {
         Ok(never) => match never {},
         Err(e) => {
             report.setup_failed(&e);
@@ -79,7 +86,7 @@ fn parse(args: &[OsString]) -> Result<(Launch, Vec<CString>), String> {
     Ok((launch, argv))
 }
 
-fn exit(code: i32) -> ! {
+pub(super) fn exit(code: i32) -> ! {
     // SAFETY: _exit ends the process at once; nothing is left to flush (the
     // helper writes to stderr unbuffered), and it is safe after fork.
     unsafe { libc::_exit(code) }
@@ -91,12 +98,12 @@ pub(super) fn os_error(step: &str) -> String {
     format!("{step}: {e}")
 }
 
-fn check(ret: libc::c_int, step: &str) -> Result<(), String> {
+pub(super) fn check(ret: libc::c_int, step: &str) -> Result<(), String> {
     if ret < 0 { Err(os_error(step)) } else { Ok(()) }
 }
 
 /// The channel to wf (or stderr when there is none).
-struct Report {
+pub(super) struct Report {
     fd: Option<i32>,
 }
 
@@ -118,14 +125,14 @@ impl Report {
         }
     }
 
-    fn close(&self) {
+    pub(super) fn close(&self) {
         if let Some(fd) = self.fd {
             // SAFETY: closes this process's copy of the report fd.
             unsafe { libc::close(fd) };
         }
     }
 
-    fn setup_failed(&self, e: &str) {
+    pub(super) fn setup_failed(&self, e: &str) {
         if self.fd.is_some() {
             let mut m = vec![msg::SETUP_FAILED];
             m.extend_from_slice(e.as_bytes());
@@ -210,7 +217,7 @@ fn write_proc(path: &str, text: &str) -> Result<(), String> {
 }
 
 /// Waits for `pid`; its exit code, or 128 + the signal that ended it.
-fn wait_for(pid: libc::pid_t) -> Result<i32, String> {
+pub(super) fn wait_for(pid: libc::pid_t) -> Result<i32, String> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes the status into a valid i32.
@@ -224,7 +231,7 @@ fn wait_for(pid: libc::pid_t) -> Result<i32, String> {
     }
 }
 
-fn exit_code(status: libc::c_int) -> i32 {
+pub(super) fn exit_code(status: libc::c_int) -> i32 {
     if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else if libc::WIFSIGNALED(status) {
@@ -255,8 +262,8 @@ fn init(
     if !policy.network {
         loopback_up()?;
     }
-    let ruleset = fs_rules::ruleset(policy)?;
-    let filters = seccomp::programs()?;
+    let ruleset = fs_rules::ruleset(policy, super::Level::Full)?;
+    let filters = seccomp::programs(super::Level::Full, policy.network)?;
     drop_capabilities()?;
     // SAFETY: prctl with integer arguments only.
     check(
@@ -266,7 +273,7 @@ fn init(
     fs_rules::restrict(ruleset)?;
     seccomp::install(&filters)?;
 
-    let command = spawn_command(argv, report)?;
+    let command = spawn_command(argv, report, &|| Ok(()))?;
     reap_until(command)
 }
 
@@ -337,7 +344,7 @@ struct CapData {
 }
 
 /// Drops every capability for good (see the module docs for why this way).
-fn drop_capabilities() -> Result<(), String> {
+pub(super) fn drop_capabilities() -> Result<(), String> {
     let bits = SECBIT_NOROOT
         | SECBIT_NOROOT_LOCKED
         | SECBIT_NO_SETUID_FIXUP_LOCKED
@@ -408,7 +415,16 @@ fn candidates(program: &CString) -> Vec<CString> {
 
 /// Forks and execs the command; reports to wf whether it started. Returns
 /// its pid.
-fn spawn_command(argv: &[CString], report: &Report) -> Result<libc::pid_t, String> {
+///
+/// `confine` runs in the command's process before `exec` (the level
+/// without namespaces confines there); its error is reported as a set-up
+/// failure and nothing is exec'd. The forking process must be
+/// single-threaded, so `confine` may run any code.
+pub(super) fn spawn_command(
+    argv: &[CString],
+    report: &Report,
+    confine: &dyn Fn() -> Result<(), String>,
+) -> Result<libc::pid_t, String> {
     let candidates = candidates(&argv[0]);
     let env: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
@@ -443,6 +459,16 @@ fn spawn_command(argv: &[CString], report: &Report) -> Result<libc::pid_t, Strin
         // SAFETY: setsid is async-signal-safe; the child is not a group
         // leader (it was just forked), so it cannot fail.
         unsafe { libc::setsid() };
+        if let Err(e) = confine() {
+            let mut record = vec![0u8; 8];
+            record[..4].copy_from_slice(&SETUP_ERRNO.to_le_bytes());
+            record.extend_from_slice(&e.as_bytes()[..e.len().min(3000)]);
+            // SAFETY: write from a live buffer, then _exit.
+            unsafe {
+                libc::write(err_w, record.as_ptr().cast(), record.len());
+                libc::_exit(EXIT_SETUP);
+            }
+        }
         let mut failed: (i32, usize) = (libc::ENOENT, 0);
         let mut eacces: Option<usize> = None;
         for (i, c) in candidates.iter().enumerate() {
@@ -478,7 +504,7 @@ fn spawn_command(argv: &[CString], report: &Report) -> Result<libc::pid_t, Strin
     }
     // SAFETY: closes the init's copy of the write end.
     unsafe { libc::close(err_w) };
-    let mut record = [0u8; 8];
+    let mut record = [0u8; 8 + 3000];
     let mut got = 0;
     while got < record.len() {
         // SAFETY: reads into the unfilled part of a stack buffer.
@@ -491,7 +517,11 @@ fn spawn_command(argv: &[CString], report: &Report) -> Result<libc::pid_t, Strin
     }
     // SAFETY: closes the read end.
     unsafe { libc::close(err_r) };
-    if got == record.len() {
+    if got >= 8 && i32::from_le_bytes([record[0], record[1], record[2], record[3]]) == SETUP_ERRNO {
+        report.setup_failed(&String::from_utf8_lossy(&record[8..got]));
+        return Ok(pid);
+    }
+    if got >= 8 {
         let errno = i32::from_le_bytes([record[0], record[1], record[2], record[3]]);
         let index = u32::from_le_bytes([record[4], record[5], record[6], record[7]]) as usize;
         let path = candidates

@@ -94,14 +94,43 @@
 
 mod fs_rules;
 mod helper;
+mod keeper;
 mod probe;
 mod seccomp;
 mod view;
 
 pub use helper::helper_main;
 pub use probe::{
-    FORCE_UNAVAILABLE_ENV, Missing, Support, Unavailable, check, check_in, doctor_report,
+    FORCE_UNAVAILABLE_ENV, Missing, Support, Unavailable, check, check_in, doctor_report, level,
 };
+
+/// How strongly this machine can confine a command, weakest first (see
+/// the module docs and [`keeper`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Without namespaces: Landlock, seccomp, a keeper process.
+    Landlock,
+    /// User, mount, pid, ipc and network namespaces, a minimal root view,
+    /// Landlock and seccomp.
+    Full,
+}
+
+impl Level {
+    /// The name used in records and messages: `full` or `landlock`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Landlock => "landlock",
+            Level::Full => "full",
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -465,9 +494,11 @@ pub fn confinement(
     let mut write = expand_home(write, home.as_deref());
     write.extend(extra_write.iter().cloned());
     let policy = Policy::for_run(workspace, tmp, &read, &write, network);
+    let level = level().map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(Sandboxed {
         launcher: Launcher::current()?,
         policy,
+        level,
     })
 }
 
@@ -485,6 +516,8 @@ pub struct Sandboxed {
     pub launcher: Launcher,
     /// What the command may touch.
     pub policy: Policy,
+    /// How it is confined.
+    pub level: Level,
 }
 
 /// What the helper reads from its launch descriptor (a sealed memory file,
@@ -493,6 +526,7 @@ pub struct Sandboxed {
 #[derive(Debug, Serialize, Deserialize)]
 struct Launch {
     policy: Policy,
+    level: Level,
     /// Where to report whether the command started (see [`Started`]).
     report_fd: i32,
 }
@@ -537,7 +571,12 @@ impl Launcher {
 
     /// The wrapped command with a report channel (what
     /// [`crate::sys::process::run`] uses).
-    pub fn prepare(&self, policy: &Policy, argv: &[String]) -> std::io::Result<Prepared> {
+    pub fn prepare(
+        &self,
+        policy: &Policy,
+        level: Level,
+        argv: &[String],
+    ) -> std::io::Result<Prepared> {
         let (reader, writer) = std::io::pipe()?;
         // The pipe is close-on-exec; keep the write end at 3 or above so the
         // child's stdio set-up cannot overwrite it.
@@ -552,6 +591,7 @@ impl Launcher {
         let writer = unsafe { OwnedFd::from_raw_fd(fd) };
         let launch = serde_json::to_vec(&Launch {
             policy: policy.clone(),
+            level,
             report_fd: fd,
         })
         .expect("a policy serializes");
@@ -755,7 +795,7 @@ mod tests {
             links: vec![],
         };
         let prepared = launcher
-            .prepare(&policy, &["echo".into(), "hi".into()])
+            .prepare(&policy, Level::Full, &["echo".into(), "hi".into()])
             .unwrap();
         let cmd = &prepared.command;
         assert_eq!(cmd.get_program(), "/opt/wf");
@@ -767,6 +807,7 @@ mod tests {
         let text = std::fs::read(format!("/proc/self/fd/{fd}")).unwrap();
         let launch: Launch = serde_json::from_slice(&text).unwrap();
         assert_eq!(launch.policy, policy);
+        assert_eq!(launch.level, Level::Full);
     }
 
     #[test]

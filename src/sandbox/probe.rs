@@ -5,9 +5,12 @@
 pub struct Support {
     /// The Landlock ABI version of the running kernel (1 or more).
     pub landlock_abi: i32,
-    /// Whether a seccomp filter could be installed (wf does not install one;
-    /// informational).
+    /// Whether a seccomp filter can be installed (required).
     pub seccomp: bool,
+    /// The strongest confinement this machine gives.
+    pub level: super::Level,
+    /// What keeps it from the full level (empty at the full level).
+    pub below_full: Vec<Missing>,
 }
 
 /// One missing feature.
@@ -41,15 +44,7 @@ impl std::fmt::Display for Unavailable {
         writeln!(f, "ways out:")?;
         writeln!(
             f,
-            "  - enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 (Debian/Ubuntu kernels) and a nonzero user.max_user_namespaces"
-        )?;
-        writeln!(
-            f,
-            "  - on Ubuntu 23.10 and later, AppArmor restricts them: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile allowing userns for wf"
-        )?;
-        writeln!(
-            f,
-            "  - Landlock needs Linux 5.13 or later with landlock in the lsm= boot parameter"
+            "  - Landlock needs Linux 5.13 or later with landlock in the lsm= boot parameter, and seccomp filters (CONFIG_SECCOMP_FILTER); with both, wf confines without namespaces"
         )?;
         write!(
             f,
@@ -92,23 +87,107 @@ pub fn check_in(env: &super::HostEnv) -> Result<Support, Unavailable> {
             why: "the kernel has no Landlock, or it is not enabled".into(),
         });
     }
+    if !probe.seccomp {
+        missing.push(Missing {
+            what: "seccomp filters".into(),
+            errno: None,
+            why: "the kernel cannot install a seccomp filter".into(),
+        });
+    }
+    let mut below_full = Vec::new();
     for stage in &probe.stages {
-        if let Err(errno) = stage.result {
-            missing.push(Missing {
+        match stage.result {
+            Ok(()) => {}
+            // Not reached: an earlier step failed and is reported.
+            Err(0) => {}
+            Err(errno) => below_full.push(Missing {
                 what: stage.what.to_string(),
                 errno: Some(errno),
                 why: stage.why.to_string(),
-            });
+            }),
         }
     }
-    if missing.is_empty() {
-        Ok(Support {
-            landlock_abi: probe.landlock_abi,
-            seccomp: probe.seccomp,
-        })
-    } else {
-        Err(Unavailable { missing })
+    if !missing.is_empty() {
+        missing.extend(below_full);
+        return Err(Unavailable { missing });
     }
+    Ok(Support {
+        landlock_abi: probe.landlock_abi,
+        seccomp: probe.seccomp,
+        level: if below_full.is_empty() {
+            super::Level::Full
+        } else {
+            super::Level::Landlock
+        },
+        below_full,
+    })
+}
+
+/// The level commands are confined at on this machine, probed once per
+/// process (see [`check`]).
+pub fn level() -> Result<super::Level, Unavailable> {
+    static LEVEL: std::sync::OnceLock<Result<super::Level, Unavailable>> =
+        std::sync::OnceLock::new();
+    LEVEL.get_or_init(|| check().map(|s| s.level)).clone()
+}
+
+/// Each guarantee, and whether it holds at `level`: (what, held, how or
+/// why not).
+pub fn guarantees(level: super::Level) -> Vec<(&'static str, bool, &'static str)> {
+    let full = level == super::Level::Full;
+    vec![
+        (
+            "files",
+            true,
+            if full {
+                "a minimal root view (system and toolchain roots read-only, the workspace writable), Landlock on top"
+            } else {
+                "Landlock on the host's tree: only the granted roots can be opened"
+            },
+        ),
+        (
+            "network",
+            true,
+            if full {
+                "a network namespace of its own (loopback only) unless the task allows the network"
+            } else {
+                "seccomp refuses every socket unless the task allows the network (then IPv4 and IPv6 only); no private loopback"
+            },
+        ),
+        (
+            "processes",
+            true,
+            if full {
+                "a pid namespace: nothing survives the command"
+            } else {
+                "a keeper (child subreaper) kills every descendant when the command ends or wf dies"
+            },
+        ),
+        (
+            "terminal",
+            true,
+            "a session of its own, no /dev/tty, TIOCSTI and TIOCLINUX refused",
+        ),
+        ("keyring", true, "keyctl, add_key and request_key refused"),
+        (
+            "sockets",
+            true,
+            if full {
+                "the host's Unix sockets are not in the view; abstract sockets end at the network namespace and Landlock's scope"
+            } else {
+                "no Unix socket can be created (socketpair still works); abstract sockets scoped by Landlock"
+            },
+        ),
+        (
+            "/proc",
+            full,
+            if full {
+                "a fresh /proc of the sandbox's processes; kernel command line and key listings masked"
+            } else {
+                "the host's /proc: every process and its command line are listed (environments and memory stay out of reach)"
+            },
+        ),
+    ]
 }
 
 /// A human report: the Landlock ABI, the namespaces, seccomp, what wf
@@ -143,19 +222,40 @@ pub fn doctor_report() -> String {
         }
     }
     out.push_str(&format!(
-        "  seccomp: {} (wf installs no seccomp filter)\n",
+        "  seccomp: {}\n",
         if probe.seccomp {
-            "available"
+            "available (wf installs a filter on every command)"
         } else {
             "unavailable"
         }
     ));
     match check() {
-        Ok(_) => out.push_str(
-            "  wf will confine every command: files by Landlock, processes by pid and mount namespaces, the network by a network namespace, no capabilities\n",
-        ),
+        Ok(support) => {
+            out.push_str(&format!(
+                "  level: {} — wf confines every command at this level\n",
+                support.level
+            ));
+            for (what, held, how) in guarantees(support.level) {
+                let mark = if held { "yes" } else { "weaker" };
+                out.push_str(&format!("    {what}: {mark}: {how}\n"));
+            }
+            if support.level != super::Level::Full {
+                out.push_str("  to reach the full level (namespaces):\n");
+                for m in &support.below_full {
+                    out.push_str(&format!("    - {}: {}", m.what, m.why));
+                    if let Some(errno) = m.errno {
+                        out.push_str(&format!(" ({})", std::io::Error::from_raw_os_error(errno)));
+                    }
+                    out.push('\n');
+                }
+                out.push_str("    - Ubuntu 23.10 and later (GitHub's ubuntu-latest): sysctl kernel.apparmor_restrict_unprivileged_userns=0\n");
+                out.push_str("    - Docker/Kubernetes: a seccomp profile that allows unshare/clone with CLONE_NEWUSER, or run wf outside the container\n");
+            }
+        }
         Err(e) => {
-            out.push_str("  wf will refuse to run commands unless the sandbox is turned off\n");
+            out.push_str(
+                "  level: none — wf will refuse to run commands unless the sandbox is turned off\n",
+            );
             for line in e.to_string().lines() {
                 out.push_str("  ");
                 out.push_str(line);

@@ -21,6 +21,7 @@
 //! | `mount`, `umount2`, `pivot_root`, `move_mount`, `open_tree`, `fsopen`, `fsmount`, `fsconfig`, `fspick`, `mount_setattr` | changing the filesystem view |
 //! | `kexec_*`, `init_module`, `finit_module`, `delete_module`, `reboot`, `swapon`, `swapoff`, `acct`, `quotactl`, `syslog` | host administration |
 //! | `socket` of a family other than Unix, IPv4, IPv6, netlink | raw and packet sockets, and the long tail of rarely used protocol families |
+//! | without namespaces: `socket` but IPv4 and IPv6, and those too with the network off | no private loopback or view hides the host's sockets there |
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -124,7 +125,10 @@ fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, errno: i32) -> Result<BpfProg
 /// with `ENOSYS` (its flags sit in a struct a filter cannot read; libc
 /// then uses `clone`, whose flags the first filter checks). The kernel
 /// runs every installed filter and the strictest answer wins.
-pub fn programs() -> Result<[BpfProgram; 2], String> {
+///
+/// Without namespaces (`Level::Landlock`) sockets are narrower: IPv4 and
+/// IPv6 only, and only when the network is allowed (see `keeper`).
+pub fn programs(level: super::Level, network: bool) -> Result<[BpfProgram; 2], String> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for &nr in DENIED {
         rules.insert(nr, Vec::new()); // no condition: always matches
@@ -143,14 +147,23 @@ pub fn programs() -> Result<[BpfProgram; 2], String> {
             .map(|&flag| rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)?]))
             .collect::<Result<_, _>>()?,
     );
+    let families: &[u64] = match (level, network) {
+        (super::Level::Full, _) => SOCKET_FAMILIES,
+        (super::Level::Landlock, true) => &[libc::AF_INET as u64, libc::AF_INET6 as u64],
+        (super::Level::Landlock, false) => &[],
+    };
     rules.insert(
         libc::SYS_socket,
-        vec![rule(
-            SOCKET_FAMILIES
-                .iter()
-                .map(|&family| cond(0, SeccompCmpOp::Ne, family))
-                .collect::<Result<_, _>>()?,
-        )?],
+        if families.is_empty() {
+            Vec::new() // every socket refused
+        } else {
+            vec![rule(
+                families
+                    .iter()
+                    .map(|&family| cond(0, SeccompCmpOp::Ne, family))
+                    .collect::<Result<_, _>>()?,
+            )?]
+        },
     );
     let deny = compile(rules, libc::EPERM)?;
     let clone3 = compile(
@@ -173,7 +186,7 @@ pub fn install(programs: &[BpfProgram; 2]) -> Result<(), String> {
 mod tests {
     #[test]
     fn the_filters_compile_for_this_machine() {
-        let [deny, clone3] = super::programs().unwrap();
+        let [deny, clone3] = super::programs(super::super::Level::Full, false).unwrap();
         assert!(deny.len() > super::DENIED.len());
         assert!(!clone3.is_empty());
     }

@@ -129,7 +129,7 @@ pub fn spawn_child(
 ) -> std::io::Result<(std::process::Child, LiveGroup)> {
     let (mut cmd, started) = match sandbox {
         Some(s) => {
-            let prepared = s.launcher.prepare(&s.policy, argv)?;
+            let prepared = s.launcher.prepare(&s.policy, s.level, argv)?;
             (prepared.command, Some(prepared.started))
         }
         None => {

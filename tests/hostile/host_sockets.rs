@@ -61,8 +61,8 @@ fn a_check_cannot_reach_the_hosts_unix_sockets() {
         r#"import os, socket
 print("SSH_AUTH_SOCK", os.environ.get("SSH_AUTH_SOCK"))
 for label, addr in [("listener", {listener:?}), ("agent", {agent:?}), ("abstract", "\0" + {abstract_name:?})]:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(addr)
         print("CONNECTED", label)
     except OSError as e:
