@@ -13,12 +13,12 @@
 //! into the page.
 
 use super::describe::{self, View};
-use super::redact::Secrets;
 use super::run::{IndexEntry, Redacted, RunReport};
 use super::text::escape_controls;
 use crate::provider::Block;
 use crate::record::event::{CheckpointState, Event, Record};
 use crate::record::summary::Summary;
+use crate::secrets::Secrets;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

@@ -13,10 +13,10 @@
 //! end a block or add markup (job summaries render HTML).
 
 use super::describe::{self, View};
-use super::redact::Secrets;
 use super::run::{IndexEntry, Redacted, RunReport};
 use super::text::{escape_controls, escape_line};
 use crate::record::event::Event;
+use crate::secrets::Secrets;
 use std::fmt::Write;
 
 /// The most a document may weigh: GitHub's limit for one step summary.

@@ -4,9 +4,9 @@
 //! call [`RunReport::redacted`], so every string they show has been through
 //! [`Secrets::redact`].
 
-use super::redact::Secrets;
 use crate::record::event::Record;
 use crate::record::summary::Summary;
+use crate::secrets::Secrets;
 
 /// A recorded run, as read from its folder.
 #[derive(Debug, Clone)]
