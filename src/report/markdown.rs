@@ -217,7 +217,8 @@ fn summary(o: &mut String, r: &Redacted) {
         "cost",
         t.cost_usd.map_or("unknown".to_string(), |c| {
             format!(
-                "${c:.4}{}",
+                "{}{}",
+                crate::report::describe::usd(c),
                 if t.cost_estimated { " (estimate)" } else { "" }
             )
         }),
@@ -479,7 +480,7 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
             red(&s.started_at),
             s.totals
                 .cost_usd
-                .map_or("unknown".to_string(), |c| format!("${c:.4}")),
+                .map_or("unknown".to_string(), |c| crate::report::describe::usd(c)),
             s.files_changed.len(),
             if s.applied { " (applied)" } else { "" }
         );

@@ -137,8 +137,8 @@ pub fn total_cost(entries: &[IndexEntry]) -> String {
     // A sum of no floats is -0.0; start from +0.0.
     let total = known.iter().fold(0.0, |a, b| a + b);
     if unknown == 0 {
-        format!("${total:.4}")
+        super::describe::usd(total)
     } else {
-        format!("${total:.4} ({unknown} unknown)")
+        format!("{} ({unknown} unknown)", super::describe::usd(total))
     }
 }
