@@ -224,7 +224,7 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
             s.totals.turns,
             s.totals
                 .cost_usd
-                .map_or("unknown".to_string(), |c| crate::report::describe::usd(c)),
+                .map_or("unknown".to_string(), crate::report::describe::usd),
         );
     }
     o.push_str("</tbody></table>");
@@ -615,7 +615,7 @@ fn usage_section(o: &mut String, records: &[Record]) {
         "cost-chart",
         &labels,
         &[("USD", "#1a7f37", &cost)],
-        |v| crate::report::describe::usd(v),
+        crate::report::describe::usd,
     ));
     o.push_str(
         "<details><summary>The numbers</summary><table><tr><th>turn</th><th>input tokens</th>\
@@ -629,8 +629,7 @@ fn usage_section(o: &mut String, records: &[Record]) {
             t.turn,
             t.input.map_or_else(unknown, |v| v.to_string()),
             t.output.map_or_else(unknown, |v| v.to_string()),
-            t.cost
-                .map_or_else(unknown, |c| crate::report::describe::usd(c)),
+            t.cost.map_or_else(unknown, crate::report::describe::usd),
         );
     }
     o.push_str("</table></details></section>");

@@ -480,7 +480,7 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
             red(&s.started_at),
             s.totals
                 .cost_usd
-                .map_or("unknown".to_string(), |c| crate::report::describe::usd(c)),
+                .map_or("unknown".to_string(), crate::report::describe::usd),
             s.files_changed.len(),
             if s.applied { " (applied)" } else { "" }
         );
