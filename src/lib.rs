@@ -20,6 +20,7 @@
 //! | [`workspace`] | the isolated workspace, the diff, applying |
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
 //! | [`report`] | views that read records: progress, the timeline, the plan display, diffs |
+//! | [`secrets`] | what wf takes out of what it prints, sends to the model and records: known key values and key shapes |
 //! | [`sys`] | processes, file locks, the one git command builder, clock, paths, the state a batch's runs share |
 //!
 //! Where to find: the permission rules in [`policy`]; each tool in
@@ -47,6 +48,7 @@ pub mod recipes;
 pub mod record;
 pub mod report;
 pub mod sandbox;
+pub mod secrets;
 pub mod spec;
 pub mod sys;
 pub mod tools;

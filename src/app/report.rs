@@ -7,7 +7,7 @@
 //! [`crate::report::html`] and [`crate::report::markdown`]; this file finds
 //! the runs, reads them, and writes the files. Secrets are the values of
 //! wf's environment variables named like credentials, plus key shapes
-//! ([`crate::report::redact`]).
+//! ([`crate::secrets`]).
 //!
 //! A folder of runs is any folder whose subfolders hold a `trace.jsonl`
 //! (`.wf/runs`, or a CI artifact of several runs): each run's report is
@@ -15,8 +15,8 @@
 
 use crate::error::Error;
 use crate::record::store::{RunDir, RunLock, Store};
-use crate::report::redact::Secrets;
 use crate::report::run::{IndexEntry, RunReport};
+use crate::secrets::Secrets;
 use std::path::{Path, PathBuf};
 
 /// Which kind of report.

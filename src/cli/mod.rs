@@ -35,7 +35,12 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(exit) => exit.code(),
         Err(e) => {
-            errln!("{}", render_error(&e));
+            // An error can quote outside text (an MCP server's stderr, a
+            // file name): its control characters are shown, not obeyed.
+            errln!(
+                "{}",
+                crate::report::text::escape_controls(&render_error(&e))
+            );
             e.exit().code()
         }
     }
@@ -459,7 +464,8 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
         let mut value = serde_json::to_value(&plan).expect("plan serializes");
         value["fixed_request_bytes"] = fixed.into();
         let text = serde_json::to_string_pretty(&value).expect("plan serializes");
-        outln!("{text}");
+        // Tool descriptions come from MCP servers: no raw control codes.
+        outln!("{}", crate::report::text::escape_json(&text));
     } else {
         out!("{}", crate::report::plan::render(&plan, fixed));
     }

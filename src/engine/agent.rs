@@ -183,6 +183,7 @@ impl Executor<'_> {
         let (answer, cache_hit) = {
             let mut observer = Observer {
                 recorder: &mut self.recorder,
+                secrets: &self.secrets,
                 turn,
                 cache_hit: false,
                 deadline: self.deadline,
@@ -195,9 +196,10 @@ impl Executor<'_> {
         let response = match answer {
             Ok(r) => r,
             Err(e) => {
+                let message = self.secrets.redact_owned(e.message.clone());
                 self.emit(Event::ModelError {
                     turn,
-                    message: e.message.clone(),
+                    message: message.clone(),
                     status: e.status,
                     request_id: e.request_id.clone(),
                 })?;
@@ -205,7 +207,7 @@ impl Executor<'_> {
                 if let Some(end) = self.time_limit()? {
                     return Ok(Err(end));
                 }
-                return Ok(Err((RunStatus::ModelError, Some(e.message))));
+                return Ok(Err((RunStatus::ModelError, Some(message))));
             }
         };
         let before = self.totals.cost_usd;
@@ -533,6 +535,12 @@ impl Executor<'_> {
                 }
             }
         };
+        // What a command or an MCP server printed may hold a credential it
+        // read (see `crate::secrets`); the workspace's files go as they are.
+        let mut outcome = outcome;
+        if name == ToolName::Shell.as_str() || name.starts_with(crate::spec::MCP_TOOL_PREFIX) {
+            outcome.content = self.secrets.redact_owned(outcome.content);
+        }
         if let Some(d) = &outcome.denial {
             self.emit(Event::PermissionDenied {
                 call_id: id.to_string(),
@@ -595,6 +603,7 @@ impl Executor<'_> {
                 &env,
                 self.confinement().as_ref(),
                 self.left(),
+                &self.secrets,
             );
             self.emit(Event::CheckResult {
                 round,

@@ -44,13 +44,16 @@ pub struct CheckRun {
     pub elapsed: Duration,
 }
 
-/// Runs one check in `dir`, within `deadline_left`.
+/// Runs one check in `dir`, within `deadline_left`. Its output is
+/// redacted (`secrets`) before anything keeps it: the tail the model and
+/// the trace get, the log, the hash.
 pub fn run_check(
     check: &Check,
     dir: &Path,
     env: &[(String, String)],
     sandbox: Option<&crate::sandbox::Sandboxed>,
     deadline_left: Duration,
+    secrets: &crate::secrets::Secrets,
 ) -> CheckRun {
     let timeout = check
         .timeout
@@ -66,17 +69,21 @@ pub fn run_check(
         sandbox,
     });
     match outcome {
-        Ok(o) => CheckRun {
-            name: check.name.clone(),
-            passed: o.success(),
-            exit_code: o.exit_code,
-            timed_out: o.timed_out,
-            output_hash: crate::hash::sha256_hex(o.output.as_bytes()),
-            tail: tail(&o.output),
-            output: o.output,
-            truncated: o.truncated,
-            elapsed: o.elapsed,
-        },
+        Ok(o) => {
+            let passed = o.success();
+            let output = secrets.redact_owned(o.output);
+            CheckRun {
+                name: check.name.clone(),
+                passed,
+                exit_code: o.exit_code,
+                timed_out: o.timed_out,
+                output_hash: crate::hash::sha256_hex(output.as_bytes()),
+                tail: tail(&output),
+                output,
+                truncated: o.truncated,
+                elapsed: o.elapsed,
+            }
+        }
         Err(e) => CheckRun {
             name: check.name.clone(),
             passed: false,

@@ -113,7 +113,9 @@ impl Executor<'_> {
 /// exceeded by $0.00003 is not "$0.0000, over the $0.0000 limit".
 pub(super) fn amounts(spent: f64, max: f64) -> (String, String) {
     let (a, b) = (usd(spent), usd(max));
-    if a != b {
+    // Told apart by their values, not their text (`$1.0000` is `$1.00`).
+    let value = |s: &str| s.trim_start_matches('$').parse::<f64>().ok();
+    if value(&a) != value(&b) {
         return (a, b);
     }
     for decimals in 3..=10 {
@@ -141,7 +143,15 @@ mod tests {
         );
         assert_eq!(
             amounts(0.0123, 0.01),
-            ("$0.012".to_string(), "$0.010".to_string())
+            ("$0.0123".to_string(), "$0.01".to_string())
+        );
+        assert_eq!(
+            amounts(1.00001, 1.0),
+            ("$1.00001".to_string(), "$1.00000".to_string())
+        );
+        assert_eq!(
+            amounts(0.0000015, 0.000001),
+            ("$0.0000015".to_string(), "$0.000001".to_string())
         );
     }
 }

@@ -240,6 +240,7 @@ pub fn run_with(
         sandbox: None,
         mcp: None,
         step_network: None,
+        secrets: crate::secrets::Secrets::from_env(),
         pricing,
         options,
         totals: Totals {
@@ -318,6 +319,9 @@ struct Executor<'a> {
     mcp: Option<crate::mcp::Session>,
     /// The running step's own `sandbox.network` (`None`: the run's).
     step_network: Option<bool>,
+    /// What is taken out of commands' output before the model or the
+    /// trace sees it (see [`crate::secrets`]).
+    secrets: crate::secrets::Secrets,
     pricing: Pricing,
     options: RunOptions,
     totals: Totals,
@@ -363,6 +367,7 @@ type End = (RunStatus, Option<String>);
 /// Records provider retries as they happen.
 struct Observer<'x, 'r> {
     recorder: &'x mut Recorder<'r>,
+    secrets: &'x crate::secrets::Secrets,
     turn: u32,
     cache_hit: bool,
     deadline: Instant,
@@ -385,7 +390,7 @@ impl ProviderObserver for Observer<'_, '_> {
         let event = Event::ModelRetry {
             turn: self.turn,
             attempt,
-            reason: reason.to_string(),
+            reason: self.secrets.redact(reason).into_owned(),
             wait_ms: wait.as_millis() as u64,
         };
         self.recorder.retry(event);

@@ -170,6 +170,7 @@ impl Executor<'_> {
             &check_env(ws, inputs),
             self.confinement().as_ref(),
             self.left(),
+            &self.secrets,
         );
         if let Some(before) = before
             && let Some(end) = self.bounded_command(ws, id, &before, bounds)?

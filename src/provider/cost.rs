@@ -116,13 +116,38 @@ pub fn cost(usage: &Usage, price: &Price) -> Option<f64> {
     Some(total / 1_000_000.0)
 }
 
-/// US dollars for messages: cents, or four decimals below one cent.
+/// US dollars for messages (limits, caps, plans): cents (`$1.50`), four
+/// decimals below one cent (`$0.0045`), and more for an amount four
+/// decimals cannot show (see [`usd_with`]): a cap of `0.000001` reads
+/// `$0.000001`, never `$0.0000`. An amount with more than two decimals,
+/// above a cent, keeps four (`$1.5050`), so a cap is printed as set.
 pub fn usd(amount: f64) -> String {
-    if amount != 0.0 && amount.abs() < 0.01 {
-        format!("${amount:.4}")
-    } else {
+    let cents = (amount * 100.0).round();
+    if amount.abs() >= 0.01 && (amount * 100.0 - cents).abs() < 1e-9 {
         format!("${amount:.2}")
+    } else if amount == 0.0 {
+        "$0.00".to_string()
+    } else {
+        usd_with(amount, 4)
     }
+}
+
+/// `amount` with at least `decimals` decimals, and as many more as its
+/// first two significant digits need (then without trailing zeros beyond
+/// `decimals`): a tiny amount is never shown as zero.
+pub fn usd_with(amount: f64, decimals: usize) -> String {
+    if amount == 0.0 || !amount.is_finite() {
+        return format!("${amount:.decimals$}");
+    }
+    let significant = (1.0 - amount.abs().log10().floor()).max(0.0) as usize;
+    if significant <= decimals {
+        return format!("${amount:.decimals$}");
+    }
+    let digits = significant.min(20);
+    let text = format!("{amount:.digits$}");
+    let dot = text.find('.').map_or(text.len(), |d| d + 1);
+    let keep = text.trim_end_matches('0').len().max(dot + decimals);
+    format!("${}", &text[..keep])
 }
 
 #[cfg(test)]
@@ -206,5 +231,20 @@ mod tests {
             let base = base_name(name);
             assert!(base == *name || lookup(base).is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn money_shows_the_digits_an_amount_needs() {
+        assert_eq!(usd(2.0), "$2.00");
+        assert_eq!(usd(1.5), "$1.50");
+        assert_eq!(usd(0.0), "$0.00");
+        assert_eq!(usd(0.0045), "$0.0045");
+        assert_eq!(usd(0.003), "$0.0030");
+        assert_eq!(usd(1.505), "$1.5050");
+        assert_eq!(usd(0.000001), "$0.000001");
+        assert_eq!(usd(0.0000012345), "$0.0000012");
+        assert_eq!(usd(0.00015), "$0.00015");
+        assert_eq!(usd_with(0.00003, 4), "$0.00003");
+        assert_eq!(usd_with(0.0123, 4), "$0.0123");
     }
 }

@@ -21,10 +21,14 @@
 //!   without `/v1` where the vendor wants the opposite.
 //!
 //! The API key is kept in a [`Secret`], whose `Debug` prints no key, and is
-//! scrubbed from every error message this module returns when it is at
-//! least [`MIN_REDACTED_KEY_LEN`] characters long. Shorter keys are the
-//! dummy keys of local servers (`x`, `none`): replacing them would garble
-//! the message (`rate limit e<redacted>ceeded`) and hide nothing secret.
+//! scrubbed from every error message this module returns by
+//! [`crate::secrets::redact_key`]: everywhere when it looks like a key;
+//! only where a key can appear (`Bearer …`, a header, `api_key=…`, a URL)
+//! when it is an ordinary word such as `exceeded`, so a gateway's "rate
+//! limit exceeded" stays readable; never when it is shorter than
+//! [`MIN_REDACTED_KEY_LEN`] characters (the dummy keys of local servers,
+//! `x`, `none`: replacing them would garble the message and hide nothing
+//! secret).
 //!
 //! Backoff jitter comes from a hash of the request body and the attempt
 //! number, not from a clock or a random source: a retried run waits the same
@@ -423,7 +427,7 @@ impl Failure {
 /// placeholder keys of local servers, not secrets, and replacing every
 /// occurrence of a one- or two-character string garbles the text. Real
 /// vendor keys are far longer (Anthropic's and OpenAI's exceed 40).
-pub const MIN_REDACTED_KEY_LEN: usize = 8;
+pub const MIN_REDACTED_KEY_LEN: usize = crate::secrets::MIN_SECRET_LEN;
 
 /// The blocking client plus its configuration.
 pub(crate) struct HttpClient {
@@ -604,15 +608,12 @@ impl HttpClient {
     }
 }
 
-/// `message` with every occurrence of `key` replaced by `<redacted>`, when
-/// the key is at least [`MIN_REDACTED_KEY_LEN`] characters long (shorter
-/// ones are left alone: see the module documentation).
+/// `message` with `key` replaced by `<redacted>` where
+/// [`crate::secrets::redact_key`] finds it (see the module documentation).
 pub fn scrub(message: &str, key: Option<&Secret>) -> String {
     match key.map(Secret::expose) {
-        Some(key) if key.chars().count() >= MIN_REDACTED_KEY_LEN => {
-            message.replace(key, "<redacted>")
-        }
-        _ => message.to_string(),
+        Some(key) => crate::secrets::redact_key(message, key, "<redacted>").into_owned(),
+        None => message.to_string(),
     }
 }
 
@@ -942,6 +943,19 @@ mod tests {
         let key = Secret::new("sk-12345");
         assert_eq!(scrub("key sk-12345!", Some(&key)), "key <redacted>!");
         assert_eq!(scrub("text", None), "text");
+        // A key that is an ordinary word: only where a key can appear.
+        let word = Secret::new("exceeded");
+        assert_eq!(
+            scrub(
+                "rate limit exceeded (gave up after 3 attempts)",
+                Some(&word)
+            ),
+            "rate limit exceeded (gave up after 3 attempts)"
+        );
+        assert_eq!(
+            scrub("invalid header Authorization: Bearer exceeded", Some(&word)),
+            "invalid header Authorization: Bearer <redacted>"
+        );
     }
 
     #[test]

@@ -112,15 +112,42 @@ fn describe(event: &Event, view: View) -> Option<String> {
             ..
         } => match view {
             View::Line => format!(
-                "model: attempt {attempt} failed ({reason}); retrying in {}",
+                "model: attempt {attempt} failed ({}); retrying in {}",
+                first_line(reason, usize::MAX),
                 seconds(*wait_ms)
             ),
             View::Timeline => labeled(
                 "model",
                 " ",
-                format!("attempt {attempt} failed: {reason}; retried"),
+                format!(
+                    "attempt {attempt} failed: {}; retried",
+                    first_line(reason, usize::MAX)
+                ),
             ),
         },
+        // An answer cut off at `max_tokens` explains most failed runs of
+        // small models: the progress says so (the timeline does below).
+        Event::ModelResponse {
+            stop_reason: crate::provider::StopReason::MaxTokens,
+            usage,
+            content,
+            ..
+        } if line => {
+            let out = usage.output_tokens.map_or(String::new(), |n| {
+                format!(" after {}", plural(n as usize, "token"))
+            });
+            let calls = content
+                .iter()
+                .any(|b| matches!(b, crate::provider::Block::ToolUse { .. }));
+            let then = if calls {
+                "its tool calls may be incomplete"
+            } else {
+                "asked to continue"
+            };
+            format!(
+                "model: answer cut off at max_tokens{out}; {then} (raise `model.max_tokens` if this repeats)"
+            )
+        }
         Event::ModelResponse { .. } if line => return None,
         Event::ModelResponse {
             usage,
@@ -173,8 +200,12 @@ fn describe(event: &Event, view: View) -> Option<String> {
             )
         }
         Event::ModelError { message, .. } => match view {
-            View::Line => format!("model error: {message}"),
-            View::Timeline => labeled("model", " ", format!("ERROR {message}")),
+            View::Line => format!("model error: {}", contained(message, LINE_INDENT)),
+            View::Timeline => labeled(
+                "model",
+                " ",
+                format!("ERROR {}", contained(message, TIMELINE_INDENT)),
+            ),
         },
         Event::StepStarted {
             id,
@@ -242,12 +273,16 @@ fn describe(event: &Event, view: View) -> Option<String> {
             exit_code,
             truncated,
             output,
+            tool,
             ..
         } => {
             let status = if *ok { "ok" } else { "error" };
             let code = exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
             let cut = if *truncated { ", truncated" } else { "" };
-            let what = if *ok {
+            let what = if *ok && (tool == "write_file" || tool == "edit_file") {
+                // Their reply says what was done: `created a.toml (88 bytes)`.
+                format!("{status}{code}{cut}: {}", first_line(output, 200))
+            } else if *ok {
                 format!("{status}{code}{cut} ({})", size(output.len()))
             } else {
                 format!(
@@ -417,10 +452,14 @@ fn describe(event: &Event, view: View) -> Option<String> {
                 Some(r) => format!("{words}: {r}"),
                 None => words,
             };
+            // A reason of several lines (a gateway's error page) keeps
+            // the figures on the first line and the rest indented.
+            let (first, rest) = head.split_once('\n').unwrap_or((&head, ""));
             format!(
-                "{head} ({}, {}, {cost})",
+                "{first} ({}, {}, {cost}){}",
                 plural(totals.turns as usize, "turn"),
-                plural(totals.repairs as usize, "repair")
+                plural(totals.repairs as usize, "repair"),
+                indented(rest, LINE_INDENT)
             )
         }
         Event::RunFinished { .. } => return None,
@@ -469,6 +508,17 @@ fn failure_tail(output: &str) -> String {
     rest[rest.len().saturating_sub(TOOL_LINES)..].join("\n")
 }
 
+/// `text` on one line when it has one; otherwise its first line, then each
+/// further line indented by `indent` (a gateway's error of several lines
+/// stays inside its entry instead of spilling to the margin).
+fn contained(text: &str, indent: usize) -> String {
+    let text = text.trim_end();
+    match text.split_once('\n') {
+        None => text.to_string(),
+        Some((first, rest)) => format!("{}{}", first.trim_end(), indented(rest, indent)),
+    }
+}
+
 /// `text`, each line on a new line indented by `indent` (nothing for no text).
 fn indented(text: &str, indent: usize) -> String {
     text.lines()
@@ -499,7 +549,7 @@ pub fn tool_line(tool: &str, input: Option<&Value>, result: &Event) -> Option<St
         format!("{tool} {arg}")
     };
     let text = if *ok {
-        format!("{call} → {}", size(output.len()))
+        format!("{call} → {}", result_figure(tool, input, output))
     } else {
         let status = match exit_code {
             Some(_) => first_line(output, 200),
@@ -514,6 +564,36 @@ pub fn tool_line(tool: &str, input: Option<&Value>, result: &Event) -> Option<St
         std::borrow::Cow::Borrowed(_) => text,
         std::borrow::Cow::Owned(escaped) => escaped,
     })
+}
+
+/// What a successful call's line ends with: what it did for a tool that
+/// changes a file (`write_file`: the bytes written; `edit_file`: the
+/// replacements), the size of what the model got back for the others.
+fn result_figure(tool: &str, input: Option<&Value>, output: &str) -> String {
+    match tool {
+        "write_file" => {
+            let written = input
+                .and_then(|i| i.get("content"))
+                .and_then(Value::as_str)
+                .map(str::len)
+                .or_else(|| bytes_in_reply(output));
+            match written {
+                Some(n) => format!("{} written", size(n)),
+                None => first_line(output, 200),
+            }
+        }
+        // `edited PATH: N replacements`: the path is on the line already.
+        "edit_file" => output
+            .rsplit_once(": ")
+            .map_or_else(|| first_line(output, 200), |(_, n)| first_line(n, 200)),
+        _ => size(output.len()),
+    }
+}
+
+/// The size a `write_file` reply states: `created PATH (N bytes)`.
+fn bytes_in_reply(reply: &str) -> Option<usize> {
+    let inner = reply.strip_suffix(" bytes)")?;
+    inner[inner.rfind('(')? + 1..].parse().ok()
 }
 
 /// Why the model stopped, in words.
@@ -539,15 +619,11 @@ fn size(bytes: usize) -> String {
     }
 }
 
-/// An amount in USD with the precision it needs: `$0.0123`, `$0.00004`.
+/// An amount in USD for the timeline and the status line: four decimals
+/// (`$0.0123`), more for a tiny amount (`$0.00004`: see
+/// [`crate::provider::cost::usd_with`]).
 pub fn usd(amount: f64) -> String {
-    if amount == 0.0 || amount.abs() >= 0.0001 {
-        format!("${amount:.4}")
-    } else {
-        // Two significant digits, so a tiny amount is never shown as zero.
-        let digits = (-amount.abs().log10()).ceil() as usize + 1;
-        format!("${amount:.digits$}")
-    }
+    crate::provider::cost::usd_with(amount, 4)
 }
 
 /// `n word` or `n words`.
@@ -781,7 +857,9 @@ mod tests {
     fn tiny_amounts_are_not_shown_as_zero() {
         assert_eq!(usd(0.0), "$0.0000");
         assert_eq!(usd(0.0123), "$0.0123");
-        assert_eq!(usd(0.00003), "$0.000030");
+        assert_eq!(usd(0.00003), "$0.00003");
+        assert_eq!(usd(0.000001), "$0.000001");
+        assert_eq!(usd(0.0000234), "$0.000023");
     }
 
     #[test]

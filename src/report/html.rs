@@ -13,12 +13,12 @@
 //! into the page.
 
 use super::describe::{self, View};
-use super::redact::Secrets;
 use super::run::{IndexEntry, Redacted, RunReport};
 use super::text::escape_controls;
 use crate::provider::Block;
 use crate::record::event::{CheckpointState, Event, Record};
 use crate::record::summary::Summary;
+use crate::secrets::Secrets;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -224,7 +224,7 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
             s.totals.turns,
             s.totals
                 .cost_usd
-                .map_or("unknown".to_string(), |c| format!("${c:.4}")),
+                .map_or("unknown".to_string(), crate::report::describe::usd),
         );
     }
     o.push_str("</tbody></table>");
@@ -340,7 +340,8 @@ fn summary_section(o: &mut String, s: &Summary) {
     };
     let cost = t.cost_usd.map_or("unknown".to_string(), |c| {
         format!(
-            "${c:.4}{}",
+            "{}{}",
+            crate::report::describe::usd(c),
             if t.cost_estimated { " (estimate)" } else { "" }
         )
     });
@@ -614,7 +615,7 @@ fn usage_section(o: &mut String, records: &[Record]) {
         "cost-chart",
         &labels,
         &[("USD", "#1a7f37", &cost)],
-        |v| format!("${v:.4}"),
+        crate::report::describe::usd,
     ));
     o.push_str(
         "<details><summary>The numbers</summary><table><tr><th>turn</th><th>input tokens</th>\
@@ -628,7 +629,7 @@ fn usage_section(o: &mut String, records: &[Record]) {
             t.turn,
             t.input.map_or_else(unknown, |v| v.to_string()),
             t.output.map_or_else(unknown, |v| v.to_string()),
-            t.cost.map_or_else(unknown, |c| format!("${c:.4}")),
+            t.cost.map_or_else(unknown, crate::report::describe::usd),
         );
     }
     o.push_str("</table></details></section>");

@@ -13,10 +13,10 @@
 //! end a block or add markup (job summaries render HTML).
 
 use super::describe::{self, View};
-use super::redact::Secrets;
 use super::run::{IndexEntry, Redacted, RunReport};
 use super::text::{escape_controls, escape_line};
 use crate::record::event::Event;
+use crate::secrets::Secrets;
 use std::fmt::Write;
 
 /// The most a document may weigh: GitHub's limit for one step summary.
@@ -217,7 +217,8 @@ fn summary(o: &mut String, r: &Redacted) {
         "cost",
         t.cost_usd.map_or("unknown".to_string(), |c| {
             format!(
-                "${c:.4}{}",
+                "{}{}",
+                crate::report::describe::usd(c),
                 if t.cost_estimated { " (estimate)" } else { "" }
             )
         }),
@@ -479,7 +480,7 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
             red(&s.started_at),
             s.totals
                 .cost_usd
-                .map_or("unknown".to_string(), |c| format!("${c:.4}")),
+                .map_or("unknown".to_string(), crate::report::describe::usd),
             s.files_changed.len(),
             if s.applied { " (applied)" } else { "" }
         );

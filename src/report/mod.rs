@@ -10,7 +10,6 @@ pub mod html;
 pub mod markdown;
 pub mod plan;
 pub mod progress;
-pub mod redact;
 pub mod review;
 pub mod run;
 pub mod show;

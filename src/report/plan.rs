@@ -1,10 +1,28 @@
 //! `wf plan`'s human output: short sections that fit a terminal.
+//!
+//! Much of a plan comes from outside wf: the task file and its recipes
+//! (possibly from a cloned repository), file names, and what MCP servers
+//! say of their tools. Such text is shown with its control characters
+//! escaped like in every other view ([`super::text`]): one-line values
+//! (an MCP tool's name and description) with [`super::text::escape_line`],
+//! and the whole rendering through [`super::text::escape_controls`], so an
+//! OSC sequence, `ESC[2J` or a bidi override in a tool's description or
+//! input schema is printed visibly instead of acting on the terminal.
 
+use super::text::{escape_controls, escape_line};
 use crate::plan::Plan;
 use std::fmt::Write;
 
-/// Renders a plan for a person.
+/// Renders a plan for a person, control characters escaped.
 pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
+    let text = render_raw(plan, fixed_request_bytes);
+    match escape_controls(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
+fn render_raw(plan: &Plan, fixed_request_bytes: u64) -> String {
     let mut o = String::new();
     let version = plan
         .version
@@ -129,9 +147,9 @@ pub fn render(plan: &Plan, fixed_request_bytes: u64) -> String {
             let _ = writeln!(
                 o,
                 "  {}: {}\n    input {}",
-                crate::spec::mcp_tool_name(server, &tool.name),
-                tool.description.lines().next().unwrap_or(""),
-                schema
+                escape_line(&crate::spec::mcp_tool_name(server, &tool.name)),
+                escape_line(tool.description.lines().next().unwrap_or("")),
+                escape_line(&schema)
             );
         }
     }

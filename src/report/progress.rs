@@ -37,11 +37,13 @@ pub fn answer_text(step: Option<&str>, text: &str) -> String {
 }
 
 /// What the two human views keep between events: the run's id (for
-/// pointers), the tool call waiting for its result, and `--quiet`.
+/// pointers), the tool call waiting for its result, the last model error
+/// shown (the final line does not repeat it), and `--quiet`.
 #[derive(Debug, Default)]
 struct Lines {
     run_id: String,
     pending: Option<(String, Value)>,
+    model_error: Option<String>,
     quiet: bool,
 }
 
@@ -83,6 +85,19 @@ impl Lines {
                     "{l}\n    ({})",
                     describe::check_pointer(&self.run_id, name)
                 ));
+            }
+            Event::ModelError { message, .. } => self.model_error = Some(message.clone()),
+            // The model error that ended the run was shown by its own line:
+            // the final line gives the status and the figures only.
+            Event::RunFinished {
+                reason: Some(reason),
+                ..
+            } if self.model_error.as_ref() == Some(reason) => {
+                let mut finished = record.event.clone();
+                if let Event::RunFinished { reason, .. } = &mut finished {
+                    *reason = None;
+                }
+                return describe::event(&finished, View::Line);
             }
             _ => {}
         }

@@ -4,9 +4,9 @@
 //! call [`RunReport::redacted`], so every string they show has been through
 //! [`Secrets::redact`].
 
-use super::redact::Secrets;
 use crate::record::event::Record;
 use crate::record::summary::Summary;
+use crate::secrets::Secrets;
 
 /// A recorded run, as read from its folder.
 #[derive(Debug, Clone)]
@@ -137,8 +137,8 @@ pub fn total_cost(entries: &[IndexEntry]) -> String {
     // A sum of no floats is -0.0; start from +0.0.
     let total = known.iter().fold(0.0, |a, b| a + b);
     if unknown == 0 {
-        format!("${total:.4}")
+        super::describe::usd(total)
     } else {
-        format!("${total:.4} ({unknown} unknown)")
+        format!("{} ({unknown} unknown)", super::describe::usd(total))
     }
 }

@@ -89,7 +89,7 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
         } else {
             ""
         };
-        format!("${c:.4}{estimated}")
+        format!("{}{estimated}", super::describe::usd(c))
     });
     let _ = writeln!(
         o,

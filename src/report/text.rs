@@ -38,6 +38,27 @@ pub fn escape_line(text: &str) -> Cow<'_, str> {
     escape(text, true)
 }
 
+/// Serialized JSON with every control character [`is_hidden_control`]
+/// names written as a `\uXXXX` escape: the same JSON value, safe to print
+/// on a terminal. (serde_json escapes C0 characters itself, but writes
+/// DEL, C1 characters such as CSI U+009B and the bidi overrides as they
+/// are; outside strings JSON has none of them.)
+pub fn escape_json(json: &str) -> Cow<'_, str> {
+    let Some(first) = json.find(is_hidden_control) else {
+        return Cow::Borrowed(json);
+    };
+    let mut out = String::with_capacity(json.len() + 16);
+    out.push_str(&json[..first]);
+    for c in json[first..].chars() {
+        if is_hidden_control(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn escape(text: &str, one_line: bool) -> Cow<'_, str> {
     let hidden = |c: char| is_hidden_control(c) || (one_line && matches!(c, '\n' | '\t'));
     let Some(first) = text.find(hidden) else {
@@ -68,6 +89,17 @@ fn escape(text: &str, one_line: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_keeps_its_value_and_loses_its_raw_controls() {
+        let value = serde_json::json!({"d": "a\x1b[2J\u{9b}31m\u{202e}b\u{7f}\n"});
+        let text = serde_json::to_string(&value).unwrap();
+        let escaped = escape_json(&text);
+        assert!(!escaped.chars().any(is_hidden_control), "{escaped}");
+        let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back, value);
+        assert!(matches!(escape_json("{\"a\":1}"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn an_escape_sequence_that_would_erase_a_line_is_shown() {

@@ -260,7 +260,7 @@ pub struct StepModel {
     pub temperature: Option<f64>,
     /// Prices in USD per million tokens for this model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Price")]
+    #[schemars(with = "PriceInput")]
     pub price: Option<Price>,
 }
 
@@ -362,7 +362,7 @@ pub struct ModelSpec {
     /// Prices in USD per million tokens, overriding wf's table (needed for
     /// cost tracking of models the table does not know).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Price")]
+    #[schemars(with = "PriceInput")]
     pub price: Option<Price>,
     /// Serve requests already answered from the local response cache
     /// (`.wf/cache/responses`), as `wf run --cache` does.
@@ -983,6 +983,30 @@ impl JsonSchema for Duration {
 mod tests {
 
     #[test]
+    fn cache_prices_default_to_the_highest_any_vendor_charges() {
+        let load = |price: &str| {
+            let text = format!(
+                "wf: 1\nname: p\nmodel: {{ provider: openai, name: m, price: {price} }}\nprompt: hi\n"
+            );
+            crate::spec::load_bytes(std::path::Path::new("p.yaml"), text.as_bytes())
+                .unwrap_or_else(|e| panic!("{price}: {e}"))
+                .spec
+                .model
+                .price
+                .unwrap()
+        };
+        let free = load("{ input: 0, output: 0 }");
+        assert_eq!((free.cache_write, free.cache_read), (0.0, 0.0));
+        let priced = load("{ input: 2, output: 8 }");
+        assert_eq!((priced.cache_write, priced.cache_read), (2.5, 2.0));
+        let set = load("{ input: 2, output: 8, cache_write: 2, cache_read: 0.5 }");
+        assert_eq!((set.cache_write, set.cache_read), (2.0, 0.5));
+        // A price written out (a plan, a trace) reads back the same.
+        let back: Price = serde_json::from_value(serde_json::to_value(set).unwrap()).unwrap();
+        assert_eq!(back, set);
+    }
+
+    #[test]
     fn plain_http_mcp_urls_are_for_this_machine_only() {
         for ok in [
             "https://mcp.example.com/mcp",
@@ -1027,10 +1051,17 @@ mod tests {
 }
 
 /// A model's prices in USD per million tokens.
-#[derive(
-    Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(deny_unknown_fields)]
+///
+/// In a task file only `input` and `output` are required
+/// ([`PriceInput`]): an unset `cache_read` is the input price and an unset
+/// `cache_write` 1.25 × the input price, the highest each is at any vendor
+/// of wf's price table (no vendor charges more for a cache read than for
+/// an uncached token; Anthropic's five-minute cache writes cost 1.25 ×
+/// input, OpenAI's nothing extra). So a cost cap never counts low for a
+/// model priced only by its input and output, and `price: { input: 0,
+/// output: 0 }` prices a free local model.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "PriceInput")]
 pub struct Price {
     /// Uncached input tokens.
     pub input: f64,
@@ -1040,6 +1071,37 @@ pub struct Price {
     pub cache_write: f64,
     /// Input tokens read from the prompt cache.
     pub cache_read: f64,
+}
+
+/// The cache-write price of a model priced only by its input (see
+/// [`Price`]).
+pub const CACHE_WRITE_FACTOR: f64 = 1.25;
+
+/// `model.price` as written in a task file.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceInput {
+    /// Uncached input tokens.
+    pub input: f64,
+    /// Output tokens.
+    pub output: f64,
+    /// Input tokens written to the prompt cache (default: 1.25 × `input`).
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+    /// Input tokens read from the prompt cache (default: `input`).
+    #[serde(default)]
+    pub cache_read: Option<f64>,
+}
+
+impl From<PriceInput> for Price {
+    fn from(p: PriceInput) -> Price {
+        Price {
+            input: p.input,
+            output: p.output,
+            cache_write: p.cache_write.unwrap_or(p.input * CACHE_WRITE_FACTOR),
+            cache_read: p.cache_read.unwrap_or(p.input),
+        }
+    }
 }
 
 /// A step's own sandbox setting.

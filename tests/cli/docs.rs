@@ -1,11 +1,23 @@
-//! `docs/format.md` documents every key of the task-file format: each
-//! property name in the committed JSON Schema must appear there as a code
-//! span (`` `max_repairs` ``). Adding a key to the types without documenting
-//! it fails here.
+//! The documentation tells the truth about the format:
+//!
+//! - `docs/format.md` documents every key of the task-file format: each
+//!   property name in the committed JSON Schema must appear there as a code
+//!   span (`` `max_repairs` ``). Adding a key to the types without
+//!   documenting it fails here.
+//! - Every YAML example in `README.md` and `docs/*.md` is checked by the
+//!   real `wf validate` (or the loader of what it is), so a user copying one
+//!   never meets an error. The convention (documented in `docs/format.md`,
+//!   "Examples in this documentation"): a fenced block whose info string is
+//!   `yaml` is a whole task file; a part of one is marked `yaml
+//!   wf-fragment` and is validated inside a minimal task file; a `wf.lock`
+//!   is `yaml wf-lock`, a script of model turns `yaml wf-turns`. Any other
+//!   YAML block fails here until it is marked.
+//! - No committed file outside the code names a path of the machine it was
+//!   written on.
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn repo_file(rel: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
@@ -103,5 +115,284 @@ fn every_schema_key_is_documented_in_format_md() {
         missing.is_empty(),
         "docs/format.md does not mention these task-file keys as code spans:\n  {}",
         missing.join("\n  ")
+    );
+}
+
+/// One fenced block of a Markdown file.
+#[derive(Debug)]
+struct Fence {
+    /// `FILE:LINE` of its first content line.
+    at: String,
+    /// Its info string (`yaml wf-fragment`).
+    info: String,
+    /// Its content, dedented to the fence's own indentation.
+    body: String,
+}
+
+/// The fenced blocks of `text` (``` fences, possibly indented in a list).
+fn fences(file: &str, text: &str) -> Vec<Fence> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String, usize, Vec<String>)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match &mut open {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```") {
+                    open = Some((indent, info.trim().to_string(), i + 2, Vec::new()));
+                }
+            }
+            Some((fence_indent, info, first, lines)) => {
+                if trimmed.starts_with("```") && trimmed.trim() == "```" {
+                    out.push(Fence {
+                        at: format!("{file}:{first}"),
+                        info: info.clone(),
+                        body: lines.join("\n") + "\n",
+                    });
+                    open = None;
+                } else {
+                    let cut = line.len().min(*fence_indent);
+                    let cut = if line[..cut].trim().is_empty() {
+                        cut
+                    } else {
+                        0
+                    };
+                    lines.push(line[cut..].to_string());
+                }
+            }
+        }
+    }
+    assert!(open.is_none(), "{file}: a fenced block is never closed");
+    out
+}
+
+/// README.md and docs/*.md, sorted.
+fn doc_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+/// The minimal task file a `wf-fragment` is validated in: each of its
+/// lines is one top-level key, left out when the fragment sets that key
+/// (and `prompt` when the fragment has `steps` or `uses`). It declares the
+/// input `source` of the running example, which fragments template.
+const FRAGMENT_BASE: &[(&str, &str)] = &[
+    ("wf", "wf: 1"),
+    ("name", "name: doc-example"),
+    (
+        "model",
+        "model: { provider: anthropic, name: claude-sonnet-4-5 }",
+    ),
+    ("prompt", "prompt: Do the task."),
+    // The input of the page's running example (`{{ inputs.source }}`).
+    (
+        "inputs",
+        "inputs: { source: { type: path, default: config/app.ini } }",
+    ),
+];
+
+/// The top-level keys a YAML text sets.
+fn top_level_keys(yaml: &str) -> BTreeSet<String> {
+    yaml.lines()
+        .filter(|l| !l.starts_with([' ', '#', '-']) && !l.is_empty())
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.trim().to_string()))
+        .collect()
+}
+
+/// `fragment` completed into a task file by [`FRAGMENT_BASE`].
+fn completed(fragment: &str) -> String {
+    let keys = top_level_keys(fragment);
+    let multi = keys.contains("steps") || keys.contains("uses");
+    let mut text = String::new();
+    for (key, line) in FRAGMENT_BASE {
+        if keys.contains(*key) || (*key == "prompt" && multi) {
+            continue;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    text + fragment
+}
+
+/// What one example is, by its info string.
+enum Kind {
+    TaskFile,
+    Fragment,
+    Lock,
+    Turns,
+}
+
+fn kind(fence: &Fence) -> Option<Result<Kind, String>> {
+    let mut words = fence.info.split_whitespace();
+    let lang = words.next().unwrap_or("");
+    let marker = words.next();
+    let yaml = matches!(lang, "yaml" | "yml");
+    // A block in another language, or none, is an example only when it
+    // is shaped like a task file (then it must say it is YAML).
+    if !yaml {
+        let task_like = fence.body.lines().any(|l| l.starts_with("wf: "));
+        return (task_like && lang.is_empty()).then(|| {
+            Err(format!(
+                "{}: a task file in a fence without `yaml`: mark it ```yaml",
+                fence.at
+            ))
+        });
+    }
+    Some(match marker {
+        None if top_level_keys(&fence.body).contains("wf") => Ok(Kind::TaskFile),
+        None => Err(format!(
+            "{}: a YAML example that is not a whole task file (no `wf:` key) must be marked: \
+             ```yaml wf-fragment (a part of a task file), ```yaml wf-lock or ```yaml wf-turns",
+            fence.at
+        )),
+        Some("wf-fragment") => Ok(Kind::Fragment),
+        Some("wf-lock") => Ok(Kind::Lock),
+        Some("wf-turns") => Ok(Kind::Turns),
+        Some(other) => Err(format!("{}: unknown example marker `{other}`", fence.at)),
+    })
+}
+
+#[test]
+fn every_yaml_example_in_the_docs_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    let mut checked = [0usize; 4];
+    for file in doc_files() {
+        let name = file
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .display()
+            .to_string()
+            .trim_start_matches('/')
+            .to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, fence) in fences(&name, &text).into_iter().enumerate() {
+            let kind = match kind(&fence) {
+                None => continue,
+                Some(Err(why)) => {
+                    problems.push(why);
+                    continue;
+                }
+                Some(Ok(kind)) => kind,
+            };
+            let path = dir
+                .path()
+                .join(format!("{}-{i}.yaml", name.replace('/', "_")));
+            let result = match kind {
+                Kind::TaskFile | Kind::Fragment => {
+                    let (body, n) = match kind {
+                        Kind::Fragment => (completed(&fence.body), 1),
+                        _ => (fence.body.clone(), 0),
+                    };
+                    checked[n] += 1;
+                    std::fs::write(&path, &body).unwrap();
+                    let out = std::process::Command::new(super::wf_bin())
+                        .arg("validate")
+                        .arg(&path)
+                        .output()
+                        .unwrap();
+                    if out.status.success() {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "`wf validate` fails (exit {:?}):\n{}\nthe file validated:\n{body}",
+                            out.status.code(),
+                            String::from_utf8_lossy(&out.stderr)
+                        ))
+                    }
+                }
+                Kind::Lock => {
+                    checked[2] += 1;
+                    std::fs::write(&path, &fence.body).unwrap();
+                    wf::recipes::lock::Lock::read(&path).map(|_| ())
+                }
+                Kind::Turns => {
+                    checked[3] += 1;
+                    std::fs::write(&path, &fence.body).unwrap();
+                    wf::provider::script::ScriptProvider::load(&path).map(|_| ())
+                }
+            };
+            if let Err(why) = result {
+                problems.push(format!("{}: {why}", fence.at));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "documentation examples that fail:\n\n{}",
+        problems.join("\n\n")
+    );
+    // The walk found them: whole task files, fragments, a lock, a script.
+    assert!(
+        checked[0] >= 3 && checked[1] >= 15 && checked[2] >= 1 && checked[3] >= 1,
+        "{checked:?}"
+    );
+}
+
+#[test]
+fn an_unmarked_partial_example_and_a_bad_fragment_are_caught() {
+    let doc = "text\n\n```yaml\ncontext: { include: [a] }\n```\n\n```yaml wf-fragment\nprice: 1\n```\n\n```\nwf: 1\n```\n";
+    let found = fences("x.md", doc);
+    assert_eq!(found.len(), 3);
+    assert_eq!(found[0].at, "x.md:4");
+    assert!(matches!(kind(&found[0]), Some(Err(why)) if why.contains("must be marked")));
+    assert!(matches!(kind(&found[1]), Some(Ok(Kind::Fragment))));
+    assert!(matches!(kind(&found[2]), Some(Err(why)) if why.contains("without `yaml`")));
+    // The fragment is validated inside the base, and fails there.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.yaml");
+    let text = completed(&found[1].body);
+    assert!(text.starts_with("wf: 1\nname: doc-example\n"), "{text}");
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(super::wf_bin())
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // A fragment with steps gets no base prompt.
+    assert!(!completed("steps:\n  - id: a\n    run: true\n").contains("prompt:"));
+}
+
+#[test]
+fn no_committed_file_names_a_path_of_another_machine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mut found = Vec::new();
+    for rel in out.stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        let rel = String::from_utf8_lossy(rel).into_owned();
+        // The code may name paths inside the sandbox or a container.
+        if rel.starts_with("src/") || rel.ends_with(".rs") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(&rel)) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if ["/work/", "/home/", "/Users/", "C:\\Users\\"]
+                .iter()
+                .any(|p| line.contains(p))
+            {
+                found.push(format!("{rel}:{}: {line}", n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "name the source by what it is, not by a path of the machine it was on:\n{}",
+        found.join("\n")
     );
 }

@@ -605,7 +605,7 @@ fn a_cost_cap_prices_answers_without_usage_from_an_upper_bound() {
     let plan = repo.wf(&["plan", "task.yaml"]);
     assert!(
         plan.stdout.contains(
-            "cost $0.0000 (answers without usage count as request bytes/4 in, max_tokens out)"
+            "cost $0.000001 (answers without usage count as request bytes/4 in, max_tokens out)"
         ),
         "{}",
         plan.stdout

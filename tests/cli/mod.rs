@@ -6,6 +6,7 @@ mod boundary;
 mod completions;
 mod docs;
 mod emit;
+mod figures;
 mod init;
 mod lifecycle;
 mod live;
