@@ -209,7 +209,6 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
             continue;
         }
         let mut resolver = Resolver::new(
-            &root,
             dir,
             Mode::Lock {
                 update: update.clone(),

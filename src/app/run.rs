@@ -66,9 +66,8 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     require_sandbox(loaded.spec.sandbox.mode)?;
     let given = parse_inputs(&request.inputs)?;
     let root = crate::app::git_root()?;
-    let mut resolver =
-        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)
-            .map_err(PlanError::Recipe)?;
+    let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
+        .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     if let Some(cap) = request.max_cost_usd {
         if !cap.is_finite() || cap < 0.0 {
@@ -104,10 +103,11 @@ impl Prepared {
         let live = self.provider.provider.as_mut();
         let mut cached;
         let provider: &mut dyn crate::provider::Provider = if self.cache || self.plan.model.cache {
-            cached = crate::provider::cache::Cached::new(
-                self.plan.root.join(".wf/cache/responses"),
-                live,
-            );
+            let dir = crate::sys::user_dirs::cache_dir()
+                .and_then(|d| crate::sys::user_dirs::private(&d.join("responses")))
+                .map_err(Error::Usage)?
+                .join(crate::sys::user_dirs::repo_key(&self.plan.root));
+            cached = crate::provider::cache::Cached::new(dir, live);
             &mut cached
         } else {
             live
@@ -133,9 +133,8 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let loaded = crate::spec::load(spec)?;
     let given = parse_inputs(inputs)?;
     let root = crate::app::git_root()?;
-    let mut resolver =
-        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)
-            .map_err(PlanError::Recipe)?;
+    let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Preview)
+        .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     // Listing MCP tools starts each declared server (confined, in a
     // scratch directory); no model is called.

@@ -365,7 +365,7 @@ pub struct ModelSpec {
     #[schemars(with = "Price")]
     pub price: Option<Price>,
     /// Serve requests already answered from the local response cache
-    /// (`.wf/cache/responses`), as `wf run --cache` does.
+    /// (in the user's cache directory), as `wf run --cache` does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cache: bool,
     /// HTTP providers: attempts per request, retries included. Default 4.

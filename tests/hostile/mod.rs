@@ -1,0 +1,6 @@
+//! Attacks on wf's confinement, one file per route (issue 21), each done
+//! the way an attacker would: a planted repository file, a malicious
+//! recipe, a scripted model, an MCP server. `README.md` here is the table
+//! of routes, tests and the property each proves.
+
+mod wf_state;
