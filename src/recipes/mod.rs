@@ -546,9 +546,20 @@ impl Resolver {
 /// Finds every recipe `loaded` uses, recursively, through `resolver` (which
 /// records the pins). Unlike planning, this needs no inputs and reads no
 /// context: it is what `wf lock` does.
-pub fn find_all(loaded: &crate::spec::LoadedSpec, resolver: &mut Resolver) -> Result<(), String> {
+pub fn find_all(
+    loaded: &crate::spec::LoadedSpec,
+    resolver: &mut Resolver,
+) -> Result<Vec<crate::spec::LoadedSpec>, String> {
     resolver.expansions = 0; // the bound is per task file
-    find_tree(loaded, resolver, &Base::of_task(loaded), &mut Vec::new())
+    let mut recipes = Vec::new();
+    find_tree(
+        loaded,
+        resolver,
+        &Base::of_task(loaded),
+        &mut Vec::new(),
+        &mut recipes,
+    )?;
+    Ok(recipes)
 }
 
 fn find_tree(
@@ -556,13 +567,15 @@ fn find_tree(
     resolver: &mut Resolver,
     base: &Base,
     stack: &mut Vec<String>,
+    recipes: &mut Vec<crate::spec::LoadedSpec>,
 ) -> Result<(), String> {
     let spec = &loaded.spec;
     for text in spec.recipe_references() {
         let (found, recipe) = resolver.open(text, base, stack)?;
         let fresh = resolver.enter(&found.key)?;
         stack.push(found.key.clone());
-        let done = find_tree(&recipe, resolver, &found.base, stack);
+        let done = find_tree(&recipe, resolver, &found.base, stack, recipes);
+        recipes.push(recipe);
         stack.pop();
         resolver.leave(fresh);
         done?;

@@ -3,4 +3,5 @@
 //! recipe, a scripted model, an MCP server. `README.md` here is the table
 //! of routes, tests and the property each proves.
 
+mod recipe_mcp;
 mod wf_state;
