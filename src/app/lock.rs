@@ -287,7 +287,7 @@ fn pin_servers(
     for recipe in recipes {
         for (name, server) in crate::mcp::declared(&recipe.spec).map_err(usage)? {
             if let Some(theirs) = servers.get(&name) {
-                if !crate::mcp::same_server(&server, theirs) {
+                if !server.same_server(theirs) {
                     return Err(Error::Usage(format!(
                         "{}: recipe `{}` declares MCP server `{name}`, which the task file declares \
                          as another server; a recipe never replaces its caller's server",

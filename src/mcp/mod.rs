@@ -198,17 +198,6 @@ pub fn declared(spec: &Spec) -> Result<BTreeMap<String, McpServer>, McpError> {
     Ok(out)
 }
 
-/// Whether `a` and `b` are the same server but for the variables they get
-/// (`env`, `headers`): what a recipe may declare under its caller's name.
-pub fn same_server(a: &McpServer, b: &McpServer) -> bool {
-    let strip = |s: &McpServer| McpServer {
-        env: Vec::new(),
-        headers: BTreeMap::new(),
-        ..s.clone()
-    };
-    strip(a) == strip(b)
-}
-
 /// The values of wf's environment `server` receives (`env`, `headers`),
 /// with their names.
 fn given_values(server: &McpServer) -> Vec<(String, String)> {

@@ -34,7 +34,7 @@ fn bound_mcp(
 ) -> Result<(), String> {
     for (name, server) in servers.iter_mut() {
         if let Some(theirs) = caller.mcp.get(name) {
-            if !crate::mcp::same_server(server, theirs) {
+            if !server.same_server(theirs) {
                 return Err(format!(
                     "declares MCP server `{name}`, which its caller declares as another server; \
                      a recipe never replaces its caller's server: rename the recipe's, or have \
