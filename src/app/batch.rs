@@ -154,7 +154,8 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
         Some(dir) => dir.clone(),
         None => {
             let root = crate::app::repo_root()?;
-            crate::record::store::Store::new(&root)
+            crate::record::store::Store::open(&root)
+                .map_err(Error::Usage)?
                 .ensure()
                 .map_err(|e| Error::io("cannot create .wf", e))?;
             root.join(".wf/batches")
@@ -246,8 +247,9 @@ fn refresh(repo: &mut manifest::Repo) {
         }
         return;
     };
-    let store = crate::record::store::Store::new(Path::new(path));
-    let Ok(dir) = store.resolve(run_id) else {
+    let Ok(dir) =
+        crate::record::store::Store::open(Path::new(path)).and_then(|s| s.resolve(run_id))
+    else {
         repo.status = "pending".into();
         return;
     };

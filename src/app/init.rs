@@ -181,7 +181,7 @@ model:
   name: claude-sonnet-4-5
   max_tokens: 8192           # cap on each answer's output tokens
   # temperature: 0.2         # 0 to 2; default: the provider's
-  # cache: true              # serve repeated requests from .wf/cache/responses
+  # cache: true              # serve repeated requests from ~/.cache/wf
   # max_attempts: 4          # attempts per request, retries included
   # price: { input: 3, output: 15, cache_write: 3.75, cache_read: 0.3 }  # USD per million tokens
 

@@ -209,27 +209,27 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
             continue;
         }
         let mut resolver = Resolver::new(
-            &root,
             dir,
             Mode::Lock {
                 update: update.clone(),
             },
         )
         .map_err(Error::Failed)?;
+        let mut recipes = Vec::new();
         for task in tasks {
-            crate::recipes::find_all(task, &mut resolver).map_err(|e| {
+            recipes.push(crate::recipes::find_all(task, &mut resolver).map_err(|e| {
                 Error::Plan(crate::plan::PlanError::Recipe(format!(
                     "{}: {e}",
                     task.path.display()
                 )))
-            })?;
+            })?);
         }
         matched |= resolver.update_matched;
         let old = resolver.lock().clone();
         let lock_path = resolver.lock_path();
         let mut mcp = BTreeMap::new();
-        for task in tasks {
-            matched |= pin_servers(task, &root, &old, &lock_path, &update, &mut mcp)?;
+        for (task, recipes) in tasks.iter().zip(&recipes) {
+            matched |= pin_servers(task, recipes, &root, &old, &lock_path, &update, &mut mcp)?;
         }
         let complete = walked.contains(dir) && !partial.contains(dir);
         let (new, changes) = merge(&old, &resolver.used, &mcp, complete);
@@ -264,12 +264,17 @@ fn declares_mcp(spec: &crate::spec::Spec) -> bool {
     !spec.mcp.is_empty() || spec.steps.iter().any(|s| s.mcp.is_some())
 }
 
-/// Lists the MCP servers `task` declares (starting them confined, as `wf
-/// plan` does) and adds their pins to `mcp`, by package. A server is held
+/// Lists the MCP servers `task` and the `recipes` it uses declare
+/// (starting them confined, as `wf plan` does) and adds their pins to
+/// `mcp`, by package. A recipe's server under a name the task declares
+/// must be the task's server (a recipe never replaces it); any other runs,
+/// as in a run, without variables of wf's environment. A server is held
 /// to its pin in `old` unless `update` selects it (all, or by server name
 /// or package); returns whether `--update NAME` named one of them.
+#[allow(clippy::too_many_arguments)]
 fn pin_servers(
     task: &LoadedSpec,
+    recipes: &[LoadedSpec],
     root: &Path,
     old: &Lock,
     lock_path: &Path,
@@ -277,7 +282,37 @@ fn pin_servers(
     mcp: &mut BTreeMap<String, McpPin>,
 ) -> Result<bool, Error> {
     let usage = |e: crate::mcp::McpError| Error::Usage(format!("{}: {e}", task.path.display()));
-    let servers = crate::mcp::declared(&task.spec).map_err(usage)?;
+    let mut servers = crate::mcp::declared(&task.spec).map_err(usage)?;
+    let mut from_recipes: BTreeMap<String, crate::spec::McpServer> = BTreeMap::new();
+    for recipe in recipes {
+        for (name, server) in crate::mcp::declared(&recipe.spec).map_err(usage)? {
+            if let Some(theirs) = servers.get(&name) {
+                if !server.same_server(theirs) {
+                    return Err(Error::Usage(format!(
+                        "{}: recipe `{}` declares MCP server `{name}`, which the task file declares \
+                         as another server; a recipe never replaces its caller's server",
+                        task.path.display(),
+                        recipe.spec.name
+                    )));
+                }
+                continue;
+            }
+            let server = crate::spec::McpServer {
+                env: Vec::new(),
+                headers: BTreeMap::new(),
+                ..server
+            };
+            match from_recipes.get(&name) {
+                Some(other) if *other != server => {
+                    return Err(usage(crate::mcp::McpError::Conflict(name)));
+                }
+                _ => {
+                    from_recipes.insert(name, server);
+                }
+            }
+        }
+    }
+    servers.extend(from_recipes);
     if servers.is_empty() {
         return Ok(false);
     }
@@ -304,6 +339,7 @@ fn pin_servers(
     let pins = crate::mcp::Pins {
         path: lock_path,
         pins: &held,
+        required: Default::default(),
     };
     let listed =
         crate::mcp::list_servers(&servers, &task.spec.sandbox, root, &pins).map_err(usage)?;

@@ -75,7 +75,7 @@ pub fn recorded_task(
         }
     }
     let mut loaded = crate::spec::load(&spec_file).map_err(|e| e.to_string())?;
-    let resolver = crate::recipes::Resolver::for_task(&loaded, root, crate::recipes::Mode::Locked)
+    let resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
         .map_err(|e| e.to_string())?;
     loaded.path = std::path::PathBuf::from(spec_path);
     let (provider, name) = match model.split_once('/') {
@@ -286,7 +286,7 @@ pub struct Against {
 pub fn against(run: &str, other: &str) -> Result<Against, crate::error::Error> {
     use crate::error::Error;
     let root = &crate::app::repo_root()?;
-    let store = crate::record::store::Store::new(root);
+    let store = crate::record::store::Store::open(root).map_err(Error::Usage)?;
     let dir = store.resolve(run).map_err(Error::Usage)?;
     let other = store.resolve(other).map_err(Error::Usage)?;
     let read = |d: &RunDir| {
@@ -305,12 +305,18 @@ pub fn against(run: &str, other: &str) -> Result<Against, crate::error::Error> {
 
 /// Replays the run `run` names (in the repository of the current
 /// directory); its id and the outcome.
-pub fn replay_named(run: &str, current: bool) -> Result<(String, Outcome), ReplayError> {
+/// A foreign run (not marked as this user's) is refused unless `foreign`
+/// (see [`crate::record::origin`]): its recorded commands would run again.
+pub fn replay_named(
+    run: &str,
+    current: bool,
+    foreign: bool,
+) -> Result<(String, Outcome), ReplayError> {
     let cwd = crate::app::current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
-    let dir = crate::record::store::Store::new(&root)
-        .resolve(run)
-        .map_err(crate::error::Error::Usage)?;
+    let store = crate::record::store::Store::open(&root).map_err(crate::error::Error::Usage)?;
+    let dir = store.resolve(run).map_err(crate::error::Error::Usage)?;
+    crate::app::resume::require_own(&store, &dir, foreign)?;
     let outcome = replay(&root, &cwd, &dir, current)?;
     Ok((dir.id, outcome))
 }

@@ -58,11 +58,49 @@ pub struct Decision {
     pub who: Option<String>,
     /// Commit the change once applied (approve only).
     pub commit: bool,
+    /// Act on a run this user's wf did not create here (`--foreign`).
+    pub foreign: bool,
 }
 
-/// The run `run` names, locked for this process, with its verified trace.
-pub fn locked_run(root: &Path, run: &str) -> Result<(RunDir, RunLock, Trace), Error> {
-    let dir = Store::new(root).resolve(run).map_err(Error::Usage)?;
+/// Refuses a run this user's wf did not create in this repository (no
+/// valid mark, [`crate::record::origin`]) unless `foreign` says to act on
+/// it anyway.
+pub fn require_own(store: &Store, dir: &RunDir, foreign: bool) -> Result<(), Error> {
+    if foreign || store.is_own(dir) {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "run {id} was not started by you in this repository (it has no valid mark of yours: \
+         it may have come with a clone, an archive or another user). Look at it first \
+         (`wf show {id}`), then give --foreign to act on it anyway; --foreign shows its diff \
+         before anything happens",
+        id = dir.id
+    )))
+}
+
+/// A foreign run's id and recorded diff (empty when it recorded none), or
+/// `None` when the run is this user's own: what `--foreign` shows first.
+pub fn foreign_diff(run: &str) -> Result<Option<(String, String)>, Error> {
+    let root = crate::app::repo_root()?;
+    let store = Store::open(&root).map_err(Error::Usage)?;
+    let dir = store.resolve(run).map_err(Error::Usage)?;
+    if store.is_own(&dir) {
+        return Ok(None);
+    }
+    let patch = std::fs::read_to_string(dir.diff()).unwrap_or_default();
+    Ok(Some((dir.id, patch)))
+}
+
+/// The run `run` names, locked for this process, with its verified trace;
+/// a foreign run only when `foreign` ([`require_own`]).
+pub fn locked_run(
+    root: &Path,
+    run: &str,
+    foreign: bool,
+) -> Result<(RunDir, RunLock, Trace), Error> {
+    let store = Store::open(root).map_err(Error::Usage)?;
+    let dir = store.resolve(run).map_err(Error::Usage)?;
+    require_own(&store, &dir, foreign)?;
     let lock = RunLock::acquire(&dir).map_err(Error::Usage)?;
     let trace =
         crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
@@ -77,7 +115,7 @@ pub fn locked_run(root: &Path, run: &str) -> Result<(RunDir, RunLock, Trace), Er
 /// Approves or rejects the checkpoint run `run` is paused at.
 pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
     let root = crate::app::repo_root()?;
-    let (dir, _lock, trace) = locked_run(&root, run)?;
+    let (dir, _lock, trace) = locked_run(&root, run, decision.foreign)?;
     let waiting = trace.records.iter().rev().find_map(|r| match &r.event {
         Event::Checkpoint {
             name, state, step, ..
@@ -213,13 +251,14 @@ pub struct Resuming {
 /// is told what is about to happen before the re-execution begins.
 pub fn resume(
     run: &str,
+    foreign: bool,
     options: RunOptions,
     reporter: &mut dyn Reporter,
     started: &mut dyn FnMut(&Resuming),
 ) -> Result<RunOutcome, Error> {
     let cwd = crate::app::current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
-    let (dir, _lock, trace) = locked_run(&root, run)?;
+    let (dir, _lock, trace) = locked_run(&root, run, foreign)?;
     let records = trace.records;
     if let Some(status) = crate::record::summary::final_status(&records)
         && !matches!(status, RunStatus::Paused | RunStatus::Interrupted)

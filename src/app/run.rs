@@ -66,9 +66,8 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     require_sandbox(loaded.spec.sandbox.mode)?;
     let given = parse_inputs(&request.inputs)?;
     let root = crate::app::git_root()?;
-    let mut resolver =
-        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)
-            .map_err(PlanError::Recipe)?;
+    let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
+        .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     if let Some(cap) = request.max_cost_usd {
         if !cap.is_finite() || cap < 0.0 {
@@ -81,7 +80,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     // Each MCP server is started and its tools listed before anything
     // else: an allowlisted tool it lacks, or tool definitions that changed
     // under the server's pin, stop the run here (exit 2).
-    list_mcp(&loaded, &mut plan)?;
+    list_mcp(&loaded, &mut plan, true)?;
     let provider = crate::app::provider::for_plan(&loaded, &plan, 0)?;
     let mut notes = plan.notes.clone();
     notes.extend(provider.notes.iter().cloned());
@@ -104,10 +103,11 @@ impl Prepared {
         let live = self.provider.provider.as_mut();
         let mut cached;
         let provider: &mut dyn crate::provider::Provider = if self.cache || self.plan.model.cache {
-            cached = crate::provider::cache::Cached::new(
-                self.plan.root.join(".wf/cache/responses"),
-                live,
-            );
+            let dir = crate::sys::user_dirs::cache_dir()
+                .and_then(|d| crate::sys::user_dirs::private(&d.join("responses")))
+                .map_err(Error::Usage)?
+                .join(crate::sys::user_dirs::repo_key(&self.plan.root));
+            cached = crate::provider::cache::Cached::new(dir, live);
             &mut cached
         } else {
             live
@@ -133,13 +133,12 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let loaded = crate::spec::load(spec)?;
     let given = parse_inputs(inputs)?;
     let root = crate::app::git_root()?;
-    let mut resolver =
-        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Preview)
-            .map_err(PlanError::Recipe)?;
+    let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Preview)
+        .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     // Listing MCP tools starts each declared server (confined, in a
     // scratch directory); no model is called.
-    list_mcp(&loaded, &mut plan)?;
+    list_mcp(&loaded, &mut plan, false)?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     missing_programs(&plan.steps, "", &path, &mut plan.notes);
     let fixed = crate::engine::fixed_request_bytes(plan.task_settings());
@@ -148,8 +147,9 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
 
 /// Lists the MCP servers of `plan` (see [`crate::mcp::list`]), holding
 /// each to its pin in the `wf.lock` next to the task file; the listings go
-/// into the plan and its fingerprint, unpinned servers into its notes.
-fn list_mcp(loaded: &crate::spec::LoadedSpec, plan: &mut Plan) -> Result<(), Error> {
+/// into the plan and its fingerprint, unpinned servers into its notes —
+/// but in a run (`run`), a server a recipe uses must be pinned.
+fn list_mcp(loaded: &crate::spec::LoadedSpec, plan: &mut Plan, run: bool) -> Result<(), Error> {
     let usage = |e: crate::mcp::McpError| Error::Usage(e.to_string());
     if crate::mcp::servers_of(plan).map_err(usage)?.is_empty() {
         return Ok(());
@@ -161,6 +161,11 @@ fn list_mcp(loaded: &crate::spec::LoadedSpec, plan: &mut Plan) -> Result<(), Err
     let pins = crate::mcp::Pins {
         path: &path,
         pins: lock.mcp_pins(),
+        required: if run {
+            crate::mcp::recipe_servers(plan)
+        } else {
+            Default::default()
+        },
     };
     let listed = crate::mcp::list(plan, &pins).map_err(usage)?;
     plan.notes.extend(listed.notes);

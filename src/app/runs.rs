@@ -29,7 +29,7 @@ pub struct Listed {
 pub fn list(touching: Option<&str>) -> Result<Vec<Listed>, Error> {
     let cwd = crate::app::current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
-    let store = Store::new(&root);
+    let store = Store::open(&root).map_err(Error::Usage)?;
     // PATH is relative to the current directory; applied files are relative
     // to the root.
     let target = touching.map(|p| {
@@ -109,7 +109,9 @@ pub struct Shown {
 /// The run `run` names, read.
 pub fn show(run: &str) -> Result<Shown, Error> {
     let root = crate::app::repo_root()?;
-    let dir = Store::new(&root).resolve(run).map_err(Error::Usage)?;
+    let dir = Store::open(&root)
+        .and_then(|s| s.resolve(run))
+        .map_err(Error::Usage)?;
     let trace =
         crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
     let mut summary = crate::record::summary::from_records(&trace.records);

@@ -266,9 +266,8 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
         .iter()
         .map(|(k, v)| (k.clone(), crate::spec::inputs::as_text(v)))
         .collect();
-    let mut resolver =
-        crate::recipes::Resolver::for_task(&loaded, &root, crate::recipes::Mode::Locked)
-            .map_err(|e| e.to_string())?;
+    let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
+        .map_err(|e| e.to_string())?;
     let plan =
         crate::plan::make(&loaded, &given, &root, &mut resolver).map_err(|e| e.to_string())?;
     let mut provider = ScriptProvider::new(Script {

@@ -175,6 +175,9 @@ pub enum Command {
         /// Compare with another recorded run instead of re-executing.
         #[arg(long, value_name = "RUN2")]
         against: Option<String>,
+        /// Act on a run your wf did not create in this repository (no valid mark: it came with a clone or from elsewhere); shows its diff first.
+        #[arg(long)]
+        foreign: bool,
     },
     /// Approve the checkpoint a paused run waits at (then `wf resume` continues it).
     Approve {
@@ -189,6 +192,9 @@ pub enum Command {
         /// Commit the change once `wf resume` applies it.
         #[arg(long)]
         commit: bool,
+        /// Act on a run your wf did not create in this repository (no valid mark: it came with a clone or from elsewhere); shows its diff first.
+        #[arg(long)]
+        foreign: bool,
     },
     /// Reject the checkpoint a paused run waits at; the run ends as rejected.
     Reject {
@@ -200,6 +206,9 @@ pub enum Command {
         /// Who rejects (default: git user.email, else $USER).
         #[arg(long = "as", value_name = "NAME")]
         who: Option<String>,
+        /// Act on a run your wf did not create in this repository (no valid mark: it came with a clone or from elsewhere); shows its diff first.
+        #[arg(long)]
+        foreign: bool,
     },
     /// Continue a paused or interrupted run from its trace, without repeating answered model requests.
     Resume {
@@ -211,6 +220,9 @@ pub enum Command {
         /// Fewer lines: no line per tool call, no final answer of the model.
         #[arg(short, long)]
         quiet: bool,
+        /// Act on a run your wf did not create in this repository (no valid mark: it came with a clone or from elsewhere); shows its diff first.
+        #[arg(long)]
+        foreign: bool,
     },
     /// Run recipe tests offline (`*.test.yaml`; a directory means every test file under it).
     Test {

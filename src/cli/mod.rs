@@ -151,12 +151,14 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             run,
             current,
             against,
-        } => replay(&run, current, against.as_deref()),
+            foreign,
+        } => replay(&run, current, against.as_deref(), foreign),
         Command::Approve {
             run,
             comment,
             who,
             commit,
+            foreign,
         } => decide(
             &run,
             app::resume::Decision {
@@ -164,18 +166,30 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 comment,
                 who,
                 commit,
+                foreign,
             },
         ),
-        Command::Reject { run, comment, who } => decide(
+        Command::Reject {
+            run,
+            comment,
+            who,
+            foreign,
+        } => decide(
             &run,
             app::resume::Decision {
                 approve: false,
                 comment,
                 who,
                 commit: false,
+                foreign,
             },
         ),
-        Command::Resume { run, yes, quiet } => resume(&run, yes, quiet),
+        Command::Resume {
+            run,
+            yes,
+            quiet,
+            foreign,
+        } => resume(&run, yes, quiet, foreign),
         Command::Test { paths } => recipe_tests(&paths),
         Command::Lock { paths, update } => lock(&all_found(&paths)?, update),
         Command::Schema => {
@@ -656,7 +670,27 @@ fn report(run: &str, md: bool, output: Option<PathBuf>) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error> {
+/// With `--foreign`, a run this user's wf did not create here is shown
+/// (its diff, escaped) before anything acts on it.
+fn show_foreign(run: &str, foreign: bool) -> Result<(), Error> {
+    if !foreign {
+        return Ok(());
+    }
+    if let Some((id, patch)) = app::resume::foreign_diff(run)? {
+        errln!("wf: run {id} was not started by you in this repository (--foreign); its diff:");
+        if patch.is_empty() {
+            errln!("wf: (it recorded no diff)");
+        } else {
+            out!("{}", crate::report::diff::stat(&patch));
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none();
+            out!("{}", crate::report::diff::patch(&patch, None, color));
+        }
+    }
+    Ok(())
+}
+
+fn replay(run: &str, current: bool, against: Option<&str>, foreign: bool) -> Result<Exit, Error> {
     if let Some(other) = against {
         let compared = app::replay::against(run, other)?;
         return Ok(match compared.divergence {
@@ -679,7 +713,8 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
             }
         });
     }
-    match app::replay::replay_named(run, current) {
+    show_foreign(run, foreign)?;
+    match app::replay::replay_named(run, current, foreign) {
         Ok((id, app::replay::Outcome::Reproduced(n, notes))) => {
             outln!("run {id}: reproduced {n} events");
             for note in &notes {
@@ -700,6 +735,7 @@ fn replay(run: &str, current: bool, against: Option<&str>) -> Result<Exit, Error
 }
 
 fn decide(run: &str, decision: app::resume::Decision) -> Result<Exit, Error> {
+    show_foreign(run, decision.foreign)?;
     let d = app::resume::decide(run, decision)?;
     if d.approved {
         errln!(
@@ -720,10 +756,12 @@ fn decide(run: &str, decision: app::resume::Decision) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-fn resume(run: &str, yes: bool, quiet: bool) -> Result<Exit, Error> {
+fn resume(run: &str, yes: bool, quiet: bool, foreign: bool) -> Result<Exit, Error> {
+    show_foreign(run, foreign)?;
     let mut reporter = crate::report::progress::Plain::new(quiet);
     let outcome = app::resume::resume(
         run,
+        foreign,
         options(yes, false, false),
         &mut reporter,
         &mut |r: &app::resume::Resuming| {

@@ -187,7 +187,8 @@ pub fn run_with(
     mode: Mode,
 ) -> Result<RunOutcome, crate::error::Error> {
     let dir = match &mode {
-        Mode::Live => Store::new(&plan.root)
+        Mode::Live => Store::open(&plan.root)
+            .map_err(crate::error::Error::Usage)?
             .create_run()
             .map_err(|e| crate::error::Error::io("cannot create the run folder in .wf/runs", e))?,
         Mode::Replay(setup) => {

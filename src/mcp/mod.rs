@@ -111,6 +111,18 @@ pub enum McpError {
         /// What changed: tools changed, removed, added.
         what: String,
     },
+    /// A server a recipe uses is not pinned, in a run.
+    #[error(
+        "MCP server `{server}` (`{package}`), used by a recipe, is not pinned in {lock}: a recipe's server runs only as `wf lock` pinned it. Review it, then run `wf lock`"
+    )]
+    NotPinned {
+        /// The server.
+        server: String,
+        /// Its package (or local command).
+        package: String,
+        /// The lock file.
+        lock: String,
+    },
     /// Setting up the listing failed.
     #[error("cannot list MCP servers: {0}")]
     Io(String),
@@ -149,6 +161,25 @@ pub fn servers_of(plan: &Plan) -> Result<BTreeMap<String, McpServer>, McpError> 
     Ok(out)
 }
 
+/// The names of the MCP servers the recipe steps of `plan` use (at any
+/// depth): in a run each must be pinned in `wf.lock`.
+pub fn recipe_servers(plan: &Plan) -> std::collections::BTreeSet<String> {
+    fn walk(steps: &[PlanStep], in_recipe: bool, out: &mut std::collections::BTreeSet<String>) {
+        for step in steps {
+            match &step.kind {
+                StepKind::Agent(a) if in_recipe => {
+                    out.extend(a.mcp_tools().iter().map(|(s, _)| s.to_string()));
+                }
+                StepKind::Uses(u) => walk(&u.steps, true, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(&plan.steps, false, &mut out);
+    out
+}
+
 /// Every MCP server a task file declares (top level and its steps' own),
 /// by name: what `wf lock` lists and pins. One name must mean one server.
 pub fn declared(spec: &Spec) -> Result<BTreeMap<String, McpServer>, McpError> {
@@ -165,6 +196,37 @@ pub fn declared(spec: &Spec) -> Result<BTreeMap<String, McpServer>, McpError> {
         }
     }
     Ok(out)
+}
+
+/// The values of wf's environment `server` receives (`env`, `headers`),
+/// with their names.
+fn given_values(server: &McpServer) -> Vec<(String, String)> {
+    server
+        .env
+        .iter()
+        .chain(server.headers.values())
+        .filter_map(|var| Some((var.clone(), std::env::var(var).ok()?)))
+        .filter(|(_, value)| value.len() >= 4)
+        .collect()
+}
+
+/// `offered` with every value of `given` replaced by `[$NAME]`.
+fn hide_values(offered: Vec<Value>, given: &[(String, String)]) -> Vec<Value> {
+    if given.is_empty() {
+        return offered;
+    }
+    offered
+        .into_iter()
+        .map(|tool| {
+            let mut text = tool.to_string();
+            for (name, value) in given {
+                let escaped = Value::String(value.clone()).to_string();
+                let inner = &escaped[1..escaped.len() - 1];
+                text = text.replace(inner, &format!("[${name}]"));
+            }
+            serde_json::from_str(&text).unwrap_or(tool)
+        })
+        .collect()
 }
 
 /// The variables a server receives: its declared names with wf's values.
@@ -419,8 +481,11 @@ pub struct Pins<'a> {
     /// The lock file (for messages).
     pub path: &'a Path,
     /// Its MCP pins, by package; a server whose package is not here is
-    /// not checked (a note says so).
+    /// not checked (a note says so) unless it is `required`.
     pub pins: &'a BTreeMap<String, McpPin>,
+    /// Servers that must be pinned (a recipe's, in a run): one that is not
+    /// is an error, not a note.
+    pub required: std::collections::BTreeSet<String>,
 }
 
 /// What listing the servers gave.
@@ -482,6 +547,11 @@ pub fn list_servers(
             error,
         })?;
         drop(client);
+        // What a server was given is never shown or recorded: a value of a
+        // variable it received, echoed in its tool definitions, becomes
+        // the variable's name before `wf plan` prints them or a trace
+        // records them.
+        let offered = hide_values(offered, &given_values(server));
         if let Some(url) = &server.url {
             out.notes.push(remote_note(name, url));
         }
@@ -503,6 +573,13 @@ pub fn list_servers(
                         diff.describe()
                     ));
                 }
+            }
+            None if pins.required.contains(name) => {
+                return Err(McpError::NotPinned {
+                    server: name.clone(),
+                    package,
+                    lock: shown.to_string(),
+                });
             }
             None => out.notes.push(format!(
                 "MCP server `{name}` (`{package}`) is not pinned in {shown}: its tool definitions are not held to a pin; `wf lock` pins them"

@@ -24,12 +24,69 @@ fn bound_network(
     *network = caller.network;
 }
 
+/// The MCP servers of a recipe's agent step, bounded by the caller's
+/// (see [`bound`]).
+fn bound_mcp(
+    servers: &mut std::collections::BTreeMap<String, crate::spec::McpServer>,
+    caller: &Caller,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    for (name, server) in servers.iter_mut() {
+        if let Some(theirs) = caller.mcp.get(name) {
+            if !server.same_server(theirs) {
+                return Err(format!(
+                    "declares MCP server `{name}`, which its caller declares as another server; \
+                     a recipe never replaces its caller's server: rename the recipe's, or have \
+                     it use the caller's as declared"
+                ));
+            }
+            *server = theirs.clone();
+            continue;
+        }
+        let mut asked: Vec<&String> = server.env.iter().chain(server.headers.values()).collect();
+        asked.sort();
+        asked.dedup();
+        if !asked.is_empty() {
+            let text = format!(
+                "{label}: MCP server `{name}` asks for {}; a recipe's server gets no variable of \
+                 wf's environment unless its caller declares the server itself (`mcp.{name}.env`), \
+                 so it runs without them",
+                asked
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if !notes.contains(&text) {
+                notes.push(text);
+            }
+        }
+        server.env.clear();
+        server.headers.clear();
+    }
+    Ok(())
+}
+
 /// Bounds every agent step (recursively) by what the caller allows: tools
 /// intersected, the caller's permissions added as a bound, context files
 /// the caller may not read left out, the caller's constraints added, a
 /// plan checkpoint when either asks for one, and the caller's model and
 /// step limits. What a step asked for and does not get becomes a note.
-pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes: &mut Vec<String>) {
+///
+/// MCP servers: a recipe never replaces its caller's server. A recipe's
+/// server under a name the caller also declares must be the same server
+/// (command or URL, tools, timeouts; `env` and `headers` aside), else the
+/// plan is refused; it then runs as the caller declares it, with the
+/// variables the caller gives it. Any other server of a recipe gets no
+/// variable of wf's environment (no `env`, no `headers`): the caller grants
+/// one by declaring the server itself, naming the variables.
+pub(super) fn bound(
+    steps: &mut [PlanStep],
+    caller: &Caller,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
     let allowed = &caller.permissions;
     let readable = crate::glob::compile_set(&allowed.read).ok();
     for step in steps {
@@ -43,10 +100,11 @@ pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes:
             StepKind::Uses(used) => {
                 // A recipe's own limits are not its to set: the caller's are.
                 used.limits = StepLimits::default();
-                bound(&mut used.steps, caller, label, notes);
+                bound(&mut used.steps, caller, label, notes)?;
             }
             StepKind::Agent(agent) => {
                 bound_network(&mut agent.network, caller, label, notes);
+                bound_mcp(&mut agent.mcp, caller, label, notes)?;
                 let mut note = |what: String| {
                     let text = format!("{label}: {what}");
                     if !notes.contains(&text) {
@@ -145,6 +203,7 @@ pub(super) fn bound(steps: &mut [PlanStep], caller: &Caller, label: &str, notes:
             }
         }
     }
+    Ok(())
 }
 
 /// Whether every path `glob` matches is surely matched by one of

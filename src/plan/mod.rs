@@ -370,6 +370,10 @@ struct Caller {
     /// The recipe step's own `sandbox.network` (`None`: the run's): what
     /// every command of the recipe gets, whatever the recipe asks for.
     network: Option<bool>,
+    /// The caller's MCP servers (the step's own, else the top level's):
+    /// a recipe's server of the same name must be the same server, and
+    /// runs as the caller declares it (see [`bound`]).
+    mcp: BTreeMap<String, crate::spec::McpServer>,
 }
 
 /// Makes the plan for `loaded` with the given `-i` values, against `root`;
@@ -725,6 +729,7 @@ impl Planning<'_, '_> {
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
             network: step.sandbox.and_then(|s| s.network),
+            mcp: step.mcp.clone().unwrap_or_else(|| self.task.mcp.clone()),
         };
         let mut with = BTreeMap::new();
         for (name, value) in step.with_inputs.iter().flatten() {
@@ -799,7 +804,7 @@ fn use_recipe(
         agent.prompt = recipe.spec.prompt.clone().unwrap_or_default();
     }
     let label = format!("step `{id}` (recipe {})", recipe.spec.name);
-    bound(&mut steps, caller, &label, notes);
+    bound(&mut steps, caller, &label, notes).map_err(fail)?;
     Ok(UsedRecipe {
         uses: uses.to_string(),
         name: recipe.spec.name.clone(),

@@ -1,8 +1,10 @@
 //! The opt-in response cache (`wf run --cache`, or `model.cache: true`).
 //!
-//! Answers are stored under `.wf/cache/responses/<request hash>.json`, keyed
-//! by the SHA-256 of the exact request (the hash the trace records). A
-//! request already answered is served from the cache: re-running an
+//! Answers are stored in the user's cache directory, never in the
+//! repository (a committed answer would be served as the model's):
+//! `~/.cache/wf/responses/<repository key>/<request hash>.json`
+//! ([`crate::sys::user_dirs`]), keyed by the SHA-256 of the exact request
+//! (the hash the trace records). A request already answered is served from the cache: re-running an
 //! unchanged task on an unchanged repository costs nothing and reproduces
 //! the earlier run exactly. Hits are marked in the trace (`cache_hit`).
 //! Only successful answers are stored; errors are never cached.

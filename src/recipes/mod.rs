@@ -128,18 +128,14 @@ pub const MAX_EXPANSIONS: usize = 200;
 
 impl Resolver {
     /// A resolver for the task files in `lock_dir` (whose `wf.lock` is read
-    /// if it exists), caching fetched recipes under `cache_root/.wf/cache`.
-    /// Local references must stay inside the repository holding `lock_dir`.
-    pub fn new(cache_root: &Path, lock_dir: &Path, mode: Mode) -> Result<Resolver, String> {
-        Resolver::reading(cache_root, lock_dir, mode, true)
+    /// if it exists), caching fetched recipes in the user's cache
+    /// ([`GitCache::user`]). Local references must stay inside the
+    /// repository holding `lock_dir`.
+    pub fn new(lock_dir: &Path, mode: Mode) -> Result<Resolver, String> {
+        Resolver::reading(lock_dir, mode, true)
     }
 
-    fn reading(
-        cache_root: &Path,
-        lock_dir: &Path,
-        mode: Mode,
-        read_lock: bool,
-    ) -> Result<Resolver, String> {
+    fn reading(lock_dir: &Path, mode: Mode, read_lock: bool) -> Result<Resolver, String> {
         let lock_dir = lock_dir
             .canonicalize()
             .unwrap_or_else(|_| lock_dir.to_path_buf());
@@ -150,7 +146,7 @@ impl Resolver {
         };
         Ok(Resolver {
             repo_root: crate::sys::git::repo_root(&lock_dir),
-            cache: GitCache::new(&cache_root.join(".wf").join("cache")),
+            cache: GitCache::user(),
             lock_dir,
             lock,
             mode,
@@ -165,12 +161,8 @@ impl Resolver {
     /// A resolver for the task file `loaded` (its `wf.lock` is next to it,
     /// read only when the file uses recipes: a task without `uses:` never
     /// depends on a lock file).
-    pub fn for_task(
-        loaded: &crate::spec::LoadedSpec,
-        cache_root: &Path,
-        mode: Mode,
-    ) -> Result<Resolver, String> {
-        Resolver::reading(cache_root, loaded.dir(), mode, loaded.spec.uses_recipes())
+    pub fn for_task(loaded: &crate::spec::LoadedSpec, mode: Mode) -> Result<Resolver, String> {
+        Resolver::reading(loaded.dir(), mode, loaded.spec.uses_recipes())
     }
 
     /// The lock file this resolver reads.
@@ -554,9 +546,20 @@ impl Resolver {
 /// Finds every recipe `loaded` uses, recursively, through `resolver` (which
 /// records the pins). Unlike planning, this needs no inputs and reads no
 /// context: it is what `wf lock` does.
-pub fn find_all(loaded: &crate::spec::LoadedSpec, resolver: &mut Resolver) -> Result<(), String> {
+pub fn find_all(
+    loaded: &crate::spec::LoadedSpec,
+    resolver: &mut Resolver,
+) -> Result<Vec<crate::spec::LoadedSpec>, String> {
     resolver.expansions = 0; // the bound is per task file
-    find_tree(loaded, resolver, &Base::of_task(loaded), &mut Vec::new())
+    let mut recipes = Vec::new();
+    find_tree(
+        loaded,
+        resolver,
+        &Base::of_task(loaded),
+        &mut Vec::new(),
+        &mut recipes,
+    )?;
+    Ok(recipes)
 }
 
 fn find_tree(
@@ -564,13 +567,15 @@ fn find_tree(
     resolver: &mut Resolver,
     base: &Base,
     stack: &mut Vec<String>,
+    recipes: &mut Vec<crate::spec::LoadedSpec>,
 ) -> Result<(), String> {
     let spec = &loaded.spec;
     for text in spec.recipe_references() {
         let (found, recipe) = resolver.open(text, base, stack)?;
         let fresh = resolver.enter(&found.key)?;
         stack.push(found.key.clone());
-        let done = find_tree(&recipe, resolver, &found.base, stack);
+        let done = find_tree(&recipe, resolver, &found.base, stack, recipes);
+        recipes.push(recipe);
         stack.pop();
         resolver.leave(fresh);
         done?;

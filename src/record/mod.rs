@@ -7,6 +7,7 @@
 //!   `wf approve`/`wf reject`, and the run's end — keeping the summary as it
 //!   goes.
 //! - [`store`]: `.wf/runs`, run folders, run locks, what `RUN` names.
+//! - [`origin`]: the mark that says a run folder is this user's own.
 //! - [`summary`]: `summary.json`, computed from records.
 //! - [`compare`]: the comparison of two courses of events (replay, resume).
 //! - [`inputs`]: tool inputs recorded once (in `tool_call`, not again in
@@ -15,6 +16,7 @@
 pub mod compare;
 pub mod event;
 pub mod inputs;
+pub mod origin;
 pub mod recorder;
 pub mod store;
 pub mod summary;

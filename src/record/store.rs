@@ -5,16 +5,34 @@
 //! .wf/runs/<run-id>/trace.jsonl   # every event, appended as it happens
 //! .wf/runs/<run-id>/diff.patch    # the run's change (git apply compatible)
 //! .wf/runs/<run-id>/summary.json  # the outcome
+//! .wf/runs/<run-id>/origin        # the mark: this user's wf made it here
 //! ```
 //!
 //! Run ids are `YYYYMMDD-HHMMSS-mmm-xxxx` (UTC, milliseconds, 4 hex digits
 //! against collisions), so they sort by creation time.
+//!
+//! `.wf/` sits in the repository, so a clone can bring one. wf never uses
+//! state shipped that way ([`Store::open`] fails closed, naming why):
+//!
+//! - a `.wf` (or `.wf/runs`, `.wf/batches`, `.wf/.gitignore`) that is a
+//!   symlink or not what it should be is refused: records would be written
+//!   wherever the link points;
+//! - a `.wf/` with anything tracked by git in it is refused: nothing a
+//!   commit put there is read, executed or written;
+//! - a run folder that is a symlink or holds one is refused when named;
+//! - a run folder without this user's mark ([`super::origin`]) is
+//!   *foreign*: `last` skips it, and acting on it needs `--foreign`.
+//!
+//! wf's caches are not here at all: they live in the user's cache
+//! directory ([`crate::sys::user_dirs`]).
 
 use std::path::{Path, PathBuf};
 
 /// The `.wf` folder of one repository.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// The repository's canonical path (what run marks are bound to).
+    root: PathBuf,
     dir: PathBuf,
 }
 
@@ -48,11 +66,58 @@ impl RunDir {
 }
 
 impl Store {
-    /// The store of the repository at `root` (nothing is created yet).
-    pub fn new(root: &Path) -> Store {
-        Store {
-            dir: root.join(".wf"),
+    /// The store of the repository at `root` (nothing is created yet),
+    /// refused when `.wf` is a link or holds files git tracks (see the
+    /// module documentation).
+    pub fn open(root: &Path) -> Result<Store, String> {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let dir = root.join(".wf");
+        for (path, want_dir) in [
+            (dir.clone(), true),
+            (dir.join("runs"), true),
+            (dir.join("batches"), true),
+            (dir.join(".gitignore"), false),
+        ] {
+            match std::fs::symlink_metadata(&path) {
+                Err(_) => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(format!(
+                        "{} is a symbolic link; wf keeps its run records only in a real `.wf/` \
+                         folder of the repository, never where a link points. Remove the link",
+                        path.display()
+                    ));
+                }
+                Ok(m) if m.is_dir() != want_dir => {
+                    return Err(format!(
+                        "{} is not a {}; remove it and wf makes its own",
+                        path.display(),
+                        if want_dir { "directory" } else { "file" }
+                    ));
+                }
+                Ok(_) => {}
+            }
         }
+        if dir.exists() && crate::sys::git::is_git(&root) {
+            let tracked = crate::sys::git::Git::private(&root)
+                .args(["ls-files", "-z", "--", ".wf"])
+                .output()
+                .map_err(|e| format!("cannot ask git what it tracks in .wf/: {}", e.stderr))?;
+            if let Some(first) = tracked.split(|&b| b == 0).find(|p| !p.is_empty()) {
+                return Err(format!(
+                    "git tracks files in {}/.wf/ (such as {:?}): wf never reads, runs or writes \
+                     state that came with a repository. Look at what they are, then remove them \
+                     from git (`git rm -r --cached .wf`) or delete them",
+                    root.display(),
+                    String::from_utf8_lossy(first)
+                ));
+            }
+        }
+        Ok(Store { root, dir })
+    }
+
+    /// The repository's canonical path.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     fn runs(&self) -> PathBuf {
@@ -72,7 +137,8 @@ impl Store {
         Ok(())
     }
 
-    /// Creates a new run folder with a fresh id.
+    /// Creates a new run folder with a fresh id, marked as this user's
+    /// ([`super::origin::mark`]).
     pub fn create_run(&self) -> std::io::Result<RunDir> {
         self.ensure()?;
         let stamp = crate::sys::clock::id_stamp();
@@ -87,7 +153,15 @@ impl Store {
             let id = format!("{stamp}-{:04x}", (seed >> 48) & 0xffff);
             let path = self.runs().join(&id);
             match std::fs::create_dir(&path) {
-                Ok(()) => return Ok(RunDir { id, path }),
+                Ok(()) => {
+                    if let Err(e) = super::origin::mark(&path, &id, &self.root) {
+                        let _ = std::fs::remove_dir_all(&path);
+                        return Err(std::io::Error::other(format!(
+                            "cannot mark the run folder as yours: {e}"
+                        )));
+                    }
+                    return Ok(RunDir { id, path });
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
             }
@@ -95,13 +169,14 @@ impl Store {
         Err(std::io::Error::other("could not find a free run id"))
     }
 
-    /// Every run id, newest first.
+    /// Every run id, newest first (run folders that are links left out).
     pub fn list(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.runs()) else {
             return Vec::new();
         };
         let mut ids: Vec<String> = entries
             .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter(|e| e.path().join("trace.jsonl").exists())
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
@@ -110,14 +185,38 @@ impl Store {
         ids
     }
 
-    /// The run a `RUN` argument names: an id, an unambiguous prefix, or `last`.
+    /// Whether `run` carries this user's mark for this repository.
+    pub fn is_own(&self, run: &RunDir) -> bool {
+        super::origin::is_own(&run.path, &run.id, &self.root)
+    }
+
+    /// The run a `RUN` argument names: an id, an unambiguous prefix, or
+    /// `last` (the newest run of this user's, [`Store::is_own`]). A run
+    /// folder that holds a symbolic link is refused.
     pub fn resolve(&self, query: &str) -> Result<RunDir, String> {
         let ids = self.list();
         if ids.is_empty() {
             return Err(format!("no runs recorded in {}", self.runs().display()));
         }
         let id = if query == "last" {
-            ids[0].clone()
+            let own = ids.iter().find(|id| {
+                self.is_own(&RunDir {
+                    id: id.to_string(),
+                    path: self.runs().join(id),
+                })
+            });
+            match own {
+                Some(id) => id.clone(),
+                None => {
+                    return Err(format!(
+                        "no run in {} was started by you here: `last` names the newest run of \
+                         yours, and the {} there came from elsewhere (`wf runs` lists them; name \
+                         one by its id)",
+                        self.runs().display(),
+                        if ids.len() == 1 { "one" } else { "ones" }
+                    ));
+                }
+            }
         } else {
             let matches: Vec<&String> = ids.iter().filter(|id| id.starts_with(query)).collect();
             match matches.as_slice() {
@@ -136,11 +235,38 @@ impl Store {
                 }
             }
         };
-        Ok(RunDir {
+        let run = RunDir {
             path: self.runs().join(&id),
             id,
-        })
+        };
+        if let Some(link) = first_link(&run.path, 2) {
+            return Err(format!(
+                "run {} holds a symbolic link ({}); wf never reads or writes a run record \
+                 through a link",
+                run.id,
+                link.display()
+            ));
+        }
+        Ok(run)
     }
+}
+
+/// The first symbolic link at or under `path`, `depth` levels down.
+fn first_link(path: &Path, depth: usize) -> Option<PathBuf> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.file_type().is_symlink() {
+        return Some(path.to_path_buf());
+    }
+    if !meta.is_dir() || depth == 0 {
+        return None;
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    entries.iter().find_map(|p| first_link(p, depth - 1))
 }
 
 /// Exclusive use of a run by one process (a live run, approve, reject,

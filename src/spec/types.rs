@@ -365,7 +365,7 @@ pub struct ModelSpec {
     #[schemars(with = "PriceInput")]
     pub price: Option<Price>,
     /// Serve requests already answered from the local response cache
-    /// (`.wf/cache/responses`), as `wf run --cache` does.
+    /// (in the user's cache directory), as `wf run --cache` does.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cache: bool,
     /// HTTP providers: attempts per request, retries included. Default 4.
@@ -705,6 +705,18 @@ pub fn check_mcp_url(url: &str) -> Result<(), String> {
 const PACKAGE_RUNNERS: &[&str] = &["npx", "pnpx", "bunx", "uvx", "pipx"];
 
 impl McpServer {
+    /// Whether `other` is the same server but for the variables it gets
+    /// (`env`, `headers`): what a recipe may declare under its caller's
+    /// server's name.
+    pub fn same_server(&self, other: &McpServer) -> bool {
+        let strip = |s: &McpServer| McpServer {
+            env: Vec::new(),
+            headers: BTreeMap::new(),
+            ..s.clone()
+        };
+        strip(self) == strip(other)
+    }
+
     /// What `wf lock` pins: the package a runner (`npx`, `uvx`, …) starts,
     /// with its exact version (`@scope/name@1.2.3`, `name==1.2.3`), the
     /// command itself for a local program, or the URL of a remote server. An error names a package

@@ -12,6 +12,8 @@
 //!   interrupted flag and stopping every child.
 //! - [`shared`]: what the runs of one `wf batch` share across processes
 //!   (spending against the cap, request slots, a back-off).
+//! - [`user_dirs`]: wf's cache and state directories outside any
+//!   repository (`~/.cache/wf`, `~/.local/state/wf`).
 
 pub mod clock;
 pub mod git;
@@ -20,3 +22,4 @@ pub mod paths;
 pub mod process;
 pub mod shared;
 pub mod signals;
+pub mod user_dirs;

@@ -206,8 +206,11 @@ fn a_paused_run_is_reported_and_counted_once_approved_and_resumed() {
         "{}",
         r.stderr
     );
-    a.wf(&["approve", &id]).code(0);
-    a.wf(&["resume", &id]).code(0);
+    // The same user (the batch's state directory): the run is theirs.
+    let xdg = hub.xdg();
+    let same_user: Vec<(&str, &str)> = xdg.iter().map(|(k, v)| (*k, v.to_str().unwrap())).collect();
+    a.wf_env(&["approve", &id], &same_user).code(0);
+    a.wf_env(&["resume", &id], &same_user).code(0);
     // The batch reads the run's status again: succeeded, nothing started.
     hub.wf(&["batch", "task.yaml", "--repos", "repos.txt"])
         .code(0);
@@ -254,6 +257,7 @@ fn a_killed_batch_resumes_without_repeating_finished_repositories() {
     let mut batch = Command::new(wf_bin())
         .args(["batch", "task.yaml", "--repos", "repos.txt", "--yes"])
         .current_dir(hub.path())
+        .envs(hub.xdg())
         .env("NO_COLOR", "1")
         .env("TMPDIR", hub.tmp())
         .stdin(Stdio::null())

@@ -176,6 +176,7 @@ fn a_huge_replace_all_is_refused_before_it_is_built() {
     let child = std::process::Command::new(super::wf_bin())
         .args(["run", "task.yaml", "--yes"])
         .current_dir(repo.path())
+        .envs(repo.xdg())
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .env("NO_COLOR", "1")

@@ -36,6 +36,7 @@ checks:
     let mut child = Command::new(wf_bin())
         .args(["run", "task.yaml", "--dry-run"])
         .current_dir(repo.path())
+        .envs(repo.xdg())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

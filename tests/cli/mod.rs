@@ -103,6 +103,17 @@ impl Repo {
         }
     }
 
+    /// wf's cache and state directories for this repository's tests
+    /// (`XDG_CACHE_HOME`, `XDG_STATE_HOME` under its `TMPDIR`): the
+    /// recipe cache, run-folder marks and sandbox approvals go with the
+    /// test. Every wf process of one test must share them.
+    pub fn xdg(&self) -> [(&'static str, PathBuf); 2] {
+        [
+            ("XDG_CACHE_HOME", self.tmp.path().join("xdg-cache")),
+            ("XDG_STATE_HOME", self.tmp.path().join("xdg-state")),
+        ]
+    }
+
     /// wf's `TMPDIR` in this repository (where its workspace slots live).
     pub fn tmp(&self) -> &Path {
         self.tmp.path()
@@ -157,6 +168,7 @@ impl Repo {
             .env_remove("OPENAI_API_KEY")
             .env("NO_COLOR", "1")
             .env("TMPDIR", self.tmp.path())
+            .envs(self.xdg())
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()

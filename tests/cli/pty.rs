@@ -42,6 +42,7 @@ fn wf_on_pty(repo: &Repo, args: &[&str], answers: &[&str]) -> (i32, String) {
     let mut child = std::process::Command::new(super::wf_bin())
         .args(args)
         .current_dir(repo.path())
+        .envs(repo.xdg())
         .env("TERM", "dumb")
         .stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())

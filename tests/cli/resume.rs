@@ -155,6 +155,7 @@ fn a_run_killed_during_a_long_check_resumes_without_repeating_model_requests() {
     let mut child = std::process::Command::new(super::wf_bin())
         .args(["run", "task.yaml", "--yes"])
         .current_dir(repo.path())
+        .envs(repo.xdg())
         .env("ANTHROPIC_BASE_URL", &server.url)
         .env("ANTHROPIC_API_KEY", KEY)
         .stdin(std::process::Stdio::null())

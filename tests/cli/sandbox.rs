@@ -400,6 +400,7 @@ fn wf_writing_its_pid(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Ran {
         .arg(wf_bin())
         .args(args)
         .current_dir(repo.path())
+        .envs(repo.xdg())
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .env("NO_COLOR", "1")

@@ -112,6 +112,7 @@ fn spawn_wf(repo: &Repo, args: &[&str], tmp: &Path, env: &[(&str, &str)]) -> Chi
     Command::new(super::wf_bin())
         .args(args)
         .current_dir(repo.path())
+        .envs(repo.xdg())
         .env("TMPDIR", tmp)
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())

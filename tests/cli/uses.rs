@@ -305,11 +305,13 @@ with: {{ file: src/a.ini }}
         text.contains(&format!("sha256: \"{}\"", sha256_hex(RECIPE.as_bytes()))),
         "{text}"
     );
-    // Cached by commit.
+    // Cached by commit, in the user's cache, never in the repository.
     assert!(
-        repo.join(&format!(".wf/cache/recipes/{v1}/ini/edit.yaml"))
+        repo.tmp()
+            .join(format!("xdg-cache/wf/recipes/{v1}/ini/edit.yaml"))
             .is_file()
     );
+    assert!(!repo.exists(".wf/cache"));
 
     repo.wf(&["run", "whole.yaml", "--yes"]).code(0);
     assert_eq!(repo.read("src/a.ini"), "y = 2\n");
@@ -627,10 +629,13 @@ uses: git+../recipes-repo//outer.yaml@v1
     )
     .unwrap();
     std::fs::write(app.join("t.yaml"), "turns:\n  - text: done\n").unwrap();
+    let xdg = tempfile::tempdir().unwrap();
     let wf = |dir: &Path, args: &[&str]| {
         std::process::Command::new(super::wf_bin())
             .args(args)
             .current_dir(dir)
+            .env("XDG_CACHE_HOME", xdg.path().join("cache"))
+            .env("XDG_STATE_HOME", xdg.path().join("state"))
             .output()
             .unwrap()
     };

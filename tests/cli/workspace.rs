@@ -163,6 +163,7 @@ checks:
     let mut slow = Command::new(super::wf_bin())
         .args(["run", "slow.yaml", "--dry-run"])
         .current_dir(repo.path())
+        .envs(repo.xdg())
         .env("TMPDIR", repo.tmp())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())

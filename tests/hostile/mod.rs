@@ -1,5 +1,7 @@
-//! Attacks on wf's confinement, one file per route (issue 21); the table of
-//! routes, tests and the properties they prove is `README.md` here.
+//! Attacks on wf's confinement, one file per route (issue 21), each done
+//! the way an attacker would: a planted repository file, a malicious
+//! recipe, a scripted model, an MCP server. `README.md` here is the table
+//! of routes, tests and the property each proves.
 
 mod confined;
 mod credentials;
@@ -8,5 +10,7 @@ mod host_sockets;
 mod keyring;
 mod mcp_escapes;
 mod proc_view;
+mod recipe_mcp;
 mod registry_tokens;
 mod terminal;
+mod wf_state;

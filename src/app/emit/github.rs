@@ -234,10 +234,13 @@ if [ -z "$id" ] || ! grep -qE '"status": *"paused"' ".wf/runs/$id/summary.json";
 fi
 base=$(sed -nE 's/^ *"base_revision": *"([0-9a-f]+)".*/\1/p' ".wf/runs/$id/summary.json")
 if [ -n "$base" ]; then git checkout --quiet "$base"; fi
-wf approve "$id" --as "$GITHUB_ACTOR (environment $WF_ENVIRONMENT)" \
+# The run folder is this workflow's own artifact, made on another runner:
+# it carries no mark of this runner's wf, so it is named by id and taken
+# with --foreign (which prints its diff to the log first).
+wf approve "$id" --foreign --as "$GITHUB_ACTOR (environment $WF_ENVIRONMENT)" \
   --comment "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID"
 status=0
-wf resume "$id" || status=$?
+wf resume "$id" --foreign || status=$?
 wf report "$id" --md -o - >> "$GITHUB_STEP_SUMMARY" || true
 if [ "$status" = 3 ]; then
   echo "Run $id paused at another checkpoint; approve it with wf approve and wf resume from the artifact." >&2
