@@ -26,3 +26,17 @@ pub fn processes_with(marker: &str) -> Vec<i32> {
     }
     found
 }
+
+/// The level wf confines commands at on this machine (CI runs the sandbox
+/// and hostile tests twice: natively, and under `tests/support/no_userns.py`,
+/// which leaves only the level without namespaces).
+pub fn sandbox_level() -> wf::sandbox::Level {
+    wf::sandbox::level().expect("this machine can confine commands")
+}
+
+/// Whether the full level (namespaces and the minimal view) is in force;
+/// the properties only it gives are asserted only then, and the test says
+/// which weaker property it checked instead.
+pub fn full_level() -> bool {
+    sandbox_level() == wf::sandbox::Level::Full
+}

@@ -1,7 +1,7 @@
 //! The sandbox with the real `wf` binary as helper and real processes, all
 //! through `process::run`.
 
-use crate::processes_with;
+use crate::{full_level, processes_with, sandbox_level};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use wf::sandbox::{HostEnv, Launcher, Policy, Sandboxed};
@@ -116,8 +116,14 @@ fn write_outside_the_write_roots_fails() {
         f.outside.join("canary").display()
     ));
     assert!(!o.success(), "{}", o.output);
-    // Outside the sandbox's view the directory does not exist at all.
-    assert!(o.output.contains("Directory nonexistent"), "{}", o.output);
+    // Outside the sandbox's view the directory does not exist at all;
+    // without namespaces, Landlock refuses it.
+    let refusal = if full_level() {
+        "Directory nonexistent"
+    } else {
+        "Permission denied"
+    };
+    assert!(o.output.contains(refusal), "{}", o.output);
     assert!(!target.exists());
     assert_eq!(
         std::fs::read_to_string(f.outside.join("canary")).unwrap(),
@@ -130,6 +136,13 @@ fn the_workspace_git_dir_is_read_only() {
     let f = Fixture::new();
     let o = f.sh("echo '[evil]' >> .git/config");
     assert!(!o.success(), "{}", o.output);
+    if !full_level() {
+        // Without namespaces .git cannot be mounted read-only: the keeper
+        // finds the change after the command and fails it.
+        assert_eq!(o.exit_code, Some(125), "{}", o.output);
+        assert!(o.output.contains("which it may only read"), "{}", o.output);
+        return;
+    }
     let o = f.sh("rm -rf .git; touch .git/hooks-new; mv .git gone");
     assert!(!o.success(), "{}", o.output);
     assert_eq!(
@@ -185,11 +198,12 @@ fn home_secrets_are_unreadable_even_on_path() {
     );
     assert!(!o.success());
     assert!(!o.output.contains("SECRET-KEY-CANARY"), "{}", o.output);
-    assert!(
-        o.output.contains("No such file or directory"),
-        "{}",
-        o.output
-    );
+    let refusal = if full_level() {
+        "No such file or directory"
+    } else {
+        "Permission denied"
+    };
+    assert!(o.output.contains(refusal), "{}", o.output);
 }
 
 #[test]
@@ -208,6 +222,16 @@ fn the_parents_environ_is_out_of_reach() {
 
 #[test]
 fn proc_shows_only_the_sandbox() {
+    if !full_level() {
+        // Full level only: without a pid namespace the host's /proc is
+        // listed (wf doctor says so); that environments stay unreadable is
+        // cli::sandbox::the_api_key_in_wfs_environment_is_out_of_reach.
+        println!(
+            "full level only: not checked at the {} level",
+            sandbox_level()
+        );
+        return;
+    }
     let f = Fixture::new();
     let o = f.sh("ls /proc");
     assert!(o.success(), "{}", o.output);
@@ -261,6 +285,13 @@ s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
 c = socket.create_connection(s.getsockname(), timeout=3)
 a, _ = s.accept(); c.sendall(b'ping'); print(a.recv(4).decode())
 \"");
+    if !full_level() {
+        // Without a network namespace there is no private loopback: with
+        // the network off every socket is refused.
+        assert!(!o.success(), "{}", o.output);
+        assert!(o.output.contains("Operation not permitted"), "{}", o.output);
+        return;
+    }
     assert!(o.success(), "{}", o.output);
     assert_eq!(o.output, "ping\n");
 }
@@ -404,15 +435,23 @@ fn check_passes_here_and_can_be_forced_to_fail() {
     let text = e.to_string();
     assert!(text.contains("--sandbox off"), "{text}");
     assert!(text.contains("sandbox: off"), "{text}");
-    assert!(text.contains("kernel.unprivileged_userns_clone"), "{text}");
-    assert!(
-        text.contains("kernel.apparmor_restrict_unprivileged_userns"),
-        "{text}"
-    );
+    assert!(text.contains("Landlock needs Linux 5.13"), "{text}");
     let report = wf::sandbox::doctor_report();
     println!("{report}");
     assert!(report.contains("Landlock: ABI"), "{report}");
-    assert!(report.contains("pid namespaces: yes"), "{report}");
+    assert!(
+        report.contains(&format!("level: {}", support.level)),
+        "{report}"
+    );
+    if full_level() {
+        assert!(report.contains("pid namespaces: yes"), "{report}");
+    } else {
+        assert!(report.contains("/proc: weaker"), "{report}");
+        assert!(
+            report.contains("kernel.apparmor_restrict_unprivileged_userns=0"),
+            "{report}"
+        );
+    }
 }
 
 #[test]

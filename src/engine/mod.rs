@@ -556,6 +556,7 @@ impl Executor<'_> {
                 read: vec!["/".into()],
                 write: vec!["/".into()],
                 read_only: Vec::new(),
+                level: None,
             });
         }
         let sandboxed = crate::sandbox::confinement(
@@ -581,6 +582,7 @@ impl Executor<'_> {
             read: shown(&policy.read),
             write: shown(&policy.write),
             read_only: shown(&policy.read_only),
+            level: Some(sandboxed.level.name().to_string()),
         })?;
         self.sandbox = Some(sandboxed);
         Ok(())

@@ -280,6 +280,11 @@ pub enum Event {
         write: Vec<String>,
         /// Paths inside write roots that stay read-only.
         read_only: Vec<String>,
+        /// How commands are confined: `full` (namespaces and a minimal
+        /// view) or `landlock` (no namespaces); absent with `mode: off`
+        /// and in traces older than the levels.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<String>,
     },
     /// An MCP server the run may call, with the definitions of its
     /// allowlisted tools as listed before the run (one event per server,

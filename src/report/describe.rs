@@ -44,14 +44,22 @@ fn describe(event: &Event, view: View) -> Option<String> {
         Event::WorkspaceReady { files, .. } => {
             labeled("workspace", ": ", format!("{files} files copied"))
         }
-        Event::SandboxReady { mode, network, .. } if line => labeled(
+        Event::SandboxReady {
+            mode,
+            network,
+            level,
+            ..
+        } if line => labeled(
             "sandbox",
             ": ",
             if mode == "off" {
                 "OFF: commands run unconfined, as you".to_string()
             } else {
                 format!(
-                    "confined, network {}",
+                    "confined{}, network {}",
+                    level
+                        .as_deref()
+                        .map_or(String::new(), |l| format!(" ({l} level)")),
                     if *network { "allowed" } else { "off" }
                 )
             },
@@ -62,7 +70,8 @@ fn describe(event: &Event, view: View) -> Option<String> {
             read,
             write,
             read_only,
-        } => sandbox_entry(mode, *network, read, write, read_only),
+            level,
+        } => sandbox_entry(mode, level.as_deref(), *network, read, write, read_only),
         Event::McpServer {
             server,
             package,
@@ -686,6 +695,7 @@ fn compact(v: &Value) -> String {
 /// The sandbox of a run, for the timeline.
 fn sandbox_entry(
     mode: &str,
+    level: Option<&str>,
     network: bool,
     read: &[String],
     write: &[String],
@@ -696,7 +706,8 @@ fn sandbox_entry(
             .to_string();
     }
     let mut s = format!(
-        "sandbox    confined; network {}",
+        "sandbox    confined{}; network {}",
+        level.map_or(String::new(), |l| format!(" ({l} level)")),
         if network { "allowed" } else { "off" }
     );
     s.push_str(&format!(

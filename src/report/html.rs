@@ -427,6 +427,7 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
                 read,
                 write,
                 read_only,
+                level,
             } => {
                 seen = true;
                 if mode == "off" {
@@ -437,10 +438,13 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
                 }
                 let _ = write!(
                     o,
-                    "<p>In effect: commands <b>confined</b>, network <b>{}</b>.</p>\
+                    "<p>In effect: commands <b>confined</b>{}, network <b>{}</b>.</p>\
                      <table><tr><th>may write</th><td>{}</td></tr>\
                      <tr><th>read-only inside those</th><td>{}</td></tr>\
                      <tr><th>may read and execute</th><td>{}</td></tr></table>",
+                    level
+                        .as_deref()
+                        .map_or(String::new(), |l| format!(" ({} level)", esc(l))),
                     if *network { "allowed" } else { "off" },
                     codes(write),
                     codes(read_only),

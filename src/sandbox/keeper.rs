@@ -138,6 +138,7 @@ fn keeper(policy: &Policy, argv: &[CString], report: &Report, helper: i32) -> Re
         fs_rules::restrict(ruleset)?;
         seccomp::install(&filters)
     };
+    let before = fingerprint(&policy.read_only)?;
     let command = spawn_command(argv, report, &confine)?;
     report.close();
     // Wait for the command, or for the helper's death: both signals are
@@ -178,7 +179,64 @@ fn keeper(policy: &Policy, argv: &[CString], report: &Report, helper: i32) -> Re
         }
     };
     kill_descendants();
+    // Without a mount namespace the read-only paths inside write roots
+    // (the workspace's .git) cannot be mounted read-only; a change is
+    // caught here, and the command fails with a message wf shows.
+    if fingerprint(&policy.read_only)? != before {
+        let changed: Vec<String> = policy
+            .read_only
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "wf sandbox: the command changed {}, which it may only read (without namespaces wf cannot mount it read-only, so it checks after each command); the command is failed",
+            changed.join(", ")
+        );
+        return Ok(EXIT_SETUP);
+    }
     Ok(code)
+}
+
+/// What every file under `roots` is: path, type, size, inode, mode and
+/// change time (which no system call can set back, unlike the
+/// modification time). A missing root is an error: it is what the policy
+/// protects.
+fn fingerprint(roots: &[std::path::PathBuf]) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = roots.to_vec();
+    for root in roots {
+        std::fs::symlink_metadata(root)
+            .map_err(|e| format!("read-only path {}: {e}", root.display()))?;
+    }
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            out.extend_from_slice(path.as_os_str().as_encoded_bytes());
+            out.extend_from_slice(b"\0gone\0");
+            continue;
+        };
+        out.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        for n in [
+            meta.mode() as i64,
+            meta.size() as i64,
+            meta.ino() as i64,
+            meta.ctime(),
+            meta.ctime_nsec(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        ] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        if meta.is_dir() {
+            let mut children: Vec<std::path::PathBuf> = std::fs::read_dir(&path)
+                .map_err(|e| format!("list {}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            children.sort();
+            stack.extend(children.into_iter().rev());
+        }
+    }
+    Ok(out)
 }
 
 /// The pids of this process's descendants, from `/proc`.

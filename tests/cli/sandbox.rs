@@ -238,6 +238,26 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
     check_attack(&repo, "tests/evil.sh", &evil, "sh tests/evil.sh", "");
     let before = repo.status();
 
+    if !crate::full_level() {
+        // Without namespaces the writes to the workspace's .git are found
+        // after the command, which is failed: the run fails, and nothing
+        // outside the workspace changed.
+        let ran = repo.wf(&["run", "task.yaml", "--dry-run"]);
+        assert_ne!(ran.code, 0, "{}", ran.stderr);
+        let checks = events(&repo.last_trace(), "check_result").len();
+        assert!(checks >= 1);
+        assert!(
+            events(&repo.last_trace(), "check_result")[0]["output_tail"]
+                .as_str()
+                .unwrap()
+                .contains("which it may only read")
+        );
+        assert!(!out.join("new.txt").exists());
+        assert_eq!(read_or_empty(&out.join("canary")), "OUTSIDE-CANARY\n");
+        assert_eq!(read_or_empty(&real.join(".git/config")), git_config);
+        assert_eq!(repo.status(), before, "the user's tree changed");
+        return;
+    }
     repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
 
     let output = check_output(&repo);
@@ -459,8 +479,11 @@ fn the_api_key_in_wfs_environment_is_out_of_reach() {
         .expect("the scan ran")
         .split_whitespace()
         .collect();
-    assert!(scanned.contains(&"1"), "{output}");
-    assert!(!scanned.contains(&wf_pid.as_str()), "{output}");
+    if crate::full_level() {
+        // A pid namespace: wf is not even listed.
+        assert!(scanned.contains(&"1"), "{output}");
+        assert!(!scanned.contains(&wf_pid.as_str()), "{output}");
+    }
     // The scan did read environments (its own processes').
     let readable: u32 = output
         .lines()
@@ -491,7 +514,10 @@ fn the_api_key_in_wfs_environment_is_out_of_reach() {
     ran.code(0);
     let output = check_output(&repo);
     assert!(output.contains("ESCAPED wf-environ"), "{output}");
-    assert!(output.contains(&canary), "{output}");
+    // It read the key; what a check prints is redacted before the model
+    // or the trace see it (a second line of defence).
+    assert!(output.contains("ANTHROPIC_API_KEY=[redacted]"), "{output}");
+    assert!(!output.contains(&canary), "{output}");
 }
 
 #[test]
@@ -735,6 +761,18 @@ permissions:
     let results = events(&trace, "tool_result");
     assert_eq!(results.len(), 2, "{results:?}");
     assert_eq!(results[1]["tool"], "shell");
+    if !crate::full_level() {
+        // Without namespaces the workspace's .git cannot be mounted
+        // read-only: the write to it is found after the command, which is
+        // failed (exit 125) with the reason; the host is untouched.
+        assert_eq!(results[1]["exit_code"], 125, "{}", results[1]);
+        let output = results[1]["output"].as_str().unwrap();
+        assert!(output.contains("which it may only read"), "{output}");
+        assert_eq!(read_or_empty(&out.join("canary")), "OUTSIDE-CANARY\n");
+        assert_eq!(repo.read("src/lib.rs"), "pub fn f() {}\n");
+        assert!(!everything_recorded(&repo, &ran).contains(&canary));
+        return;
+    }
     assert_eq!(results[1]["exit_code"], 0, "{}", results[1]);
     let output = results[1]["output"].as_str().unwrap();
     assert_all_blocked(

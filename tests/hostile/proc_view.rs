@@ -21,6 +21,12 @@ show("root", lambda: sorted(os.listdir("/")))
 show("tmp", lambda: os.listdir("/tmp"))
 show("run", lambda: os.listdir("/run"))
 show("dev", lambda: sorted(os.listdir("/dev")))
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        if b"task.yaml" in open(f"/proc/{pid}/cmdline", "rb").read():
+            show("wf-environ", lambda: len(open(f"/proc/{pid}/environ", "rb").read()))
+    except OSError:
+        pass
 "#;
 
 #[test]
@@ -39,6 +45,20 @@ fn the_sandbox_sees_a_minimal_machine() {
             .unwrap_or_else(|| panic!("no {label} line in {output}"))
             .to_string()
     };
+    // Wherever wf is visible, its environment (API keys) is not readable.
+    for l in output.lines().filter(|l| l.starts_with("wf-environ")) {
+        assert!(l.starts_with("wf-environ ERR"), "{output}");
+    }
+    if !crate::full_level() {
+        // The rest is the full level's minimal view: without namespaces
+        // the host's /proc and /sys are visible (`wf doctor` says so).
+        assert!(
+            output.contains("wf-environ ERR"),
+            "wf is listed at this level: {output}"
+        );
+        return;
+    }
+    assert!(!output.contains("wf-environ"), "{output}");
     let init = line("init");
     assert!(!init.contains("policy"), "{init}");
     assert!(!init.contains("write"), "{init}");
