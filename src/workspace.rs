@@ -916,18 +916,10 @@ pub fn apply(origin: &Path, patch_file: &Path) -> Result<(), WorkspaceError> {
 /// patch carries its base, so no starting state has to be rebuilt. Mode-only
 /// changes carry no id and count as unchanged while the file exists.
 pub fn changed_since(origin: &Path, patch: &str) -> Result<Vec<String>, WorkspaceError> {
-    let mut files: Vec<(String, Option<String>)> = Vec::new();
-    for line in patch.lines() {
-        if let Some(rest) = line.strip_prefix("diff --git a/") {
-            let path = rest.split(" b/").next().unwrap_or(rest).to_string();
-            files.push((path, None));
-        } else if let Some(ids) = line.strip_prefix("index ")
-            && let Some((_, base)) = files.last_mut()
-            && base.is_none()
-        {
-            *base = Some(ids.split("..").next().unwrap_or("").to_string());
-        }
-    }
+    let files: Vec<(String, Option<String>)> = crate::patch::files(patch)
+        .into_iter()
+        .map(|f| (f.path, f.base))
+        .collect();
     let mut present = Vec::new();
     let mut changed = Vec::new();
     for (path, base) in &files {
@@ -978,22 +970,14 @@ pub fn diff_hash(patch: &str) -> String {
     sha256_hex(patch.as_bytes())
 }
 
-/// A summary of a patch: (path, lines added, lines removed) per file.
+/// A summary of a patch: (path, lines added, lines removed) per file, from
+/// the one reading of it ([`crate::patch::files`]): every file, quoted
+/// names included.
 pub fn diffstat(patch: &str) -> Vec<(String, usize, usize)> {
-    let mut out: Vec<(String, usize, usize)> = Vec::new();
-    for line in patch.lines() {
-        if let Some(rest) = line.strip_prefix("diff --git a/") {
-            let path = rest.split(" b/").next().unwrap_or(rest).to_string();
-            out.push((path, 0, 0));
-        } else if let Some(last) = out.last_mut() {
-            if line.starts_with('+') && !line.starts_with("+++") {
-                last.1 += 1;
-            } else if line.starts_with('-') && !line.starts_with("---") {
-                last.2 += 1;
-            }
-        }
-    }
-    out
+    crate::patch::files(patch)
+        .into_iter()
+        .map(|f| (f.path, f.additions, f.deletions))
+        .collect()
 }
 
 fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
@@ -1313,21 +1297,25 @@ mod tests {
             "-qm",
             "start",
         ]);
-        // The run's change: edit a, delete b, create c.
+        // The run's change: edit a, delete b, create c and a file whose
+        // name git quotes.
         std::fs::write(root.join("a.txt"), "a2\n").unwrap();
         std::fs::remove_file(root.join("b.txt")).unwrap();
         std::fs::write(root.join("c.txt"), "c\n").unwrap();
+        std::fs::write(root.join("q\"d\".txt"), "d\n").unwrap();
         g(&["add", "-A"]);
         let patch = String::from_utf8(g(&["diff", "--cached", "--binary", "HEAD"])).unwrap();
         g(&["reset", "-q", "--hard"]);
         std::fs::remove_file(root.join("c.txt")).ok();
+        std::fs::remove_file(root.join("q\"d\".txt")).ok();
         assert_eq!(changed_since(root, &patch).unwrap(), Vec::<String>::new());
         std::fs::write(root.join("a.txt"), "mine\n").unwrap();
         std::fs::write(root.join("c.txt"), "mine\n").unwrap();
+        std::fs::write(root.join("q\"d\".txt"), "mine\n").unwrap();
         std::fs::remove_file(root.join("b.txt")).unwrap();
         assert_eq!(
             changed_since(root, &patch).unwrap(),
-            ["a.txt", "b.txt", "c.txt"]
+            ["a.txt", "b.txt", "c.txt", "q\"d\".txt"]
         );
     }
 

@@ -443,6 +443,25 @@ impl Executor<'_> {
         let files = ws
             .changed_files()
             .map_err(|e| format!("cannot list changed files: {e}"))?;
+        // What the review lists and counts is read from the patch; it must
+        // be every file git says changed, or nothing is shown or applied.
+        let mut listed: Vec<String> = crate::patch::files(&patch)
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        listed.sort();
+        if listed != files {
+            let missing: Vec<String> = files
+                .iter()
+                .filter(|f| !listed.contains(f))
+                .chain(listed.iter().filter(|f| !files.contains(f)))
+                .map(|f| crate::report::text::escape_line(f).into_owned())
+                .collect();
+            return Err(format!(
+                "refused: the patch and the workspace disagree on the changed files ({}); nothing was applied",
+                missing.join(", ")
+            ));
+        }
         Ok((patch, files))
     }
 

@@ -166,8 +166,7 @@ mod tests {
 
     #[test]
     fn control_characters_in_a_path_are_shown_escaped() {
-        let p =
-            "diff --git a/a\u{202e}txt.rs b/a\u{202e}txt.rs\n--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n+x\n";
+        let p = "diff --git a/a\u{202e}txt.rs b/a\u{202e}txt.rs\n--- a/a\u{202e}txt.rs\n+++ b/a\u{202e}txt.rs\n@@ -0,0 +1 @@\n+x\n";
         let s = stat(p);
         assert!(s.contains(" a\\u{202e}txt.rs | +1 -0"), "{s}");
         assert!(!s.contains('\u{202e}'));
