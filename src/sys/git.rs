@@ -270,6 +270,35 @@ impl Git {
         }
     }
 
+    /// Runs it with `input` on its stdin (written by a thread of its own,
+    /// so a large input cannot block on a full stdout pipe); its exit code
+    /// and stdout, whatever the code (`check-ignore` says "none" with 1).
+    pub fn output_with_input(
+        &mut self,
+        input: Vec<u8>,
+    ) -> Result<(Option<i32>, Vec<u8>), GitError> {
+        use std::io::Write;
+        let args = self.describe();
+        self.finish();
+        let failed = |e: std::io::Error| GitError {
+            args: args.clone(),
+            stderr: format!("cannot run git: {e}"),
+        };
+        let mut child = self
+            .cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(failed)?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child.wait_with_output().map_err(failed)?;
+        // A git that stopped reading (it failed) says why on stderr.
+        let _ = writer.join();
+        Ok((out.status.code(), out.stdout))
+    }
+
     /// Runs it; its stdout as text, trimmed.
     pub fn text(&mut self) -> Result<String, GitError> {
         Ok(String::from_utf8_lossy(&self.output()?).trim().to_string())

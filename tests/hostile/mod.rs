@@ -2,4 +2,5 @@
 //! routes, tests and the property each proves is in `README.md` here.
 
 mod hidden_file;
+mod ignored_secret;
 mod textconv;
