@@ -299,6 +299,59 @@ impl Git {
         Ok((out.status.code(), out.stdout))
     }
 
+    /// Runs it, reading its stdout as it comes: at most `limit` bytes, else
+    /// `None` (git is killed as soon as it writes more). wf's memory for the
+    /// answer stays under `limit`, whatever git would write.
+    pub fn output_within(&mut self, limit: u64) -> Result<Option<Vec<u8>>, GitError> {
+        use std::io::Read;
+        let args = self.describe();
+        self.finish();
+        let failed = |e: std::io::Error| GitError {
+            args: args.clone(),
+            stderr: format!("cannot run git: {e}"),
+        };
+        let mut child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(failed)?;
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let errors = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = (&mut stderr).take(64 * 1024).read_to_end(&mut text);
+            text
+        });
+        let mut out = Vec::new();
+        let read = child
+            .stdout
+            .take()
+            .expect("piped stdout")
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut out);
+        if read.is_err() || out.len() as u64 > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = errors.join();
+            read.map_err(failed)?;
+            return Ok(None);
+        }
+        let status = child.wait().map_err(failed)?;
+        let stderr = errors.join().unwrap_or_default();
+        if status.success() {
+            return Ok(Some(out));
+        }
+        let stderr = String::from_utf8_lossy(&stderr).trim().to_string();
+        Err(GitError {
+            args,
+            stderr: if stderr.is_empty() {
+                format!("exit status {status}")
+            } else {
+                stderr
+            },
+        })
+    }
+
     /// Runs it; its stdout as text, trimmed.
     pub fn text(&mut self) -> Result<String, GitError> {
         Ok(String::from_utf8_lossy(&self.output()?).trim().to_string())

@@ -2,5 +2,6 @@
 //! routes, tests and the property each proves is in `README.md` here.
 
 mod hidden_file;
+mod huge_file;
 mod ignored_secret;
 mod textconv;
