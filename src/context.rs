@@ -10,17 +10,31 @@
 //! Files that are not UTF-8 text (a NUL byte, or invalid UTF-8) are left out
 //! with a note, and so is anything that is not a regular file (a FIFO).
 //!
-//! Ignored files stay out even when an include glob names them: an include
-//! never pulls in what git ignores (`include: ["target/**"]` with `target/`
-//! in `.gitignore` selects nothing; `include: [".env"]` with `.env` ignored
-//! neither), so secrets and build output kept out of git stay out of the
-//! prompt. An include that matched only ignored files gets a note in
-//! [`Context::notes`] instead of silently selecting nothing, when it is a
-//! literal path or has a literal base (`target/**`, `.env`); one that starts
-//! with a wildcard is not looked into (see [`matches_ignored`]). To let such a
-//! file in on purpose, un-ignore it for wf alone with a negation in an
-//! `.ignore` file (`!/target/`, `!.env.example`), which git does not read
-//! (wf's tools and workspace then see it too).
+//! # What stays out unless the task file names it
+//!
+//! Context goes to the model provider, so two kinds of file enter it only
+//! when an include *names them literally* (a path without wildcards, such
+//! as `include: [".env.example"]`), never through a wildcard:
+//!
+//! - **Files git ignores** (`.gitignore` at any depth, `.git/info/exclude`,
+//!   the user's `core.excludesFile`), as `git check-ignore` decides; tracked
+//!   files are never ignored. An `.ignore` file can only keep more out: its
+//!   `!` negations do not let a file git ignores in (a cloned repository
+//!   could commit `.ignore` with `!.env` next to a task that includes
+//!   `**/*`).
+//! - **Files shaped like secrets**, whether git ignores them or not, matched
+//!   on the file name (case-insensitive): `.env` and `.env.*`/`.envrc`
+//!   (`.env*`), `*.pem`, `*.key`, `*.p12`, `*.pfx`, `*.jks`, `*.keystore`,
+//!   `*.kdbx`, SSH keys (`id_*` with no extension or `.pub`), `.netrc`,
+//!   `.pgpass`, `.npmrc`, `.pypirc`, `.htpasswd`, `.git-credentials`,
+//!   `credentials` and `credentials.json` (see [`secret_shape`]).
+//!
+//! What a wildcard matched and was held back is listed in
+//! [`Context::skipped`] with the reason, and one note in [`Context::notes`]
+//! says how many and how to send one on purpose; `wf plan` shows both. An
+//! include that matched only ignored files gets a note instead of silently
+//! selecting nothing, when it has a literal base (`target/**`); one that
+//! starts with a wildcard is not looked into (see [`matches_ignored`]).
 //!
 //! The walk starts at the repository root, so the ignore rules of every
 //! directory on the way apply, and enters only the directories on the way
@@ -172,13 +186,31 @@ pub fn resolve(
             Entry::Skip(s) => context.skipped.push(s),
         }
     }
+    // A file named literally enters even when ignored (the walk skipped
+    // it): the task file asked for it by name.
+    let literal: std::collections::BTreeSet<&str> = include
+        .iter()
+        .filter(|g| !g.contains(['*', '?', '[', '{', '\\']))
+        .map(|g| g.trim_end_matches('/'))
+        .collect();
     for (glob, _) in include.iter().zip(&found.hit).filter(|(_, hit)| !**hit) {
-        if matches_ignored(root, glob, &selection) {
+        let named = glob.trim_end_matches('/');
+        if literal.contains(named) && named_file(root, named, &selection) {
+            // Decided on its real path, as a symlink is (a directory on its
+            // way may be a link).
+            match reader.resolved(named, true)? {
+                Entry::File(f) => context.files.push(f),
+                Entry::Skip(s) => context.skipped.push(s),
+            }
+        } else if matches_ignored(root, glob, &selection) {
             context.notes.push(format!(
-                "context.include `{glob}` matches only files ignored by git (.gitignore, .git/info/exclude or .ignore); they are left out (a `!` line in an .ignore file lets one in)"
+                "context.include `{glob}` matches only files ignored by git (.gitignore, .git/info/exclude or .ignore); they are left out (name a file literally in context.include to send it)"
             ));
         }
     }
+    context.files.sort_by(|a, b| a.path.cmp(&b.path));
+    context.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    hold_back(root, &literal, &mut context)?;
     context.total_tokens = context.files.iter().map(|f| f.tokens).sum();
     if context.total_tokens > max_tokens {
         let mut largest: Vec<&ContextFile> = context.files.iter().collect();
@@ -195,6 +227,149 @@ pub fn resolve(
         });
     }
     Ok(context)
+}
+
+/// Moves out of `context.files` what a wildcard matched but must be named
+/// literally to be sent: files git ignores and files shaped like secrets
+/// (see the module documentation), each into `skipped` with its reason,
+/// and adds one note when any was held back.
+fn hold_back(
+    root: &Path,
+    literal: &std::collections::BTreeSet<&str>,
+    context: &mut Context,
+) -> Result<(), ContextError> {
+    let by_wildcard: Vec<&str> = context
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| !literal.contains(p))
+        .collect();
+    if by_wildcard.is_empty() {
+        return Ok(());
+    }
+    let ignored = git_ignored(root, &by_wildcard)?;
+    let mut held: std::collections::BTreeMap<String, String> = Default::default();
+    for path in by_wildcard {
+        if let Some(shape) = secret_shape(path) {
+            held.insert(
+                path.to_string(),
+                format!("held back: shaped like a secret ({shape}); name it in context.include to send it"),
+            );
+        } else if ignored.contains(path) {
+            held.insert(
+                path.to_string(),
+                "held back: ignored by git; name it in context.include to send it".to_string(),
+            );
+        }
+    }
+    if held.is_empty() {
+        return Ok(());
+    }
+    context.files.retain(|f| !held.contains_key(&f.path));
+    let count = held.len();
+    context.skipped.extend(
+        held.into_iter()
+            .map(|(path, reason)| Skipped { path, reason }),
+    );
+    context.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    context.notes.push(format!(
+        "{count} file{} held back from the context: ignored by git or shaped like a secret, and matched only by a wildcard (a literal path in context.include sends one)",
+        if count == 1 { "" } else { "s" }
+    ));
+    Ok(())
+}
+
+/// Which of `paths` git ignores in the repository at `root` (its ignore
+/// files and the user's `core.excludesFile`, as `git status` shows them;
+/// tracked files never are), in one `git check-ignore`. Outside git,
+/// none.
+fn git_ignored(
+    root: &Path,
+    paths: &[&str],
+) -> Result<std::collections::BTreeSet<String>, ContextError> {
+    if !crate::sys::git::is_git(root) {
+        return Ok(Default::default());
+    }
+    let mut input = Vec::new();
+    for p in paths {
+        input.extend_from_slice(p.as_bytes());
+        input.push(0);
+    }
+    let (code, out) = crate::sys::git::Git::user(root)
+        .args(["check-ignore", "--stdin", "-z"])
+        .output_with_input(input)
+        .map_err(|e| ContextError::Read {
+            path: ".gitignore".to_string(),
+            source: std::io::Error::other(format!("cannot ask git which files it ignores: {e}")),
+        })?;
+    // 0: some are ignored; 1: none is; anything else failed (fail closed).
+    if code != Some(0) && code != Some(1) {
+        return Err(ContextError::Read {
+            path: ".gitignore".to_string(),
+            source: std::io::Error::other(format!(
+                "cannot ask git which files it ignores: git check-ignore exited with {code:?}"
+            )),
+        });
+    }
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// The shape of secret `path`'s file name has, if any (the list in the
+/// module documentation), as the pattern it matched.
+pub fn secret_shape(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    const NAMES: &[&str] = &[
+        ".netrc",
+        ".pgpass",
+        ".npmrc",
+        ".pypirc",
+        ".htpasswd",
+        ".git-credentials",
+        "credentials",
+        "credentials.json",
+    ];
+    const EXTENSIONS: &[&str] = &["pem", "key", "p12", "pfx", "jks", "keystore", "kdbx"];
+    if name.starts_with(".env") {
+        return Some(".env*");
+    }
+    if let Some(known) = NAMES.iter().find(|n| **n == name) {
+        return Some(known);
+    }
+    if let Some((_, ext)) = name.rsplit_once('.')
+        && let Some(known) = EXTENSIONS.iter().find(|e| **e == ext)
+    {
+        return Some(match *known {
+            "pem" => "*.pem",
+            "key" => "*.key",
+            "p12" => "*.p12",
+            "pfx" => "*.pfx",
+            "jks" => "*.jks",
+            "keystore" => "*.keystore",
+            _ => "*.kdbx",
+        });
+    }
+    if let Some(rest) = name.strip_prefix("id_") {
+        let rest = rest.strip_suffix(".pub").unwrap_or(rest);
+        if !rest.is_empty() && !rest.contains('.') {
+            return Some("id_* (an SSH key)");
+        }
+    }
+    None
+}
+
+/// Whether the literal include `rel` names an entry wf may put in the
+/// context: not excluded, not inside `.git/` or `.wf/`, and a regular file
+/// (after links).
+fn named_file(root: &Path, rel: &str, selection: &Selection) -> bool {
+    !selection.exclude.is_match(rel)
+        && !rel
+            .split('/')
+            .any(|c| c == ".git" || c == ".wf" || c == "..")
+        && root.join(rel).is_file()
 }
 
 /// Compiles context or permission globs, naming the bad one.
@@ -802,19 +977,28 @@ mod tests {
         assert_eq!(&buf[..n], b"abc");
     }
 
+    /// [`tree`] as a git repository (no commit: every file untracked).
+    fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tree(files);
+        crate::sys::git::Git::private(dir.path())
+            .args(["init", "-q"])
+            .output()
+            .unwrap();
+        dir
+    }
+
     #[test]
-    fn an_include_never_pulls_in_ignored_files_and_says_so() {
-        let dir = tree(&[
+    fn a_wildcard_never_pulls_in_ignored_files_and_says_so() {
+        let dir = repo(&[
             (".gitignore", "target/\n.env\n"),
             ("target/debug/out.rs", "x\n"),
             (".env", "KEY=secret\n"),
             ("src/a.rs", "a\n"),
         ]);
-        let ctx = resolve_in(dir.path(), &["target/**", ".env", "src/*.rs"], &[]);
+        let ctx = resolve_in(dir.path(), &["target/**", "src/*.rs"], &[]);
         assert_eq!(paths(&ctx), ["src/a.rs"]);
-        assert_eq!(ctx.notes.len(), 2, "{:?}", ctx.notes);
+        assert_eq!(ctx.notes.len(), 1, "{:?}", ctx.notes);
         assert!(ctx.notes[0].contains("`target/**` matches only files ignored"));
-        assert!(ctx.notes[1].contains("`.env`"));
         // No note for a glob that matches nothing at all, ignored or not,
         // for an ignored file that is excluded anyway, or for a glob that
         // starts with a wildcard (not looked into).
@@ -824,19 +1008,109 @@ mod tests {
             &["target/**", ".env"],
         );
         assert!(ctx.notes.is_empty(), "{:?}", ctx.notes);
+        assert!(ctx.files.is_empty());
     }
 
     #[test]
-    fn a_negation_in_dot_ignore_lets_an_ignored_file_in() {
-        let dir = tree(&[
-            (".gitignore", "target/\n"),
-            (".ignore", "!/target/\n"),
+    fn a_file_named_literally_enters_even_when_ignored() {
+        let dir = repo(&[
+            (".gitignore", "target/\n.env\n"),
             ("target/doc/index.md", "# doc\n"),
-            ("target/debug/out.rs", "x\n"),
+            (".env", "KEY=secret\n"),
         ]);
-        let ctx = resolve_in(dir.path(), &["target/doc/**"], &[]);
-        assert_eq!(paths(&ctx), ["target/doc/index.md"]);
-        assert!(ctx.notes.is_empty());
+        let ctx = resolve_in(dir.path(), &["target/doc/index.md", ".env"], &[]);
+        assert_eq!(paths(&ctx), [".env", "target/doc/index.md"]);
+        assert!(ctx.notes.is_empty(), "{:?}", ctx.notes);
+        // Not through a directory link that leads outside.
+        let outside = tree(&[("secret.txt", "s\n")]);
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+        let ctx = resolve_in(dir.path(), &["out/secret.txt"], &[]);
+        assert!(ctx.files.is_empty(), "{:?}", ctx.files);
+    }
+
+    #[test]
+    fn a_negation_in_dot_ignore_does_not_let_an_ignored_file_in() {
+        let dir = repo(&[
+            (".gitignore", "target/\n.env\nlocal.txt\n"),
+            (".ignore", "!/target/\n!.env\n!local.txt\n"),
+            ("target/doc/index.md", "# doc\n"),
+            (".env", "KEY=secret\n"),
+            ("local.txt", "mine\n"),
+            ("src/a.rs", "a\n"),
+        ]);
+        let ctx = resolve_in(dir.path(), &["**/*"], &[]);
+        assert_eq!(paths(&ctx), [".gitignore", ".ignore", "src/a.rs"]);
+        let held: Vec<(&str, &str)> = ctx
+            .skipped
+            .iter()
+            .map(|s| (s.path.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            held,
+            [
+                (
+                    ".env",
+                    "held back: shaped like a secret (.env*); name it in context.include to send it"
+                ),
+                (
+                    "local.txt",
+                    "held back: ignored by git; name it in context.include to send it"
+                ),
+                (
+                    "target/doc/index.md",
+                    "held back: ignored by git; name it in context.include to send it"
+                ),
+            ]
+        );
+        assert_eq!(ctx.notes.len(), 1, "{:?}", ctx.notes);
+        assert!(ctx.notes[0].starts_with("3 files held back from the context"));
+    }
+
+    #[test]
+    fn secret_shaped_files_enter_only_by_name() {
+        let dir = repo(&[
+            ("config/server.pem", "-----BEGIN-----\n"),
+            ("config/app.toml", "a = 1\n"),
+            ("deploy/id_ed25519", "key\n"),
+            (".env.example", "KEY=\n"),
+        ]);
+        let ctx = resolve_in(dir.path(), &["config/*", "deploy/**", ".env*"], &[]);
+        assert_eq!(paths(&ctx), ["config/app.toml"]);
+        assert_eq!(ctx.skipped.len(), 3, "{:?}", ctx.skipped);
+        let ctx = resolve_in(dir.path(), &["config/server.pem", ".env.example"], &[]);
+        assert_eq!(paths(&ctx), [".env.example", "config/server.pem"]);
+        assert!(ctx.skipped.is_empty());
+    }
+
+    #[test]
+    fn secret_shapes() {
+        for path in [
+            ".env",
+            "app/.env.local",
+            ".envrc",
+            "a/b/server.PEM",
+            "tls.key",
+            "id_rsa",
+            "home/id_ed25519.pub",
+            "store.p12",
+            ".netrc",
+            ".npmrc",
+            "aws/credentials",
+            ".git-credentials",
+        ] {
+            assert!(secret_shape(path).is_some(), "{path}");
+        }
+        for path in [
+            "src/env.rs",
+            "environment.md",
+            "src/id_map.rs",
+            "keys.rs",
+            "monkey.txt",
+            "src/key.rs",
+            "credentials.rs",
+        ] {
+            assert_eq!(secret_shape(path), None, "{path}");
+        }
     }
 
     #[test]

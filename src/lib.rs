@@ -18,6 +18,7 @@
 //! | [`provider`] | the model interface; anthropic, openai, script; SSE decoding; prices |
 //! | [`record`] | events, the trace and its one writer ([`record::recorder`]), run folders, the summary, comparison |
 //! | [`workspace`] | the isolated workspace, the diff, applying |
+//! | [`patch`] | a git patch read once: its files, paths and counts, for the review and the apply |
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
 //! | [`report`] | views that read records: progress, the timeline, the plan display, diffs |
 //! | [`secrets`] | what wf takes out of what it prints, sends to the model and records: known key values and key shapes |
@@ -41,6 +42,7 @@ pub mod error;
 pub mod glob;
 pub mod hash;
 pub mod mcp;
+pub mod patch;
 pub mod plan;
 pub mod policy;
 pub mod provider;

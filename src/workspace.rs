@@ -76,6 +76,19 @@
 //! `TMPDIR` of every command the run starts) are created `0700`: other
 //! users of a shared `/tmp` cannot read the copy of the repository.
 //!
+//! # Large changes
+//!
+//! A command of a run can write a file of any size. wf's memory does not
+//! follow it: staging the workspace hands files over 1 MiB to git as a
+//! stream (`core.bigFileThreshold`, so git never holds one whole either;
+//! what that writes to the slot's own object store goes at the next run),
+//! and before a patch is made, the sizes of the changed files' old and new
+//! content are read from git's object headers ([`Workspace::change_sizes`]).
+//! A change over the run's `limits.max_diff_bytes` is refused right there,
+//! naming its largest files, and no patch is made; a patch that still
+//! comes out larger (binary encoding, many headers) is cut off as git
+//! writes it ([`Workspace::staged_diff_within`]).
+//!
 //! # Applying
 //!
 //! Applying is all or nothing (`git apply` checks every hunk before writing
@@ -678,8 +691,99 @@ impl Workspace {
 
     /// The change so far, as a `git apply`-compatible patch (empty when none).
     pub fn diff(&self) -> Result<String, WorkspaceError> {
-        git(&self.dir, &["add", "-A"])?;
+        self.stage()?;
         self.staged_diff()
+    }
+
+    /// Stages every file of the copy into its index. Files over 1 MiB are
+    /// streamed into git's store, never read whole into git's memory.
+    fn stage(&self) -> Result<(), WorkspaceError> {
+        git(&self.dir, &["-c", "core.bigFileThreshold=1m", "add", "-A"])?;
+        Ok(())
+    }
+
+    /// Each path the staged change touches with the bytes of its content
+    /// before and after (the sum of both blobs' sizes, which bounds what a
+    /// patch of it holds but for headers and binary encoding), largest
+    /// first. Read from git's object headers: no file content is loaded.
+    pub fn change_sizes(&self) -> Result<Vec<(String, u64)>, WorkspaceError> {
+        let raw = git(
+            &self.dir,
+            &[
+                "diff",
+                "--cached",
+                "--raw",
+                "-z",
+                "--no-renames",
+                "--abbrev=40",
+                &self.base_tree,
+            ],
+        )?;
+        // `:<old mode> <new mode> <old id> <new id> <status>` NUL `<path>` NUL
+        let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
+        let mut changes: Vec<(String, Vec<String>)> = Vec::new();
+        while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+            let meta = String::from_utf8_lossy(meta);
+            let ids: Vec<String> = meta
+                .split(' ')
+                .skip(2)
+                .take(2)
+                .filter(|id| !id.bytes().all(|b| b == b'0'))
+                .map(str::to_string)
+                .collect();
+            changes.push((String::from_utf8_lossy(path).into_owned(), ids));
+        }
+        let mut input = Vec::new();
+        for (_, ids) in &changes {
+            for id in ids {
+                input.extend_from_slice(id.as_bytes());
+                input.push(b'\n');
+            }
+        }
+        let mut sizes: std::collections::HashMap<String, u64> = Default::default();
+        if !input.is_empty() {
+            let (_, out) = Git::private(&self.dir)
+                .args(["cat-file", "--batch-check=%(objectname) %(objectsize)"])
+                .output_with_input(input)?;
+            for line in String::from_utf8_lossy(&out).lines() {
+                // A submodule's commit is not in this store: "<id> missing".
+                if let Some((id, size)) = line.split_once(' ')
+                    && let Ok(size) = size.parse::<u64>()
+                {
+                    sizes.insert(id.to_string(), size);
+                }
+            }
+        }
+        let mut out: Vec<(String, u64)> = changes
+            .into_iter()
+            .map(|(path, ids)| {
+                let bytes = ids
+                    .iter()
+                    .map(|id| sizes.get(id).copied().unwrap_or(0))
+                    .sum();
+                (path, bytes)
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// [`Workspace::staged_diff`], read from git as it writes it and cut off
+    /// past `limit` bytes: `None` then (git is stopped; wf never holds more
+    /// than `limit` bytes of it).
+    pub fn staged_diff_within(&self, limit: u64) -> Result<Option<String>, WorkspaceError> {
+        let out = Git::private(&self.dir)
+            .args([
+                "diff",
+                "--cached",
+                "--binary",
+                "--no-renames",
+                "--no-color",
+                "--no-ext-diff",
+                &self.base_tree,
+            ])
+            .output_within(limit)?;
+        Ok(out.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     /// The change as staged by the last [`Workspace::snapshot`] (or
@@ -703,7 +807,7 @@ impl Workspace {
     /// Records the workspace's current state as a git tree (the model's
     /// change so far), to restore after checks.
     pub fn snapshot(&self) -> Result<String, WorkspaceError> {
-        git(&self.dir, &["add", "-A"])?;
+        self.stage()?;
         Ok(String::from_utf8_lossy(&git(&self.dir, &["write-tree"])?)
             .trim()
             .to_string())
@@ -815,8 +919,9 @@ fn check_snapshot_patch(patch: &Path) -> Result<(), WorkspaceError> {
         .map_err(|why| WorkspaceError::Unsafe(format!("{}: {why}", patch.display())))
 }
 
-/// Removes the loose objects of the slot's own store (`objects/xx/`), the
-/// alternates file and packs aside. Best effort: a leftover only costs disk.
+/// Removes what the slot's own store holds: loose objects (`objects/xx/`)
+/// and the packs a staged large file was streamed into (`objects/pack/`);
+/// the alternates file stays. Best effort: a leftover only costs disk.
 fn prune_loose_objects(objects: &Path) {
     let Ok(entries) = std::fs::read_dir(objects) else {
         return;
@@ -826,6 +931,11 @@ fn prune_loose_objects(objects: &Path) {
         let name = name.to_string_lossy();
         if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
             let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    if let Ok(packs) = std::fs::read_dir(objects.join("pack")) {
+        for pack in packs.flatten() {
+            let _ = std::fs::remove_file(pack.path());
         }
     }
 }
@@ -916,18 +1026,10 @@ pub fn apply(origin: &Path, patch_file: &Path) -> Result<(), WorkspaceError> {
 /// patch carries its base, so no starting state has to be rebuilt. Mode-only
 /// changes carry no id and count as unchanged while the file exists.
 pub fn changed_since(origin: &Path, patch: &str) -> Result<Vec<String>, WorkspaceError> {
-    let mut files: Vec<(String, Option<String>)> = Vec::new();
-    for line in patch.lines() {
-        if let Some(rest) = line.strip_prefix("diff --git a/") {
-            let path = rest.split(" b/").next().unwrap_or(rest).to_string();
-            files.push((path, None));
-        } else if let Some(ids) = line.strip_prefix("index ")
-            && let Some((_, base)) = files.last_mut()
-            && base.is_none()
-        {
-            *base = Some(ids.split("..").next().unwrap_or("").to_string());
-        }
-    }
+    let files: Vec<(String, Option<String>)> = crate::patch::files(patch)
+        .into_iter()
+        .map(|f| (f.path, f.base))
+        .collect();
     let mut present = Vec::new();
     let mut changed = Vec::new();
     for (path, base) in &files {
@@ -978,22 +1080,14 @@ pub fn diff_hash(patch: &str) -> String {
     sha256_hex(patch.as_bytes())
 }
 
-/// A summary of a patch: (path, lines added, lines removed) per file.
+/// A summary of a patch: (path, lines added, lines removed) per file, from
+/// the one reading of it ([`crate::patch::files`]): every file, quoted
+/// names included.
 pub fn diffstat(patch: &str) -> Vec<(String, usize, usize)> {
-    let mut out: Vec<(String, usize, usize)> = Vec::new();
-    for line in patch.lines() {
-        if let Some(rest) = line.strip_prefix("diff --git a/") {
-            let path = rest.split(" b/").next().unwrap_or(rest).to_string();
-            out.push((path, 0, 0));
-        } else if let Some(last) = out.last_mut() {
-            if line.starts_with('+') && !line.starts_with("+++") {
-                last.1 += 1;
-            } else if line.starts_with('-') && !line.starts_with("---") {
-                last.2 += 1;
-            }
-        }
-    }
-    out
+    crate::patch::files(patch)
+        .into_iter()
+        .map(|f| (f.path, f.additions, f.deletions))
+        .collect()
 }
 
 fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
@@ -1164,6 +1258,64 @@ mod tests {
         assert!(ws.changed_files().unwrap().is_empty());
     }
 
+    /// Bytes no compressor shrinks (xorshift), for binary patches.
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_changes_are_measured_without_a_patch_and_a_patch_is_cut_at_its_limit() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        // 3 MiB: over the 1 MiB threshold, so staged as a stream into a pack.
+        std::fs::write(ws.dir.join("big.bin"), vec![b'x'; 3 << 20]).unwrap();
+        std::fs::write(ws.dir.join("noise.bin"), noise(850_000)).unwrap();
+        std::fs::write(ws.dir.join("README.md"), "readme\nmore\n").unwrap();
+        ws.snapshot().unwrap();
+        let sizes = ws.change_sizes().unwrap();
+        assert_eq!(
+            sizes,
+            [
+                ("big.bin".to_string(), 3 << 20),
+                ("noise.bin".to_string(), 850_000),
+                ("README.md".to_string(), 7 + 12),
+            ]
+        );
+        assert!(
+            std::fs::read_dir(ws.dir.join(".git/objects/pack"))
+                .unwrap()
+                .count()
+                > 0,
+            "the big file was not streamed into a pack"
+        );
+        std::fs::remove_file(ws.dir.join("big.bin")).unwrap();
+        ws.snapshot().unwrap();
+        // 850,000 bytes of noise take more than 1 MiB as a binary patch.
+        assert_eq!(ws.staged_diff_within(1 << 20).unwrap(), None);
+        let whole = ws.staged_diff_within(2 << 20).unwrap().unwrap();
+        assert!(whole.len() > 1 << 20, "{}", whole.len());
+        assert_eq!(whole, ws.staged_diff().unwrap());
+        // The next run of the slot starts without what this one stored.
+        let dir = ws.dir.clone();
+        drop(ws);
+        let _ws = Workspace::create(origin.path(), "r").unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.join(".git/objects/pack"))
+                .map(|d| d.count())
+                .unwrap_or(0),
+            0
+        );
+        remove_slots(origin.path());
+    }
+
     #[test]
     fn diff_shows_the_runs_change_and_apply_takes_it_to_the_origin() {
         let origin = repo();
@@ -1313,21 +1465,25 @@ mod tests {
             "-qm",
             "start",
         ]);
-        // The run's change: edit a, delete b, create c.
+        // The run's change: edit a, delete b, create c and a file whose
+        // name git quotes.
         std::fs::write(root.join("a.txt"), "a2\n").unwrap();
         std::fs::remove_file(root.join("b.txt")).unwrap();
         std::fs::write(root.join("c.txt"), "c\n").unwrap();
+        std::fs::write(root.join("q\"d\".txt"), "d\n").unwrap();
         g(&["add", "-A"]);
         let patch = String::from_utf8(g(&["diff", "--cached", "--binary", "HEAD"])).unwrap();
         g(&["reset", "-q", "--hard"]);
         std::fs::remove_file(root.join("c.txt")).ok();
+        std::fs::remove_file(root.join("q\"d\".txt")).ok();
         assert_eq!(changed_since(root, &patch).unwrap(), Vec::<String>::new());
         std::fs::write(root.join("a.txt"), "mine\n").unwrap();
         std::fs::write(root.join("c.txt"), "mine\n").unwrap();
+        std::fs::write(root.join("q\"d\".txt"), "mine\n").unwrap();
         std::fs::remove_file(root.join("b.txt")).unwrap();
         assert_eq!(
             changed_since(root, &patch).unwrap(),
-            ["a.txt", "b.txt", "c.txt"]
+            ["a.txt", "b.txt", "c.txt", "q\"d\".txt"]
         );
     }
 

@@ -443,12 +443,43 @@ impl Executor<'_> {
         if tree == ws.base_tree {
             return Ok((String::new(), Vec::new()));
         }
+        // Bounded before the patch is made: the changed files' sizes come
+        // from git's object headers, so a command that wrote 500 MB costs
+        // wf no memory for it.
+        let limit = self.plan.limits.max_diff_bytes;
+        let sizes = ws
+            .change_sizes()
+            .map_err(|e| format!("cannot measure the diff: {e}"))?;
+        let total: u64 = sizes.iter().map(|(_, bytes)| bytes).sum();
+        if total > limit {
+            return Err(too_big(Some(total), limit, &sizes));
+        }
         let patch = ws
-            .staged_diff()
-            .map_err(|e| format!("cannot compute the diff: {e}"))?;
+            .staged_diff_within(limit)
+            .map_err(|e| format!("cannot compute the diff: {e}"))?
+            .ok_or_else(|| too_big(None, limit, &sizes))?;
         let files = ws
             .changed_files()
             .map_err(|e| format!("cannot list changed files: {e}"))?;
+        // What the review lists and counts is read from the patch; it must
+        // be every file git says changed, or nothing is shown or applied.
+        let mut listed: Vec<String> = crate::patch::files(&patch)
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        listed.sort();
+        if listed != files {
+            let missing: Vec<String> = files
+                .iter()
+                .filter(|f| !listed.contains(f))
+                .chain(listed.iter().filter(|f| !files.contains(f)))
+                .map(|f| crate::report::text::escape_line(f).into_owned())
+                .collect();
+            return Err(format!(
+                "refused: the patch and the workspace disagree on the changed files ({}); nothing was applied",
+                missing.join(", ")
+            ));
+        }
         Ok((patch, files))
     }
 
@@ -792,9 +823,12 @@ impl Executor<'_> {
             self.recorder.pause_display();
             self.recorder.say(&format!(
                 "{callouts}\n{stat}\n{}",
-                crate::report::diff::patch(&patch, None, color)
+                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
             ));
-            self.recorder.say("Dry run: the change was not applied.\n");
+            self.recorder.say(&format!(
+                "Dry run: the change was not applied. The whole patch is in {}\n",
+                crate::report::text::escape_line(&self.dir.diff().to_string_lossy())
+            ));
             return Ok((RunStatus::DryRun, None));
         }
         if self.plan.checkpoints.apply {
@@ -1018,6 +1052,44 @@ fn done_for_good(event: &Event) -> bool {
         Event::Checkpoint { state, .. } => *state != CheckpointState::Reached,
         _ => false,
     }
+}
+
+/// The error of a change over `limits.max_diff_bytes`: its size (the
+/// changed files' bytes before and after; `None` when the files fit but
+/// their patch did not), the limit and its largest files (names escaped),
+/// nothing applied.
+fn too_big(total: Option<u64>, limit: u64, sizes: &[(String, u64)]) -> String {
+    let largest: Vec<String> = sizes
+        .iter()
+        .take(5)
+        .map(|(path, bytes)| {
+            format!(
+                "{} ({})",
+                crate::report::text::escape_line(path),
+                crate::report::text::bytes(*bytes)
+            )
+        })
+        .collect();
+    let more = sizes.len().saturating_sub(largest.len());
+    let size = match total {
+        Some(total) => format!(
+            "{} of changed content > {}",
+            crate::report::text::bytes(total),
+            crate::report::text::bytes(limit)
+        ),
+        None => format!("its patch passed {}", crate::report::text::bytes(limit)),
+    };
+    format!(
+        "the run's change is over limits.max_diff_bytes ({size}): nothing was applied and no diff.patch was written; {} changed file{}, the largest: {}{}",
+        sizes.len(),
+        if sizes.len() == 1 { "" } else { "s" },
+        largest.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The diff hash of the decision recorded right after a checkpoint was

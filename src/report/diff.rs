@@ -16,8 +16,13 @@ fn patch_lines(patch: &str) -> impl Iterator<Item = &str> {
         .map(|l| l.strip_suffix('\n').unwrap_or(l))
 }
 
-/// Lines of patch shown before "answer d for the whole diff".
+/// Lines of patch shown before "answer d for the whole diff" (and by a
+/// dry run, which points at `diff.patch` for the rest).
 pub const PREVIEW_LINES: usize = 120;
+
+/// Characters of one line a preview shows: a file of one long line (a
+/// minified bundle, a data dump) cannot flood the terminal either.
+pub const PREVIEW_WIDTH: usize = 1000;
 
 /// ` path | +3 -1` per file and a total line.
 pub fn stat(patch: &str) -> String {
@@ -49,11 +54,21 @@ pub fn stat(patch: &str) -> String {
     out
 }
 
-/// The patch, at most `max_lines` lines (all when `None`), colored when `color`.
+/// The patch, colored when `color`: all of it when `max_lines` is `None`,
+/// else a preview of at most `max_lines` lines of at most [`PREVIEW_WIDTH`]
+/// characters each (a cut line says how many bytes it hides).
 pub fn patch(patch: &str, max_lines: Option<usize>, color: bool) -> String {
     let mut out = String::new();
     let total = patch_lines(patch).count();
     for line in patch_lines(patch).take(max_lines.unwrap_or(usize::MAX)) {
+        let cut;
+        let line = match line.char_indices().nth(PREVIEW_WIDTH) {
+            Some((at, _)) if max_lines.is_some() => {
+                cut = format!("{}[… {} more bytes]", &line[..at], line.len() - at);
+                cut.as_str()
+            }
+            _ => line,
+        };
         let line = escape_controls(line);
         let line = line.as_ref();
         let painted = if !color {
@@ -159,6 +174,16 @@ mod tests {
     }
 
     #[test]
+    fn a_preview_cuts_a_long_line() {
+        let long = format!("diff --git a/x b/x\n+{}\n", "y".repeat(5000));
+        let shown = patch(&long, Some(10), false);
+        assert!(shown.len() < PREVIEW_WIDTH + 100, "{}", shown.len());
+        assert!(shown.contains("[… 4001 more bytes]"), "{shown}");
+        // The whole patch is the whole patch.
+        assert!(patch(&long, None, false).contains(&"y".repeat(5000)));
+    }
+
+    #[test]
     fn a_cut_patch_counts_the_lines_left() {
         let shown = patch(HIDING, Some(2), false);
         assert!(shown.ends_with("[… 4 more lines]\n"), "{shown}");
@@ -166,8 +191,7 @@ mod tests {
 
     #[test]
     fn control_characters_in_a_path_are_shown_escaped() {
-        let p =
-            "diff --git a/a\u{202e}txt.rs b/a\u{202e}txt.rs\n--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n+x\n";
+        let p = "diff --git a/a\u{202e}txt.rs b/a\u{202e}txt.rs\n--- a/a\u{202e}txt.rs\n+++ b/a\u{202e}txt.rs\n@@ -0,0 +1 @@\n+x\n";
         let s = stat(p);
         assert!(s.contains(" a\\u{202e}txt.rs | +1 -0"), "{s}");
         assert!(!s.contains('\u{202e}'));

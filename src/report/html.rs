@@ -1107,15 +1107,15 @@ fn diff_section(o: &mut String, r: &Redacted) {
         .collect();
     let mut open = false;
     for line in lines.iter().take(MAX_DIFF_LINES) {
-        if let Some(rest) = line.strip_prefix("diff --git a/") {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
             if open {
                 o.push_str("</pre></details>");
             }
-            let path = rest.split(" b/").next().unwrap_or(rest);
+            let path = crate::patch::header_path(rest);
             let _ = write!(
                 o,
                 "<details class=\"file\" open><summary><code>{}</code></summary><pre class=\"diff\">",
-                esc(path)
+                esc(&path)
             );
             open = true;
         } else if !open {

@@ -4,17 +4,7 @@
 
 use super::text::escape_line;
 
-/// A file's change in a patch, as far as the call-outs need it.
-#[derive(Debug, Default)]
-struct FileChange {
-    path: String,
-    added: bool,
-    deleted: bool,
-    /// The mode it has after the change, when the patch sets one.
-    new_mode: Option<String>,
-    /// A symbolic link's target: the first added line.
-    first_added: Option<String>,
-}
+use crate::patch::FilePatch;
 
 /// Every sensitive change in `patch` (a unified `git diff --binary` patch),
 /// one line each naming the path (control characters escaped), what
@@ -77,118 +67,8 @@ pub fn callouts(patch: &str) -> Vec<String> {
 }
 
 /// The files of a patch, in order.
-fn changes(patch: &str) -> Vec<FileChange> {
-    let mut out: Vec<FileChange> = Vec::new();
-    let mut in_hunk = false;
-    for line in patch.split('\n') {
-        if let Some(rest) = line.strip_prefix("diff --git ") {
-            out.push(FileChange {
-                path: header_path(rest),
-                ..FileChange::default()
-            });
-            in_hunk = false;
-            continue;
-        }
-        let Some(file) = out.last_mut() else {
-            continue;
-        };
-        if in_hunk {
-            if file.first_added.is_none()
-                && let Some(added) = line.strip_prefix('+')
-            {
-                file.first_added = Some(added.to_string());
-            }
-            continue;
-        }
-        if let Some(mode) = line.strip_prefix("new file mode ") {
-            file.added = true;
-            file.new_mode = Some(mode.trim().to_string());
-        } else if line.starts_with("deleted file mode ") {
-            file.deleted = true;
-        } else if let Some(mode) = line.strip_prefix("new mode ") {
-            file.new_mode = Some(mode.trim().to_string());
-        } else if let Some(to) = line
-            .strip_prefix("rename to ")
-            .or_else(|| line.strip_prefix("copy to "))
-        {
-            file.path = unquote(to);
-        } else if line.starts_with("@@") || line.starts_with("GIT binary patch") {
-            in_hunk = true;
-        }
-    }
-    out
-}
-
-/// The path of a `diff --git a/P b/P` header (quoted when P has unusual
-/// characters). With renames off both sides name the same file; when they
-/// do not, the new side is taken.
-fn header_path(rest: &str) -> String {
-    // Both sides the same length: `a/P b/P` splits at its middle space.
-    let n = rest.len();
-    let mid = n / 2;
-    // (A space byte is a whole character, so the split is on a boundary.)
-    if n >= 5 && !n.is_multiple_of(2) && rest.as_bytes()[mid] == b' ' {
-        let (a, b) = (&rest[..mid], &rest[mid + 1..]);
-        if let (Some(pa), Some(pb)) = (a.strip_prefix("a/"), b.strip_prefix("b/"))
-            && pa == pb
-        {
-            return pa.to_string();
-        }
-        if let (Some(qa), Some(qb)) = (a.strip_prefix("\"a/"), b.strip_prefix("\"b/"))
-            && qa == qb
-        {
-            return unquote(&format!("\"{qa}"));
-        }
-    }
-    // Different sides: the text after the last ` b/` or ` "b/`.
-    if let Some(i) = rest.rfind(" \"b/") {
-        return unquote(&format!("\"{}", &rest[i + 4..]));
-    }
-    match rest.rfind(" b/") {
-        Some(i) => rest[i + 3..].to_string(),
-        None => rest.to_string(),
-    }
-}
-
-/// A path as git writes it: as is, or in double quotes with C escapes
-/// (`\t`, `\n`, `\"`, `\\`, octal bytes).
-fn unquote(s: &str) -> String {
-    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-        return s.to_string();
-    };
-    let mut bytes = Vec::with_capacity(inner.len());
-    let mut it = inner.bytes().peekable();
-    while let Some(b) = it.next() {
-        if b != b'\\' {
-            bytes.push(b);
-            continue;
-        }
-        match it.next() {
-            Some(b'n') => bytes.push(b'\n'),
-            Some(b't') => bytes.push(b'\t'),
-            Some(b'r') => bytes.push(b'\r'),
-            Some(b'a') => bytes.push(7),
-            Some(b'b') => bytes.push(8),
-            Some(b'f') => bytes.push(12),
-            Some(b'v') => bytes.push(11),
-            Some(d @ b'0'..=b'7') => {
-                let mut v = u32::from(d - b'0');
-                for _ in 0..2 {
-                    match it.peek() {
-                        Some(&o @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(o - b'0');
-                            it.next();
-                        }
-                        _ => break,
-                    }
-                }
-                bytes.push(v as u8);
-            }
-            Some(other) => bytes.push(other),
-            None => bytes.push(b'\\'),
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
+fn changes(patch: &str) -> Vec<FilePatch> {
+    crate::patch::files(patch)
 }
 
 /// The callouts of `patch` as a block to print above a diff ("Look

@@ -59,6 +59,18 @@ pub fn escape_json(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A byte count for people: `64 MiB`, `1.5 KiB`, `10 bytes`.
+pub fn bytes(n: u64) -> String {
+    const KIB: u64 = 1024;
+    match n {
+        n if n >= KIB * KIB && n % (KIB * KIB) == 0 => format!("{} MiB", n / (KIB * KIB)),
+        n if n >= KIB * KIB => format!("{:.1} MiB", n as f64 / (KIB * KIB) as f64),
+        n if n >= KIB && n % KIB == 0 => format!("{} KiB", n / KIB),
+        n if n >= KIB => format!("{:.1} KiB", n as f64 / KIB as f64),
+        n => format!("{n} bytes"),
+    }
+}
+
 fn escape(text: &str, one_line: bool) -> Cow<'_, str> {
     let hidden = |c: char| is_hidden_control(c) || (one_line && matches!(c, '\n' | '\t'));
     let Some(first) = text.find(hidden) else {

@@ -886,6 +886,13 @@ pub struct Limits {
     #[serde(default = "default_max_write_bytes")]
     #[schemars(range(min = 1))]
     pub max_write_bytes: u64,
+    /// Bytes of the run's change (its `diff.patch`), whatever wrote it: a
+    /// change over it ends the run with an error naming the largest files,
+    /// nothing applied. Measured on the changed files' sizes before the
+    /// patch is made. Default 10 MiB.
+    #[serde(default = "default_max_diff_bytes")]
+    #[schemars(range(min = 1))]
+    pub max_diff_bytes: u64,
 }
 
 impl Default for Limits {
@@ -897,6 +904,7 @@ impl Default for Limits {
             timeout: None,
             max_tool_calls_per_turn: default_max_tool_calls_per_turn(),
             max_write_bytes: default_max_write_bytes(),
+            max_diff_bytes: default_max_diff_bytes(),
         }
     }
 }
@@ -912,6 +920,13 @@ fn default_max_tool_calls_per_turn() -> u32 {
 
 fn default_max_write_bytes() -> u64 {
     DEFAULT_MAX_WRITE_BYTES
+}
+
+/// The default of `limits.max_diff_bytes`: 10 MiB.
+pub const DEFAULT_MAX_DIFF_BYTES: u64 = 10 * 1024 * 1024;
+
+fn default_max_diff_bytes() -> u64 {
+    DEFAULT_MAX_DIFF_BYTES
 }
 
 fn default_max_turns() -> u32 {

@@ -13,7 +13,24 @@
 //!   and can hide a diff behind `-diff`) are switched off on the command line,
 //!   which wins over any config file, including a `.git/config` a command of
 //!   the run planted in the workspace. Attributes are read from the empty
-//!   tree (`GIT_ATTR_SOURCE`), so a `.gitattributes` in the tree has no say.
+//!   tree (`GIT_ATTR_SOURCE`), so a `.gitattributes` in the tree has no say;
+//!   the system's and the user's attribute files are not read
+//!   (`GIT_ATTR_NOSYSTEM`, `core.attributesFile=/dev/null`). One attribute
+//!   file git always reads, whatever the environment: the repository's own
+//!   `info/attributes`. What it can select is closed off as well:
+//!   - every diff-producing command (`diff`, `log`, `show`, `format-patch`)
+//!     gets `--no-textconv --no-ext-diff` after its subcommand, so neither
+//!     `diff.<driver>.textconv`, `diff.<driver>.command` nor `diff.external`
+//!     ever runs (`blame` gets `--no-textconv`);
+//!   - every filter driver named by a `filter=` in `info/attributes` (macros
+//!     included) has its `clean`, `smudge` and `process` programs set to
+//!     nothing (`GIT_CONFIG_KEY_<n>`, exact names, no `=` parsing), so `add`,
+//!     `commit`, `checkout-index` and `status` store and write the bytes as
+//!     they are;
+//!   - `apply` is the one command that reads the tree's `.gitattributes`
+//!     (git 2.47 crashes with an attribute source set there), so before it
+//!     runs, every filter driver configured in the scope it runs with is
+//!     listed (one `git config` call) and set to nothing the same way.
 //! - **Two scopes of configuration.** [`Git::private`] shuts out the user's
 //!   global and system config as well, so settings such as `diff.noprefix`
 //!   cannot change a patch wf writes. [`Git::user`] keeps them, for the few
@@ -40,8 +57,16 @@ pub struct GitError {
 #[derive(Debug)]
 pub struct Git {
     cmd: Command,
-    what: Vec<String>,
+    /// The arguments after wf's own `-c` settings, as given.
+    args: Vec<std::ffi::OsString>,
+    /// Where it runs: the repository whose `info/attributes` counts.
+    dir: PathBuf,
+    /// Whether the user's global and system config are shut out.
+    private: bool,
 }
+
+/// Subcommands that produce diffs: `--no-textconv --no-ext-diff` follow them.
+const DIFF_COMMANDS: &[&str] = &["diff", "log", "show", "format-patch"];
 
 /// Settings given on every command line: they win over every config file.
 const HARDENED: &[&str] = &[
@@ -62,6 +87,7 @@ impl Git {
         git.cmd
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1");
+        git.private = true;
         git
     }
 
@@ -92,6 +118,7 @@ impl Git {
     /// Sets the working directory.
     pub fn current_dir(&mut self, dir: &Path) -> &mut Git {
         self.cmd.current_dir(dir);
+        self.dir = dir.to_path_buf();
         self
     }
 
@@ -104,13 +131,16 @@ impl Git {
             .envs(crate::sys::process::scrubbed_env())
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_OPTIONAL_LOCKS", "0")
+            .env("GIT_ATTR_NOSYSTEM", "1")
             .stdin(Stdio::null());
         for setting in HARDENED {
             cmd.args(["-c", setting]);
         }
         Git {
             cmd,
-            what: Vec::new(),
+            args: Vec::new(),
+            dir: dir.to_path_buf(),
+            private: false,
         }
     }
 
@@ -120,11 +150,8 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        for arg in args {
-            let arg = arg.as_ref();
-            self.what.push(arg.to_string_lossy().into_owned());
-            self.cmd.arg(arg);
-        }
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
         self
     }
 
@@ -146,18 +173,84 @@ impl Git {
 
     /// The arguments as one line, for messages.
     pub fn describe(&self) -> String {
-        self.what.join(" ")
+        self.args
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The subcommand: the first argument that is not an option (nor the
+    /// value of a `-c`).
+    fn subcommand(&self) -> Option<(usize, String)> {
+        let mut i = 0;
+        while i < self.args.len() {
+            let arg = self.args[i].to_string_lossy();
+            if arg == "-c" || arg == "-C" {
+                i += 2;
+            } else if arg.starts_with('-') {
+                i += 1;
+            } else {
+                return Some((i, arg.into_owned()));
+            }
+        }
+        None
+    }
+
+    /// Puts the arguments, the hardening that depends on the subcommand
+    /// and the disarmed filter drivers on the command (see the module
+    /// documentation). Called once, just before it runs.
+    fn finish(&mut self) {
+        let sub = self.subcommand();
+        let name = sub.as_ref().map(|(_, s)| s.as_str());
+        let mut drivers = info_attribute_filters(&self.dir);
+        if name == Some("apply") {
+            // git 2.47 `apply` crashes (SIGSEGV) with an attribute source
+            // set, so it reads the tree's `.gitattributes`: every filter
+            // driver its configuration knows is disarmed instead.
+            drivers.extend(configured_filters(&self.dir, self.private));
+        } else {
+            self.cmd.env("GIT_ATTR_SOURCE", EMPTY_TREE);
+        }
+        let mut n = 0;
+        for driver in &drivers {
+            for key in ["clean", "smudge", "process"] {
+                self.cmd
+                    .env(
+                        format!("GIT_CONFIG_KEY_{n}"),
+                        format!("filter.{driver}.{key}"),
+                    )
+                    .env(format!("GIT_CONFIG_VALUE_{n}"), "");
+                n += 1;
+            }
+            self.cmd
+                .env(
+                    format!("GIT_CONFIG_KEY_{n}"),
+                    format!("filter.{driver}.required"),
+                )
+                .env(format!("GIT_CONFIG_VALUE_{n}"), "false");
+            n += 1;
+        }
+        if n > 0 {
+            self.cmd.env("GIT_CONFIG_COUNT", n.to_string());
+        }
+        let extra: &[&str] = match name {
+            Some(s) if DIFF_COMMANDS.contains(&s) => &["--no-textconv", "--no-ext-diff"],
+            Some("blame") => &["--no-textconv"],
+            _ => &[],
+        };
+        for (i, arg) in self.args.iter().enumerate() {
+            self.cmd.arg(arg);
+            if sub.as_ref().is_some_and(|(at, _)| *at == i) {
+                self.cmd.args(extra);
+            }
+        }
     }
 
     /// Runs it; its stdout, or its stderr as the error.
     pub fn output(&mut self) -> Result<Vec<u8>, GitError> {
         let args = self.describe();
-        // git 2.47 `apply` crashes (SIGSEGV) with an attribute source set;
-        // it reads attributes only for whitespace and line-ending rules of
-        // the patch it applies, never to run a program.
-        if self.what.first().map(String::as_str) != Some("apply") {
-            self.cmd.env("GIT_ATTR_SOURCE", EMPTY_TREE);
-        }
+        self.finish();
         let out = self.cmd.output().map_err(|e| GitError {
             args: args.clone(),
             stderr: format!("cannot run git: {e}"),
@@ -177,6 +270,88 @@ impl Git {
         }
     }
 
+    /// Runs it with `input` on its stdin (written by a thread of its own,
+    /// so a large input cannot block on a full stdout pipe); its exit code
+    /// and stdout, whatever the code (`check-ignore` says "none" with 1).
+    pub fn output_with_input(
+        &mut self,
+        input: Vec<u8>,
+    ) -> Result<(Option<i32>, Vec<u8>), GitError> {
+        use std::io::Write;
+        let args = self.describe();
+        self.finish();
+        let failed = |e: std::io::Error| GitError {
+            args: args.clone(),
+            stderr: format!("cannot run git: {e}"),
+        };
+        let mut child = self
+            .cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(failed)?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child.wait_with_output().map_err(failed)?;
+        // A git that stopped reading (it failed) says why on stderr.
+        let _ = writer.join();
+        Ok((out.status.code(), out.stdout))
+    }
+
+    /// Runs it, reading its stdout as it comes: at most `limit` bytes, else
+    /// `None` (git is killed as soon as it writes more). wf's memory for the
+    /// answer stays under `limit`, whatever git would write.
+    pub fn output_within(&mut self, limit: u64) -> Result<Option<Vec<u8>>, GitError> {
+        use std::io::Read;
+        let args = self.describe();
+        self.finish();
+        let failed = |e: std::io::Error| GitError {
+            args: args.clone(),
+            stderr: format!("cannot run git: {e}"),
+        };
+        let mut child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(failed)?;
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let errors = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = (&mut stderr).take(64 * 1024).read_to_end(&mut text);
+            text
+        });
+        let mut out = Vec::new();
+        let read = child
+            .stdout
+            .take()
+            .expect("piped stdout")
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut out);
+        if read.is_err() || out.len() as u64 > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = errors.join();
+            read.map_err(failed)?;
+            return Ok(None);
+        }
+        let status = child.wait().map_err(failed)?;
+        let stderr = errors.join().unwrap_or_default();
+        if status.success() {
+            return Ok(Some(out));
+        }
+        let stderr = String::from_utf8_lossy(&stderr).trim().to_string();
+        Err(GitError {
+            args,
+            stderr: if stderr.is_empty() {
+                format!("exit status {status}")
+            } else {
+                stderr
+            },
+        })
+    }
+
     /// Runs it; its stdout as text, trimmed.
     pub fn text(&mut self) -> Result<String, GitError> {
         Ok(String::from_utf8_lossy(&self.output()?).trim().to_string())
@@ -187,6 +362,62 @@ impl Git {
     pub fn succeeds(&mut self) -> bool {
         self.output().is_ok()
     }
+}
+
+/// The git directory whose `info/` holds the attributes of the repository
+/// at or above `dir`: `.git` itself, or for a linked worktree (a `.git`
+/// file, `gitdir: …`) the common directory it names.
+fn common_git_dir(dir: &Path) -> Option<PathBuf> {
+    let root = dir.ancestors().find(|d| d.join(".git").exists())?;
+    let dot_git = root.join(".git");
+    if dot_git.is_dir() {
+        return Some(dot_git);
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let gitdir = root.join(text.strip_prefix("gitdir:")?.trim());
+    match std::fs::read_to_string(gitdir.join("commondir")) {
+        Ok(common) => Some(gitdir.join(common.trim())),
+        Err(_) => Some(gitdir),
+    }
+}
+
+/// The filter drivers a repository's `info/attributes` names (`filter=x`
+/// on any line, macro definitions included), sorted. No file (the usual
+/// case) costs one failed open.
+fn info_attribute_filters(dir: &Path) -> std::collections::BTreeSet<String> {
+    let Some(text) =
+        common_git_dir(dir).and_then(|git_dir| std::fs::read(git_dir.join("info/attributes")).ok())
+    else {
+        return Default::default();
+    };
+    String::from_utf8_lossy(&text)
+        .split_ascii_whitespace()
+        .filter_map(|word| word.strip_prefix("filter="))
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every filter driver (`filter.<name>.*`) the configuration of `dir`
+/// defines, in the scope wf's command runs with, sorted.
+fn configured_filters(dir: &Path, private: bool) -> std::collections::BTreeSet<String> {
+    let mut git = if private {
+        Git::private(dir)
+    } else {
+        Git::user(dir)
+    };
+    let out = git
+        .args(["config", "--name-only", "-z", "--get-regexp", r"^filter\."])
+        .output()
+        .unwrap_or_default();
+    out.split(|b| *b == 0)
+        .filter_map(|key| {
+            let key = String::from_utf8_lossy(key);
+            let rest = key.strip_prefix("filter.")?;
+            let (name, _) = rest.rsplit_once('.')?;
+            Some(name.to_string())
+        })
+        .collect()
 }
 
 /// The repository root for `dir`: the top of the git work tree holding it
@@ -301,6 +532,101 @@ mod tests {
             .text()
             .unwrap();
         assert!(diff.contains("+secret change"), "{diff}");
+    }
+
+    /// A script that leaves `canary` behind when git runs it as a filter,
+    /// textconv or external diff (and passes its input through).
+    fn planted_driver(dir: &Path, canary: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("driver.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ntouch {}\ncat \"$@\" 2>/dev/null\nexit 0\n",
+                canary.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    #[test]
+    fn drivers_named_in_info_attributes_never_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("r");
+        std::fs::create_dir(&repo).unwrap();
+        init(&repo);
+        let canary = dir.path().join("canary");
+        let script = planted_driver(dir.path(), &canary);
+        std::fs::write(repo.join(".git/info/attributes"), "* diff=x filter=x\n").unwrap();
+        for key in ["diff.x.textconv", "filter.x.clean", "filter.x.smudge"] {
+            Git::private(&repo)
+                .args(["config", key])
+                .arg(&script)
+                .output()
+                .unwrap();
+        }
+        std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+        // No `--no-textconv` from the caller: the builder adds it.
+        Git::private(&repo).args(["add", "-A"]).output().unwrap();
+        let diff = Git::private(&repo)
+            .args(["diff", "--cached", EMPTY_TREE])
+            .text()
+            .unwrap();
+        assert!(diff.contains("+a"), "{diff}");
+        Git::private(&repo)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "c",
+            ])
+            .output()
+            .unwrap();
+        Git::private(&repo)
+            .args(["log", "-p", "-1"])
+            .output()
+            .unwrap();
+        assert!(!canary.exists(), "a driver of info/attributes ran");
+    }
+
+    #[test]
+    fn apply_runs_no_filter_of_the_trees_attributes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("r");
+        std::fs::create_dir(&repo).unwrap();
+        init(&repo);
+        let canary = dir.path().join("canary");
+        let script = planted_driver(dir.path(), &canary);
+        std::fs::write(repo.join(".gitattributes"), "*.txt filter=y\n").unwrap();
+        std::fs::write(repo.join("a.txt"), "a\n").unwrap();
+        for key in ["filter.y.clean", "filter.y.smudge"] {
+            Git::private(&repo)
+                .args(["config", key])
+                .arg(&script)
+                .output()
+                .unwrap();
+        }
+        let patch = dir.path().join("p.patch");
+        std::fs::write(
+            &patch,
+            "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1,2 @@\n a\n+b\n",
+        )
+        .unwrap();
+        Git::private(&repo)
+            .arg("apply")
+            .arg(&patch)
+            .output()
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(repo.join("a.txt")).unwrap(),
+            "a\nb\n"
+        );
+        assert!(!canary.exists(), "a filter ran during apply");
     }
 
     #[test]

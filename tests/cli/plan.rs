@@ -346,7 +346,7 @@ fn a_check_whose_program_is_not_on_path_is_noted() {
 /// Issue #14: an include whose literal base is a gitignored directory, or
 /// that names an ignored file, selects nothing, and the plan says why.
 #[test]
-fn an_include_never_pulls_in_gitignored_files_and_the_plan_says_so() {
+fn a_wildcard_never_pulls_in_gitignored_files_and_the_plan_says_so() {
     let repo = Repo::new();
     repo.file(".gitignore", "target/\n.env\n")
         .file("target/debug/build.rs", "fn main() {}\n")
@@ -371,11 +371,12 @@ fn an_include_never_pulls_in_gitignored_files_and_the_plan_says_so() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    assert_eq!(files, ["src/lib.rs"], "{context}");
+    // `.env` is named literally: the task asked for it by name.
+    assert_eq!(files, [".env", "src/lib.rs"], "{context}");
     let notes = context["notes"].to_string();
     assert!(
         notes.contains("`target/**` matches only files ignored by git")
-            && notes.contains("`.env` matches only files ignored by git"),
+            && !notes.contains("`.env`"),
         "{notes}"
     );
 
@@ -391,7 +392,8 @@ fn an_include_never_pulls_in_gitignored_files_and_the_plan_says_so() {
     );
     assert!(!r.stdout.contains("no file matches"), "{}", r.stdout);
 
-    // An .ignore negation lets the directory in for wf, not for git.
+    // An .ignore negation does not let a directory git ignores in: its
+    // files are held back, and the plan says so.
     repo.file(".ignore", "!/target/\n");
     let r = repo.wf(&["plan", "only.yaml", "--json"]);
     r.code(0);
@@ -402,6 +404,20 @@ fn an_include_never_pulls_in_gitignored_files_and_the_plan_says_so() {
         .iter()
         .map(|f| f["path"].as_str().unwrap())
         .collect();
-    assert_eq!(files, ["target/debug/build.rs", "target/doc/index.md"]);
-    assert!(plan["steps"][0]["context"].get("notes").is_none());
+    assert!(files.is_empty(), "{files:?}");
+    let context = &plan["steps"][0]["context"];
+    let skipped: Vec<&str> = context["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["target/debug/build.rs", "target/doc/index.md"]);
+    assert!(
+        context["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("2 files held back from the context"),
+        "{context}"
+    );
 }

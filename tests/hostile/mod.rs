@@ -6,11 +6,15 @@
 mod confined;
 mod credentials;
 mod fds;
+mod hidden_file;
 mod host_sockets;
+mod huge_file;
+mod ignored_secret;
 mod keyring;
 mod mcp_escapes;
 mod proc_view;
 mod recipe_mcp;
 mod registry_tokens;
 mod terminal;
+mod textconv;
 mod wf_state;
