@@ -318,7 +318,7 @@ fn pin_servers(
     }
     // Local servers start confined, as in a run; remote ones are not started.
     if servers.values().any(|s| s.url.is_none()) {
-        crate::app::run::require_sandbox(task.spec.sandbox.mode)?;
+        crate::app::run::require_sandbox(&task.spec.sandbox)?;
     }
     let mut matched = false;
     let mut held = old.mcp_pins().clone();

@@ -95,7 +95,7 @@ pub fn recorded_task(
             crate::spec::SandboxMode::Auto
         };
     }
-    crate::app::run::require_sandbox(loaded.spec.sandbox.mode).map_err(|e| e.to_string())?;
+    crate::app::run::require_sandbox(&loaded.spec.sandbox).map_err(|e| e.to_string())?;
     let given = inputs
         .iter()
         .map(|(k, v)| (k.clone(), crate::spec::inputs::as_text(v)))

@@ -63,7 +63,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     if let Some(mode) = request.sandbox {
         loaded.spec.sandbox.mode = mode;
     }
-    require_sandbox(loaded.spec.sandbox.mode)?;
+    require_sandbox(&loaded.spec.sandbox)?;
     let given = parse_inputs(&request.inputs)?;
     let root = crate::app::git_root()?;
     let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
@@ -119,13 +119,31 @@ impl Prepared {
 /// Fails closed: with `sandbox: auto`, a machine that cannot confine
 /// commands (files, processes and network) is a usage error before anything
 /// runs, naming what is missing and the ways out.
-pub fn require_sandbox(mode: crate::spec::SandboxMode) -> Result<(), Error> {
-    if mode == crate::spec::SandboxMode::Off {
+///
+/// A task that requires the full level (`sandbox: { require: full }`) is
+/// refused the same way on a machine that gives only the level without
+/// namespaces, naming what is missing.
+pub fn require_sandbox(setting: &crate::spec::Sandbox) -> Result<(), Error> {
+    if setting.mode == crate::spec::SandboxMode::Off {
         return Ok(());
     }
-    crate::sandbox::check()
-        .map(|_| ())
-        .map_err(|why| Error::Usage(format!("cannot confine the commands of this run: {why}")))
+    let support = crate::sandbox::check()
+        .map_err(|why| Error::Usage(format!("cannot confine the commands of this run: {why}")))?;
+    if setting.require == Some(crate::spec::SandboxLevel::Full)
+        && support.level != crate::sandbox::Level::Full
+    {
+        let missing: Vec<String> = support
+            .below_full
+            .iter()
+            .map(|m| format!("{}: {}", m.what, m.why))
+            .collect();
+        return Err(Error::Usage(format!(
+            "this task requires the full sandbox level (sandbox.require: full), and this machine gives only `{}` ({}); `wf doctor` says how to raise it",
+            support.level,
+            missing.join("; ")
+        )));
+    }
+    Ok(())
 }
 
 /// The plan of a task file, for `wf plan`: no model call, nothing runs.

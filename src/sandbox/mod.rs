@@ -3,67 +3,87 @@
 //! # Design
 //!
 //! wf itself is never confined. To run a command confined, wf re-executes
-//! itself as `wf __sandbox <encoded launch> -- <argv...>` (see [`Launcher`]);
-//! `main` hands that mode to [`helper_main`] before any argument parsing.
-//! The helper is a fresh single-threaded process, so the namespace and
-//! mount set-up happens in ordinary Rust code, not between `fork` and
-//! `exec` of a multi-threaded program.
+//! itself as `wf __sandbox <fd> -- <argv...>` (see [`Launcher`]), with the
+//! policy in a close-on-exec memory file at `<fd>` (not on the command
+//! line: the sandbox's init is PID 1, and a command could read
+//! `/proc/1/cmdline`); `main` hands that mode to [`helper_main`] before any
+//! argument parsing. The helper is a fresh single-threaded process, so the
+//! namespace and mount set-up happens in ordinary Rust code, not between
+//! `fork` and `exec` of a multi-threaded program. It first marks every
+//! descriptor above stderr close-on-exec: a command inherits nothing wf's
+//! own parent left open.
 //!
-//! 1. The helper `unshare`s a user, mount and pid namespace, and a network
-//!    namespace unless [`Policy::network`] is set, denies `setgroups` and
-//!    maps its own uid and gid to the same ids inside.
+//! Two [`Level`]s, the strongest the machine allows ([`level`] probes once):
+//!
+//! **`full`** (user namespaces available):
+//!
+//! 1. The helper `unshare`s a user, mount, pid and ipc namespace, and a
+//!    network namespace unless [`Policy::network`] is set, denies
+//!    `setgroups` and maps its own uid and gid to the same ids inside.
 //! 2. It forks. The child is PID 1 of the new pid namespace, a tiny init:
-//!    it asks for `SIGKILL` when the helper dies (`PR_SET_PDEATHSIG`), makes
-//!    every mount private, mounts a fresh `proc` on `/proc`, bind-mounts each
-//!    [`Policy::read_only`] path read-only over itself, brings the loopback
-//!    interface up in the new network namespace, drops every capability,
-//!    sets `no_new_privs` and applies Landlock.
-//! 3. The init forks and execs the command, reaps every process that ends
-//!    up as its child, and exits with the command's status (its exit code,
-//!    or 128 + the signal) as soon as the command exits. The kernel then
-//!    kills whatever is left in the pid namespace, daemons that `setsid`
-//!    out of the process group included. The helper mirrors the init's exit
-//!    status.
+//!    it asks for `SIGKILL` when the helper dies (`PR_SET_PDEATHSIG`),
+//!    builds the minimal root view of the policy and enters it (see
+//!    [`view`]: `pivot_root` into a tmpfs holding only the granted roots,
+//!    private `/tmp`, `/run`, `/dev/shm`, a `/dev` without `tty`, a fresh
+//!    `/proc` with sensitive files masked, credential files of the
+//!    toolchain homes masked), brings the loopback interface up in the new
+//!    network namespace, drops every capability, sets `no_new_privs`,
+//!    applies Landlock (with abstract-socket and signal scoping) and the
+//!    seccomp filter (see [`seccomp`]).
+//! 3. The init forks and execs the command in a session of its own (no
+//!    controlling terminal), reaps every process that ends up as its
+//!    child, and exits with the command's status (its exit code, or 128 +
+//!    the signal) as soon as the command exits. The kernel then kills
+//!    whatever is left in the pid namespace, daemons that `setsid` out of
+//!    the process group included. The helper mirrors the init's status.
+//!
+//! **`landlock`** (no user namespaces: GitHub's `ubuntu-latest`, Docker and
+//! Kubernetes under their default seccomp profile): Landlock and the
+//! seccomp filter (narrower sockets) in the command's process, and a
+//! keeper process for what the pid namespace did; see [`keeper`].
 //!
 //! wf kills the helper's process group on timeout; the init dies with the
-//! helper (parent-death signal), which tears down the namespace.
+//! helper (parent-death signal), which tears down the namespace; at the
+//! `landlock` level the keeper gets `SIGTERM` and kills every descendant.
 //!
 //! Whether the command could be started is reported to wf over a dedicated
 //! close-on-exec pipe (see [`Started`]): `exec` failures come back as the
 //! same [`std::io::Error`] a direct spawn gives, and set-up failures as an
-//! error naming the step that failed. A command is never run unconfined.
-//! Without that channel ([`Launcher::command`]) the helper exits 127 (not
-//! found), 126 (not executable) or 125 (set-up failed) with a message on
-//! stderr. A command killed by a signal shows as exit code 128 + signal,
-//! not as a signal. Unlike `execvp`, a script without a `#!` line is not
-//! retried with `/bin/sh` (it fails with `ENOEXEC`).
+//! error naming the step that failed. A command is never run unconfined,
+//! and never at a weaker level than the one recorded. A command killed by
+//! a signal shows as exit code 128 + signal, not as a signal. Unlike
+//! `execvp`, a script without a `#!` line is not retried with `/bin/sh`
+//! (it fails with `ENOEXEC`).
 //!
 //! # Threat model
 //!
-//! Confined:
-//! - **Files** (Landlock): the command reads and executes only the system
-//!   and toolchain roots of [`default_read_roots`] and the run's extra read
-//!   roots, writes only the workspace and the run's temp dir (and extra write
-//!   roots), and cannot write the workspace's `.git` (a read-only bind
-//!   mount, which it cannot unmount: it has no capabilities, and mounts
-//!   seen from a nested user namespace are locked). Nothing else of `$HOME`,
-//!   of the user's repository or of `/tmp` is reachable.
-//! - **Processes**: a fresh `/proc` shows only the sandbox's processes, so
-//!   `/proc/<wf>/environ` (API keys) and `/proc/<wf>/cwd` are out of reach;
-//!   signals cannot reach processes outside; nothing survives the command.
-//! - **Network**: no interface but loopback unless the policy allows the
-//!   network; loopback inside is a separate one from the host's.
-//! - **Privileges**: no capabilities (bounding set emptied, securebits
-//!   `NOROOT` locked, ambient set cleared), `no_new_privs`.
+//! Confined (the README's table says what each level gives):
+//! - **Files**: the command reads and executes only the system and
+//!   toolchain roots of [`default_read_roots`] and the run's extra read
+//!   roots, writes only the workspace and the run's temp dir (and extra
+//!   write roots), and cannot write the workspace's `.git` (full: a
+//!   read-only bind mount it cannot unmount; landlock: checked after the
+//!   command, which fails on a change). Nothing else of `$HOME`, of the
+//!   user's repository or of `/tmp` exists (full) or can be opened
+//!   (landlock). Credential files inside toolchain homes
+//!   ([`CREDENTIAL_FILES`]) are masked.
+//! - **Processes**: full: a fresh `/proc` shows only the sandbox's
+//!   processes; landlock: other processes are listed but their
+//!   environments and memory are out of reach (Landlock's ptrace rules).
+//!   Signals cannot reach processes outside; nothing survives the command.
+//! - **Network**: full: no interface but a private loopback unless the
+//!   policy allows the network; landlock: no socket at all unless allowed.
+//!   The host's Unix sockets are unreachable at both levels.
+//! - **Terminal**: a session of its own, no `/dev/tty`, `TIOCSTI` refused.
+//! - **Kernel**: the seccomp filter ([`seccomp`]); no capabilities (bounding
+//!   set emptied, securebits `NOROOT` locked, ambient set cleared),
+//!   `no_new_privs`.
 //!
 //! Not confined: CPU, memory and disk use (wf's timeout bounds time only);
-//! the system calls available (no seccomp filter: Landlock and the
-//! namespaces carry the policy, see [`doctor_report`]); reading `/sys`;
-//! abstract UNIX sockets when the network is allowed; and, when wf runs as
-//! root, the command runs as uid 0 without capabilities, so files owned by
-//! root with owner permissions are readable *within the read roots*
-//! (e.g. `/etc/shadow` if it is `0640`). Run wf as an ordinary user for the
-//! ordinary Unix permissions on top.
+//! and, when wf runs as root, the command runs as uid 0 without
+//! capabilities, so files owned by root with owner permissions are
+//! readable *within the read roots* (e.g. `/etc/shadow` if it is `0640`).
+//! Run wf as an ordinary user for the ordinary Unix permissions on top.
 //!
 //! # Decisions
 //!
@@ -80,12 +100,13 @@
 //!   inside is ignored), would have to reap orphans it knows nothing about,
 //!   and the end of the command would not be a clean point to tear down the
 //!   namespace.
-//! - **`/sys` readable**: compilers and runtimes read CPU counts and cache
-//!   sizes there (`std::thread::available_parallelism` with cgroups, Python's
-//!   `os.cpu_count`, `nproc`); it holds no user data.
-//! - **`/dev`**: listing it is allowed, but only the harmless character
-//!   devices (`null`, `zero`, `full`, `random`, `urandom`, `tty`) can be
-//!   opened. Granting read on all of `/dev` would let a command running as
+//! - **Of `/sys`, the CPU topology and the cgroup tree** (full level):
+//!   compilers and runtimes read CPU counts and cache sizes there
+//!   (`std::thread::available_parallelism` with cgroups, Python's
+//!   `os.cpu_count`, `nproc`); the rest (network interfaces, devices) is
+//!   left out of the view.
+//! - **`/dev`**: only the harmless character devices (`null`, `zero`,
+//!   `full`, `random`, `urandom`) can be opened; not `tty`. Granting read on all of `/dev` would let a command running as
 //!   root read raw block devices (`/dev/vda`, `/dev/loop*`), i.e. every file.
 //! - **Crates**: `landlock` (maintained by the Landlock authors) for the
 //!   ruleset, best effort for access rights newer than the running kernel

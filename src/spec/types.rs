@@ -1178,6 +1178,30 @@ pub struct Sandbox {
     /// Commands may use the network.
     #[serde(default)]
     pub network: bool,
+    /// The weakest confinement level the task accepts (`full`: refuse to
+    /// run where namespaces are unavailable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<SandboxLevel>,
+}
+
+/// A confinement level a task can require (see `wf doctor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxLevel {
+    /// Landlock and seccomp, without namespaces (any machine wf confines on).
+    Landlock,
+    /// Namespaces and a minimal view on top.
+    Full,
+}
+
+impl SandboxLevel {
+    /// The name in task files: `full` or `landlock`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxLevel::Landlock => "landlock",
+            SandboxLevel::Full => "full",
+        }
+    }
 }
 
 impl Sandbox {
@@ -1216,6 +1240,12 @@ pub struct SandboxSettings {
     /// inside their own network namespace).
     #[serde(default)]
     pub network: bool,
+    /// The weakest confinement level this task accepts: `full` refuses to
+    /// run on a machine without user namespaces (wf then confines with
+    /// Landlock and seccomp only; `wf doctor` lists what that level
+    /// guarantees). Default: whatever the machine gives.
+    #[serde(default)]
+    pub require: Option<SandboxLevel>,
 }
 
 impl From<SandboxInput> for Sandbox {
@@ -1230,6 +1260,7 @@ impl From<SandboxInput> for Sandbox {
                 read: s.read,
                 write: s.write,
                 network: s.network,
+                require: s.require,
             },
         }
     }

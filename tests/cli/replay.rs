@@ -73,14 +73,21 @@ fn replay_current_fails_at_the_changed_context_file() {
 
 #[test]
 fn a_changed_task_file_and_a_now_failing_check_are_named() {
-    let marker = tempfile::NamedTempFile::new().unwrap();
-    let repo = repo(&format!("test -f {}", marker.path().display()));
-    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    // The marker lives in a directory on wf's PATH: a read root of the
+    // sandbox (a file elsewhere outside the repository is not in its view).
+    let bin = tempfile::tempdir().unwrap();
+    let dir = bin.path().canonicalize().unwrap();
+    let path = dir.join("marker");
+    std::fs::write(&path, "").unwrap();
+    let search = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap());
+    let env = [("PATH", search.as_str())];
+    let repo = repo(&format!("test -f {}", path.display()));
+    repo.wf_env(&["run", "task.yaml", "--dry-run"], &env)
+        .code(0);
 
     // The check's world changed: it now fails.
-    let path = marker.path().to_path_buf();
-    drop(marker);
-    let r = repo.wf(&["replay", "last"]);
+    std::fs::remove_file(&path).unwrap();
+    let r = repo.wf_env(&["replay", "last"], &env);
     r.code(1);
     assert!(
         r.stdout.contains("(check_result): check `ready` now fails"),
@@ -94,7 +101,7 @@ fn a_changed_task_file_and_a_now_failing_check_are_named() {
         .read("task.yaml")
         .replace("Move port", "Please move port");
     repo.file("task.yaml", &task);
-    let r = repo.wf(&["replay", "last"]);
+    let r = repo.wf_env(&["replay", "last"], &env);
     r.code(1);
     assert!(
         r.stdout.contains(
@@ -103,7 +110,6 @@ fn a_changed_task_file_and_a_now_failing_check_are_named() {
         "{}",
         r.stdout
     );
-    let _ = std::fs::remove_file(path);
 }
 
 #[test]

@@ -835,3 +835,30 @@ checkpoints: { apply: false }
     assert!(started[0].get("network").is_none());
     assert_eq!(started[1]["network"], serde_json::json!(true));
 }
+
+#[test]
+fn a_task_requiring_the_full_level_runs_only_where_it_is_given() {
+    let repo = repo_with_secret("unused");
+    check_attack(
+        &repo,
+        "tests/ok.sh",
+        "echo ran\n",
+        "sh tests/ok.sh",
+        "sandbox: { require: full }\n",
+    );
+    let ran = repo.wf(&["run", "task.yaml", "--dry-run"]);
+    if crate::full_level() {
+        ran.code(0);
+        assert!(ran.stderr.contains("(full level)"), "{}", ran.stderr);
+    } else {
+        // Refused before anything ran, naming what is missing.
+        ran.code(2);
+        assert!(
+            ran.stderr.contains("requires the full sandbox level"),
+            "{}",
+            ran.stderr
+        );
+        assert!(ran.stderr.contains("user namespaces"), "{}", ran.stderr);
+        assert!(repo.runs().is_empty());
+    }
+}

@@ -352,6 +352,22 @@ impl Workflow<'_> {
     fn run_job(&self, matrix: Y) -> Y {
         let mut steps = self.setup_steps();
         steps.push(self.clone_step());
+        // ubuntu-latest's AppArmor refuses unprivileged user namespaces;
+        // the runner is a disposable VM where the job may lift that for
+        // itself, which gives wf its full sandbox level. Where it cannot
+        // (a self-hosted runner without sudo), wf confines without
+        // namespaces (the `landlock` level) and says so.
+        steps.push(map([
+            ("name", s("Allow the full sandbox level")),
+            (
+                "run",
+                s(
+                    "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 || true
+wf doctor
+",
+                ),
+            ),
+        ]));
         let mut env = vec![
             ("WF_TASK".to_string(), s(self.p.task.clone())),
             ("WF_INPUTS".to_string(), s("${{ matrix.inputs }}")),
