@@ -2,6 +2,7 @@
 
 mod cli;
 mod fuzz;
+mod hostile;
 mod providers;
 mod sandbox;
 

@@ -8,11 +8,14 @@
 //!   repository root, HEAD, the current user).
 //! - [`clock`]: wall-clock time for the fields that carry it.
 //! - [`paths`]: relative-path checks and the one relative-path helper.
+//! - [`beneath`]: opening files beneath the workspace with no path
+//!   re-resolved (`openat2`), the only way the file tools open a path.
 //! - [`signals`]: Ctrl-C, `SIGTERM` and `SIGHUP` during a run: the
 //!   interrupted flag and stopping every child.
 //! - [`shared`]: what the runs of one `wf batch` share across processes
 //!   (spending against the cap, request slots, a back-off).
 
+pub mod beneath;
 pub mod clock;
 pub mod git;
 pub mod lock;
