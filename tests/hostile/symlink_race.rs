@@ -173,6 +173,7 @@ fn swapping_a_directory_for_a_symlink_never_lets_the_file_tools_out() {
         succeeded > 100,
         "the tools barely ran: {succeeded} of {calls}"
     );
+    assert!(inside_reads > 10, "reads barely succeeded: {inside_reads}");
     assert!(
         written.is_empty(),
         "wf's tools wrote {} files outside the workspace: {:?}",
