@@ -18,6 +18,15 @@
 //!   `permissions.protect` with either the path as sent or the real path
 //!   (protect wins).
 //!
+//! The decision names a real path; the tools then open exactly that path
+//! through [`Policy::dir`], a handle of the workspace that resolves every
+//! path beneath it in one step with no symlink followed
+//! ([`crate::sys::beneath`]). A link that appears on the path between the
+//! check and the open makes the open fail; it is never followed. Listing
+//! tools walk the tree through the same handle and decide each entry they
+//! find with [`Policy::readable_real`]: a walk that never follows links
+//! finds only real paths.
+//!
 //! A recipe run through `uses:` also has *bounds*: the permissions of each
 //! caller up the chain. A path must then be allowed by the recipe's own
 //! permissions and by every bound (reads and writes are intersected), and
@@ -32,8 +41,10 @@
 pub mod shell;
 
 use crate::spec::Permissions;
+use crate::sys::beneath::Root;
 use globset::GlobSet;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Default timeout of one `shell` command.
@@ -52,6 +63,8 @@ pub struct Denial {
 #[derive(Debug, Clone)]
 pub struct Policy {
     root: PathBuf,
+    /// The workspace, opened once: every tool opens beneath it.
+    dir: Arc<Root>,
     /// The permissions first, then each bound.
     layers: Vec<Layer>,
     /// The shell timeout: the tightest of the layers', a layer without one
@@ -119,8 +132,11 @@ impl Policy {
             })
             .min()
             .unwrap_or(DEFAULT_SHELL_TIMEOUT);
+        let root = root.canonicalize().map_err(|e| format!("workspace: {e}"))?;
+        let dir = Root::open(&root).map_err(|e| format!("workspace: {e}"))?;
         Ok(Policy {
-            root: root.canonicalize().map_err(|e| format!("workspace: {e}"))?,
+            root,
+            dir: Arc::new(dir),
             layers,
             shell_timeout,
         })
@@ -158,6 +174,13 @@ impl Policy {
         &self.root
     }
 
+    /// The workspace as a handle that opens paths beneath it without
+    /// following links: how a tool opens the real path [`Policy::check`]
+    /// decided on.
+    pub fn dir(&self) -> &Root {
+        &self.dir
+    }
+
     /// Resolves `path` as the model sent it and checks `access`. On success,
     /// the absolute path to use and the normalized relative path.
     pub fn check(&self, path: &str, access: Access) -> Result<(PathBuf, String), Denial> {
@@ -175,7 +198,13 @@ impl Policy {
         let resolved = self
             .resolve(&rel)
             .ok_or_else(|| deny("escape", "it leads outside the workspace through a symlink"))?;
-        let real_rel = crate::sys::paths::relative(&self.root, &resolved).unwrap_or_default();
+        // A real path that is not UTF-8 cannot be matched (nor opened by
+        // the tools): refused, never taken for the root.
+        let real_rel = match crate::sys::paths::relative(&self.root, &resolved) {
+            Some(real) => real,
+            None if resolved == self.root => String::new(),
+            None => return Err(deny("escape", "its real path is not UTF-8 text")),
+        };
         for candidate in [&rel, &real_rel] {
             if is_internal(candidate) {
                 return Err(deny(
@@ -232,6 +261,16 @@ impl Policy {
     /// is shown only when its real target is readable.
     pub fn readable(&self, rel: &str) -> bool {
         !rel.is_empty() && self.check(rel, Access::Read).is_ok()
+    }
+
+    /// Whether `rel`, a path with no symlink on it (found by a walk that
+    /// never follows links, and opened without following any), may be
+    /// read: the decision of [`Policy::check`] on its real path, without
+    /// resolving it again.
+    pub fn readable_real(&self, rel: &str) -> bool {
+        !rel.is_empty()
+            && !is_internal(rel)
+            && self.layers.iter().all(|layer| layer.read.is_match(rel))
     }
 
     /// The real absolute location of `rel` with every existing symlink
@@ -457,6 +496,52 @@ mod tests {
             "protect"
         );
         assert!(p.check("src/alias.rs", Access::Write).is_ok());
+    }
+
+    #[test]
+    fn a_real_path_that_is_not_utf8_is_denied_not_taken_for_the_root() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        let odd = root.join(std::ffi::OsStr::from_bytes(b"secret\xff"));
+        std::fs::write(&odd, "sk-123\n").unwrap();
+        std::os::unix::fs::symlink(&odd, root.join("src/n.txt")).unwrap();
+        let perms = Permissions {
+            read: vec!["src/**".into()],
+            write: vec!["src/**".into()],
+            protect: vec![],
+            shell: None,
+        };
+        let p = Policy::new(root, &perms, &[]).unwrap();
+        for access in [Access::Read, Access::Write] {
+            let d = p.check("src/n.txt", access).unwrap_err();
+            assert_eq!(d.rule, "escape", "{access:?}");
+            assert!(d.message.contains("not UTF-8"), "{}", d.message);
+        }
+        assert!(!p.readable("src/n.txt"));
+    }
+
+    #[test]
+    fn readable_real_is_the_read_decision_without_resolving() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = policy(dir.path());
+        assert!(p.readable_real("src/a.rs"));
+        assert!(!p.readable_real(""));
+        assert!(!p.readable_real(".git/config"));
+        assert!(!p.readable_real(".wf/runs/x"));
+        let perms = Permissions {
+            read: vec!["src/**".into()],
+            ..Permissions::default()
+        };
+        let bound = Permissions {
+            read: vec!["src/api/**".into()],
+            ..Permissions::default()
+        };
+        let p = Policy::new(dir.path(), &perms, &[bound]).unwrap();
+        assert!(p.readable_real("src/api/x.rs"));
+        assert!(!p.readable_real("src/x.rs"));
+        assert!(!p.readable_real("docs/x.md"));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!   repository root, HEAD, the current user).
 //! - [`clock`]: wall-clock time for the fields that carry it.
 //! - [`paths`]: relative-path checks and the one relative-path helper.
+//! - [`beneath`]: opening files beneath the workspace with no path
+//!   re-resolved (`openat2`), the only way the file tools open a path.
 //! - [`signals`]: Ctrl-C, `SIGTERM` and `SIGHUP` during a run: the
 //!   interrupted flag and stopping every child.
 //! - [`shared`]: what the runs of one `wf batch` share across processes
@@ -15,6 +17,7 @@
 //! - [`user_dirs`]: wf's cache and state directories outside any
 //!   repository (`~/.cache/wf`, `~/.local/state/wf`).
 
+pub mod beneath;
 pub mod clock;
 pub mod git;
 pub mod lock;

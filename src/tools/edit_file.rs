@@ -1,10 +1,10 @@
 //! `edit_file`: replace exact text, once (or everywhere with `replace_all`).
 
-use super::{Result, ToolOutcome, WriteBudget, check, fail, string_arg};
+use super::write_file::{WRITE_MAX_BYTES, replace_contents};
+use super::{CallError, Result, ToolOutcome, WriteBudget, check, fail, io_fail, string_arg};
 use crate::policy::{Access, Policy};
 use serde_json::{Map, Value, json};
-
-use super::write_file::{WRITE_MAX_BYTES, write};
+use std::io::Read;
 
 /// `edit_file {path, old, new, replace_all?}`, within what `budget` allows
 /// (and counted in it).
@@ -24,16 +24,28 @@ pub fn call(
     if old.is_empty() {
         return fail("`old` is empty; use write_file to create a file");
     }
-    let (abs, _) = check(policy, path, Access::Write)?;
-    let text = match std::fs::read(&abs) {
-        Ok(b) => match String::from_utf8(b) {
-            Ok(t) => t,
-            Err(_) => return fail(format!("{path} is not UTF-8 text")),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return fail(format!("{path} does not exist"));
-        }
-        Err(e) => return fail(format!("cannot read {path}: {e}")),
+    let (_, real) = check(policy, path, Access::Write)?;
+    // One descriptor for the read and the write: the file edited is the
+    // file read.
+    let file = policy
+        .dir()
+        .open_read_write(&real)
+        .or_else(|e| match e.raw_os_error() {
+            Some(libc::EISDIR) => fail(format!("{path} is a directory")),
+            _ => io_fail(path, &e),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CallError::Failed(format!("cannot read {path}: {e}")))?;
+    if !meta.is_file() {
+        return fail(format!("{path} is not a regular file"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    (&file)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CallError::Failed(format!("cannot read {path}: {e}")))?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        return fail(format!("{path} is not UTF-8 text"));
     };
     let n = text.matches(old).count();
     if n == 0 {
@@ -59,7 +71,7 @@ pub fn call(
     } else {
         text.replacen(old, new, 1)
     };
-    write(&abs, path, updated.as_bytes())?;
+    replace_contents(&file, path, updated.as_bytes())?;
     budget.spend(updated.len());
     Ok(ToolOutcome::ok(
         format!(

@@ -1,8 +1,9 @@
 //! `list_files`: the files under a directory, gitignore respected, only
 //! those the policy lets the model read, sorted and capped.
 
-use super::{Result, ToolOutcome, check, fail, listing, opt_glob, opt_string};
+use super::{Result, ToolOutcome, check, fail, io_fail, listing, opt_glob, opt_string, walk};
 use crate::policy::{Access, Policy};
+use crate::sys::beneath::Kind;
 use serde_json::{Map, Value, json};
 
 /// Most paths `list_files` returns.
@@ -12,17 +13,21 @@ pub const LIST_MAX: usize = 1_000;
 pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
     let path = opt_string(args, "path")?.unwrap_or(".");
     let glob = opt_glob(args)?;
-    let (abs, rel) = check(policy, path, Access::List)?;
-    if !abs.is_dir() {
-        return fail(format!("{path} is not a directory"));
-    }
-    let root = policy.root().to_path_buf();
-    let mut found: Vec<String> = crate::context::walk_builder(&root, &abs)
-        .build()
-        .filter_map(std::result::Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| !t.is_dir()))
-        .filter_map(|e| crate::sys::paths::relative(&root, e.path()))
-        .filter(|p| policy.readable(p))
+    let (_, rel) = check(policy, path, Access::List)?;
+    let walked =
+        walk::walk(policy.dir(), policy.root(), &rel).or_else(|e| match e.raw_os_error() {
+            Some(libc::ENOTDIR) => fail(format!("{path} is not a directory")),
+            _ => io_fail(path, &e),
+        })?;
+    let mut found: Vec<String> = walked
+        .into_iter()
+        // A file the walk found is at its real path; a symlink is shown
+        // when a read of it would be allowed (its target decides).
+        .filter(|f| match f.kind {
+            Kind::Symlink => policy.readable(&f.rel),
+            _ => policy.readable_real(&f.rel),
+        })
+        .map(|f| f.rel)
         .filter(|p| {
             glob.as_ref().is_none_or(|g| {
                 let under = p.strip_prefix(&format!("{rel}/")).unwrap_or(p);

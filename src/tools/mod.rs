@@ -13,6 +13,7 @@ pub mod list_files;
 pub mod read_file;
 pub mod search;
 pub mod shell;
+pub mod walk;
 pub mod write_file;
 
 use crate::policy::{Access, Denial, Policy};
@@ -159,6 +160,41 @@ pub(crate) fn listing(mut out: String, capped: Option<String>, what: &str) -> To
         None => {}
     }
     ToolOutcome::ok(out, truncated)
+}
+
+/// A failed open or read of `path` (as the model sent it): missing, or why.
+pub(crate) fn io_fail<T>(path: &str, e: &std::io::Error) -> Result<T> {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return fail(format!("{path} does not exist"));
+    }
+    fail(format!(
+        "cannot open {path}: {}",
+        crate::sys::beneath::describe(e)
+    ))
+}
+
+/// The contents of the regular file at `real`, the real path the policy
+/// decided on for `path`, opened beneath the workspace with no link
+/// followed.
+pub(crate) fn read_real(policy: &Policy, real: &str, path: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = policy
+        .dir()
+        .open_read(real)
+        .or_else(|e| io_fail(path, &e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CallError::Failed(format!("cannot read {path}: {e}")))?;
+    if meta.is_dir() {
+        return fail(format!("{path} is a directory; use list_files"));
+    }
+    if !meta.is_file() {
+        return fail(format!("{path} is not a regular file"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| CallError::Failed(format!("cannot read {path}: {e}")))?;
+    Ok(bytes)
 }
 
 pub(crate) fn check(

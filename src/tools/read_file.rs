@@ -1,6 +1,8 @@
 //! `read_file`: a text file, or a window of its lines, capped.
 
-use super::{Result, ToolOutcome, check, fail, is_binary, opt_usize, push_note, string_arg};
+use super::{
+    Result, ToolOutcome, check, fail, is_binary, opt_usize, push_note, read_real, string_arg,
+};
 use crate::policy::{Access, Policy};
 use serde_json::{Map, Value, json};
 
@@ -16,17 +18,8 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
     let limit = opt_usize(args, "limit")?
         .unwrap_or(READ_MAX_LINES)
         .clamp(1, READ_MAX_LINES);
-    let (abs, _) = check(policy, path, Access::Read)?;
-    if abs.is_dir() {
-        return fail(format!("{path} is a directory; use list_files"));
-    }
-    let bytes = match std::fs::read(&abs) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return fail(format!("{path} does not exist"));
-        }
-        Err(e) => return fail(format!("cannot read {path}: {e}")),
-    };
+    let (_, real) = check(policy, path, Access::Read)?;
+    let bytes = read_real(policy, &real, path)?;
     if is_binary(&bytes) {
         return fail(format!("{path} is a binary file ({} bytes)", bytes.len()));
     }
@@ -193,6 +186,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         match read(dir.path(), json!({"path": "gone.txt"})) {
             Err(CallError::Failed(m)) => assert!(m.contains("gone.txt does not exist"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        match read(dir.path(), json!({"path": "pipe"})) {
+            Err(CallError::Failed(m)) => assert!(m.contains("not a regular file"), "{m}"),
+            other => panic!("expected a failure, got {other:?}"),
+        }
+        let p = crate::tools::test_support::write_policy(dir.path(), "**", "none");
+        let input = json!({"path": "pipe", "content": "x"});
+        // Nobody reads the FIFO: the open fails at once instead of waiting.
+        match crate::tools::write_file::call(
+            &p,
+            input.as_object().unwrap(),
+            &mut crate::tools::WriteBudget::unlimited(),
+        ) {
+            Err(CallError::Failed(m)) => assert!(m.contains("cannot write pipe"), "{m}"),
             other => panic!("expected a failure, got {other:?}"),
         }
     }

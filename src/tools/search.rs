@@ -2,11 +2,13 @@
 //! lets the model read, capped and marked when capped.
 
 use super::{
-    CallError, Result, ToolOutcome, cap_chars, check, is_binary, listing, opt_glob, opt_string,
-    string_arg,
+    CallError, Result, ToolOutcome, cap_chars, check, fail, io_fail, is_binary, listing, opt_glob,
+    opt_string, read_real, string_arg, walk,
 };
 use crate::policy::{Access, Policy};
+use crate::sys::beneath::Kind;
 use serde_json::{Map, Value, json};
+use std::io::Read;
 
 /// Most matches `search` returns.
 pub const SEARCH_MAX: usize = 200;
@@ -22,48 +24,88 @@ pub fn call(policy: &Policy, args: &Map<String, Value>) -> Result<ToolOutcome> {
         .map_err(|e| CallError::Failed(format!("invalid regex: {e}")))?;
     let path = opt_string(args, "path")?.unwrap_or(".");
     let glob = opt_glob(args)?;
-    let (abs, _) = check(policy, path, Access::List)?;
-    if abs.is_file() {
-        check(policy, path, Access::Read)?;
-    }
-    let root = policy.root().to_path_buf();
-    let mut files: Vec<(String, std::path::PathBuf)> = crate::context::walk_builder(&root, &abs)
-        .build()
-        .filter_map(std::result::Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter_map(|e| crate::sys::paths::relative(&root, e.path()).map(|r| (r, e.into_path())))
-        .filter(|(p, _)| policy.readable(p))
-        .filter(|(p, _)| {
-            glob.as_ref()
-                .is_none_or(|g| g.is_match(p) || g.is_match(p.rsplit('/').next().unwrap_or(p)))
-        })
-        .collect();
-    files.sort();
-    let mut out = String::new();
-    let mut count = 0usize;
-    let mut capped = false;
-    'files: for (rel, abs) in files {
-        let Ok(bytes) = std::fs::read(&abs) else {
-            continue;
-        };
-        if is_binary(&bytes) {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        for (i, line) in text.lines().enumerate() {
-            if re.is_match(line) {
-                if count == SEARCH_MAX {
-                    capped = true;
-                    break 'files;
-                }
-                count += 1;
-                let shown = cap_chars(line, SEARCH_LINE_MAX);
-                out.push_str(&format!("{rel}:{}:{shown}\n", i + 1));
+    let (_, real) = check(policy, path, Access::List)?;
+    let start = policy
+        .dir()
+        .open_read(&real)
+        .or_else(|e| io_fail(path, &e))?;
+    let is_dir = start
+        .metadata()
+        .map_err(|e| CallError::Failed(format!("cannot read {path}: {e}")))?
+        .is_dir();
+    let globbed = |p: &str| {
+        glob.as_ref()
+            .is_none_or(|g| g.is_match(p) || g.is_match(p.rsplit('/').next().unwrap_or(p)))
+    };
+    let mut hits = Hits::default();
+    if is_dir {
+        drop(start);
+        let walked =
+            walk::walk(policy.dir(), policy.root(), &real).or_else(|e| io_fail(path, &e))?;
+        // Regular files only (links are not followed), each at its real
+        // path, opened beneath the workspace by that path.
+        let mut files: Vec<String> = walked
+            .into_iter()
+            .filter(|f| f.kind == Kind::File && policy.readable_real(&f.rel) && globbed(&f.rel))
+            .map(|f| f.rel)
+            .collect();
+        files.sort();
+        for rel in files {
+            let Ok(bytes) = read_real(policy, &rel, &rel) else {
+                continue;
+            };
+            if !hits.scan(&re, &rel, &bytes) {
+                break;
             }
         }
+    } else {
+        // One file: a read of it must be allowed, and it is the file
+        // already open.
+        let (_, again) = check(policy, path, Access::Read)?;
+        if again != real {
+            return fail(format!("{path} changed while it was being searched"));
+        }
+        if start.metadata().is_ok_and(|m| m.is_file()) && globbed(&real) {
+            let mut bytes = Vec::new();
+            (&start)
+                .read_to_end(&mut bytes)
+                .map_err(|e| CallError::Failed(format!("cannot read {path}: {e}")))?;
+            hits.scan(&re, &real, &bytes);
+        }
     }
+    let Hits { out, capped, .. } = hits;
     let capped = capped.then(|| format!("capped at {SEARCH_MAX} matches"));
     Ok(listing(out, capped, "matches"))
+}
+
+/// The matches so far.
+#[derive(Default)]
+struct Hits {
+    out: String,
+    count: usize,
+    capped: bool,
+}
+
+impl Hits {
+    /// Adds the matching lines of the file `rel`; false once capped.
+    fn scan(&mut self, re: &regex::Regex, rel: &str, bytes: &[u8]) -> bool {
+        if is_binary(bytes) {
+            return true;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        for (i, line) in text.lines().enumerate() {
+            if re.is_match(line) {
+                if self.count == SEARCH_MAX {
+                    self.capped = true;
+                    return false;
+                }
+                self.count += 1;
+                let shown = cap_chars(line, SEARCH_LINE_MAX);
+                self.out.push_str(&format!("{rel}:{}:{shown}\n", i + 1));
+            }
+        }
+        true
+    }
 }
 
 /// What the model is told about the tool, and its input schema.

@@ -19,13 +19,9 @@ pub fn call(
     if content.len() > WRITE_MAX_BYTES {
         return fail(format!("content is over {WRITE_MAX_BYTES} bytes"));
     }
-    let (abs, _) = check(policy, path, Access::Write)?;
-    if abs.is_dir() {
-        return fail(format!("{path} is a directory"));
-    }
+    let (_, real) = check(policy, path, Access::Write)?;
     budget.check(path, content.len())?;
-    let existed = abs.exists();
-    write(&abs, path, content.as_bytes())?;
+    let existed = write(policy, &real, path, content.as_bytes())?;
     budget.spend(content.len());
     let verb = if existed { "replaced" } else { "created" };
     Ok(ToolOutcome::ok(
@@ -34,15 +30,35 @@ pub fn call(
     ))
 }
 
-pub(super) fn write(abs: &std::path::Path, path: &str, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = abs.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            CallError::Failed(format!("cannot create the directory of {path}: {e}"))
-        })?;
+/// Makes `bytes` the whole content of the file at `real`, the real path the
+/// policy decided on for `path` (a symlink the model named is replaced
+/// through to its checked target, never followed at the open), creating it
+/// and its folders beneath the workspace. Whether it existed.
+pub(super) fn write(policy: &Policy, real: &str, path: &str, bytes: &[u8]) -> Result<bool> {
+    let (file, existed) = policy.dir().create_file(real).map_err(|e| {
+        CallError::Failed(match e.raw_os_error() {
+            Some(libc::EISDIR) => format!("{path} is a directory"),
+            _ => format!("cannot write {path}: {}", crate::sys::beneath::describe(&e)),
+        })
+    })?;
+    replace_contents(&file, path, bytes)?;
+    Ok(existed)
+}
+
+/// Replaces the contents of the open regular `file` with `bytes`, in place
+/// (the file keeps its mode and identity, as a truncating write would).
+pub(super) fn replace_contents(file: &std::fs::File, path: &str, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let failed = |e: std::io::Error| CallError::Failed(format!("cannot write {path}: {e}"));
+    let meta = file.metadata().map_err(failed)?;
+    if meta.is_dir() {
+        return fail(format!("{path} is a directory"));
     }
-    // Replace, never write through: if the final component is a symlink the
-    // policy has already resolved it to a file inside the workspace.
-    std::fs::write(abs, bytes).map_err(|e| CallError::Failed(format!("cannot write {path}: {e}")))
+    if !meta.is_file() {
+        return fail(format!("{path} is not a regular file"));
+    }
+    file.write_all_at(bytes, 0).map_err(failed)?;
+    file.set_len(bytes.len() as u64).map_err(failed)
 }
 
 /// What the model is told about the tool, and its input schema.

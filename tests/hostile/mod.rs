@@ -15,6 +15,7 @@ mod mcp_escapes;
 mod proc_view;
 mod recipe_mcp;
 mod registry_tokens;
+mod symlink_race;
 mod terminal;
 mod textconv;
 mod wf_state;
