@@ -169,6 +169,13 @@ fn a_crash_and_a_hang_are_tool_errors_and_the_run_goes_on() {
     );
     // The server starts again for the next call.
     assert_eq!(r[2]["output"], "echo: again");
+    // Killed servers are gone (the kernel tears a sandbox down
+    // asynchronously: allow it a moment).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !crate::processes_with("mcp/server.py").is_empty() && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(crate::processes_with("mcp/server.py").is_empty());
 }
 
