@@ -602,6 +602,12 @@ fn k8s_an_indexed_job_over_a_configmap_that_validates() {
     );
     let script = pod["containers"][0]["command"][2].as_str().unwrap();
     assert!(script.contains("JOB_COMPLETION_INDEX"), "{script}");
+    // Unprivileged: wf confines without namespaces there.
+    let security = &pod["containers"][0]["securityContext"];
+    assert_eq!(security["runAsNonRoot"], true);
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert_eq!(security["capabilities"]["drop"][0], "ALL");
+    assert_eq!(security["seccompProfile"]["type"], "RuntimeDefault");
 
     // An API key comes from the Secret.
     repo.file(

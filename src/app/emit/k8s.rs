@@ -176,10 +176,24 @@ pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
          if [ \"$status\" != 0 ] && [ \"$status\" != 3 ]; then exit \"$status\"; fi\n",
         super::run_flags(p)
     );
+    // The pod needs no privilege: under the RuntimeDefault seccomp
+    // profile user namespaces are refused and wf confines each command at
+    // its level without namespaces (Landlock and seccomp, which an
+    // unprivileged process may install). Non-root, no capabilities, no
+    // privilege escalation.
+    let security = map([
+        ("runAsNonRoot", Y::Bool(true)),
+        ("runAsUser", Y::Int(65532)),
+        ("runAsGroup", Y::Int(65532)),
+        ("allowPrivilegeEscalation", Y::Bool(false)),
+        ("capabilities", map([("drop", Y::Seq(vec![s("ALL")]))])),
+        ("seccompProfile", map([("type", s("RuntimeDefault"))])),
+    ]);
     let container = map([
         ("name", s("wf")),
         ("image", s(o.image.clone())),
         ("command", Y::Seq(vec![s("bash"), s("-c"), s(script)])),
+        ("securityContext", security),
         ("env", Y::Seq(env)),
         (
             "volumeMounts",
@@ -212,6 +226,8 @@ pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
                         "spec",
                         map([
                             ("restartPolicy", s("Never")),
+                            // Volumes writable by the container's user.
+                            ("securityContext", map([("fsGroup", Y::Int(65532))])),
                             // The agent has no business with the cluster's API.
                             ("automountServiceAccountToken", Y::Bool(false)),
                             ("containers", Y::Seq(vec![container])),
