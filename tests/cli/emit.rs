@@ -56,6 +56,11 @@ fn tool(var: &str) -> Option<PathBuf> {
     match std::env::var_os(var) {
         Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
         _ => {
+            // Under CI a missing tool is a failure, never a quiet pass.
+            assert!(
+                !crate::cli::under_ci(),
+                "{var} is not set under CI: .ci/run must install the tool and set it"
+            );
             eprintln!("skipped: {var} is not set (.ci/run installs the tool and sets it)");
             None
         }

@@ -241,6 +241,11 @@ fn node_modules() -> Option<PathBuf> {
     match std::env::var_os("WF_MCP_NODE_MODULES").map(PathBuf::from) {
         Some(dir) if dir.join("@modelcontextprotocol").is_dir() => Some(dir),
         _ => {
+            // Under CI a missing server is a failure, never a quiet pass.
+            assert!(
+                !crate::cli::under_ci(),
+                "WF_MCP_NODE_MODULES does not point at the installed MCP servers under CI: .ci/run must install them"
+            );
             eprintln!(
                 "skipped: WF_MCP_NODE_MODULES does not point at the installed MCP servers (.ci/run installs them)"
             );
