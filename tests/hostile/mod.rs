@@ -14,3 +14,4 @@ mod recipe_mcp;
 mod registry_tokens;
 mod terminal;
 mod wf_state;
+mod widening;
