@@ -429,3 +429,26 @@ fn the_terminal_prompt_shows_the_widening_and_takes_yes_or_no() {
     assert_eq!(approval(&repo)["remembered"], true);
     assert!(!events(&repo.last_trace(), "check_result").is_empty());
 }
+
+#[test]
+fn wf_validate_points_at_a_whole_home_or_root_grant() {
+    let repo = hostile(
+        "true\n",
+        "sandbox:\n  read: [\"/opt\", \"~/\"]\n  write: [\"/\"]\n",
+    );
+    let r = repo.wf(&["validate", "task.yaml"]);
+    r.code(2);
+    for (what, at) in [
+        (
+            "sandbox.read `~/` grants your whole home directory",
+            "task.yaml:10:18",
+        ),
+        (
+            "sandbox.write `/` grants the whole filesystem",
+            "task.yaml:11:11",
+        ),
+    ] {
+        assert!(r.stderr.contains(what), "{}", r.stderr);
+        assert!(r.stderr.contains(at), "{at}: {}", r.stderr);
+    }
+}
