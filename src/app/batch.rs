@@ -73,6 +73,10 @@ pub struct Request {
     pub yes: bool,
     /// Never apply (`wf run --dry-run`).
     pub dry_run: bool,
+    /// Approve the task's sandbox widening in every run (`wf run
+    /// --trust-sandbox`); without it, a task that widens the sandbox is
+    /// refused before any run starts.
+    pub trust_sandbox: bool,
     /// The batch folder, instead of the default.
     pub dir: Option<PathBuf>,
 }
@@ -135,6 +139,9 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
         ));
     }
     let loaded = crate::spec::load(&request.task)?;
+    crate::plan::widening::Widening::of_spec(&loaded.spec)
+        .require_flag(&request.task, request.trust_sandbox, "wf batch")
+        .map_err(Error::Usage)?;
     let task = request
         .task
         .canonicalize()
@@ -509,6 +516,9 @@ impl Batch {
         }
         if self.request.dry_run {
             args.push("--dry-run".into());
+        }
+        if self.request.trust_sandbox {
+            args.push("--trust-sandbox".into());
         }
         let mut inputs = self.manifest.inputs.clone();
         inputs.extend(entry.inputs.clone());

@@ -26,6 +26,8 @@ pub struct Request {
     pub repos: PathBuf,
     /// `--sandbox` for each `wf run`, when given.
     pub sandbox: Option<crate::spec::SandboxMode>,
+    /// `--trust-sandbox` for each `wf run`.
+    pub trust_sandbox: bool,
     /// A cap on what all the runs spend together (US dollars), split
     /// evenly: each run gets `wf run --max-cost-usd X/N` (see
     /// [`run_flags`]).
@@ -63,6 +65,8 @@ pub struct Prepared {
     pub checkpoints: Vec<String>,
     /// `--sandbox` for each `wf run`.
     pub sandbox: Option<crate::spec::SandboxMode>,
+    /// `--trust-sandbox` for each `wf run`.
+    pub trust_sandbox: bool,
     /// Each run's share of the cap, when one was given.
     pub run_cost_cap: Option<f64>,
 }
@@ -72,7 +76,17 @@ pub struct Prepared {
 pub fn prepare(req: &Request) -> Result<Prepared, Error> {
     let cwd = crate::app::current_dir()?;
     let root = crate::app::git_root()?;
-    let loaded = crate::spec::load(&req.task)?;
+    let mut loaded = crate::spec::load(&req.task)?;
+    // `--sandbox off` typed here approves `off` for the jobs, as it does
+    // for one run; anything else wider than the default needs the flag.
+    if let Some(mode) = req.sandbox {
+        loaded.spec.sandbox.mode = mode;
+    }
+    if req.sandbox != Some(crate::spec::SandboxMode::Off) {
+        crate::plan::widening::Widening::of_spec(&loaded.spec)
+            .require_flag(&req.task, req.trust_sandbox, "wf emit")
+            .map_err(Error::Usage)?;
+    }
     let task = relative_to(&root, &cwd.join(&req.task)).ok_or_else(|| {
         Error::Usage(format!(
             "{} is outside the repository {}; the emitted jobs check this repository out \
@@ -136,6 +150,7 @@ pub fn prepare(req: &Request) -> Result<Prepared, Error> {
         key_var,
         checkpoints,
         sandbox: req.sandbox,
+        trust_sandbox: req.trust_sandbox,
         run_cost_cap,
     })
 }
@@ -212,13 +227,16 @@ pub(crate) fn inputs_text(entry: &RepoEntry) -> String {
         .collect()
 }
 
-/// The flags of the `wf run` line: `--sandbox MODE` when given, and the
-/// run's share of the cap (`--max-cost-usd`).
+/// The flags of the `wf run` line: `--sandbox MODE` and `--trust-sandbox`
+/// when given, and the run's share of the cap (`--max-cost-usd`).
 pub(crate) fn run_flags(p: &Prepared) -> String {
     let mut flags = p
         .sandbox
         .map(|m| format!(" --sandbox {}", m.as_str()))
         .unwrap_or_default();
+    if p.trust_sandbox {
+        flags.push_str(" --trust-sandbox");
+    }
     if let Some(share) = p.run_cost_cap {
         flags.push_str(&format!(" --max-cost-usd {share}"));
     }

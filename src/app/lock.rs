@@ -316,9 +316,17 @@ fn pin_servers(
     if servers.is_empty() {
         return Ok(false);
     }
-    // Local servers start confined, as in a run; remote ones are not started.
+    // Local servers start confined, as in a run; remote ones are not
+    // started. A sandbox wider than the default is theirs only once the
+    // user approved it for this task file here (see `app::trust`): until
+    // then they list in the default one.
+    let sandbox = if crate::app::trust::any_remembered(root, &task.source) {
+        task.spec.sandbox.clone()
+    } else {
+        crate::spec::Sandbox::default()
+    };
     if servers.values().any(|s| s.url.is_none()) {
-        crate::app::run::require_sandbox(&task.spec.sandbox)?;
+        crate::app::run::require_sandbox(&sandbox)?;
     }
     let mut matched = false;
     let mut held = old.mcp_pins().clone();
@@ -341,8 +349,7 @@ fn pin_servers(
         pins: &held,
         required: Default::default(),
     };
-    let listed =
-        crate::mcp::list_servers(&servers, &task.spec.sandbox, root, &pins).map_err(usage)?;
+    let listed = crate::mcp::list_servers(&servers, &sandbox, root, &pins).map_err(usage)?;
     for listing in listed.listings.values() {
         let pin = crate::mcp::pin_of(listing);
         mcp.entry(pin.package.clone())

@@ -21,6 +21,7 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod test;
+pub mod trust;
 pub mod validate;
 
 use crate::error::Error;

@@ -137,6 +137,7 @@ pub fn replay(
     cwd: &Path,
     dir: &RunDir,
     current: bool,
+    trust: &crate::app::trust::Asked,
 ) -> Result<Outcome, ReplayError> {
     let trace = crate::record::trace::read(&dir.trace())
         .map_err(|e| ReplayError::Unusable(e.to_string()))?;
@@ -188,6 +189,9 @@ pub fn replay(
     // the run's was; the replay then works in that same directory.
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)
         .map_err(crate::error::Error::from)?;
+    // The task file as it is now passes the same gate as a run's: its
+    // commands run again.
+    crate::app::trust::approve(&mut plan, root, spec_path, &loaded.source, trust)?;
     // MCP tools as the run listed them: a replay starts no server.
     plan.set_mcp(crate::mcp::recorded_listings(&records));
     // The run's `--max-cost-usd`, if it had one.
@@ -311,12 +315,13 @@ pub fn replay_named(
     run: &str,
     current: bool,
     foreign: bool,
+    trust: &crate::app::trust::Asked,
 ) -> Result<(String, Outcome), ReplayError> {
     let cwd = crate::app::current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
     let store = crate::record::store::Store::open(&root).map_err(crate::error::Error::Usage)?;
     let dir = store.resolve(run).map_err(crate::error::Error::Usage)?;
     crate::app::resume::require_own(&store, &dir, foreign)?;
-    let outcome = replay(&root, &cwd, &dir, current)?;
+    let outcome = replay(&root, &cwd, &dir, current, trust)?;
     Ok((dir.id, outcome))
 }

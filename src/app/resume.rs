@@ -252,6 +252,7 @@ pub struct Resuming {
 pub fn resume(
     run: &str,
     foreign: bool,
+    trust: &crate::app::trust::Asked,
     options: RunOptions,
     reporter: &mut dyn Reporter,
     started: &mut dyn FnMut(&Resuming),
@@ -314,6 +315,9 @@ pub fn resume(
         .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)?;
     plan.root = root.clone();
+    // The task file as it is now passes the same gate as a run's: a wider
+    // sandbox than the default needs the user's approval.
+    crate::app::trust::approve(&mut plan, &root, spec_path, &loaded.source, trust)?;
     // MCP tools as the run listed them; a server starts only when the
     // resumed run calls it past what was recorded.
     plan.set_mcp(crate::mcp::recorded_listings(&records));

@@ -30,6 +30,9 @@ pub struct Request {
     pub sandbox: Option<crate::spec::SandboxMode>,
     /// `--max-cost-usd`: a cap on the run's spending below the task's own.
     pub max_cost_usd: Option<f64>,
+    /// `--trust-sandbox`, and whether the user can be asked: how a sandbox
+    /// wider than the default is approved (see [`crate::app::trust`]).
+    pub trust: crate::app::trust::Asked,
 }
 
 /// A run ready to start.
@@ -77,6 +80,19 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
         }
         plan.cap_cost(cap);
     }
+    // A sandbox wider than the default runs nothing, MCP servers included,
+    // before the user approved it.
+    let trust = crate::app::trust::Asked {
+        typed_off: request.sandbox == Some(crate::spec::SandboxMode::Off),
+        ..request.trust
+    };
+    crate::app::trust::approve(
+        &mut plan,
+        &root,
+        &request.spec.display().to_string(),
+        &loaded.source,
+        &trust,
+    )?;
     // Each MCP server is started and its tools listed before anything
     // else: an allowlisted tool it lacks, or tool definitions that changed
     // under the server's pin, stop the run here (exit 2).
@@ -155,8 +171,24 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
         .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     // Listing MCP tools starts each declared server (confined, in a
-    // scratch directory); no model is called.
-    list_mcp(&loaded, &mut plan, false)?;
+    // scratch directory); no model is called. A wider sandbox the user has
+    // not approved is not given to them: they list in the default one.
+    if crate::app::trust::status(&mut plan, &loaded.source) {
+        list_mcp(&loaded, &mut plan, false)?;
+    } else {
+        let wide = std::mem::take(&mut plan.sandbox);
+        let listed = list_mcp(&loaded, &mut plan, false);
+        plan.sandbox = wide;
+        let listings = std::mem::take(&mut plan.mcp);
+        plan.set_mcp(listings);
+        listed?;
+        if !plan.mcp.is_empty() {
+            plan.notes.push(
+                "the MCP servers were listed in the default sandbox: the task's wider one is not approved yet"
+                    .into(),
+            );
+        }
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     missing_programs(&plan.steps, "", &path, &mut plan.notes);
     let fixed = crate::engine::fixed_request_bytes(plan.task_settings());

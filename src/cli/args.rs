@@ -77,6 +77,11 @@ pub enum Command {
         /// trace); `auto` confines them, or refuses where this machine cannot.
         #[arg(long, value_name = "auto|off", value_parser = parse_sandbox_mode)]
         sandbox: Option<crate::spec::SandboxMode>,
+        /// Approve this task file's sandbox widening (`sandbox: off`, network,
+        /// extra read/write roots) without being asked, for CI; remembered for this
+        /// task file in this repository until the file changes.
+        #[arg(long)]
+        trust_sandbox: bool,
         /// Fewer lines: no line per tool call, no final answer of the model.
         #[arg(short, long)]
         quiet: bool,
@@ -117,6 +122,11 @@ pub enum Command {
         /// Run everything and record each diff, but never apply one.
         #[arg(long)]
         dry_run: bool,
+        /// Approve the task's sandbox widening for every run (`wf run
+        /// --trust-sandbox` in each repository); a batch refuses a task that
+        /// widens the sandbox without it.
+        #[arg(long)]
+        trust_sandbox: bool,
         /// Print one JSON object per change of a repository's state on
         /// stdout, then a final object with every repository.
         #[arg(long)]
@@ -175,6 +185,11 @@ pub enum Command {
         /// Compare with another recorded run instead of re-executing.
         #[arg(long, value_name = "RUN2")]
         against: Option<String>,
+        /// Approve this task file's sandbox widening (`sandbox: off`, network,
+        /// extra read/write roots) without being asked (the task file as it is now), for CI; remembered for this
+        /// task file in this repository until the file changes.
+        #[arg(long)]
+        trust_sandbox: bool,
         /// Act on a run your wf did not create in this repository (no valid mark: it came with a clone or from elsewhere); shows its diff first.
         #[arg(long)]
         foreign: bool,
@@ -217,6 +232,11 @@ pub enum Command {
         /// Approve the checkpoints still ahead.
         #[arg(long)]
         yes: bool,
+        /// Approve this task file's sandbox widening (`sandbox: off`, network,
+        /// extra read/write roots) without being asked, for CI; remembered for this
+        /// task file in this repository until the file changes.
+        #[arg(long)]
+        trust_sandbox: bool,
         /// Fewer lines: no line per tool call, no final answer of the model.
         #[arg(short, long)]
         quiet: bool,
@@ -330,6 +350,10 @@ pub struct EmitCommon {
     /// `--sandbox` for each run (`off` where runners cannot confine commands).
     #[arg(long, value_name = "auto|off", value_parser = parse_sandbox_mode)]
     pub sandbox: Option<crate::spec::SandboxMode>,
+    /// Pass `--trust-sandbox` to each run: approve the task's sandbox widening
+    /// (`sandbox: off`, network, extra roots) in the jobs, which cannot ask anyone.
+    #[arg(long)]
+    pub trust_sandbox: bool,
     /// Write to this file instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -91,6 +91,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             cache,
             commit,
             sandbox,
+            trust_sandbox,
             quiet,
             max_cost_usd,
         } => run_workflow(
@@ -102,6 +103,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 cache,
                 sandbox,
                 max_cost_usd,
+                trust: trust(trust_sandbox),
             },
             dry_run,
             yes,
@@ -118,6 +120,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             max_requests,
             yes,
             dry_run,
+            trust_sandbox,
             json,
             dir,
         } => batch::batch(
@@ -130,6 +133,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 max_requests,
                 yes,
                 dry_run,
+                trust_sandbox,
                 dir,
             },
             json,
@@ -152,7 +156,14 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             current,
             against,
             foreign,
-        } => replay(&run, current, against.as_deref(), foreign),
+            trust_sandbox,
+        } => replay(
+            &run,
+            current,
+            against.as_deref(),
+            foreign,
+            &trust(trust_sandbox),
+        ),
         Command::Approve {
             run,
             comment,
@@ -187,9 +198,10 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Resume {
             run,
             yes,
+            trust_sandbox,
             quiet,
             foreign,
-        } => resume(&run, yes, quiet, foreign),
+        } => resume(&run, yes, quiet, foreign, &trust(trust_sandbox)),
         Command::Test { paths } => recipe_tests(&paths),
         Command::Lock { paths, update } => lock(&all_found(&paths)?, update),
         Command::Schema => {
@@ -314,6 +326,7 @@ fn emit_request(common: &args::EmitCommon) -> app::emit::Request {
         task: common.task.clone(),
         repos: common.repos.clone(),
         sandbox: common.sandbox,
+        trust_sandbox: common.trust_sandbox,
         max_cost_usd: common.max_cost_usd,
     }
 }
@@ -477,6 +490,11 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
     if json {
         let mut value = serde_json::to_value(&plan).expect("plan serializes");
         value["fixed_request_bytes"] = fixed.into();
+        let widening = plan.widening();
+        if !widening.is_empty() {
+            value["sandbox_widening"] =
+                serde_json::to_value(&widening).expect("a widening serializes");
+        }
         let text = serde_json::to_string_pretty(&value).expect("plan serializes");
         // Tool descriptions come from MCP servers: no raw control codes.
         outln!("{}", crate::report::text::escape_json(&text));
@@ -486,6 +504,22 @@ fn plan(spec_path: &Path, inputs: &[String], json: bool) -> Result<Exit, Error> 
     Ok(Exit::Success)
 }
 
+/// Whether the person can be asked: stdin and stderr are terminals.
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// How a sandbox wider than the default is approved: `--trust-sandbox`,
+/// else at the terminal when there is one (see [`app::trust`]).
+fn trust(flag: bool) -> app::trust::Asked {
+    app::trust::Asked {
+        flag,
+        typed_off: false,
+        interactive: interactive(),
+    }
+}
+
 /// How runs talk to the person: whether they can be asked, and colors.
 fn options(yes: bool, dry_run: bool, commit: bool) -> RunOptions {
     use std::io::IsTerminal;
@@ -493,7 +527,7 @@ fn options(yes: bool, dry_run: bool, commit: bool) -> RunOptions {
     RunOptions {
         yes,
         dry_run,
-        interactive: std::io::stdin().is_terminal() && terminal,
+        interactive: interactive(),
         color: terminal && std::env::var_os("NO_COLOR").is_none(),
         commit,
     }
@@ -690,7 +724,13 @@ fn show_foreign(run: &str, foreign: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn replay(run: &str, current: bool, against: Option<&str>, foreign: bool) -> Result<Exit, Error> {
+fn replay(
+    run: &str,
+    current: bool,
+    against: Option<&str>,
+    foreign: bool,
+    trust: &app::trust::Asked,
+) -> Result<Exit, Error> {
     if let Some(other) = against {
         let compared = app::replay::against(run, other)?;
         return Ok(match compared.divergence {
@@ -714,7 +754,7 @@ fn replay(run: &str, current: bool, against: Option<&str>, foreign: bool) -> Res
         });
     }
     show_foreign(run, foreign)?;
-    match app::replay::replay_named(run, current, foreign) {
+    match app::replay::replay_named(run, current, foreign, trust) {
         Ok((id, app::replay::Outcome::Reproduced(n, notes))) => {
             outln!("run {id}: reproduced {n} events");
             for note in &notes {
@@ -756,12 +796,19 @@ fn decide(run: &str, decision: app::resume::Decision) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-fn resume(run: &str, yes: bool, quiet: bool, foreign: bool) -> Result<Exit, Error> {
+fn resume(
+    run: &str,
+    yes: bool,
+    quiet: bool,
+    foreign: bool,
+    trust: &app::trust::Asked,
+) -> Result<Exit, Error> {
     show_foreign(run, foreign)?;
     let mut reporter = crate::report::progress::Plain::new(quiet);
     let outcome = app::resume::resume(
         run,
         foreign,
+        trust,
         options(yes, false, false),
         &mut reporter,
         &mut |r: &app::resume::Resuming| {

@@ -536,6 +536,7 @@ impl Executor<'_> {
             conversation: (self.conversation != ConversationPolicy::NONE)
                 .then_some(self.conversation),
             max_cost_usd: plan.cost_cap,
+            sandbox_approval: plan.sandbox_approval.clone().map(Box::new),
             at: crate::sys::clock::now_rfc3339(),
         })?;
         for pin in &plan.recipes {

@@ -26,6 +26,7 @@
 
 mod bound;
 mod fingerprint;
+pub mod widening;
 
 use bound::bound;
 pub use fingerprint::fingerprint;
@@ -83,6 +84,11 @@ pub struct Plan {
     /// `sandbox:` (a recipe's own is not applied: its caller's sandbox
     /// decides), with `--sandbox` applied.
     pub sandbox: crate::spec::Sandbox,
+    /// How the user approved the plan's [`widening::Widening`], once they
+    /// did (set by `wf run` before anything starts, see
+    /// [`crate::app::trust`]); recorded in `run_started`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox_approval: Option<widening::Approval>,
     /// Every recipe `uses:` resolved to, sorted by reference.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recipes: Vec<Pin>,
@@ -168,6 +174,11 @@ impl Plan {
         )
     }
 
+    /// What the plan's commands get beyond the default sandbox.
+    pub fn widening(&self) -> widening::Widening {
+        widening::Widening::of(self)
+    }
+
     /// The one agent step of a single-prompt task file.
     pub fn implicit_step(&self) -> Option<&AgentStep> {
         match self.steps.as_slice() {
@@ -215,6 +226,10 @@ pub enum PlanError {
     /// not load.
     #[error("{0}")]
     Recipe(String),
+    /// A sandbox root no approval makes acceptable (see
+    /// [`widening::check_grants`]).
+    #[error("{0}")]
+    Sandbox(String),
 }
 
 impl From<String> for PlanError {
@@ -384,6 +399,8 @@ pub fn make(
     root: &Path,
     resolver: &mut Resolver,
 ) -> Result<Plan, PlanError> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    widening::check_grants(&loaded.spec.sandbox, home.as_deref()).map_err(PlanError::Sandbox)?;
     let base = Base::of_task(loaded);
     let mut plan = build(loaded, given, root, resolver, &base, &mut Vec::new(), "")?;
     let mut pins = Vec::new();
@@ -568,6 +585,7 @@ fn build(
         limits: spec.limits.clone(),
         cost_cap: None,
         sandbox: spec.sandbox.clone(),
+        sandbox_approval: None,
         recipes: Vec::new(),
         notes,
         mcp: BTreeMap::new(),

@@ -580,6 +580,7 @@ mod tests {
             sandbox: None,
             conversation: None,
             max_cost_usd: None,
+            sandbox_approval: None,
             at: at.into(),
         }
     }

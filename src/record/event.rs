@@ -262,6 +262,12 @@ pub enum Event {
         /// --max-cost-usd`), besides the task's own.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_cost_usd: Option<f64>,
+        /// How the user approved the run's sandbox widening (`sandbox:
+        /// off`, network, extra roots; see [`crate::plan::widening`]).
+        /// Absent when the run's sandbox is the default, and in traces of
+        /// wf before approvals were asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sandbox_approval: Option<Box<crate::plan::widening::Approval>>,
         /// Wall-clock start (RFC 3339).
         at: String,
     },
@@ -565,11 +571,14 @@ impl Event {
         match self {
             // The trace format is not the run's course: a run recorded in
             // an older format replays the same.
+            // How the widening was approved differs between faithful runs
+            // (who, how, when); what it widens is in `sandbox`.
             Event::RunStarted { .. } => &[
                 "wf_version",
                 "trace_version",
                 "run_id",
                 "base_revision",
+                "sandbox_approval",
                 "at",
             ],
             Event::ModelResponse { .. } => &["cache_hit"],

@@ -1190,6 +1190,7 @@ mod tests {
             sandbox: None,
             conversation: None,
             max_cost_usd: None,
+            sandbox_approval: None,
             at: "2024-01-01T00:00:00Z".into(),
         }
     }

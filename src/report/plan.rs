@@ -235,6 +235,7 @@ fn render_raw(plan: &Plan, fixed_request_bytes: u64) -> String {
         bytes(l.max_write_bytes)
     );
     sandbox(&mut o, &plan.sandbox);
+    widening(&mut o, plan);
     if !plan.notes.is_empty() {
         let _ = writeln!(o, "\nnotes");
         for note in &plan.notes {
@@ -264,6 +265,35 @@ fn sandbox(o: &mut String, s: &crate::spec::Sandbox) {
         let _ = write!(line, "; also writes {}", s.write.join(", "));
     }
     let _ = writeln!(o, "{line}");
+}
+
+/// What the plan's commands get beyond the default sandbox, if anything,
+/// and whether the user approved it (see [`crate::plan::widening`]).
+fn widening(o: &mut String, plan: &Plan) {
+    let widening = plan.widening();
+    if widening.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "sandbox widening (a run needs your approval of it):");
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    for line in widening.lines(home.as_deref()) {
+        let _ = writeln!(o, "  - {line}");
+    }
+    match &plan.sandbox_approval {
+        Some(a) => {
+            let _ = writeln!(
+                o,
+                "  approved by {} via {} at {}, for this task file in this repository",
+                a.by, a.via, a.at
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "  NOT APPROVED: `wf run` asks on a terminal; --trust-sandbox approves it (CI)"
+            );
+        }
+    }
 }
 
 /// The steps, recipe steps with their own steps indented below them.

@@ -85,6 +85,12 @@
 //! readable *within the read roots* (e.g. `/etc/shadow` if it is `0640`).
 //! Run wf as an ordinary user for the ordinary Unix permissions on top.
 //!
+//! What the task file adds (`sandbox: off`, `network`, extra roots) is
+//! the repository's to ask for and the user's to grant: a run starts
+//! nothing under a wider sandbox than the default before the user
+//! approved that exact widening, and roots covering `/` or the home
+//! directory are refused ([`crate::plan::widening`], [`crate::app::trust`]).
+//!
 //! # Decisions
 //!
 //! - **Capabilities** are dropped with the bounding set (irreversible, and an

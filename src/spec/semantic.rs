@@ -48,6 +48,24 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
                     )
                     .with_help("sandbox roots name places outside the repository, such as `~/.m2` or `/opt/sdk`"),
                 );
+                continue;
+            }
+            // `/`, `~/`, `~/.`: everything (see `plan::widening`, which
+            // also refuses parents of the home directory and links to it).
+            let rest = path.strip_prefix('~').unwrap_or(path);
+            if rest.split('/').all(|c| c.is_empty() || c == ".") {
+                let whole = if path.starts_with('~') {
+                    "your whole home directory"
+                } else {
+                    "the whole filesystem"
+                };
+                out.push(
+                    Diagnostic::new(
+                        at(&format!("/sandbox/{key}/{i}")),
+                        format!("sandbox.{key} `{path}` grants {whole} to every command; wf refuses it"),
+                    )
+                    .with_help("name the directories the commands need (such as `~/.m2`), or say `sandbox: off`, which wf asks you about"),
+                );
             }
         }
     }

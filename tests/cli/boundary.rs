@@ -416,7 +416,8 @@ steps:
         .commit();
     // The task's own command wrote `hooks/` (part of the change, shown by
     // the dry run); what matters is that the planted program never ran.
-    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    repo.wf(&["run", "task.yaml", "--dry-run", "--trust-sandbox"])
+        .code(0);
     let trace = repo.last_trace();
     assert!(
         !events(&trace, "step_finished").is_empty(),

@@ -477,7 +477,7 @@ prompt: Echo, then write the answer.
             .count()
     };
     // No terminal, no --yes: the run stops at the apply checkpoint.
-    repo.wf(&["run", "task.yaml"]).code(3);
+    repo.wf(&["run", "task.yaml", "--trust-sandbox"]).code(3);
     assert!(!repo.exists("out/answer.txt"));
     // Once to list its tools, once in the workspace for the call.
     assert_eq!(starts(), 2, "{}", std::fs::read_to_string(&log).unwrap());

@@ -13,7 +13,7 @@ mod live;
 mod mcp;
 mod names;
 mod plan;
-mod pty;
+pub mod pty;
 mod recipes;
 mod replay;
 mod report;

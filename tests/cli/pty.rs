@@ -20,6 +20,17 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
 
 /// Runs wf with `args` on a pseudo-terminal, as [`run_on_pty`] does.
 fn wf_on_pty(repo: &Repo, args: &[&str], answers: &[&str]) -> (i32, String) {
+    wf_on_pty_asked(repo, args, "Apply this change to your tree?", answers)
+}
+
+/// Runs wf with `args` on a pseudo-terminal, answering `answers` in turn
+/// each time `question` appears; (exit code, everything shown).
+pub fn wf_on_pty_asked(
+    repo: &Repo,
+    args: &[&str],
+    question: &str,
+    answers: &[&str],
+) -> (i32, String) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two fresh descriptors into the given integers.
     let rc = unsafe {
@@ -82,11 +93,7 @@ fn wf_on_pty(repo: &Repo, args: &[&str], answers: &[&str]) -> (i32, String) {
             );
             return (status.code().unwrap_or(-1), shown.lock().unwrap().clone());
         }
-        let questions = shown
-            .lock()
-            .unwrap()
-            .matches("Apply this change to your tree?")
-            .count();
+        let questions = shown.lock().unwrap().matches(question).count();
         if questions > asked && asked < answers.len() {
             if answers[asked] == CTRL_C {
                 // SAFETY: only sends a signal to the group wf leads.

@@ -171,7 +171,9 @@ checks:
 ",
     )
     .commit();
-    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    // The approval is remembered: the replay runs the check again without it.
+    repo.wf(&["run", "task.yaml", "--yes", "--trust-sandbox"])
+        .code(0);
     let r = repo.wf(&["replay", "last"]);
     r.code(0);
     assert!(r.stdout.contains("reproduced"), "{}", r.stdout);

@@ -153,7 +153,7 @@ fn a_run_killed_during_a_long_check_resumes_without_repeating_model_requests() {
     .commit();
     let server = TestServer::start(vec![tool_turn(), done_turn()]);
     let mut child = std::process::Command::new(super::wf_bin())
-        .args(["run", "task.yaml", "--yes"])
+        .args(["run", "task.yaml", "--yes", "--trust-sandbox"])
         .current_dir(repo.path())
         .envs(repo.xdg())
         .env("ANTHROPIC_BASE_URL", &server.url)

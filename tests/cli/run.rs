@@ -461,7 +461,7 @@ fn apply_is_refused_when_the_user_changed_the_same_file() {
         ),
         WRITE_TOML,
     );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    let r = repo.wf(&["run", "task.yaml", "--yes", "--trust-sandbox"]);
     r.code(1);
     assert_eq!(
         repo.read("config/app.toml"),

@@ -403,7 +403,8 @@ fn the_network_is_cut_unless_the_task_allows_it() {
         "python3 evil.py",
         "sandbox: { network: true }\n",
     );
-    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    repo.wf(&["run", "task.yaml", "--dry-run", "--trust-sandbox"])
+        .code(0);
     let output = check_output(&repo);
     assert!(output.contains("ESCAPED connect"), "{output}");
     assert!(accepted(&listener), "the listener got no connection");
@@ -546,7 +547,8 @@ fn a_daemon_started_by_a_check_does_not_outlive_it() {
     );
     let before = repo.status();
 
-    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    repo.wf(&["run", "task.yaml", "--dry-run", "--trust-sandbox"])
+        .code(0);
 
     assert!(check_output(&repo).contains("detached"));
     assert!(started.exists(), "the daemon never started");
@@ -821,7 +823,8 @@ checkpoints: { apply: false }
         )
         .file("turns.yaml", "turns:\n  - text: unused\n")
         .commit();
-    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    repo.wf(&["run", "task.yaml", "--dry-run", "--trust-sandbox"])
+        .code(0);
     let trace = repo.last_trace();
     let outputs: Vec<String> = events(&trace, "step_finished")
         .iter()

@@ -138,7 +138,12 @@ fn ctrl_c_during_a_check_stops_everything_and_resume_finishes_the_run() {
         ),
         outside.path(),
     );
-    let mut child = spawn_wf(&repo, &["run", "task.yaml", "--yes"], tmp.path(), &[]);
+    let mut child = spawn_wf(
+        &repo,
+        &["run", "task.yaml", "--yes", "--trust-sandbox"],
+        tmp.path(),
+        &[],
+    );
     // The shell's command line carries the marker before it has run
     // anything: wait for its mark too.
     wait_for("the check to start", Duration::from_secs(60), || {
@@ -200,7 +205,12 @@ fn sighup_again_and_again_stops_the_run_once() {
     let tmp = tempfile::tempdir().unwrap();
     let marker = unique_marker();
     let repo = repo(&format!("sleep {marker}"), outside.path());
-    let mut child = spawn_wf(&repo, &["run", "task.yaml", "--yes"], tmp.path(), &[]);
+    let mut child = spawn_wf(
+        &repo,
+        &["run", "task.yaml", "--yes", "--trust-sandbox"],
+        tmp.path(),
+        &[],
+    );
     wait_for("the check to start", Duration::from_secs(60), || {
         !with_marker(&marker).is_empty()
     });
@@ -272,7 +282,12 @@ fn a_model_request_in_flight_ends_the_run_when_it_returns_and_a_second_ctrl_c_ex
         ("ANTHROPIC_BASE_URL", server.url.as_str()),
         ("ANTHROPIC_API_KEY", "sk-test-signals"),
     ];
-    let mut child = spawn_wf(&repo, &["run", "task.yaml", "--yes"], tmp.path(), &env);
+    let mut child = spawn_wf(
+        &repo,
+        &["run", "task.yaml", "--yes", "--trust-sandbox"],
+        tmp.path(),
+        &env,
+    );
     wait_for("the model request", Duration::from_secs(60), || {
         !server.requests().is_empty()
     });
@@ -289,7 +304,12 @@ fn a_model_request_in_flight_ends_the_run_when_it_returns_and_a_second_ctrl_c_ex
         ("ANTHROPIC_BASE_URL", server.url.as_str()),
         ("ANTHROPIC_API_KEY", "sk-test-signals"),
     ];
-    let mut child = spawn_wf(&repo, &["run", "task.yaml", "--yes"], tmp.path(), &env);
+    let mut child = spawn_wf(
+        &repo,
+        &["run", "task.yaml", "--yes", "--trust-sandbox"],
+        tmp.path(),
+        &env,
+    );
     wait_for("the model request", Duration::from_secs(60), || {
         !server.requests().is_empty()
     });

@@ -161,7 +161,7 @@ checks:
         .file("quick.turns.yaml", "turns:\n  - text: Nothing to do.\n")
         .commit();
     let mut slow = Command::new(super::wf_bin())
-        .args(["run", "slow.yaml", "--dry-run"])
+        .args(["run", "slow.yaml", "--dry-run", "--trust-sandbox"])
         .current_dir(repo.path())
         .envs(repo.xdg())
         .env("TMPDIR", repo.tmp())

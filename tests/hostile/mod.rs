@@ -19,3 +19,4 @@ mod symlink_race;
 mod terminal;
 mod textconv;
 mod wf_state;
+mod widening;
