@@ -41,6 +41,8 @@ pub struct GitError {
 pub struct Git {
     cmd: Command,
     what: Vec<String>,
+    /// What the command reads on its standard input (none: `/dev/null`).
+    input: Option<Vec<u8>>,
 }
 
 /// Settings given on every command line: they win over every config file.
@@ -111,6 +113,7 @@ impl Git {
         Git {
             cmd,
             what: Vec::new(),
+            input: None,
         }
     }
 
@@ -139,6 +142,12 @@ impl Git {
         self
     }
 
+    /// Gives the command `input` on its standard input.
+    pub fn input(&mut self, input: impl Into<Vec<u8>>) -> &mut Git {
+        self.input = Some(input.into());
+        self
+    }
+
     /// Uses `index` instead of the repository's own index.
     pub fn index(&mut self, index: &Path) -> &mut Git {
         self.env("GIT_INDEX_FILE", index)
@@ -158,10 +167,33 @@ impl Git {
         if self.what.first().map(String::as_str) != Some("apply") {
             self.cmd.env("GIT_ATTR_SOURCE", EMPTY_TREE);
         }
-        let out = self.cmd.output().map_err(|e| GitError {
+        let cannot = |e: std::io::Error| GitError {
             args: args.clone(),
             stderr: format!("cannot run git: {e}"),
-        })?;
+        };
+        let out = match self.input.take() {
+            None => self.cmd.output().map_err(cannot)?,
+            Some(input) => {
+                let mut child = self
+                    .cmd
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .map_err(cannot)?;
+                let stdin = child.stdin.take();
+                // Written from another thread while this one reads the
+                // output: neither pipe can fill up and stall git.
+                let writer = std::thread::spawn(move || {
+                    use std::io::Write;
+                    // git may stop reading early; its exit status says why.
+                    let _ = stdin.map(|mut pipe| pipe.write_all(&input));
+                });
+                let out = child.wait_with_output().map_err(cannot)?;
+                let _ = writer.join();
+                out
+            }
+        };
         if out.status.success() {
             Ok(out.stdout)
         } else {

@@ -4,6 +4,7 @@
 mod confined;
 mod credentials;
 mod fds;
+mod git_objects;
 mod host_sockets;
 mod keyring;
 mod proc_view;
