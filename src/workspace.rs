@@ -77,14 +77,48 @@
 //!
 //! Checks in a fresh copy must not rebuild the world, and no command of a
 //! run may change the user's tree — not even its build output, which the
-//! user runs later. So wf shares caches, never the user's own directories
-//! for writing: for a Cargo project (a `Cargo.toml` at the root), checks
+//! user runs later. So wf keeps caches of its own, never the user's own
+//! directories for writing. A cache that commands write and a later run
+//! executes from is also a way for one run to change what another runs:
+//! a test binary replaced and dated in the future passes `cargo test` on
+//! failing code, since Cargo trusts its fingerprints and mtimes. The rule
+//! is: **no run's commands change what a later run executes, unless that
+//! run's change was applied.**
+//!
+//! For a Cargo project (a `Cargo.toml` at the root), a live run's checks
 //! and `shell` commands get `CARGO_TARGET_DIR` pointing at a target
-//! directory of wf's own for this repository
-//! (`$TMPDIR/wf-<uid>/wf-cache-<hash of the repository path>/cargo-target`),
-//! kept from run to run, so dependencies are compiled once and only the
-//! workspace's own crates after that. The first run of a repository
-//! compiles its dependencies there. An ignored `node_modules/` at the root
+//! directory of the *task*: keyed by the repository and the hash of the
+//! task file (`$TMPDIR/wf-<uid>/wf-cache-<repository>/cargo-<task>-<n>`),
+//! so one task's runs never execute what another task's commands built.
+//! A run holds it by a lock (a concurrent run of the same task takes the
+//! next `n`), and it is kept for the task's next run only when the run's
+//! change was applied (approved at the apply checkpoint, `--yes`, or a
+//! task that turns the checkpoint off): the record of that
+//! (`cargo-<task>-<n>.kept`, outside any write root) is removed when a run
+//! starts using the directory and written back only after the apply.
+//! Any other end — a dry run, a rejection, failed checks, an error, a
+//! crash — leaves it unkept, and the next run empties it first. So what
+//! dependencies cost is paid once per task while its runs are applied, and
+//! again after a run that was not. Replays, resumed runs and the listing
+//! of MCP servers get a scratch target directory in the run's temp
+//! directory, gone with the run.
+//!
+//! Weighed and not chosen: one cache per repository (any run's commands
+//! reach every later run, which is the attack); mtimes in the future
+//! refused (a replaced file with a plausible mtime, or a replaced
+//! dependency `.rlib`, which Cargo never re-checks, still gets through); a
+//! copy of the cache per run promoted after an approved run (the copy
+//! costs what the target directory weighs, gigabytes, on every run, where
+//! reflinks are not available); an overlay mount per run over a trusted
+//! cache (no copy, but the sandbox would mount it — overlayfs in a user
+//! namespace, Linux 5.11 — and promoting its upper layer asks the same
+//! question of trust; a later option). What an applied run's commands left
+//! in its task's cache, the next run of that task trusts: approving a
+//! run's change trusts what its commands did (the trace lists every
+//! command and `shell` call). Commands of a run with `sandbox: off` can
+//! write anything the user can, caches included.
+//!
+//! An ignored `node_modules/` at the root
 //! is symlinked into the workspace read-only: sandboxed commands may read
 //! it ([`Workspace::sandbox_read`]) but not write it. The model's file
 //! tools cannot follow these links (they lead outside the workspace).
@@ -248,8 +282,23 @@ pub struct Workspace {
     /// run records as `start.patch` so that replay and resume can rebuild
     /// the start.
     pub start_patch: Option<String>,
+    /// The task's Cargo target directory, when [`Workspace::use_task_cache`]
+    /// gave the run one.
+    build_cache: Option<BuildCache>,
     /// Held while the workspace lives: its slot is ours.
     _slot: FileLock,
+}
+
+/// A task's Cargo target directory, held by this run.
+#[derive(Debug)]
+struct BuildCache {
+    /// `$TMPDIR/wf-<uid>/wf-cache-<repository>/cargo-<task>-<n>`.
+    dir: PathBuf,
+    /// `<dir>.kept`: present while the directory holds only what runs whose
+    /// change was applied left in it.
+    kept: PathBuf,
+    /// Held while the run uses it: no other run writes it meanwhile.
+    _lock: FileLock,
 }
 
 /// The paths of a workspace slot: the copy itself and wf's files next to
@@ -559,6 +608,7 @@ impl Workspace {
             // nothing of the user's `.git` is readable by a command.
             sandbox_read: Vec::new(),
             sandbox_write: Vec::new(),
+            build_cache: None,
             _slot: lock,
         };
         let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
@@ -796,6 +846,81 @@ impl Drop for Workspace {
 }
 
 impl Workspace {
+    /// Gives the run's commands the Cargo target directory of the task
+    /// whose hash is `task` (in a Cargo project; else nothing), kept from
+    /// run to run so dependencies compile once — on the terms of the
+    /// module documentation ("Build caches"): the directory is the task's
+    /// own, used by one run at a time, and started empty unless every run
+    /// that used it before had its change applied
+    /// ([`Workspace::keep_build_cache`]).
+    pub fn use_task_cache(&mut self, task: &str) -> Result<(), WorkspaceError> {
+        if !self.origin.join("Cargo.toml").is_file() {
+            return Ok(());
+        }
+        let repo = sha256_hex(self.origin.to_string_lossy().as_bytes());
+        let task = sha256_hex(task.as_bytes());
+        let root = private_root()?.join(format!("wf-cache-{}", &repo[..12]));
+        private_dir(&root)?;
+        // The one target directory every run of the repository shared
+        // before (wf 0.1): any run's commands could have written it.
+        force_remove(&root.join("cargo-target"))?;
+        let mut claimed = None;
+        for n in 0..64 {
+            let dir = root.join(format!("cargo-{}-{n}", &task[..12]));
+            if let crate::sys::lock::Taken::Yes(lock) =
+                crate::sys::lock::take(&dir.with_extension("lock"))
+                    .map_err(io("cannot lock a build cache"))?
+            {
+                claimed = Some((dir, lock));
+                break;
+            }
+        }
+        let Some((dir, lock)) = claimed else {
+            return Err(WorkspaceError::Io {
+                context: "every build cache of this task is in use".into(),
+                source: std::io::Error::other("64 concurrent runs"),
+            });
+        };
+        let kept = dir.with_extension("kept");
+        if !kept.is_file() {
+            // The last run that used it did not have its change applied
+            // (or never ended): what its commands wrote goes.
+            force_remove(&dir)?;
+        }
+        // In use from now on: kept again only if this run's change is
+        // applied.
+        let _ = std::fs::remove_file(&kept);
+        if kept.exists() {
+            return Err(WorkspaceError::Io {
+                context: format!("cannot clear {}", kept.display()),
+                source: std::io::Error::other("it is still there"),
+            });
+        }
+        private_dir(&dir)?;
+        let value = dir.to_string_lossy().into_owned();
+        self.env.retain(|(key, _)| key != "CARGO_TARGET_DIR");
+        self.env.push(("CARGO_TARGET_DIR".to_string(), value));
+        self.sandbox_write.push(dir.clone());
+        self.build_cache = Some(BuildCache {
+            dir,
+            kept,
+            _lock: lock,
+        });
+        Ok(())
+    }
+
+    /// Says that the run's change was applied: its task's Cargo target
+    /// directory (if [`Workspace::use_task_cache`] gave it one) is kept for
+    /// the task's next run. Without this call the next run starts it empty.
+    pub fn keep_build_cache(&self) -> Result<(), WorkspaceError> {
+        match &self.build_cache {
+            Some(cache) if cache.dir.is_dir() => {
+                std::fs::write(&cache.kept, b"").map_err(io("cannot keep the build cache"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Says that commands of this run will run unconfined (`sandbox: off`)
     /// in the copy: they could change its `.git`, which confined commands
     /// only see read-only, so the next run of this slot starts from a new
@@ -1186,17 +1311,14 @@ pub fn diffstat(patch: &str) -> Vec<(String, usize, usize)> {
 
 fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
     if origin.join("Cargo.toml").is_file() {
-        let key = sha256_hex(origin.to_string_lossy().as_bytes());
-        let cache = private_root()?.join(format!("wf-cache-{}", &key[..12]));
-        private_dir(&cache)?;
-        let target = cache.join("cargo-target");
-        std::fs::create_dir_all(&target)
-            .map_err(io(format!("cannot create {}", target.display())))?;
+        // A scratch target directory in the run's own temp dir, gone with
+        // the run; a live run of a task swaps in that task's cache
+        // ([`Workspace::use_task_cache`]).
+        let target = ws.tmp.join("cargo-target");
         ws.env.push((
             "CARGO_TARGET_DIR".to_string(),
             target.to_string_lossy().into_owned(),
         ));
-        ws.sandbox_write.push(target);
     }
     let modules = origin.join("node_modules");
     if modules.is_dir() && ws.dir.join("node_modules").symlink_metadata().is_err() {
