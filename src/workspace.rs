@@ -63,9 +63,10 @@
 //! start adds: while `HEAD` moves forward, a pack per move of the objects
 //! the old tree lacked; to a commit that does not descend from the last
 //! one (another branch, a rewritten history), the store is made again
-//! ([`sync_objects`]). The uncommitted objects of a start, and whatever
-//! wf wrote in the slot during a run, are dropped at the next start. wf's
-//! own git calls in the slot use the same store. The run's
+//! ([`sync_objects`]). The uncommitted objects of a start are dropped at
+//! the next start that differs; the objects wf wrote in the slot during a
+//! run (its change, staged) at the next start. wf's own git calls in the
+//! slot use the same store. The run's
 //! change is `git diff --binary` against the start's tree, which `git
 //! apply` takes back in the user's tree. wf's git calls ignore the user's
 //! and the system's git config so that settings such as `diff.noprefix`
@@ -954,6 +955,8 @@ const MAX_PACKS: usize = 16;
 struct HeldObjects {
     commit: Option<String>,
     base: Vec<String>,
+    /// The starting tree whose uncommitted objects `uncommitted` holds.
+    tree: Option<String>,
     uncommitted: Vec<String>,
 }
 
@@ -969,6 +972,7 @@ impl HeldObjects {
             match line.split_once(' ') {
                 Some(("commit", id)) if is_object_id(id) => held.commit = Some(id.to_string()),
                 Some(("base", name)) if is_object_id(name) => held.base.push(name.to_string()),
+                Some(("tree", id)) if is_object_id(id) => held.tree = Some(id.to_string()),
                 Some(("uncommitted", name)) if is_object_id(name) => {
                     held.uncommitted.push(name.to_string())
                 }
@@ -985,6 +989,9 @@ impl HeldObjects {
         }
         for name in &self.base {
             text.push_str(&format!("base {name}\n"));
+        }
+        if let Some(tree) = &self.tree {
+            text.push_str(&format!("tree {tree}\n"));
         }
         for name in &self.uncommitted {
             text.push_str(&format!("uncommitted {name}\n"));
@@ -1013,9 +1020,10 @@ fn is_object_id(id: &str) -> bool {
 /// what the old tree had stays, and is reachable from the start commit's
 /// history. Otherwise (another branch, a rewritten history, no record of
 /// the store) the store is made again from nothing. The uncommitted
-/// objects of the last start, the loose objects wf wrote in the slot, any
-/// pack the record does not name, and the alternates file of an older wf
-/// go every time.
+/// objects of the last start go unless the start is the same again (then
+/// they are kept, not copied twice); the loose objects wf wrote in the
+/// slot, any pack the record does not name, and the alternates file of an
+/// older wf go every time.
 fn sync_objects(
     origin: &Path,
     dir: &Path,
@@ -1050,8 +1058,15 @@ fn sync_objects(
     if !keep_base {
         held.base.clear();
     }
-    held.uncommitted.clear();
-    remove_packs_but(&packs, &held.base);
+    // The same start as the last run's (same commit, same uncommitted
+    // state): its uncommitted objects are there already.
+    let same_start = held.commit.as_deref() == commit && held.tree.as_deref() == tree;
+    if !same_start {
+        held.uncommitted.clear();
+        held.tree = None;
+    }
+    let kept: Vec<String> = held.base.iter().chain(&held.uncommitted).cloned().collect();
+    remove_packs_but(&packs, &kept);
     if let Some(new) = commit
         && held.commit.as_deref() != Some(new)
     {
@@ -1062,12 +1077,13 @@ fn sync_objects(
         held.base.extend(pack_into(origin, &packs, &revs)?);
     }
     held.commit = commit.map(str::to_string);
-    if let Some(tree) = tree {
+    if let Some(tree) = tree.filter(|_| !same_start) {
         let revs = match commit {
             Some(commit) => format!("{tree}\n^{commit}^{{tree}}\n"),
             None => format!("{tree}\n"),
         };
         held.uncommitted = pack_into(origin, &packs, &revs)?;
+        held.tree = Some(tree.to_string());
     }
     held.write(dir)
 }
@@ -1776,6 +1792,11 @@ mod tests {
             "HEAD is the start commit"
         );
         assert_eq!(packs_in(s), 2, "the commit's pack and the uncommitted one");
+        // The same start again: nothing copied, nothing dropped.
+        let before = HeldObjects::read(s);
+        sync_objects(o, s, Some(&c1), Some(&start)).unwrap();
+        assert_eq!(HeldObjects::read(s), before);
+        assert!(holds(s, &blob_of(o, "uncommitted once\n")));
 
         // HEAD moves forward: one pack more, with only what is new; the
         // last start's uncommitted objects are gone.
