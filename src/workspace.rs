@@ -45,8 +45,28 @@
 //! after the run; delete `$TMPDIR/wf-<uid>/wf-ws-*` when no wf runs to
 //! reclaim the space.
 //!
-//! The slot's git borrows the user's object store (a read-only alternate):
-//! no object is written for a file the repository already holds. The run's
+//! # The slot's objects
+//!
+//! Commands of a run read the slot's `.git` (read-only), so what its git
+//! can reach is what a check can read. The slot therefore has an object
+//! store of its own holding only what the start reaches — the start
+//! commit, its tree, and the starting tree's uncommitted files — and
+//! nothing of the user's other branches, tags, stash or unreachable
+//! objects; the user's `.git` is not among the sandbox's read roots. The
+//! start commit is the slot's `HEAD`, as a shallow root: `git log -1`,
+//! `git show HEAD:path`, `git diff` and `git status` work in a check; the
+//! history before it is not there (as in a CI checkout of depth 1), which
+//! keeps the cost to the size of the tree, not of the history, and keeps
+//! content the history dropped out of reach too. wf copies the objects
+//! from the user's repository with `git pack-objects` (compressed data and
+//! deltas reused, no delta search), once per slot, then only what a new
+//! start adds: while `HEAD` moves forward, a pack per move of the objects
+//! the old tree lacked; to a commit that does not descend from the last
+//! one (another branch, a rewritten history), the store is made again
+//! ([`sync_objects`]). The uncommitted objects of a start are dropped at
+//! the next start that differs; the objects wf wrote in the slot during a
+//! run (its change, staged) at the next start. wf's own git calls in the
+//! slot use the same store. The run's
 //! change is `git diff --binary` against the start's tree, which `git
 //! apply` takes back in the user's tree. wf's git calls ignore the user's
 //! and the system's git config so that settings such as `diff.noprefix`
@@ -58,14 +78,48 @@
 //!
 //! Checks in a fresh copy must not rebuild the world, and no command of a
 //! run may change the user's tree — not even its build output, which the
-//! user runs later. So wf shares caches, never the user's own directories
-//! for writing: for a Cargo project (a `Cargo.toml` at the root), checks
+//! user runs later. So wf keeps caches of its own, never the user's own
+//! directories for writing. A cache that commands write and a later run
+//! executes from is also a way for one run to change what another runs:
+//! a test binary replaced and dated in the future passes `cargo test` on
+//! failing code, since Cargo trusts its fingerprints and mtimes. The rule
+//! is: **no run's commands change what a later run executes, unless that
+//! run's change was applied.**
+//!
+//! For a Cargo project (a `Cargo.toml` at the root), a live run's checks
 //! and `shell` commands get `CARGO_TARGET_DIR` pointing at a target
-//! directory of wf's own for this repository
-//! (`$TMPDIR/wf-<uid>/wf-cache-<hash of the repository path>/cargo-target`),
-//! kept from run to run, so dependencies are compiled once and only the
-//! workspace's own crates after that. The first run of a repository
-//! compiles its dependencies there. An ignored `node_modules/` at the root
+//! directory of the *task*: keyed by the repository and the hash of the
+//! task file (`$TMPDIR/wf-<uid>/wf-cache-<repository>/cargo-<task>-<n>`),
+//! so one task's runs never execute what another task's commands built.
+//! A run holds it by a lock (a concurrent run of the same task takes the
+//! next `n`), and it is kept for the task's next run only when the run's
+//! change was applied (approved at the apply checkpoint, `--yes`, or a
+//! task that turns the checkpoint off): the record of that
+//! (`cargo-<task>-<n>.kept`, outside any write root) is removed when a run
+//! starts using the directory and written back only after the apply.
+//! Any other end — a dry run, a rejection, failed checks, an error, a
+//! crash — leaves it unkept, and the next run empties it first. So what
+//! dependencies cost is paid once per task while its runs are applied, and
+//! again after a run that was not. Replays, resumed runs and the listing
+//! of MCP servers get a scratch target directory in the run's temp
+//! directory, gone with the run.
+//!
+//! Weighed and not chosen: one cache per repository (any run's commands
+//! reach every later run, which is the attack); mtimes in the future
+//! refused (a replaced file with a plausible mtime, or a replaced
+//! dependency `.rlib`, which Cargo never re-checks, still gets through); a
+//! copy of the cache per run promoted after an approved run (the copy
+//! costs what the target directory weighs, gigabytes, on every run, where
+//! reflinks are not available); an overlay mount per run over a trusted
+//! cache (no copy, but the sandbox would mount it — overlayfs in a user
+//! namespace, Linux 5.11 — and promoting its upper layer asks the same
+//! question of trust; a later option). What an applied run's commands left
+//! in its task's cache, the next run of that task trusts: approving a
+//! run's change trusts what its commands did (the trace lists every
+//! command and `shell` call). Commands of a run with `sandbox: off` can
+//! write anything the user can, caches included.
+//!
+//! An ignored `node_modules/` at the root
 //! is symlinked into the workspace read-only: sandboxed commands may read
 //! it ([`Workspace::sandbox_read`]) but not write it. The model's file
 //! tools cannot follow these links (they lead outside the workspace).
@@ -230,8 +284,7 @@ pub struct Workspace {
     /// The run's private temp directory, next to the workspace (removed
     /// with it).
     pub tmp: PathBuf,
-    /// Directories outside the workspace that commands may read (the
-    /// user's git objects, which the workspace's git borrows; a shared
+    /// Directories outside the workspace that commands may read (a shared
     /// `node_modules`).
     pub sandbox_read: Vec<PathBuf>,
     /// Directories outside the workspace that commands may write (wf's own
@@ -243,8 +296,23 @@ pub struct Workspace {
     /// run records as `start.patch` so that replay and resume can rebuild
     /// the start.
     pub start_patch: Option<String>,
+    /// The task's Cargo target directory, when [`Workspace::use_task_cache`]
+    /// gave the run one.
+    build_cache: Option<BuildCache>,
     /// Held while the workspace lives: its slot is ours.
     _slot: FileLock,
+}
+
+/// A task's Cargo target directory, held by this run.
+#[derive(Debug)]
+struct BuildCache {
+    /// `$TMPDIR/wf-<uid>/wf-cache-<repository>/cargo-<task>-<n>`.
+    dir: PathBuf,
+    /// `<dir>.kept`: present while the directory holds only what runs whose
+    /// change was applied left in it.
+    kept: PathBuf,
+    /// Held while the run uses it: no other run writes it meanwhile.
+    _lock: FileLock,
 }
 
 /// The paths of a workspace slot: the copy itself and wf's files next to
@@ -464,25 +532,6 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
 
 use crate::sys::git::is_git;
 
-/// The object store of the repository at `origin`, absolute: `.git/objects`
-/// of an ordinary clone without a git process; else (a linked worktree, a
-/// submodule, whose `.git` is a file) as git says.
-fn objects_dir(origin: &Path) -> Result<PathBuf, WorkspaceError> {
-    let plain = origin.join(".git");
-    if plain.is_dir() {
-        return Ok(plain.join("objects"));
-    }
-    let out = Git::user(origin)
-        .args([
-            "rev-parse",
-            "--path-format=absolute",
-            "--git-path",
-            "objects",
-        ])
-        .text()?;
-    Ok(PathBuf::from(out))
-}
-
 /// Removes `dir` and everything in it, also where a command of a run took
 /// away its own write or search permission on a directory.
 fn force_remove(dir: &Path) -> Result<(), WorkspaceError> {
@@ -561,7 +610,6 @@ impl Workspace {
         let (slot, lock) = claim_slot(origin)?;
         force_remove(&slot.tmp)?;
         private_dir(&slot.tmp)?;
-        let objects = objects_dir(origin)?;
         let mut ws = Workspace {
             dir: slot.dir.clone(),
             origin: origin.to_path_buf(),
@@ -570,10 +618,11 @@ impl Workspace {
             start_patch: None,
             env: Vec::new(),
             tmp: slot.tmp.clone(),
-            // git in a confined command reads the borrowed objects too (it
-            // can never write them: they are read-only to the sandbox).
-            sandbox_read: vec![objects.clone()],
+            // The slot's git has its own object store (see `sync_objects`):
+            // nothing of the user's `.git` is readable by a command.
+            sandbox_read: Vec::new(),
             sandbox_write: Vec::new(),
+            build_cache: None,
             _slot: lock,
         };
         let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
@@ -601,7 +650,7 @@ impl Workspace {
         let target = target?;
         if !cleaned
             || ws
-                .fill(&slot, &objects, source, target.as_deref(), false)
+                .fill(&slot, head, source, target.as_deref(), false)
                 .is_err()
         {
             // A new slot, one that unconfined commands may have touched, or
@@ -609,7 +658,7 @@ impl Workspace {
             // away permissions, a crash left it half-written): a new copy.
             force_remove(&slot.dir)?;
             let _ = std::fs::remove_file(&slot.unconfined);
-            ws.fill(&slot, &objects, source, target.as_deref(), true)?;
+            ws.fill(&slot, head, source, target.as_deref(), true)?;
         }
         ws.files = index_entries(&slot.dir.join(".git/index")).unwrap_or(0);
         share_build_caches(origin, &mut ws)?;
@@ -618,14 +667,16 @@ impl Workspace {
         Ok(ws)
     }
 
-    /// Brings the slot to the starting state: `target` (a tree of the
-    /// user's objects) for the current tree, else the snapshot's commit
-    /// plus its patch. `fresh`: the slot directory is new; else it was
-    /// cleaned (`git clean -ffdx`) already.
+    /// Brings the slot to the starting state: `target` (a tree the user's
+    /// repository holds) for the current tree on `head`, else the
+    /// snapshot's commit plus its patch. `fresh`: the slot directory is
+    /// new; else it was cleaned (`git clean -ffdx`) already. The slot's
+    /// own object store gets what the start reaches first
+    /// ([`sync_objects`]), and its `HEAD` is the start commit.
     fn fill(
         &mut self,
         slot: &Slot,
-        objects: &Path,
+        head: Option<&(String, String)>,
         source: &Source,
         target: Option<&str>,
         fresh: bool,
@@ -636,22 +687,24 @@ impl Workspace {
             // No template: nothing to copy (hooks samples), and no hooks run.
             git(dir, &["init", "-q", "--template="])?;
         }
-        // Borrow the user's object store (read-only: git never writes to an
-        // alternate), so no object is written for a file the repository
-        // already holds. Written every time: the slot follows the repository.
-        let info = dir.join(".git/objects/info");
-        std::fs::create_dir_all(&info).map_err(io("cannot set up the workspace's git"))?;
-        std::fs::write(info.join("alternates"), format!("{}\n", objects.display()))
-            .map_err(io("cannot set up the workspace's git"))?;
-        let start = match (source, target) {
-            (Source::Current, Some(tree)) => tree,
-            (Source::Snapshot { revision, .. }, _) => revision.as_deref().unwrap_or(EMPTY_TREE),
+        let (commit, start) = match (source, target) {
+            (Source::Current, Some(tree)) => (head.map(|(commit, _)| commit.as_str()), tree),
+            (Source::Snapshot { revision, .. }, _) => {
+                let revision = revision.as_deref();
+                (revision, revision.unwrap_or(EMPTY_TREE))
+            }
             (Source::Current, None) => unreachable!("the current tree is staged first"),
         };
+        // The uncommitted part of the start, if any.
+        let tree = match source {
+            Source::Current => {
+                Some(start).filter(|&t| head.map(|(_, tree)| tree.as_str()) != Some(t))
+            }
+            Source::Snapshot { .. } => None,
+        };
+        sync_objects(&self.origin, dir, commit, tree)?;
+        set_head(dir, commit)?;
         git(dir, &["read-tree", "--reset", "-u", start])?;
-        // What earlier runs of this slot wrote to its own store is no
-        // longer referenced: the index now holds the user's objects only.
-        prune_loose_objects(&dir.join(".git/objects"));
         match source {
             Source::Current => self.base_tree = start.to_string(),
             Source::Snapshot { patch, .. } => {
@@ -898,6 +951,81 @@ impl Drop for Workspace {
 }
 
 impl Workspace {
+    /// Gives the run's commands the Cargo target directory of the task
+    /// whose hash is `task` (in a Cargo project; else nothing), kept from
+    /// run to run so dependencies compile once — on the terms of the
+    /// module documentation ("Build caches"): the directory is the task's
+    /// own, used by one run at a time, and started empty unless every run
+    /// that used it before had its change applied
+    /// ([`Workspace::keep_build_cache`]).
+    pub fn use_task_cache(&mut self, task: &str) -> Result<(), WorkspaceError> {
+        if !self.origin.join("Cargo.toml").is_file() {
+            return Ok(());
+        }
+        let repo = sha256_hex(self.origin.to_string_lossy().as_bytes());
+        let task = sha256_hex(task.as_bytes());
+        let root = private_root()?.join(format!("wf-cache-{}", &repo[..12]));
+        private_dir(&root)?;
+        // The one target directory every run of the repository shared
+        // before (wf 0.1): any run's commands could have written it.
+        force_remove(&root.join("cargo-target"))?;
+        let mut claimed = None;
+        for n in 0..64 {
+            let dir = root.join(format!("cargo-{}-{n}", &task[..12]));
+            if let crate::sys::lock::Taken::Yes(lock) =
+                crate::sys::lock::take(&dir.with_extension("lock"))
+                    .map_err(io("cannot lock a build cache"))?
+            {
+                claimed = Some((dir, lock));
+                break;
+            }
+        }
+        let Some((dir, lock)) = claimed else {
+            return Err(WorkspaceError::Io {
+                context: "every build cache of this task is in use".into(),
+                source: std::io::Error::other("64 concurrent runs"),
+            });
+        };
+        let kept = dir.with_extension("kept");
+        if !kept.is_file() {
+            // The last run that used it did not have its change applied
+            // (or never ended): what its commands wrote goes.
+            force_remove(&dir)?;
+        }
+        // In use from now on: kept again only if this run's change is
+        // applied.
+        let _ = std::fs::remove_file(&kept);
+        if kept.exists() {
+            return Err(WorkspaceError::Io {
+                context: format!("cannot clear {}", kept.display()),
+                source: std::io::Error::other("it is still there"),
+            });
+        }
+        private_dir(&dir)?;
+        let value = dir.to_string_lossy().into_owned();
+        self.env.retain(|(key, _)| key != "CARGO_TARGET_DIR");
+        self.env.push(("CARGO_TARGET_DIR".to_string(), value));
+        self.sandbox_write.push(dir.clone());
+        self.build_cache = Some(BuildCache {
+            dir,
+            kept,
+            _lock: lock,
+        });
+        Ok(())
+    }
+
+    /// Says that the run's change was applied: its task's Cargo target
+    /// directory (if [`Workspace::use_task_cache`] gave it one) is kept for
+    /// the task's next run. Without this call the next run starts it empty.
+    pub fn keep_build_cache(&self) -> Result<(), WorkspaceError> {
+        match &self.build_cache {
+            Some(cache) if cache.dir.is_dir() => {
+                std::fs::write(&cache.kept, b"").map_err(io("cannot keep the build cache"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Says that commands of this run will run unconfined (`sandbox: off`)
     /// in the copy: they could change its `.git`, which confined commands
     /// only see read-only, so the next run of this slot starts from a new
@@ -919,9 +1047,209 @@ fn check_snapshot_patch(patch: &Path) -> Result<(), WorkspaceError> {
         .map_err(|why| WorkspaceError::Unsafe(format!("{}: {why}", patch.display())))
 }
 
-/// Removes what the slot's own store holds: loose objects (`objects/xx/`)
-/// and the packs a staged large file was streamed into (`objects/pack/`);
-/// the alternates file stays. Best effort: a leftover only costs disk.
+/// The most packs a slot's store collects, one per move of `HEAD`, before
+/// it is made again in one pack.
+const MAX_PACKS: usize = 16;
+
+/// What a slot's own object store holds, kept in its `.git` (which
+/// commands see read-only): the start commit whose objects it has, the
+/// packs holding them, and the pack of the starting tree's uncommitted
+/// objects.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct HeldObjects {
+    commit: Option<String>,
+    base: Vec<String>,
+    /// The starting tree whose uncommitted objects `uncommitted` holds.
+    tree: Option<String>,
+    uncommitted: Vec<String>,
+}
+
+impl HeldObjects {
+    fn path(dir: &Path) -> PathBuf {
+        dir.join(".git/wf-objects")
+    }
+
+    fn read(dir: &Path) -> HeldObjects {
+        let mut held = HeldObjects::default();
+        let text = std::fs::read_to_string(HeldObjects::path(dir)).unwrap_or_default();
+        for line in text.lines() {
+            match line.split_once(' ') {
+                Some(("commit", id)) if is_object_id(id) => held.commit = Some(id.to_string()),
+                Some(("base", name)) if is_object_id(name) => held.base.push(name.to_string()),
+                Some(("tree", id)) if is_object_id(id) => held.tree = Some(id.to_string()),
+                Some(("uncommitted", name)) if is_object_id(name) => {
+                    held.uncommitted.push(name.to_string())
+                }
+                _ => return HeldObjects::default(),
+            }
+        }
+        held
+    }
+
+    fn write(&self, dir: &Path) -> Result<(), WorkspaceError> {
+        let mut text = String::new();
+        if let Some(commit) = &self.commit {
+            text.push_str(&format!("commit {commit}\n"));
+        }
+        for name in &self.base {
+            text.push_str(&format!("base {name}\n"));
+        }
+        if let Some(tree) = &self.tree {
+            text.push_str(&format!("tree {tree}\n"));
+        }
+        for name in &self.uncommitted {
+            text.push_str(&format!("uncommitted {name}\n"));
+        }
+        std::fs::write(HeldObjects::path(dir), text)
+            .map_err(io("cannot record the workspace's objects"))
+    }
+}
+
+/// A full hexadecimal object id (SHA-1 or SHA-256).
+fn is_object_id(id: &str) -> bool {
+    matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Gives the slot at `dir` an object store of its own holding what the
+/// start reaches, and nothing of the user's other refs: the start
+/// `commit` and its tree (the commit as a shallow root: no history), and
+/// the starting `tree` when it is not the commit's (its uncommitted
+/// files). Copied from the user's
+/// repository at `origin` with `git pack-objects` (existing compressed
+/// data and deltas reused, no delta search).
+///
+/// Paid once per slot, then by what changed: while the new start commit
+/// descends from the one the store holds, only objects its tree has and
+/// the old one lacks are added (a pack per move, at most [`MAX_PACKS`]);
+/// what the old tree had stays, and is reachable from the start commit's
+/// history. Otherwise (another branch, a rewritten history, no record of
+/// the store) the store is made again from nothing. The uncommitted
+/// objects of the last start go unless the start is the same again (then
+/// they are kept, not copied twice); the loose objects wf wrote in the
+/// slot, any pack the record does not name, and the alternates file of an
+/// older wf go every time.
+fn sync_objects(
+    origin: &Path,
+    dir: &Path,
+    commit: Option<&str>,
+    tree: Option<&str>,
+) -> Result<(), WorkspaceError> {
+    if let Some(commit) = commit
+        && !is_object_id(commit)
+    {
+        return Err(WorkspaceError::Unsafe(format!(
+            "the start revision {commit:?} is not a commit id"
+        )));
+    }
+    let objects = dir.join(".git/objects");
+    let packs = objects.join("pack");
+    std::fs::create_dir_all(&packs).map_err(io("cannot set up the workspace's git"))?;
+    let _ = std::fs::remove_file(objects.join("info/alternates"));
+    let mut held = HeldObjects::read(dir);
+    // Until the new record is written, the store is in no known state.
+    let _ = std::fs::remove_file(HeldObjects::path(dir));
+    prune_loose_objects(&objects);
+    let keep_base = match (commit, held.commit.as_deref()) {
+        (Some(new), Some(old)) if new == old => true,
+        (Some(new), Some(old)) => {
+            held.base.len() < MAX_PACKS
+                && Git::private(origin)
+                    .args(["merge-base", "--is-ancestor", old, new])
+                    .succeeds()
+        }
+        _ => false,
+    };
+    if !keep_base {
+        held.base.clear();
+    }
+    // The same start as the last run's (same commit, same uncommitted
+    // state): its uncommitted objects are there already.
+    let same_start = held.commit.as_deref() == commit && held.tree.as_deref() == tree;
+    if !same_start {
+        held.uncommitted.clear();
+        held.tree = None;
+    }
+    let kept: Vec<String> = held.base.iter().chain(&held.uncommitted).cloned().collect();
+    remove_packs_but(&packs, &kept);
+    if let Some(new) = commit
+        && held.commit.as_deref() != Some(new)
+    {
+        let mut revs = format!("--shallow {new}\n{new}\n");
+        if let Some(old) = held.commit.as_deref().filter(|_| keep_base) {
+            revs.push_str(&format!("^{old}^{{tree}}\n"));
+        }
+        held.base.extend(pack_into(origin, &packs, &revs)?);
+    }
+    held.commit = commit.map(str::to_string);
+    if let Some(tree) = tree.filter(|_| !same_start) {
+        let revs = match commit {
+            Some(commit) => format!("{tree}\n^{commit}^{{tree}}\n"),
+            None => format!("{tree}\n"),
+        };
+        held.uncommitted = pack_into(origin, &packs, &revs)?;
+        held.tree = Some(tree.to_string());
+    }
+    held.write(dir)
+}
+
+/// Packs the objects `revs` (`git rev-list` arguments, one a line) name
+/// from the repository at `origin` into the store whose pack directory is
+/// `packs`; the names of the packs written.
+fn pack_into(origin: &Path, packs: &Path, revs: &str) -> Result<Vec<String>, WorkspaceError> {
+    let out = Git::private(origin)
+        .args(["pack-objects", "--revs", "--window=0", "-q"])
+        .arg(packs.join("pack"))
+        .input(revs)
+        .text()?;
+    Ok(out
+        .lines()
+        .map(str::trim)
+        .filter(|name| is_object_id(name))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Removes every pack in `packs` (and its index and other companions)
+/// whose name is not in `keep`.
+fn remove_packs_but(packs: &Path, keep: &[String]) {
+    let Ok(entries) = std::fs::read_dir(packs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let id = name
+            .strip_prefix("pack-")
+            .and_then(|rest| rest.split('.').next())
+            .unwrap_or("");
+        if !keep.iter().any(|k| k == id) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Points the slot's `HEAD` at `commit` (detached; the commit a shallow
+/// root, its history not in the slot), or at an unborn branch before the
+/// first commit.
+fn set_head(dir: &Path, commit: Option<&str>) -> Result<(), WorkspaceError> {
+    let git_dir = dir.join(".git");
+    let shallow = git_dir.join("shallow");
+    let head = match commit {
+        Some(commit) => {
+            std::fs::write(&shallow, format!("{commit}\n"))
+                .map_err(io("cannot set up the workspace's git"))?;
+            format!("{commit}\n")
+        }
+        None => {
+            let _ = std::fs::remove_file(&shallow);
+            "ref: refs/heads/main\n".to_string()
+        }
+    };
+    std::fs::write(git_dir.join("HEAD"), head).map_err(io("cannot set up the workspace's git"))
+}
+
+/// Removes the loose objects of the slot's own store (`objects/xx/`).
+/// Best effort: a leftover only costs disk.
 fn prune_loose_objects(objects: &Path) {
     let Ok(entries) = std::fs::read_dir(objects) else {
         return;
@@ -931,11 +1259,6 @@ fn prune_loose_objects(objects: &Path) {
         let name = name.to_string_lossy();
         if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
             let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-    if let Ok(packs) = std::fs::read_dir(objects.join("pack")) {
-        for pack in packs.flatten() {
-            let _ = std::fs::remove_file(pack.path());
         }
     }
 }
@@ -1092,17 +1415,14 @@ pub fn diffstat(patch: &str) -> Vec<(String, usize, usize)> {
 
 fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
     if origin.join("Cargo.toml").is_file() {
-        let key = sha256_hex(origin.to_string_lossy().as_bytes());
-        let cache = private_root()?.join(format!("wf-cache-{}", &key[..12]));
-        private_dir(&cache)?;
-        let target = cache.join("cargo-target");
-        std::fs::create_dir_all(&target)
-            .map_err(io(format!("cannot create {}", target.display())))?;
+        // A scratch target directory in the run's own temp dir, gone with
+        // the run; a live run of a task swaps in that task's cache
+        // ([`Workspace::use_task_cache`]).
+        let target = ws.tmp.join("cargo-target");
         ws.env.push((
             "CARGO_TARGET_DIR".to_string(),
             target.to_string_lossy().into_owned(),
         ));
-        ws.sandbox_write.push(target);
     }
     let modules = origin.join("node_modules");
     if modules.is_dir() && ws.dir.join("node_modules").symlink_metadata().is_err() {
@@ -1275,6 +1595,13 @@ mod tests {
     fn large_changes_are_measured_without_a_patch_and_a_patch_is_cut_at_its_limit() {
         let origin = repo();
         let ws = Workspace::create(origin.path(), "r").unwrap();
+        let packs = |dir: &Path| -> std::collections::BTreeSet<std::ffi::OsString> {
+            std::fs::read_dir(dir.join(".git/objects/pack"))
+                .map(|d| d.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default()
+        };
+        // The slot's own store (the start commit's objects).
+        let store = packs(&ws.dir);
         // 3 MiB: over the 1 MiB threshold, so staged as a stream into a pack.
         std::fs::write(ws.dir.join("big.bin"), vec![b'x'; 3 << 20]).unwrap();
         std::fs::write(ws.dir.join("noise.bin"), noise(850_000)).unwrap();
@@ -1290,10 +1617,7 @@ mod tests {
             ]
         );
         assert!(
-            std::fs::read_dir(ws.dir.join(".git/objects/pack"))
-                .unwrap()
-                .count()
-                > 0,
+            packs(&ws.dir).len() > store.len(),
             "the big file was not streamed into a pack"
         );
         std::fs::remove_file(ws.dir.join("big.bin")).unwrap();
@@ -1307,12 +1631,7 @@ mod tests {
         let dir = ws.dir.clone();
         drop(ws);
         let _ws = Workspace::create(origin.path(), "r").unwrap();
-        assert_eq!(
-            std::fs::read_dir(dir.join(".git/objects/pack"))
-                .map(|d| d.count())
-                .unwrap_or(0),
-            0
-        );
+        assert_eq!(packs(&dir), store);
         remove_slots(origin.path());
     }
 
@@ -1555,6 +1874,183 @@ mod tests {
             .iter()
             .map(|f| (f.clone(), std::fs::read_to_string(dir.join(f)).unwrap()))
             .collect()
+    }
+
+    /// Whether the slot's git at `dir` holds the object `id`.
+    fn holds(dir: &Path, id: &str) -> bool {
+        Git::private(dir).args(["cat-file", "-e", id]).succeeds()
+    }
+
+    fn blob_of(dir: &Path, text: &str) -> String {
+        Git::private(dir)
+            .args(["hash-object", "--stdin"])
+            .input(text)
+            .text()
+            .unwrap()
+    }
+
+    fn packs_in(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(".git/objects/pack"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
+            .count()
+    }
+
+    #[test]
+    fn the_slots_store_holds_what_the_start_reaches_and_follows_head_incrementally() {
+        let origin = tempfile::tempdir().unwrap();
+        let o = origin.path();
+        run_git(o, &["init", "-q", "-b", "main"]);
+        write(o, "a.txt", "first\n");
+        run_git(o, &["add", "-A"]);
+        run_git(o, &["commit", "-q", "-m", "one"]);
+        run_git(o, &["checkout", "-q", "-b", "other"]);
+        write(o, "other.txt", "other branch only\n");
+        run_git(o, &["add", "-A"]);
+        run_git(o, &["commit", "-q", "-m", "other"]);
+        let other = run_git(o, &["rev-parse", "HEAD"]).trim().to_string();
+        run_git(o, &["checkout", "-q", "main"]);
+        let head = |o: &Path| {
+            let c = run_git(o, &["rev-parse", "HEAD"]).trim().to_string();
+            let t = run_git(o, &["rev-parse", "HEAD^{tree}"]).trim().to_string();
+            (c, t)
+        };
+        let slot = tempfile::tempdir().unwrap();
+        let s = slot.path();
+        run_git(s, &["init", "-q", "--template="]);
+
+        // The first start: its commit, tree and an uncommitted file.
+        let (c1, t1) = head(o);
+        write(o, "wip.txt", "uncommitted once\n");
+        run_git(o, &["add", "wip.txt"]);
+        let start = run_git(o, &["write-tree"]).trim().to_string();
+        run_git(o, &["rm", "-q", "--cached", "wip.txt"]);
+        std::fs::remove_file(o.join("wip.txt")).unwrap();
+        sync_objects(o, s, Some(&c1), Some(&start)).unwrap();
+        set_head(s, Some(&c1)).unwrap();
+        for id in [&c1, &t1, &start, &blob_of(o, "first\n")] {
+            assert!(holds(s, id), "{id}");
+        }
+        assert!(holds(s, &blob_of(o, "uncommitted once\n")));
+        assert!(!holds(s, &other), "another branch's commit");
+        assert!(!holds(s, &blob_of(o, "other branch only\n")));
+        assert_eq!(
+            run_git(s, &["log", "-1", "--format=%s"]).trim(),
+            "one",
+            "HEAD is the start commit"
+        );
+        assert_eq!(packs_in(s), 2, "the commit's pack and the uncommitted one");
+        // The same start again: nothing copied, nothing dropped.
+        let before = HeldObjects::read(s);
+        sync_objects(o, s, Some(&c1), Some(&start)).unwrap();
+        assert_eq!(HeldObjects::read(s), before);
+        assert!(holds(s, &blob_of(o, "uncommitted once\n")));
+
+        // HEAD moves forward: one pack more, with only what is new; the
+        // last start's uncommitted objects are gone.
+        write(o, "b.txt", "second\n");
+        run_git(o, &["add", "-A"]);
+        run_git(o, &["commit", "-q", "-m", "two"]);
+        let (c2, t2) = head(o);
+        sync_objects(o, s, Some(&c2), None).unwrap();
+        assert!(holds(s, &t2));
+        assert_eq!(packs_in(s), 2, "the first commit's pack and the new one");
+        assert!(holds(s, &c2) && holds(s, &blob_of(o, "second\n")));
+        assert!(holds(s, &blob_of(o, "first\n")));
+        assert!(!holds(s, &blob_of(o, "uncommitted once\n")));
+        let held = HeldObjects::read(s);
+        assert_eq!(held.commit.as_deref(), Some(c2.as_str()));
+        let newest = held.base.last().unwrap();
+        let listed = run_git(
+            s,
+            &[
+                "verify-pack",
+                "-v",
+                &format!(".git/objects/pack/pack-{newest}.idx"),
+            ],
+        );
+        let objects = listed
+            .lines()
+            .filter(|l| l.len() > 40 && is_object_id(&l[..40]));
+        assert_eq!(objects.count(), 3, "commit, tree, new blob: {listed}");
+
+        // The same start again: nothing to copy.
+        sync_objects(o, s, Some(&c2), None).unwrap();
+        assert_eq!(HeldObjects::read(s).base, held.base);
+
+        // Another branch: not a descendant, so the store is made again and
+        // holds nothing of main's own commits.
+        run_git(o, &["checkout", "-q", "other"]);
+        sync_objects(o, s, Some(&other), None).unwrap();
+        assert_eq!(packs_in(s), 1);
+        assert!(holds(s, &other) && holds(s, &blob_of(o, "other branch only\n")));
+        assert!(!holds(s, &c2) && !holds(s, &blob_of(o, "second\n")));
+
+        // An older wf's slot borrowed the user's store: that goes too.
+        let alternates = s.join(".git/objects/info/alternates");
+        std::fs::create_dir_all(alternates.parent().unwrap()).unwrap();
+        std::fs::write(
+            &alternates,
+            format!("{}\n", o.join(".git/objects").display()),
+        )
+        .unwrap();
+        std::fs::remove_file(HeldObjects::path(s)).unwrap();
+        sync_objects(o, s, Some(&c1), None).unwrap();
+        assert!(!alternates.exists());
+        assert!(!holds(s, &other));
+
+        // A revision that is not a commit id is refused.
+        let err = sync_objects(o, s, Some("--all"), None).unwrap_err();
+        assert!(err.to_string().contains("not a commit id"), "{err}");
+    }
+
+    fn cargo_target(ws: &Workspace) -> PathBuf {
+        let (_, dir) = ws
+            .env
+            .iter()
+            .find(|(k, _)| k == "CARGO_TARGET_DIR")
+            .unwrap();
+        PathBuf::from(dir)
+    }
+
+    #[test]
+    fn a_tasks_build_cache_is_its_own_held_by_one_run_and_kept_only_when_told() {
+        let origin = repo();
+        let o = origin.path();
+        write(o, "Cargo.toml", "[package]\nname = \"x\"\n");
+        // Without a task: a scratch directory of the run.
+        let mut first = Workspace::create(o, "r").unwrap();
+        assert!(cargo_target(&first).starts_with(&first.tmp));
+        first.use_task_cache("task-a").unwrap();
+        let cache = cargo_target(&first);
+        assert!(cache.is_dir() && first.sandbox_write.contains(&cache));
+        // A concurrent run of the same task gets another directory; another
+        // task, another one again.
+        let mut second = Workspace::create(o, "r").unwrap();
+        second.use_task_cache("task-a").unwrap();
+        assert_ne!(cargo_target(&second), cache);
+        drop(second);
+        let mut other = Workspace::create(o, "r").unwrap();
+        other.use_task_cache("task-b").unwrap();
+        assert_ne!(cargo_target(&other), cache);
+        drop(other);
+        // Not kept: the next run of the task finds it empty.
+        std::fs::write(cache.join("left"), "by a command").unwrap();
+        drop(first);
+        let mut next = Workspace::create(o, "r").unwrap();
+        next.use_task_cache("task-a").unwrap();
+        assert_eq!(cargo_target(&next), cache);
+        assert!(!cache.join("left").exists());
+        // Kept: the next run finds what this one left.
+        std::fs::write(cache.join("left"), "by a command").unwrap();
+        next.keep_build_cache().unwrap();
+        drop(next);
+        let mut after = Workspace::create(o, "r").unwrap();
+        after.use_task_cache("task-a").unwrap();
+        assert!(cache.join("left").exists());
+        // ... and only for that run: in use again, it is unkept until told.
+        assert!(!cache.with_extension("kept").exists());
     }
 
     #[test]

@@ -563,8 +563,12 @@ impl Executor<'_> {
         }
         // The starting state (base commit + uncommitted changes) is
         // recorded so the run can be replayed and resumed later.
-        let ws = Workspace::create_current(&self.plan.root, head)
+        let mut ws = Workspace::create_current(&self.plan.root, head)
             .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+        // The task's own build cache, kept only if this run's change is
+        // applied (see `workspace`, "Build caches").
+        ws.use_task_cache(&self.plan.spec_hash)
+            .map_err(|e| format!("cannot prepare the build cache: {e}"))?;
         if let Some(patch) = &ws.start_patch {
             std::fs::write(self.dir.path.join("start.patch"), patch)
                 .map_err(|e| format!("cannot write start.patch: {e}"))?;
@@ -895,6 +899,10 @@ impl Executor<'_> {
                 self.emit(Event::Applied {
                     files: files.clone(),
                 })?;
+                // What this run's commands left in the task's build cache
+                // is trusted with the change (see `workspace`). Unkept (a
+                // failed write), the next run starts it empty: the safe side.
+                let _ = ws.keep_build_cache();
                 if self.options.commit {
                     let message = commit_message(self.plan, &self.dir.id, &self.approvers());
                     match workspace::commit(&self.plan.root, &files, &message) {

@@ -63,6 +63,8 @@ pub struct Git {
     dir: PathBuf,
     /// Whether the user's global and system config are shut out.
     private: bool,
+    /// What the command reads on its standard input (none: `/dev/null`).
+    input: Option<Vec<u8>>,
 }
 
 /// Subcommands that produce diffs: `--no-textconv --no-ext-diff` follow them.
@@ -141,6 +143,7 @@ impl Git {
             args: Vec::new(),
             dir: dir.to_path_buf(),
             private: false,
+            input: None,
         }
     }
 
@@ -163,6 +166,12 @@ impl Git {
     /// Sets a variable for this command (`GIT_INDEX_FILE`, an identity).
     pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Git {
         self.cmd.env(key, value);
+        self
+    }
+
+    /// Gives the command `input` on its standard input.
+    pub fn input(&mut self, input: impl Into<Vec<u8>>) -> &mut Git {
+        self.input = Some(input.into());
         self
     }
 
@@ -251,10 +260,33 @@ impl Git {
     pub fn output(&mut self) -> Result<Vec<u8>, GitError> {
         let args = self.describe();
         self.finish();
-        let out = self.cmd.output().map_err(|e| GitError {
+        let cannot = |e: std::io::Error| GitError {
             args: args.clone(),
             stderr: format!("cannot run git: {e}"),
-        })?;
+        };
+        let out = match self.input.take() {
+            None => self.cmd.output().map_err(cannot)?,
+            Some(input) => {
+                let mut child = self
+                    .cmd
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .map_err(cannot)?;
+                let stdin = child.stdin.take();
+                // Written from another thread while this one reads the
+                // output: neither pipe can fill up and stall git.
+                let writer = std::thread::spawn(move || {
+                    use std::io::Write;
+                    // git may stop reading early; its exit status says why.
+                    let _ = stdin.map(|mut pipe| pipe.write_all(&input));
+                });
+                let out = child.wait_with_output().map_err(cannot)?;
+                let _ = writer.join();
+                out
+            }
+        };
         if out.status.success() {
             Ok(out.stdout)
         } else {

@@ -3,9 +3,11 @@
 //! recipe, a scripted model, an MCP server. `README.md` here is the table
 //! of routes, tests and the property each proves.
 
+mod build_cache;
 mod confined;
 mod credentials;
 mod fds;
+mod git_objects;
 mod hidden_file;
 mod host_sockets;
 mod huge_file;
