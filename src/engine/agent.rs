@@ -65,7 +65,7 @@ impl Executor<'_> {
             &step.builtin_tools(),
             &step.permissions,
             &step.bounds,
-            ws.env.clone(),
+            self.command_env(ws, &step.env)?,
             self.confinement(),
         )
         .map_err(|e| format!("cannot set up the tools: {e}"))?;
@@ -380,7 +380,7 @@ impl Executor<'_> {
                 truncated: false,
                 elapsed: Duration::ZERO,
             }),
-            _ => self.run_checks(ws, &agent.step.checks, agent.inputs, agent.repairs)?,
+            _ => self.run_checks(ws, agent.step, agent.inputs, agent.repairs)?,
         };
         let Some(failed) = failed else {
             return Ok(Next::Done(answer));
@@ -571,15 +571,16 @@ impl Executor<'_> {
     fn run_checks(
         &mut self,
         ws: &Workspace,
-        checks: &[crate::spec::Check],
+        step: &AgentStep,
         inputs: &BTreeMap<String, Value>,
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        if checks.is_empty() {
+        if step.checks.is_empty() {
             return Ok(None);
         }
+        let env = check_env(self.command_env(ws, &step.env)?, ws, inputs);
         let state = self.snapshot(ws)?;
-        let failed = self.run_checks_on(ws, checks, inputs, round);
+        let failed = self.run_checks_on(ws, &step.checks, &env, round);
         self.restore(ws, &state)
             .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
         failed
@@ -589,10 +590,9 @@ impl Executor<'_> {
         &mut self,
         ws: &Workspace,
         checks: &[crate::spec::Check],
-        inputs: &std::collections::BTreeMap<String, serde_json::Value>,
+        env: &[(String, String)],
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        let env = check_env(ws, inputs);
         for check in checks {
             self.known = None;
             self.recorder
@@ -600,7 +600,7 @@ impl Executor<'_> {
             let result = checks::run_check(
                 check,
                 &ws.dir,
-                &env,
+                env,
                 self.confinement().as_ref(),
                 self.left(),
                 &self.secrets,

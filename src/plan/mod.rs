@@ -268,8 +268,16 @@ pub enum StepKind {
         /// The step's own `sandbox.network` (`None`: the run's).
         #[serde(skip_serializing_if = "Option::is_none")]
         network: Option<bool>,
+        /// Its variables: the task's `env` with the step's over it.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        env: Env,
     },
 }
+
+/// The variables a step's commands get on top of the scrubbed environment
+/// (see [`crate::spec::Spec::env`]): text rendered with the inputs, or a
+/// variable of wf's environment named, read when a command starts.
+pub type Env = BTreeMap<String, crate::spec::EnvValue>;
 
 /// An agent step with everything it inherits filled in.
 #[derive(Debug, Clone, Serialize)]
@@ -310,6 +318,10 @@ pub struct AgentStep {
     /// Its own `sandbox.network` (`None`: the run's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// The variables its checks and `shell` calls get: the task's `env`
+    /// with the step's over it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: Env,
 }
 
 impl AgentStep {
@@ -370,6 +382,9 @@ struct Caller {
     /// The recipe step's own `sandbox.network` (`None`: the run's): what
     /// every command of the recipe gets, whatever the recipe asks for.
     network: Option<bool>,
+    /// The caller's `env` (the task's with the recipe step's over it),
+    /// laid over the recipe's own.
+    env: Env,
     /// The caller's MCP servers (the step's own, else the top level's):
     /// a recipe's server of the same name must be the same server, and
     /// runs as the caller declares it (see [`bound`]).
@@ -483,6 +498,28 @@ impl Render<'_> {
             }
         }
         Ok(permissions)
+    }
+
+    /// `env` with its text values rendered.
+    fn env(&self, prefix: &str, env: &Env) -> Result<Env, PlanError> {
+        env.iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    crate::spec::EnvValue::Text(t) => {
+                        crate::spec::EnvValue::Text(self.text(format!("{prefix}env.{name}"), t)?)
+                    }
+                    other => other.clone(),
+                };
+                Ok((name.clone(), value))
+            })
+            .collect()
+    }
+
+    /// `base` with the step's `env` (rendered) over it.
+    fn step_env(&self, base: &Env, prefix: &str, own: &Env) -> Result<Env, PlanError> {
+        let mut env = base.clone();
+        env.extend(self.env(prefix, own)?);
+        Ok(env)
     }
 
     /// The resolved context of a step that may read `read`, and the
@@ -602,6 +639,7 @@ fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep,
         model: spec.model.clone(),
         limits: StepLimits::default(),
         network: None,
+        env: render.env("", &spec.env)?,
     })
 }
 
@@ -630,6 +668,7 @@ impl Planning<'_, '_> {
                     timeout: step.timeout,
                     bounds: Vec::new(),
                     network: step.sandbox.and_then(|s| s.network),
+                    env: self.render.step_env(&self.task.env, &prefix, &step.env)?,
                 },
                 (None, Some(prompt), None) => self.agent_step(step, prompt, &prefix)?,
                 (None, None, None) => unreachable!("checked when the task file was loaded"),
@@ -707,6 +746,7 @@ impl Planning<'_, '_> {
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
             network: step.sandbox.and_then(|s| s.network),
+            env: self.render.step_env(&task.env, prefix, &step.env)?,
         })))
     }
 
@@ -729,6 +769,7 @@ impl Planning<'_, '_> {
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
             network: step.sandbox.and_then(|s| s.network),
+            env: self.render.step_env(&self.task.env, prefix, &step.env)?,
             mcp: step.mcp.clone().unwrap_or_else(|| self.task.mcp.clone()),
         };
         let mut with = BTreeMap::new();

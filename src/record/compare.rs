@@ -675,6 +675,7 @@ mod tests {
             read: vec!["/usr".into()],
             write: vec!["$WORKSPACE".into()],
             read_only: vec![],
+            env: vec![],
         };
         let mut with_roots = now.clone();
         with_roots.push(rec(1, 1, ready));

@@ -280,6 +280,13 @@ pub enum Event {
         write: Vec<String>,
         /// Paths inside write roots that stay read-only.
         read_only: Vec<String>,
+        /// Names of the variables the run's commands get beyond the
+        /// scrubbed environment, sorted: the task's `env` (a value taken
+        /// from wf's environment is recorded by its name only, never its
+        /// value) and, without the network, the toolchains' offline
+        /// switches. Empty in traces from before `env`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        env: Vec<String>,
     },
     /// An MCP server the run may call, with the definitions of its
     /// allowlisted tools as listed before the run (one event per server,

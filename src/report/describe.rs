@@ -62,6 +62,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
             read,
             write,
             read_only,
+            ..
         } => sandbox_entry(mode, *network, read, write, read_only),
         Event::McpServer {
             server,

@@ -427,6 +427,7 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
                 read,
                 write,
                 read_only,
+                ..
             } => {
                 seen = true;
                 if mode == "off" {

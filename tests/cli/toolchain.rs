@@ -1,0 +1,249 @@
+//! Real projects' toolchains in a run (issue 22): the command environment
+//! (`env:` and the offline switches), environment failures reported as
+//! "cannot run" without a repair round, path inputs normalized, and `wf gc`.
+
+use super::{Repo, events};
+
+/// The output a command step left in the trace.
+fn step_output(trace: &[serde_json::Value], id: &str) -> String {
+    events(trace, "step_finished")
+        .into_iter()
+        .find(|e| e["id"] == id)
+        .unwrap_or_else(|| panic!("no step_finished for {id}: {trace:?}"))["output"]
+        .as_str()
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn env_reaches_command_steps_and_checks_templated_and_named_only() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: envs
+inputs: { who: { type: string } }
+model: { provider: script, script: turns.yaml }
+env:
+  GREETING: \"hi {{ inputs.who }}\"
+  PASSED: { from_env: WF_TEST_PASSED }
+  RUST_BACKTRACE: 1
+  LEVEL: task
+steps:
+  - id: show
+    run: echo \"$GREETING|$RUST_BACKTRACE|${WF_TEST_UNNAMED:-unset}|$LEVEL\"
+    env: { LEVEL: step }
+  - id: secret
+    run: test \"$PASSED\" = sekrit-value
+  - id: task_level
+    run: echo \"$LEVEL\"
+",
+    )
+    .file("turns.yaml", "turns: []\n")
+    .commit();
+    let r = repo.wf_env(
+        &["run", "task.yaml", "--yes", "-i", "who=ann"],
+        &[
+            ("WF_TEST_PASSED", "sekrit-value"),
+            ("WF_TEST_UNNAMED", "leaked"),
+        ],
+    );
+    r.code(0);
+    let trace = repo.last_trace();
+    assert_eq!(step_output(&trace, "show"), "hi ann|1|unset|step");
+    let secret = events(&trace, "step_finished")
+        .into_iter()
+        .find(|e| e["id"] == "secret")
+        .unwrap()
+        .clone();
+    assert_eq!(secret["exit_code"], 0, "{secret}");
+    assert_eq!(step_output(&trace, "task_level"), "task");
+    // Recorded by name, never the value taken from wf's environment.
+    let ready = events(&trace, "sandbox_ready")[0].clone();
+    let names: Vec<&str> = ready["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for name in ["GREETING", "LEVEL", "PASSED", "RUST_BACKTRACE"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    let run = repo.runs().pop().unwrap();
+    let recorded = std::fs::read_to_string(run.join("trace.jsonl")).unwrap()
+        + &std::fs::read_to_string(run.join("summary.json")).unwrap();
+    assert!(!recorded.contains("sekrit-value"), "{recorded}");
+}
+
+#[test]
+fn a_from_env_variable_wf_lacks_stops_the_run_naming_it() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: envs
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: publish
+    run: echo \"$TOKEN\"
+    env: { TOKEN: { from_env: WF_TEST_NOT_SET_ANYWHERE } }
+",
+    )
+    .file("turns.yaml", "turns: []\n")
+    .commit();
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    r.code(1);
+    let reason = repo.last_summary()["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason.contains("env `TOKEN` takes `WF_TEST_NOT_SET_ANYWHERE` from wf's environment"),
+        "{reason}"
+    );
+    assert!(events(&repo.last_trace(), "step_finished").is_empty());
+}
+
+#[test]
+fn without_the_network_toolchains_are_switched_offline_and_env_overrides_them() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: offline
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: off
+    run: echo \"$CARGO_NET_OFFLINE $npm_config_offline $PIP_NO_INDEX $GOPROXY $YARN_ENABLE_OFFLINE_MODE $UV_OFFLINE\"
+  - id: overridden
+    run: echo \"$CARGO_NET_OFFLINE\"
+    env: { CARGO_NET_OFFLINE: \"false\" }
+  - id: online
+    run: echo \"${CARGO_NET_OFFLINE:-unset}\"
+    sandbox: { network: true }
+",
+    )
+    .file("turns.yaml", "turns: []\n")
+    .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let trace = repo.last_trace();
+    assert_eq!(step_output(&trace, "off"), "true true 1 off 1 1");
+    assert_eq!(step_output(&trace, "overridden"), "false");
+    assert_eq!(step_output(&trace, "online"), "unset");
+    // Unconfined commands have the network: nothing is switched off.
+    repo.wf(&["run", "task.yaml", "--yes", "--sandbox", "off"])
+        .code(0);
+    assert_eq!(step_output(&repo.last_trace(), "off"), "");
+}
+
+#[test]
+fn env_reaches_shell_calls_and_checks_of_an_agent_step() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: agent-env
+model: { provider: script, script: turns.yaml }
+tools: [shell]
+permissions: { shell: { allow: [\"printenv *\"] } }
+env: { FLAVOUR: plain }
+checks:
+  - { name: flavour, run: test \"$FLAVOUR\" = plain && test \"$CARGO_NET_OFFLINE\" = true }
+prompt: Show the flavour.
+",
+    )
+    .file(
+        "turns.yaml",
+        "turns:
+  - tool_calls:
+      - { name: shell, input: { command: \"printenv FLAVOUR CARGO_NET_OFFLINE\" } }
+  - text: Done.
+",
+    )
+    .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let trace = repo.last_trace();
+    let result = events(&trace, "tool_result")[0].clone();
+    let output = result["output"].as_str().unwrap();
+    assert!(output.contains("plain\ntrue"), "{result}");
+    assert_eq!(events(&trace, "check_result")[0]["passed"], true);
+}
+
+#[test]
+fn a_recipe_gets_no_variable_of_wfs_environment_but_its_callers_env() {
+    let repo = Repo::new();
+    repo.file(
+        "recipes/show.yaml",
+        "wf: 1
+name: show
+model: { provider: script, script: turns.yaml }
+env:
+  STOLEN: { from_env: WF_TEST_SECRET }
+  OWN: recipe
+  SHARED: recipe
+steps:
+  - id: show
+    run: echo \"${STOLEN:-none}|$OWN|$SHARED|$CALLER\"
+",
+    )
+    .file(
+        "task.yaml",
+        "wf: 1
+name: caller
+model: { provider: script, script: turns.yaml }
+env: { SHARED: caller }
+steps:
+  - id: r
+    uses: ./recipes/show.yaml
+    env: { CALLER: { from_env: WF_TEST_CALLER } }
+",
+    )
+    .file("turns.yaml", "turns: []\n")
+    .file("recipes/turns.yaml", "turns: []\n")
+    .commit();
+    repo.wf(&["lock", "task.yaml"]).code(0);
+    repo.commit();
+    let env = [("WF_TEST_SECRET", "sekrit"), ("WF_TEST_CALLER", "given")];
+    let plan = repo.wf_env(&["plan", "task.yaml"], &env);
+    plan.code(0);
+    assert!(
+        plan.stdout
+            .contains("env asks for `STOLEN` from `WF_TEST_SECRET` of wf's environment"),
+        "{}",
+        plan.stdout
+    );
+    repo.wf_env(&["run", "task.yaml", "--yes"], &env).code(0);
+    assert_eq!(
+        step_output(&repo.last_trace(), "r.show"),
+        "none|recipe|caller|given"
+    );
+}
+
+#[test]
+fn env_names_and_templates_are_checked_where_they_are_written() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: bad-env
+model: { provider: script, script: turns.yaml }
+env:
+  WF_INPUT_X: one
+  1BAD: two
+  GOOD: \"{{ inputs.nope }}\"
+prompt: hi
+",
+    )
+    .commit();
+    let r = repo.wf(&["validate", "task.yaml"]);
+    r.code(2);
+    let err = &r.stderr;
+    assert!(
+        err.contains("`WF_INPUT_X` is one of wf's own variables"),
+        "{err}"
+    );
+    assert!(err.contains("`1BAD` is not a variable name"), "{err}");
+    assert!(
+        err.contains("undeclared template variable `inputs.nope`"),
+        "{err}"
+    );
+    assert!(err.contains("task.yaml:5:"), "{err}");
+}
