@@ -390,8 +390,10 @@ impl Executor<'_> {
         if let Some(end) = self.time_limit()? {
             return Ok(Next::Stop(end));
         }
-        // A check that cannot run (exit 126/127) is not the model's to fix.
+        // A check that cannot run (exit 126/127, or its environment: no
+        // network, a path the sandbox keeps from it) is not the model's to fix.
         let command = agent.step.checks.iter().find(|c| c.name == failed.name);
+        let confinement = self.confinement();
         if let Some(why) = command.and_then(|c| {
             let what = format!("check `{}`", c.name);
             checks::cannot_run(
@@ -399,7 +401,7 @@ impl Executor<'_> {
                 &c.run,
                 failed.exit_code,
                 &failed.tail,
-                self.sandbox.is_some(),
+                confinement.as_ref().map(|s| &s.policy),
             )
         }) {
             return Ok(Next::Stop((RunStatus::ChecksFailed, Some(why))));

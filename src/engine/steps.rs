@@ -195,10 +195,12 @@ impl Executor<'_> {
         if let Some(end) = self.time_limit()? {
             return Ok(Err(end));
         }
-        // A program not found or not executable: no later step can use it.
+        // A program not found or not executable, or an environment that
+        // keeps the command from working: no later step can change that.
         let what = format!("command step `{id}`");
-        let sandboxed = self.sandbox.is_some();
-        if let Some(why) = checks::cannot_run(&what, run, done.exit_code, &done.tail, sandboxed) {
+        let confinement = self.confinement();
+        let policy = confinement.as_ref().map(|s| &s.policy);
+        if let Some(why) = checks::cannot_run(&what, run, done.exit_code, &done.tail, policy) {
             return Ok(Err((RunStatus::Error, Some(why))));
         }
         Ok(Ok(

@@ -247,3 +247,130 @@ prompt: hi
     );
     assert!(err.contains("task.yaml:5:"), "{err}");
 }
+
+/// A crate whose one dependency is in no local registry cache, without
+/// `Cargo.lock`: cargo must reach crates.io to resolve it.
+fn crate_needing_the_registry(repo: &Repo, extra: &str) {
+    repo.file(
+        "Cargo.toml",
+        "[package]
+name = \"probe\"
+version = \"0.1.0\"
+edition = \"2021\"
+
+[dependencies]
+leftpad = \"0.2\"
+",
+    )
+    .file("src/lib.rs", "pub fn f() {}\n")
+    .file(".gitignore", "/target\nCargo.lock\n")
+    .file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: offline-cargo
+model: {{ provider: script, script: turns.yaml }}
+checks:
+  - {{ name: build, run: cargo check --quiet }}
+prompt: Build it.
+{extra}"
+        ),
+    )
+    .file("turns.yaml", "turns:\n  - text: Done.\n")
+    .commit();
+}
+
+#[test]
+fn a_cargo_check_that_needs_the_registry_cannot_run_in_under_two_seconds() {
+    let repo = Repo::new();
+    crate_needing_the_registry(&repo, "");
+    let started = std::time::Instant::now();
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    let wall = started.elapsed();
+    r.code(1);
+    let s = repo.last_summary();
+    assert_eq!(s["status"], "checks_failed", "{s}");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(
+            "check `build` cannot run: it needs the network, and its commands have none"
+        ),
+        "{reason}"
+    );
+    assert!(reason.contains("offline mode"), "{reason}");
+    assert!(reason.contains("no repair round was spent"), "{reason}");
+    assert!(reason.contains("sandbox: { network: true }"), "{reason}");
+    let trace = repo.last_trace();
+    assert!(events(&trace, "repair_requested").is_empty());
+    let check = events(&trace, "check_result")[0].clone();
+    let ms = check["duration_ms"].as_u64().unwrap();
+    eprintln!(
+        "figure: cargo check to \"cannot run\": check {ms} ms, whole run {} ms",
+        wall.as_millis()
+    );
+    assert!(ms < 2000, "the check took {ms} ms");
+}
+
+/// Runs wf in `repo` at the sandbox level without namespaces (Landlock
+/// only), the way a container's default seccomp profile makes it run:
+/// through `tests/support/no_userns.py`.
+fn wf_without_namespaces(repo: &Repo, args: &[&str]) -> super::Ran {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/no_userns.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(super::wf_bin())
+        .args(args)
+        .current_dir(repo.path())
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", repo.tmp())
+        .envs(repo.xdg())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    super::Ran::from(out)
+}
+
+#[test]
+fn a_sandbox_read_denial_outside_the_grants_cannot_run() {
+    // A file of the user's outside every root the sandbox grants (not in
+    // the workspace, not a toolchain, not a system directory). At the full
+    // level such a path is absent from the command's view; at the level
+    // without namespaces it exists and Landlock denies the read.
+    let outside = tempfile::tempdir().unwrap();
+    let notes = outside.path().join("notes.txt");
+    std::fs::write(&notes, "mine\n").unwrap();
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        &format!(
+            "wf: 1
+name: denied
+model: {{ provider: script, script: turns.yaml }}
+checks:
+  - {{ name: notes, run: cat {} }}
+prompt: Read the notes.
+",
+            notes.display()
+        ),
+    )
+    .file("turns.yaml", "turns:\n  - text: Done.\n")
+    .commit();
+    wf_without_namespaces(&repo, &["run", "task.yaml", "--yes"]).code(1);
+    let s = repo.last_summary();
+    let reason = s["reason"].as_str().unwrap();
+    let trace = repo.last_trace();
+    assert_eq!(events(&trace, "sandbox_ready")[0]["mode"], "auto");
+    assert!(
+        reason.starts_with(&format!(
+            "check `notes` cannot run: the sandbox denied it `{}`",
+            notes.display()
+        )),
+        "{reason}"
+    );
+    assert!(reason.contains("Permission denied"), "{reason}");
+    assert!(reason.contains("to `sandbox.read`"), "{reason}");
+    assert!(events(&trace, "repair_requested").is_empty());
+}
