@@ -409,9 +409,67 @@ pub fn make(
     plan.notes.append(&mut resolver.notes);
     plan.notes
         .extend(crate::spec::risky::risky_patterns(&loaded.spec));
+    plan.notes.extend(unmatched_permission_globs(&plan));
     plan.notes.dedup();
     plan.fingerprint = plan.compute_fingerprint();
     Ok(plan)
+}
+
+/// A note for each `permissions.read` or `permissions.write` glob of the
+/// plan's agent steps that matches no file of the repository (as wf lists
+/// it: ignored files left out): usually a path input spelled differently
+/// than the glob expects, or a directory that moved. A write glob may
+/// rightly name files still to be created, so this is a note, not an
+/// error.
+fn unmatched_permission_globs(plan: &Plan) -> Vec<String> {
+    fn collect<'a>(steps: &'a [PlanStep], out: &mut Vec<(&'static str, &'a String)>) {
+        for step in steps {
+            match &step.kind {
+                StepKind::Agent(a) => {
+                    out.extend(a.permissions.read.iter().map(|g| ("read", g)));
+                    out.extend(a.permissions.write.iter().map(|g| ("write", g)));
+                }
+                StepKind::Uses(u) => collect(&u.steps, out),
+                StepKind::Command { .. } => {}
+            }
+        }
+    }
+    let mut globs = Vec::new();
+    collect(&plan.steps, &mut globs);
+    globs.sort();
+    globs.dedup();
+    globs
+        .into_iter()
+        .filter(|(_, glob)| !matches_a_file(&plan.root, glob))
+        .map(|(what, glob)| {
+            let consequence = match what {
+                "read" => "the read tools can read nothing through it",
+                _ => "the model can only create new files through it",
+            };
+            format!(
+                "permissions.{what} `{glob}` matches no file in the repository; {consequence} (a path input spelled differently?)"
+            )
+        })
+        .collect()
+}
+
+/// Whether `glob` matches a file (or directory) of the repository at
+/// `root`, walking only below its literal base and stopping at the first.
+fn matches_a_file(root: &Path, glob: &str) -> bool {
+    let Ok(matcher) = crate::glob::compile(glob).map(|g| g.compile_matcher()) else {
+        return true; // reported where it is compiled
+    };
+    let base = crate::glob::literal_base(glob);
+    let start = root.join(&base);
+    if start.symlink_metadata().is_err() {
+        return false;
+    }
+    crate::context::walk_builder(root, &start)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.depth() > 0 || !base.is_empty())
+        .filter_map(|e| crate::sys::paths::relative(root, e.path()))
+        .any(|rel| matcher.is_match(&rel))
 }
 
 /// Every model a run may call, each with whether a cost cap covers its
@@ -476,6 +534,16 @@ impl Render<'_> {
             .collect()
     }
 
+    /// A list of globs rendered, each in its one spelling
+    /// ([`crate::glob::normalize`]).
+    fn globs(&self, field: &str, list: &[String]) -> Result<Vec<String>, PlanError> {
+        Ok(self
+            .list(field, list)?
+            .iter()
+            .map(|g| crate::glob::normalize(g))
+            .collect())
+    }
+
     /// Permissions with their globs rendered and checked.
     fn permissions(&self, prefix: &str, perms: &Permissions) -> Result<Permissions, PlanError> {
         let mut permissions = perms.clone();
@@ -486,7 +554,7 @@ impl Render<'_> {
         ] {
             for (i, glob) in list.iter_mut().enumerate() {
                 let field = format!("{prefix}permissions.{name}[{i}]");
-                *glob = self.text(field.clone(), glob)?;
+                *glob = crate::glob::normalize(&self.text(field.clone(), glob)?);
                 if let Err(message) = crate::sys::paths::check_relative(glob)
                     .and_then(|()| crate::glob::compile(glob).map(|_| ()))
                 {
@@ -530,8 +598,8 @@ impl Render<'_> {
         ctx: &crate::spec::ContextSpec,
         read: &[String],
     ) -> Result<(Context, Vec<String>), PlanError> {
-        let include = self.list(&format!("{prefix}context.include"), &ctx.include)?;
-        let exclude = self.list(&format!("{prefix}context.exclude"), &ctx.exclude)?;
+        let include = self.globs(&format!("{prefix}context.include"), &ctx.include)?;
+        let exclude = self.globs(&format!("{prefix}context.exclude"), &ctx.exclude)?;
         Ok((
             context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)?,
             include,

@@ -374,3 +374,97 @@ prompt: Read the notes.
     assert!(reason.contains("to `sandbox.read`"), "{reason}");
     assert!(events(&trace, "repair_requested").is_empty());
 }
+
+/// A task whose write permission and context come from a path input.
+fn path_task(repo: &Repo) {
+    repo.file("src/lib.rs", "pub fn f() {}\n")
+        .file("src/util/mod.rs", "pub fn g() {}\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: paths
+inputs: { path: { type: path } }
+model: { provider: script, script: turns.yaml }
+context: { include: [\"{{ inputs.path }}/**/*.rs\"] }
+tools: [read_file, write_file]
+permissions: { write: [\"{{ inputs.path }}/**/*.rs\"] }
+prompt: Tidy {{ inputs.path }}.
+",
+        )
+        .file("turns.yaml", "turns: []\n")
+        .commit();
+}
+
+#[test]
+fn path_inputs_are_normalized_before_templating() {
+    let repo = Repo::new();
+    path_task(&repo);
+    let mut fingerprints = Vec::new();
+    for (given, glob, files) in [
+        (".", "**/*.rs", 2),
+        ("./", "**/*.rs", 2),
+        ("./src", "src/**/*.rs", 2),
+        ("src/", "src/**/*.rs", 2),
+        ("src//util/.", "src/util/**/*.rs", 1),
+    ] {
+        let r = repo.wf(&[
+            "plan",
+            "task.yaml",
+            "--json",
+            "-i",
+            &format!("path={given}"),
+        ]);
+        r.code(0);
+        let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let step = &plan["steps"][0];
+        assert_eq!(step["permissions"]["write"][0], glob, "{given}");
+        assert_eq!(step["context_include"][0], glob, "{given}");
+        assert_eq!(
+            step["context"]["files"].as_array().unwrap().len(),
+            files,
+            "{given}: {step}"
+        );
+        assert!(
+            plan["notes"].as_array().is_none_or(|n| n.is_empty()),
+            "{given}: {plan}"
+        );
+        if given.contains("src") && !given.contains("util") {
+            fingerprints.push(plan["fingerprint"].clone());
+        }
+    }
+    // `./src` and `src/` are one input.
+    assert_eq!(fingerprints[0], fingerprints[1]);
+}
+
+#[test]
+fn a_permission_glob_that_matches_nothing_is_a_note_in_plan() {
+    let repo = Repo::new();
+    path_task(&repo);
+    let r = repo.wf(&["plan", "task.yaml", "-i", "path=lib"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(
+            "permissions.write `lib/**/*.rs` matches no file in the repository; the model can only create new files through it"
+        ),
+        "{}",
+        r.stdout
+    );
+    // A read glob too, once.
+    repo.file(
+        "task.yaml",
+        &repo
+            .read("task.yaml")
+            .replace("permissions: {", "permissions: { read: [\"docs/**\"],"),
+    );
+    let r = repo.wf(&["plan", "task.yaml", "-i", "path=src"]);
+    r.code(0);
+    assert_eq!(
+        r.stdout
+            .matches("permissions.read `docs/**` matches no file")
+            .count(),
+        1,
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("permissions.write"), "{}", r.stdout);
+}
