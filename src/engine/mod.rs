@@ -468,6 +468,7 @@ impl Executor<'_> {
         self.emit(Event::WorkspaceReady {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
+            reused: Some(ws.reused),
         })?;
         self.confine(&ws)?;
         self.mcp_servers(&ws)?;

@@ -317,10 +317,15 @@ pub enum Event {
     },
     /// The workspace is ready.
     WorkspaceReady {
-        /// Files copied.
+        /// Files in the workspace.
         files: usize,
         /// Git tree id of the baseline.
         base_tree: String,
+        /// Whether the workspace slot was kept from an earlier run (only
+        /// what differs rewritten) rather than copied whole. Not part of
+        /// the run's course; absent in traces from before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reused: Option<bool>,
     },
     /// The context files put in front of the model.
     ContextResolved {
@@ -575,6 +580,7 @@ impl Event {
                 "at",
             ],
             Event::ModelResponse { .. } => &["cache_hit"],
+            Event::WorkspaceReady { .. } => &["reused"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
             Event::RunInterrupted { .. } => &["signal", "at"],
             // The approved diff's hash is checked where it matters (resume,
@@ -583,7 +589,6 @@ impl Event {
             Event::RecipeUsed { .. }
             | Event::SandboxReady { .. }
             | Event::McpServer { .. }
-            | Event::WorkspaceReady { .. }
             | Event::ContextResolved { .. }
             | Event::ModelRequest { .. }
             | Event::ModelRetry { .. }

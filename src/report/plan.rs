@@ -453,7 +453,7 @@ fn steps(
 }
 
 /// A byte count for people: `64 MiB`, `1.5 KiB`, `10 bytes`.
-fn bytes(n: u64) -> String {
+pub(super) fn bytes(n: u64) -> String {
     const KIB: u64 = 1024;
     match n {
         n if n >= KIB * KIB && n % (KIB * KIB) == 0 => format!("{} MiB", n / (KIB * KIB)),

@@ -468,3 +468,176 @@ fn a_permission_glob_that_matches_nothing_is_a_note_in_plan() {
     );
     assert!(!r.stdout.contains("permissions.write"), "{}", r.stdout);
 }
+
+/// wf's private directory in `repo`'s temp dir and its entries, sorted.
+fn private_entries(repo: &Repo) -> (std::path::PathBuf, Vec<String>) {
+    let uid = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let root = repo.tmp().join(format!("wf-{}", uid.trim()));
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    (root, names)
+}
+
+/// Sets the modification time of `path` `days` days back.
+fn age(path: &std::path::Path, days: u32) {
+    let status = std::process::Command::new("touch")
+        .args(["-h", "-d", &format!("{days} days ago")])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn a_cargo_repo_with_one_run() -> Repo {
+    let repo = Repo::new();
+    repo.file(
+        "Cargo.toml",
+        "[package]\nname = \"p\"\nversion = \"0.1.0\"\n",
+    )
+    .file("src/lib.rs", "pub fn f() {}\n")
+    .file(
+        "task.yaml",
+        "wf: 1
+name: noop
+model: { provider: script, script: turns.yaml }
+prompt: Nothing.
+",
+    )
+    .file("turns.yaml", "turns:\n  - text: Done.\n")
+    .commit();
+    repo
+}
+
+#[test]
+fn the_workspace_line_says_copied_then_reused() {
+    let repo = a_cargo_repo_with_one_run();
+    let first = repo.wf(&["run", "task.yaml", "--yes"]);
+    first.code(0);
+    assert_eq!(
+        events(&repo.last_trace(), "workspace_ready")[0]["reused"],
+        false
+    );
+    assert!(first.stderr.contains("files copied"), "{}", first.stderr);
+    let second = repo.wf(&["run", "task.yaml", "--yes"]);
+    second.code(0);
+    assert_eq!(
+        events(&repo.last_trace(), "workspace_ready")[0]["reused"],
+        true
+    );
+    assert!(second.stderr.contains("reused"), "{}", second.stderr);
+    assert!(!second.stderr.contains("files copied"), "{}", second.stderr);
+}
+
+#[test]
+fn gc_removes_old_slots_and_caches_and_keeps_recent_and_held_ones() {
+    let repo = a_cargo_repo_with_one_run();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let (root, names) = private_entries(&repo);
+    let slot = names
+        .iter()
+        .find(|n| n.starts_with("wf-ws-") && !n.contains('.'))
+        .unwrap()
+        .clone();
+    let cache = names
+        .iter()
+        .find(|n| n.starts_with("wf-cache-"))
+        .unwrap()
+        .clone();
+    std::fs::write(
+        root.join(&cache).join("cargo-target/blob"),
+        vec![7u8; 256 * 1024],
+    )
+    .unwrap();
+
+    // Used just now: kept.
+    let r = repo.wf(&["gc"]);
+    r.code(0);
+    assert!(
+        r.stdout
+            .contains("reclaimed 0 bytes from 0 slots and caches; 2 used within 14 days kept"),
+        "{}",
+        r.stdout
+    );
+    assert!(root.join(&slot).is_dir());
+
+    // Twenty days unused, but a running wf holds the slot: kept.
+    age(&root.join(format!("{slot}.lock")), 20);
+    // `--no-fork`: the process holding the lock is the one killed below.
+    let holder = std::process::Command::new("flock")
+        .args(["-n", "--no-fork"])
+        .arg(root.join(format!("{slot}.lock")))
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let mut holder = holder;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    age(&root.join(format!("{slot}.lock")), 20);
+    let r = repo.wf(&["gc", "--days", "14"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(&format!(
+            "kept slot {}: in use by a running wf",
+            root.join(&slot).display()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "kept cache {}: in use",
+            root.join(&cache).display()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(root.join(&slot).is_dir() && root.join(&cache).is_dir());
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+
+    // Released: both go, with the space they took.
+    age(&root.join(format!("{slot}.lock")), 20);
+    let r = repo.wf(&["gc", "--days", "14"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(&format!(
+            "removed slot {} (unused for 20 days)",
+            root.join(&slot).display()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "removed cache {} (unused for 20 days)",
+            root.join(&cache).display()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("from 2 slots and caches"), "{}", r.stdout);
+    assert!(!r.stdout.contains("reclaimed 0 bytes"), "{}", r.stdout);
+    let (_, left) = private_entries(&repo);
+    assert_eq!(
+        left,
+        vec![format!("{slot}.lock")],
+        "only the lock file stays"
+    );
+
+    // The next run makes a new copy; `--all` removes it however recent.
+    let again = repo.wf(&["run", "task.yaml", "--yes"]);
+    again.code(0);
+    assert!(again.stderr.contains("files copied"), "{}", again.stderr);
+    let r = repo.wf(&["gc", "--all"]);
+    r.code(0);
+    assert!(r.stdout.contains("from 2 slots and caches"), "{}", r.stdout);
+}
