@@ -13,6 +13,23 @@ pub fn compile(pattern: &str) -> Result<Glob, String> {
         .map_err(|e| e.kind().to_string())
 }
 
+/// A rendered glob in its one spelling: no `.` components and no empty
+/// ones (`./**/*.rs` → `**/*.rs`, `src//*.rs` → `src/*.rs`), so that a
+/// glob built from a path input (`{{ inputs.path }}/**/*.rs` with `.`)
+/// matches what it names. Paths wf matches never hold such components.
+/// A glob that is only `.` components stays as written.
+pub fn normalize(pattern: &str) -> String {
+    let parts: Vec<&str> = pattern
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() {
+        pattern.to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
 /// Compiles a list of globs into one matcher. On failure, the index of the
 /// bad pattern and why.
 pub fn compile_set(patterns: &[String]) -> Result<GlobSet, (usize, String)> {

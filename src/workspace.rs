@@ -42,8 +42,7 @@
 //! slot's `.git` read-only, unconfined ones could have changed it. What is
 //! kept besides file contents: modification times of unchanged files (build
 //! tools rely on them) and directory permissions. Slots stay in the temp dir
-//! after the run; delete `$TMPDIR/wf-<uid>/wf-ws-*` when no wf runs to
-//! reclaim the space.
+//! after the run; `wf gc` ([`gc`]) removes those no run used for a while.
 //!
 //! # The slot's objects
 //!
@@ -276,8 +275,11 @@ pub struct Workspace {
     pub origin: PathBuf,
     /// The git tree id of the baseline.
     pub base_tree: String,
-    /// Files copied.
+    /// Files in the workspace.
     pub files: usize,
+    /// The slot was kept from an earlier run and brought to this start by
+    /// rewriting only what differs; `false`: every file was copied.
+    pub reused: bool,
     /// Extra environment for checks and `shell` (build-cache sharing, and
     /// `TMPDIR` set to [`Workspace::tmp`]).
     pub env: Vec<(String, String)>,
@@ -615,6 +617,7 @@ impl Workspace {
             origin: origin.to_path_buf(),
             base_tree: String::new(),
             files: 0,
+            reused: false,
             start_patch: None,
             env: Vec::new(),
             tmp: slot.tmp.clone(),
@@ -648,11 +651,11 @@ impl Workspace {
             (target, cleaned)
         });
         let target = target?;
-        if !cleaned
-            || ws
+        ws.reused = cleaned
+            && ws
                 .fill(&slot, head, source, target.as_deref(), false)
-                .is_err()
-        {
+                .is_ok();
+        if !ws.reused {
             // A new slot, one that unconfined commands may have touched, or
             // one that cannot be brought to the new state (a command took
             // away permissions, a crash left it half-written): a new copy.
@@ -1303,6 +1306,8 @@ fn private_root_in(tmp: &Path) -> Result<PathBuf, WorkspaceError> {
     }
     Ok(root)
 }
+
+pub mod gc;
 
 fn lock_path(dir: &Path) -> PathBuf {
     dir.with_extension("lock")

@@ -138,6 +138,16 @@ pub enum Command {
     },
     /// What this machine supports for confining commands, and what wf will do.
     Doctor,
+    /// Remove workspace slots and build caches no run has used for a while
+    /// (never one a running wf holds), printing the space reclaimed.
+    Gc {
+        /// Remove what was not used for this many days.
+        #[arg(long, value_name = "N", default_value_t = 14, conflicts_with = "all")]
+        days: u64,
+        /// Remove every slot and cache not in use now, however recent.
+        #[arg(long)]
+        all: bool,
+    },
     /// List recorded runs, newest first.
     Runs {
         /// Only runs whose applied change touched this file (or a file under this directory).

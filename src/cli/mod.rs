@@ -227,7 +227,44 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             out!("{}", crate::sandbox::doctor_report());
             Ok(Exit::Success)
         }
+        Command::Gc { days, all } => gc(days, all),
     }
+}
+
+/// `wf gc`: one line per slot or cache removed or kept because in use,
+/// then the space reclaimed.
+fn gc(days: u64, all: bool) -> Result<Exit, Error> {
+    let limit = (!all).then(|| std::time::Duration::from_secs(days * 24 * 3600));
+    let report =
+        crate::workspace::gc::collect(limit).map_err(|e| Error::Failed(format!("wf gc: {e}")))?;
+    let days_of = |d: std::time::Duration| d.as_secs() / (24 * 3600);
+    for e in &report.removed {
+        outln!(
+            "removed {} {} (unused for {} days): {}",
+            e.kind,
+            e.path.display(),
+            days_of(e.unused),
+            crate::report::size(e.bytes)
+        );
+    }
+    for (e, pid) in &report.in_use {
+        outln!(
+            "kept {} {}: in use by a running wf (pid {pid})",
+            e.kind,
+            e.path.display()
+        );
+    }
+    let recent = if all || report.kept.is_empty() {
+        String::new()
+    } else {
+        format!("; {} used within {days} days kept", report.kept.len())
+    };
+    outln!(
+        "reclaimed {} from {} slots and caches{recent}",
+        crate::report::size(report.reclaimed()),
+        report.removed.len()
+    );
+    Ok(Exit::Success)
 }
 
 /// The manual page of wf, or of one subcommand (`wf-run(1)`), as roff.

@@ -65,7 +65,7 @@ impl Executor<'_> {
             &step.builtin_tools(),
             &step.permissions,
             &step.bounds,
-            ws.env.clone(),
+            self.command_env(ws, &step.env)?,
             self.confinement(),
         )
         .map_err(|e| format!("cannot set up the tools: {e}"))?;
@@ -380,7 +380,7 @@ impl Executor<'_> {
                 truncated: false,
                 elapsed: Duration::ZERO,
             }),
-            _ => self.run_checks(ws, &agent.step.checks, agent.inputs, agent.repairs)?,
+            _ => self.run_checks(ws, agent.step, agent.inputs, agent.repairs)?,
         };
         let Some(failed) = failed else {
             return Ok(Next::Done(answer));
@@ -390,8 +390,10 @@ impl Executor<'_> {
         if let Some(end) = self.time_limit()? {
             return Ok(Next::Stop(end));
         }
-        // A check that cannot run (exit 126/127) is not the model's to fix.
+        // A check that cannot run (exit 126/127, or its environment: no
+        // network, a path the sandbox keeps from it) is not the model's to fix.
         let command = agent.step.checks.iter().find(|c| c.name == failed.name);
+        let confinement = self.confinement();
         if let Some(why) = command.and_then(|c| {
             let what = format!("check `{}`", c.name);
             checks::cannot_run(
@@ -399,7 +401,7 @@ impl Executor<'_> {
                 &c.run,
                 failed.exit_code,
                 &failed.tail,
-                self.sandbox.is_some(),
+                confinement.as_ref().map(|s| &s.policy),
             )
         }) {
             return Ok(Next::Stop((RunStatus::ChecksFailed, Some(why))));
@@ -571,15 +573,16 @@ impl Executor<'_> {
     fn run_checks(
         &mut self,
         ws: &Workspace,
-        checks: &[crate::spec::Check],
+        step: &AgentStep,
         inputs: &BTreeMap<String, Value>,
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        if checks.is_empty() {
+        if step.checks.is_empty() {
             return Ok(None);
         }
+        let env = check_env(self.command_env(ws, &step.env)?, ws, inputs);
         let state = self.snapshot(ws)?;
-        let failed = self.run_checks_on(ws, checks, inputs, round);
+        let failed = self.run_checks_on(ws, &step.checks, &env, round);
         self.restore(ws, &state)
             .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
         failed
@@ -589,10 +592,9 @@ impl Executor<'_> {
         &mut self,
         ws: &Workspace,
         checks: &[crate::spec::Check],
-        inputs: &std::collections::BTreeMap<String, serde_json::Value>,
+        env: &[(String, String)],
         round: u32,
     ) -> Result<Option<checks::CheckRun>, String> {
-        let env = check_env(ws, inputs);
         for check in checks {
             self.known = None;
             self.recorder
@@ -600,7 +602,7 @@ impl Executor<'_> {
             let result = checks::run_check(
                 check,
                 &ws.dir,
-                &env,
+                env,
                 self.confinement().as_ref(),
                 self.left(),
                 &self.secrets,

@@ -499,6 +499,7 @@ impl Executor<'_> {
         self.emit(Event::WorkspaceReady {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
+            reused: Some(ws.reused),
         })?;
         self.confine(&ws)?;
         self.mcp_servers(&ws)?;
@@ -593,6 +594,7 @@ impl Executor<'_> {
                 write: vec!["/".into()],
                 read_only: Vec::new(),
                 level: None,
+                env: env_names(self.plan, false),
             });
         }
         let sandboxed = crate::sandbox::confinement(
@@ -619,6 +621,7 @@ impl Executor<'_> {
             write: shown(&policy.write),
             read_only: shown(&policy.read_only),
             level: Some(sandboxed.level.name().to_string()),
+            env: env_names(self.plan, !policy.network),
         })?;
         self.sandbox = Some(sandboxed);
         Ok(())
@@ -657,6 +660,42 @@ impl Executor<'_> {
         let mut sandboxed = self.sandbox.clone()?;
         sandboxed.policy.network = self.step_network.unwrap_or(self.plan.sandbox.network);
         Some(sandboxed)
+    }
+
+    /// The variables the running step's commands (checks, its command,
+    /// `shell` calls) get on top of the scrubbed environment, later ones
+    /// winning: the workspace's (`TMPDIR`, shared build caches); without
+    /// the network, confined, the toolchains' offline switches
+    /// ([`crate::sys::process::OFFLINE_ENV`]); then the step's `env`, a
+    /// `from_env` value read from wf's environment now. A `from_env`
+    /// variable wf's environment lacks is an error naming it: the command
+    /// would otherwise run without what its task file said it needs.
+    fn command_env(
+        &self,
+        ws: &Workspace,
+        env: &crate::plan::Env,
+    ) -> Result<Vec<(String, String)>, String> {
+        let mut out = ws.env.clone();
+        if self.confinement().is_some_and(|s| !s.policy.network) {
+            out.extend(
+                crate::sys::process::OFFLINE_ENV
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            );
+        }
+        for (name, value) in env {
+            let value = match value {
+                crate::spec::EnvValue::Text(text) => text.clone(),
+                crate::spec::EnvValue::FromEnv { from_env } => std::env::var(from_env)
+                    .map_err(|_| {
+                        format!(
+                            "env `{name}` takes `{from_env}` from wf's environment, which does not set it; set it, or remove it from `env`"
+                        )
+                    })?,
+            };
+            out.push((name.clone(), value));
+        }
+        Ok(out)
     }
 
     /// Asks at a checkpoint. `None` means approved: go on.
@@ -1018,21 +1057,47 @@ pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String
     msg
 }
 
-/// The environment of a check: the workspace's (build-cache sharing), the
-/// starting tree as `WF_BASE_TREE` (so a check can compare with it: `git diff
+/// The environment of a check or command step: the step's command
+/// environment (see [`Executor::command_env`]), the starting tree as
+/// `WF_BASE_TREE` (so a check can compare with it: `git diff
 /// $WF_BASE_TREE`), and every input as `WF_INPUT_<NAME>` (upper case). Inputs
 /// reach checks as variables, never spliced into the command line.
 fn check_env(
+    mut env: Vec<(String, String)>,
     ws: &Workspace,
     inputs: &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Vec<(String, String)> {
-    let mut env = ws.env.clone();
     env.push(("WF_BASE_TREE".into(), ws.base_tree.clone()));
     for (name, value) in inputs {
         let text = crate::spec::inputs::as_text(value);
         env.push((format!("WF_INPUT_{}", name.to_ascii_uppercase()), text));
     }
     env
+}
+
+/// The names of the variables the plan's commands get beyond the scrubbed
+/// environment (see [`Event::SandboxReady`]): every step's `env`, and the
+/// offline switches when `offline`; sorted, each once.
+fn env_names(plan: &Plan, offline: bool) -> Vec<String> {
+    fn walk(steps: &[crate::plan::PlanStep], out: &mut std::collections::BTreeSet<String>) {
+        for step in steps {
+            match &step.kind {
+                crate::plan::StepKind::Agent(a) => out.extend(a.env.keys().cloned()),
+                crate::plan::StepKind::Command { env, .. } => out.extend(env.keys().cloned()),
+                crate::plan::StepKind::Uses(u) => walk(&u.steps, out),
+            }
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    walk(&plan.steps, &mut names);
+    if offline {
+        names.extend(
+            crate::sys::process::OFFLINE_ENV
+                .iter()
+                .map(|(k, _)| k.to_string()),
+        );
+    }
+    names.into_iter().collect()
 }
 
 /// The `context_resolved` event of a resolved context.

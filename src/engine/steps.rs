@@ -58,6 +58,7 @@ impl Executor<'_> {
                     timeout,
                     bounds,
                     network,
+                    env,
                 } => self.command_step(
                     ws,
                     &id,
@@ -66,6 +67,7 @@ impl Executor<'_> {
                         timeout: *timeout,
                         bounds,
                         network: *network,
+                        env,
                     },
                     inputs,
                 )?,
@@ -144,6 +146,7 @@ impl Executor<'_> {
             timeout,
             bounds,
             network,
+            env,
         } = command;
         self.step_network = network;
         self.emit(Event::StepStarted {
@@ -164,10 +167,14 @@ impl Executor<'_> {
         };
         self.known = None;
         self.recorder.activity(&format!("step {id}: {run}"));
+        let env = match self.command_env(ws, env) {
+            Ok(env) => check_env(env, ws, inputs),
+            Err(why) => return Ok(Err((RunStatus::Error, Some(why)))),
+        };
         let done = checks::run_check(
             &check,
             &ws.dir,
-            &check_env(ws, inputs),
+            &env,
             self.confinement().as_ref(),
             self.left(),
             &self.secrets,
@@ -188,10 +195,12 @@ impl Executor<'_> {
         if let Some(end) = self.time_limit()? {
             return Ok(Err(end));
         }
-        // A program not found or not executable: no later step can use it.
+        // A program not found or not executable, or an environment that
+        // keeps the command from working: no later step can change that.
         let what = format!("command step `{id}`");
-        let sandboxed = self.sandbox.is_some();
-        if let Some(why) = checks::cannot_run(&what, run, done.exit_code, &done.tail, sandboxed) {
+        let confinement = self.confinement();
+        let policy = confinement.as_ref().map(|s| &s.policy);
+        if let Some(why) = checks::cannot_run(&what, run, done.exit_code, &done.tail, policy) {
             return Ok(Err((RunStatus::Error, Some(why))));
         }
         Ok(Ok(
@@ -373,4 +382,5 @@ struct Command<'a> {
     timeout: Option<crate::spec::Duration>,
     bounds: &'a [crate::spec::Permissions],
     network: Option<bool>,
+    env: &'a crate::plan::Env,
 }

@@ -24,6 +24,34 @@ fn bound_network(
     *network = caller.network;
 }
 
+/// A recipe's command environment: its own values, without any taken
+/// from wf's environment (a recipe gets none of wf's variables unless its
+/// caller names them), with the caller's `env` laid over them (the caller
+/// adapts a recipe to its project).
+fn bound_env(env: &mut super::Env, caller: &Caller, label: &str, notes: &mut Vec<String>) {
+    let asked: Vec<String> = env
+        .iter()
+        .filter_map(|(name, value)| match value {
+            crate::spec::EnvValue::FromEnv { from_env } => {
+                Some(format!("`{name}` from `{from_env}`"))
+            }
+            crate::spec::EnvValue::Text(_) => None,
+        })
+        .collect();
+    if !asked.is_empty() {
+        let text = format!(
+            "{label}: env asks for {} of wf's environment; a recipe gets no variable of wf's \
+             environment unless its caller sets it in its own `env`, so its commands run without them",
+            asked.join(", ")
+        );
+        if !notes.contains(&text) {
+            notes.push(text);
+        }
+    }
+    env.retain(|_, v| matches!(v, crate::spec::EnvValue::Text(_)));
+    env.extend(caller.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+}
+
 /// The MCP servers of a recipe's agent step, bounded by the caller's
 /// (see [`bound`]).
 fn bound_mcp(
@@ -92,10 +120,14 @@ pub(super) fn bound(
     for step in steps {
         match &mut step.kind {
             StepKind::Command {
-                bounds, network, ..
+                bounds,
+                network,
+                env,
+                ..
             } => {
                 bounds.push(allowed.clone());
                 bound_network(network, caller, label, notes);
+                bound_env(env, caller, label, notes);
             }
             StepKind::Uses(used) => {
                 // A recipe's own limits are not its to set: the caller's are.
@@ -104,6 +136,7 @@ pub(super) fn bound(
             }
             StepKind::Agent(agent) => {
                 bound_network(&mut agent.network, caller, label, notes);
+                bound_env(&mut agent.env, caller, label, notes);
                 bound_mcp(&mut agent.mcp, caller, label, notes)?;
                 let mut note = |what: String| {
                     let text = format!("{label}: {what}");

@@ -283,8 +283,16 @@ pub enum StepKind {
         /// The step's own `sandbox.network` (`None`: the run's).
         #[serde(skip_serializing_if = "Option::is_none")]
         network: Option<bool>,
+        /// Its variables: the task's `env` with the step's over it.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        env: Env,
     },
 }
+
+/// The variables a step's commands get on top of the scrubbed environment
+/// (see [`crate::spec::Spec::env`]): text rendered with the inputs, or a
+/// variable of wf's environment named, read when a command starts.
+pub type Env = BTreeMap<String, crate::spec::EnvValue>;
 
 /// An agent step with everything it inherits filled in.
 #[derive(Debug, Clone, Serialize)]
@@ -325,6 +333,10 @@ pub struct AgentStep {
     /// Its own `sandbox.network` (`None`: the run's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
+    /// The variables its checks and `shell` calls get: the task's `env`
+    /// with the step's over it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: Env,
 }
 
 impl AgentStep {
@@ -385,6 +397,9 @@ struct Caller {
     /// The recipe step's own `sandbox.network` (`None`: the run's): what
     /// every command of the recipe gets, whatever the recipe asks for.
     network: Option<bool>,
+    /// The caller's `env` (the task's with the recipe step's over it),
+    /// laid over the recipe's own.
+    env: Env,
     /// The caller's MCP servers (the step's own, else the top level's):
     /// a recipe's server of the same name must be the same server, and
     /// runs as the caller declares it (see [`bound`]).
@@ -411,9 +426,67 @@ pub fn make(
     plan.notes.append(&mut resolver.notes);
     plan.notes
         .extend(crate::spec::risky::risky_patterns(&loaded.spec));
+    plan.notes.extend(unmatched_permission_globs(&plan));
     plan.notes.dedup();
     plan.fingerprint = plan.compute_fingerprint();
     Ok(plan)
+}
+
+/// A note for each `permissions.read` or `permissions.write` glob of the
+/// plan's agent steps that matches no file of the repository (as wf lists
+/// it: ignored files left out): usually a path input spelled differently
+/// than the glob expects, or a directory that moved. A write glob may
+/// rightly name files still to be created, so this is a note, not an
+/// error.
+fn unmatched_permission_globs(plan: &Plan) -> Vec<String> {
+    fn collect<'a>(steps: &'a [PlanStep], out: &mut Vec<(&'static str, &'a String)>) {
+        for step in steps {
+            match &step.kind {
+                StepKind::Agent(a) => {
+                    out.extend(a.permissions.read.iter().map(|g| ("read", g)));
+                    out.extend(a.permissions.write.iter().map(|g| ("write", g)));
+                }
+                StepKind::Uses(u) => collect(&u.steps, out),
+                StepKind::Command { .. } => {}
+            }
+        }
+    }
+    let mut globs = Vec::new();
+    collect(&plan.steps, &mut globs);
+    globs.sort();
+    globs.dedup();
+    globs
+        .into_iter()
+        .filter(|(_, glob)| !matches_a_file(&plan.root, glob))
+        .map(|(what, glob)| {
+            let consequence = match what {
+                "read" => "the read tools can read nothing through it",
+                _ => "the model can only create new files through it",
+            };
+            format!(
+                "permissions.{what} `{glob}` matches no file in the repository; {consequence} (a path input spelled differently?)"
+            )
+        })
+        .collect()
+}
+
+/// Whether `glob` matches a file (or directory) of the repository at
+/// `root`, walking only below its literal base and stopping at the first.
+fn matches_a_file(root: &Path, glob: &str) -> bool {
+    let Ok(matcher) = crate::glob::compile(glob).map(|g| g.compile_matcher()) else {
+        return true; // reported where it is compiled
+    };
+    let base = crate::glob::literal_base(glob);
+    let start = root.join(&base);
+    if start.symlink_metadata().is_err() {
+        return false;
+    }
+    crate::context::walk_builder(root, &start)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.depth() > 0 || !base.is_empty())
+        .filter_map(|e| crate::sys::paths::relative(root, e.path()))
+        .any(|rel| matcher.is_match(&rel))
 }
 
 /// Every model a run may call, each with whether a cost cap covers its
@@ -478,6 +551,16 @@ impl Render<'_> {
             .collect()
     }
 
+    /// A list of globs rendered, each in its one spelling
+    /// ([`crate::glob::normalize`]).
+    fn globs(&self, field: &str, list: &[String]) -> Result<Vec<String>, PlanError> {
+        Ok(self
+            .list(field, list)?
+            .iter()
+            .map(|g| crate::glob::normalize(g))
+            .collect())
+    }
+
     /// Permissions with their globs rendered and checked.
     fn permissions(&self, prefix: &str, perms: &Permissions) -> Result<Permissions, PlanError> {
         let mut permissions = perms.clone();
@@ -488,7 +571,7 @@ impl Render<'_> {
         ] {
             for (i, glob) in list.iter_mut().enumerate() {
                 let field = format!("{prefix}permissions.{name}[{i}]");
-                *glob = self.text(field.clone(), glob)?;
+                *glob = crate::glob::normalize(&self.text(field.clone(), glob)?);
                 if let Err(message) = crate::sys::paths::check_relative(glob)
                     .and_then(|()| crate::glob::compile(glob).map(|_| ()))
                 {
@@ -502,6 +585,28 @@ impl Render<'_> {
         Ok(permissions)
     }
 
+    /// `env` with its text values rendered.
+    fn env(&self, prefix: &str, env: &Env) -> Result<Env, PlanError> {
+        env.iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    crate::spec::EnvValue::Text(t) => {
+                        crate::spec::EnvValue::Text(self.text(format!("{prefix}env.{name}"), t)?)
+                    }
+                    other => other.clone(),
+                };
+                Ok((name.clone(), value))
+            })
+            .collect()
+    }
+
+    /// `base` with the step's `env` (rendered) over it.
+    fn step_env(&self, base: &Env, prefix: &str, own: &Env) -> Result<Env, PlanError> {
+        let mut env = base.clone();
+        env.extend(self.env(prefix, own)?);
+        Ok(env)
+    }
+
     /// The resolved context of a step that may read `read`, and the
     /// rendered include globs.
     fn context(
@@ -510,8 +615,8 @@ impl Render<'_> {
         ctx: &crate::spec::ContextSpec,
         read: &[String],
     ) -> Result<(Context, Vec<String>), PlanError> {
-        let include = self.list(&format!("{prefix}context.include"), &ctx.include)?;
-        let exclude = self.list(&format!("{prefix}context.exclude"), &ctx.exclude)?;
+        let include = self.globs(&format!("{prefix}context.include"), &ctx.include)?;
+        let exclude = self.globs(&format!("{prefix}context.exclude"), &ctx.exclude)?;
         Ok((
             context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)?,
             include,
@@ -620,6 +725,7 @@ fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep,
         model: spec.model.clone(),
         limits: StepLimits::default(),
         network: None,
+        env: render.env("", &spec.env)?,
     })
 }
 
@@ -648,6 +754,7 @@ impl Planning<'_, '_> {
                     timeout: step.timeout,
                     bounds: Vec::new(),
                     network: step.sandbox.and_then(|s| s.network),
+                    env: self.render.step_env(&self.task.env, &prefix, &step.env)?,
                 },
                 (None, Some(prompt), None) => self.agent_step(step, prompt, &prefix)?,
                 (None, None, None) => unreachable!("checked when the task file was loaded"),
@@ -725,6 +832,7 @@ impl Planning<'_, '_> {
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
             network: step.sandbox.and_then(|s| s.network),
+            env: self.render.step_env(&task.env, prefix, &step.env)?,
         })))
     }
 
@@ -747,6 +855,7 @@ impl Planning<'_, '_> {
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
             network: step.sandbox.and_then(|s| s.network),
+            env: self.render.step_env(&self.task.env, prefix, &step.env)?,
             mcp: step.mcp.clone().unwrap_or_else(|| self.task.mcp.clone()),
         };
         let mut with = BTreeMap::new();

@@ -677,6 +677,7 @@ mod tests {
             write: vec!["$WORKSPACE".into()],
             read_only: vec![],
             level: None,
+            env: vec![],
         };
         let mut with_roots = now.clone();
         with_roots.push(rec(1, 1, ready));

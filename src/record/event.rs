@@ -291,6 +291,13 @@ pub enum Event {
         /// and in traces older than the levels.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         level: Option<String>,
+        /// Names of the variables the run's commands get beyond the
+        /// scrubbed environment, sorted: the task's `env` (a value taken
+        /// from wf's environment is recorded by its name only, never its
+        /// value) and, without the network, the toolchains' offline
+        /// switches. Empty in traces from before `env`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        env: Vec<String>,
     },
     /// An MCP server the run may call, with the definitions of its
     /// allowlisted tools as listed before the run (one event per server,
@@ -321,10 +328,15 @@ pub enum Event {
     },
     /// The workspace is ready.
     WorkspaceReady {
-        /// Files copied.
+        /// Files in the workspace.
         files: usize,
         /// Git tree id of the baseline.
         base_tree: String,
+        /// Whether the workspace slot was kept from an earlier run (only
+        /// what differs rewritten) rather than copied whole. Not part of
+        /// the run's course; absent in traces from before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reused: Option<bool>,
     },
     /// The context files put in front of the model.
     ContextResolved {
@@ -582,6 +594,7 @@ impl Event {
                 "at",
             ],
             Event::ModelResponse { .. } => &["cache_hit"],
+            Event::WorkspaceReady { .. } => &["reused"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
             Event::RunInterrupted { .. } => &["signal", "at"],
             // The approved diff's hash is checked where it matters (resume,
@@ -590,7 +603,6 @@ impl Event {
             Event::RecipeUsed { .. }
             | Event::SandboxReady { .. }
             | Event::McpServer { .. }
-            | Event::WorkspaceReady { .. }
             | Event::ContextResolved { .. }
             | Event::ModelRequest { .. }
             | Event::ModelRetry { .. }

@@ -41,9 +41,15 @@ fn describe(event: &Event, view: View) -> Option<String> {
             ..
         } if line => format!("run {run_id}: {spec_name} with {model}"),
         Event::RunStarted { .. } => return None,
-        Event::WorkspaceReady { files, .. } => {
-            labeled("workspace", ": ", format!("{files} files copied"))
-        }
+        Event::WorkspaceReady { files, reused, .. } => labeled(
+            "workspace",
+            ": ",
+            if *reused == Some(true) {
+                format!("{files} files, reused (only what changed since the last run rewritten)")
+            } else {
+                format!("{files} files copied")
+            },
+        ),
         Event::SandboxReady {
             mode,
             network,
@@ -71,6 +77,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
             write,
             read_only,
             level,
+            ..
         } => sandbox_entry(mode, level.as_deref(), *network, read, write, read_only),
         Event::McpServer {
             server,

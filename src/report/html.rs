@@ -428,6 +428,7 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
                 write,
                 read_only,
                 level,
+                ..
             } => {
                 seen = true;
                 if mode == "off" {

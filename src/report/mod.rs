@@ -14,3 +14,8 @@ pub mod review;
 pub mod run;
 pub mod show;
 pub mod text;
+
+/// A size in bytes as people read it (`3.4 MiB`, `512 KiB`, `12 bytes`).
+pub fn size(bytes: u64) -> String {
+    plan::bytes(bytes)
+}

@@ -236,6 +236,9 @@ fn render_raw(plan: &Plan, fixed_request_bytes: u64) -> String {
     );
     sandbox(&mut o, &plan.sandbox);
     widening(&mut o, plan);
+    if !task.env.is_empty() {
+        let _ = writeln!(o, "env: {}", env_text(&task.env));
+    }
     if !plan.notes.is_empty() {
         let _ = writeln!(o, "\nnotes");
         for note in &plan.notes {
@@ -256,7 +259,11 @@ fn sandbox(o: &mut String, s: &crate::spec::Sandbox) {
     }
     let mut line = format!(
         "sandbox: confined (writes: workspace and run temp only; network {})",
-        if s.network { "allowed" } else { "off" }
+        if s.network {
+            "allowed"
+        } else {
+            "off, toolchains set offline"
+        }
     );
     if !s.read.is_empty() {
         let _ = write!(line, "; also reads {}", s.read.join(", "));
@@ -322,7 +329,9 @@ fn steps(
         // is shown as the prompt.
         let id = step.id.as_deref().unwrap_or("-");
         match &step.kind {
-            crate::plan::StepKind::Command { run, network, .. } => {
+            crate::plan::StepKind::Command {
+                run, network, env, ..
+            } => {
                 let _ = writeln!(
                     o,
                     "{indent}{}. {} (command){cond}\n{body}$ {}",
@@ -332,6 +341,9 @@ fn steps(
                 );
                 if let Some(n) = network_text(*network) {
                     let _ = writeln!(o, "{body}{n}");
+                }
+                if !env.is_empty() {
+                    let _ = writeln!(o, "{body}env: {}", env_text(env));
                 }
             }
             crate::plan::StepKind::Uses(u) => {
@@ -399,6 +411,9 @@ fn steps(
                 }
                 extras.extend(limits_text(&a.limits));
                 extras.extend(network_text(a.network));
+                if !a.env.is_empty() {
+                    extras.push(format!("env: {}", env_text(&a.env)));
+                }
                 if a.plan_checkpoint {
                     extras.push("plan checkpoint".into());
                 }
@@ -468,7 +483,7 @@ fn steps(
 }
 
 /// A byte count for people: `64 MiB`, `1.5 KiB`, `10 bytes`.
-fn bytes(n: u64) -> String {
+pub(super) fn bytes(n: u64) -> String {
     const KIB: u64 = 1024;
     match n {
         n if n >= KIB * KIB && n % (KIB * KIB) == 0 => format!("{} MiB", n / (KIB * KIB)),
@@ -477,6 +492,18 @@ fn bytes(n: u64) -> String {
         n if n >= KIB => format!("{:.1} KiB", n as f64 / KIB as f64),
         n => format!("{n} bytes"),
     }
+}
+
+/// An `env` mapping on one line: text values as they are, a value of
+/// wf's environment by its name only.
+fn env_text(env: &crate::plan::Env) -> String {
+    env.iter()
+        .map(|(name, value)| match value {
+            crate::spec::EnvValue::Text(t) => format!("{name}={t}"),
+            crate::spec::EnvValue::FromEnv { from_env } => format!("{name} from ${from_env}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A step's own network setting, when it has one.

@@ -65,7 +65,13 @@ pub fn resolve(
                 Err(why) => problems.push(format!("input `{name}`: {why}")),
             },
             (None, Some(default)) => {
-                values.insert(name.clone(), default.clone());
+                let value = match (decl.kind, default) {
+                    (InputType::Path, Value::String(text)) if !text.is_empty() => {
+                        Value::String(normalize_path(text))
+                    }
+                    _ => default.clone(),
+                };
+                values.insert(name.clone(), value);
             }
             (None, None) => problems.push(format!(
                 "missing required input `{name}` ({}); give it with `-i {name}=VALUE`",
@@ -88,9 +94,31 @@ pub fn as_text(value: &Value) -> String {
         .map_or_else(|| value.to_string(), String::from)
 }
 
+/// A `path` input in its one spelling: no `.` components, no empty ones
+/// (`./src/`, `src//lib`, `src/./lib` → `src`, `src/lib`, `src/lib`); the
+/// repository root is `.`. Templates then build clean globs from it
+/// (`{{ inputs.path }}/**/*.rs` is `src/**/*.rs`; for `.`, `./**/*.rs`,
+/// which glob rendering reads as `**/*.rs`, see [`crate::glob::normalize`]).
+/// An absolute path is left as written: it is refused, as written.
+pub fn normalize_path(text: &str) -> String {
+    if text.starts_with('/') {
+        return text.to_string();
+    }
+    let parts: Vec<&str> = text
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
 /// Converts command-line text to the declared type.
 pub fn coerce(decl: &InputDecl, text: &str) -> Result<Value, String> {
     let value = match decl.kind {
+        InputType::Path if !text.is_empty() => Value::String(normalize_path(text)),
         InputType::String | InputType::Path | InputType::Enum => Value::String(text.to_string()),
         InputType::Integer => text
             .trim()
@@ -172,6 +200,32 @@ mod tests {
             values: values.map(|v| v.into_iter().map(String::from).collect()),
             description: None,
         }
+    }
+
+    #[test]
+    fn path_inputs_have_one_spelling() {
+        let path = decl(InputType::Path, None);
+        for (given, clean) in [
+            (".", "."),
+            ("./", "."),
+            ("./src", "src"),
+            ("src/", "src"),
+            ("./src//lib/./x/", "src/lib/x"),
+            ("src", "src"),
+        ] {
+            assert_eq!(coerce(&path, given).unwrap(), Value::from(clean), "{given}");
+        }
+        assert!(coerce(&path, "./../etc").is_err());
+        assert!(
+            coerce(&path, "/etc/passwd")
+                .unwrap_err()
+                .contains("`/etc/passwd` is an absolute path")
+        );
+        // A string input is taken as written.
+        assert_eq!(
+            coerce(&decl(InputType::String, None), "./src/").unwrap(),
+            Value::from("./src/")
+        );
     }
 
     #[test]

@@ -160,6 +160,12 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
             templated.push((format!("/permissions/{name}/{i}"), g));
         }
     }
+    for (name, value) in &spec.env {
+        if let crate::spec::EnvValue::Text(text) = value {
+            templated.push((format!("/env/{name}"), text));
+        }
+    }
+    env_names(&spec.env, "", root, &mut out);
     for (pointer, text) in &templated {
         let node = root.at_pointer(pointer).1;
         match template::undeclared(text, &spec.inputs) {
@@ -559,7 +565,58 @@ fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+        env_names(&step.env, &ptr, root, out);
+        for (name, value) in &step.env {
+            if let crate::spec::EnvValue::Text(text) = value {
+                let node = root.at_pointer(&format!("{ptr}/env/{name}")).1;
+                match template::undeclared(text, &spec.inputs) {
+                    Ok(vars) => {
+                        for (var, offset) in vars {
+                            let span = offset.map_or(node.span, |o| {
+                                span_in_scalar(node, source, text, o, var.len())
+                            });
+                            out.push(
+                                Diagnostic::new(
+                                    span,
+                                    format!("undeclared template variable `{var}`"),
+                                )
+                                .with_help("`env` values can use `inputs.NAME`"),
+                            );
+                        }
+                    }
+                    Err(e) => out.push(Diagnostic::new(node.span, e.message)),
+                }
+            }
+        }
         earlier.push(&step.id);
+    }
+}
+
+/// The names of an `env` mapping (at `ptr`): shell variable names, and
+/// none of wf's own (`WF_…`, which wf sets for checks).
+fn env_names(
+    env: &BTreeMap<String, crate::spec::EnvValue>,
+    ptr: &str,
+    root: &Node,
+    out: &mut Vec<Diagnostic>,
+) {
+    for name in env.keys() {
+        let (key, node) = root.at_pointer(&format!("{ptr}/env/{name}"));
+        let span = key.map_or(node.span, |k| k.span);
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            out.push(
+                Diagnostic::new(span, format!("`{name}` is not a variable name"))
+                    .with_help("use letters, digits and underscores, not starting with a digit"),
+            );
+        } else if name.to_ascii_uppercase().starts_with("WF_") {
+            out.push(
+                Diagnostic::new(span, format!("`{name}` is one of wf's own variables")).with_help(
+                    "wf sets `WF_BASE_TREE` and `WF_INPUT_<NAME>` itself; choose another name",
+                ),
+            );
+        }
     }
 }
 

@@ -77,6 +77,14 @@ pub struct Spec {
     /// Commands that must pass once the model says it is done.
     #[serde(default)]
     pub checks: Vec<Check>,
+    /// Variables set for every command the run starts (checks, command
+    /// steps, `shell` calls) on top of the scrubbed environment: a value
+    /// is text (templated with `inputs`) or `{ from_env: NAME }`, taken
+    /// from wf's own environment when the command starts. A step's `env`
+    /// is laid over this one; a recipe step's over the recipe's. Names
+    /// starting with `WF_` are wf's own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, EnvValue>,
     /// Where a human approves.
     #[serde(default)]
     pub checkpoints: Checkpoints,
@@ -159,6 +167,11 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Duration")]
     pub timeout: Option<Duration>,
+    /// Variables for this step's commands (its checks, its `shell` calls,
+    /// its command; for a recipe step, every command of the recipe), laid
+    /// over the task's `env`. Values as in the task's `env`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, EnvValue>,
     /// Agent step: a JSON Schema its final answer must satisfy (as JSON);
     /// the parsed answer becomes `steps.<id>.output`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -828,6 +841,68 @@ pub struct Check {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Duration")]
     pub timeout: Option<Duration>,
+}
+
+/// The value of a variable in `env`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "EnvValueInput", untagged)]
+pub enum EnvValue {
+    /// Text, templated with `inputs` (numbers and booleans as written).
+    Text(String),
+    /// The value of a variable of wf's own environment, read when the
+    /// command starts; never written to the trace or shown by `wf plan`.
+    FromEnv {
+        /// The variable's name in wf's environment.
+        from_env: String,
+    },
+}
+
+/// An `env` value as written: text, a number, a boolean, or `{ from_env:
+/// NAME }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvValueInput {
+    /// Text, templated with `inputs`.
+    Text(String),
+    /// A number, as written.
+    Number(serde_json::Number),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `{ from_env: NAME }`: the value of wf's own variable `NAME`.
+    FromEnv(FromEnv),
+}
+
+/// `{ from_env: NAME }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FromEnv {
+    /// A variable of wf's own environment: its value is passed as it is
+    /// (never templated, never recorded).
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub from_env: String,
+}
+
+impl From<EnvValueInput> for EnvValue {
+    fn from(input: EnvValueInput) -> EnvValue {
+        match input {
+            EnvValueInput::Text(t) => EnvValue::Text(t),
+            EnvValueInput::Number(n) => EnvValue::Text(n.to_string()),
+            EnvValueInput::Bool(b) => EnvValue::Text(b.to_string()),
+            EnvValueInput::FromEnv(f) => EnvValue::FromEnv {
+                from_env: f.from_env,
+            },
+        }
+    }
+}
+
+impl JsonSchema for EnvValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvValue".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        EnvValueInput::json_schema(generator)
+    }
 }
 
 /// Where a human approves.

@@ -106,6 +106,33 @@ impl Outcome {
     }
 }
 
+/// Variables a confined command without the network gets (on top of the
+/// scrubbed environment, under the task's `env`, which can override them):
+/// the offline switches of the common toolchains, so that a command
+/// reaching for a registry fails at once with the toolchain's own "offline"
+/// message instead of waiting for DNS and connection timeouts (cargo
+/// retries for about 11 s, npm for minutes).
+///
+/// | variable | honoured by |
+/// |---|---|
+/// | `CARGO_NET_OFFLINE=true` | cargo (as `--offline`: the local registry cache only) |
+/// | `npm_config_offline=true` | npm (as `--offline`: the npm cache only) |
+/// | `YARN_ENABLE_OFFLINE_MODE=1` | yarn 2+ (the offline mirror only) |
+/// | `PIP_NO_INDEX=1` | pip (as `--no-index`: local `--find-links` only) |
+/// | `UV_OFFLINE=1` | uv (as `--offline`) |
+/// | `GOPROXY=off` | go (the module cache only) |
+///
+/// `GOFLAGS` is left alone: `-mod=mod` would change how a module is built,
+/// not only where it is fetched from.
+pub const OFFLINE_ENV: &[(&str, &str)] = &[
+    ("CARGO_NET_OFFLINE", "true"),
+    ("GOPROXY", "off"),
+    ("PIP_NO_INDEX", "1"),
+    ("UV_OFFLINE", "1"),
+    ("YARN_ENABLE_OFFLINE_MODE", "1"),
+    ("npm_config_offline", "true"),
+];
+
 /// Variables a confined child gets on top: the user's global git config
 /// (`~/.gitconfig`, `~/.config/git`) lies outside the sandbox's read set,
 /// and git treats an unreadable one as fatal, so git in a check reads the

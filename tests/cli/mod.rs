@@ -26,6 +26,7 @@ mod signals;
 mod step_settings;
 mod story;
 mod structure;
+mod toolchain;
 mod trust;
 mod uses;
 mod validate;
