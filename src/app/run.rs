@@ -170,6 +170,7 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Preview)
         .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    plan.machine_level = crate::sandbox::level().ok().map(|l| l.name().to_string());
     // Listing MCP tools starts each declared server (confined, in a
     // scratch directory); no model is called. A wider sandbox the user has
     // not approved is not given to them: they list in the default one.

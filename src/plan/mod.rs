@@ -89,6 +89,11 @@ pub struct Plan {
     /// [`crate::app::trust`]); recorded in `run_started`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox_approval: Option<widening::Approval>,
+    /// The confinement level this machine gives (`full` or `landlock`),
+    /// for `wf plan` to show; set by `wf plan`, never recorded (the run's
+    /// own level is in its `sandbox_ready` event).
+    #[serde(skip)]
+    pub machine_level: Option<String>,
     /// Every recipe `uses:` resolved to, sorted by reference.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recipes: Vec<Pin>,
@@ -691,6 +696,7 @@ fn build(
         cost_cap: None,
         sandbox: spec.sandbox.clone(),
         sandbox_approval: None,
+        machine_level: None,
         recipes: Vec::new(),
         notes,
         mcp: BTreeMap::new(),

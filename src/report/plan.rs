@@ -234,7 +234,7 @@ fn render_raw(plan: &Plan, fixed_request_bytes: u64) -> String {
         l.max_tool_calls_per_turn,
         bytes(l.max_write_bytes)
     );
-    sandbox(&mut o, &plan.sandbox);
+    sandbox(&mut o, &plan.sandbox, plan.machine_level.as_deref());
     widening(&mut o, plan);
     if !task.env.is_empty() {
         let _ = writeln!(o, "env: {}", env_text(&task.env));
@@ -249,7 +249,7 @@ fn render_raw(plan: &Plan, fixed_request_bytes: u64) -> String {
 }
 
 /// How commands will be confined: one line, loud when they will not be.
-fn sandbox(o: &mut String, s: &crate::spec::Sandbox) {
+fn sandbox(o: &mut String, s: &crate::spec::Sandbox, level: Option<&str>) {
     if s.mode == crate::spec::SandboxMode::Off {
         let _ = writeln!(
             o,
@@ -270,6 +270,19 @@ fn sandbox(o: &mut String, s: &crate::spec::Sandbox) {
     }
     if !s.write.is_empty() {
         let _ = write!(line, "; also writes {}", s.write.join(", "));
+    }
+    match level {
+        Some("full") => line.push_str("; full level here"),
+        Some(other) => {
+            let _ = write!(
+                line,
+                "; {other} level here (no user namespaces: weaker, see `wf doctor`)"
+            );
+        }
+        None => line.push_str("; this machine cannot confine: `wf run` will refuse"),
+    }
+    if let Some(required) = s.require {
+        let _ = write!(line, "; requires {}", required.as_str());
     }
     let _ = writeln!(o, "{line}");
 }

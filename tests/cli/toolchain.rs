@@ -123,7 +123,8 @@ steps:
     )
     .file("turns.yaml", "turns: []\n")
     .commit();
-    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    repo.wf(&["run", "task.yaml", "--yes", "--trust-sandbox"])
+        .code(0);
     let trace = repo.last_trace();
     assert_eq!(step_output(&trace, "off"), "true true 1 off 1 1");
     assert_eq!(step_output(&trace, "overridden"), "false");
@@ -553,11 +554,7 @@ fn gc_removes_old_slots_and_caches_and_keeps_recent_and_held_ones() {
         .find(|n| n.starts_with("wf-cache-"))
         .unwrap()
         .clone();
-    std::fs::write(
-        root.join(&cache).join("cargo-target/blob"),
-        vec![7u8; 256 * 1024],
-    )
-    .unwrap();
+    std::fs::write(root.join(&cache).join("blob"), vec![7u8; 256 * 1024]).unwrap();
 
     // Used just now: kept.
     let r = repo.wf(&["gc"]);
