@@ -540,6 +540,11 @@ mod tests {
             assert!(Instant::now() < deadline, "the child never started");
             std::thread::sleep(Duration::from_millis(10));
         };
+        // Registered right after the spawn returns (the child may have
+        // written its pid a moment before that, on a loaded machine).
+        while !live_groups().contains(&pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(
             live_groups().contains(&pid),
             "{pid} not in {:?}",
