@@ -508,3 +508,35 @@ fn overhead() {
         confined.saturating_sub(plain)
     );
 }
+
+#[test]
+fn a_read_root_in_a_private_dir_stays_read_only() {
+    // The fixture lives under the host's /tmp, which the view replaces by
+    // a private, writable /tmp: a read root there is still read-only.
+    let f = Fixture::new();
+    let sandbox = Sandboxed {
+        launcher: Launcher::with_exe(env!("CARGO_BIN_EXE_wf")),
+        policy: Policy::for_run_in(
+            &HostEnv::current(),
+            &f.ws,
+            &f.tmp,
+            &[f.outside.clone()],
+            &[],
+            false,
+        ),
+        level: sandbox_level(),
+    };
+    let o = f.sh_with(
+        &sandbox,
+        &format!(
+            "cat {0}/canary && echo x > {0}/new; echo y >> {0}/canary",
+            f.outside.display()
+        ),
+    );
+    assert!(o.output.contains("OUTSIDE-CANARY"), "{}", o.output);
+    assert!(!f.outside.join("new").exists(), "{}", o.output);
+    assert_eq!(
+        std::fs::read_to_string(f.outside.join("canary")).unwrap(),
+        "OUTSIDE-CANARY\n"
+    );
+}
