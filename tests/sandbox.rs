@@ -520,7 +520,7 @@ fn a_read_root_in_a_private_dir_stays_read_only() {
             &HostEnv::current(),
             &f.ws,
             &f.tmp,
-            &[f.outside.clone()],
+            std::slice::from_ref(&f.outside),
             &[],
             false,
         ),
