@@ -255,7 +255,7 @@ fn sandbox(o: &mut String, s: &crate::spec::Sandbox) {
     }
     let mut line = format!(
         "sandbox: confined (writes: workspace and run temp only; network {})",
-        if s.network { "allowed" } else { "off" }
+        s.network.describe()
     );
     if !s.read.is_empty() {
         let _ = write!(line, "; also reads {}", s.read.join(", "));
@@ -300,7 +300,7 @@ fn steps(
                     id,
                     run.trim_end().replace('\n', &format!("\n{body}  "))
                 );
-                if let Some(n) = network_text(*network) {
+                if let Some(n) = network_text(network.as_ref()) {
                     let _ = writeln!(o, "{body}{n}");
                 }
             }
@@ -368,7 +368,7 @@ fn steps(
                     extras.push(format!("model {m}"));
                 }
                 extras.extend(limits_text(&a.limits));
-                extras.extend(network_text(a.network));
+                extras.extend(network_text(a.network.as_ref()));
                 if a.plan_checkpoint {
                     extras.push("plan checkpoint".into());
                 }
@@ -450,13 +450,11 @@ fn bytes(n: u64) -> String {
 }
 
 /// A step's own network setting, when it has one.
-fn network_text(network: Option<bool>) -> Option<String> {
-    network.map(|n| {
-        if n {
-            "network allowed".to_string()
-        } else {
-            "no network".to_string()
-        }
+fn network_text(network: Option<&crate::spec::Network>) -> Option<String> {
+    network.map(|n| match n {
+        crate::spec::Network::All => "network allowed".to_string(),
+        crate::spec::Network::Off => "no network".to_string(),
+        hosts => format!("network {}", hosts.describe()),
     })
 }
 
