@@ -460,24 +460,34 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
         (Event::CheckResult { name, .. }, Event::CheckResult { .. }) => {
             format!("check `{name}` printed different output")
         }
-        (
-            Event::NetworkConnection {
-                host,
-                port,
-                allowed,
-                ..
-            },
-            Event::NetworkConnection {
-                host: h2,
-                port: p2,
-                allowed: a2,
-                ..
-            },
-        ) => format!(
-            "a command's connections through wf's proxy differ: {host}:{port} {} was recorded, {h2}:{p2} {} now",
-            if *allowed { "allowed" } else { "refused" },
-            if *a2 { "allowed" } else { "refused" }
-        ),
+        (a @ Event::NetworkConnection { .. }, b @ Event::NetworkConnection { .. }) => {
+            let words = |e: &Event| match e {
+                Event::NetworkConnection {
+                    host,
+                    port,
+                    allowed,
+                    reason,
+                    ..
+                } => format!(
+                    "{host}:{port} {}{}",
+                    match (allowed, reason) {
+                        (false, _) => "refused",
+                        (true, Some(_)) => "failed",
+                        (true, None) => "allowed",
+                    },
+                    reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "a command's connections through wf's proxy differ: {} was recorded, {} now",
+                words(a),
+                words(b)
+            )
+        }
         (Event::ModelRequest { .. }, Event::ModelRequest { .. }) => {
             "the request to the model differs: its instructions, tools or earlier results changed"
                 .into()

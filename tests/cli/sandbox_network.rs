@@ -243,6 +243,23 @@ fn a_listed_host_is_reached_through_the_proxy_and_another_is_refused_and_both_ar
         serde_json::json!(["127.0.0.1", "allowed.test"])
     );
 
+    // A replay makes the same connections (their bytes aside) ...
+    let replay = repo.wf_env(&["replay", "last"], env);
+    replay.code(0);
+    // ... and one where a host can no longer be reached diverges there.
+    let replay = repo.wf_env(
+        &["replay", "last"],
+        &[("WF_TEST_RESOLVE", "refused.test=127.0.0.1")],
+    );
+    assert_ne!(replay.code, 0, "{}", replay.stdout);
+    let said = format!("{}{}", replay.stdout, replay.stderr);
+    assert!(
+        said.contains(&format!(
+            "a command's connections through wf's proxy differ: allowed.test:{a} allowed was recorded, allowed.test:{a} failed (wf: cannot resolve host allowed.test"
+        )),
+        "{said}"
+    );
+
     // wf show and the reports say what was reached and what was refused.
     let show = repo.wf(&["show", "last"]);
     show.code(0);
