@@ -49,6 +49,7 @@ impl Fixture {
             launcher: Launcher::with_exe(env!("CARGO_BIN_EXE_wf")),
             policy: Policy::for_run_in(env, &self.ws, &self.tmp, &[], &[], network),
             level: wf::sandbox::level().expect("this machine can confine commands"),
+            proxy: None,
         }
     }
 
@@ -525,6 +526,7 @@ fn a_read_root_in_a_private_dir_stays_read_only() {
             false,
         ),
         level: sandbox_level(),
+        proxy: None,
     };
     let o = f.sh_with(
         &sandbox,

@@ -59,7 +59,7 @@ impl Executor<'_> {
         inputs: &BTreeMap<String, Value>,
         label: &str,
     ) -> Result<(End, String), String> {
-        self.step_network = step.network;
+        self.step_network = step.network.clone();
         let mut tools = ToolLayer::new(
             &ws.dir,
             &step.builtin_tools(),

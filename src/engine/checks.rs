@@ -334,6 +334,7 @@ mod tests {
             write: vec!["/tmp/wf-ws".into()],
             read_only: vec!["/tmp/wf-ws/.git".into()],
             network,
+            proxy: None,
             masks: Vec::new(),
             links: Vec::new(),
         }

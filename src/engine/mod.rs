@@ -241,6 +241,7 @@ pub fn run_with(
         sandbox: None,
         mcp: None,
         step_network: None,
+        proxies: std::collections::BTreeMap::new(),
         secrets: crate::secrets::Secrets::from_env(),
         pricing,
         options,
@@ -319,7 +320,11 @@ struct Executor<'a> {
     /// The run's MCP servers (`None`: it declares none).
     mcp: Option<crate::mcp::Session>,
     /// The running step's own `sandbox.network` (`None`: the run's).
-    step_network: Option<bool>,
+    step_network: Option<crate::spec::Network>,
+    /// wf's proxies, one per list of hosts the run's steps use (see
+    /// [`crate::sandbox::proxy`]); their connections are written to the
+    /// trace before each event.
+    proxies: std::collections::BTreeMap<Vec<String>, std::sync::Arc<crate::sandbox::proxy::Proxy>>,
     /// What is taken out of commands' output before the model or the
     /// trace sees it (see [`crate::secrets`]).
     secrets: crate::secrets::Secrets,
@@ -404,10 +409,32 @@ impl Executor<'_> {
             self.interrupted = true;
             return Err("interrupted".into());
         }
+        self.connections()?;
         if let Some(action) = boundary::action(&event) {
             self.actions.push(action);
         }
         self.recorder.record(event).map_err(|e| e.to_string())
+    }
+
+    /// The connections wf's proxies finished since the last event, as
+    /// events, in the order they were accepted.
+    fn connections(&mut self) -> Result<(), String> {
+        let mut done: Vec<crate::sandbox::proxy::Connection> =
+            self.proxies.values().flat_map(|p| p.take_log()).collect();
+        done.sort_by_key(|c| c.id);
+        for c in done {
+            self.recorder
+                .record(Event::NetworkConnection {
+                    host: c.host,
+                    port: c.port,
+                    allowed: c.allowed,
+                    reason: c.reason,
+                    bytes_up: c.bytes_up,
+                    bytes_down: c.bytes_down,
+                })
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// The workspace's state as a tree (see [`Executor::known`]): staged
@@ -529,7 +556,8 @@ impl Executor<'_> {
             dry_run: self.options.dry_run,
             sandbox: Some(Box::new(crate::record::event::SandboxSetting {
                 mode: plan.sandbox.mode.as_str().to_string(),
-                network: plan.sandbox.network,
+                network: plan.sandbox.network.is_all(),
+                hosts: plan.sandbox.network.hosts().to_vec(),
                 read: plan.sandbox.read.clone(),
                 write: plan.sandbox.write.clone(),
             })),
@@ -590,6 +618,7 @@ impl Executor<'_> {
             return self.emit(Event::SandboxReady {
                 mode: "off".into(),
                 network: true,
+                hosts: Vec::new(),
                 read: vec!["/".into()],
                 write: vec!["/".into()],
                 read_only: Vec::new(),
@@ -600,13 +629,26 @@ impl Executor<'_> {
         let sandboxed = crate::sandbox::confinement(
             &setting.read,
             &setting.write,
-            setting.network,
+            setting.network.is_all(),
             &ws.dir,
             &ws.tmp,
             &ws.sandbox_read,
             &ws.sandbox_write,
         )
         .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        // A proxy for each list of hosts the task or a step has.
+        let mut lists: Vec<Vec<String>> = Vec::new();
+        network_lists(&self.plan.steps, &mut lists);
+        lists.push(setting.network.hosts().to_vec());
+        for list in lists {
+            if list.is_empty() || self.proxies.contains_key(&list) {
+                continue;
+            }
+            let proxy = crate::sandbox::proxy::Proxy::start(list.clone(), sandboxed.level)
+                .map_err(|e| format!("cannot start wf's network proxy: {e}"))?;
+            self.proxies.insert(list, std::sync::Arc::new(proxy));
+        }
+        let sandboxed = self.with_network(sandboxed, &setting.network);
         let policy = &sandboxed.policy;
         let shown = |paths: &[std::path::PathBuf]| -> Vec<String> {
             paths
@@ -617,6 +659,7 @@ impl Executor<'_> {
         self.emit(Event::SandboxReady {
             mode: "auto".into(),
             network: policy.network,
+            hosts: setting.network.hosts().to_vec(),
             read: shown(&policy.read),
             write: shown(&policy.write),
             read_only: shown(&policy.read_only),
@@ -657,9 +700,26 @@ impl Executor<'_> {
     /// The confinement of the running step's commands: the run's, with the
     /// step's own network setting.
     fn confinement(&self) -> Option<crate::sandbox::Sandboxed> {
-        let mut sandboxed = self.sandbox.clone()?;
-        sandboxed.policy.network = self.step_network.unwrap_or(self.plan.sandbox.network);
-        Some(sandboxed)
+        let network = self
+            .step_network
+            .as_ref()
+            .unwrap_or(&self.plan.sandbox.network);
+        Some(self.with_network(self.sandbox.clone()?, network))
+    }
+
+    /// `sandboxed` with `network`: a list of hosts through its proxy
+    /// (started in [`Executor::confine`]; without one, no network).
+    fn with_network(
+        &self,
+        sandboxed: crate::sandbox::Sandboxed,
+        network: &crate::spec::Network,
+    ) -> crate::sandbox::Sandboxed {
+        match network {
+            crate::spec::Network::Hosts(list) => {
+                sandboxed.with_network(false, self.proxies.get(list).cloned())
+            }
+            other => sandboxed.with_network(other.is_all(), None),
+        }
     }
 
     /// The variables the running step's commands (checks, its command,
@@ -1182,4 +1242,22 @@ fn recorded_decision(rest: &[Record]) -> Decision {
     rest.iter()
         .find_map(|r| Decision::of(&r.event))
         .unwrap_or(Decision::Paused)
+}
+
+/// The lists of hosts the steps (recipe steps included) set for
+/// themselves.
+fn network_lists(steps: &[crate::plan::PlanStep], out: &mut Vec<Vec<String>>) {
+    for step in steps {
+        let network = match &step.kind {
+            crate::plan::StepKind::Command { network, .. } => network.as_ref(),
+            crate::plan::StepKind::Agent(agent) => agent.network.as_ref(),
+            crate::plan::StepKind::Uses(used) => {
+                network_lists(&used.steps, out);
+                None
+            }
+        };
+        if let Some(crate::spec::Network::Hosts(list)) = network {
+            out.push(list.clone());
+        }
+    }
 }

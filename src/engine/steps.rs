@@ -66,7 +66,7 @@ impl Executor<'_> {
                         run,
                         timeout: *timeout,
                         bounds,
-                        network: *network,
+                        network: network.clone(),
                         env,
                     },
                     inputs,
@@ -141,18 +141,21 @@ impl Executor<'_> {
         command: &Command<'_>,
         inputs: &BTreeMap<String, Value>,
     ) -> Result<Ran, String> {
-        let &Command {
+        let Command {
             run,
             timeout,
             bounds,
             network,
             env,
         } = command;
-        self.step_network = network;
+        let (run, timeout, bounds) = (*run, *timeout, *bounds);
+        self.step_network = network.clone();
+        let (network, hosts) = step_network_fields(network.as_ref());
         self.emit(Event::StepStarted {
             id: id.to_string(),
             step_kind: "command".into(),
             network,
+            hosts,
         })?;
         let check = crate::spec::Check {
             name: id.to_string(),
@@ -221,6 +224,7 @@ impl Executor<'_> {
             id: id.to_string(),
             step_kind: "uses".into(),
             network: None,
+            hosts: Vec::new(),
         })?;
         let outer = self.enter_limits(id, &used.limits);
         let done = self.run_steps(provider, ws, &used.steps, &used.inputs, &format!("{id}."));
@@ -260,7 +264,8 @@ impl Executor<'_> {
         self.emit(Event::StepStarted {
             id: id.to_string(),
             step_kind: "agent".into(),
-            network: agent.network,
+            network: step_network_fields(agent.network.as_ref()).0,
+            hosts: step_network_fields(agent.network.as_ref()).1,
         })?;
         let prompt = match crate::spec::template::render_with_steps(&agent.prompt, inputs, results)
         {
@@ -381,6 +386,15 @@ struct Command<'a> {
     run: &'a str,
     timeout: Option<crate::spec::Duration>,
     bounds: &'a [crate::spec::Permissions],
-    network: Option<bool>,
+    network: Option<crate::spec::Network>,
     env: &'a crate::plan::Env,
+}
+
+/// A step's own network as `step_started` records it: the flag, and the
+/// hosts of a list (the flag is then `false`).
+fn step_network_fields(network: Option<&crate::spec::Network>) -> (Option<bool>, Vec<String>) {
+    (
+        network.map(crate::spec::Network::is_all),
+        network.map(|n| n.hosts().to_vec()).unwrap_or_default(),
+    )
 }

@@ -463,10 +463,12 @@ fn listing_sandbox(
     if setting.mode == crate::spec::SandboxMode::Off {
         return Ok(None);
     }
+    // A list of hosts gets no network while listing: wf's proxy serves
+    // runs (where its connections are recorded), not the listing.
     crate::sandbox::confinement(
         &setting.read,
         &setting.write,
-        setting.network,
+        setting.network.is_all(),
         scratch,
         scratch,
         &[root.to_path_buf()],

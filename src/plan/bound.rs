@@ -6,22 +6,40 @@
 use super::{Caller, PlanStep, StepKind};
 use crate::spec::{StepLimits, ToolName};
 
-/// A recipe's command gets the network its caller grants, never more.
+/// A recipe's command gets the network its caller grants, never more: what
+/// it asks for within the caller's, or the caller's when it asks nothing.
 fn bound_network(
-    network: &mut Option<bool>,
+    network: &mut Option<crate::spec::Network>,
     caller: &Caller,
     label: &str,
     notes: &mut Vec<String>,
 ) {
-    if *network == Some(true) && caller.network != Some(true) {
-        let text = format!(
-            "{label}: asks for the network (sandbox.network), which the caller does not grant; its commands run without it"
-        );
-        if !notes.contains(&text) {
-            notes.push(text);
+    let granted = match network.take() {
+        None => caller.network.clone(),
+        Some(asked) => {
+            let beyond = asked.beyond(&caller.network);
+            if !beyond.is_empty() {
+                let text = format!(
+                    "{label}: asks for {} (sandbox.network), which the caller does not grant; its commands run without {}",
+                    if asked.is_all() {
+                        "the network".to_string()
+                    } else {
+                        beyond.join(", ")
+                    },
+                    if asked.is_all() || beyond.len() == 1 {
+                        "it"
+                    } else {
+                        "them"
+                    }
+                );
+                if !notes.contains(&text) {
+                    notes.push(text);
+                }
+            }
+            asked.narrowed_by(&caller.network)
         }
-    }
-    *network = caller.network;
+    };
+    *network = Some(granted);
 }
 
 /// A recipe's command environment: its own values, without any taken

@@ -122,7 +122,7 @@ mod tests {
             sha256: "00".into(),
         };
         let sandbox = crate::spec::Sandbox {
-            network: true,
+            network: crate::spec::Network::All,
             read: vec!["/opt".into()],
             ..Default::default()
         };

@@ -287,7 +287,7 @@ pub enum StepKind {
         bounds: Vec<Permissions>,
         /// The step's own `sandbox.network` (`None`: the run's).
         #[serde(skip_serializing_if = "Option::is_none")]
-        network: Option<bool>,
+        network: Option<crate::spec::Network>,
         /// Its variables: the task's `env` with the step's over it.
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         env: Env,
@@ -337,7 +337,7 @@ pub struct AgentStep {
     pub limits: StepLimits,
     /// Its own `sandbox.network` (`None`: the run's).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub network: Option<bool>,
+    pub network: Option<crate::spec::Network>,
     /// The variables its checks and `shell` calls get: the task's `env`
     /// with the step's over it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -399,9 +399,10 @@ struct Caller {
     plan_checkpoint: bool,
     model: ModelSpec,
     limits: StepLimits,
-    /// The recipe step's own `sandbox.network` (`None`: the run's): what
-    /// every command of the recipe gets, whatever the recipe asks for.
-    network: Option<bool>,
+    /// The network at the recipe step (its own `sandbox.network`, else
+    /// the task's): the most any command of the recipe gets; a recipe
+    /// asking for less gets less.
+    network: crate::spec::Network,
     /// The caller's `env` (the task's with the recipe step's over it),
     /// laid over the recipe's own.
     env: Env,
@@ -759,7 +760,7 @@ impl Planning<'_, '_> {
                     run: run.clone(),
                     timeout: step.timeout,
                     bounds: Vec::new(),
-                    network: step.sandbox.and_then(|s| s.network),
+                    network: self.step_network(step),
                     env: self.render.step_env(&self.task.env, &prefix, &step.env)?,
                 },
                 (None, Some(prompt), None) => self.agent_step(step, prompt, &prefix)?,
@@ -772,6 +773,15 @@ impl Planning<'_, '_> {
             });
         }
         Ok(steps)
+    }
+
+    /// A step's own network (`None`: the run's): a list narrows the
+    /// task's list (see [`crate::spec::Network::for_step`]).
+    fn step_network(&self, step: &crate::spec::Step) -> Option<crate::spec::Network> {
+        crate::spec::Network::for_step(
+            step.sandbox.as_ref().and_then(|s| s.network.as_ref()),
+            &self.spec.sandbox.network,
+        )
     }
 
     /// The model a step runs with.
@@ -837,7 +847,7 @@ impl Planning<'_, '_> {
             approve_after: step.checkpoints.is_some_and(|c| c.apply),
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
-            network: step.sandbox.and_then(|s| s.network),
+            network: self.step_network(step),
             env: self.render.step_env(&task.env, prefix, &step.env)?,
         })))
     }
@@ -860,7 +870,9 @@ impl Planning<'_, '_> {
             plan_checkpoint: self.plan_checkpoint(step),
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),
-            network: step.sandbox.and_then(|s| s.network),
+            network: self
+                .step_network(step)
+                .unwrap_or_else(|| self.spec.sandbox.network.clone()),
             env: self.render.step_env(&self.task.env, prefix, &step.env)?,
             mcp: step.mcp.clone().unwrap_or_else(|| self.task.mcp.clone()),
         };

@@ -69,9 +69,7 @@ impl Widening {
     /// command line's `--sandbox` applied).
     pub fn of(plan: &Plan) -> Widening {
         let mut network = Vec::new();
-        if plan.sandbox.network {
-            network.push("every command".to_string());
-        } else {
+        if plan.sandbox.network == crate::spec::Network::Off {
             step_networks(&plan.steps, "", &mut network);
         }
         Widening::new(&plan.sandbox, network)
@@ -84,8 +82,11 @@ impl Widening {
         let network = spec
             .steps
             .iter()
-            .filter(|s| s.sandbox.and_then(|s| s.network) == Some(true))
-            .map(|s| format!("step `{}`", s.id))
+            .filter_map(|s| {
+                let network = s.sandbox.as_ref().and_then(|s| s.network.as_ref())?;
+                (*network != crate::spec::Network::Off)
+                    .then(|| format!("step `{}`{}", s.id, hosts_suffix(network)))
+            })
             .collect();
         Widening::new(&spec.sandbox, network)
     }
@@ -107,10 +108,9 @@ impl Widening {
         };
         Widening {
             off: false,
-            network: if sandbox.network {
-                vec!["every command".to_string()]
-            } else {
-                network_steps
+            network: match &sandbox.network {
+                crate::spec::Network::Off => network_steps,
+                all => vec![format!("every command{}", hosts_suffix(all))],
             },
             read: sorted(&sandbox.read),
             write: sorted(&sandbox.write),
@@ -180,16 +180,33 @@ impl Widening {
     }
 }
 
+/// ` (only these hosts: …)` for a host list, nothing for the whole network.
+fn hosts_suffix(network: &crate::spec::Network) -> String {
+    match network {
+        crate::spec::Network::Hosts(hosts) => format!(" (only these hosts: {})", hosts.join(", ")),
+        _ => String::new(),
+    }
+}
+
 /// The steps (recursively) whose commands have their own network.
 fn step_networks(steps: &[PlanStep], prefix: &str, out: &mut Vec<String>) {
     for step in steps {
         let id = step.id.as_deref().unwrap_or("main");
         match &step.kind {
-            StepKind::Command { network, .. } if *network == Some(true) => {
-                out.push(format!("step `{prefix}{id}`"));
+            StepKind::Command {
+                network: Some(network),
+                ..
+            } if *network != crate::spec::Network::Off => {
+                out.push(format!("step `{prefix}{id}`{}", hosts_suffix(network)));
             }
-            StepKind::Agent(agent) if agent.network == Some(true) => {
-                out.push(format!("step `{prefix}{id}`"));
+            StepKind::Agent(agent)
+                if agent
+                    .network
+                    .as_ref()
+                    .is_some_and(|n| *n != crate::spec::Network::Off) =>
+            {
+                let network = agent.network.as_ref().expect("checked above");
+                out.push(format!("step `{prefix}{id}`{}", hosts_suffix(network)));
             }
             StepKind::Uses(used) => step_networks(&used.steps, &format!("{prefix}{id}."), out),
             _ => {}
@@ -305,7 +322,7 @@ mod tests {
         let home = Path::new("/home/me");
         let w = Widening::new(
             &Sandbox {
-                network: true,
+                network: crate::spec::Network::All,
                 ..sandbox(&["~/.ssh/keys", "/opt/sdk"], &["~/.m2"])
             },
             Vec::new(),
@@ -326,7 +343,7 @@ mod tests {
         let off = Widening::new(
             &Sandbox {
                 mode: SandboxMode::Off,
-                network: true,
+                network: crate::spec::Network::All,
                 ..Sandbox::default()
             },
             Vec::new(),

@@ -237,6 +237,35 @@ fn relevant<'a>(records: &'a [Record], ignore: &[&str]) -> Vec<&'a Record> {
         .collect()
 }
 
+/// Sorts each run of consecutive `network_connection` events by host,
+/// port and decision: connections a command opens at the same time
+/// finish in any order, and what is compared is which hosts it asked for
+/// and what it got, not which finished first.
+fn connections_in_order(records: &mut [&Record]) {
+    let key = |r: &Record| match &r.event {
+        Event::NetworkConnection {
+            host,
+            port,
+            allowed,
+            reason,
+            ..
+        } => Some((host.clone(), *port, *allowed, reason.clone())),
+        _ => None,
+    };
+    let mut i = 0;
+    while i < records.len() {
+        if key(records[i]).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < records.len() && key(records[i]).is_some() {
+            i += 1;
+        }
+        records[start..i].sort_by_key(|r| key(r));
+    }
+}
+
 /// Cost differs between a live run and a replay (the replay prices nothing).
 fn normalized(record: &Record) -> Value {
     let mut v = comparable(record);
@@ -279,7 +308,9 @@ pub fn comparison(
     mut output_differed: bool,
 ) -> Comparison {
     let mut notes = Vec::new();
-    let (e, a) = (relevant(expected, ignore), relevant(actual, ignore));
+    let (mut e, mut a) = (relevant(expected, ignore), relevant(actual, ignore));
+    connections_in_order(&mut e);
+    connections_in_order(&mut a);
     for i in 0..e.len().max(a.len()) {
         let (x, y) = (e.get(i), a.get(i));
         let (xv, mut yv) = (x.map(|r| normalized(r)), y.map(|r| normalized(r)));
@@ -358,7 +389,14 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
             },
         ) if a != b => {
             let describe = |s: &crate::record::event::SandboxSetting| {
-                format!("{}{}", s.mode, if s.network { " with network" } else { "" })
+                let network = if !s.hosts.is_empty() {
+                    format!(" with network to {}", s.hosts.join(", "))
+                } else if s.network {
+                    " with network".to_string()
+                } else {
+                    String::new()
+                };
+                format!("{}{network}", s.mode)
             };
             format!(
                 "the sandbox differs: the run had {}, this has {}",
@@ -421,6 +459,34 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
         }
         (Event::CheckResult { name, .. }, Event::CheckResult { .. }) => {
             format!("check `{name}` printed different output")
+        }
+        (a @ Event::NetworkConnection { .. }, b @ Event::NetworkConnection { .. }) => {
+            let words = |e: &Event| match e {
+                Event::NetworkConnection {
+                    host,
+                    port,
+                    allowed,
+                    reason,
+                    ..
+                } => format!(
+                    "{host}:{port} {}{}",
+                    match (allowed, reason) {
+                        (false, _) => "refused",
+                        (true, Some(_)) => "failed",
+                        (true, None) => "allowed",
+                    },
+                    reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "a command's connections through wf's proxy differ: {} was recorded, {} now",
+                words(a),
+                words(b)
+            )
         }
         (Event::ModelRequest { .. }, Event::ModelRequest { .. }) => {
             "the request to the model differs: its instructions, tools or earlier results changed"
@@ -638,6 +704,7 @@ mod tests {
             *sandbox = Some(Box::new(crate::record::event::SandboxSetting {
                 mode: mode.into(),
                 network,
+                hosts: vec![],
                 read: vec![],
                 write: vec![],
             }));
@@ -663,6 +730,43 @@ mod tests {
         assert_eq!(compare(&recorded, &recorded.clone()), None);
     }
 
+    fn connection(host: &str, allowed: bool, bytes: u64) -> Event {
+        Event::NetworkConnection {
+            host: host.into(),
+            port: 443,
+            allowed,
+            reason: (!allowed).then(|| format!("wf: host {host} is not in sandbox.network")),
+            bytes_up: bytes,
+            bytes_down: bytes * 10,
+        }
+    }
+
+    #[test]
+    fn connections_compare_by_host_and_decision_not_bytes_or_finishing_order() {
+        let mut recorded = course(0, "fn a() {}", true, true);
+        recorded.insert(3, rec(3, 0, connection("pypi.org", true, 100)));
+        recorded.insert(4, rec(4, 0, connection("evil.com", false, 0)));
+        let mut replay = course(0, "fn a() {}", true, true);
+        // Finished the other way round, with other byte counts.
+        replay.insert(3, rec(3, 0, connection("evil.com", false, 0)));
+        replay.insert(4, rec(4, 0, connection("pypi.org", true, 7)));
+        assert_eq!(compare(&recorded, &replay), None);
+        // Refused now: a divergence, named.
+        let mut refused = course(0, "fn a() {}", true, true);
+        refused.insert(3, rec(3, 0, connection("pypi.org", false, 0)));
+        refused.insert(4, rec(4, 0, connection("evil.com", false, 0)));
+        let d = compare(&recorded, &refused).unwrap();
+        assert!(
+            d.hint.contains("connections through wf's proxy differ"),
+            "{}",
+            d.hint
+        );
+        // One connection fewer.
+        let mut fewer = course(0, "fn a() {}", true, true);
+        fewer.insert(3, rec(3, 0, connection("pypi.org", true, 100)));
+        assert!(compare(&recorded, &fewer).is_some());
+    }
+
     #[test]
     fn a_trace_from_before_the_sandbox_still_compares() {
         // Recorded by a wf that did not record the sandbox.
@@ -673,6 +777,7 @@ mod tests {
         let ready = Event::SandboxReady {
             mode: "auto".into(),
             network: false,
+            hosts: vec![],
             read: vec!["/usr".into()],
             write: vec!["$WORKSPACE".into()],
             read_only: vec![],

@@ -59,6 +59,11 @@ pub struct SandboxSetting {
     pub mode: String,
     /// Whether commands may use the network.
     pub network: bool,
+    /// The hosts commands may reach through wf's proxy, when
+    /// `sandbox.network` is a list (`network` is then `false`; absent
+    /// otherwise, and in traces older than the lists).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     /// Extra read roots, as written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub read: Vec<String>,
@@ -280,6 +285,10 @@ pub enum Event {
         mode: String,
         /// Whether commands may use the network.
         network: bool,
+        /// The hosts commands reach through wf's proxy (see
+        /// `SandboxSetting::hosts`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<String>,
         /// Roots commands may read and execute.
         read: Vec<String>,
         /// Roots commands may write.
@@ -401,6 +410,29 @@ pub enum Event {
         /// The step's own `sandbox.network`, when it sets one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         network: Option<bool>,
+        /// The hosts of the step's own list (`network` is then `false`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<String>,
+    },
+    /// A connection a command asked wf's proxy for (`sandbox.network` a
+    /// list of hosts), once it is over: allowed or refused, and the bytes
+    /// each way. Written before the next event of the run, in the order
+    /// the proxy accepted them.
+    NetworkConnection {
+        /// The host asked for (a name, or an address literal).
+        host: String,
+        /// The port asked for.
+        port: u16,
+        /// Whether the list allows the host.
+        allowed: bool,
+        /// Why it was refused, or why an allowed one failed (the message
+        /// the command got).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Bytes from the command to the host.
+        bytes_up: u64,
+        /// Bytes from the host to the command.
+        bytes_down: u64,
     },
     /// A step was skipped: its `if:` was false.
     StepSkipped {
@@ -596,6 +628,8 @@ impl Event {
             Event::ModelResponse { .. } => &["cache_hit"],
             Event::WorkspaceReady { .. } => &["reused"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
+            // What crossed depends on the host's answer (dates, TLS).
+            Event::NetworkConnection { .. } => &["bytes_up", "bytes_down"],
             Event::RunInterrupted { .. } => &["signal", "at"],
             // The approved diff's hash is checked where it matters (resume,
             // apply); traces of older wf have none.
@@ -639,6 +673,7 @@ impl Event {
             Event::StepStarted { .. } => "step_started",
             Event::StepSkipped { .. } => "step_skipped",
             Event::StepFinished { .. } => "step_finished",
+            Event::NetworkConnection { .. } => "network_connection",
             Event::ToolCall { .. } => "tool_call",
             Event::PermissionDenied { .. } => "permission_denied",
             Event::ToolResult { .. } => "tool_result",

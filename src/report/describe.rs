@@ -53,6 +53,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
         Event::SandboxReady {
             mode,
             network,
+            hosts,
             level,
             ..
         } if line => labeled(
@@ -66,19 +67,54 @@ fn describe(event: &Event, view: View) -> Option<String> {
                     level
                         .as_deref()
                         .map_or(String::new(), |l| format!(" ({l} level)")),
-                    if *network { "allowed" } else { "off" }
+                    network_words(*network, hosts)
                 )
             },
         ),
         Event::SandboxReady {
             mode,
             network,
+            hosts,
             read,
             write,
             read_only,
             level,
             ..
-        } => sandbox_entry(mode, level.as_deref(), *network, read, write, read_only),
+        } => sandbox_entry(
+            mode,
+            level.as_deref(),
+            &network_words(*network, hosts),
+            read,
+            write,
+            read_only,
+        ),
+        Event::NetworkConnection {
+            host,
+            port,
+            allowed,
+            reason,
+            bytes_up,
+            bytes_down,
+        } => {
+            let host = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
+            let what = match (allowed, reason) {
+                (false, reason) => format!(
+                    "REFUSED {host}: {}",
+                    reason.as_deref().unwrap_or("not in sandbox.network")
+                ),
+                (true, Some(reason)) => format!("FAILED {host}: {reason}"),
+                (true, None) => format!(
+                    "{host} ({} up, {} down)",
+                    super::text::bytes(*bytes_up),
+                    super::text::bytes(*bytes_down)
+                ),
+            };
+            labeled("network", " ", what)
+        }
         Event::McpServer {
             server,
             package,
@@ -227,11 +263,15 @@ fn describe(event: &Event, view: View) -> Option<String> {
             id,
             step_kind,
             network,
+            hosts,
         } => {
             let network = match network {
-                Some(true) => ", network allowed",
-                Some(false) => ", no network",
-                None => "",
+                Some(_) if !hosts.is_empty() => {
+                    format!(", network {}", network_words(false, hosts))
+                }
+                Some(true) => ", network allowed".to_string(),
+                Some(false) => ", no network".to_string(),
+                None => String::new(),
             };
             labeled("step", " ", format!("{id} ({step_kind}{network})"))
         }
@@ -699,11 +739,23 @@ fn compact(v: &Value) -> String {
     text.chars().take(160).collect()
 }
 
+/// A run's or step's network in words: `allowed`, `off`, or `only a, b
+/// (through wf's proxy)` (the one wording of every view).
+pub fn network_words(network: bool, hosts: &[String]) -> String {
+    if !hosts.is_empty() {
+        format!("only {} (through wf's proxy)", hosts.join(", "))
+    } else if network {
+        "allowed".to_string()
+    } else {
+        "off".to_string()
+    }
+}
+
 /// The sandbox of a run, for the timeline.
 fn sandbox_entry(
     mode: &str,
     level: Option<&str>,
-    network: bool,
+    network: &str,
     read: &[String],
     write: &[String],
     read_only: &[String],
@@ -715,7 +767,7 @@ fn sandbox_entry(
     let mut s = format!(
         "sandbox    confined{}; network {}",
         level.map_or(String::new(), |l| format!(" ({l} level)")),
-        if network { "allowed" } else { "off" }
+        network
     );
     s.push_str(&format!(
         "\n{:>9}             write {}",

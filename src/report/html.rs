@@ -415,7 +415,7 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
                     o,
                     "<p>Asked for: sandbox <b>{}</b>, network <b>{}</b>{}{}{}</p>",
                     esc(&setting.mode),
-                    if setting.network { "allowed" } else { "off" },
+                    esc(&describe::network_words(setting.network, &setting.hosts)),
                     list_suffix("extra read roots", &setting.read),
                     list_suffix("extra write roots", &setting.write),
                     if *dry_run { "; <b>--dry-run</b>" } else { "" }
@@ -424,6 +424,7 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
             Event::SandboxReady {
                 mode,
                 network,
+                hosts,
                 read,
                 write,
                 read_only,
@@ -446,7 +447,7 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
                     level
                         .as_deref()
                         .map_or(String::new(), |l| format!(" ({} level)", esc(l))),
-                    if *network { "allowed" } else { "off" },
+                    esc(&describe::network_words(*network, hosts)),
                     codes(write),
                     codes(read_only),
                     codes(read)
@@ -454,6 +455,24 @@ fn sandbox_section(o: &mut String, r: &Redacted) {
             }
             _ => {}
         }
+    }
+    let connections: Vec<String> = r
+        .records
+        .iter()
+        .filter(|rec| matches!(rec.event, Event::NetworkConnection { .. }))
+        .filter_map(|rec| describe::event(&rec.event, View::Line))
+        .collect();
+    if !connections.is_empty() {
+        o.push_str("<h3>Connections through wf's proxy</h3><ul>");
+        for line in &connections {
+            let class = if line.contains(" REFUSED ") || line.contains(" FAILED ") {
+                " class=\"denied\""
+            } else {
+                ""
+            };
+            let _ = write!(o, "<li{class}>{}</li>", esc(line));
+        }
+        o.push_str("</ul>");
     }
     if !seen {
         o.push_str("<p class=\"muted\">The trace records no sandbox (a run of wf before the sandbox, or one that ended before it was set up).</p>");

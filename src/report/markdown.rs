@@ -110,6 +110,7 @@ pub fn run(report: &RunReport, secrets: &Secrets) -> String {
     let mut head = String::new();
     summary(&mut head, &r);
     checks(&mut head, &r);
+    connections(&mut head, &r);
     denials(&mut head, &r);
     timeline(&mut head, &r);
     let mut tail = String::new();
@@ -183,12 +184,17 @@ fn summary(o: &mut String, r: &Redacted) {
         ),
     ];
     if let Some(sandbox) = r.records.iter().find_map(|rec| match &rec.event {
-        Event::SandboxReady { mode, network, .. } => Some(if mode == "off" {
+        Event::SandboxReady {
+            mode,
+            network,
+            hosts,
+            ..
+        } => Some(if mode == "off" {
             "⚠️ OFF: commands ran unconfined".to_string()
         } else {
             format!(
                 "confined, network {}",
-                if *network { "allowed" } else { "off" }
+                cell(&describe::network_words(*network, hosts))
             )
         }),
         _ => None,
@@ -251,6 +257,25 @@ fn summary(o: &mut String, r: &Redacted) {
     o.push_str("| | |\n|---|---|\n");
     for (k, v) in rows {
         let _ = writeln!(o, "| {k} | {v} |");
+    }
+    o.push('\n');
+}
+
+/// The connections through wf's proxy, one line each (as `wf show`
+/// words them).
+fn connections(o: &mut String, r: &Redacted) {
+    let lines: Vec<String> = r
+        .records
+        .iter()
+        .filter(|rec| matches!(rec.event, Event::NetworkConnection { .. }))
+        .filter_map(|rec| describe::event(&rec.event, View::Line))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    o.push_str("## Network\n\n");
+    for line in lines {
+        let _ = writeln!(o, "- {}", cell(&line));
     }
     o.push('\n');
 }

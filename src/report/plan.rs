@@ -259,11 +259,7 @@ fn sandbox(o: &mut String, s: &crate::spec::Sandbox, level: Option<&str>) {
     }
     let mut line = format!(
         "sandbox: confined (writes: workspace and run temp only; network {})",
-        if s.network {
-            "allowed"
-        } else {
-            "off, toolchains set offline"
-        }
+        s.network.describe()
     );
     if !s.read.is_empty() {
         let _ = write!(line, "; also reads {}", s.read.join(", "));
@@ -352,7 +348,7 @@ fn steps(
                     id,
                     run.trim_end().replace('\n', &format!("\n{body}  "))
                 );
-                if let Some(n) = network_text(*network) {
+                if let Some(n) = network_text(network.as_ref()) {
                     let _ = writeln!(o, "{body}{n}");
                 }
                 if !env.is_empty() {
@@ -423,7 +419,7 @@ fn steps(
                     extras.push(format!("model {m}"));
                 }
                 extras.extend(limits_text(&a.limits));
-                extras.extend(network_text(a.network));
+                extras.extend(network_text(a.network.as_ref()));
                 if !a.env.is_empty() {
                     extras.push(format!("env: {}", env_text(&a.env)));
                 }
@@ -520,13 +516,11 @@ fn env_text(env: &crate::plan::Env) -> String {
 }
 
 /// A step's own network setting, when it has one.
-fn network_text(network: Option<bool>) -> Option<String> {
-    network.map(|n| {
-        if n {
-            "network allowed".to_string()
-        } else {
-            "no network".to_string()
-        }
+fn network_text(network: Option<&crate::spec::Network>) -> Option<String> {
+    network.map(|n| match n {
+        crate::spec::Network::All => "network allowed".to_string(),
+        crate::spec::Network::Off => "no network".to_string(),
+        hosts => format!("network {}", hosts.describe()),
     })
 }
 

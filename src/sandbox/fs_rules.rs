@@ -2,8 +2,8 @@
 
 use super::{Level, Policy};
 use landlock::{
-    ABI, Access, AccessFs, BitFlags, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreated,
-    RulesetCreatedAttr, RulesetStatus, Scope,
+    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
+    PathFd, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use std::path::Path;
 use std::path::PathBuf;
@@ -64,11 +64,38 @@ pub fn ruleset(policy: &Policy, level: Level) -> Result<RulesetCreated, String> 
 
     // Scoping (ABI 6): abstract Unix sockets and signals end at the
     // sandbox's edge. Older kernels enforce the rest without it.
-    let mut created = Ruleset::default()
+    // Without namespaces, a list of hosts in `sandbox.network` is TCP to
+    // wf's proxy only: connecting elsewhere and binding are refused, and
+    // this kernel must enforce it (Landlock ABI 4) or nothing runs.
+    let proxy_port = match level {
+        Level::Landlock => policy.proxy.as_ref().map(|p| p.port),
+        Level::Full => None,
+    };
+    let mut ruleset = Ruleset::default();
+    if proxy_port.is_some() {
+        ruleset = ruleset
+            .set_compatibility(CompatLevel::HardRequirement)
+            .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
+            .map_err(|e| {
+                err(
+                    "TCP rules for wf's proxy (a list of hosts in sandbox.network needs Landlock ABI 4 without namespaces)",
+                    e,
+                )
+            })?
+            .set_compatibility(CompatLevel::BestEffort);
+    }
+    let mut created = ruleset
         .handle_access(all)
         .and_then(|r| r.scope(Scope::AbstractUnixSocket | Scope::Signal))
         .and_then(|r| r.create())
         .map_err(|e| err("create the ruleset", e))?;
+    if let Some(port) = proxy_port {
+        created = created
+            .set_compatibility(CompatLevel::HardRequirement)
+            .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
+            .map_err(|e| err("allow connecting to wf's proxy", e))?
+            .set_compatibility(CompatLevel::BestEffort);
+    }
     for (path, access) in rules {
         let path: &Path = &path;
         let Ok(meta) = std::fs::metadata(path) else {

@@ -262,8 +262,16 @@ fn init(
     if !policy.network {
         loopback_up()?;
     }
+    // The forwarder's port in this namespace, bound before confinement.
+    let forwarder = match &policy.proxy {
+        Some(access) => Some(
+            std::net::TcpListener::bind(("127.0.0.1", access.port))
+                .map_err(|e| format!("listen on 127.0.0.1:{} for wf's proxy: {e}", access.port))?,
+        ),
+        None => None,
+    };
     let ruleset = fs_rules::ruleset(policy, super::Level::Full)?;
-    let filters = seccomp::programs(super::Level::Full, policy.network)?;
+    let filters = seccomp::programs(super::Level::Full, policy.network, None)?;
     drop_capabilities()?;
     // SAFETY: prctl with integer arguments only.
     check(
@@ -272,9 +280,40 @@ fn init(
     )?;
     fs_rules::restrict(ruleset)?;
     seccomp::install(&filters)?;
+    if let Some(listener) = forwarder {
+        start_forwarder(listener, report)?;
+    }
 
     let command = spawn_command(argv, report, &|| Ok(()))?;
     reap_until(command)
+}
+
+/// Forks the forwarder to wf's proxy (see [`super::proxy::forward`]), as
+/// confined as the command; the init keeps no copy of its listener.
+fn start_forwarder(listener: std::net::TcpListener, report: &Report) -> Result<(), String> {
+    // SAFETY: the init is single-threaded, so the child may run any code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(os_error("fork the proxy forwarder"));
+    }
+    if pid == 0 {
+        // Nothing of wf's pipes: the report channel closes, and its
+        // standard streams are /dev/null (wf's reading of the command's
+        // output must end with the command).
+        report.close();
+        // SAFETY: open and dup2 on a constant path and the standard fds.
+        unsafe {
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            if null >= 0 {
+                for fd in 0..3 {
+                    libc::dup2(null, fd);
+                }
+            }
+        }
+        super::proxy::forward(listener)
+    }
+    drop(listener);
+    Ok(())
 }
 
 /// Whether the helper died before the init asked for the death signal.

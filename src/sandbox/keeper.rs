@@ -31,7 +31,13 @@
 //!   is no private loopback at this level, and the host's Unix sockets
 //!   (an `ssh-agent`, Docker's) cannot be hidden by a view, so no Unix
 //!   socket can be created (`socketpair` still works). A test suite that
-//!   serves on loopback needs the full level or `network: true`.
+//!   serves on loopback needs the full level or `network: true`. With a
+//!   list of hosts, wf's proxy listens on the host's loopback: Landlock
+//!   (ABI 4, required then) lets the command connect to that TCP port
+//!   only and bind none, and seccomp allows TCP stream sockets only (no
+//!   UDP, so no DNS of its own) and no TCP Fast Open (`sendto` with
+//!   `MSG_FASTOPEN` connects without `connect`). Landlock's rule is by
+//!   port: the same port number on another address is reachable too.
 //! - **Terminal, keyring, kernel.** As at the full level: a session of its
 //!   own, no `/dev/tty`, and the seccomp filter.
 //! - **What is weaker**, and `wf doctor` says so: the host's `/proc` lists
@@ -105,7 +111,11 @@ fn keeper(policy: &Policy, argv: &[CString], report: &Report, helper: i32) -> Re
             return Ok(EXIT_SETUP); // the helper is already gone
         }
     }
-    let filters = seccomp::programs(Level::Landlock, policy.network)?;
+    let filters = seccomp::programs(
+        Level::Landlock,
+        policy.network,
+        policy.proxy.as_ref().map(|p| p.port),
+    )?;
     let confine = || -> Result<(), String> {
         // The command starts with the default handling of SIGTERM (exec
         // resets handlers; the keeper's mask is not blocked yet here).

@@ -121,8 +121,10 @@
 
 mod fs_rules;
 mod helper;
+pub mod hosts;
 mod keeper;
 mod probe;
+pub mod proxy;
 mod seccomp;
 mod view;
 
@@ -182,6 +184,10 @@ pub struct Policy {
     pub read_only: Vec<PathBuf>,
     /// Keep the host's network (no network namespace).
     pub network: bool,
+    /// Reach wf's proxy, and through it the hosts of a list (see
+    /// [`proxy`]), and nothing else of the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<proxy::ProxyAccess>,
     /// Files inside the read roots shown with other content (credentials
     /// in a toolchain home: see [`CREDENTIAL_FILES`]).
     #[serde(default)]
@@ -336,6 +342,7 @@ impl Policy {
             write,
             read_only: vec![workspace.join(".git")],
             network,
+            proxy: None,
             masks: credential_masks(env),
             links: system_links(),
         }
@@ -349,6 +356,7 @@ impl Policy {
             write: canonical_set(&self.write),
             read_only: canonical_set(&self.read_only),
             network: self.network,
+            proxy: self.proxy,
             masks: self.masks,
             links: self.links,
         }
@@ -526,6 +534,7 @@ pub fn confinement(
         launcher: Launcher::current()?,
         policy,
         level,
+        proxy: None,
     })
 }
 
@@ -545,6 +554,24 @@ pub struct Sandboxed {
     pub policy: Policy,
     /// How it is confined.
     pub level: Level,
+    /// The proxy the command reaches (when `policy.proxy` is set): its
+    /// connections are logged there.
+    pub proxy: Option<std::sync::Arc<proxy::Proxy>>,
+}
+
+impl Sandboxed {
+    /// The same confinement with the network `network` gives: all of it,
+    /// none, or the hosts of `proxy`'s list through it.
+    pub fn with_network(
+        mut self,
+        network: bool,
+        proxy: Option<std::sync::Arc<proxy::Proxy>>,
+    ) -> Sandboxed {
+        self.policy.network = network && proxy.is_none();
+        self.policy.proxy = proxy.as_ref().map(|p| p.access().clone());
+        self.proxy = proxy;
+        self
+    }
 }
 
 /// What the helper reads from its launch descriptor (a sealed memory file,
@@ -818,6 +845,7 @@ mod tests {
             write: vec![],
             read_only: vec![],
             network: true,
+            proxy: None,
             masks: vec![],
             links: vec![],
         };

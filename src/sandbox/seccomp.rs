@@ -22,6 +22,7 @@
 //! | `kexec_*`, `init_module`, `finit_module`, `delete_module`, `reboot`, `swapon`, `swapoff`, `acct`, `quotactl`, `syslog` | host administration |
 //! | `socket` of a family other than Unix, IPv4, IPv6, netlink | raw and packet sockets, and the long tail of rarely used protocol families |
 //! | without namespaces: `socket` but IPv4 and IPv6, and those too with the network off | no private loopback or view hides the host's sockets there |
+//! | without namespaces, the network a list of hosts: `socket` but TCP streams of IPv4 and IPv6; `sendto`, `sendmsg`, `sendmmsg` with `MSG_FASTOPEN` | Landlock's TCP rules (connect to wf's proxy only) cover TCP `connect` alone: no UDP (no DNS of the command's own), no other protocol |
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -127,8 +128,14 @@ fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, errno: i32) -> Result<BpfProg
 /// runs every installed filter and the strictest answer wins.
 ///
 /// Without namespaces (`Level::Landlock`) sockets are narrower: IPv4 and
-/// IPv6 only, and only when the network is allowed (see `keeper`).
-pub fn programs(level: super::Level, network: bool) -> Result<[BpfProgram; 2], String> {
+/// IPv6 only, and only when the network is allowed (see `keeper`); with
+/// wf's proxy on `proxy` (a port), TCP stream sockets only, and no TCP
+/// Fast Open.
+pub fn programs(
+    level: super::Level,
+    network: bool,
+    proxy: Option<u16>,
+) -> Result<[BpfProgram; 2], String> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for &nr in DENIED {
         rules.insert(nr, Vec::new()); // no condition: always matches
@@ -147,24 +154,63 @@ pub fn programs(level: super::Level, network: bool) -> Result<[BpfProgram; 2], S
             .map(|&flag| rule(vec![cond(0, SeccompCmpOp::MaskedEq(flag), flag)?]))
             .collect::<Result<_, _>>()?,
     );
-    let families: &[u64] = match (level, network) {
-        (super::Level::Full, _) => SOCKET_FAMILIES,
-        (super::Level::Landlock, true) => &[libc::AF_INET as u64, libc::AF_INET6 as u64],
-        (super::Level::Landlock, false) => &[],
+    let inet = [libc::AF_INET as u64, libc::AF_INET6 as u64];
+    let families: &[u64] = match (level, network, proxy) {
+        (super::Level::Full, _, _) => SOCKET_FAMILIES,
+        (super::Level::Landlock, true, _) | (super::Level::Landlock, false, Some(_)) => &inet,
+        (super::Level::Landlock, false, None) => &[],
     };
-    rules.insert(
-        libc::SYS_socket,
-        if families.is_empty() {
-            Vec::new() // every socket refused
-        } else {
-            vec![rule(
-                families
-                    .iter()
-                    .map(|&family| cond(0, SeccompCmpOp::Ne, family))
-                    .collect::<Result<_, _>>()?,
-            )?]
-        },
-    );
+    let mut socket_rules = if families.is_empty() {
+        Vec::new() // every socket refused
+    } else {
+        vec![rule(
+            families
+                .iter()
+                .map(|&family| cond(0, SeccompCmpOp::Ne, family))
+                .collect::<Result<_, _>>()?,
+        )?]
+    };
+    if level == super::Level::Landlock && !network && proxy.is_some() {
+        // TCP only, the one protocol Landlock's rules cover: no datagram,
+        // raw or other socket type (the type's low bits; flags such as
+        // SOCK_CLOEXEC sit above them), and no protocol but TCP's.
+        for kind in 0..16u64 {
+            if kind != libc::SOCK_STREAM as u64 {
+                socket_rules.push(rule(vec![cond(1, SeccompCmpOp::MaskedEq(0xf), kind)?])?);
+            }
+        }
+        socket_rules.push(rule(vec![
+            cond(2, SeccompCmpOp::Ne, 0)?,
+            cond(2, SeccompCmpOp::Ne, libc::IPPROTO_TCP as u64)?,
+        ])?);
+        // TCP Fast Open connects from `sendto`/`sendmsg`, not `connect`.
+        let fastopen = libc::MSG_FASTOPEN as u64;
+        rules.insert(
+            libc::SYS_sendto,
+            vec![rule(vec![cond(
+                3,
+                SeccompCmpOp::MaskedEq(fastopen),
+                fastopen,
+            )?])?],
+        );
+        rules.insert(
+            libc::SYS_sendmsg,
+            vec![rule(vec![cond(
+                2,
+                SeccompCmpOp::MaskedEq(fastopen),
+                fastopen,
+            )?])?],
+        );
+        rules.insert(
+            libc::SYS_sendmmsg,
+            vec![rule(vec![cond(
+                3,
+                SeccompCmpOp::MaskedEq(fastopen),
+                fastopen,
+            )?])?],
+        );
+    }
+    rules.insert(libc::SYS_socket, socket_rules);
     let deny = compile(rules, libc::EPERM)?;
     let clone3 = compile(
         [(libc::SYS_clone3, Vec::new())].into_iter().collect(),
@@ -186,7 +232,7 @@ pub fn install(programs: &[BpfProgram; 2]) -> Result<(), String> {
 mod tests {
     #[test]
     fn the_filters_compile_for_this_machine() {
-        let [deny, clone3] = super::programs(super::super::Level::Full, false).unwrap();
+        let [deny, clone3] = super::programs(super::super::Level::Full, false, None).unwrap();
         assert!(deny.len() > super::DENIED.len());
         assert!(!clone3.is_empty());
     }

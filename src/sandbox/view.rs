@@ -12,7 +12,8 @@
 //!    with only `null`, `zero`, `full`, `random` and `urandom` (no `tty`, no
 //!    `pts`, no block devices); each read root bound read-only, each write
 //!    root bound writable, each read-only path inside a write root bound
-//!    read-only over it; each masked file (credentials inside a toolchain
+//!    read-only over it; wf's proxy socket at `/run/wf-proxy.sock` when
+//!    the network is a list of hosts; each masked file (credentials inside a toolchain
 //!    home) replaced by its masked content; the symbolic links the host's
 //!    system roots are (`/bin -> usr/bin`); a fresh `/proc` with the kernel
 //!    command line, the keyring listings and the kernel symbol tables
@@ -281,6 +282,16 @@ pub fn enter(policy: &Policy) -> Result<(), String> {
                 bind(&copy, &target, true, true)?;
             }
         }
+    }
+    // wf's proxy (a list of hosts in `sandbox.network`): its socket, in
+    // the private `/run`, where the forwarder connects (see `proxy`).
+    if let Some(socket) = policy.proxy.as_ref().and_then(|p| p.socket.as_ref()) {
+        bind(
+            &under("/oldroot", socket),
+            &under("/newroot", Path::new(super::proxy::INSIDE_SOCKET)),
+            false,
+            true,
+        )?;
     }
     // The ways to roots inside a private dir (the workspace under /tmp)
     // are read-only: the private dir is the command's, the path to a

@@ -70,6 +70,25 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
         }
     }
 
+    // Hosts of `sandbox.network` lists: names, `*.` wildcards, addresses.
+    let mut networks: Vec<(String, &crate::spec::Network)> =
+        vec![("/sandbox/network".to_string(), &spec.sandbox.network)];
+    for (i, step) in spec.steps.iter().enumerate() {
+        if let Some(network) = step.sandbox.as_ref().and_then(|s| s.network.as_ref()) {
+            networks.push((format!("/steps/{i}/sandbox/network"), network));
+        }
+    }
+    for (ptr, network) in networks {
+        for (i, entry) in network.hosts().iter().enumerate() {
+            if let Err(why) = crate::sandbox::hosts::normalize(entry) {
+                out.push(
+                    Diagnostic::new(at(&format!("{ptr}/{i}")), format!("sandbox.network: {why}"))
+                        .with_help("list hosts as `pypi.org`, `*.npmjs.org` (its subdomains) or an IP address; every port of a listed host is reachable"),
+                );
+            }
+        }
+    }
+
     // Exactly one of prompt, steps, uses.
     let given: Vec<&str> = [
         ("prompt", spec.prompt.is_some()),

@@ -1207,14 +1207,129 @@ impl From<PriceInput> for Price {
 }
 
 /// A step's own sandbox setting.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSandbox {
     /// The step's commands (its checks, its `shell` calls, its command) may
-    /// open network connections. In a recipe, only when the step using the
-    /// recipe allows it too.
+    /// open network connections (`true`), may not (`false`), or may reach
+    /// the hosts of a list through wf's proxy; a list narrows the task's
+    /// list. In a recipe, only what the step using the recipe allows too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<bool>,
+    #[schemars(with = "Option<NetworkInput>")]
+    pub network: Option<Network>,
+}
+
+/// `sandbox.network`: no network (`false`, the default), all of it
+/// (`true`), or only the hosts of a list, through wf's proxy (see
+/// [`crate::sandbox::proxy`] and [`crate::sandbox::hosts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "NetworkInput", into = "NetworkInput")]
+pub enum Network {
+    /// Loopback only (at the `full` level, a loopback of its own).
+    #[default]
+    Off,
+    /// The whole network.
+    All,
+    /// These hosts (normalized entries, sorted), through wf's proxy.
+    Hosts(Vec<String>),
+}
+
+/// `sandbox.network` as written.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NetworkInput {
+    /// `true`: the whole network; `false`: none.
+    Flag(bool),
+    /// Host names (`pypi.org`), subdomain wildcards (`*.npmjs.org`) or IP
+    /// addresses commands may reach, through wf's proxy, on any port.
+    Hosts(Vec<String>),
+}
+
+impl From<NetworkInput> for Network {
+    fn from(input: NetworkInput) -> Network {
+        match input {
+            NetworkInput::Flag(true) => Network::All,
+            NetworkInput::Flag(false) => Network::Off,
+            NetworkInput::Hosts(list) if list.is_empty() => Network::Off,
+            // Entries that are not hosts are kept as written: loading
+            // reports them with their place (`spec::semantic`).
+            NetworkInput::Hosts(list) => {
+                Network::Hosts(crate::sandbox::hosts::normalize_all(&list).unwrap_or(list))
+            }
+        }
+    }
+}
+
+impl From<Network> for NetworkInput {
+    fn from(network: Network) -> NetworkInput {
+        match network {
+            Network::Off => NetworkInput::Flag(false),
+            Network::All => NetworkInput::Flag(true),
+            Network::Hosts(list) => NetworkInput::Hosts(list),
+        }
+    }
+}
+
+impl Network {
+    /// The whole network.
+    pub fn is_all(&self) -> bool {
+        *self == Network::All
+    }
+
+    /// The hosts of a list (empty for `true` and `false`).
+    pub fn hosts(&self) -> &[String] {
+        match self {
+            Network::Hosts(list) => list,
+            _ => &[],
+        }
+    }
+
+    /// What both allow: `self` within `bound`.
+    pub fn narrowed_by(&self, bound: &Network) -> Network {
+        match (self, bound) {
+            (_, Network::Off) | (Network::Off, _) => Network::Off,
+            (x, Network::All) => x.clone(),
+            (Network::All, b) => b.clone(),
+            (Network::Hosts(a), Network::Hosts(b)) => {
+                let both = crate::sandbox::hosts::intersect(a, b);
+                if both.is_empty() {
+                    Network::Off
+                } else {
+                    Network::Hosts(both)
+                }
+            }
+        }
+    }
+
+    /// What `self` asks for that `bound` does not give, for people: empty
+    /// when it is within.
+    pub fn beyond(&self, bound: &Network) -> Vec<String> {
+        match (self, bound) {
+            (Network::Off, _) | (_, Network::All) => Vec::new(),
+            (Network::All, _) => vec!["the whole network".into()],
+            (Network::Hosts(a), Network::Off) => a.clone(),
+            (Network::Hosts(a), Network::Hosts(b)) => crate::sandbox::hosts::not_within(a, b),
+        }
+    }
+
+    /// The network of a step whose own setting is `own`, in a task whose
+    /// setting is `task`: a step's list narrows a task's list; `true` and
+    /// `false` are the step's whatever the task says.
+    pub fn for_step(own: Option<&Network>, task: &Network) -> Option<Network> {
+        match (own, task) {
+            (Some(list @ Network::Hosts(_)), Network::Hosts(_)) => Some(list.narrowed_by(task)),
+            (own, _) => own.cloned(),
+        }
+    }
+
+    /// How it is shown: `off`, `allowed`, or `only a, b (through wf's proxy)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Network::Off => "off".into(),
+            Network::All => "allowed".into(),
+            Network::Hosts(list) => format!("only {} (through wf's proxy)", list.join(", ")),
+        }
+    }
 }
 
 /// Whether commands are confined.
@@ -1250,9 +1365,9 @@ pub struct Sandbox {
     /// Extra directories commands may write (absolute or `~/…`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub write: Vec<String>,
-    /// Commands may use the network.
+    /// Commands may use the network: all of it, none, or a list of hosts.
     #[serde(default)]
-    pub network: bool,
+    pub network: Network,
     /// The weakest confinement level the task accepts (`full`: refuse to
     /// run where namespaces are unavailable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1311,10 +1426,13 @@ pub struct SandboxSettings {
     /// example a shared build cache).
     #[serde(default)]
     pub write: Vec<String>,
-    /// Commands may open network connections (default: loopback only,
-    /// inside their own network namespace).
+    /// Commands may open network connections: `true` (all of it),
+    /// `false` (the default: loopback only, inside their own network
+    /// namespace), or a list of hosts (`[pypi.org, "*.npmjs.org"]`) they
+    /// reach through wf's proxy, and nothing else.
     #[serde(default)]
-    pub network: bool,
+    #[schemars(with = "NetworkInput")]
+    pub network: Network,
     /// The weakest confinement level this task accepts: `full` refuses to
     /// run on a machine without user namespaces (wf then confines with
     /// Landlock and seccomp only; `wf doctor` lists what that level

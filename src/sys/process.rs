@@ -143,7 +143,9 @@ const SANDBOX_ENV: &[(&str, &str)] = &[("GIT_CONFIG_GLOBAL", "/dev/null")];
 /// command steps, `shell` calls, MCP servers): confined by `sandbox` when
 /// one is given (through [`crate::sandbox::Launcher::prepare`]), in `cwd`,
 /// with the scrubbed environment plus `env` (plus what a confined child
-/// needs, see [`SANDBOX_ENV`]), leading its own process group, registered
+/// needs, see [`SANDBOX_ENV`], and the proxy variables when it reaches
+/// the network through wf's proxy, see
+/// [`crate::sandbox::proxy::ProxyAccess::env`]), leading its own process group, registered
 /// as live (so a signal stops it, and one that arrived before it was
 /// registered kills it at once). `stdio` sets its standard streams. An
 /// error means it did not start; nothing of it is left running then.
@@ -170,6 +172,12 @@ pub fn spawn_child(
         .envs(scrubbed_env())
         .envs(env.iter().cloned())
         .envs(sandbox.map_or(&[][..], |_| SANDBOX_ENV).iter().copied())
+        .envs(
+            sandbox
+                .and_then(|s| s.policy.proxy.as_ref())
+                .map(|p| p.env())
+                .unwrap_or_default(),
+        )
         .process_group(0);
     stdio(&mut cmd);
     let mut child = cmd.spawn()?;
@@ -221,6 +229,11 @@ pub fn run(spec: &Spawn<'_>) -> std::io::Result<Outcome> {
     };
     // Whatever the child left behind in its group goes too.
     kill_group(pid);
+    // Its connections through wf's proxy are closed now: wait until the
+    // proxy has logged them, so they come before what the run does next.
+    if let Some(proxy) = spec.sandbox.and_then(|s| s.proxy.as_ref()) {
+        proxy.settle(Duration::from_secs(2));
+    }
     let captured = rx
         .recv_timeout(Duration::from_secs(2))
         .unwrap_or_else(|_| Captured {

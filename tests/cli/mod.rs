@@ -21,6 +21,7 @@ mod reread;
 mod resume;
 mod run;
 mod sandbox;
+mod sandbox_network;
 mod schema;
 mod signals;
 mod step_settings;

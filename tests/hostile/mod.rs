@@ -16,6 +16,7 @@ mod keyring;
 mod mcp_escapes;
 mod proc_view;
 mod recipe_mcp;
+mod recipe_network;
 mod registry_tokens;
 mod symlink_race;
 mod terminal;
