@@ -542,3 +542,128 @@ fn a_read_root_in_a_private_dir_stays_read_only() {
         "OUTSIDE-CANARY\n"
     );
 }
+
+/// The proxy's cost, measured (`cargo test --release --test lib
+/// proxy_figures -- --ignored --nocapture`): curl inside the sandbox
+/// through wf's proxy against curl outside it, straight to the same
+/// loopback server, interleaved. Per connection: a tiny download, each
+/// its own connection (the server closes; the proxy closes plain-HTTP
+/// connections), median `time_total`. Throughput: a 50 MB download, the
+/// median of five. Prints the figures; asserts only that both ways got
+/// every byte.
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn proxy_figures() {
+    use std::io::{Read, Write};
+    const BIG: usize = 50 * 1000 * 1000;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let big = vec![b'x'; BIG];
+        let big = std::sync::Arc::new(big);
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let big = big.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body: &[u8] = if head.starts_with(b"GET /big") {
+                    &big
+                } else {
+                    b"ok"
+                };
+                let _ = stream.set_nodelay(true);
+                let mut answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                if body.len() < 1024 {
+                    answer.extend_from_slice(body);
+                    let _ = stream.write_all(&answer);
+                } else {
+                    let _ = stream.write_all(&answer);
+                    let _ = stream.write_all(body);
+                }
+            });
+        }
+    });
+    let f = Fixture::new();
+    let level = sandbox_level();
+    let proxy = wf::sandbox::proxy::Proxy::start(vec!["127.0.0.1".into()], level).unwrap();
+    let proxied = f
+        .sandbox(false)
+        .with_network(false, Some(std::sync::Arc::new(proxy)));
+    let curl = |sandbox: Option<&Sandboxed>, args: &[String]| -> Vec<f64> {
+        let mut argv = vec![
+            "curl".to_string(),
+            "-sS".into(),
+            "-o".into(),
+            "/dev/null".into(),
+        ];
+        if sandbox.is_none() {
+            argv.extend(["--noproxy".into(), "*".into()]);
+        }
+        argv.extend(["-w".into(), "%{time_total} %{size_download}\\n".into()]);
+        argv.extend(args.iter().cloned());
+        let out = f
+            .run_in(
+                sandbox,
+                &argv.iter().map(String::as_str).collect::<Vec<_>>(),
+                Duration::from_secs(120),
+            )
+            .unwrap();
+        assert!(out.success(), "{}", out.output);
+        out.output
+            .lines()
+            .filter_map(|l| {
+                let (t, size) = l.split_once(' ')?;
+                assert_ne!(size, "0", "{}", out.output);
+                t.parse().ok()
+            })
+            .collect()
+    };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let small: Vec<String> = (0..50)
+        .map(|i| format!("http://127.0.0.1:{port}/small{i}"))
+        .collect();
+    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        direct.extend(curl(None, &small));
+        through.extend(curl(Some(&proxied), &small));
+    }
+    let (d, t) = (median(direct), median(through));
+    println!(
+        "per connection ({} level): direct {:.3} ms, through wf's proxy {:.3} ms, added {:.3} ms",
+        level,
+        d * 1e3,
+        t * 1e3,
+        (t - d) * 1e3
+    );
+    let big = [format!("http://127.0.0.1:{port}/big")];
+    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        direct.extend(curl(None, &big));
+        through.extend(curl(Some(&proxied), &big));
+    }
+    let (d, t) = (median(direct), median(through));
+    let mb = BIG as f64 / 1e6;
+    println!(
+        "50 MB download ({} level): direct {:.1} ms ({:.0} MB/s), through wf's proxy {:.1} ms ({:.0} MB/s): {:.0}% of direct",
+        level,
+        d * 1e3,
+        mb / d,
+        t * 1e3,
+        mb / t,
+        100.0 * d / t
+    );
+}

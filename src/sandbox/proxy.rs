@@ -4,7 +4,8 @@
 //! # Design
 //!
 //! The proxy runs in wf's own process, outside every sandbox, as plain
-//! threads (std only: one thread accepting, two per connection copying).
+//! threads (std only: one thread accepting, two per connection copying,
+//! with `splice(2)` so the bytes stay in the kernel).
 //! It speaks the two forms of HTTP proxying that toolchains use:
 //!
 //! - `CONNECT host:port` (HTTPS, and anything else in a tunnel): wf
@@ -54,6 +55,7 @@
 use super::hosts;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -191,6 +193,15 @@ impl Stream {
             Stream::Tcp(s) => s.set_read_timeout(t),
             Stream::Unix(s) => s.set_read_timeout(t),
         };
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
     }
 }
 
@@ -721,9 +732,86 @@ fn relay(client: Stream, upstream: TcpStream) -> (u64, u64) {
 }
 
 /// Copies until end of file (`true`) or an error (`false`); bytes copied.
-fn copy(from: &mut impl Read, to: &mut impl Write) -> (u64, bool) {
-    let mut buf = vec![0u8; BUFFER];
+/// Through a pipe with `splice(2)` (the bytes stay in the kernel), or, where
+/// a descriptor cannot splice, through a buffer.
+fn copy<R, W>(from: &mut R, to: &mut W) -> (u64, bool)
+where
+    R: Read + AsRawFd,
+    W: Write + AsRawFd,
+{
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fds, owned below.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return copy_buffered(from, to, 0);
+    }
+    // SAFETY: both were just created and are owned by nothing else.
+    let (pipe_r, pipe_w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // A larger pipe moves more per call; the default (64 KiB) when refused.
+    // SAFETY: fcntl on a pipe this function owns.
+    unsafe {
+        libc::fcntl(
+            pipe_w.as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            SPLICE_CHUNK as libc::c_int,
+        )
+    };
+    let (src, dst) = (from.as_raw_fd(), to.as_raw_fd());
     let mut total = 0u64;
+    loop {
+        // SAFETY: splice between descriptors that are open for the call;
+        // null offsets (sockets and pipes have none).
+        let n = unsafe {
+            libc::splice(
+                src,
+                std::ptr::null_mut(),
+                pipe_w.as_raw_fd(),
+                std::ptr::null_mut(),
+                SPLICE_CHUNK,
+                libc::SPLICE_F_MOVE,
+            )
+        };
+        if n == 0 {
+            return (total, true);
+        }
+        if n < 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EINVAL) if total == 0 => return copy_buffered(from, to, 0),
+                _ => return (total, false),
+            }
+        }
+        let mut left = n as usize;
+        while left > 0 {
+            // SAFETY: as above.
+            let m = unsafe {
+                libc::splice(
+                    pipe_r.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    dst,
+                    std::ptr::null_mut(),
+                    left,
+                    libc::SPLICE_F_MOVE,
+                )
+            };
+            if m <= 0 {
+                if m < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return (total, false);
+            }
+            left -= m as usize;
+            total += m as u64;
+        }
+    }
+}
+
+/// Bytes moved per `splice` call (and the pipe size asked for).
+const SPLICE_CHUNK: usize = 1 << 20;
+
+/// [`copy`] through a buffer in memory.
+fn copy_buffered(from: &mut impl Read, to: &mut impl Write, start: u64) -> (u64, bool) {
+    let mut buf = vec![0u8; BUFFER];
+    let mut total = start;
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) => return (total, true),
