@@ -295,7 +295,7 @@ fn the_everything_server_echoes_and_adds() {
       - { name: mcp__everything__get-sum, input: { a: 2, b: 3 } }
 ",
     );
-    repo.wf(&["run", "task.yaml"]).code(0);
+    repo.wf(&["run", "task.yaml", "--trust-sandbox"]).code(0);
     let r = results(&repo);
     assert_eq!(r[0]["output"], "Echo: hello");
     assert!(r[1]["output"].as_str().unwrap().contains('5'), "{}", r[1]);
@@ -324,7 +324,7 @@ fn the_filesystem_server_stays_in_the_workspace() {
       - { name: mcp__files__read_text_file, input: { path: /etc/hostname } }
 ",
     );
-    repo.wf(&["run", "task.yaml"]).code(0);
+    repo.wf(&["run", "task.yaml", "--trust-sandbox"]).code(0);
     let r = results(&repo);
     assert_eq!(r[0]["output"], "inside the workspace\n", "{}", r[0]);
     assert_eq!(r[1]["ok"], false, "{}", r[1]);
