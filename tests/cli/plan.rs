@@ -328,7 +328,7 @@ fn a_check_whose_program_is_not_on_path_is_noted() {
     r.code(0);
     assert!(
         r.stdout.contains(
-            "check `tests`: `wf-no-such-pytest` is not found on PATH here; the run would end when it runs (exit 127)"
+            "check `tests`: `wf-no-such-pytest` is not found on PATH here; `wf run` refuses to start (it would end with exit 127 when it runs)"
         ),
         "{}",
         r.stdout

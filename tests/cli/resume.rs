@@ -510,3 +510,46 @@ prompt: Write the file.
     );
     assert_eq!(repo.last_summary()["status"], "succeeded");
 }
+
+/// Issue 25: during `wf resume`, the pointer to a failed check's whole
+/// output was printed without the run id (`wf show  --check tests`).
+#[test]
+fn a_check_failing_in_a_resumed_run_points_at_its_output_with_the_run_id() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: planned
+model: { provider: script, script: turns.yaml }
+checkpoints: { plan: true }
+tools: [write_file]
+permissions: { write: [\"out.txt\"] }
+prompt: Write out.txt.
+limits: { max_repairs: 0 }
+checks:
+  - { name: tests, run: \"echo boom; exit 1\" }
+",
+    )
+    .file(
+        "turns.yaml",
+        "turns:
+  - text: 'Plan: write out.txt.'
+  - tool_calls: [{ name: write_file, input: { path: out.txt, content: x } }]
+  - text: Done.
+",
+    )
+    .commit();
+    repo.wf(&["run", "task.yaml"]).code(3);
+    repo.wf(&["approve", "last"]).code(0);
+    let r = repo.wf(&["resume", "last"]);
+    r.code(1);
+    let run = repo.runs().pop().unwrap();
+    let id = run.file_name().unwrap().to_str().unwrap();
+    assert!(
+        r.stderr.contains(&format!(
+            "`wf show {id} --check tests` shows all of its output"
+        )),
+        "{}",
+        r.stderr
+    );
+}
