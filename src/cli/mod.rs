@@ -49,6 +49,8 @@ pub fn main() -> i32 {
 fn render_error(e: &Error) -> String {
     match e {
         Error::Spec(spec) => render_error_spec(spec),
+        // Located diagnostics already start with `error:`.
+        Error::Plan(crate::plan::PlanError::Located(d)) => d.to_string().trim_end().to_string(),
         other => format!("error: {other}"),
     }
 }

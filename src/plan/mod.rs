@@ -215,6 +215,67 @@ pub enum PlanError {
     /// not load.
     #[error("{0}")]
     Recipe(String),
+    /// Paths named literally (a `context.include` without wildcards, a
+    /// `type: path` input) that name nothing in the repository.
+    #[error("{}", .0.iter().map(|m| m.message.clone()).collect::<Vec<_>>().join("\n"))]
+    Missing(Vec<Missing>),
+    /// Errors located in a task file.
+    #[error(transparent)]
+    Located(#[from] crate::spec::diagnostic::FileDiagnostics),
+}
+
+/// A path named literally that names nothing (see [`PlanError::Missing`]).
+#[derive(Debug, Clone)]
+pub struct Missing {
+    /// Where the task file says it (`context.include[0]`,
+    /// `steps[1].context.include[2]`, `inputs.module.default`), when it does;
+    /// `None` for a value given on the command line.
+    pub field: Option<String>,
+    /// What is wrong, with the "did you mean".
+    pub message: String,
+}
+
+impl PlanError {
+    /// Missing paths of `loaded` pointed at in its text (file, line,
+    /// column); other errors as they are.
+    fn located(self, loaded: &LoadedSpec) -> PlanError {
+        let PlanError::Missing(list) = self else {
+            return self;
+        };
+        let Ok(root) = crate::spec::yaml::parse(&loaded.source) else {
+            return PlanError::Missing(list);
+        };
+        if list.iter().any(|m| m.field.is_none()) {
+            return PlanError::Missing(list);
+        }
+        let diagnostics = list
+            .iter()
+            .map(|m| {
+                let pointer = pointer_of(m.field.as_deref().unwrap_or_default());
+                crate::spec::diagnostic::Diagnostic::new(
+                    root.at_pointer(&pointer).1.span,
+                    m.message.clone(),
+                )
+            })
+            .collect();
+        PlanError::Located(crate::spec::diagnostic::FileDiagnostics {
+            file: loaded.path.display().to_string(),
+            text: loaded.source.clone(),
+            diagnostics,
+        })
+    }
+}
+
+/// `steps[1].context.include[2]` → `/steps/1/context/include/2`.
+fn pointer_of(field: &str) -> String {
+    let mut pointer = String::new();
+    for part in field.split('.') {
+        for piece in part.split('[') {
+            pointer.push('/');
+            pointer.push_str(piece.trim_end_matches(']'));
+        }
+    }
+    pointer
 }
 
 impl From<String> for PlanError {
@@ -495,10 +556,19 @@ impl Render<'_> {
     ) -> Result<(Context, Vec<String>), PlanError> {
         let include = self.list(&format!("{prefix}context.include"), &ctx.include)?;
         let exclude = self.list(&format!("{prefix}context.exclude"), &ctx.exclude)?;
-        Ok((
-            context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)?,
-            include,
-        ))
+        let context = context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)
+            .map_err(|e| match e {
+                ContextError::Missing(list) => PlanError::Missing(
+                    list.into_iter()
+                        .map(|m| Missing {
+                            field: Some(format!("{prefix}context.include[{}]", m.index)),
+                            message: m.to_string(),
+                        })
+                        .collect(),
+                ),
+                e => PlanError::Context(e),
+            })?;
+        Ok((context, include))
     }
 }
 
@@ -526,8 +596,30 @@ fn build(
     stack: &mut Vec<String>,
     id_prefix: &str,
 ) -> Result<Plan, PlanError> {
+    build_here(loaded, given, root, resolver, base, stack, id_prefix).map_err(|e| e.located(loaded))
+}
+
+/// [`build`], its missing paths not yet located in `loaded`.
+fn build_here(
+    loaded: &LoadedSpec,
+    given: &BTreeMap<String, String>,
+    root: &Path,
+    resolver: &mut Resolver,
+    base: &Base,
+    stack: &mut Vec<String>,
+    id_prefix: &str,
+) -> Result<Plan, PlanError> {
     let spec = &loaded.spec;
     let inputs = inputs::resolve(spec, given)?;
+    let mut input_notes = Vec::new();
+    missing_path_inputs(
+        spec,
+        given,
+        &inputs,
+        root,
+        !id_prefix.is_empty(),
+        &mut input_notes,
+    )?;
     let render = Render {
         inputs: &inputs,
         root,
@@ -555,6 +647,8 @@ fn build(
         let notes = planning.notes;
         (Some(Box::new(task)), steps, notes)
     };
+    input_notes.extend(notes);
+    let notes = input_notes;
     Ok(Plan {
         name: spec.name.clone(),
         version: spec.version.clone(),
@@ -574,6 +668,62 @@ fn build(
         fingerprint: String::new(),
         root: root.to_path_buf(),
     })
+}
+
+/// `type: path` inputs whose value names nothing in the repository. A
+/// value with a path of the tree close to it (`config/ap.ini` next to
+/// `config/app.ini`) is a typo: refused, with "did you mean", before
+/// anything runs (a value from the task file's `default:` is pointed at
+/// there). A value with nothing close may be a path the task is to create
+/// (`config/app.toml`, a directory of a fresh repository): a note in
+/// `notes`.
+fn missing_path_inputs(
+    spec: &crate::spec::Spec,
+    given: &BTreeMap<String, String>,
+    inputs: &BTreeMap<String, Value>,
+    root: &Path,
+    recipe: bool,
+    notes: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    let mut missing = Vec::new();
+    for (name, decl) in &spec.inputs {
+        if decl.kind != crate::spec::InputType::Path {
+            continue;
+        }
+        let Some(Value::String(path)) = inputs.get(name) else {
+            continue;
+        };
+        let rel = path.trim_end_matches('/');
+        if rel.is_empty() || root.join(rel).symlink_metadata().is_ok() {
+            continue;
+        }
+        let from = if given.contains_key(name) && recipe {
+            "given by the calling task's `with:`".to_string()
+        } else if given.contains_key(name) {
+            format!("-i {name}={path}")
+        } else {
+            "its default".to_string()
+        };
+        let near = context::nearest_path(root, rel);
+        if near.is_none() {
+            notes.push(format!(
+                "input `{name}`: `{path}` ({from}) names nothing in the repository yet"
+            ));
+            continue;
+        }
+        missing.push(Missing {
+            field: (!given.contains_key(name)).then(|| format!("inputs.{name}.default")),
+            message: format!(
+                "input `{name}` is a path, and `{path}` ({from}) names no file in the repository{}",
+                context::did_you_mean(&near)
+            ),
+        });
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Missing(missing))
+    }
 }
 
 /// The task file's top-level agent settings, with the prompt (if any)

@@ -421,3 +421,91 @@ fn a_wildcard_never_pulls_in_gitignored_files_and_the_plan_says_so() {
         "{context}"
     );
 }
+
+/// Issue 25: a typo in a path named literally was dropped silently (a
+/// prompt about `config/ap.ini`, "context: 1 files"). Now it is an error
+/// before any model request, pointed at in the task file, with the path
+/// meant; a glob that matches nothing is a note.
+#[test]
+fn a_literal_path_that_names_nothing_is_a_located_error_with_did_you_mean() {
+    let repo = repo();
+    repo.file(
+        "t.yaml",
+        &task(
+            "\"src/config/**/*.rs\", \"config/ap.ini\", \"migrations/**\"",
+            "",
+        ),
+    );
+    for command in ["plan", "run"] {
+        let r = repo.wf(&[command, "t.yaml", "-i", "retries=1"]);
+        r.code(2);
+        assert!(
+            r.stderr.contains(
+                "error: context.include `config/ap.ini` names no file in the repository; did you mean `config/app.ini`?\n  --> t.yaml:10:35"
+            ),
+            "{command}: {}",
+            r.stderr
+        );
+    }
+    assert!(repo.runs().is_empty(), "a run folder was made");
+
+    // A `type: path` input, given or by default.
+    repo.file("t.yaml", &task("\"migrations/**\"", ""));
+    let r = repo.wf(&[
+        "run",
+        "t.yaml",
+        "-i",
+        "retries=1",
+        "-i",
+        "source=config/ap.ini",
+    ]);
+    r.code(2);
+    assert!(
+        r.stderr.contains(
+            "input `source` is a path, and `config/ap.ini` (-i source=config/ap.ini) names no file in the repository; did you mean `config/app.ini`?"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Nothing close: a path the task may create, noted.
+    let r = repo.wf(&[
+        "plan",
+        "t.yaml",
+        "-i",
+        "retries=1",
+        "-i",
+        "source=config/new.toml",
+    ]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(
+            "input `source`: `config/new.toml` (-i source=config/new.toml) names nothing in the repository yet"
+        ),
+        "{}",
+        r.stdout
+    );
+    repo.file(
+        "t.yaml",
+        &task("\"migrations/**\"", "").replace("default: config/app.ini", "default: config/app.in"),
+    );
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("did you mean `config/app.ini`?\n --> t.yaml:4:34"),
+        "{}",
+        r.stderr
+    );
+
+    // The glob that matches nothing: a note, and the plan goes on.
+    repo.file("t.yaml", &task("\"migrations/**\"", ""));
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(
+            "context.include `migrations/**` matches no file; nothing of it enters the context"
+        ),
+        "{}",
+        r.stdout
+    );
+}
