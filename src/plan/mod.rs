@@ -165,7 +165,36 @@ impl Plan {
             &self.recipes,
             &self.sandbox,
             &mcp,
+            &self.instruction_files(),
         )
+    }
+
+    /// Every `constraints_from` file of the plan (recipes' included), each
+    /// once as `[path, sha256]`, sorted.
+    pub fn instruction_files(&self) -> Vec<[&str; 2]> {
+        fn walk<'a>(steps: &'a [PlanStep], out: &mut Vec<[&'a str; 2]>) {
+            for step in steps {
+                match &step.kind {
+                    StepKind::Agent(a) => out.extend(
+                        a.instructions
+                            .iter()
+                            .map(|f| [f.path.as_str(), f.sha256.as_str()]),
+                    ),
+                    StepKind::Uses(u) => walk(&u.steps, out),
+                    StepKind::Command { .. } => {}
+                }
+            }
+        }
+        let mut out: Vec<[&str; 2]> = self
+            .task_settings()
+            .instructions
+            .iter()
+            .map(|f| [f.path.as_str(), f.sha256.as_str()])
+            .collect();
+        walk(&self.steps, &mut out);
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The one agent step of a single-prompt task file.
@@ -332,6 +361,23 @@ pub enum StepKind {
     },
 }
 
+/// A file of the repository named by `constraints_from`, read when the
+/// plan is made (from the run's starting state, like the context).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instructions {
+    /// Relative to the repository root, as written.
+    pub path: String,
+    /// Hex SHA-256 of its bytes (in the fingerprint).
+    pub sha256: String,
+    /// Its text.
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// Largest `constraints_from` file: standing rules are short; a bigger file
+/// is a mistake, and would crowd out the task in every request.
+pub const MAX_INSTRUCTIONS_BYTES: usize = 64 * 1024;
+
 /// An agent step with everything it inherits filled in.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentStep {
@@ -341,6 +387,10 @@ pub struct AgentStep {
     pub prompt: String,
     /// Rendered constraints.
     pub constraints: Vec<String>,
+    /// The files of `constraints_from`, read: standing rules of the
+    /// repository, given after `constraints`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instructions: Vec<Instructions>,
     /// Resolved context.
     pub context: Context,
     /// The rendered include globs the context came from.
@@ -425,6 +475,7 @@ struct Caller {
     tools: Vec<ToolRef>,
     permissions: Permissions,
     constraints: Vec<String>,
+    instructions: Vec<Instructions>,
     plan_checkpoint: bool,
     model: ModelSpec,
     limits: StepLimits,
@@ -670,6 +721,89 @@ fn build_here(
     })
 }
 
+/// Reads the files of `constraints_from` in the repository at `root`. Each
+/// must be a UTF-8 text file of at most [`MAX_INSTRUCTIONS_BYTES`], inside
+/// the repository (after links), outside `.git/` and `.wf/`; one that names
+/// nothing is an error with the closest path of the tree (located in the
+/// task file by [`build`]), as are the others.
+fn instructions(root: &Path, paths: &[String]) -> Result<Vec<Instructions>, PlanError> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    for (i, path) in paths.iter().enumerate() {
+        let mut problem = |message: String| {
+            problems.push(Missing {
+                field: Some(format!("constraints_from[{i}]")),
+                message: format!("constraints_from `{path}` {message}"),
+            });
+        };
+        if let Err(why) = crate::sys::paths::check_relative(path) {
+            problem(why);
+            continue;
+        }
+        let rel = crate::policy::normalize(path);
+        if rel
+            .split('/')
+            .next()
+            .is_some_and(|c| c == ".git" || c == ".wf")
+        {
+            problem("is inside `.git/` or `.wf/`, which wf never reads for a task".into());
+            continue;
+        }
+        let full = root.join(&rel);
+        if full.symlink_metadata().is_err() {
+            problem(format!(
+                "names no file in the repository{}",
+                context::did_you_mean(&context::nearest_path(root, &rel))
+            ));
+            continue;
+        }
+        match full.canonicalize() {
+            Ok(real) if real.starts_with(&canonical_root) && real.is_file() => {}
+            Ok(real) if real.starts_with(&canonical_root) => {
+                problem("is not a file".into());
+                continue;
+            }
+            _ => {
+                problem("leads outside the repository".into());
+                continue;
+            }
+        }
+        let bytes = match std::fs::read(&full) {
+            Ok(b) => b,
+            Err(e) => {
+                problem(format!("cannot be read: {e}"));
+                continue;
+            }
+        };
+        if bytes.len() > MAX_INSTRUCTIONS_BYTES {
+            problem(format!(
+                "is {} bytes; standing rules may be at most {MAX_INSTRUCTIONS_BYTES}",
+                bytes.len()
+            ));
+            continue;
+        }
+        let sha256 = crate::hash::sha256_hex(&bytes);
+        let Ok(text) = String::from_utf8(bytes) else {
+            problem("is not UTF-8 text".into());
+            continue;
+        };
+        if out.iter().any(|f: &Instructions| f.path == rel) {
+            continue;
+        }
+        out.push(Instructions {
+            path: rel,
+            sha256,
+            text,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(PlanError::Missing(problems))
+    }
+}
+
 /// `type: path` inputs whose value names nothing in the repository. A
 /// value with a path of the tree close to it (`config/ap.ini` next to
 /// `config/app.ini`) is a typo: refused, with "did you mean", before
@@ -734,11 +868,13 @@ fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep,
         None => String::new(),
     };
     let constraints = render.list("constraints", &spec.constraints)?;
+    let instructions = instructions(render.root, &spec.constraints_from)?;
     let permissions = render.permissions("", &spec.permissions)?;
     let (context, context_include) = render.context("", &spec.context, &permissions.read)?;
     Ok(AgentStep {
         prompt,
         constraints,
+        instructions,
         context,
         context_include,
         tools: spec.tools.clone(),
@@ -844,6 +980,9 @@ impl Planning<'_, '_> {
                 Some(c) => self.render.list(&format!("{prefix}constraints"), c)?,
                 None => task.constraints.clone(),
             },
+            // The repository's standing rules hold for every agent step,
+            // whatever rules of its own it has.
+            instructions: task.instructions.clone(),
             context,
             context_include,
             tools: step.tools.clone().unwrap_or_else(|| task.tools.clone()),
@@ -875,6 +1014,7 @@ impl Planning<'_, '_> {
                 .unwrap_or_else(|| self.task.tools.clone()),
             permissions: self.permissions(step, prefix)?,
             constraints: self.task.constraints.clone(),
+            instructions: self.task.instructions.clone(),
             plan_checkpoint: self.plan_checkpoint(step),
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),

@@ -45,6 +45,12 @@ pub struct Spec {
     /// Rules given to the model verbatim in its instructions. Templated.
     #[serde(default)]
     pub constraints: Vec<String>,
+    /// Files of the repository whose text is given to every agent step of
+    /// the task as standing rules (a team's `AGENTS.md`), after
+    /// `constraints`. Paths relative to the repository root; each must exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub constraints_from: Vec<String>,
     /// The tools the model may call. Default: the read-only tools
     /// `read_file`, `list_files` and `search`.
     /// MCP tools are named `mcp__<server>__<tool>` (see `mcp`).

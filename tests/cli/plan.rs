@@ -509,3 +509,68 @@ fn a_literal_path_that_names_nothing_is_a_located_error_with_did_you_mean() {
         r.stdout
     );
 }
+
+/// Issue 25: a repository's `AGENTS.md` as the task's standing rules.
+#[test]
+fn constraints_from_reads_the_repositorys_rules_into_the_plan_and_fingerprint() {
+    let repo = repo();
+    repo.file(
+        "AGENTS.md",
+        "# House rules\n- Never touch vendor/.\n- Tabs, not spaces.\n",
+    );
+    let with = |from: &str| {
+        task("\"config/app.ini\"", "").replace(
+            "constraints:\n",
+            &format!("constraints_from: [{from}]\nconstraints:\n"),
+        )
+    };
+    repo.file("t.yaml", &with("AGENTS.md"));
+    repo.wf(&["validate", "t.yaml"]).code(0);
+    let plan = |repo: &Repo| {
+        let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+        r.code(0);
+        r.stdout
+    };
+    let first = plan(&repo);
+    assert!(
+        first.contains(
+            "  - Keep config/app.ini readable.\n  - from AGENTS.md: 3 lines, 57 bytes, sha256 "
+        ),
+        "{first}"
+    );
+    let fingerprint = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("fingerprint"))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    };
+    // Another version of the rules is another plan.
+    repo.file("AGENTS.md", "# House rules\n- Never touch vendor/.\n");
+    let second = plan(&repo);
+    assert_ne!(fingerprint(&first), fingerprint(&second));
+
+    // A missing file is an error, pointed at, with the file meant.
+    repo.file("t.yaml", &with("AGENT.md"));
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains(
+            "error: constraints_from `AGENT.md` names no file in the repository; did you mean `AGENTS.md`?\n  --> t.yaml:13:20"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Outside the repository, through a link: refused.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("rules.md"), "secret rules\n").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("rules.md"), repo.join("RULES.md")).unwrap();
+    repo.file("t.yaml", &with("RULES.md"));
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("constraints_from `RULES.md` leads outside the repository"),
+        "{}",
+        r.stderr
+    );
+}

@@ -553,3 +553,35 @@ checks:
         r.stderr
     );
 }
+
+/// Issue 25: the rules of `constraints_from` reach the model, in every
+/// request's fixed instructions.
+#[test]
+fn the_model_gets_the_repositorys_standing_rules() {
+    let repo = repo("true");
+    repo.file("AGENTS.md", "- Keep every port below 10000.\n");
+    let task = repo.read("task.yaml");
+    repo.file(
+        "task.yaml",
+        &task.replace("prompt:", "constraints_from: [AGENTS.md]\nprompt:"),
+    )
+    .commit();
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml", "--yes"], &env).code(0);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        let system = request.json()["system"].to_string();
+        assert!(
+            system.contains(
+                "Rules of this repository, from AGENTS.md:\\n<rules path=\\\"AGENTS.md\\\">\\n- Keep every port below 10000.\\n</rules>"
+            ),
+            "{system}"
+        );
+    }
+    repo.wf(&["replay", "last"]).code(0);
+}
