@@ -134,6 +134,16 @@ fn describe(event: &Event, view: View) -> Option<String> {
                 ),
             ),
         },
+        Event::ModelFallback {
+            from, to, reason, ..
+        } => labeled(
+            "model",
+            if line { ": " } else { " " },
+            format!(
+                "{from} is overloaded ({}); falling back to {to}",
+                first_line(reason, 120)
+            ),
+        ),
         // An answer cut off at `max_tokens` explains most failed runs of
         // small models: the progress says so (the timeline does below).
         Event::ModelResponse {

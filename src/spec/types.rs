@@ -378,6 +378,13 @@ pub struct ModelSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 20))]
     pub max_attempts: Option<u32>,
+    /// HTTP providers: other models of the same provider, tried in order
+    /// when this one is still overloaded (HTTP 529 or 503, an `overloaded`
+    /// error) after its attempts; the agent step keeps the model it fell
+    /// back to. Each is priced as itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8), inner(length(min = 1)))]
+    pub fallback: Vec<String>,
 }
 
 fn default_max_tokens() -> u32 {
