@@ -36,6 +36,16 @@
 //! selecting nothing, when it has a literal base (`target/**`); one that
 //! starts with a wildcard is not looked into (see [`matches_ignored`]).
 //!
+//! # An include that selects nothing
+//!
+//! One rule, for `wf plan` and `wf run` alike: an include without
+//! wildcards that names nothing in the repository (`config/ap.ini`) is an
+//! error before anything runs, located in the task file, with the closest
+//! path of the tree as "did you mean" ([`MissingPath`]): a typo would
+//! otherwise send the model off without the file it was meant to read. A
+//! glob that matches nothing (`migrations/**` before the first migration)
+//! is a note: a pattern may rightly match nothing in some repositories.
+//!
 //! The walk starts at the repository root, so the ignore rules of every
 //! directory on the way apply, and enters only the directories on the way
 //! to or under the literal bases of the include globs (`src/config/**/*.rs`
@@ -54,6 +64,60 @@ use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
+
+/// An include without wildcards (`config/app.ini`) that names no file or
+/// directory of the repository: a typo, refused before anything runs
+/// (a glob that matches nothing is only a note).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("context.include `{path}` names no file in the repository{}", did_you_mean(.near))]
+pub struct MissingPath {
+    /// Its place in `context.include`.
+    pub index: usize,
+    /// The path.
+    pub path: String,
+    /// The repository's path closest to it, when one is close.
+    pub near: Option<String>,
+}
+
+/// `; did you mean `near`?`, or nothing.
+pub fn did_you_mean(near: &Option<String>) -> String {
+    near.as_deref()
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default()
+}
+
+/// The path of the repository (a file or directory the walk sees: ignore
+/// rules on, `.git/` and `.wf/` left out) closest to `rel`, a path that
+/// does not exist, when it is close enough to be what was meant: at most a
+/// third of the file name's length in edits (at least 2), the closest first,
+/// ties by path. Walks the whole tree, so only asked on the way to an error.
+pub fn nearest_path(root: &Path, rel: &str) -> Option<String> {
+    let name_len = rel.rsplit('/').next().unwrap_or(rel).chars().count();
+    let allowed = (name_len / 3).max(2);
+    let mut best: Option<(usize, String)> = None;
+    for entry in walk_builder(root, root)
+        .threads(1)
+        .build()
+        .flatten()
+        .take(200_000)
+    {
+        let Some(candidate) = relative_str(root, entry.path()) else {
+            continue;
+        };
+        if candidate.is_empty() {
+            continue;
+        }
+        let d = strsim::damerau_levenshtein(rel, candidate);
+        if d <= allowed
+            && best
+                .as_ref()
+                .is_none_or(|(b, p)| (d, candidate) < (*b, p.as_str()))
+        {
+            best = Some((d, candidate.to_string()));
+        }
+    }
+    best.map(|(_, p)| p)
+}
 
 /// A file put in front of the model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,6 +189,9 @@ pub enum ContextError {
         /// The largest files, one per line.
         largest: String,
     },
+    /// Includes without wildcards that name nothing in the repository.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Missing(Vec<MissingPath>),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -193,7 +260,13 @@ pub fn resolve(
         .filter(|g| !g.contains(['*', '?', '[', '{', '\\']))
         .map(|g| g.trim_end_matches('/'))
         .collect();
-    for (glob, _) in include.iter().zip(&found.hit).filter(|(_, hit)| !**hit) {
+    let mut missing = Vec::new();
+    for (index, (glob, _)) in include
+        .iter()
+        .zip(&found.hit)
+        .enumerate()
+        .filter(|(_, (_, hit))| !**hit)
+    {
         let named = glob.trim_end_matches('/');
         if literal.contains(named) && named_file(root, named, &selection) {
             // Decided on its real path, as a symlink is (a directory on its
@@ -206,7 +279,24 @@ pub fn resolve(
             context.notes.push(format!(
                 "context.include `{glob}` matches only files ignored by git (.gitignore, .git/info/exclude or .ignore); they are left out (name a file literally in context.include to send it)"
             ));
+        } else if literal.contains(named) && root.join(named).symlink_metadata().is_err() {
+            missing.push(MissingPath {
+                index,
+                path: named.to_string(),
+                near: nearest_path(root, named),
+            });
+        } else if literal.contains(named) && selection.exclude.is_match(named) {
+            context.notes.push(format!(
+                "context.include `{glob}` is left out by context.exclude"
+            ));
+        } else {
+            context.notes.push(format!(
+                "context.include `{glob}` matches no file; nothing of it enters the context"
+            ));
         }
+    }
+    if !missing.is_empty() {
+        return Err(ContextError::Missing(missing));
     }
     context.files.sort_by(|a, b| a.path.cmp(&b.path));
     context.skipped.sort_by(|a, b| a.path.cmp(&b.path));
@@ -999,16 +1089,80 @@ mod tests {
         assert_eq!(paths(&ctx), ["src/a.rs"]);
         assert_eq!(ctx.notes.len(), 1, "{:?}", ctx.notes);
         assert!(ctx.notes[0].contains("`target/**` matches only files ignored"));
-        // No note for a glob that matches nothing at all, ignored or not,
-        // for an ignored file that is excluded anyway, or for a glob that
-        // starts with a wildcard (not looked into).
+        // No note about ignored files for a glob that matches nothing at
+        // all, for an ignored file that is excluded anyway, or for a glob
+        // that starts with a wildcard (not looked into): each matches no
+        // file, and says so.
         let ctx = resolve_in(
             dir.path(),
             &["nothing/**", "target/**", ".env", "**/out.rs"],
             &["target/**", ".env"],
         );
-        assert!(ctx.notes.is_empty(), "{:?}", ctx.notes);
+        assert_eq!(
+            ctx.notes,
+            [
+                "context.include `nothing/**` matches no file; nothing of it enters the context",
+                "context.include `target/**` matches no file; nothing of it enters the context",
+                "context.include `.env` is left out by context.exclude",
+                "context.include `**/out.rs` matches no file; nothing of it enters the context",
+            ]
+        );
         assert!(ctx.files.is_empty());
+    }
+
+    #[test]
+    fn a_literal_include_that_names_nothing_is_an_error_with_the_nearest_path() {
+        let dir = repo(&[
+            ("config/app.ini", "x\n"),
+            ("src/settings_svc/config.py", "x\n"),
+        ]);
+        let err = resolve(
+            dir.path(),
+            &strings(&[
+                "config/ap.ini",
+                "src/**",
+                "src/settings_svc/confg.py",
+                "zzz/qqq.txt",
+            ]),
+            &[],
+            &strings(&["**"]),
+            1 << 40,
+        )
+        .unwrap_err();
+        let ContextError::Missing(missing) = err else {
+            panic!("{err}");
+        };
+        let shown: Vec<(usize, &str, Option<&str>)> = missing
+            .iter()
+            .map(|m| (m.index, m.path.as_str(), m.near.as_deref()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (0, "config/ap.ini", Some("config/app.ini")),
+                (
+                    2,
+                    "src/settings_svc/confg.py",
+                    Some("src/settings_svc/config.py")
+                ),
+                (3, "zzz/qqq.txt", None),
+            ]
+        );
+        assert_eq!(
+            missing[0].to_string(),
+            "context.include `config/ap.ini` names no file in the repository; did you mean `config/app.ini`?"
+        );
+        // A literal directory is not missing.
+        assert!(
+            resolve(
+                dir.path(),
+                &strings(&["config"]),
+                &[],
+                &strings(&["**"]),
+                1 << 40
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -338,7 +338,7 @@ impl Batch {
                 }
                 if !forwarded && crate::sys::signals::interrupted() {
                     forwarded = true;
-                    children.signal_all(libc::SIGTERM);
+                    children.signal_all(passed_on());
                 }
             }
         });
@@ -539,4 +539,14 @@ fn log_tail(log: &Path) -> String {
         .unwrap_or("(nothing on stderr)")
         .trim()
         .to_string()
+}
+
+/// The signal the batch passes on to its runs when interrupted: the one it
+/// got (`SIGINT` for a Ctrl-C, so each run records that), `SIGTERM` for a
+/// `SIGHUP` (a run takes `SIGHUP` to mean its batch is gone).
+pub fn passed_on() -> libc::c_int {
+    match crate::sys::signals::number() {
+        Some(libc::SIGINT) => libc::SIGINT,
+        _ => libc::SIGTERM,
+    }
 }

@@ -91,6 +91,18 @@ pub fn for_plan(loaded: &LoadedSpec, plan: &Plan, skip_turns: usize) -> Result<R
             }
             unknown.insert(name);
         }
+        // A fallback model is priced as itself, from wf's table (the
+        // task's `model.price` is the first model's).
+        for fallback in &m.fallback {
+            if cost::price_for(fallback).is_none() {
+                if any_cap {
+                    return Err(Error::Usage(format!(
+                        "limits.max_cost_usd cannot be enforced: no price known for the fallback model `{fallback}`; leave it out of `model.fallback`"
+                    )));
+                }
+                unknown.insert(fallback.clone());
+            }
+        }
     }
     notes.extend(unknown.into_iter().map(|name| {
         format!(

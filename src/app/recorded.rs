@@ -40,6 +40,13 @@ impl RecordedProvider {
                     status: *status,
                     request_id: request_id.clone(),
                 })),
+                // The overload that made the run fall back: the engine sees
+                // it again and falls back to the recorded model.
+                Event::ModelFallback { reason, status, .. } => Some(Err(ProviderError {
+                    message: reason.clone(),
+                    status: *status,
+                    request_id: None,
+                })),
                 _ => None,
             })
             .collect();

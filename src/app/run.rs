@@ -97,6 +97,24 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     // else: an allowlisted tool it lacks, or tool definitions that changed
     // under the server's pin, stop the run here (exit 2).
     list_mcp(&loaded, &mut plan, true)?;
+    // A check or command step whose program is not on PATH would end the
+    // run when it runs (exit 127), after the model's turns were paid for:
+    // refused here instead, unless a command step before it may install it.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut refused = Vec::new();
+    for missing in missing_programs(&plan.steps, &path) {
+        if missing.after_command {
+            plan.notes.push(missing.note());
+        } else {
+            refused.push(missing.refusal());
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}; no model request was made. Install the program or fix the `run:` line",
+            refused.join("; ")
+        )));
+    }
     let provider = crate::app::provider::for_plan(&loaded, &plan, 0)?;
     let mut notes = plan.notes.clone();
     notes.extend(provider.notes.iter().cloned());
@@ -191,7 +209,9 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
         }
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    missing_programs(&plan.steps, "", &path, &mut plan.notes);
+    for missing in missing_programs(&plan.steps, &path) {
+        plan.notes.push(missing.note());
+    }
     let fixed = crate::engine::fixed_request_bytes(plan.task_settings());
     Ok((plan, fixed))
 }
@@ -232,28 +252,98 @@ const SHELL_BUILTINS: &[&str] = &[
     "until", "wait", "while", "{",
 ];
 
-/// Notes for the checks and command steps of `steps` (recipes' included)
-/// whose program is not found on `path`: they would end the run with exit
-/// 127 (see [`crate::engine::checks::cannot_run`]). Only the first word of
-/// the first simple command is looked at, and a relative path is left
-/// alone (a step may create it).
+/// A check or command step whose program is not found on `PATH`.
+#[derive(Debug)]
+struct MissingProgram {
+    /// "check `NAME`" or "command step `ID`".
+    what: String,
+    /// The program as written.
+    program: String,
+    /// A program of that kind found on `PATH` with a close name.
+    near: Option<String>,
+    /// A command step runs before it (and may install the program).
+    after_command: bool,
+}
+
+impl MissingProgram {
+    fn near(&self) -> String {
+        self.near
+            .as_deref()
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default()
+    }
+
+    /// For `wf plan`, and for `wf run` when a command step runs first.
+    fn note(&self) -> String {
+        let then = if self.after_command {
+            "unless a command step before it installs it, the run would end when it runs (exit 127)"
+        } else {
+            "`wf run` refuses to start (it would end with exit 127 when it runs)"
+        };
+        format!(
+            "{}: `{}` is not found on PATH here{}; {then}",
+            self.what,
+            self.program,
+            self.near()
+        )
+    }
+
+    /// Why `wf run` refuses to start.
+    fn refusal(&self) -> String {
+        format!(
+            "{} runs `{}`, which is not found on PATH here{}",
+            self.what,
+            self.program,
+            self.near()
+        )
+    }
+}
+
+/// The checks and command steps of `steps` (recipes' included) whose
+/// program is not found on `path`: they would end the run with exit 127
+/// (see [`crate::engine::checks::cannot_run`]), so `wf plan` notes them and
+/// `wf run` refuses to start before any model request. Only the first word
+/// of the first simple command is looked at, and a relative path is left
+/// alone (a step may create it); a program after a command step is only
+/// noted by `wf run` too (that step may install it).
 fn missing_programs(
+    steps: &[crate::plan::PlanStep],
+    path: &std::ffi::OsStr,
+) -> Vec<MissingProgram> {
+    let mut out = Vec::new();
+    let mut after_command = false;
+    walk_programs(steps, "", path, &mut after_command, &mut out);
+    if !out.is_empty() {
+        let names = programs_on(path);
+        for m in &mut out {
+            m.near = crate::spec::diagnostic::nearest(&m.program, names.iter().map(String::as_str))
+                .map(str::to_string);
+        }
+    }
+    out
+}
+
+fn walk_programs(
     steps: &[crate::plan::PlanStep],
     prefix: &str,
     path: &std::ffi::OsStr,
-    notes: &mut Vec<String>,
+    after_command: &mut bool,
+    out: &mut Vec<MissingProgram>,
 ) {
     use crate::plan::StepKind;
-    let note = |what: String, run: &str, notes: &mut Vec<String>| {
+    let note = |what: String, run: &str, after_command: bool, out: &mut Vec<MissingProgram>| {
         let Some(program) = crate::spec::pattern::first_program(run) else {
             return;
         };
         if SHELL_BUILTINS.contains(&program.as_str()) || found(&program, path) {
             return;
         }
-        notes.push(format!(
-            "{what}: `{program}` is not found on PATH here; the run would end when it runs (exit 127)"
-        ));
+        out.push(MissingProgram {
+            what,
+            program,
+            near: None,
+            after_command,
+        });
     };
     for step in steps {
         let id = step
@@ -262,17 +352,42 @@ fn missing_programs(
             .map(|id| format!("{prefix}{id}"))
             .unwrap_or_default();
         match &step.kind {
-            StepKind::Command { run, .. } => note(format!("command step `{id}`"), run, notes),
+            StepKind::Command { run, .. } => {
+                note(format!("command step `{id}`"), run, *after_command, out);
+                *after_command = true;
+            }
             StepKind::Agent(agent) => {
                 for check in &agent.checks {
-                    note(format!("check `{}`", check.name), &check.run, notes);
+                    note(
+                        format!("check `{}`", check.name),
+                        &check.run,
+                        *after_command,
+                        out,
+                    );
                 }
             }
             StepKind::Uses(used) => {
-                missing_programs(&used.steps, &format!("{id}."), path, notes);
+                walk_programs(&used.steps, &format!("{id}."), path, after_command, out);
             }
         }
     }
+}
+
+/// The names of the executable files in the directories of `path`, for a
+/// "did you mean" (sorted, each once).
+fn programs_on(path: &std::ffi::OsStr) -> Vec<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for dir in std::env::split_paths(path) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if let Some(name) = entry.file_name().to_str() {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names.into_iter().collect()
 }
 
 /// Whether `program` can be started: an absolute path that exists, a

@@ -28,6 +28,15 @@ pub struct Listed {
 /// whose trace is invalid (they might have).
 pub fn list(touching: Option<&str>) -> Result<Vec<Listed>, Error> {
     let cwd = crate::app::current_dir()?;
+    // Runs are recorded in the repository they ran in, and a run needs git:
+    // outside one there is nothing to list, which is not "no runs yet".
+    if crate::sys::git::find_root(&cwd).is_none() && !cwd.join(".wf/runs").is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is not in a git repository; each run is recorded in the `.wf/runs` of the \
+             repository it ran in: run `wf runs` there",
+            cwd.display()
+        )));
+    }
     let root = crate::sys::git::repo_root(&cwd);
     let store = Store::open(&root).map_err(Error::Usage)?;
     // PATH is relative to the current directory; applied files are relative

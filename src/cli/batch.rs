@@ -23,8 +23,8 @@ pub fn batch(request: Request, json: bool) -> Result<Exit, Error> {
         );
     } else {
         errln!(
-            "wf batch: {} repositories ({} finished earlier, not run again); record in {}",
-            rows.len(),
+            "wf batch: {} ({} finished earlier, not run again); record in {}",
+            repositories(rows.len()),
             done,
             batch.dir.display()
         );
@@ -85,10 +85,12 @@ fn line(row: &Row) -> String {
     }
     if let Some(n) = r.files_changed {
         text.push_str(&format!(
-            ", {n} file{} changed, {}",
-            if n == 1 { "" } else { "s" },
-            cost(row)
+            ", {n} file{} changed",
+            if n == 1 { "" } else { "s" }
         ));
+        if r.cost_usd.is_some() {
+            text.push_str(&format!(", {}", cost(row)));
+        }
     }
     if let Some(why) = &r.reason
         && !r.succeeded()
@@ -142,13 +144,27 @@ fn table(outcome: &Outcome) -> String {
         *counts.entry(row.repo.status.as_str()).or_default() += 1;
     }
     let counts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    // The total only where the column has figures: no price known for any
+    // run is not "$0.00".
+    let spent = if outcome.rows.iter().any(|r| r.repo.cost_usd.is_some()) {
+        format!(
+            "the batch's runs spent {}",
+            crate::engine::usd(outcome.spent_usd)
+        )
+    } else {
+        "the cost of its runs is not known (no prices for their model)".to_string()
+    };
     out.push_str(&format!(
-        "{} repositories: {}; the batch's runs spent {}\n",
-        outcome.rows.len(),
+        "{}: {}; {spent}\n",
+        repositories(outcome.rows.len()),
         counts.join(", "),
-        crate::engine::usd(outcome.spent_usd)
     ));
     out
+}
+
+/// `1 repository`, `3 repositories`.
+fn repositories(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "repository" } else { "repositories" })
 }
 
 /// How to go on: paused runs to decide, and what to run again.
@@ -172,6 +188,49 @@ fn hints(outcome: &Outcome) {
         errln!(
             "wf batch: not every run succeeded; `wf show RUN` in a repository gives its timeline, {} each run's log",
             outcome.dir.join("logs").display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::batch::manifest::Repo;
+
+    fn outcome(costs: &[Option<f64>], spent_usd: f64) -> Outcome {
+        Outcome {
+            rows: costs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Row {
+                    key: format!("/r{i}"),
+                    repo: Repo {
+                        written: format!("r{i}"),
+                        status: "succeeded".into(),
+                        run_id: Some(format!("run{i}")),
+                        files_changed: Some(1),
+                        cost_usd: *c,
+                        ..Repo::default()
+                    },
+                })
+                .collect(),
+            interrupted: false,
+            spent_usd,
+            dir: "/b".into(),
+        }
+    }
+
+    #[test]
+    fn one_repository_is_singular_and_an_unknown_cost_is_not_zero() {
+        let t = table(&outcome(&[None], 0.0));
+        assert!(t.contains("\n1 repository: 1 succeeded; "), "{t}");
+        assert!(!t.contains("$0.00"), "{t}");
+        assert!(t.contains("the cost of its runs is not known"), "{t}");
+        assert!(!line(&outcome(&[None], 0.0).rows[0]).contains(", -"));
+        let t = table(&outcome(&[Some(0.5), Some(0.25)], 0.75));
+        assert!(
+            t.contains("\n2 repositories: 2 succeeded; the batch's runs spent $0.75"),
+            "{t}"
         );
     }
 }

@@ -49,6 +49,8 @@ pub fn main() -> i32 {
 fn render_error(e: &Error) -> String {
     match e {
         Error::Spec(spec) => render_error_spec(spec),
+        // Located diagnostics already start with `error:`.
+        Error::Plan(crate::plan::PlanError::Located(d)) => d.to_string().trim_end().to_string(),
         other => format!("error: {other}"),
     }
 }
@@ -618,6 +620,7 @@ fn runs(touching: Option<&str>) -> Result<Exit, Error> {
         errln!("no runs recorded yet");
         return Ok(Exit::Success);
     }
+    outln!("{}", crate::report::show::runs_header());
     for run in listed {
         let line = crate::report::show::run_line(&run.summary);
         if let Some(problem) = &run.problem {
@@ -880,6 +883,19 @@ fn next_steps(outcome: &crate::engine::RunOutcome) {
                 "  wf resume {id}     continue the run (`wf resume {id} --yes` approves what is still ahead)"
             );
             errln!("  wf reject {id}     or reject it: the run ends, its diff kept");
+        }
+        RunStatus::ApplyFailed => {
+            let patch = outcome.dir.diff();
+            let patch = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| patch.strip_prefix(cwd).ok().map(Path::to_path_buf))
+                .unwrap_or(patch);
+            let patch = patch.display();
+            errln!("wf: your tree was left as it is; to go on, either:");
+            errln!(
+                "  git apply --3way {patch}    merge the run's change with yours (conflicts are marked in the files)"
+            );
+            errln!("  or run the task again, from your tree as it is now");
         }
         _ => {}
     }

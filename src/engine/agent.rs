@@ -34,6 +34,45 @@ struct Agent<'s> {
     plan_phase: bool,
     repairs: u32,
     max_repairs: u32,
+    /// The model asked now: the step's, or the one of `model.fallback` it
+    /// fell back to (kept for the rest of the step).
+    model: crate::spec::ModelSpec,
+    /// How many of `model.fallback` were taken.
+    fallbacks: usize,
+}
+
+impl Agent<'_> {
+    /// After an overload: the next model of `model.fallback` (the step's
+    /// model and the ones tried are skipped), the conversation pointed at
+    /// it. `None` when none is left.
+    fn fall_back(&mut self) -> Option<String> {
+        let from = self.model.name.clone();
+        while let Some(next) = self.step.model.fallback.get(self.fallbacks) {
+            self.fallbacks += 1;
+            if Some(next) == from.as_ref() || Some(next) == self.step.model.name.as_ref() {
+                continue;
+            }
+            self.model.name = Some(next.clone());
+            // The price set in the task file was the other model's.
+            self.model.price = None;
+            let mut messages = std::mem::take(&mut self.conversation.request.messages);
+            let mut request = self.conversation.request.clone();
+            request.model = next.clone();
+            self.conversation = Conversation::new(request);
+            for m in messages.drain(..) {
+                self.conversation.push(m);
+            }
+            return Some(next.clone());
+        }
+        None
+    }
+}
+
+/// Whether a provider's failure says the model is overloaded (after its
+/// attempts): what `model.fallback` is for. HTTP 529 (Anthropic's
+/// "overloaded") and 503, or an error that says so.
+fn overloaded(e: &crate::provider::ProviderError) -> bool {
+    matches!(e.status, Some(529 | 503)) || e.message.to_ascii_lowercase().contains("overloaded")
 }
 
 /// What a model turn leads to.
@@ -105,6 +144,8 @@ impl Executor<'_> {
                 .limits
                 .max_repairs
                 .unwrap_or(self.plan.limits.max_repairs),
+            model: step.model.clone(),
+            fallbacks: 0,
         };
         let done = self.agent_loop(provider, ws, &mut agent);
         self.leave_limits(outer);
@@ -165,7 +206,7 @@ impl Executor<'_> {
     fn model_turn(
         &mut self,
         provider: &mut dyn Provider,
-        agent: &Agent,
+        agent: &mut Agent,
     ) -> Result<Result<ModelResponse, End>, String> {
         // In a `wf batch`: its cap, request slots and back-off (batch.rs).
         let slot = match self.batch_gate()? {
@@ -174,23 +215,45 @@ impl Executor<'_> {
         };
         self.totals.turns += 1;
         let turn = self.totals.turns;
-        let conversation = &agent.conversation;
         self.emit(Event::ModelRequest {
             turn,
-            request_hash: conversation.hash(),
-            tokens_estimate: crate::context::estimate_tokens(conversation.bytes),
+            request_hash: agent.conversation.hash(),
+            tokens_estimate: crate::context::estimate_tokens(agent.conversation.bytes),
         })?;
-        let (answer, cache_hit) = {
-            let mut observer = Observer {
-                recorder: &mut self.recorder,
-                secrets: &self.secrets,
-                turn,
-                cache_hit: false,
-                deadline: self.deadline,
+        let (answer, cache_hit) = loop {
+            let (answer, cache_hit) = {
+                let mut observer = Observer {
+                    recorder: &mut self.recorder,
+                    secrets: &self.secrets,
+                    turn,
+                    cache_hit: false,
+                    deadline: self.deadline,
+                };
+                let answer = provider.complete(
+                    &agent.conversation.request,
+                    &mut batch::Watch::new(&mut observer),
+                );
+                (answer, observer.cache_hit)
             };
-            let answer =
-                provider.complete(&conversation.request, &mut batch::Watch::new(&mut observer));
-            (answer, observer.cache_hit)
+            // Still overloaded after its attempts: the same request to the
+            // next model of `model.fallback`, unless the time is up.
+            if let Err(e) = &answer
+                && overloaded(e)
+                && !self.left().is_zero()
+            {
+                let from = agent.conversation.request.model.clone();
+                if let Some(to) = agent.fall_back() {
+                    self.emit(Event::ModelFallback {
+                        turn,
+                        from,
+                        to,
+                        reason: self.secrets.redact_owned(e.message.clone()),
+                        status: e.status,
+                    })?;
+                    continue;
+                }
+            }
+            break (answer, cache_hit);
         };
         drop(slot);
         let response = match answer {
@@ -211,7 +274,8 @@ impl Executor<'_> {
             }
         };
         let before = self.totals.cost_usd;
-        self.account(&agent.step.model, turn, &response, cache_hit)?;
+        // Priced as the model that answered.
+        self.account(&agent.model.clone(), turn, &response, cache_hit)?;
         self.batch_spent(before)?;
         if let Some(end) = self.step_cost_limit()? {
             return Ok(Err(end));
@@ -669,5 +733,24 @@ fn check_output(answer: &str, schema: &serde_json::Value) -> Result<(), String> 
             "your final answer does not match the output schema:\n{}",
             errors.join("\n")
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overload_is_529_503_or_says_overloaded() {
+        let e = |status: Option<u16>, message: &str| crate::provider::ProviderError {
+            message: message.into(),
+            status,
+            request_id: None,
+        };
+        assert!(overloaded(&e(Some(529), "http 529")));
+        assert!(overloaded(&e(Some(503), "service unavailable")));
+        assert!(overloaded(&e(None, "stream error: Overloaded")));
+        assert!(!overloaded(&e(Some(429), "rate_limit_error")));
+        assert!(!overloaded(&e(Some(401), "invalid x-api-key")));
     }
 }

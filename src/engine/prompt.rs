@@ -143,6 +143,17 @@ pub fn instructions(step: &AgentStep) -> String {
             s.push_str(&format!("- {c}\n"));
         }
     }
+    // The repository's standing rules (`constraints_from`), each file whole.
+    for f in &step.instructions {
+        s.push_str(&format!(
+            "Rules of this repository, from {}:\n<rules path=\"{}\">\n{}",
+            f.path, f.path, f.text
+        ));
+        if !f.text.ends_with('\n') {
+            s.push('\n');
+        }
+        s.push_str("</rules>\n");
+    }
     s
 }
 

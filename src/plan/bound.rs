@@ -242,6 +242,11 @@ pub(super) fn bound(
                         agent.constraints.push(c.clone());
                     }
                 }
+                for f in &caller.instructions {
+                    if !agent.instructions.iter().any(|g| g.path == f.path) {
+                        agent.instructions.push(f.clone());
+                    }
+                }
                 agent.plan_checkpoint |= caller.plan_checkpoint;
                 agent.model = caller.model.clone();
                 // The recipe step's turns, spending and time bound the whole

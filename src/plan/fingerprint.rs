@@ -1,5 +1,6 @@
 //! The run fingerprint: one hash over the canonical spec, the inputs, the
-//! context files' content hashes, the recipe pins and the sandbox.
+//! context files' content hashes, the recipe pins, the sandbox, the MCP
+//! tool listings and the `constraints_from` files' content hashes.
 
 use crate::context::ContextFile;
 use crate::recipes::Pin;
@@ -14,6 +15,7 @@ pub fn fingerprint(
     recipes: &[Pin],
     sandbox: &crate::spec::Sandbox,
     mcp: &[[&str; 2]],
+    instructions: &[[&str; 2]],
 ) -> String {
     // The JSON of an object with sorted keys, written from borrowed parts:
     // a context can hold 100,000 files, too many for a `Value` each.
@@ -21,6 +23,8 @@ pub fn fingerprint(
     struct Canonical<'a> {
         context: Vec<[&'a str; 2]>,
         inputs: &'a BTreeMap<String, Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instructions: Option<&'a [[&'a str; 2]]>,
         #[serde(skip_serializing_if = "Option::is_none")]
         mcp: Option<&'a [[&'a str; 2]]>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,6 +39,9 @@ pub fn fingerprint(
             .map(|f| [f.path.as_str(), f.hash.as_str()])
             .collect(),
         inputs,
+        // Each `constraints_from` file and the hash of its bytes; only when
+        // there are some, so other plans keep their fingerprints.
+        instructions: (!instructions.is_empty()).then_some(instructions),
         // Each MCP server's name and the hash of its allowlisted tools'
         // definitions; only when there are servers, as for recipes.
         mcp: (!mcp.is_empty()).then_some(mcp),
@@ -132,9 +139,37 @@ mod tests {
         ] {
             let files = [&a, &b];
             assert_eq!(
-                fingerprint("h", &inputs, &files, &recipes, &sandbox, &[]),
+                fingerprint("h", &inputs, &files, &recipes, &sandbox, &[], &[]),
                 through_value("h", &inputs, &files, &recipes, &sandbox)
             );
         }
+    }
+
+    #[test]
+    fn instruction_files_change_the_fingerprint_by_content() {
+        let inputs = BTreeMap::new();
+        let sandbox = crate::spec::Sandbox::default();
+        let none = fingerprint("h", &inputs, &[], &[], &sandbox, &[], &[]);
+        let one = fingerprint(
+            "h",
+            &inputs,
+            &[],
+            &[],
+            &sandbox,
+            &[],
+            &[["AGENTS.md", "aa"]],
+        );
+        let edited = fingerprint(
+            "h",
+            &inputs,
+            &[],
+            &[],
+            &sandbox,
+            &[],
+            &[["AGENTS.md", "bb"]],
+        );
+        assert_ne!(none, one);
+        assert_ne!(one, edited);
+        assert_eq!(none, through_value("h", &inputs, &[], &[], &sandbox));
     }
 }

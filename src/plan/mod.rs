@@ -176,12 +176,41 @@ impl Plan {
             &self.recipes,
             &self.sandbox,
             &mcp,
+            &self.instruction_files(),
         )
     }
 
     /// What the plan's commands get beyond the default sandbox.
     pub fn widening(&self) -> widening::Widening {
         widening::Widening::of(self)
+    }
+
+    /// Every `constraints_from` file of the plan (recipes' included), each
+    /// once as `[path, sha256]`, sorted.
+    pub fn instruction_files(&self) -> Vec<[&str; 2]> {
+        fn walk<'a>(steps: &'a [PlanStep], out: &mut Vec<[&'a str; 2]>) {
+            for step in steps {
+                match &step.kind {
+                    StepKind::Agent(a) => out.extend(
+                        a.instructions
+                            .iter()
+                            .map(|f| [f.path.as_str(), f.sha256.as_str()]),
+                    ),
+                    StepKind::Uses(u) => walk(&u.steps, out),
+                    StepKind::Command { .. } => {}
+                }
+            }
+        }
+        let mut out: Vec<[&str; 2]> = self
+            .task_settings()
+            .instructions
+            .iter()
+            .map(|f| [f.path.as_str(), f.sha256.as_str()])
+            .collect();
+        walk(&self.steps, &mut out);
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// The one agent step of a single-prompt task file.
@@ -235,6 +264,67 @@ pub enum PlanError {
     /// [`widening::check_grants`]).
     #[error("{0}")]
     Sandbox(String),
+    /// Paths named literally (a `context.include` without wildcards, a
+    /// `type: path` input) that name nothing in the repository.
+    #[error("{}", .0.iter().map(|m| m.message.clone()).collect::<Vec<_>>().join("\n"))]
+    Missing(Vec<Missing>),
+    /// Errors located in a task file.
+    #[error(transparent)]
+    Located(#[from] crate::spec::diagnostic::FileDiagnostics),
+}
+
+/// A path named literally that names nothing (see [`PlanError::Missing`]).
+#[derive(Debug, Clone)]
+pub struct Missing {
+    /// Where the task file says it (`context.include[0]`,
+    /// `steps[1].context.include[2]`, `inputs.module.default`), when it does;
+    /// `None` for a value given on the command line.
+    pub field: Option<String>,
+    /// What is wrong, with the "did you mean".
+    pub message: String,
+}
+
+impl PlanError {
+    /// Missing paths of `loaded` pointed at in its text (file, line,
+    /// column); other errors as they are.
+    fn located(self, loaded: &LoadedSpec) -> PlanError {
+        let PlanError::Missing(list) = self else {
+            return self;
+        };
+        let Ok(root) = crate::spec::yaml::parse(&loaded.source) else {
+            return PlanError::Missing(list);
+        };
+        if list.iter().any(|m| m.field.is_none()) {
+            return PlanError::Missing(list);
+        }
+        let diagnostics = list
+            .iter()
+            .map(|m| {
+                let pointer = pointer_of(m.field.as_deref().unwrap_or_default());
+                crate::spec::diagnostic::Diagnostic::new(
+                    root.at_pointer(&pointer).1.span,
+                    m.message.clone(),
+                )
+            })
+            .collect();
+        PlanError::Located(crate::spec::diagnostic::FileDiagnostics {
+            file: loaded.path.display().to_string(),
+            text: loaded.source.clone(),
+            diagnostics,
+        })
+    }
+}
+
+/// `steps[1].context.include[2]` → `/steps/1/context/include/2`.
+fn pointer_of(field: &str) -> String {
+    let mut pointer = String::new();
+    for part in field.split('.') {
+        for piece in part.split('[') {
+            pointer.push('/');
+            pointer.push_str(piece.trim_end_matches(']'));
+        }
+    }
+    pointer
 }
 
 impl From<String> for PlanError {
@@ -298,6 +388,22 @@ pub enum StepKind {
 /// (see [`crate::spec::Spec::env`]): text rendered with the inputs, or a
 /// variable of wf's environment named, read when a command starts.
 pub type Env = BTreeMap<String, crate::spec::EnvValue>;
+/// A file of the repository named by `constraints_from`, read when the
+/// plan is made (from the run's starting state, like the context).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instructions {
+    /// Relative to the repository root, as written.
+    pub path: String,
+    /// Hex SHA-256 of its bytes (in the fingerprint).
+    pub sha256: String,
+    /// Its text.
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// Largest `constraints_from` file: standing rules are short; a bigger file
+/// is a mistake, and would crowd out the task in every request.
+pub const MAX_INSTRUCTIONS_BYTES: usize = 64 * 1024;
 
 /// An agent step with everything it inherits filled in.
 #[derive(Debug, Clone, Serialize)]
@@ -308,6 +414,10 @@ pub struct AgentStep {
     pub prompt: String,
     /// Rendered constraints.
     pub constraints: Vec<String>,
+    /// The files of `constraints_from`, read: standing rules of the
+    /// repository, given after `constraints`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instructions: Vec<Instructions>,
     /// Resolved context.
     pub context: Context,
     /// The rendered include globs the context came from.
@@ -396,6 +506,7 @@ struct Caller {
     tools: Vec<ToolRef>,
     permissions: Permissions,
     constraints: Vec<String>,
+    instructions: Vec<Instructions>,
     plan_checkpoint: bool,
     model: ModelSpec,
     limits: StepLimits,
@@ -623,10 +734,19 @@ impl Render<'_> {
     ) -> Result<(Context, Vec<String>), PlanError> {
         let include = self.globs(&format!("{prefix}context.include"), &ctx.include)?;
         let exclude = self.globs(&format!("{prefix}context.exclude"), &ctx.exclude)?;
-        Ok((
-            context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)?,
-            include,
-        ))
+        let context = context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)
+            .map_err(|e| match e {
+                ContextError::Missing(list) => PlanError::Missing(
+                    list.into_iter()
+                        .map(|m| Missing {
+                            field: Some(format!("{prefix}context.include[{}]", m.index)),
+                            message: m.to_string(),
+                        })
+                        .collect(),
+                ),
+                e => PlanError::Context(e),
+            })?;
+        Ok((context, include))
     }
 }
 
@@ -654,8 +774,30 @@ fn build(
     stack: &mut Vec<String>,
     id_prefix: &str,
 ) -> Result<Plan, PlanError> {
+    build_here(loaded, given, root, resolver, base, stack, id_prefix).map_err(|e| e.located(loaded))
+}
+
+/// [`build`], its missing paths not yet located in `loaded`.
+fn build_here(
+    loaded: &LoadedSpec,
+    given: &BTreeMap<String, String>,
+    root: &Path,
+    resolver: &mut Resolver,
+    base: &Base,
+    stack: &mut Vec<String>,
+    id_prefix: &str,
+) -> Result<Plan, PlanError> {
     let spec = &loaded.spec;
     let inputs = inputs::resolve(spec, given)?;
+    let mut input_notes = Vec::new();
+    missing_path_inputs(
+        spec,
+        given,
+        &inputs,
+        root,
+        !id_prefix.is_empty(),
+        &mut input_notes,
+    )?;
     let render = Render {
         inputs: &inputs,
         root,
@@ -683,6 +825,8 @@ fn build(
         let notes = planning.notes;
         (Some(Box::new(task)), steps, notes)
     };
+    input_notes.extend(notes);
+    let notes = input_notes;
     Ok(Plan {
         name: spec.name.clone(),
         version: spec.version.clone(),
@@ -706,6 +850,145 @@ fn build(
     })
 }
 
+/// Reads the files of `constraints_from` in the repository at `root`. Each
+/// must be a UTF-8 text file of at most [`MAX_INSTRUCTIONS_BYTES`], inside
+/// the repository (after links), outside `.git/` and `.wf/`; one that names
+/// nothing is an error with the closest path of the tree (located in the
+/// task file by [`build`]), as are the others.
+fn instructions(root: &Path, paths: &[String]) -> Result<Vec<Instructions>, PlanError> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    for (i, path) in paths.iter().enumerate() {
+        let mut problem = |message: String| {
+            problems.push(Missing {
+                field: Some(format!("constraints_from[{i}]")),
+                message: format!("constraints_from `{path}` {message}"),
+            });
+        };
+        if let Err(why) = crate::sys::paths::check_relative(path) {
+            problem(why);
+            continue;
+        }
+        let rel = crate::policy::normalize(path);
+        if rel
+            .split('/')
+            .next()
+            .is_some_and(|c| c == ".git" || c == ".wf")
+        {
+            problem("is inside `.git/` or `.wf/`, which wf never reads for a task".into());
+            continue;
+        }
+        let full = root.join(&rel);
+        if full.symlink_metadata().is_err() {
+            problem(format!(
+                "names no file in the repository{}",
+                context::did_you_mean(&context::nearest_path(root, &rel))
+            ));
+            continue;
+        }
+        match full.canonicalize() {
+            Ok(real) if real.starts_with(&canonical_root) && real.is_file() => {}
+            Ok(real) if real.starts_with(&canonical_root) => {
+                problem("is not a file".into());
+                continue;
+            }
+            _ => {
+                problem("leads outside the repository".into());
+                continue;
+            }
+        }
+        let bytes = match std::fs::read(&full) {
+            Ok(b) => b,
+            Err(e) => {
+                problem(format!("cannot be read: {e}"));
+                continue;
+            }
+        };
+        if bytes.len() > MAX_INSTRUCTIONS_BYTES {
+            problem(format!(
+                "is {} bytes; standing rules may be at most {MAX_INSTRUCTIONS_BYTES}",
+                bytes.len()
+            ));
+            continue;
+        }
+        let sha256 = crate::hash::sha256_hex(&bytes);
+        let Ok(text) = String::from_utf8(bytes) else {
+            problem("is not UTF-8 text".into());
+            continue;
+        };
+        if out.iter().any(|f: &Instructions| f.path == rel) {
+            continue;
+        }
+        out.push(Instructions {
+            path: rel,
+            sha256,
+            text,
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(PlanError::Missing(problems))
+    }
+}
+
+/// `type: path` inputs whose value names nothing in the repository. A
+/// value with a path of the tree close to it (`config/ap.ini` next to
+/// `config/app.ini`) is a typo: refused, with "did you mean", before
+/// anything runs (a value from the task file's `default:` is pointed at
+/// there). A value with nothing close may be a path the task is to create
+/// (`config/app.toml`, a directory of a fresh repository): a note in
+/// `notes`.
+fn missing_path_inputs(
+    spec: &crate::spec::Spec,
+    given: &BTreeMap<String, String>,
+    inputs: &BTreeMap<String, Value>,
+    root: &Path,
+    recipe: bool,
+    notes: &mut Vec<String>,
+) -> Result<(), PlanError> {
+    let mut missing = Vec::new();
+    for (name, decl) in &spec.inputs {
+        if decl.kind != crate::spec::InputType::Path {
+            continue;
+        }
+        let Some(Value::String(path)) = inputs.get(name) else {
+            continue;
+        };
+        let rel = path.trim_end_matches('/');
+        if rel.is_empty() || root.join(rel).symlink_metadata().is_ok() {
+            continue;
+        }
+        let from = if given.contains_key(name) && recipe {
+            "given by the calling task's `with:`".to_string()
+        } else if given.contains_key(name) {
+            format!("-i {name}={path}")
+        } else {
+            "its default".to_string()
+        };
+        let near = context::nearest_path(root, rel);
+        if near.is_none() {
+            notes.push(format!(
+                "input `{name}`: `{path}` ({from}) names nothing in the repository yet"
+            ));
+            continue;
+        }
+        missing.push(Missing {
+            field: (!given.contains_key(name)).then(|| format!("inputs.{name}.default")),
+            message: format!(
+                "input `{name}` is a path, and `{path}` ({from}) names no file in the repository{}",
+                context::did_you_mean(&near)
+            ),
+        });
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Missing(missing))
+    }
+}
+
 /// The task file's top-level agent settings, with the prompt (if any)
 /// rendered: a single-prompt file's one step, or what steps inherit.
 fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep, PlanError> {
@@ -714,11 +997,13 @@ fn task_settings(spec: &crate::spec::Spec, render: &Render) -> Result<AgentStep,
         None => String::new(),
     };
     let constraints = render.list("constraints", &spec.constraints)?;
+    let instructions = instructions(render.root, &spec.constraints_from)?;
     let permissions = render.permissions("", &spec.permissions)?;
     let (context, context_include) = render.context("", &spec.context, &permissions.read)?;
     Ok(AgentStep {
         prompt,
         constraints,
+        instructions,
         context,
         context_include,
         tools: spec.tools.clone(),
@@ -835,6 +1120,9 @@ impl Planning<'_, '_> {
                 Some(c) => self.render.list(&format!("{prefix}constraints"), c)?,
                 None => task.constraints.clone(),
             },
+            // The repository's standing rules hold for every agent step,
+            // whatever rules of its own it has.
+            instructions: task.instructions.clone(),
             context,
             context_include,
             tools: step.tools.clone().unwrap_or_else(|| task.tools.clone()),
@@ -867,6 +1155,7 @@ impl Planning<'_, '_> {
                 .unwrap_or_else(|| self.task.tools.clone()),
             permissions: self.permissions(step, prefix)?,
             constraints: self.task.constraints.clone(),
+            instructions: self.task.instructions.clone(),
             plan_checkpoint: self.plan_checkpoint(step),
             model: self.model(step),
             limits: step.limits.unwrap_or_default(),

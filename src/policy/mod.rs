@@ -76,6 +76,9 @@ pub struct Policy {
 struct Layer {
     read: GlobSet,
     write: GlobSet,
+    /// `permissions.read` and `permissions.write` as written, for denials.
+    read_patterns: Vec<String>,
+    write_patterns: Vec<String>,
     protect: GlobSet,
     /// `permissions.shell.allow`, parsed.
     shell: Vec<Vec<shell::PatternWord>>,
@@ -110,6 +113,8 @@ impl Policy {
                 Ok(Layer {
                     read: set(&p.read, "read")?,
                     write: set(&p.write, "write")?,
+                    read_patterns: p.read.clone(),
+                    write_patterns: p.write.clone(),
                     protect: set(&p.protect, "protect")?,
                     shell: match &p.shell {
                         Some(s) => s
@@ -229,7 +234,7 @@ impl Policy {
                     if !real_rel.is_empty() && !layer.read.is_match(&real_rel) {
                         return Err(deny(
                             "read",
-                            &real_why("not matched by permissions.read", i),
+                            &real_why(&unmatched("read", &layer.read_patterns, &real_rel), i),
                         ));
                     }
                 }
@@ -247,7 +252,7 @@ impl Policy {
                     if !layer.write.is_match(&real_rel) {
                         return Err(deny(
                             "write",
-                            &real_why("not matched by permissions.write", i),
+                            &real_why(&unmatched("write", &layer.write_patterns, &real_rel), i),
                         ));
                     }
                 }
@@ -325,6 +330,52 @@ pub fn why(what: &str, layer: usize) -> String {
     }
 }
 
+/// Why `path` is not matched by `permissions.{key}`: the patterns it has
+/// (so the model and the person know what is allowed), and, when a
+/// pattern would match but for `*` stopping at `/`, the pattern that does.
+fn unmatched(key: &str, patterns: &[String], path: &str) -> String {
+    if patterns.is_empty() {
+        return format!("permissions.{key} lists no pattern");
+    }
+    let listed: Vec<String> = patterns.iter().map(|p| format!("`{p}`")).collect();
+    let mut why = format!("not matched by permissions.{key} ({})", listed.join(", "));
+    let deeper = patterns
+        .iter()
+        .map(String::as_str)
+        .filter_map(deeper)
+        .find(|d| {
+            crate::glob::compile_set(std::slice::from_ref(d)).is_ok_and(|set| set.is_match(path))
+        });
+    if let Some(deeper) = deeper {
+        why.push_str(&format!(
+            "; `*` does not cross `/`: `{deeper}` would match it"
+        ));
+    }
+    why
+}
+
+/// `pattern` with each component that holds a lone `*` reaching into
+/// subdirectories too (`src/*` → `src/**`, `src/*.rs` → `src/**/*.rs`);
+/// `None` when it has none.
+fn deeper(pattern: &str) -> Option<String> {
+    let mut changed = false;
+    let parts: Vec<String> = pattern
+        .split('/')
+        .map(|c| {
+            if c == "*" {
+                changed = true;
+                "**".to_string()
+            } else if c.contains('*') && !c.contains("**") {
+                changed = true;
+                format!("**/{c}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    changed.then(|| parts.join("/"))
+}
+
 /// Whether a file whose real path (relative to the repository, symlinks
 /// resolved) is `real_rel` may be read under the `read` globs `read`: the
 /// rule of [`Policy::check`] for callers that resolve paths themselves
@@ -361,6 +412,49 @@ mod tests {
             shell: None,
         };
         Policy::new(dir, &perms, &[]).unwrap()
+    }
+
+    #[test]
+    fn a_write_denial_names_the_patterns_and_that_a_star_stops_at_a_slash() {
+        let dir = tempfile::tempdir().unwrap();
+        let perms = Permissions {
+            read: vec!["**".into()],
+            write: vec!["src/*".into(), "docs/*.md".into()],
+            protect: vec![],
+            shell: None,
+        };
+        let p = Policy::new(dir.path(), &perms, &[]).unwrap();
+        assert!(p.check("src/a.rs", Access::Write).is_ok());
+        let d = p.check("src/api/a.rs", Access::Write).unwrap_err();
+        assert_eq!(
+            d.message,
+            "write to src/api/a.rs denied: not matched by permissions.write (`src/*`, `docs/*.md`); \
+             `*` does not cross `/`: `src/**` would match it"
+        );
+        let d = p.check("docs/guide/a.md", Access::Write).unwrap_err();
+        assert!(
+            d.message.ends_with("`docs/**/*.md` would match it"),
+            "{}",
+            d.message
+        );
+        // No hint where a deeper pattern would not match either.
+        let d = p.check("lib/a.rs", Access::Write).unwrap_err();
+        assert_eq!(
+            d.message,
+            "write to lib/a.rs denied: not matched by permissions.write (`src/*`, `docs/*.md`)"
+        );
+        let none = Permissions {
+            read: vec!["**".into()],
+            write: vec![],
+            protect: vec![],
+            shell: None,
+        };
+        let p = Policy::new(dir.path(), &none, &[]).unwrap();
+        let d = p.check("a.rs", Access::Write).unwrap_err();
+        assert_eq!(
+            d.message,
+            "write to a.rs denied: permissions.write lists no pattern"
+        );
     }
 
     #[test]

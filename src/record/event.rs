@@ -374,6 +374,22 @@ pub enum Event {
         /// Wait before the next attempt.
         wait_ms: u64,
     },
+    /// The model was still overloaded after its attempts: the request is
+    /// sent again to the next model of `model.fallback`, which the agent
+    /// step keeps. A replay reproduces it from the record: the recorded
+    /// answer to the request is this overload.
+    ModelFallback {
+        /// The request number.
+        turn: u32,
+        /// The overloaded model.
+        from: String,
+        /// The model asked instead.
+        to: String,
+        /// The overload, as the provider said it.
+        reason: String,
+        /// Its HTTP status.
+        status: Option<u16>,
+    },
     /// The model's answer.
     ModelResponse {
         /// The request number.
@@ -640,6 +656,7 @@ impl Event {
             | Event::ContextResolved { .. }
             | Event::ModelRequest { .. }
             | Event::ModelRetry { .. }
+            | Event::ModelFallback { .. }
             | Event::ModelError { .. }
             | Event::StepStarted { .. }
             | Event::StepSkipped { .. }
@@ -668,6 +685,7 @@ impl Event {
             Event::ContextResolved { .. } => "context_resolved",
             Event::ModelRequest { .. } => "model_request",
             Event::ModelRetry { .. } => "model_retry",
+            Event::ModelFallback { .. } => "model_fallback",
             Event::ModelResponse { .. } => "model_response",
             Event::ModelError { .. } => "model_error",
             Event::StepStarted { .. } => "step_started",

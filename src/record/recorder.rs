@@ -23,6 +23,9 @@ pub trait Reporter {
     /// What runs now, between events (a check, a command step), for a live
     /// status line.
     fn activity(&mut self, _what: &str) {}
+    /// A recorded run goes on (`wf resume`): its `run_started` header is not
+    /// recorded again, so this gives the run's id to what points at it.
+    fn resumed(&mut self, _run_id: &str) {}
 }
 /// The one writer of a run's trace.
 ///
@@ -91,6 +94,7 @@ impl<'r> Recorder<'r> {
         for r in records {
             summary.add(r);
         }
+        reporter.resumed(&dir.id);
         Ok(Recorder {
             writer: TraceWriter::reopen(&dir.trace(), records)?,
             dir: dir.clone(),

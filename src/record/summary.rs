@@ -27,6 +27,10 @@ pub struct Summary {
     pub recipes: Vec<crate::recipes::Pin>,
     /// `provider/model`.
     pub model: String,
+    /// Models the run fell back to when its model was overloaded
+    /// (`model.fallback`), each with the request it was first asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<FallbackSummary>,
     /// How commands were confined: `auto` or `off` (absent for runs of wf
     /// before the sandbox).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,6 +55,17 @@ pub struct Summary {
     pub denials: u64,
     /// Start time.
     pub started_at: String,
+}
+
+/// A fall back to another model.
+#[derive(Debug, Clone, Serialize)]
+pub struct FallbackSummary {
+    /// The request number.
+    pub turn: u32,
+    /// The overloaded model.
+    pub from: String,
+    /// The model asked instead.
+    pub to: String,
 }
 
 /// The task a run ran.
@@ -154,6 +169,11 @@ impl Builder {
                 s.started_at = at.clone();
             }
             Event::ToolCall { .. } => s.tool_calls += 1,
+            Event::ModelFallback { turn, from, to, .. } => s.fallbacks.push(FallbackSummary {
+                turn: *turn,
+                from: from.clone(),
+                to: to.clone(),
+            }),
             Event::PermissionDenied { .. } => s.denials += 1,
             Event::RecipeUsed {
                 uses,

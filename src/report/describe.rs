@@ -177,6 +177,16 @@ fn describe(event: &Event, view: View) -> Option<String> {
                 ),
             ),
         },
+        Event::ModelFallback {
+            from, to, reason, ..
+        } => labeled(
+            "model",
+            if line { ": " } else { " " },
+            format!(
+                "{from} is overloaded ({}); falling back to {to}",
+                first_line(reason, 120)
+            ),
+        ),
         // An answer cut off at `max_tokens` explains most failed runs of
         // small models: the progress says so (the timeline does below).
         Event::ModelResponse {
@@ -320,7 +330,8 @@ fn describe(event: &Event, view: View) -> Option<String> {
             labeled("tool", " ", format!("{tool} {}", compact(input)))
         }
         Event::PermissionDenied { rule, message, .. } => match view {
-            View::Line => format!("denied: {message}"),
+            // The message says what was denied and why.
+            View::Line => message.clone(),
             View::Timeline => labeled("DENIED", " ", format!("[{rule}] {message}")),
         },
         Event::ToolResult { .. } if line => return None,
@@ -683,7 +694,7 @@ pub fn usd(amount: f64) -> String {
 }
 
 /// `n word` or `n words`.
-fn plural(n: usize, word: &str) -> String {
+pub fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
@@ -869,6 +880,20 @@ mod tests {
         );
         let denied = result("read_file .env denied: protected");
         assert_eq!(tool_line("read_file", None, &denied), None);
+    }
+
+    #[test]
+    fn a_denial_line_says_denied_once() {
+        let denial = Event::PermissionDenied {
+            call_id: "c1".into(),
+            tool: "write_file".into(),
+            rule: "write".into(),
+            message: "write to src/a/b.rs denied: not matched by permissions.write (`src/*`)"
+                .into(),
+        };
+        let line = event(&denial, View::Line).unwrap();
+        assert_eq!(line.matches("denied").count(), 1, "{line}");
+        assert!(line.starts_with("write to src/a/b.rs denied"), "{line}");
     }
 
     #[test]

@@ -922,12 +922,17 @@ fn timeline_section(o: &mut String, records: &[Record]) {
                 name,
                 passed,
                 ..
-            } => format!(
-                "<div class=\"{}\"><a href=\"#check-{round}-{}\">{}</a></div>",
-                if *passed { "pass" } else { "fail" },
-                esc(&href(name)),
-                plain(&r.event)
-            ),
+            } => {
+                // The link is the headline; the output's end follows as a
+                // block (not inside the link, not at the terminal's indent).
+                let (head, rest) = plain_parts(&r.event);
+                format!(
+                    "<div class=\"{}\"><a href=\"#check-{round}-{}\">{head}</a>{}</div>",
+                    if *passed { "pass" } else { "fail" },
+                    esc(&href(name)),
+                    rest.map(|t| block(&t)).unwrap_or_default()
+                )
+            }
             Event::RepairRequested { .. } => {
                 format!("<div class=\"repair\">{}</div>", plain(&r.event))
             }
@@ -964,9 +969,44 @@ fn timeline_section(o: &mut String, records: &[Record]) {
     o.push_str("</section>");
 }
 
-/// An event as `wf show` words it, its kind in a column.
+/// An event as `wf show` words it, its kind in a column; the lines after
+/// the first (a check's output, an error of several lines) as a block.
 fn plain(event: &Event) -> String {
+    let (head, rest) = plain_parts(event);
+    match rest {
+        Some(rest) => format!("{head}{}", block(&rest)),
+        None => head,
+    }
+}
+
+/// [`plain`] in two parts: the first line as HTML (kind, then text), and
+/// the further lines as text, without the terminal's indent (the timeline
+/// of `wf show` lines them up under its text column; a page does not).
+fn plain_parts(event: &Event) -> (String, Option<String>) {
     let text = describe::event(event, View::Timeline).unwrap_or_default();
+    let (first, rest) = match text.split_once('\n') {
+        Some((first, rest)) => (first.to_string(), Some(dedent(rest))),
+        None => (text, None),
+    };
+    (plain_line(event, &first), rest)
+}
+
+/// `text` with the indent its lines share taken off.
+fn dedent(text: &str) -> String {
+    let indent = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()
+        .unwrap_or(0);
+    text.lines()
+        .map(|l| l.get(indent..).unwrap_or("").trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One line of [`plain`]: its kind in a column.
+fn plain_line(event: &Event, text: &str) -> String {
     let text = text.trim_start();
     let (kind, rest) = match (event, text.split_once(' ')) {
         (Event::Checkpoint { .. }, _) => (
@@ -979,7 +1019,7 @@ fn plain(event: &Event) -> String {
     format!(
         "<span class=\"kind\">{}</span><span class=\"mono\">{}</span>",
         esc(kind),
-        esc(rest).replace('\n', "<br>")
+        esc(rest)
     )
 }
 
@@ -1018,9 +1058,10 @@ fn model_answer(event: &Event, content: &[Block], stop: &crate::provider::StopRe
         "<p class=\"muted\">stop reason: {}</p>",
         esc(&format!("{stop:?}"))
     );
+    // The summary is the headline; the answer's text is in the block.
     format!(
         "<details class=\"model\"><summary>{}</summary>{inner}</details>",
-        plain(event)
+        plain_parts(event).0
     )
 }
 
@@ -1370,6 +1411,49 @@ mod tests {
             page.matches("cat notes.txt").count(),
             2,
             "summary and input"
+        );
+    }
+
+    #[test]
+    fn a_failed_checks_output_and_a_long_answer_are_blocks_outside_the_link() {
+        let mut report = sample("ok");
+        if let Event::CheckResult { output_tail, .. } = &mut report.records[6].event {
+            *output_tail = "line one\nline two\nassert failed".into();
+        }
+        report.records[1].event = Event::ModelResponse {
+            turn: 1,
+            content: vec![Block::Text {
+                text: "Plan:\n1. read\n2. write".into(),
+            }],
+            stop_reason: StopReason::EndTurn,
+            usage: Usage::default(),
+            cost_usd: None,
+            cache_hit: false,
+        };
+        let page = run(&report, &Secrets::none());
+        let timeline = &page[page.find("<section id=\"timeline\">").unwrap()..];
+        let link = timeline.find("<a href=\"#check-0-tests\">").unwrap();
+        let closed = link + timeline[link..].find("</a>").unwrap();
+        let anchor = &timeline[link..closed];
+        assert!(anchor.contains("FAILED"), "{anchor}");
+        assert!(
+            !anchor.contains("line one"),
+            "output inside the link: {anchor}"
+        );
+        assert!(
+            timeline[closed..].starts_with("</a><pre>line one\nline two\nassert failed</pre>"),
+            "{}",
+            &timeline[closed..closed + 120]
+        );
+        // No terminal indent anywhere in the timeline, and the answer's
+        // summary is its headline only (the text is in the block below it).
+        assert!(!timeline.contains("          "), "{timeline}");
+        let summary = &timeline[timeline.find("<summary>").unwrap()..];
+        let summary = &summary[..summary.find("</summary>").unwrap()];
+        assert!(!summary.contains("1. read"), "{summary}");
+        assert!(
+            timeline.contains("<pre>Plan:\n1. read\n2. write</pre>"),
+            "{timeline}"
         );
     }
 

@@ -203,7 +203,11 @@ fn summary(o: &mut String, r: &Redacted) {
     }
     rows.push((
         "turns",
-        format!("{} ({} repair rounds)", t.turns, t.repairs),
+        format!(
+            "{} ({})",
+            t.turns,
+            crate::report::describe::plural(t.repairs as usize, "repair round")
+        ),
     ));
     rows.push((
         "tool calls",
@@ -240,13 +244,14 @@ fn summary(o: &mut String, r: &Redacted) {
     for a in &s.approvals {
         rows.push((
             "checkpoint",
+            // Who, how and when only as far as known: a pause has no one.
             format!(
-                "{} {} by {} via {} at {}{}",
+                "{} {}{}{}{}{}",
                 cell(&a.checkpoint),
                 cell(&a.decision),
-                cell(a.by.as_deref().unwrap_or("?")),
-                cell(a.via.as_deref().unwrap_or("?")),
-                cell(a.at.as_deref().unwrap_or("?")),
+                known(" by ", a.by.as_deref()),
+                known(" via ", a.via.as_deref()),
+                known(" at ", a.at.as_deref()),
                 a.comment
                     .as_deref()
                     .map(|c| format!(": {}", cell(c)))
@@ -278,6 +283,11 @@ fn connections(o: &mut String, r: &Redacted) {
         let _ = writeln!(o, "- {}", cell(&line));
     }
     o.push('\n');
+}
+
+/// `label value` as a table cell, or nothing for no value.
+fn known(label: &str, value: Option<&str>) -> String {
+    value.map_or(String::new(), |v| format!("{label}{}", cell(v)))
 }
 
 fn checks(o: &mut String, r: &Redacted) {
@@ -608,6 +618,41 @@ mod tests {
         assert!(md.contains("```diff\ndiff --git a/a.rs b/a.rs\n"), "{md}");
         assert!(md.contains(" a.rs | +1 -1"), "{md}");
         assert!(md.contains("## Timeline"), "{md}");
+    }
+
+    #[test]
+    fn a_pause_names_no_one_and_one_repair_round_is_singular() {
+        use crate::record::event::{CheckpointName, CheckpointState};
+        let mut r = report(small_patch(), "boom");
+        if let Some(Event::RunFinished { totals, .. }) = r.records.last_mut().map(|r| &mut r.event)
+        {
+            totals.turns = 5;
+            totals.repairs = 1;
+        }
+        r.records.insert(
+            0,
+            rec(
+                0,
+                Event::Checkpoint {
+                    name: CheckpointName::Apply,
+                    state: CheckpointState::Paused,
+                    by: None,
+                    via: None,
+                    comment: None,
+                    commit: false,
+                    at: Some("2024-01-01T00:01:00Z".into()),
+                    step: None,
+                    diff_sha256: None,
+                },
+            ),
+        );
+        let md = run(&r, &Secrets::none());
+        assert!(!md.contains("by ?") && !md.contains("via ?"), "{md}");
+        assert!(
+            md.contains("| checkpoint | apply paused at 2024-01-01T00:01:00Z |"),
+            "{md}"
+        );
+        assert!(md.contains("| turns | 5 (1 repair round) |"), "{md}");
     }
 
     #[test]

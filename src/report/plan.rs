@@ -64,10 +64,22 @@ fn render_raw(plan: &Plan, fixed_request_bytes: u64) -> String {
         let _ = writeln!(o, "\nsteps");
         steps(&mut o, &plan.steps, "  ", &plan.model, &plan.inputs);
     }
-    if !task.constraints.is_empty() {
+    if !task.constraints.is_empty() || !task.instructions.is_empty() {
         let _ = writeln!(o, "\nconstraints");
         for c in &task.constraints {
             let _ = writeln!(o, "  - {c}");
+        }
+        // A file's text goes to the model whole; its name, size and hash
+        // say which version (in the fingerprint).
+        for f in &task.instructions {
+            let _ = writeln!(
+                o,
+                "  - from {}: {} lines, {} bytes, sha256 {}",
+                f.path,
+                f.text.lines().count(),
+                f.text.len(),
+                &f.sha256[..12]
+            );
         }
     }
 

@@ -134,6 +134,9 @@ impl Reporter for Plain {
             err!("wf: {}", answer_text(step, text));
         }
     }
+    fn resumed(&mut self, run_id: &str) {
+        self.lines.run_id = run_id.to_string();
+    }
 }
 
 /// JSON lines on stdout, human text on stderr.
@@ -293,6 +296,9 @@ impl Reporter for Live {
     fn pause_display(&mut self) {
         self.bar.finish_and_clear();
         self.stopped = true;
+    }
+    fn resumed(&mut self, run_id: &str) {
+        self.lines.run_id = run_id.to_string();
     }
 }
 

@@ -112,6 +112,14 @@ pub fn timeline(records: &[Record], summary: &Summary) -> String {
 }
 
 /// One line per run for `wf runs`.
+/// The header row over [`run_line`]s, in the same columns.
+pub fn runs_header() -> String {
+    format!(
+        "{:<28} {:<14} {:<28} {:<8} {}",
+        "RUN", "STATUS", "TASK", "CHANGED", "STARTED"
+    )
+}
+
 pub fn run_line(summary: &Summary) -> String {
     let files = summary.files_changed.len();
     let line = format!(

@@ -12,6 +12,12 @@
 //!    keys (with "did you mean"), wrong types and bad values all at once;
 //! 5. types: deserialization into [`Spec`];
 //! 6. semantics ([`semantic`]): templates, globs, defaults, cross-field rules.
+//!
+//! Schema errors stop the typed stages, except that the semantic checks
+//! still run on the rest of the file when what the schema refused can be
+//! taken out without making them wrong ([`schema::without_errors`]): one
+//! `wf validate` shows a typo'd key and an undeclared template variable
+//! together.
 
 pub mod diagnostic;
 pub mod inputs;
@@ -146,8 +152,21 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<LoadedSpec, SpecError> {
     if let Err(d) = check_version(&root) {
         return Err(fail(source, vec![d]));
     }
+    let dir = path.parent().unwrap_or(Path::new(""));
     let mut diagnostics = schema::validate(&root);
     if !diagnostics.is_empty() {
+        // One pass where it can be: the semantic checks of what the schema
+        // accepts (an undeclared template variable, a missing script file)
+        // are reported with the schema's errors, not after they are fixed.
+        let rest = schema::without_errors(&root)
+            .and_then(|json| serde_json::from_value::<Spec>(json).ok());
+        if let Some(spec) = rest {
+            for d in semantic::check(&spec, &root, &source, dir) {
+                if !diagnostics.iter().any(|s| s.span == d.span) {
+                    diagnostics.push(d);
+                }
+            }
+        }
         diagnostics.sort_by_key(|d| d.span.start);
         return Err(fail(source, diagnostics));
     }
@@ -163,7 +182,6 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<LoadedSpec, SpecError> {
             ));
         }
     };
-    let dir = path.parent().unwrap_or(Path::new(""));
     let diagnostics = semantic::check(&spec, &root, &source, dir);
     if !diagnostics.is_empty() {
         return Err(fail(source, diagnostics));
@@ -225,5 +243,42 @@ fn check_version(root: &Node) -> Result<(), Diagnostic> {
                 version.to_json()
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(text: &str) -> Vec<String> {
+        match load_bytes(Path::new("t.yaml"), text.as_bytes()) {
+            Err(SpecError::Invalid(d)) => d.diagnostics.into_iter().map(|d| d.message).collect(),
+            other => panic!("expected diagnostics, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_and_an_undeclared_variable_come_together() {
+        let m = messages(
+            "wf: 1\nname: t\nmodel: { provider: openai, name: gpt-4o }\ncontex: {}\ninputs: { module: { type: string } }\nprompt: Fix {{ inputs.modul }}.\n",
+        );
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(m[0].contains("unknown key `contex`"), "{m:?}");
+        assert!(m[1].contains("inputs.modul"), "{m:?}");
+    }
+
+    #[test]
+    fn a_bad_declaration_others_use_does_not_make_its_uses_errors() {
+        // The input's declaration is refused: its use is not reported as
+        // undeclared on top.
+        let m = messages(
+            "wf: 1\nname: t\nmodel: { provider: openai, name: gpt-4o }\ninputs: { module: 3 }\nprompt: Fix {{ inputs.module }}.\n",
+        );
+        assert_eq!(m.len(), 1, "{m:?}");
+        // A missing required key: the typed checks wait.
+        let m = messages(
+            "wf: 1\nmodel: { provider: openai, name: gpt-4o }\nprompt: Fix {{ inputs.x }}.\n",
+        );
+        assert!(m.iter().all(|m| !m.contains("inputs.x")), "{m:?}");
     }
 }

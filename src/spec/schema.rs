@@ -188,6 +188,55 @@ pub fn validate(root: &Node) -> Vec<Diagnostic> {
     out
 }
 
+/// The file's tree as JSON with what the schema refuses taken out (unknown
+/// keys, values of the wrong type or out of range), so the checks after
+/// the schema can still look at the rest in the same pass (`wf validate`
+/// reports both kinds of error at once).
+///
+/// `None` when taking things out would make the later checks wrong rather
+/// than quiet: a missing required key, a bad array element (removing it
+/// would shift the places of the ones after it), or a bad declaration
+/// others refer to (an input, the prompt, a step, `uses:`), whose removal
+/// would make its every use look undeclared.
+pub fn without_errors(root: &Node) -> Option<Value> {
+    let mut instance = root.to_json();
+    let mut cuts: Vec<String> = Vec::new();
+    for error in validator().iter_errors(&root.to_json()) {
+        let pointer = error.instance_path().as_str().to_string();
+        match error.kind() {
+            ValidationErrorKind::Required { .. } => return None,
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for name in unexpected {
+                    cuts.push(format!("{pointer}/{}", escape_pointer(name)));
+                }
+            }
+            _ => cuts.push(pointer),
+        }
+    }
+    for cut in &cuts {
+        let (parent, last) = cut.rsplit_once('/')?;
+        let referred = ["", "/inputs"].contains(&parent)
+            && (parent == "/inputs" || ["inputs", "prompt", "steps", "uses"].contains(&last));
+        if referred || cut.is_empty() {
+            return None;
+        }
+        match instance.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.remove(&last.replace("~1", "/").replace("~0", "~"));
+            }
+            Some(Value::Array(_)) => return None,
+            // Inside something already taken out.
+            _ => {}
+        }
+    }
+    Some(instance)
+}
+
+/// A key as one JSON-pointer segment.
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 fn enum_error(pointer: &str, what: &str, node: &Node, options: &[String]) -> Diagnostic {
     let found = node.to_json();
     let found_text = found

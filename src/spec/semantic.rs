@@ -352,6 +352,20 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     }
 
     // Model.
+    if spec.model.provider == ProviderName::Script && !spec.model.fallback.is_empty() {
+        out.push(Diagnostic::new(
+            key_at("/model/fallback"),
+            "`model.fallback` is for the HTTP providers (`anthropic`, `openai`): a script is never overloaded",
+        ));
+    }
+    for (i, name) in spec.model.fallback.iter().enumerate() {
+        if Some(name) == spec.model.name.as_ref() || spec.model.fallback[..i].contains(name) {
+            out.push(Diagnostic::new(
+                at(&format!("/model/fallback/{i}")),
+                format!("`{name}` is already the model or an earlier fallback"),
+            ));
+        }
+    }
     match spec.model.provider {
         ProviderName::Script => match &spec.model.script {
             None => out.push(

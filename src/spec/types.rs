@@ -45,6 +45,12 @@ pub struct Spec {
     /// Rules given to the model verbatim in its instructions. Templated.
     #[serde(default)]
     pub constraints: Vec<String>,
+    /// Files of the repository whose text is given to every agent step of
+    /// the task as standing rules (a team's `AGENTS.md`), after
+    /// `constraints`. Paths relative to the repository root; each must exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub constraints_from: Vec<String>,
     /// The tools the model may call. Default: the read-only tools
     /// `read_file`, `list_files` and `search`.
     /// MCP tools are named `mcp__<server>__<tool>` (see `mcp`).
@@ -385,6 +391,13 @@ pub struct ModelSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 20))]
     pub max_attempts: Option<u32>,
+    /// HTTP providers: other models of the same provider, tried in order
+    /// when this one is still overloaded (HTTP 529 or 503, an `overloaded`
+    /// error) after its attempts; the agent step keeps the model it fell
+    /// back to. Each is priced as itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8), inner(length(min = 1)))]
+    pub fallback: Vec<String>,
 }
 
 fn default_max_tokens() -> u32 {

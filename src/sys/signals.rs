@@ -168,6 +168,16 @@ pub fn signal() -> Option<&'static str> {
     }
 }
 
+/// The number of the signal that interrupted wf, once one did: what
+/// `wf batch` passes on to its runs, so each records the signal the person
+/// sent (a Ctrl-C is `SIGINT` in every run's record, not `SIGTERM`).
+pub fn number() -> Option<libc::c_int> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
+
 fn name(sig: libc::c_int) -> &'static str {
     match sig {
         libc::SIGINT => "SIGINT",

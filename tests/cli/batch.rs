@@ -239,6 +239,47 @@ fn trace_of(repo: &Repo) -> Vec<Value> {
         .collect()
 }
 
+/// Issue 25: a Ctrl-C'd batch said its runs were "interrupted by SIGTERM"
+/// (the signal the batch passed on). The batch passes on the signal it got.
+#[test]
+fn a_ctrl_c_to_a_batch_is_recorded_as_sigint_in_its_runs() {
+    let hub = hub();
+    let slow = target(&["slow"]);
+    repos_file(&hub, &[slow.path().display().to_string()]);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut batch = Command::new(wf_bin())
+        .args(["batch", "task.yaml", "--repos", "repos.txt", "--yes"])
+        .current_dir(hub.path())
+        .envs(hub.xdg())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", hub.tmp())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    wait_for("the run to reach its slow check", || {
+        trace_of(&slow)
+            .iter()
+            .any(|e| e["kind"] == "model_response" && e["turn"] == 2)
+    });
+    // SAFETY: a signal to the child this test started.
+    unsafe {
+        libc::kill(batch.id() as i32, libc::SIGINT);
+    }
+    let status = batch.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let trace = trace_of(&slow);
+    let stop = trace
+        .iter()
+        .find(|e| e["kind"] == "run_interrupted")
+        .expect("run_interrupted");
+    assert_eq!(stop["signal"], "SIGINT", "{stop}");
+    let stderr = std::fs::read_to_string(log.path()).unwrap();
+    assert!(!stderr.contains("SIGTERM"), "{stderr}");
+    assert!(stderr.contains("wf batch: 1 repository ("), "{stderr}");
+}
+
 #[test]
 fn a_killed_batch_resumes_without_repeating_finished_repositories() {
     let hub = hub();

@@ -108,6 +108,32 @@ fn a_task_with_checkpoints_needs_an_approval_environment() {
     );
 }
 
+/// Issue 25: the two flags the job needs were reported one at a time.
+#[test]
+fn both_missing_flags_are_named_in_one_error() {
+    let repo = workflow_repo("https://example.com/a.git\n");
+    let r = repo.wf(&[
+        "emit",
+        "github",
+        "workflows/demo.yaml",
+        "--repos",
+        "repos.txt",
+    ]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("--approval-environment NAME"),
+        "{}",
+        r.stderr
+    );
+    // A wf built without its repository's URL needs --wf-install too.
+    assert_eq!(
+        r.stderr.contains("pass --wf-install"),
+        wf::app::emit::github::default_install().is_none(),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_repository_listed_twice_is_refused_with_both_lines() {
     let repo = workflow_repo("# fleet\nhttps://example.com/a.git\n./b\nhttps://example.com/a\n");

@@ -98,6 +98,15 @@ fn outside_a_git_repository_run_and_plan_refuse_and_validate_works() {
         "a refused run left a run folder"
     );
     wf(&["validate", "task.yaml"]).code(0);
+    // Not "no runs recorded yet": where runs are.
+    let r = wf(&["runs"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("is not in a git repository")
+            && r.stderr.contains("the repository it ran in"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// A Python repair that keeps the file's size, within the same second as

@@ -552,7 +552,7 @@ fn a_denial_is_sent_back_to_the_model_in_the_next_request() {
     assert_eq!(result["type"], "tool_result", "{last}");
     assert_eq!(result["tool_use_id"], "toolu_9");
     assert_eq!(result["is_error"], true, "{result}");
-    let expected = "write to src/evil.rs denied: not matched by permissions.write";
+    let expected = "write to src/evil.rs denied: not matched by permissions.write (`config/**`)";
     let sent = match &result["content"] {
         Value::String(s) => s.clone(),
         other => other[0]["text"].as_str().unwrap_or_default().to_string(),

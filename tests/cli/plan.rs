@@ -328,7 +328,7 @@ fn a_check_whose_program_is_not_on_path_is_noted() {
     r.code(0);
     assert!(
         r.stdout.contains(
-            "check `tests`: `wf-no-such-pytest` is not found on PATH here; the run would end when it runs (exit 127)"
+            "check `tests`: `wf-no-such-pytest` is not found on PATH here; `wf run` refuses to start (it would end with exit 127 when it runs)"
         ),
         "{}",
         r.stdout
@@ -419,5 +419,158 @@ fn a_wildcard_never_pulls_in_gitignored_files_and_the_plan_says_so() {
             .unwrap()
             .starts_with("2 files held back from the context"),
         "{context}"
+    );
+}
+
+/// Issue 25: a typo in a path named literally was dropped silently (a
+/// prompt about `config/ap.ini`, "context: 1 files"). Now it is an error
+/// before any model request, pointed at in the task file, with the path
+/// meant; a glob that matches nothing is a note.
+#[test]
+fn a_literal_path_that_names_nothing_is_a_located_error_with_did_you_mean() {
+    let repo = repo();
+    repo.file(
+        "t.yaml",
+        &task(
+            "\"src/config/**/*.rs\", \"config/ap.ini\", \"migrations/**\"",
+            "",
+        ),
+    );
+    for command in ["plan", "run"] {
+        let r = repo.wf(&[command, "t.yaml", "-i", "retries=1"]);
+        r.code(2);
+        assert!(
+            r.stderr.contains(
+                "error: context.include `config/ap.ini` names no file in the repository; did you mean `config/app.ini`?\n  --> t.yaml:10:35"
+            ),
+            "{command}: {}",
+            r.stderr
+        );
+    }
+    assert!(repo.runs().is_empty(), "a run folder was made");
+
+    // A `type: path` input, given or by default.
+    repo.file("t.yaml", &task("\"migrations/**\"", ""));
+    let r = repo.wf(&[
+        "run",
+        "t.yaml",
+        "-i",
+        "retries=1",
+        "-i",
+        "source=config/ap.ini",
+    ]);
+    r.code(2);
+    assert!(
+        r.stderr.contains(
+            "input `source` is a path, and `config/ap.ini` (-i source=config/ap.ini) names no file in the repository; did you mean `config/app.ini`?"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Nothing close: a path the task may create, noted.
+    let r = repo.wf(&[
+        "plan",
+        "t.yaml",
+        "-i",
+        "retries=1",
+        "-i",
+        "source=config/new.toml",
+    ]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(
+            "input `source`: `config/new.toml` (-i source=config/new.toml) names nothing in the repository yet"
+        ),
+        "{}",
+        r.stdout
+    );
+    repo.file(
+        "t.yaml",
+        &task("\"migrations/**\"", "").replace("default: config/app.ini", "default: config/app.in"),
+    );
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("did you mean `config/app.ini`?\n --> t.yaml:4:34"),
+        "{}",
+        r.stderr
+    );
+
+    // The glob that matches nothing: a note, and the plan goes on.
+    repo.file("t.yaml", &task("\"migrations/**\"", ""));
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(
+            "context.include `migrations/**` matches no file; nothing of it enters the context"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Issue 25: a repository's `AGENTS.md` as the task's standing rules.
+#[test]
+fn constraints_from_reads_the_repositorys_rules_into_the_plan_and_fingerprint() {
+    let repo = repo();
+    repo.file(
+        "AGENTS.md",
+        "# House rules\n- Never touch vendor/.\n- Tabs, not spaces.\n",
+    );
+    let with = |from: &str| {
+        task("\"config/app.ini\"", "").replace(
+            "constraints:\n",
+            &format!("constraints_from: [{from}]\nconstraints:\n"),
+        )
+    };
+    repo.file("t.yaml", &with("AGENTS.md"));
+    repo.wf(&["validate", "t.yaml"]).code(0);
+    let plan = |repo: &Repo| {
+        let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+        r.code(0);
+        r.stdout
+    };
+    let first = plan(&repo);
+    assert!(
+        first.contains(
+            "  - Keep config/app.ini readable.\n  - from AGENTS.md: 3 lines, 57 bytes, sha256 "
+        ),
+        "{first}"
+    );
+    let fingerprint = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("fingerprint"))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    };
+    // Another version of the rules is another plan.
+    repo.file("AGENTS.md", "# House rules\n- Never touch vendor/.\n");
+    let second = plan(&repo);
+    assert_ne!(fingerprint(&first), fingerprint(&second));
+
+    // A missing file is an error, pointed at, with the file meant.
+    repo.file("t.yaml", &with("AGENT.md"));
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains(
+            "error: constraints_from `AGENT.md` names no file in the repository; did you mean `AGENTS.md`?\n  --> t.yaml:13:20"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Outside the repository, through a link: refused.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("rules.md"), "secret rules\n").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("rules.md"), repo.join("RULES.md")).unwrap();
+    repo.file("t.yaml", &with("RULES.md"));
+    let r = repo.wf(&["plan", "t.yaml", "-i", "retries=1"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("constraints_from `RULES.md` leads outside the repository"),
+        "{}",
+        r.stderr
     );
 }

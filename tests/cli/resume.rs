@@ -510,3 +510,171 @@ prompt: Write the file.
     );
     assert_eq!(repo.last_summary()["status"], "succeeded");
 }
+
+/// Issue 25: during `wf resume`, the pointer to a failed check's whole
+/// output was printed without the run id (`wf show  --check tests`).
+#[test]
+fn a_check_failing_in_a_resumed_run_points_at_its_output_with_the_run_id() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: planned
+model: { provider: script, script: turns.yaml }
+checkpoints: { plan: true }
+tools: [write_file]
+permissions: { write: [\"out.txt\"] }
+prompt: Write out.txt.
+limits: { max_repairs: 0 }
+checks:
+  - { name: tests, run: \"echo boom; exit 1\" }
+",
+    )
+    .file(
+        "turns.yaml",
+        "turns:
+  - text: 'Plan: write out.txt.'
+  - tool_calls: [{ name: write_file, input: { path: out.txt, content: x } }]
+  - text: Done.
+",
+    )
+    .commit();
+    repo.wf(&["run", "task.yaml"]).code(3);
+    repo.wf(&["approve", "last"]).code(0);
+    let r = repo.wf(&["resume", "last"]);
+    r.code(1);
+    let run = repo.runs().pop().unwrap();
+    let id = run.file_name().unwrap().to_str().unwrap();
+    assert!(
+        r.stderr.contains(&format!(
+            "`wf show {id} --check tests` shows all of its output"
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Issue 25: the rules of `constraints_from` reach the model, in every
+/// request's fixed instructions.
+#[test]
+fn the_model_gets_the_repositorys_standing_rules() {
+    let repo = repo("true");
+    repo.file("AGENTS.md", "- Keep every port below 10000.\n");
+    let task = repo.read("task.yaml");
+    repo.file(
+        "task.yaml",
+        &task.replace("prompt:", "constraints_from: [AGENTS.md]\nprompt:"),
+    )
+    .commit();
+    let server = TestServer::start(vec![tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    repo.wf_env(&["run", "task.yaml", "--yes"], &env).code(0);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        let system = request.json()["system"].to_string();
+        assert!(
+            system.contains(
+                "Rules of this repository, from AGENTS.md:\\n<rules path=\\\"AGENTS.md\\\">\\n- Keep every port below 10000.\\n</rules>"
+            ),
+            "{system}"
+        );
+    }
+    repo.wf(&["replay", "last"]).code(0);
+}
+
+/// Issue 25: `model.fallback`. The first model answers 529 (overloaded)
+/// until its attempts are spent; the request goes to the fallback, which
+/// the step keeps, priced as itself, recorded and shown; a replay follows
+/// the recorded model.
+#[test]
+fn an_overloaded_model_falls_back_to_the_next_and_replay_follows_it() {
+    let repo = repo("true");
+    let task = repo.read("task.yaml");
+    repo.file(
+        "task.yaml",
+        &task.replace(
+            "model: { provider: anthropic, name: claude-haiku-4-5 }",
+            "model: { provider: anthropic, name: claude-sonnet-4-5, max_attempts: 2, fallback: [claude-haiku-4-5] }",
+        ),
+    )
+    .commit();
+    let overloaded = || {
+        Reply::json(
+            529,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        )
+        .header("retry-after-ms", "10")
+    };
+    let server = TestServer::start(vec![overloaded(), overloaded(), tool_turn(), done_turn()]);
+    let env = [
+        ("ANTHROPIC_BASE_URL", server.url.as_str()),
+        ("ANTHROPIC_API_KEY", KEY),
+    ];
+    let r = repo.wf_env(&["run", "task.yaml", "--yes"], &env);
+    r.code(0);
+    let models: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|q| q.json()["model"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        models,
+        [
+            "claude-sonnet-4-5",
+            "claude-sonnet-4-5",
+            "claude-haiku-4-5",
+            "claude-haiku-4-5"
+        ]
+    );
+    assert!(
+        r.stderr
+            .contains("model: claude-sonnet-4-5 is overloaded (anthropic http 529"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("falling back to claude-haiku-4-5"),
+        "{}",
+        r.stderr
+    );
+    let trace = repo.last_trace();
+    let fallback = events(&trace, "model_fallback");
+    assert_eq!(fallback.len(), 1);
+    assert_eq!(
+        (
+            &fallback[0]["turn"],
+            &fallback[0]["from"],
+            &fallback[0]["to"],
+            &fallback[0]["status"]
+        ),
+        (
+            &json!(1),
+            &json!("claude-sonnet-4-5"),
+            &json!("claude-haiku-4-5"),
+            &json!(529)
+        )
+    );
+    // Priced as the model that answered.
+    let haiku = wf::provider::cost::price_for("claude-haiku-4-5").unwrap();
+    for response in events(&trace, "model_response") {
+        let usage: wf::provider::Usage = serde_json::from_value(response["usage"].clone()).unwrap();
+        let cost = response["cost_usd"].as_f64().unwrap();
+        assert!(
+            (cost - wf::provider::cost::cost(&usage, &haiku).unwrap()).abs() < 1e-12,
+            "{response}"
+        );
+    }
+    let s = repo.last_summary();
+    assert_eq!(
+        s["fallbacks"],
+        json!([{ "turn": 1, "from": "claude-sonnet-4-5", "to": "claude-haiku-4-5" }])
+    );
+    // The replay asks no model and reproduces the fallback.
+    let replay = repo.wf(&["replay", "last"]);
+    replay.code(0);
+    assert_eq!(server.requests().len(), 4);
+}

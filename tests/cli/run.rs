@@ -112,6 +112,17 @@ fn a_successful_run_is_applied_with_yes() {
         "{}",
         runs.stdout
     );
+    // A header row names the columns, lined up with the row under it.
+    let mut rows = runs.stdout.lines();
+    let (header, row) = (rows.next().unwrap(), rows.next().unwrap());
+    assert!(header.starts_with("RUN "), "{}", runs.stdout);
+    assert_eq!(
+        header.find("STATUS"),
+        row.find("succeeded"),
+        "{}",
+        runs.stdout
+    );
+    assert_eq!(header.find("TASK"), row.find("migrate"), "{}", runs.stdout);
     let show = repo.wf(&["show", "last"]);
     show.code(0);
     assert!(
@@ -475,6 +486,15 @@ fn apply_is_refused_when_the_user_changed_the_same_file() {
         "{s}"
     );
     assert!(s["reason"].as_str().unwrap().contains("diff.patch"), "{s}");
+    // What to do next, with the kept patch's path.
+    let run = repo.runs().pop().unwrap();
+    let id = run.file_name().unwrap().to_str().unwrap();
+    assert!(
+        r.stderr
+            .contains(&format!("git apply --3way .wf/runs/{id}/diff.patch")),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -179,10 +179,12 @@ fn a_pause_prints_the_commands_that_go_on_and_the_plan_to_approve() {
     );
 }
 
+/// A program named by a relative path is looked for only when it runs (a
+/// step may create it); when missing, the run ends there.
 #[test]
 fn a_check_whose_program_is_missing_ends_the_run_without_a_repair() {
     let repo = repo(
-        "checks:\n  - { name: tests, run: wf-no-such-program -q }\nlimits: { max_repairs: 3 }\n",
+        "checks:\n  - { name: tests, run: ./bin/wf-no-such-program -q }\nlimits: { max_repairs: 3 }\n",
         WRITE,
     );
     let r = repo.wf(&["run", "task.yaml", "--yes"]);
@@ -195,8 +197,9 @@ fn a_check_whose_program_is_missing_ends_the_run_without_a_repair() {
     assert_eq!(s["status"], "checks_failed");
     let reason = s["reason"].as_str().unwrap();
     assert!(
-        reason
-            .starts_with("check `tests` cannot run: `wf-no-such-program` was not found (exit 127)"),
+        reason.starts_with(
+            "check `tests` cannot run: `./bin/wf-no-such-program` was not found (exit 127)"
+        ),
         "{reason}"
     );
     assert!(reason.contains("no repair round was spent"), "{reason}");
@@ -213,7 +216,7 @@ name: steps
 model: { provider: script, script: turns.yaml }
 steps:
   - id: lint
-    run: wf-no-such-linter --all
+    run: ./bin/wf-no-such-linter --all
   - id: after
     run: touch after.txt
 ",
@@ -228,7 +231,7 @@ steps:
         s["reason"]
             .as_str()
             .unwrap()
-            .starts_with("command step `lint` cannot run: `wf-no-such-linter` was not found"),
+            .starts_with("command step `lint` cannot run: `./bin/wf-no-such-linter` was not found"),
         "{s}"
     );
     assert!(
@@ -236,6 +239,72 @@ steps:
             .iter()
             .any(|e| e["id"] == "after")
     );
+}
+
+/// Issue 25: `wf plan` noted the missing program, but `wf run` spent the
+/// model's turns before the check ended it with exit 127. Now it refuses
+/// before any request, names each such program, and suggests the one
+/// meant; a program after a command step (which may install it) is noted.
+#[test]
+fn a_check_whose_program_is_not_on_path_is_refused_before_any_model_turn() {
+    let repo = repo(
+        "checks:\n  - { name: tests, run: wf-fake-tol -q }\n  - { name: lint, run: wf-no-such-linter }\n",
+        WRITE,
+    );
+    let bin = tempfile::tempdir().unwrap();
+    let tool = bin.path().join("wf-fake-tool");
+    std::fs::write(&tool, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let r = repo.wf_env(&["run", "task.yaml", "--yes"], &[("PATH", &path)]);
+    r.code(2);
+    assert!(
+        r.stderr.contains(
+            "check `tests` runs `wf-fake-tol`, which is not found on PATH here (did you mean `wf-fake-tool`?)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("check `lint` runs `wf-no-such-linter`, which is not found on PATH here;"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("no model request was made"),
+        "{}",
+        r.stderr
+    );
+    assert!(repo.runs().is_empty(), "a run folder was made");
+
+    // After a command step that may install it: a note, and the run goes on.
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: steps
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: install
+    run: \"true\"
+  - id: use
+    run: wf-installed-by-the-step-before
+",
+    )
+    .file("turns.yaml", "turns: []\n");
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    assert!(
+        r.stderr.contains(
+            "note: command step `use`: `wf-installed-by-the-step-before` is not found on PATH here; unless a command step before it installs it"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(repo.runs().len(), 1);
 }
 
 #[test]

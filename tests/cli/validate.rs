@@ -230,3 +230,38 @@ fn a_directory_means_every_task_file_under_it() {
     );
     assert!(r.stdout.contains("2 valid, 1 with errors"), "{}", r.stdout);
 }
+
+#[test]
+fn schema_and_semantic_errors_are_reported_in_one_pass() {
+    let repo = Repo::new();
+    repo.file(
+        "bad.yaml",
+        "wf: 1
+name: fix-lint
+modle: x
+model: { provider: script, script: missing.turns.yaml }
+inputs:
+  module: { type: string }
+limits: { max_turns: 0 }
+prompt: Fix {{ inputs.modul }}.
+",
+    );
+    let r = repo.wf(&["validate", "bad.yaml"]);
+    r.code(2);
+    let e = &r.stderr;
+    // The schema's errors…
+    assert!(
+        e.contains("error: unknown key `modle`\n --> bad.yaml:3:1"),
+        "{e}"
+    );
+    assert!(e.contains("`max_turns` must be at least 1, found 0"), "{e}");
+    // …and, in the same pass, the semantic ones.
+    assert!(e.contains("inputs.modul"), "{e}");
+    assert!(
+        e.contains("script file `missing.turns.yaml` not found next to the task file"),
+        "{e}"
+    );
+    // In file order.
+    let at = |s: &str| e.find(s).unwrap_or_else(|| panic!("{s}: {e}"));
+    assert!(at("`modle`") < at("missing.turns.yaml") && at("max_turns") < at("inputs.modul"));
+}

@@ -126,7 +126,7 @@ pub fn run(
     if crate::sys::signals::interrupted() {
         // SAFETY: as in `signal_all`.
         unsafe {
-            libc::killpg(pid, libc::SIGTERM);
+            libc::killpg(pid, super::passed_on());
         }
     }
     let stdout = child.stdout.take().expect("stdout is piped");

@@ -62,22 +62,28 @@ pub fn default_install() -> Option<String> {
 
 /// The workflow for `p`.
 pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
+    // Every flag this task needs and lacks, in one error.
+    let mut missing = Vec::new();
     if !p.checkpoints.is_empty() && o.approval_environment.is_none() {
-        return Err(Error::Usage(format!(
+        missing.push(format!(
             "{} pauses for a human at {}; in GitHub Actions a paused run is approved through \
              an environment with required reviewers: pass --approval-environment NAME \
              (create it under Settings → Environments), or turn the checkpoints off in the task",
             p.task,
             p.checkpoints.join(", ")
-        )));
+        ));
     }
-    let install = o.wf_install.clone().or_else(default_install).ok_or_else(|| {
-        Error::Usage(
+    let install = o.wf_install.clone().or_else(default_install);
+    if install.is_none() {
+        missing.push(
             "this wf was built without a repository URL to install itself from in CI: pass \
              --wf-install 'COMMAND', e.g. --wf-install 'cargo install --locked --git URL --rev SHA wf'"
-                .into(),
-        )
-    })?;
+                .to_string(),
+        );
+    }
+    let (Some(install), []) = (install, missing.as_slice()) else {
+        return Err(Error::Usage(missing.join("\n")));
+    };
     if o.max_parallel == 0 {
         return Err(Error::Usage("--max-parallel must be at least 1".into()));
     }
