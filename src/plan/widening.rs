@@ -155,9 +155,16 @@ impl Widening {
         }
         let mut out = Vec::new();
         for who in &self.network {
-            out.push(format!(
-                "network: {who} may connect to any host (by default commands have none)"
-            ));
+            if who.contains(" may connect to ") {
+                // A host list: the label says which hosts.
+                out.push(format!(
+                    "network: {who} (by default commands have no network)"
+                ));
+            } else {
+                out.push(format!(
+                    "network: {who} may connect to any host (by default commands have none)"
+                ));
+            }
         }
         for (what, list) in [("read", &self.read), ("write", &self.write)] {
             for entry in list {
@@ -183,7 +190,10 @@ impl Widening {
 /// ` (only these hosts: …)` for a host list, nothing for the whole network.
 fn hosts_suffix(network: &crate::spec::Network) -> String {
     match network {
-        crate::spec::Network::Hosts(hosts) => format!(" (only these hosts: {})", hosts.join(", ")),
+        crate::spec::Network::Hosts(hosts) => format!(
+            " may connect to {}, through wf's proxy, and no other host",
+            hosts.join(", ")
+        ),
         _ => String::new(),
     }
 }

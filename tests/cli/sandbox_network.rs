@@ -166,7 +166,7 @@ fn a_listed_host_is_reached_through_the_proxy_and_another_is_refused_and_both_ar
         plan.stdout
     );
 
-    let ran = repo.wf_env(&["run", "task.yaml", "--dry-run"], env);
+    let ran = repo.wf_env(&["run", "task.yaml", "--dry-run", "--trust-sandbox"], env);
     ran.code(0);
     let trace = repo.last_trace();
     let out = check_output(&trace);
@@ -312,7 +312,8 @@ fn a_listed_name_on_an_unlisted_private_address_and_an_unlisted_address_are_refu
     // allowed.test is listed, its address (loopback) is not.
     let repo = probe_repo("[allowed.test]", a, b);
     let env = RESOLVE;
-    repo.wf_env(&["run", "task.yaml", "--dry-run"], env).code(0);
+    repo.wf_env(&["run", "task.yaml", "--dry-run", "--trust-sandbox"], env)
+        .code(0);
     let trace = repo.last_trace();
     let out = check_output(&trace);
     assert!(
@@ -367,7 +368,8 @@ steps:
         "{}",
         plan.stdout
     );
-    repo.wf_env(&["run", "task.yaml", "--dry-run"], env).code(0);
+    repo.wf_env(&["run", "task.yaml", "--dry-run", "--trust-sandbox"], env)
+        .code(0);
     let trace = repo.last_trace();
     let finished = events(&trace, "step_finished");
     let wide = finished[0]["output"].as_str().unwrap();
@@ -452,7 +454,7 @@ sandbox: {{ network: {network} }}
         )
         .file("turns.yaml", "turns:\n  - text: Done.\n")
         .commit();
-        let ran = repo.wf(&["run", "task.yaml", "--dry-run"]);
+        let ran = repo.wf(&["run", "task.yaml", "--dry-run", "--trust-sandbox"]);
         let trace = repo.last_trace();
         let check = events(&trace, "check_result")[0];
         let out = check["output_tail"].as_str().unwrap();

@@ -92,7 +92,7 @@ checkpoints: { apply: false }
     );
     repo.wf(&["lock", "task.yaml"]).code(0);
     repo.commit();
-    repo.wf_env(&["run", "task.yaml", "--dry-run"], &env)
+    repo.wf_env(&["run", "task.yaml", "--dry-run", "--trust-sandbox"], &env)
         .code(0);
     let trace = repo.last_trace();
     let outputs: Vec<&str> = events(&trace, "step_finished")
