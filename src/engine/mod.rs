@@ -664,7 +664,7 @@ impl Executor<'_> {
             write: shown(&policy.write),
             read_only: shown(&policy.read_only),
             level: Some(sandboxed.level.name().to_string()),
-            env: env_names(self.plan, !policy.network),
+            env: env_names(self.plan, !policy.network && policy.proxy.is_none()),
         })?;
         self.sandbox = Some(sandboxed);
         Ok(())
@@ -736,7 +736,12 @@ impl Executor<'_> {
         env: &crate::plan::Env,
     ) -> Result<Vec<(String, String)>, String> {
         let mut out = ws.env.clone();
-        if self.confinement().is_some_and(|s| !s.policy.network) {
+        // Offline only without any network: a host list reaches its
+        // registries through the proxy.
+        if self
+            .confinement()
+            .is_some_and(|s| !s.policy.network && s.policy.proxy.is_none())
+        {
             out.extend(
                 crate::sys::process::OFFLINE_ENV
                     .iter()
