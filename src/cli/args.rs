@@ -4,9 +4,18 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// What `wf --version` prints after `wf `: the version and the commit it
+/// was built from (`unknown` when built without git, see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WF_GIT_COMMIT"),
+    ")"
+);
+
 /// Run coding-agent workflows from versioned YAML task files.
 #[derive(Debug, Parser)]
-#[command(name = "wf", version, about, propagate_version = true)]
+#[command(name = "wf", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]

@@ -143,3 +143,71 @@ fn path_in_a_subdirectory_gets_a_relative_modeline() {
     );
     repo.wf(&["validate", "pkg/flows/inner.yaml"]).code(0);
 }
+
+/// The README's "A first task of your own", command by command, in a
+/// repository of someone else's: init, plan by name, and a run that says
+/// which key it needs before anything starts.
+#[test]
+fn the_readmes_first_task_path_works_as_written() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = &readme[readme.find("## A first task of your own").unwrap()..];
+    let section = &section[..section.find("\n## ").unwrap()];
+    let commands: Vec<Vec<&str>> = section
+        .lines()
+        .filter(|l| l.starts_with("wf "))
+        .map(|l| {
+            l.split('#')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .skip(1)
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            vec!["init", "fix-lint"],
+            vec!["plan", "fix-lint"],
+            vec!["run", "fix-lint", "--dry-run"]
+        ]
+    );
+    let repo = Repo::new();
+    repo.file("lib/app.py", "print('hi')\n").commit();
+    repo.wf(&commands[0]).code(0);
+    assert!(repo.exists("workflows/fix-lint.yaml"));
+    let plan = repo.wf(&commands[1]);
+    plan.code(0);
+    assert!(plan.stdout.contains("fingerprint"), "{}", plan.stdout);
+    let run = repo.wf(&commands[2]);
+    run.code(2);
+    assert!(run.stderr.contains("ANTHROPIC_API_KEY"), "{}", run.stderr);
+    assert!(repo.runs().is_empty());
+}
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let r = Repo::new().wf(&["--version"]);
+    r.code(0);
+    let line = r.stdout.trim();
+    let version = env!("CARGO_PKG_VERSION");
+    let commit = line
+        .strip_prefix(&format!("wf {version} (commit "))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line}"));
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        // Built from this checkout: its commit (HEAD may have moved on
+        // since the build only if the tests were not rebuilt).
+        Some(head) => assert_eq!(commit, head),
+        None => assert_eq!(commit, "unknown"),
+    }
+}
