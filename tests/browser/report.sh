@@ -62,7 +62,7 @@ for want in 'id="status"' '>succeeded<' 'class="verify ok"' 'id="permissions"' \
   'class="call denied"' 'protected by permissions.protect' 'id="check-0-has-host"' \
   'no host key in &lt;config/app.toml&gt;' 'Repair round 1' 'tester@example.com' \
   'class="add">+host = "localhost"' '&lt;script&gt;alert("xss")&lt;/script&gt;' \
-  'key: [redacted]' 'id="usage-unknown"'; do
+  'key: sk-[redacted]' 'id="usage-unknown"'; do
   grep -qF -- "$want" "$OUT/report.dom" || fail "the DOM lacks $want"
 done
 grep -qF -- "$WF_DEMO_KEY" "$OUT/report.dom" && fail "the key shows"
