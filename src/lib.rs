@@ -6,7 +6,7 @@
 //! | where | what lives there |
 //! |---|---|
 //! | [`cli`] | clap types, dispatch, printing, exit codes — nothing else |
-//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::init`], [`app::test`], [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
+//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
 //! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
 //! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
 //! | [`context`] | glob resolution, hashing, token estimates |
@@ -14,7 +14,7 @@
 //! | [`policy`] | the one permission decision: read, write, list, exec, caller bounds |
 //! | [`tools`] | one file per tool, each with its definition and its call |
 //! | [`mcp`] | MCP servers as tools: the stdio and streamable-HTTP clients, listing before a run (held to the `wf.lock` pins), the run's session (recorded answers in a replay) |
-//! | [`sandbox`] | the confined launcher for every command a run starts |
+//! | [`sandbox`] | the confined launcher for every command a run starts, at the strongest level the machine gives (`full`: namespaces and a minimal root view; `landlock`: Landlock, seccomp and a keeper), the seccomp filter, the proxy for `sandbox.network` host lists |
 //! | [`provider`] | the model interface; anthropic, openai, script; SSE decoding; prices |
 //! | [`record`] | events, the trace and its one writer ([`record::recorder`]), run folders, the summary, comparison |
 //! | [`workspace`] | the isolated workspace, the diff, applying |
@@ -22,7 +22,7 @@
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
 //! | [`report`] | views that read records: progress, the timeline, the plan display, diffs |
 //! | [`secrets`] | what wf takes out of what it prints, sends to the model and records: known key values and key shapes |
-//! | [`sys`] | processes, file locks, the one git command builder, clock, paths, the state a batch's runs share |
+//! | [`sys`] | processes (the one spawn path), file locks, the one git command builder, opening files beneath the workspace (`openat2`), the user's cache and state dirs, clock, paths, the state a batch's runs share |
 //!
 //! Where to find: the permission rules in [`policy`]; each tool in
 //! `tools/<name>.rs`; each provider in `provider/<name>.rs`; the trace writer
