@@ -149,9 +149,9 @@ pub fn guarantees(level: super::Level) -> Vec<(&'static str, bool, &'static str)
             "network",
             true,
             if full {
-                "a network namespace of its own (loopback only) unless the task allows the network"
+                "a network namespace of its own (loopback only) unless the task allows the network; a host list through wf's proxy, bridged in"
             } else {
-                "seccomp refuses every socket unless the task allows the network (then IPv4 and IPv6 only); no private loopback"
+                "seccomp refuses every socket unless the task allows the network (then IPv4 and IPv6 only); no private loopback; a host list through wf's proxy needs Landlock ABI 4 (TCP rules)"
             },
         ),
         (
