@@ -161,7 +161,7 @@ pub fn require_sandbox(setting: &crate::spec::Sandbox) -> Result<(), Error> {
     if setting.mode == crate::spec::SandboxMode::Off {
         return Ok(());
     }
-    let support = crate::sandbox::check()
+    let support = crate::sandbox::support()
         .map_err(|why| Error::Usage(format!("cannot confine the commands of this run: {why}")))?;
     if setting.require == Some(crate::spec::SandboxLevel::Full)
         && support.level != crate::sandbox::Level::Full

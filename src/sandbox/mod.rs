@@ -131,6 +131,7 @@ mod view;
 pub use helper::helper_main;
 pub use probe::{
     FORCE_UNAVAILABLE_ENV, Missing, Support, Unavailable, check, check_in, doctor_report, level,
+    support,
 };
 
 /// How strongly this machine can confine a command, weakest first (see
@@ -240,9 +241,13 @@ fn is_credential_line(line: &str) -> bool {
         "_auth",
         "credential",
     ];
+    static URL_WITH_PASSWORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     key_words.iter().any(|w| key.contains(w))
-        || regex::Regex::new(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
-            .expect("a valid pattern")
+        || URL_WITH_PASSWORD
+            .get_or_init(|| {
+                regex::Regex::new(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+                    .expect("a valid pattern")
+            })
             .is_match(&lower)
 }
 

@@ -123,12 +123,15 @@ pub fn check_in(env: &super::HostEnv) -> Result<Support, Unavailable> {
     })
 }
 
-/// The level commands are confined at on this machine, probed once per
-/// process (see [`check`]).
+/// What this machine supports, probed once per process (see [`check`]).
+pub fn support() -> Result<Support, Unavailable> {
+    static SUPPORT: std::sync::OnceLock<Result<Support, Unavailable>> = std::sync::OnceLock::new();
+    SUPPORT.get_or_init(check).clone()
+}
+
+/// The level commands are confined at on this machine ([`support`]).
 pub fn level() -> Result<super::Level, Unavailable> {
-    static LEVEL: std::sync::OnceLock<Result<super::Level, Unavailable>> =
-        std::sync::OnceLock::new();
-    LEVEL.get_or_init(|| check().map(|s| s.level)).clone()
+    support().map(|s| s.level)
 }
 
 /// Each guarantee, and whether it holds at `level`: (what, held, how or

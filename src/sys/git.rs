@@ -258,6 +258,39 @@ impl Git {
 
     /// Runs it; its stdout, or its stderr as the error.
     pub fn output(&mut self) -> Result<Vec<u8>, GitError> {
+        let (args, out) = self.run()?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            Err(GitError {
+                args,
+                stderr: if stderr.is_empty() {
+                    format!("exit status {}", out.status)
+                } else {
+                    stderr
+                },
+            })
+        }
+    }
+
+    /// Runs it with `input` on its stdin (see [`Git::input`]); its exit
+    /// code and stdout, whatever the code (`check-ignore` says "none"
+    /// with 1).
+    pub fn output_with_input(
+        &mut self,
+        input: Vec<u8>,
+    ) -> Result<(Option<i32>, Vec<u8>), GitError> {
+        self.input = Some(input);
+        let (_, out) = self.run()?;
+        Ok((out.status.code(), out.stdout))
+    }
+
+    /// Runs it to the end: its arguments as typed, and what it did. Its
+    /// [`Git::input`], if any, is written by a thread of its own while
+    /// this one reads the output, so neither pipe can fill up and stall
+    /// git.
+    fn run(&mut self) -> Result<(String, std::process::Output), GitError> {
         let args = self.describe();
         self.finish();
         let cannot = |e: std::io::Error| GitError {
@@ -275,8 +308,6 @@ impl Git {
                     .spawn()
                     .map_err(cannot)?;
                 let stdin = child.stdin.take();
-                // Written from another thread while this one reads the
-                // output: neither pipe can fill up and stall git.
                 let writer = std::thread::spawn(move || {
                     use std::io::Write;
                     // git may stop reading early; its exit status says why.
@@ -287,48 +318,7 @@ impl Git {
                 out
             }
         };
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            Err(GitError {
-                args,
-                stderr: if stderr.is_empty() {
-                    format!("exit status {}", out.status)
-                } else {
-                    stderr
-                },
-            })
-        }
-    }
-
-    /// Runs it with `input` on its stdin (written by a thread of its own,
-    /// so a large input cannot block on a full stdout pipe); its exit code
-    /// and stdout, whatever the code (`check-ignore` says "none" with 1).
-    pub fn output_with_input(
-        &mut self,
-        input: Vec<u8>,
-    ) -> Result<(Option<i32>, Vec<u8>), GitError> {
-        use std::io::Write;
-        let args = self.describe();
-        self.finish();
-        let failed = |e: std::io::Error| GitError {
-            args: args.clone(),
-            stderr: format!("cannot run git: {e}"),
-        };
-        let mut child = self
-            .cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(failed)?;
-        let mut stdin = child.stdin.take().expect("piped stdin");
-        let writer = std::thread::spawn(move || stdin.write_all(&input));
-        let out = child.wait_with_output().map_err(failed)?;
-        // A git that stopped reading (it failed) says why on stderr.
-        let _ = writer.join();
-        Ok((out.status.code(), out.stdout))
+        Ok((args, out))
     }
 
     /// Runs it, reading its stdout as it comes: at most `limit` bytes, else

@@ -18,19 +18,8 @@ fn run_on_pty(repo: &Repo, answers: &[&str]) -> (i32, String) {
     wf_on_pty(repo, &["run", "task.yaml"], answers)
 }
 
-/// Runs wf with `args` on a pseudo-terminal, as [`run_on_pty`] does.
-fn wf_on_pty(repo: &Repo, args: &[&str], answers: &[&str]) -> (i32, String) {
-    wf_on_pty_asked(repo, args, "Apply this change to your tree?", answers)
-}
-
-/// Runs wf with `args` on a pseudo-terminal, answering `answers` in turn
-/// each time `question` appears; (exit code, everything shown).
-pub fn wf_on_pty_asked(
-    repo: &Repo,
-    args: &[&str],
-    question: &str,
-    answers: &[&str],
-) -> (i32, String) {
+/// A new pseudo-terminal: (master, slave).
+pub fn openpty() -> (std::fs::File, std::fs::File) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two fresh descriptors into the given integers.
     let rc = unsafe {
@@ -44,12 +33,28 @@ pub fn wf_on_pty_asked(
     };
     assert_eq!(rc, 0, "openpty failed");
     // SAFETY: both descriptors were just opened and are owned here.
-    let (master, slave) = unsafe {
+    unsafe {
         (
             std::fs::File::from_raw_fd(master),
             std::fs::File::from_raw_fd(slave),
         )
-    };
+    }
+}
+
+/// Runs wf with `args` on a pseudo-terminal, as [`run_on_pty`] does.
+fn wf_on_pty(repo: &Repo, args: &[&str], answers: &[&str]) -> (i32, String) {
+    wf_on_pty_asked(repo, args, "Apply this change to your tree?", answers)
+}
+
+/// Runs wf with `args` on a pseudo-terminal, answering `answers` in turn
+/// each time `question` appears; (exit code, everything shown).
+pub fn wf_on_pty_asked(
+    repo: &Repo,
+    args: &[&str],
+    question: &str,
+    answers: &[&str],
+) -> (i32, String) {
+    let (master, slave) = openpty();
     let mut child = std::process::Command::new(super::wf_bin())
         .args(args)
         .current_dir(repo.path())

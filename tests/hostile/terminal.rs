@@ -8,7 +8,6 @@
 use super::confined::{check_output, repo_with_check};
 use crate::cli::wf_bin;
 use std::io::Read;
-use std::os::fd::FromRawFd;
 use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
@@ -34,25 +33,7 @@ for fd in fds:
 /// (its controlling terminal, as in a user's shell); returns the exit code
 /// and everything shown on the terminal.
 fn wf_on_terminal(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two fresh descriptors into the integers.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty failed");
-    // SAFETY: both descriptors were just opened and are owned here.
-    let (master, slave) = unsafe {
-        (
-            std::fs::File::from_raw_fd(master),
-            std::fs::File::from_raw_fd(slave),
-        )
-    };
+    let (master, slave) = crate::cli::pty::openpty();
     let mut cmd = std::process::Command::new(wf_bin());
     cmd.args(args)
         .current_dir(dir)
