@@ -20,7 +20,7 @@
 //! | [`workspace`] | the isolated workspace, the diff, applying |
 //! | [`patch`] | a git patch read once: its files, paths and counts, for the review and the apply |
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
-//! | [`report`] | views that read records: progress, the timeline, the plan display, diffs |
+//! | [`report`] | views that read records: progress, the timeline, the plan display, diffs; events worded once ([`report::describe`]), the reports rendered from one model ([`report::model`]) |
 //! | [`secrets`] | what wf takes out of what it prints, sends to the model and records: known key values and key shapes |
 //! | [`sys`] | processes (the one spawn path), file locks, the one git command builder, opening files beneath the workspace (`openat2`), the user's cache and state dirs, clock, paths, the state a batch's runs share |
 //!

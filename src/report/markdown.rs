@@ -12,10 +12,9 @@
 //! backticks than they hold ([`code_block`]), so nothing a model wrote can
 //! end a block or add markup (job summaries render HTML).
 
-use super::describe::{self, View};
+use super::model::{CheckItem, Model};
 use super::run::{IndexEntry, Redacted, RunReport};
 use super::text::{escape_controls, escape_line};
-use crate::record::event::Event;
 use crate::secrets::Secrets;
 use std::fmt::Write;
 
@@ -107,12 +106,13 @@ fn whole_lines(text: &str, budget: usize) -> (&str, usize) {
 /// The run in Markdown, at most [`MAX_BYTES`].
 pub fn run(report: &RunReport, secrets: &Secrets) -> String {
     let r = report.redacted(secrets);
+    let m = super::model::build(&r.records);
     let mut head = String::new();
-    summary(&mut head, &r);
-    checks(&mut head, &r);
-    connections(&mut head, &r);
-    denials(&mut head, &r);
-    timeline(&mut head, &r);
+    summary(&mut head, &r, &m);
+    checks(&mut head, &m);
+    connections(&mut head, &m);
+    denials(&mut head, &m);
+    timeline(&mut head, &r, &m);
     let mut tail = String::new();
     let _ = writeln!(
         tail,
@@ -137,7 +137,7 @@ fn status_mark(status: &str) -> &'static str {
     }
 }
 
-fn summary(o: &mut String, r: &Redacted) {
+fn summary(o: &mut String, r: &Redacted, m: &Model) {
     let s = &r.summary;
     let _ = writeln!(o, "# wf run {}: {}\n", cell(&r.id), cell(&s.spec.name));
     let _ = writeln!(
@@ -183,23 +183,15 @@ fn summary(o: &mut String, r: &Redacted) {
             },
         ),
     ];
-    if let Some(sandbox) = r.records.iter().find_map(|rec| match &rec.event {
-        Event::SandboxReady {
-            mode,
-            network,
-            hosts,
-            ..
-        } => Some(if mode == "off" {
-            "⚠️ OFF: commands ran unconfined".to_string()
-        } else {
-            format!(
-                "confined, network {}",
-                cell(&describe::network_words(*network, hosts))
-            )
-        }),
-        _ => None,
-    }) {
-        rows.push(("sandbox", sandbox));
+    if let Some(sandbox) = &m.sandbox {
+        rows.push((
+            "sandbox",
+            if sandbox.off {
+                "⚠️ OFF: commands ran unconfined".to_string()
+            } else {
+                format!("confined, network {}", cell(&sandbox.network))
+            },
+        ));
     }
     rows.push((
         "turns",
@@ -266,21 +258,15 @@ fn summary(o: &mut String, r: &Redacted) {
     o.push('\n');
 }
 
-/// The connections through wf's proxy, one line each (as `wf show`
-/// words them).
-fn connections(o: &mut String, r: &Redacted) {
-    let lines: Vec<String> = r
-        .records
-        .iter()
-        .filter(|rec| matches!(rec.event, Event::NetworkConnection { .. }))
-        .filter_map(|rec| describe::event(&rec.event, View::Line))
-        .collect();
-    if lines.is_empty() {
+/// The connections through wf's proxy, one line each (as `wf run`'s
+/// progress words them).
+fn connections(o: &mut String, m: &Model) {
+    if m.connections.is_empty() {
         return;
     }
     o.push_str("## Network\n\n");
-    for line in lines {
-        let _ = writeln!(o, "- {}", cell(&line));
+    for (line, _) in &m.connections {
+        let _ = writeln!(o, "- {}", cell(line));
     }
     o.push('\n');
 }
@@ -290,80 +276,62 @@ fn known(label: &str, value: Option<&str>) -> String {
     value.map_or(String::new(), |v| format!("{label}{}", cell(v)))
 }
 
-fn checks(o: &mut String, r: &Redacted) {
-    let results: Vec<&Event> = r
-        .records
+fn checks(o: &mut String, m: &Model) {
+    let results: Vec<&super::model::Check> = m
+        .checks
         .iter()
-        .map(|rec| &rec.event)
-        .filter(|e| matches!(e, Event::CheckResult { .. }))
+        .filter_map(|item| match item {
+            CheckItem::Check(c) => Some(c),
+            _ => None,
+        })
         .collect();
     if results.is_empty() {
         return;
     }
     o.push_str("## Checks\n\n| round | check | result | exit | time |\n|---|---|---|---|---|\n");
-    for e in &results {
-        if let Event::CheckResult {
-            round,
-            name,
-            passed,
-            exit_code,
-            timed_out,
-            duration_ms,
-            ..
-        } = e
-        {
-            let verdict = if *passed {
-                "✅ passed"
-            } else if *timed_out {
-                "❌ timed out"
-            } else {
-                "❌ failed"
-            };
-            let _ = writeln!(
-                o,
-                "| {round} | {} | {verdict} | {} | {:.1}s |",
-                cell(name),
-                exit_code.map_or("-".to_string(), |c| c.to_string()),
-                *duration_ms as f64 / 1000.0
-            );
-        }
+    for c in &results {
+        let verdict = if c.passed {
+            "✅ passed"
+        } else if c.timed_out {
+            "❌ timed out"
+        } else {
+            "❌ failed"
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {verdict} | {} | {:.1}s |",
+            c.round,
+            cell(c.name),
+            c.exit_code.map_or("-".to_string(), |c| c.to_string()),
+            c.duration_ms as f64 / 1000.0
+        );
     }
-    let failed: Vec<&&Event> = results
-        .iter()
-        .filter(|e| matches!(e, Event::CheckResult { passed: false, .. }))
-        .collect();
+    let failed: Vec<&&super::model::Check> = results.iter().filter(|c| !c.passed).collect();
     if failed.is_empty() {
         o.push('\n');
         return;
     }
     o.push_str("\n### Failing checks' output\n\n");
-    for e in failed.iter().take(MAX_FAILED_SHOWN) {
-        if let Event::CheckResult {
-            round,
-            name,
-            output_tail,
-            ..
-        } = e
-        {
-            let tail = escape_controls(output_tail);
-            // The end of the output says why it failed: keep the end.
-            let mut start = tail.len().saturating_sub(MAX_TAIL_BYTES);
-            while !tail.is_char_boundary(start) {
-                start += 1;
-            }
-            let shown = &tail[start..];
-            let _ = write!(
-                o,
-                "<details><summary>{} (round {round}){}</summary>\n\n{}\n</details>\n\n",
-                cell(name),
-                if start > 0 {
-                    format!(", last {} bytes", shown.len())
-                } else {
-                    String::new()
-                },
-                code_block("text", shown)
-            );
+    for c in failed.iter().take(MAX_FAILED_SHOWN) {
+        let tail = escape_controls(c.tail);
+        // The end of the output says why it failed: keep the end.
+        let mut start = tail.len().saturating_sub(MAX_TAIL_BYTES);
+        while !tail.is_char_boundary(start) {
+            start += 1;
         }
+        let shown = &tail[start..];
+        let _ = write!(
+            o,
+            "<details><summary>{} (round {}){}</summary>\n\n{}\n</details>\n\n",
+            cell(c.name),
+            c.round,
+            if start > 0 {
+                format!(", last {} bytes", shown.len())
+            } else {
+                String::new()
+            },
+            code_block("text", shown)
+        );
     }
     if failed.len() > MAX_FAILED_SHOWN {
         let _ = writeln!(
@@ -374,16 +342,11 @@ fn checks(o: &mut String, r: &Redacted) {
     }
 }
 
-fn denials(o: &mut String, r: &Redacted) {
-    let denied: Vec<String> = r
-        .records
+fn denials(o: &mut String, m: &Model) {
+    let denied: Vec<String> = m
+        .denials
         .iter()
-        .filter_map(|rec| match &rec.event {
-            Event::PermissionDenied { rule, message, .. } => {
-                Some(format!("- ⛔ \\[{}\\] {}", cell(rule), cell(message)))
-            }
-            _ => None,
-        })
+        .map(|(rule, message)| format!("- ⛔ \\[{}\\] {}", cell(rule), cell(message)))
         .collect();
     if denied.is_empty() {
         return;
@@ -398,19 +361,25 @@ fn denials(o: &mut String, r: &Redacted) {
     o.push('\n');
 }
 
-fn timeline(o: &mut String, r: &Redacted) {
-    let lines: Vec<String> = r
-        .records
+/// The timeline as `wf show` lays it out (time, kind in a column, text,
+/// further lines under the text), from the entries both reports show.
+fn timeline(o: &mut String, r: &Redacted, m: &Model) {
+    let lines: Vec<String> = m
+        .timeline
         .iter()
-        .filter_map(|rec| {
-            let text = describe::event(&rec.event, View::Timeline)?;
+        .map(|item| {
+            let e = &item.entry;
+            let mut text = format!("{:<10} {}", e.kind, e.text);
+            for line in e.more.iter().flat_map(|m| m.lines()) {
+                let _ = write!(text, "\n{:21}{line}", "");
+            }
             // A long entry (a big context list) keeps its first lines.
             let mut entry: String = text.lines().take(12).collect::<Vec<_>>().join("\n");
             if text.lines().count() > 12 {
                 entry.push_str("\n           …");
             }
             let entry = cut(&entry, 600).to_string();
-            Some(format!("{:>7.1}s  {entry}", rec.t_ms as f64 / 1000.0))
+            format!("{:>7.1}s  {entry}", item.t_ms as f64 / 1000.0)
         })
         .collect();
     if lines.is_empty() {
@@ -530,7 +499,7 @@ pub fn index(title: &str, entries: &[IndexEntry], secrets: &Secrets) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::event::{Record, RunStatus, Totals};
+    use crate::record::event::{Event, Record, RunStatus, Totals};
 
     fn rec(seq: u64, event: Event) -> Record {
         Record {
