@@ -9,7 +9,7 @@ use crate::report::text::escape_controls;
 
 /// An event as the reports show it: the kind label, the text of the
 /// timeline's first line, and its further lines without the terminal's
-/// indent. Control characters are escaped, as in [`event`].
+/// indent. Control characters are escaped, as in [`super::event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The kind label (`model`, `check`, `DENIED`, …): [`label`].
