@@ -11,6 +11,7 @@
 //! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
 //! | [`context`] | glob resolution, hashing, token estimates |
 //! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints |
+//! | [`batch_share`] | what the runs of one `wf batch` share across processes: the spending against the batch's cap, request slots, a back-off (the engine's runs honor it, [`app::batch`] sets it up) |
 //! | [`policy`] | the one permission decision: read, write, list, exec, caller bounds |
 //! | [`tools`] | one file per tool, each with its definition and its call |
 //! | [`mcp`] | MCP servers as tools: the stdio and streamable-HTTP clients, listing before a run (held to the `wf.lock` pins), the run's session (recorded answers in a replay) |
@@ -22,7 +23,7 @@
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
 //! | [`report`] | views that read records: progress, the timeline, the plan display, diffs; events worded once ([`report::describe`]), the reports rendered from one model ([`report::model`]) |
 //! | [`secrets`] | what wf takes out of what it prints, sends to the model and records: known key values and key shapes |
-//! | [`sys`] | processes (the one spawn path), file locks, the one git command builder, opening files beneath the workspace (`openat2`), the user's cache and state dirs, clock, paths, the state a batch's runs share |
+//! | [`sys`] | processes (the one spawn path), file locks, the one git command builder, opening files beneath the workspace (`openat2`), the user's cache and state dirs, clock, paths |
 //!
 //! Where to find: the permission rules in [`policy`]; each tool in
 //! `tools/<name>.rs`; each provider in `provider/<name>.rs`; the trace writer
@@ -36,6 +37,7 @@
 pub mod cli;
 
 pub mod app;
+pub mod batch_share;
 pub mod context;
 pub mod engine;
 pub mod error;

@@ -14,7 +14,7 @@
 //! - **The batch folder** (`--dir`, by default
 //!   `.wf/batches/<task name>-<fingerprint prefix>` at the current
 //!   repository's root) holds `batch.json` ([`manifest`]), `shared.json`
-//!   and `slots/` ([`crate::sys::shared`]), `logs/` (each repository's
+//!   and `slots/` ([`crate::batch_share`]), `logs/` (each repository's
 //!   `wf run` stderr) and `repos/` (clones). `batch.lock` keeps a second
 //!   `wf batch` off the same folder.
 //! - **It resumes**: the fingerprint is a hash of the task's canonical
@@ -45,8 +45,8 @@ pub mod child;
 pub mod manifest;
 
 use crate::app::repos::{self, RepoEntry as Entry, Source};
+use crate::batch_share::Shared;
 use crate::error::Error;
-use crate::sys::shared::Shared;
 use child::{Children, Seen};
 use manifest::Manifest;
 use std::collections::{BTreeMap, VecDeque};

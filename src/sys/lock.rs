@@ -1,5 +1,10 @@
 //! Advisory file locks (`flock`), for run locks and workspace slots.
 //!
+//! Taken through the standard library ([`File::try_lock`] and
+//! [`File::try_lock_shared`], stable since Rust 1.89), which uses `flock`
+//! on Linux: the same lock `flock(1)` and every earlier wf take, so a run
+//! of an older wf and a shell script holding a lock are still seen.
+//!
 //! A lock is held as long as its [`FileLock`] lives, and the kernel drops it
 //! when the holder's process ends however it ends (`kill -9`, a crash), so a
 //! lock never outlives its holder and liveness needs no `/proc`. The lock
@@ -7,9 +12,8 @@
 //! removed: removing one while another process waits on it would let two
 //! processes hold "the same" lock on two different files.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// A held lock; released when dropped.
@@ -36,18 +40,12 @@ pub enum Taken {
     HeldBy(String),
 }
 
-fn flock(file: &File, op: i32) -> std::io::Result<bool> {
-    // SAFETY: flock takes a valid open descriptor (borrowed from `file`,
-    // which outlives the call) and an operation; it touches no memory.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), op | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(err)
+/// Whether a lock was taken (`false`: another open file holds it).
+fn taken(attempt: Result<(), TryLockError>) -> std::io::Result<bool> {
+    match attempt {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) => Err(e),
     }
 }
 
@@ -61,7 +59,7 @@ pub fn take(path: &Path) -> std::io::Result<Taken> {
         .create(true)
         .truncate(false)
         .open(path)?;
-    if !flock(&file, libc::LOCK_EX)? {
+    if !taken(file.try_lock())? {
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         return Ok(Taken::HeldBy(holder.trim().to_string()));
@@ -82,7 +80,7 @@ pub fn is_held(path: &Path) -> bool {
         return false;
     };
     // A shared lock is refused only while someone holds the exclusive one.
-    matches!(flock(&file, libc::LOCK_SH), Ok(false))
+    matches!(taken(file.try_lock_shared()), Ok(false))
 }
 
 #[cfg(test)]

@@ -12,8 +12,6 @@
 //!   re-resolved (`openat2`), the only way the file tools open a path.
 //! - [`signals`]: Ctrl-C, `SIGTERM` and `SIGHUP` during a run: the
 //!   interrupted flag and stopping every child.
-//! - [`shared`]: what the runs of one `wf batch` share across processes
-//!   (spending against the cap, request slots, a back-off).
 //! - [`user_dirs`]: wf's cache and state directories outside any
 //!   repository (`~/.cache/wf`, `~/.local/state/wf`).
 
@@ -23,6 +21,5 @@ pub mod git;
 pub mod lock;
 pub mod paths;
 pub mod process;
-pub mod shared;
 pub mod signals;
 pub mod user_dirs;

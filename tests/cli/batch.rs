@@ -511,7 +511,7 @@ prompt: Write out.txt.
     // A batch folder of one's own: $0.003 a turn against a $0.004 cap lets
     // two requests out and stops the run before its third.
     let batch = tempfile::tempdir().unwrap();
-    wf::sys::shared::Shared::at(batch.path())
+    wf::batch_share::Shared::at(batch.path())
         .update(|s| {
             s.max_cost_usd = Some(0.004);
             s.max_requests = 1;

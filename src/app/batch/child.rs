@@ -5,7 +5,7 @@
 //!   records); the batch reads `run_started` (the run id) and
 //!   `run_finished` (status, reason, files, cost) and skips the rest
 //!   unparsed. Its stderr goes to the repository's log in the batch folder.
-//! - It gets the batch's environment plus [`crate::sys::shared::ENV`], so
+//! - It gets the batch's environment plus [`crate::batch_share::ENV`], so
 //!   its model requests share the batch's cap, slots and back-off.
 //! - It leads its own process group (a Ctrl-C at the terminal reaches the
 //!   batch only), and the batch passes a signal on to each child's group
@@ -75,7 +75,7 @@ pub struct Spawn<'a> {
     pub args: Vec<String>,
     /// The repository.
     pub cwd: &'a Path,
-    /// The batch folder (for [`crate::sys::shared::ENV`]).
+    /// The batch folder (for [`crate::batch_share::ENV`]).
     pub batch_dir: &'a Path,
     /// Where its stderr goes (appended).
     pub log: &'a Path,
@@ -97,7 +97,7 @@ pub fn run(
     let mut cmd = Command::new(exe);
     cmd.args(&spawn.args)
         .current_dir(spawn.cwd)
-        .env(crate::sys::shared::ENV, spawn.batch_dir)
+        .env(crate::batch_share::ENV, spawn.batch_dir)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

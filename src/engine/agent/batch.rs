@@ -1,6 +1,6 @@
 //! A run started by `wf batch` shares the batch's budget, its request
 //! slots and its back-off with the batch's other runs (the mechanism:
-//! [`crate::sys::shared`]). Three touch points in a model turn:
+//! [`crate::batch_share`]). Three touch points in a model turn:
 //!
 //! - before the request ([`Executor::batch_gate`]): a batch whose spending
 //!   reached its cap ends the run with status `cost_limit` (limit
@@ -15,8 +15,8 @@
 //! Outside a batch (no `WF_BATCH_DIR`) each of these does nothing.
 
 use super::*;
+use crate::batch_share::{Shared, Slot};
 use crate::provider::ProviderObserver;
-use crate::sys::shared::{Shared, Slot};
 
 impl Executor<'_> {
     /// Before a model request: `Err(end)` when the batch's cap is reached;
@@ -96,7 +96,7 @@ fn recorded_batch_stop(records: &[Record]) -> Option<(u64, String)> {
 fn shared_error(e: std::io::Error) -> String {
     format!(
         "the batch's shared state ({}): {e}",
-        crate::sys::shared::ENV
+        crate::batch_share::ENV
     )
 }
 

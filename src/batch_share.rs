@@ -24,6 +24,14 @@
 //! Nothing here changes what a run sends or records: a run only waits (for
 //! a slot, for the back-off), or ends at its cap like at its own
 //! `limits.max_cost_usd`.
+//!
+//! # Where this lives
+//!
+//! It knows runs (their costs, their caps, their requests), so it is not
+//! part of [`crate::sys`], which knows nothing of runs; it uses only
+//! [`crate::sys::lock`]. Both its users are above it: the engine, whose
+//! model turns wait for a slot and add their cost, and [`crate::app::batch`],
+//! which writes the cap and reads what was spent.
 
 use crate::sys::lock::{FileLock, Taken};
 use serde::{Deserialize, Serialize};
