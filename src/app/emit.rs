@@ -123,11 +123,6 @@ pub fn prepare(req: &Request) -> Result<Prepared, Error> {
         ProviderName::Script => None,
     };
     let checkpoints = checkpoints(&spec);
-    if req.max_cost_usd.is_some_and(|x| !x.is_finite() || x <= 0.0) {
-        return Err(Error::Usage(
-            "--max-cost-usd must be a positive number of dollars".into(),
-        ));
-    }
     // Jobs of a matrix or an Indexed Job share nothing while they run, so
     // the cap is split evenly, each share rounded down to a millionth of a
     // dollar: the runs together never spend more than the cap.

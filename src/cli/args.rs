@@ -2,6 +2,7 @@
 //! them.
 
 use clap::{Parser, Subcommand};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 /// What `wf --version` prints after `wf `: the version and the commit it
@@ -96,7 +97,7 @@ pub enum Command {
         quiet: bool,
         /// Cap what this run spends (US dollars), below the task's own
         /// `limits.max_cost_usd`; recorded, so replay and resume keep it.
-        #[arg(long, value_name = "USD")]
+        #[arg(long, value_name = "USD", value_parser = parse_dollars)]
         max_cost_usd: Option<f64>,
     },
     /// Run a task in many repositories: an ordinary `wf run` in each, recorded
@@ -113,17 +114,17 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         repos: PathBuf,
         /// Runs at once.
-        #[arg(short = 'j', long, default_value_t = 1, value_name = "N")]
+        #[arg(short = 'j', long, default_value_t = 1, value_name = "N", value_parser = parse_at_least_one)]
         jobs: usize,
         /// An input value for every run, KEY=VALUE (repeatable).
         #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
         inputs: Vec<String>,
         /// Once the batch's runs spent this much (US dollars), start no new
         /// run and stop running ones at their next model request.
-        #[arg(long, value_name = "USD")]
+        #[arg(long, value_name = "USD", value_parser = parse_dollars)]
         max_cost_usd: Option<f64>,
         /// Model requests in flight at once across all runs (default: --jobs).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
         max_requests: Option<usize>,
         /// Approve every run's checkpoints.
         #[arg(long, conflicts_with = "dry_run")]
@@ -320,11 +321,11 @@ pub enum EmitTarget {
         common: EmitCommon,
         /// The environment whose required reviewers approve paused runs (needed when
         /// the task has checkpoints).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", value_parser = parse_not_blank)]
         approval_environment: Option<String>,
         /// Jobs of a matrix running at once.
         #[arg(long, value_name = "N", default_value_t = crate::app::emit::github::DEFAULT_MAX_PARALLEL)]
-        max_parallel: u32,
+        max_parallel: NonZeroU32,
         /// The bash command that installs wf on a runner (its binary in ~/.cargo/bin is
         /// cached), e.g. 'cargo install --locked --git URL --rev SHA wf'.
         #[arg(long, value_name = "COMMAND")]
@@ -341,19 +342,19 @@ pub enum EmitTarget {
         #[command(flatten)]
         common: EmitCommon,
         /// The container image (wf, git and bash on its PATH).
-        #[arg(long, value_name = "IMAGE")]
+        #[arg(long, value_name = "IMAGE", value_parser = parse_image)]
         image: String,
         /// Pods running at once.
         #[arg(long, value_name = "N", default_value_t = crate::app::emit::k8s::DEFAULT_PARALLELISM)]
-        parallelism: u32,
+        parallelism: NonZeroU32,
         /// The Secret holding the provider's API key, under the variable's name.
-        #[arg(long, value_name = "NAME", default_value = "wf-provider")]
+        #[arg(long, value_name = "NAME", default_value = "wf-provider", value_parser = parse_k8s_name)]
         secret: String,
         /// The PersistentVolumeClaim the run folders are copied to.
-        #[arg(long, value_name = "NAME", default_value = "wf-runs")]
+        #[arg(long, value_name = "NAME", default_value = "wf-runs", value_parser = parse_k8s_name)]
         runs_claim: String,
         /// The namespace of the objects.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", value_parser = parse_k8s_name)]
         namespace: Option<String>,
     },
 }
@@ -379,8 +380,70 @@ pub struct EmitCommon {
     /// What all the runs may spend together (US dollars): split evenly,
     /// each run gets `wf run --max-cost-usd X/N`, since the jobs share
     /// nothing while they run.
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", value_parser = parse_positive_dollars)]
     pub max_cost_usd: Option<f64>,
+}
+
+// The checks of a flag's value alone live here, in the parsers clap calls:
+// a bad value is a usage error naming the flag (clap adds `for '--flag'`)
+// before any work starts, and `app` takes values that are already valid
+// (or types that cannot hold an invalid one: `NonZeroU32`). What depends
+// on more than the flag (a cap split over the repositories, an environment
+// a task with checkpoints needs) stays with the operation.
+
+/// An amount of US dollars, 0 or more (`--max-cost-usd` of `wf run` and
+/// `wf batch`: 0 spends nothing).
+pub fn parse_dollars(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("`{text}` is not a number of dollars, 0 or more")),
+    }
+}
+
+/// An amount of US dollars above 0 (`wf emit --max-cost-usd`, split over
+/// the runs).
+pub fn parse_positive_dollars(text: &str) -> Result<f64, String> {
+    match parse_dollars(text) {
+        Ok(x) if x > 0.0 => Ok(x),
+        _ => Err(format!("`{text}` is not a positive number of dollars")),
+    }
+}
+
+/// A count of 1 or more.
+pub fn parse_at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number of at least 1")),
+    }
+}
+
+/// A value that is not empty or blank.
+pub fn parse_not_blank(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("it is empty".to_string())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain).
+pub fn parse_k8s_name(text: &str) -> Result<String, String> {
+    if crate::app::emit::k8s::dns_name(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a Kubernetes name (lowercase letters, digits, `-` and `.`)"
+        ))
+    }
+}
+
+/// A container image reference: not empty, no white space.
+pub fn parse_image(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() || text.chars().any(char::is_whitespace) {
+        Err(format!("`{text}` is not an image reference"))
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 pub fn parse_sandbox_mode(text: &str) -> Result<crate::spec::SandboxMode, String> {

@@ -7,6 +7,7 @@ mod completions;
 mod docs;
 mod emit;
 mod figures;
+mod flags;
 mod init;
 mod lifecycle;
 mod live;

@@ -26,6 +26,7 @@
 use super::yaml::{Y, map, render, s};
 use super::{Emitted, Prepared};
 use crate::error::Error;
+use std::num::NonZeroU32;
 
 /// Most jobs in one matrix (GitHub's limit).
 pub const CHUNK: usize = 256;
@@ -36,7 +37,7 @@ pub struct Options {
     /// The environment whose required reviewers approve paused runs.
     pub approval_environment: Option<String>,
     /// `max-parallel` of each matrix.
-    pub max_parallel: u32,
+    pub max_parallel: NonZeroU32,
     /// The command that installs wf on a runner (a bash line).
     pub wf_install: Option<String>,
     /// Open a pull request with `gh` after pushing the branch.
@@ -46,7 +47,7 @@ pub struct Options {
 }
 
 /// The default `--max-parallel`.
-pub const DEFAULT_MAX_PARALLEL: u32 = 20;
+pub const DEFAULT_MAX_PARALLEL: NonZeroU32 = NonZeroU32::new(20).unwrap();
 
 /// The install command when none is given: wf from its own repository at
 /// this version's tag, when this wf was built knowing its repository.
@@ -84,15 +85,9 @@ pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
     let (Some(install), []) = (install, missing.as_slice()) else {
         return Err(Error::Usage(missing.join("\n")));
     };
-    if o.max_parallel == 0 {
-        return Err(Error::Usage("--max-parallel must be at least 1".into()));
-    }
     no_expression("the task file's path", &p.task)?;
     if let Some(env) = &o.approval_environment {
         no_expression("--approval-environment", env)?;
-        if env.trim().is_empty() {
-            return Err(Error::Usage("--approval-environment is empty".into()));
-        }
     }
     no_expression("--runs-on", &o.runs_on)?;
     for e in &p.entries {
@@ -294,7 +289,7 @@ impl Workflow<'_> {
     fn strategy(&self, matrix: Y) -> Y {
         map([
             ("fail-fast", Y::Bool(false)),
-            ("max-parallel", Y::Int(i64::from(self.o.max_parallel))),
+            ("max-parallel", Y::Int(i64::from(self.o.max_parallel.get()))),
             ("matrix", matrix),
         ])
     }

@@ -16,6 +16,7 @@ use super::yaml::{Y, map, render, s};
 use super::{Emitted, Prepared};
 use crate::error::Error;
 use crate::spec::reference::Reference;
+use std::num::NonZeroU32;
 
 /// What `wf emit k8s` takes beyond the common request.
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ pub struct Options {
     /// The container image: wf, git and bash on its PATH.
     pub image: String,
     /// Pods at a time.
-    pub parallelism: u32,
+    pub parallelism: NonZeroU32,
     /// The Secret holding the provider's API key (under the variable's name).
     pub secret: String,
     /// The PersistentVolumeClaim the run folders are copied to.
@@ -33,7 +34,7 @@ pub struct Options {
 }
 
 /// The default `--parallelism`.
-pub const DEFAULT_PARALLELISM: u32 = 10;
+pub const DEFAULT_PARALLELISM: NonZeroU32 = NonZeroU32::new(10).unwrap();
 
 /// Where the ConfigMap is mounted in each pod.
 const CONFIG: &str = "/etc/wf";
@@ -42,29 +43,6 @@ const RUNS: &str = "/wf-runs";
 
 /// The ConfigMap and the Job for `p`.
 pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
-    if o.parallelism == 0 {
-        return Err(Error::Usage("--parallelism must be at least 1".into()));
-    }
-    for (what, name) in [("--secret", &o.secret), ("--runs-claim", &o.runs_claim)] {
-        if !dns_name(name) {
-            return Err(Error::Usage(format!(
-                "{what} `{name}` is not a Kubernetes name (lowercase letters, digits, `-` and `.`)"
-            )));
-        }
-    }
-    if let Some(ns) = &o.namespace
-        && !dns_name(ns)
-    {
-        return Err(Error::Usage(format!(
-            "--namespace `{ns}` is not a Kubernetes name"
-        )));
-    }
-    if o.image.trim().is_empty() || o.image.chars().any(char::is_whitespace) {
-        return Err(Error::Usage(format!(
-            "--image `{}` is not an image reference",
-            o.image
-        )));
-    }
     for e in &p.entries {
         if !e.is_url() && !e.repo.starts_with('/') {
             return Err(Error::Usage(format!(
@@ -217,7 +195,7 @@ pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
             map([
                 ("completionMode", s("Indexed")),
                 ("completions", Y::Int(p.entries.len() as i64)),
-                ("parallelism", Y::Int(i64::from(o.parallelism))),
+                ("parallelism", Y::Int(i64::from(o.parallelism.get()))),
                 // One repository failing does not stop the others.
                 ("backoffLimitPerIndex", Y::Int(0)),
                 (
@@ -297,7 +275,7 @@ fn job_name(task: &str) -> String {
 }
 
 /// A DNS subdomain name, as Kubernetes wants for most object names.
-fn dns_name(name: &str) -> bool {
+pub fn dns_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name
