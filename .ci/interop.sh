@@ -5,7 +5,7 @@
 # requirements file), then runs tests/interop/interop.py.
 #
 #   bash .ci/interop.sh            # after `cargo build` or `cargo test`
-#   WF_INTEROP=0 bash .ci/run      # CI without these tests
+#   WF_INTEROP=0 bash .ci/interop.sh  # skipped, saying so (.ci/run refuses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -89,12 +89,6 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Whether the tests run under CI (`.ci/run` sets `CI=true`): there a test
-/// whose real dependency is missing fails instead of skipping.
-pub fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 pub fn wf_bin() -> &'static str {
     env!("CARGO_BIN_EXE_wf")
 }
