@@ -8,6 +8,7 @@ mod docs;
 mod emit;
 mod figures;
 mod flags;
+mod honest_skips;
 mod init;
 mod lifecycle;
 mod live;
