@@ -89,6 +89,11 @@ pub struct Plan {
     /// [`crate::app::trust`]); recorded in `run_started`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox_approval: Option<widening::Approval>,
+    /// `wf run --script FILE`: the script that replaced the task file's
+    /// model (set by [`crate::app::run`], recorded in `run_started`); not
+    /// part of the fingerprint (the task is the same task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<ScriptOverride>,
     /// The confinement level this machine gives (`full` or `landlock`),
     /// for `wf plan` to show; set by `wf plan`, never recorded (the run's
     /// own level is in its `sandbox_ready` event).
@@ -111,6 +116,19 @@ pub struct Plan {
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
+}
+
+/// `wf run --script FILE`: the model of the task file was replaced by the
+/// script provider playing this file's turns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ScriptOverride {
+    /// The turns file, as an absolute path.
+    pub path: String,
+    /// SHA-256 of its content when the run started (a resume plays it only
+    /// while it is unchanged).
+    pub sha256: String,
+    /// The task file's model it replaced, `provider` or `provider/model`.
+    pub replaced: String,
 }
 
 /// The allowlisted tools of one MCP server as it listed them.
@@ -841,6 +859,7 @@ fn build_here(
         cost_cap: None,
         sandbox: spec.sandbox.clone(),
         sandbox_approval: None,
+        script: None,
         machine_level: None,
         recipes: Vec::new(),
         notes,

@@ -23,6 +23,7 @@ mod run;
 mod sandbox;
 mod sandbox_network;
 mod schema;
+mod script;
 mod signals;
 mod step_settings;
 mod story;
