@@ -720,6 +720,27 @@ impl Render<'_> {
         Ok(permissions)
     }
 
+    /// A token budget: as written, or its template rendered, which must
+    /// give a whole number, 1 or more.
+    fn budget(&self, field: &str, budget: &crate::spec::TokenBudget) -> Result<u64, PlanError> {
+        match budget {
+            crate::spec::TokenBudget::Tokens(n) => Ok(*n),
+            crate::spec::TokenBudget::Template(t) => {
+                let text = self.text(field.to_string(), t)?;
+                text.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| PlanError::Template {
+                        field: field.to_string(),
+                        message: format!(
+                            "`{t}` gives `{text}`, not a token budget (a whole number, 1 or more)"
+                        ),
+                    })
+            }
+        }
+    }
+
     /// `env` with its text values rendered.
     fn env(&self, prefix: &str, env: &Env) -> Result<Env, PlanError> {
         env.iter()
@@ -752,8 +773,9 @@ impl Render<'_> {
     ) -> Result<(Context, Vec<String>), PlanError> {
         let include = self.globs(&format!("{prefix}context.include"), &ctx.include)?;
         let exclude = self.globs(&format!("{prefix}context.exclude"), &ctx.exclude)?;
-        let context = context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)
-            .map_err(|e| match e {
+        let max_tokens = self.budget(&format!("{prefix}context.max_tokens"), &ctx.max_tokens)?;
+        let context = context::resolve(self.root, &include, &exclude, read, max_tokens).map_err(
+            |e| match e {
                 ContextError::Missing(list) => PlanError::Missing(
                     list.into_iter()
                         .map(|m| Missing {
@@ -763,7 +785,8 @@ impl Render<'_> {
                         .collect(),
                 ),
                 e => PlanError::Context(e),
-            })?;
+            },
+        )?;
         Ok((context, include))
     }
 }

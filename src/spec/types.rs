@@ -449,14 +449,26 @@ pub struct ContextSpec {
     /// Globs of files to leave out. Templated.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Token budget for the context files (estimated as bytes / 4).
+    /// Token budget for the context files (estimated as bytes / 4): a
+    /// number, or a template of the inputs that renders to one.
     #[serde(default = "default_context_tokens")]
-    #[schemars(range(min = 1))]
-    pub max_tokens: u64,
+    pub max_tokens: TokenBudget,
 }
 
-fn default_context_tokens() -> u64 {
-    60_000
+fn default_context_tokens() -> TokenBudget {
+    TokenBudget::Tokens(60_000)
+}
+
+/// A token budget as a task file writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TokenBudget {
+    /// A number of tokens, 1 or more.
+    Tokens(#[schemars(range(min = 1))] u64),
+    /// A template of the inputs (`"{{ inputs.budget }}"`), rendered when
+    /// the run is planned; it must give a whole number, 1 or more — so a
+    /// recipe can take its budget as an input.
+    Template(#[schemars(regex(pattern = r"\{\{|\{%"))] String),
 }
 
 // Written out so that leaving `context:` out means the same as `context: {}`.
