@@ -14,6 +14,7 @@ mod mcp;
 mod names;
 mod plan;
 pub mod pty;
+mod real_projects;
 mod recipes;
 mod replay;
 mod report;
