@@ -6,7 +6,7 @@
 //! | fixture | toolchain case (the check is the project's own tests) | shipped recipes |
 //! |---|---|---|
 //! | log 0.4.22 | `cargo test`, Cargo.lock gitignored (as upstream) | fix-clippy, rename-symbol (`features=serde`), add-unit-tests |
-//! | click 8.1.7 | pytest from a `.venv` with `pip install -e .` (src layout) | security-review (`languages=py`, budget raised) |
+//! | click 8.1.7 | pytest from a `.venv` with `pip install -e .` (src layout) | security-review (`languages=py`) |
 //! | body-parser 1.20.3 | `npm test` (mocha from `node_modules`) | add-node-tests, security-review |
 //!
 //! Every run is confined (the default sandbox, network off) and its model
@@ -364,11 +364,11 @@ fn click_shipped_recipes() {
     let p = Project::get("click");
     let r = Runner::new(&p);
 
-    // security-review: click's code is over the default budget; the budget
-    // and the languages are inputs.
+    // security-review: click's package (16 files, about 87,000 tokens
+    // without its tests) fits the default budget.
     r.recipe_case(
         "security-review",
-        &["path=src/click", "languages=py", "budget=200000"],
+        &["path=src/click", "languages=py"],
         "turns:
   - tool_calls:
       - { name: search, input: { pattern: \"subprocess|os\\\\.system\", path: src/click } }
