@@ -481,3 +481,59 @@ fn found(program: &str, path: &std::ffi::OsStr) -> bool {
             .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_replaces_the_whole_model_of_the_task() {
+        let mut model: crate::spec::ModelSpec = serde_json::from_value(serde_json::json!({
+            "provider": "anthropic",
+            "name": "claude-sonnet-4-5",
+            "cache": true,
+            "fallback": ["claude-haiku-4-5"],
+            "max_tokens": 100
+        }))
+        .unwrap();
+        script_model(&mut model, "/tmp/turns.yaml");
+        assert_eq!(model.provider, ProviderName::Script);
+        assert_eq!(model.name, None);
+        assert_eq!(model.script.as_deref(), Some("/tmp/turns.yaml"));
+        // Nothing of the replaced provider stays in force.
+        assert!(!model.cache && model.fallback.is_empty());
+        assert_eq!(model.max_tokens, 100);
+    }
+
+    #[test]
+    fn a_script_with_another_model_setting_is_refused_before_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let task = dir.path().join("t.yaml");
+        std::fs::write(
+            &task,
+            "wf: 1\nname: t\nmodel: { provider: anthropic, name: m }\nprompt: hi\n",
+        )
+        .unwrap();
+        let mut loaded = crate::spec::load(&task).unwrap();
+        let request = Request {
+            spec: task.clone(),
+            cache: true,
+            script: Some(dir.path().join("missing.yaml")),
+            ..Request::default()
+        };
+        let err = with_script(&mut loaded, request.script.as_deref().unwrap(), &request)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--cache makes no sense"), "{err}");
+        let request = Request {
+            cache: false,
+            ..request
+        };
+        let err = with_script(&mut loaded, request.script.as_deref().unwrap(), &request)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.yaml: cannot read it"), "{err}");
+        // The task's model is untouched by a refusal.
+        assert_eq!(loaded.spec.model.provider, ProviderName::Anthropic);
+    }
+}

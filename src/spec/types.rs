@@ -1159,6 +1159,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_context_budget_is_a_number_or_a_template() {
+        let load = |budget: &str| {
+            let text = format!(
+                "wf: 1\nname: b\ninputs: {{ n: {{ type: integer, default: 9 }} }}\nmodel: {{ provider: openai, name: m }}\ncontext: {{ max_tokens: {budget} }}\nprompt: hi\n"
+            );
+            crate::spec::load_bytes(std::path::Path::new("b.yaml"), text.as_bytes())
+                .map(|l| l.spec.context.max_tokens)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(load("5000"), Ok(TokenBudget::Tokens(5000)));
+        assert_eq!(
+            load("\"{{ inputs.n }}\""),
+            Ok(TokenBudget::Template("{{ inputs.n }}".into()))
+        );
+        // Zero, text that is no template, and an undeclared input are refused
+        // when the file is loaded, each located.
+        for bad in ["0", "lots", "\"{{ inputs.m }}\""] {
+            let err = load(bad).unwrap_err();
+            assert!(err.contains("b.yaml:5:"), "{bad}: {err}");
+        }
+        // Left out, it is the default.
+        assert_eq!(
+            ContextSpec::default().max_tokens,
+            TokenBudget::Tokens(60_000)
+        );
+    }
+
+    #[test]
     fn durations_parse_and_print() {
         assert_eq!(Duration::parse("2m").unwrap().0.as_secs(), 120);
         assert_eq!(Duration::parse("500ms").unwrap().0.as_millis(), 500);
