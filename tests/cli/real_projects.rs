@@ -14,7 +14,11 @@
 //! are. The toolchain case runs twice, on a new workspace then on the
 //! reused one; each fixture prints one line of figures (wall time of the
 //! first and the later run, time in checks, time to the workspace) and a
-//! line per recipe, so the suite says what ran (`--nocapture`).
+//! line per recipe, so the suite says what ran (`--nocapture`). Before it,
+//! log and body-parser run a check that needs the registry (`cargo
+//! fetch` of a crate version not cached, `npm install`) with the network off: it must end as "cannot
+//! run" within seconds, no repair spent, and leave the toolchain state
+//! working for the case after it.
 //!
 //! `#[ignore]`d by default: the first fetch needs the registries. `.ci/run`
 //! runs them with `WF_TEST_REAL_PROJECTS=1 ... -- --ignored
@@ -261,6 +265,52 @@ checks:
         );
     }
 
+    /// A check that needs the registry, with the network off: it must
+    /// fail fast as "cannot run" (no repair round), and leave the
+    /// project's toolchain state working (the toolchain case runs after).
+    fn offline(&self, what: &str, command: &str) {
+        let p = self.project;
+        let task = self.file(
+            "offline.yaml",
+            &format!(
+                "wf: 1
+name: offline-{}
+model: {{ provider: anthropic, name: claude-sonnet-4-5 }}
+tools: [read_file]
+prompt: Change nothing.
+limits: {{ max_repairs: 2 }}
+checks:
+  - {{ name: registry, run: {command:?} }}
+",
+                p.name
+            ),
+        );
+        let turns = self.file(
+            "offline.turns.yaml",
+            "turns:\n  - text: Nothing to change.\n  - text: Still nothing.\n  - text: Nothing.\n",
+        );
+        let ran = self.run(&[&task, "--script", &turns, "--yes"]);
+        ran.expect(1, "checks_failed");
+        assert!(ran.output.contains("cannot run"), "{}", ran.output);
+        assert_eq!(
+            super::events(&ran.trace, "check_result").len(),
+            1,
+            "a repair round was spent:\n{}",
+            ran.output
+        );
+        println!(
+            "real-projects: {} {what} with the network off: cannot run, reported in {:.1} s (run {:.1} s)",
+            p.label(),
+            ran.check_ms() as f64 / 1000.0,
+            ran.wall.as_secs_f64(),
+        );
+        assert!(
+            ran.check_ms() < 10_000,
+            "{what} took {} ms to fail with the network off (the target is 2 s)",
+            ran.check_ms()
+        );
+    }
+
     /// A shipped recipe with scripted turns; the run must end `status`
     /// (`--yes`: an applied change lands in the repository).
     fn recipe_case(&self, recipe: &str, inputs: &[&str], turns: &str, status: &str) -> Ran {
@@ -287,6 +337,12 @@ checks:
 #[ignore = "fetches a real crate once: run with WF_TEST_REAL_PROJECTS=1 and --ignored (.ci/run does)"]
 fn log_toolchain_a_rust_crate_with_an_ignored_lockfile() {
     let p = Project::get("log");
+    // Its own TMPDIR: the toolchain case's first run gets a new slot.
+    // A crate version not in cargo's cache: the download needs crates.io.
+    Runner::new(&p).offline(
+        "fetching a new crate",
+        "cargo update --quiet -p serde_json --precise 1.0.100 && cargo fetch",
+    );
     Runner::new(&p).toolchain();
 }
 
@@ -382,6 +438,8 @@ fn click_shipped_recipes() {
 #[ignore = "fetches a real npm package and its devDependencies once: run with WF_TEST_REAL_PROJECTS=1 and --ignored (.ci/run does)"]
 fn body_parser_toolchain_a_node_package_with_its_node_modules() {
     let p = Project::get("body-parser");
+    // Its own TMPDIR: the toolchain case's first run gets a new slot.
+    Runner::new(&p).offline("`npm install`", "npm install --no-audit --no-fund");
     Runner::new(&p).toolchain();
 }
 
