@@ -5,7 +5,7 @@
 //!
 //! | fixture | toolchain case (the check is the project's own tests) | shipped recipes |
 //! |---|---|---|
-//! | log 0.4.22 | `cargo test`, Cargo.lock gitignored (as upstream) | fix-clippy, rename-symbol (`features=serde`), add-unit-tests |
+//! | log 0.4.22 | `cargo test`, Cargo.lock gitignored (as upstream); `!Cargo.lock` in `.ignore` brings it to the context and the workspace; `-i path=./src` | fix-clippy, rename-symbol (`features=serde`), add-unit-tests |
 //! | click 8.1.7 | pytest from a `.venv` with `pip install -e .` (src layout) | security-review (`languages=py`) |
 //! | body-parser 1.20.3 | `npm test` (mocha from `node_modules`) | add-node-tests, security-review |
 //!
@@ -344,6 +344,72 @@ fn log_toolchain_a_rust_crate_with_an_ignored_lockfile() {
         "cargo update --quiet -p serde_json --precise 1.0.100 && cargo fetch",
     );
     Runner::new(&p).toolchain();
+}
+
+/// One rule for what is in the workspace (issue 22, item 5): a lockfile
+/// the crate ignores, brought back by a `.ignore` negation, is in the
+/// context and in the workspace alike; a path input written `./src` is the
+/// same as `src`.
+#[test]
+#[ignore = "fetches a real crate once: run with WF_TEST_REAL_PROJECTS=1 and --ignored (.ci/run does)"]
+fn log_workspace_rules() {
+    let p = Project::get("log");
+    let r = Runner::new(&p);
+    let recipe = Runner::recipe("fix-clippy");
+    let out = Command::new(super::wf_bin())
+        .args(["plan", &recipe, "-i", "path=./src", "--json"])
+        .current_dir(&p.repo)
+        .env("TMPDIR", r.tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["steps"][0]["permissions"]["write"][0], "src/**/*.rs",
+        "{plan}"
+    );
+    println!(
+        "real-projects: {} fix-clippy with `-i path=./src` may write src/**/*.rs",
+        p.label()
+    );
+
+    std::fs::write(p.repo.join(".ignore"), "!Cargo.lock\n").unwrap();
+    let task = r.file(
+        "lockfile.yaml",
+        "wf: 1
+name: lockfile
+model: { provider: anthropic, name: claude-sonnet-4-5 }
+context: { include: [Cargo.lock] }
+tools: [read_file, list_files]
+prompt: Read the lockfile.
+limits: { max_repairs: 0 }
+checks:
+  - { name: lockfile, run: \"test -f Cargo.lock\" }
+",
+    );
+    let turns = r.file(
+        "lockfile.turns.yaml",
+        "turns:
+  - tool_calls:
+      - { name: read_file, input: { path: Cargo.lock } }
+  - text: Read it.
+",
+    );
+    let ran = r.run(&[&task, "--script", &turns, "--yes"]);
+    ran.expect(0, "succeeded");
+    let results = super::events(&ran.trace, "tool_result");
+    assert!(
+        results.iter().all(|t| t["is_error"] != true),
+        "read_file failed: {results:?}"
+    );
+    println!(
+        "real-projects: {} a lockfile brought back by `.ignore` is in the context and the workspace",
+        p.label()
+    );
 }
 
 #[test]
