@@ -8,7 +8,9 @@
 # group that matches nothing fails this script.
 #
 # Usage: .ci/ran-all.sh FILTER [WRAPPER...]   (WRAPPER: a command that runs
-# cargo, e.g. `python3 tests/support/no_userns.py`)
+# cargo, e.g. `python3 tests/support/no_userns.py`). RAN_ALL_TEST_ARGS: more
+# arguments for the test binary (e.g. `--test-threads=1 --show-output`; not
+# --nocapture, whose output splits the "test … ok" lines this reads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 filter=$1
@@ -21,7 +23,7 @@ if [ -z "$listed" ]; then
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$@" cargo test --locked --test lib "$filter" -- --ignored 2>&1 | tee "$log"
+"$@" cargo test --locked --test lib "$filter" -- --ignored ${RAN_ALL_TEST_ARGS:-} 2>&1 | tee "$log"
 passed=$(sed -n 's/^test \(.*\) \.\.\. ok$/\1/p' "$log" | sort)
 missing=$(comm -23 <(printf '%s\n' "$listed") <(printf '%s\n' "$passed"))
 if [ -n "$missing" ]; then

@@ -160,6 +160,7 @@ pub fn replay(
         sandbox,
         conversation,
         max_cost_usd: recorded_cap,
+        script,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -167,9 +168,14 @@ pub fn replay(
             "the trace has no run_started header".into(),
         ));
     };
-    let (loaded, given, mut resolver) =
+    let (mut loaded, given, mut resolver) =
         recorded_task(spec_path, inputs, model, sandbox.as_deref(), root, cwd)
             .map_err(ReplayError::Unusable)?;
+    // A run of `wf run --script`: the same model replacement; the answers
+    // are the recorded ones, so the turns file itself is not needed.
+    if let Some(script) = script {
+        crate::app::run::script_model(&mut loaded.spec.model, &script.path);
+    }
 
     // The starting state is materialized in its own directory, and the plan
     // (context included) is made against it, as the run's was.
@@ -189,6 +195,7 @@ pub fn replay(
     // the run's was; the replay then works in that same directory.
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)
         .map_err(crate::error::Error::from)?;
+    plan.script = script.as_deref().cloned();
     // The task file as it is now passes the same gate as a run's: its
     // commands run again.
     crate::app::trust::approve(&mut plan, root, spec_path, &loaded.source, trust)?;

@@ -289,6 +289,7 @@ pub fn resume(
         model,
         sandbox,
         max_cost_usd: recorded_cap,
+        script,
         ..
     }) = records.first().map(|r| &r.event)
     else {
@@ -309,12 +310,17 @@ pub fn resume(
         &cwd,
     )
     .map_err(Error::Failed)?;
+    let mut loaded = loaded;
+    if let Some(script) = script {
+        play_recorded_script(&mut loaded, script)?;
+    }
     // The plan is made against the recorded starting state (its context is
     // what the run saw), then pointed back at the user's tree for applying.
     let start = crate::workspace::Workspace::create_from(&root, &source)
         .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)?;
     plan.root = root.clone();
+    plan.script = script.as_deref().cloned();
     // The task file as it is now passes the same gate as a run's: a wider
     // sandbox than the default needs the user's approval.
     crate::app::trust::approve(&mut plan, &root, spec_path, &loaded.source, trust)?;
@@ -598,4 +604,28 @@ fn finish(
         status,
         reason,
     })
+}
+
+/// A run started with `wf run --script FILE` goes on playing that file
+/// (see [`crate::app::run`]): the task's model is replaced by it again, as
+/// long as the file is the one the run started with; a changed or missing
+/// file is refused (its turns would not follow the recorded ones).
+fn play_recorded_script(
+    loaded: &mut crate::spec::LoadedSpec,
+    script: &crate::plan::ScriptOverride,
+) -> Result<(), Error> {
+    let bytes = std::fs::read(&script.path).map_err(|e| {
+        Error::Failed(format!(
+            "the run was started with --script {}, which cannot be read now: {e}",
+            script.path
+        ))
+    })?;
+    if crate::hash::sha256_hex(&bytes) != script.sha256 {
+        return Err(Error::Failed(format!(
+            "the run was started with --script {}, which changed since; its turns would not follow the recorded ones",
+            script.path
+        )));
+    }
+    crate::app::run::script_model(&mut loaded.spec.model, &script.path);
+    Ok(())
 }

@@ -33,6 +33,9 @@ pub struct Request {
     /// `--trust-sandbox`, and whether the user can be asked: how a sandbox
     /// wider than the default is approved (see [`crate::app::trust`]).
     pub trust: crate::app::trust::Asked,
+    /// `--script FILE`: the task file's model replaced by the script
+    /// provider playing this file's turns (see [`with_script`]).
+    pub script: Option<PathBuf>,
 }
 
 /// A run ready to start.
@@ -66,12 +69,26 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     if let Some(mode) = request.sandbox {
         loaded.spec.sandbox.mode = mode;
     }
+    let script = match &request.script {
+        Some(file) => Some(with_script(&mut loaded, file, request)?),
+        None => None,
+    };
     require_sandbox(&loaded.spec.sandbox)?;
     let given = parse_inputs(&request.inputs)?;
     let root = crate::app::git_root()?;
     let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
         .map_err(PlanError::Recipe)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
+    if let Some(script) = script {
+        if crate::plan::models(&plan).is_empty() {
+            return Err(Error::Usage(format!(
+                "--script {}: {} asks no model (it has only command steps), so there are no turns to play",
+                request.script.as_deref().unwrap_or(Path::new("")).display(),
+                request.spec.display()
+            )));
+        }
+        plan.script = Some(script);
+    }
     if let Some(cap) = request.max_cost_usd {
         plan.cap_cost(cap);
     }
@@ -143,6 +160,68 @@ impl Prepared {
         };
         crate::engine::run(&self.plan, provider, pricing, options, reporter)
     }
+}
+
+/// `wf run --script FILE`: runs the task file as it is, shipped recipes
+/// included, with its model replaced by the script provider playing the
+/// turns of `file` (a path from the current directory, in the format of a
+/// `model.script` file) — so a recipe can be tried offline, in CI or on a
+/// real project without copying it to change its `model:`. Everything
+/// else (context, tools, permissions, sandbox, checks, checkpoints) is the
+/// task's own. The trace records it in `run_started.script` (the file's
+/// absolute path, its SHA-256 and the model it replaced), the run's model
+/// is `script`, and `wf resume` plays the same file on, refusing one that
+/// changed since.
+///
+/// Refused (exit 2, nothing runs) where it makes no sense: with
+/// `--provider`, `--model` or `--cache` (the turns are the model's
+/// answers), for a file that cannot be read as turns, and for a task that
+/// asks no model (only command steps).
+fn with_script(
+    loaded: &mut crate::spec::LoadedSpec,
+    file: &Path,
+    request: &Request,
+) -> Result<crate::plan::ScriptOverride, Error> {
+    for (given, flag) in [
+        (request.provider.is_some(), "--provider"),
+        (request.model.is_some(), "--model"),
+        (request.cache, "--cache"),
+    ] {
+        if given {
+            return Err(Error::Usage(format!(
+                "--script gives the model's answers, so {flag} makes no sense with it; drop one of them"
+            )));
+        }
+    }
+    let shown = file.display();
+    let path =
+        std::path::absolute(file).map_err(|e| Error::Usage(format!("--script {shown}: {e}")))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::Usage(format!("--script {shown}: cannot read it: {e}")))?;
+    // Read as turns now, so a bad file is a located error before anything runs.
+    crate::provider::script::ScriptProvider::load(&path).map_err(Error::Usage)?;
+    let model = &mut loaded.spec.model;
+    let replaced = match &model.name {
+        Some(name) => format!("{}/{name}", model.provider.as_str()),
+        None => model.provider.as_str().to_string(),
+    };
+    script_model(model, &path.display().to_string());
+    Ok(crate::plan::ScriptOverride {
+        path: path.display().to_string(),
+        sha256: crate::hash::sha256_hex(&bytes),
+        replaced,
+    })
+}
+
+/// `model` replaced by the script provider playing `path` (absolute), as
+/// `--script` does; replay and resume of such a run do it again from
+/// `run_started.script`.
+pub fn script_model(model: &mut crate::spec::ModelSpec, path: &str) {
+    model.provider = ProviderName::Script;
+    model.name = None;
+    model.script = Some(path.to_string());
+    model.cache = false;
+    model.fallback.clear();
 }
 
 /// Fails closed: with `sandbox: auto`, a machine that cannot confine
@@ -396,4 +475,60 @@ fn found(program: &str, path: &std::ffi::OsStr) -> bool {
         std::fs::metadata(dir.join(program))
             .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_replaces_the_whole_model_of_the_task() {
+        let mut model: crate::spec::ModelSpec = serde_json::from_value(serde_json::json!({
+            "provider": "anthropic",
+            "name": "claude-sonnet-4-5",
+            "cache": true,
+            "fallback": ["claude-haiku-4-5"],
+            "max_tokens": 100
+        }))
+        .unwrap();
+        script_model(&mut model, "/tmp/turns.yaml");
+        assert_eq!(model.provider, ProviderName::Script);
+        assert_eq!(model.name, None);
+        assert_eq!(model.script.as_deref(), Some("/tmp/turns.yaml"));
+        // Nothing of the replaced provider stays in force.
+        assert!(!model.cache && model.fallback.is_empty());
+        assert_eq!(model.max_tokens, 100);
+    }
+
+    #[test]
+    fn a_script_with_another_model_setting_is_refused_before_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let task = dir.path().join("t.yaml");
+        std::fs::write(
+            &task,
+            "wf: 1\nname: t\nmodel: { provider: anthropic, name: m }\nprompt: hi\n",
+        )
+        .unwrap();
+        let mut loaded = crate::spec::load(&task).unwrap();
+        let request = Request {
+            spec: task.clone(),
+            cache: true,
+            script: Some(dir.path().join("missing.yaml")),
+            ..Request::default()
+        };
+        let err = with_script(&mut loaded, request.script.as_deref().unwrap(), &request)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--cache makes no sense"), "{err}");
+        let request = Request {
+            cache: false,
+            ..request
+        };
+        let err = with_script(&mut loaded, request.script.as_deref().unwrap(), &request)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.yaml: cannot read it"), "{err}");
+        // The task's model is untouched by a refusal.
+        assert_eq!(loaded.spec.model.provider, ProviderName::Anthropic);
+    }
 }

@@ -77,6 +77,11 @@ pub enum Command {
         /// Use this model instead of the task file's.
         #[arg(long)]
         model: Option<String>,
+        /// Play the model's turns from this file (the script provider's
+        /// format) instead of the task file's model; no copy of the task
+        /// needed. Recorded in the trace.
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
         /// Serve model requests already answered from the local response cache.
         #[arg(long)]
         cache: bool,

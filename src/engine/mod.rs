@@ -566,6 +566,7 @@ impl Executor<'_> {
                 .then_some(self.conversation),
             max_cost_usd: plan.cost_cap,
             sandbox_approval: plan.sandbox_approval.clone().map(Box::new),
+            script: plan.script.clone().map(Box::new),
             at: crate::sys::clock::now_rfc3339(),
         })?;
         for pin in &plan.recipes {

@@ -89,6 +89,11 @@ pub struct Plan {
     /// [`crate::app::trust`]); recorded in `run_started`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox_approval: Option<widening::Approval>,
+    /// `wf run --script FILE`: the script that replaced the task file's
+    /// model (set by [`crate::app::run`], recorded in `run_started`); not
+    /// part of the fingerprint (the task is the same task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<ScriptOverride>,
     /// The confinement level this machine gives (`full` or `landlock`),
     /// for `wf plan` to show; set by `wf plan`, never recorded (the run's
     /// own level is in its `sandbox_ready` event).
@@ -111,6 +116,19 @@ pub struct Plan {
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
+}
+
+/// `wf run --script FILE`: the model of the task file was replaced by the
+/// script provider playing this file's turns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ScriptOverride {
+    /// The turns file, as an absolute path.
+    pub path: String,
+    /// SHA-256 of its content when the run started (a resume plays it only
+    /// while it is unchanged).
+    pub sha256: String,
+    /// The task file's model it replaced, `provider` or `provider/model`.
+    pub replaced: String,
 }
 
 /// The allowlisted tools of one MCP server as it listed them.
@@ -702,6 +720,27 @@ impl Render<'_> {
         Ok(permissions)
     }
 
+    /// A token budget: as written, or its template rendered, which must
+    /// give a whole number, 1 or more.
+    fn budget(&self, field: &str, budget: &crate::spec::TokenBudget) -> Result<u64, PlanError> {
+        match budget {
+            crate::spec::TokenBudget::Tokens(n) => Ok(*n),
+            crate::spec::TokenBudget::Template(t) => {
+                let text = self.text(field.to_string(), t)?;
+                text.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| PlanError::Template {
+                        field: field.to_string(),
+                        message: format!(
+                            "`{t}` gives `{text}`, not a token budget (a whole number, 1 or more)"
+                        ),
+                    })
+            }
+        }
+    }
+
     /// `env` with its text values rendered.
     fn env(&self, prefix: &str, env: &Env) -> Result<Env, PlanError> {
         env.iter()
@@ -734,8 +773,9 @@ impl Render<'_> {
     ) -> Result<(Context, Vec<String>), PlanError> {
         let include = self.globs(&format!("{prefix}context.include"), &ctx.include)?;
         let exclude = self.globs(&format!("{prefix}context.exclude"), &ctx.exclude)?;
-        let context = context::resolve(self.root, &include, &exclude, read, ctx.max_tokens)
-            .map_err(|e| match e {
+        let max_tokens = self.budget(&format!("{prefix}context.max_tokens"), &ctx.max_tokens)?;
+        let context = context::resolve(self.root, &include, &exclude, read, max_tokens).map_err(
+            |e| match e {
                 ContextError::Missing(list) => PlanError::Missing(
                     list.into_iter()
                         .map(|m| Missing {
@@ -745,7 +785,8 @@ impl Render<'_> {
                         .collect(),
                 ),
                 e => PlanError::Context(e),
-            })?;
+            },
+        )?;
         Ok((context, include))
     }
 }
@@ -841,6 +882,7 @@ fn build_here(
         cost_cap: None,
         sandbox: spec.sandbox.clone(),
         sandbox_approval: None,
+        script: None,
         machine_level: None,
         recipes: Vec::new(),
         notes,

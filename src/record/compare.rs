@@ -646,6 +646,7 @@ mod tests {
             sandbox: None,
             conversation: None,
             max_cost_usd: None,
+            script: None,
             sandbox_approval: None,
             at: at.into(),
         }

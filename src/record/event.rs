@@ -273,6 +273,10 @@ pub enum Event {
         /// wf before approvals were asked for.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sandbox_approval: Option<Box<crate::plan::widening::Approval>>,
+        /// `wf run --script FILE`: the turns file that replaced the task
+        /// file's model (absent otherwise, and in traces of wf before it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        script: Option<Box<crate::plan::ScriptOverride>>,
         /// Wall-clock start (RFC 3339).
         at: String,
     },

@@ -315,6 +315,7 @@ mod tests {
             sandbox: None,
             conversation: None,
             max_cost_usd: None,
+            script: None,
             sandbox_approval: None,
             at: "2025-01-01T00:00:00Z".into(),
         }

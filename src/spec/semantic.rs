@@ -170,6 +170,9 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     for (i, g) in spec.context.exclude.iter().enumerate() {
         templated.push((format!("/context/exclude/{i}"), g));
     }
+    if let crate::spec::TokenBudget::Template(t) = &spec.context.max_tokens {
+        templated.push(("/context/max_tokens".into(), t));
+    }
     for (name, list) in [
         ("read", &spec.permissions.read),
         ("write", &spec.permissions.write),

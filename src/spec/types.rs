@@ -449,14 +449,26 @@ pub struct ContextSpec {
     /// Globs of files to leave out. Templated.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Token budget for the context files (estimated as bytes / 4).
+    /// Token budget for the context files (estimated as bytes / 4): a
+    /// number, or a template of the inputs that renders to one.
     #[serde(default = "default_context_tokens")]
-    #[schemars(range(min = 1))]
-    pub max_tokens: u64,
+    pub max_tokens: TokenBudget,
 }
 
-fn default_context_tokens() -> u64 {
-    60_000
+fn default_context_tokens() -> TokenBudget {
+    TokenBudget::Tokens(60_000)
+}
+
+/// A token budget as a task file writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TokenBudget {
+    /// A number of tokens, 1 or more.
+    Tokens(#[schemars(range(min = 1))] u64),
+    /// A template of the inputs (`"{{ inputs.budget }}"`), rendered when
+    /// the run is planned; it must give a whole number, 1 or more — so a
+    /// recipe can take its budget as an input.
+    Template(#[schemars(regex(pattern = r"\{\{|\{%"))] String),
 }
 
 // Written out so that leaving `context:` out means the same as `context: {}`.
@@ -1145,6 +1157,34 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_context_budget_is_a_number_or_a_template() {
+        let load = |budget: &str| {
+            let text = format!(
+                "wf: 1\nname: b\ninputs: {{ n: {{ type: integer, default: 9 }} }}\nmodel: {{ provider: openai, name: m }}\ncontext: {{ max_tokens: {budget} }}\nprompt: hi\n"
+            );
+            crate::spec::load_bytes(std::path::Path::new("b.yaml"), text.as_bytes())
+                .map(|l| l.spec.context.max_tokens)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(load("5000"), Ok(TokenBudget::Tokens(5000)));
+        assert_eq!(
+            load("\"{{ inputs.n }}\""),
+            Ok(TokenBudget::Template("{{ inputs.n }}".into()))
+        );
+        // Zero, text that is no template, and an undeclared input are refused
+        // when the file is loaded, each located.
+        for bad in ["0", "lots", "\"{{ inputs.m }}\""] {
+            let err = load(bad).unwrap_err();
+            assert!(err.contains("b.yaml:5:"), "{bad}: {err}");
+        }
+        // Left out, it is the default.
+        assert_eq!(
+            ContextSpec::default().max_tokens,
+            TokenBudget::Tokens(60_000)
+        );
+    }
 
     #[test]
     fn durations_parse_and_print() {

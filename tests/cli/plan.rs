@@ -574,3 +574,65 @@ fn constraints_from_reads_the_repositorys_rules_into_the_plan_and_fingerprint() 
         r.stderr
     );
 }
+
+/// `context.max_tokens` as a template of the inputs: a recipe's budget is
+/// an input; what it renders to must be a budget.
+#[test]
+fn the_context_budget_can_be_an_input() {
+    let repo = Repo::new();
+    repo.file("src/big.py", &"x = 1\n".repeat(400)).file(
+        "t.yaml",
+        "wf: 1
+name: budgeted
+inputs:
+  budget: { type: integer, default: 100 }
+model: { provider: openai, name: gpt-4o }
+context:
+  include: [\"src/**/*.py\"]
+  max_tokens: \"{{ inputs.budget }}\"
+prompt: Read it.
+",
+    );
+    let r = repo.wf(&["plan", "t.yaml"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("over its budget of 100 (context.max_tokens)"),
+        "{}",
+        r.stderr
+    );
+    let r = repo.wf(&["plan", "t.yaml", "-i", "budget=5000"]);
+    r.code(0);
+    assert!(r.stdout.contains("tokens of 5000"), "{}", r.stdout);
+    let r = repo.wf(&["plan", "t.yaml", "-i", "budget=0"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("context.max_tokens")
+            && r.stderr.contains("gives `0`, not a token budget"),
+        "{}",
+        r.stderr
+    );
+
+    // An undeclared input in it is located like any template's.
+    repo.file(
+        "u.yaml",
+        &repo
+            .read("t.yaml")
+            .replace("inputs.budget }}\"", "inputs.bugdet }}\""),
+    );
+    let r = repo.wf(&["validate", "u.yaml"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("u.yaml:8:") && r.stderr.contains("inputs.bugdet"),
+        "{}",
+        r.stderr
+    );
+    // A string that is no template is refused by the schema.
+    repo.file(
+        "s.yaml",
+        &repo
+            .read("t.yaml")
+            .replace("\"{{ inputs.budget }}\"", "lots"),
+    );
+    repo.wf(&["validate", "s.yaml"]).code(2);
+}

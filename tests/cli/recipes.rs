@@ -167,3 +167,61 @@ fn every_example_runs_offline_with_its_pins() {
     assert!(ran >= 3, "expected demo, steps and uses; ran {ran}");
     assert_eq!(repo.status(), "", "a dry run changed the tree");
 }
+
+/// Issue 22: `security-review` on a JavaScript repository got no code in
+/// its context, and one Python package exceeded its fixed budget.
+#[test]
+fn security_review_reads_the_languages_asked_for_within_the_budget_asked_for() {
+    let recipe = format!(
+        "{}/workflows/security-review.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let repo = Repo::new();
+    repo.file("index.js", "module.exports = require('./lib/read')\n")
+        .file("lib/read.js", "exports.read = (s) => eval(s)\n")
+        .file(
+            "types/index.d.ts",
+            "export declare function read(s: string): unknown\n",
+        )
+        .file("tools/gen.py", "import os\nos.system(input())\n")
+        .file("test/read.test.js", "it('reads', () => {})\n")
+        .file("dist/read.min.js", "exports.read=s=>eval(s)\n")
+        .file(".gitignore", "node_modules/\n")
+        .file("node_modules/dep/index.js", "module.exports = 1\n")
+        .commit();
+    let r = repo.wf(&["plan", &recipe]);
+    r.code(0);
+    let context: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("context:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        context,
+        [
+            "index.js",
+            "lib/read.js",
+            "tools/gen.py",
+            "types/index.d.ts"
+        ],
+        "{}",
+        r.stdout
+    );
+
+    let r = repo.wf(&["plan", &recipe, "-i", "languages=js, py", "-i", "path=lib"]);
+    r.code(0);
+    assert!(r.stdout.contains("context: 1 files"), "{}", r.stdout);
+    assert!(r.stdout.contains("lib/read.js"), "{}", r.stdout);
+
+    let r = repo.wf(&["plan", &recipe, "-i", "budget=10"]);
+    r.code(2);
+    assert!(
+        r.stderr
+            .contains("over its budget of 10 (context.max_tokens)"),
+        "{}",
+        r.stderr
+    );
+}
