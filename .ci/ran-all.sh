@@ -30,4 +30,5 @@ if [ -n "$missing" ]; then
   printf 'ran-all: these tests of `%s` did not run and pass:\n%s\n' "$filter" "$missing" >&2
   exit 1
 fi
+printf "ran-all: ran %s\n" $listed
 echo "ran-all: all $(printf '%s\n' "$listed" | wc -l) tests of \`$filter\` ran and passed"
