@@ -207,10 +207,7 @@ pub fn replay(
     let _ = std::fs::remove_dir_all(&scratch);
     let mut provider = RecordedProvider::from_records(&records);
     let options = RunOptions {
-        yes: false,
         dry_run: *dry_run,
-        interactive: false,
-        color: false,
         commit: false,
     };
     let setup = ReplaySetup {
@@ -241,6 +238,7 @@ pub fn replay(
         }),
         options,
         &mut Silent,
+        &mut crate::engine::checkpoint::Nobody,
         Mode::Replay(Box::new(setup)),
     );
     let replayed = crate::record::trace::read(&scratch.join("trace.jsonl"));

@@ -127,11 +127,13 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
 }
 
 impl Prepared {
-    /// Runs the plan; every event goes to `reporter` as it is recorded.
+    /// Runs the plan; every event goes to `reporter` as it is recorded,
+    /// every checkpoint to `approver`.
     pub fn run(
         mut self,
         options: RunOptions,
         reporter: &mut dyn Reporter,
+        approver: &mut dyn crate::engine::Approver,
     ) -> Result<RunOutcome, Error> {
         let pricing = self.provider.pricing;
         let live = self.provider.provider.as_mut();
@@ -146,7 +148,7 @@ impl Prepared {
         } else {
             live
         };
-        crate::engine::run(&self.plan, provider, pricing, options, reporter)
+        crate::engine::run(&self.plan, provider, pricing, options, reporter, approver)
     }
 }
 

@@ -10,7 +10,7 @@ mod batch;
 mod clear;
 mod reread;
 
-use super::prompt::{Conversation, indent, response_text, user_text};
+use super::prompt::{Conversation, response_text, user_text};
 use super::*;
 use crate::plan::AgentStep;
 use crate::provider::StopReason;
@@ -402,16 +402,10 @@ impl Executor<'_> {
         response: &ModelResponse,
     ) -> Result<Next, String> {
         let text = response_text(response);
-        let summary = format!(
-            "\nThe model's plan:\n\n{}\n\n",
-            indent(&crate::report::text::escape_controls(&text))
-        );
         if let Some(end) = self.checkpoint(
             CheckpointName::Plan,
             None,
-            "Approve this plan?",
-            &summary,
-            None,
+            super::checkpoint::Subject::Plan(&text),
         )? {
             return Ok(Next::Stop(end));
         }

@@ -33,7 +33,18 @@
 //!   rounds. No step runs from a copy of the plan;
 //! - `prompt`: the instructions and first message of an agent step and the
 //!   conversation; `limits`: the run's and the running steps' limits;
-//!   `checks` and `checkpoint`: running a check, asking a person.
+//!   `checks`: running a check; `checkpoint`: a checkpoint as data and
+//!   the [`Approver`] that decides it.
+//!
+//! # No terminal
+//!
+//! The engine renders nothing and reads nothing from a person: events go
+//! to the [`Reporter`], checkpoints to the [`Approver`] (both passed in),
+//! each checkpoint as data (the model's plan, or a change: patch, per-file
+//! stat, paths). Showing a diff, its call-outs and colors, and reading an
+//! answer are the front end's ([`crate::app::approver`]); a test drives the
+//! engine in-process with a recording reporter and approver
+//! (`tests/engine/`).
 //!
 //! # Interruptions
 //!
@@ -80,7 +91,8 @@ use crate::record::event::{
 use crate::record::recorder::Recorder;
 use crate::record::store::{RunDir, Store};
 use crate::workspace::{self, Workspace};
-use checkpoint::{Approver, Decision};
+pub use checkpoint::Approver;
+use checkpoint::{Change, Checkpoint, Decision, Subject};
 use std::time::{Duration, Instant};
 
 /// Default `limits.timeout`.
@@ -88,17 +100,12 @@ pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 pub use crate::record::recorder::Reporter;
 
-/// How a run is driven.
-#[derive(Debug, Clone, Copy)]
+/// How a run is driven. Who approves its checkpoints, and how a change
+/// is shown, is the [`Approver`]'s.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
-    /// Approve checkpoints (`--yes`).
-    pub yes: bool,
     /// Run everything, show the diff, never apply (`--dry-run`).
     pub dry_run: bool,
-    /// A person can be asked (stdin and stderr are terminals).
-    pub interactive: bool,
-    /// Color the diff.
-    pub color: bool,
     /// Commit the applied change, with trailers naming the run (`--commit`).
     pub commit: bool,
 }
@@ -166,15 +173,25 @@ pub struct RunOutcome {
 /// when unknown.
 pub type Pricing = Box<dyn Fn(&crate::spec::ModelSpec, &Usage) -> Option<f64>>;
 
-/// Runs `plan` with `provider`.
+/// Runs `plan` with `provider`: every event goes to `reporter` as it is
+/// recorded, every checkpoint to `approver`.
 pub fn run(
     plan: &Plan,
     provider: &mut dyn Provider,
     pricing: Pricing,
     options: RunOptions,
     reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
 ) -> Result<RunOutcome, crate::error::Error> {
-    run_with(plan, provider, pricing, options, reporter, Mode::Live)
+    run_with(
+        plan,
+        provider,
+        pricing,
+        options,
+        reporter,
+        approver,
+        Mode::Live,
+    )
 }
 
 /// Runs `plan` live or as a replay.
@@ -184,6 +201,7 @@ pub fn run_with(
     pricing: Pricing,
     options: RunOptions,
     reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
     mode: Mode,
 ) -> Result<RunOutcome, crate::error::Error> {
     let dir = match &mode {
@@ -238,6 +256,7 @@ pub fn run_with(
         conversation,
         dir: dir.clone(),
         recorder,
+        approver,
         sandbox: None,
         mcp: None,
         step_network: None,
@@ -314,6 +333,8 @@ struct Executor<'a> {
     /// The one writer of the trace (and, through it, of what the reporter
     /// shows).
     recorder: Recorder<'a>,
+    /// Decides the run's checkpoints (see [`checkpoint`]).
+    approver: &'a mut dyn Approver,
     /// How every command of the run is confined (`None`: `sandbox: off`,
     /// or not set up yet).
     sandbox: Option<crate::sandbox::Sandboxed>,
@@ -763,31 +784,20 @@ impl Executor<'_> {
         Ok(out)
     }
 
-    /// Asks at a checkpoint. `None` means approved: go on.
+    /// Asks the approver at a checkpoint. A checkpoint that approves a
+    /// change records, with an approval, the SHA-256 of that exact diff,
+    /// and a recorded approval (a resumed run, `wf approve`) must be for
+    /// that diff, else the resume stops. `None` means approved: go on.
     fn checkpoint(
         &mut self,
         name: CheckpointName,
         step: Option<&str>,
-        question: &str,
-        summary: &str,
-        full: Option<&str>,
+        subject: Subject<'_>,
     ) -> Result<Option<End>, String> {
-        self.checkpoint_diff(name, step, question, summary, full, None)
-    }
-
-    /// Asks at a checkpoint that approves a change, `patch`: an approval
-    /// records the SHA-256 of that exact diff, and a recorded approval (a
-    /// resumed run, `wf approve`) must be for that diff, else the resume
-    /// stops. `None` means approved: go on.
-    fn checkpoint_diff(
-        &mut self,
-        name: CheckpointName,
-        step: Option<&str>,
-        question: &str,
-        summary: &str,
-        full: Option<&str>,
-        patch: Option<&str>,
-    ) -> Result<Option<End>, String> {
+        let patch = match subject {
+            Subject::Plan(_) => None,
+            Subject::Step(change) | Subject::Apply { change, .. } => Some(change.patch.as_str()),
+        };
         let shown = patch.map(workspace::diff_hash);
         self.emit(Event::Checkpoint {
             name,
@@ -801,10 +811,6 @@ impl Executor<'_> {
             diff_sha256: None,
         })?;
         self.recorder.pause_display();
-        let approver = Approver {
-            yes: self.options.yes,
-            interactive: self.options.interactive,
-        };
         let catching_up = self.recorder.catching_up();
         let decision = match &mut self.mode {
             Mode::Replay(setup) if !setup.decisions.is_empty() => setup.decisions.remove(0),
@@ -829,9 +835,12 @@ impl Executor<'_> {
                 }
                 decision
             }
-            Mode::Live | Mode::Resume(..) => {
-                approver.decide(&self.plan.root, question, summary, full)
-            }
+            Mode::Live | Mode::Resume(..) => self.approver.decide(&Checkpoint {
+                name,
+                step,
+                root: &self.plan.root,
+                subject,
+            }),
         };
         let (state, by, via) = match &decision {
             Decision::Approved { by, via } => (
@@ -846,11 +855,6 @@ impl Executor<'_> {
             ),
             Decision::Paused => (CheckpointState::Paused, None, None),
         };
-        // Nobody was asked: what waits for approval is shown all the same
-        // (the plan, the change), for whoever decides it later.
-        if decision == Decision::Paused && !self.options.interactive && !catching_up {
-            self.recorder.say(summary);
-        }
         // Paused by a signal at the prompt: the run ends as any pause does.
         if decision == Decision::Paused && crate::sys::signals::interrupted() {
             self.settled = true;
@@ -923,43 +927,18 @@ impl Executor<'_> {
         if let Some(end) = self.refuse_outside(ws, &files)? {
             return Ok(end);
         }
-        let color = self.options.color;
-        let stat = crate::report::diff::stat(&patch);
-        // Changes a reviewer must not miss: attributes, ignore rules,
-        // submodules, CI, executable bits, links.
-        let callouts = crate::report::review::callout_block(&patch);
+        let change = Change::new(patch, files.clone());
         if self.options.dry_run {
             self.recorder.pause_display();
-            self.recorder.say(&format!(
-                "{callouts}\n{stat}\n{}",
-                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
-            ));
-            self.recorder.say(&format!(
-                "Dry run: the change was not applied. The whole patch is in {}\n",
-                crate::report::text::escape_line(&self.dir.diff().to_string_lossy())
-            ));
+            self.approver.dry_run(&change, &self.dir.diff());
             return Ok((RunStatus::DryRun, None));
         }
         if self.plan.checkpoints.apply {
-            let unconfined = if self.plan.sandbox.mode == crate::spec::SandboxMode::Off {
-                "\nWARNING: the sandbox was OFF: this run's checks, command steps and shell \
-                 calls ran unconfined, as you, and could have changed anything you can.\n"
-            } else {
-                ""
+            let subject = Subject::Apply {
+                change: &change,
+                unconfined: self.plan.sandbox.mode == crate::spec::SandboxMode::Off,
             };
-            let summary = format!(
-                "{unconfined}{callouts}\nThe run's change:\n{stat}\n{}\n",
-                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
-            );
-            let full = crate::report::diff::patch(&patch, None, color);
-            if let Some(end) = self.checkpoint_diff(
-                CheckpointName::Apply,
-                None,
-                "Apply this change to your tree?",
-                &summary,
-                Some(&full),
-                Some(&patch),
-            )? {
+            if let Some(end) = self.checkpoint(CheckpointName::Apply, None, subject)? {
                 return Ok(end);
             }
         }

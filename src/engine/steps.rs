@@ -357,26 +357,11 @@ impl Executor<'_> {
                 return Ok(Some(end));
             }
         }
-        let color = self.options.color;
-        let changes = if patch.is_empty() {
-            "  (no changes yet)\n".to_string()
-        } else {
-            format!(
-                "{}{}\n{}",
-                crate::report::review::callout_block(&patch),
-                crate::report::diff::stat(&patch),
-                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
-            )
-        };
-        let summary = format!("\nThe changes so far, after step `{id}`:\n{changes}\n");
-        let full = crate::report::diff::patch(&patch, None, color);
-        self.checkpoint_diff(
+        let change = super::checkpoint::Change::new(patch, files);
+        self.checkpoint(
             CheckpointName::Step,
             Some(id),
-            &format!("Approve the changes of step `{id}` and go on?"),
-            &summary,
-            Some(&full),
-            Some(&patch),
+            super::checkpoint::Subject::Step(&change),
         )
     }
 }
