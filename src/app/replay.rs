@@ -209,6 +209,7 @@ pub fn replay(
     let options = RunOptions {
         dry_run: *dry_run,
         commit: false,
+        sandbox_helper: None,
     };
     let setup = ReplaySetup {
         workspace: Some(start),

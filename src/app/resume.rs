@@ -340,6 +340,7 @@ pub fn resume(
         commit: records
             .iter()
             .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. })),
+        sandbox_helper: None,
     };
     started(&Resuming {
         run_id: dir.id.clone(),

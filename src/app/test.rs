@@ -276,6 +276,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
     let options = RunOptions {
         dry_run: false,
         commit: false,
+        sandbox_helper: None,
     };
     let mut approver = crate::app::approver::Terminal {
         yes: true,

@@ -596,7 +596,11 @@ fn run_workflow(
         Box::new(crate::report::progress::Plain::new(quiet))
     };
     let outcome = prepared.run(
-        RunOptions { dry_run, commit },
+        RunOptions {
+            dry_run,
+            commit,
+            sandbox_helper: None,
+        },
         reporter.as_mut(),
         &mut approver(yes),
     )?;

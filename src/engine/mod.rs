@@ -102,12 +102,16 @@ pub use crate::record::recorder::Reporter;
 
 /// How a run is driven. Who approves its checkpoints, and how a change
 /// is shown, is the [`Approver`]'s.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Run everything, show the diff, never apply (`--dry-run`).
     pub dry_run: bool,
     /// Commit the applied change, with trailers naming the run (`--commit`).
     pub commit: bool,
+    /// The `wf` binary that confines each command the run starts (`wf
+    /// __sandbox`); `None`: this process's own executable, which is `wf`.
+    /// A program that runs the engine in-process (a test) names one.
+    pub sandbox_helper: Option<std::path::PathBuf>,
 }
 
 /// Whether the run is live or re-executes a recorded one.
@@ -657,6 +661,13 @@ impl Executor<'_> {
             &ws.sandbox_write,
         )
         .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        let sandboxed = match &self.options.sandbox_helper {
+            Some(helper) => crate::sandbox::Sandboxed {
+                launcher: crate::sandbox::Launcher::with_exe(helper),
+                ..sandboxed
+            },
+            None => sandboxed,
+        };
         // A proxy for each list of hosts the task or a step has.
         let mut lists: Vec<Vec<String>> = Vec::new();
         network_lists(&self.plan.steps, &mut lists);

@@ -336,73 +336,6 @@ fn shell_runs_only_allowed_lines_without_a_shell() {
 }
 
 #[test]
-fn a_failing_check_is_repaired_in_the_next_round() {
-    let repo = repo();
-    task(
-        &repo,
-        "checks:\n  - { name: has-host, run: \"grep -q host config/app.toml || { echo 'no host key'; exit 4; }\" }\n",
-        "turns:
-  - tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
-  - text: Done.
-  - tool_calls:
-      - { name: edit_file, input: { path: config/app.toml, old: \"port\", new: \"host = \\\"a\\\"\\nport\" } }
-  - text: Fixed.
-",
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(0);
-    assert_eq!(repo.read("config/app.toml"), "host = \"a\"\nport = 8080\n");
-    let trace = repo.last_trace();
-    let checks = events(&trace, "check_result");
-    assert_eq!(checks.len(), 2);
-    assert_eq!(
-        (checks[0]["passed"].clone(), checks[0]["exit_code"].clone()),
-        (Value::Bool(false), Value::from(4))
-    );
-    assert_eq!(checks[1]["passed"], true);
-    assert_eq!(checks[1]["round"], 1);
-    assert_eq!(
-        events(&trace, "repair_requested")[0]["failed"],
-        serde_json::json!(["has-host"])
-    );
-    assert_eq!(repo.last_summary()["totals"]["repairs"], 1);
-}
-
-#[test]
-fn exhausted_repairs_fail_and_keep_the_diff_with_the_tree_untouched() {
-    let repo = repo();
-    task(
-        &repo,
-        "checks:\n  - { name: never, run: \"echo nope; exit 1\" }\nlimits: { max_repairs: 1 }\n",
-        "turns:
-  - tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: x } }
-  - text: Done.
-  - text: Still done.
-",
-    );
-    let before = repo.status();
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(1);
-    assert_eq!(repo.status(), before, "the tree changed");
-    assert!(!repo.exists("config/app.toml"));
-    let s = repo.last_summary();
-    assert_eq!(s["status"], "checks_failed");
-    assert!(
-        s["reason"]
-            .as_str()
-            .unwrap()
-            .contains("check `never` still fails after 1 repair round")
-    );
-    let patch = std::fs::read_to_string(repo.runs().pop().unwrap().join("diff.patch")).unwrap();
-    assert!(
-        patch.contains("+++ b/config/app.toml"),
-        "the diff is kept: {patch}"
-    );
-}
-
-#[test]
 fn without_a_terminal_or_yes_the_run_pauses_with_exit_3() {
     let repo = repo();
     task(&repo, "", WRITE_TOML);
@@ -498,26 +431,6 @@ fn apply_is_refused_when_the_user_changed_the_same_file() {
 }
 
 #[test]
-fn limits_end_the_run_with_a_status_that_names_them() {
-    let repo = repo();
-    task(
-        &repo,
-        "limits: { max_turns: 2 }\n",
-        "turns:
-  - tool_calls: [ { name: list_files, input: {} } ]
-  - tool_calls: [ { name: list_files, input: {} } ]
-  - tool_calls: [ { name: list_files, input: {} } ]
-",
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(1);
-    let s = repo.last_summary();
-    assert_eq!(s["status"], "turn_limit");
-    assert_eq!(s["totals"]["turns"], 2);
-    assert!(events(&repo.last_trace(), "limit_reached")[0]["limit"] == "max_turns");
-}
-
-#[test]
 fn a_script_out_of_turns_is_a_model_error() {
     let repo = repo();
     task(
@@ -533,44 +446,6 @@ fn a_script_out_of_turns_is_a_model_error() {
         "{}",
         r.stderr
     );
-}
-
-#[test]
-fn plan_checkpoint_blocks_edits_until_approved() {
-    let repo = repo();
-    task(
-        &repo,
-        "checkpoints: { plan: true }\n",
-        "turns:
-  - tool_calls:
-      - { name: write_file, input: { path: config/early.toml, content: x } }
-  - text: 'Plan: write config/app.toml.'
-  - tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: x } }
-  - text: Done.
-",
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(0);
-    let trace = repo.last_trace();
-    assert_eq!(events(&trace, "permission_denied")[0]["rule"], "phase");
-    let cps: Vec<(String, String)> = events(&trace, "checkpoint")
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().into(),
-                e["state"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        cps[..2],
-        [
-            ("plan".into(), "reached".into()),
-            ("plan".into(), "approved".into())
-        ]
-    );
-    assert!(repo.exists("config/app.toml") && !repo.exists("config/early.toml"));
 }
 
 #[test]
