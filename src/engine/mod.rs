@@ -51,8 +51,9 @@
 //! A signal (Ctrl-C, `SIGTERM`, `SIGHUP`; see [`crate::sys::signals`])
 //! kills every command the run started and sets a flag. The executor looks
 //! at the flag each time it is about to record an event (`emit`): set, the
-//! event is not recorded and the run unwinds, so nothing a killed command
-//! did (a failed check, a tool's output) is taken as its outcome. The run
+//! event is not recorded and the run unwinds with
+//! [`EngineError::Interrupted`], so nothing a killed command did (a failed
+//! check, a tool's output) is taken as its outcome. The run
 //! then records `run_interrupted` and `run_finished` with status
 //! `interrupted`, and its workspace is dropped (removed) on the way out.
 //! Only records of what already happened for good pass after the flag:
@@ -73,6 +74,7 @@ mod agent;
 mod boundary;
 pub mod checkpoint;
 pub mod checks;
+mod error;
 mod limits;
 mod prompt;
 mod steps;
@@ -93,6 +95,7 @@ use crate::record::store::{RunDir, Store};
 use crate::workspace::{self, Workspace};
 pub use checkpoint::Approver;
 use checkpoint::{Change, Checkpoint, Decision, Subject};
+pub use error::EngineError;
 use std::time::{Duration, Instant};
 
 /// Default `limits.timeout`.
@@ -285,11 +288,12 @@ pub fn run_with(
         known: None,
         mode,
         written_bytes: 0,
-        interrupted: false,
         settled: false,
     };
     let driven = exec.drive(provider);
-    let interrupted = exec.interrupted
+    // Interrupted: a signal stopped an event from being recorded, or an
+    // operation failed because the signal killed what it ran.
+    let interrupted = matches!(driven, Err(EngineError::Interrupted))
         || (driven.is_err() && crate::sys::signals::interrupted() && !exec.settled);
     let (status, reason) = match driven {
         // A resume interrupted while catching up has written nothing.
@@ -318,9 +322,9 @@ pub fn run_with(
         // A resume that could not catch up has written nothing: the run
         // stays as it was, resumable once the cause is fixed.
         Err(e) if exec.recorder.catching_up() => {
-            return Err(crate::error::Error::Failed(e));
+            return Err(crate::error::Error::Failed(e.to_string()));
         }
-        Err(e) => (RunStatus::Error, Some(e)),
+        Err(e) => (RunStatus::Error, Some(e.to_string())),
     };
     exec.finish(status, reason.clone())?;
     Ok(RunOutcome {
@@ -386,8 +390,6 @@ struct Executor<'a> {
     /// Bytes written by `write_file` and `edit_file` so far in the run
     /// (`limits.max_write_bytes`).
     written_bytes: u64,
-    /// A signal stopped the run: an event was not recorded because of it.
-    interrupted: bool,
     /// The run paused at a checkpoint when a signal came at its prompt:
     /// the rest (the diff) is recorded as for any pause.
     settled: bool,
@@ -429,42 +431,39 @@ impl ProviderObserver for Observer<'_, '_> {
 }
 
 impl Executor<'_> {
-    fn emit(&mut self, event: Event) -> Result<(), String> {
+    fn emit(&mut self, event: Event) -> Result<(), EngineError> {
         if crate::sys::signals::interrupted() && !self.settled && !done_for_good(&event) {
-            self.interrupted = true;
-            return Err("interrupted".into());
+            return Err(EngineError::Interrupted);
         }
         self.connections()?;
         if let Some(action) = boundary::action(&event) {
             self.actions.push(action);
         }
-        self.recorder.record(event).map_err(|e| e.to_string())
+        Ok(self.recorder.record(event)?)
     }
 
     /// The connections wf's proxies finished since the last event, as
     /// events, in the order they were accepted.
-    fn connections(&mut self) -> Result<(), String> {
+    fn connections(&mut self) -> Result<(), EngineError> {
         let mut done: Vec<crate::sandbox::proxy::Connection> =
             self.proxies.values().flat_map(|p| p.take_log()).collect();
         done.sort_by_key(|c| c.id);
         for c in done {
-            self.recorder
-                .record(Event::NetworkConnection {
-                    host: c.host,
-                    port: c.port,
-                    allowed: c.allowed,
-                    reason: c.reason,
-                    bytes_up: c.bytes_up,
-                    bytes_down: c.bytes_down,
-                })
-                .map_err(|e| e.to_string())?;
+            self.recorder.record(Event::NetworkConnection {
+                host: c.host,
+                port: c.port,
+                allowed: c.allowed,
+                reason: c.reason,
+                bytes_up: c.bytes_up,
+                bytes_down: c.bytes_down,
+            })?;
         }
         Ok(())
     }
 
     /// The workspace's state as a tree (see [`Executor::known`]): staged
     /// and written only when something ran since the last one.
-    fn snapshot(&mut self, ws: &Workspace) -> Result<String, String> {
+    fn snapshot(&mut self, ws: &Workspace) -> Result<String, EngineError> {
         if let Some((count, tree)) = &self.known
             && *count == self.actions.len()
         {
@@ -472,7 +471,7 @@ impl Executor<'_> {
         }
         let tree = ws
             .snapshot()
-            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+            .map_err(EngineError::workspace("cannot snapshot the workspace"))?;
         self.known = Some((self.actions.len(), tree.clone()));
         Ok(tree)
     }
@@ -490,7 +489,7 @@ impl Executor<'_> {
 
     /// The change so far (against the start) and the paths it touches; no
     /// git process at all when the workspace is known to be at its start.
-    fn change(&mut self, ws: &Workspace) -> Result<(String, Vec<String>), String> {
+    fn change(&mut self, ws: &Workspace) -> Result<(String, Vec<String>), EngineError> {
         let tree = self.snapshot(ws)?;
         if tree == ws.base_tree {
             return Ok((String::new(), Vec::new()));
@@ -501,18 +500,18 @@ impl Executor<'_> {
         let limit = self.plan.limits.max_diff_bytes;
         let sizes = ws
             .change_sizes()
-            .map_err(|e| format!("cannot measure the diff: {e}"))?;
+            .map_err(EngineError::workspace("cannot measure the diff"))?;
         let total: u64 = sizes.iter().map(|(_, bytes)| bytes).sum();
         if total > limit {
-            return Err(too_big(Some(total), limit, &sizes));
+            return Err(EngineError::Refused(too_big(Some(total), limit, &sizes)));
         }
         let patch = ws
             .staged_diff_within(limit)
-            .map_err(|e| format!("cannot compute the diff: {e}"))?
-            .ok_or_else(|| too_big(None, limit, &sizes))?;
+            .map_err(EngineError::workspace("cannot compute the diff"))?
+            .ok_or_else(|| EngineError::Refused(too_big(None, limit, &sizes)))?;
         let files = ws
             .changed_files()
-            .map_err(|e| format!("cannot list changed files: {e}"))?;
+            .map_err(EngineError::workspace("cannot list changed files"))?;
         // What the review lists and counts is read from the patch; it must
         // be every file git says changed, or nothing is shown or applied.
         let mut listed: Vec<String> = crate::patch::files(&patch)
@@ -527,10 +526,10 @@ impl Executor<'_> {
                 .chain(listed.iter().filter(|f| !files.contains(f)))
                 .map(|f| crate::report::text::escape_line(f).into_owned())
                 .collect();
-            return Err(format!(
+            return Err(EngineError::Refused(format!(
                 "refused: the patch and the workspace disagree on the changed files ({}); nothing was applied",
                 missing.join(", ")
-            ));
+            )));
         }
         Ok((patch, files))
     }
@@ -541,7 +540,7 @@ impl Executor<'_> {
 
     /// The whole run up to (not including) the final event. `Err` is a
     /// failure of wf itself (trace, workspace, git).
-    fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, String> {
+    fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, EngineError> {
         let head = crate::sys::git::head(&self.plan.root);
         let revision = head.as_ref().map(|(commit, _)| commit.as_str());
         self.started(revision)?;
@@ -560,7 +559,7 @@ impl Executor<'_> {
     }
 
     /// The run's first events: what runs, and the recipes it uses.
-    fn started(&mut self, revision: Option<&str>) -> Result<(), String> {
+    fn started(&mut self, revision: Option<&str>) -> Result<(), EngineError> {
         let plan = self.plan;
         let model = match &plan.model.name {
             Some(name) => format!("{}/{name}", plan.model.provider.as_str()),
@@ -606,7 +605,7 @@ impl Executor<'_> {
 
     /// The workspace the run works in: the replay's or resume's, else a
     /// new one from the user's tree, its starting state recorded.
-    fn workspace(&mut self, head: Option<&(String, String)>) -> Result<Workspace, String> {
+    fn workspace(&mut self, head: Option<&(String, String)>) -> Result<Workspace, EngineError> {
         let prebuilt = match &mut self.mode {
             Mode::Live => None,
             Mode::Replay(setup) => setup.workspace.take(),
@@ -618,14 +617,14 @@ impl Executor<'_> {
         // The starting state (base commit + uncommitted changes) is
         // recorded so the run can be replayed and resumed later.
         let mut ws = Workspace::create_current(&self.plan.root, head)
-            .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+            .map_err(EngineError::workspace("cannot prepare the workspace"))?;
         // The task's own build cache, kept only if this run's change is
         // applied (see `workspace`, "Build caches").
         ws.use_task_cache(&self.plan.spec_hash)
-            .map_err(|e| format!("cannot prepare the build cache: {e}"))?;
+            .map_err(EngineError::workspace("cannot prepare the build cache"))?;
         if let Some(patch) = &ws.start_patch {
             std::fs::write(self.dir.path.join("start.patch"), patch)
-                .map_err(|e| format!("cannot write start.patch: {e}"))?;
+                .map_err(EngineError::io("cannot write start.patch"))?;
         }
         Ok(ws)
     }
@@ -633,13 +632,13 @@ impl Executor<'_> {
     /// Sets up the confinement of every command the run starts, in `ws`,
     /// and records it. With `sandbox: off` there is none, and the record
     /// says so.
-    fn confine(&mut self, ws: &Workspace) -> Result<(), String> {
+    fn confine(&mut self, ws: &Workspace) -> Result<(), EngineError> {
         let setting = &self.plan.sandbox;
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         if setting.mode == crate::spec::SandboxMode::Off {
             self.sandbox = None;
             ws.mark_unconfined()
-                .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+                .map_err(EngineError::workspace("cannot prepare the workspace"))?;
             return self.emit(Event::SandboxReady {
                 mode: "off".into(),
                 network: true,
@@ -660,7 +659,9 @@ impl Executor<'_> {
             &ws.sandbox_read,
             &ws.sandbox_write,
         )
-        .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        .map_err(EngineError::io(
+            "cannot find wf's own executable for the sandbox",
+        ))?;
         let sandboxed = match &self.options.sandbox_helper {
             Some(helper) => crate::sandbox::Sandboxed {
                 launcher: crate::sandbox::Launcher::with_exe(helper),
@@ -677,7 +678,7 @@ impl Executor<'_> {
                 continue;
             }
             let proxy = crate::sandbox::proxy::Proxy::start(list.clone(), sandboxed.level)
-                .map_err(|e| format!("cannot start wf's network proxy: {e}"))?;
+                .map_err(EngineError::io("cannot start wf's network proxy"))?;
             self.proxies.insert(list, std::sync::Arc::new(proxy));
         }
         let sandboxed = self.with_network(sandboxed, &setting.network);
@@ -706,7 +707,7 @@ impl Executor<'_> {
     /// listed before the run, and sets up their session: a live run starts
     /// each server at its first call, in the workspace, confined like any
     /// command; a replay answers from the recorded run and starts none.
-    fn mcp_servers(&mut self, ws: &Workspace) -> Result<(), String> {
+    fn mcp_servers(&mut self, ws: &Workspace) -> Result<(), EngineError> {
         if self.plan.mcp.is_empty() {
             return Ok(());
         }
@@ -724,7 +725,8 @@ impl Executor<'_> {
             Mode::Resume(_, setup) => (&setup.prefix[..], true),
         };
         let session =
-            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)?;
+            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)
+                .map_err(EngineError::Setup)?;
         self.mcp = Some(session);
         Ok(())
     }
@@ -766,7 +768,7 @@ impl Executor<'_> {
         &self,
         ws: &Workspace,
         env: &crate::plan::Env,
-    ) -> Result<Vec<(String, String)>, String> {
+    ) -> Result<Vec<(String, String)>, EngineError> {
         let mut out = ws.env.clone();
         // Offline only without any network: a host list reaches its
         // registries through the proxy.
@@ -785,9 +787,9 @@ impl Executor<'_> {
                 crate::spec::EnvValue::Text(text) => text.clone(),
                 crate::spec::EnvValue::FromEnv { from_env } => std::env::var(from_env)
                     .map_err(|_| {
-                        format!(
+                        EngineError::Setup(format!(
                             "env `{name}` takes `{from_env}` from wf's environment, which does not set it; set it, or remove it from `env`"
-                        )
+                        ))
                     })?,
             };
             out.push((name.clone(), value));
@@ -804,7 +806,7 @@ impl Executor<'_> {
         name: CheckpointName,
         step: Option<&str>,
         subject: Subject<'_>,
-    ) -> Result<Option<End>, String> {
+    ) -> Result<Option<End>, EngineError> {
         let patch = match subject {
             Subject::Plan(_) => None,
             Subject::Step(change) | Subject::Apply { change, .. } => Some(change.patch.as_str()),
@@ -835,14 +837,14 @@ impl Executor<'_> {
                     (&decision, &shown, recorded_diff_hash(rest))
                     && approved != *shown
                 {
-                    return Err(format!(
+                    return Err(EngineError::Refused(format!(
                         "refused: the recorded approval of the {} is not for this change: approved diff {approved}, about to apply {shown}; nothing was applied",
                         match step {
                             Some(step) =>
                                 format!("{} checkpoint (after step `{step}`)", name.as_str()),
                             None => format!("{} checkpoint", name.as_str()),
                         }
-                    ));
+                    )));
                 }
                 decision
             }
@@ -915,10 +917,10 @@ impl Executor<'_> {
 
     /// After the agent loop: keep the diff, then show, approve and apply it
     /// when the checks passed.
-    fn conclude(&mut self, end: End, ws: &Workspace) -> Result<End, String> {
+    fn conclude(&mut self, end: End, ws: &Workspace) -> Result<End, EngineError> {
         let (patch, files) = self.change(ws)?;
         std::fs::write(self.dir.diff(), &patch)
-            .map_err(|e| format!("cannot write diff.patch: {e}"))?;
+            .map_err(EngineError::io("cannot write diff.patch"))?;
         let hash = workspace::diff_hash(&patch);
         self.emit(Event::DiffReady {
             diff_hash: hash.clone(),
@@ -955,7 +957,7 @@ impl Executor<'_> {
         }
         // What is applied is the diff approved, byte for byte.
         let on_disk = std::fs::read_to_string(self.dir.diff())
-            .map_err(|e| format!("cannot read diff.patch: {e}"))?;
+            .map_err(EngineError::io("cannot read diff.patch"))?;
         let about_to_apply = workspace::diff_hash(&on_disk);
         let approved = if self.plan.checkpoints.apply {
             self.approved_diff.clone()
@@ -986,7 +988,7 @@ impl Executor<'_> {
                 return Ok((RunStatus::ApplyFailed, Some(message)));
             }
             Ok(_) => {}
-            Err(e) => return Err(format!("cannot compare with your tree: {e}")),
+            Err(e) => return Err(EngineError::workspace("cannot compare with your tree")(e)),
         }
         match workspace::apply(&self.plan.root, &self.dir.diff()) {
             Ok(()) => {
