@@ -50,7 +50,7 @@ impl Approver for Terminal {
     fn dry_run(&mut self, change: &Change, kept: &Path) {
         err!(
             "{}\n{}\n{}",
-            review::callout_block(&change.patch),
+            review::block(&change.callouts),
             diff::stat(&change.patch),
             diff::patch(&change.patch, Some(PREVIEW_LINES), self.color)
         );
@@ -142,7 +142,7 @@ pub fn shown(checkpoint: &Checkpoint<'_>, color: bool) -> (String, String, Optio
             } else {
                 format!(
                     "{}{}\n{}",
-                    review::callout_block(&change.patch),
+                    review::block(&change.callouts),
                     diff::stat(&change.patch),
                     diff::patch(&change.patch, Some(PREVIEW_LINES), color)
                 )
@@ -164,7 +164,7 @@ pub fn shown(checkpoint: &Checkpoint<'_>, color: bool) -> (String, String, Optio
                 "Apply this change to your tree?".to_string(),
                 format!(
                     "{unconfined}{}\nThe run's change:\n{}\n{}\n",
-                    review::callout_block(&change.patch),
+                    review::block(&change.callouts),
                     diff::stat(&change.patch),
                     diff::patch(&change.patch, Some(PREVIEW_LINES), color)
                 ),

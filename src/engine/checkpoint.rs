@@ -4,9 +4,9 @@
 //! checkpoint was reached, hands what waits for a decision to the
 //! [`Approver`] it was given (as it hands events to the reporter) as a
 //! [`Checkpoint`] — the model's plan, or a change: its patch, its per-file
-//! stat, the paths it touches — and records the [`Decision`] it gets back.
-//! How that is shown (the stat table, the call-outs a reviewer must not
-//! miss, the colored preview, `d` for the whole diff) and how a person
+//! stat, the paths it touches, its call-outs — and records the [`Decision`] it gets back.
+//! How that is shown (the stat table, the call-outs' sentences, the
+//! colored preview, `d` for the whole diff) and how a person
 //! answers (stdin, `--yes`) is the front end's: `wf`'s own approver is
 //! [`crate::app::approver::Terminal`].
 //!
@@ -107,13 +107,22 @@ pub struct Change {
     pub stat: Vec<(String, usize, usize)>,
     /// The paths the change touches, sorted.
     pub files: Vec<String>,
+    /// What a reviewer must not miss in it (attributes, ignore rules,
+    /// submodules, CI, executable bits, links), in the patch's order.
+    pub callouts: Vec<crate::patch::Callout>,
 }
 
 impl Change {
     /// The change `patch` makes to `files`.
     pub fn new(patch: String, files: Vec<String>) -> Change {
         let stat = crate::workspace::diffstat(&patch);
-        Change { patch, stat, files }
+        let callouts = crate::patch::callouts(&patch);
+        Change {
+            patch,
+            stat,
+            files,
+            callouts,
+        }
     }
 }
 

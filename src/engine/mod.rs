@@ -41,7 +41,7 @@
 //! The engine renders nothing and reads nothing from a person: events go
 //! to the [`Reporter`], checkpoints to the [`Approver`] (both passed in),
 //! each checkpoint as data (the model's plan, or a change: patch, per-file
-//! stat, paths). Showing a diff, its call-outs and colors, and reading an
+//! stat, paths, call-outs). Showing a diff, its call-outs and colors, and reading an
 //! answer are the front end's ([`crate::app::approver`]); a test drives the
 //! engine in-process with a recording reporter and approver
 //! (`tests/engine/`).

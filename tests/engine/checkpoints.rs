@@ -198,3 +198,51 @@ fn a_dry_run_hands_its_change_over_asks_nothing_and_never_applies() {
     );
     assert!(!repo.exists("config/app.toml"));
 }
+
+#[test]
+fn the_call_outs_come_as_data_with_the_change() {
+    let repo = crate::cli::Repo::new();
+    repo.file(".gitignore", "build/\n")
+        .file("tool.sh", "echo hi\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: modes
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: edit
+    run: \"chmod +x tool.sh && printf 'dist/\\\\n' >> .gitignore\"
+",
+        )
+        .file("turns.yaml", "turns: []\n")
+        .commit();
+    let ran = run_yes(&repo, "task.yaml");
+    assert_eq!(
+        ran.outcome.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        ran.outcome
+    );
+    let change = ran.asked[0].change.as_ref().unwrap();
+    use wf::patch::{Callout, Happened, Why};
+    assert_eq!(
+        change.callouts,
+        [
+            Callout {
+                path: ".gitignore".into(),
+                happened: Happened::Edited,
+                why: Why::GitIgnore,
+            },
+            Callout {
+                path: "tool.sh".into(),
+                happened: Happened::Edited,
+                why: Why::Executable,
+            },
+        ]
+    );
+    // The terminal's sentences are read from the same data.
+    assert_eq!(
+        wf::report::review::lines(&change.callouts),
+        wf::report::review::callouts(&change.patch)
+    );
+}
