@@ -9,6 +9,7 @@
 
 mod checkpoints;
 mod limits;
+mod runs;
 
 use crate::cli::Repo;
 use serde_json::Value;
@@ -213,7 +214,9 @@ pub fn run(repo: &Repo, task: &str, options: RunOptions, answers: Vec<Decision>)
     let _slots = Slots(root.clone());
     let loaded = wf::spec::load(&repo.join(task)).unwrap();
     let mut resolver = wf::recipes::Resolver::for_task(&loaded, wf::recipes::Mode::Locked).unwrap();
-    let plan = wf::plan::make(&loaded, &Default::default(), &root, &mut resolver).unwrap();
+    let mut plan = wf::plan::make(&loaded, &Default::default(), &root, &mut resolver).unwrap();
+    // As `wf run <task>` from the repository's top records it.
+    plan.spec_path = task.into();
     let mut ready = wf::app::provider::for_plan(&loaded, &plan, 0).unwrap();
     let mut reporter = Recording::default();
     let mut approver = Approvals {
