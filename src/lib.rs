@@ -10,7 +10,7 @@
 //! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
 //! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
 //! | [`context`] | glob resolution, hashing, token estimates |
-//! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints |
+//! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints (as data, for an [`engine::Approver`]: no terminal in it); its errors, [`engine::EngineError`] |
 //! | [`policy`] | the one permission decision: read, write, list, exec, caller bounds |
 //! | [`tools`] | one file per tool, each with its definition and its call |
 //! | [`mcp`] | MCP servers as tools: the stdio and streamable-HTTP clients, listing before a run (held to the `wf.lock` pins), the run's session (recorded answers in a replay) |
