@@ -70,7 +70,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     let given = parse_inputs(&request.inputs)?;
     let root = crate::app::git_root()?;
     let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
-        .map_err(PlanError::Recipe)?;
+        .map_err(PlanError::from)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     if let Some(cap) = request.max_cost_usd {
         if !cap.is_finite() || cap < 0.0 {
@@ -188,7 +188,7 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let given = parse_inputs(inputs)?;
     let root = crate::app::git_root()?;
     let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Preview)
-        .map_err(PlanError::Recipe)?;
+        .map_err(PlanError::from)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     plan.machine_level = crate::sandbox::level().ok().map(|l| l.name().to_string());
     // Listing MCP tools starts each declared server (confined, in a
@@ -229,7 +229,7 @@ fn list_mcp(loaded: &crate::spec::LoadedSpec, plan: &mut Plan, run: bool) -> Res
     }
     let path = loaded.dir().join(crate::recipes::lock::FILE_NAME);
     let lock = crate::recipes::Lock::read(&path)
-        .map_err(Error::Usage)?
+        .map_err(|e| Error::Usage(e.to_string()))?
         .unwrap_or_default();
     let pins = crate::mcp::Pins {
         path: &path,

@@ -263,9 +263,14 @@ pub enum PlanError {
     #[error(transparent)]
     Context(#[from] ContextError),
     /// A `uses:` recipe could not be found, is not pinned, moved, or does
-    /// not load.
+    /// not load: the [`crate::recipes::RecipeError`], with the step that
+    /// uses it.
     #[error("{0}")]
     Recipe(String),
+    /// The recipes of the task file cannot be resolved at all (its
+    /// `wf.lock` cannot be read).
+    #[error(transparent)]
+    Recipes(#[from] crate::recipes::RecipeError),
     /// A sandbox root no approval makes acceptable (see
     /// [`widening::check_grants`]).
     #[error("{0}")]
@@ -1214,10 +1219,10 @@ fn use_recipe(
     stack: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Result<UsedRecipe, PlanError> {
-    let fail = |why: String| PlanError::Recipe(format!("step `{id}`: {why}"));
-    let (found, recipe) = resolver.open(uses, base, stack).map_err(fail)?;
-    check_with(&recipe, with).map_err(|r| fail(r.0))?;
-    let fresh = resolver.enter(&found.key).map_err(fail)?;
+    let fail = |why: &dyn std::fmt::Display| PlanError::Recipe(format!("step `{id}`: {why}"));
+    let (found, recipe) = resolver.open(uses, base, stack).map_err(|e| fail(&e))?;
+    check_with(&recipe, with).map_err(|r| fail(&r.0))?;
+    let fresh = resolver.enter(&found.key).map_err(|e| fail(&e))?;
     stack.push(found.key.clone());
     let inner = build(
         &recipe,
@@ -1248,7 +1253,7 @@ fn use_recipe(
         agent.prompt = recipe.spec.prompt.clone().unwrap_or_default();
     }
     let label = format!("step `{id}` (recipe {})", recipe.spec.name);
-    bound(&mut steps, caller, &label, notes).map_err(|r| fail(r.0))?;
+    bound(&mut steps, caller, &label, notes).map_err(|r| fail(&r.0))?;
     Ok(UsedRecipe {
         uses: uses.to_string(),
         name: recipe.spec.name.clone(),
@@ -1286,10 +1291,14 @@ fn check_with(recipe: &LoadedSpec, with: &BTreeMap<String, String>) -> Result<()
 
 /// A recipe's planning error as the caller's: missing inputs are given in
 /// `with:`, not with `-i`.
-fn recipe_error(e: PlanError, name: &str, fail: impl Fn(String) -> PlanError) -> PlanError {
+fn recipe_error(
+    e: PlanError,
+    name: &str,
+    fail: impl Fn(&dyn std::fmt::Display) -> PlanError,
+) -> PlanError {
     match e {
         PlanError::Recipe(message) => PlanError::Recipe(message),
-        PlanError::Inputs(e) => fail(format!(
+        PlanError::Inputs(e) => fail(&format!(
             "recipe `{name}`: {}",
             e.problems
                 .iter()
@@ -1300,6 +1309,6 @@ fn recipe_error(e: PlanError, name: &str, fail: impl Fn(String) -> PlanError) ->
                 .collect::<Vec<_>>()
                 .join("\n")
         )),
-        other => fail(format!("recipe `{name}`: {other}")),
+        other => fail(&format!("recipe `{name}`: {other}")),
     }
 }
