@@ -6,11 +6,11 @@
 //! | where | what lives there |
 //! |---|---|
 //! | [`cli`] | clap types, dispatch, printing, exit codes — nothing else |
-//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
+//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::approver`] (checkpoints shown and asked on the terminal), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
 //! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
 //! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
 //! | [`context`] | glob resolution, hashing, token estimates |
-//! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints |
+//! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints (as data, for an [`engine::Approver`]: no terminal in it); its errors, [`engine::EngineError`] |
 //! | [`batch_share`] | what the runs of one `wf batch` share across processes: the spending against the batch's cap, request slots, a back-off (the engine's runs honor it, [`app::batch`] sets it up) |
 //! | [`policy`] | the one permission decision: read, write, list, exec, caller bounds |
 //! | [`tools`] | one file per tool, each with its definition and its call |

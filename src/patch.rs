@@ -265,6 +265,97 @@ pub fn unquote(s: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// What happened to a file a [`Callout`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Happened {
+    /// It is created.
+    Added,
+    /// It is deleted.
+    Deleted,
+    /// It exists before and after.
+    Edited,
+}
+
+/// Why a change must not be missed in a review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// A `.gitattributes`: diff, merge, filters and line endings.
+    GitAttributes,
+    /// A `.gitignore`: which files git ignores.
+    GitIgnore,
+    /// A `.gitmodules`: where submodules come from.
+    GitModules,
+    /// Under a `.github/` folder: CI workflows and repository automation.
+    Ci,
+    /// Its mode becomes `100755`.
+    Executable,
+    /// Its mode becomes `120000`; the target, when the patch gives it.
+    Link(Option<String>),
+    /// Its mode becomes `160000`.
+    Submodule,
+}
+
+/// A change that alters how git, CI or the system treat files: what the
+/// review calls out whatever the size of the diff around it (see
+/// `report::review` for how it reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callout {
+    /// The file's path, as [`FilePatch::path`] (not escaped).
+    pub path: String,
+    /// What happened to the file.
+    pub happened: Happened,
+    /// Why it matters.
+    pub why: Why,
+}
+
+/// Every sensitive change in `patch`, in the patch's order, a file's in the
+/// order git file, CI, mode:
+///
+/// - `.gitattributes`, `.gitignore`, `.gitmodules` at any depth added,
+///   edited or deleted;
+/// - anything under a `.github/` folder;
+/// - a file (not deleted) whose mode becomes `100755`, `120000` or
+///   `160000`.
+pub fn callouts(patch: &str) -> Vec<Callout> {
+    let mut out = Vec::new();
+    for file in files(patch) {
+        let happened = if file.added {
+            Happened::Added
+        } else if file.deleted {
+            Happened::Deleted
+        } else {
+            Happened::Edited
+        };
+        let mut push = |why| {
+            out.push(Callout {
+                path: file.path.clone(),
+                happened,
+                why,
+            })
+        };
+        let name = file.path.rsplit('/').next().unwrap_or(&file.path);
+        match name {
+            ".gitattributes" => push(Why::GitAttributes),
+            ".gitignore" => push(Why::GitIgnore),
+            ".gitmodules" => push(Why::GitModules),
+            _ => {}
+        }
+        if file.path.split('/').rev().skip(1).any(|d| d == ".github") {
+            push(Why::Ci);
+        }
+        if file.deleted {
+            continue;
+        }
+        match file.new_mode.as_deref() {
+            Some("100755") => push(Why::Executable),
+            Some("120000") => push(Why::Link(file.first_added.clone())),
+            Some("160000") => push(Why::Submodule),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

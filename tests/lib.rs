@@ -1,6 +1,7 @@
 //! The integration tests, as modules of one test binary (it links once).
 
 mod cli;
+mod engine;
 mod fuzz;
 mod hostile;
 mod providers;

@@ -139,9 +139,11 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
         ));
     }
     let loaded = crate::spec::load(&request.task)?;
-    crate::plan::widening::Widening::of_spec(&loaded.spec)
-        .require_flag(&request.task, request.trust_sandbox, "wf batch")
-        .map_err(Error::Usage)?;
+    crate::plan::widening::Widening::of_spec(&loaded.spec).require_flag(
+        &request.task,
+        request.trust_sandbox,
+        "wf batch",
+    )?;
     let task = request
         .task
         .canonicalize()

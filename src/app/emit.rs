@@ -83,9 +83,11 @@ pub fn prepare(req: &Request) -> Result<Prepared, Error> {
         loaded.spec.sandbox.mode = mode;
     }
     if req.sandbox != Some(crate::spec::SandboxMode::Off) {
-        crate::plan::widening::Widening::of_spec(&loaded.spec)
-            .require_flag(&req.task, req.trust_sandbox, "wf emit")
-            .map_err(Error::Usage)?;
+        crate::plan::widening::Widening::of_spec(&loaded.spec).require_flag(
+            &req.task,
+            req.trust_sandbox,
+            "wf emit",
+        )?;
     }
     let task = relative_to(&root, &cwd.join(&req.task)).ok_or_else(|| {
         Error::Usage(format!(

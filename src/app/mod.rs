@@ -6,6 +6,7 @@
 //! recipe that asks for more than it gets) are returned too, as text, so
 //! the command line decides where they go.
 
+pub mod approver;
 pub mod batch;
 pub mod emit;
 pub mod find;

@@ -214,11 +214,9 @@ pub fn replay(
     let _ = std::fs::remove_dir_all(&scratch);
     let mut provider = RecordedProvider::from_records(&records);
     let options = RunOptions {
-        yes: false,
         dry_run: *dry_run,
-        interactive: false,
-        color: false,
         commit: false,
+        sandbox_helper: None,
     };
     let setup = ReplaySetup {
         workspace: Some(start),
@@ -248,6 +246,7 @@ pub fn replay(
         }),
         options,
         &mut Silent,
+        &mut crate::engine::checkpoint::Nobody,
         Mode::Replay(Box::new(setup)),
     );
     let replayed = crate::record::trace::read(&scratch.join("trace.jsonl"));

@@ -26,7 +26,7 @@
 //!   with the recorded model answers (never asking the model again for them),
 //!   its events compared with the recorded ones, and goes on from the pause.
 
-use crate::engine::{Reporter, RunOptions, RunOutcome};
+use crate::engine::{Approver, Reporter, RunOptions, RunOutcome};
 use crate::error::Error;
 use crate::record::event::{CheckpointName, CheckpointState, Event, Record, RunStatus};
 use crate::record::recorder::Recorder;
@@ -253,8 +253,8 @@ pub fn resume(
     run: &str,
     foreign: bool,
     trust: &crate::app::trust::Asked,
-    options: RunOptions,
     reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
     started: &mut dyn FnMut(&Resuming),
 ) -> Result<RunOutcome, Error> {
     let cwd = crate::app::current_dir()?;
@@ -346,7 +346,7 @@ pub fn resume(
         commit: records
             .iter()
             .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. })),
-        ..options
+        sandbox_helper: None,
     };
     started(&Resuming {
         run_id: dir.id.clone(),
@@ -364,6 +364,7 @@ pub fn resume(
         ready.pricing,
         options,
         reporter,
+        approver,
         crate::engine::Mode::Resume(dir.clone(), Box::new(setup)),
     )
 }

@@ -77,7 +77,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
     let given = parse_inputs(&request.inputs)?;
     let root = crate::app::git_root()?;
     let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
-        .map_err(PlanError::Recipe)?;
+        .map_err(PlanError::from)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     if let Some(script) = script {
         if crate::plan::models(&plan).is_empty() {
@@ -139,11 +139,13 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
 }
 
 impl Prepared {
-    /// Runs the plan; every event goes to `reporter` as it is recorded.
+    /// Runs the plan; every event goes to `reporter` as it is recorded,
+    /// every checkpoint to `approver`.
     pub fn run(
         mut self,
         options: RunOptions,
         reporter: &mut dyn Reporter,
+        approver: &mut dyn crate::engine::Approver,
     ) -> Result<RunOutcome, Error> {
         let pricing = self.provider.pricing;
         let live = self.provider.provider.as_mut();
@@ -158,7 +160,7 @@ impl Prepared {
         } else {
             live
         };
-        crate::engine::run(&self.plan, provider, pricing, options, reporter)
+        crate::engine::run(&self.plan, provider, pricing, options, reporter, approver)
     }
 }
 
@@ -260,7 +262,7 @@ pub fn plan(spec: &Path, inputs: &[String]) -> Result<(Plan, u64), Error> {
     let given = parse_inputs(inputs)?;
     let root = crate::app::git_root()?;
     let mut resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Preview)
-        .map_err(PlanError::Recipe)?;
+        .map_err(PlanError::from)?;
     let mut plan = crate::plan::make(&loaded, &given, &root, &mut resolver)?;
     plan.machine_level = crate::sandbox::level().ok().map(|l| l.name().to_string());
     // Listing MCP tools starts each declared server (confined, in a
@@ -301,7 +303,7 @@ fn list_mcp(loaded: &crate::spec::LoadedSpec, plan: &mut Plan, run: bool) -> Res
     }
     let path = loaded.dir().join(crate::recipes::lock::FILE_NAME);
     let lock = crate::recipes::Lock::read(&path)
-        .map_err(Error::Usage)?
+        .map_err(|e| Error::Usage(e.to_string()))?
         .unwrap_or_default();
     let pins = crate::mcp::Pins {
         path: &path,

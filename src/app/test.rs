@@ -274,11 +274,14 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
         turns: test.turns.clone(),
     });
     let options = RunOptions {
-        yes: true,
         dry_run: false,
+        commit: false,
+        sandbox_helper: None,
+    };
+    let mut approver = crate::app::approver::Terminal {
+        yes: true,
         interactive: false,
         color: false,
-        commit: false,
     };
     let outcome = crate::engine::run(
         &plan,
@@ -286,6 +289,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
         Box::new(|_, _| None),
         options,
         &mut Quiet,
+        &mut approver,
     )
     .map_err(|e| e.to_string())?;
 

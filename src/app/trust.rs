@@ -34,7 +34,8 @@
 //! is now: an approval remembered for it, `--trust-sandbox`, or the
 //! terminal.
 
-use crate::engine::checkpoint::{Approver, Decision};
+use crate::app::approver::Terminal;
+use crate::engine::checkpoint::Decision;
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::plan::widening::{Approval, Widening};
@@ -192,11 +193,12 @@ pub fn approve(
              wf: approve it for this task file in this repository (asked again when the file changes)\n",
             listed(&widening)
         );
-        let approver = Approver {
+        let approver = Terminal {
             yes: false,
             interactive: true,
+            color: false,
         };
-        return match approver.decide(&root, "Run with this wider sandbox?", &summary, None) {
+        return match approver.ask(&root, "Run with this wider sandbox?", &summary, None) {
             Decision::Approved { .. } => {
                 let approval = fresh("terminal");
                 remember(&root, task, source, &approval)?;

@@ -561,16 +561,16 @@ fn trust(flag: bool) -> app::trust::Asked {
     }
 }
 
-/// How runs talk to the person: whether they can be asked, and colors.
-fn options(yes: bool, dry_run: bool, commit: bool) -> RunOptions {
+/// Who decides a run's checkpoints, and how its changes are shown: this
+/// terminal (when stdin and stderr are both terminals), `--yes`, or
+/// nobody (the run pauses); colored on a terminal without `NO_COLOR`.
+fn approver(yes: bool) -> app::approver::Terminal {
     use std::io::IsTerminal;
     let terminal = std::io::stderr().is_terminal();
-    RunOptions {
+    app::approver::Terminal {
         yes,
-        dry_run,
         interactive: interactive(),
         color: terminal && std::env::var_os("NO_COLOR").is_none(),
-        commit,
     }
 }
 
@@ -597,7 +597,15 @@ fn run_workflow(
     } else {
         Box::new(crate::report::progress::Plain::new(quiet))
     };
-    let outcome = prepared.run(options(yes, dry_run, commit), reporter.as_mut())?;
+    let outcome = prepared.run(
+        RunOptions {
+            dry_run,
+            commit,
+            sandbox_helper: None,
+        },
+        reporter.as_mut(),
+        &mut approver(yes),
+    )?;
     if json {
         let summary = std::fs::read_to_string(outcome.dir.summary()).unwrap_or_default();
         let value: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
@@ -851,8 +859,8 @@ fn resume(
         run,
         foreign,
         trust,
-        options(yes, false, false),
         &mut reporter,
+        &mut approver(yes),
         &mut |r: &app::resume::Resuming| {
             for note in &r.notes {
                 errln!("wf: note: {note}");

@@ -10,7 +10,7 @@ mod batch;
 mod clear;
 mod reread;
 
-use super::prompt::{Conversation, indent, response_text, user_text};
+use super::prompt::{Conversation, response_text, user_text};
 use super::*;
 use crate::plan::AgentStep;
 use crate::provider::StopReason;
@@ -97,7 +97,7 @@ impl Executor<'_> {
         prompt: &str,
         inputs: &BTreeMap<String, Value>,
         label: &str,
-    ) -> Result<(End, String), String> {
+    ) -> Result<(End, String), EngineError> {
         self.step_network = step.network.clone();
         let mut tools = ToolLayer::new(
             &ws.dir,
@@ -107,7 +107,7 @@ impl Executor<'_> {
             self.command_env(ws, &step.env)?,
             self.confinement(),
         )
-        .map_err(|e| format!("cannot set up the tools: {e}"))?;
+        .map_err(|e| EngineError::Setup(format!("cannot set up the tools: {e}")))?;
         tools.set_writes_allowed(!step.plan_checkpoint);
         tools.set_write_budget(crate::tools::WriteBudget {
             max: self.plan.limits.max_write_bytes,
@@ -163,7 +163,7 @@ impl Executor<'_> {
         provider: &mut dyn Provider,
         ws: &Workspace,
         agent: &mut Agent,
-    ) -> Result<(End, String), String> {
+    ) -> Result<(End, String), EngineError> {
         loop {
             if let Some(end) = self.turn_limit()? {
                 return Ok((end, String::new()));
@@ -181,7 +181,7 @@ impl Executor<'_> {
     }
 
     /// The run's or a step's time or turns are used up.
-    fn turn_limit(&mut self) -> Result<Option<End>, String> {
+    fn turn_limit(&mut self) -> Result<Option<End>, EngineError> {
         if let Some(end) = self.time_limit()? {
             return Ok(Some(end));
         }
@@ -207,7 +207,7 @@ impl Executor<'_> {
         &mut self,
         provider: &mut dyn Provider,
         agent: &mut Agent,
-    ) -> Result<Result<ModelResponse, End>, String> {
+    ) -> Result<Result<ModelResponse, End>, EngineError> {
         // In a `wf batch`: its cap, request slots and back-off (batch.rs).
         let slot = match self.batch_gate()? {
             Ok(slot) => slot,
@@ -314,7 +314,7 @@ impl Executor<'_> {
         ws: &Workspace,
         agent: &mut Agent,
         response: &ModelResponse,
-    ) -> Result<Next, String> {
+    ) -> Result<Next, EngineError> {
         let calls: Vec<(String, String, serde_json::Value)> = response
             .content
             .iter()
@@ -400,18 +400,12 @@ impl Executor<'_> {
         &mut self,
         agent: &mut Agent,
         response: &ModelResponse,
-    ) -> Result<Next, String> {
+    ) -> Result<Next, EngineError> {
         let text = response_text(response);
-        let summary = format!(
-            "\nThe model's plan:\n\n{}\n\n",
-            indent(&crate::report::text::escape_controls(&text))
-        );
         if let Some(end) = self.checkpoint(
             CheckpointName::Plan,
             None,
-            "Approve this plan?",
-            &summary,
-            None,
+            super::checkpoint::Subject::Plan(&text),
         )? {
             return Ok(Next::Stop(end));
         }
@@ -430,10 +424,10 @@ impl Executor<'_> {
         ws: &Workspace,
         agent: &mut Agent,
         answer: String,
-    ) -> Result<Next, String> {
+    ) -> Result<Next, EngineError> {
         let schema = agent.step.output_schema.as_ref();
-        let failed = match schema.map(|schema| check_output(&answer, schema)) {
-            Some(Err(why)) => Some(checks::CheckRun {
+        let failed = match schema.and_then(|schema| output_mismatch(&answer, schema)) {
+            Some(why) => Some(checks::CheckRun {
                 name: "output_schema".into(),
                 passed: false,
                 exit_code: None,
@@ -506,7 +500,7 @@ impl Executor<'_> {
         turn: u32,
         response: &ModelResponse,
         cache_hit: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), EngineError> {
         let usage = &response.usage;
         let add = |total: &mut Option<u64>, v: Option<u64>| {
             *total = match (*total, v) {
@@ -557,7 +551,7 @@ impl Executor<'_> {
         name: &str,
         input: &serde_json::Value,
         refused: Option<crate::tools::ToolOutcome>,
-    ) -> Result<Block, String> {
+    ) -> Result<Block, EngineError> {
         self.emit(Event::ToolCall {
             call_id: id.to_string(),
             tool: name.to_string(),
@@ -640,15 +634,16 @@ impl Executor<'_> {
         step: &AgentStep,
         inputs: &BTreeMap<String, Value>,
         round: u32,
-    ) -> Result<Option<checks::CheckRun>, String> {
+    ) -> Result<Option<checks::CheckRun>, EngineError> {
         if step.checks.is_empty() {
             return Ok(None);
         }
         let env = check_env(self.command_env(ws, &step.env)?, ws, inputs);
         let state = self.snapshot(ws)?;
         let failed = self.run_checks_on(ws, &step.checks, &env, round);
-        self.restore(ws, &state)
-            .map_err(|e| format!("cannot restore the workspace after the checks: {e}"))?;
+        self.restore(ws, &state).map_err(EngineError::workspace(
+            "cannot restore the workspace after the checks",
+        ))?;
         failed
     }
 
@@ -658,7 +653,7 @@ impl Executor<'_> {
         checks: &[crate::spec::Check],
         env: &[(String, String)],
         round: u32,
-    ) -> Result<Option<checks::CheckRun>, String> {
+    ) -> Result<Option<checks::CheckRun>, EngineError> {
         for check in checks {
             self.known = None;
             self.recorder
@@ -711,29 +706,29 @@ pub(super) fn extract_json(answer: &str) -> Option<serde_json::Value> {
     serde_json::from_str(body[..end].trim()).ok()
 }
 
-/// Whether a final answer is JSON valid against `schema`; the error says
-/// what to fix, for the repair message.
-fn check_output(answer: &str, schema: &serde_json::Value) -> Result<(), String> {
+/// Why a final answer is not JSON valid against `schema`, saying what to
+/// fix, for the repair message; `None` when it is.
+fn output_mismatch(answer: &str, schema: &serde_json::Value) -> Option<String> {
     let Some(value) = extract_json(answer) else {
-        return Err(format!(
+        return Some(format!(
             "your final answer must be JSON valid against this schema, and it is not JSON:\n{}",
             serde_json::to_string_pretty(schema).unwrap_or_default()
         ));
     };
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| format!("the output schema is invalid: {e}"))?;
+    let validator = match jsonschema::validator_for(schema) {
+        Ok(validator) => validator,
+        Err(e) => return Some(format!("the output schema is invalid: {e}")),
+    };
     let errors: Vec<String> = validator
         .iter_errors(&value)
         .map(|e| format!("at `{}`: {e}", e.instance_path().as_str()))
         .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
+    (!errors.is_empty()).then(|| {
+        format!(
             "your final answer does not match the output schema:\n{}",
             errors.join("\n")
-        ))
-    }
+        )
+    })
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub(super) fn action(event: &Event) -> Option<String> {
 
 impl Executor<'_> {
     /// Marks the start of a step that may write.
-    pub(super) fn mark(&mut self, ws: &Workspace) -> Result<Mark, String> {
+    pub(super) fn mark(&mut self, ws: &Workspace) -> Result<Mark, EngineError> {
         Ok(Mark {
             tree: self.snapshot(ws)?,
             actions: self.actions.len(),
@@ -85,13 +85,13 @@ impl Executor<'_> {
         mark: Mark,
         label: String,
         policy: Option<Policy>,
-    ) -> Result<(), String> {
+    ) -> Result<(), EngineError> {
         let after = self.snapshot(ws)?;
         let changed = if after == mark.tree {
             Vec::new()
         } else {
             ws.changed_between(&mark.tree, &after)
-                .map_err(|e| format!("cannot compare the workspace: {e}"))?
+                .map_err(EngineError::workspace("cannot compare the workspace"))?
         };
         if !changed.is_empty() {
             let actions = self.actions[mark.actions.min(self.actions.len())..].to_vec();
@@ -109,8 +109,8 @@ impl Executor<'_> {
     pub(super) fn agent_policy(
         ws: &Workspace,
         agent: &crate::plan::AgentStep,
-    ) -> Result<Policy, String> {
-        Policy::new(&ws.dir, &agent.permissions, &agent.bounds)
+    ) -> Result<Policy, EngineError> {
+        Policy::new(&ws.dir, &agent.permissions, &agent.bounds).map_err(EngineError::Setup)
     }
 
     /// The rule of a command step: its callers' bounds in a recipe, none
@@ -118,9 +118,11 @@ impl Executor<'_> {
     pub(super) fn command_policy(
         ws: &Workspace,
         bounds: &[Permissions],
-    ) -> Result<Option<Policy>, String> {
+    ) -> Result<Option<Policy>, EngineError> {
         match bounds.split_first() {
-            Some((first, rest)) => Policy::new(&ws.dir, first, rest).map(Some),
+            Some((first, rest)) => Policy::new(&ws.dir, first, rest)
+                .map(Some)
+                .map_err(EngineError::Setup),
             None => Ok(None),
         }
     }
@@ -131,7 +133,7 @@ impl Executor<'_> {
         &mut self,
         ws: &Workspace,
         files: &[String],
-    ) -> Result<Option<End>, String> {
+    ) -> Result<Option<End>, EngineError> {
         let refused = self.outside(ws, files)?;
         if refused.is_empty() {
             return Ok(None);
@@ -154,7 +156,7 @@ impl Executor<'_> {
         Ok(Some((RunStatus::Error, Some(message))))
     }
 
-    fn outside(&self, ws: &Workspace, files: &[String]) -> Result<Vec<RefusedPath>, String> {
+    fn outside(&self, ws: &Workspace, files: &[String]) -> Result<Vec<RefusedPath>, EngineError> {
         let mut protect = Vec::new();
         if let Some(defaults) = &self.plan.defaults {
             protect.extend(defaults.permissions.protect.iter().cloned());
@@ -168,7 +170,7 @@ impl Executor<'_> {
             protect,
             shell: None,
         };
-        let run_wide = Policy::new(&ws.dir, &everywhere, &[])?;
+        let run_wide = Policy::new(&ws.dir, &everywhere, &[]).map_err(EngineError::Setup)?;
         let mut agents = Vec::new();
         collect_agents(ws, &self.plan.steps, &mut agents)?;
         let mut refused = Vec::new();
@@ -268,7 +270,11 @@ fn collect_protect(steps: &[PlanStep], out: &mut Vec<String>) {
     }
 }
 
-fn collect_agents(ws: &Workspace, steps: &[PlanStep], out: &mut Vec<Policy>) -> Result<(), String> {
+fn collect_agents(
+    ws: &Workspace,
+    steps: &[PlanStep],
+    out: &mut Vec<Policy>,
+) -> Result<(), EngineError> {
     for step in steps {
         match &step.kind {
             StepKind::Agent(agent) => out.push(Executor::agent_policy(ws, agent)?),

@@ -1,57 +1,28 @@
-//! Approval at checkpoints: on a terminal, by `--yes`, or by pausing.
+//! Checkpoints as data, and the [`Approver`] that decides them.
 //!
-//! - On a terminal (stdin and stderr both terminals), wf shows what is being
-//!   approved and asks.
-//! - With `--yes`, the checkpoint is approved and recorded as approved by the
-//!   current user via `--yes`.
-//! - Otherwise nobody can be asked: the run pauses (exit code 3), its state
-//!   saved in the run folder, the user's tree untouched.
-//! - Interrupted at the prompt (Ctrl-C; see [`crate::sys::signals`]): the
-//!   run pauses too, as if nobody could be asked. The answer is read by a
-//!   helper thread (one for the whole process, so no line goes to a prompt
-//!   that was given up); the prompt waits for its next line and looks at
-//!   the interrupted flag every 50 ms.
+//! The engine has no terminal in it: at a checkpoint it records that the
+//! checkpoint was reached, hands what waits for a decision to the
+//! [`Approver`] it was given (as it hands events to the reporter) as a
+//! [`Checkpoint`] — the model's plan, or a change: its patch, its per-file
+//! stat, the paths it touches, its call-outs — and records the [`Decision`] it gets back.
+//! How that is shown (the stat table, the call-outs' sentences, the
+//! colored preview, `d` for the whole diff) and how a person
+//! answers (stdin, `--yes`) is the front end's: `wf`'s own approver is
+//! [`crate::app::approver::Terminal`].
+//!
+//! An approver may also pause: nobody can be asked (no terminal and no
+//! `--yes`), or the person was interrupted at the prompt (see
+//! [`crate::sys::signals`]); the run then ends paused at the checkpoint and
+//! `wf approve` / `wf reject` decide it. A replay is never asked (it takes
+//! the recorded decisions), nor is a resume for a checkpoint it catches up
+//! with.
+//!
+//! A dry run is asked nothing: where the apply checkpoint would ask, the
+//! change is handed to [`Approver::dry_run`] to show, and nothing is
+//! applied.
 
-use std::io::{BufRead, Write};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
-
-/// The next line on stdin: `Ok(None)` at its end; `Err(())` when a signal
-/// interrupted the wait.
-fn next_line() -> Result<Option<String>, ()> {
-    static LINES: OnceLock<Mutex<Receiver<Option<String>>>> = OnceLock::new();
-    let lines = LINES.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let stdin = std::io::stdin();
-            loop {
-                let mut line = String::new();
-                let line = match stdin.lock().read_line(&mut line) {
-                    Ok(0) | Err(_) => None,
-                    Ok(_) => Some(line),
-                };
-                let end = line.is_none();
-                if tx.send(line).is_err() || end {
-                    return;
-                }
-            }
-        });
-        Mutex::new(rx)
-    });
-    let lines = lines.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        if crate::sys::signals::interrupted() {
-            return Err(());
-        }
-        match lines.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => return Ok(line),
-            Err(RecvTimeoutError::Timeout) => {}
-            // The reader is gone: stdin ended.
-            Err(RecvTimeoutError::Disconnected) => return Ok(None),
-        }
-    }
-}
+use crate::record::event::CheckpointName;
+use std::path::Path;
 
 /// A decision at a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,81 +65,86 @@ impl Decision {
     }
 }
 
-/// How approvals are obtained in this process.
+/// What waits for a decision at a checkpoint.
 #[derive(Debug, Clone, Copy)]
-pub struct Approver {
-    /// `--yes` was given.
-    pub yes: bool,
-    /// stdin and stderr are terminals.
-    pub interactive: bool,
+pub struct Checkpoint<'a> {
+    /// Which checkpoint.
+    pub name: CheckpointName,
+    /// The step it follows (a step checkpoint).
+    pub step: Option<&'a str>,
+    /// The repository the run changes (whose user approves).
+    pub root: &'a Path,
+    /// What is approved.
+    pub subject: Subject<'a>,
 }
 
-pub use crate::sys::git::current_user;
+/// What a checkpoint approves.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// The model's plan, before it may write (`checkpoints.plan`): its
+    /// text as the model wrote it (control characters not yet escaped).
+    Plan(&'a str),
+    /// The changes so far, after a step that asks for approval.
+    Step(&'a Change),
+    /// The run's change, before it is applied (`checkpoints.apply`).
+    Apply {
+        /// The change.
+        change: &'a Change,
+        /// The sandbox was off: checks, command steps and `shell` calls
+        /// ran unconfined.
+        unconfined: bool,
+    },
+}
 
-impl Approver {
-    /// Asks about `summary` (shown first). `full`, when given, is shown when
-    /// the person answers `d`.
-    pub fn decide(
-        &self,
-        root: &std::path::Path,
-        question: &str,
-        summary: &str,
-        full: Option<&str>,
-    ) -> Decision {
-        if self.yes {
-            return Decision::Approved {
-                by: current_user(root),
-                via: "--yes".into(),
-            };
-        }
-        if !self.interactive {
-            return Decision::Paused;
-        }
-        let stderr = std::io::stderr();
-        let mut err = stderr.lock();
-        let _ = write!(err, "{summary}");
-        loop {
-            let options = if full.is_some() {
-                "[y]es / [n]o / [d]iff"
-            } else {
-                "[y]es / [n]o"
-            };
-            let _ = write!(err, "{question} {options}: ");
-            let _ = err.flush();
-            let Ok(read) = next_line() else {
-                let _ = writeln!(err, "\nwf: interrupted at the prompt: the run pauses here");
-                return Decision::Paused;
-            };
-            let answer = read
-                .as_deref()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            match (read, answer.as_str()) {
-                (None, _) => {
-                    let _ = writeln!(err);
-                    return Decision::Rejected {
-                        by: current_user(root),
-                        via: "terminal".into(),
-                    };
-                }
-                (_, "y" | "yes") => {
-                    return Decision::Approved {
-                        by: current_user(root),
-                        via: "terminal".into(),
-                    };
-                }
-                (_, "n" | "no") => {
-                    return Decision::Rejected {
-                        by: current_user(root),
-                        via: "terminal".into(),
-                    };
-                }
-                (_, "d" | "diff") if full.is_some() => {
-                    let _ = write!(err, "{}", full.unwrap_or_default());
-                }
-                _ => {}
-            }
+/// A change, as a checkpoint or a dry run shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    /// The unified `git diff --binary` patch against the run's start
+    /// (empty: no change yet). An approval is for this exact patch (its
+    /// SHA-256 is recorded with the decision).
+    pub patch: String,
+    /// Per file, in the patch's order: path, lines added, lines deleted.
+    pub stat: Vec<(String, usize, usize)>,
+    /// The paths the change touches, sorted.
+    pub files: Vec<String>,
+    /// What a reviewer must not miss in it (attributes, ignore rules,
+    /// submodules, CI, executable bits, links), in the patch's order.
+    pub callouts: Vec<crate::patch::Callout>,
+}
+
+impl Change {
+    /// The change `patch` makes to `files`.
+    pub fn new(patch: String, files: Vec<String>) -> Change {
+        let stat = crate::workspace::diffstat(&patch);
+        let callouts = crate::patch::callouts(&patch);
+        Change {
+            patch,
+            stat,
+            files,
+            callouts,
         }
     }
+}
+
+/// Whoever decides a run's checkpoints: passed to the engine as the
+/// reporter is.
+pub trait Approver {
+    /// The decision at `checkpoint`: approved or rejected (by whom, how),
+    /// or paused when nobody can be asked.
+    fn decide(&mut self, checkpoint: &Checkpoint<'_>) -> Decision;
+    /// A dry run reached its end with `change` (never empty): shown
+    /// instead of asked; `kept` is where the whole patch was written.
+    fn dry_run(&mut self, change: &Change, kept: &Path);
+}
+
+/// An approver that asks nobody: every checkpoint pauses, and a dry run's
+/// change is not shown (a replay, which takes the recorded decisions).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Nobody;
+
+impl Approver for Nobody {
+    fn decide(&mut self, _checkpoint: &Checkpoint<'_>) -> Decision {
+        Decision::Paused
+    }
+    fn dry_run(&mut self, _change: &Change, _kept: &Path) {}
 }

@@ -37,7 +37,7 @@ impl Executor<'_> {
     }
 
     /// The run's or a step's time is up.
-    pub(super) fn time_limit(&mut self) -> Result<Option<End>, String> {
+    pub(super) fn time_limit(&mut self) -> Result<Option<End>, EngineError> {
         if !self.left().is_zero() {
             return Ok(None);
         }
@@ -58,7 +58,7 @@ impl Executor<'_> {
     }
 
     /// A step in force has made its `max_turns` requests.
-    pub(super) fn step_turn_limit(&mut self) -> Result<Option<End>, String> {
+    pub(super) fn step_turn_limit(&mut self) -> Result<Option<End>, EngineError> {
         let turns = self.totals.turns;
         let hit = self.step_limits.iter().find_map(|l| {
             let max = l.limits.max_turns?;
@@ -74,7 +74,7 @@ impl Executor<'_> {
     }
 
     /// A step in force has spent more than its `max_cost_usd`.
-    pub(super) fn step_cost_limit(&mut self) -> Result<Option<End>, String> {
+    pub(super) fn step_cost_limit(&mut self) -> Result<Option<End>, EngineError> {
         let Some(cost) = self.totals.cost_usd else {
             return Ok(None);
         };
@@ -99,7 +99,7 @@ impl Executor<'_> {
         limit: &str,
         status: RunStatus,
         message: &str,
-    ) -> Result<End, String> {
+    ) -> Result<End, EngineError> {
         self.emit(Event::LimitReached {
             limit: limit.into(),
             message: message.into(),

@@ -33,15 +33,27 @@
 //!   rounds. No step runs from a copy of the plan;
 //! - `prompt`: the instructions and first message of an agent step and the
 //!   conversation; `limits`: the run's and the running steps' limits;
-//!   `checks` and `checkpoint`: running a check, asking a person.
+//!   `checks`: running a check; `checkpoint`: a checkpoint as data and
+//!   the [`Approver`] that decides it.
+//!
+//! # No terminal
+//!
+//! The engine renders nothing and reads nothing from a person: events go
+//! to the [`Reporter`], checkpoints to the [`Approver`] (both passed in),
+//! each checkpoint as data (the model's plan, or a change: patch, per-file
+//! stat, paths, call-outs). Showing a diff, its call-outs and colors, and reading an
+//! answer are the front end's ([`crate::app::approver`]); a test drives the
+//! engine in-process with a recording reporter and approver
+//! (`tests/engine/`).
 //!
 //! # Interruptions
 //!
 //! A signal (Ctrl-C, `SIGTERM`, `SIGHUP`; see [`crate::sys::signals`])
 //! kills every command the run started and sets a flag. The executor looks
 //! at the flag each time it is about to record an event (`emit`): set, the
-//! event is not recorded and the run unwinds, so nothing a killed command
-//! did (a failed check, a tool's output) is taken as its outcome. The run
+//! event is not recorded and the run unwinds with
+//! [`EngineError::Interrupted`], so nothing a killed command did (a failed
+//! check, a tool's output) is taken as its outcome. The run
 //! then records `run_interrupted` and `run_finished` with status
 //! `interrupted`, and its workspace is dropped (removed) on the way out.
 //! Only records of what already happened for good pass after the flag:
@@ -62,6 +74,7 @@ mod agent;
 mod boundary;
 pub mod checkpoint;
 pub mod checks;
+mod error;
 mod limits;
 mod prompt;
 mod steps;
@@ -80,7 +93,9 @@ use crate::record::event::{
 use crate::record::recorder::Recorder;
 use crate::record::store::{RunDir, Store};
 use crate::workspace::{self, Workspace};
-use checkpoint::{Approver, Decision};
+pub use checkpoint::Approver;
+use checkpoint::{Change, Checkpoint, Decision, Subject};
+pub use error::EngineError;
 use std::time::{Duration, Instant};
 
 /// Default `limits.timeout`.
@@ -88,19 +103,18 @@ pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 pub use crate::record::recorder::Reporter;
 
-/// How a run is driven.
-#[derive(Debug, Clone, Copy)]
+/// How a run is driven. Who approves its checkpoints, and how a change
+/// is shown, is the [`Approver`]'s.
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Approve checkpoints (`--yes`).
-    pub yes: bool,
     /// Run everything, show the diff, never apply (`--dry-run`).
     pub dry_run: bool,
-    /// A person can be asked (stdin and stderr are terminals).
-    pub interactive: bool,
-    /// Color the diff.
-    pub color: bool,
     /// Commit the applied change, with trailers naming the run (`--commit`).
     pub commit: bool,
+    /// The `wf` binary that confines each command the run starts (`wf
+    /// __sandbox`); `None`: this process's own executable, which is `wf`.
+    /// A program that runs the engine in-process (a test) names one.
+    pub sandbox_helper: Option<std::path::PathBuf>,
 }
 
 /// Whether the run is live or re-executes a recorded one.
@@ -166,15 +180,25 @@ pub struct RunOutcome {
 /// when unknown.
 pub type Pricing = Box<dyn Fn(&crate::spec::ModelSpec, &Usage) -> Option<f64>>;
 
-/// Runs `plan` with `provider`.
+/// Runs `plan` with `provider`: every event goes to `reporter` as it is
+/// recorded, every checkpoint to `approver`.
 pub fn run(
     plan: &Plan,
     provider: &mut dyn Provider,
     pricing: Pricing,
     options: RunOptions,
     reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
 ) -> Result<RunOutcome, crate::error::Error> {
-    run_with(plan, provider, pricing, options, reporter, Mode::Live)
+    run_with(
+        plan,
+        provider,
+        pricing,
+        options,
+        reporter,
+        approver,
+        Mode::Live,
+    )
 }
 
 /// Runs `plan` live or as a replay.
@@ -184,6 +208,7 @@ pub fn run_with(
     pricing: Pricing,
     options: RunOptions,
     reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
     mode: Mode,
 ) -> Result<RunOutcome, crate::error::Error> {
     let dir = match &mode {
@@ -238,6 +263,7 @@ pub fn run_with(
         conversation,
         dir: dir.clone(),
         recorder,
+        approver,
         sandbox: None,
         mcp: None,
         step_network: None,
@@ -262,11 +288,12 @@ pub fn run_with(
         known: None,
         mode,
         written_bytes: 0,
-        interrupted: false,
         settled: false,
     };
     let driven = exec.drive(provider);
-    let interrupted = exec.interrupted
+    // Interrupted: a signal stopped an event from being recorded, or an
+    // operation failed because the signal killed what it ran.
+    let interrupted = matches!(driven, Err(EngineError::Interrupted))
         || (driven.is_err() && crate::sys::signals::interrupted() && !exec.settled);
     let (status, reason) = match driven {
         // A resume interrupted while catching up has written nothing.
@@ -295,9 +322,9 @@ pub fn run_with(
         // A resume that could not catch up has written nothing: the run
         // stays as it was, resumable once the cause is fixed.
         Err(e) if exec.recorder.catching_up() => {
-            return Err(crate::error::Error::Failed(e));
+            return Err(crate::error::Error::Failed(e.to_string()));
         }
-        Err(e) => (RunStatus::Error, Some(e)),
+        Err(e) => (RunStatus::Error, Some(e.to_string())),
     };
     exec.finish(status, reason.clone())?;
     Ok(RunOutcome {
@@ -314,6 +341,8 @@ struct Executor<'a> {
     /// The one writer of the trace (and, through it, of what the reporter
     /// shows).
     recorder: Recorder<'a>,
+    /// Decides the run's checkpoints (see [`checkpoint`]).
+    approver: &'a mut dyn Approver,
     /// How every command of the run is confined (`None`: `sandbox: off`,
     /// or not set up yet).
     sandbox: Option<crate::sandbox::Sandboxed>,
@@ -361,8 +390,6 @@ struct Executor<'a> {
     /// Bytes written by `write_file` and `edit_file` so far in the run
     /// (`limits.max_write_bytes`).
     written_bytes: u64,
-    /// A signal stopped the run: an event was not recorded because of it.
-    interrupted: bool,
     /// The run paused at a checkpoint when a signal came at its prompt:
     /// the rest (the diff) is recorded as for any pause.
     settled: bool,
@@ -404,42 +431,39 @@ impl ProviderObserver for Observer<'_, '_> {
 }
 
 impl Executor<'_> {
-    fn emit(&mut self, event: Event) -> Result<(), String> {
+    fn emit(&mut self, event: Event) -> Result<(), EngineError> {
         if crate::sys::signals::interrupted() && !self.settled && !done_for_good(&event) {
-            self.interrupted = true;
-            return Err("interrupted".into());
+            return Err(EngineError::Interrupted);
         }
         self.connections()?;
         if let Some(action) = boundary::action(&event) {
             self.actions.push(action);
         }
-        self.recorder.record(event).map_err(|e| e.to_string())
+        Ok(self.recorder.record(event)?)
     }
 
     /// The connections wf's proxies finished since the last event, as
     /// events, in the order they were accepted.
-    fn connections(&mut self) -> Result<(), String> {
+    fn connections(&mut self) -> Result<(), EngineError> {
         let mut done: Vec<crate::sandbox::proxy::Connection> =
             self.proxies.values().flat_map(|p| p.take_log()).collect();
         done.sort_by_key(|c| c.id);
         for c in done {
-            self.recorder
-                .record(Event::NetworkConnection {
-                    host: c.host,
-                    port: c.port,
-                    allowed: c.allowed,
-                    reason: c.reason,
-                    bytes_up: c.bytes_up,
-                    bytes_down: c.bytes_down,
-                })
-                .map_err(|e| e.to_string())?;
+            self.recorder.record(Event::NetworkConnection {
+                host: c.host,
+                port: c.port,
+                allowed: c.allowed,
+                reason: c.reason,
+                bytes_up: c.bytes_up,
+                bytes_down: c.bytes_down,
+            })?;
         }
         Ok(())
     }
 
     /// The workspace's state as a tree (see [`Executor::known`]): staged
     /// and written only when something ran since the last one.
-    fn snapshot(&mut self, ws: &Workspace) -> Result<String, String> {
+    fn snapshot(&mut self, ws: &Workspace) -> Result<String, EngineError> {
         if let Some((count, tree)) = &self.known
             && *count == self.actions.len()
         {
@@ -447,7 +471,7 @@ impl Executor<'_> {
         }
         let tree = ws
             .snapshot()
-            .map_err(|e| format!("cannot snapshot the workspace: {e}"))?;
+            .map_err(EngineError::workspace("cannot snapshot the workspace"))?;
         self.known = Some((self.actions.len(), tree.clone()));
         Ok(tree)
     }
@@ -465,7 +489,7 @@ impl Executor<'_> {
 
     /// The change so far (against the start) and the paths it touches; no
     /// git process at all when the workspace is known to be at its start.
-    fn change(&mut self, ws: &Workspace) -> Result<(String, Vec<String>), String> {
+    fn change(&mut self, ws: &Workspace) -> Result<(String, Vec<String>), EngineError> {
         let tree = self.snapshot(ws)?;
         if tree == ws.base_tree {
             return Ok((String::new(), Vec::new()));
@@ -476,18 +500,18 @@ impl Executor<'_> {
         let limit = self.plan.limits.max_diff_bytes;
         let sizes = ws
             .change_sizes()
-            .map_err(|e| format!("cannot measure the diff: {e}"))?;
+            .map_err(EngineError::workspace("cannot measure the diff"))?;
         let total: u64 = sizes.iter().map(|(_, bytes)| bytes).sum();
         if total > limit {
-            return Err(too_big(Some(total), limit, &sizes));
+            return Err(EngineError::Refused(too_big(Some(total), limit, &sizes)));
         }
         let patch = ws
             .staged_diff_within(limit)
-            .map_err(|e| format!("cannot compute the diff: {e}"))?
-            .ok_or_else(|| too_big(None, limit, &sizes))?;
+            .map_err(EngineError::workspace("cannot compute the diff"))?
+            .ok_or_else(|| EngineError::Refused(too_big(None, limit, &sizes)))?;
         let files = ws
             .changed_files()
-            .map_err(|e| format!("cannot list changed files: {e}"))?;
+            .map_err(EngineError::workspace("cannot list changed files"))?;
         // What the review lists and counts is read from the patch; it must
         // be every file git says changed, or nothing is shown or applied.
         let mut listed: Vec<String> = crate::patch::files(&patch)
@@ -502,10 +526,10 @@ impl Executor<'_> {
                 .chain(listed.iter().filter(|f| !files.contains(f)))
                 .map(|f| crate::report::text::escape_line(f).into_owned())
                 .collect();
-            return Err(format!(
+            return Err(EngineError::Refused(format!(
                 "refused: the patch and the workspace disagree on the changed files ({}); nothing was applied",
                 missing.join(", ")
-            ));
+            )));
         }
         Ok((patch, files))
     }
@@ -516,7 +540,7 @@ impl Executor<'_> {
 
     /// The whole run up to (not including) the final event. `Err` is a
     /// failure of wf itself (trace, workspace, git).
-    fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, String> {
+    fn drive(&mut self, provider: &mut dyn Provider) -> Result<End, EngineError> {
         let head = crate::sys::git::head(&self.plan.root);
         let revision = head.as_ref().map(|(commit, _)| commit.as_str());
         self.started(revision)?;
@@ -535,7 +559,7 @@ impl Executor<'_> {
     }
 
     /// The run's first events: what runs, and the recipes it uses.
-    fn started(&mut self, revision: Option<&str>) -> Result<(), String> {
+    fn started(&mut self, revision: Option<&str>) -> Result<(), EngineError> {
         let plan = self.plan;
         let model = match &plan.model.name {
             Some(name) => format!("{}/{name}", plan.model.provider.as_str()),
@@ -582,7 +606,7 @@ impl Executor<'_> {
 
     /// The workspace the run works in: the replay's or resume's, else a
     /// new one from the user's tree, its starting state recorded.
-    fn workspace(&mut self, head: Option<&(String, String)>) -> Result<Workspace, String> {
+    fn workspace(&mut self, head: Option<&(String, String)>) -> Result<Workspace, EngineError> {
         let prebuilt = match &mut self.mode {
             Mode::Live => None,
             Mode::Replay(setup) => setup.workspace.take(),
@@ -594,14 +618,14 @@ impl Executor<'_> {
         // The starting state (base commit + uncommitted changes) is
         // recorded so the run can be replayed and resumed later.
         let mut ws = Workspace::create_current(&self.plan.root, head)
-            .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+            .map_err(EngineError::workspace("cannot prepare the workspace"))?;
         // The task's own build cache, kept only if this run's change is
         // applied (see `workspace`, "Build caches").
         ws.use_task_cache(&self.plan.spec_hash)
-            .map_err(|e| format!("cannot prepare the build cache: {e}"))?;
+            .map_err(EngineError::workspace("cannot prepare the build cache"))?;
         if let Some(patch) = &ws.start_patch {
             std::fs::write(self.dir.path.join("start.patch"), patch)
-                .map_err(|e| format!("cannot write start.patch: {e}"))?;
+                .map_err(EngineError::io("cannot write start.patch"))?;
         }
         Ok(ws)
     }
@@ -609,13 +633,13 @@ impl Executor<'_> {
     /// Sets up the confinement of every command the run starts, in `ws`,
     /// and records it. With `sandbox: off` there is none, and the record
     /// says so.
-    fn confine(&mut self, ws: &Workspace) -> Result<(), String> {
+    fn confine(&mut self, ws: &Workspace) -> Result<(), EngineError> {
         let setting = &self.plan.sandbox;
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         if setting.mode == crate::spec::SandboxMode::Off {
             self.sandbox = None;
             ws.mark_unconfined()
-                .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+                .map_err(EngineError::workspace("cannot prepare the workspace"))?;
             return self.emit(Event::SandboxReady {
                 mode: "off".into(),
                 network: true,
@@ -636,7 +660,16 @@ impl Executor<'_> {
             &ws.sandbox_read,
             &ws.sandbox_write,
         )
-        .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        .map_err(EngineError::io(
+            "cannot find wf's own executable for the sandbox",
+        ))?;
+        let sandboxed = match &self.options.sandbox_helper {
+            Some(helper) => crate::sandbox::Sandboxed {
+                launcher: crate::sandbox::Launcher::with_exe(helper),
+                ..sandboxed
+            },
+            None => sandboxed,
+        };
         // A proxy for each list of hosts the task or a step has.
         let mut lists: Vec<Vec<String>> = Vec::new();
         network_lists(&self.plan.steps, &mut lists);
@@ -646,7 +679,7 @@ impl Executor<'_> {
                 continue;
             }
             let proxy = crate::sandbox::proxy::Proxy::start(list.clone(), sandboxed.level)
-                .map_err(|e| format!("cannot start wf's network proxy: {e}"))?;
+                .map_err(EngineError::io("cannot start wf's network proxy"))?;
             self.proxies.insert(list, std::sync::Arc::new(proxy));
         }
         let sandboxed = self.with_network(sandboxed, &setting.network);
@@ -675,7 +708,7 @@ impl Executor<'_> {
     /// listed before the run, and sets up their session: a live run starts
     /// each server at its first call, in the workspace, confined like any
     /// command; a replay answers from the recorded run and starts none.
-    fn mcp_servers(&mut self, ws: &Workspace) -> Result<(), String> {
+    fn mcp_servers(&mut self, ws: &Workspace) -> Result<(), EngineError> {
         if self.plan.mcp.is_empty() {
             return Ok(());
         }
@@ -693,7 +726,8 @@ impl Executor<'_> {
             Mode::Resume(_, setup) => (&setup.prefix[..], true),
         };
         let session =
-            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)?;
+            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)
+                .map_err(EngineError::Setup)?;
         self.mcp = Some(session);
         Ok(())
     }
@@ -735,7 +769,7 @@ impl Executor<'_> {
         &self,
         ws: &Workspace,
         env: &crate::plan::Env,
-    ) -> Result<Vec<(String, String)>, String> {
+    ) -> Result<Vec<(String, String)>, EngineError> {
         let mut out = ws.env.clone();
         // Offline only without any network: a host list reaches its
         // registries through the proxy.
@@ -754,9 +788,9 @@ impl Executor<'_> {
                 crate::spec::EnvValue::Text(text) => text.clone(),
                 crate::spec::EnvValue::FromEnv { from_env } => std::env::var(from_env)
                     .map_err(|_| {
-                        format!(
+                        EngineError::Setup(format!(
                             "env `{name}` takes `{from_env}` from wf's environment, which does not set it; set it, or remove it from `env`"
-                        )
+                        ))
                     })?,
             };
             out.push((name.clone(), value));
@@ -764,31 +798,20 @@ impl Executor<'_> {
         Ok(out)
     }
 
-    /// Asks at a checkpoint. `None` means approved: go on.
+    /// Asks the approver at a checkpoint. A checkpoint that approves a
+    /// change records, with an approval, the SHA-256 of that exact diff,
+    /// and a recorded approval (a resumed run, `wf approve`) must be for
+    /// that diff, else the resume stops. `None` means approved: go on.
     fn checkpoint(
         &mut self,
         name: CheckpointName,
         step: Option<&str>,
-        question: &str,
-        summary: &str,
-        full: Option<&str>,
-    ) -> Result<Option<End>, String> {
-        self.checkpoint_diff(name, step, question, summary, full, None)
-    }
-
-    /// Asks at a checkpoint that approves a change, `patch`: an approval
-    /// records the SHA-256 of that exact diff, and a recorded approval (a
-    /// resumed run, `wf approve`) must be for that diff, else the resume
-    /// stops. `None` means approved: go on.
-    fn checkpoint_diff(
-        &mut self,
-        name: CheckpointName,
-        step: Option<&str>,
-        question: &str,
-        summary: &str,
-        full: Option<&str>,
-        patch: Option<&str>,
-    ) -> Result<Option<End>, String> {
+        subject: Subject<'_>,
+    ) -> Result<Option<End>, EngineError> {
+        let patch = match subject {
+            Subject::Plan(_) => None,
+            Subject::Step(change) | Subject::Apply { change, .. } => Some(change.patch.as_str()),
+        };
         let shown = patch.map(workspace::diff_hash);
         self.emit(Event::Checkpoint {
             name,
@@ -802,10 +825,6 @@ impl Executor<'_> {
             diff_sha256: None,
         })?;
         self.recorder.pause_display();
-        let approver = Approver {
-            yes: self.options.yes,
-            interactive: self.options.interactive,
-        };
         let catching_up = self.recorder.catching_up();
         let decision = match &mut self.mode {
             Mode::Replay(setup) if !setup.decisions.is_empty() => setup.decisions.remove(0),
@@ -819,20 +838,23 @@ impl Executor<'_> {
                     (&decision, &shown, recorded_diff_hash(rest))
                     && approved != *shown
                 {
-                    return Err(format!(
+                    return Err(EngineError::Refused(format!(
                         "refused: the recorded approval of the {} is not for this change: approved diff {approved}, about to apply {shown}; nothing was applied",
                         match step {
                             Some(step) =>
                                 format!("{} checkpoint (after step `{step}`)", name.as_str()),
                             None => format!("{} checkpoint", name.as_str()),
                         }
-                    ));
+                    )));
                 }
                 decision
             }
-            Mode::Live | Mode::Resume(..) => {
-                approver.decide(&self.plan.root, question, summary, full)
-            }
+            Mode::Live | Mode::Resume(..) => self.approver.decide(&Checkpoint {
+                name,
+                step,
+                root: &self.plan.root,
+                subject,
+            }),
         };
         let (state, by, via) = match &decision {
             Decision::Approved { by, via } => (
@@ -847,11 +869,6 @@ impl Executor<'_> {
             ),
             Decision::Paused => (CheckpointState::Paused, None, None),
         };
-        // Nobody was asked: what waits for approval is shown all the same
-        // (the plan, the change), for whoever decides it later.
-        if decision == Decision::Paused && !self.options.interactive && !catching_up {
-            self.recorder.say(summary);
-        }
         // Paused by a signal at the prompt: the run ends as any pause does.
         if decision == Decision::Paused && crate::sys::signals::interrupted() {
             self.settled = true;
@@ -901,10 +918,10 @@ impl Executor<'_> {
 
     /// After the agent loop: keep the diff, then show, approve and apply it
     /// when the checks passed.
-    fn conclude(&mut self, end: End, ws: &Workspace) -> Result<End, String> {
+    fn conclude(&mut self, end: End, ws: &Workspace) -> Result<End, EngineError> {
         let (patch, files) = self.change(ws)?;
         std::fs::write(self.dir.diff(), &patch)
-            .map_err(|e| format!("cannot write diff.patch: {e}"))?;
+            .map_err(EngineError::io("cannot write diff.patch"))?;
         let hash = workspace::diff_hash(&patch);
         self.emit(Event::DiffReady {
             diff_hash: hash.clone(),
@@ -924,49 +941,24 @@ impl Executor<'_> {
         if let Some(end) = self.refuse_outside(ws, &files)? {
             return Ok(end);
         }
-        let color = self.options.color;
-        let stat = crate::report::diff::stat(&patch);
-        // Changes a reviewer must not miss: attributes, ignore rules,
-        // submodules, CI, executable bits, links.
-        let callouts = crate::report::review::callout_block(&patch);
+        let change = Change::new(patch, files.clone());
         if self.options.dry_run {
             self.recorder.pause_display();
-            self.recorder.say(&format!(
-                "{callouts}\n{stat}\n{}",
-                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
-            ));
-            self.recorder.say(&format!(
-                "Dry run: the change was not applied. The whole patch is in {}\n",
-                crate::report::text::escape_line(&self.dir.diff().to_string_lossy())
-            ));
+            self.approver.dry_run(&change, &self.dir.diff());
             return Ok((RunStatus::DryRun, None));
         }
         if self.plan.checkpoints.apply {
-            let unconfined = if self.plan.sandbox.mode == crate::spec::SandboxMode::Off {
-                "\nWARNING: the sandbox was OFF: this run's checks, command steps and shell \
-                 calls ran unconfined, as you, and could have changed anything you can.\n"
-            } else {
-                ""
+            let subject = Subject::Apply {
+                change: &change,
+                unconfined: self.plan.sandbox.mode == crate::spec::SandboxMode::Off,
             };
-            let summary = format!(
-                "{unconfined}{callouts}\nThe run's change:\n{stat}\n{}\n",
-                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
-            );
-            let full = crate::report::diff::patch(&patch, None, color);
-            if let Some(end) = self.checkpoint_diff(
-                CheckpointName::Apply,
-                None,
-                "Apply this change to your tree?",
-                &summary,
-                Some(&full),
-                Some(&patch),
-            )? {
+            if let Some(end) = self.checkpoint(CheckpointName::Apply, None, subject)? {
                 return Ok(end);
             }
         }
         // What is applied is the diff approved, byte for byte.
         let on_disk = std::fs::read_to_string(self.dir.diff())
-            .map_err(|e| format!("cannot read diff.patch: {e}"))?;
+            .map_err(EngineError::io("cannot read diff.patch"))?;
         let about_to_apply = workspace::diff_hash(&on_disk);
         let approved = if self.plan.checkpoints.apply {
             self.approved_diff.clone()
@@ -997,7 +989,7 @@ impl Executor<'_> {
                 return Ok((RunStatus::ApplyFailed, Some(message)));
             }
             Ok(_) => {}
-            Err(e) => return Err(format!("cannot compare with your tree: {e}")),
+            Err(e) => return Err(EngineError::workspace("cannot compare with your tree")(e)),
         }
         match workspace::apply(&self.plan.root, &self.dir.diff()) {
             Ok(()) => {

@@ -72,13 +72,6 @@ pub(super) fn response_text(response: &ModelResponse) -> String {
         .join("\n")
 }
 
-pub(super) fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The fixed instructions of an agent step: the same on every turn.
 pub fn instructions(step: &AgentStep) -> String {
     let mut s = String::from(

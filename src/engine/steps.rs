@@ -20,7 +20,7 @@ impl Executor<'_> {
         &mut self,
         provider: &mut dyn Provider,
         ws: &Workspace,
-    ) -> Result<End, String> {
+    ) -> Result<End, EngineError> {
         let plan = self.plan;
         let (end, _) = self.run_steps(provider, ws, &plan.steps, &plan.inputs, "")?;
         Ok(end)
@@ -38,7 +38,7 @@ impl Executor<'_> {
         steps: &[PlanStep],
         inputs: &BTreeMap<String, Value>,
         prefix: &str,
-    ) -> Result<(End, Option<Value>), String> {
+    ) -> Result<(End, Option<Value>), EngineError> {
         let mut results: BTreeMap<String, Value> = BTreeMap::new();
         let mut last = None;
         for step in steps {
@@ -94,7 +94,7 @@ impl Executor<'_> {
         ws: &Workspace,
         step: &PlanStep,
         inputs: &BTreeMap<String, Value>,
-    ) -> Result<End, String> {
+    ) -> Result<End, EngineError> {
         let StepKind::Agent(agent) = &step.kind else {
             unreachable!("only an agent step is implicit");
         };
@@ -115,7 +115,7 @@ impl Executor<'_> {
         id: &str,
         inputs: &BTreeMap<String, Value>,
         results: &BTreeMap<String, Value>,
-    ) -> Result<Result<bool, End>, String> {
+    ) -> Result<Result<bool, End>, EngineError> {
         let Some(cond) = &step.condition else {
             return Ok(Ok(true));
         };
@@ -140,7 +140,7 @@ impl Executor<'_> {
         id: &str,
         command: &Command<'_>,
         inputs: &BTreeMap<String, Value>,
-    ) -> Result<Ran, String> {
+    ) -> Result<Ran, EngineError> {
         let Command {
             run,
             timeout,
@@ -172,7 +172,7 @@ impl Executor<'_> {
         self.recorder.activity(&format!("step {id}: {run}"));
         let env = match self.command_env(ws, env) {
             Ok(env) => check_env(env, ws, inputs),
-            Err(why) => return Ok(Err((RunStatus::Error, Some(why)))),
+            Err(why) => return Ok(Err((RunStatus::Error, Some(why.to_string())))),
         };
         let done = checks::run_check(
             &check,
@@ -219,7 +219,7 @@ impl Executor<'_> {
         ws: &Workspace,
         id: &str,
         used: &UsedRecipe,
-    ) -> Result<Ran, String> {
+    ) -> Result<Ran, EngineError> {
         self.emit(Event::StepStarted {
             id: id.to_string(),
             step_kind: "uses".into(),
@@ -260,7 +260,7 @@ impl Executor<'_> {
         agent: &AgentStep,
         inputs: &BTreeMap<String, Value>,
         results: &BTreeMap<String, Value>,
-    ) -> Result<Ran, String> {
+    ) -> Result<Ran, EngineError> {
         self.emit(Event::StepStarted {
             id: id.to_string(),
             step_kind: "agent".into(),
@@ -311,14 +311,15 @@ impl Executor<'_> {
         id: &str,
         before: &str,
         bounds: &[crate::spec::Permissions],
-    ) -> Result<Option<End>, String> {
+    ) -> Result<Option<End>, EngineError> {
         let after = self.snapshot(ws)?;
         let changed = ws
             .changed_between(before, &after)
-            .map_err(|e| format!("cannot compare the workspace: {e}"))?;
+            .map_err(EngineError::workspace("cannot compare the workspace"))?;
         // The tool layer's own rules, with the callers' permissions as the
         // layers: what a write tool could not do, a command step may not.
-        let policy = crate::policy::Policy::new(&ws.dir, &bounds[0], &bounds[1..])?;
+        let policy = crate::policy::Policy::new(&ws.dir, &bounds[0], &bounds[1..])
+            .map_err(EngineError::Setup)?;
         let outside: Vec<String> = changed
             .into_iter()
             .filter(|p| policy.check(p, crate::policy::Access::Write).is_err())
@@ -327,7 +328,7 @@ impl Executor<'_> {
             return Ok(None);
         }
         self.restore(ws, before)
-            .map_err(|e| format!("cannot undo step `{id}`: {e}"))?;
+            .map_err(EngineError::workspace(format!("cannot undo step `{id}`")))?;
         let message = format!(
             "recipe command step `{id}` changed {} outside what the task using the recipe allows to write; the step was undone",
             outside.join(", ")
@@ -347,36 +348,21 @@ impl Executor<'_> {
         &mut self,
         ws: &Workspace,
         id: &str,
-    ) -> Result<Option<End>, String> {
+    ) -> Result<Option<End>, EngineError> {
         let (patch, files) = self.change(ws)?;
         // What a person approves here must obey the run's permissions too.
         if !files.is_empty() {
             std::fs::write(self.dir.diff(), &patch)
-                .map_err(|e| format!("cannot write diff.patch: {e}"))?;
+                .map_err(EngineError::io("cannot write diff.patch"))?;
             if let Some(end) = self.refuse_outside(ws, &files)? {
                 return Ok(Some(end));
             }
         }
-        let color = self.options.color;
-        let changes = if patch.is_empty() {
-            "  (no changes yet)\n".to_string()
-        } else {
-            format!(
-                "{}{}\n{}",
-                crate::report::review::callout_block(&patch),
-                crate::report::diff::stat(&patch),
-                crate::report::diff::patch(&patch, Some(crate::report::diff::PREVIEW_LINES), color)
-            )
-        };
-        let summary = format!("\nThe changes so far, after step `{id}`:\n{changes}\n");
-        let full = crate::report::diff::patch(&patch, None, color);
-        self.checkpoint_diff(
+        let change = super::checkpoint::Change::new(patch, files);
+        self.checkpoint(
             CheckpointName::Step,
             Some(id),
-            &format!("Approve the changes of step `{id}` and go on?"),
-            &summary,
-            Some(&full),
-            Some(&patch),
+            super::checkpoint::Subject::Step(&change),
         )
     }
 }

@@ -3,7 +3,7 @@
 //! every path and command (checked again by the tool layer on each call),
 //! and whatever a recipe asks for and does not surely get becomes a note.
 
-use super::{Caller, PlanStep, StepKind};
+use super::{Caller, PlanStep, Refusal, StepKind};
 use crate::spec::{StepLimits, ToolName};
 
 /// A recipe's command gets the network its caller grants, never more: what
@@ -77,15 +77,15 @@ fn bound_mcp(
     caller: &Caller,
     label: &str,
     notes: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     for (name, server) in servers.iter_mut() {
         if let Some(theirs) = caller.mcp.get(name) {
             if !server.same_server(theirs) {
-                return Err(format!(
+                return Err(Refusal(format!(
                     "declares MCP server `{name}`, which its caller declares as another server; \
                      a recipe never replaces its caller's server: rename the recipe's, or have \
                      it use the caller's as declared"
-                ));
+                )));
             }
             *server = theirs.clone();
             continue;
@@ -132,7 +132,7 @@ pub(super) fn bound(
     caller: &Caller,
     label: &str,
     notes: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let allowed = &caller.permissions;
     let readable = crate::glob::compile_set(&allowed.read).ok();
     for step in steps {

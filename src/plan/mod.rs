@@ -23,6 +23,12 @@
 //! The plan's fingerprint is one hash over the canonical spec, the inputs and
 //! the context files' content hashes: the same repository state and inputs
 //! give the same fingerprint on any machine.
+//!
+//! Every way planning fails is a [`PlanError`] variant (the user's input:
+//! exit 2); no function of this layer returns a bare string, and no string
+//! turns into a `PlanError` by itself: what the recipes layer reports in
+//! words becomes [`PlanError::Recipe`] where the step that uses the recipe
+//! is named.
 
 mod bound;
 mod fingerprint;
@@ -275,13 +281,23 @@ pub enum PlanError {
     #[error(transparent)]
     Context(#[from] ContextError),
     /// A `uses:` recipe could not be found, is not pinned, moved, or does
-    /// not load.
+    /// not load: the [`crate::recipes::RecipeError`], with the step that
+    /// uses it.
     #[error("{0}")]
     Recipe(String),
+    /// The recipes of the task file cannot be resolved at all (its
+    /// `wf.lock` cannot be read).
+    #[error(transparent)]
+    Recipes(#[from] crate::recipes::RecipeError),
     /// A sandbox root no approval makes acceptable (see
     /// [`widening::check_grants`]).
     #[error("{0}")]
     Sandbox(String),
+    /// A sandbox wider than the default, where nobody can approve it (`wf
+    /// batch`, `wf emit`) and `--trust-sandbox` was not given (see
+    /// [`widening::Widening::require_flag`]).
+    #[error("{0}")]
+    Untrusted(String),
     /// Paths named literally (a `context.include` without wildcards, a
     /// `type: path` input) that name nothing in the repository.
     #[error("{}", .0.iter().map(|m| m.message.clone()).collect::<Vec<_>>().join("\n"))]
@@ -333,6 +349,12 @@ impl PlanError {
     }
 }
 
+/// Why a recipe cannot be used where a step uses it (an input it does
+/// not have, a server its caller declares otherwise), in words: the
+/// planner makes it a [`PlanError::Recipe`] naming the step.
+#[derive(Debug)]
+struct Refusal(String);
+
 /// `steps[1].context.include[2]` → `/steps/1/context/include/2`.
 fn pointer_of(field: &str) -> String {
     let mut pointer = String::new();
@@ -343,13 +365,6 @@ fn pointer_of(field: &str) -> String {
         }
     }
     pointer
-}
-
-impl From<String> for PlanError {
-    /// A recipe problem ([`crate::recipes`] says what went wrong in words).
-    fn from(message: String) -> PlanError {
-        PlanError::Recipe(message)
-    }
 }
 
 /// The repository root for `dir`: the top of the git work tree holding it
@@ -550,7 +565,7 @@ pub fn make(
     resolver: &mut Resolver,
 ) -> Result<Plan, PlanError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    widening::check_grants(&loaded.spec.sandbox, home.as_deref()).map_err(PlanError::Sandbox)?;
+    widening::check_grants(&loaded.spec.sandbox, home.as_deref())?;
     let base = Base::of_task(loaded);
     let mut plan = build(loaded, given, root, resolver, &base, &mut Vec::new(), "")?;
     let mut pins = Vec::new();
@@ -1246,10 +1261,10 @@ fn use_recipe(
     stack: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Result<UsedRecipe, PlanError> {
-    let fail = |why: String| PlanError::Recipe(format!("step `{id}`: {why}"));
-    let (found, recipe) = resolver.open(uses, base, stack).map_err(fail)?;
-    check_with(&recipe, with).map_err(fail)?;
-    let fresh = resolver.enter(&found.key).map_err(fail)?;
+    let fail = |why: &dyn std::fmt::Display| PlanError::Recipe(format!("step `{id}`: {why}"));
+    let (found, recipe) = resolver.open(uses, base, stack).map_err(|e| fail(&e))?;
+    check_with(&recipe, with).map_err(|r| fail(&r.0))?;
+    let fresh = resolver.enter(&found.key).map_err(|e| fail(&e))?;
     stack.push(found.key.clone());
     let inner = build(
         &recipe,
@@ -1280,7 +1295,7 @@ fn use_recipe(
         agent.prompt = recipe.spec.prompt.clone().unwrap_or_default();
     }
     let label = format!("step `{id}` (recipe {})", recipe.spec.name);
-    bound(&mut steps, caller, &label, notes).map_err(fail)?;
+    bound(&mut steps, caller, &label, notes).map_err(|r| fail(&r.0))?;
     Ok(UsedRecipe {
         uses: uses.to_string(),
         name: recipe.spec.name.clone(),
@@ -1297,12 +1312,12 @@ fn use_recipe(
 }
 
 /// Every name in `with` must be an input of the recipe.
-fn check_with(recipe: &LoadedSpec, with: &BTreeMap<String, String>) -> Result<(), String> {
+fn check_with(recipe: &LoadedSpec, with: &BTreeMap<String, String>) -> Result<(), Refusal> {
     let declared = &recipe.spec.inputs;
     for name in with.keys() {
         if !declared.contains_key(name) {
             let known: Vec<&str> = declared.keys().map(String::as_str).collect();
-            return Err(format!(
+            return Err(Refusal(format!(
                 "recipe `{}` has no input `{name}`; its inputs: {}",
                 recipe.spec.name,
                 if known.is_empty() {
@@ -1310,7 +1325,7 @@ fn check_with(recipe: &LoadedSpec, with: &BTreeMap<String, String>) -> Result<()
                 } else {
                     known.join(", ")
                 }
-            ));
+            )));
         }
     }
     Ok(())
@@ -1318,10 +1333,14 @@ fn check_with(recipe: &LoadedSpec, with: &BTreeMap<String, String>) -> Result<()
 
 /// A recipe's planning error as the caller's: missing inputs are given in
 /// `with:`, not with `-i`.
-fn recipe_error(e: PlanError, name: &str, fail: impl Fn(String) -> PlanError) -> PlanError {
+fn recipe_error(
+    e: PlanError,
+    name: &str,
+    fail: impl Fn(&dyn std::fmt::Display) -> PlanError,
+) -> PlanError {
     match e {
         PlanError::Recipe(message) => PlanError::Recipe(message),
-        PlanError::Inputs(e) => fail(format!(
+        PlanError::Inputs(e) => fail(&format!(
             "recipe `{name}`: {}",
             e.problems
                 .iter()
@@ -1332,6 +1351,6 @@ fn recipe_error(e: PlanError, name: &str, fail: impl Fn(String) -> PlanError) ->
                 .collect::<Vec<_>>()
                 .join("\n")
         )),
-        other => fail(format!("recipe `{name}`: {other}")),
+        other => fail(&format!("recipe `{name}`: {other}")),
     }
 }

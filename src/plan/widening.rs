@@ -22,7 +22,7 @@
 //! …, [`crate::sandbox::SENSITIVE_HOME_DIRS`]) is allowed but flagged in
 //! the approval prompt and in `wf plan`.
 
-use super::{Plan, PlanStep, StepKind};
+use super::{Plan, PlanError, PlanStep, StepKind};
 use crate::spec::{Sandbox, SandboxMode};
 use serde::{Deserialize, Serialize};
 use std::path::{Component, Path, PathBuf};
@@ -120,7 +120,7 @@ impl Widening {
     /// For `wf batch` and `wf emit`, whose runs cannot ask anyone: an
     /// error naming each grant and `--trust-sandbox`, unless that was given
     /// or there is nothing to approve.
-    pub fn require_flag(&self, task: &Path, flag: bool, command: &str) -> Result<(), String> {
+    pub fn require_flag(&self, task: &Path, flag: bool, command: &str) -> Result<(), PlanError> {
         if flag || self.is_empty() {
             return Ok(());
         }
@@ -130,11 +130,11 @@ impl Widening {
             .iter()
             .map(|l| format!("  - {l}\n"))
             .collect();
-        Err(format!(
+        Err(PlanError::Untrusted(format!(
             "{} widens the sandbox its commands run in:\n{lines}nothing ran. Its runs cannot ask \
              anyone: pass --trust-sandbox to `{command}` to approve this widening for every run",
             task.display()
-        ))
+        )))
     }
 
     /// Nothing beyond the default.
@@ -257,7 +257,7 @@ fn resolved(path: &Path) -> PathBuf {
 /// Refuses a `read:` or `write:` root of `sandbox` that is `/`, the home
 /// directory or a parent of it (after `~` expansion and symbolic links,
 /// with `home` as the home directory): see the module docs.
-pub fn check_grants(sandbox: &Sandbox, home: Option<&Path>) -> Result<(), String> {
+pub fn check_grants(sandbox: &Sandbox, home: Option<&Path>) -> Result<(), PlanError> {
     let homes: Vec<PathBuf> = home
         .iter()
         .flat_map(|h| [h.to_path_buf(), resolved(h)])
@@ -281,12 +281,12 @@ pub fn check_grants(sandbox: &Sandbox, home: Option<&Path>) -> Result<(), String
                 None
             };
             if let Some(whole) = whole {
-                return Err(format!(
+                return Err(PlanError::Sandbox(format!(
                     "sandbox.{what} `{entry}` grants {whole} ({}): every key, token and project \
                      of yours to every command; wf refuses it. Name the directories the commands \
                      need (such as `~/.m2`), or say `sandbox: off`, which wf asks you about",
                     path.display()
-                ));
+                )));
             }
         }
     }
@@ -322,9 +322,31 @@ mod tests {
             (vec![parent.as_str()], vec![]),
         ] {
             let err = check_grants(&sandbox(&read, &write), Some(&home)).unwrap_err();
+            assert!(matches!(err, PlanError::Sandbox(_)), "{err:?}");
+            let err = err.to_string();
             assert!(err.contains("wf refuses it"), "{read:?} {write:?}: {err}");
         }
         check_grants(&sandbox(&["~/.m2", "/opt/sdk"], &["~/.m2"]), Some(&home)).unwrap();
+    }
+
+    #[test]
+    fn a_widening_nobody_can_approve_needs_the_flag() {
+        let w = Widening::new(&sandbox(&["/opt/sdk"], &[]), Vec::new());
+        let err = w
+            .require_flag(Path::new("task.yaml"), false, "wf batch")
+            .unwrap_err();
+        assert!(matches!(err, PlanError::Untrusted(_)), "{err:?}");
+        assert!(
+            err.to_string().starts_with(
+                "task.yaml widens the sandbox its commands run in:\n  - read: /opt/sdk\nnothing ran."
+            ),
+            "{err}"
+        );
+        w.require_flag(Path::new("task.yaml"), true, "wf batch")
+            .unwrap();
+        Widening::new(&Sandbox::default(), Vec::new())
+            .require_flag(Path::new("task.yaml"), false, "wf batch")
+            .unwrap();
     }
 
     #[test]

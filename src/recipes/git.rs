@@ -20,6 +20,7 @@
 //! URL always after `--`, so a URL in a task file can never become an
 //! option or a command.
 
+use super::RecipeError;
 use crate::sys::git::Git;
 use std::path::{Path, PathBuf};
 
@@ -56,26 +57,33 @@ impl GitCache {
     }
 
     /// The cache directory, created private.
-    fn dir(&self) -> Result<PathBuf, String> {
-        crate::sys::user_dirs::private(self.dir.as_ref().map_err(Clone::clone)?)
+    fn dir(&self) -> Result<PathBuf, RecipeError> {
+        let dir = self
+            .dir
+            .as_ref()
+            .map_err(|why| RecipeError::Fetch(why.clone()))?;
+        crate::sys::user_dirs::private(dir).map_err(RecipeError::Fetch)
     }
 
     fn git() -> Git {
         Git::remote(Path::new("/"))
     }
 
-    fn run(mut cmd: Git, what: &str) -> Result<String, String> {
-        let out = cmd.output().map_err(|e| format!("{what}: {}", e.stderr))?;
+    fn run(mut cmd: Git, what: &str) -> Result<String, RecipeError> {
+        let out = cmd
+            .output()
+            .map_err(|e| RecipeError::Fetch(format!("{what}: {}", e.stderr)))?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
     /// The bare repository caching `url`.
-    fn bare(&self, url: &str) -> Result<PathBuf, String> {
+    fn bare(&self, url: &str) -> Result<PathBuf, RecipeError> {
         let name = &crate::hash::sha256_hex(url.as_bytes())[..24];
         let bare = self.dir()?.join("git").join(format!("{name}.git"));
         if !bare.join("HEAD").exists() {
-            std::fs::create_dir_all(&bare)
-                .map_err(|e| format!("cannot create {}: {e}", bare.display()))?;
+            std::fs::create_dir_all(&bare).map_err(|e| {
+                RecipeError::Fetch(format!("cannot create {}: {e}", bare.display()))
+            })?;
             let mut cmd = Self::git();
             cmd.args(["init", "-q", "--bare"]).arg(&bare);
             Self::run(cmd, "cannot create the recipe cache")?;
@@ -85,7 +93,7 @@ impl GitCache {
 
     /// Asks the remote which commit `reference` (a tag or a branch) points
     /// to now. A full commit id is returned as it is, without asking.
-    pub fn resolve(&self, url: &str, reference: &str) -> Result<String, String> {
+    pub fn resolve(&self, url: &str, reference: &str) -> Result<String, RecipeError> {
         if is_commit_id(reference) {
             return Ok(reference.to_ascii_lowercase());
         }
@@ -116,7 +124,9 @@ impl GitCache {
                 return Ok(id.clone());
             }
         }
-        Err(format!("{url} has no tag or branch `{reference}`"))
+        Err(RecipeError::NotFound(format!(
+            "{url} has no tag or branch `{reference}`"
+        )))
     }
 
     /// Whether `commit` is already in the cache for `url` (its bare
@@ -125,7 +135,7 @@ impl GitCache {
         self.bare(url).is_ok_and(|bare| Self::holds(&bare, commit))
     }
 
-    fn checkout_dir(&self, commit: &str) -> Result<PathBuf, String> {
+    fn checkout_dir(&self, commit: &str) -> Result<PathBuf, RecipeError> {
         Ok(self.dir()?.join("recipes").join(commit))
     }
 
@@ -163,7 +173,12 @@ impl GitCache {
 
     /// The files of `url` at `commit`, fetched if needed (by `reference`,
     /// then by the commit id), checked out once under the cache.
-    pub fn checkout(&self, url: &str, reference: &str, commit: &str) -> Result<PathBuf, String> {
+    pub fn checkout(
+        &self,
+        url: &str,
+        reference: &str,
+        commit: &str,
+    ) -> Result<PathBuf, RecipeError> {
         let bare = self.bare(url)?;
         if let Some(dir) = self.verified_checkout(&bare, commit) {
             return Ok(dir);
@@ -177,7 +192,7 @@ impl GitCache {
                 attempts.push(format!("refs/heads/{reference}"));
             }
             attempts.push(commit.to_string());
-            let mut last = String::new();
+            let mut last = None;
             for what in attempts {
                 let mut cmd = Self::git();
                 cmd.arg("--git-dir").arg(&bare).args([
@@ -191,26 +206,29 @@ impl GitCache {
                 match Self::run(cmd, &format!("cannot fetch {url}")) {
                     Ok(_) if present(&bare) => break,
                     Ok(_) => {}
-                    Err(e) => last = e,
+                    Err(e) => last = Some(e),
                 }
             }
             if !present(&bare) {
-                return Err(if last.is_empty() {
-                    format!("{url} has no commit {commit}")
-                } else {
-                    last
-                });
+                return Err(last.unwrap_or_else(|| {
+                    RecipeError::NotFound(format!("{url} has no commit {commit}"))
+                }));
             }
         }
         // Check out into a fresh directory beside the final one, then rename:
         // a crash never leaves a half-written checkout that looks complete.
         let parent = self.dir()?.join("recipes");
         std::fs::create_dir_all(&parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            .map_err(|e| RecipeError::Fetch(format!("cannot create {}: {e}", parent.display())))?;
         let tmp = tempfile::Builder::new()
             .prefix(".checkout-")
             .tempdir_in(&parent)
-            .map_err(|e| format!("cannot create a directory in {}: {e}", parent.display()))?;
+            .map_err(|e| {
+                RecipeError::Fetch(format!(
+                    "cannot create a directory in {}: {e}",
+                    parent.display()
+                ))
+            })?;
         let index = tmp.path().join(".wf-index");
         let mut read = Self::git();
         read.env("GIT_INDEX_FILE", &index)
@@ -228,7 +246,7 @@ impl GitCache {
         Self::run(out, "cannot check out the recipe commit")?;
         std::fs::remove_file(&index).ok();
         std::fs::write(tmp.path().join(".wf-complete"), commit)
-            .map_err(|e| format!("cannot write the recipe cache: {e}"))?;
+            .map_err(|e| RecipeError::Fetch(format!("cannot write the recipe cache: {e}")))?;
         let kept = tmp.keep();
         let mark = |dir: PathBuf| {
             self.verified
@@ -243,8 +261,9 @@ impl GitCache {
             // once verified.
             Err(e) => {
                 std::fs::remove_dir_all(&kept).ok();
-                self.verified_checkout(&bare, commit)
-                    .ok_or_else(|| format!("cannot write the recipe cache: {e}"))
+                self.verified_checkout(&bare, commit).ok_or_else(|| {
+                    RecipeError::Fetch(format!("cannot write the recipe cache: {e}"))
+                })
             }
         }
     }
@@ -402,7 +421,11 @@ mod tests {
         let url = r.to_str().unwrap();
         assert_eq!(cache.resolve(url, "v1").unwrap(), first);
         assert_eq!(cache.resolve(url, "main").unwrap(), second);
-        assert!(cache.resolve(url, "v9").unwrap_err().contains("no tag"));
+        let missing = cache.resolve(url, "v9").unwrap_err();
+        assert!(
+            matches!(&missing, RecipeError::NotFound(m) if m.contains("no tag")),
+            "{missing:?}"
+        );
         assert!(!cache.has(url, &first));
         let dir = cache.checkout(url, "v1", &first).unwrap();
         assert_eq!(std::fs::read_to_string(dir.join("a.yaml")).unwrap(), "one");

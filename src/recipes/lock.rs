@@ -22,6 +22,7 @@
 //! the SHA-256 of each allowlisted tool definition it listed (see
 //! [`McpPin`]).
 
+use super::RecipeError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -128,15 +129,26 @@ impl Lock {
     }
 
     /// Reads `path`; `None` when there is no such file.
-    pub fn read(path: &Path) -> Result<Option<Lock>, String> {
+    pub fn read(path: &Path) -> Result<Option<Lock>, RecipeError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => {
+                return Err(RecipeError::Lock(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
         };
-        let bad = |why: String| format!("{}: {why}; rewrite it with `wf lock`", path.display());
-        let file: File = crate::spec::yaml::load_yaml_text(path, &text)
-            .map_err(|located| format!("{located}; rewrite it with `wf lock`"))?;
+        let bad = |why: String| {
+            RecipeError::Lock(format!(
+                "{}: {why}; rewrite it with `wf lock`",
+                path.display()
+            ))
+        };
+        let file: File = crate::spec::yaml::load_yaml_text(path, &text).map_err(|located| {
+            RecipeError::Lock(format!("{located}; rewrite it with `wf lock`"))
+        })?;
         if file.wf_lock != VERSION {
             return Err(bad(format!(
                 "lock format {} is not the format {VERSION} this wf reads",
@@ -224,6 +236,14 @@ impl Lock {
 mod tests {
     use super::*;
 
+    /// The message of the lock-file error reading `path` gives.
+    fn lock_error(path: &Path) -> String {
+        match Lock::read(path).unwrap_err() {
+            RecipeError::Lock(message) => message,
+            other => panic!("not a lock-file error: {other:?}"),
+        }
+    }
+
     #[test]
     fn round_trips_and_is_sorted() {
         let lock = Lock::from_pins([
@@ -256,17 +276,13 @@ mod tests {
         assert_eq!(Lock::read(&path).unwrap(), Some(lock));
         assert_eq!(Lock::read(&dir.path().join("none")).unwrap(), None);
         std::fs::write(&path, "wf_lock: 2\n").unwrap();
-        assert!(Lock::read(&path).unwrap_err().contains("format 2"));
+        assert!(lock_error(&path).contains("format 2"));
         std::fs::write(&path, text.replace(&"a".repeat(40), "../../x")).unwrap();
-        assert!(
-            Lock::read(&path)
-                .unwrap_err()
-                .contains("not a full commit id")
-        );
+        assert!(lock_error(&path).contains("not a full commit id"));
         std::fs::write(&path, text.replace(&"c".repeat(64), "cé")).unwrap();
-        assert!(Lock::read(&path).unwrap_err().contains("not 64 hex digits"));
+        assert!(lock_error(&path).contains("not 64 hex digits"));
         std::fs::write(&path, text.replace(&"d".repeat(64), "d")).unwrap();
-        assert!(Lock::read(&path).unwrap_err().contains("MCP tool `echo"));
+        assert!(lock_error(&path).contains("MCP tool `echo"));
         // A lock without MCP servers has no `mcp` section.
         let plain = Lock::from_pins([]).render();
         assert!(!plain.contains("mcp"), "{plain}");

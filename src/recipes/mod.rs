@@ -21,6 +21,39 @@
 pub mod git;
 pub mod lock;
 
+/// Why a `uses:` recipe cannot be found, fetched, pinned or loaded, by
+/// kind; each message names the reference as the task file gives it, and
+/// the planner adds the step that uses it ([`crate::plan::PlanError::Recipe`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RecipeError {
+    /// The `uses:` value is not a reference.
+    #[error("{0}")]
+    Reference(String),
+    /// What it names is not there, or not where a recipe may be: no such
+    /// file, tag, branch or commit; outside the repository or its git
+    /// repository; a symbolic link out of it.
+    #[error("{0}")]
+    NotFound(String),
+    /// It uses itself, nests deeper than [`MAX_DEPTH`], or recipes expand
+    /// more than [`MAX_EXPANSIONS`] times.
+    #[error("{0}")]
+    Nesting(String),
+    /// The recipe is not a valid task file.
+    #[error("{0}")]
+    Load(String),
+    /// `wf.lock` cannot be read, or is not a lock file this wf reads.
+    #[error("{0}")]
+    Lock(String),
+    /// Not pinned in `wf.lock` (where a run needs it), or not what its pin
+    /// says: the file's content or the tag's commit changed.
+    #[error("{0}")]
+    Pin(String),
+    /// git or the recipe cache failed: no cache directory, a remote that
+    /// cannot be reached, a fetch or a checkout.
+    #[error("{0}")]
+    Fetch(String),
+}
+
 use git::GitCache;
 pub use lock::{Lock, Pin};
 use std::collections::BTreeMap;
@@ -131,11 +164,11 @@ impl Resolver {
     /// if it exists), caching fetched recipes in the user's cache
     /// ([`GitCache::user`]). Local references must stay inside the
     /// repository holding `lock_dir`.
-    pub fn new(lock_dir: &Path, mode: Mode) -> Result<Resolver, String> {
+    pub fn new(lock_dir: &Path, mode: Mode) -> Result<Resolver, RecipeError> {
         Resolver::reading(lock_dir, mode, true)
     }
 
-    fn reading(lock_dir: &Path, mode: Mode, read_lock: bool) -> Result<Resolver, String> {
+    fn reading(lock_dir: &Path, mode: Mode, read_lock: bool) -> Result<Resolver, RecipeError> {
         let lock_dir = lock_dir
             .canonicalize()
             .unwrap_or_else(|_| lock_dir.to_path_buf());
@@ -161,7 +194,7 @@ impl Resolver {
     /// A resolver for the task file `loaded` (its `wf.lock` is next to it,
     /// read only when the file uses recipes: a task without `uses:` never
     /// depends on a lock file).
-    pub fn for_task(loaded: &crate::spec::LoadedSpec, mode: Mode) -> Result<Resolver, String> {
+    pub fn for_task(loaded: &crate::spec::LoadedSpec, mode: Mode) -> Result<Resolver, RecipeError> {
         Resolver::reading(loaded.dir(), mode, loaded.spec.uses_recipes())
     }
 
@@ -193,12 +226,12 @@ impl Resolver {
     /// Enters the recipe `key` (found with [`Resolver::find`]): counts the
     /// expansion, and when `key` was re-pinned, re-pins what it uses too.
     /// Returns whether [`Resolver::leave`] must undo the latter.
-    pub fn enter(&mut self, key: &str) -> Result<bool, String> {
+    pub fn enter(&mut self, key: &str) -> Result<bool, RecipeError> {
         self.expansions += 1;
         if self.expansions > MAX_EXPANSIONS {
-            return Err(format!(
+            return Err(RecipeError::Nesting(format!(
                 "more than {MAX_EXPANSIONS} recipe expansions: recipes use each other too often"
-            ));
+            )));
         }
         let fresh = self.selected(key);
         if fresh {
@@ -223,23 +256,25 @@ impl Resolver {
         text: &str,
         base: &Base,
         stack: &[String],
-    ) -> Result<(Found, crate::spec::LoadedSpec), String> {
+    ) -> Result<(Found, crate::spec::LoadedSpec), RecipeError> {
         let found = self.find(text, base)?;
         if stack.contains(&found.key) {
-            return Err(format!(
+            return Err(RecipeError::Nesting(format!(
                 "`{text}` uses itself (through {})",
                 stack.join(" → ")
-            ));
+            )));
         }
         if stack.len() >= MAX_DEPTH {
-            return Err(format!("`uses:` nests deeper than {MAX_DEPTH} recipes"));
+            return Err(RecipeError::Nesting(format!(
+                "`uses:` nests deeper than {MAX_DEPTH} recipes"
+            )));
         }
         let mut recipe = crate::spec::load(&found.file).map_err(|e| {
-            format!(
+            RecipeError::Load(format!(
                 "recipe `{text}` does not load:\n{}",
                 e.to_string()
                     .replace(&found.file.display().to_string(), &found.display)
-            )
+            ))
         })?;
         recipe.path = PathBuf::from(&found.display);
         if let Some(pin) = self.used.get_mut(&found.key) {
@@ -249,8 +284,8 @@ impl Resolver {
     }
 
     /// Finds `text`, referred to from `base`, and checks it against its pin.
-    pub fn find(&mut self, text: &str, base: &Base) -> Result<Found, String> {
-        let reference = Reference::parse(text)?;
+    pub fn find(&mut self, text: &str, base: &Base) -> Result<Found, RecipeError> {
+        let reference = Reference::parse(text).map_err(RecipeError::Reference)?;
         let found = match (&reference, base) {
             (Reference::Local(path), Base::Local { dir }) => self.local(text, path, dir)?,
             (
@@ -264,11 +299,13 @@ impl Resolver {
                     dir,
                 },
             ) => {
-                let inner = join_inner(dir, path)
-                    .ok_or_else(|| format!("`{text}` leads outside its git repository"))?;
+                let inner = join_inner(dir, path).ok_or_else(|| {
+                    RecipeError::NotFound(format!("`{text}` leads outside its git repository"))
+                })?;
                 let key = format!("git+{key_url}//{inner}@{reference}");
-                let file = inside_tree(tree, &inner)
-                    .map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
+                let file = inside_tree(tree, &inner).map_err(|why| {
+                    RecipeError::NotFound(format!("`{key}`: {why} at commit {commit}"))
+                })?;
                 let pin = self.pin_file(&key, &file, Some(commit))?;
                 Found {
                     display: key.clone(),
@@ -301,9 +338,9 @@ impl Resolver {
                     }
                     Base::Local { .. } => (url.clone(), url.clone()),
                     Base::Git { .. } if is_relative_url(url) => {
-                        return Err(format!(
+                        return Err(RecipeError::Reference(format!(
                             "`{text}`: a recipe fetched from git cannot use a relative repository path"
-                        ));
+                        )));
                     }
                     Base::Git { .. } => (url.clone(), url.clone()),
                 };
@@ -317,16 +354,16 @@ impl Resolver {
         Ok(found)
     }
 
-    fn local(&mut self, text: &str, path: &str, dir: &Path) -> Result<Found, String> {
+    fn local(&mut self, text: &str, path: &str, dir: &Path) -> Result<Found, RecipeError> {
         let file = lexical_join(dir, path);
-        let real = file
-            .canonicalize()
-            .map_err(|e| format!("`{text}`: cannot read {}: {e}", file.display()))?;
+        let real = file.canonicalize().map_err(|e| {
+            RecipeError::NotFound(format!("`{text}`: cannot read {}: {e}", file.display()))
+        })?;
         if !real.starts_with(&self.repo_root) {
-            return Err(format!(
+            return Err(RecipeError::NotFound(format!(
                 "`{text}` is outside the repository ({}); share it through git instead",
                 self.repo_root.display()
-            ));
+            )));
         }
         let key = relative_key(&self.lock_dir, &real);
         let pin = self.pin_file(&key, &real, None)?;
@@ -360,7 +397,7 @@ impl Resolver {
         key_url: &str,
         path: &str,
         reference: &str,
-    ) -> Result<Found, String> {
+    ) -> Result<Found, RecipeError> {
         let key = format!("git+{key_url}//{path}@{reference}");
         let commit = match self.used.get(&key).and_then(|p| p.commit.clone()) {
             // Already resolved in this run: the same commit again.
@@ -368,8 +405,8 @@ impl Resolver {
             None => self.git_commit(&key, url, path, reference)?,
         };
         let tree = self.cache.checkout(url, reference, &commit)?;
-        let file =
-            inside_tree(&tree, path).map_err(|why| format!("`{key}`: {why} at commit {commit}"))?;
+        let file = inside_tree(&tree, path)
+            .map_err(|why| RecipeError::NotFound(format!("`{key}`: {why} at commit {commit}")))?;
         let pin = self.pin_file(&key, &file, Some(&commit))?;
         Ok(Found {
             display: text.to_string(),
@@ -395,15 +432,15 @@ impl Resolver {
         url: &str,
         path: &str,
         reference: &str,
-    ) -> Result<String, String> {
+    ) -> Result<String, RecipeError> {
         let pinned = self.pin_for(key).cloned();
         let commit = match &pinned {
             Some(pin) => {
                 let locked = pin.commit.clone().ok_or_else(|| {
-                    format!(
+                    RecipeError::Lock(format!(
                         "{}: the pin of `{key}` has no commit",
                         self.lock_path().display()
-                    )
+                    ))
                 })?;
                 match self.cache.resolve(url, reference) {
                     Ok(now) if now == locked => locked,
@@ -425,10 +462,10 @@ impl Resolver {
                         } else {
                             "the recipe changed under the same name".to_string()
                         };
-                        return Err(format!(
+                        return Err(RecipeError::Pin(format!(
                             "`{key}`: `{reference}` now points to commit {now}, but {} pins it at {locked}; {what}.\nReview the change, then move the pin on purpose with `wf lock --update {key}`",
                             self.lock_path().display()
-                        ));
+                        )));
                     }
                     Err(e) if self.cache.has(url, &locked) => {
                         self.notes.push(format!(
@@ -446,8 +483,14 @@ impl Resolver {
 
     /// Reads `file`, pins its content under `key` (at `commit`, for git),
     /// and checks the pin.
-    fn pin_file(&mut self, key: &str, file: &Path, commit: Option<&str>) -> Result<Pin, String> {
-        let bytes = std::fs::read(file).map_err(|e| format!("`{key}`: cannot read it: {e}"))?;
+    fn pin_file(
+        &mut self,
+        key: &str,
+        file: &Path,
+        commit: Option<&str>,
+    ) -> Result<Pin, RecipeError> {
+        let bytes = std::fs::read(file)
+            .map_err(|e| RecipeError::NotFound(format!("`{key}`: cannot read it: {e}")))?;
         let pin = Pin {
             uses: key.to_string(),
             name: String::new(),
@@ -486,40 +529,40 @@ impl Resolver {
     }
 
     /// Compares what was found with the pin, per the mode.
-    fn check_pin(&mut self, key: &str, found: &Pin) -> Result<(), String> {
+    fn check_pin(&mut self, key: &str, found: &Pin) -> Result<(), RecipeError> {
         if let Some(previous) = self.used.get(key) {
             // Resolved before in this run (a recipe used twice): held to that.
             return if previous.sha256 == found.sha256 && previous.commit == found.commit {
                 Ok(())
             } else {
-                Err(format!(
+                Err(RecipeError::Pin(format!(
                     "`{key}` resolves to two different versions in one run"
-                ))
+                )))
             };
         }
         let lock_path = self.lock_path();
         match self.pin_for(key).cloned() {
             Some(pin) => {
                 if pin.commit != found.commit {
-                    return Err(format!(
+                    return Err(RecipeError::Pin(format!(
                         "`{key}` is at commit {}, but {} pins commit {}.\nMove the pin on purpose with `wf lock --update {key}`",
                         found.commit.as_deref().unwrap_or("(none)"),
                         lock_path.display(),
                         pin.commit.as_deref().unwrap_or("(none)")
-                    ));
+                    )));
                 }
                 if pin.sha256 != found.sha256 {
-                    return Err(format!(
+                    return Err(RecipeError::Pin(format!(
                         "`{key}` changed since it was pinned: its SHA-256 is {}, {} pins {}.\nReview the change, then move the pin on purpose with `wf lock --update {key}`",
                         found.sha256,
                         lock_path.display(),
                         pin.sha256
-                    ));
+                    )));
                 }
                 Ok(())
             }
             None => match &self.mode {
-                Mode::Locked => Err(if self.lock_path().exists() {
+                Mode::Locked => Err(RecipeError::Pin(if self.lock_path().exists() {
                     format!(
                         "`{key}` is not pinned in {}; run `wf lock` to pin it",
                         lock_path.display()
@@ -529,7 +572,7 @@ impl Resolver {
                         "`{key}` is not pinned: there is no {}; run `wf lock` to pin what `uses:` refers to",
                         lock_path.display()
                     )
-                }),
+                })),
                 Mode::Preview => {
                     self.notes.push(format!(
                         "`{key}` is not pinned in {}; `wf run` will refuse it until `wf lock` pins it",
@@ -549,7 +592,7 @@ impl Resolver {
 pub fn find_all(
     loaded: &crate::spec::LoadedSpec,
     resolver: &mut Resolver,
-) -> Result<Vec<crate::spec::LoadedSpec>, String> {
+) -> Result<Vec<crate::spec::LoadedSpec>, RecipeError> {
     resolver.expansions = 0; // the bound is per task file
     let mut recipes = Vec::new();
     find_tree(
@@ -568,7 +611,7 @@ fn find_tree(
     base: &Base,
     stack: &mut Vec<String>,
     recipes: &mut Vec<crate::spec::LoadedSpec>,
-) -> Result<(), String> {
+) -> Result<(), RecipeError> {
     let spec = &loaded.spec;
     for text in spec.recipe_references() {
         let (found, recipe) = resolver.open(text, base, stack)?;
@@ -586,14 +629,16 @@ fn find_tree(
 /// `path` inside a checked-out recipe tree, refused when it is (or goes
 /// through) a symlink that leads out of the tree: a recipe repository must
 /// not make wf read the user's files.
-fn inside_tree(tree: &Path, path: &str) -> Result<PathBuf, String> {
+fn inside_tree(tree: &Path, path: &str) -> Result<PathBuf, RecipeError> {
     let file = tree.join(path);
     let real = file
         .canonicalize()
-        .map_err(|_| format!("there is no file `{path}`"))?;
+        .map_err(|_| RecipeError::NotFound(format!("there is no file `{path}`")))?;
     let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
     if !real.starts_with(&tree) {
-        return Err(format!("`{path}` is a symlink out of the repository"));
+        return Err(RecipeError::NotFound(format!(
+            "`{path}` is a symlink out of the repository"
+        )));
     }
     Ok(real)
 }
@@ -660,6 +705,37 @@ fn relative_key(dir: &Path, file: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_failure_is_its_kind_of_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(dir.join(".git")).unwrap();
+        std::fs::write(dir.join("r.yaml"), "wf: 1\nname: r\nprompt: p\n").unwrap();
+        let base = Base::Local { dir: dir.clone() };
+        let mut locked = Resolver::new(&dir, Mode::Locked).unwrap();
+        let unpinned = locked.find("./r.yaml", &base).unwrap_err();
+        assert!(
+            matches!(&unpinned, RecipeError::Pin(m) if m.contains("is not pinned: there is no")),
+            "{unpinned:?}"
+        );
+        let missing = locked.find("./gone.yaml", &base).unwrap_err();
+        assert!(matches!(missing, RecipeError::NotFound(_)), "{missing:?}");
+        let bad = locked.find("https://x", &base).unwrap_err();
+        assert!(matches!(bad, RecipeError::Reference(_)), "{bad:?}");
+        let mut lock = Resolver::new(&dir, Mode::Lock { update: None }).unwrap();
+        let found = lock.find("./r.yaml", &base).unwrap();
+        let looped = lock
+            .open("./r.yaml", &base, std::slice::from_ref(&found.key))
+            .unwrap_err();
+        assert!(
+            matches!(&looped, RecipeError::Nesting(m) if m.contains("uses itself")),
+            "{looped:?}"
+        );
+        std::fs::write(dir.join(lock::FILE_NAME), "wf_lock: 99\nrecipes: []\n").unwrap();
+        let unreadable = Resolver::new(&dir, Mode::Locked).unwrap_err();
+        assert!(matches!(unreadable, RecipeError::Lock(_)), "{unreadable:?}");
+    }
 
     #[test]
     fn references_parse() {

@@ -4,77 +4,62 @@
 
 use super::text::escape_line;
 
-use crate::patch::FilePatch;
+use crate::patch::{Callout, Happened, Why};
 
-/// Every sensitive change in `patch` (a unified `git diff --binary` patch),
-/// one line each naming the path (control characters escaped), what
-/// happened to it and why it matters:
-///
-/// - `.gitattributes`, `.gitignore`, `.gitmodules` at any depth added,
-///   edited or deleted: changes how git treats files;
-/// - anything under a `.github/` folder: CI workflow;
-/// - a file whose mode becomes `100755`: becomes executable;
-/// - a file whose mode becomes `120000`: is a symbolic link (and where to);
-/// - a file whose mode becomes `160000`: is a submodule.
+/// Every sensitive change in `patch` (a unified `git diff --binary` patch,
+/// see [`crate::patch::callouts`]), one line each naming the path (control
+/// characters escaped), what happened to it and why it matters.
 pub fn callouts(patch: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for change in changes(patch) {
-        let what = if change.added {
-            "added"
-        } else if change.deleted {
-            "deleted"
-        } else {
-            "edited"
-        };
-        let path = escape_line(&change.path);
-        let name = change.path.rsplit('/').next().unwrap_or(&change.path);
-        let git_file = match name {
-            ".gitattributes" => Some("diff, merge, filters and line endings"),
-            ".gitignore" => Some("which files git ignores"),
-            ".gitmodules" => Some("where submodules come from"),
-            _ => None,
-        };
-        if let Some(detail) = git_file {
-            out.push(format!(
-                "{path} ({what}): changes how git treats files ({detail})"
-            ));
-        }
-        if change.path.split('/').rev().skip(1).any(|d| d == ".github") {
-            out.push(format!(
-                "{path} ({what}): CI workflow or repository automation (`.github/`), run by the forge with the repository's secrets"
-            ));
-        }
-        if change.deleted {
-            continue;
-        }
-        match change.new_mode.as_deref() {
-            Some("100755") => out.push(format!("{path} ({what}): becomes executable")),
-            Some("120000") => {
-                let target = change
-                    .first_added
-                    .as_deref()
-                    .map(|t| format!(" to `{}`", escape_line(t)))
-                    .unwrap_or_default();
-                out.push(format!("{path} ({what}): is a symbolic link{target}"));
-            }
-            Some("160000") => out.push(format!(
-                "{path} ({what}): is a submodule (a commit of another repository)"
-            )),
-            _ => {}
-        }
-    }
-    out
+    lines(&crate::patch::callouts(patch))
 }
 
-/// The files of a patch, in order.
-fn changes(patch: &str) -> Vec<FilePatch> {
-    crate::patch::files(patch)
+/// Each call-out as a line: the path (escaped), what happened to it, why
+/// it matters.
+pub fn lines(callouts: &[Callout]) -> Vec<String> {
+    callouts
+        .iter()
+        .map(|c| {
+            let path = escape_line(&c.path);
+            let what = match c.happened {
+                Happened::Added => "added",
+                Happened::Deleted => "deleted",
+                Happened::Edited => "edited",
+            };
+            let git = |detail: &str| {
+                format!("{path} ({what}): changes how git treats files ({detail})")
+            };
+            match &c.why {
+                Why::GitAttributes => git("diff, merge, filters and line endings"),
+                Why::GitIgnore => git("which files git ignores"),
+                Why::GitModules => git("where submodules come from"),
+                Why::Ci => format!(
+                    "{path} ({what}): CI workflow or repository automation (`.github/`), run by the forge with the repository's secrets"
+                ),
+                Why::Executable => format!("{path} ({what}): becomes executable"),
+                Why::Link(target) => {
+                    let target = target
+                        .as_deref()
+                        .map(|t| format!(" to `{}`", escape_line(t)))
+                        .unwrap_or_default();
+                    format!("{path} ({what}): is a symbolic link{target}")
+                }
+                Why::Submodule => format!(
+                    "{path} ({what}): is a submodule (a commit of another repository)"
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The callouts of `patch` as a block to print above a diff ("Look
 /// closely:" and one `!` line each), or nothing when there are none.
 pub fn callout_block(patch: &str) -> String {
-    let lines = callouts(patch);
+    block(&crate::patch::callouts(patch))
+}
+
+/// [`callout_block`] of call-outs already read.
+pub fn block(callouts: &[Callout]) -> String {
+    let lines = lines(callouts);
     if lines.is_empty() {
         return String::new();
     }

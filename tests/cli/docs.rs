@@ -312,7 +312,9 @@ fn every_yaml_example_in_the_docs_is_valid() {
                 Kind::Lock => {
                     checked[2] += 1;
                     std::fs::write(&path, &fence.body).unwrap();
-                    wf::recipes::lock::Lock::read(&path).map(|_| ())
+                    wf::recipes::lock::Lock::read(&path)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
                 }
                 Kind::Turns => {
                     checked[3] += 1;

@@ -149,111 +149,6 @@ fn a_successful_run_is_applied_with_yes() {
 }
 
 #[test]
-fn escapes_and_protected_writes_are_denied_and_the_run_goes_on() {
-    let repo = repo();
-    let outside = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(outside.path(), repo.join("config/out")).unwrap();
-    std::fs::write(outside.path().join("secret.txt"), "top secret\n").unwrap();
-    git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["commit", "-qm", "link"]);
-    let abs = outside.path().join("x.txt");
-    task(
-        &repo,
-        "",
-        &format!(
-            "turns:
-  - tool_calls:
-      - {{ name: write_file, input: {{ path: migrations/002.sql, content: x }} }}
-      - {{ name: write_file, input: {{ path: config/../../escape.txt, content: x }} }}
-      - {{ name: write_file, input: {{ path: {}, content: x }} }}
-      - {{ name: write_file, input: {{ path: config/out/planted.txt, content: x }} }}
-      - {{ name: read_file, input: {{ path: config/out/secret.txt }} }}
-      - {{ name: read_file, input: {{ path: .git/config }} }}
-      - {{ name: write_file, input: {{ path: src/lib.rs, content: x }} }}
-      - {{ name: write_file, input: \"{{not json\" }}
-      - {{ name: launch_missiles, input: {{}} }}
-  - tool_calls:
-      - {{ name: write_file, input: {{ path: config/app.toml, content: ok }} }}
-  - text: Done.
-",
-            abs.display()
-        ),
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(0);
-    let trace = repo.last_trace();
-    let denied: Vec<(String, String)> = events(&trace, "permission_denied")
-        .iter()
-        .map(|e| {
-            (
-                e["rule"].as_str().unwrap().to_string(),
-                e["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let rules: Vec<&str> = denied.iter().map(|(r, _)| r.as_str()).collect();
-    assert_eq!(
-        rules,
-        [
-            "protect", "escape", "escape", "escape", "escape", "internal", "write"
-        ],
-        "{denied:?}"
-    );
-    assert_eq!(
-        denied[0].1,
-        "write to migrations/002.sql denied: protected by permissions.protect"
-    );
-    assert!(denied[3].1.contains("symlink"), "{denied:?}");
-    let results = events(&trace, "tool_result");
-    assert!(
-        results[7]["output"]
-            .as_str()
-            .unwrap()
-            .contains("not valid JSON"),
-        "{:?}",
-        results[7]
-    );
-    assert!(
-        results[8]["output"]
-            .as_str()
-            .unwrap()
-            .contains("unknown tool `launch_missiles`"),
-        "{:?}",
-        results[8]
-    );
-    assert!(results[..9].iter().all(|r| r["ok"] == false));
-    // Nothing escaped, nothing protected changed, the allowed write landed.
-    assert!(!abs.exists() && !outside.path().join("planted.txt").exists());
-    assert!(!repo.path().parent().unwrap().join("escape.txt").exists());
-    assert_eq!(repo.read("migrations/001.sql"), "CREATE TABLE t (x INT);\n");
-    assert_eq!(repo.read("config/app.toml"), "ok");
-    // The model was told why: each denial is the content of its call's
-    // tool result, recorded before the next request to the model (the
-    // tool results of a turn are what that request carries back).
-    let denials = events(&trace, "permission_denied");
-    assert_eq!(denials.len(), 7);
-    let second_request = trace
-        .iter()
-        .position(|e| e["kind"] == "model_request" && e["turn"] == 2)
-        .expect("a second request");
-    for denial in denials {
-        let id = denial["call_id"].as_str().unwrap();
-        let at = trace
-            .iter()
-            .position(|e| e["kind"] == "tool_result" && e["call_id"] == id)
-            .unwrap_or_else(|| panic!("no tool_result for {id}"));
-        let result = &trace[at];
-        assert_eq!(result["ok"], false, "{result}");
-        assert_eq!(result["output"], denial["message"], "{result}");
-        assert!(at < second_request, "{id} answered after the next request");
-    }
-    assert_eq!(
-        results[0]["output"],
-        "write to migrations/002.sql denied: protected by permissions.protect"
-    );
-}
-
-#[test]
 fn shell_runs_only_allowed_lines_without_a_shell() {
     let repo = repo();
     let marker = repo.join("pwned");
@@ -336,73 +231,6 @@ fn shell_runs_only_allowed_lines_without_a_shell() {
 }
 
 #[test]
-fn a_failing_check_is_repaired_in_the_next_round() {
-    let repo = repo();
-    task(
-        &repo,
-        "checks:\n  - { name: has-host, run: \"grep -q host config/app.toml || { echo 'no host key'; exit 4; }\" }\n",
-        "turns:
-  - tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
-  - text: Done.
-  - tool_calls:
-      - { name: edit_file, input: { path: config/app.toml, old: \"port\", new: \"host = \\\"a\\\"\\nport\" } }
-  - text: Fixed.
-",
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(0);
-    assert_eq!(repo.read("config/app.toml"), "host = \"a\"\nport = 8080\n");
-    let trace = repo.last_trace();
-    let checks = events(&trace, "check_result");
-    assert_eq!(checks.len(), 2);
-    assert_eq!(
-        (checks[0]["passed"].clone(), checks[0]["exit_code"].clone()),
-        (Value::Bool(false), Value::from(4))
-    );
-    assert_eq!(checks[1]["passed"], true);
-    assert_eq!(checks[1]["round"], 1);
-    assert_eq!(
-        events(&trace, "repair_requested")[0]["failed"],
-        serde_json::json!(["has-host"])
-    );
-    assert_eq!(repo.last_summary()["totals"]["repairs"], 1);
-}
-
-#[test]
-fn exhausted_repairs_fail_and_keep_the_diff_with_the_tree_untouched() {
-    let repo = repo();
-    task(
-        &repo,
-        "checks:\n  - { name: never, run: \"echo nope; exit 1\" }\nlimits: { max_repairs: 1 }\n",
-        "turns:
-  - tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: x } }
-  - text: Done.
-  - text: Still done.
-",
-    );
-    let before = repo.status();
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(1);
-    assert_eq!(repo.status(), before, "the tree changed");
-    assert!(!repo.exists("config/app.toml"));
-    let s = repo.last_summary();
-    assert_eq!(s["status"], "checks_failed");
-    assert!(
-        s["reason"]
-            .as_str()
-            .unwrap()
-            .contains("check `never` still fails after 1 repair round")
-    );
-    let patch = std::fs::read_to_string(repo.runs().pop().unwrap().join("diff.patch")).unwrap();
-    assert!(
-        patch.contains("+++ b/config/app.toml"),
-        "the diff is kept: {patch}"
-    );
-}
-
-#[test]
 fn without_a_terminal_or_yes_the_run_pauses_with_exit_3() {
     let repo = repo();
     task(&repo, "", WRITE_TOML);
@@ -427,35 +255,6 @@ fn dry_run_shows_the_diff_and_never_applies() {
     assert!(r.stderr.contains("+port = 8080"), "{}", r.stderr);
     assert!(!repo.exists("config/app.toml"));
     assert_eq!(repo.last_summary()["status"], "dry_run");
-}
-
-#[test]
-fn uncommitted_changes_are_in_the_workspace_and_checks_never_touch_the_tree() {
-    let repo = repo();
-    repo.file("config/app.ini", "[server]\nport = 9090\n");
-    repo.file("notes.txt", "untracked but not ignored\n");
-    task(
-        &repo,
-        "checks:\n  - { name: sees-edit, run: \"grep -q 9090 config/app.ini && test -f notes.txt && touch check-was-here\" }\n",
-        "turns:
-  - tool_calls:
-      - { name: read_file, input: { path: config/app.ini } }
-  - text: Done.
-",
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(0);
-    let trace = repo.last_trace();
-    assert!(
-        events(&trace, "tool_result")[0]["output"]
-            .as_str()
-            .unwrap()
-            .contains("9090")
-    );
-    assert!(
-        !repo.exists("check-was-here"),
-        "a check ran in the user's tree"
-    );
 }
 
 #[test]
@@ -498,26 +297,6 @@ fn apply_is_refused_when_the_user_changed_the_same_file() {
 }
 
 #[test]
-fn limits_end_the_run_with_a_status_that_names_them() {
-    let repo = repo();
-    task(
-        &repo,
-        "limits: { max_turns: 2 }\n",
-        "turns:
-  - tool_calls: [ { name: list_files, input: {} } ]
-  - tool_calls: [ { name: list_files, input: {} } ]
-  - tool_calls: [ { name: list_files, input: {} } ]
-",
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(1);
-    let s = repo.last_summary();
-    assert_eq!(s["status"], "turn_limit");
-    assert_eq!(s["totals"]["turns"], 2);
-    assert!(events(&repo.last_trace(), "limit_reached")[0]["limit"] == "max_turns");
-}
-
-#[test]
 fn a_script_out_of_turns_is_a_model_error() {
     let repo = repo();
     task(
@@ -533,44 +312,6 @@ fn a_script_out_of_turns_is_a_model_error() {
         "{}",
         r.stderr
     );
-}
-
-#[test]
-fn plan_checkpoint_blocks_edits_until_approved() {
-    let repo = repo();
-    task(
-        &repo,
-        "checkpoints: { plan: true }\n",
-        "turns:
-  - tool_calls:
-      - { name: write_file, input: { path: config/early.toml, content: x } }
-  - text: 'Plan: write config/app.toml.'
-  - tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: x } }
-  - text: Done.
-",
-    );
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
-    r.code(0);
-    let trace = repo.last_trace();
-    assert_eq!(events(&trace, "permission_denied")[0]["rule"], "phase");
-    let cps: Vec<(String, String)> = events(&trace, "checkpoint")
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().into(),
-                e["state"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        cps[..2],
-        [
-            ("plan".into(), "reached".into()),
-            ("plan".into(), "approved".into())
-        ]
-    );
-    assert!(repo.exists("config/app.toml") && !repo.exists("config/early.toml"));
 }
 
 #[test]
@@ -593,68 +334,6 @@ fn json_mode_streams_events_then_a_summary() {
         repo.last_trace().len(),
         "every trace event is streamed"
     );
-}
-
-#[test]
-fn two_runs_of_the_same_state_make_the_same_events_requests_and_diff() {
-    let make = || {
-        let repo = repo();
-        task(
-            &repo,
-            "checks:\n  - { name: t, run: \"test -f config/app.toml\" }\n",
-            "turns:
-  - tool_calls:
-      - { name: read_file, input: { path: config/app.ini } }
-      - { name: search, input: { pattern: port } }
-      - { name: write_file, input: { path: config/app.toml, content: \"port = 8080\\n\" } }
-  - text: Done.
-",
-        );
-        repo.commit();
-        repo
-    };
-    let run = |repo: &Repo| -> (Vec<Value>, String) {
-        repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
-        let trace = repo.last_trace();
-        let patch = std::fs::read_to_string(repo.runs().pop().unwrap().join("diff.patch")).unwrap();
-        let comparable = trace
-            .into_iter()
-            .map(|mut e| {
-                for f in [
-                    "t_ms",
-                    "duration_ms",
-                    "at",
-                    "run_id",
-                    "by",
-                    "via",
-                    "wf_version",
-                    "base_revision",
-                    "hash",
-                ] {
-                    e.as_object_mut().unwrap().remove(f);
-                }
-                e
-            })
-            .collect();
-        (comparable, patch)
-    };
-    let (a, b) = (make(), make());
-    let (ta, pa) = run(&a);
-    let (tb, pb) = run(&b);
-    assert_eq!(pa, pb, "diffs differ");
-    assert_eq!(ta.len(), tb.len());
-    for (x, y) in ta.iter().zip(&tb) {
-        assert_eq!(x, y, "events differ");
-    }
-    // And the same repository twice.
-    let (ta2, _) = run(&a);
-    let hashes = |t: &[Value]| -> Vec<Value> {
-        events(t, "model_request")
-            .iter()
-            .map(|e| e["request_hash"].clone())
-            .collect()
-    };
-    assert_eq!(hashes(&ta), hashes(&ta2));
 }
 
 #[test]

@@ -111,56 +111,6 @@ fn rejecting_a_step_checkpoint_ends_the_run_before_the_next_step() {
     assert!(!repo.exists("a.txt"));
 }
 
-#[test]
-fn step_limits_bound_the_step_within_the_run() {
-    let repo = two_steps("    limits: { max_turns: 1 }");
-    let run = repo.wf(&["run", "task.yaml", "--yes"]);
-    run.code(1);
-    let s = repo.last_summary();
-    assert_eq!(s["status"], "turn_limit");
-    let trace = repo.last_trace();
-    let limit = events(&trace, "limit_reached");
-    assert!(
-        limit[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("in step `first`, its limit"),
-        "{}",
-        limit[0]
-    );
-    assert_eq!(events(&trace, "model_request").len(), 1);
-    assert!(!repo.exists("a.txt"));
-}
-
-#[test]
-fn a_step_repair_limit_overrides_the_runs() {
-    let repo = Repo::new();
-    repo.file(
-        "task.yaml",
-        "wf: 1
-name: strict
-model: { provider: script, script: task.turns.yaml }
-limits: { max_repairs: 3 }
-steps:
-  - id: only
-    prompt: Do it.
-    limits: { max_repairs: 0 }
-    checks: [{ name: never, run: \"false\" }]
-",
-    )
-    .file(
-        "task.turns.yaml",
-        "turns:\n  - text: done\n  - text: done again\n",
-    )
-    .commit();
-    repo.wf(&["run", "task.yaml", "--yes"]).code(1);
-    let s = repo.last_summary();
-    assert_eq!(s["status"], "checks_failed");
-    let trace = repo.last_trace();
-    assert!(events(&trace, "repair_requested").is_empty());
-    assert_eq!(events(&trace, "model_request").len(), 1);
-}
-
 fn sse(events: &[serde_json::Value]) -> String {
     events
         .iter()
@@ -337,37 +287,6 @@ steps:
         "{}",
         limit[0]
     );
-}
-
-#[test]
-fn a_step_timeout_hit_during_checks_ends_on_the_time_limit() {
-    let repo = Repo::new();
-    repo.file(
-        "task.yaml",
-        "wf: 1
-name: slow-check
-model: { provider: script, script: turns.yaml }
-steps:
-  - id: only
-    prompt: Do it.
-    limits: { timeout: 1s }
-    checks: [{ name: slow, run: \"sleep 3\" }]
-",
-    )
-    .file("turns.yaml", "turns:\n  - text: done\n  - text: done\n")
-    .commit();
-    repo.wf(&["run", "task.yaml", "--yes"]).code(1);
-    let s = repo.last_summary();
-    assert_eq!(s["status"], "timeout", "{s}");
-    assert!(
-        s["reason"]
-            .as_str()
-            .unwrap()
-            .contains("step `only` ran out of its 1s"),
-        "{s}"
-    );
-    let trace = repo.last_trace();
-    assert!(events(&trace, "repair_requested").is_empty());
 }
 
 #[test]

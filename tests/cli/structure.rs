@@ -7,7 +7,9 @@
 //! - `src/cli*` does not reach into `record::trace`, `record::store`,
 //!   `provider` or `sys::git`;
 //! - `src/report/` does not depend on `engine`;
-//! - `src/engine/` does not depend on `cli` or `app`;
+//! - `src/engine/` does not depend on `cli` or `app`, and has no terminal
+//!   in it: it renders no diff or review (`report::diff`,
+//!   `report::review`), reads no stdin, prints nothing itself;
 //! - `src/plan/` does not depend on `engine`, `report` or `cli`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -545,6 +547,48 @@ fn engine_does_not_depend_on_cli_or_app() {
         found.is_empty(),
         "src/engine/ references:\n{}",
         found.join("\n")
+    );
+}
+
+#[test]
+fn the_engine_has_no_terminal() {
+    // Checkpoints leave the engine as data, for its `Approver`; what a
+    // person sees and answers is the front end's (`app::approver`).
+    let found = violations(&["engine/"], &["report::diff", "report::review"]);
+    assert!(
+        found.is_empty(),
+        "src/engine/ renders for a terminal:\n{}",
+        found.join("\n")
+    );
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine"),
+        &mut files,
+    );
+    files.sort();
+    let mut terminal = Vec::new();
+    for file in &files {
+        let code = without_tests(&code_only(&std::fs::read_to_string(file).unwrap()));
+        for word in [
+            "stdin",
+            "IsTerminal",
+            "is_terminal",
+            "print!",
+            "println!",
+            "err!",
+            "errln!",
+            "out!",
+            "outln!",
+        ] {
+            if code.contains(word) {
+                terminal.push(format!("{}: {word}", file.display()));
+            }
+        }
+    }
+    assert!(
+        terminal.is_empty(),
+        "src/engine/ talks to a terminal:\n{}",
+        terminal.join("\n")
     );
 }
 

@@ -22,7 +22,7 @@ impl Executor<'_> {
     /// Before a model request: `Err(end)` when the batch's cap is reached;
     /// otherwise the request slot to hold until the answer is in (`None`
     /// outside a batch, or when interrupted while waiting).
-    pub(super) fn batch_gate(&mut self) -> Result<Result<Option<Slot>, End>, String> {
+    pub(super) fn batch_gate(&mut self) -> Result<Result<Option<Slot>, End>, EngineError> {
         // A replay shares nothing with a batch: it stops where the recorded
         // run was stopped by its batch's cap (after as many requests, with
         // the recorded message), so the replay reproduces it.
@@ -62,7 +62,7 @@ impl Executor<'_> {
 
     /// After a model answer was accounted for: what it cost (the run's
     /// total now, less `before`) counts against the batch's cap.
-    pub(super) fn batch_spent(&mut self, before: Option<f64>) -> Result<(), String> {
+    pub(super) fn batch_spent(&mut self, before: Option<f64>) -> Result<(), EngineError> {
         let Some(shared) = Shared::from_env() else {
             return Ok(());
         };
@@ -93,11 +93,11 @@ fn recorded_batch_stop(records: &[Record]) -> Option<(u64, String)> {
     None
 }
 
-fn shared_error(e: std::io::Error) -> String {
-    format!(
-        "the batch's shared state ({}): {e}",
+fn shared_error(e: std::io::Error) -> EngineError {
+    EngineError::io(format!(
+        "the batch's shared state ({})",
         crate::batch_share::ENV
-    )
+    ))(e)
 }
 
 /// The provider observer of a run in a batch: a retry's wait (a 429, an
