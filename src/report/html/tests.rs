@@ -30,6 +30,7 @@ fn started() -> Event {
         sandbox: None,
         conversation: None,
         max_cost_usd: None,
+        script: None,
         sandbox_approval: None,
         at: "2024-01-01T00:00:00Z".into(),
     }
