@@ -286,9 +286,16 @@ pub struct Workspace {
     /// The run's private temp directory, next to the workspace (removed
     /// with it).
     pub tmp: PathBuf,
-    /// Directories outside the workspace that commands may read (a shared
-    /// `node_modules`).
+    /// Directories outside the workspace that commands may read.
     pub sandbox_read: Vec<PathBuf>,
+    /// The user's toolchain directories the workspace links to (see
+    /// "The project where it expects itself"), read-only for commands.
+    pub tools: Vec<ToolLink>,
+    /// The workspace's directories that the editable installs of a
+    /// linked virtual environment point at in the user's tree (`src/` of a
+    /// src layout): where the workspace cannot be shown at the
+    /// repository's path, commands get them first on `PYTHONPATH`.
+    pub python_paths: Vec<PathBuf>,
     /// Directories outside the workspace that commands may write (wf's own
     /// build caches).
     pub sandbox_write: Vec<PathBuf>,
@@ -334,6 +341,9 @@ struct Slot {
     /// (`sandbox: off`): they could have changed the copy's own `.git`, so
     /// the next run starts from a new copy.
     unconfined: PathBuf,
+    /// Where the workspace's links to the user's toolchain directories
+    /// lead (`<dir>.links/<name>`, see [`link_tools`]).
+    links: PathBuf,
 }
 
 impl Slot {
@@ -343,6 +353,7 @@ impl Slot {
             origin_index: dir.with_extension("origin-index"),
             origin_head: dir.with_extension("origin-head"),
             unconfined: dir.with_extension("unconfined"),
+            links: dir.with_extension("links"),
             dir,
         }
     }
@@ -427,6 +438,20 @@ fn stage_origin(
         .args(["-c", "core.untrackedCache=true", "add", "-A"])
         .index(index)
         .output()?;
+    // Lockfiles at the root are part of the start even when ignored: the
+    // build resolves from them, and a change to them is in the diff.
+    let locks: Vec<&str> = LOCKFILES
+        .iter()
+        .copied()
+        .filter(|name| origin.join(name).is_file())
+        .collect();
+    if !locks.is_empty() {
+        Git::user(origin)
+            .args(["add", "-f", "--"])
+            .args(locks)
+            .index(index)
+            .output()?;
+    }
     if !(same_commit && wf_ignored) {
         // `.wf/` is never part of the starting state (an exclude pathspec
         // on `add` instead would make it fail when the user's .gitignore
@@ -625,6 +650,8 @@ impl Workspace {
             // nothing of the user's `.git` is readable by a command.
             sandbox_read: Vec::new(),
             sandbox_write: Vec::new(),
+            tools: Vec::new(),
+            python_paths: Vec::new(),
             build_cache: None,
             _slot: lock,
         };
@@ -740,8 +767,31 @@ impl Workspace {
     /// file changes its ctime, which no command can set back, so a changed
     /// file is always seen.
     fn reset_to(&self, tree: &str) -> Result<(), WorkspaceError> {
-        git(&self.dir, &["clean", "-ffdxq", "-e", "/node_modules"])?;
+        let mut args: Vec<String> = vec!["clean".into(), "-ffdxq".into()];
+        for tool in &self.tools {
+            args.push("-e".into());
+            args.push(format!("/{}", tool.name));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        git(&self.dir, &args)?;
         git(&self.dir, &["read-tree", "--reset", "-u", tree])?;
+        self.relink_tools()
+    }
+
+    /// Puts back each link to a toolchain directory a command took away
+    /// (`npm install` removes a link it finds in `node_modules`' place,
+    /// also when it then fails for want of the network): the next command
+    /// and the checks find the user's directory again. A directory a
+    /// command made in its place (`npm ci` with the network) stays for the
+    /// rest of the run; the next run starts with the link.
+    pub fn relink_tools(&self) -> Result<(), WorkspaceError> {
+        for tool in &self.tools {
+            let link = self.dir.join(&tool.name);
+            if link.symlink_metadata().is_err() {
+                std::os::unix::fs::symlink(&tool.at, &link)
+                    .map_err(io(format!("cannot link {} again", tool.name)))?;
+            }
+        }
         Ok(())
     }
 
@@ -1429,17 +1479,184 @@ fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), Workspace
             target.to_string_lossy().into_owned(),
         ));
     }
-    let modules = origin.join("node_modules");
-    if modules.is_dir() && ws.dir.join("node_modules").symlink_metadata().is_err() {
-        // Keep the link out of the run's diff.
-        let info = ws.dir.join(".git/info");
-        let _ = std::fs::create_dir_all(&info);
-        if std::fs::write(info.join("exclude"), "/node_modules\n").is_ok() {
-            let _ = std::os::unix::fs::symlink(&modules, ws.dir.join("node_modules"));
-            ws.sandbox_read.push(modules);
+    link_tools(origin, ws)
+}
+
+/// Toolchain directories developers keep, ignored, at the root of a
+/// project: linked into the workspace read-only (see "The project where it
+/// expects itself").
+pub const TOOL_DIRS: &[&str] = &[".venv", "node_modules", "venv"];
+
+/// Lockfiles at the root of a project: one the user's ignore rules keep
+/// out is part of the start all the same (see "The project where it
+/// expects itself").
+pub const LOCKFILES: &[&str] = &[
+    "Cargo.lock",
+    "Gemfile.lock",
+    "Pipfile.lock",
+    "composer.lock",
+    "go.sum",
+    "npm-shrinkwrap.json",
+    "package-lock.json",
+    "pdm.lock",
+    "pnpm-lock.yaml",
+    "poetry.lock",
+    "uv.lock",
+    "yarn.lock",
+];
+
+/// A toolchain directory of the user's tree the workspace links to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolLink {
+    /// Its name at the root (`.venv`, `venv`, `node_modules`).
+    pub name: String,
+    /// Where the workspace's link leads: `<slot>.links/<name>`, itself a
+    /// link to `source` on the host (the full sandbox level binds `source`
+    /// there instead).
+    pub at: PathBuf,
+    /// The user's directory, canonical.
+    pub source: PathBuf,
+}
+
+/// Links each toolchain directory of [`TOOL_DIRS`] the user's tree has and
+/// the workspace lacks (it is ignored) into the workspace:
+/// `<workspace>/<name>` → `<slot>.links/<name>` → the user's directory.
+/// The links are kept out of the run's diff (the slot's `info/exclude`)
+/// and out of `git clean` between rounds. A virtual environment's
+/// editable installs that point into the user's tree give
+/// [`Workspace::python_paths`].
+fn link_tools(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
+    let links = Slot::new(ws.dir.clone()).links;
+    force_remove(&links)?;
+    private_dir(&links)?;
+    let mut excluded = String::new();
+    for name in TOOL_DIRS {
+        let Ok(source) = std::fs::canonicalize(origin.join(name)) else {
+            continue;
+        };
+        let in_slot = ws.dir.join(name);
+        // In the copy already: tracked, or not ignored.
+        if !source.is_dir() || in_slot.symlink_metadata().is_ok() {
+            continue;
+        }
+        let at = links.join(name);
+        std::os::unix::fs::symlink(&source, &at)
+            .and_then(|()| std::os::unix::fs::symlink(&at, &in_slot))
+            .map_err(io(format!("cannot link {name} into the workspace")))?;
+        excluded.push_str(&format!("/{name}\n"));
+        ws.tools.push(ToolLink {
+            name: name.to_string(),
+            at,
+            source,
+        });
+    }
+    let info = ws.dir.join(".git/info");
+    std::fs::create_dir_all(&info).map_err(io("cannot write the workspace's excludes"))?;
+    std::fs::write(info.join("exclude"), excluded)
+        .map_err(io("cannot write the workspace's excludes"))?;
+    let origin = std::fs::canonicalize(origin).unwrap_or_else(|_| origin.to_path_buf());
+    for tool in &ws.tools {
+        for path in editable_paths(&tool.source, &origin) {
+            let mapped = ws.dir.join(path);
+            if !ws.python_paths.contains(&mapped) {
+                ws.python_paths.push(mapped);
+            }
         }
     }
     Ok(())
+}
+
+/// The directories of the user's tree at `origin` (relative to it) that
+/// the editable installs of the virtual environment `venv` put on Python's
+/// path, in the order Python reads them: the absolute lines of its
+/// `site-packages/*.pth` files (setuptools' lenient mode, hatchling, flit,
+/// pdm, `setup.py develop`) and the package directories in setuptools'
+/// `__editable__*_finder.py` mappings (their parents). Nothing when `venv`
+/// is not a virtual environment.
+pub fn editable_paths(venv: &Path, origin: &Path) -> Vec<PathBuf> {
+    if !venv.join("pyvenv.cfg").is_file() {
+        return Vec::new();
+    }
+    let mut site_packages: Vec<PathBuf> = ["lib", "lib64"]
+        .iter()
+        .filter_map(|lib| std::fs::read_dir(venv.join(lib)).ok())
+        .flat_map(|dir| dir.flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python"))
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    site_packages.sort();
+    site_packages
+        .dedup_by(|a, b| std::fs::canonicalize(&*a).ok() == std::fs::canonicalize(&*b).ok());
+    let inside = |text: &str| -> Option<PathBuf> {
+        let path = Path::new(text.trim());
+        let rest = path.strip_prefix(origin).ok()?;
+        (!rest
+            .components()
+            .any(|c| c == std::path::Component::ParentDir))
+        .then(|| rest.to_path_buf())
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    for dir in site_packages {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        // Python reads `.pth` files in name order.
+        names.sort();
+        for name in names {
+            let Ok(text) = std::fs::read_to_string(dir.join(&name)) else {
+                continue;
+            };
+            let found: Vec<PathBuf> = if name.ends_with(".pth") {
+                text.lines()
+                    .filter(|l| !l.starts_with("import ") && !l.starts_with('#'))
+                    .filter_map(inside)
+                    .collect()
+            } else if name.starts_with("__editable__") && name.ends_with("_finder.py") {
+                quoted_paths(&text)
+                    .iter()
+                    .filter_map(|p| inside(p))
+                    .map(|rest| {
+                        let full = origin.join(&rest);
+                        let package = full.join("__init__.py").is_file()
+                            || rest.extension().is_some_and(|e| e == "py");
+                        match (package, rest.parent()) {
+                            (true, Some(parent)) => parent.to_path_buf(),
+                            _ => rest,
+                        }
+                    })
+                    .collect()
+            } else {
+                continue;
+            };
+            for path in found {
+                if !out.contains(&path) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The absolute paths in quotes in Python source (`'/repo/src/pkg'`).
+fn quoted_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for quote in ['\'', '"'] {
+        let mut parts = text.split(quote);
+        parts.next();
+        // Every other piece is inside quotes.
+        for (i, piece) in parts.enumerate() {
+            if i % 2 == 0 && piece.starts_with('/') && !piece.contains('\n') {
+                out.push(piece.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Creates `dir` (and its parents) with the new directory itself private
@@ -1724,6 +1941,44 @@ mod tests {
         assert!(apply(origin.path(), &patch_file).is_err());
         assert_eq!(read(origin.path(), "notes.txt"), "untracked\n");
         assert_eq!(read(origin.path(), "src/lib.rs"), "fn users_change() {}\n");
+    }
+
+    #[test]
+    fn editable_installs_of_a_venv_name_the_directories_they_put_on_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = dir.path().join("repo");
+        let site = origin.join(".venv/lib/python3.12/site-packages");
+        write(&origin, ".venv/pyvenv.cfg", "home = /usr/bin\n");
+        write(&origin, "src/pkg/__init__.py", "");
+        write(&origin, "flat/mod_a/__init__.py", "");
+        write(&origin, "flat/single.py", "");
+        // setuptools' lenient mode, hatchling: a path line; `import` lines
+        // and paths outside the repository are not the project's.
+        write(
+            &site,
+            "__editable__.pkg-1.0.pth",
+            &format!(
+                "{}\nimport os\n/usr/lib/elsewhere\n{}/../escape\n",
+                origin.join("src").display(),
+                origin.display()
+            ),
+        );
+        // setuptools' finder: package directories and single modules.
+        write(
+            &site,
+            "__editable___flat_1_0_finder.py",
+            &format!(
+                "MAPPING: dict[str, str] = {{'mod_a': '{}', 'single': \"{}\"}}\nNAMESPACES = {{}}\n",
+                origin.join("flat/mod_a").display(),
+                origin.join("flat/single.py").display()
+            ),
+        );
+        write(&site, "__editable___flat_1_0_finder.pyc.txt", "ignored\n");
+        let paths = editable_paths(&origin.join(".venv"), &origin);
+        assert_eq!(paths, vec![PathBuf::from("src"), PathBuf::from("flat")]);
+        // Not a virtual environment: nothing.
+        std::fs::remove_file(origin.join(".venv/pyvenv.cfg")).unwrap();
+        assert!(editable_paths(&origin.join(".venv"), &origin).is_empty());
     }
 
     #[test]

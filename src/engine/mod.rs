@@ -636,6 +636,19 @@ impl Executor<'_> {
             &ws.sandbox_write,
         )
         .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        // The project where it expects itself: the workspace at the
+        // repository's path (full level), the toolchain directories it
+        // links to read-only (see `workspace`).
+        let tools: Vec<crate::sandbox::Tool> = ws
+            .tools
+            .iter()
+            .map(|t| crate::sandbox::Tool {
+                at: t.at.clone(),
+                source: t.source.clone(),
+            })
+            .collect();
+        let mut sandboxed = sandboxed;
+        sandboxed.policy = sandboxed.policy.placed(Some(&ws.origin), &tools);
         // A proxy for each list of hosts the task or a step has.
         let mut lists: Vec<Vec<String>> = Vec::new();
         network_lists(&self.plan.steps, &mut lists);
@@ -660,7 +673,14 @@ impl Executor<'_> {
             mode: "auto".into(),
             network: policy.network,
             hosts: setting.network.hosts().to_vec(),
-            read: shown(&policy.read),
+            read: shown(
+                &policy
+                    .read
+                    .iter()
+                    .chain(policy.tools.iter().map(|t| &t.source))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
             write: shown(&policy.write),
             read_only: shown(&policy.read_only),
             level: Some(sandboxed.level.name().to_string()),
@@ -736,6 +756,21 @@ impl Executor<'_> {
         env: &crate::plan::Env,
     ) -> Result<Vec<(String, String)>, String> {
         let mut out = ws.env.clone();
+        // Where the workspace is not shown at the repository's path (no
+        // namespaces, or `sandbox: off`), the editable installs of a
+        // linked virtual environment point at the user's tree: the
+        // workspace's own directories go first on Python's path.
+        let placed = self.confinement().is_some_and(|s| {
+            s.level == crate::sandbox::Level::Full && s.policy.repository.is_some()
+        });
+        if !placed && !ws.python_paths.is_empty() {
+            let paths: Vec<String> = ws
+                .python_paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            out.push(("PYTHONPATH".to_string(), paths.join(":")));
+        }
         // Offline only without any network: a host list reaches its
         // registries through the proxy.
         if self

@@ -13,6 +13,7 @@ mod live;
 mod mcp;
 mod names;
 mod plan;
+pub mod project_toolchains;
 pub mod pty;
 mod recipes;
 mod replay;

@@ -21,5 +21,6 @@ mod registry_tokens;
 mod symlink_race;
 mod terminal;
 mod textconv;
+mod toolchain_dirs;
 mod wf_state;
 mod widening;

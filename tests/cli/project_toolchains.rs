@@ -1,0 +1,315 @@
+//! The project where it expects itself (issue 22, items 1 and 3): a Python
+//! project with a virtual environment and an editable install of a src
+//! layout, a crate with an ignored `Cargo.lock`, and a Node project with
+//! `node_modules` run their own tests as checks, confined, with no
+//! setting; an ignored lockfile is part of the start and its change is in
+//! the diff; `npm install` replacing the shared `node_modules` link does
+//! not break later checks. Each test runs at the machine's level; `.ci/run`
+//! runs them again without user namespaces (`tests/support/no_userns.py`).
+
+use super::{Repo, events, git};
+use std::path::Path;
+use std::process::Command;
+
+/// A build backend of the standard library only (PEP 660), so that
+/// `pip install -e .` works offline: the editable install is a `.pth`
+/// file holding the absolute path of the user's `src/`, as setuptools'
+/// and hatchling's are.
+const BACKEND: &str = r#"import base64, hashlib, os, zipfile
+
+NAME, VERSION = "tinypkg", "0.1"
+
+
+def _line(name, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    dist = f"{NAME}-{VERSION}.dist-info"
+    files = {
+        f"__editable__.{NAME}-{VERSION}.pth": (os.path.abspath("src") + "\n").encode(),
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\n".encode(),
+        f"{dist}/WHEEL": b"Wheel-Version: 1.0\nGenerator: stdlib\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [_line(n, d) for n, d in files.items()] + [f"{dist}/RECORD,,"]
+    files[f"{dist}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = f"{NAME}-{VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w") as z:
+        for n, d in files.items():
+            z.writestr(n, d)
+    return wheel
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    raise RuntimeError("editable installs only")
+"#;
+
+fn run(dir: &Path, program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn has(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A src-layout package `tinypkg` with a unittest suite, `.venv` ignored,
+/// made with `python3 -m venv` and installed editable (`pip install -e .`,
+/// offline), as its developer would.
+pub(crate) fn python_project() -> Repo {
+    let repo = Repo::new();
+    repo.file(".gitignore", ".venv/\n__pycache__/\n")
+        .file(
+            "pyproject.toml",
+            "[build-system]\nrequires = []\nbuild-backend = \"editable_backend\"\nbackend-path = [\"_backend\"]\n\n[project]\nname = \"tinypkg\"\nversion = \"0.1\"\n",
+        )
+        .file("_backend/editable_backend.py", BACKEND)
+        .file("src/tinypkg/__init__.py", "def answer():\n    return 42\n")
+        .file(
+            "tests/test_answer.py",
+            "import unittest\n\nimport tinypkg\n\n\nclass T(unittest.TestCase):\n    def test_answer(self):\n        self.assertEqual(tinypkg.answer(), 42)\n",
+        )
+        .file("notes/private.txt", "a note of the user's\n")
+        .commit();
+    // Without pip in the venv (ensurepip costs seconds); pip runs for it.
+    run(
+        repo.path(),
+        "python3",
+        &["-m", "venv", "--without-pip", ".venv"],
+    );
+    run(
+        repo.path(),
+        "python3",
+        &[
+            "-m",
+            "pip",
+            "--python",
+            ".venv/bin/python",
+            "install",
+            "-q",
+            "--no-build-isolation",
+            "--no-index",
+            "-e",
+            ".",
+        ],
+    );
+    repo
+}
+
+pub(crate) fn check_results(trace: &[serde_json::Value]) -> Vec<(String, bool, String)> {
+    events(trace, "check_result")
+        .into_iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or("").to_string(),
+                e["passed"].as_bool().unwrap_or(false),
+                e["output_tail"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn assert_checks_passed(repo: &Repo) {
+    let trace = repo.last_trace();
+    let results = check_results(&trace);
+    assert!(!results.is_empty(), "{trace:?}");
+    for (name, passed, output) in &results {
+        assert!(passed, "check {name} failed:\n{output}");
+    }
+}
+
+#[test]
+fn a_venv_with_an_editable_src_layout_runs_its_tests_against_the_workspace() {
+    let repo = python_project();
+    // The model changes the package in the workspace: the checks must
+    // import the workspace's copy, never the user's `src/` the editable
+    // install points at.
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: py
+model: { provider: script, script: turns.yaml }
+prompt: Do the task.
+tools: [edit_file]
+permissions: { write: [\"src/**\", \"tests/**\"] }
+checks:
+  - name: import
+    run: .venv/bin/python -c 'import tinypkg, sys; print(tinypkg.__file__); sys.exit(tinypkg.answer() != 43)'
+  - name: unittest
+    run: .venv/bin/python -m unittest discover -s tests -q
+",
+    )
+    .file(
+        "turns.yaml",
+        "turns:
+  - tool_calls:
+      - { name: edit_file, input: { path: src/tinypkg/__init__.py, old: \"return 42\", new: \"return 43\" } }
+      - { name: edit_file, input: { path: tests/test_answer.py, old: \"answer(), 42\", new: \"answer(), 43\" } }
+  - text: done
+",
+    )
+    .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    assert_checks_passed(&repo);
+    let trace = repo.last_trace();
+    let import = &check_results(&trace)[0].2;
+    // Where the module came from: the workspace, at the repository's own
+    // path at the full level; the slot, through PYTHONPATH, without
+    // namespaces.
+    if crate::full_level() {
+        let expected = repo
+            .path()
+            .canonicalize()
+            .unwrap()
+            .join("src/tinypkg/__init__.py");
+        assert!(import.contains(&expected.display().to_string()), "{import}");
+    } else {
+        assert!(import.contains("wf-ws-"), "{import}");
+    }
+    assert_eq!(
+        repo.read("src/tinypkg/__init__.py"),
+        "def answer():\n    return 43\n"
+    );
+}
+
+#[test]
+fn a_crate_with_an_ignored_lockfile_tests_offline_and_a_lockfile_change_is_in_the_diff() {
+    if !has("cargo") {
+        eprintln!("skipped: no cargo here");
+        return;
+    }
+    let repo = Repo::new();
+    repo.file(".gitignore", "/target\nCargo.lock\n")
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+        )
+        .file(
+            "src/lib.rs",
+            "pub fn answer() -> u32 { 42 }\n\n#[test]\nfn answers() { assert_eq!(answer(), 42); }\n",
+        )
+        .commit();
+    run(repo.path(), "cargo", &["generate-lockfile", "--offline"]);
+    let lock = repo.read("Cargo.lock");
+    assert!(git(repo.path(), &["status", "--porcelain"]).is_empty());
+    // The version bump and `cargo update` (offline) rewrite the lockfile:
+    // that change is the run's to apply, with the manifest's.
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: crate
+model: { provider: script, script: turns.yaml }
+prompt: Do the task.
+tools: [edit_file, shell]
+permissions: { write: [\"Cargo.toml\", \"Cargo.lock\"], shell: { allow: [\"cargo *\"] } }
+checks:
+  - { name: lock-is-there, run: test -f Cargo.lock }
+  - { name: tests, run: cargo test --offline -q }
+",
+    )
+    .file(
+        "turns.yaml",
+        "turns:
+  - tool_calls:
+      - { name: edit_file, input: { path: Cargo.toml, old: \"version = \\\"0.1.0\\\"\", new: \"version = \\\"0.2.0\\\"\" } }
+  - tool_calls:
+      - { name: shell, input: { command: cargo update --offline --workspace } }
+  - text: done
+",
+    )
+    .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    assert_checks_passed(&repo);
+    let run = repo.runs().pop().unwrap();
+    let patch = std::fs::read_to_string(run.join("diff.patch")).unwrap();
+    assert!(
+        patch.contains("diff --git a/Cargo.lock b/Cargo.lock"),
+        "{patch}"
+    );
+    assert!(!patch.contains("new file mode"), "{patch}");
+    let now = repo.read("Cargo.lock");
+    assert_ne!(now, lock);
+    assert!(now.contains("version = \"0.2.0\""), "{now}");
+    // Still ignored in the user's tree: nothing of it became tracked.
+    assert!(git(repo.path(), &["ls-files", "Cargo.lock"]).is_empty());
+}
+
+#[test]
+fn a_node_project_runs_npm_test_and_npm_install_cannot_break_later_checks() {
+    if !has("npm") {
+        eprintln!("skipped: no npm here");
+        return;
+    }
+    let repo = Repo::new();
+    repo.file(".gitignore", "node_modules/\n")
+        .file(
+            "package.json",
+            "{\n  \"name\": \"tiny\",\n  \"version\": \"1.0.0\",\n  \"private\": true,\n  \"scripts\": { \"test\": \"node test.js\" }\n}\n",
+        )
+        .file(
+            "test.js",
+            "const helper = require('helper');\nif (helper.answer() !== 42) { console.error('wrong answer'); process.exit(1); }\nconsole.log('ok', require.resolve('helper'));\n",
+        )
+        .file(
+            "node_modules/helper/package.json",
+            "{ \"name\": \"helper\", \"version\": \"1.0.0\", \"main\": \"index.js\" }\n",
+        )
+        .file(
+            "node_modules/helper/index.js",
+            "exports.answer = () => 42;\n",
+        )
+        .commit();
+    assert!(git(repo.path(), &["ls-files", "node_modules"]).is_empty());
+    // A step takes the link away as `npm install` does ("Removing
+    // non-directory") before it fails for want of the network; the check
+    // after it still finds the modules.
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: node
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: before
+    run: npm test
+  - id: install
+    run: rm node_modules
+  - id: agent
+    prompt: nothing to do
+checks:
+  - { name: npm-test, run: npm test }
+",
+    )
+    .file("turns.yaml", "turns:\n  - text: done\n")
+    .commit();
+    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    let trace = repo.last_trace();
+    let before = events(&trace, "step_finished")
+        .into_iter()
+        .find(|e| e["id"] == "before")
+        .cloned()
+        .unwrap_or_else(|| panic!("{}\n{trace:?}", r.stderr));
+    assert_eq!(before["exit_code"], 0, "{before}");
+    assert_checks_passed(&repo);
+    // The user's node_modules is untouched.
+    assert_eq!(
+        repo.read("node_modules/helper/index.js"),
+        "exports.answer = () => 42;\n"
+    );
+}
