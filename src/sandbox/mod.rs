@@ -1023,7 +1023,7 @@ mod tests {
         let mut inside = policy.clone();
         inside.write.push(repo.join("out"));
         assert_eq!(inside.placed(Some(&repo), &[]).repository, None);
-        let holding = Policy::for_run_in(&env, &ws, &tmp, &[], &[root.clone()], false);
+        let holding = Policy::for_run_in(&env, &ws, &tmp, &[], std::slice::from_ref(&root), false);
         assert_eq!(holding.placed(Some(&repo), &[]).repository, None);
         // A toolchain directory that is the home directory or a secret
         // of it is never granted.
