@@ -118,10 +118,62 @@
 //! command and `shell` call). Commands of a run with `sandbox: off` can
 //! write anything the user can, caches included.
 //!
-//! An ignored `node_modules/` at the root
-//! is symlinked into the workspace read-only: sandboxed commands may read
-//! it ([`Workspace::sandbox_read`]) but not write it. The model's file
-//! tools cannot follow these links (they lead outside the workspace).
+//! # The project where it expects itself
+//!
+//! Developers keep toolchain state ignored: a virtual environment whose
+//! scripts, `pyvenv.cfg` and editable installs hold absolute paths of the
+//! repository (`pip install -e .` of a src layout puts `$REPO/src` on
+//! Python's path), `node_modules`, a lockfile a library does not commit.
+//! A check must run the project's own tests with them, against the
+//! workspace's code, never the user's tree, and without copying the
+//! world. What wf does (decided, for every run, with no setting):
+//!
+//! - **Toolchain directories** ([`TOOL_DIRS`]: `.venv`, `venv`,
+//!   `node_modules` at the root, when the user's tree has one the copy
+//!   lacks, i.e. ignored) are linked, not copied:
+//!   `<workspace>/<name>` → `<slot>.links/<name>` → the user's directory
+//!   ([`link_tools`]). Commands may read them and never write them: at the
+//!   full sandbox level the user's directory is bound read-only at
+//!   `<slot>.links/<name>` in the command's view; without namespaces the
+//!   link leads to the user's directory, which Landlock grants read-only.
+//!   The links are out of the diff and survive `git clean` between
+//!   rounds. A command may replace one (`npm ci` with the network): the
+//!   directory it makes serves the rest of the run and is never part of
+//!   the change; a link a command only took away (`npm install` removes it
+//!   first, then fails without the network) is put back before the next
+//!   command step and check round ([`Workspace::relink_tools`]). The next
+//!   run starts with the link again. Installing into the user's `.venv`
+//!   from a run is refused (read-only): a run changes the project, not
+//!   the user's environment.
+//! - **The repository's own path** (full level): the command's view shows
+//!   the workspace at the user's repository path too (its `.git`
+//!   read-only there as well), and a command starts there. Absolute
+//!   paths baked into the venv, editable installs, caches and build
+//!   scripts resolve to the workspace's copy; the user's own tree at that
+//!   path is hidden. (Not when a root of the sandbox lies inside the
+//!   repository or a write root holds it: then commands see the workspace
+//!   at its own path; the user's tree is never a read root — an activated
+//!   venv on `PATH` comes as a toolchain directory.)
+//! - **Without namespaces** (the `landlock` level, and `sandbox: off`) no
+//!   path can be remapped, so the one thing that needs it is fixed in the
+//!   environment: the directories of the user's tree that the linked
+//!   venv's editable installs put on Python's path (`.pth` lines,
+//!   setuptools' finder mappings: [`editable_paths`]) are put first on
+//!   `PYTHONPATH` as the workspace's own ([`Workspace::python_paths`]), so
+//!   `import pkg` finds the workspace's code; the user's `src/` stays
+//!   unreadable (Python skips a path entry it cannot list). Other absolute
+//!   paths into the repository (a cache made there) are not remapped at
+//!   this level: a command reading them is denied, and says so.
+//! - **Ignored lockfiles** ([`LOCKFILES`] at the root) are part of the
+//!   start as if they were not ignored: in the workspace, in
+//!   `start.patch`, readable by the model, and a change to one (`cargo
+//!   update`, `npm install`) is in the run's diff like any file, subject
+//!   to `permissions.write`; applied, it changes the user's (still
+//!   ignored) file. A build then resolves as the user's does, offline,
+//!   instead of reaching for the registry.
+//!
+//! The model's file tools cannot follow the toolchain links (they lead
+//! outside the workspace).
 //!
 //! # Privacy
 //!
@@ -308,11 +360,71 @@ pub struct Workspace {
     /// The task's Cargo target directory, when [`Workspace::use_task_cache`]
     /// gave the run one.
     build_cache: Option<BuildCache>,
+    /// The task's package cache, when [`Workspace::use_package_caches`]
+    /// gave the run one.
+    package_cache: Option<BuildCache>,
     /// Held while the workspace lives: its slot is ours.
     _slot: FileLock,
 }
 
-/// A task's Cargo target directory, held by this run.
+/// Where each toolchain keeps what it downloads, and the variable that
+/// moves it: a part of wf's package cache each (see "Package caches").
+pub const PACKAGE_CACHES: &[(&str, &str)] = &[
+    ("CARGO_HOME", "cargo"),
+    ("GOMODCACHE", "go"),
+    ("PIP_CACHE_DIR", "pip"),
+    ("UV_CACHE_DIR", "uv"),
+    ("YARN_CACHE_FOLDER", "yarn"),
+    ("npm_config_cache", "npm"),
+];
+
+/// Claims the first free `<root>/<stem>-<n>` for this run (its lock,
+/// `<dir>.lock`, held until the run ends): emptied first unless
+/// `<dir>.kept` says every run that used it before had its change
+/// applied, and no longer kept from now on until
+/// [`Workspace::keep_build_cache`].
+fn claim_task_dir(root: &Path, stem: &str, what: &str) -> Result<BuildCache, WorkspaceError> {
+    let mut claimed = None;
+    for n in 0..64 {
+        let dir = root.join(format!("{stem}-{n}"));
+        if let crate::sys::lock::Taken::Yes(lock) =
+            crate::sys::lock::take(&dir.with_extension("lock"))
+                .map_err(io(format!("cannot lock a {what}")))?
+        {
+            claimed = Some((dir, lock));
+            break;
+        }
+    }
+    let Some((dir, lock)) = claimed else {
+        return Err(WorkspaceError::Io {
+            context: format!("every {what} of this task is in use"),
+            source: std::io::Error::other("64 concurrent runs"),
+        });
+    };
+    let kept = dir.with_extension("kept");
+    if !kept.is_file() {
+        // The last run that used it did not have its change applied
+        // (or never ended): what its commands wrote goes.
+        force_remove(&dir)?;
+    }
+    // In use from now on: kept again only if this run's change is
+    // applied.
+    let _ = std::fs::remove_file(&kept);
+    if kept.exists() {
+        return Err(WorkspaceError::Io {
+            context: format!("cannot clear {}", kept.display()),
+            source: std::io::Error::other("it is still there"),
+        });
+    }
+    private_dir(&dir)?;
+    Ok(BuildCache {
+        dir,
+        kept,
+        _lock: lock,
+    })
+}
+
+/// A task's Cargo target directory or package cache, held by this run.
 #[derive(Debug)]
 struct BuildCache {
     /// `$TMPDIR/wf-<uid>/wf-cache-<repository>/cargo-<task>-<n>`.
@@ -653,6 +765,7 @@ impl Workspace {
             tools: Vec::new(),
             python_paths: Vec::new(),
             build_cache: None,
+            package_cache: None,
             _slot: lock,
         };
         let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
@@ -1022,48 +1135,48 @@ impl Workspace {
         // The one target directory every run of the repository shared
         // before (wf 0.1): any run's commands could have written it.
         force_remove(&root.join("cargo-target"))?;
-        let mut claimed = None;
-        for n in 0..64 {
-            let dir = root.join(format!("cargo-{}-{n}", &task[..12]));
-            if let crate::sys::lock::Taken::Yes(lock) =
-                crate::sys::lock::take(&dir.with_extension("lock"))
-                    .map_err(io("cannot lock a build cache"))?
-            {
-                claimed = Some((dir, lock));
-                break;
-            }
-        }
-        let Some((dir, lock)) = claimed else {
-            return Err(WorkspaceError::Io {
-                context: "every build cache of this task is in use".into(),
-                source: std::io::Error::other("64 concurrent runs"),
-            });
-        };
-        let kept = dir.with_extension("kept");
-        if !kept.is_file() {
-            // The last run that used it did not have its change applied
-            // (or never ended): what its commands wrote goes.
-            force_remove(&dir)?;
-        }
-        // In use from now on: kept again only if this run's change is
-        // applied.
-        let _ = std::fs::remove_file(&kept);
-        if kept.exists() {
-            return Err(WorkspaceError::Io {
-                context: format!("cannot clear {}", kept.display()),
-                source: std::io::Error::other("it is still there"),
-            });
-        }
-        private_dir(&dir)?;
-        let value = dir.to_string_lossy().into_owned();
+        let cache = claim_task_dir(&root, &format!("cargo-{}", &task[..12]), "build cache")?;
+        let value = cache.dir.to_string_lossy().into_owned();
         self.env.retain(|(key, _)| key != "CARGO_TARGET_DIR");
         self.env.push(("CARGO_TARGET_DIR".to_string(), value));
-        self.sandbox_write.push(dir.clone());
-        self.build_cache = Some(BuildCache {
-            dir,
-            kept,
-            _lock: lock,
-        });
+        self.sandbox_write.push(cache.dir.clone());
+        self.build_cache = Some(cache);
+        Ok(())
+    }
+
+    /// Gives the run's commands package caches of wf's own (see "Package
+    /// caches" in the module docs): for a live run, those of the task
+    /// whose hash is `task` (`<cache>/packages/<repository>/<task>-<n>`,
+    /// `<cache>` being wf's cache directory), kept for the task's next run
+    /// on the same terms as its Cargo target directory; without a task (a
+    /// replay, a resumed run) a scratch one in the run's temp directory.
+    /// Each toolchain is pointed at its part by [`PACKAGE_CACHES`]; the
+    /// directory is a write root of the sandbox.
+    pub fn use_package_caches(
+        &mut self,
+        task: Option<(&str, &Path)>,
+    ) -> Result<(), WorkspaceError> {
+        let dir = match task {
+            Some((task, cache_root)) => {
+                let repo = sha256_hex(self.origin.to_string_lossy().as_bytes());
+                let task = sha256_hex(task.as_bytes());
+                let root = cache_root.join("packages").join(&repo[..12]);
+                private_dir(&root)?;
+                let cache = claim_task_dir(&root, &task[..12], "package cache")?;
+                let dir = cache.dir.clone();
+                self.package_cache = Some(cache);
+                dir
+            }
+            None => self.tmp.join("packages"),
+        };
+        for (var, sub) in PACKAGE_CACHES {
+            let path = dir.join(sub);
+            private_dir(&path)?;
+            self.env.retain(|(key, _)| key != var);
+            self.env
+                .push((var.to_string(), path.to_string_lossy().into_owned()));
+        }
+        self.sandbox_write.push(dir);
         Ok(())
     }
 
@@ -1071,12 +1184,12 @@ impl Workspace {
     /// directory (if [`Workspace::use_task_cache`] gave it one) is kept for
     /// the task's next run. Without this call the next run starts it empty.
     pub fn keep_build_cache(&self) -> Result<(), WorkspaceError> {
-        match &self.build_cache {
-            Some(cache) if cache.dir.is_dir() => {
-                std::fs::write(&cache.kept, b"").map_err(io("cannot keep the build cache"))
+        for cache in self.build_cache.iter().chain(&self.package_cache) {
+            if cache.dir.is_dir() {
+                std::fs::write(&cache.kept, b"").map_err(io("cannot keep the build cache"))?;
             }
-            _ => Ok(()),
         }
+        Ok(())
     }
 
     /// Says that commands of this run will run unconfined (`sandbox: off`)

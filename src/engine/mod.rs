@@ -587,7 +587,12 @@ impl Executor<'_> {
             Mode::Replay(setup) => setup.workspace.take(),
             Mode::Resume(_, setup) => setup.workspace.take(),
         };
-        if let Some(ws) = prebuilt {
+        if let Some(mut ws) = prebuilt {
+            // A replay or resumed run: scratch package caches.
+            if self.reaches_network() {
+                ws.use_package_caches(None)
+                    .map_err(|e| format!("cannot prepare the package caches: {e}"))?;
+            }
             return Ok(ws);
         }
         // The starting state (base commit + uncommitted changes) is
@@ -598,11 +603,40 @@ impl Executor<'_> {
         // applied (see `workspace`, "Build caches").
         ws.use_task_cache(&self.plan.spec_hash)
             .map_err(|e| format!("cannot prepare the build cache: {e}"))?;
+        // Package caches of the task's own where its commands may fetch
+        // dependencies (see `workspace`, "Package caches").
+        if self.reaches_network() {
+            let root = crate::sys::user_dirs::cache_dir()
+                .map_err(|e| format!("cannot prepare the package caches: {e}"))?;
+            ws.use_package_caches(Some((&self.plan.spec_hash, &root)))
+                .map_err(|e| format!("cannot prepare the package caches: {e}"))?;
+        }
         if let Some(patch) = &ws.start_patch {
             std::fs::write(self.dir.path.join("start.patch"), patch)
                 .map_err(|e| format!("cannot write start.patch: {e}"))?;
         }
         Ok(ws)
+    }
+
+    /// Whether a confined command of the run may reach the network (the
+    /// task's `sandbox.network` or a step's): then it gets package caches
+    /// of wf's own. Unconfined commands use the user's own.
+    fn reaches_network(&self) -> bool {
+        fn steps_reach(steps: &[crate::plan::PlanStep]) -> bool {
+            steps.iter().any(|step| match &step.kind {
+                crate::plan::StepKind::Command { network, .. } => network
+                    .as_ref()
+                    .is_some_and(|n| *n != crate::spec::Network::Off),
+                crate::plan::StepKind::Agent(agent) => agent
+                    .network
+                    .as_ref()
+                    .is_some_and(|n| *n != crate::spec::Network::Off),
+                crate::plan::StepKind::Uses(used) => steps_reach(&used.steps),
+            })
+        }
+        self.plan.sandbox.mode != crate::spec::SandboxMode::Off
+            && (self.plan.sandbox.network != crate::spec::Network::Off
+                || steps_reach(&self.plan.steps))
     }
 
     /// Sets up the confinement of every command the run starts, in `ws`,

@@ -313,3 +313,226 @@ checks:
         "exports.answer = () => 42;\n"
     );
 }
+
+/// Runs `wf test` on one recipe test of the shipped
+/// `workflows/upgrade-dependency.yaml` (by its absolute path: the shipped
+/// file itself, with a scripted model) against `fixture`; returns wf's
+/// output, after asserting the test passed.
+fn run_shipped_upgrade(fixture: &Path, test: &str) -> String {
+    let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/upgrade-dependency.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("upgrade.test.yaml");
+    std::fs::write(
+        &file,
+        format!("recipe: {}\ntests:\n{test}", recipe.display())
+            .replace("FIXTURE", &fixture.display().to_string()),
+    )
+    .unwrap();
+    let xdg = dir.path().join("xdg");
+    let out = Command::new(super::wf_bin())
+        .args(["test"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", xdg.join("cache"))
+        .env("XDG_STATE_HOME", xdg.join("state"))
+        .env("TMPDIR", dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+    assert!(out.status.success(), "{text}");
+    // The package cache was wf's own, in its cache directory.
+    assert!(xdg.join("cache/wf/packages").is_dir(), "{text}");
+    text
+}
+
+/// The hosts a step of the shipped recipe may reach.
+fn recipe_hosts(step: &str) -> Vec<String> {
+    let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/upgrade-dependency.yaml");
+    let text = std::fs::read_to_string(recipe).unwrap();
+    let at = text.find(&format!("- id: {step}\n")).unwrap();
+    let line = text[at..]
+        .lines()
+        .find(|l| l.trim_start().starts_with("sandbox:"))
+        .unwrap();
+    let list = line.split('[').nth(1).unwrap().split(']').next().unwrap();
+    list.split(',').map(|h| h.trim().to_string()).collect()
+}
+
+fn real_registry() {
+    assert_eq!(
+        std::env::var("WF_TEST_REAL_REGISTRY").as_deref(),
+        Ok("1"),
+        "this test reaches a package registry: set WF_TEST_REAL_REGISTRY=1 where it is reachable"
+    );
+}
+
+/// The shipped `upgrade-dependency` on a crate whose ignored `Cargo.lock`
+/// pins `itoa` 1.0.1: the model runs `cargo update` and requires 1.0.11;
+/// the checks build and test it on 1.0.11, fetched from crates.io through
+/// wf's proxy (index.crates.io and static.crates.io only) into wf's
+/// package cache; the lockfile's change is applied to the user's ignored
+/// file. (cargo verifies each download against the index's checksum.)
+#[test]
+#[ignore = "reaches crates.io: run with WF_TEST_REAL_REGISTRY=1 and --ignored (.ci/run does)"]
+fn real_package_upgrade_of_a_crate_with_an_ignored_lockfile() {
+    real_registry();
+    assert_eq!(
+        recipe_hosts("cargo"),
+        ["index.crates.io", "static.crates.io"]
+    );
+    let fixture = tempfile::tempdir().unwrap();
+    let root = fixture.path();
+    std::fs::write(root.join(".gitignore"), "/target\nCargo.lock\n").unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"fmt-num\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nitoa = \"1.0.1\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "pub fn show(n: u64) -> String {\n    itoa::Buffer::new().format(n).to_string()\n}\n\n#[test]\nfn shows() {\n    assert_eq!(show(42), \"42\");\n}\n",
+    )
+    .unwrap();
+    // The user's lockfile, made with a cargo home of the test's own.
+    let home = fixture.path().join("cargo-home");
+    for args in [
+        &["generate-lockfile"][..],
+        &["update", "-p", "itoa", "--precise", "1.0.1"],
+    ] {
+        let out = Command::new("cargo")
+            .args(args)
+            .current_dir(root)
+            .env("CARGO_HOME", &home)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::remove_dir_all(&home).unwrap();
+    let test = "  - name: cargo
+    fixture: FIXTURE
+    inputs: { ecosystem: cargo, package: itoa, from: 1.0.1, to: 1.0.11 }
+    turns:
+      - tool_calls:
+          - { name: shell, input: { command: cargo update -p itoa --precise 1.0.11 } }
+          - { name: edit_file, input: { path: Cargo.toml, old: 'itoa = \"1.0.1\"', new: 'itoa = \"1.0.11\"' } }
+      - text: itoa is on 1.0.11.
+    expect:
+      status: succeeded
+      checks: passed
+      files:
+        Cargo.toml: { contains: 'itoa = \"1.0.11\"' }
+        Cargo.lock: { matches: 'name = \"itoa\"\\nversion = \"1.0.11\"' }
+";
+    run_shipped_upgrade(root, test);
+}
+
+/// The shipped `upgrade-dependency` on a Node package with `ms` 2.0.0
+/// installed (`node_modules` ignored, shared read-only into the run): the
+/// model runs `npm install ms@2.1.3 --save-exact` through wf's proxy
+/// (registry.npmjs.org only, wf's npm cache), which replaces the
+/// workspace's `node_modules` link by the new tree; the checks see 2.1.3
+/// installed and `npm test` passes; package.json and package-lock.json
+/// change in the user's tree, their `node_modules` does not. (npm verifies
+/// each tarball against the lockfile's integrity hash.)
+#[test]
+#[ignore = "reaches registry.npmjs.org: run with WF_TEST_REAL_REGISTRY=1 and --ignored (.ci/run does)"]
+fn real_package_upgrade_of_a_node_package() {
+    real_registry();
+    assert_eq!(recipe_hosts("npm"), ["registry.npmjs.org"]);
+    let fixture = tempfile::tempdir().unwrap();
+    let root = fixture.path().join("app");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join(".gitignore"), "node_modules/\n").unwrap();
+    std::fs::write(
+        root.join("package.json"),
+        "{\n  \"name\": \"durations\",\n  \"version\": \"1.0.0\",\n  \"private\": true,\n  \"scripts\": { \"test\": \"node test.js\" },\n  \"dependencies\": { \"ms\": \"2.0.0\" }\n}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("src/index.js"),
+        "const ms = require('ms');\nexports.days = (n) => ms(`${n} days`);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("test.js"),
+        "const { days } = require('./src');\nif (days(2) !== 172800000) { console.error('wrong'); process.exit(1); }\nconsole.log('ok');\n",
+    )
+    .unwrap();
+    let out = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund"])
+        .current_dir(&root)
+        .env("npm_config_cache", fixture.path().join("npm-cache"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let test = "  - name: npm
+    fixture: FIXTURE
+    inputs: { ecosystem: npm, package: ms, from: 2.0.0, to: 2.1.3 }
+    turns:
+      - tool_calls:
+          - { name: shell, input: { command: npm install ms@2.1.3 --save-exact --no-audit --no-fund } }
+      - text: ms is on 2.1.3.
+    expect:
+      status: succeeded
+      checks: passed
+      files:
+        package.json: { contains: '\"ms\": \"2.1.3\"' }
+        package-lock.json: { matches: '\"node_modules/ms\": \\{\\s*\"version\": \"2.1.3\"' }
+        node_modules/ms/package.json: { contains: '\"version\": \"2.0.0\"' }
+";
+    run_shipped_upgrade(&root, test);
+}
+
+/// A recipe with a step per ecosystem names each one's manifest in its
+/// context: a step its inputs turn off may name a file this repository
+/// lacks; a step that runs may not (a typo still stops the run).
+#[test]
+fn a_step_its_inputs_turn_off_may_name_a_missing_manifest_in_its_context() {
+    let repo = Repo::new();
+    repo.file("requirements.txt", "six==1.16.0\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: branches
+inputs: { ecosystem: { type: enum, values: [python, cargo], default: python } }
+model: { provider: script, script: turns.yaml }
+steps:
+  - id: python
+    if: inputs.ecosystem == \"python\"
+    context: { include: [requirements.txt] }
+    prompt: Python.
+  - id: cargo
+    if: inputs.ecosystem == \"cargo\"
+    context: { include: [Cargo.toml] }
+    prompt: Cargo.
+",
+        )
+        .file("turns.yaml", "turns:\n  - text: Done.\n")
+        .commit();
+    repo.wf(&["plan", "task.yaml"]).code(0);
+    let r = repo.wf(&["plan", "task.yaml", "-i", "ecosystem=cargo"]);
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("context.include `Cargo.toml` names no file in the repository"),
+        "{}",
+        r.stderr
+    );
+}
