@@ -118,6 +118,33 @@
 //! command and `shell` call). Commands of a run with `sandbox: off` can
 //! write anything the user can, caches included.
 //!
+//! # Package caches
+//!
+//! The user's package caches (`~/.cargo/registry`, `~/.npm`, pip's) are
+//! read-only for commands (`~/.cargo` is a read root; the others are not
+//! roots at all), so a command that fetches a dependency would fail on
+//! them (npm: `EACCES`, cargo: "failed to open …crate"). Where a run's
+//! commands may reach a registry (the task's `sandbox.network` or a
+//! step's, `true` or a list of hosts) they get package caches of wf's own
+//! instead, one directory per repository and task
+//! (`<wf cache dir>/packages/<repository key>/<task>-<n>`, by default
+//! under `~/.cache/wf`), each toolchain pointed at its part by a variable
+//! ([`PACKAGE_CACHES`]: `CARGO_HOME`, `npm_config_cache`,
+//! `PIP_CACHE_DIR`, `UV_CACHE_DIR`, `YARN_CACHE_FOLDER`, `GOMODCACHE`),
+//! for every command of the run, so a check without the network finds
+//! what a step with it fetched. Never the user's own, which no command of
+//! a run writes. They follow the rule of the build caches: kept for the
+//! task's next run only when the run's change was applied, else emptied
+//! first (an extracted crate source or a built wheel there is what a
+//! later `cargo test` or `pip install` trusts); held by one run at a
+//! time; a replay or resumed run gets a scratch one in its temp directory.
+//! The cost: a task's first run with the network downloads what the
+//! user's caches already hold. `CARGO_HOME` moving means the user's
+//! `~/.cargo/config.toml` is not read in such a run (a project's own
+//! `.cargo/config.toml` is). Runs without any network keep the user's
+//! caches, read-only, with the toolchains' offline switches. Unconfined
+//! runs (`sandbox: off`) use the user's own.
+//!
 //! # The project where it expects itself
 //!
 //! Developers keep toolchain state ignored: a virtual environment whose
@@ -1158,9 +1185,9 @@ impl Workspace {
     ) -> Result<(), WorkspaceError> {
         let dir = match task {
             Some((task, cache_root)) => {
-                let repo = sha256_hex(self.origin.to_string_lossy().as_bytes());
+                let repo = crate::sys::user_dirs::repo_key(&self.origin);
                 let task = sha256_hex(task.as_bytes());
-                let root = cache_root.join("packages").join(&repo[..12]);
+                let root = cache_root.join("packages").join(repo);
                 private_dir(&root)?;
                 let cache = claim_task_dir(&root, &task[..12], "package cache")?;
                 let dir = cache.dir.clone();

@@ -607,6 +607,7 @@ impl Executor<'_> {
         // dependencies (see `workspace`, "Package caches").
         if self.reaches_network() {
             let root = crate::sys::user_dirs::cache_dir()
+                .and_then(|dir| crate::sys::user_dirs::private(&dir))
                 .map_err(|e| format!("cannot prepare the package caches: {e}"))?;
             ws.use_package_caches(Some((&self.plan.spec_hash, &root)))
                 .map_err(|e| format!("cannot prepare the package caches: {e}"))?;

@@ -66,7 +66,12 @@
 //!   command, which fails on a change). Nothing else of `$HOME`, of the
 //!   user's repository or of `/tmp` exists (full) or can be opened
 //!   (landlock). Credential files inside toolchain homes
-//!   ([`CREDENTIAL_FILES`]) are masked.
+//!   ([`CREDENTIAL_FILES`]) are masked. The user's repository is never a
+//!   read root: its ignored toolchain directories (`.venv`,
+//!   `node_modules`: [`Policy::tools`]) are readable, read-only, and at
+//!   the full level the repository's own path shows the workspace
+//!   ([`Policy::repository`]; see `workspace`, "The project where it
+//!   expects itself").
 //! - **Processes**: full: a fresh `/proc` shows only the sandbox's
 //!   processes; landlock: other processes are listed but their
 //!   environments and memory are out of reach (Landlock's ptrace rules).

@@ -536,3 +536,82 @@ steps:
         r.stderr
     );
 }
+
+/// Figures for `bench/README.md` ("Real projects' toolchains"): for each
+/// project above, the wall time of a first run (a new slot: every file
+/// copied, the toolchain links made, the check's first build) and of a
+/// later run (the slot reused), and the check's own time in each, at the
+/// machine's level. `cargo test --release --test lib toolchain_figures --
+/// --ignored --nocapture`, and again under `tests/support/no_userns.py`.
+#[test]
+#[ignore = "figures: run by hand with --nocapture"]
+fn toolchain_figures() {
+    let level = crate::sandbox_level();
+    let python = python_project();
+    python
+        .file(
+            "task.yaml",
+            "wf: 1\nname: py\nmodel: { provider: script, script: turns.yaml }\nprompt: Test.\nchecks:\n  - { name: tests, run: .venv/bin/python -m unittest discover -s tests -q }\n",
+        )
+        .file("turns.yaml", "turns:\n  - text: Done.\n")
+        .commit();
+    let cargo = Repo::new();
+    cargo
+        .file(".gitignore", "/target\nCargo.lock\n")
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"tiny\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+        )
+        .file(
+            "src/lib.rs",
+            "pub fn answer() -> u32 { 42 }\n\n#[test]\nfn answers() { assert_eq!(answer(), 42); }\n",
+        )
+        .file(
+            "task.yaml",
+            "wf: 1\nname: crate\nmodel: { provider: script, script: turns.yaml }\nprompt: Test.\nchecks:\n  - { name: tests, run: cargo test --offline -q }\n",
+        )
+        .file("turns.yaml", "turns:\n  - text: Done.\n")
+        .commit();
+    run(cargo.path(), "cargo", &["generate-lockfile", "--offline"]);
+    let node = Repo::new();
+    node.file(".gitignore", "node_modules/\n")
+        .file(
+            "package.json",
+            "{ \"name\": \"tiny\", \"version\": \"1.0.0\", \"private\": true, \"scripts\": { \"test\": \"node test.js\" } }\n",
+        )
+        .file("test.js", "if (require('helper').answer() !== 42) process.exit(1);\n")
+        .file(
+            "node_modules/helper/package.json",
+            "{ \"name\": \"helper\", \"main\": \"index.js\" }\n",
+        )
+        .file("node_modules/helper/index.js", "exports.answer = () => 42;\n")
+        .file(
+            "task.yaml",
+            "wf: 1\nname: node\nmodel: { provider: script, script: turns.yaml }\nprompt: Test.\nchecks:\n  - { name: tests, run: npm test }\n",
+        )
+        .file("turns.yaml", "turns:\n  - text: Done.\n")
+        .commit();
+    println!("level: {level}");
+    println!("| project | first run | later run (median of 5) | check, first | check, later |");
+    println!("|---|---|---|---|---|");
+    for (name, repo) in [
+        ("python venv, editable src layout", &python),
+        ("crate, ignored Cargo.lock", &cargo),
+        ("node, node_modules", &node),
+    ] {
+        let once = |repo: &Repo| {
+            let start = std::time::Instant::now();
+            repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+            let wall = start.elapsed().as_secs_f64() * 1000.0;
+            let trace = repo.last_trace();
+            let check = events(&trace, "check_result")[0].clone();
+            assert_eq!(check["passed"], true, "{check}");
+            (wall, check["duration_ms"].as_u64().unwrap())
+        };
+        let (first, first_check) = once(repo);
+        let mut later: Vec<(f64, u64)> = (0..5).map(|_| once(repo)).collect();
+        later.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (wall, check) = later[2];
+        println!("| {name} | {first:.0} ms | {wall:.0} ms | {first_check} ms | {check} ms |");
+    }
+}
