@@ -166,6 +166,13 @@ checks:
 ",
     )
     .commit();
+    // Unconfined, the venv's editable install points at the user's `src/`
+    // (which still answers 42): the workspace's copy comes first on
+    // PYTHONPATH.
+    repo.wf(&["run", "task.yaml", "--dry-run", "--sandbox", "off"])
+        .code(0);
+    assert_checks_passed(&repo);
+    assert!(check_results(&repo.last_trace())[0].2.contains("wf-ws-"));
     repo.wf(&["run", "task.yaml", "--yes"]).code(0);
     assert_checks_passed(&repo);
     let trace = repo.last_trace();
