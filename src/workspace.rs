@@ -118,10 +118,89 @@
 //! command and `shell` call). Commands of a run with `sandbox: off` can
 //! write anything the user can, caches included.
 //!
-//! An ignored `node_modules/` at the root
-//! is symlinked into the workspace read-only: sandboxed commands may read
-//! it ([`Workspace::sandbox_read`]) but not write it. The model's file
-//! tools cannot follow these links (they lead outside the workspace).
+//! # Package caches
+//!
+//! The user's package caches (`~/.cargo/registry`, `~/.npm`, pip's) are
+//! read-only for commands (`~/.cargo` is a read root; the others are not
+//! roots at all), so a command that fetches a dependency would fail on
+//! them (npm: `EACCES`, cargo: "failed to open …crate"). Where a run's
+//! commands may reach a registry (the task's `sandbox.network` or a
+//! step's, `true` or a list of hosts) they get package caches of wf's own
+//! instead, one directory per repository and task
+//! (`<wf cache dir>/packages/<repository key>/<task>-<n>`, by default
+//! under `~/.cache/wf`), each toolchain pointed at its part by a variable
+//! ([`PACKAGE_CACHES`]: `CARGO_HOME`, `npm_config_cache`,
+//! `PIP_CACHE_DIR`, `UV_CACHE_DIR`, `YARN_CACHE_FOLDER`, `GOMODCACHE`),
+//! for every command of the run, so a check without the network finds
+//! what a step with it fetched. Never the user's own, which no command of
+//! a run writes. They follow the rule of the build caches: kept for the
+//! task's next run only when the run's change was applied, else emptied
+//! first (an extracted crate source or a built wheel there is what a
+//! later `cargo test` or `pip install` trusts); held by one run at a
+//! time; a replay or resumed run gets a scratch one in its temp directory.
+//! The cost: a task's first run with the network downloads what the
+//! user's caches already hold. `CARGO_HOME` moving means the user's
+//! `~/.cargo/config.toml` is not read in such a run (a project's own
+//! `.cargo/config.toml` is). Runs without any network keep the user's
+//! caches, read-only, with the toolchains' offline switches. Unconfined
+//! runs (`sandbox: off`) use the user's own.
+//!
+//! # The project where it expects itself
+//!
+//! Developers keep toolchain state ignored: a virtual environment whose
+//! scripts, `pyvenv.cfg` and editable installs hold absolute paths of the
+//! repository (`pip install -e .` of a src layout puts `$REPO/src` on
+//! Python's path), `node_modules`, a lockfile a library does not commit.
+//! A check must run the project's own tests with them, against the
+//! workspace's code, never the user's tree, and without copying the
+//! world. What wf does (decided, for every run, with no setting):
+//!
+//! - **Toolchain directories** ([`TOOL_DIRS`]: `.venv`, `venv`,
+//!   `node_modules` at the root, when the user's tree has one the copy
+//!   lacks, i.e. ignored) are linked, not copied:
+//!   `<workspace>/<name>` → `<slot>.links/<name>` → the user's directory
+//!   ([`link_tools`]). Commands may read them and never write them: at the
+//!   full sandbox level the user's directory is bound read-only at
+//!   `<slot>.links/<name>` in the command's view; without namespaces the
+//!   link leads to the user's directory, which Landlock grants read-only.
+//!   The links are out of the diff and survive `git clean` between
+//!   rounds. A command may replace one (`npm ci` with the network): the
+//!   directory it makes serves the rest of the run and is never part of
+//!   the change; a link a command only took away (`npm install` removes it
+//!   first, then fails without the network) is put back before the next
+//!   command step and check round ([`Workspace::relink_tools`]). The next
+//!   run starts with the link again. Installing into the user's `.venv`
+//!   from a run is refused (read-only): a run changes the project, not
+//!   the user's environment.
+//! - **The repository's own path** (full level): the command's view shows
+//!   the workspace at the user's repository path too (its `.git`
+//!   read-only there as well), and a command starts there. Absolute
+//!   paths baked into the venv, editable installs, caches and build
+//!   scripts resolve to the workspace's copy; the user's own tree at that
+//!   path is hidden. (Not when a root of the sandbox lies inside the
+//!   repository or a write root holds it: then commands see the workspace
+//!   at its own path; the user's tree is never a read root — an activated
+//!   venv on `PATH` comes as a toolchain directory.)
+//! - **Without namespaces** (the `landlock` level, and `sandbox: off`) no
+//!   path can be remapped, so the one thing that needs it is fixed in the
+//!   environment: the directories of the user's tree that the linked
+//!   venv's editable installs put on Python's path (`.pth` lines,
+//!   setuptools' finder mappings: [`editable_paths`]) are put first on
+//!   `PYTHONPATH` as the workspace's own ([`Workspace::python_paths`]), so
+//!   `import pkg` finds the workspace's code; the user's `src/` stays
+//!   unreadable (Python skips a path entry it cannot list). Other absolute
+//!   paths into the repository (a cache made there) are not remapped at
+//!   this level: a command reading them is denied, and says so.
+//! - **Ignored lockfiles** ([`LOCKFILES`] at the root) are part of the
+//!   start as if they were not ignored: in the workspace, in
+//!   `start.patch`, readable by the model, and a change to one (`cargo
+//!   update`, `npm install`) is in the run's diff like any file, subject
+//!   to `permissions.write`; applied, it changes the user's (still
+//!   ignored) file. A build then resolves as the user's does, offline,
+//!   instead of reaching for the registry.
+//!
+//! The model's file tools cannot follow the toolchain links (they lead
+//! outside the workspace).
 //!
 //! # Privacy
 //!
@@ -286,9 +365,16 @@ pub struct Workspace {
     /// The run's private temp directory, next to the workspace (removed
     /// with it).
     pub tmp: PathBuf,
-    /// Directories outside the workspace that commands may read (a shared
-    /// `node_modules`).
+    /// Directories outside the workspace that commands may read.
     pub sandbox_read: Vec<PathBuf>,
+    /// The user's toolchain directories the workspace links to (see
+    /// "The project where it expects itself"), read-only for commands.
+    pub tools: Vec<ToolLink>,
+    /// The workspace's directories that the editable installs of a
+    /// linked virtual environment point at in the user's tree (`src/` of a
+    /// src layout): where the workspace cannot be shown at the
+    /// repository's path, commands get them first on `PYTHONPATH`.
+    pub python_paths: Vec<PathBuf>,
     /// Directories outside the workspace that commands may write (wf's own
     /// build caches).
     pub sandbox_write: Vec<PathBuf>,
@@ -301,11 +387,71 @@ pub struct Workspace {
     /// The task's Cargo target directory, when [`Workspace::use_task_cache`]
     /// gave the run one.
     build_cache: Option<BuildCache>,
+    /// The task's package cache, when [`Workspace::use_package_caches`]
+    /// gave the run one.
+    package_cache: Option<BuildCache>,
     /// Held while the workspace lives: its slot is ours.
     _slot: FileLock,
 }
 
-/// A task's Cargo target directory, held by this run.
+/// Where each toolchain keeps what it downloads, and the variable that
+/// moves it: a part of wf's package cache each (see "Package caches").
+pub const PACKAGE_CACHES: &[(&str, &str)] = &[
+    ("CARGO_HOME", "cargo"),
+    ("GOMODCACHE", "go"),
+    ("PIP_CACHE_DIR", "pip"),
+    ("UV_CACHE_DIR", "uv"),
+    ("YARN_CACHE_FOLDER", "yarn"),
+    ("npm_config_cache", "npm"),
+];
+
+/// Claims the first free `<root>/<stem>-<n>` for this run (its lock,
+/// `<dir>.lock`, held until the run ends): emptied first unless
+/// `<dir>.kept` says every run that used it before had its change
+/// applied, and no longer kept from now on until
+/// [`Workspace::keep_build_cache`].
+fn claim_task_dir(root: &Path, stem: &str, what: &str) -> Result<BuildCache, WorkspaceError> {
+    let mut claimed = None;
+    for n in 0..64 {
+        let dir = root.join(format!("{stem}-{n}"));
+        if let crate::sys::lock::Taken::Yes(lock) =
+            crate::sys::lock::take(&dir.with_extension("lock"))
+                .map_err(io(format!("cannot lock a {what}")))?
+        {
+            claimed = Some((dir, lock));
+            break;
+        }
+    }
+    let Some((dir, lock)) = claimed else {
+        return Err(WorkspaceError::Io {
+            context: format!("every {what} of this task is in use"),
+            source: std::io::Error::other("64 concurrent runs"),
+        });
+    };
+    let kept = dir.with_extension("kept");
+    if !kept.is_file() {
+        // The last run that used it did not have its change applied
+        // (or never ended): what its commands wrote goes.
+        force_remove(&dir)?;
+    }
+    // In use from now on: kept again only if this run's change is
+    // applied.
+    let _ = std::fs::remove_file(&kept);
+    if kept.exists() {
+        return Err(WorkspaceError::Io {
+            context: format!("cannot clear {}", kept.display()),
+            source: std::io::Error::other("it is still there"),
+        });
+    }
+    private_dir(&dir)?;
+    Ok(BuildCache {
+        dir,
+        kept,
+        _lock: lock,
+    })
+}
+
+/// A task's Cargo target directory or package cache, held by this run.
 #[derive(Debug)]
 struct BuildCache {
     /// `$TMPDIR/wf-<uid>/wf-cache-<repository>/cargo-<task>-<n>`.
@@ -334,6 +480,9 @@ struct Slot {
     /// (`sandbox: off`): they could have changed the copy's own `.git`, so
     /// the next run starts from a new copy.
     unconfined: PathBuf,
+    /// Where the workspace's links to the user's toolchain directories
+    /// lead (`<dir>.links/<name>`, see [`link_tools`]).
+    links: PathBuf,
 }
 
 impl Slot {
@@ -343,6 +492,7 @@ impl Slot {
             origin_index: dir.with_extension("origin-index"),
             origin_head: dir.with_extension("origin-head"),
             unconfined: dir.with_extension("unconfined"),
+            links: dir.with_extension("links"),
             dir,
         }
     }
@@ -427,6 +577,20 @@ fn stage_origin(
         .args(["-c", "core.untrackedCache=true", "add", "-A"])
         .index(index)
         .output()?;
+    // Lockfiles at the root are part of the start even when ignored: the
+    // build resolves from them, and a change to them is in the diff.
+    let locks: Vec<&str> = LOCKFILES
+        .iter()
+        .copied()
+        .filter(|name| origin.join(name).is_file())
+        .collect();
+    if !locks.is_empty() {
+        Git::user(origin)
+            .args(["add", "-f", "--"])
+            .args(locks)
+            .index(index)
+            .output()?;
+    }
     if !(same_commit && wf_ignored) {
         // `.wf/` is never part of the starting state (an exclude pathspec
         // on `add` instead would make it fail when the user's .gitignore
@@ -625,7 +789,10 @@ impl Workspace {
             // nothing of the user's `.git` is readable by a command.
             sandbox_read: Vec::new(),
             sandbox_write: Vec::new(),
+            tools: Vec::new(),
+            python_paths: Vec::new(),
             build_cache: None,
+            package_cache: None,
             _slot: lock,
         };
         let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
@@ -740,8 +907,31 @@ impl Workspace {
     /// file changes its ctime, which no command can set back, so a changed
     /// file is always seen.
     fn reset_to(&self, tree: &str) -> Result<(), WorkspaceError> {
-        git(&self.dir, &["clean", "-ffdxq", "-e", "/node_modules"])?;
+        let mut args: Vec<String> = vec!["clean".into(), "-ffdxq".into()];
+        for tool in &self.tools {
+            args.push("-e".into());
+            args.push(format!("/{}", tool.name));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        git(&self.dir, &args)?;
         git(&self.dir, &["read-tree", "--reset", "-u", tree])?;
+        self.relink_tools()
+    }
+
+    /// Puts back each link to a toolchain directory a command took away
+    /// (`npm install` removes a link it finds in `node_modules`' place,
+    /// also when it then fails for want of the network): the next command
+    /// and the checks find the user's directory again. A directory a
+    /// command made in its place (`npm ci` with the network) stays for the
+    /// rest of the run; the next run starts with the link.
+    pub fn relink_tools(&self) -> Result<(), WorkspaceError> {
+        for tool in &self.tools {
+            let link = self.dir.join(&tool.name);
+            if link.symlink_metadata().is_err() {
+                std::os::unix::fs::symlink(&tool.at, &link)
+                    .map_err(io(format!("cannot link {} again", tool.name)))?;
+            }
+        }
         Ok(())
     }
 
@@ -972,48 +1162,48 @@ impl Workspace {
         // The one target directory every run of the repository shared
         // before (wf 0.1): any run's commands could have written it.
         force_remove(&root.join("cargo-target"))?;
-        let mut claimed = None;
-        for n in 0..64 {
-            let dir = root.join(format!("cargo-{}-{n}", &task[..12]));
-            if let crate::sys::lock::Taken::Yes(lock) =
-                crate::sys::lock::take(&dir.with_extension("lock"))
-                    .map_err(io("cannot lock a build cache"))?
-            {
-                claimed = Some((dir, lock));
-                break;
-            }
-        }
-        let Some((dir, lock)) = claimed else {
-            return Err(WorkspaceError::Io {
-                context: "every build cache of this task is in use".into(),
-                source: std::io::Error::other("64 concurrent runs"),
-            });
-        };
-        let kept = dir.with_extension("kept");
-        if !kept.is_file() {
-            // The last run that used it did not have its change applied
-            // (or never ended): what its commands wrote goes.
-            force_remove(&dir)?;
-        }
-        // In use from now on: kept again only if this run's change is
-        // applied.
-        let _ = std::fs::remove_file(&kept);
-        if kept.exists() {
-            return Err(WorkspaceError::Io {
-                context: format!("cannot clear {}", kept.display()),
-                source: std::io::Error::other("it is still there"),
-            });
-        }
-        private_dir(&dir)?;
-        let value = dir.to_string_lossy().into_owned();
+        let cache = claim_task_dir(&root, &format!("cargo-{}", &task[..12]), "build cache")?;
+        let value = cache.dir.to_string_lossy().into_owned();
         self.env.retain(|(key, _)| key != "CARGO_TARGET_DIR");
         self.env.push(("CARGO_TARGET_DIR".to_string(), value));
-        self.sandbox_write.push(dir.clone());
-        self.build_cache = Some(BuildCache {
-            dir,
-            kept,
-            _lock: lock,
-        });
+        self.sandbox_write.push(cache.dir.clone());
+        self.build_cache = Some(cache);
+        Ok(())
+    }
+
+    /// Gives the run's commands package caches of wf's own (see "Package
+    /// caches" in the module docs): for a live run, those of the task
+    /// whose hash is `task` (`<cache>/packages/<repository>/<task>-<n>`,
+    /// `<cache>` being wf's cache directory), kept for the task's next run
+    /// on the same terms as its Cargo target directory; without a task (a
+    /// replay, a resumed run) a scratch one in the run's temp directory.
+    /// Each toolchain is pointed at its part by [`PACKAGE_CACHES`]; the
+    /// directory is a write root of the sandbox.
+    pub fn use_package_caches(
+        &mut self,
+        task: Option<(&str, &Path)>,
+    ) -> Result<(), WorkspaceError> {
+        let dir = match task {
+            Some((task, cache_root)) => {
+                let repo = crate::sys::user_dirs::repo_key(&self.origin);
+                let task = sha256_hex(task.as_bytes());
+                let root = cache_root.join("packages").join(repo);
+                private_dir(&root)?;
+                let cache = claim_task_dir(&root, &task[..12], "package cache")?;
+                let dir = cache.dir.clone();
+                self.package_cache = Some(cache);
+                dir
+            }
+            None => self.tmp.join("packages"),
+        };
+        for (var, sub) in PACKAGE_CACHES {
+            let path = dir.join(sub);
+            private_dir(&path)?;
+            self.env.retain(|(key, _)| key != var);
+            self.env
+                .push((var.to_string(), path.to_string_lossy().into_owned()));
+        }
+        self.sandbox_write.push(dir);
         Ok(())
     }
 
@@ -1021,12 +1211,12 @@ impl Workspace {
     /// directory (if [`Workspace::use_task_cache`] gave it one) is kept for
     /// the task's next run. Without this call the next run starts it empty.
     pub fn keep_build_cache(&self) -> Result<(), WorkspaceError> {
-        match &self.build_cache {
-            Some(cache) if cache.dir.is_dir() => {
-                std::fs::write(&cache.kept, b"").map_err(io("cannot keep the build cache"))
+        for cache in self.build_cache.iter().chain(&self.package_cache) {
+            if cache.dir.is_dir() {
+                std::fs::write(&cache.kept, b"").map_err(io("cannot keep the build cache"))?;
             }
-            _ => Ok(()),
         }
+        Ok(())
     }
 
     /// Says that commands of this run will run unconfined (`sandbox: off`)
@@ -1429,17 +1619,184 @@ fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<(), Workspace
             target.to_string_lossy().into_owned(),
         ));
     }
-    let modules = origin.join("node_modules");
-    if modules.is_dir() && ws.dir.join("node_modules").symlink_metadata().is_err() {
-        // Keep the link out of the run's diff.
-        let info = ws.dir.join(".git/info");
-        let _ = std::fs::create_dir_all(&info);
-        if std::fs::write(info.join("exclude"), "/node_modules\n").is_ok() {
-            let _ = std::os::unix::fs::symlink(&modules, ws.dir.join("node_modules"));
-            ws.sandbox_read.push(modules);
+    link_tools(origin, ws)
+}
+
+/// Toolchain directories developers keep, ignored, at the root of a
+/// project: linked into the workspace read-only (see "The project where it
+/// expects itself").
+pub const TOOL_DIRS: &[&str] = &[".venv", "node_modules", "venv"];
+
+/// Lockfiles at the root of a project: one the user's ignore rules keep
+/// out is part of the start all the same (see "The project where it
+/// expects itself").
+pub const LOCKFILES: &[&str] = &[
+    "Cargo.lock",
+    "Gemfile.lock",
+    "Pipfile.lock",
+    "composer.lock",
+    "go.sum",
+    "npm-shrinkwrap.json",
+    "package-lock.json",
+    "pdm.lock",
+    "pnpm-lock.yaml",
+    "poetry.lock",
+    "uv.lock",
+    "yarn.lock",
+];
+
+/// A toolchain directory of the user's tree the workspace links to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolLink {
+    /// Its name at the root (`.venv`, `venv`, `node_modules`).
+    pub name: String,
+    /// Where the workspace's link leads: `<slot>.links/<name>`, itself a
+    /// link to `source` on the host (the full sandbox level binds `source`
+    /// there instead).
+    pub at: PathBuf,
+    /// The user's directory, canonical.
+    pub source: PathBuf,
+}
+
+/// Links each toolchain directory of [`TOOL_DIRS`] the user's tree has and
+/// the workspace lacks (it is ignored) into the workspace:
+/// `<workspace>/<name>` → `<slot>.links/<name>` → the user's directory.
+/// The links are kept out of the run's diff (the slot's `info/exclude`)
+/// and out of `git clean` between rounds. A virtual environment's
+/// editable installs that point into the user's tree give
+/// [`Workspace::python_paths`].
+fn link_tools(origin: &Path, ws: &mut Workspace) -> Result<(), WorkspaceError> {
+    let links = Slot::new(ws.dir.clone()).links;
+    force_remove(&links)?;
+    private_dir(&links)?;
+    let mut excluded = String::new();
+    for name in TOOL_DIRS {
+        let Ok(source) = std::fs::canonicalize(origin.join(name)) else {
+            continue;
+        };
+        let in_slot = ws.dir.join(name);
+        // In the copy already: tracked, or not ignored.
+        if !source.is_dir() || in_slot.symlink_metadata().is_ok() {
+            continue;
+        }
+        let at = links.join(name);
+        std::os::unix::fs::symlink(&source, &at)
+            .and_then(|()| std::os::unix::fs::symlink(&at, &in_slot))
+            .map_err(io(format!("cannot link {name} into the workspace")))?;
+        excluded.push_str(&format!("/{name}\n"));
+        ws.tools.push(ToolLink {
+            name: name.to_string(),
+            at,
+            source,
+        });
+    }
+    let info = ws.dir.join(".git/info");
+    std::fs::create_dir_all(&info).map_err(io("cannot write the workspace's excludes"))?;
+    std::fs::write(info.join("exclude"), excluded)
+        .map_err(io("cannot write the workspace's excludes"))?;
+    let origin = std::fs::canonicalize(origin).unwrap_or_else(|_| origin.to_path_buf());
+    for tool in &ws.tools {
+        for path in editable_paths(&tool.source, &origin) {
+            let mapped = ws.dir.join(path);
+            if !ws.python_paths.contains(&mapped) {
+                ws.python_paths.push(mapped);
+            }
         }
     }
     Ok(())
+}
+
+/// The directories of the user's tree at `origin` (relative to it) that
+/// the editable installs of the virtual environment `venv` put on Python's
+/// path, in the order Python reads them: the absolute lines of its
+/// `site-packages/*.pth` files (setuptools' lenient mode, hatchling, flit,
+/// pdm, `setup.py develop`) and the package directories in setuptools'
+/// `__editable__*_finder.py` mappings (their parents). Nothing when `venv`
+/// is not a virtual environment.
+pub fn editable_paths(venv: &Path, origin: &Path) -> Vec<PathBuf> {
+    if !venv.join("pyvenv.cfg").is_file() {
+        return Vec::new();
+    }
+    let mut site_packages: Vec<PathBuf> = ["lib", "lib64"]
+        .iter()
+        .filter_map(|lib| std::fs::read_dir(venv.join(lib)).ok())
+        .flat_map(|dir| dir.flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python"))
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    site_packages.sort();
+    site_packages
+        .dedup_by(|a, b| std::fs::canonicalize(&*a).ok() == std::fs::canonicalize(&*b).ok());
+    let inside = |text: &str| -> Option<PathBuf> {
+        let path = Path::new(text.trim());
+        let rest = path.strip_prefix(origin).ok()?;
+        (!rest
+            .components()
+            .any(|c| c == std::path::Component::ParentDir))
+        .then(|| rest.to_path_buf())
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    for dir in site_packages {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        // Python reads `.pth` files in name order.
+        names.sort();
+        for name in names {
+            let Ok(text) = std::fs::read_to_string(dir.join(&name)) else {
+                continue;
+            };
+            let found: Vec<PathBuf> = if name.ends_with(".pth") {
+                text.lines()
+                    .filter(|l| !l.starts_with("import ") && !l.starts_with('#'))
+                    .filter_map(inside)
+                    .collect()
+            } else if name.starts_with("__editable__") && name.ends_with("_finder.py") {
+                quoted_paths(&text)
+                    .iter()
+                    .filter_map(|p| inside(p))
+                    .map(|rest| {
+                        let full = origin.join(&rest);
+                        let package = full.join("__init__.py").is_file()
+                            || rest.extension().is_some_and(|e| e == "py");
+                        match (package, rest.parent()) {
+                            (true, Some(parent)) => parent.to_path_buf(),
+                            _ => rest,
+                        }
+                    })
+                    .collect()
+            } else {
+                continue;
+            };
+            for path in found {
+                if !out.contains(&path) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The absolute paths in quotes in Python source (`'/repo/src/pkg'`).
+fn quoted_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for quote in ['\'', '"'] {
+        let mut parts = text.split(quote);
+        parts.next();
+        // Every other piece is inside quotes.
+        for (i, piece) in parts.enumerate() {
+            if i % 2 == 0 && piece.starts_with('/') && !piece.contains('\n') {
+                out.push(piece.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Creates `dir` (and its parents) with the new directory itself private
@@ -1724,6 +2081,44 @@ mod tests {
         assert!(apply(origin.path(), &patch_file).is_err());
         assert_eq!(read(origin.path(), "notes.txt"), "untracked\n");
         assert_eq!(read(origin.path(), "src/lib.rs"), "fn users_change() {}\n");
+    }
+
+    #[test]
+    fn editable_installs_of_a_venv_name_the_directories_they_put_on_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = dir.path().join("repo");
+        let site = origin.join(".venv/lib/python3.12/site-packages");
+        write(&origin, ".venv/pyvenv.cfg", "home = /usr/bin\n");
+        write(&origin, "src/pkg/__init__.py", "");
+        write(&origin, "flat/mod_a/__init__.py", "");
+        write(&origin, "flat/single.py", "");
+        // setuptools' lenient mode, hatchling: a path line; `import` lines
+        // and paths outside the repository are not the project's.
+        write(
+            &site,
+            "__editable__.pkg-1.0.pth",
+            &format!(
+                "{}\nimport os\n/usr/lib/elsewhere\n{}/../escape\n",
+                origin.join("src").display(),
+                origin.display()
+            ),
+        );
+        // setuptools' finder: package directories and single modules.
+        write(
+            &site,
+            "__editable___flat_1_0_finder.py",
+            &format!(
+                "MAPPING: dict[str, str] = {{'mod_a': '{}', 'single': \"{}\"}}\nNAMESPACES = {{}}\n",
+                origin.join("flat/mod_a").display(),
+                origin.join("flat/single.py").display()
+            ),
+        );
+        write(&site, "__editable___flat_1_0_finder.pyc.txt", "ignored\n");
+        let paths = editable_paths(&origin.join(".venv"), &origin);
+        assert_eq!(paths, vec![PathBuf::from("src"), PathBuf::from("flat")]);
+        // Not a virtual environment: nothing.
+        std::fs::remove_file(origin.join(".venv/pyvenv.cfg")).unwrap();
+        assert!(editable_paths(&origin.join(".venv"), &origin).is_empty());
     }
 
     #[test]

@@ -639,6 +639,8 @@ impl Executor<'_> {
             return Ok(None);
         }
         let env = check_env(self.command_env(ws, &step.env)?, ws, inputs);
+        ws.relink_tools()
+            .map_err(EngineError::workspace("cannot prepare the workspace"))?;
         let state = self.snapshot(ws)?;
         let failed = self.run_checks_on(ws, &step.checks, &env, round);
         self.restore(ws, &state).map_err(EngineError::workspace(

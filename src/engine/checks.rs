@@ -337,6 +337,8 @@ mod tests {
             proxy: None,
             masks: Vec::new(),
             links: Vec::new(),
+            repository: None,
+            tools: Vec::new(),
         }
     }
 

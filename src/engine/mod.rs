@@ -612,7 +612,12 @@ impl Executor<'_> {
             Mode::Replay(setup) => setup.workspace.take(),
             Mode::Resume(_, setup) => setup.workspace.take(),
         };
-        if let Some(ws) = prebuilt {
+        if let Some(mut ws) = prebuilt {
+            // A replay or resumed run: scratch package caches.
+            if self.reaches_network() {
+                ws.use_package_caches(None)
+                    .map_err(EngineError::workspace("cannot prepare the package caches"))?;
+            }
             return Ok(ws);
         }
         // The starting state (base commit + uncommitted changes) is
@@ -623,11 +628,43 @@ impl Executor<'_> {
         // applied (see `workspace`, "Build caches").
         ws.use_task_cache(&self.plan.spec_hash)
             .map_err(EngineError::workspace("cannot prepare the build cache"))?;
+        // Package caches of the task's own where its commands may fetch
+        // dependencies (see `workspace`, "Package caches").
+        if self.reaches_network() {
+            let root = crate::sys::user_dirs::cache_dir()
+                .and_then(|dir| crate::sys::user_dirs::private(&dir))
+                .map_err(|e| {
+                    EngineError::Setup(format!("cannot prepare the package caches: {e}"))
+                })?;
+            ws.use_package_caches(Some((&self.plan.spec_hash, &root)))
+                .map_err(EngineError::workspace("cannot prepare the package caches"))?;
+        }
         if let Some(patch) = &ws.start_patch {
             std::fs::write(self.dir.path.join("start.patch"), patch)
                 .map_err(EngineError::io("cannot write start.patch"))?;
         }
         Ok(ws)
+    }
+
+    /// Whether a confined command of the run may reach the network (the
+    /// task's `sandbox.network` or a step's): then it gets package caches
+    /// of wf's own. Unconfined commands use the user's own.
+    fn reaches_network(&self) -> bool {
+        fn steps_reach(steps: &[crate::plan::PlanStep]) -> bool {
+            steps.iter().any(|step| match &step.kind {
+                crate::plan::StepKind::Command { network, .. } => network
+                    .as_ref()
+                    .is_some_and(|n| *n != crate::spec::Network::Off),
+                crate::plan::StepKind::Agent(agent) => agent
+                    .network
+                    .as_ref()
+                    .is_some_and(|n| *n != crate::spec::Network::Off),
+                crate::plan::StepKind::Uses(used) => steps_reach(&used.steps),
+            })
+        }
+        self.plan.sandbox.mode != crate::spec::SandboxMode::Off
+            && (self.plan.sandbox.network != crate::spec::Network::Off
+                || steps_reach(&self.plan.steps))
     }
 
     /// Sets up the confinement of every command the run starts, in `ws`,
@@ -670,6 +707,19 @@ impl Executor<'_> {
             },
             None => sandboxed,
         };
+        // The project where it expects itself: the workspace at the
+        // repository's path (full level), the toolchain directories it
+        // links to read-only (see `workspace`).
+        let tools: Vec<crate::sandbox::Tool> = ws
+            .tools
+            .iter()
+            .map(|t| crate::sandbox::Tool {
+                at: t.at.clone(),
+                source: t.source.clone(),
+            })
+            .collect();
+        let mut sandboxed = sandboxed;
+        sandboxed.policy = sandboxed.policy.placed(Some(&ws.origin), &tools);
         // A proxy for each list of hosts the task or a step has.
         let mut lists: Vec<Vec<String>> = Vec::new();
         network_lists(&self.plan.steps, &mut lists);
@@ -694,7 +744,14 @@ impl Executor<'_> {
             mode: "auto".into(),
             network: policy.network,
             hosts: setting.network.hosts().to_vec(),
-            read: shown(&policy.read),
+            read: shown(
+                &policy
+                    .read
+                    .iter()
+                    .chain(policy.tools.iter().map(|t| &t.source))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
             write: shown(&policy.write),
             read_only: shown(&policy.read_only),
             level: Some(sandboxed.level.name().to_string()),
@@ -771,6 +828,21 @@ impl Executor<'_> {
         env: &crate::plan::Env,
     ) -> Result<Vec<(String, String)>, EngineError> {
         let mut out = ws.env.clone();
+        // Where the workspace is not shown at the repository's path (no
+        // namespaces, or `sandbox: off`), the editable installs of a
+        // linked virtual environment point at the user's tree: the
+        // workspace's own directories go first on Python's path.
+        let placed = self.confinement().is_some_and(|s| {
+            s.level == crate::sandbox::Level::Full && s.policy.repository.is_some()
+        });
+        if !placed && !ws.python_paths.is_empty() {
+            let paths: Vec<String> = ws
+                .python_paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            out.push(("PYTHONPATH".to_string(), paths.join(":")));
+        }
         // Offline only without any network: a host list reaches its
         // registries through the proxy.
         if self

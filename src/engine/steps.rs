@@ -170,6 +170,8 @@ impl Executor<'_> {
         };
         self.known = None;
         self.recorder.activity(&format!("step {id}: {run}"));
+        ws.relink_tools()
+            .map_err(EngineError::workspace("cannot prepare the workspace"))?;
         let env = match self.command_env(ws, env) {
             Ok(env) => check_env(env, ws, inputs),
             Err(why) => return Ok(Err((RunStatus::Error, Some(why.to_string())))),

@@ -1162,7 +1162,18 @@ impl Planning<'_, '_> {
         let task = self.task;
         let permissions = self.permissions(step, prefix)?;
         let (context, context_include) = match &step.context {
-            Some(c) => self.render.context(prefix, c, &permissions.read)?,
+            Some(c) => match self.render.context(prefix, c, &permissions.read) {
+                // A step its inputs turn off (`if: inputs.ecosystem ==
+                // "cargo"`) never runs: its manifest may be missing here.
+                Err(PlanError::Missing(_)) if self.skipped_by_inputs(step) => {
+                    let none = crate::spec::ContextSpec {
+                        include: Vec::new(),
+                        ..c.clone()
+                    };
+                    self.render.context(prefix, &none, &permissions.read)?
+                }
+                other => other?,
+            },
             // The task's context, resolved again when the step reads
             // differently (a symlink is in it only if its target is readable).
             None if permissions.read != task.permissions.read => {
@@ -1195,6 +1206,20 @@ impl Planning<'_, '_> {
             network: self.step_network(step),
             env: self.render.step_env(&task.env, prefix, &step.env)?,
         })))
+    }
+
+    /// Whether `step`'s `if:` reads the inputs only and is false with
+    /// them: the step will not run (an expression that reads `steps` is
+    /// known only when the run gets there).
+    fn skipped_by_inputs(&self, step: &crate::spec::Step) -> bool {
+        let Some(expr) = &step.condition else {
+            return false;
+        };
+        !expr.contains("steps")
+            && matches!(
+                template::condition(expr, self.render.inputs, &BTreeMap::new()),
+                Ok(false)
+            )
     }
 
     /// A recipe step: the recipe planned with `with:`, bounded by what this

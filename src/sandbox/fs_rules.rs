@@ -47,6 +47,19 @@ pub fn ruleset(policy: &Policy, level: Level) -> Result<RulesetCreated, String> 
             }
         }
     }
+    // The toolchain directories of the user's tree: read-only. At the full
+    // level they are bound at the workspace's link targets (read-only
+    // mounts); without namespaces the links lead to the user's own.
+    for tool in &policy.tools {
+        match level {
+            Level::Full => rules.push((tool.at.clone(), read)),
+            Level::Landlock => {
+                for path in without(&tool.source, &masked) {
+                    rules.push((path, read));
+                }
+            }
+        }
+    }
     rules.extend(policy.write.iter().map(|p| (p.clone(), all)));
     rules.extend(DEVICES.iter().map(|d| (PathBuf::from(d), device)));
     rules.push((PathBuf::from("/dev"), AccessFs::ReadDir.into()));

@@ -66,7 +66,12 @@
 //!   command, which fails on a change). Nothing else of `$HOME`, of the
 //!   user's repository or of `/tmp` exists (full) or can be opened
 //!   (landlock). Credential files inside toolchain homes
-//!   ([`CREDENTIAL_FILES`]) are masked.
+//!   ([`CREDENTIAL_FILES`]) are masked. The user's repository is never a
+//!   read root: its ignored toolchain directories (`.venv`,
+//!   `node_modules`: [`Policy::tools`]) are readable, read-only, and at
+//!   the full level the repository's own path shows the workspace
+//!   ([`Policy::repository`]; see `workspace`, "The project where it
+//!   expects itself").
 //! - **Processes**: full: a fresh `/proc` shows only the sandbox's
 //!   processes; landlock: other processes are listed but their
 //!   environments and memory are out of reach (Landlock's ptrace rules).
@@ -198,6 +203,30 @@ pub struct Policy {
     /// and target as read.
     #[serde(default)]
     pub links: Vec<(PathBuf, PathBuf)>,
+    /// The user's repository (canonical): at the full level the workspace
+    /// is shown at this path too, with its `.git` read-only, and a command
+    /// started in the workspace starts at the same place under it (see
+    /// [`view`] and "The project where it expects itself" in
+    /// [`crate::workspace`]). `None` at the level without namespaces, or
+    /// where a root of the policy lies inside the repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<PathBuf>,
+    /// The toolchain directories of the user's tree the workspace links
+    /// to (an ignored `.venv`, `venv`, `node_modules`): read-only at both
+    /// levels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+}
+
+/// A toolchain directory of the user's tree, read-only for commands.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tool {
+    /// Where the workspace's link to it leads (wf's `<slot>.links/<name>`):
+    /// at the full level the directory is bound there read-only; without
+    /// namespaces this is a link to `source` on the host.
+    pub at: PathBuf,
+    /// The user's directory, canonical: without namespaces, the read root.
+    pub source: PathBuf,
 }
 
 /// A file of a read root shown with other content.
@@ -350,8 +379,95 @@ impl Policy {
             proxy: None,
             masks: credential_masks(env),
             links: system_links(),
+            repository: None,
+            tools: Vec::new(),
         }
         .normalized()
+    }
+
+    /// This policy with the workspace shown at `repository` (the user's
+    /// repository path) at the full level, and the toolchain directories
+    /// `tools` the workspace links to, read-only. The repository path is
+    /// taken only when it is absolute, no root of the policy lies inside it
+    /// (a bind there would land in the workspace) and it neither holds nor
+    /// lies inside the workspace or a write root; else commands see the
+    /// workspace at its own path only.
+    pub fn placed(mut self, repository: Option<&Path>, tools: &[Tool]) -> Policy {
+        // Never the home directory or a parent of it, nor a directory of
+        // secrets in it (a toolchain directory that is a link there).
+        let home = HostEnv::current()
+            .get("HOME")
+            .and_then(|h| std::fs::canonicalize(h).ok());
+        let safe = |source: &Path| match &home {
+            Some(home) => {
+                !home.starts_with(source)
+                    && !SENSITIVE_HOME_DIRS
+                        .iter()
+                        .any(|s| source.starts_with(home.join(s)))
+            }
+            None => source.parent().is_some(),
+        };
+        let mut kept: Vec<Tool> = tools
+            .iter()
+            .filter_map(|t| {
+                Some(Tool {
+                    at: t.at.clone(),
+                    source: std::fs::canonicalize(&t.source).ok()?,
+                })
+            })
+            .filter(|t| safe(&t.source))
+            .collect();
+        kept.sort();
+        kept.dedup();
+        self.tools = kept;
+        let Some(repo) = repository.and_then(|r| std::fs::canonicalize(r).ok()) else {
+            return self;
+        };
+        if repo.parent().is_none() || home.as_ref().is_some_and(|h| h.starts_with(&repo)) {
+            return self;
+        }
+        // The user's tree is never a read root (an activated `.venv` on
+        // `PATH`, `VIRTUAL_ENV`): its toolchain directories come as tools,
+        // and at the full level the workspace is shown there instead.
+        self.read.retain(|root| !root.starts_with(&repo));
+        let tools = &self.tools;
+        let in_tool = |path: &Path| tools.iter().any(|t| path.starts_with(&t.source));
+        self.masks
+            .retain(|m| !m.path.starts_with(&repo) || in_tool(&m.path));
+        let clear = !self
+            .read
+            .iter()
+            .chain(&self.read_only)
+            .any(|root| root.starts_with(&repo))
+            && !self
+                .write
+                .iter()
+                .any(|w| w.starts_with(&repo) || repo.starts_with(w))
+            && !self.tools.iter().any(|t| t.at.starts_with(&repo));
+        self.repository = clear.then_some(repo);
+        self
+    }
+
+    /// Where a command started in `cwd` runs: at the full level with the
+    /// workspace shown at the repository's path, the same place under the
+    /// repository; else `cwd`.
+    pub fn placed_cwd(&self, level: Level, cwd: &Path) -> PathBuf {
+        if let (Level::Full, Some(repo)) = (level, &self.repository)
+            && let Some(workspace) = self.workspace()
+            && let Ok(rest) = cwd.strip_prefix(workspace)
+        {
+            return repo.join(rest);
+        }
+        cwd.to_path_buf()
+    }
+
+    /// The workspace: the write root whose `.git` is read-only.
+    pub fn workspace(&self) -> Option<&Path> {
+        self.read_only
+            .iter()
+            .find(|p| p.ends_with(".git"))
+            .and_then(|p| p.parent())
+            .filter(|w| self.write.iter().any(|r| r == w))
     }
 
     /// Canonical, existing paths, sorted and deduplicated.
@@ -364,6 +480,8 @@ impl Policy {
             proxy: self.proxy,
             masks: self.masks,
             links: self.links,
+            repository: self.repository,
+            tools: self.tools,
         }
     }
 
@@ -372,6 +490,7 @@ impl Policy {
         self.read
             .iter()
             .chain(&self.write)
+            .chain(self.tools.iter().map(|t| &t.source))
             .any(|root| path.starts_with(root))
     }
 }
@@ -843,6 +962,93 @@ mod tests {
     }
 
     #[test]
+    fn the_workspace_is_placed_at_the_repository_and_the_users_tree_is_no_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let (ws, tmp, repo) = (root.join("ws"), root.join("tmp"), root.join("repo"));
+        for d in [
+            ws.join(".git"),
+            tmp.clone(),
+            repo.join(".venv/bin"),
+            repo.join("bin"),
+        ] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(
+            repo.join(".venv/pip.conf"),
+            "index-url = https://u:pw@x/simple\n",
+        )
+        .unwrap();
+        std::fs::write(repo.join("notes.txt"), "").unwrap();
+        // An activated venv: on PATH and VIRTUAL_ENV; a tracked bin/ on PATH.
+        let env = HostEnv::from_vars([
+            ("HOME", root.join("home").display().to_string()),
+            (
+                "PATH",
+                format!(
+                    "/usr/bin:{}:{}",
+                    repo.join(".venv/bin").display(),
+                    repo.join("bin").display()
+                ),
+            ),
+            ("VIRTUAL_ENV", repo.join(".venv").display().to_string()),
+        ]);
+        let policy = Policy::for_run_in(&env, &ws, &tmp, &[], &[], false);
+        assert!(policy.read.contains(&repo.join(".venv")), "{policy:?}");
+        let tool = Tool {
+            at: root.join("ws.links/.venv"),
+            source: repo.join(".venv"),
+        };
+        let placed = policy
+            .clone()
+            .placed(Some(&repo), std::slice::from_ref(&tool));
+        assert_eq!(placed.repository.as_deref(), Some(repo.as_path()));
+        assert_eq!(placed.tools, vec![tool.clone()]);
+        assert!(
+            placed.read.iter().all(|r| !r.starts_with(&repo)),
+            "{:?}",
+            placed.read
+        );
+        // The venv's pip.conf stays masked (where the venv is bound).
+        assert!(
+            placed
+                .masks
+                .iter()
+                .any(|m| m.path == repo.join(".venv/pip.conf"))
+        );
+        assert!(placed.grants(&repo.join(".venv/bin")));
+        assert!(!placed.grants(&repo.join("notes.txt")));
+        assert_eq!(placed.workspace(), Some(ws.as_path()));
+        assert_eq!(
+            placed.placed_cwd(Level::Full, &ws.join("sub")),
+            repo.join("sub")
+        );
+        assert_eq!(placed.placed_cwd(Level::Landlock, &ws), ws);
+        // A write root inside the repository (or holding it): not placed.
+        let mut inside = policy.clone();
+        inside.write.push(repo.join("out"));
+        assert_eq!(inside.placed(Some(&repo), &[]).repository, None);
+        let holding = Policy::for_run_in(&env, &ws, &tmp, &[], std::slice::from_ref(&root), false);
+        assert_eq!(holding.placed(Some(&repo), &[]).repository, None);
+        // A toolchain directory that is the home directory or a secret
+        // of it is never granted.
+        let home = std::env::var("HOME").map(PathBuf::from).unwrap();
+        let ssh = home.join(".ssh");
+        if ssh.is_dir() {
+            let bad = Tool {
+                at: root.join("ws.links/node_modules"),
+                source: ssh,
+            };
+            assert!(policy.clone().placed(Some(&repo), &[bad]).tools.is_empty());
+        }
+        let bad = Tool {
+            at: root.join("ws.links/venv"),
+            source: home,
+        };
+        assert!(policy.placed(Some(&repo), &[bad]).tools.is_empty());
+    }
+
+    #[test]
     fn the_wrapped_command_reexecutes_wf_with_the_launch_in_a_file() {
         let launcher = Launcher::with_exe("/opt/wf");
         let policy = Policy {
@@ -853,6 +1059,8 @@ mod tests {
             proxy: None,
             masks: vec![],
             links: vec![],
+            repository: None,
+            tools: vec![],
         };
         let prepared = launcher
             .prepare(&policy, Level::Full, &["echo".into(), "hi".into()])

@@ -13,13 +13,19 @@
 //!    `pts`, no block devices); each read root bound read-only, each write
 //!    root bound writable, each read-only path inside a write root bound
 //!    read-only over it; wf's proxy socket at `/run/wf-proxy.sock` when
-//!    the network is a list of hosts; each masked file (credentials inside a toolchain
+//!    the network is a list of hosts; the workspace once more at the
+//!    user's repository path ([`Policy::repository`], writable, its `.git`
+//!    read-only: the user's own tree there is hidden), and each toolchain
+//!    directory of the user's tree ([`Policy::tools`]) bound read-only
+//!    where the workspace's link to it leads; each masked file (credentials inside a toolchain
 //!    home) replaced by its masked content; the symbolic links the host's
 //!    system roots are (`/bin -> usr/bin`); a fresh `/proc` with the kernel
 //!    command line, the keyring listings and the kernel symbol tables
 //!    masked; and of `/sys`, only the CPU topology and the cgroup tree
 //!    (what runtimes read to size thread pools);
-//! 3. the host's root is detached and `/newroot` becomes `/`, read-only.
+//! 3. the host's root is detached and `/newroot` becomes `/`, read-only;
+//!    a command started in the workspace starts at the same place under
+//!    the repository's path (and `PWD` says so).
 //!
 //! What is not in the view does not exist for the command: the host's
 //! sockets (`ssh-agent`, the Docker and D-Bus sockets, whatever listens in
@@ -189,8 +195,17 @@ fn chdir(path: &Path) -> Result<(), String> {
 /// One thing to put into the new root.
 enum Entry<'a> {
     Private(u32),
-    Bind { writable: bool },
+    Bind {
+        writable: bool,
+    },
     Mask(&'a str),
+    /// Another host path bound here: the workspace at the repository's
+    /// path (writable), its `.git` there and the toolchain directories
+    /// (read-only, remounted so).
+    From {
+        source: PathBuf,
+        writable: bool,
+    },
 }
 
 /// Replaces this process's root with the view of `policy` (see the module
@@ -240,12 +255,49 @@ pub fn enter(policy: &Policy) -> Result<(), String> {
             .iter()
             .map(|p| (p.clone(), Entry::Bind { writable: false })),
     );
+    // A masked file inside a toolchain directory is masked where that
+    // directory is bound.
+    let masked_at = |path: &Path| -> PathBuf {
+        policy
+            .tools
+            .iter()
+            .find_map(|t| Some(t.at.join(path.strip_prefix(&t.source).ok()?)))
+            .unwrap_or_else(|| path.to_path_buf())
+    };
     entries.extend(
         policy
             .masks
             .iter()
-            .map(|m| (m.path.clone(), Entry::Mask(&m.content))),
+            .map(|m| (masked_at(&m.path), Entry::Mask(&m.content))),
     );
+    // The workspace at the repository's own path, its `.git` read-only
+    // there too; the toolchain directories the workspace links to.
+    let workspace = policy.workspace().map(Path::to_path_buf);
+    if let (Some(repo), Some(ws)) = (&policy.repository, &workspace) {
+        entries.push((
+            repo.clone(),
+            Entry::From {
+                source: ws.clone(),
+                writable: true,
+            },
+        ));
+        entries.push((
+            repo.join(".git"),
+            Entry::From {
+                source: ws.join(".git"),
+                writable: false,
+            },
+        ));
+    }
+    entries.extend(policy.tools.iter().map(|t| {
+        (
+            t.at.clone(),
+            Entry::From {
+                source: t.source.clone(),
+                writable: false,
+            },
+        )
+    }));
     // Stable: a read-only path equal to a write root is bound after it.
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (path, entry)) in entries.iter().enumerate() {
@@ -270,6 +322,9 @@ pub fn enter(policy: &Policy) -> Result<(), String> {
                 let in_private = PRIVATE_DIRS.iter().any(|(d, _)| path.starts_with(d));
                 let remount = !*writable && (!policy.read.contains(path) || in_private);
                 bind(&under("/oldroot", path), &target, !remount, true)?
+            }
+            Entry::From { source, writable } => {
+                bind(&under("/oldroot", source), &target, *writable, true)?
             }
             Entry::Mask(content) => {
                 if std::fs::symlink_metadata(under("/oldroot", path)).is_err() {
@@ -372,7 +427,15 @@ pub fn enter(policy: &Policy) -> Result<(), String> {
         None,
         "make the view's root read-only",
     )?;
-    chdir(&cwd)
+    let placed = policy.placed_cwd(super::Level::Full, &cwd);
+    chdir(&placed)?;
+    if placed != cwd {
+        // SAFETY: the init is single-threaded; nothing reads the
+        // environment concurrently. Shells keep a `PWD` that names the
+        // working directory; this one does.
+        unsafe { std::env::set_var("PWD", &placed) };
+    }
+    Ok(())
 }
 
 /// A private `/dev`: a few devices and the `fd` links (`/dev/shm` is

@@ -3,8 +3,8 @@
 //!
 //! What is looked at: wf's private directory in the temp dir
 //! ([`super::private_root`]): each slot (`wf-ws-<key>-<n>` with its
-//! `.tmp`, `.origin-index`, `.origin-head` and `.unconfined` files next to
-//! it) and each repository's build caches (`wf-cache-<key>`).
+//! `.tmp`, `.origin-index`, `.origin-head`, `.unconfined` and `.links`
+//! files next to it) and each repository's build caches (`wf-cache-<key>`).
 //!
 //! - **Last used**: a slot's lock file is rewritten (the holder's pid) each
 //!   time a run claims the slot, so its modification time is the slot's
@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// What a slot's files are called next to it (besides `.lock`).
-const SLOT_COMPANIONS: &[&str] = &["tmp", "origin-index", "origin-head", "unconfined"];
+const SLOT_COMPANIONS: &[&str] = &["tmp", "origin-index", "origin-head", "unconfined", "links"];
 
 /// One thing gc looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]

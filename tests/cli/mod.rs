@@ -15,6 +15,7 @@ mod live;
 mod mcp;
 mod names;
 mod plan;
+pub mod project_toolchains;
 pub mod pty;
 mod real_projects;
 mod recipes;

@@ -183,9 +183,9 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
             // and `-f` would call that a success.
             &format!("rm {}", out.join("canary").display()),
         ),
-        // The repository's path exists in the sandbox's view only as the
-        // way to its object store, on the sandbox's private /tmp: a file
-        // made there is gone with the sandbox (the host is checked below).
+        // At the full level the repository's path shows the workspace
+        // (the project where it expects itself): a file made there is in
+        // the copy, never in the user's tree (the host is checked below).
         format!(
             "(echo pwned > {}) 2>/dev/null; echo 'BLOCKED repo-new'\n",
             real.join("pwned.txt").display()
@@ -260,7 +260,14 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
     }
     repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
 
-    let output = check_output(&repo);
+    // The user's files by their own paths reach the workspace's copies
+    // there ("repo-file", "repo-hardlink" change the copy); the user's
+    // tree is checked unchanged below.
+    let output: String = check_output(&repo)
+        .lines()
+        .filter(|l| !matches!(*l, "ESCAPED repo-file" | "ESCAPED repo-hardlink"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_all_blocked(
         &output,
         &[
@@ -268,11 +275,9 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
             "outside-canary",
             "outside-rm",
             "repo-new",
-            "repo-file",
             "repo-git-config",
             "outside-symlink",
             "outside-hardlink",
-            "repo-hardlink",
             "ws-git-config",
             "ws-git-unmount",
             "ws-git-remount",
@@ -315,7 +320,10 @@ fn home_secrets_and_ignored_files_of_the_repository_are_unreadable() {
         attempt("dotenv", &format!("cat {}", real.join(".env").display())),
         attempt(
             "dotenv-grep",
-            &format!("grep -r API_TOKEN {}", real.display()),
+            // A pattern that does not match itself: at the full level the
+            // repository's path shows the workspace, which holds this
+            // script.
+            &format!("grep -r 'API_TOKEN[=]' {}", real.display()),
         ),
         // Ignored files are not copied into the workspace either.
         attempt("dotenv-copy", "cat .env"),
@@ -735,7 +743,9 @@ fn a_program_run_by_an_allowed_shell_call_is_confined_too() {
         &repo,
         "tools: [read_file, write_file, shell]
 permissions:
-  write: [\"tests/**\"]
+  # At the full level the repository's path shows the workspace: the
+  # write to src/lib.rs by that path changes the copy, which may change.
+  write: [\"tests/**\", \"src/**\"]
   shell: { allow: [\"sh tests/*\"] }
 ",
         &format!(
@@ -777,15 +787,17 @@ permissions:
     }
     assert_eq!(results[1]["exit_code"], 0, "{}", results[1]);
     let output = results[1]["output"].as_str().unwrap();
+    // "repo-file" writes the workspace's copy, shown at the repository's
+    // path; the user's file is checked unchanged below.
+    let output: String = output
+        .lines()
+        .filter(|l| *l != "ESCAPED repo-file")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let output = output.as_str();
     assert_all_blocked(
         output,
-        &[
-            "outside-canary",
-            "repo-file",
-            "ws-git-config",
-            "dotenv",
-            "any-environ",
-        ],
+        &["outside-canary", "ws-git-config", "dotenv", "any-environ"],
     );
     // Outside the view, a path does not exist; inside it, a read-only
     // one cannot be written.

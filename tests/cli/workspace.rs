@@ -133,7 +133,7 @@ permissions: {{ write: [\"**\"] }}
 prompt: Write.
 sandbox: {{ write: [\"{out}\"] }}
 checks:
-  - {{ name: wait, run: \"pwd > {first}; while [ ! -f {flag} ]; do sleep 0.05; done\" }}
+  - {{ name: wait, run: \"stat -c %i . > {first}; while [ ! -f {flag} ]; do sleep 0.05; done\" }}
 ",
                 out = outside.path().display(),
                 first = first_pwd.display(),
@@ -155,7 +155,7 @@ name: quick
 model: { provider: script, script: quick.turns.yaml }
 prompt: Look.
 checks:
-  - { name: show, run: \"pwd; cat a.txt\" }
+  - { name: show, run: \"stat -c %i .; cat a.txt\" }
 ",
         )
         .file("quick.turns.yaml", "turns:\n  - text: Nothing to do.\n")
@@ -186,6 +186,8 @@ checks:
         .as_str()
         .unwrap()
         .to_string();
+    // The workspace by its directory's inode: at the full level both
+    // runs see theirs at the repository's path.
     let quick_pwd = quick.lines().next().unwrap().to_string();
     let slow_pwd = std::fs::read_to_string(&first_pwd).unwrap();
     assert_ne!(quick_pwd, slow_pwd.trim(), "two runs, two workspaces");
