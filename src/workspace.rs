@@ -199,6 +199,13 @@
 //!   ignored) file. A build then resolves as the user's does, offline,
 //!   instead of reaching for the registry.
 //!
+//! - **Ignored files the task names** (a path written without wildcards in
+//!   a step's `context.include`, which the context sends even when git
+//!   ignores it) are part of the start the same way: what the model was
+//!   shown, its `read_file` finds and a check can read (a `.ignore`
+//!   negation cannot bring a file git ignores into either; naming it
+//!   does, in both). Regular files only, never under `.git/` or `.wf/`.
+//!
 //! The model's file tools cannot follow the toolchain links (they lead
 //! outside the workspace).
 //!
@@ -530,6 +537,7 @@ fn stage_origin(
     origin: &Path,
     head: Option<&(String, String)>,
     slot: &Slot,
+    named: &[String],
 ) -> Result<(String, String), WorkspaceError> {
     let index = slot.origin_index.as_path();
     let (base, base_tree) = match head {
@@ -579,10 +587,22 @@ fn stage_origin(
         .output()?;
     // Lockfiles at the root are part of the start even when ignored: the
     // build resolves from them, and a change to them is in the diff.
+    // So are the files the task's context names literally (one rule for
+    // what the model sees and what its tools and commands find, see
+    // "Ignored files the task names" in the module docs): regular files
+    // only, never under `.git/` or `.wf/`.
     let locks: Vec<&str> = LOCKFILES
         .iter()
         .copied()
-        .filter(|name| origin.join(name).is_file())
+        .chain(
+            named
+                .iter()
+                .map(String::as_str)
+                .filter(|p| named_in_start(p)),
+        )
+        .filter(|name| {
+            std::fs::symlink_metadata(origin.join(name)).is_ok_and(|m| m.file_type().is_file())
+        })
         .collect();
     if !locks.is_empty() {
         Git::user(origin)
@@ -631,6 +651,17 @@ fn stage_origin(
         .index(index)
         .output()?;
     Ok((tree, String::from_utf8_lossy(&patch).into_owned()))
+}
+
+/// Whether a path the context names may join the start by name: relative,
+/// no `..`, `.` or empty component, not under `.git/` or `.wf/`.
+fn named_in_start(path: &str) -> bool {
+    let mut parts = path.split('/');
+    let first = parts.clone().next().unwrap_or("");
+    !path.is_empty()
+        && first != ".git"
+        && first != ".wf"
+        && parts.all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 /// Starts wf's private index of the user's tree (a new slot) as a copy of
@@ -748,24 +779,28 @@ impl Workspace {
             Source::Current => crate::sys::git::head(origin),
             Source::Snapshot { .. } => None,
         };
-        Workspace::build(origin, source, head.as_ref())
+        Workspace::build(origin, source, head.as_ref(), &[])
     }
 
     /// A workspace of the user's tree as it is now, on top of `head` (the
     /// commit the tree is on and its tree, as [`crate::sys::git::head`]
     /// gives them, already known to the caller), with its
     /// [`Workspace::start_patch`].
+    /// `named`: the files the task's context names literally, part of the
+    /// start even when git ignores them.
     pub fn create_current(
         origin: &Path,
         head: Option<&(String, String)>,
+        named: &[String],
     ) -> Result<Workspace, WorkspaceError> {
-        Workspace::build(origin, &Source::Current, head)
+        Workspace::build(origin, &Source::Current, head, named)
     }
 
     fn build(
         origin: &Path,
         source: &Source,
         head: Option<&(String, String)>,
+        named: &[String],
     ) -> Result<Workspace, WorkspaceError> {
         if !is_git(origin) {
             return Err(WorkspaceError::Io {
@@ -805,7 +840,7 @@ impl Workspace {
         let (target, cleaned) = std::thread::scope(|scope| {
             let clean = reusable.then(|| scope.spawn(|| git(&slot.dir, &["clean", "-ffdxq"])));
             let target = match source {
-                Source::Current => stage_origin(origin, head, &slot).map(|(tree, patch)| {
+                Source::Current => stage_origin(origin, head, &slot, named).map(|(tree, patch)| {
                     ws.start_patch = Some(patch);
                     Some(tree)
                 }),
@@ -2248,7 +2283,7 @@ mod tests {
     fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
         reclaim_with(dir, || {
             let head = crate::sys::git::head(origin);
-            Workspace::create_current(origin, head.as_ref())
+            Workspace::create_current(origin, head.as_ref(), &[])
         })
     }
 
@@ -2610,7 +2645,7 @@ mod tests {
         let origin = repo();
         let o = origin.path();
         let head = |o: &Path| crate::sys::git::head(o);
-        let first = Workspace::create_current(o, head(o).as_ref()).unwrap();
+        let first = Workspace::create_current(o, head(o).as_ref(), &[]).unwrap();
         let dir = first.dir.clone();
         drop(first);
         // A force-added ignored file, a committed `.wf/` file, and a file

@@ -622,7 +622,13 @@ impl Executor<'_> {
         }
         // The starting state (base commit + uncommitted changes) is
         // recorded so the run can be replayed and resumed later.
-        let mut ws = Workspace::create_current(&self.plan.root, head)
+        // The files the context names literally join the start even when
+        // git ignores them (see `workspace`, "Ignored files the task names").
+        let mut named = Vec::new();
+        named_in_context(&self.plan.steps, &mut named);
+        named.sort();
+        named.dedup();
+        let mut ws = Workspace::create_current(&self.plan.root, head, &named)
             .map_err(EngineError::workspace("cannot prepare the workspace"))?;
         // The task's own build cache, kept only if this run's change is
         // applied (see `workspace`, "Build caches").
@@ -1316,6 +1322,26 @@ fn recorded_decision(rest: &[Record]) -> Decision {
 
 /// The lists of hosts the steps (recipe steps included) set for
 /// themselves.
+/// The files the agent steps' contexts name literally (an include without
+/// wildcards that resolved to a file), nested recipes' included.
+fn named_in_context(steps: &[crate::plan::PlanStep], out: &mut Vec<String>) {
+    for step in steps {
+        match &step.kind {
+            crate::plan::StepKind::Agent(agent) => out.extend(
+                agent
+                    .context_include
+                    .iter()
+                    .filter(|g| !g.contains(['*', '?', '[', '{', '\\']))
+                    .map(|g| g.trim_end_matches('/'))
+                    .filter(|g| agent.context.files.iter().any(|f| f.path == *g))
+                    .map(str::to_string),
+            ),
+            crate::plan::StepKind::Uses(used) => named_in_context(&used.steps, out),
+            crate::plan::StepKind::Command { .. } => {}
+        }
+    }
+}
+
 fn network_lists(steps: &[crate::plan::PlanStep], out: &mut Vec<Vec<String>>) {
     for step in steps {
         let network = match &step.kind {

@@ -230,3 +230,60 @@ fn a_planted_private_directory_in_the_temp_dir_is_refused() {
         "nothing of the repository went into it"
     );
 }
+
+/// One rule for what is in the workspace (issue 22, item 5): a file git
+/// ignores that the task names literally in `context.include` is sent to
+/// the model, so it is in the workspace too (its `read_file` finds it, a
+/// check reads it, an edit to it is in the diff), while an ignored file it
+/// does not name stays out of both, whatever a committed `.ignore`
+/// negation says.
+#[test]
+fn an_ignored_file_named_in_the_context_is_in_the_workspace_and_no_other_is() {
+    let repo = Repo::new();
+    repo.file(".gitignore", ".wf/\nlocal.cfg\nother.cfg\n")
+        .file(".ignore", "!other.cfg\n")
+        .file("local.cfg", "mode = dev\n")
+        .file("other.cfg", "token = not-for-the-model\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: named
+model: { provider: script, script: turns.yaml }
+context: { include: [local.cfg, \"*.md\"] }
+tools: [read_file, edit_file]
+permissions: { write: [local.cfg] }
+prompt: Switch the mode.
+limits: { max_repairs: 0 }
+checks:
+  - { name: named, run: \"grep -q 'mode = prod' local.cfg\" }
+  - { name: unnamed, run: \"test ! -e other.cfg\" }
+",
+        )
+        .file(
+            "turns.yaml",
+            "turns:
+  - tool_calls:
+      - { name: read_file, input: { path: local.cfg } }
+      - { name: read_file, input: { path: other.cfg } }
+      - { name: edit_file, input: { path: local.cfg, old: \"mode = dev\", new: \"mode = prod\" } }
+  - text: Done.
+",
+        )
+        .file("README.md", "readme\n")
+        .commit();
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let trace = repo.last_trace();
+    let results = events(&trace, "tool_result");
+    assert_eq!(results[0]["ok"], true, "{results:?}");
+    assert_eq!(results[0]["output"], "mode = dev\n");
+    assert_eq!(results[1]["ok"], false, "{results:?}");
+    assert_eq!(results[2]["ok"], true, "{results:?}");
+    // Applied to the user's (still ignored) file.
+    assert_eq!(repo.read("local.cfg"), "mode = prod\n");
+    assert_eq!(repo.read("other.cfg"), "token = not-for-the-model\n");
+    let start = std::fs::read_to_string(repo.runs().pop().unwrap().join("start.patch")).unwrap();
+    assert!(start.contains("+mode = dev"), "{start}");
+    assert!(!start.contains("not-for-the-model"), "{start}");
+    // The replay starts from the same state.
+    repo.wf(&["replay", "last"]).code(0);
+}
