@@ -18,6 +18,12 @@
 //!   process has just opened would let two processes hold "the same" lock
 //!   (see [`crate::sys::lock`]).
 //!
+//! Package caches (`~/.cache/wf/packages/<repository>/<task>-<n>`, what a
+//! task's commands downloaded when they could reach a registry, see
+//! "Package caches" in [`super`]) are looked at the same way: last used
+//! when a run last claimed one (its `.lock` file is rewritten then),
+//! removed (with its `.kept` mark) only while gc holds that lock.
+//!
 //! Recipe repositories and the response cache in the user's cache
 //! directory are left alone: they are not per run, and a `wf.lock` pin may
 //! need a fetched recipe when the network is off.
@@ -65,7 +71,75 @@ impl Report {
 /// Removes every slot and cache not used for `older_than` (`None`: all of
 /// them), except what a running wf holds.
 pub fn collect(older_than: Option<Duration>) -> Result<Report, WorkspaceError> {
-    collect_in(&private_root()?, older_than, SystemTime::now())
+    let now = SystemTime::now();
+    let mut report = collect_in(&private_root()?, older_than, now)?;
+    // Without a cache directory (no HOME) there are no package caches.
+    if let Ok(cache) = crate::sys::user_dirs::cache_dir() {
+        collect_packages(&cache.join("packages"), older_than, now, &mut report)?;
+    }
+    report.removed.sort_by(|a, b| a.path.cmp(&b.path));
+    report.in_use.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    report.kept.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(report)
+}
+
+/// The package caches under `root` (`<repository>/<task>-<n>`) not used
+/// for `older_than`, removed unless a run holds them, into `report`.
+fn collect_packages(
+    root: &Path,
+    older_than: Option<Duration>,
+    now: SystemTime,
+    report: &mut Report,
+) -> Result<(), WorkspaceError> {
+    let Ok(repos) = std::fs::read_dir(root) else {
+        return Ok(());
+    };
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for repo in repos.filter_map(Result::ok) {
+        if !repo.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(tasks) = std::fs::read_dir(repo.path()) else {
+            continue;
+        };
+        dirs.extend(
+            tasks
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_none()),
+        );
+    }
+    dirs.sort();
+    for dir in dirs {
+        let lock = dir.with_extension("lock");
+        let unused = lock
+            .symlink_metadata()
+            .or_else(|_| dir.symlink_metadata())
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .unwrap_or(Duration::ZERO);
+        let entry = Entry {
+            bytes: disk_bytes(&dir),
+            path: dir.clone(),
+            kind: "package cache",
+            unused,
+        };
+        if older_than.is_some_and(|limit| unused < limit) {
+            report.kept.push(entry);
+            continue;
+        }
+        match crate::sys::lock::take(&lock).map_err(super::io("cannot lock a package cache"))? {
+            Taken::HeldBy(pid) => report.in_use.push((entry, pid)),
+            Taken::Yes(_held) => {
+                force_remove(&dir)?;
+                let _ = std::fs::remove_file(dir.with_extension("kept"));
+                report.removed.push(entry);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// [`collect`] in wf's private directory `root`, at time `now`.

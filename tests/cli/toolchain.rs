@@ -638,3 +638,56 @@ fn gc_removes_old_slots_and_caches_and_keeps_recent_and_held_ones() {
     r.code(0);
     assert!(r.stdout.contains("from 2 slots and caches"), "{}", r.stdout);
 }
+
+/// `wf gc` also removes the package caches of wf's own (issue 22, items 3
+/// and 7): kept while recent, removed with the space they took once
+/// unused for the given days, the user's own caches never looked at.
+#[test]
+fn gc_removes_package_caches_no_run_used_for_days() {
+    let repo = Repo::new();
+    repo.file(
+        "task.yaml",
+        "wf: 1
+name: fetches
+model: { provider: script, script: turns.yaml }
+prompt: Upgrade.
+tools: []
+sandbox: { network: [registry.npmjs.org] }
+checks:
+  - { name: fill, run: \"head -c 300000 /dev/zero > \\\"$npm_config_cache/blob\\\"\" }
+",
+    )
+    .file("turns.yaml", "turns:\n  - text: Nothing to change.\n")
+    .commit();
+    repo.wf(&["run", "task.yaml", "--yes", "--trust-sandbox"])
+        .code(0);
+    let packages = repo.xdg()[0].1.join("wf/packages");
+    let mut caches: Vec<std::path::PathBuf> = std::fs::read_dir(&packages)
+        .unwrap()
+        .flatten()
+        .flat_map(|r| std::fs::read_dir(r.path()).unwrap().flatten())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(caches.len(), 1, "{caches:?}");
+    let cache = caches.pop().unwrap();
+
+    let r = repo.wf(&["gc"]);
+    r.code(0);
+    assert!(cache.is_dir(), "{}", r.stdout);
+    assert!(!r.stdout.contains("removed package cache"), "{}", r.stdout);
+
+    age(&cache.with_extension("lock"), 20);
+    let r = repo.wf(&["gc", "--days", "14"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains(&format!(
+            "removed package cache {} (unused for 20 days)",
+            cache.display()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("reclaimed 0 bytes"), "{}", r.stdout);
+    assert!(!cache.exists());
+}
