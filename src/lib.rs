@@ -8,7 +8,7 @@
 //! | [`cli`] | clap types, dispatch, printing, exit codes — nothing else |
 //! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
 //! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
-//! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
+//! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint; what a run folder keeps of a task file outside its repository ([`plan::task_copy`]) |
 //! | [`context`] | glob resolution, hashing, token estimates |
 //! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints |
 //! | [`policy`] | the one permission decision: read, write, list, exec, caller bounds |

@@ -23,9 +23,14 @@
 //! The plan's fingerprint is one hash over the canonical spec, the inputs and
 //! the context files' content hashes: the same repository state and inputs
 //! give the same fingerprint on any machine.
+//!
+//! A run whose task file is outside its repository keeps what is needed to
+//! make its plan again in its run folder ([`task_copy`]): resume, approve,
+//! replay and report then work in the repository where it ran.
 
 mod bound;
 mod fingerprint;
+pub mod task_copy;
 pub mod widening;
 
 use bound::bound;
@@ -111,6 +116,10 @@ pub struct Plan {
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
+    /// What the run folder keeps of a task file outside the repository
+    /// (see [`crate::plan::task_copy`]); set by `wf run`.
+    #[serde(skip)]
+    pub task_copy: Option<crate::plan::task_copy::TaskCopy>,
 }
 
 /// The allowlisted tools of one MCP server as it listed them.
@@ -847,6 +856,7 @@ fn build_here(
         mcp: BTreeMap::new(),
         fingerprint: String::new(),
         root: root.to_path_buf(),
+        task_copy: None,
     })
 }
 

@@ -19,6 +19,7 @@ mod recipe_mcp;
 mod recipe_network;
 mod registry_tokens;
 mod symlink_race;
+mod task_copy;
 mod terminal;
 mod textconv;
 mod wf_state;
