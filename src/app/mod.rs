@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod emit;
+pub mod export;
 pub mod find;
 pub mod init;
 pub mod list;

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod divergence;
 pub mod html;
 pub mod markdown;
+pub mod otel;
 pub mod plan;
 pub mod progress;
 pub mod review;
