@@ -146,6 +146,22 @@ pub fn config(var: impl Fn(&str) -> Option<String>) -> Result<Option<Config>, St
             .map(Duration::from_millis)
             .ok_or_else(|| format!("{name}={ms:?} is not a number of milliseconds"))?,
     };
+    let resource = resource(&var)?;
+    Ok(Some(Config {
+        endpoint,
+        headers,
+        protocol,
+        timeout,
+        resource,
+    }))
+}
+
+/// The resource the variables `var` describe: `service.name`
+/// (`OTEL_SERVICE_NAME`, else the one in `OTEL_RESOURCE_ATTRIBUTES`, else
+/// `wf`), `service.version` (wf's), then the other
+/// `OTEL_RESOURCE_ATTRIBUTES`.
+pub fn resource(var: impl Fn(&str) -> Option<String>) -> Result<Vec<(String, Value)>, String> {
+    let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
     let mut resource = Vec::new();
     if let Some(text) = get("OTEL_RESOURCE_ATTRIBUTES") {
         for (k, v) in pairs(&text).map_err(|why| format!("OTEL_RESOURCE_ATTRIBUTES: {why}"))? {
@@ -170,13 +186,7 @@ pub fn config(var: impl Fn(&str) -> Option<String>) -> Result<Option<Config>, St
             Value::Str(env!("CARGO_PKG_VERSION").into()),
         ),
     );
-    Ok(Some(Config {
-        endpoint,
-        headers,
-        protocol,
-        timeout,
-        resource,
-    }))
+    Ok(resource)
 }
 
 /// `key=value,key2=value2`, each side trimmed and percent-decoded (the
@@ -343,39 +353,32 @@ pub fn said(e: &Exported, config: &Config) -> String {
 pub enum Done {
     /// The spans were sent: what [`said`] says.
     Sent(String),
-    /// The OTLP/JSON request, for stdout.
-    Printed(String),
-    /// The OTLP/JSON request was written to this file.
+    /// The OTLP request, for stdout.
+    Printed(Vec<u8>),
+    /// The OTLP request was written to this file.
     Written(std::path::PathBuf),
 }
 
 /// `wf export otel RUN`: sends the recorded run `run` of the current
 /// repository to the receiver the variables name, or with `output`
-/// writes the OTLP/JSON request to that file (`-`: stdout) instead.
-pub fn otel(run: &str, output: Option<&std::path::Path>) -> Result<Done, Error> {
+/// writes the request, encoded as `protocol`, to that file (`-`: stdout)
+/// instead.
+pub fn otel(
+    run: &str,
+    output: Option<&std::path::Path>,
+    protocol: Protocol,
+) -> Result<Done, Error> {
     let root = crate::app::repo_root()?;
     let dir = crate::record::store::Store::open(&root)
         .and_then(|s| s.resolve(run))
         .map_err(Error::Usage)?;
     if let Some(file) = output {
-        let resource = config(|k| std::env::var(k).ok())
-            .map_err(Error::Usage)?
-            .map(|c| c.resource)
-            .unwrap_or_else(|| {
-                vec![
-                    ("service.name".into(), Value::Str("wf".into())),
-                    (
-                        "service.version".into(),
-                        Value::Str(env!("CARGO_PKG_VERSION").into()),
-                    ),
-                ]
-            });
-        let (_, body) = encode(&dir, resource, Protocol::Json).map_err(Error::Failed)?;
-        let text = String::from_utf8(body).expect("JSON is UTF-8") + "\n";
+        let resource = resource(|k| std::env::var(k).ok()).map_err(Error::Usage)?;
+        let (_, body) = encode(&dir, resource, protocol).map_err(Error::Failed)?;
         if file == std::path::Path::new("-") {
-            return Ok(Done::Printed(text));
+            return Ok(Done::Printed(body));
         }
-        std::fs::write(file, &text)
+        std::fs::write(file, &body)
             .map_err(|e| Error::io(format!("cannot write {}", file.display()), e))?;
         return Ok(Done::Written(file.to_path_buf()));
     }

@@ -327,9 +327,12 @@ pub enum ExportTarget {
     Otel {
         /// A run id, an unambiguous prefix of one, or `last`.
         run: String,
-        /// Write the OTLP/JSON request to FILE (`-` for stdout) instead of sending it.
+        /// Write the OTLP request to FILE (`-` for stdout) instead of sending it.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The encoding written with -o: http/json (the default) or http/protobuf.
+        #[arg(long, value_name = "PROTOCOL", requires = "output", value_parser = ["http/json", "http/protobuf"])]
+        protocol: Option<String>,
     },
 }
 

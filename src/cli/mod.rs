@@ -226,14 +226,30 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             emit(target)
         }
         Command::Export {
-            target: args::ExportTarget::Otel { run, output },
-        } => match app::export::otel(&run, output.as_deref())? {
+            target:
+                args::ExportTarget::Otel {
+                    run,
+                    output,
+                    protocol,
+                },
+        } => match app::export::otel(
+            &run,
+            output.as_deref(),
+            if protocol.as_deref() == Some("http/protobuf") {
+                app::export::Protocol::Protobuf
+            } else {
+                app::export::Protocol::Json
+            },
+        )? {
             app::export::Done::Sent(line) => {
                 errln!("wf: {line}");
                 Ok(Exit::Success)
             }
-            app::export::Done::Printed(text) => {
-                out!("{text}");
+            app::export::Done::Printed(bytes) => {
+                use std::io::Write;
+                std::io::stdout()
+                    .write_all(&bytes)
+                    .map_err(|e| Error::io("cannot write to stdout", e))?;
                 Ok(Exit::Success)
             }
             app::export::Done::Written(file) => {

@@ -814,13 +814,13 @@ pub fn to_json(trace: &Trace) -> serde_json::Value {
                     "name": e.name,
                     "attributes": json_attributes(&e.attributes),
                 })).collect::<Vec<_>>(),
-                "status": match &s.error {
-                    Some(m) => json!({ "code": 2, "message": m }),
-                    None => json!({}),
-                },
             });
             if let Some(p) = s.parent {
                 span["parentSpanId"] = json!(hex(&p));
+            }
+            // Unset stays absent, as in the binary encoding.
+            if let Some(m) = &s.error {
+                span["status"] = json!({ "code": 2, "message": m });
             }
             span
         })

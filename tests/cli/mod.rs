@@ -12,6 +12,7 @@ mod lifecycle;
 mod live;
 mod mcp;
 mod names;
+mod otel;
 mod plan;
 pub mod pty;
 mod recipes;
