@@ -6,7 +6,7 @@
 //! | where | what lives there |
 //! |---|---|
 //! | [`cli`] | clap types, dispatch, printing, exit codes — nothing else |
-//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
+//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::export`] (a run sent to OpenTelemetry, after `wf run` and by `wf export otel`), [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
 //! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
 //! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint; what a run folder keeps of a task file outside its repository ([`plan::task_copy`]) |
 //! | [`context`] | glob resolution, hashing, token estimates |
@@ -20,7 +20,7 @@
 //! | [`workspace`] | the isolated workspace, the diff, applying |
 //! | [`patch`] | a git patch read once: its files, paths and counts, for the review and the apply |
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
-//! | [`report`] | views that read records: progress, the timeline, the plan display, diffs |
+//! | [`report`] | views that read records: progress, the timeline, the plan display, diffs, a run as OpenTelemetry spans ([`report::otel`]) |
 //! | [`secrets`] | what wf takes out of what it prints, sends to the model and records: known key values and key shapes |
 //! | [`sys`] | processes (the one spawn path), file locks, the one git command builder, opening files beneath the workspace (`openat2`), the user's cache and state dirs, clock, paths, the state a batch's runs share |
 //!
