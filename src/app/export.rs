@@ -296,17 +296,20 @@ pub fn send(dir: &RunDir, config: &Config) -> Result<Exported, String> {
         })
     };
     let bytes = body.len();
-    let response = request
-        .body(body)
-        .send()
-        .map_err(|e| hide(format!("cannot reach {}: {e}", config.endpoint)))?;
+    let response = request.body(body).send().map_err(|e| {
+        hide(format!(
+            "cannot reach {}: {}",
+            shown(&config.endpoint),
+            e.without_url()
+        ))
+    })?;
     let status = response.status();
     if !status.is_success() {
         let text = response.text().unwrap_or_default();
         let tail: String = text.chars().take(300).collect();
         return Err(hide(format!(
             "{} answered {status}: {}",
-            config.endpoint,
+            shown(&config.endpoint),
             tail.trim()
         )));
     }
@@ -342,10 +345,22 @@ pub fn said(e: &Exported, config: &Config) -> String {
             Protocol::Protobuf => "http/protobuf",
             Protocol::Json => "http/json",
         },
-        config.endpoint,
+        shown(&config.endpoint),
         e.trace_id,
         e.elapsed.as_millis()
     )
+}
+
+/// A URL as it may be printed: without user and password.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
 }
 
 /// What `wf export otel` did, for the command line to print.
@@ -476,6 +491,15 @@ mod tests {
         );
         // The header's value never shows in a debug print.
         assert!(!format!("{c:?}").contains("cret"));
+    }
+
+    #[test]
+    fn a_url_is_shown_without_its_credentials() {
+        assert_eq!(
+            shown("https://u:p@h.example:4318/v1/traces"),
+            "https://h.example:4318/v1/traces"
+        );
+        assert_eq!(shown("http://h:4318"), "http://h:4318");
     }
 
     #[test]

@@ -39,9 +39,12 @@
 //! **What never leaves:** no attribute carries a file's contents, a
 //! prompt, a model's answer, a tool's input or output, a check's output
 //! or a step's output — only names, counts, codes, hashes and timings.
-//! The few free texts sent (a run's reason, a denial's message, a model
+//! The few free texts sent (a run's reason, a denial's reason, a model
 //! error, a limit's message) are passed through [`crate::secrets`] and cut
-//! to [`MAX_TEXT`] characters. The approver's name is not sent.
+//! to [`MAX_TEXT`] characters; a denial's reason is sent without the path
+//! or command the model asked for (every word of the call's input is
+//! taken out of it: the model can put anything it read into a path). The
+//! approver's name is not sent.
 
 use crate::record::event::{CheckpointState, Event, Record, RunStatus};
 use crate::secrets::Secrets;
@@ -159,6 +162,8 @@ struct Builder<'a> {
     step: Option<usize>,
     request: Option<usize>,
     tools: BTreeMap<String, usize>,
+    /// Each open tool call's input as words: kept out of denial reasons.
+    inputs: BTreeMap<String, Vec<String>>,
     checkpoints: BTreeMap<String, usize>,
     provider: String,
     model: String,
@@ -427,7 +432,12 @@ impl Builder<'_> {
                 let span = self.parent();
                 self.event(span, r, "wf.network_connection", a);
             }
-            Event::ToolCall { call_id, tool, .. } => {
+            Event::ToolCall {
+                call_id,
+                tool,
+                input,
+            } => {
+                self.inputs.insert(call_id.clone(), words(input));
                 let a = vec![
                     (
                         "gen_ai.operation.name".into(),
@@ -445,9 +455,18 @@ impl Builder<'_> {
                 message,
                 ..
             } => {
+                // The reason, without the path or command the model sent
+                // (its words could be anything it read).
+                let mut reason = message
+                    .split_once(" denied: ")
+                    .map_or(message.as_str(), |(_, why)| why)
+                    .to_string();
+                for word in self.inputs.get(call_id).into_iter().flatten() {
+                    reason = reason.replace(word.as_str(), "…");
+                }
                 let a = vec![
                     ("wf.denied.rule".into(), Value::Str(rule.clone())),
-                    ("wf.denied.reason".into(), self.text(message)),
+                    ("wf.denied.reason".into(), self.text(&reason)),
                 ];
                 let span = self.tools.get(call_id).copied().unwrap_or(self.parent());
                 self.event(span, r, "wf.permission_denied", a);
@@ -460,6 +479,7 @@ impl Builder<'_> {
                 duration_ms,
                 ..
             } => {
+                self.inputs.remove(call_id);
                 if let Some(i) = self.tools.remove(call_id) {
                     let span = &mut self.spans[i];
                     span.end_ns = t.max(span.start_ns + duration_ms * 1_000_000);
@@ -655,6 +675,28 @@ impl Builder<'_> {
     }
 }
 
+/// The strings of a tool's input, whole and as words of 3 characters or
+/// more, longest first.
+fn words(input: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => {
+                out.push(s.clone());
+                out.extend(s.split_whitespace().map(str::to_string));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(input, &mut out);
+    out.retain(|w| w.chars().count() >= 3);
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
 /// Sets `key` (replacing an earlier value).
 fn set(attributes: &mut Attributes, key: &str, value: Value) {
     match attributes.iter_mut().find(|(k, _)| k == key) {
@@ -742,6 +784,7 @@ pub fn spans(records: &[Record], resource: Attributes, secrets: &Secrets) -> Opt
         step: None,
         request: None,
         tools: BTreeMap::new(),
+        inputs: BTreeMap::new(),
         checkpoints: BTreeMap::new(),
         provider,
         model: model_name,
@@ -1120,7 +1163,7 @@ mod tests {
         );
         assert_eq!(
             e.attributes[1].1,
-            Value::Str("read of .env denied: not matched by permissions.read".into())
+            Value::Str("not matched by permissions.read".into())
         );
         assert!(read.error.is_some());
         let write = named(&t, "execute_tool write_file")[0];

@@ -14,6 +14,7 @@ mod huge_file;
 mod ignored_secret;
 mod keyring;
 mod mcp_escapes;
+mod otel_export;
 mod proc_view;
 mod recipe_mcp;
 mod recipe_network;
