@@ -177,6 +177,15 @@ pub fn kept_task(
                     "pins the recipe {uses} otherwise than the trace recorded it"
                 )));
             }
+            // A local recipe is kept beside the task: its bytes too.
+            if commit.is_none() {
+                let kept = std::fs::read(loaded.dir().join(uses)).unwrap_or_default();
+                if crate::hash::sha256_hex(&kept) != *sha256 {
+                    return Err(refused(format!(
+                        "keeps the recipe {uses} otherwise than the trace recorded it"
+                    )));
+                }
+            }
         }
     }
     Ok(Some((loaded, resolver)))

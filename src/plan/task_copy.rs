@@ -25,8 +25,9 @@
 //!
 //! **Trust.** The copy is used only where the repository has no task file
 //! at the recorded path, and only when it still loads to the recorded spec
-//! hash (the canonical task, `run_started.spec_hash`); the recipes it
-//! resolves are then held to the pins the trace recorded (`recipe_used`).
+//! hash (the canonical task, `run_started.spec_hash`), when its lock pins
+//! every recipe as the trace recorded it (`recipe_used`), and each kept
+//! local recipe still has the recorded SHA-256.
 //! A copy edited after the run is refused, naming both hashes. Each file
 //! is also held to the SHA-256 of `task.json`, and a path in `task.json`
 //! that is absolute, climbs out with `..`, or names a link is refused.

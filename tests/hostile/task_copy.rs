@@ -132,3 +132,104 @@ fn an_edited_copy_alone_and_an_index_pointing_outside_are_refused() {
         replay.stderr
     );
 }
+
+/// A task outside the repository that uses a local recipe one directory
+/// up (`../shared/edit.yaml`), pinned in its `wf.lock`: the run folder
+/// keeps the three files in their places, and a replay in the repository
+/// reads them. An edited recipe is refused by its pin; an edited recipe
+/// with its pin rewritten to match is refused by the trace's record of
+/// the recipe.
+#[test]
+fn a_kept_recipe_and_lock_replay_and_an_edited_pair_is_refused() {
+    let hub = Repo::new();
+    hub.file(
+        "shared/edit.yaml",
+        "wf: 1
+name: edit
+version: 1.0.0
+model: { provider: anthropic, name: claude-haiku-4-5 }
+tools: [write_file]
+permissions: { write: [\"out.txt\"] }
+prompt: Write out.txt.
+",
+    )
+    .file(
+        "flows/caller.yaml",
+        "wf: 1
+name: caller
+model: { provider: script, script: caller.turns.yaml }
+tools: [write_file]
+permissions: { write: [\"out.txt\"] }
+steps:
+  - id: edit
+    uses: ../shared/edit.yaml
+",
+    )
+    .file(
+        "flows/caller.turns.yaml",
+        "turns:
+  - tool_calls:
+      - { name: write_file, input: { path: out.txt, content: \"stamped\\n\" } }
+  - text: done
+",
+    )
+    .commit();
+    hub.wf(&["lock", "flows/caller.yaml"]).code(0);
+    let repo = Repo::new();
+    repo.file("README", "a repository\n").commit();
+    let task = hub.join("flows/caller.yaml").display().to_string();
+    let r = repo.wf(&["run", &task, "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let run = repo.runs().pop().unwrap();
+    for kept in [
+        "task/flows/caller.yaml",
+        "task/flows/wf.lock",
+        "task/flows/caller.turns.yaml",
+        "task/shared/edit.yaml",
+    ] {
+        assert!(run.join(kept).is_file(), "{kept} not kept");
+    }
+    let replay = repo.wf(&["replay", "last"]);
+    assert_eq!(replay.code, 0, "{}\n{}", replay.stdout, replay.stderr);
+    assert!(replay.stdout.contains("reproduced"), "{}", replay.stdout);
+
+    // The recipe edited (and the index made to match): refused.
+    let recipe = run.join("task/shared/edit.yaml");
+    let original = std::fs::read_to_string(&recipe).unwrap();
+    let edited = original.replace("Write out.txt.", "Write out.txt and more.");
+    std::fs::write(&recipe, &edited).unwrap();
+    let index = std::fs::read_to_string(run.join("task.json")).unwrap();
+    let sha = |t: &str| wf::hash::sha256_hex(t.as_bytes());
+    let index = index.replace(&sha(&original), &sha(&edited));
+    std::fs::write(run.join("task.json"), &index).unwrap();
+    let replay = repo.wf(&["replay", "last"]);
+    assert_eq!(replay.code, 1, "{}\n{}", replay.stdout, replay.stderr);
+    assert!(
+        replay
+            .stderr
+            .contains("keeps the recipe ../shared/edit.yaml otherwise than the trace recorded it"),
+        "{}",
+        replay.stderr
+    );
+
+    // Its pin rewritten too: the trace recorded another recipe.
+    let lock_path = run.join("task/flows/wf.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(lock.contains(&sha(&original)), "{lock}");
+    let new_lock = lock.replace(&sha(&original), &sha(&edited));
+    std::fs::write(&lock_path, &new_lock).unwrap();
+    std::fs::write(
+        run.join("task.json"),
+        index.replace(&sha(&lock), &sha(&new_lock)),
+    )
+    .unwrap();
+    let replay = repo.wf(&["replay", "last"]);
+    assert_eq!(replay.code, 1, "{}\n{}", replay.stdout, replay.stderr);
+    assert!(
+        replay
+            .stderr
+            .contains("pins the recipe ../shared/edit.yaml otherwise than the trace recorded it"),
+        "{}",
+        replay.stderr
+    );
+}
