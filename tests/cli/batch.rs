@@ -598,12 +598,12 @@ fn a_terminated_batch_resumes_and_replays_in_each_repository() {
     let hub = hub();
     let marker = format!("wf-batch-term-{}", std::process::id());
     let task = std::fs::read_to_string(hub.join("task.yaml")).unwrap();
-    // The check takes two seconds, during which the batch is stopped.
+    // The check takes four seconds, during which the batch is stopped.
     hub.file(
         "task.yaml",
         &task.replace(
             "run: \"test ! -f bad && while [ -f slow ]; do sleep 0.1; done\"",
-            &format!("run: \": {marker}; sleep 2\""),
+            &format!("run: \": {marker}; sleep 4\""),
         ),
     )
     .commit();
