@@ -6,9 +6,9 @@
 //! | where | what lives there |
 //! |---|---|
 //! | [`cli`] | clap types, dispatch, printing, exit codes — nothing else |
-//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::approver`] (checkpoints shown and asked on the terminal), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
+//! | [`app`] | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::approver`] (checkpoints shown and asked on the terminal), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::export`] (a run sent to OpenTelemetry, after `wf run` and by `wf export otel`), [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
 //! | [`spec`] | the task-file format: types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars |
-//! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint |
+//! | [`plan`] | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint; what a run folder keeps of a task file outside its repository ([`plan::task_copy`]) |
 //! | [`context`] | glob resolution, hashing, token estimates |
 //! | [`engine`] | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints (as data, for an [`engine::Approver`]: no terminal in it); its errors, [`engine::EngineError`] |
 //! | [`batch_share`] | what the runs of one `wf batch` share across processes: the spending against the batch's cap, request slots, a back-off (the engine's runs honor it, [`app::batch`] sets it up) |
@@ -21,7 +21,7 @@
 //! | [`workspace`] | the isolated workspace, the diff, applying |
 //! | [`patch`] | a git patch read once: its files, paths and counts, for the review and the apply |
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
-//! | [`report`] | views that read records: progress, the timeline, the plan display, diffs; events worded once ([`report::describe`]), the reports rendered from one model ([`report::model`]) |
+//! | [`report`] | views that read records: progress, the timeline, the plan display, diffs; events worded once ([`report::describe`]), the reports rendered from one model ([`report::model`]), a run as OpenTelemetry spans ([`report::otel`]) |
 //! | [`secrets`] | what wf takes out of what it prints, sends to the model and records: known key values and key shapes |
 //! | [`sys`] | processes (the one spawn path), file locks, the one git command builder, opening files beneath the workspace (`openat2`), the user's cache and state dirs, clock, paths |
 //!

@@ -9,6 +9,7 @@
 pub mod approver;
 pub mod batch;
 pub mod emit;
+pub mod export;
 pub mod find;
 pub mod init;
 pub mod list;

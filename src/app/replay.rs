@@ -43,6 +43,13 @@ pub enum ReplayError {
 /// (pins from the `wf.lock` next to it, recipes cached under `root`).
 /// The sandbox mode is the run's (`--sandbox off` given to the run
 /// included), and a machine that cannot confine is refused as for a run.
+///
+/// A task file outside the repository is never read for a trace: the copy
+/// the run folder `run` kept is used instead ([`kept_task`]), where the
+/// repository has no task file at the recorded path. The returned spec's
+/// `path` is where it was read (the copy's, for `model.script` and
+/// `uses:`); the caller names the plan's `spec_path` as recorded.
+#[allow(clippy::too_many_arguments)]
 pub fn recorded_task(
     spec_path: &str,
     inputs: &BTreeMap<String, Value>,
@@ -50,6 +57,8 @@ pub fn recorded_task(
     sandbox: Option<&crate::record::event::SandboxSetting>,
     root: &Path,
     cwd: &Path,
+    run: &RunDir,
+    records: &[crate::record::event::Record],
 ) -> Result<
     (
         crate::spec::LoadedSpec,
@@ -58,26 +67,43 @@ pub fn recorded_task(
     ),
     String,
 > {
-    let spec_file = [cwd.join(spec_path), root.join(spec_path)]
+    let found = [cwd.join(spec_path), root.join(spec_path)]
         .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("the task file {spec_path} no longer exists"))?;
+        .find(|p| p.is_file());
     // The trace is untrusted input: its task file must be one of the
     // repository's, wherever the recorded path points.
     let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    match spec_file.canonicalize() {
-        Ok(real) if real.starts_with(&real_root) => {}
-        _ => {
-            return Err(format!(
-                "refused: the recorded task file {spec_path} is outside the repository {}",
-                root.display()
-            ));
+    let inside = found.as_ref().filter(|f| {
+        f.canonicalize()
+            .is_ok_and(|real| real.starts_with(&real_root))
+    });
+    let (mut loaded, resolver) = match inside {
+        Some(spec_file) => {
+            let mut loaded = crate::spec::load(spec_file).map_err(|e| e.to_string())?;
+            let resolver =
+                crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
+                    .map_err(|e| e.to_string())?;
+            loaded.path = std::path::PathBuf::from(spec_path);
+            (loaded, resolver)
         }
-    }
-    let mut loaded = crate::spec::load(&spec_file).map_err(|e| e.to_string())?;
-    let resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
-        .map_err(|e| e.to_string())?;
-    loaded.path = std::path::PathBuf::from(spec_path);
+        None => match kept_task(spec_path, run, records)? {
+            Some(kept) => kept,
+            None if found.is_some() => {
+                return Err(format!(
+                    "refused: the recorded task file {spec_path} is outside the repository {} \
+                     and the run folder kept no copy of it (the run is older \
+                     than wf's copies); run the task again from this repository",
+                    root.display()
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "the task file {spec_path} no longer exists and the run folder kept no \
+                     copy of it; restore it (`git checkout`) to resume or replay this run"
+                ));
+            }
+        },
+    };
     let (provider, name) = match model.split_once('/') {
         Some((p, n)) => (p, Some(n)),
         None => (model, None),
@@ -101,6 +127,68 @@ pub fn recorded_task(
         .map(|(k, v)| (k.clone(), crate::spec::inputs::as_text(v)))
         .collect();
     Ok((loaded, given, resolver))
+}
+
+/// The task file the run folder `run` kept (see
+/// [`crate::plan::task_copy`]), loaded, with a resolver reading the kept
+/// `wf.lock`: `None` when it kept none. Trusted only when it loads to the
+/// trace's spec hash and its lock pins every recipe the trace recorded as
+/// the trace recorded it; refused otherwise, naming what differs.
+pub fn kept_task(
+    spec_path: &str,
+    run: &RunDir,
+    records: &[crate::record::event::Record],
+) -> Result<Option<(crate::spec::LoadedSpec, crate::recipes::Resolver)>, String> {
+    let refused = |why: String| {
+        format!(
+            "refused: the copy of the task file {spec_path} kept in the run folder {} {why}; \
+             nothing from the copy was used. Run the task again",
+            run.path.display()
+        )
+    };
+    let Some(file) = crate::plan::task_copy::read(&run.path).map_err(refused)? else {
+        return Ok(None);
+    };
+    let recorded_hash = records.iter().find_map(|r| match &r.event {
+        Event::RunStarted { spec_hash, .. } => Some(spec_hash.as_str()),
+        _ => None,
+    });
+    let loaded = crate::spec::load(&file).map_err(|e| refused(format!("does not load: {e}")))?;
+    if Some(loaded.hash.as_str()) != recorded_hash {
+        return Err(refused(format!(
+            "does not match the trace: its spec hash is {}, the trace's {}",
+            loaded.hash,
+            recorded_hash.unwrap_or("missing")
+        )));
+    }
+    let resolver = crate::recipes::Resolver::for_task(&loaded, crate::recipes::Mode::Locked)
+        .map_err(|e| refused(format!("has a lock file that does not read: {e}")))?;
+    for r in records {
+        if let Event::RecipeUsed {
+            uses,
+            commit,
+            sha256,
+            ..
+        } = &r.event
+        {
+            let pinned = resolver.lock().get(uses);
+            if pinned.is_none_or(|p| p.sha256 != *sha256 || p.commit != *commit) {
+                return Err(refused(format!(
+                    "pins the recipe {uses} otherwise than the trace recorded it"
+                )));
+            }
+            // A local recipe is kept beside the task: its bytes too.
+            if commit.is_none() {
+                let kept = std::fs::read(loaded.dir().join(uses)).unwrap_or_default();
+                if crate::hash::sha256_hex(&kept) != *sha256 {
+                    return Err(refused(format!(
+                        "keeps the recipe {uses} otherwise than the trace recorded it"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Some((loaded, resolver)))
 }
 
 /// The starting state a run recorded: its base commit and `start.patch`.
@@ -168,9 +256,17 @@ pub fn replay(
             "the trace has no run_started header".into(),
         ));
     };
-    let (mut loaded, given, mut resolver) =
-        recorded_task(spec_path, inputs, model, sandbox.as_deref(), root, cwd)
-            .map_err(ReplayError::Unusable)?;
+    let (mut loaded, given, mut resolver) = recorded_task(
+        spec_path,
+        inputs,
+        model,
+        sandbox.as_deref(),
+        root,
+        cwd,
+        dir,
+        &records,
+    )
+    .map_err(ReplayError::Unusable)?;
     // A run of `wf run --script`: the same model replacement; the answers
     // are the recorded ones, so the turns file itself is not needed.
     if let Some(script) = script {
@@ -196,6 +292,7 @@ pub fn replay(
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)
         .map_err(crate::error::Error::from)?;
     plan.script = script.as_deref().cloned();
+    plan.spec_path = spec_path.clone();
     // The task file as it is now passes the same gate as a run's: its
     // commands run again.
     crate::app::trust::approve(&mut plan, root, spec_path, &loaded.source, trust)?;
@@ -258,9 +355,24 @@ pub fn replay(
     // Against today's files the starting tree differs by design; what
     // matters is where the run then goes differently.
     let ignore: &[&str] = if current { &["workspace_ready"] } else { &[] };
+    // An interruption the run was resumed from is not part of its course
+    // (as a pause is not): the replay goes straight on. A run that ended
+    // interrupted keeps its end, where the replay then parts from it.
+    let resumed = !matches!(
+        records.last().map(|r| &r.event),
+        Some(Event::RunFinished {
+            status: crate::record::event::RunStatus::Interrupted,
+            ..
+        })
+    );
+    let course = if resumed {
+        crate::record::event::without_interruptions(&records)
+    } else {
+        records.clone()
+    };
     Ok(
         match comparison(
-            &without_pauses(&records),
+            &without_pauses(&course),
             &without_pauses(&replayed),
             ignore,
             false,

@@ -229,7 +229,7 @@ fn read_run(dir: &RunDir, root: &Path, cwd: &Path) -> Result<RunReport, String> 
     let patch = std::fs::read_to_string(dir.diff()).ok();
     let patch_path = dir.diff();
     let patch_path = patch_path.strip_prefix(cwd).unwrap_or(&patch_path);
-    let task = task_settings(&trace.records, root, cwd);
+    let task = task_settings(&trace.records, dir, root, cwd);
     Ok(RunReport {
         id: dir.id.clone(),
         live: RunLock::is_held(dir),
@@ -258,6 +258,7 @@ const TASK_KEYS: &[&str] = &[
 /// hashes to the recorded spec hash.
 fn task_settings(
     records: &[crate::record::event::Record],
+    dir: &RunDir,
     root: &Path,
     cwd: &Path,
 ) -> Result<serde_json::Value, String> {
@@ -272,22 +273,31 @@ fn task_settings(
     }) else {
         return Err("the trace has no header".into());
     };
-    let file = [cwd.join(spec_path), root.join(spec_path)]
+    let found = [cwd.join(spec_path), root.join(spec_path)]
         .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("the task file {spec_path} no longer exists"))?;
-    // The trace is untrusted: read no file outside the repository for it.
+        .find(|p| p.is_file());
+    // The trace is untrusted: read no file outside the repository for it;
+    // a task file outside it is read from the copy the run folder kept,
+    // trusted only when it matches the trace (see `plan::task_copy`).
     let real_root = root.canonicalize().unwrap_or(root.to_path_buf());
-    if !file
-        .canonicalize()
-        .is_ok_and(|real| real.starts_with(&real_root))
-    {
-        return Err(format!(
-            "the recorded task file {spec_path} is outside the repository"
-        ));
-    }
-    let loaded = crate::spec::load(&file)
-        .map_err(|_| format!("the task file {spec_path} no longer loads"))?;
+    let inside = found.as_ref().filter(|f| {
+        f.canonicalize()
+            .is_ok_and(|real| real.starts_with(&real_root))
+    });
+    let loaded = match inside {
+        Some(file) => crate::spec::load(file)
+            .map_err(|_| format!("the task file {spec_path} no longer loads"))?,
+        None => match crate::app::replay::kept_task(spec_path, dir, records)? {
+            Some((loaded, _)) => loaded,
+            None if found.is_some() => {
+                return Err(format!(
+                    "the recorded task file {spec_path} is outside the repository and the run \
+                     folder kept no copy of it"
+                ));
+            }
+            None => return Err(format!("the task file {spec_path} no longer exists")),
+        },
+    };
     if loaded.hash != spec_hash {
         return Err(format!(
             "the task file {spec_path} changed since the run (its spec hash differs)"

@@ -308,6 +308,8 @@ pub fn resume(
         sandbox.as_deref(),
         &root,
         &cwd,
+        &dir,
+        &records,
     )
     .map_err(Error::Failed)?;
     let mut loaded = loaded;
@@ -319,6 +321,7 @@ pub fn resume(
     let start = crate::workspace::Workspace::create_from(&root, &source)
         .map_err(|e| Error::Failed(format!("cannot rebuild the run's starting state: {e}")))?;
     let mut plan = crate::plan::make(&loaded, &given, &start.dir, &mut resolver)?;
+    plan.spec_path = spec_path.clone();
     plan.root = root.clone();
     plan.script = script.as_deref().cloned();
     // The task file as it is now passes the same gate as a run's: a wider
@@ -447,9 +450,10 @@ fn continue_approved(
         None
     };
     // The message is made before anything is applied: nothing can fail
-    // between the apply and the commit but git itself. When the task file
-    // cannot be planned again (it lives outside the repository, as in a
-    // batch or a CI job, or it changed), the message is made from what the
+    // between the apply and the commit but git itself. A task file outside
+    // the repository (a batch's, a CI job's) is planned from the copy the
+    // run folder kept. When the task file cannot be planned again (it
+    // changed, or the run kept no copy), the message is made from what the
     // trace recorded instead: the task's name, version and hash, without
     // the prompt's first line.
     let message = if commit {
@@ -528,11 +532,20 @@ fn approved_commit_message(
     sandbox: &Option<Box<crate::record::event::SandboxSetting>>,
     start: &Option<crate::workspace::Workspace>,
 ) -> Result<String, Error> {
-    let (loaded, given, mut resolver) =
-        crate::app::replay::recorded_task(spec_path, inputs, model, sandbox.as_deref(), root, cwd)
-            .map_err(Error::Failed)?;
+    let (loaded, given, mut resolver) = crate::app::replay::recorded_task(
+        spec_path,
+        inputs,
+        model,
+        sandbox.as_deref(),
+        root,
+        cwd,
+        dir,
+        records,
+    )
+    .map_err(Error::Failed)?;
     let base = start.as_ref().map_or(root, |s| s.dir.as_path());
-    let plan = crate::plan::make(&loaded, &given, base, &mut resolver)?;
+    let mut plan = crate::plan::make(&loaded, &given, base, &mut resolver)?;
+    plan.spec_path = spec_path.to_string();
     Ok(crate::engine::commit_message(
         &plan,
         &dir.id,

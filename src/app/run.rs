@@ -127,6 +127,7 @@ pub fn prepare(request: &Request) -> Result<Prepared, Error> {
             refused.join("; ")
         )));
     }
+    plan.task_copy = task_copy(&loaded, &plan, &root)?;
     let provider = crate::app::provider::for_plan(&loaded, &plan, 0)?;
     let mut notes = plan.notes.clone();
     notes.extend(provider.notes.iter().cloned());
@@ -224,6 +225,45 @@ pub fn script_model(model: &mut crate::spec::ModelSpec, path: &str) {
     model.script = Some(path.to_string());
     model.cache = false;
     model.fallback.clear();
+}
+
+/// What the run folder keeps of a task file outside the repository `root`
+/// (`None` for one inside it): the file, its `wf.lock` and the local
+/// recipes it uses when it uses any, and its `model.script` (see
+/// [`crate::plan::task_copy`]), so the run can be resumed, approved,
+/// replayed and reported in the repository where it ran.
+fn task_copy(
+    loaded: &crate::spec::LoadedSpec,
+    plan: &Plan,
+    root: &Path,
+) -> Result<Option<crate::plan::task_copy::TaskCopy>, Error> {
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let task = real(&loaded.path);
+    if task.starts_with(real(root)) {
+        return Ok(None);
+    }
+    let dir = real(loaded.dir());
+    let mut files = vec![task];
+    if loaded.spec.uses_recipes() {
+        let lock = dir.join(crate::recipes::lock::FILE_NAME);
+        if lock.is_file() {
+            files.push(lock);
+        }
+        for pin in plan.recipes.iter().filter(|p| p.commit.is_none()) {
+            files.push(real(&dir.join(&pin.uses)));
+        }
+    }
+    if let Some(script) = &loaded.spec.model.script {
+        let script = real(&dir.join(script));
+        if script.is_file() {
+            files.push(script);
+        }
+    }
+    files[1..].sort();
+    files.dedup();
+    crate::plan::task_copy::TaskCopy::of(&files)
+        .map(Some)
+        .map_err(|e| Error::io("cannot read the task file's files to keep them", e))
 }
 
 /// Fails closed: with `sandbox: auto`, a machine that cannot confine

@@ -305,6 +305,13 @@ pub enum Command {
         #[command(subcommand)]
         target: EmitTarget,
     },
+    /// Send a recorded run to your tracing: `wf export otel RUN` (OTLP/HTTP to
+    /// OTEL_EXPORTER_OTLP_ENDPOINT, the same spans `wf run` sends when it is set).
+    Export {
+        /// What to export to.
+        #[command(subcommand)]
+        target: ExportTarget,
+    },
     /// Write a new task file from a commented skeleton (never overwrites).
     Init {
         /// The workflow's name: lowercase letters, digits and single dashes.
@@ -314,6 +321,24 @@ pub enum Command {
         /// at the repository root unless `wf.tasks` lists others).
         #[arg(long, value_name = "FILE")]
         path: Option<PathBuf>,
+    },
+}
+
+/// Where `wf export` sends a run.
+#[derive(Debug, Subcommand)]
+pub enum ExportTarget {
+    /// An OpenTelemetry trace over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS,
+    /// _PROTOCOL http/protobuf or http/json, and their _TRACES_ forms): a span per run,
+    /// step, model request, tool call, check and checkpoint, with the recorded times.
+    Otel {
+        /// A run id, an unambiguous prefix of one, or `last`.
+        run: String,
+        /// Write the OTLP request to FILE (`-` for stdout) instead of sending it.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The encoding written with -o: http/json (the default) or http/protobuf.
+        #[arg(long, value_name = "PROTOCOL", requires = "output", value_parser = ["http/json", "http/protobuf"])]
+        protocol: Option<String>,
     },
 }
 

@@ -227,6 +227,38 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             common.task = found(&common.task)?;
             emit(target)
         }
+        Command::Export {
+            target:
+                args::ExportTarget::Otel {
+                    run,
+                    output,
+                    protocol,
+                },
+        } => match app::export::otel(
+            &run,
+            output.as_deref(),
+            if protocol.as_deref() == Some("http/protobuf") {
+                app::export::Protocol::Protobuf
+            } else {
+                app::export::Protocol::Json
+            },
+        )? {
+            app::export::Done::Sent(line) => {
+                errln!("wf: {line}");
+                Ok(Exit::Success)
+            }
+            app::export::Done::Printed(bytes) => {
+                use std::io::Write;
+                std::io::stdout()
+                    .write_all(&bytes)
+                    .map_err(|e| Error::io("cannot write to stdout", e))?;
+                Ok(Exit::Success)
+            }
+            app::export::Done::Written(file) => {
+                errln!("wf: wrote {}", file.display());
+                Ok(Exit::Success)
+            }
+        },
         Command::Doctor => {
             out!("{}", crate::sandbox::doctor_report());
             Ok(Exit::Success)
@@ -620,6 +652,18 @@ fn run_workflow(
         outcome.status.as_str(),
         &outcome.run_id
     );
+    // With OTEL_EXPORTER_OTLP_ENDPOINT set, the run goes to the team's
+    // tracing, from its trace, now that it has ended; a failure is a
+    // warning and never the run's outcome.
+    match app::export::after_run(&outcome.dir) {
+        None => {}
+        Some(Ok(line)) => errln!("wf: {line}"),
+        Some(Err(why)) => errln!(
+            "wf: warning: the run was not exported to OpenTelemetry: {why}; \
+             `wf export otel {}` sends it again",
+            outcome.run_id
+        ),
+    }
     next_steps(&outcome);
     Ok(Exit::from(outcome.status))
 }

@@ -235,6 +235,13 @@ pub fn run_with(
         ),
         _ => None,
     };
+    // A task file outside the repository is kept in the run folder, so the
+    // run resumes and replays where it ran (see `plan::task_copy`).
+    if let (Mode::Live, Some(copy)) = (&mode, &plan.task_copy) {
+        copy.write(&dir.path).map_err(|e| {
+            crate::error::Error::io("cannot keep the task file in the run folder", e)
+        })?;
+    }
     let recorder = match &mode {
         Mode::Resume(_, setup) => {
             // An earlier interruption is not part of the run's course.

@@ -29,9 +29,14 @@
 //! turns into a `PlanError` by itself: what the recipes layer reports in
 //! words becomes [`PlanError::Recipe`] where the step that uses the recipe
 //! is named.
+//!
+//! A run whose task file is outside its repository keeps what is needed to
+//! make its plan again in its run folder ([`task_copy`]): resume, approve,
+//! replay and report then work in the repository where it ran.
 
 mod bound;
 mod fingerprint;
+pub mod task_copy;
 pub mod widening;
 
 use bound::bound;
@@ -122,6 +127,10 @@ pub struct Plan {
     /// The repository root the plan was made against.
     #[serde(skip)]
     pub root: PathBuf,
+    /// What the run folder keeps of a task file outside the repository
+    /// (see [`crate::plan::task_copy`]); set by `wf run`.
+    #[serde(skip)]
+    pub task_copy: Option<crate::plan::task_copy::TaskCopy>,
 }
 
 /// `wf run --script FILE`: the model of the task file was replaced by the
@@ -904,6 +913,7 @@ fn build_here(
         mcp: BTreeMap::new(),
         fingerprint: String::new(),
         root: root.to_path_buf(),
+        task_copy: None,
     })
 }
 

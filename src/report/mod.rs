@@ -17,6 +17,7 @@ pub mod divergence;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod otel;
 pub mod plan;
 pub mod progress;
 pub mod review;

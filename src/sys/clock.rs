@@ -43,10 +43,65 @@ pub fn id_stamp() -> String {
     format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}-{ms:03}")
 }
 
+/// Seconds since the Unix epoch of an RFC 3339 UTC time as wf writes it
+/// (`2026-11-21T23:05:09Z`; fractions of a second are dropped); `None`
+/// for anything else.
+pub fn unix_seconds(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !text.ends_with('Z')
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
+        return None;
+    }
+    // Days-from-civil, after Howard Hinnant's algorithm.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3_600 + mi * 60 + s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn rfc3339_back_to_seconds() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2024-02-29T12:34:56Z"), Some(1_709_210_096));
+        assert_eq!(
+            unix_seconds("2024-02-29T12:34:56.789Z"),
+            Some(1_709_210_096)
+        );
+        assert_eq!(unix_seconds("2024-02-29 12:34:56"), None);
+        assert_eq!(unix_seconds("2024-13-01T00:00:00Z"), None);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let back = unix_seconds(&now_rfc3339()).unwrap();
+        assert!((now - back).abs() <= 1);
+    }
 
     #[test]
     fn civil_dates() {

@@ -580,3 +580,124 @@ limits: { max_cost_usd: 1 }
     let bad = repo.wf(&["run", "task.yaml", "--max-cost-usd", "-1"]);
     bad.code(2);
 }
+
+/// wf run in `repo` as the user of `hub` (its state and cache directories:
+/// the runs a batch started in `hub` are that user's).
+fn as_hub_user(hub: &Repo, repo: &Repo, args: &[&str]) -> super::Ran {
+    let xdg = hub.xdg();
+    let env: Vec<(&str, &str)> = xdg.iter().map(|(k, v)| (*k, v.to_str().unwrap())).collect();
+    repo.wf_env(args, &env)
+}
+
+/// Issue 25: a batch's task file lives outside the repositories it runs
+/// in. A batch stopped by SIGTERM mid-run leaves each run interrupted; each
+/// is then resumed, replayed and reported in its own repository, from the
+/// copy of the task file its run folder kept.
+#[test]
+fn a_terminated_batch_resumes_and_replays_in_each_repository() {
+    let hub = hub();
+    let marker = format!("wf-batch-term-{}", std::process::id());
+    let task = std::fs::read_to_string(hub.join("task.yaml")).unwrap();
+    // The check takes four seconds, during which the batch is stopped.
+    hub.file(
+        "task.yaml",
+        &task.replace(
+            "run: \"test ! -f bad && while [ -f slow ]; do sleep 0.1; done\"",
+            &format!("run: \": {marker}; sleep 4\""),
+        ),
+    )
+    .commit();
+    let (a, b) = (target(&[]), target(&[]));
+    repos_file(&hub, &[&a, &b].map(|r| r.path().display().to_string()));
+    let mut batch = Command::new(wf_bin())
+        .args([
+            "batch",
+            "task.yaml",
+            "--repos",
+            "repos.txt",
+            "--yes",
+            "--jobs",
+            "2",
+        ])
+        .current_dir(hub.path())
+        .envs(hub.xdg())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", hub.tmp())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("both checks to run", || {
+        crate::processes_with(&marker).len() >= 2
+    });
+    // SAFETY: a signal to the child this test started.
+    unsafe {
+        libc::kill(batch.id() as i32, libc::SIGTERM);
+    }
+    assert_eq!(batch.wait().unwrap().code(), Some(130));
+    for repo in [&a, &b] {
+        let trace = trace_of(repo);
+        assert_eq!(trace.last().unwrap()["status"], "interrupted", "{trace:?}");
+        let run = &repo.runs()[0];
+        // The run folder keeps the task file and its script, not the
+        // repository: nothing of the hub's was written into the target.
+        assert!(run.join("task/task.yaml").is_file());
+        assert!(run.join("task/turns.yaml").is_file());
+        assert_eq!(repo.status(), "", "the repository is untouched");
+        let id = run.file_name().unwrap().to_str().unwrap().to_string();
+
+        let r = as_hub_user(&hub, repo, &["resume", &id, "--yes"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        assert_eq!(repo.read("out.txt"), "stamped\n");
+        assert_eq!(repo.last_summary()["status"], "succeeded");
+
+        let r = as_hub_user(&hub, repo, &["replay", &id]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("reproduced"), "{}", r.stdout);
+
+        // The report shows the task's settings, read from the kept copy.
+        let r = as_hub_user(&hub, repo, &["report", &id, "--html", "-o", "-"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("From the task file"), "{}", r.stdout);
+    }
+}
+
+/// Issue 25: runs a batch left paused at their apply checkpoint are
+/// approved in one repository and rejected in another, their task file
+/// outside both.
+#[test]
+fn batch_runs_paused_outside_their_task_are_approved_and_rejected() {
+    let hub = hub();
+    let (a, b) = (target(&[]), target(&[]));
+    repos_file(&hub, &[&a, &b].map(|r| r.path().display().to_string()));
+    hub.wf(&["batch", "task.yaml", "--repos", "repos.txt"])
+        .code(1);
+    let id = |repo: &Repo| {
+        repo.runs()[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ia, ib) = (id(&a), id(&b));
+    let r = as_hub_user(&hub, &a, &["approve", &ia, "--commit"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = as_hub_user(&hub, &a, &["resume", &ia]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(a.read("out.txt"), "stamped\n");
+    let log = git(a.path(), &["log", "-1", "--format=%B"]);
+    assert!(log.contains(&format!("Wf-Run: {ia}")), "{log}");
+    // The message is planned from the kept task (its prompt's first line),
+    // not only from what the trace recorded.
+    assert!(log.contains("Write out.txt."), "{log}");
+
+    let r = as_hub_user(&hub, &b, &["reject", &ib]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!b.exists("out.txt"));
+    assert_eq!(b.last_summary()["status"], "rejected");
+    let r = as_hub_user(&hub, &b, &["replay", &ib]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("reproduced"), "{}", r.stdout);
+}

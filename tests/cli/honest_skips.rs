@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 /// group's dependency.
 const GROUPS: &[(&str, &[&str])] = &[
     ("real_linter_", &["tool(\"WF_TEST_", "actionlint("]),
-    ("real_mcp_", &["node_modules()"]),
+    ("real_mcp_", &["= node_modules()"]),
+    ("real_npm_", &["has(\"npm\")"]),
     ("real_package", &["WF_TEST_REAL_REGISTRY"]),
     // tests/cli/real_projects.rs: the module's name is the group's prefix.
     ("real_projects", &["Project::get("]),
+    ("real_receiver", &["WF_TEST_OTLP_RECEIVER"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -14,6 +14,7 @@ mod lifecycle;
 mod live;
 mod mcp;
 mod names;
+mod otel;
 mod plan;
 pub mod project_toolchains;
 pub mod pty;
@@ -173,6 +174,9 @@ impl Repo {
             .current_dir(self.path())
             .env_remove("ANTHROPIC_API_KEY")
             .env_remove("OPENAI_API_KEY")
+            // A developer's own tracing is not the tests' receiver.
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
             .env("NO_COLOR", "1")
             .env("TMPDIR", self.tmp.path())
             .envs(self.xdg())
