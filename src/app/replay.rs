@@ -212,6 +212,7 @@ pub fn replay(
         interactive: false,
         color: false,
         commit: false,
+        checkout: false,
     };
     let setup = ReplaySetup {
         workspace: Some(start),

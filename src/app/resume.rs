@@ -340,6 +340,8 @@ pub fn resume(
         commit: records
             .iter()
             .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. })),
+        // A resume rebuilds the recorded start in a copy.
+        checkout: false,
         ..options
     };
     started(&Resuming {

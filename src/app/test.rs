@@ -279,6 +279,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
         interactive: false,
         color: false,
         commit: false,
+        checkout: false,
     };
     let outcome = crate::engine::run(
         &plan,

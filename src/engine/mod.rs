@@ -101,6 +101,10 @@ pub struct RunOptions {
     pub color: bool,
     /// Commit the applied change, with trailers naming the run (`--commit`).
     pub commit: bool,
+    /// Work in the repository's own checkout instead of a copy
+    /// (`--workspace checkout`; see [`crate::workspace::checkout`]). Live
+    /// runs only.
+    pub checkout: bool,
 }
 
 /// Whether the run is live or re-executes a recorded one.
@@ -527,11 +531,24 @@ impl Executor<'_> {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
             reused: Some(ws.reused),
+            mode: ws.is_checkout().then(|| "checkout".to_string()),
         })?;
-        self.confine(&ws)?;
-        self.mcp_servers(&ws)?;
-        let end = self.steps(provider, &ws)?;
-        self.conclude(end, &ws)
+        let concluded = self
+            .confine(&ws)
+            .and_then(|()| self.mcp_servers(&ws))
+            .and_then(|()| self.steps(provider, &ws))
+            .and_then(|end| self.conclude(end, &ws));
+        // A checkout keeps an approved change, else gets its start back,
+        // before the run's end is recorded.
+        match (concluded, ws.settle()) {
+            (concluded, Ok(())) => concluded,
+            (Ok(_), Err(e)) => Err(format!(
+                "cannot put the checkout back at the run's start: {e}"
+            )),
+            (Err(first), Err(e)) => Err(format!(
+                "{first}; and cannot put the checkout back at the run's start: {e}"
+            )),
+        }
     }
 
     /// The run's first events: what runs, and the recipes it uses.
@@ -592,8 +609,12 @@ impl Executor<'_> {
         }
         // The starting state (base commit + uncommitted changes) is
         // recorded so the run can be replayed and resumed later.
-        let mut ws = Workspace::create_current(&self.plan.root, head)
-            .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
+        let mut ws = if self.options.checkout {
+            Workspace::checkout(&self.plan.root, head, &self.dir.path)
+        } else {
+            Workspace::create_current(&self.plan.root, head)
+        }
+        .map_err(|e| format!("cannot prepare the workspace: {e}"))?;
         // The task's own build cache, kept only if this run's change is
         // applied (see `workspace`, "Build caches").
         ws.use_task_cache(&self.plan.spec_hash)
@@ -626,7 +647,7 @@ impl Executor<'_> {
                 env: env_names(self.plan, false),
             });
         }
-        let sandboxed = crate::sandbox::confinement(
+        let mut sandboxed = crate::sandbox::confinement(
             &setting.read,
             &setting.write,
             setting.network.is_all(),
@@ -636,6 +657,21 @@ impl Executor<'_> {
             &ws.sandbox_write,
         )
         .map_err(|e| format!("cannot find wf's own executable for the sandbox: {e}"))?;
+        // A checkout's `.wf` (the run's own records among them): read-only
+        // like its `.git` (bound read-only: checkout mode runs at the full
+        // level only, see `workspace::checkout`).
+        if !ws.sandbox_read_only.is_empty() {
+            if sandboxed.level != crate::sandbox::Level::Full {
+                return Err(
+                    "refused: --workspace checkout needs the sandbox's full level".to_string(),
+                );
+            }
+            let mut policy = sandboxed.policy.clone();
+            policy
+                .read_only
+                .extend(ws.sandbox_read_only.iter().cloned());
+            sandboxed.policy = policy.normalized();
+        }
         // A proxy for each list of hosts the task or a step has.
         let mut lists: Vec<Vec<String>> = Vec::new();
         network_lists(&self.plan.steps, &mut lists);
@@ -986,6 +1022,14 @@ impl Executor<'_> {
             self.emit(Event::Applied { files })?;
             return Ok((RunStatus::Succeeded, None));
         }
+        if ws.is_checkout() {
+            // The change is in place already: it stays, if the checkout
+            // still holds exactly the approved diff; nothing is applied.
+            if let Err(e) = ws.keep_change(&about_to_apply) {
+                return Ok((RunStatus::Error, Some(format!("refused: {e}"))));
+            }
+            return self.applied(ws, files);
+        }
         match ws.changed_in_origin(&files) {
             Ok(conflicts) if !conflicts.is_empty() => {
                 let message = workspace::WorkspaceError::Conflict(conflicts).to_string()
@@ -999,28 +1043,7 @@ impl Executor<'_> {
             Err(e) => return Err(format!("cannot compare with your tree: {e}")),
         }
         match workspace::apply(&self.plan.root, &self.dir.diff()) {
-            Ok(()) => {
-                self.emit(Event::Applied {
-                    files: files.clone(),
-                })?;
-                // What this run's commands left in the task's build cache
-                // is trusted with the change (see `workspace`). Unkept (a
-                // failed write), the next run starts it empty: the safe side.
-                let _ = ws.keep_build_cache();
-                if self.options.commit {
-                    let message = commit_message(self.plan, &self.dir.id, &self.approvers());
-                    match workspace::commit(&self.plan.root, &files, &message) {
-                        Ok(revision) => self.emit(Event::Committed { revision, files })?,
-                        Err(e) => {
-                            return Ok((
-                                RunStatus::Error,
-                                Some(format!("the change was applied, but not committed: {e}")),
-                            ));
-                        }
-                    }
-                }
-                Ok((RunStatus::Succeeded, None))
-            }
+            Ok(()) => self.applied(ws, files),
             Err(e) => {
                 let message = format!("{e}; the patch is kept in {}", self.dir.diff().display());
                 self.emit(Event::ApplyFailed {
@@ -1029,6 +1052,31 @@ impl Executor<'_> {
                 Ok((RunStatus::ApplyFailed, Some(message)))
             }
         }
+    }
+
+    /// The change is in the user's tree (applied, or left in place in
+    /// checkout mode): recorded, its build cache kept, committed if asked.
+    fn applied(&mut self, ws: &Workspace, files: Vec<String>) -> Result<End, String> {
+        self.emit(Event::Applied {
+            files: files.clone(),
+        })?;
+        // What this run's commands left in the task's build cache
+        // is trusted with the change (see `workspace`). Unkept (a
+        // failed write), the next run starts it empty: the safe side.
+        let _ = ws.keep_build_cache();
+        if self.options.commit {
+            let message = commit_message(self.plan, &self.dir.id, &self.approvers());
+            match workspace::commit(&self.plan.root, &files, &message) {
+                Ok(revision) => self.emit(Event::Committed { revision, files })?,
+                Err(e) => {
+                    return Ok((
+                        RunStatus::Error,
+                        Some(format!("the change was applied, but not committed: {e}")),
+                    ));
+                }
+            }
+        }
+        Ok((RunStatus::Succeeded, None))
     }
 
     /// Who approved the apply checkpoint, from the events so far.

@@ -4,6 +4,7 @@
 //! of routes, tests and the property each proves.
 
 mod build_cache;
+mod checkout;
 mod confined;
 mod credentials;
 mod fds;
