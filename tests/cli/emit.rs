@@ -801,6 +801,107 @@ fn k8s_an_indexed_job_over_a_configmap_that_validates() {
     }
 }
 
+/// The pod's script, run here as the container would run it (its paths
+/// moved under `root`), under `tests/support/no_userns.py`: namespaces
+/// refused as under the `RuntimeDefault` seccomp profile.
+#[test]
+fn k8s_the_pods_script_runs_the_task_confined_without_namespaces() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let canary = root.join("wf-runs/canary");
+    let target = target_repo();
+    let fleet = workflow_repo(&format!("{} word=pod\n", target.path().display()));
+    // A check that must see the model's change and must not reach the
+    // volume of run folders, which is outside its write roots.
+    fleet
+        .file(
+            "workflows/demo.yaml",
+            &format!(
+                "{TASK}checks:\n  - {{ name: confined, run: \"cat out.txt && ! touch {}\" }}\n",
+                canary.display()
+            ),
+        )
+        .commit();
+    let r = fleet.wf(&[
+        "emit",
+        "k8s",
+        "workflows/demo.yaml",
+        "--repos",
+        "repos.txt",
+        "--image",
+        "registry.example/wf:0.1.0",
+    ]);
+    r.code(0);
+    let docs: Vec<Value> = r.stdout.split("\n---\n").map(yaml).collect();
+    let (config, job) = (&docs[0], &docs[1]);
+    let pod = &job["spec"]["template"]["spec"];
+    let moved = |text: &str| {
+        text.replace("/etc/wf", &root.join("etc-wf").display().to_string())
+            .replace("/wf-runs", &root.join("wf-runs").display().to_string())
+            .replace("/work", &root.join("work").display().to_string())
+    };
+    // The ConfigMap's files, where the volume would mount them.
+    for item in pod["volumes"][0]["configMap"]["items"].as_array().unwrap() {
+        let path = root.join("etc-wf").join(item["path"].as_str().unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let key = item["key"].as_str().unwrap();
+        std::fs::write(path, config["data"][key].as_str().unwrap()).unwrap();
+    }
+    std::fs::create_dir_all(root.join("wf-runs")).unwrap();
+    std::fs::create_dir_all(root.join("work")).unwrap();
+    let container = &pod["containers"][0];
+    assert_eq!(container["command"][0], "bash");
+    let script = moved(container["command"][2].as_str().unwrap());
+    let bin_dir = Path::new(wf_bin()).parent().unwrap().to_path_buf();
+    let mut cmd = Command::new("python3");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/no_userns.py"))
+        .args(["bash", "-c", &script])
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("JOB_COMPLETION_INDEX", "0")
+        .env("TMPDIR", root)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("NO_COLOR", "1")
+        .envs(fleet.xdg())
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .stdin(std::process::Stdio::null());
+    for var in container["env"].as_array().unwrap() {
+        if let Some(value) = var["value"].as_str() {
+            cmd.env(var["name"].as_str().unwrap(), moved(value));
+        }
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The run folder on the volume: paused at the apply checkpoint after
+    // its check passed, confined at the level without namespaces.
+    let runs: Vec<PathBuf> = std::fs::read_dir(root.join("wf-runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}\n{stderr}");
+    let trace: Vec<Value> = std::fs::read_to_string(runs[0].join("trace.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ready = super::events(&trace, "sandbox_ready")[0];
+    assert_eq!(ready["level"], "landlock", "{ready}");
+    let check = super::events(&trace, "check_result")[0];
+    assert_eq!(check["passed"], true, "{check}");
+    assert!(!canary.exists(), "the check wrote outside its write roots");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["status"], "paused");
+    assert_eq!(summary["inputs"]["word"], "pod");
+}
+
 #[test]
 fn k8s_refuses_relative_paths() {
     let repo = workflow_repo("./sub\n");
