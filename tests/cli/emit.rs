@@ -470,6 +470,7 @@ fn run_job(
             .env("GITHUB_SERVER_URL", "https://github.example")
             .env("GITHUB_REPOSITORY", "org/fleet")
             .env("GITHUB_RUN_ID", "42")
+            .env("CI", "true")
             .env("WF_TEST_MARK", mark)
             .env("TMPDIR", &temp)
             .env("NO_COLOR", "1")
@@ -620,6 +621,14 @@ fn the_jobs_run_the_task_upload_summarize_approve_and_push() {
             serde_json::from_str(&std::fs::read_to_string(runs[0].join("summary.json")).unwrap())
                 .unwrap();
         assert_eq!(summary["status"], "paused");
+        // The fresh clone is the run's workspace where the sandbox's full
+        // level is available (a copy below it).
+        let trace = std::fs::read_to_string(runs[0].join("trace.jsonl")).unwrap();
+        assert_eq!(
+            trace.contains("\"mode\":\"checkout\""),
+            crate::full_level(),
+            "{trace}"
+        );
         let word = entry["inputs"]
             .as_str()
             .unwrap()

@@ -402,8 +402,16 @@ wf doctor
             ("WF_INPUTS".to_string(), s("${{ matrix.inputs }}")),
         ];
         self.key_env(&mut env);
+        // The fresh clone is a disposable checkout: at the full level the
+        // run works in it (`--workspace checkout`: no copy of the tree, a
+        // first run that costs what changes); below it, in a copy.
+        let workspace = if self.p.sandbox == Some(crate::spec::SandboxMode::Off) {
+            ""
+        } else {
+            "if wf doctor 2>/dev/null | grep -q '^  level: full'; then args+=(--workspace checkout); fi\n"
+        };
         let script = format!(
-            "cd \"$RUNNER_TEMP/wf-repo\"\n{}status=0\nwf run \"$GITHUB_WORKSPACE/$WF_TASK\" \"${{args[@]}}\"{} || status=$?\n\
+            "cd \"$RUNNER_TEMP/wf-repo\"\n{}{workspace}status=0\nwf run \"$GITHUB_WORKSPACE/$WF_TASK\" \"${{args[@]}}\"{} || status=$?\n\
              if [ -d .wf/runs ]; then wf report last --md -o - >> \"$GITHUB_STEP_SUMMARY\" || true; fi\n\
              # 0: succeeded; 3: paused at a checkpoint (the approval job continues it).\n\
              if [ \"$status\" != 0 ] && [ \"$status\" != 3 ]; then exit \"$status\"; fi\n",
