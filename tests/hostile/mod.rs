@@ -16,6 +16,7 @@ mod ignored_secret;
 mod keyring;
 mod mcp_escapes;
 mod proc_view;
+mod proxy_handover;
 mod recipe_mcp;
 mod recipe_network;
 mod registry_tokens;
