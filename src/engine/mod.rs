@@ -263,6 +263,7 @@ pub fn run_with(
         files_changed: Vec::new(),
         writers: Vec::new(),
         actions: Vec::new(),
+        touched: false,
         known: None,
         mode,
         written_bytes: 0,
@@ -353,6 +354,10 @@ struct Executor<'a> {
     /// What ran so far that could write (tool calls, command steps), for
     /// attributing a refused path.
     actions: Vec<String>,
+    /// Something ran that could change the workspace (anything in
+    /// `actions` but a tool that only reads): a checkout must then be put
+    /// back at the end unless its change is kept.
+    touched: bool,
     /// How agent conversations are kept short (see
     /// [`ConversationPolicy`]).
     conversation: ConversationPolicy,
@@ -415,6 +420,7 @@ impl Executor<'_> {
         }
         self.connections()?;
         if let Some(action) = boundary::action(&event) {
+            self.touched |= !boundary::reads_only(&event);
             self.actions.push(action);
         }
         self.recorder.record(event).map_err(|e| e.to_string())
@@ -540,7 +546,17 @@ impl Executor<'_> {
             .and_then(|end| self.conclude(end, &ws));
         // A checkout keeps an approved change, else gets its start back,
         // before the run's end is recorded.
-        match (concluded, ws.settle()) {
+        // Nothing that could write ran (a run of questions and reads):
+        // the checkout is its start, and no walk of it is needed.
+        let untouched = !self.touched && self.mcp.is_none();
+        // Else, where the workspace is known to hold its start (nothing ran
+        // since its last snapshot or restore), only leftovers git ignores
+        // need removing.
+        let at_start = self
+            .known
+            .as_ref()
+            .is_some_and(|(n, tree)| *n == self.actions.len() && *tree == ws.base_tree);
+        match (concluded, ws.settle(untouched, at_start)) {
             (concluded, Ok(())) => concluded,
             (Ok(_), Err(e)) => Err(format!(
                 "cannot put the checkout back at the run's start: {e}"

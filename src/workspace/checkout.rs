@@ -346,12 +346,22 @@ impl Workspace {
 
     /// Checkout mode: ends the run's use of the checkout — the approved
     /// change stays ([`Workspace::keep_change`]), else the start is put
-    /// back. Once; also called when the workspace is dropped.
-    pub fn settle(&self) -> Result<(), WorkspaceError> {
+    /// back. `untouched`: nothing that could write ran (nothing to do);
+    /// `at_start`: the index holds the start as the tree is now (only
+    /// what git ignores may be left over). Once; also called, knowing
+    /// nothing, when the workspace is dropped.
+    pub fn settle(&self, untouched: bool, at_start: bool) -> Result<(), WorkspaceError> {
         let Some(c) = &self.checkout else {
             return Ok(());
         };
-        if c.settled.replace(true) || c.kept.get() {
+        if c.settled.replace(true) || c.kept.get() || untouched {
+            return Ok(());
+        }
+        if at_start {
+            self.git_cmd()
+                .args(["clean", "-ffdxq", "-e", "/node_modules"])
+                .args(self.clean_excludes())
+                .output()?;
             return Ok(());
         }
         self.reset_to(&self.base_tree)
@@ -360,7 +370,7 @@ impl Workspace {
     /// Removes wf's files of the checkout (after [`Workspace::settle`]).
     pub(super) fn drop_checkout(&mut self) {
         if let Some(c) = &self.checkout {
-            if let Err(e) = self.settle() {
+            if let Err(e) = self.settle(false, false) {
                 eprintln!(
                     "wf: cannot put the checkout back at the run's start ({e}); `git checkout -f HEAD && git clean -fd` does"
                 );
