@@ -142,6 +142,13 @@
 //! comes out larger (binary encoding, many headers) is cut off as git
 //! writes it ([`Workspace::staged_diff_within`]).
 //!
+//! # The checkout itself
+//!
+//! In a disposable CI checkout, `wf run --workspace checkout` makes the
+//! checkout the workspace: no copy, a start that is `HEAD`, the approved
+//! change left in place, any other end putting the start back — see
+//! [`checkout`] for when wf takes it and what it keeps.
+//!
 //! # Applying
 //!
 //! Applying is all or nothing (`git apply` checks every hunk before writing
