@@ -787,6 +787,9 @@ impl Workspace {
         self.user_git_cmd()
             .args(["-c", "core.bigFileThreshold=1m", "add", "-A"])
             .output()?;
+        if self.checkout.as_ref().is_some_and(|c| c.wf_ignored) {
+            return Ok(());
+        }
         self.run_git(&[
             "rm",
             "-r",

@@ -55,7 +55,9 @@
 //! `.wf/`. The change stays in the checkout only when the run succeeded
 //! and the change was approved (the apply checkpoint, `--yes`, or a task
 //! without it): "applying" is then leaving it in place, after wf has
-//! checked that the checkout still holds exactly the approved diff.
+//! checked that the checkout still holds exactly the approved diff (wf's
+//! index holds the approved change, and no file it lists changed since it
+//! was staged; a file added beside it later is not looked for).
 //! `--commit` commits it as usual. Any other end — rejected, paused, a dry
 //! run, failed checks, an error, an interruption — puts the checkout back
 //! at the start (every tracked file as in `HEAD`, every file the run
@@ -80,6 +82,8 @@ pub(super) struct Checkout {
     settled: std::cell::Cell<bool>,
     /// The run's own folder in `.wf/runs`, which wf writes as the run goes.
     run_dir: PathBuf,
+    /// `.wf/.gitignore` is wf's own `*`: staging never takes `.wf/` in.
+    pub(super) wf_ignored: bool,
     /// [`guarded`] at the start.
     guard: Vec<u8>,
 }
@@ -276,6 +280,12 @@ impl Workspace {
                 kept: std::cell::Cell::new(false),
                 settled: std::cell::Cell::new(false),
                 run_dir: run_dir.to_path_buf(),
+                wf_ignored: std::fs::read_to_string(origin.join(".wf/.gitignore")).is_ok_and(|t| {
+                    t.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .eq(["*"])
+                }),
                 guard,
             }),
             _slot: lock,
@@ -334,10 +344,22 @@ impl Workspace {
                 "a command of the run changed the checkout's .git or .wf, which it may only read; the change is not kept and the checkout's files are put back at the start (what the command wrote there stays: this checkout is not to be trusted further)".into(),
             ));
         }
-        let now = super::diff_hash(&self.diff()?);
-        if now != approved {
+        // The change as staged when it was shown (wf's index, which only
+        // wf writes) must be the approved one, and no file of it may have
+        // changed since it was staged: `diff-files` compares each entry's
+        // stat data with the file (an `lstat` a file, no walk of what is
+        // untracked, no content read).
+        let staged = super::diff_hash(&self.staged_diff()?);
+        let touched = self.run_git(&["diff-files", "--name-only", "-z"])?;
+        if staged != approved || !touched.is_empty() {
+            let touched = super::name_list(&touched);
             return Err(WorkspaceError::Unsafe(format!(
-                "the checkout changed after the change was approved (approved diff {approved}, the checkout now holds {now}); it is put back at the start"
+                "the checkout changed after the change was approved (approved diff {approved}{}); it is put back at the start",
+                if touched.is_empty() {
+                    format!(", staged {staged}")
+                } else {
+                    format!(", changed since: {}", touched.join(", "))
+                }
             )));
         }
         c.kept.set(true);
@@ -383,6 +405,84 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn a_change_is_kept_only_while_the_checkout_holds_exactly_the_approved_diff() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q"]);
+        std::fs::write(d.join(".gitignore"), ".wf/\nbuild/\n").unwrap();
+        std::fs::write(d.join("a.txt"), "start\n").unwrap();
+        git(d, &["add", "-A"]);
+        git(
+            d,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@e",
+                "commit",
+                "-qm",
+                "s",
+            ],
+        );
+        std::fs::create_dir_all(d.join("build")).unwrap();
+        std::fs::write(d.join("build/kept.o"), "runner's\n").unwrap();
+        let run_dir = d.join(".wf/runs/r");
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let head = crate::sys::git::head(d);
+        let ws = Workspace::checkout(d, head.as_ref(), &run_dir).unwrap();
+        assert_eq!(ws.dir, d);
+
+        // The model's change, staged and hashed as the engine does.
+        std::fs::write(d.join("a.txt"), "changed\n").unwrap();
+        std::fs::write(d.join("new.txt"), "new\n").unwrap();
+        let approved = super::super::diff_hash(&ws.diff().unwrap());
+        // Changed after the approval: refused, and the start comes back.
+        std::fs::write(d.join("new.txt"), "swapped after approval\n").unwrap();
+        let refused = ws.keep_change(&approved).unwrap_err().to_string();
+        assert!(refused.contains("changed since: new.txt"), "{refused}");
+        // Another hash than the staged change's: refused too.
+        std::fs::write(d.join("new.txt"), "new\n").unwrap();
+        let _ = ws.diff().unwrap();
+        assert!(ws.keep_change(&"0".repeat(64)).is_err());
+        ws.settle(false, false).unwrap();
+        assert_eq!(std::fs::read_to_string(d.join("a.txt")).unwrap(), "start\n");
+        assert!(!d.join("new.txt").exists());
+        assert_eq!(
+            std::fs::read_to_string(d.join("build/kept.o")).unwrap(),
+            "runner's\n",
+            "an ignored file of the start stays"
+        );
+        drop(ws);
+
+        // Unchanged since: kept, and it stays after the workspace is gone.
+        let ws = Workspace::checkout(d, head.as_ref(), &run_dir).unwrap();
+        std::fs::write(d.join("a.txt"), "changed\n").unwrap();
+        let approved = super::super::diff_hash(&ws.diff().unwrap());
+        ws.keep_change(&approved).unwrap();
+        ws.settle(false, false).unwrap();
+        drop(ws);
+        assert_eq!(
+            std::fs::read_to_string(d.join("a.txt")).unwrap(),
+            "changed\n"
+        );
+    }
 
     #[test]
     fn anchored_patterns_match_only_the_path() {
