@@ -2,9 +2,10 @@
 """A CI run's cold start (issue 23, item 4): a one-turn scripted run as the
 first run on a machine, in a copy (today's first run: a new workspace slot
 takes every file) and with `--workspace checkout` (the checkout itself),
-at 3, 10,000 and 100,000 files. Interleaved: each round runs, in a
-shuffled order, the copy and the checkout run at N files and the checkout
-run at 3 files, so each difference to the 3-file run is taken within one
+at 3, 10,000 and 100,000 files; and the checkout run of a task whose
+model writes one new file, approved with `--yes` (the change stays in
+place: CI's usual end). Interleaved: each round runs, in a shuffled
+order, those runs at N files and the checkout run at 3 files, so each difference to the 3-file run is taken within one
 round, under the same load. Prints each median and range, and the median
 of the per-round differences to the 3-file checkout run.
 
@@ -49,20 +50,30 @@ def prepare(base, n):
     subprocess.run(["git", "-C", f"{d}/repo", "status", "--porcelain"], check=True, stdout=subprocess.DEVNULL)
     gen("turns", f"{d}/one.turns.yaml", 1, f"{d}/repo")
     gen("task", f"{d}/task.yaml", "one-turn")
+    with open(f"{d}/change.yaml", "w") as f:
+        f.write("wf: 1\nname: bench-change\nmodel: { provider: script, script: change.turns.yaml }\n"
+                "tools: [write_file]\npermissions: { write: [\"**\"] }\nprompt: Add one file.\n")
+    with open(f"{d}/change.turns.yaml", "w") as f:
+        f.write("turns:\n  - tool_calls:\n      - { name: write_file, input: { path: CHANGED.md, content: \"changed\\n\" } }\n"
+                "  - text: Done.\n")
     return d
 
 
-def timed(wf, d, ws, checkout):
+def timed(wf, d, ws, checkout, change=False):
     shutil.rmtree(f"{d}/repo/.wf/runs", ignore_errors=True)
+    if os.path.exists(f"{d}/repo/CHANGED.md"):
+        os.remove(f"{d}/repo/CHANGED.md")
     for entry in os.listdir(ws):
         shutil.rmtree(os.path.join(ws, entry), ignore_errors=True)
     subprocess.run(["sync"], check=True)
-    cmd = [wf, "run", "../task.yaml", "--yes"] + (["--workspace", "checkout"] if checkout else [])
+    task = "../change.yaml" if change else "../task.yaml"
+    cmd = [wf, "run", task, "--yes"] + (["--workspace", "checkout"] if checkout else [])
     env = dict(os.environ, TMPDIR=ws, CI="1")
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=f"{d}/repo", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     t = time.perf_counter() - t0
-    if r.returncode != 0 or "succeeded (1 turn" not in r.stderr:
+    done = "succeeded (2 turns" if change else "succeeded (1 turn"
+    if r.returncode != 0 or done not in r.stderr or (change and not os.path.exists(f"{d}/repo/CHANGED.md")):
         sys.exit(f"{' '.join(cmd)} in {d}: exit {r.returncode}\n{r.stderr}")
     return t * 1000
 
@@ -78,16 +89,18 @@ def run(wf, sizes, base):
         d = prepare(base, n)
         rounds = 3 if n >= 100000 else 7
         variants = {
-            f"copy, {n:,} files": (d, False),
-            f"checkout, {n:,} files": (d, True),
-            "checkout, 3 files": (small, True),
+            f"copy, {n:,} files": (d, False, False),
+            f"checkout, {n:,} files": (d, True, False),
+            f"checkout, {n:,} files, a one-file change kept": (d, True, True),
+            "checkout, 3 files": (small, True, False),
         }
         times = {k: [] for k in variants}
         for _ in range(rounds):
             order = list(variants)
             rng.shuffle(order)
             for k in order:
-                times[k].append(timed(wf, *variants[k][:1], ws, variants[k][1]))
+                path, checkout, change = variants[k]
+                times[k].append(timed(wf, path, ws, checkout, change))
         for k, v in times.items():
             diff = [a - b for a, b in zip(v, times["checkout, 3 files"])]
             extra = "—" if k.endswith("3 files") else f"{statistics.median(diff):,.0f} ms"
