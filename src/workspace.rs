@@ -228,6 +228,13 @@
 //! comes out larger (binary encoding, many headers) is cut off as git
 //! writes it ([`Workspace::staged_diff_within`]).
 //!
+//! # The checkout itself
+//!
+//! In a disposable CI checkout, `wf run --workspace checkout` makes the
+//! checkout the workspace: no copy, a start that is `HEAD`, the approved
+//! change left in place, any other end putting the start back — see
+//! [`checkout`] for when wf takes it and what it keeps.
+//!
 //! # Applying
 //!
 //! Applying is all or nothing (`git apply` checks every hunk before writing
@@ -385,6 +392,9 @@ pub struct Workspace {
     /// Directories outside the workspace that commands may write (wf's own
     /// build caches).
     pub sandbox_write: Vec<PathBuf>,
+    /// Paths inside the workspace that commands may only read, besides its
+    /// `.git` (a checkout's `.wf`).
+    pub sandbox_read_only: Vec<PathBuf>,
     /// For a workspace of the current tree: its uncommitted state (tracked
     /// changes and untracked, non-ignored files) as a patch against the
     /// commit it is on, or against nothing before the first commit; what a
@@ -397,7 +407,10 @@ pub struct Workspace {
     /// The task's package cache, when [`Workspace::use_package_caches`]
     /// gave the run one.
     package_cache: Option<BuildCache>,
-    /// Held while the workspace lives: its slot is ours.
+    /// Checkout mode ([`checkout`]): the workspace is the repository's own
+    /// checkout.
+    checkout: Option<checkout::Checkout>,
+    /// Held while the workspace lives: its slot (or checkout) is ours.
     _slot: FileLock,
 }
 
@@ -828,6 +841,8 @@ impl Workspace {
             python_paths: Vec::new(),
             build_cache: None,
             package_cache: None,
+            sandbox_read_only: Vec::new(),
+            checkout: None,
             _slot: lock,
         };
         let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
@@ -948,8 +963,11 @@ impl Workspace {
             args.push(format!("/{}", tool.name));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        git(&self.dir, &args)?;
-        git(&self.dir, &["read-tree", "--reset", "-u", tree])?;
+        self.git_cmd()
+            .args(&args)
+            .args(self.clean_excludes())
+            .output()?;
+        self.run_git(&["read-tree", "--reset", "-u", tree])?;
         self.relink_tools()
     }
 
@@ -970,6 +988,11 @@ impl Workspace {
         Ok(())
     }
 
+    /// git in the workspace (see [`Workspace::git_cmd`]).
+    fn run_git(&self, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
+        Ok(self.git_cmd().args(args).output()?)
+    }
+
     /// The change so far, as a `git apply`-compatible patch (empty when none).
     pub fn diff(&self) -> Result<String, WorkspaceError> {
         self.stage()?;
@@ -979,7 +1002,28 @@ impl Workspace {
     /// Stages every file of the copy into its index. Files over 1 MiB are
     /// streamed into git's store, never read whole into git's memory.
     fn stage(&self) -> Result<(), WorkspaceError> {
-        git(&self.dir, &["-c", "core.bigFileThreshold=1m", "add", "-A"])?;
+        if self.checkout.is_none() {
+            git(&self.dir, &["-c", "core.bigFileThreshold=1m", "add", "-A"])?;
+            return Ok(());
+        }
+        // A checkout holds what the user's ignore rules keep out of a copy
+        // (their global excludes too): staged with those rules, `.wf/`
+        // never.
+        self.user_git_cmd()
+            .args(["-c", "core.bigFileThreshold=1m", "add", "-A"])
+            .output()?;
+        if self.checkout.as_ref().is_some_and(|c| c.wf_ignored) {
+            return Ok(());
+        }
+        self.run_git(&[
+            "rm",
+            "-r",
+            "-q",
+            "--cached",
+            "--ignore-unmatch",
+            "--",
+            ".wf",
+        ])?;
         Ok(())
     }
 
@@ -988,18 +1032,15 @@ impl Workspace {
     /// patch of it holds but for headers and binary encoding), largest
     /// first. Read from git's object headers: no file content is loaded.
     pub fn change_sizes(&self) -> Result<Vec<(String, u64)>, WorkspaceError> {
-        let raw = git(
-            &self.dir,
-            &[
-                "diff",
-                "--cached",
-                "--raw",
-                "-z",
-                "--no-renames",
-                "--abbrev=40",
-                &self.base_tree,
-            ],
-        )?;
+        let raw = self.run_git(&[
+            "diff",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--abbrev=40",
+            &self.base_tree,
+        ])?;
         // `:<old mode> <new mode> <old id> <new id> <status>` NUL `<path>` NUL
         let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
         let mut changes: Vec<(String, Vec<String>)> = Vec::new();
@@ -1023,7 +1064,8 @@ impl Workspace {
         }
         let mut sizes: std::collections::HashMap<String, u64> = Default::default();
         if !input.is_empty() {
-            let (_, out) = Git::private(&self.dir)
+            let (_, out) = self
+                .git_cmd()
                 .args(["cat-file", "--batch-check=%(objectname) %(objectsize)"])
                 .output_with_input(input)?;
             for line in String::from_utf8_lossy(&out).lines() {
@@ -1053,7 +1095,8 @@ impl Workspace {
     /// past `limit` bytes: `None` then (git is stopped; wf never holds more
     /// than `limit` bytes of it).
     pub fn staged_diff_within(&self, limit: u64) -> Result<Option<String>, WorkspaceError> {
-        let out = Git::private(&self.dir)
+        let out = self
+            .git_cmd()
             .args([
                 "diff",
                 "--cached",
@@ -1070,18 +1113,15 @@ impl Workspace {
     /// The change as staged by the last [`Workspace::snapshot`] (or
     /// [`Workspace::diff`]): the caller knows nothing wrote since.
     pub fn staged_diff(&self) -> Result<String, WorkspaceError> {
-        let out = git(
-            &self.dir,
-            &[
-                "diff",
-                "--cached",
-                "--binary",
-                "--no-renames",
-                "--no-color",
-                "--no-ext-diff",
-                &self.base_tree,
-            ],
-        )?;
+        let out = self.run_git(&[
+            "diff",
+            "--cached",
+            "--binary",
+            "--no-renames",
+            "--no-color",
+            "--no-ext-diff",
+            &self.base_tree,
+        ])?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
@@ -1089,7 +1129,7 @@ impl Workspace {
     /// change so far), to restore after checks.
     pub fn snapshot(&self) -> Result<String, WorkspaceError> {
         self.stage()?;
-        Ok(String::from_utf8_lossy(&git(&self.dir, &["write-tree"])?)
+        Ok(String::from_utf8_lossy(&self.run_git(&["write-tree"])?)
             .trim()
             .to_string())
     }
@@ -1108,27 +1148,21 @@ impl Workspace {
 
     /// Paths that differ between two snapshots, sorted.
     pub fn changed_between(&self, a: &str, b: &str) -> Result<Vec<String>, WorkspaceError> {
-        let out = git(
-            &self.dir,
-            &["diff", "--name-only", "-z", "--no-renames", a, b],
-        )?;
+        let out = self.run_git(&["diff", "--name-only", "-z", "--no-renames", a, b])?;
         Ok(name_list(&out))
     }
 
     /// Paths the change touches, sorted.
     /// Call after [`Workspace::diff`], which stages the workspace.
     pub fn changed_files(&self) -> Result<Vec<String>, WorkspaceError> {
-        let out = git(
-            &self.dir,
-            &[
-                "diff",
-                "--cached",
-                "--name-only",
-                "-z",
-                "--no-renames",
-                &self.base_tree,
-            ],
-        )?;
+        let out = self.run_git(&[
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            &self.base_tree,
+        ])?;
         Ok(name_list(&out))
     }
 
@@ -1141,7 +1175,7 @@ impl Workspace {
         // Blob ids at the start, in one call.
         let mut args = vec!["ls-tree", "-r", "-z", &self.base_tree, "--"];
         args.extend(paths.iter().map(String::as_str));
-        let listing = git(&self.dir, &args)?;
+        let listing = self.run_git(&args)?;
         let mut base: std::collections::BTreeMap<String, String> =
             std::collections::BTreeMap::new();
         for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
@@ -1174,6 +1208,7 @@ impl Drop for Workspace {
     /// The run's temp directory goes; the copy stays for the next run of
     /// this repository, which brings it to its own starting state.
     fn drop(&mut self) {
+        self.drop_checkout();
         let _ = force_remove(&self.tmp);
     }
 }
@@ -1532,6 +1567,7 @@ fn private_root_in(tmp: &Path) -> Result<PathBuf, WorkspaceError> {
     Ok(root)
 }
 
+pub mod checkout;
 pub mod gc;
 
 fn lock_path(dir: &Path) -> PathBuf {

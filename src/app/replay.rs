@@ -314,6 +314,7 @@ pub fn replay(
         dry_run: *dry_run,
         commit: false,
         sandbox_helper: None,
+        checkout: false,
     };
     let setup = ReplaySetup {
         workspace: Some(start),

@@ -350,6 +350,8 @@ pub fn resume(
             .iter()
             .any(|r| matches!(r.event, Event::Checkpoint { commit: true, .. })),
         sandbox_helper: None,
+        // A resume rebuilds the recorded start in a copy.
+        checkout: false,
     };
     started(&Resuming {
         run_id: dir.id.clone(),

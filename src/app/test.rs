@@ -277,6 +277,7 @@ fn run_one(dir: &Path, recipe: &str, test: &RecipeTest) -> Result<Vec<String>, S
         dry_run: false,
         commit: false,
         sandbox_helper: None,
+        checkout: false,
     };
     let mut approver = crate::app::approver::Terminal {
         yes: true,

@@ -104,6 +104,12 @@ pub enum Command {
         /// `limits.max_cost_usd`; recorded, so replay and resume keep it.
         #[arg(long, value_name = "USD", value_parser = parse_dollars)]
         max_cost_usd: Option<f64>,
+        /// Where the run works: `copy` (the default), a copy of the tree,
+        /// applied after approval; `checkout`, this clean checkout itself,
+        /// for a disposable CI checkout (only where `CI` is set): the
+        /// approved change stays in place, any other end puts the start back.
+        #[arg(long, value_name = "copy|checkout", value_parser = ["copy", "checkout"])]
+        workspace: Option<String>,
     },
     /// Run a task in many repositories: an ordinary `wf run` in each, recorded
     /// in a batch folder; the same command again resumes the batch.

@@ -97,6 +97,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             trust_sandbox,
             quiet,
             max_cost_usd,
+            workspace,
         } => run_workflow(
             app::run::Request {
                 spec: found(&spec)?,
@@ -109,11 +110,14 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 trust: trust(trust_sandbox),
                 script,
             },
-            dry_run,
-            yes,
-            json,
-            commit,
-            quiet,
+            RunFlags {
+                dry_run,
+                yes,
+                json,
+                commit,
+                quiet,
+                checkout: workspace.as_deref() == Some("checkout"),
+            },
         ),
         Command::Batch {
             task,
@@ -606,16 +610,43 @@ fn approver(yes: bool) -> app::approver::Terminal {
     }
 }
 
-fn run_workflow(
-    request: app::run::Request,
+/// The flags of `wf run` that decide how it is driven.
+struct RunFlags {
     dry_run: bool,
     yes: bool,
     json: bool,
     commit: bool,
     quiet: bool,
-) -> Result<Exit, Error> {
+    /// `--workspace checkout`.
+    checkout: bool,
+}
+
+fn run_workflow(request: app::run::Request, flags: RunFlags) -> Result<Exit, Error> {
     use std::io::IsTerminal;
+    let RunFlags {
+        dry_run,
+        yes,
+        json,
+        commit,
+        quiet,
+        checkout,
+    } = flags;
+    if checkout && !crate::workspace::checkout::in_ci() {
+        return Err(Error::Usage(
+            "--workspace checkout works in this checkout itself and is for a disposable CI checkout; `CI` is not set here (set CI=1 if this checkout is disposable, or leave the flag out to work in a copy)".into(),
+        ));
+    }
     let prepared = app::run::prepare(&request)?;
+    if checkout && prepared.plan.sandbox.mode == crate::spec::SandboxMode::Off {
+        return Err(Error::Usage(
+            "--workspace checkout needs the sandbox: it is what keeps the checkout's .git and .wf out of the commands' reach; the sandbox is off for this run".into(),
+        ));
+    }
+    if checkout && crate::sandbox::level().ok() != Some(crate::sandbox::Level::Full) {
+        return Err(Error::Usage(
+            "--workspace checkout needs the sandbox's full level, which this machine does not give (`wf doctor` says why): only a mount namespace keeps the checkout's .git read-only, and a hook or core.fsmonitor a command planted there would run in the next git command of the job; leave the flag out to work in a copy".into(),
+        ));
+    }
     for note in &prepared.notes {
         errln!("wf: note: {note}");
     }
@@ -634,6 +665,7 @@ fn run_workflow(
             dry_run,
             commit,
             sandbox_helper: None,
+            checkout,
         },
         reporter.as_mut(),
         &mut approver(yes),

@@ -68,6 +68,12 @@ pub(super) fn action(event: &Event) -> Option<String> {
     }
 }
 
+/// Whether `event` is a call of a tool that only reads (it changes
+/// nothing in the workspace).
+pub(super) fn reads_only(event: &Event) -> bool {
+    matches!(event, Event::ToolCall { tool, .. } if matches!(tool.as_str(), "read_file" | "list_files" | "search"))
+}
+
 impl Executor<'_> {
     /// Marks the start of a step that may write.
     pub(super) fn mark(&mut self, ws: &Workspace) -> Result<Mark, EngineError> {

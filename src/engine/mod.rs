@@ -115,6 +115,10 @@ pub struct RunOptions {
     /// __sandbox`); `None`: this process's own executable, which is `wf`.
     /// A program that runs the engine in-process (a test) names one.
     pub sandbox_helper: Option<std::path::PathBuf>,
+    /// Work in the repository's own checkout instead of a copy
+    /// (`--workspace checkout`; see [`crate::workspace::checkout`]). Live
+    /// runs only.
+    pub checkout: bool,
 }
 
 /// Whether the run is live or re-executes a recorded one.
@@ -292,6 +296,7 @@ pub fn run_with(
         files_changed: Vec::new(),
         writers: Vec::new(),
         actions: Vec::new(),
+        touched: false,
         known: None,
         mode,
         written_bytes: 0,
@@ -385,6 +390,10 @@ struct Executor<'a> {
     /// What ran so far that could write (tool calls, command steps), for
     /// attributing a refused path.
     actions: Vec<String>,
+    /// Something ran that could change the workspace (anything in
+    /// `actions` but a tool that only reads): a checkout must then be put
+    /// back at the end unless its change is kept.
+    touched: bool,
     /// How agent conversations are kept short (see
     /// [`ConversationPolicy`]).
     conversation: ConversationPolicy,
@@ -444,6 +453,7 @@ impl Executor<'_> {
         }
         self.connections()?;
         if let Some(action) = boundary::action(&event) {
+            self.touched |= !boundary::reads_only(&event);
             self.actions.push(action);
         }
         Ok(self.recorder.record(event)?)
@@ -558,11 +568,36 @@ impl Executor<'_> {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
             reused: Some(ws.reused),
+            mode: ws.is_checkout().then(|| "checkout".to_string()),
         })?;
-        self.confine(&ws)?;
-        self.mcp_servers(&ws)?;
-        let end = self.steps(provider, &ws)?;
-        self.conclude(end, &ws)
+        let concluded = self
+            .confine(&ws)
+            .and_then(|()| self.mcp_servers(&ws))
+            .and_then(|()| self.steps(provider, &ws))
+            .and_then(|end| self.conclude(end, &ws));
+        // A checkout keeps an approved change, else gets its start back,
+        // before the run's end is recorded.
+        // Nothing that could write ran (a run of questions and reads):
+        // the checkout is its start, and no walk of it is needed.
+        let untouched = !self.touched && self.mcp.is_none();
+        // Else, where the workspace is known to hold its start (nothing ran
+        // since its last snapshot or restore), only leftovers git ignores
+        // need removing.
+        let at_start = self
+            .known
+            .as_ref()
+            .is_some_and(|(n, tree)| *n == self.actions.len() && *tree == ws.base_tree);
+        match (concluded, ws.settle(untouched, at_start)) {
+            (concluded, Ok(())) => concluded,
+            (Ok(_), Err(e)) => Err(EngineError::workspace(
+                "cannot put the checkout back at the run's start",
+            )(e)),
+            // An interruption stays one (the run unwinds to record it).
+            (Err(EngineError::Interrupted), Err(_)) => Err(EngineError::Interrupted),
+            (Err(first), Err(e)) => Err(EngineError::workspace(format!(
+                "{first}; and cannot put the checkout back at the run's start"
+            ))(e)),
+        }
     }
 
     /// The run's first events: what runs, and the recipes it uses.
@@ -635,8 +670,12 @@ impl Executor<'_> {
         named_in_context(&self.plan.steps, &mut named);
         named.sort();
         named.dedup();
-        let mut ws = Workspace::create_current(&self.plan.root, head, &named)
-            .map_err(EngineError::workspace("cannot prepare the workspace"))?;
+        let mut ws = if self.options.checkout {
+            Workspace::checkout(&self.plan.root, head, &self.dir.path)
+        } else {
+            Workspace::create_current(&self.plan.root, head, &named)
+        }
+        .map_err(EngineError::workspace("cannot prepare the workspace"))?;
         // The task's own build cache, kept only if this run's change is
         // applied (see `workspace`, "Build caches").
         ws.use_task_cache(&self.plan.spec_hash)
@@ -732,7 +771,25 @@ impl Executor<'_> {
             })
             .collect();
         let mut sandboxed = sandboxed;
-        sandboxed.policy = sandboxed.policy.placed(Some(&ws.origin), &tools);
+        // A checkout is at the repository's path already.
+        if !ws.is_checkout() {
+            sandboxed.policy = sandboxed.policy.placed(Some(&ws.origin), &tools);
+        }
+        // A checkout's `.wf` (the run's own records among them): read-only
+        // like its `.git` (bound read-only: checkout mode runs at the full
+        // level only, see `workspace::checkout`).
+        if !ws.sandbox_read_only.is_empty() {
+            if sandboxed.level != crate::sandbox::Level::Full {
+                return Err(EngineError::Setup(
+                    "refused: --workspace checkout needs the sandbox's full level".to_string(),
+                ));
+            }
+            let mut policy = sandboxed.policy.clone();
+            policy
+                .read_only
+                .extend(ws.sandbox_read_only.iter().cloned());
+            sandboxed.policy = policy.normalized();
+        }
         // A proxy for each list of hosts the task or a step has.
         let mut lists: Vec<Vec<String>> = Vec::new();
         network_lists(&self.plan.steps, &mut lists);
@@ -1064,6 +1121,14 @@ impl Executor<'_> {
             self.emit(Event::Applied { files })?;
             return Ok((RunStatus::Succeeded, None));
         }
+        if ws.is_checkout() {
+            // The change is in place already: it stays, if the checkout
+            // still holds exactly the approved diff; nothing is applied.
+            if let Err(e) = ws.keep_change(&about_to_apply) {
+                return Ok((RunStatus::Error, Some(format!("refused: {e}"))));
+            }
+            return self.applied(ws, files);
+        }
         match ws.changed_in_origin(&files) {
             Ok(conflicts) if !conflicts.is_empty() => {
                 let message = workspace::WorkspaceError::Conflict(conflicts).to_string()
@@ -1077,28 +1142,7 @@ impl Executor<'_> {
             Err(e) => return Err(EngineError::workspace("cannot compare with your tree")(e)),
         }
         match workspace::apply(&self.plan.root, &self.dir.diff()) {
-            Ok(()) => {
-                self.emit(Event::Applied {
-                    files: files.clone(),
-                })?;
-                // What this run's commands left in the task's build cache
-                // is trusted with the change (see `workspace`). Unkept (a
-                // failed write), the next run starts it empty: the safe side.
-                let _ = ws.keep_build_cache();
-                if self.options.commit {
-                    let message = commit_message(self.plan, &self.dir.id, &self.approvers());
-                    match workspace::commit(&self.plan.root, &files, &message) {
-                        Ok(revision) => self.emit(Event::Committed { revision, files })?,
-                        Err(e) => {
-                            return Ok((
-                                RunStatus::Error,
-                                Some(format!("the change was applied, but not committed: {e}")),
-                            ));
-                        }
-                    }
-                }
-                Ok((RunStatus::Succeeded, None))
-            }
+            Ok(()) => self.applied(ws, files),
             Err(e) => {
                 let message = format!("{e}; the patch is kept in {}", self.dir.diff().display());
                 self.emit(Event::ApplyFailed {
@@ -1107,6 +1151,31 @@ impl Executor<'_> {
                 Ok((RunStatus::ApplyFailed, Some(message)))
             }
         }
+    }
+
+    /// The change is in the user's tree (applied, or left in place in
+    /// checkout mode): recorded, its build cache kept, committed if asked.
+    fn applied(&mut self, ws: &Workspace, files: Vec<String>) -> Result<End, EngineError> {
+        self.emit(Event::Applied {
+            files: files.clone(),
+        })?;
+        // What this run's commands left in the task's build cache
+        // is trusted with the change (see `workspace`). Unkept (a
+        // failed write), the next run starts it empty: the safe side.
+        let _ = ws.keep_build_cache();
+        if self.options.commit {
+            let message = commit_message(self.plan, &self.dir.id, &self.approvers());
+            match workspace::commit(&self.plan.root, &files, &message) {
+                Ok(revision) => self.emit(Event::Committed { revision, files })?,
+                Err(e) => {
+                    return Ok((
+                        RunStatus::Error,
+                        Some(format!("the change was applied, but not committed: {e}")),
+                    ));
+                }
+            }
+        }
+        Ok((RunStatus::Succeeded, None))
     }
 
     /// Who approved the apply checkpoint, from the events so far.

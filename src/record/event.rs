@@ -350,6 +350,11 @@ pub enum Event {
         /// the run's course; absent in traces from before it was recorded.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reused: Option<bool>,
+        /// `checkout` when the run worked in the repository's own checkout
+        /// (`wf run --workspace checkout`); absent for a copy. Not part of
+        /// the run's course (a replay works in a copy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<String>,
     },
     /// The context files put in front of the model.
     ContextResolved {
@@ -646,7 +651,7 @@ impl Event {
                 "at",
             ],
             Event::ModelResponse { .. } => &["cache_hit"],
-            Event::WorkspaceReady { .. } => &["reused"],
+            Event::WorkspaceReady { .. } => &["reused", "mode"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
             // What crossed depends on the host's answer (dates, TLS).
             Event::NetworkConnection { .. } => &["bytes_up", "bytes_down"],

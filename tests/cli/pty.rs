@@ -54,11 +54,23 @@ pub fn wf_on_pty_asked(
     question: &str,
     answers: &[&str],
 ) -> (i32, String) {
+    wf_on_pty_with(repo, args, &[], question, answers)
+}
+
+/// [`wf_on_pty_asked`] with `env` added to wf's environment.
+pub fn wf_on_pty_with(
+    repo: &Repo,
+    args: &[&str],
+    env: &[(&str, &str)],
+    question: &str,
+    answers: &[&str],
+) -> (i32, String) {
     let (master, slave) = openpty();
     let mut child = std::process::Command::new(super::wf_bin())
         .args(args)
         .current_dir(repo.path())
         .envs(repo.xdg())
+        .envs(env.iter().copied())
         .env("TERM", "dumb")
         .stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())

@@ -4,6 +4,7 @@
 //! of routes, tests and the property each proves.
 
 mod build_cache;
+mod checkout;
 mod confined;
 mod credentials;
 mod fds;
@@ -17,6 +18,7 @@ mod mcp_escapes;
 mod otel_export;
 mod package_cache;
 mod proc_view;
+mod proxy_handover;
 mod recipe_mcp;
 mod recipe_network;
 mod registry_tokens;

@@ -18,6 +18,17 @@
 //!   change), then pushes a branch and, if asked, opens a pull request
 //!   with `gh`. Entries whose run did not pause end at once.
 //!
+//! Tokens: the run jobs, which talk to the model and run its commands,
+//! hold no token that can write to a repository — `permissions: contents:
+//! read` for the workflow's own token, and the clone takes
+//! `WF_GIT_READ_TOKEN` (a read-only token for private repositories), never
+//! `WF_GIT_TOKEN`. The approval jobs, which can push, hold no model key and
+//! run no model: they receive the run folder as an artifact and `wf
+//! resume` applies its `diff.patch` only when its SHA-256 is the hash the
+//! run recorded and the reviewer approved (a run that would need the model
+//! again, paused at another checkpoint, fails there and is continued by
+//! hand).
+//!
 //! Script injection: values from the repos file reach the steps only
 //! through `env:` (`WF_REPO: ${{ matrix.repo }}`), and scripts quote them
 //! (`"$WF_REPO"`); no `run:` text ever contains an expression built from
@@ -143,9 +154,10 @@ pub fn emit(p: &Prepared, o: &Options) -> Result<Emitted, Error> {
         ));
     }
     notes.push(
-        "for private or remote repositories, set the secret WF_GIT_TOKEN (a token that can \
-         read them, and push branches and open pull requests for the approval jobs); \
-         without it the workflow's own GITHUB_TOKEN is used"
+        "for private or remote repositories, set the secret WF_GIT_READ_TOKEN (a read-only \
+         token the run jobs clone with: the jobs that talk to the model hold nothing that \
+         can write) and WF_GIT_TOKEN (a token that can push branches and open pull requests, \
+         for the approval jobs only); without them the workflow's own GITHUB_TOKEN is used"
             .into(),
     );
     if let Some(env) = &o.approval_environment
@@ -223,6 +235,12 @@ git "${auth[@]}" clone --quiet -- "$src" "$dest"
 git -C "$dest" log -1 --format='cloned at %H'
 "#;
 
+/// The hash of the change about to be approved, in the log: the one the
+/// run job's summary showed the reviewer (`wf resume` applies nothing
+/// else).
+const SHOW_HASH: &str = r#"echo "Approving run $id: diff.patch $(sha256sum ".wf/runs/$id/diff.patch" | cut -d' ' -f1)"
+"#;
+
 /// Finds the run folder, checks it paused, approves and resumes it.
 const APPROVE: &str = r#"cd "$RUNNER_TEMP/wf-repo"
 id=""
@@ -235,7 +253,7 @@ if [ -z "$id" ] || ! grep -qE '"status": *"paused"' ".wf/runs/$id/summary.json";
 fi
 base=$(sed -nE 's/^ *"base_revision": *"([0-9a-f]+)".*/\1/p' ".wf/runs/$id/summary.json")
 if [ -n "$base" ]; then git checkout --quiet "$base"; fi
-# The run folder is this workflow's own artifact, made on another runner:
+%SHOW_HASH%# The run folder is this workflow's own artifact, made on another runner:
 # it carries no mark of this runner's wf, so it is named by id and taken
 # with --foreign (which prints its diff to the log first).
 wf approve "$id" --foreign --as "$GITHUB_ACTOR (environment $WF_ENVIRONMENT)" \
@@ -285,6 +303,10 @@ fi
 /// workflow's own token (which reaches this repository only).
 const TOKEN: &str = "${{ secrets.WF_GIT_TOKEN || github.token }}";
 
+/// The token the run jobs clone with: read-only (a configured secret, else
+/// the workflow's own token under `contents: read`).
+const READ_TOKEN: &str = "${{ secrets.WF_GIT_READ_TOKEN || github.token }}";
+
 impl Workflow<'_> {
     fn strategy(&self, matrix: Y) -> Y {
         map([
@@ -330,14 +352,15 @@ impl Workflow<'_> {
         ]
     }
 
-    fn clone_step(&self) -> Y {
+    /// Clones the matrix entry's repository with `token`.
+    fn clone_step(&self, token: &str) -> Y {
         map([
             ("name", s("Clone the repository")),
             (
                 "env",
                 map([
                     ("WF_REPO", s("${{ matrix.repo }}")),
-                    ("WF_GIT_TOKEN", s(TOKEN)),
+                    ("WF_GIT_TOKEN", s(token)),
                 ]),
             ),
             ("run", s(CLONE)),
@@ -352,7 +375,7 @@ impl Workflow<'_> {
 
     fn run_job(&self, matrix: Y) -> Y {
         let mut steps = self.setup_steps();
-        steps.push(self.clone_step());
+        steps.push(self.clone_step(READ_TOKEN));
         // ubuntu-latest's AppArmor refuses unprivileged user namespaces;
         // the runner is a disposable VM where the job may lift that for
         // itself, which gives wf its full sandbox level. Where it cannot
@@ -374,8 +397,16 @@ wf doctor
             ("WF_INPUTS".to_string(), s("${{ matrix.inputs }}")),
         ];
         self.key_env(&mut env);
+        // The fresh clone is a disposable checkout: at the full level the
+        // run works in it (`--workspace checkout`: no copy of the tree, a
+        // first run that costs what changes); below it, in a copy.
+        let workspace = if self.p.sandbox == Some(crate::spec::SandboxMode::Off) {
+            ""
+        } else {
+            "if wf doctor 2>/dev/null | grep -q '^  level: full'; then args+=(--workspace checkout); fi\n"
+        };
         let script = format!(
-            "cd \"$RUNNER_TEMP/wf-repo\"\n{}status=0\nwf run \"$GITHUB_WORKSPACE/$WF_TASK\" \"${{args[@]}}\"{} || status=$?\n\
+            "cd \"$RUNNER_TEMP/wf-repo\"\n{}{workspace}status=0\nwf run \"$GITHUB_WORKSPACE/$WF_TASK\" \"${{args[@]}}\"{} || status=$?\n\
              if [ -d .wf/runs ]; then wf report last --md -o - >> \"$GITHUB_STEP_SUMMARY\" || true; fi\n\
              # 0: succeeded; 3: paused at a checkpoint (the approval job continues it).\n\
              if [ \"$status\" != 0 ] && [ \"$status\" != 3 ]; then exit \"$status\"; fi\n",
@@ -404,6 +435,8 @@ wf doctor
         map([
             ("name", s("run ${{ matrix.repo }}")),
             ("runs-on", s(self.o.runs_on.clone())),
+            // The job that talks to the model can write nowhere.
+            ("permissions", map([("contents", s("read"))])),
             ("strategy", self.strategy(matrix)),
             ("steps", Y::Seq(steps)),
         ])
@@ -461,7 +494,7 @@ echo "paused=$paused" >> "$GITHUB_OUTPUT"
 
     fn approve_job(&self, matrix: Y, run_job: &str, environment: &str) -> Y {
         let mut steps = self.setup_steps();
-        steps.push(self.clone_step());
+        steps.push(self.clone_step(TOKEN));
         steps.push(map([
             ("name", s("Download the run folder")),
             ("uses", s("actions/download-artifact@v4")),
@@ -474,13 +507,13 @@ echo "paused=$paused" >> "$GITHUB_OUTPUT"
                 ]),
             ),
         ]));
-        let mut env = vec![("WF_ENVIRONMENT".to_string(), s(environment))];
-        self.key_env(&mut env);
+        // No model key: this job can push, so it never talks to the model.
+        let env = vec![("WF_ENVIRONMENT".to_string(), s(environment))];
         steps.push(map([
             ("name", s("Approve and resume")),
             ("id", s("resume")),
             ("env", Y::Map(env)),
-            ("run", s(APPROVE)),
+            ("run", s(APPROVE.replace("%SHOW_HASH%", SHOW_HASH))),
         ]));
         steps.push(map([
             ("name", s("Push a branch")),

@@ -52,10 +52,17 @@ fn describe(event: &Event, view: View) -> Option<String> {
             ..
         } if line => format!("run {run_id}: {spec_name} with {model}"),
         Event::RunStarted { .. } => return None,
-        Event::WorkspaceReady { files, reused, .. } => labeled(
+        Event::WorkspaceReady {
+            files,
+            reused,
+            mode,
+            ..
+        } => labeled(
             "workspace",
             ": ",
-            if *reused == Some(true) {
+            if mode.as_deref() == Some("checkout") {
+                format!("the checkout itself ({files} files), --workspace checkout")
+            } else if *reused == Some(true) {
                 format!("{files} files, reused (only what changed since the last run rewritten)")
             } else {
                 format!("{files} files copied")
