@@ -409,7 +409,7 @@ fn continue_approved(
             "refused: approved diff {approved}, about to apply {about_to_apply}; nothing was applied"
         )));
     }
-    // The run folder is untrusted input (README, trust model): the patch
+    // The run folder is untrusted input (docs/runs.md, trust model): the patch
     // must stay inside the repository, as `start.patch` must.
     crate::workspace::check_patch_paths(&String::from_utf8_lossy(&patch))
         .map_err(|e| Error::Failed(format!("refused: {}: {e}", dir.diff().display())))?;

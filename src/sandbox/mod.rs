@@ -57,7 +57,7 @@
 //!
 //! # Threat model
 //!
-//! Confined (the README's table says what each level gives):
+//! Confined (the table in `docs/security.md` says what each level gives):
 //! - **Files**: the command reads and executes only the system and
 //!   toolchain roots of [`default_read_roots`] and the run's extra read
 //!   roots, writes only the workspace and the run's temp dir (and extra

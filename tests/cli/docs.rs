@@ -398,3 +398,73 @@ fn no_committed_file_names_a_path_of_another_machine() {
         found.join("\n")
     );
 }
+
+/// A heading's anchor as GitHub makes it: lowercase, punctuation but `-`
+/// and `_` dropped, spaces to dashes.
+fn anchor(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every relative link of README.md and docs/*.md leads to a file that
+/// exists and, with `#anchor`, to a heading of it (the reference moved
+/// from the README to docs/ keeps its links working), and the README
+/// stays a newcomer's read: Try it, a first task, where to go next.
+#[test]
+fn every_relative_link_resolves_and_the_readme_stays_short() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut broken = Vec::new();
+    for file in doc_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(')') else { break };
+            let link = &rest[..end];
+            if link.starts_with("http") || link.contains(char::is_whitespace) {
+                continue;
+            }
+            let (path, frag) = link.split_once('#').unwrap_or((link, ""));
+            let target = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            let shown = file.strip_prefix(root).unwrap().display().to_string();
+            let Ok(body) = std::fs::read_to_string(&target) else {
+                broken.push(format!("{shown}: {link}: no such file"));
+                continue;
+            };
+            let headings: Vec<String> = body
+                .lines()
+                .filter_map(|l| {
+                    l.trim_start_matches('#')
+                        .strip_prefix(' ')
+                        .filter(|_| l.starts_with('#'))
+                })
+                .map(anchor)
+                .collect();
+            if !frag.is_empty() && !headings.iter().any(|h| h == frag) {
+                broken.push(format!("{shown}: {link}: no such heading"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.lines().count() <= 300,
+        "README.md has {} lines: the reference belongs in docs/",
+        readme.lines().count()
+    );
+    for heading in [
+        "## Try it",
+        "## A first task of your own",
+        "## Where to go next",
+    ] {
+        assert!(readme.contains(heading), "README.md lacks {heading}");
+    }
+}
