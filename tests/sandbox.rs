@@ -4,7 +4,7 @@
 use crate::{full_level, processes_with, sandbox_level};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use wf::sandbox::{HostEnv, Launcher, Policy, Sandboxed};
+use wf::sandbox::{HostEnv, Launcher, Grants, Sandboxed};
 use wf::sys::process::{Outcome, Spawn, run};
 
 /// A temp dir with a workspace (with `.git/config`), a run temp dir, a
@@ -47,7 +47,7 @@ impl Fixture {
     fn sandbox_in(&self, env: &HostEnv, network: bool) -> Sandboxed {
         Sandboxed {
             launcher: Launcher::with_exe(env!("CARGO_BIN_EXE_wf")),
-            policy: Policy::for_run_in(env, &self.ws, &self.tmp, &[], &[], network),
+            policy: Grants::for_run_in(env, &self.ws, &self.tmp, &[], &[], network),
             level: wf::sandbox::level().expect("this machine can confine commands"),
             proxy: None,
         }
@@ -517,7 +517,7 @@ fn a_read_root_in_a_private_dir_stays_read_only() {
     let f = Fixture::new();
     let sandbox = Sandboxed {
         launcher: Launcher::with_exe(env!("CARGO_BIN_EXE_wf")),
-        policy: Policy::for_run_in(
+        policy: Grants::for_run_in(
             &HostEnv::current(),
             &f.ws,
             &f.tmp,

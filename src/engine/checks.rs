@@ -141,7 +141,7 @@ pub fn cannot_run(
     command: &str,
     exit_code: Option<i32>,
     tail: &str,
-    sandbox: Option<&crate::sandbox::Policy>,
+    sandbox: Option<&crate::sandbox::Grants>,
 ) -> Option<String> {
     let program = crate::spec::pattern::first_program(command)
         .map_or_else(|| "its program".to_string(), |p| format!("`{p}`"));
@@ -199,7 +199,7 @@ const GENERIC_FIX: &str = "give the step the network (`sandbox: { network: true 
 
 /// The environment problem at the end of a failed confined command's
 /// output, as the run's end reason (see [`cannot_run`]).
-fn environment_problem(what: &str, tail: &str, policy: &crate::sandbox::Policy) -> Option<String> {
+fn environment_problem(what: &str, tail: &str, policy: &crate::sandbox::Grants) -> Option<String> {
     let lines: Vec<&str> = tail.lines().map(str::trim).collect();
     if !policy.network {
         for (sign, fix) in NETWORK_SIGNS {
@@ -231,7 +231,7 @@ fn environment_problem(what: &str, tail: &str, policy: &crate::sandbox::Policy) 
 /// command's own business.
 pub fn sandbox_denial(
     line: &str,
-    policy: &crate::sandbox::Policy,
+    policy: &crate::sandbox::Grants,
 ) -> Option<(std::path::PathBuf, &'static str)> {
     let lower = line.to_ascii_lowercase();
     if !lower.contains("permission denied") && !line.contains("EACCES") {
@@ -328,8 +328,8 @@ mod tests {
         );
     }
 
-    fn policy(network: bool) -> crate::sandbox::Policy {
-        crate::sandbox::Policy {
+    fn policy(network: bool) -> crate::sandbox::Grants {
+        crate::sandbox::Grants {
             read: vec!["/usr".into()],
             write: vec!["/tmp/wf-ws".into()],
             read_only: vec!["/tmp/wf-ws/.git".into()],

@@ -1,6 +1,6 @@
 //! The Landlock ruleset of a policy.
 
-use super::{Level, Policy};
+use super::{Level, Grants};
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
     PathFd, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,
@@ -30,7 +30,7 @@ fn err(step: &str, e: impl std::fmt::Display) -> String {
 /// full level the paths are those of the view (see `view`); without
 /// namespaces they are the host's, and a read root holding a masked file
 /// is granted entry by entry, without that file.
-pub fn ruleset(policy: &Policy, level: Level) -> Result<RulesetCreated, String> {
+pub fn ruleset(policy: &Grants, level: Level) -> Result<RulesetCreated, String> {
     let all = AccessFs::from_all(ABI_WANTED);
     let read = AccessFs::from_read(ABI_WANTED);
     let read_no_exec = AccessFs::ReadFile | AccessFs::ReadDir;

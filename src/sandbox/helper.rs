@@ -3,7 +3,7 @@
 //! to the last fork is ordinary Rust; only the command's child does
 //! async-signal-safe work between its fork and exec.
 
-use super::{HELPER_ARG, Launch, Policy, fs_rules, msg, seccomp, view};
+use super::{HELPER_ARG, Launch, Grants, fs_rules, msg, seccomp, view};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
@@ -165,7 +165,7 @@ impl Report {
 
 /// The outer helper: namespaces, then the init, then waiting for it.
 fn outer(
-    policy: &Policy,
+    policy: &Grants,
     argv: &[CString],
     report: &Report,
 ) -> Result<std::convert::Infallible, String> {
@@ -243,7 +243,7 @@ pub(super) fn exit_code(status: libc::c_int) -> i32 {
 
 /// PID 1 of the new pid namespace. Returns the exit code.
 fn init(
-    policy: &Policy,
+    policy: &Grants,
     argv: &[CString],
     report: &Report,
     alive: std::io::PipeReader,

@@ -49,7 +49,7 @@
 use super::helper::{
     EXIT_SETUP, Report, check, drop_capabilities, exit, exit_code, spawn_command, wait_for,
 };
-use super::{Level, Policy, fs_rules, seccomp};
+use super::{Level, Grants, fs_rules, seccomp};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -62,7 +62,7 @@ extern "C" fn on_term(_: libc::c_int) {
 
 /// The helper's part: start the keeper and mirror its exit code.
 pub fn run(
-    policy: &Policy,
+    policy: &Grants,
     argv: &[CString],
     report: &Report,
 ) -> Result<std::convert::Infallible, String> {
@@ -88,7 +88,7 @@ pub fn run(
     exit(status)
 }
 
-fn keeper(policy: &Policy, argv: &[CString], report: &Report, helper: i32) -> Result<i32, String> {
+fn keeper(policy: &Grants, argv: &[CString], report: &Report, helper: i32) -> Result<i32, String> {
     // SAFETY: plain system calls with integer arguments, and a signal
     // handler that only stores to an atomic.
     unsafe {

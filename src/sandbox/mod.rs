@@ -18,7 +18,7 @@
 //! **`full`** (user namespaces available):
 //!
 //! 1. The helper `unshare`s a user, mount, pid and ipc namespace, and a
-//!    network namespace unless [`Policy::network`] is set, denies
+//!    network namespace unless [`Grants::network`] is set, denies
 //!    `setgroups` and maps its own uid and gid to the same ids inside.
 //! 2. It forks. The child is PID 1 of the new pid namespace, a tiny init:
 //!    it asks for `SIGKILL` when the helper dies (`PR_SET_PDEATHSIG`),
@@ -68,9 +68,9 @@
 //!   (landlock). Credential files inside toolchain homes
 //!   ([`CREDENTIAL_FILES`]) are masked. The user's repository is never a
 //!   read root: its ignored toolchain directories (`.venv`,
-//!   `node_modules`: [`Policy::tools`]) are readable, read-only, and at
+//!   `node_modules`: [`Grants::tools`]) are readable, read-only, and at
 //!   the full level the repository's own path shows the workspace
-//!   ([`Policy::repository`]; see `workspace`, "The project where it
+//!   ([`Grants::repository`]; see `workspace`, "The project where it
 //!   expects itself").
 //! - **Processes**: full: a fresh `/proc` shows only the sandbox's
 //!   processes; landlock: other processes are listed but their
@@ -178,10 +178,12 @@ use std::process::Command;
 /// The argument that selects the helper mode: `wf __sandbox ...`.
 pub const HELPER_ARG: &str = "__sandbox";
 
-/// What a confined command may touch. Paths are canonical, existing,
-/// sorted and deduplicated (see [`Policy::normalized`]).
+/// What a confined command is granted: what it may read and write, and
+/// how it reaches the network. (Named apart from [`crate::policy::Policy`],
+/// the permission decision of the model's tools.) Paths are canonical,
+/// existing, sorted and deduplicated (see [`Grants::normalized`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Policy {
+pub struct Grants {
     /// Read and execute.
     pub read: Vec<PathBuf>,
     /// Full access.
@@ -330,7 +332,7 @@ fn system_links() -> Vec<(PathBuf, PathBuf)> {
     links
 }
 
-impl Policy {
+impl Grants {
     /// The policy for a run: the default read roots of wf's environment,
     /// the workspace and `tmp` writable, the workspace's `.git` read-only.
     pub fn for_run(
@@ -339,8 +341,8 @@ impl Policy {
         extra_read: &[PathBuf],
         extra_write: &[PathBuf],
         network: bool,
-    ) -> Policy {
-        Policy::for_run_in(
+    ) -> Grants {
+        Grants::for_run_in(
             &HostEnv::current(),
             workspace,
             tmp,
@@ -350,7 +352,7 @@ impl Policy {
         )
     }
 
-    /// [`Policy::for_run`] with the default read roots of `env` instead of
+    /// [`Grants::for_run`] with the default read roots of `env` instead of
     /// wf's own environment.
     pub fn for_run_in(
         env: &HostEnv,
@@ -359,7 +361,7 @@ impl Policy {
         extra_read: &[PathBuf],
         extra_write: &[PathBuf],
         network: bool,
-    ) -> Policy {
+    ) -> Grants {
         let mut read = default_read_roots(env);
         read.extend(extra_read.iter().cloned());
         // A resolver configuration that is a link out of /etc (systemd's
@@ -371,7 +373,7 @@ impl Policy {
         }
         let mut write = vec![workspace.to_path_buf(), tmp.to_path_buf()];
         write.extend(extra_write.iter().cloned());
-        Policy {
+        Grants {
             read,
             write,
             read_only: vec![workspace.join(".git")],
@@ -392,7 +394,7 @@ impl Policy {
     /// (a bind there would land in the workspace) and it neither holds nor
     /// lies inside the workspace or a write root; else commands see the
     /// workspace at its own path only.
-    pub fn placed(mut self, repository: Option<&Path>, tools: &[Tool]) -> Policy {
+    pub fn placed(mut self, repository: Option<&Path>, tools: &[Tool]) -> Grants {
         // Never the home directory or a parent of it, nor a directory of
         // secrets in it (a toolchain directory that is a link there).
         let home = HostEnv::current()
@@ -471,8 +473,8 @@ impl Policy {
     }
 
     /// Canonical, existing paths, sorted and deduplicated.
-    pub fn normalized(self) -> Policy {
-        Policy {
+    pub fn normalized(self) -> Grants {
+        Grants {
             read: canonical_set(&self.read),
             write: canonical_set(&self.write),
             read_only: canonical_set(&self.read_only),
@@ -635,7 +637,7 @@ pub fn expand_home(list: &[String], home: Option<&Path>) -> Vec<PathBuf> {
 }
 
 /// The one place a task's sandbox settings become a confinement: the
-/// run's policy ([`Policy::for_run`]: `workspace` and `tmp` writable, the
+/// run's policy ([`Grants::for_run`]: `workspace` and `tmp` writable, the
 /// task's `read`/`write` entries expanded with [`expand_home`] plus
 /// `extra_read`/`extra_write`) and the launcher (wf's own executable).
 pub fn confinement(
@@ -652,7 +654,7 @@ pub fn confinement(
     read.extend(extra_read.iter().cloned());
     let mut write = expand_home(write, home.as_deref());
     write.extend(extra_write.iter().cloned());
-    let policy = Policy::for_run(workspace, tmp, &read, &write, network);
+    let policy = Grants::for_run(workspace, tmp, &read, &write, network);
     let level = level().map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(Sandboxed {
         launcher: Launcher::current()?,
@@ -675,7 +677,7 @@ pub struct Sandboxed {
     /// The `wf` executable to re-execute.
     pub launcher: Launcher,
     /// What the command may touch.
-    pub policy: Policy,
+    pub policy: Grants,
     /// How it is confined.
     pub level: Level,
     /// The proxy the command reaches (when `policy.proxy` is set): its
@@ -703,7 +705,7 @@ impl Sandboxed {
 /// could read its `/proc/1/cmdline`).
 #[derive(Debug, Serialize, Deserialize)]
 struct Launch {
-    policy: Policy,
+    policy: Grants,
     level: Level,
     /// Where to report whether the command started (see [`Started`]).
     report_fd: i32,
@@ -725,7 +727,7 @@ pub struct Started {
     reader: std::io::PipeReader,
     writer: Option<OwnedFd>,
     launch: Option<OwnedFd>,
-    policy: Policy,
+    policy: Grants,
 }
 
 impl Launcher {
@@ -751,7 +753,7 @@ impl Launcher {
     /// [`crate::sys::process::run`] uses).
     pub fn prepare(
         &self,
-        policy: &Policy,
+        policy: &Grants,
         level: Level,
         argv: &[String],
     ) -> std::io::Result<Prepared> {
@@ -874,7 +876,7 @@ impl Started {
     }
 }
 
-fn exec_error(errno: i32, path: &Path, policy: &Policy) -> std::io::Error {
+fn exec_error(errno: i32, path: &Path, policy: &Grants) -> std::io::Error {
     let direct = std::io::Error::from_raw_os_error(errno);
     if !matches!(errno, libc::EACCES | libc::ENOENT) || !path.is_absolute() {
         return direct;
@@ -947,15 +949,15 @@ mod tests {
         std::fs::create_dir_all(&tmp).unwrap();
         let env = fake_env(&root.join("home"), "/usr/bin:/bin");
         let extra = [root.join("missing"), PathBuf::from("/usr")];
-        let a = Policy::for_run_in(&env, &ws, &tmp, &extra, &[], false);
-        let b = Policy::for_run_in(&env, &ws, &tmp, &extra, &[], false);
+        let a = Grants::for_run_in(&env, &ws, &tmp, &extra, &[], false);
+        let b = Grants::for_run_in(&env, &ws, &tmp, &extra, &[], false);
         assert_eq!(a, b);
         assert_eq!(a.write, vec![tmp.clone(), ws.clone()]);
         assert_eq!(a.read_only, vec![ws.join(".git")]);
         assert!(!a.read.contains(&root.join("missing")));
         assert!(a.read.windows(2).all(|w| w[0] < w[1]));
         let text = serde_json::to_string(&a).unwrap();
-        assert_eq!(serde_json::from_str::<Policy>(&text).unwrap(), a);
+        assert_eq!(serde_json::from_str::<Grants>(&text).unwrap(), a);
         assert!(a.grants(&ws.join("src/main.rs")));
         assert!(a.grants(Path::new("/usr/bin/env")));
         assert!(!a.grants(&root.join("home/.ssh/id")));
@@ -993,7 +995,7 @@ mod tests {
             ),
             ("VIRTUAL_ENV", repo.join(".venv").display().to_string()),
         ]);
-        let policy = Policy::for_run_in(&env, &ws, &tmp, &[], &[], false);
+        let policy = Grants::for_run_in(&env, &ws, &tmp, &[], &[], false);
         assert!(policy.read.contains(&repo.join(".venv")), "{policy:?}");
         let tool = Tool {
             at: root.join("ws.links/.venv"),
@@ -1028,7 +1030,7 @@ mod tests {
         let mut inside = policy.clone();
         inside.write.push(repo.join("out"));
         assert_eq!(inside.placed(Some(&repo), &[]).repository, None);
-        let holding = Policy::for_run_in(&env, &ws, &tmp, &[], std::slice::from_ref(&root), false);
+        let holding = Grants::for_run_in(&env, &ws, &tmp, &[], std::slice::from_ref(&root), false);
         assert_eq!(holding.placed(Some(&repo), &[]).repository, None);
         // A toolchain directory that is the home directory or a secret
         // of it is never granted.
@@ -1051,7 +1053,7 @@ mod tests {
     #[test]
     fn the_wrapped_command_reexecutes_wf_with_the_launch_in_a_file() {
         let launcher = Launcher::with_exe("/opt/wf");
-        let policy = Policy {
+        let policy = Grants {
             read: vec![],
             write: vec![],
             read_only: vec![],

@@ -14,9 +14,9 @@
 //!    root bound writable, each read-only path inside a write root bound
 //!    read-only over it; wf's proxy socket at `/run/wf-proxy.sock` when
 //!    the network is a list of hosts; the workspace once more at the
-//!    user's repository path ([`Policy::repository`], writable, its `.git`
+//!    user's repository path ([`Grants::repository`], writable, its `.git`
 //!    read-only: the user's own tree there is hidden), and each toolchain
-//!    directory of the user's tree ([`Policy::tools`]) bound read-only
+//!    directory of the user's tree ([`Grants::tools`]) bound read-only
 //!    where the workspace's link to it leads; each masked file (credentials inside a toolchain
 //!    home) replaced by its masked content; the symbolic links the host's
 //!    system roots are (`/bin -> usr/bin`); a fresh `/proc` with the kernel
@@ -32,7 +32,7 @@
 //! `/tmp` or `/run`), the rest of `$HOME`, the user's repository, other
 //! users' files, `/sys/class/net`, `/proc/cmdline`.
 
-use super::Policy;
+use super::Grants;
 use super::helper::os_error;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -212,7 +212,7 @@ enum Entry<'a> {
 /// docs). The working directory is kept (by path: it must lie under a
 /// granted root). Runs in the init, which holds every capability in its
 /// user namespace and no other thread.
-pub fn enter(policy: &Policy) -> Result<(), String> {
+pub fn enter(policy: &Grants) -> Result<(), String> {
     let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
     mount(
         None,
