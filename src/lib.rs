@@ -1,7 +1,31 @@
 //! wf: run coding-agent workflows from versioned YAML task files.
 //!
 //! The `wf` binary only calls [`cli::main`] (and, for a confined child,
-//! [`sandbox::helper_main`]). Read top-down, the layers are:
+//! [`sandbox::helper_main`]).
+//!
+//! # Crates
+//!
+//! The lower layers are crates of their own (`crates/`), so the direction
+//! of their dependencies is the compiler's to enforce, not a test's:
+//!
+//! | crate | holds | depends on |
+//! |---|---|---|
+//! | `wf-sandbox` | [`sandbox`] | nothing of wf |
+//! | `wf-core` | [`hash`], [`glob`], [`patch`], [`secrets`], [`sys`] | `wf-sandbox` |
+//! | `wf-spec` | [`spec`]: the task-file format, usable by an editor integration | `wf-core`, `wf-sandbox` |
+//! | `wf-provider` | [`provider`]: the model interface and the vendors' wire formats | `wf-core`, `wf-spec` |
+//! | `wf` (this one) | the rest, below; it re-exports the crates under the module names above, so `crate::spec::…` here is `wf_spec::…` | all of them |
+//!
+//! Inside `wf`, which modules may use which is held by
+//! `tests/cli/structure.rs`; which crate may depend on which, by the same
+//! file's `crates_depend_downward_only`. What `wf` still holds together
+//! (record, plan, engine, workspace, report) is the next split: the trace's
+//! events are built from plan and provider types today, and need wire
+//! types of their own before `wf-record` can stand below them.
+//!
+//! # Modules
+//!
+//! Read top-down, the layers are:
 //!
 //! | where | what lives there |
 //! |---|---|
@@ -41,19 +65,18 @@ pub mod batch_share;
 pub mod context;
 pub mod engine;
 pub mod error;
-pub mod glob;
-pub mod hash;
 pub mod mcp;
-pub mod patch;
 pub mod plan;
 pub mod policy;
-pub mod provider;
 pub mod recipes;
 pub mod record;
 pub mod report;
-pub mod sandbox;
-pub mod secrets;
-pub mod spec;
-pub mod sys;
 pub mod tools;
 pub mod workspace;
+
+// The crates below wf (see the map above), under the module names the
+// code has always used: `crate::spec::…` in wf is `wf_spec::…`.
+pub use wf_core::{glob, hash, patch, secrets, sys};
+pub use wf_provider as provider;
+pub use wf_sandbox as sandbox;
+pub use wf_spec as spec;

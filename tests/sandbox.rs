@@ -4,7 +4,7 @@
 use crate::{full_level, processes_with, sandbox_level};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use wf::sandbox::{HostEnv, Launcher, Grants, Sandboxed};
+use wf::sandbox::{Grants, HostEnv, Launcher, Sandboxed};
 use wf::sys::process::{Outcome, Spawn, run};
 
 /// A temp dir with a workspace (with `.git/config`), a run temp dir, a

@@ -601,3 +601,53 @@ fn plan_does_not_depend_on_engine_report_or_cli() {
         found.join("\n")
     );
 }
+
+/// The crates below `wf` depend only downward (the table in `src/lib.rs`):
+/// each crate's manifest names no wf crate but those it may, so a new
+/// dependency that points up (wf-spec on wf-provider, wf-sandbox on
+/// anything of wf) fails here before it can grow a cycle of layers; the
+/// compiler then keeps every use inside a crate to what it depends on.
+#[test]
+fn crates_depend_downward_only() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let allowed: &[(&str, &[&str])] = &[
+        ("wf-sandbox", &[]),
+        ("wf-core", &["wf-sandbox"]),
+        ("wf-spec", &["wf-core", "wf-sandbox"]),
+        ("wf-provider", &["wf-core", "wf-spec"]),
+    ];
+    let mut found: Vec<String> = std::fs::read_dir(root.join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    let mut named: Vec<String> = allowed.iter().map(|(c, _)| c.to_string()).collect();
+    named.sort();
+    assert_eq!(found, named, "a crate under crates/ is not in this table");
+    let mut wrong = Vec::new();
+    for (krate, may) in allowed {
+        let manifest =
+            std::fs::read_to_string(root.join("crates").join(krate).join("Cargo.toml")).unwrap();
+        for line in manifest.lines() {
+            let Some(dep) = line
+                .split(['.', ' ', '='])
+                .next()
+                .filter(|d| d.starts_with("wf-"))
+            else {
+                continue;
+            };
+            if dep != *krate && !may.contains(&dep) {
+                wrong.push(format!("{krate} depends on {dep}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // And `wf` itself depends on each of them.
+    let top = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for (krate, _) in allowed {
+        assert!(
+            top.contains(&format!("{krate}.workspace = true")),
+            "wf does not depend on {krate}"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! These types are the single source of the format: the JSON Schema in
 //! `schemas/workflow.schema.json` is generated from them (see
-//! [`crate::spec::schema`]), and the loader validates a file against that
+//! [`crate::schema`]), and the loader validates a file against that
 //! schema before deserializing it. Doc comments here become the schema's
 //! descriptions, which editors show on hover.
 
@@ -1115,7 +1115,7 @@ mod tests {
             let text = format!(
                 "wf: 1\nname: p\nmodel: {{ provider: openai, name: m, price: {price} }}\nprompt: hi\n"
             );
-            crate::spec::load_bytes(std::path::Path::new("p.yaml"), text.as_bytes())
+            crate::load_bytes(std::path::Path::new("p.yaml"), text.as_bytes())
                 .unwrap_or_else(|e| panic!("{price}: {e}"))
                 .spec
                 .model
@@ -1164,7 +1164,7 @@ mod tests {
             let text = format!(
                 "wf: 1\nname: b\ninputs: {{ n: {{ type: integer, default: 9 }} }}\nmodel: {{ provider: openai, name: m }}\ncontext: {{ max_tokens: {budget} }}\nprompt: hi\n"
             );
-            crate::spec::load_bytes(std::path::Path::new("b.yaml"), text.as_bytes())
+            crate::load_bytes(std::path::Path::new("b.yaml"), text.as_bytes())
                 .map(|l| l.spec.context.max_tokens)
                 .map_err(|e| e.to_string())
         };

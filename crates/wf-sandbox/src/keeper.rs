@@ -49,7 +49,7 @@
 use super::helper::{
     EXIT_SETUP, Report, check, drop_capabilities, exit, exit_code, spawn_command, wait_for,
 };
-use super::{Level, Grants, fs_rules, seccomp};
+use super::{Grants, Level, fs_rules, seccomp};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 

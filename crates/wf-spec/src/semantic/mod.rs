@@ -1,10 +1,10 @@
 //! Checks beyond types: rules the schema cannot express, each reported at
 //! the key or value it is about.
 
-use crate::spec::diagnostic::{Diagnostic, suggest};
-use crate::spec::template;
-use crate::spec::types::{InputDecl, InputType, ProviderName, Spec, ToolName, ToolRef};
-use crate::spec::yaml::{Node, Pos, Span};
+use crate::diagnostic::{Diagnostic, suggest};
+use crate::template;
+use crate::types::{InputDecl, InputType, ProviderName, Spec, ToolName, ToolRef};
+use crate::yaml::{Node, Pos, Span};
 use saphyr_parser::ScalarStyle;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -77,7 +77,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     }
 
     // Hosts of `sandbox.network` lists: names, `*.` wildcards, addresses.
-    let mut networks: Vec<(String, &crate::spec::Network)> =
+    let mut networks: Vec<(String, &crate::Network)> =
         vec![("/sandbox/network".to_string(), &spec.sandbox.network)];
     for (i, step) in spec.steps.iter().enumerate() {
         if let Some(network) = step.sandbox.as_ref().and_then(|s| s.network.as_ref()) {
@@ -127,10 +127,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     }
     if spec.uses.is_some() {
         for (key, set) in [
-            (
-                "context",
-                spec.context != crate::spec::ContextSpec::default(),
-            ),
+            ("context", spec.context != crate::ContextSpec::default()),
             ("checks", !spec.checks.is_empty()),
         ] {
             if set && root.get(key).is_some() {
@@ -176,7 +173,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     for (i, g) in spec.context.exclude.iter().enumerate() {
         templated.push((format!("/context/exclude/{i}"), g));
     }
-    if let crate::spec::TokenBudget::Template(t) = &spec.context.max_tokens {
+    if let crate::TokenBudget::Template(t) = &spec.context.max_tokens {
         templated.push(("/context/max_tokens".into(), t));
     }
     for (name, list) in [
@@ -189,7 +186,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
         }
     }
     for (name, value) in &spec.env {
-        if let crate::spec::EnvValue::Text(text) = value {
+        if let crate::EnvValue::Text(text) = value {
             templated.push((format!("/env/{name}"), text));
         }
     }
@@ -300,7 +297,7 @@ pub fn check(spec: &Spec, root: &Node, source: &str, spec_dir: &Path) -> Vec<Dia
     }
     if let Some(shell) = &spec.permissions.shell {
         for (i, line) in shell.allow.iter().enumerate() {
-            if let Err(e) = crate::spec::pattern::parse_pattern(line) {
+            if let Err(e) = crate::pattern::parse_pattern(line) {
                 out.push(Diagnostic::new(
                     at(&format!("/permissions/shell/allow/{i}")),
                     format!("invalid allow pattern `{line}`: {e}"),
@@ -485,7 +482,7 @@ pub(super) fn input_decl(
     }
     if let Some(default) = &decl.default {
         let span = at(&format!("{ptr}/default")).1;
-        if let Err(why) = crate::spec::inputs::check_value(decl, default) {
+        if let Err(why) = crate::inputs::check_value(decl, default) {
             out.push(Diagnostic::new(
                 span,
                 format!("default of input `{name}` {why}"),

@@ -9,7 +9,7 @@
 //!    = help: did you mean `shell`?
 //! ```
 
-use crate::spec::yaml::Span;
+use crate::yaml::Span;
 use std::fmt;
 
 /// One problem at one place in a task file.
@@ -128,7 +128,7 @@ fn render(f: &mut fmt::Formatter<'_>, file: &str, source: &str, d: &Diagnostic) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::yaml::Pos;
+    use crate::yaml::Pos;
 
     #[test]
     fn renders_a_caret_under_the_span() {

@@ -565,7 +565,7 @@ fn parse_message(raw: &[u8], info: &ResponseInfo) -> Result<ModelResponse, Failu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::{Message, ToolDef};
+    use crate::{Message, ToolDef};
     use serde_json::json;
 
     fn text(t: &str) -> Block {

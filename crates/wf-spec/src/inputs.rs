@@ -1,8 +1,8 @@
 //! Input values: `-i KEY=VALUE` from the command line, converted to the
 //! declared type, checked, and merged with defaults.
 
-use crate::spec::diagnostic::suggest;
-use crate::spec::types::{InputDecl, InputType, Spec};
+use crate::diagnostic::suggest;
+use crate::types::{InputDecl, InputType, Spec};
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -10,6 +10,10 @@
 //! request ([`ModelRequest::hash`]) is the same for the same executor state on
 //! every machine.
 
+// The layers below, under the names the code has always used.
+pub(crate) use wf_core::{hash, secrets};
+pub(crate) use wf_spec as spec;
+
 pub mod script;
 
 use serde::{Deserialize, Serialize};

@@ -185,7 +185,7 @@ pub(super) fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagno
         }
         env_names(&step.env, &ptr, root, out);
         for (name, value) in &step.env {
-            if let crate::spec::EnvValue::Text(text) = value {
+            if let crate::EnvValue::Text(text) = value {
                 let node = root.at_pointer(&format!("{ptr}/env/{name}")).1;
                 match template::undeclared(text, &spec.inputs) {
                     Ok(vars) => {
@@ -213,7 +213,7 @@ pub(super) fn steps(spec: &Spec, root: &Node, source: &str, out: &mut Vec<Diagno
 /// The names of an `env` mapping (at `ptr`): shell variable names, and
 /// none of wf's own (`WF_…`, which wf sets for checks).
 pub(super) fn env_names(
-    env: &BTreeMap<String, crate::spec::EnvValue>,
+    env: &BTreeMap<String, crate::EnvValue>,
     ptr: &str,
     root: &Node,
     out: &mut Vec<Diagnostic>,
@@ -249,7 +249,7 @@ pub(super) fn uses_checks(
     source: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    if let Err(why) = crate::spec::reference::Reference::parse(uses) {
+    if let Err(why) = crate::reference::Reference::parse(uses) {
         out.push(
             Diagnostic::new(root.at_pointer(&format!("{ptr}/uses")).1.span, why)
                 .with_help("write `./path/to/recipe.yaml` or `git+URL//PATH@REF`"),

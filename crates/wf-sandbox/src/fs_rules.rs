@@ -1,6 +1,6 @@
 //! The Landlock ruleset of a policy.
 
-use super::{Level, Grants};
+use super::{Grants, Level};
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
     PathFd, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,

@@ -1,14 +1,14 @@
 //! The task-file JSON Schema, generated from the Rust types in
-//! [`crate::spec::types`], and validation of a parsed file against it with
+//! [`crate::types`], and validation of a parsed file against it with
 //! every error located in the file.
 //!
 //! The committed `schemas/workflow.schema.json` is this generator's output; a
 //! test fails when they differ, so the schema editors use and the format wf
 //! reads cannot drift apart.
 
-use crate::spec::diagnostic::{Diagnostic, suggest};
-use crate::spec::types::{DURATION_PATTERN, Spec};
-use crate::spec::yaml::Node;
+use crate::diagnostic::{Diagnostic, suggest};
+use crate::types::{DURATION_PATTERN, Spec};
+use crate::yaml::Node;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 use std::sync::OnceLock;

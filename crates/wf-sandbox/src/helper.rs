@@ -3,7 +3,7 @@
 //! to the last fork is ordinary Rust; only the command's child does
 //! async-signal-safe work between its fork and exec.
 
-use super::{HELPER_ARG, Launch, Grants, fs_rules, msg, seccomp, view};
+use super::{Grants, HELPER_ARG, Launch, fs_rules, msg, seccomp, view};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 

@@ -19,6 +19,10 @@
 //! `wf validate` shows a typo'd key and an undeclared template variable
 //! together.
 
+// The layers below, under the names the code has always used.
+pub(crate) use wf_core::{glob, hash, sys};
+pub(crate) use wf_sandbox as sandbox;
+
 pub mod diagnostic;
 pub mod inputs;
 pub mod pattern;

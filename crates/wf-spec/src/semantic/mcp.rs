@@ -8,7 +8,7 @@ use super::*;
 /// the top level).
 pub(super) fn mcp_checks(
     tools: &[ToolRef],
-    mcp: &std::collections::BTreeMap<String, crate::spec::McpServer>,
+    mcp: &std::collections::BTreeMap<String, crate::McpServer>,
     tools_ptr: &str,
     mcp_ptr: &str,
     root: &Node,
@@ -45,7 +45,7 @@ pub(super) fn mcp_checks(
                 ),
             ),
             (Some(url), true) => {
-                if let Err(why) = crate::spec::check_mcp_url(url) {
+                if let Err(why) = crate::check_mcp_url(url) {
                     out.push(Diagnostic::new(at(&format!("{ptr}/url")), why));
                 }
                 if !server.env.is_empty() {
@@ -89,13 +89,13 @@ pub(super) fn mcp_checks(
             }
         }
         for (i, tool) in server.tools.iter().enumerate() {
-            let exposed = crate::spec::mcp_tool_name(name, tool);
-            if ToolRef::parse(&exposed).is_none() || exposed.len() > crate::spec::MAX_TOOL_NAME {
+            let exposed = crate::mcp_tool_name(name, tool);
+            if ToolRef::parse(&exposed).is_none() || exposed.len() > crate::MAX_TOOL_NAME {
                 out.push(Diagnostic::new(
                     at(&format!("{ptr}/tools/{i}")),
                     format!(
                         "`{exposed}` is not a valid tool name for the model (letters, digits, `_` and `-`, at most {})",
-                        crate::spec::MAX_TOOL_NAME
+                        crate::MAX_TOOL_NAME
                     ),
                 ));
             }
@@ -121,7 +121,7 @@ pub(super) fn mcp_checks(
                     format!("tool `{}`: no MCP server `{server}` is declared", t.name()),
                 )
                 .with_help(
-                    match crate::spec::diagnostic::suggest(server, mcp.keys().map(String::as_str)) {
+                    match crate::diagnostic::suggest(server, mcp.keys().map(String::as_str)) {
                         Some(help) => help,
                         None => "declare it under `mcp:`".to_string(),
                     },
@@ -137,12 +137,12 @@ pub(super) fn mcp_checks(
                 )
                 .with_help("add it to the server's allowlist, or remove it from `tools`"),
             ),
-            Some(_) if t.name().len() > crate::spec::MAX_TOOL_NAME => out.push(Diagnostic::new(
+            Some(_) if t.name().len() > crate::MAX_TOOL_NAME => out.push(Diagnostic::new(
                 span,
                 format!(
                     "tool name `{}` is longer than {} characters",
                     t.name(),
-                    crate::spec::MAX_TOOL_NAME
+                    crate::MAX_TOOL_NAME
                 ),
             )),
             Some(_) => {}

@@ -77,7 +77,7 @@ mod tests {
         let c = config_from_env("openai", &local).unwrap();
         assert!(c.api_key.is_none());
         assert!(create("openai", c).is_ok());
-        let default = HttpConfig::new(crate::provider::openai::DEFAULT_BASE_URL, None);
+        let default = HttpConfig::new(crate::openai::DEFAULT_BASE_URL, None);
         assert!(
             create("openai", default).is_err(),
             "checked at creation too"
