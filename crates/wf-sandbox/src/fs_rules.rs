@@ -1,6 +1,7 @@
 //! The Landlock ruleset of a policy.
 
 use super::{Grants, Level};
+use crate::SetupError;
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
     PathFd, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope,
@@ -22,15 +23,18 @@ pub const DEVICES: &[&str] = &[
     "/dev/urandom",
 ];
 
-fn err(step: &str, e: impl std::fmt::Display) -> String {
-    format!("Landlock ({step}): {e}")
+fn err(step: &str, e: impl std::fmt::Display) -> SetupError {
+    SetupError::Landlock {
+        step: step.to_string(),
+        reason: e.to_string(),
+    }
 }
 
 /// Builds the ruleset (opening every path) without enforcing it. At the
 /// full level the paths are those of the view (see `view`); without
 /// namespaces they are the host's, and a read root holding a masked file
 /// is granted entry by entry, without that file.
-pub fn ruleset(policy: &Grants, level: Level) -> Result<RulesetCreated, String> {
+pub fn ruleset(policy: &Grants, level: Level) -> Result<RulesetCreated, SetupError> {
     let all = AccessFs::from_all(ABI_WANTED);
     let read = AccessFs::from_read(ABI_WANTED);
     let read_no_exec = AccessFs::ReadFile | AccessFs::ReadDir;
@@ -149,15 +153,15 @@ fn without(root: &Path, masked: &[&Path]) -> Vec<PathBuf> {
 
 /// Enforces the ruleset on this process and its future children; an error
 /// when the kernel enforces nothing.
-pub fn restrict(ruleset: RulesetCreated) -> Result<(), String> {
+pub fn restrict(ruleset: RulesetCreated) -> Result<(), SetupError> {
     let status = ruleset
         .restrict_self()
         .map_err(|e| err("restrict_self", e))?;
     if status.ruleset == RulesetStatus::NotEnforced {
-        return Err(
-            "Landlock is not enforced by this kernel (not built in, or not enabled with lsm=...landlock)"
-                .into(),
-        );
+        return Err(err(
+            "restrict_self",
+            "not enforced by this kernel (not built in, or not enabled with lsm=...landlock)",
+        ));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! async-signal-safe work between its fork and exec.
 
 use super::{Grants, HELPER_ARG, Launch, fs_rules, msg, seccomp, view};
+use crate::SetupError;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 
@@ -48,22 +49,24 @@ pub fn helper_main() -> ! {
     match result {
         Ok(never) => match never {},
         Err(e) => {
-            report.setup_failed(&e);
+            report.setup_failed(&e.to_string());
             exit(EXIT_SETUP)
         }
     }
 }
 
-fn parse(args: &[OsString]) -> Result<(Launch, Vec<CString>), String> {
+fn parse(args: &[OsString]) -> Result<(Launch, Vec<CString>), SetupError> {
     if args.len() < 5 || args[1] != HELPER_ARG || args[3] != "--" {
-        return Err(format!(
+        return Err(SetupError::Launch(format!(
             "usage: wf {HELPER_ARG} <launch> -- <program> [args...] (internal)"
-        ));
+        )));
     }
     let fd: i32 = args[2]
         .to_str()
         .and_then(|t| t.parse().ok())
-        .ok_or("the launch argument is not a descriptor number")?;
+        .ok_or_else(|| {
+            SetupError::Launch("the launch argument is not a descriptor number".into())
+        })?;
     // SAFETY: the fd was passed by wf for this process to own; the File
     // closes it when dropped.
     let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
@@ -72,16 +75,20 @@ fn parse(args: &[OsString]) -> Result<(Launch, Vec<CString>), String> {
     let mut buf = [0u8; 8192];
     loop {
         let n = std::os::unix::fs::FileExt::read_at(&file, &mut buf, text.len() as u64)
-            .map_err(|e| format!("cannot read the launch: {e}"))?;
+            .map_err(|e| SetupError::Launch(format!("cannot read the launch: {e}")))?;
         if n == 0 {
             break;
         }
         text.extend_from_slice(&buf[..n]);
     }
-    let launch: Launch = serde_json::from_slice(&text).map_err(|e| format!("bad launch: {e}"))?;
+    let launch: Launch = serde_json::from_slice(&text)
+        .map_err(|e| SetupError::Launch(format!("bad launch: {e}")))?;
     let argv = args[4..]
         .iter()
-        .map(|a| CString::new(a.as_bytes()).map_err(|_| "an argument holds a NUL byte"))
+        .map(|a| {
+            CString::new(a.as_bytes())
+                .map_err(|_| SetupError::Launch("an argument holds a NUL byte".into()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((launch, argv))
 }
@@ -92,14 +99,12 @@ pub(super) fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// An error of one set-up step, with the OS error.
-pub(super) fn os_error(step: &str) -> String {
-    let e = std::io::Error::last_os_error();
-    format!("{step}: {e}")
-}
-
-pub(super) fn check(ret: libc::c_int, step: &str) -> Result<(), String> {
-    if ret < 0 { Err(os_error(step)) } else { Ok(()) }
+pub(super) fn check(ret: libc::c_int, step: &str) -> Result<(), SetupError> {
+    if ret < 0 {
+        Err(SetupError::last_os(step))
+    } else {
+        Ok(())
+    }
 }
 
 /// The channel to wf (or stderr when there is none).
@@ -168,7 +173,7 @@ fn outer(
     policy: &Grants,
     argv: &[CString],
     report: &Report,
-) -> Result<std::convert::Infallible, String> {
+) -> Result<std::convert::Infallible, SetupError> {
     // SAFETY: getuid/getgid cannot fail.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut flags =
@@ -188,18 +193,18 @@ fn outer(
 
     // Tells the init whether the helper is still alive after it asked for
     // the parent-death signal (the helper holds the write end until exit).
-    let (alive_r, alive_w) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let (alive_r, alive_w) = std::io::pipe().map_err(SetupError::os("pipe"))?;
     // SAFETY: the helper is single-threaded, so the child may run any code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(os_error("fork the sandbox init"));
+        return Err(SetupError::last_os("fork the sandbox init"));
     }
     if pid == 0 {
         drop(alive_w);
         let code = match init(policy, argv, report, alive_r) {
             Ok(code) => code,
             Err(e) => {
-                report.setup_failed(&e);
+                report.setup_failed(&e.to_string());
                 EXIT_SETUP
             }
         };
@@ -212,12 +217,12 @@ fn outer(
     exit(status)
 }
 
-fn write_proc(path: &str, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("write {path}: {e}"))
+fn write_proc(path: &str, text: &str) -> Result<(), SetupError> {
+    std::fs::write(path, text).map_err(SetupError::os(format!("write {path}")))
 }
 
 /// Waits for `pid`; its exit code, or 128 + the signal that ended it.
-pub(super) fn wait_for(pid: libc::pid_t) -> Result<i32, String> {
+pub(super) fn wait_for(pid: libc::pid_t) -> Result<i32, SetupError> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes the status into a valid i32.
@@ -226,7 +231,7 @@ pub(super) fn wait_for(pid: libc::pid_t) -> Result<i32, String> {
             return Ok(exit_code(status));
         }
         if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return Err(os_error("waitpid"));
+            return Err(SetupError::last_os("waitpid"));
         }
     }
 }
@@ -247,7 +252,7 @@ fn init(
     argv: &[CString],
     report: &Report,
     alive: std::io::PipeReader,
-) -> Result<i32, String> {
+) -> Result<i32, SetupError> {
     // SAFETY: prctl with integer arguments only.
     check(
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) },
@@ -265,8 +270,9 @@ fn init(
     // The forwarder's port in this namespace, bound before confinement.
     let forwarder = match &policy.proxy {
         Some(access) => Some(
-            std::net::TcpListener::bind(("127.0.0.1", access.port))
-                .map_err(|e| format!("listen on 127.0.0.1:{} for wf's proxy: {e}", access.port))?,
+            std::net::TcpListener::bind(("127.0.0.1", access.port)).map_err(SetupError::os(
+                format!("listen on 127.0.0.1:{} for wf's proxy", access.port),
+            ))?,
         ),
         None => None,
     };
@@ -290,11 +296,11 @@ fn init(
 
 /// Forks the forwarder to wf's proxy (see [`super::proxy::forward`]), as
 /// confined as the command; the init keeps no copy of its listener.
-fn start_forwarder(listener: std::net::TcpListener, report: &Report) -> Result<(), String> {
+fn start_forwarder(listener: std::net::TcpListener, report: &Report) -> Result<(), SetupError> {
     // SAFETY: the init is single-threaded, so the child may run any code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(os_error("fork the proxy forwarder"));
+        return Err(SetupError::last_os("fork the proxy forwarder"));
     }
     if pid == 0 {
         // Nothing of wf's pipes: the report channel closes, and its
@@ -330,7 +336,7 @@ fn helper_gone(alive: &std::io::PipeReader) -> bool {
 }
 
 /// Brings `lo` up in the new network namespace.
-fn loopback_up() -> Result<(), String> {
+fn loopback_up() -> Result<(), SetupError> {
     let step = "bring the loopback interface up";
     // SAFETY: socket with constant arguments.
     let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
@@ -344,11 +350,11 @@ fn loopback_up() -> Result<(), String> {
     // flags field is the union member SIOC[GS]IFFLAGS use.
     let result = unsafe {
         if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
-            Err(os_error(step))
+            Err(SetupError::last_os(step))
         } else {
             req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
             if libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) < 0 {
-                Err(os_error(step))
+                Err(SetupError::last_os(step))
             } else {
                 Ok(())
             }
@@ -383,7 +389,7 @@ struct CapData {
 }
 
 /// Drops every capability for good (see the module docs for why this way).
-pub(super) fn drop_capabilities() -> Result<(), String> {
+pub(super) fn drop_capabilities() -> Result<(), SetupError> {
     let bits = SECBIT_NOROOT
         | SECBIT_NOROOT_LOCKED
         | SECBIT_NO_SETUID_FIXUP_LOCKED
@@ -401,7 +407,7 @@ pub(super) fn drop_capabilities() -> Result<(), String> {
             if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
                 break; // past the last capability this kernel knows
             }
-            return Err(os_error("prctl(PR_CAPBSET_DROP)"));
+            return Err(SetupError::last_os("prctl(PR_CAPBSET_DROP)"));
         }
     }
     // SAFETY: prctl with integer arguments only.
@@ -462,8 +468,8 @@ fn candidates(program: &CString) -> Vec<CString> {
 pub(super) fn spawn_command(
     argv: &[CString],
     report: &Report,
-    confine: &dyn Fn() -> Result<(), String>,
-) -> Result<libc::pid_t, String> {
+    confine: &dyn Fn() -> Result<(), SetupError>,
+) -> Result<libc::pid_t, SetupError> {
     let candidates = candidates(&argv[0]);
     let env: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
@@ -488,7 +494,7 @@ pub(super) fn spawn_command(
     // SAFETY: fork of a single-threaded process.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(os_error("fork the command"));
+        return Err(SetupError::last_os("fork the command"));
     }
     if pid == 0 {
         // Only async-signal-safe calls from here to exec: setsid, execve,
@@ -501,6 +507,9 @@ pub(super) fn spawn_command(
         if let Err(e) = confine() {
             let mut record = vec![0u8; 8];
             record[..4].copy_from_slice(&SETUP_ERRNO.to_le_bytes());
+            // The helper is single-threaded: formatting here cannot
+            // deadlock on a lock another thread held at the fork.
+            let e = e.to_string();
             record.extend_from_slice(&e.as_bytes()[..e.len().min(3000)]);
             // SAFETY: write from a live buffer, then _exit.
             unsafe {
@@ -579,7 +588,7 @@ pub(super) fn spawn_command(
 }
 
 /// Reaps children until `command` exits; its exit code (or 128 + signal).
-fn reap_until(command: libc::pid_t) -> Result<i32, String> {
+fn reap_until(command: libc::pid_t) -> Result<i32, SetupError> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes the status into a valid i32.
@@ -590,7 +599,7 @@ fn reap_until(command: libc::pid_t) -> Result<i32, String> {
         if r < 0 {
             match std::io::Error::last_os_error().raw_os_error() {
                 Some(libc::EINTR) => {}
-                _ => return Err(os_error("waitpid")),
+                _ => return Err(SetupError::last_os("waitpid")),
             }
         }
     }

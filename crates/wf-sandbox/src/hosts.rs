@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The entry as wf compares it (lower case, no trailing dot, no brackets),
 /// or why it is not one.
-pub fn normalize(entry: &str) -> Result<String, String> {
+pub fn normalize(entry: &str) -> Result<String, crate::HostError> {
     let trimmed = entry.trim();
     let unbracketed = trimmed
         .strip_prefix('[')
@@ -26,9 +26,9 @@ pub fn normalize(entry: &str) -> Result<String, String> {
     let lower = lower.strip_suffix('.').unwrap_or(&lower);
     let name = lower.strip_prefix("*.").unwrap_or(lower);
     let why = |what: &str| {
-        Err(format!(
+        Err(crate::HostError(format!(
             "`{entry}` is not a host name, `*.` and a name, or an IP address: {what}"
-        ))
+        )))
     };
     if name.is_empty() {
         return why("it is empty");
@@ -62,7 +62,7 @@ pub fn normalize(entry: &str) -> Result<String, String> {
 
 /// The list normalized, sorted and deduplicated; the first bad entry is
 /// an error.
-pub fn normalize_all(entries: &[String]) -> Result<Vec<String>, String> {
+pub fn normalize_all(entries: &[String]) -> Result<Vec<String>, crate::HostError> {
     let mut out = entries
         .iter()
         .map(|e| normalize(e))

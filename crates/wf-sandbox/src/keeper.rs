@@ -50,6 +50,7 @@ use super::helper::{
     EXIT_SETUP, Report, check, drop_capabilities, exit, exit_code, spawn_command, wait_for,
 };
 use super::{Grants, Level, fs_rules, seccomp};
+use crate::SetupError;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -65,19 +66,19 @@ pub fn run(
     policy: &Grants,
     argv: &[CString],
     report: &Report,
-) -> Result<std::convert::Infallible, String> {
+) -> Result<std::convert::Infallible, SetupError> {
     // SAFETY: getpid cannot fail.
     let helper = unsafe { libc::getpid() };
     // SAFETY: the helper is single-threaded, so the child may run any code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(super::helper::os_error("fork the keeper"));
+        return Err(SetupError::last_os("fork the keeper"));
     }
     if pid == 0 {
         let code = match keeper(policy, argv, report, helper) {
             Ok(code) => code,
             Err(e) => {
-                report.setup_failed(&e);
+                report.setup_failed(&e.to_string());
                 EXIT_SETUP
             }
         };
@@ -88,7 +89,12 @@ pub fn run(
     exit(status)
 }
 
-fn keeper(policy: &Grants, argv: &[CString], report: &Report, helper: i32) -> Result<i32, String> {
+fn keeper(
+    policy: &Grants,
+    argv: &[CString],
+    report: &Report,
+    helper: i32,
+) -> Result<i32, SetupError> {
     // SAFETY: plain system calls with integer arguments, and a signal
     // handler that only stores to an atomic.
     unsafe {
@@ -116,7 +122,7 @@ fn keeper(policy: &Grants, argv: &[CString], report: &Report, helper: i32) -> Re
         policy.network,
         policy.proxy.as_ref().map(|p| p.port),
     )?;
-    let confine = || -> Result<(), String> {
+    let confine = || -> Result<(), SetupError> {
         // The command starts with the default handling of SIGTERM (exec
         // resets handlers; the keeper's mask is not blocked yet here).
         let ruleset = fs_rules::ruleset(policy, Level::Landlock)?;
@@ -211,13 +217,13 @@ fn keeper(policy: &Grants, argv: &[CString], report: &Report, helper: i32) -> Re
 /// change time (which no system call can set back, unlike the
 /// modification time). A missing root is an error: it is what the policy
 /// protects.
-fn fingerprint(roots: &[std::path::PathBuf]) -> Result<Vec<u8>, String> {
+fn fingerprint(roots: &[std::path::PathBuf]) -> Result<Vec<u8>, SetupError> {
     use std::os::unix::fs::MetadataExt;
     let mut out = Vec::new();
     let mut stack: Vec<std::path::PathBuf> = roots.to_vec();
     for root in roots {
         std::fs::symlink_metadata(root)
-            .map_err(|e| format!("read-only path {}: {e}", root.display()))?;
+            .map_err(SetupError::os(format!("read-only path {}", root.display())))?;
     }
     while let Some(path) = stack.pop() {
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
@@ -239,7 +245,7 @@ fn fingerprint(roots: &[std::path::PathBuf]) -> Result<Vec<u8>, String> {
         }
         if meta.is_dir() {
             let mut children: Vec<std::path::PathBuf> = std::fs::read_dir(&path)
-                .map_err(|e| format!("list {}: {e}", path.display()))?
+                .map_err(SetupError::os(format!("list {}", path.display())))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .collect();
             children.sort();

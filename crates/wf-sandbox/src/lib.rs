@@ -124,9 +124,11 @@
 //!   but a hard failure when Landlock does not enforce anything; `libc` for
 //!   namespaces, mounts, capabilities and the process plumbing.
 
+pub mod error;
 mod fs_rules;
 mod helper;
 pub mod hosts;
+pub use error::{HostError, SetupError};
 mod keeper;
 mod probe;
 pub mod proxy;

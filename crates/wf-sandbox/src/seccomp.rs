@@ -24,6 +24,7 @@
 //! | without namespaces: `socket` but IPv4 and IPv6, and those too with the network off | no private loopback or view hides the host's sockets there |
 //! | without namespaces, the network a list of hosts: `socket` but TCP streams of IPv4 and IPv6; `sendto`, `sendmsg`, `sendmmsg` with `MSG_FASTOPEN` | Landlock's TCP rules (connect to wf's proxy only) cover TCP `connect` alone: no UDP (no DNS of the command's own), no other protocol |
 
+use crate::SetupError;
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
     SeccompRule,
@@ -94,32 +95,38 @@ const DENIED: &[i64] = &[
     libc::SYS_syslog,
 ];
 
-fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, String> {
+/// A seccompiler failure at `step`.
+fn seccomp(step: &str, e: impl std::fmt::Display) -> SetupError {
+    SetupError::Seccomp {
+        step: step.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SetupError> {
     SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value)
-        .map_err(|e| format!("seccomp condition: {e}"))
+        .map_err(|e| seccomp("condition", e))
 }
 
-fn rule(conditions: Vec<SeccompCondition>) -> Result<SeccompRule, String> {
-    SeccompRule::new(conditions).map_err(|e| format!("seccomp rule: {e}"))
+fn rule(conditions: Vec<SeccompCondition>) -> Result<SeccompRule, SetupError> {
+    SeccompRule::new(conditions).map_err(|e| seccomp("rule", e))
 }
 
-fn arch() -> Result<seccompiler::TargetArch, String> {
+fn arch() -> Result<seccompiler::TargetArch, SetupError> {
     std::env::consts::ARCH
         .try_into()
-        .map_err(|e| format!("seccomp: unsupported architecture: {e:?}"))
+        .map_err(|e| seccomp("", format!("unsupported architecture: {e:?}")))
 }
 
-fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, errno: i32) -> Result<BpfProgram, String> {
+fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, errno: i32) -> Result<BpfProgram, SetupError> {
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
         SeccompAction::Errno(errno as u32),
         arch()?,
     )
-    .map_err(|e| format!("seccomp filter: {e}"))?;
-    filter
-        .try_into()
-        .map_err(|e| format!("seccomp compile: {e}"))
+    .map_err(|e| seccomp("filter", e))?;
+    filter.try_into().map_err(|e| seccomp("compile", e))
 }
 
 /// Compiles the filters: the deny list (`EPERM`), and `clone3` refused
@@ -135,7 +142,7 @@ pub fn programs(
     level: super::Level,
     network: bool,
     proxy: Option<u16>,
-) -> Result<[BpfProgram; 2], String> {
+) -> Result<[BpfProgram; 2], SetupError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for &nr in DENIED {
         rules.insert(nr, Vec::new()); // no condition: always matches
@@ -221,9 +228,9 @@ pub fn programs(
 
 /// Installs the filters on this thread (and so on every process it
 /// starts from now on).
-pub fn install(programs: &[BpfProgram; 2]) -> Result<(), String> {
+pub fn install(programs: &[BpfProgram; 2]) -> Result<(), SetupError> {
     for program in programs {
-        seccompiler::apply_filter(program).map_err(|e| format!("seccomp: {e}"))?;
+        seccompiler::apply_filter(program).map_err(|e| seccomp("", e))?;
     }
     Ok(())
 }

@@ -33,7 +33,7 @@
 //! users' files, `/sys/class/net`, `/proc/cmdline`.
 
 use super::Grants;
-use super::helper::os_error;
+use crate::SetupError;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
@@ -64,14 +64,17 @@ pub(super) const PRIVATE_DIRS: &[(&str, u32)] = &[
     ("/dev/shm", 0o1777),
 ];
 
-fn c(path: &Path) -> Result<CString, String> {
+fn c(path: &Path) -> Result<CString, SetupError> {
     use std::os::unix::ffi::OsStrExt;
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| format!("{}: NUL in path", path.display()))
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| SetupError::NulInPath(path.to_path_buf()))
 }
 
-fn check(ret: libc::c_int, step: &str) -> Result<(), String> {
-    if ret < 0 { Err(os_error(step)) } else { Ok(()) }
+fn check(ret: libc::c_int, step: &str) -> Result<(), SetupError> {
+    if ret < 0 {
+        Err(SetupError::last_os(step))
+    } else {
+        Ok(())
+    }
 }
 
 fn mount(
@@ -81,7 +84,7 @@ fn mount(
     flags: libc::c_ulong,
     data: Option<&str>,
     step: &str,
-) -> Result<(), String> {
+) -> Result<(), SetupError> {
     let source = source.map(c).transpose()?;
     let target = c(target)?;
     let fstype = fstype.map(|s| CString::new(s).expect("no NUL"));
@@ -101,7 +104,7 @@ fn mount(
     check(r, step)
 }
 
-fn tmpfs(target: &Path, mode: u32, step: &str) -> Result<(), String> {
+fn tmpfs(target: &Path, mode: u32, step: &str) -> Result<(), SetupError> {
     mount(
         Some(Path::new("tmpfs")),
         target,
@@ -119,8 +122,11 @@ fn under(root: &str, path: &Path) -> PathBuf {
 
 /// Makes `path` exist as a directory (or, with `file`, an empty file) for
 /// a mount point.
-fn mount_point(path: &Path, file: bool) -> Result<(), String> {
-    let step = |e: std::io::Error| format!("create mount point {}: {e}", path.display());
+fn mount_point(path: &Path, file: bool) -> Result<(), SetupError> {
+    let step = |e: std::io::Error| SetupError::Os {
+        step: format!("create mount point {}", path.display()),
+        source: e,
+    };
     if file {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(step)?;
@@ -137,11 +143,11 @@ fn mount_point(path: &Path, file: bool) -> Result<(), String> {
 /// Binds `source` on `target` (creating the mount point), read-only unless
 /// `writable`. A missing source is an error when `required` (a root of the
 /// policy: failing closed), else skipped (optional parts of `/sys`).
-fn bind(source: &Path, target: &Path, writable: bool, required: bool) -> Result<(), String> {
+fn bind(source: &Path, target: &Path, writable: bool, required: bool) -> Result<(), SetupError> {
     let meta = match std::fs::metadata(source) {
         Ok(meta) => meta,
         Err(_) if !required => return Ok(()),
-        Err(e) => return Err(format!("bind {}: {e}", target.display())),
+        Err(e) => return Err(SetupError::os(format!("bind {}", target.display()))(e)),
     };
     mount_point(target, !meta.is_dir())?;
     let step = format!("bind {}", target.display());
@@ -178,7 +184,7 @@ fn bind(source: &Path, target: &Path, writable: bool, required: bool) -> Result<
     mount(None, target, None, flags, None, &step)
 }
 
-fn pivot_root(new_root: &str, put_old: &str, step: &str) -> Result<(), String> {
+fn pivot_root(new_root: &str, put_old: &str, step: &str) -> Result<(), SetupError> {
     let new_root = CString::new(new_root).expect("no NUL");
     let put_old = CString::new(put_old).expect("no NUL");
     // SAFETY: two NUL-terminated paths.
@@ -188,8 +194,8 @@ fn pivot_root(new_root: &str, put_old: &str, step: &str) -> Result<(), String> {
     )
 }
 
-fn chdir(path: &Path) -> Result<(), String> {
-    std::env::set_current_dir(path).map_err(|e| format!("chdir {}: {e}", path.display()))
+fn chdir(path: &Path) -> Result<(), SetupError> {
+    std::env::set_current_dir(path).map_err(SetupError::os(format!("chdir {}", path.display())))
 }
 
 /// One thing to put into the new root.
@@ -212,8 +218,8 @@ enum Entry<'a> {
 /// docs). The working directory is kept (by path: it must lie under a
 /// granted root). Runs in the init, which holds every capability in its
 /// user namespace and no other thread.
-pub fn enter(policy: &Grants) -> Result<(), String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
+pub fn enter(policy: &Grants) -> Result<(), SetupError> {
+    let cwd = std::env::current_dir().map_err(SetupError::os("getcwd"))?;
     mount(
         None,
         Path::new("/"),
@@ -226,7 +232,7 @@ pub fn enter(policy: &Grants) -> Result<(), String> {
     tmpfs(Path::new("/tmp"), 0o755, "mount the scratch root")?;
     chdir(Path::new("/tmp"))?;
     for d in ["newroot", "oldroot"] {
-        std::fs::create_dir(d).map_err(|e| format!("mkdir {d}: {e}"))?;
+        std::fs::create_dir(d).map_err(SetupError::os(format!("mkdir {d}")))?;
     }
     pivot_root(".", "oldroot", "pivot_root to the scratch root")?;
     chdir(Path::new("/"))?;
@@ -331,8 +337,10 @@ pub fn enter(policy: &Grants) -> Result<(), String> {
                     continue;
                 }
                 let copy = PathBuf::from(format!("/mask-{i}"));
-                std::fs::write(&copy, content)
-                    .map_err(|e| format!("write the mask of {}: {e}", path.display()))?;
+                std::fs::write(&copy, content).map_err(SetupError::os(format!(
+                    "write the mask of {}",
+                    path.display()
+                )))?;
                 // Inside a read root: Landlock keeps it read-only.
                 bind(&copy, &target, true, true)?;
             }
@@ -353,10 +361,10 @@ pub fn enter(policy: &Grants) -> Result<(), String> {
     // root is not (a file made there would look like the user's).
     for (dir, _) in PRIVATE_DIRS {
         let private = under("/newroot", Path::new(dir));
-        let children =
-            std::fs::read_dir(&private).map_err(|e| format!("list {}: {e}", private.display()))?;
+        let children = std::fs::read_dir(&private)
+            .map_err(SetupError::os(format!("list {}", private.display())))?;
         for child in children {
-            let child = child.map_err(|e| format!("list {}: {e}", private.display()))?;
+            let child = child.map_err(SetupError::os(format!("list {}", private.display())))?;
             let is_root = entries
                 .iter()
                 .any(|(path, _)| path == &Path::new(dir).join(child.file_name()));
@@ -372,9 +380,10 @@ pub fn enter(policy: &Grants) -> Result<(), String> {
         }
         if let Some(parent) = at.parent() {
             std::fs::create_dir_all(parent)
-                .map_err(|e| format!("create {}: {e}", parent.display()))?;
+                .map_err(SetupError::os(format!("create {}", parent.display())))?;
         }
-        std::os::unix::fs::symlink(to, &at).map_err(|e| format!("link {}: {e}", link.display()))?;
+        std::os::unix::fs::symlink(to, &at)
+            .map_err(SetupError::os(format!("link {}", link.display())))?;
     }
     devices()?;
     let proc_dir = Path::new("/newroot/proc");
@@ -387,7 +396,7 @@ pub fn enter(policy: &Grants) -> Result<(), String> {
         None,
         "mount a fresh /proc",
     )?;
-    std::fs::write("/empty", "").map_err(|e| format!("write /empty: {e}"))?;
+    std::fs::write("/empty", "").map_err(SetupError::os("write /empty"))?;
     for masked in PROC_MASKS {
         let target = under("/newroot", Path::new(masked));
         if std::fs::symlink_metadata(&target).is_ok() {
@@ -440,7 +449,7 @@ pub fn enter(policy: &Grants) -> Result<(), String> {
 
 /// A private `/dev`: a few devices and the `fd` links (`/dev/shm` is
 /// mounted with the private directories).
-fn devices() -> Result<(), String> {
+fn devices() -> Result<(), SetupError> {
     let dev = Path::new("/newroot/dev");
     mount_point(dev, false)?;
     for name in DEVICES {
@@ -458,7 +467,7 @@ fn devices() -> Result<(), String> {
         ("stderr", "/proc/self/fd/2"),
     ] {
         std::os::unix::fs::symlink(to, dev.join(name))
-            .map_err(|e| format!("link /dev/{name}: {e}"))?;
+            .map_err(SetupError::os(format!("link /dev/{name}")))?;
     }
     Ok(())
 }
