@@ -44,8 +44,9 @@
 //! tools rely on them) and directory permissions. Slots stay in the temp dir
 //! after the run; `wf gc` ([`gc`]) removes those no run used for a while.
 //! The slot has an object store of its own holding only what the start
-//! reaches ([`objects`]). The run's change is `git diff --binary` against the start's tree, which `git
-//! apply` takes back in the user's tree. wf's git calls ignore the user's
+//! reaches (`objects`). The run's change is `git diff --binary` against
+//! the start's tree, which `git apply` takes back in the user's tree.
+//! wf's git calls ignore the user's
 //! and the system's git config so that settings such as `diff.noprefix`
 //! cannot change the patch, and no attributes apply: wf works on the bytes
 //! in the tree (clean/smudge filters such as Git LFS are not run: in a
@@ -59,16 +60,16 @@
 //!
 //! # Where the rest is
 //!
-//! - [`stage`]: staging the user's tree into wf's private index, which
+//! - `stage`: staging the user's tree into wf's private index, which
 //!   names a run's start;
-//! - [`objects`]: the slot's own object store, holding only what the
+//! - `objects`: the slot's own object store, holding only what the
 //!   start reaches;
-//! - [`change`]: the run's change — staging the copy, its diff and sizes
+//! - `change`: the run's change — staging the copy, its diff and sizes
 //!   (large changes), snapshots, and applying and committing it in the
 //!   user's tree;
-//! - [`caches`]: the task's build and package caches and when they are
+//! - `caches`: the task's build and package caches and when they are
 //!   kept;
-//! - [`tools`]: the project where it expects itself — toolchain links,
+//! - `tools`: the project where it expects itself — toolchain links,
 //!   ignored lockfiles, editable installs;
 //! - [`gc`]: removing slots and caches no run used for a while.
 //!

@@ -75,7 +75,7 @@ pub(super) fn stage_origin(
     // build resolves from them, and a change to them is in the diff.
     // So are the files the task's context names literally (one rule for
     // what the model sees and what its tools and commands find, see
-    // "Ignored files the task names" in the module docs): regular files
+    // "Ignored files the task names" in the docs of `tools`): regular files
     // only, never under `.git/` or `.wf/`.
     let locks: Vec<&str> = LOCKFILES
         .iter()
