@@ -237,3 +237,59 @@ pub(super) fn share_build_caches(origin: &Path, ws: &mut Workspace) -> Result<()
     }
     link_tools(origin, ws)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::tests::{released, repo, write};
+
+    fn cargo_target(ws: &Workspace) -> PathBuf {
+        let (_, dir) = ws
+            .env
+            .iter()
+            .find(|(k, _)| k == "CARGO_TARGET_DIR")
+            .unwrap();
+        PathBuf::from(dir)
+    }
+
+    #[test]
+    fn a_tasks_build_cache_is_its_own_held_by_one_run_and_kept_only_when_told() {
+        let origin = repo();
+        let o = origin.path();
+        write(o, "Cargo.toml", "[package]\nname = \"x\"\n");
+        // Without a task: a scratch directory of the run.
+        let mut first = Workspace::create(o, "r").unwrap();
+        assert!(cargo_target(&first).starts_with(&first.tmp));
+        first.use_task_cache("task-a").unwrap();
+        let cache = cargo_target(&first);
+        assert!(cache.is_dir() && first.sandbox_write.contains(&cache));
+        // A concurrent run of the same task gets another directory; another
+        // task, another one again.
+        let mut second = Workspace::create(o, "r").unwrap();
+        second.use_task_cache("task-a").unwrap();
+        assert_ne!(cargo_target(&second), cache);
+        drop(second);
+        let mut other = Workspace::create(o, "r").unwrap();
+        other.use_task_cache("task-b").unwrap();
+        assert_ne!(cargo_target(&other), cache);
+        drop(other);
+        // Not kept: the next run of the task finds it empty.
+        std::fs::write(cache.join("left"), "by a command").unwrap();
+        drop(first);
+        released(&cache.with_extension("lock"));
+        let mut next = Workspace::create(o, "r").unwrap();
+        next.use_task_cache("task-a").unwrap();
+        assert_eq!(cargo_target(&next), cache);
+        assert!(!cache.join("left").exists());
+        // Kept: the next run finds what this one left.
+        std::fs::write(cache.join("left"), "by a command").unwrap();
+        next.keep_build_cache().unwrap();
+        drop(next);
+        released(&cache.with_extension("lock"));
+        let mut after = Workspace::create(o, "r").unwrap();
+        after.use_task_cache("task-a").unwrap();
+        assert!(cache.join("left").exists());
+        // ... and only for that run: in use again, it is unkept until told.
+        assert!(!cache.with_extension("kept").exists());
+    }
+}

@@ -436,3 +436,238 @@ pub(super) fn name_list(out: &[u8]) -> Vec<String> {
 fn user_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
     Ok(Git::user(dir).args(args).output()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::Source;
+    use crate::workspace::tests::{read, reclaim, remove_slots, repo, write};
+
+    /// Bytes no compressor shrinks (xorshift), for binary patches.
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_changes_are_measured_without_a_patch_and_a_patch_is_cut_at_its_limit() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        let packs = |dir: &Path| -> std::collections::BTreeSet<std::ffi::OsString> {
+            std::fs::read_dir(dir.join(".git/objects/pack"))
+                .map(|d| d.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default()
+        };
+        // The slot's own store (the start commit's objects).
+        let store = packs(&ws.dir);
+        // 3 MiB: over the 1 MiB threshold, so staged as a stream into a pack.
+        std::fs::write(ws.dir.join("big.bin"), vec![b'x'; 3 << 20]).unwrap();
+        std::fs::write(ws.dir.join("noise.bin"), noise(850_000)).unwrap();
+        std::fs::write(ws.dir.join("README.md"), "readme\nmore\n").unwrap();
+        ws.snapshot().unwrap();
+        let sizes = ws.change_sizes().unwrap();
+        assert_eq!(
+            sizes,
+            [
+                ("big.bin".to_string(), 3 << 20),
+                ("noise.bin".to_string(), 850_000),
+                ("README.md".to_string(), 7 + 12),
+            ]
+        );
+        assert!(
+            packs(&ws.dir).len() > store.len(),
+            "the big file was not streamed into a pack"
+        );
+        std::fs::remove_file(ws.dir.join("big.bin")).unwrap();
+        ws.snapshot().unwrap();
+        // 850,000 bytes of noise take more than 1 MiB as a binary patch.
+        assert_eq!(ws.staged_diff_within(1 << 20).unwrap(), None);
+        let whole = ws.staged_diff_within(2 << 20).unwrap().unwrap();
+        assert!(whole.len() > 1 << 20, "{}", whole.len());
+        assert_eq!(whole, ws.staged_diff().unwrap());
+        // The next run of the slot starts without what this one stored.
+        let dir = ws.dir.clone();
+        drop(ws);
+        let _ws = reclaim(origin.path(), &dir);
+        assert_eq!(packs(&dir), store);
+        remove_slots(origin.path());
+    }
+
+    #[test]
+    fn diff_shows_the_runs_change_and_apply_takes_it_to_the_origin() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        write(
+            &ws.dir,
+            "src/lib.rs",
+            "fn a() {}\nfn uncommitted() {}\nfn b() {}\n",
+        );
+        write(&ws.dir, "src/new.rs", "fn new() {}\n");
+        std::fs::remove_file(ws.dir.join("README.md")).unwrap();
+        let patch = ws.diff().unwrap();
+        assert!(patch.contains("+fn b() {}"), "{patch}");
+        assert!(patch.contains("+fn new() {}"), "{patch}");
+        assert!(patch.contains("-readme"), "{patch}");
+        assert!(
+            !patch.contains("+fn uncommitted"),
+            "the baseline is not the change: {patch}"
+        );
+        assert_eq!(
+            ws.changed_files().unwrap(),
+            ["README.md", "src/lib.rs", "src/new.rs"]
+        );
+        assert_eq!(
+            diffstat(&patch),
+            [
+                ("README.md".to_string(), 0, 1),
+                ("src/lib.rs".to_string(), 1, 0),
+                ("src/new.rs".to_string(), 1, 0)
+            ]
+        );
+        assert!(
+            ws.changed_in_origin(&ws.changed_files().unwrap())
+                .unwrap()
+                .is_empty()
+        );
+
+        let patch_file = origin.path().join(".wf/diff.patch");
+        std::fs::write(&patch_file, &patch).unwrap();
+        apply(origin.path(), &patch_file).unwrap();
+        assert_eq!(
+            read(origin.path(), "src/lib.rs"),
+            "fn a() {}\nfn uncommitted() {}\nfn b() {}\n"
+        );
+        assert_eq!(read(origin.path(), "src/new.rs"), "fn new() {}\n");
+        assert!(!origin.path().join("README.md").exists());
+        // Ignored files of the user are left alone.
+        assert_eq!(read(origin.path(), "api.secret"), "sk-live\n");
+    }
+
+    #[test]
+    fn a_file_the_user_changed_meanwhile_is_a_conflict() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        write(&ws.dir, "src/lib.rs", "fn run_change() {}\n");
+        write(&ws.dir, "notes.txt", "run's notes\n");
+        write(&ws.dir, "src/created.rs", "by the run\n");
+        let patch = ws.diff().unwrap();
+        let files = ws.changed_files().unwrap();
+        assert_eq!(files, ["notes.txt", "src/created.rs", "src/lib.rs"]);
+
+        // The user edits one of them, creates another, and leaves the third.
+        write(origin.path(), "src/lib.rs", "fn users_change() {}\n");
+        write(origin.path(), "src/created.rs", "by the user\n");
+        let conflicts = ws.changed_in_origin(&files).unwrap();
+        assert_eq!(conflicts, ["src/created.rs", "src/lib.rs"]);
+        let message = WorkspaceError::Conflict(conflicts).to_string();
+        assert!(message.contains("these files were"), "{message}");
+        assert!(message.contains("src/created.rs, src/lib.rs"), "{message}");
+
+        // A deleted file is a change too.
+        std::fs::remove_file(origin.path().join("notes.txt")).unwrap();
+        assert_eq!(
+            ws.changed_in_origin(&["notes.txt".to_string()]).unwrap(),
+            ["notes.txt"]
+        );
+
+        // Applying anyway is all or nothing: git refuses every hunk.
+        write(origin.path(), "notes.txt", "untracked\n");
+        let patch_file = origin.path().join(".wf/diff.patch");
+        std::fs::write(&patch_file, &patch).unwrap();
+        assert!(apply(origin.path(), &patch_file).is_err());
+        assert_eq!(read(origin.path(), "notes.txt"), "untracked\n");
+        assert_eq!(read(origin.path(), "src/lib.rs"), "fn users_change() {}\n");
+    }
+
+    #[test]
+    fn a_recorded_patch_may_not_leave_the_repository() {
+        let good = "diff --git a/src/x.rs b/src/x.rs\n--- a/src/x.rs\n+++ b/src/x.rs\n@@ -1 +1 @@\n--- ../not/a/header\n+x\n";
+        assert_eq!(check_patch_paths(good), Ok(()));
+        for bad in [
+            "diff --git a/../../outside/pwned b/../../outside/pwned\nnew file mode 100644\n--- /dev/null\n+++ b/../../outside/pwned\n",
+            "diff --git a/x b/x\n--- a/x\n+++ /etc/passwd\n",
+            "diff --git a/x b/y\nrename from x\nrename to ../y\n",
+            "diff --git \"a/../q\" \"b/../q\"\n",
+            "diff --git a/.git/hooks/pre-commit b/.git/hooks/pre-commit\n",
+        ] {
+            assert!(check_patch_paths(bad).is_err(), "{bad}");
+        }
+        let origin = repo();
+        let patch = origin.path().join(".wf/start.patch");
+        std::fs::write(
+            &patch,
+            "diff --git a/../../outside/pwned b/../../outside/pwned\nnew file mode 100644\nindex 0000000..e69de29\n--- /dev/null\n+++ b/../../outside/pwned\n@@ -0,0 +1 @@\n+pwned\n",
+        )
+        .unwrap();
+        let source = Source::Snapshot {
+            revision: None,
+            patch: Some(patch),
+        };
+        let err = Workspace::create_from(origin.path(), &source).unwrap_err();
+        assert!(err.to_string().contains("outside/pwned"), "{err}");
+    }
+
+    #[test]
+    fn restore_undoes_what_checks_did() {
+        let origin = repo();
+        let ws = Workspace::create(origin.path(), "r").unwrap();
+        write(&ws.dir, "src/lib.rs", "changed by the model\n");
+        let tree = ws.snapshot().unwrap();
+        write(&ws.dir, "src/lib.rs", "changed by a check\n");
+        write(&ws.dir, "check-output.txt", "junk\n");
+        assert_eq!(
+            ws.changed_between(&tree, &ws.snapshot().unwrap()).unwrap(),
+            ["check-output.txt", "src/lib.rs"]
+        );
+        ws.restore(&tree).unwrap();
+        assert_eq!(read(&ws.dir, "src/lib.rs"), "changed by the model\n");
+        assert!(!ws.dir.join("check-output.txt").exists());
+    }
+
+    #[test]
+    fn changed_since_reads_the_base_from_the_patch() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let g = |args: &[&str]| Git::private(root).args(args).output().unwrap();
+        g(&["init", "-q"]);
+        std::fs::write(root.join("a.txt"), "a\n").unwrap();
+        std::fs::write(root.join("b.txt"), "b\n").unwrap();
+        g(&["add", "-A"]);
+        g(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "start",
+        ]);
+        // The run's change: edit a, delete b, create c and a file whose
+        // name git quotes.
+        std::fs::write(root.join("a.txt"), "a2\n").unwrap();
+        std::fs::remove_file(root.join("b.txt")).unwrap();
+        std::fs::write(root.join("c.txt"), "c\n").unwrap();
+        std::fs::write(root.join("q\"d\".txt"), "d\n").unwrap();
+        g(&["add", "-A"]);
+        let patch = String::from_utf8(g(&["diff", "--cached", "--binary", "HEAD"])).unwrap();
+        g(&["reset", "-q", "--hard"]);
+        std::fs::remove_file(root.join("c.txt")).ok();
+        std::fs::remove_file(root.join("q\"d\".txt")).ok();
+        assert_eq!(changed_since(root, &patch).unwrap(), Vec::<String>::new());
+        std::fs::write(root.join("a.txt"), "mine\n").unwrap();
+        std::fs::write(root.join("c.txt"), "mine\n").unwrap();
+        std::fs::write(root.join("q\"d\".txt"), "mine\n").unwrap();
+        std::fs::remove_file(root.join("b.txt")).unwrap();
+        assert_eq!(
+            changed_since(root, &patch).unwrap(),
+            ["a.txt", "b.txt", "c.txt", "q\"d\".txt"]
+        );
+    }
+}

@@ -446,7 +446,7 @@ impl Workspace {
     }
 
     /// git in the workspace (see [`Workspace::git_cmd`]).
-    fn run_git(&self, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
+    pub(super) fn run_git(&self, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
         Ok(self.git_cmd().args(args).output()?)
     }
 }
@@ -577,10 +577,9 @@ fn private_dir(dir: &Path) -> Result<(), WorkspaceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::objects::{HeldObjects, is_object_id};
     use std::process::Command;
 
-    fn run_git(dir: &Path, args: &[&str]) -> String {
+    pub(super) fn run_git(dir: &Path, args: &[&str]) -> String {
         let out = Git::private(dir)
             .args([
                 "-c",
@@ -600,13 +599,13 @@ mod tests {
         std::fs::write(p, text).unwrap();
     }
 
-    fn read(dir: &Path, rel: &str) -> String {
+    pub(super) fn read(dir: &Path, rel: &str) -> String {
         std::fs::read_to_string(dir.join(rel)).unwrap()
     }
 
     /// Every file under `dir`, relative and sorted, the workspace's own
     /// `.git/` left out.
-    fn files_in(dir: &Path) -> Vec<String> {
+    pub(super) fn files_in(dir: &Path) -> Vec<String> {
         fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -633,7 +632,7 @@ mod tests {
 
     /// A repository with a commit, an uncommitted change, an untracked
     /// file, ignored files, a force-added ignored file and a `.wf/` folder.
-    fn repo() -> tempfile::TempDir {
+    pub(super) fn repo() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         run_git(d, &["init", "-q"]);
@@ -675,237 +674,9 @@ mod tests {
         assert!(ws.changed_files().unwrap().is_empty());
     }
 
-    /// Bytes no compressor shrinks (xorshift), for binary patches.
-    fn noise(n: usize) -> Vec<u8> {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
-    }
-
-    #[test]
-    fn large_changes_are_measured_without_a_patch_and_a_patch_is_cut_at_its_limit() {
-        let origin = repo();
-        let ws = Workspace::create(origin.path(), "r").unwrap();
-        let packs = |dir: &Path| -> std::collections::BTreeSet<std::ffi::OsString> {
-            std::fs::read_dir(dir.join(".git/objects/pack"))
-                .map(|d| d.flatten().map(|e| e.file_name()).collect())
-                .unwrap_or_default()
-        };
-        // The slot's own store (the start commit's objects).
-        let store = packs(&ws.dir);
-        // 3 MiB: over the 1 MiB threshold, so staged as a stream into a pack.
-        std::fs::write(ws.dir.join("big.bin"), vec![b'x'; 3 << 20]).unwrap();
-        std::fs::write(ws.dir.join("noise.bin"), noise(850_000)).unwrap();
-        std::fs::write(ws.dir.join("README.md"), "readme\nmore\n").unwrap();
-        ws.snapshot().unwrap();
-        let sizes = ws.change_sizes().unwrap();
-        assert_eq!(
-            sizes,
-            [
-                ("big.bin".to_string(), 3 << 20),
-                ("noise.bin".to_string(), 850_000),
-                ("README.md".to_string(), 7 + 12),
-            ]
-        );
-        assert!(
-            packs(&ws.dir).len() > store.len(),
-            "the big file was not streamed into a pack"
-        );
-        std::fs::remove_file(ws.dir.join("big.bin")).unwrap();
-        ws.snapshot().unwrap();
-        // 850,000 bytes of noise take more than 1 MiB as a binary patch.
-        assert_eq!(ws.staged_diff_within(1 << 20).unwrap(), None);
-        let whole = ws.staged_diff_within(2 << 20).unwrap().unwrap();
-        assert!(whole.len() > 1 << 20, "{}", whole.len());
-        assert_eq!(whole, ws.staged_diff().unwrap());
-        // The next run of the slot starts without what this one stored.
-        let dir = ws.dir.clone();
-        drop(ws);
-        let _ws = Workspace::create(origin.path(), "r").unwrap();
-        assert_eq!(packs(&dir), store);
-        remove_slots(origin.path());
-    }
-
-    #[test]
-    fn diff_shows_the_runs_change_and_apply_takes_it_to_the_origin() {
-        let origin = repo();
-        let ws = Workspace::create(origin.path(), "r").unwrap();
-        write(
-            &ws.dir,
-            "src/lib.rs",
-            "fn a() {}\nfn uncommitted() {}\nfn b() {}\n",
-        );
-        write(&ws.dir, "src/new.rs", "fn new() {}\n");
-        std::fs::remove_file(ws.dir.join("README.md")).unwrap();
-        let patch = ws.diff().unwrap();
-        assert!(patch.contains("+fn b() {}"), "{patch}");
-        assert!(patch.contains("+fn new() {}"), "{patch}");
-        assert!(patch.contains("-readme"), "{patch}");
-        assert!(
-            !patch.contains("+fn uncommitted"),
-            "the baseline is not the change: {patch}"
-        );
-        assert_eq!(
-            ws.changed_files().unwrap(),
-            ["README.md", "src/lib.rs", "src/new.rs"]
-        );
-        assert_eq!(
-            diffstat(&patch),
-            [
-                ("README.md".to_string(), 0, 1),
-                ("src/lib.rs".to_string(), 1, 0),
-                ("src/new.rs".to_string(), 1, 0)
-            ]
-        );
-        assert!(
-            ws.changed_in_origin(&ws.changed_files().unwrap())
-                .unwrap()
-                .is_empty()
-        );
-
-        let patch_file = origin.path().join(".wf/diff.patch");
-        std::fs::write(&patch_file, &patch).unwrap();
-        apply(origin.path(), &patch_file).unwrap();
-        assert_eq!(
-            read(origin.path(), "src/lib.rs"),
-            "fn a() {}\nfn uncommitted() {}\nfn b() {}\n"
-        );
-        assert_eq!(read(origin.path(), "src/new.rs"), "fn new() {}\n");
-        assert!(!origin.path().join("README.md").exists());
-        // Ignored files of the user are left alone.
-        assert_eq!(read(origin.path(), "api.secret"), "sk-live\n");
-    }
-
-    #[test]
-    fn a_file_the_user_changed_meanwhile_is_a_conflict() {
-        let origin = repo();
-        let ws = Workspace::create(origin.path(), "r").unwrap();
-        write(&ws.dir, "src/lib.rs", "fn run_change() {}\n");
-        write(&ws.dir, "notes.txt", "run's notes\n");
-        write(&ws.dir, "src/created.rs", "by the run\n");
-        let patch = ws.diff().unwrap();
-        let files = ws.changed_files().unwrap();
-        assert_eq!(files, ["notes.txt", "src/created.rs", "src/lib.rs"]);
-
-        // The user edits one of them, creates another, and leaves the third.
-        write(origin.path(), "src/lib.rs", "fn users_change() {}\n");
-        write(origin.path(), "src/created.rs", "by the user\n");
-        let conflicts = ws.changed_in_origin(&files).unwrap();
-        assert_eq!(conflicts, ["src/created.rs", "src/lib.rs"]);
-        let message = WorkspaceError::Conflict(conflicts).to_string();
-        assert!(message.contains("these files were"), "{message}");
-        assert!(message.contains("src/created.rs, src/lib.rs"), "{message}");
-
-        // A deleted file is a change too.
-        std::fs::remove_file(origin.path().join("notes.txt")).unwrap();
-        assert_eq!(
-            ws.changed_in_origin(&["notes.txt".to_string()]).unwrap(),
-            ["notes.txt"]
-        );
-
-        // Applying anyway is all or nothing: git refuses every hunk.
-        write(origin.path(), "notes.txt", "untracked\n");
-        let patch_file = origin.path().join(".wf/diff.patch");
-        std::fs::write(&patch_file, &patch).unwrap();
-        assert!(apply(origin.path(), &patch_file).is_err());
-        assert_eq!(read(origin.path(), "notes.txt"), "untracked\n");
-        assert_eq!(read(origin.path(), "src/lib.rs"), "fn users_change() {}\n");
-    }
-
-    #[test]
-    fn a_recorded_patch_may_not_leave_the_repository() {
-        let good = "diff --git a/src/x.rs b/src/x.rs\n--- a/src/x.rs\n+++ b/src/x.rs\n@@ -1 +1 @@\n--- ../not/a/header\n+x\n";
-        assert_eq!(check_patch_paths(good), Ok(()));
-        for bad in [
-            "diff --git a/../../outside/pwned b/../../outside/pwned\nnew file mode 100644\n--- /dev/null\n+++ b/../../outside/pwned\n",
-            "diff --git a/x b/x\n--- a/x\n+++ /etc/passwd\n",
-            "diff --git a/x b/y\nrename from x\nrename to ../y\n",
-            "diff --git \"a/../q\" \"b/../q\"\n",
-            "diff --git a/.git/hooks/pre-commit b/.git/hooks/pre-commit\n",
-        ] {
-            assert!(check_patch_paths(bad).is_err(), "{bad}");
-        }
-        let origin = repo();
-        let patch = origin.path().join(".wf/start.patch");
-        std::fs::write(
-            &patch,
-            "diff --git a/../../outside/pwned b/../../outside/pwned\nnew file mode 100644\nindex 0000000..e69de29\n--- /dev/null\n+++ b/../../outside/pwned\n@@ -0,0 +1 @@\n+pwned\n",
-        )
-        .unwrap();
-        let source = Source::Snapshot {
-            revision: None,
-            patch: Some(patch),
-        };
-        let err = Workspace::create_from(origin.path(), &source).unwrap_err();
-        assert!(err.to_string().contains("outside/pwned"), "{err}");
-    }
-
-    #[test]
-    fn restore_undoes_what_checks_did() {
-        let origin = repo();
-        let ws = Workspace::create(origin.path(), "r").unwrap();
-        write(&ws.dir, "src/lib.rs", "changed by the model\n");
-        let tree = ws.snapshot().unwrap();
-        write(&ws.dir, "src/lib.rs", "changed by a check\n");
-        write(&ws.dir, "check-output.txt", "junk\n");
-        assert_eq!(
-            ws.changed_between(&tree, &ws.snapshot().unwrap()).unwrap(),
-            ["check-output.txt", "src/lib.rs"]
-        );
-        ws.restore(&tree).unwrap();
-        assert_eq!(read(&ws.dir, "src/lib.rs"), "changed by the model\n");
-        assert!(!ws.dir.join("check-output.txt").exists());
-    }
-
-    #[test]
-    fn changed_since_reads_the_base_from_the_patch() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let g = |args: &[&str]| Git::private(root).args(args).output().unwrap();
-        g(&["init", "-q"]);
-        std::fs::write(root.join("a.txt"), "a\n").unwrap();
-        std::fs::write(root.join("b.txt"), "b\n").unwrap();
-        g(&["add", "-A"]);
-        g(&[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-qm",
-            "start",
-        ]);
-        // The run's change: edit a, delete b, create c and a file whose
-        // name git quotes.
-        std::fs::write(root.join("a.txt"), "a2\n").unwrap();
-        std::fs::remove_file(root.join("b.txt")).unwrap();
-        std::fs::write(root.join("c.txt"), "c\n").unwrap();
-        std::fs::write(root.join("q\"d\".txt"), "d\n").unwrap();
-        g(&["add", "-A"]);
-        let patch = String::from_utf8(g(&["diff", "--cached", "--binary", "HEAD"])).unwrap();
-        g(&["reset", "-q", "--hard"]);
-        std::fs::remove_file(root.join("c.txt")).ok();
-        std::fs::remove_file(root.join("q\"d\".txt")).ok();
-        assert_eq!(changed_since(root, &patch).unwrap(), Vec::<String>::new());
-        std::fs::write(root.join("a.txt"), "mine\n").unwrap();
-        std::fs::write(root.join("c.txt"), "mine\n").unwrap();
-        std::fs::write(root.join("q\"d\".txt"), "mine\n").unwrap();
-        std::fs::remove_file(root.join("b.txt")).unwrap();
-        assert_eq!(
-            changed_since(root, &patch).unwrap(),
-            ["a.txt", "b.txt", "c.txt", "q\"d\".txt"]
-        );
-    }
-
     /// Sets the modification time of `path` (as a program may, to hide a
     /// write from tools that look at size and mtime only).
-    fn set_mtime(path: &Path, time: std::time::SystemTime) {
+    pub(super) fn set_mtime(path: &Path, time: std::time::SystemTime) {
         std::fs::File::options()
             .write(true)
             .open(path)
@@ -915,7 +686,7 @@ mod tests {
     }
 
     /// Removes the slots of `origin` (tests run in the system temp dir).
-    fn remove_slots(origin: &Path) {
+    pub(super) fn remove_slots(origin: &Path) {
         let key = sha256_hex(origin.to_string_lossy().as_bytes());
         let prefix = format!("wf-ws-{}-", &key[..12]);
         for entry in std::fs::read_dir(private_root().unwrap())
@@ -933,23 +704,40 @@ mod tests {
         }
     }
 
+    /// Waits until the lock at `path` is free. Other tests of this binary
+    /// fork children at any moment, and a child holds a copy of every
+    /// descriptor (a lock's too) between its fork and its exec, so a
+    /// release is seen soon, not always at once (as in `sys::lock`'s
+    /// tests).
+    pub(super) fn released(path: &Path) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while crate::sys::lock::is_held(path) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lock {} was never released",
+                path.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// A new workspace of `origin` in the slot at `dir`, the one an earlier
     /// workspace of this test used. Another test's thread forking a process
     /// at the moment the slot is claimed briefly shares its lock (until the
     /// child's exec closes it), so the claim is retried a few times.
-    fn reclaim(origin: &Path, dir: &Path) -> Workspace {
+    pub(super) fn reclaim(origin: &Path, dir: &Path) -> Workspace {
         reclaim_with(dir, || Workspace::create(origin, "again"))
     }
 
     /// [`reclaim`] through [`Workspace::create_current`].
-    fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
+    pub(super) fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
         reclaim_with(dir, || {
             let head = crate::sys::git::head(origin);
             Workspace::create_current(origin, head.as_ref(), &[])
         })
     }
 
-    fn reclaim_with(
+    pub(super) fn reclaim_with(
         dir: &Path,
         create: impl Fn() -> Result<Workspace, WorkspaceError>,
     ) -> Workspace {
@@ -966,188 +754,11 @@ mod tests {
 
     /// Every file of the user's tree that a workspace should hold, with
     /// its content.
-    fn contents(dir: &Path, files: &[String]) -> Vec<(String, String)> {
+    pub(super) fn contents(dir: &Path, files: &[String]) -> Vec<(String, String)> {
         files
             .iter()
             .map(|f| (f.clone(), std::fs::read_to_string(dir.join(f)).unwrap()))
             .collect()
-    }
-
-    /// Whether the slot's git at `dir` holds the object `id`.
-    fn holds(dir: &Path, id: &str) -> bool {
-        Git::private(dir).args(["cat-file", "-e", id]).succeeds()
-    }
-
-    fn blob_of(dir: &Path, text: &str) -> String {
-        Git::private(dir)
-            .args(["hash-object", "--stdin"])
-            .input(text)
-            .text()
-            .unwrap()
-    }
-
-    fn packs_in(dir: &Path) -> usize {
-        std::fs::read_dir(dir.join(".git/objects/pack"))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
-            .count()
-    }
-
-    #[test]
-    fn the_slots_store_holds_what_the_start_reaches_and_follows_head_incrementally() {
-        let origin = tempfile::tempdir().unwrap();
-        let o = origin.path();
-        run_git(o, &["init", "-q", "-b", "main"]);
-        write(o, "a.txt", "first\n");
-        run_git(o, &["add", "-A"]);
-        run_git(o, &["commit", "-q", "-m", "one"]);
-        run_git(o, &["checkout", "-q", "-b", "other"]);
-        write(o, "other.txt", "other branch only\n");
-        run_git(o, &["add", "-A"]);
-        run_git(o, &["commit", "-q", "-m", "other"]);
-        let other = run_git(o, &["rev-parse", "HEAD"]).trim().to_string();
-        run_git(o, &["checkout", "-q", "main"]);
-        let head = |o: &Path| {
-            let c = run_git(o, &["rev-parse", "HEAD"]).trim().to_string();
-            let t = run_git(o, &["rev-parse", "HEAD^{tree}"]).trim().to_string();
-            (c, t)
-        };
-        let slot = tempfile::tempdir().unwrap();
-        let s = slot.path();
-        run_git(s, &["init", "-q", "--template="]);
-
-        // The first start: its commit, tree and an uncommitted file.
-        let (c1, t1) = head(o);
-        write(o, "wip.txt", "uncommitted once\n");
-        run_git(o, &["add", "wip.txt"]);
-        let start = run_git(o, &["write-tree"]).trim().to_string();
-        run_git(o, &["rm", "-q", "--cached", "wip.txt"]);
-        std::fs::remove_file(o.join("wip.txt")).unwrap();
-        sync_objects(o, s, Some(&c1), Some(&start)).unwrap();
-        set_head(s, Some(&c1)).unwrap();
-        for id in [&c1, &t1, &start, &blob_of(o, "first\n")] {
-            assert!(holds(s, id), "{id}");
-        }
-        assert!(holds(s, &blob_of(o, "uncommitted once\n")));
-        assert!(!holds(s, &other), "another branch's commit");
-        assert!(!holds(s, &blob_of(o, "other branch only\n")));
-        assert_eq!(
-            run_git(s, &["log", "-1", "--format=%s"]).trim(),
-            "one",
-            "HEAD is the start commit"
-        );
-        assert_eq!(packs_in(s), 2, "the commit's pack and the uncommitted one");
-        // The same start again: nothing copied, nothing dropped.
-        let before = HeldObjects::read(s);
-        sync_objects(o, s, Some(&c1), Some(&start)).unwrap();
-        assert_eq!(HeldObjects::read(s), before);
-        assert!(holds(s, &blob_of(o, "uncommitted once\n")));
-
-        // HEAD moves forward: one pack more, with only what is new; the
-        // last start's uncommitted objects are gone.
-        write(o, "b.txt", "second\n");
-        run_git(o, &["add", "-A"]);
-        run_git(o, &["commit", "-q", "-m", "two"]);
-        let (c2, t2) = head(o);
-        sync_objects(o, s, Some(&c2), None).unwrap();
-        assert!(holds(s, &t2));
-        assert_eq!(packs_in(s), 2, "the first commit's pack and the new one");
-        assert!(holds(s, &c2) && holds(s, &blob_of(o, "second\n")));
-        assert!(holds(s, &blob_of(o, "first\n")));
-        assert!(!holds(s, &blob_of(o, "uncommitted once\n")));
-        let held = HeldObjects::read(s);
-        assert_eq!(held.commit.as_deref(), Some(c2.as_str()));
-        let newest = held.base.last().unwrap();
-        let listed = run_git(
-            s,
-            &[
-                "verify-pack",
-                "-v",
-                &format!(".git/objects/pack/pack-{newest}.idx"),
-            ],
-        );
-        let objects = listed
-            .lines()
-            .filter(|l| l.len() > 40 && is_object_id(&l[..40]));
-        assert_eq!(objects.count(), 3, "commit, tree, new blob: {listed}");
-
-        // The same start again: nothing to copy.
-        sync_objects(o, s, Some(&c2), None).unwrap();
-        assert_eq!(HeldObjects::read(s).base, held.base);
-
-        // Another branch: not a descendant, so the store is made again and
-        // holds nothing of main's own commits.
-        run_git(o, &["checkout", "-q", "other"]);
-        sync_objects(o, s, Some(&other), None).unwrap();
-        assert_eq!(packs_in(s), 1);
-        assert!(holds(s, &other) && holds(s, &blob_of(o, "other branch only\n")));
-        assert!(!holds(s, &c2) && !holds(s, &blob_of(o, "second\n")));
-
-        // An older wf's slot borrowed the user's store: that goes too.
-        let alternates = s.join(".git/objects/info/alternates");
-        std::fs::create_dir_all(alternates.parent().unwrap()).unwrap();
-        std::fs::write(
-            &alternates,
-            format!("{}\n", o.join(".git/objects").display()),
-        )
-        .unwrap();
-        std::fs::remove_file(HeldObjects::path(s)).unwrap();
-        sync_objects(o, s, Some(&c1), None).unwrap();
-        assert!(!alternates.exists());
-        assert!(!holds(s, &other));
-
-        // A revision that is not a commit id is refused.
-        let err = sync_objects(o, s, Some("--all"), None).unwrap_err();
-        assert!(err.to_string().contains("not a commit id"), "{err}");
-    }
-
-    fn cargo_target(ws: &Workspace) -> PathBuf {
-        let (_, dir) = ws
-            .env
-            .iter()
-            .find(|(k, _)| k == "CARGO_TARGET_DIR")
-            .unwrap();
-        PathBuf::from(dir)
-    }
-
-    #[test]
-    fn a_tasks_build_cache_is_its_own_held_by_one_run_and_kept_only_when_told() {
-        let origin = repo();
-        let o = origin.path();
-        write(o, "Cargo.toml", "[package]\nname = \"x\"\n");
-        // Without a task: a scratch directory of the run.
-        let mut first = Workspace::create(o, "r").unwrap();
-        assert!(cargo_target(&first).starts_with(&first.tmp));
-        first.use_task_cache("task-a").unwrap();
-        let cache = cargo_target(&first);
-        assert!(cache.is_dir() && first.sandbox_write.contains(&cache));
-        // A concurrent run of the same task gets another directory; another
-        // task, another one again.
-        let mut second = Workspace::create(o, "r").unwrap();
-        second.use_task_cache("task-a").unwrap();
-        assert_ne!(cargo_target(&second), cache);
-        drop(second);
-        let mut other = Workspace::create(o, "r").unwrap();
-        other.use_task_cache("task-b").unwrap();
-        assert_ne!(cargo_target(&other), cache);
-        drop(other);
-        // Not kept: the next run of the task finds it empty.
-        std::fs::write(cache.join("left"), "by a command").unwrap();
-        drop(first);
-        let mut next = Workspace::create(o, "r").unwrap();
-        next.use_task_cache("task-a").unwrap();
-        assert_eq!(cargo_target(&next), cache);
-        assert!(!cache.join("left").exists());
-        // Kept: the next run finds what this one left.
-        std::fs::write(cache.join("left"), "by a command").unwrap();
-        next.keep_build_cache().unwrap();
-        drop(next);
-        let mut after = Workspace::create(o, "r").unwrap();
-        after.use_task_cache("task-a").unwrap();
-        assert!(cache.join("left").exists());
-        // ... and only for that run: in use again, it is unkept until told.
-        assert!(!cache.with_extension("kept").exists());
     }
 
     #[test]

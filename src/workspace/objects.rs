@@ -36,20 +36,20 @@ const MAX_PACKS: usize = 16;
 /// packs holding them, and the pack of the starting tree's uncommitted
 /// objects.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct HeldObjects {
-    pub(super) commit: Option<String>,
-    pub(super) base: Vec<String>,
+struct HeldObjects {
+    commit: Option<String>,
+    base: Vec<String>,
     /// The starting tree whose uncommitted objects `uncommitted` holds.
     tree: Option<String>,
     uncommitted: Vec<String>,
 }
 
 impl HeldObjects {
-    pub(super) fn path(dir: &Path) -> PathBuf {
+    fn path(dir: &Path) -> PathBuf {
         dir.join(".git/wf-objects")
     }
 
-    pub(super) fn read(dir: &Path) -> HeldObjects {
+    fn read(dir: &Path) -> HeldObjects {
         let mut held = HeldObjects::default();
         let text = std::fs::read_to_string(HeldObjects::path(dir)).unwrap_or_default();
         for line in text.lines() {
@@ -86,7 +86,7 @@ impl HeldObjects {
 }
 
 /// A full hexadecimal object id (SHA-1 or SHA-256).
-pub(super) fn is_object_id(id: &str) -> bool {
+fn is_object_id(id: &str) -> bool {
     matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
@@ -240,5 +240,140 @@ fn prune_loose_objects(objects: &Path) {
         if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::tests::{run_git, write};
+
+    /// Whether the slot's git at `dir` holds the object `id`.
+    fn holds(dir: &Path, id: &str) -> bool {
+        Git::private(dir).args(["cat-file", "-e", id]).succeeds()
+    }
+
+    fn blob_of(dir: &Path, text: &str) -> String {
+        Git::private(dir)
+            .args(["hash-object", "--stdin"])
+            .input(text)
+            .text()
+            .unwrap()
+    }
+
+    fn packs_in(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(".git/objects/pack"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
+            .count()
+    }
+
+    #[test]
+    fn the_slots_store_holds_what_the_start_reaches_and_follows_head_incrementally() {
+        let origin = tempfile::tempdir().unwrap();
+        let o = origin.path();
+        run_git(o, &["init", "-q", "-b", "main"]);
+        write(o, "a.txt", "first\n");
+        run_git(o, &["add", "-A"]);
+        run_git(o, &["commit", "-q", "-m", "one"]);
+        run_git(o, &["checkout", "-q", "-b", "other"]);
+        write(o, "other.txt", "other branch only\n");
+        run_git(o, &["add", "-A"]);
+        run_git(o, &["commit", "-q", "-m", "other"]);
+        let other = run_git(o, &["rev-parse", "HEAD"]).trim().to_string();
+        run_git(o, &["checkout", "-q", "main"]);
+        let head = |o: &Path| {
+            let c = run_git(o, &["rev-parse", "HEAD"]).trim().to_string();
+            let t = run_git(o, &["rev-parse", "HEAD^{tree}"]).trim().to_string();
+            (c, t)
+        };
+        let slot = tempfile::tempdir().unwrap();
+        let s = slot.path();
+        run_git(s, &["init", "-q", "--template="]);
+
+        // The first start: its commit, tree and an uncommitted file.
+        let (c1, t1) = head(o);
+        write(o, "wip.txt", "uncommitted once\n");
+        run_git(o, &["add", "wip.txt"]);
+        let start = run_git(o, &["write-tree"]).trim().to_string();
+        run_git(o, &["rm", "-q", "--cached", "wip.txt"]);
+        std::fs::remove_file(o.join("wip.txt")).unwrap();
+        sync_objects(o, s, Some(&c1), Some(&start)).unwrap();
+        set_head(s, Some(&c1)).unwrap();
+        for id in [&c1, &t1, &start, &blob_of(o, "first\n")] {
+            assert!(holds(s, id), "{id}");
+        }
+        assert!(holds(s, &blob_of(o, "uncommitted once\n")));
+        assert!(!holds(s, &other), "another branch's commit");
+        assert!(!holds(s, &blob_of(o, "other branch only\n")));
+        assert_eq!(
+            run_git(s, &["log", "-1", "--format=%s"]).trim(),
+            "one",
+            "HEAD is the start commit"
+        );
+        assert_eq!(packs_in(s), 2, "the commit's pack and the uncommitted one");
+        // The same start again: nothing copied, nothing dropped.
+        let before = HeldObjects::read(s);
+        sync_objects(o, s, Some(&c1), Some(&start)).unwrap();
+        assert_eq!(HeldObjects::read(s), before);
+        assert!(holds(s, &blob_of(o, "uncommitted once\n")));
+
+        // HEAD moves forward: one pack more, with only what is new; the
+        // last start's uncommitted objects are gone.
+        write(o, "b.txt", "second\n");
+        run_git(o, &["add", "-A"]);
+        run_git(o, &["commit", "-q", "-m", "two"]);
+        let (c2, t2) = head(o);
+        sync_objects(o, s, Some(&c2), None).unwrap();
+        assert!(holds(s, &t2));
+        assert_eq!(packs_in(s), 2, "the first commit's pack and the new one");
+        assert!(holds(s, &c2) && holds(s, &blob_of(o, "second\n")));
+        assert!(holds(s, &blob_of(o, "first\n")));
+        assert!(!holds(s, &blob_of(o, "uncommitted once\n")));
+        let held = HeldObjects::read(s);
+        assert_eq!(held.commit.as_deref(), Some(c2.as_str()));
+        let newest = held.base.last().unwrap();
+        let listed = run_git(
+            s,
+            &[
+                "verify-pack",
+                "-v",
+                &format!(".git/objects/pack/pack-{newest}.idx"),
+            ],
+        );
+        let objects = listed
+            .lines()
+            .filter(|l| l.len() > 40 && is_object_id(&l[..40]));
+        assert_eq!(objects.count(), 3, "commit, tree, new blob: {listed}");
+
+        // The same start again: nothing to copy.
+        sync_objects(o, s, Some(&c2), None).unwrap();
+        assert_eq!(HeldObjects::read(s).base, held.base);
+
+        // Another branch: not a descendant, so the store is made again and
+        // holds nothing of main's own commits.
+        run_git(o, &["checkout", "-q", "other"]);
+        sync_objects(o, s, Some(&other), None).unwrap();
+        assert_eq!(packs_in(s), 1);
+        assert!(holds(s, &other) && holds(s, &blob_of(o, "other branch only\n")));
+        assert!(!holds(s, &c2) && !holds(s, &blob_of(o, "second\n")));
+
+        // An older wf's slot borrowed the user's store: that goes too.
+        let alternates = s.join(".git/objects/info/alternates");
+        std::fs::create_dir_all(alternates.parent().unwrap()).unwrap();
+        std::fs::write(
+            &alternates,
+            format!("{}\n", o.join(".git/objects").display()),
+        )
+        .unwrap();
+        std::fs::remove_file(HeldObjects::path(s)).unwrap();
+        sync_objects(o, s, Some(&c1), None).unwrap();
+        assert!(!alternates.exists());
+        assert!(!holds(s, &other));
+
+        // A revision that is not a commit id is refused.
+        let err = sync_objects(o, s, Some("--all"), None).unwrap_err();
+        assert!(err.to_string().contains("not a commit id"), "{err}");
     }
 }
