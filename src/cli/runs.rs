@@ -5,7 +5,7 @@
 use super::*;
 
 /// Whether the person can be asked: stdin and stderr are terminals.
-pub(super) fn interactive() -> bool {
+fn interactive() -> bool {
     use std::io::IsTerminal;
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
@@ -260,7 +260,7 @@ pub(super) fn report(run: &str, md: bool, output: Option<PathBuf>) -> Result<Exi
 
 /// With `--foreign`, a run this user's wf did not create here is shown
 /// (its diff, escaped) before anything acts on it.
-pub(super) fn show_foreign(run: &str, foreign: bool) -> Result<(), Error> {
+fn show_foreign(run: &str, foreign: bool) -> Result<(), Error> {
     if !foreign {
         return Ok(());
     }
@@ -383,7 +383,7 @@ pub(super) fn resume(
 
 /// How to go on after a run stopped short: paused at a checkpoint (the
 /// three commands that decide and continue it) or stopped by a signal.
-pub(super) fn next_steps(outcome: &crate::engine::RunOutcome) {
+fn next_steps(outcome: &crate::engine::RunOutcome) {
     use crate::record::event::RunStatus;
     let id = &outcome.run_id;
     match outcome.status {

@@ -64,7 +64,7 @@ pub(super) fn emit(target: args::EmitTarget) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-pub(super) fn emit_request(common: &args::EmitCommon) -> app::emit::Request {
+fn emit_request(common: &args::EmitCommon) -> app::emit::Request {
     app::emit::Request {
         task: common.task.clone(),
         repos: common.repos.clone(),
@@ -222,7 +222,7 @@ pub(super) fn lock(paths: &[PathBuf], update: Option<String>) -> Result<Exit, Er
 }
 
 /// Tool names for `wf lock`'s report: "tools echo, read".
-pub(super) fn mcp_tools<'a>(names: impl Iterator<Item = &'a String>) -> String {
+fn mcp_tools<'a>(names: impl Iterator<Item = &'a String>) -> String {
     let names: Vec<&str> = names.map(String::as_str).collect();
     let noun = if names.len() == 1 { "tool" } else { "tools" };
     format!("{noun} {}", names.join(", "))

@@ -267,11 +267,7 @@ impl Executor<'_> {
 
     /// The change is in the user's tree (applied, or left in place in
     /// checkout mode): recorded, its build cache kept, committed if asked.
-    pub(super) fn applied(
-        &mut self,
-        ws: &Workspace,
-        files: Vec<String>,
-    ) -> Result<End, EngineError> {
+    fn applied(&mut self, ws: &Workspace, files: Vec<String>) -> Result<End, EngineError> {
         self.emit(Event::Applied {
             files: files.clone(),
         })?;
@@ -295,7 +291,7 @@ impl Executor<'_> {
     }
 
     /// Who approved the apply checkpoint, from the events so far.
-    pub(super) fn approvers(&self) -> Vec<String> {
+    fn approvers(&self) -> Vec<String> {
         self.recorder
             .summary()
             .approvals
@@ -361,7 +357,7 @@ pub fn commit_message(plan: &Plan, run_id: &str, approvers: &[String]) -> String
 /// changed files' bytes before and after; `None` when the files fit but
 /// their patch did not), the limit and its largest files (names escaped),
 /// nothing applied.
-pub(super) fn too_big(total: Option<u64>, limit: u64, sizes: &[(String, u64)]) -> String {
+fn too_big(total: Option<u64>, limit: u64, sizes: &[(String, u64)]) -> String {
     let largest: Vec<String> = sizes
         .iter()
         .take(5)
@@ -397,7 +393,7 @@ pub(super) fn too_big(total: Option<u64>, limit: u64, sizes: &[(String, u64)]) -
 
 /// The diff hash of the decision recorded right after a checkpoint was
 /// reached, if it records one (traces of older wf do not).
-pub(super) fn recorded_diff_hash(rest: &[Record]) -> Option<String> {
+fn recorded_diff_hash(rest: &[Record]) -> Option<String> {
     rest.iter()
         .find(|r| Decision::of(&r.event).is_some())
         .and_then(|r| match &r.event {
@@ -407,7 +403,7 @@ pub(super) fn recorded_diff_hash(rest: &[Record]) -> Option<String> {
 }
 
 /// The decision recorded right after a checkpoint was reached.
-pub(super) fn recorded_decision(rest: &[Record]) -> Decision {
+fn recorded_decision(rest: &[Record]) -> Decision {
     rest.iter()
         .find_map(|r| Decision::of(&r.event))
         .unwrap_or(Decision::Paused)

@@ -178,7 +178,7 @@ impl Executor<'_> {
 
     /// `sandboxed` with `network`: a list of hosts through its proxy
     /// (started in [`Executor::confine`]; without one, no network).
-    pub(super) fn with_network(
+    fn with_network(
         &self,
         sandboxed: crate::sandbox::Sandboxed,
         network: &crate::spec::Network,
@@ -252,11 +252,7 @@ impl Executor<'_> {
 /// temp dir as `$RUN_TMP`, the user's repository as `$REPO`, the home
 /// directory as `~`, so that the record
 /// does not depend on where the run happened to be.
-pub(super) fn shown_root(
-    path: &std::path::Path,
-    ws: &Workspace,
-    home: Option<&std::path::Path>,
-) -> String {
+fn shown_root(path: &std::path::Path, ws: &Workspace, home: Option<&std::path::Path>) -> String {
     let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let replacements = [
         (canonical(&ws.dir), "$WORKSPACE"),
@@ -301,7 +297,7 @@ pub(super) fn check_env(
 /// The names of the variables the plan's commands get beyond the scrubbed
 /// environment (see [`Event::SandboxReady`]): every step's `env`, and the
 /// offline switches when `offline`; sorted, each once.
-pub(super) fn env_names(plan: &Plan, offline: bool) -> Vec<String> {
+fn env_names(plan: &Plan, offline: bool) -> Vec<String> {
     fn walk(steps: &[crate::plan::PlanStep], out: &mut std::collections::BTreeSet<String>) {
         for step in steps {
             match &step.kind {
@@ -325,7 +321,7 @@ pub(super) fn env_names(plan: &Plan, offline: bool) -> Vec<String> {
 
 /// The lists of hosts the steps (recipe steps included) set for
 /// themselves.
-pub(super) fn network_lists(steps: &[crate::plan::PlanStep], out: &mut Vec<Vec<String>>) {
+fn network_lists(steps: &[crate::plan::PlanStep], out: &mut Vec<Vec<String>>) {
     for step in steps {
         let network = match &step.kind {
             crate::plan::StepKind::Command { network, .. } => network.as_ref(),

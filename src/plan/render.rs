@@ -65,11 +65,7 @@ impl Render<'_> {
 
     /// A token budget: as written, or its template rendered, which must
     /// give a whole number, 1 or more.
-    pub(super) fn budget(
-        &self,
-        field: &str,
-        budget: &crate::spec::TokenBudget,
-    ) -> Result<u64, PlanError> {
+    fn budget(&self, field: &str, budget: &crate::spec::TokenBudget) -> Result<u64, PlanError> {
         match budget {
             crate::spec::TokenBudget::Tokens(n) => Ok(*n),
             crate::spec::TokenBudget::Template(t) => {

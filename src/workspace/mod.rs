@@ -446,7 +446,7 @@ impl Workspace {
     }
 
     /// git in the workspace (see [`Workspace::git_cmd`]).
-    pub(super) fn run_git(&self, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
+    fn run_git(&self, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
         Ok(self.git_cmd().args(args).output()?)
     }
 }
@@ -605,7 +605,7 @@ mod tests {
 
     /// Every file under `dir`, relative and sorted, the workspace's own
     /// `.git/` left out.
-    pub(super) fn files_in(dir: &Path) -> Vec<String> {
+    fn files_in(dir: &Path) -> Vec<String> {
         fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -676,7 +676,7 @@ mod tests {
 
     /// Sets the modification time of `path` (as a program may, to hide a
     /// write from tools that look at size and mtime only).
-    pub(super) fn set_mtime(path: &Path, time: std::time::SystemTime) {
+    fn set_mtime(path: &Path, time: std::time::SystemTime) {
         std::fs::File::options()
             .write(true)
             .open(path)
@@ -730,14 +730,14 @@ mod tests {
     }
 
     /// [`reclaim`] through [`Workspace::create_current`].
-    pub(super) fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
+    fn reclaim_current(origin: &Path, dir: &Path) -> Workspace {
         reclaim_with(dir, || {
             let head = crate::sys::git::head(origin);
             Workspace::create_current(origin, head.as_ref(), &[])
         })
     }
 
-    pub(super) fn reclaim_with(
+    fn reclaim_with(
         dir: &Path,
         create: impl Fn() -> Result<Workspace, WorkspaceError>,
     ) -> Workspace {
@@ -754,7 +754,7 @@ mod tests {
 
     /// Every file of the user's tree that a workspace should hold, with
     /// its content.
-    pub(super) fn contents(dir: &Path, files: &[String]) -> Vec<(String, String)> {
+    fn contents(dir: &Path, files: &[String]) -> Vec<(String, String)> {
         files
             .iter()
             .map(|f| (f.clone(), std::fs::read_to_string(dir.join(f)).unwrap()))

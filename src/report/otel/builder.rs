@@ -6,7 +6,7 @@ use super::*;
 use crate::record::event::{CheckpointState, Event, Record, RunStatus};
 use crate::secrets::Secrets;
 
-pub(super) struct Builder<'a> {
+struct Builder<'a> {
     run_id: String,
     base_ns: u64,
     secrets: &'a Secrets,
@@ -530,7 +530,7 @@ impl Builder<'_> {
 
 /// The strings of a tool's input, whole and as words of 3 characters or
 /// more, longest first.
-pub(super) fn words(input: &serde_json::Value) -> Vec<String> {
+fn words(input: &serde_json::Value) -> Vec<String> {
     fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
         match v {
             serde_json::Value::String(s) => {
@@ -551,7 +551,7 @@ pub(super) fn words(input: &serde_json::Value) -> Vec<String> {
 }
 
 /// Sets `key` (replacing an earlier value).
-pub(super) fn set(attributes: &mut Attributes, key: &str, value: Value) {
+fn set(attributes: &mut Attributes, key: &str, value: Value) {
     match attributes.iter_mut().find(|(k, _)| k == key) {
         Some((_, v)) => *v = value,
         None => attributes.push((key.to_string(), value)),
@@ -560,7 +560,7 @@ pub(super) fn set(attributes: &mut Attributes, key: &str, value: Value) {
 
 /// Statuses that are errors of the run (status ERROR); a rejection, a
 /// pause, an interruption and a dry run are not.
-pub(super) fn failed(status: &RunStatus) -> bool {
+fn failed(status: &RunStatus) -> bool {
     matches!(
         status,
         RunStatus::ChecksFailed
