@@ -42,7 +42,7 @@
 //! | [`sandbox`] | the confined launcher for every command a run starts, at the strongest level the machine gives (`full`: namespaces and a minimal root view; `landlock`: Landlock, seccomp and a keeper), the seccomp filter, the proxy for `sandbox.network` host lists |
 //! | [`provider`] | the model interface; anthropic, openai, script; SSE decoding; prices |
 //! | [`record`] | events, the trace and its one writer ([`record::recorder`]), run folders, the summary, comparison |
-//! | [`workspace`] | the isolated workspace (a slot kept from run to run, or with `--workspace checkout` a disposable CI checkout itself: [`workspace::checkout`]), the diff, applying |
+//! | [`workspace`] | the isolated workspace (a slot kept from run to run, or with `--workspace checkout` a disposable CI checkout itself: [`workspace::checkout`]), staging the start, the slot's object store, the diff and applying it, the build and package caches, toolchain links, `wf gc` ([`workspace::gc`]) — a file per concern |
 //! | [`patch`] | a git patch read once: its files, paths and counts, for the review and the apply |
 //! | [`recipes`] | resolving `uses:`, the lock file format, the git cache |
 //! | [`report`] | views that read records: progress, the timeline, the plan display, diffs; events worded once ([`report::describe`]), the reports rendered from one model ([`report::model`]), a run as OpenTelemetry spans ([`report::otel`]) |

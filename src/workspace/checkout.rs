@@ -411,6 +411,15 @@ impl Workspace {
 mod tests {
     use super::*;
 
+    /// Waits until the checkout lock of `origin` is free.
+    fn released(origin: &Path) {
+        let key = sha256_hex(origin.to_string_lossy().as_bytes());
+        let base = super::super::private_root()
+            .unwrap()
+            .join(format!("wf-co-{}", &key[..12]));
+        crate::workspace::tests::released(&super::super::lock_path(&base));
+    }
+
     fn git(dir: &Path, args: &[&str]) {
         let out = std::process::Command::new("git")
             .args(args)
@@ -475,6 +484,7 @@ mod tests {
             "an ignored file of the start stays"
         );
         drop(ws);
+        released(d);
 
         // Unchanged since: kept, and it stays after the workspace is gone.
         let ws = Workspace::checkout(d, head.as_ref(), &run_dir).unwrap();

@@ -11,6 +11,12 @@
 //!   in it: it renders no diff or review (`report::diff`,
 //!   `report::review`), reads no stdin, prints nothing itself;
 //! - `src/plan/` does not depend on `engine`, `report` or `cli`.
+//!
+//! And one rule of size: no file of `src/` has over [`MAX_CODE_LINES`]
+//! lines of code — non-blank lines that are not only comments, counted
+//! before the file's `#[cfg(test)]` module (see [`code_lines`]). A file
+//! that grows past it is split along its seams (a `mod.rs` and a file per
+//! concern), not allowed more.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -37,6 +43,14 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The source with comments removed and string and char literals emptied
 /// (so braces and `crate::` inside them do not count).
 fn code_only(src: &str) -> String {
+    stripped(src, false)
+}
+
+/// The source with comments removed; string and char literals emptied
+/// (their line breaks kept, so both forms have the same lines), or kept as
+/// written with `keep_literals` (a `//` inside a string is not a comment
+/// either way).
+fn stripped(src: &str, keep_literals: bool) -> String {
     let b = src.as_bytes();
     let mut out = String::with_capacity(src.len());
     let mut i = 0;
@@ -85,9 +99,16 @@ fn code_only(src: &str) -> String {
             while j < b.len() && !b[j..].starts_with(&close) {
                 j += 1;
             }
-            out.push_str("\"\"");
-            i = j + close.len();
+            let end = (j + close.len()).min(b.len());
+            if keep_literals {
+                out.push_str(&src[i..end]);
+            } else {
+                out.push_str("\"\"");
+                out.push_str(&"\n".repeat(src[i..end].matches('\n').count()));
+            }
+            i = end;
         } else if c == b'"' {
+            let start = i;
             i += 1;
             while i < b.len() && b[i] != b'"' {
                 if b[i] == b'\\' {
@@ -95,8 +116,13 @@ fn code_only(src: &str) -> String {
                 }
                 i += 1;
             }
-            i += 1;
-            out.push_str("\"\"");
+            i = (i + 1).min(b.len());
+            if keep_literals {
+                out.push_str(&src[start..i]);
+            } else {
+                out.push_str("\"\"");
+                out.push_str(&"\n".repeat(src[start..i].matches('\n').count()));
+            }
         } else if c == b'\'' {
             // A char literal ('x', '\n', '\u{7f}', '{'), not a lifetime.
             let end = if b.get(i + 1) == Some(&b'\\') {
@@ -110,7 +136,11 @@ fn code_only(src: &str) -> String {
             };
             match end {
                 Some(end) => {
-                    out.push_str("' '");
+                    if keep_literals {
+                        out.push_str(&src[i..=end]);
+                    } else {
+                        out.push_str("' '");
+                    }
                     i = end + 1;
                 }
                 None => {
@@ -650,4 +680,97 @@ fn crates_depend_downward_only() {
             "wf does not depend on {krate}"
         );
     }
+}
+
+/// The most lines of code a source file (of `src/` or a crate's) may have.
+const MAX_CODE_LINES: usize = 800;
+
+/// Where the file's test module starts: the first `#[cfg(test)]` whose
+/// item is a `mod` (`pub(…)` or not), in `text` without comments or
+/// literals.
+fn test_module_start(text: &str) -> Option<usize> {
+    const ATTR: &str = "#[cfg(test)]";
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(ATTR) {
+        let at = from + pos;
+        from = at + ATTR.len();
+        let mut rest = text[from..].trim_start();
+        if let Some(after) = rest.strip_prefix("pub") {
+            rest = after.trim_start();
+            if rest.starts_with('(') {
+                rest = rest[rest.find(')').map_or(rest.len(), |p| p + 1)..].trim_start();
+            }
+        }
+        if rest.starts_with("mod ") {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// A file's lines of code: non-blank lines once comments (doc comments
+/// included) are taken out, before its `#[cfg(test)]` module. Lines inside
+/// a string literal count; a `//` inside one is no comment.
+fn code_lines(src: &str) -> usize {
+    let code = code_only(src);
+    let before = test_module_start(&code).map_or(usize::MAX, |at| code[..at].matches('\n').count());
+    stripped(src, true)
+        .lines()
+        .take(before)
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+#[test]
+fn code_lines_count_code_and_strings_not_comments_blanks_or_the_test_module() {
+    let src = r##"//! Module docs.
+
+/// Docs.
+fn a() {
+    // a comment
+    let s = "one // not a comment
+two";
+    /* a block
+       comment */
+    let r = r#"#[cfg(test)] mod x {"#; let c = '"';
+}
+
+#[cfg(test)]
+fn only_in_tests() {}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    fn t() {}
+}
+"##;
+    // `fn a() {`, the two lines of `s`, the `r`/`c` line, `}`, and the
+    // test-only function with its attribute: 7.
+    assert_eq!(code_lines(src), 7);
+    assert_eq!(code_lines("fn a() {}\n#[cfg(test)]\nmod tests {}\n"), 1);
+    assert_eq!(code_lines("\n// c\n/// d\n\n"), 0);
+}
+
+#[test]
+fn no_source_file_is_over_800_lines_of_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    for krate in std::fs::read_dir(root.join("crates")).unwrap() {
+        rust_files(&krate.unwrap().path().join("src"), &mut files);
+    }
+    files.sort();
+    assert!(files.len() > 100, "too few files found: {}", files.len());
+    let mut over = Vec::new();
+    for file in &files {
+        let n = code_lines(&std::fs::read_to_string(file).unwrap());
+        if n > MAX_CODE_LINES {
+            let rel = file.strip_prefix(root).unwrap().display();
+            over.push(format!("{rel}: {n} lines of code"));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "over {MAX_CODE_LINES} lines of code (split along the file's seams):\n{}",
+        over.join("\n")
+    );
 }

@@ -70,8 +70,8 @@
 //!   read root: its ignored toolchain directories (`.venv`,
 //!   `node_modules`: [`Grants::tools`]) are readable, read-only, and at
 //!   the full level the repository's own path shows the workspace
-//!   ([`Grants::repository`]; see `workspace`, "The project where it
-//!   expects itself").
+//!   ([`Grants::repository`]; see `workspace::tools`, "The project where
+//!   it expects itself").
 //! - **Processes**: full: a fresh `/proc` shows only the sandbox's
 //!   processes; landlock: other processes are listed but their
 //!   environments and memory are out of reach (Landlock's ptrace rules).
@@ -211,7 +211,7 @@ pub struct Grants {
     /// is shown at this path too, with its `.git` read-only, and a command
     /// started in the workspace starts at the same place under it (see
     /// [`view`] and "The project where it expects itself" in
-    /// [`crate::workspace`]). `None` at the level without namespaces, or
+    /// `crate::workspace::tools`). `None` at the level without namespaces, or
     /// where a root of the policy lies inside the repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<PathBuf>,
