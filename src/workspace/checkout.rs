@@ -95,7 +95,6 @@ pub(super) struct Checkout {
 /// read-only; this comparison at the end is the second line: a run in
 /// whose course they changed anyway keeps no change.
 fn guarded(origin: &Path, run_dir: &Path) -> Vec<u8> {
-    use std::os::unix::fs::MetadataExt;
     let objects = origin.join(".git/objects");
     let objects_info = objects.join("info");
     let mut out = Vec::new();
@@ -112,17 +111,7 @@ fn guarded(origin: &Path, run_dir: &Path) -> Vec<u8> {
             out.extend_from_slice(b"\0gone\0");
             continue;
         };
-        for n in [
-            meta.mode() as i64,
-            meta.size() as i64,
-            meta.ino() as i64,
-            meta.ctime(),
-            meta.ctime_nsec(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-        ] {
-            out.extend_from_slice(&n.to_le_bytes());
-        }
+        crate::sandbox::stat_record(&mut out, &meta);
         if meta.is_dir() {
             let mut children: Vec<PathBuf> = std::fs::read_dir(&path)
                 .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())

@@ -217,8 +217,26 @@ fn keeper(
 /// change time (which no system call can set back, unlike the
 /// modification time). A missing root is an error: it is what the policy
 /// protects.
-fn fingerprint(roots: &[std::path::PathBuf]) -> Result<Vec<u8>, SetupError> {
+/// What a fingerprint of a tree records of one entry (after its path):
+/// mode, size, inode, ctime and mtime — what any write changes, `ctime`
+/// being one no command can set back. Shared with the checkout mode's
+/// guard of `.git` and `.wf` (`wf::workspace::checkout`).
+pub fn stat_record(out: &mut Vec<u8>, meta: &std::fs::Metadata) {
     use std::os::unix::fs::MetadataExt;
+    for n in [
+        meta.mode() as i64,
+        meta.size() as i64,
+        meta.ino() as i64,
+        meta.ctime(),
+        meta.ctime_nsec(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+    ] {
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+}
+
+fn fingerprint(roots: &[std::path::PathBuf]) -> Result<Vec<u8>, SetupError> {
     let mut out = Vec::new();
     let mut stack: Vec<std::path::PathBuf> = roots.to_vec();
     for root in roots {
@@ -232,17 +250,7 @@ fn fingerprint(roots: &[std::path::PathBuf]) -> Result<Vec<u8>, SetupError> {
             continue;
         };
         out.extend_from_slice(path.as_os_str().as_encoded_bytes());
-        for n in [
-            meta.mode() as i64,
-            meta.size() as i64,
-            meta.ino() as i64,
-            meta.ctime(),
-            meta.ctime_nsec(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-        ] {
-            out.extend_from_slice(&n.to_le_bytes());
-        }
+        stat_record(&mut out, &meta);
         if meta.is_dir() {
             let mut children: Vec<std::path::PathBuf> = std::fs::read_dir(&path)
                 .map_err(SetupError::os(format!("list {}", path.display())))?

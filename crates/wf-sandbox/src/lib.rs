@@ -130,6 +130,7 @@ mod helper;
 pub mod hosts;
 pub use error::{HostError, SetupError};
 mod keeper;
+pub use keeper::stat_record;
 mod probe;
 pub mod proxy;
 mod seccomp;
