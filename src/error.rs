@@ -96,3 +96,14 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::event::RunStatus;
+
+    #[test]
+    fn an_interrupted_run_exits_130() {
+        assert_eq!(Exit::from(RunStatus::Interrupted).code(), 130);
+    }
+}

@@ -14,14 +14,18 @@
 //! | `wf-core` | [`hash`], [`glob`], [`patch`], [`secrets`], [`sys`] | `wf-sandbox` |
 //! | `wf-spec` | [`spec`]: the task-file format, usable by an editor integration | `wf-core`, `wf-sandbox` |
 //! | `wf-provider` | [`provider`]: the model interface and the vendors' wire formats | `wf-core`, `wf-spec` |
+//! | `wf-record` | [`record`]: the events and the wire types of what a run records of its plan ([`record::wire`]), the trace and its one writer, run folders, the summary, comparison — a versioned format (`tests/fixtures/traces/v1-sample.jsonl` must keep reading) | `wf-core`, `wf-provider` |
 //! | `wf` (this one) | the rest, below; it re-exports the crates under the module names above, so `crate::spec::…` here is `wf_spec::…` | all of them |
 //!
 //! Inside `wf`, which modules may use which is held by
 //! `tests/cli/structure.rs`; which crate may depend on which, by the same
-//! file's `crates_depend_downward_only`. What `wf` still holds together
-//! (record, plan, engine, workspace, report) is the next split: the trace's
-//! events are built from plan and provider types today, and need wire
-//! types of their own before `wf-record` can stand below them.
+//! file's `crates_depend_downward_only`. The record knows nothing of plans:
+//! what a run records of one (a sandbox approval, a `--script`
+//! replacement, MCP tool definitions, recipe pins) are the record's own
+//! types, which `plan` and `recipes` use. Its model blocks and usage are
+//! still the provider's types (`wf-provider` stands below it). What `wf`
+//! still holds together (plan, engine, workspace, report) is the next
+//! split: a `wf-engine` crate.
 //!
 //! # Modules
 //!
@@ -69,7 +73,6 @@ pub mod mcp;
 pub mod plan;
 pub mod policy;
 pub mod recipes;
-pub mod record;
 pub mod report;
 pub mod tools;
 pub mod workspace;
@@ -78,5 +81,6 @@ pub mod workspace;
 // code has always used: `crate::spec::…` in wf is `wf_spec::…`.
 pub use wf_core::{glob, hash, patch, secrets, sys};
 pub use wf_provider as provider;
+pub use wf_record as record;
 pub use wf_sandbox as sandbox;
 pub use wf_spec as spec;

@@ -41,6 +41,7 @@
 //!   everything exits at once. A batch killed outright leaves its runs a
 //!   `SIGHUP` from the kernel, and they end `interrupted` ([`child`]).
 
+use crate::plan::widening::WideningExt;
 pub mod child;
 pub mod manifest;
 

@@ -8,6 +8,7 @@
 //! the repos file are untrusted and only ever reach a shell as environment
 //! variables or file contents, quoted, never as script text.
 
+use crate::plan::widening::WideningExt;
 pub mod github;
 pub mod k8s;
 pub mod yaml;

@@ -38,6 +38,7 @@ use crate::app::approver::Terminal;
 use crate::engine::checkpoint::Decision;
 use crate::error::Error;
 use crate::plan::Plan;
+use crate::plan::widening::WideningExt;
 use crate::plan::widening::{Approval, Widening};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 //! printing what it returns.
 
 use super::*;
+use crate::plan::widening::WideningExt;
 
 pub(super) fn emit(target: args::EmitTarget) -> Result<Exit, Error> {
     use app::emit::{self, github, k8s};

@@ -39,6 +39,7 @@
 //! make its plan again in its run folder ([`task_copy`]): resume, approve,
 //! replay and report then work in the repository where it ran.
 
+use crate::plan::widening::WideningExt;
 mod bound;
 mod fingerprint;
 mod planning;
@@ -141,18 +142,7 @@ pub struct Plan {
     pub task_copy: Option<crate::plan::task_copy::TaskCopy>,
 }
 
-/// `wf run --script FILE`: the model of the task file was replaced by the
-/// script provider playing this file's turns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct ScriptOverride {
-    /// The turns file, as an absolute path.
-    pub path: String,
-    /// SHA-256 of its content when the run started (a resume plays it only
-    /// while it is unchanged).
-    pub sha256: String,
-    /// The task file's model it replaced, `provider` or `provider/model`.
-    pub replaced: String,
-}
+pub use crate::record::wire::{McpTool, ScriptOverride};
 
 /// The allowlisted tools of one MCP server as it listed them.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -163,17 +153,6 @@ pub struct McpListing {
     pub tools: Vec<McpTool>,
     /// SHA-256 of `tools` as canonical JSON.
     pub sha256: String,
-}
-
-/// One MCP tool's definition, as the server listed it.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct McpTool {
-    /// Its name on the server.
-    pub name: String,
-    /// Its description.
-    pub description: String,
-    /// Its input schema (JSON Schema).
-    pub input_schema: Value,
 }
 
 impl Plan {

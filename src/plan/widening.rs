@@ -24,50 +24,33 @@
 
 use super::{Plan, PlanError, PlanStep, StepKind};
 use crate::spec::{Sandbox, SandboxMode};
-use serde::{Deserialize, Serialize};
 use std::path::{Component, Path, PathBuf};
 
-/// What a plan's commands get beyond the default sandbox. Empty: nothing
-/// (no approval needed).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Widening {
-    /// `sandbox: off`: commands run unconfined (the rest is then moot and
-    /// left out).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub off: bool,
-    /// Who may use the network: `every command`, or `step `id``
-    /// (`outer.inner` inside a recipe), in plan order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub network: Vec<String>,
-    /// Extra read roots, as written, sorted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub read: Vec<String>,
-    /// Extra write roots, as written, sorted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub write: Vec<String>,
+pub use crate::record::wire::{Approval, Widening};
+
+/// What the plan layer computes of a [`Widening`] (the type is the
+/// record's: `run_started` carries the approval of one).
+pub trait WideningExt: Sized {
+    /// The widening of `plan`, with its `sandbox:` as planned.
+    fn of(plan: &Plan) -> Self;
+    /// The widening of a task file as written, before it is planned.
+    fn of_spec(spec: &crate::spec::Spec) -> Self;
+    /// The widening of a `sandbox:` whose steps with their own network are
+    /// `network_steps`.
+    fn new(sandbox: &Sandbox, network_steps: Vec<String>) -> Self;
+    /// For `wf batch` and `wf emit`: an error unless `flag` or nothing to
+    /// approve.
+    fn require_flag(&self, task: &Path, flag: bool, command: &str) -> Result<(), PlanError>;
+    /// Nothing beyond the default.
+    fn is_empty(&self) -> bool;
+    /// One line per grant, for the approval prompt and `wf plan`.
+    fn lines(&self, home: Option<&Path>) -> Vec<String>;
 }
 
-/// How a widening was approved, as the trace records it (`run_started`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Approval {
-    /// What was approved.
-    pub widening: Widening,
-    /// Who approved (git `user.email`, else `$USER`).
-    pub by: String,
-    /// How: `terminal`, `--trust-sandbox` or `--sandbox off`.
-    pub via: String,
-    /// When (RFC 3339).
-    pub at: String,
-    /// The approval was given for an earlier run of the same task file in
-    /// the same repository and remembered.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub remembered: bool,
-}
-
-impl Widening {
+impl WideningExt for Widening {
     /// The widening of `plan`, with its `sandbox:` as planned (the
     /// command line's `--sandbox` applied).
-    pub fn of(plan: &Plan) -> Widening {
+    fn of(plan: &Plan) -> Widening {
         let mut network = Vec::new();
         if plan.sandbox.network == crate::spec::Network::Off {
             step_networks(&plan.steps, "", &mut network);
@@ -78,7 +61,7 @@ impl Widening {
     /// The widening of a task file as written, before it is planned (`wf
     /// batch`, `wf emit`): its `sandbox:` and its steps' own network. The
     /// same as its plan's, as a recipe never widens its caller's.
-    pub fn of_spec(spec: &crate::spec::Spec) -> Widening {
+    fn of_spec(spec: &crate::spec::Spec) -> Widening {
         let network = spec
             .steps
             .iter()
@@ -93,7 +76,7 @@ impl Widening {
 
     /// The widening of a task file's `sandbox:` whose steps with their own
     /// network are `network_steps` (labels as in [`Widening::network`]).
-    pub fn new(sandbox: &Sandbox, network_steps: Vec<String>) -> Widening {
+    fn new(sandbox: &Sandbox, network_steps: Vec<String>) -> Widening {
         if sandbox.mode == SandboxMode::Off {
             return Widening {
                 off: true,
@@ -120,7 +103,7 @@ impl Widening {
     /// For `wf batch` and `wf emit`, whose runs cannot ask anyone: an
     /// error naming each grant and `--trust-sandbox`, unless that was given
     /// or there is nothing to approve.
-    pub fn require_flag(&self, task: &Path, flag: bool, command: &str) -> Result<(), PlanError> {
+    fn require_flag(&self, task: &Path, flag: bool, command: &str) -> Result<(), PlanError> {
         if flag || self.is_empty() {
             return Ok(());
         }
@@ -138,14 +121,14 @@ impl Widening {
     }
 
     /// Nothing beyond the default.
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         *self == Widening::default()
     }
 
     /// One line per grant, for the approval prompt and `wf plan`: what it
     /// gives, each root with the path it names and a warning where it
     /// holds credentials. Task-file text: the caller escapes it.
-    pub fn lines(&self, home: Option<&Path>) -> Vec<String> {
+    fn lines(&self, home: Option<&Path>) -> Vec<String> {
         if self.off {
             return vec![
                 "sandbox: off — every command (checks, command steps, shell calls, MCP servers) \

@@ -33,22 +33,7 @@ pub const FILE_NAME: &str = "wf.lock";
 /// The lock format version this wf writes and reads.
 pub const VERSION: u64 = 1;
 
-/// One pinned reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pin {
-    /// The reference: `./path.yaml` relative to the lock file, or the
-    /// `git+…` text as written.
-    pub uses: String,
-    /// The recipe's `name:`.
-    #[serde(default)]
-    pub name: String,
-    /// For git references, the commit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// SHA-256 of the file's bytes.
-    pub sha256: String,
-}
+pub use crate::record::wire::Pin;
 
 /// One pinned MCP server: its package (or local command) and the SHA-256 of
 /// each allowlisted tool definition it listed, by tool name. Keyed by

@@ -414,7 +414,7 @@ mod tests {
         let kinds: BTreeSet<&str> = records().iter().map(|r| r.event.kind()).collect();
         // One per variant of `Event` (see `Event::kind`): a new kind needs
         // a line in tests/fixtures/traces/every-kind.jsonl.
-        let variants = include_str!("../record/event.rs")
+        let variants = include_str!("../../crates/wf-record/src/event.rs")
             .split("pub fn kind(&self)")
             .nth(1)
             .and_then(|rest| rest.split("\n    }\n").next())

@@ -11,6 +11,7 @@
 
 use super::text::{escape_controls, escape_line};
 use crate::plan::Plan;
+use crate::plan::widening::WideningExt;
 use std::fmt::Write;
 
 /// Renders a plan for a person, control characters escaped.

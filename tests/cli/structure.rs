@@ -645,6 +645,7 @@ fn crates_depend_downward_only() {
         ("wf-core", &["wf-sandbox"]),
         ("wf-spec", &["wf-core", "wf-sandbox"]),
         ("wf-provider", &["wf-core", "wf-spec"]),
+        ("wf-record", &["wf-core", "wf-provider"]),
     ];
     let mut found: Vec<String> = std::fs::read_dir(root.join("crates"))
         .unwrap()

@@ -14,8 +14,8 @@
 //! a limit right after it) keeps its markers: a replay stops at the same
 //! place without running them.
 
+use crate::event::{Event, Record};
 use crate::provider::Block;
-use crate::record::event::{Event, Record};
 use serde_json::{Value, json};
 
 /// Longest string field of a tool input kept in a `model_response`.

@@ -4,10 +4,10 @@
 //! progress line, `--json`) receive each record through a [`Reporter`] as it
 //! is written.
 
-use crate::record::event::{Event, Record};
-use crate::record::store::RunDir;
-use crate::record::summary::{self, Summary};
-use crate::record::trace::TraceWriter;
+use crate::event::{Event, Record};
+use crate::store::RunDir;
+use crate::summary::{self, Summary};
+use crate::trace::TraceWriter;
 
 /// Receives every event as it is recorded, and human messages.
 pub trait Reporter {
@@ -45,7 +45,7 @@ pub struct Recorder<'r> {
     catch_up: Vec<Record>,
     caught_up: usize,
     failed: Option<std::io::Error>,
-    notes: Vec<crate::record::compare::OutputNote>,
+    notes: Vec<crate::compare::OutputNote>,
 }
 
 /// Why an event could not be recorded.
@@ -124,8 +124,8 @@ impl<'r> Recorder<'r> {
                 hash: String::new(),
             };
             // Output text alone may differ (timings): a note, not a
-            // divergence; see [`crate::record::compare`].
-            let c = crate::record::compare::comparison(
+            // divergence; see [`crate::compare`].
+            let c = crate::compare::comparison(
                 std::slice::from_ref(expected),
                 std::slice::from_ref(&actual),
                 &[],
@@ -174,7 +174,7 @@ impl<'r> Recorder<'r> {
     }
 
     /// Output differences met while catching up (not divergences).
-    pub fn output_notes(&self) -> &[crate::record::compare::OutputNote] {
+    pub fn output_notes(&self) -> &[crate::compare::OutputNote] {
         &self.notes
     }
 

@@ -1,7 +1,7 @@
 //! `summary.json`: the outcome of a run, computed from its trace (the trace
 //! is the source of truth; the summary is a view of it).
 
-use crate::record::event::{CheckpointState, Event, Record, RunStatus, Totals};
+use crate::event::{CheckpointState, Event, Record, RunStatus, Totals};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -24,7 +24,7 @@ pub struct Summary {
     pub base_revision: Option<String>,
     /// The recipes `uses:` ran, as pinned.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub recipes: Vec<crate::recipes::Pin>,
+    pub recipes: Vec<crate::wire::Pin>,
     /// `provider/model`.
     pub model: String,
     /// Models the run fell back to when its model was overloaded
@@ -180,7 +180,7 @@ impl Builder {
                 name,
                 commit,
                 sha256,
-            } => s.recipes.push(crate::recipes::Pin {
+            } => s.recipes.push(crate::wire::Pin {
                 uses: uses.clone(),
                 name: name.clone(),
                 commit: commit.clone(),
@@ -282,7 +282,7 @@ pub fn final_status(records: &[Record]) -> Option<RunStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::event::CheckpointName;
+    use crate::event::CheckpointName;
     use serde_json::json;
 
     fn records(events: Vec<Event>) -> Vec<Record> {

@@ -10,6 +10,8 @@
 //! - [`origin`]: the mark that says a run folder is this user's own.
 //! - [`summary`]: `summary.json`, computed from records.
 //! - [`compare`]: the comparison of two courses of events (replay, resume).
+//! - [`wire`]: the types of what a run records of its plan (a sandbox
+//!   approval, a `--script` replacement, MCP tool definitions, recipe pins).
 //! - [`inputs`]: tool inputs recorded once (in `tool_call`, not again in
 //!   `model_response`), and put back for replay.
 
@@ -21,3 +23,8 @@ pub mod recorder;
 pub mod store;
 pub mod summary;
 pub mod trace;
+pub mod wire;
+
+// The layers below, under the names the code has always used.
+pub(crate) use wf_core::{hash, sys};
+pub(crate) use wf_provider as provider;

@@ -27,7 +27,7 @@
 //! Readers keep each line's bytes and end offset; reopening a trace to
 //! append cuts it at the end of its last complete line, by byte offset.
 
-use crate::record::event::{Event, Record, TRACE_VERSION};
+use crate::event::{Event, Record, TRACE_VERSION};
 use std::fs::File;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -318,7 +318,7 @@ pub fn verify(records: &[Record]) -> Result<(), (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::event::Event;
+    use crate::event::Event;
 
     fn write(dir: &Path) -> std::path::PathBuf {
         let path = dir.join("trace.jsonl");
@@ -419,14 +419,14 @@ mod tests {
 
     #[test]
     fn a_version_1_trace_still_reads_and_verifies() {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/v1-sample.jsonl");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/traces/v1-sample.jsonl");
         let trace = read(&path).unwrap();
         assert!(trace.torn_tail.is_none());
         assert_eq!(version_of(trace.records.first()), 1);
         assert_eq!(verify_trace(&trace), Ok(()));
         assert_eq!(
-            crate::record::summary::from_records(&trace.records).status,
+            crate::summary::from_records(&trace.records).status,
             "succeeded"
         );
         // Tampering is found by either rule.

@@ -29,7 +29,7 @@
 //! verdict (exit status); the notes still show every output difference, so
 //! nothing is hidden. A key can be added later without changing traces.
 
-use crate::record::event::{Event, Record, comparable};
+use crate::event::{Event, Record, comparable};
 use serde_json::Value;
 
 /// The first difference between two event sequences.
@@ -202,14 +202,14 @@ pub fn without_pauses(records: &[Record]) -> Vec<Record> {
         .iter()
         .filter(|r| match r.event {
             Event::Checkpoint {
-                state: crate::record::event::CheckpointState::Paused,
+                state: crate::event::CheckpointState::Paused,
                 ..
             } => {
                 pausing = true;
                 false
             }
             Event::RunFinished {
-                status: crate::record::event::RunStatus::Paused,
+                status: crate::event::RunStatus::Paused,
                 ..
             } => {
                 pausing = false;
@@ -388,7 +388,7 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
                 sandbox: Some(b), ..
             },
         ) if a != b => {
-            let describe = |s: &crate::record::event::SandboxSetting| {
+            let describe = |s: &crate::event::SandboxSetting| {
                 let network = if !s.hosts.is_empty() {
                     format!(" with network to {}", s.hosts.join(", "))
                 } else if s.network {
@@ -503,7 +503,7 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::event::{CheckpointName, CheckpointState, RunStatus, Totals};
+    use crate::event::{CheckpointName, CheckpointState, RunStatus, Totals};
     use serde_json::json;
 
     fn rec(seq: u64, t_ms: u64, event: Event) -> Record {
@@ -702,7 +702,7 @@ mod tests {
     fn sandboxed(mode: &str, network: bool) -> Event {
         let mut e = started("r", "2024-01-01T00:00:00Z", "abc");
         if let Event::RunStarted { sandbox, .. } = &mut e {
-            *sandbox = Some(Box::new(crate::record::event::SandboxSetting {
+            *sandbox = Some(Box::new(crate::event::SandboxSetting {
                 mode: mode.into(),
                 network,
                 hosts: vec![],
