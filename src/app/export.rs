@@ -23,8 +23,9 @@
 //!   ended (any status, a pause included), reading its `trace.jsonl`: the
 //!   run itself does no tracing work, and the export `wf export otel`
 //!   makes later is the same request, byte for byte (the ids come from
-//!   the run id, the times from the trace). A resumed run is exported
-//!   again with `wf export otel RUN`; receivers see the same ids.
+//!   the run id, the times from the trace). `wf resume` exports the whole
+//!   run again when it stops: receivers see the same ids, and what the
+//!   resume added.
 //! - **A failed export is a warning**, never a failed run: the run's exit
 //!   code is its own. `wf export otel` itself fails (exit 1) when the
 //!   receiver does not take the spans.

@@ -107,9 +107,17 @@ pub(super) fn run_workflow(request: app::run::Request, flags: RunFlags) -> Resul
         outcome.status.as_str(),
         &outcome.run_id
     );
-    // With OTEL_EXPORTER_OTLP_ENDPOINT set, the run goes to the team's
-    // tracing, from its trace, now that it has ended; a failure is a
-    // warning and never the run's outcome.
+    export(&outcome);
+    next_steps(&outcome);
+    Ok(Exit::from(outcome.status))
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the run goes to the team's
+/// tracing, from its trace, each time `wf run` or `wf resume` stops with
+/// it (a resumed run sends its whole trace again: the span ids come from
+/// the run id, so the receiver gets the same spans plus what the resume
+/// added); a failure is a warning and never the run's outcome.
+fn export(outcome: &crate::engine::RunOutcome) {
     match app::export::after_run(&outcome.dir) {
         None => {}
         Some(Ok(line)) => errln!("wf: {line}"),
@@ -119,8 +127,6 @@ pub(super) fn run_workflow(request: app::run::Request, flags: RunFlags) -> Resul
             outcome.run_id
         ),
     }
-    next_steps(&outcome);
-    Ok(Exit::from(outcome.status))
 }
 
 pub(super) fn runs(touching: Option<&str>) -> Result<Exit, Error> {
@@ -377,6 +383,7 @@ pub(super) fn resume(
         },
     )?;
     errln!("wf: run {} {}", outcome.run_id, outcome.status.as_str());
+    export(&outcome);
     next_steps(&outcome);
     Ok(Exit::from(outcome.status))
 }

@@ -636,3 +636,51 @@ fn real_receiver_stores_the_spans_with_their_parents_and_attributes() {
         assert!(!all.contains("CONTENTS-NEVER-SENT") && !all.contains("hunter2"));
     }
 }
+
+/// A run paused at its apply checkpoint is exported when `wf run` stops,
+/// and again, whole, when `wf resume` ends it: the same trace id and span
+/// ids (they come from the run id), now with the approved checkpoint.
+#[test]
+fn a_resumed_run_is_exported_again_with_the_same_ids_and_its_end() {
+    let repo = repo();
+    let receiver = TestServer::start(vec![Reply::json(200, "{}"), Reply::json(200, "{}")]);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+    ];
+    let r = repo.wf_env(&["run", "task.yaml"], &env);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("wf: exported"), "{}", r.stderr);
+    let r = repo.wf_env(&["resume", "last", "--yes"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("wf: exported"), "{}", r.stderr);
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2);
+    let (paused, ended) = (spans(&requests[0].json()), spans(&requests[1].json()));
+    assert_eq!(paused[0]["traceId"], ended[0]["traceId"]);
+    assert_eq!(paused[0]["spanId"], ended[0]["spanId"]);
+    // The paused run's checkpoint span, then the resumed run's.
+    let checkpoint = |spans: &[Value]| {
+        by_name(spans, "wf checkpoint apply")
+            .iter()
+            .map(|s| attr(s, "wf.checkpoint.state").cloned())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        !by_name(&ended, "wf checkpoint apply").is_empty(),
+        "{ended:?}"
+    );
+    assert!(
+        ended.len() >= paused.len(),
+        "{} < {}",
+        ended.len(),
+        paused.len()
+    );
+    assert_ne!(checkpoint(&paused), checkpoint(&ended));
+    assert_eq!(
+        checkpoint(&ended).last(),
+        Some(&Some(json!({"stringValue": "approved"}))),
+        "{:?}",
+        checkpoint(&ended)
+    );
+}
