@@ -1,46 +1,9 @@
 //! `wf run` end to end with scripted turns: the workspace, the tool layer's
 //! permissions, checks and repairs, checkpoints, limits, the trace.
 
-use super::{Repo, events, git};
+use super::{events, git};
+use crate::engine::{WRITE_TOML, repo, task};
 use serde_json::Value;
-
-/// A repository with a config to migrate, committed.
-fn repo() -> Repo {
-    let repo = Repo::new();
-    repo.file("config/app.ini", "[server]\nport = 8080\n")
-        .file("migrations/001.sql", "CREATE TABLE t (x INT);\n")
-        .file("src/lib.rs", "pub fn f() {}\n")
-        .commit();
-    repo
-}
-
-/// Writes `task.yaml` (with `extra` keys appended) and `turns.yaml`.
-fn task(repo: &Repo, extra: &str, turns: &str) {
-    repo.file(
-        "task.yaml",
-        &format!(
-            "wf: 1
-name: migrate
-model: {{ provider: script, script: turns.yaml }}
-context:
-  include: [config/app.ini]
-tools: [read_file, list_files, search, edit_file, write_file]
-permissions:
-  write: [\"config/**\"]
-  protect: [\"migrations/**\"]
-prompt: Migrate config/app.ini to TOML.
-{extra}"
-        ),
-    );
-    repo.file("turns.yaml", turns);
-}
-
-const WRITE_TOML: &str = "turns:
-  - text: Writing the TOML file.
-    tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: \"[server]\\nport = 8080\\n\" } }
-  - text: Done.
-";
 
 fn kinds(trace: &[Value]) -> Vec<String> {
     trace

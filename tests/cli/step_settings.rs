@@ -1,41 +1,9 @@
 //! A step's own checkpoints, limits and model.
 
 use super::{Repo, events};
+use crate::engine::two_steps;
 use crate::providers::server::{Reply, TestServer};
 use serde_json::json;
-
-fn two_steps(first_extra: &str) -> Repo {
-    let repo = Repo::new();
-    repo.file("README.md", "readme\n")
-        .file(
-            "task.yaml",
-            &format!(
-                "wf: 1
-name: two-steps
-model: {{ provider: script, script: task.turns.yaml }}
-tools: [write_file]
-permissions: {{ write: [\"*.txt\"] }}
-steps:
-  - id: first
-    prompt: Write a.txt.
-{first_extra}
-  - id: second
-    prompt: Write b.txt.
-"
-            ),
-        )
-        .file(
-            "task.turns.yaml",
-            "turns:
-  - tool_calls: [{ name: write_file, input: { path: a.txt, content: \"a\\n\" } }]
-  - text: first done
-  - tool_calls: [{ name: write_file, input: { path: b.txt, content: \"b\\n\" } }]
-  - text: second done
-",
-        )
-        .commit();
-    repo
-}
 
 #[test]
 fn a_step_checkpoint_pauses_before_the_next_step_and_resumes() {

@@ -3,17 +3,10 @@
 //! decision does to the run. The terminal's rendering of the same data is
 //! tested through the wf binary (`tests/cli/`, `tests/hostile/terminal.rs`).
 
-use super::{Asked, approved, rejected, repo, run, run_yes, task, two_steps};
+use super::{Asked, WRITE_TOML, approved, rejected, repo, run, run_yes, task, two_steps};
 use wf::engine::RunOptions;
 use wf::engine::checkpoint::Change;
 use wf::record::event::{CheckpointName, RunStatus};
-
-const WRITE_TOML: &str = "turns:
-  - text: Writing the TOML file.
-    tool_calls:
-      - { name: write_file, input: { path: config/app.toml, content: \"[server]\\nport = 8080\\n\" } }
-  - text: Done.
-";
 
 /// (Moved from `tests/cli/run.rs`.)
 #[test]

@@ -19,6 +19,14 @@ use wf::engine::checkpoint::{Approver, Change, Checkpoint, Decision, Subject};
 use wf::engine::{Reporter, RunOptions, RunOutcome};
 use wf::record::event::{CheckpointName, Record};
 
+/// The model's turns that write the migrated config.
+pub const WRITE_TOML: &str = "turns:
+  - text: Writing the TOML file.
+    tool_calls:
+      - { name: write_file, input: { path: config/app.toml, content: \"[server]\\nport = 8080\\n\" } }
+  - text: Done.
+";
+
 /// A repository with a config to migrate, committed.
 pub fn repo() -> Repo {
     let repo = Repo::new();
