@@ -255,11 +255,8 @@ pub fn resolve(
     }
     // A file named literally enters even when ignored (the walk skipped
     // it): the task file asked for it by name.
-    let literal: std::collections::BTreeSet<&str> = include
-        .iter()
-        .filter(|g| !g.contains(['*', '?', '[', '{', '\\']))
-        .map(|g| g.trim_end_matches('/'))
-        .collect();
+    let literal: std::collections::BTreeSet<&str> =
+        include.iter().filter_map(|g| named_literally(g)).collect();
     let mut missing = Vec::new();
     for (index, (glob, _)) in include
         .iter()
@@ -408,6 +405,14 @@ fn git_ignored(
         .collect())
 }
 
+/// The path an include names literally (no wildcard; a trailing `/`
+/// dropped), or `None` for a glob. Such a file enters the context even when
+/// git ignores it, and so the workspace too (see `workspace`, "Ignored
+/// files the task names").
+pub fn named_literally(include: &str) -> Option<&str> {
+    (!include.contains(['*', '?', '[', '{', '\\'])).then(|| include.trim_end_matches('/'))
+}
+
 /// The shape of secret `path`'s file name has, if any (the list in the
 /// module documentation), as the pattern it matched.
 pub fn secret_shape(path: &str) -> Option<&'static str> {
@@ -539,12 +544,9 @@ fn within(path: &str, dir: &str) -> bool {
 fn literal_bases(include: &[String]) -> Vec<String> {
     let mut bases: Vec<String> = include
         .iter()
-        .map(|g| {
-            if g.contains(['*', '?', '[', '{', '\\']) {
-                crate::glob::literal_base(g)
-            } else {
-                g.trim_end_matches('/').to_string()
-            }
+        .map(|g| match named_literally(g) {
+            Some(path) => path.to_string(),
+            None => crate::glob::literal_base(g),
         })
         .collect();
     if bases.iter().any(String::is_empty) {

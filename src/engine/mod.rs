@@ -697,8 +697,7 @@ fn named_in_context(steps: &[crate::plan::PlanStep], out: &mut Vec<String>) {
                 agent
                     .context_include
                     .iter()
-                    .filter(|g| !g.contains(['*', '?', '[', '{', '\\']))
-                    .map(|g| g.trim_end_matches('/'))
+                    .filter_map(|g| crate::context::named_literally(g))
                     .filter(|g| agent.context.files.iter().any(|f| f.path == *g))
                     .map(str::to_string),
             ),
