@@ -113,12 +113,8 @@ fn collect_packages(
     dirs.sort();
     for dir in dirs {
         let lock = dir.with_extension("lock");
-        let unused = lock
-            .symlink_metadata()
-            .or_else(|_| dir.symlink_metadata())
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
+        let unused = age(&lock, now)
+            .or_else(|| age(&dir, now))
             .unwrap_or(Duration::ZERO);
         let entry = Entry {
             bytes: disk_bytes(&dir),
@@ -174,12 +170,7 @@ fn collect_in(
         }
     }
     // Ages first: taking a lock rewrites its file.
-    let age = |path: &Path| {
-        path.symlink_metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-    };
+    let age = |path: &Path| age(path, now);
     let slot_age = |dir: &Path| {
         age(&lock_path(dir))
             .or_else(|| age(dir))
@@ -278,6 +269,15 @@ fn collect_in(
     report.in_use.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     report.kept.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
+}
+
+/// Time since `path` was last modified (its own, links not followed), at
+/// time `now`; `None` when it is gone.
+fn age(path: &Path, now: SystemTime) -> Option<Duration> {
+    path.symlink_metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| now.duration_since(t).ok())
 }
 
 fn take(slot: &Path) -> Result<Taken, WorkspaceError> {
