@@ -23,7 +23,8 @@ pub mod progress;
 pub mod review;
 pub mod run;
 pub mod show;
-pub mod text;
+/// Escaping and sizes, shared with the engine's messages (in `wf-core`).
+pub use wf_core::text;
 
 /// A size in bytes as people read it (`3.4 MiB`, `512 KiB`, `12 bytes`).
 pub fn size(bytes: u64) -> String {

@@ -1,6 +1,6 @@
 //! What a plan's commands get beyond the default sandbox: its
 //! [`Widening`], which a run needs the user's approval for
-//! ([`crate::app::trust`]), and the grants no approval makes acceptable
+//! (`wf::app::trust`), and the grants no approval makes acceptable
 //! ([`check_grants`]).
 //!
 //! The default sandbox (no `sandbox:` in the task file) confines every

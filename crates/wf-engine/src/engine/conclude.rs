@@ -42,7 +42,7 @@ impl Executor<'_> {
                 .iter()
                 .filter(|f| !listed.contains(f))
                 .chain(listed.iter().filter(|f| !files.contains(f)))
-                .map(|f| crate::report::text::escape_line(f).into_owned())
+                .map(|f| crate::text::escape_line(f).into_owned())
                 .collect();
             return Err(EngineError::Refused(format!(
                 "refused: the patch and the workspace disagree on the changed files ({}); nothing was applied",
@@ -364,8 +364,8 @@ fn too_big(total: Option<u64>, limit: u64, sizes: &[(String, u64)]) -> String {
         .map(|(path, bytes)| {
             format!(
                 "{} ({})",
-                crate::report::text::escape_line(path),
-                crate::report::text::bytes(*bytes)
+                crate::text::escape_line(path),
+                crate::text::bytes(*bytes)
             )
         })
         .collect();
@@ -373,10 +373,10 @@ fn too_big(total: Option<u64>, limit: u64, sizes: &[(String, u64)]) -> String {
     let size = match total {
         Some(total) => format!(
             "{} of changed content > {}",
-            crate::report::text::bytes(total),
-            crate::report::text::bytes(limit)
+            crate::text::bytes(total),
+            crate::text::bytes(limit)
         ),
-        None => format!("its patch passed {}", crate::report::text::bytes(limit)),
+        None => format!("its patch passed {}", crate::text::bytes(limit)),
     };
     format!(
         "the run's change is over limits.max_diff_bytes ({size}): nothing was applied and no diff.patch was written; {} changed file{}, the largest: {}{}",

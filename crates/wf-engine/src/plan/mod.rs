@@ -106,11 +106,11 @@ pub struct Plan {
     pub sandbox: crate::spec::Sandbox,
     /// How the user approved the plan's [`widening::Widening`], once they
     /// did (set by `wf run` before anything starts, see
-    /// [`crate::app::trust`]); recorded in `run_started`.
+    /// `wf::app::trust`); recorded in `run_started`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox_approval: Option<widening::Approval>,
     /// `wf run --script FILE`: the script that replaced the task file's
-    /// model (set by [`crate::app::run`], recorded in `run_started`); not
+    /// model (set by `wf::app::run`, recorded in `run_started`); not
     /// part of the fingerprint (the task is the same task).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script: Option<ScriptOverride>,

@@ -46,7 +46,7 @@
 //! to the [`Reporter`], checkpoints to the [`Approver`] (both passed in),
 //! each checkpoint as data (the model's plan, or a change: patch, per-file
 //! stat, paths, call-outs). Showing a diff, its call-outs and colors, and reading an
-//! answer are the front end's ([`crate::app::approver`]); a test drives the
+//! answer are the front end's (`wf::app::approver`); a test drives the
 //! engine in-process with a recording reporter and approver
 //! (`tests/engine/`).
 //!

@@ -30,7 +30,7 @@
 //! It knows runs (their costs, their caps, their requests), so it is not
 //! part of [`crate::sys`], which knows nothing of runs; it uses only
 //! [`crate::sys::lock`]. Both its users are above it: the engine, whose
-//! model turns wait for a slot and add their cost, and [`crate::app::batch`],
+//! model turns wait for a slot and add their cost, and `wf::app::batch`,
 //! which writes the cap and reads what was spent.
 
 use crate::sys::lock::{FileLock, Taken};

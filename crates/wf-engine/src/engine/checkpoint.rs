@@ -8,7 +8,7 @@
 //! How that is shown (the stat table, the call-outs' sentences, the
 //! colored preview, `d` for the whole diff) and how a person
 //! answers (stdin, `--yes`) is the front end's: `wf`'s own approver is
-//! [`crate::app::approver::Terminal`].
+//! `wf::app::approver::Terminal`.
 //!
 //! An approver may also pause: nobody can be asked (no terminal and no
 //! `--yes`), or the person was interrupted at the prompt (see
