@@ -16,17 +16,19 @@
 //! | `wf-core` | [`hash`], [`glob`], [`patch`] (a git patch read once), [`secrets`] (what wf takes out of what it prints, sends and records), [`text`] (outside text made safe to print, sizes), [`sys`] (the one spawn path, file locks, the one git command builder, `openat2` beneath the workspace, user dirs, clock, signals) | `wf-sandbox` |
 //! | `wf-spec` | [`spec`]: the task-file format — types, version-first loading with located errors, semantics, templates, inputs, the shell-pattern and `uses:` grammars, the JSON Schema; usable by an editor integration | `wf-core`, `wf-sandbox` |
 //! | `wf-provider` | [`provider`]: the model interface; anthropic, openai, script; SSE decoding; retries, the response cache, prices | `wf-core`, `wf-spec` |
-//! | `wf-record` | [`record`]: the events and the wire types of what a run records of its plan ([`record::wire`]), the trace and its one writer ([`record::recorder`]), run folders, the summary, comparison — a versioned format (`tests/fixtures/traces/v1-sample.jsonl` must keep reading) | `wf-core`, `wf-provider` |
-//! | `wf-engine` | the executor, with no terminal in it: [`plan`], [`context`], [`policy`], [`tools`], [`mcp`], [`workspace`], [`recipes`], [`engine`], [`batch_share`], [`error`] (below) | all of the above |
+//! | `wf-record` | [`record`]: the events and the wire types of what a run records of its plan and its model's answers ([`record::wire`]), the trace and its one writer ([`record::recorder`]), run folders, the summary, comparison — a versioned format (`tests/fixtures/traces/v1-sample.jsonl` must keep reading) | `wf-core` |
+//! | `wf-engine` | the executor, with no terminal in it: [`plan`], [`context`], [`policy`], [`tools`], [`mcp`], [`workspace`], [`recipes`], [`engine`], [`recorded`], [`batch_share`], [`error`] (below) | all of the above |
 //! | `wf` (this one) | the front end: [`cli`], [`app`], [`report`] | all of them |
 //!
 //! `wf` re-exports every crate under the module name the code has always
 //! used, so `crate::spec::…` here is `wf_spec::…` and `crate::engine::…` is
 //! `wf_engine::engine::…`. The record knows nothing of plans: what a run
 //! records of one (a sandbox approval, a `--script` replacement, MCP tool
-//! definitions, recipe pins) are the record's own types, which `plan` and
-//! `recipes` use. Its model blocks and usage are still the provider's
-//! types (`wf-provider` stands below it).
+//! definitions, recipe pins) and of its model's answers (blocks, stop
+//! reasons, usage) are the record's own types; `plan` and `recipes` use
+//! them, and [`recorded`] converts a provider's answer to them and back, so
+//! no provider change can change the recorded format. `wf-record` and
+//! `wf-provider` know nothing of each other.
 //!
 //! # Modules
 //!
@@ -38,6 +40,7 @@
 //! | [`app`] (wf) | one file per operation: [`app::run`], [`app::resume`] (with approve and reject), [`app::approver`] (checkpoints shown and asked on the terminal), [`app::lock`] (the `wf.lock` algorithm), [`app::runs`] (list, show, `--touching`), [`app::replay`], [`app::batch`] (one task over many repositories, each an ordinary run in a child process), [`app::provider`] (construction and pricing), [`app::validate`], [`app::find`] (a task file by name, the task folders, `wf.tasks`), [`app::list`], [`app::trust`] (approval of a wider sandbox), [`app::init`], [`app::test`], [`app::export`] (a run sent to OpenTelemetry, after `wf run` and by `wf export otel`), [`app::emit`] (GitHub Actions and Kubernetes files), both over a repos file read by [`app::repos`] |
 //! | [`report`] (wf) | views that read records: progress, the timeline, the plan display, diffs; events worded once ([`report::describe`]), the reports rendered from one model ([`report::model`]), a run as OpenTelemetry spans ([`report::otel`]) |
 //! | [`engine`] (wf-engine) | the one loop: steps, agent steps, limits, the prompt and conversation, checks, checkpoints (as data, for an [`engine::Approver`]); its errors, [`engine::EngineError`] |
+//! | [`recorded`] (wf-engine) | a model's answers between the provider's types and the record's: the conversions both ways, and the provider that serves a run's recorded answers (replay, the catch-up of a resume) |
 //! | [`batch_share`] (wf-engine) | what the runs of one `wf batch` share across processes: the spending against the batch's cap, request slots, a back-off (the engine's runs honor it, [`app::batch`] sets it up) |
 //! | [`plan`] (wf-engine) | spec + inputs + repository → [`plan::Plan`]; caller bounds of recipes; the fingerprint; what a run folder keeps of a task file outside its repository ([`plan::task_copy`]) |
 //! | [`context`] (wf-engine) | glob resolution, hashing, token estimates |
@@ -68,7 +71,7 @@ pub mod report;
 // code has always used: `crate::spec::…` in wf is `wf_spec::…`.
 pub use wf_core::{glob, hash, patch, secrets, sys, text};
 pub use wf_engine::{
-    batch_share, context, engine, error, mcp, plan, policy, recipes, tools, workspace,
+    batch_share, context, engine, error, mcp, plan, policy, recipes, recorded, tools, workspace,
 };
 pub use wf_provider as provider;
 pub use wf_record as record;

@@ -15,7 +15,6 @@ pub mod init;
 pub mod list;
 pub mod lock;
 pub mod provider;
-pub mod recorded;
 pub mod replay;
 pub mod report;
 pub mod repos;

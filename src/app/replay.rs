@@ -11,7 +11,6 @@
 //! approved; see [`crate::record::event::Event::volatile`]) and provider retries,
 //! which depend on the network, not on the run.
 
-use crate::app::recorded::RecordedProvider;
 use crate::engine::checkpoint::Decision;
 use crate::engine::{self, Mode, ReplaySetup, RunOptions};
 use crate::record::compare::{
@@ -19,6 +18,7 @@ use crate::record::compare::{
 };
 use crate::record::event::Event;
 use crate::record::store::RunDir;
+use crate::recorded::RecordedProvider;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;

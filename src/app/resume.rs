@@ -342,7 +342,7 @@ pub fn resume(
         .filter(|r| matches!(r.event, Event::ModelResponse { .. }))
         .count();
     let mut ready = crate::app::provider::for_plan(&loaded, &plan, answered)?;
-    let mut provider = crate::app::recorded::ThenLive::new(&records, ready.provider.as_mut());
+    let mut provider = crate::recorded::ThenLive::new(&records, ready.provider.as_mut());
     let options = RunOptions {
         dry_run: *dry_run,
         // `wf approve --commit` asked for a commit once applied.

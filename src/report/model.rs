@@ -11,8 +11,8 @@
 //! same words as `wf show`; the views never match on [`Event`].
 
 use super::describe::{self, Entry, View};
-use crate::provider::Block;
 use crate::record::event::{CheckpointState, Event, Record, SandboxSetting};
+use crate::record::wire::Block;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What both reports show of a run, besides its summary.

@@ -13,7 +13,9 @@
 //! - `src/report/` does not depend on `engine`;
 //! - the engine has no terminal in it: it reads no stdin and prints
 //!   nothing itself;
-//! - the plan does not depend on the engine.
+//! - the plan does not depend on the engine;
+//! - the tools and MCP servers know no provider (the engine connects them;
+//!   `wf-provider` cannot name the tools at all).
 //!
 //! And one rule of size: no source file of any crate has over [`MAX_CODE_LINES`]
 //! lines of code — non-blank lines that are not only comments, counted
@@ -665,6 +667,16 @@ fn plan_does_not_depend_on_engine() {
     assert!(found.is_empty(), "plan/ references:\n{}", found.join("\n"));
 }
 
+#[test]
+fn tools_know_no_provider() {
+    let found = violations(&["tools/", "mcp/"], &["provider"]);
+    assert!(
+        found.is_empty(),
+        "tools/ and mcp/ reference the providers (the engine connects them):\n{}",
+        found.join("\n")
+    );
+}
+
 /// The crates below `wf` depend only downward (the table in `src/lib.rs`):
 /// each crate's manifest names no wf crate but those it may, so a new
 /// dependency that points up (wf-spec on wf-provider, wf-engine on `wf`,
@@ -678,7 +690,7 @@ fn crates_depend_downward_only() {
         ("wf-core", &["wf-sandbox"]),
         ("wf-spec", &["wf-core", "wf-sandbox"]),
         ("wf-provider", &["wf-core", "wf-spec"]),
-        ("wf-record", &["wf-core", "wf-provider"]),
+        ("wf-record", &["wf-core"]),
         (
             "wf-engine",
             &[

@@ -15,6 +15,8 @@
 //! - [`engine`]: the one loop (steps, agent steps, limits, the prompt and
 //!   conversation, checks, checkpoints as data for an
 //!   [`engine::Approver`]).
+//! - [`recorded`]: a model's answers between the provider's types and the
+//!   record's (both ways), and the provider that serves recorded answers.
 //! - [`batch_share`]: what the runs of one `wf batch` share across
 //!   processes (spending, request slots, a back-off).
 //! - [`error`]: the error a command ends with and the exit codes.
@@ -33,6 +35,7 @@ pub mod mcp;
 pub mod plan;
 pub mod policy;
 pub mod recipes;
+pub mod recorded;
 pub mod tools;
 pub mod workspace;
 

@@ -7,7 +7,7 @@
 //! kind ([`Event::volatile`], plus [`RECORD_VOLATILE`] on every record): a
 //! replay compares everything else.
 
-use crate::provider::{Block, StopReason, Usage};
+use crate::wire::{Block, StopReason, Usage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -15,7 +15,7 @@
 //! place without running them.
 
 use crate::event::{Event, Record};
-use crate::provider::Block;
+use crate::wire::Block;
 use serde_json::{Value, json};
 
 /// Longest string field of a tool input kept in a `model_response`.
@@ -103,7 +103,7 @@ pub fn restore(records: &[Record]) -> Vec<Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::{StopReason, Usage};
+    use crate::wire::{StopReason, Usage};
 
     fn rec(seq: u64, event: Event) -> Record {
         Record {

@@ -27,4 +27,3 @@ pub mod wire;
 
 // The layers below, under the names the code has always used.
 pub(crate) use wf_core::{hash, sys};
-pub(crate) use wf_provider as provider;

@@ -1,9 +1,14 @@
-//! The record's own types for what a run records of its plan: the
-//! approval of a wider sandbox, a `--script` replacement, an MCP tool's
-//! listed definition, a recipe's pin. They are part of the trace's format
-//! (`run_started`, `summary.json`), so they live here, with the events,
-//! and the layers that compute them (`plan`, `recipes`) use these types:
-//! a change to one is a change to the recorded format, made on purpose
+//! The record's own types for what a run records of its plan and of its
+//! model's answers: the approval of a wider sandbox, a `--script`
+//! replacement, an MCP tool's listed definition, a recipe's pin; and the
+//! content blocks, stop reason and token usage of a `model_response`.
+//! They are part of the trace's format (`run_started`, `model_response`,
+//! `summary.json`), so they live here, with the events. The layers that
+//! compute the plan's (`plan`, `recipes`) use these types; the provider's
+//! conversation types are its own, and the engine, which connects the two,
+//! converts between them (`wf_engine::engine::recorded`). So a change to a
+//! provider cannot change what is recorded: a change to one of these is a
+//! change to the recorded format, made on purpose
 //! (`tests/fixtures/traces/v1-sample.jsonl` must keep reading).
 
 use serde::{Deserialize, Serialize};
@@ -84,4 +89,73 @@ pub struct Pin {
     pub commit: Option<String>,
     /// SHA-256 of the file's bytes.
     pub sha256: String,
+}
+
+/// A piece of a model's answer, as a `model_response` records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    /// Plain text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A tool call made by the model.
+    ToolUse {
+        /// The call's id, unique within the run.
+        id: String,
+        /// The tool's name, as the model sent it (it may name no real tool).
+        name: String,
+        /// The input as the model sent it (long strings elided, see
+        /// [`crate::inputs`]); a JSON string when the model sent text that
+        /// was not valid JSON.
+        input: serde_json::Value,
+    },
+    /// The result of a tool call, sent back to the model.
+    ToolResult {
+        /// The id of the call this answers.
+        tool_use_id: String,
+        /// The result text (or the error message).
+        content: String,
+        /// True when the call was denied or failed.
+        is_error: bool,
+    },
+}
+
+/// Why the model stopped, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// It finished its turn.
+    EndTurn,
+    /// It wants tool results.
+    ToolUse,
+    /// It hit `max_tokens`; the last block may be cut off.
+    MaxTokens,
+    /// It produced a stop sequence.
+    StopSequence,
+    /// It declined to go on.
+    Refusal,
+    /// The server paused a long turn.
+    PauseTurn,
+    /// A reason this version of wf did not know, kept verbatim.
+    Other(String),
+}
+
+/// Token usage of one model response, as recorded. Unknown counts are
+/// `None`, never zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Uncached prompt tokens.
+    pub input_tokens: Option<u64>,
+    /// Generated tokens.
+    pub output_tokens: Option<u64>,
+    /// Prompt tokens written to the vendor's prompt cache.
+    pub cache_creation_input_tokens: u64,
+    /// Prompt tokens read from the vendor's prompt cache.
+    pub cache_read_input_tokens: u64,
+    /// True when the server sent no input or no output count and wf put in
+    /// an upper-bound estimate.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }

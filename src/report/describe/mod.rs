@@ -208,7 +208,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
         // An answer cut off at `max_tokens` explains most failed runs of
         // small models: the progress says so (the timeline does below).
         Event::ModelResponse {
-            stop_reason: crate::provider::StopReason::MaxTokens,
+            stop_reason: crate::record::wire::StopReason::MaxTokens,
             usage,
             content,
             ..
@@ -218,7 +218,7 @@ fn describe(event: &Event, view: View) -> Option<String> {
             });
             let calls = content
                 .iter()
-                .any(|b| matches!(b, crate::provider::Block::ToolUse { .. }));
+                .any(|b| matches!(b, crate::record::wire::Block::ToolUse { .. }));
             let then = if calls {
                 "its tool calls may be incomplete"
             } else {
@@ -252,11 +252,11 @@ fn describe(event: &Event, view: View) -> Option<String> {
             };
             let calls = content
                 .iter()
-                .any(|b| matches!(b, crate::provider::Block::ToolUse { .. }));
+                .any(|b| matches!(b, crate::record::wire::Block::ToolUse { .. }));
             let text: String = content
                 .iter()
                 .filter_map(|b| match b {
-                    crate::provider::Block::Text { text } => Some(text.as_str()),
+                    crate::record::wire::Block::Text { text } => Some(text.as_str()),
                     _ => None,
                 })
                 .collect::<Vec<_>>()
@@ -682,8 +682,8 @@ fn bytes_in_reply(reply: &str) -> Option<usize> {
 }
 
 /// Why the model stopped, in words.
-fn stop_words(reason: &crate::provider::StopReason) -> String {
-    use crate::provider::StopReason;
+fn stop_words(reason: &crate::record::wire::StopReason) -> String {
+    use crate::record::wire::StopReason;
     match reason {
         StopReason::EndTurn => "done".into(),
         StopReason::ToolUse => "calls tools".into(),

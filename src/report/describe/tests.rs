@@ -1,7 +1,7 @@
 //! The describer's unit tests.
 
 use super::*;
-use crate::provider::{Block, StopReason, Usage};
+use crate::record::wire::{Block, StopReason, Usage};
 
 fn result(output: &str) -> Event {
     Event::ToolResult {

@@ -1,8 +1,8 @@
 //! The HTML report's unit tests.
 
 use super::*;
-use crate::provider::{Block, StopReason, Usage};
 use crate::record::event::{CheckpointName, CheckpointState, Event, Record, RunStatus, Totals};
+use crate::record::wire::{Block, StopReason, Usage};
 
 fn rec(seq: u64, event: Event) -> Record {
     Record {

@@ -10,7 +10,7 @@ mod batch;
 mod clear;
 mod reread;
 
-use super::prompt::{Conversation, response_text, user_text};
+use super::prompt::{Conversation, response_text, tool_def, user_text};
 use super::*;
 use crate::plan::AgentStep;
 use crate::provider::StopReason;
@@ -123,11 +123,12 @@ impl Executor<'_> {
             max_tokens: step.model.max_tokens,
             temperature: step.model.temperature,
             system: instructions(step),
-            tools: {
-                let mut defs = tools.definitions();
-                defs.extend(crate::mcp::definitions(self.plan, &step.mcp_tools()));
-                defs
-            },
+            tools: tools
+                .definitions()
+                .into_iter()
+                .chain(crate::mcp::definitions(self.plan, &step.mcp_tools()))
+                .map(tool_def)
+                .collect(),
             messages: Vec::new(),
         });
         conversation.push(first_message(step, prompt));
@@ -532,9 +533,15 @@ impl Executor<'_> {
         self.emit(Event::ModelResponse {
             turn,
             // Tool inputs are recorded whole once, by the tool_call events.
-            content: crate::record::inputs::elide(&response.content),
-            stop_reason: response.stop_reason.clone(),
-            usage: usage.clone(),
+            content: crate::record::inputs::elide(
+                &response
+                    .content
+                    .iter()
+                    .map(crate::recorded::block_to_record)
+                    .collect::<Vec<_>>(),
+            ),
+            stop_reason: crate::recorded::stop_to_record(&response.stop_reason),
+            usage: crate::recorded::usage_to_record(usage),
             cost_usd: cost,
             cache_hit,
         })

@@ -178,6 +178,17 @@ pub fn first_message(step: &AgentStep, prompt: &str) -> Message {
     }
 }
 
+/// A tool (wf's own or an MCP server's) as a provider sends it: the
+/// engine is what connects the tools and the providers, which know
+/// nothing of each other.
+pub fn tool_def(d: crate::tools::Definition) -> crate::provider::ToolDef {
+    crate::provider::ToolDef {
+        name: d.name,
+        description: d.description,
+        input_schema: d.input_schema,
+    }
+}
+
 /// Bytes of an agent step's instructions and tool definitions: the part of
 /// every request that does not depend on the conversation.
 pub fn fixed_request_bytes(step: &AgentStep) -> u64 {
@@ -185,7 +196,7 @@ pub fn fixed_request_bytes(step: &AgentStep) -> u64 {
     let tools: Vec<crate::provider::ToolDef> = crate::spec::ToolName::ALL
         .into_iter()
         .filter(|t| step.has(*t))
-        .map(crate::tools::definition)
+        .map(|t| tool_def(crate::tools::definition(t)))
         .collect();
     let tools_json = serde_json::to_vec(&tools).expect("tool definitions serialize");
     (system.len() + tools_json.len()) as u64
@@ -202,7 +213,9 @@ mod tests {
             max_tokens: 10,
             temperature: Some(0.5),
             system: "rules \"quoted\"".into(),
-            tools: vec![crate::tools::definition(crate::spec::ToolName::Shell)],
+            tools: vec![tool_def(crate::tools::definition(
+                crate::spec::ToolName::Shell,
+            ))],
             messages: Vec::new(),
         });
         for i in 0..3 {

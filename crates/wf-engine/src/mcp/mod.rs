@@ -26,7 +26,6 @@ pub mod client;
 pub mod http;
 
 use crate::plan::{McpListing, McpTool, Plan, PlanStep, StepKind};
-use crate::provider::ToolDef;
 use crate::recipes::lock::McpPin;
 use crate::record::event::{Event, Record};
 use crate::spec::{McpServer, Spec, mcp_tool_name};
@@ -618,7 +617,7 @@ pub fn recorded_listings(records: &[Record]) -> BTreeMap<String, McpListing> {
 
 /// The definitions of a step's MCP tools as sent to the model, in the
 /// order the step lists them.
-pub fn definitions(plan: &Plan, step_tools: &[(&str, &str)]) -> Vec<ToolDef> {
+pub fn definitions(plan: &Plan, step_tools: &[(&str, &str)]) -> Vec<crate::tools::Definition> {
     step_tools
         .iter()
         .filter_map(|(server, tool)| {
@@ -628,7 +627,7 @@ pub fn definitions(plan: &Plan, step_tools: &[(&str, &str)]) -> Vec<ToolDef> {
                 .tools
                 .iter()
                 .find(|t| t.name == *tool)?;
-            Some(ToolDef {
+            Some(crate::tools::Definition {
                 name: mcp_tool_name(server, tool),
                 description: def.description.clone(),
                 input_schema: def.input_schema.clone(),

@@ -17,7 +17,6 @@ pub mod walk;
 pub mod write_file;
 
 use crate::policy::{Access, Denial, Policy};
-use crate::provider::ToolDef;
 use crate::spec::{Permissions, ToolName};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -292,7 +291,7 @@ impl ToolLayer {
     }
 
     /// Definitions of the enabled tools, in the order of [`ToolName::ALL`].
-    pub fn definitions(&self) -> Vec<ToolDef> {
+    pub fn definitions(&self) -> Vec<Definition> {
         ToolName::ALL
             .into_iter()
             .filter(|t| self.enabled.contains(t))
@@ -356,9 +355,22 @@ fn describe(v: &Value) -> &'static str {
     }
 }
 
+/// A tool as the model is told of it: the tools' own type (they know no
+/// provider); the engine makes it a provider's tool definition when it
+/// builds a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    /// The name the model calls it by.
+    pub name: String,
+    /// What it does, in as few tokens as possible.
+    pub description: String,
+    /// JSON Schema of its input object.
+    pub input_schema: Value,
+}
+
 /// The definition of one tool as sent to the model. Short on purpose: every
 /// token here is paid on every turn.
-pub fn definition(tool: ToolName) -> ToolDef {
+pub fn definition(tool: ToolName) -> Definition {
     let (description, input_schema) = match tool {
         ToolName::ReadFile => read_file::definition(),
         ToolName::ListFiles => list_files::definition(),
@@ -367,7 +379,7 @@ pub fn definition(tool: ToolName) -> ToolDef {
         ToolName::WriteFile => write_file::definition(),
         ToolName::Shell => shell::definition(),
     };
-    ToolDef {
+    Definition {
         name: tool.as_str().to_string(),
         description: description.to_string(),
         input_schema,
