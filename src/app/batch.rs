@@ -164,8 +164,7 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
         Some(dir) => dir.clone(),
         None => {
             let root = crate::app::repo_root()?;
-            crate::record::store::Store::open(&root)
-                .map_err(Error::Usage)?
+            crate::record::store::Store::open(&root)?
                 .ensure()
                 .map_err(|e| Error::io("cannot create .wf", e))?;
             root.join(".wf/batches")

@@ -385,9 +385,7 @@ pub fn otel(
     protocol: Protocol,
 ) -> Result<Done, Error> {
     let root = crate::app::repo_root()?;
-    let dir = crate::record::store::Store::open(&root)
-        .and_then(|s| s.resolve(run))
-        .map_err(Error::Usage)?;
+    let dir = crate::record::store::Store::open(&root).and_then(|s| s.resolve(run))?;
     if let Some(file) = output {
         let resource = resource(|k| std::env::var(k).ok()).map_err(Error::Usage)?;
         let (_, body) = encode(&dir, resource, protocol).map_err(Error::Failed)?;

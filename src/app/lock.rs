@@ -213,8 +213,7 @@ pub fn lock(paths: &[PathBuf], update: Option<Option<String>>) -> Result<Report,
             Mode::Lock {
                 update: update.clone(),
             },
-        )
-        .map_err(|e| Error::Failed(e.to_string()))?;
+        )?;
         let mut recipes = Vec::new();
         for task in tasks {
             recipes.push(crate::recipes::find_all(task, &mut resolver).map_err(|e| {

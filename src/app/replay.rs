@@ -409,9 +409,9 @@ pub struct Against {
 pub fn against(run: &str, other: &str) -> Result<Against, crate::error::Error> {
     use crate::error::Error;
     let root = &crate::app::repo_root()?;
-    let store = crate::record::store::Store::open(root).map_err(Error::Usage)?;
-    let dir = store.resolve(run).map_err(Error::Usage)?;
-    let other = store.resolve(other).map_err(Error::Usage)?;
+    let store = crate::record::store::Store::open(root)?;
+    let dir = store.resolve(run)?;
+    let other = store.resolve(other)?;
     let read = |d: &RunDir| {
         crate::record::trace::read(&d.trace())
             .map(|t| t.records)
@@ -438,8 +438,8 @@ pub fn replay_named(
 ) -> Result<(String, Outcome), ReplayError> {
     let cwd = crate::app::current_dir()?;
     let root = crate::sys::git::repo_root(&cwd);
-    let store = crate::record::store::Store::open(&root).map_err(crate::error::Error::Usage)?;
-    let dir = store.resolve(run).map_err(crate::error::Error::Usage)?;
+    let store = crate::record::store::Store::open(&root).map_err(crate::error::Error::from)?;
+    let dir = store.resolve(run).map_err(crate::error::Error::from)?;
     crate::app::resume::require_own(&store, &dir, foreign)?;
     let outcome = replay(&root, &cwd, &dir, current, trust)?;
     Ok((dir.id, outcome))

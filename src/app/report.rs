@@ -91,9 +91,7 @@ pub fn report(target: &str, format: Format, output: &Output) -> Result<Made, Err
             .unwrap_or_default();
         RunDir { id, path }
     } else {
-        Store::open(&root)
-            .and_then(|s| s.resolve(target))
-            .map_err(Error::Usage)?
+        Store::open(&root).and_then(|s| s.resolve(target))?
     };
     let run = read_run(&dir, &root, &cwd).map_err(Error::Failed)?;
     let text = render(&run, format, &secrets);

@@ -82,8 +82,8 @@ pub fn require_own(store: &Store, dir: &RunDir, foreign: bool) -> Result<(), Err
 /// `None` when the run is this user's own: what `--foreign` shows first.
 pub fn foreign_diff(run: &str) -> Result<Option<(String, String)>, Error> {
     let root = crate::app::repo_root()?;
-    let store = Store::open(&root).map_err(Error::Usage)?;
-    let dir = store.resolve(run).map_err(Error::Usage)?;
+    let store = Store::open(&root)?;
+    let dir = store.resolve(run)?;
     if store.is_own(&dir) {
         return Ok(None);
     }
@@ -98,12 +98,11 @@ pub fn locked_run(
     run: &str,
     foreign: bool,
 ) -> Result<(RunDir, RunLock, Trace), Error> {
-    let store = Store::open(root).map_err(Error::Usage)?;
-    let dir = store.resolve(run).map_err(Error::Usage)?;
+    let store = Store::open(root)?;
+    let dir = store.resolve(run)?;
     require_own(&store, &dir, foreign)?;
-    let lock = RunLock::acquire(&dir).map_err(Error::Usage)?;
-    let trace =
-        crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let lock = RunLock::acquire(&dir)?;
+    let trace = crate::record::trace::read(&dir.trace())?;
     crate::record::trace::verify_trace(&trace).map_err(|(line, why)| {
         Error::Failed(format!(
             "the trace fails verification at line {line}: {why}"
@@ -147,19 +146,17 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
     } else {
         (CheckpointState::Rejected, "wf reject")
     };
-    recorder
-        .record(Event::Checkpoint {
-            name,
-            state,
-            by: Some(by.clone()),
-            via: Some(via.into()),
-            comment: decision.comment,
-            at: Some(crate::sys::clock::now_rfc3339()),
-            commit: decision.commit && decision.approve,
-            step: step.clone(),
-            diff_sha256,
-        })
-        .map_err(|e| Error::Failed(e.to_string()))?;
+    recorder.record(Event::Checkpoint {
+        name,
+        state,
+        by: Some(by.clone()),
+        via: Some(via.into()),
+        comment: decision.comment,
+        at: Some(crate::sys::clock::now_rfc3339()),
+        commit: decision.commit && decision.approve,
+        step: step.clone(),
+        diff_sha256,
+    })?;
     let which = match &step {
         Some(step) => format!("{} checkpoint (after step `{step}`)", name.as_str()),
         None => format!("{} checkpoint", name.as_str()),
@@ -190,20 +187,16 @@ pub fn decide(run: &str, decision: Decision) -> Result<Decided, Error> {
             .iter()
             .find(|r| matches!(r.event, Event::DiffReady { .. }))
     }) {
-        recorder
-            .record(diff.event.clone())
-            .map_err(|e| Error::Failed(e.to_string()))?;
+        recorder.record(diff.event.clone())?;
     }
     let last = crate::record::summary::from_records(&trace.records);
-    recorder
-        .record(Event::RunFinished {
-            status: RunStatus::Rejected,
-            reason: Some(format!("{which} rejected by {by}")),
-            diff_hash: last.diff_hash.clone(),
-            files_changed: last.files_changed.clone(),
-            totals: last.totals.clone(),
-        })
-        .map_err(|e| Error::Failed(e.to_string()))?;
+    recorder.record(Event::RunFinished {
+        status: RunStatus::Rejected,
+        reason: Some(format!("{which} rejected by {by}")),
+        diff_hash: last.diff_hash.clone(),
+        files_changed: last.files_changed.clone(),
+        totals: last.totals.clone(),
+    })?;
     recorder
         .write_summary()
         .map_err(|e| Error::io("cannot write summary.json", e))?;
@@ -470,38 +463,29 @@ fn continue_approved(
     };
     let mut recorder = Recorder::reopen(dir, records, Vec::new(), reporter)
         .map_err(|e| Error::io("cannot append to the trace", e))?;
-    let failed = |e: crate::record::recorder::RecordError| Error::Failed(e.to_string());
     let kept = format!("; the patch is kept in {}", dir.diff().display());
     let (status, reason) = if !conflicts.is_empty() {
         let message = crate::workspace::WorkspaceError::Conflict(conflicts).to_string() + &kept;
-        recorder
-            .record(Event::ApplyFailed {
-                message: message.clone(),
-            })
-            .map_err(failed)?;
+        recorder.record(Event::ApplyFailed {
+            message: message.clone(),
+        })?;
         (RunStatus::ApplyFailed, Some(message))
     } else {
         match crate::workspace::apply(root, &dir.diff()) {
             Err(e) => {
                 let message = format!("{e}{kept}");
-                recorder
-                    .record(Event::ApplyFailed {
-                        message: message.clone(),
-                    })
-                    .map_err(failed)?;
+                recorder.record(Event::ApplyFailed {
+                    message: message.clone(),
+                })?;
                 (RunStatus::ApplyFailed, Some(message))
             }
             Ok(()) => {
-                recorder
-                    .record(Event::Applied {
-                        files: files.clone(),
-                    })
-                    .map_err(failed)?;
+                recorder.record(Event::Applied {
+                    files: files.clone(),
+                })?;
                 if let Some(message) = &message {
                     match crate::workspace::commit(root, &files, message) {
-                        Ok(revision) => recorder
-                            .record(Event::Committed { revision, files })
-                            .map_err(failed)?,
+                        Ok(revision) => recorder.record(Event::Committed { revision, files })?,
                         Err(e) => {
                             return finish(
                                 recorder,
@@ -601,15 +585,13 @@ fn finish(
     status: RunStatus,
     reason: Option<String>,
 ) -> Result<RunOutcome, Error> {
-    recorder
-        .record(Event::RunFinished {
-            status,
-            reason: reason.clone(),
-            diff_hash: last.diff_hash.clone(),
-            files_changed: last.files_changed.clone(),
-            totals: last.totals.clone(),
-        })
-        .map_err(|e| Error::Failed(e.to_string()))?;
+    recorder.record(Event::RunFinished {
+        status,
+        reason: reason.clone(),
+        diff_hash: last.diff_hash.clone(),
+        files_changed: last.files_changed.clone(),
+        totals: last.totals.clone(),
+    })?;
     recorder.pause_display();
     recorder
         .write_summary()

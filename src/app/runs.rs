@@ -38,7 +38,7 @@ pub fn list(touching: Option<&str>) -> Result<Vec<Listed>, Error> {
         )));
     }
     let root = crate::sys::git::repo_root(&cwd);
-    let store = Store::open(&root).map_err(Error::Usage)?;
+    let store = Store::open(&root)?;
     // PATH is relative to the current directory; applied files are relative
     // to the root.
     let target = touching.map(|p| {
@@ -118,11 +118,8 @@ pub struct Shown {
 /// The run `run` names, read.
 pub fn show(run: &str) -> Result<Shown, Error> {
     let root = crate::app::repo_root()?;
-    let dir = Store::open(&root)
-        .and_then(|s| s.resolve(run))
-        .map_err(Error::Usage)?;
-    let trace =
-        crate::record::trace::read(&dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let dir = Store::open(&root).and_then(|s| s.resolve(run))?;
+    let trace = crate::record::trace::read(&dir.trace())?;
     let mut summary = crate::record::summary::from_records(&trace.records);
     if summary.status == "running" && !crate::record::store::RunLock::is_held(&dir) {
         summary.status = "interrupted".into();
@@ -138,8 +135,7 @@ pub fn show(run: &str) -> Result<Shown, Error> {
 /// Checks the hash chain of `shown`'s trace.
 pub fn verify(shown: &Shown) -> Result<(), Error> {
     // The chain covers the lines' exact bytes: read them again.
-    let trace =
-        crate::record::trace::read(&shown.dir.trace()).map_err(|e| Error::Failed(e.to_string()))?;
+    let trace = crate::record::trace::read(&shown.dir.trace())?;
     crate::record::trace::verify_trace(&trace).map_err(|(line, why)| {
         Error::Failed(format!(
             "trace of run {} fails verification at {}:{line}: {why}",

@@ -58,6 +58,19 @@ pub enum Error {
     /// A plan could not be made (inputs, templates, context).
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    /// `.wf/` or the run named cannot be used (a link, state committed to
+    /// git, no such run, a run in use): nothing ran.
+    #[error(transparent)]
+    Store(#[from] crate::record::store::StoreError),
+    /// A run's trace cannot be read.
+    #[error(transparent)]
+    Trace(#[from] crate::record::trace::TraceError),
+    /// A run's record cannot be written.
+    #[error(transparent)]
+    Record(#[from] crate::record::recorder::RecordError),
+    /// The recipes' cache or lock file cannot be used (`wf lock`).
+    #[error(transparent)]
+    Recipe(#[from] crate::recipes::RecipeError),
     /// The command line or environment is unusable.
     #[error("{0}")]
     Usage(String),
@@ -82,8 +95,12 @@ impl Error {
     /// The exit code this error ends the process with.
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Spec(_) | Error::Plan(_) | Error::Usage(_) => Exit::Usage,
-            Error::Failed(_) | Error::Io { .. } => Exit::Failed,
+            Error::Spec(_) | Error::Plan(_) | Error::Store(_) | Error::Usage(_) => Exit::Usage,
+            Error::Trace(_)
+            | Error::Record(_)
+            | Error::Recipe(_)
+            | Error::Failed(_)
+            | Error::Io { .. } => Exit::Failed,
             Error::Interrupted(_) => Exit::Interrupted,
         }
     }
@@ -101,6 +118,33 @@ impl Error {
 mod tests {
     use super::*;
     use crate::record::event::RunStatus;
+
+    #[test]
+    fn typed_errors_keep_their_words_and_exit_codes() {
+        use crate::record::store::StoreError;
+        let e = Error::from(StoreError::NoMatch("abc".into()));
+        assert_eq!(e.to_string(), "no run matches `abc`; `wf runs` lists them");
+        assert_eq!(
+            e.exit(),
+            Exit::Usage,
+            "a run that cannot be named: nothing ran"
+        );
+        let e = Error::from(StoreError::InUse {
+            id: "r1".into(),
+            pid: "42".into(),
+        });
+        assert_eq!(
+            e.to_string(),
+            "run r1 is in use by another wf process (pid 42); try again when it is done"
+        );
+        let e = Error::from(crate::record::trace::TraceError::Invalid {
+            path: "t.jsonl".into(),
+            line: 3,
+            message: "bad".into(),
+        });
+        assert_eq!(e.to_string(), "t.jsonl:3: not a valid trace record: bad");
+        assert_eq!(e.exit(), Exit::Failed);
+    }
 
     #[test]
     fn an_interrupted_run_exits_130() {

@@ -28,6 +28,100 @@
 
 use std::path::{Path, PathBuf};
 
+/// Why `.wf/` or a run in it cannot be used. Each is said with what to do
+/// about it; none of them has changed anything.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `.wf` or one of its folders is a symbolic link.
+    #[error(
+        "{} is a symbolic link; wf keeps its run records only in a real `.wf/` folder of the \
+         repository, never where a link points. Remove the link",
+        .0.display()
+    )]
+    Link(PathBuf),
+    /// `.wf` or one of its parts is a file where a folder belongs, or the
+    /// other way round.
+    #[error("{} is not a {}; remove it and wf makes its own", .path.display(), if *.want_dir { "directory" } else { "file" })]
+    NotKind {
+        /// What is there.
+        path: PathBuf,
+        /// Whether a folder belongs there.
+        want_dir: bool,
+    },
+    /// git could not say what it tracks in `.wf/`.
+    #[error("cannot ask git what it tracks in .wf/: {0}")]
+    Git(String),
+    /// git tracks files in `.wf/`: state that came with the repository.
+    #[error(
+        "git tracks files in {}/.wf/ (such as {first:?}): wf never reads, runs or writes state \
+         that came with a repository. Look at what they are, then remove them from git \
+         (`git rm -r --cached .wf`) or delete them",
+        .root.display()
+    )]
+    Tracked {
+        /// The repository.
+        root: PathBuf,
+        /// One of the tracked files.
+        first: String,
+    },
+    /// No run is recorded here.
+    #[error("no runs recorded in {}", .0.display())]
+    NoRuns(PathBuf),
+    /// `last` found no run of this user's.
+    #[error(
+        "no run in {} was started by you here: `last` names the newest run of yours, and the {} \
+         there came from elsewhere (`wf runs` lists them; name one by its id)",
+        .runs.display(),
+        if *.count == 1 { "one" } else { "ones" }
+    )]
+    NoOwnRun {
+        /// The runs folder.
+        runs: PathBuf,
+        /// How many runs are there.
+        count: usize,
+    },
+    /// No run id starts with the query.
+    #[error("no run matches `{0}`; `wf runs` lists them")]
+    NoMatch(String),
+    /// Several run ids start with the query.
+    #[error("`{query}` matches {count} runs ({}, …); give more of the id", .first.join(", "))]
+    Ambiguous {
+        /// What was asked for.
+        query: String,
+        /// How many runs it matches.
+        count: usize,
+        /// The first three of them.
+        first: Vec<String>,
+    },
+    /// The run folder is or holds a symbolic link.
+    #[error(
+        "run {id} holds a symbolic link ({}); wf never reads or writes a run record through a link",
+        .link.display()
+    )]
+    LinkInRun {
+        /// The run.
+        id: String,
+        /// The link.
+        link: PathBuf,
+    },
+    /// The run's lock file cannot be taken or made.
+    #[error("cannot lock run {id}: {source}")]
+    Lock {
+        /// The run.
+        id: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another wf process has the run.
+    #[error("run {id} is in use by another wf process (pid {pid}); try again when it is done")]
+    InUse {
+        /// The run.
+        id: String,
+        /// The process that holds it, as the lock file says.
+        pid: String,
+    },
+}
+
 /// The `.wf` folder of one repository.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -69,7 +163,7 @@ impl Store {
     /// The store of the repository at `root` (nothing is created yet),
     /// refused when `.wf` is a link or holds files git tracks (see the
     /// module documentation).
-    pub fn open(root: &Path) -> Result<Store, String> {
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
         let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
         let dir = root.join(".wf");
         for (path, want_dir) in [
@@ -81,18 +175,10 @@ impl Store {
             match std::fs::symlink_metadata(&path) {
                 Err(_) => {}
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(format!(
-                        "{} is a symbolic link; wf keeps its run records only in a real `.wf/` \
-                         folder of the repository, never where a link points. Remove the link",
-                        path.display()
-                    ));
+                    return Err(StoreError::Link(path));
                 }
                 Ok(m) if m.is_dir() != want_dir => {
-                    return Err(format!(
-                        "{} is not a {}; remove it and wf makes its own",
-                        path.display(),
-                        if want_dir { "directory" } else { "file" }
-                    ));
+                    return Err(StoreError::NotKind { path, want_dir });
                 }
                 Ok(_) => {}
             }
@@ -101,15 +187,12 @@ impl Store {
             let tracked = crate::sys::git::Git::private(&root)
                 .args(["ls-files", "-z", "--", ".wf"])
                 .output()
-                .map_err(|e| format!("cannot ask git what it tracks in .wf/: {}", e.stderr))?;
+                .map_err(|e| StoreError::Git(e.stderr))?;
             if let Some(first) = tracked.split(|&b| b == 0).find(|p| !p.is_empty()) {
-                return Err(format!(
-                    "git tracks files in {}/.wf/ (such as {:?}): wf never reads, runs or writes \
-                     state that came with a repository. Look at what they are, then remove them \
-                     from git (`git rm -r --cached .wf`) or delete them",
-                    root.display(),
-                    String::from_utf8_lossy(first)
-                ));
+                return Err(StoreError::Tracked {
+                    root,
+                    first: String::from_utf8_lossy(first).into_owned(),
+                });
             }
         }
         Ok(Store { root, dir })
@@ -193,10 +276,10 @@ impl Store {
     /// The run a `RUN` argument names: an id, an unambiguous prefix, or
     /// `last` (the newest run of this user's, [`Store::is_own`]). A run
     /// folder that holds a symbolic link is refused.
-    pub fn resolve(&self, query: &str) -> Result<RunDir, String> {
+    pub fn resolve(&self, query: &str) -> Result<RunDir, StoreError> {
         let ids = self.list();
         if ids.is_empty() {
-            return Err(format!("no runs recorded in {}", self.runs().display()));
+            return Err(StoreError::NoRuns(self.runs()));
         }
         let id = if query == "last" {
             let own = ids.iter().find(|id| {
@@ -208,30 +291,23 @@ impl Store {
             match own {
                 Some(id) => id.clone(),
                 None => {
-                    return Err(format!(
-                        "no run in {} was started by you here: `last` names the newest run of \
-                         yours, and the {} there came from elsewhere (`wf runs` lists them; name \
-                         one by its id)",
-                        self.runs().display(),
-                        if ids.len() == 1 { "one" } else { "ones" }
-                    ));
+                    return Err(StoreError::NoOwnRun {
+                        runs: self.runs(),
+                        count: ids.len(),
+                    });
                 }
             }
         } else {
             let matches: Vec<&String> = ids.iter().filter(|id| id.starts_with(query)).collect();
             match matches.as_slice() {
                 [one] => (*one).clone(),
-                [] => return Err(format!("no run matches `{query}`; `wf runs` lists them")),
+                [] => return Err(StoreError::NoMatch(query.to_string())),
                 many => {
-                    return Err(format!(
-                        "`{query}` matches {} runs ({}, …); give more of the id",
-                        many.len(),
-                        many.iter()
-                            .take(3)
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
+                    return Err(StoreError::Ambiguous {
+                        query: query.to_string(),
+                        count: many.len(),
+                        first: many.iter().take(3).map(|s| s.to_string()).collect(),
+                    });
                 }
             }
         };
@@ -240,12 +316,7 @@ impl Store {
             id,
         };
         if let Some(link) = first_link(&run.path, 2) {
-            return Err(format!(
-                "run {} holds a symbolic link ({}); wf never reads or writes a run record \
-                 through a link",
-                run.id,
-                link.display()
-            ));
+            return Err(StoreError::LinkInRun { id: run.id, link });
         }
         Ok(run)
     }
@@ -279,15 +350,16 @@ pub struct RunLock {
 
 impl RunLock {
     /// Locks `run`, or says which process holds it.
-    pub fn acquire(run: &RunDir) -> Result<RunLock, String> {
-        match crate::sys::lock::take(&run.path.join("lock"))
-            .map_err(|e| format!("cannot lock run {}: {e}", run.id))?
-        {
+    pub fn acquire(run: &RunDir) -> Result<RunLock, StoreError> {
+        match crate::sys::lock::take(&run.path.join("lock")).map_err(|source| StoreError::Lock {
+            id: run.id.clone(),
+            source,
+        })? {
             crate::sys::lock::Taken::Yes(lock) => Ok(RunLock { _lock: lock }),
-            crate::sys::lock::Taken::HeldBy(pid) => Err(format!(
-                "run {} is in use by another wf process (pid {pid}); try again when it is done",
-                run.id
-            )),
+            crate::sys::lock::Taken::HeldBy(pid) => Err(StoreError::InUse {
+                id: run.id.clone(),
+                pid,
+            }),
         }
     }
 

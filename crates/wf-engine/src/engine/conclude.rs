@@ -313,9 +313,7 @@ impl Executor<'_> {
             files_changed: self.files_changed.clone(),
             totals: self.totals.clone(),
         };
-        self.recorder
-            .record(event)
-            .map_err(|e| crate::error::Error::Failed(e.to_string()))?;
+        self.recorder.record(event)?;
         self.recorder.pause_display();
         self.recorder
             .write_summary()

@@ -224,8 +224,7 @@ pub fn run_with(
     mode: Mode,
 ) -> Result<RunOutcome, crate::error::Error> {
     let dir = match &mode {
-        Mode::Live => Store::open(&plan.root)
-            .map_err(crate::error::Error::Usage)?
+        Mode::Live => Store::open(&plan.root)?
             .create_run()
             .map_err(|e| crate::error::Error::io("cannot create the run folder in .wf/runs", e))?,
         Mode::Replay(setup) => {
@@ -242,9 +241,7 @@ pub fn run_with(
     // run whose trace has no end and whose lock is free was interrupted.
     // (A resume holds it already, taken by `wf resume`.)
     let _held = match &mode {
-        Mode::Live => Some(
-            crate::record::store::RunLock::acquire(&dir).map_err(crate::error::Error::Failed)?,
-        ),
+        Mode::Live => Some(crate::record::store::RunLock::acquire(&dir)?),
         _ => None,
     };
     // A task file outside the repository is kept in the run folder, so the
@@ -325,12 +322,10 @@ pub fn run_with(
         }
         _ if interrupted => {
             let signal = crate::sys::signals::signal().unwrap_or("a signal");
-            exec.recorder
-                .record(Event::RunInterrupted {
-                    signal: signal.to_string(),
-                    at: crate::sys::clock::now_rfc3339(),
-                })
-                .map_err(|e| crate::error::Error::Failed(e.to_string()))?;
+            exec.recorder.record(Event::RunInterrupted {
+                signal: signal.to_string(),
+                at: crate::sys::clock::now_rfc3339(),
+            })?;
             (
                 RunStatus::Interrupted,
                 Some(format!(
