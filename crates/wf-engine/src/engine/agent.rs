@@ -107,7 +107,7 @@ impl Executor<'_> {
             self.command_env(ws, &step.env)?,
             self.confinement(),
         )
-        .map_err(|e| EngineError::Setup(format!("cannot set up the tools: {e}")))?;
+        .map_err(EngineError::Tools)?;
         tools.set_writes_allowed(!step.plan_checkpoint);
         tools.set_write_budget(crate::tools::WriteBudget {
             max: self.plan.limits.max_write_bytes,

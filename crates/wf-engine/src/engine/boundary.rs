@@ -116,7 +116,7 @@ impl Executor<'_> {
         ws: &Workspace,
         agent: &crate::plan::AgentStep,
     ) -> Result<Policy, EngineError> {
-        Policy::new(&ws.dir, &agent.permissions, &agent.bounds).map_err(EngineError::Setup)
+        Ok(Policy::new(&ws.dir, &agent.permissions, &agent.bounds)?)
     }
 
     /// The rule of a command step: its callers' bounds in a recipe, none
@@ -126,9 +126,7 @@ impl Executor<'_> {
         bounds: &[Permissions],
     ) -> Result<Option<Policy>, EngineError> {
         match bounds.split_first() {
-            Some((first, rest)) => Policy::new(&ws.dir, first, rest)
-                .map(Some)
-                .map_err(EngineError::Setup),
+            Some((first, rest)) => Ok(Some(Policy::new(&ws.dir, first, rest)?)),
             None => Ok(None),
         }
     }
@@ -176,7 +174,7 @@ impl Executor<'_> {
             protect,
             shell: None,
         };
-        let run_wide = Policy::new(&ws.dir, &everywhere, &[]).map_err(EngineError::Setup)?;
+        let run_wide = Policy::new(&ws.dir, &everywhere, &[])?;
         let mut agents = Vec::new();
         collect_agents(ws, &self.plan.steps, &mut agents)?;
         let mut refused = Vec::new();

@@ -160,8 +160,7 @@ impl Executor<'_> {
             Mode::Resume(_, setup) => (&setup.prefix[..], true),
         };
         let session =
-            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)
-                .map_err(EngineError::Setup)?;
+            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)?;
         self.mcp = Some(session);
         Ok(())
     }

@@ -48,10 +48,22 @@ pub enum EngineError {
     /// a recorded approval of another diff. Nothing was applied.
     #[error("{0}")]
     Refused(String),
+    /// The plan's MCP servers cannot be set up (declared twice, unpinned,
+    /// a variable they need is not set).
+    #[error(transparent)]
+    Mcp(#[from] crate::mcp::McpError),
+    /// A step's permissions do not compile (its own, or its callers'
+    /// bounds).
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    /// An agent step's tools cannot be set up: its permissions do not
+    /// compile.
+    #[error("cannot set up the tools: {0}")]
+    Tools(crate::policy::PolicyError),
     /// A step's settings cannot be met: an `env` value taken from wf's
-    /// environment, which lacks it; permissions that do not compile; its
-    /// tools or MCP servers cannot be set up; the batch's shared state
-    /// cannot be read.
+    /// environment, which lacks it; `--workspace checkout` below the
+    /// full level; the package caches or the batch's shared state cannot be
+    /// prepared.
     #[error("{0}")]
     Setup(String),
 }

@@ -320,8 +320,7 @@ impl Executor<'_> {
             .map_err(EngineError::workspace("cannot compare the workspace"))?;
         // The tool layer's own rules, with the callers' permissions as the
         // layers: what a write tool could not do, a command step may not.
-        let policy = crate::policy::Policy::new(&ws.dir, &bounds[0], &bounds[1..])
-            .map_err(EngineError::Setup)?;
+        let policy = crate::policy::Policy::new(&ws.dir, &bounds[0], &bounds[1..])?;
         let outside: Vec<String> = changed
             .into_iter()
             .filter(|p| policy.check(p, crate::policy::Access::Write).is_err())

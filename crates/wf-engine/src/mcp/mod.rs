@@ -669,8 +669,8 @@ impl Session {
         sandbox: Option<crate::sandbox::Sandboxed>,
         records: &[Record],
         live: bool,
-    ) -> Result<Session, String> {
-        let servers = servers_of(plan).map_err(|e| e.to_string())?;
+    ) -> Result<Session, McpError> {
+        let servers = servers_of(plan)?;
         let mut recorded = Vec::new();
         let mut calls: BTreeMap<&str, (&str, &Value)> = BTreeMap::new();
         for r in records {

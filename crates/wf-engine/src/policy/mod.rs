@@ -96,16 +96,42 @@ pub enum Access {
     List,
 }
 
+/// Why permissions do not compile. The task file's validation refuses
+/// both before a run; a plan made otherwise (a recipe's caller bounds, a
+/// resumed run's recorded task) meets them here.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// A glob of `permissions.read`, `.write` or `.protect`.
+    #[error("permissions.{list} glob `{glob}`: {message}")]
+    Glob {
+        /// Which list (`read`, `write`, `protect`).
+        list: &'static str,
+        /// The glob as written.
+        glob: String,
+        /// Why it does not compile.
+        message: String,
+    },
+    /// A pattern of `permissions.shell.allow`.
+    #[error("{0}")]
+    ShellPattern(String),
+    /// The workspace the rules are for cannot be opened.
+    #[error("workspace: {0}")]
+    Workspace(std::io::Error),
+}
+
 impl Policy {
     /// Compiles `permissions`, bounded by `bounds`, for the workspace at `root`.
     pub fn new(
         root: &Path,
         permissions: &Permissions,
         bounds: &[Permissions],
-    ) -> Result<Policy, String> {
-        let set = |list: &[String], what: &str| {
-            crate::glob::compile_set(list)
-                .map_err(|(i, e)| format!("permissions.{what} glob `{}`: {e}", list[i]))
+    ) -> Result<Policy, PolicyError> {
+        let set = |list: &[String], what: &'static str| {
+            crate::glob::compile_set(list).map_err(|(i, message)| PolicyError::Glob {
+                list: what,
+                glob: list[i].clone(),
+                message,
+            })
         };
         let layers = std::iter::once(permissions)
             .chain(bounds)
@@ -120,13 +146,13 @@ impl Policy {
                         Some(s) => s
                             .allow
                             .iter()
-                            .map(|p| shell::parse_pattern(p))
+                            .map(|p| shell::parse_pattern(p).map_err(PolicyError::ShellPattern))
                             .collect::<Result<Vec<_>, _>>()?,
                         None => Vec::new(),
                     },
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, PolicyError>>()?;
         let shell_timeout = std::iter::once(permissions)
             .chain(bounds)
             .map(|p| {
@@ -137,8 +163,8 @@ impl Policy {
             })
             .min()
             .unwrap_or(DEFAULT_SHELL_TIMEOUT);
-        let root = root.canonicalize().map_err(|e| format!("workspace: {e}"))?;
-        let dir = Root::open(&root).map_err(|e| format!("workspace: {e}"))?;
+        let root = root.canonicalize().map_err(PolicyError::Workspace)?;
+        let dir = Root::open(&root).map_err(PolicyError::Workspace)?;
         Ok(Policy {
             root,
             dir: Arc::new(dir),

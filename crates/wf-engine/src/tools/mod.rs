@@ -263,7 +263,7 @@ impl ToolLayer {
         bounds: &[Permissions],
         env: Vec<(String, String)>,
         sandbox: Option<crate::sandbox::Sandboxed>,
-    ) -> std::result::Result<ToolLayer, String> {
+    ) -> std::result::Result<ToolLayer, crate::policy::PolicyError> {
         Ok(ToolLayer {
             enabled: tools.to_vec(),
             policy: Policy::new(root, permissions, bounds)?,
