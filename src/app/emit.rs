@@ -31,7 +31,7 @@ pub struct Request {
     pub trust_sandbox: bool,
     /// A cap on what all the runs spend together (US dollars), split
     /// evenly: each run gets `wf run --max-cost-usd X/N` (see
-    /// [`run_flags`]).
+    /// `run_flags`).
     pub max_cost_usd: Option<f64>,
 }
 

@@ -7,7 +7,7 @@
 //!
 //! A resume takes one of two paths:
 //!
-//! - **Continue** ([`continue_approved`]): the run paused at the final apply
+//! - **Continue** (`continue_approved`): the run paused at the final apply
 //!   checkpoint and `wf approve` approved it, recording the SHA-256 of the
 //!   diff it approved (`diff_sha256`), and nothing happened since. Everything
 //!   but applying is done, so nothing runs again: the recorded

@@ -34,7 +34,7 @@ pub struct Request {
     /// wider than the default is approved (see [`crate::app::trust`]).
     pub trust: crate::app::trust::Asked,
     /// `--script FILE`: the task file's model replaced by the script
-    /// provider playing this file's turns (see [`with_script`]).
+    /// provider playing this file's turns (see `with_script`).
     pub script: Option<PathBuf>,
 }
 

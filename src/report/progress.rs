@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::io::Write;
 
 /// One line describing a notable event, or `None` for events shown only in
-/// the status line. Tool calls are shown by [`Lines`], once their result is
+/// the status line. Tool calls are shown by `Lines`, once their result is
 /// known.
 pub fn line(record: &Record) -> Option<String> {
     describe::event(&record.event, View::Line)

@@ -15,7 +15,7 @@
 //!   handed over, and a fixture holding a key-shaped string must survive an
 //!   edit round trip;
 //! - by the reports (`wf report`), to every string of the records before
-//!   they render anything (see [`crate::report::run`]), so a view that cuts
+//!   they render anything (see `wf::report::run`), so a view that cuts
 //!   text short cannot leave half a key behind;
 //! - by the HTTP providers, to their error messages, for the run's own API
 //!   key ([`redact_key`]).

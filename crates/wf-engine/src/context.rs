@@ -34,7 +34,7 @@
 //! says how many and how to send one on purpose; `wf plan` shows both. An
 //! include that matched only ignored files gets a note instead of silently
 //! selecting nothing, when it has a literal base (`target/**`); one that
-//! starts with a wildcard is not looked into (see [`matches_ignored`]).
+//! starts with a wildcard is not looked into (see `matches_ignored`).
 //!
 //! # An include that selects nothing
 //!

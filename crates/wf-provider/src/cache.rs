@@ -3,7 +3,7 @@
 //! Answers are stored in the user's cache directory, never in the
 //! repository (a committed answer would be served as the model's):
 //! `~/.cache/wf/responses/<repository key>/<request hash>.json`
-//! ([`crate::sys::user_dirs`]), keyed by the SHA-256 of the exact request
+//! (`wf::sys::user_dirs`), keyed by the SHA-256 of the exact request
 //! (the hash the trace records). A request already answered is served from the cache: re-running an
 //! unchanged task on an unchanged repository costs nothing and reproduces
 //! the earlier run exactly. Hits are marked in the trace (`cache_hit`).

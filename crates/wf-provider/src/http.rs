@@ -206,7 +206,7 @@ pub struct VendorError {
 impl VendorError {
     /// Whether another attempt may succeed, for an error that arrived
     /// inside a 200 answer (a stream's error event): a status in the body
-    /// decides as [`should_retry`] does; otherwise the kind does (rate
+    /// decides as `should_retry` does; otherwise the kind does (rate
     /// limits, overload, server and timeout errors are retried; request,
     /// authentication, permission and content errors are not).
     pub fn retryable(&self) -> bool {

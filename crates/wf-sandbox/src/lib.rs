@@ -23,13 +23,13 @@
 //! 2. It forks. The child is PID 1 of the new pid namespace, a tiny init:
 //!    it asks for `SIGKILL` when the helper dies (`PR_SET_PDEATHSIG`),
 //!    builds the minimal root view of the policy and enters it (see
-//!    [`view`]: `pivot_root` into a tmpfs holding only the granted roots,
+//!    `view`: `pivot_root` into a tmpfs holding only the granted roots,
 //!    private `/tmp`, `/run`, `/dev/shm`, a `/dev` without `tty`, a fresh
 //!    `/proc` with sensitive files masked, credential files of the
 //!    toolchain homes masked), brings the loopback interface up in the new
 //!    network namespace, drops every capability, sets `no_new_privs`,
 //!    applies Landlock (with abstract-socket and signal scoping) and the
-//!    seccomp filter (see [`seccomp`]).
+//!    seccomp filter (see `seccomp`).
 //! 3. The init forks and execs the command in a session of its own (no
 //!    controlling terminal), reaps every process that ends up as its
 //!    child, and exits with the command's status (its exit code, or 128 +
@@ -40,7 +40,7 @@
 //! **`landlock`** (no user namespaces: GitHub's `ubuntu-latest`, Docker and
 //! Kubernetes under their default seccomp profile): Landlock and the
 //! seccomp filter (narrower sockets) in the command's process, and a
-//! keeper process for what the pid namespace did; see [`keeper`].
+//! keeper process for what the pid namespace did; see `keeper`.
 //!
 //! wf kills the helper's process group on timeout; the init dies with the
 //! helper (parent-death signal), which tears down the namespace; at the
@@ -80,7 +80,7 @@
 //!   policy allows the network; landlock: no socket at all unless allowed.
 //!   The host's Unix sockets are unreachable at both levels.
 //! - **Terminal**: a session of its own, no `/dev/tty`, `TIOCSTI` refused.
-//! - **Kernel**: the seccomp filter ([`seccomp`]); no capabilities (bounding
+//! - **Kernel**: the seccomp filter (`seccomp`); no capabilities (bounding
 //!   set emptied, securebits `NOROOT` locked, ambient set cleared),
 //!   `no_new_privs`.
 //!
@@ -94,7 +94,7 @@
 //! the repository's to ask for and the user's to grant: a run starts
 //! nothing under a wider sandbox than the default before the user
 //! approved that exact widening, and roots covering `/` or the home
-//! directory are refused ([`crate::plan::widening`], [`crate::app::trust`]).
+//! directory are refused (`wf::plan::widening`, `wf::app::trust`).
 //!
 //! # Decisions
 //!
@@ -143,7 +143,7 @@ pub use probe::{
 };
 
 /// How strongly this machine can confine a command, weakest first (see
-/// the module docs and [`keeper`]).
+/// the module docs and `keeper`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -182,7 +182,7 @@ use std::process::Command;
 pub const HELPER_ARG: &str = "__sandbox";
 
 /// What a confined command is granted: what it may read and write, and
-/// how it reaches the network. (Named apart from [`crate::policy::Policy`],
+/// how it reaches the network. (Named apart from `wf::policy::Policy`,
 /// the permission decision of the model's tools.) Paths are canonical,
 /// existing, sorted and deduplicated (see [`Grants::normalized`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,7 +211,7 @@ pub struct Grants {
     /// The user's repository (canonical): at the full level the workspace
     /// is shown at this path too, with its `.git` read-only, and a command
     /// started in the workspace starts at the same place under it (see
-    /// [`view`] and "The project where it expects itself" in
+    /// `view` and "The project where it expects itself" in
     /// `crate::workspace::tools`). `None` at the level without namespaces, or
     /// where a root of the policy lies inside the repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -673,7 +673,7 @@ pub struct Launcher {
     exe: PathBuf,
 }
 
-/// A policy and the launcher that enforces it: what [`crate::sys::process::Spawn`]
+/// A policy and the launcher that enforces it: what `wf::sys::process::Spawn`
 /// takes to run a command confined.
 #[derive(Debug, Clone)]
 pub struct Sandboxed {
@@ -753,7 +753,7 @@ impl Launcher {
     }
 
     /// The wrapped command with a report channel (what
-    /// [`crate::sys::process::run`] uses).
+    /// `wf::sys::process::run` uses).
     pub fn prepare(
         &self,
         policy: &Grants,

@@ -15,7 +15,7 @@
 //!
 //! The grammar is part of the task-file format (validation reports a bad
 //! pattern at its line and column); matching and the argument rules are the
-//! policy's ([`crate::policy::shell`]).
+//! policy's (`wf::policy::shell`).
 
 use globset::GlobBuilder;
 

@@ -1,7 +1,7 @@
 //! The syntax of a `uses:` reference: `./path.yaml`, `../path.yaml`, or
 //! `git+URL//PATH@REF`. Part of the task-file format, so validation can
 //! report a bad reference at its line and column; finding and pinning the
-//! recipe it names is [`crate::recipes`]' work.
+//! recipe it names is `wf::recipes`' work.
 
 /// A parsed `uses:` value.
 #[derive(Debug, Clone, PartialEq, Eq)]

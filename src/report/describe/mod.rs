@@ -4,7 +4,7 @@
 //! ([`View::Timeline`], via [`super::show`]).
 //!
 //! The reports (`wf report --html` and `--md`) show the timeline's words
-//! too, as [`Entry`]s: [`entry`] splits an event's timeline text into its
+//! too, as [`Entry`]s: [`entry()`] splits an event's timeline text into its
 //! kind label and its text, adds a [`Tone`], and [`call_entry`] folds a
 //! tool call with its denial or result into one entry. Both reports render
 //! those entries from [`super::model`] and never word an event themselves,

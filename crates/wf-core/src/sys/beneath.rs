@@ -12,7 +12,7 @@
 //! kernel resolves the whole path in one step, refuses any symlink on the
 //! way (the last component included), any `..` that would climb out, any
 //! absolute path. What was checked is what is opened: the permission
-//! decision ([`crate::policy`]) resolves symlinks *inside* the workspace to
+//! decision (`wf::policy`) resolves symlinks *inside* the workspace to
 //! a real path and decides on it; the tools then open that real path here,
 //! and if a link appeared on it since, the open fails (`ELOOP`) instead of
 //! following it.

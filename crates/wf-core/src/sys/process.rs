@@ -11,7 +11,7 @@
 //! `GOPATH`, `GOCACHE`, `GOMODCACHE`, `JAVA_HOME`, `VIRTUAL_ENV`.
 //! A variable whose name contains `KEY`, `TOKEN`, `SECRET`, `PASSWORD` or
 //! `CREDENTIAL` is dropped even if it is on that list. The workspace adds
-//! its own (see [`crate::workspace`]), such as a shared `CARGO_TARGET_DIR`.
+//! its own (see `wf::workspace`), such as a shared `CARGO_TARGET_DIR`.
 
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -143,7 +143,7 @@ const SANDBOX_ENV: &[(&str, &str)] = &[("GIT_CONFIG_GLOBAL", "/dev/null")];
 /// command steps, `shell` calls, MCP servers): confined by `sandbox` when
 /// one is given (through [`crate::sandbox::Launcher::prepare`]), in `cwd`,
 /// with the scrubbed environment plus `env` (plus what a confined child
-/// needs, see [`SANDBOX_ENV`], and the proxy variables when it reaches
+/// needs, see `SANDBOX_ENV`, and the proxy variables when it reaches
 /// the network through wf's proxy, see
 /// [`crate::sandbox::proxy::ProxyAccess::env`]), leading its own process group, registered
 /// as live (so a signal stops it, and one that arrived before it was

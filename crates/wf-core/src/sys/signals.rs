@@ -25,11 +25,11 @@
 //!   is there to ask for more, and it may come more than once (the kernel
 //!   sends a batch's run its parent-death signal, `SIGHUP`, once for each
 //!   thread of the batch that dies holding it, see
-//!   [`crate::app::batch::child`]). A run ends recorded as interrupted
+//!   `wf::app::batch::child`). A run ends recorded as interrupted
 //!   however many come.
 //!
 //! Nothing else happens in the signal thread: the run notices the flag
-//! itself, between events (see [`crate::engine`]): it records
+//! itself, between events (see `wf::engine`): it records
 //! `run_interrupted` and `run_finished` with status `interrupted` (exit
 //! code 130), drops its workspace, and the command line prints how to go
 //! on (`wf resume <id>`). A command a signal killed returns to the engine

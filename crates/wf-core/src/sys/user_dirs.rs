@@ -7,8 +7,8 @@
 //!
 //! | directory | what | default |
 //! |---|---|---|
-//! | [`cache_dir`] | fetched recipe repositories (`git/`), their checkouts (`recipes/`), the response cache (`responses/<repository key>/`), the package caches of tasks whose commands may reach a registry (`packages/<repository key>/<task>-<n>/`, see [`crate::workspace`]) | `$XDG_CACHE_HOME/wf`, else `~/.cache/wf` |
-//! | [`state_dir`] | the per-user key that marks run folders wf created ([`crate::record::origin`]), sandbox widenings the user approved (`trust/`) | `$XDG_STATE_HOME/wf`, else `~/.local/state/wf` |
+//! | [`cache_dir`] | fetched recipe repositories (`git/`), their checkouts (`recipes/`), the response cache (`responses/<repository key>/`), the package caches of tasks whose commands may reach a registry (`packages/<repository key>/<task>-<n>/`, see `wf::workspace`) | `$XDG_CACHE_HOME/wf`, else `~/.cache/wf` |
+//! | [`state_dir`] | the per-user key that marks run folders wf created (`wf::record::origin`), sandbox widenings the user approved (`trust/`) | `$XDG_STATE_HOME/wf`, else `~/.local/state/wf` |
 //!
 //! Both are created `0700`; an existing one that is a symlink, is not a
 //! directory or belongs to another user is refused (fail closed), and one

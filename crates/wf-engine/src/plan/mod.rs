@@ -548,7 +548,7 @@ struct Caller {
     env: Env,
     /// The caller's MCP servers (the step's own, else the top level's):
     /// a recipe's server of the same name must be the same server, and
-    /// runs as the caller declares it (see [`bound`]).
+    /// runs as the caller declares it (see [`bound()`]).
     mcp: BTreeMap<String, crate::spec::McpServer>,
 }
 
