@@ -51,25 +51,28 @@ use crate::error::Error;
 use child::{Children, Seen};
 use manifest::Manifest;
 use std::collections::{BTreeMap, VecDeque};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// What the command line asked for.
-#[derive(Debug, Clone, Default)]
+/// What the command line asked for. Each value was checked alone where
+/// it was parsed (`cli::args`: counts of at least one, dollars of 0 or
+/// more); the types keep the counts so.
+#[derive(Debug, Clone)]
 pub struct Request {
     /// The task file.
     pub task: PathBuf,
     /// The repositories file.
     pub repos: PathBuf,
     /// Runs at once.
-    pub jobs: usize,
+    pub jobs: NonZeroUsize,
     /// The batch's `-i KEY=VALUE`, as typed.
     pub inputs: Vec<String>,
     /// The batch's cap on spending.
     pub max_cost_usd: Option<f64>,
     /// Model requests in flight at once across runs (default: `jobs`).
-    pub max_requests: Option<usize>,
+    pub max_requests: Option<NonZeroUsize>,
     /// Approve every run's checkpoints (`wf run --yes`).
     pub yes: bool,
     /// Never apply (`wf run --dry-run`).
@@ -128,17 +131,6 @@ impl Outcome {
 /// and takes it, and reads back what an earlier invocation did. Nothing
 /// runs yet; every error here is a usage error.
 pub fn prepare(request: &Request) -> Result<Batch, Error> {
-    if request.jobs == 0 {
-        return Err(Error::Usage("--jobs must be at least 1".into()));
-    }
-    if request.max_requests == Some(0) {
-        return Err(Error::Usage("--max-requests must be at least 1".into()));
-    }
-    if request.max_cost_usd.is_some_and(|x| x.is_nan() || x < 0.0) {
-        return Err(Error::Usage(
-            "--max-cost-usd must be a number of dollars, 0 or more".into(),
-        ));
-    }
     let loaded = crate::spec::load(&request.task)?;
     crate::plan::widening::Widening::of_spec(&loaded.spec).require_flag(
         &request.task,
@@ -224,7 +216,7 @@ pub fn prepare(request: &Request) -> Result<Batch, Error> {
         .save(&manifest_path)
         .map_err(|e| Error::io("cannot write batch.json", e))?;
     let shared = Shared::at(&dir);
-    let max_requests = request.max_requests.unwrap_or(request.jobs);
+    let max_requests = request.max_requests.unwrap_or(request.jobs).get();
     shared
         .update(|s| {
             s.max_cost_usd = request.max_cost_usd;
@@ -319,7 +311,7 @@ impl Batch {
         // Workers start from the record as read; this copy takes every change.
         let mut manifest = self.manifest.clone();
         std::thread::scope(|scope| {
-            for _ in 0..self.request.jobs {
+            for _ in 0..self.request.jobs.get() {
                 let tx = tx.clone();
                 let (queue, children, this) = (&queue, &children, &self);
                 scope.spawn(move || this.worker(queue, children, &tx));

@@ -125,8 +125,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         repos: PathBuf,
         /// Runs at once.
-        #[arg(short = 'j', long, default_value_t = 1, value_name = "N", value_parser = parse_at_least_one)]
-        jobs: usize,
+        #[arg(short = 'j', long, default_value = "1", value_name = "N", value_parser = parse_at_least_one)]
+        jobs: std::num::NonZeroUsize,
         /// An input value for every run, KEY=VALUE (repeatable).
         #[arg(short = 'i', long = "input", value_name = "KEY=VALUE")]
         inputs: Vec<String>,
@@ -136,7 +136,7 @@ pub enum Command {
         max_cost_usd: Option<f64>,
         /// Model requests in flight at once across all runs (default: --jobs).
         #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
-        max_requests: Option<usize>,
+        max_requests: Option<std::num::NonZeroUsize>,
         /// Approve every run's checkpoints.
         #[arg(long, conflicts_with = "dry_run")]
         yes: bool,
@@ -446,11 +446,10 @@ pub fn parse_positive_dollars(text: &str) -> Result<f64, String> {
 }
 
 /// A count of 1 or more.
-pub fn parse_at_least_one(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("`{text}` is not a whole number of at least 1")),
-    }
+pub fn parse_at_least_one(text: &str) -> Result<std::num::NonZeroUsize, String> {
+    text.trim()
+        .parse::<std::num::NonZeroUsize>()
+        .map_err(|_| format!("`{text}` is not a whole number of at least 1"))
 }
 
 /// A value that is not empty or blank.
