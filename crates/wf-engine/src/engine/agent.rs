@@ -98,7 +98,7 @@ impl Executor<'_> {
         inputs: &BTreeMap<String, Value>,
         label: &str,
     ) -> Result<(End, String), EngineError> {
-        self.step_network = step.network.clone();
+        self.confined.step_network = step.network.clone();
         let mut tools = ToolLayer::new(
             &ws.dir,
             &step.builtin_tools(),
@@ -111,7 +111,7 @@ impl Executor<'_> {
         tools.set_writes_allowed(!step.plan_checkpoint);
         tools.set_write_budget(crate::tools::WriteBudget {
             max: self.plan.limits.max_write_bytes,
-            used: self.written_bytes,
+            used: self.spent.written_bytes,
         });
         let outer = self.enter_limits(label, &step.limits);
         let mut conversation = Conversation::new(ModelRequest {
@@ -190,7 +190,7 @@ impl Executor<'_> {
             return Ok(Some(end));
         }
         let max_turns = self.plan.limits.max_turns;
-        if self.totals.turns >= max_turns {
+        if self.spent.totals.turns >= max_turns {
             return self
                 .limit(
                     "max_turns",
@@ -214,8 +214,8 @@ impl Executor<'_> {
             Ok(slot) => slot,
             Err(end) => return Ok(Err(end)),
         };
-        self.totals.turns += 1;
-        let turn = self.totals.turns;
+        self.spent.totals.turns += 1;
+        let turn = self.spent.totals.turns;
         self.emit(Event::ModelRequest {
             turn,
             request_hash: agent.conversation.hash(),
@@ -274,7 +274,7 @@ impl Executor<'_> {
                 return Ok(Err((RunStatus::ModelError, Some(message))));
             }
         };
-        let before = self.totals.cost_usd;
+        let before = self.spent.totals.cost_usd;
         // Priced as the model that answered.
         self.account(&agent.model.clone(), turn, &response, cache_hit)?;
         self.batch_spent(before)?;
@@ -282,7 +282,7 @@ impl Executor<'_> {
             return Ok(Err(end));
         }
         if let Some(max) = self.plan.run_cost_cap()
-            && let Some(cost) = self.totals.cost_usd
+            && let Some(cost) = self.spent.totals.cost_usd
             && cost > max
         {
             let from_command_line = self.plan.limits.max_cost_usd.is_none_or(|task| task > max);
@@ -372,7 +372,7 @@ impl Executor<'_> {
                 role: Role::User,
                 content: results,
             });
-            let turn = self.totals.turns;
+            let turn = self.spent.totals.turns;
             let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
             let policy = self.conversation;
             if policy.clear_after_turns > 0 {
@@ -482,7 +482,7 @@ impl Executor<'_> {
             return Ok(Next::Stop((RunStatus::ChecksFailed, Some(reason))));
         }
         agent.repairs += 1;
-        self.totals.repairs += 1;
+        self.spent.totals.repairs += 1;
         self.emit(Event::RepairRequested {
             round: agent.repairs,
             failed: vec![failed.name.clone()],
@@ -509,10 +509,10 @@ impl Executor<'_> {
                 _ => None,
             }
         };
-        add(&mut self.totals.input_tokens, usage.input_tokens);
-        add(&mut self.totals.output_tokens, usage.output_tokens);
-        self.totals.cache_creation_input_tokens += usage.cache_creation_input_tokens;
-        self.totals.cache_read_input_tokens += usage.cache_read_input_tokens;
+        add(&mut self.spent.totals.input_tokens, usage.input_tokens);
+        add(&mut self.spent.totals.output_tokens, usage.output_tokens);
+        self.spent.totals.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+        self.spent.totals.cache_read_input_tokens += usage.cache_read_input_tokens;
         // A cached answer cost nothing this time.
         let cost = if cache_hit {
             Some(0.0)
@@ -520,13 +520,13 @@ impl Executor<'_> {
             (self.pricing)(model, usage)
         };
         if cost.is_none() {
-            self.cost_known = false;
+            self.spent.cost_known = false;
         }
         if usage.estimated && !cache_hit {
-            self.totals.cost_estimated = true;
+            self.spent.totals.cost_estimated = true;
         }
-        self.totals.cost_usd = if self.cost_known {
-            Some(self.totals.cost_usd.unwrap_or(0.0) + cost.unwrap_or(0.0))
+        self.spent.totals.cost_usd = if self.spent.cost_known {
+            Some(self.spent.totals.cost_usd.unwrap_or(0.0) + cost.unwrap_or(0.0))
         } else {
             None
         };
@@ -585,7 +585,7 @@ impl Executor<'_> {
             }
             (None, _) if name.starts_with(crate::spec::MCP_TOOL_PREFIX) => {
                 let left = self.left();
-                match self.mcp.as_mut() {
+                match self.confined.mcp.as_mut() {
                     Some(mcp) => mcp.call(id, name, input, &agent.step.mcp_tools(), left),
                     None => crate::tools::ToolOutcome::error(format!(
                         "unknown tool `{name}`: this run declares no MCP servers"
@@ -594,9 +594,9 @@ impl Executor<'_> {
             }
             (None, _) => {
                 let outcome = agent.tools.call(name, input, self.left());
-                self.written_bytes = agent.tools.write_budget().used;
+                self.spent.written_bytes = agent.tools.write_budget().used;
                 if name == ToolName::ReadFile.as_str() && self.conversation.reread_notes {
-                    agent.reads.answer(input, outcome, self.totals.turns)
+                    agent.reads.answer(input, outcome, self.spent.totals.turns)
                 } else {
                     outcome
                 }
@@ -664,7 +664,7 @@ impl Executor<'_> {
         round: u32,
     ) -> Result<Option<checks::CheckRun>, EngineError> {
         for check in checks {
-            self.known = None;
+            self.change.known = None;
             self.recorder
                 .activity(&format!("check {}: {}", check.name, check.run));
             let result = checks::run_check(

@@ -79,7 +79,7 @@ impl Executor<'_> {
     pub(super) fn mark(&mut self, ws: &Workspace) -> Result<Mark, EngineError> {
         Ok(Mark {
             tree: self.snapshot(ws)?,
-            actions: self.actions.len(),
+            actions: self.change.actions.len(),
         })
     }
 
@@ -100,8 +100,9 @@ impl Executor<'_> {
                 .map_err(EngineError::workspace("cannot compare the workspace"))?
         };
         if !changed.is_empty() {
-            let actions = self.actions[mark.actions.min(self.actions.len())..].to_vec();
-            self.writers.push(Writer {
+            let actions =
+                self.change.actions[mark.actions.min(self.change.actions.len())..].to_vec();
+            self.change.writers.push(Writer {
                 label,
                 changed,
                 policy,
@@ -180,6 +181,7 @@ impl Executor<'_> {
         let mut refused = Vec::new();
         for path in files {
             let writers: Vec<&Writer> = self
+                .change
                 .writers
                 .iter()
                 .filter(|w| w.changed.contains(path))

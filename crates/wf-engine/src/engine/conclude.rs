@@ -140,7 +140,7 @@ impl Executor<'_> {
             diff_sha256: if approved { shown.clone() } else { None },
         })?;
         if approved && let Some(shown) = shown {
-            self.approved_diff = Some(shown);
+            self.change.approved_diff = Some(shown);
         }
         Ok(match decision {
             Decision::Approved { .. } => None,
@@ -181,8 +181,8 @@ impl Executor<'_> {
             diff_hash: hash.clone(),
             files: files.clone(),
         })?;
-        self.diff_hash = Some(hash);
-        self.files_changed = files.clone();
+        self.change.diff_hash = Some(hash);
+        self.change.files_changed = files.clone();
         if end.0 != RunStatus::Succeeded {
             return Ok(end);
         }
@@ -215,9 +215,9 @@ impl Executor<'_> {
             .map_err(EngineError::io("cannot read diff.patch"))?;
         let about_to_apply = workspace::diff_hash(&on_disk);
         let approved = if self.plan.checkpoints.apply {
-            self.approved_diff.clone()
+            self.change.approved_diff.clone()
         } else {
-            self.diff_hash.clone()
+            self.change.diff_hash.clone()
         };
         if let Some(approved) = approved
             && approved != about_to_apply
@@ -309,9 +309,9 @@ impl Executor<'_> {
         let event = Event::RunFinished {
             status,
             reason,
-            diff_hash: self.diff_hash.clone(),
-            files_changed: self.files_changed.clone(),
-            totals: self.totals.clone(),
+            diff_hash: self.change.diff_hash.clone(),
+            files_changed: self.change.files_changed.clone(),
+            totals: self.spent.totals.clone(),
         };
         self.recorder.record(event)?;
         self.recorder.pause_display();

@@ -33,7 +33,7 @@ impl Executor<'_> {
         let setting = &self.plan.sandbox;
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         if setting.mode == crate::spec::SandboxMode::Off {
-            self.sandbox = None;
+            self.confined.sandbox = None;
             ws.mark_unconfined()
                 .map_err(EngineError::workspace("cannot prepare the workspace"))?;
             return self.emit(Event::SandboxReady {
@@ -102,12 +102,14 @@ impl Executor<'_> {
         network_lists(&self.plan.steps, &mut lists);
         lists.push(setting.network.hosts().to_vec());
         for list in lists {
-            if list.is_empty() || self.proxies.contains_key(&list) {
+            if list.is_empty() || self.confined.proxies.contains_key(&list) {
                 continue;
             }
             let proxy = crate::sandbox::proxy::Proxy::start(list.clone(), sandboxed.level)
                 .map_err(EngineError::io("cannot start wf's network proxy"))?;
-            self.proxies.insert(list, std::sync::Arc::new(proxy));
+            self.confined
+                .proxies
+                .insert(list, std::sync::Arc::new(proxy));
         }
         let sandboxed = self.with_network(sandboxed, &setting.network);
         let policy = &sandboxed.policy;
@@ -134,7 +136,7 @@ impl Executor<'_> {
             level: Some(sandboxed.level.name().to_string()),
             env: env_names(self.plan, !policy.network && policy.proxy.is_none()),
         })?;
-        self.sandbox = Some(sandboxed);
+        self.confined.sandbox = Some(sandboxed);
         Ok(())
     }
 
@@ -159,9 +161,14 @@ impl Executor<'_> {
             Mode::Replay(setup) => (&setup.records[..], false),
             Mode::Resume(_, setup) => (&setup.prefix[..], true),
         };
-        let session =
-            crate::mcp::Session::new(self.plan, &ws.dir, self.sandbox.clone(), records, live)?;
-        self.mcp = Some(session);
+        let session = crate::mcp::Session::new(
+            self.plan,
+            &ws.dir,
+            self.confined.sandbox.clone(),
+            records,
+            live,
+        )?;
+        self.confined.mcp = Some(session);
         Ok(())
     }
 
@@ -169,10 +176,11 @@ impl Executor<'_> {
     /// step's own network setting.
     pub(super) fn confinement(&self) -> Option<crate::sandbox::Sandboxed> {
         let network = self
+            .confined
             .step_network
             .as_ref()
             .unwrap_or(&self.plan.sandbox.network);
-        Some(self.with_network(self.sandbox.clone()?, network))
+        Some(self.with_network(self.confined.sandbox.clone()?, network))
     }
 
     /// `sandboxed` with `network`: a list of hosts through its proxy
@@ -184,7 +192,7 @@ impl Executor<'_> {
     ) -> crate::sandbox::Sandboxed {
         match network {
             crate::spec::Network::Hosts(list) => {
-                sandboxed.with_network(false, self.proxies.get(list).cloned())
+                sandboxed.with_network(false, self.confined.proxies.get(list).cloned())
             }
             other => sandboxed.with_network(other.is_all(), None),
         }

@@ -25,8 +25,8 @@ impl Executor<'_> {
         self.step_limits.push(ActiveLimits {
             label: label.to_string(),
             limits: *limits,
-            turns_at_start: self.totals.turns,
-            spent_at_start: self.totals.cost_usd.unwrap_or(0.0),
+            turns_at_start: self.spent.totals.turns,
+            spent_at_start: self.spent.totals.cost_usd.unwrap_or(0.0),
         });
         outer
     }
@@ -59,7 +59,7 @@ impl Executor<'_> {
 
     /// A step in force has made its `max_turns` requests.
     pub(super) fn step_turn_limit(&mut self) -> Result<Option<End>, EngineError> {
-        let turns = self.totals.turns;
+        let turns = self.spent.totals.turns;
         let hit = self.step_limits.iter().find_map(|l| {
             let max = l.limits.max_turns?;
             (turns - l.turns_at_start >= max)
@@ -75,7 +75,7 @@ impl Executor<'_> {
 
     /// A step in force has spent more than its `max_cost_usd`.
     pub(super) fn step_cost_limit(&mut self) -> Result<Option<End>, EngineError> {
-        let Some(cost) = self.totals.cost_usd else {
+        let Some(cost) = self.spent.totals.cost_usd else {
             return Ok(None);
         };
         let hit = self.step_limits.iter().find_map(|l| {

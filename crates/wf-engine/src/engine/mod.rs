@@ -280,31 +280,29 @@ pub fn run_with(
         dir: dir.clone(),
         recorder,
         approver,
-        sandbox: None,
-        mcp: None,
-        step_network: None,
-        proxies: std::collections::BTreeMap::new(),
         secrets: crate::secrets::Secrets::from_env(),
         pricing,
-        options,
-        totals: Totals {
-            input_tokens: Some(0),
-            output_tokens: Some(0),
-            ..Totals::default()
+        confined: Confined {
+            sandbox: None,
+            mcp: None,
+            step_network: None,
+            proxies: std::collections::BTreeMap::new(),
         },
-        cost_known: true,
+        spent: Spent {
+            totals: Totals {
+                input_tokens: Some(0),
+                output_tokens: Some(0),
+                ..Totals::default()
+            },
+            cost_known: true,
+            written_bytes: 0,
+        },
+        change: Changed::default(),
+        options,
         deadline: Instant::now() + plan.limits.timeout.map_or(DEFAULT_RUN_TIMEOUT, |t| t.0),
         run_deadline: Instant::now() + plan.limits.timeout.map_or(DEFAULT_RUN_TIMEOUT, |t| t.0),
         step_limits: Vec::new(),
-        diff_hash: None,
-        approved_diff: None,
-        files_changed: Vec::new(),
-        writers: Vec::new(),
-        actions: Vec::new(),
-        touched: false,
-        known: None,
         mode,
-        written_bytes: 0,
         settled: false,
     };
     let driven = exec.drive(provider);
@@ -358,6 +356,36 @@ struct Executor<'a> {
     recorder: Recorder<'a>,
     /// Decides the run's checkpoints (see [`checkpoint`]).
     approver: &'a mut dyn Approver,
+    /// What is taken out of commands' output before the model or the
+    /// trace sees it (see [`crate::secrets`]).
+    secrets: crate::secrets::Secrets,
+    pricing: Pricing,
+    /// How the run's commands are confined, and its MCP servers.
+    confined: Confined,
+    /// What the run has spent against its limits.
+    spent: Spent,
+    /// What the run has changed so far: the material of its conclusion.
+    change: Changed,
+    options: RunOptions,
+    deadline: Instant,
+    /// The run's own deadline (`deadline` is narrower while a step with a
+    /// timeout runs).
+    run_deadline: Instant,
+    /// The step limits in force: the running agent step's, and those of the
+    /// recipe steps it is inside.
+    step_limits: Vec<ActiveLimits>,
+    /// How agent conversations are kept short (see
+    /// [`ConversationPolicy`]).
+    conversation: ConversationPolicy,
+    mode: Mode,
+    /// The run paused at a checkpoint when a signal came at its prompt:
+    /// the rest (the diff) is recorded as for any pause.
+    settled: bool,
+}
+
+/// How the commands of a run are confined, and its MCP servers: set up
+/// once the workspace is ready (`confine`).
+struct Confined {
     /// How every command of the run is confined (`None`: `sandbox: off`,
     /// or not set up yet).
     sandbox: Option<crate::sandbox::Sandboxed>,
@@ -369,20 +397,21 @@ struct Executor<'a> {
     /// [`crate::sandbox::proxy`]); their connections are written to the
     /// trace before each event.
     proxies: std::collections::BTreeMap<Vec<String>, std::sync::Arc<crate::sandbox::proxy::Proxy>>,
-    /// What is taken out of commands' output before the model or the
-    /// trace sees it (see [`crate::secrets`]).
-    secrets: crate::secrets::Secrets,
-    pricing: Pricing,
-    options: RunOptions,
+}
+
+/// What a run has spent: tokens, cost, bytes written (`limits`).
+struct Spent {
     totals: Totals,
     cost_known: bool,
-    deadline: Instant,
-    /// The run's own deadline (`deadline` is narrower while a step with a
-    /// timeout runs).
-    run_deadline: Instant,
-    /// The step limits in force: the running agent step's, and those of the
-    /// recipe steps it is inside.
-    step_limits: Vec<ActiveLimits>,
+    /// Bytes written by `write_file` and `edit_file` so far in the run
+    /// (`limits.max_write_bytes`).
+    written_bytes: u64,
+}
+
+/// What a run has changed so far, and who changed it: what its
+/// conclusion shows, checks and applies (`conclude`, `boundary`).
+#[derive(Default)]
+struct Changed {
     diff_hash: Option<String>,
     /// The hash of the last diff approved at an apply or step checkpoint.
     approved_diff: Option<String>,
@@ -397,21 +426,11 @@ struct Executor<'a> {
     /// `actions` but a tool that only reads): a checkout must then be put
     /// back at the end unless its change is kept.
     touched: bool,
-    /// How agent conversations are kept short (see
-    /// [`ConversationPolicy`]).
-    conversation: ConversationPolicy,
     /// The tree the workspace is known to hold, with the number of
-    /// [`Executor::actions`] at that moment: while nothing more ran, the
+    /// [`Changed::actions`] at that moment: while nothing more ran, the
     /// workspace cannot have changed, and a snapshot costs nothing. Cleared
     /// before every command that runs in the workspace.
     known: Option<(usize, String)>,
-    mode: Mode,
-    /// Bytes written by `write_file` and `edit_file` so far in the run
-    /// (`limits.max_write_bytes`).
-    written_bytes: u64,
-    /// The run paused at a checkpoint when a signal came at its prompt:
-    /// the rest (the diff) is recorded as for any pause.
-    settled: bool,
 }
 
 type End = (RunStatus, Option<String>);
@@ -456,8 +475,8 @@ impl Executor<'_> {
         }
         self.connections()?;
         if let Some(action) = boundary::action(&event) {
-            self.touched |= !boundary::reads_only(&event);
-            self.actions.push(action);
+            self.change.touched |= !boundary::reads_only(&event);
+            self.change.actions.push(action);
         }
         Ok(self.recorder.record(event)?)
     }
@@ -465,8 +484,12 @@ impl Executor<'_> {
     /// The connections wf's proxies finished since the last event, as
     /// events, in the order they were accepted.
     fn connections(&mut self) -> Result<(), EngineError> {
-        let mut done: Vec<crate::sandbox::proxy::Connection> =
-            self.proxies.values().flat_map(|p| p.take_log()).collect();
+        let mut done: Vec<crate::sandbox::proxy::Connection> = self
+            .confined
+            .proxies
+            .values()
+            .flat_map(|p| p.take_log())
+            .collect();
         done.sort_by_key(|c| c.id);
         for c in done {
             self.recorder.record(Event::NetworkConnection {
@@ -484,15 +507,15 @@ impl Executor<'_> {
     /// The workspace's state as a tree (see [`Executor::known`]): staged
     /// and written only when something ran since the last one.
     fn snapshot(&mut self, ws: &Workspace) -> Result<String, EngineError> {
-        if let Some((count, tree)) = &self.known
-            && *count == self.actions.len()
+        if let Some((count, tree)) = &self.change.known
+            && *count == self.change.actions.len()
         {
             return Ok(tree.clone());
         }
         let tree = ws
             .snapshot()
             .map_err(EngineError::workspace("cannot snapshot the workspace"))?;
-        self.known = Some((self.actions.len(), tree.clone()));
+        self.change.known = Some((self.change.actions.len(), tree.clone()));
         Ok(tree)
     }
 
@@ -503,7 +526,7 @@ impl Executor<'_> {
         tree: &str,
     ) -> Result<(), crate::workspace::WorkspaceError> {
         ws.restore(tree)?;
-        self.known = Some((self.actions.len(), tree.to_string()));
+        self.change.known = Some((self.change.actions.len(), tree.to_string()));
         Ok(())
     }
 
@@ -519,7 +542,7 @@ impl Executor<'_> {
         self.started(revision)?;
         let ws = self.workspace(head.as_ref())?;
         // A new workspace holds exactly its start.
-        self.known = Some((self.actions.len(), ws.base_tree.clone()));
+        self.change.known = Some((self.change.actions.len(), ws.base_tree.clone()));
         self.emit(Event::WorkspaceReady {
             files: ws.files,
             base_tree: ws.base_tree.clone(),
@@ -535,14 +558,15 @@ impl Executor<'_> {
         // before the run's end is recorded.
         // Nothing that could write ran (a run of questions and reads):
         // the checkout is its start, and no walk of it is needed.
-        let untouched = !self.touched && self.mcp.is_none();
+        let untouched = !self.change.touched && self.confined.mcp.is_none();
         // Else, where the workspace is known to hold its start (nothing ran
         // since its last snapshot or restore), only leftovers git ignores
         // need removing.
         let at_start = self
+            .change
             .known
             .as_ref()
-            .is_some_and(|(n, tree)| *n == self.actions.len() && *tree == ws.base_tree);
+            .is_some_and(|(n, tree)| *n == self.change.actions.len() && *tree == ws.base_tree);
         match (concluded, ws.settle(untouched, at_start)) {
             (concluded, Ok(())) => concluded,
             (Ok(_), Err(e)) => Err(EngineError::workspace(

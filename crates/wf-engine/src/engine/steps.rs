@@ -149,7 +149,7 @@ impl Executor<'_> {
             env,
         } = command;
         let (run, timeout, bounds) = (*run, *timeout, *bounds);
-        self.step_network = network.clone();
+        self.confined.step_network = network.clone();
         let (network, hosts) = step_network_fields(network.as_ref());
         self.emit(Event::StepStarted {
             id: id.to_string(),
@@ -168,7 +168,7 @@ impl Executor<'_> {
         } else {
             Some(self.snapshot(ws)?)
         };
-        self.known = None;
+        self.change.known = None;
         self.recorder.activity(&format!("step {id}: {run}"));
         ws.relink_tools()
             .map_err(EngineError::workspace("cannot prepare the workspace"))?;

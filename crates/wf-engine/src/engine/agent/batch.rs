@@ -29,7 +29,7 @@ impl Executor<'_> {
         if let Mode::Replay(setup) = &self.mode {
             let stop = recorded_batch_stop(&setup.records);
             if let Some((requests, message)) = stop
-                && u64::from(self.totals.turns) == requests
+                && u64::from(self.spent.totals.turns) == requests
             {
                 return self
                     .limit(BATCH_LIMIT, RunStatus::CostLimit, &message)
@@ -66,7 +66,7 @@ impl Executor<'_> {
         let Some(shared) = Shared::from_env() else {
             return Ok(());
         };
-        let cost = self.totals.cost_usd.unwrap_or(0.0) - before.unwrap_or(0.0);
+        let cost = self.spent.totals.cost_usd.unwrap_or(0.0) - before.unwrap_or(0.0);
         if cost > 0.0 {
             shared.spend(cost).map_err(shared_error)?;
         }
