@@ -102,7 +102,13 @@ pub fn wf_bin() -> &'static str {
 impl Repo {
     /// An empty git repository with a committer identity.
     pub fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
+        Repo::new_in(&std::env::temp_dir())
+    }
+
+    /// An empty git repository in `parent` (another filesystem than the
+    /// one of wf's workspaces, say), with a committer identity.
+    pub fn new_in(parent: &Path) -> Repo {
+        let dir = tempfile::tempdir_in(parent).unwrap();
         git(dir.path(), &["init", "-q", "-b", "main"]);
         git(dir.path(), &["config", "user.email", "tester@example.com"]);
         git(dir.path(), &["config", "user.name", "Tester"]);

@@ -3,6 +3,7 @@
 //! model or its commands) did to the copy reaches it.
 
 use super::{Repo, events};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,43 @@ fn a_later_run_sees_the_users_tree_of_its_start_and_nothing_of_an_earlier_run() 
     assert!(start.contains("+port = 9090"), "{start}");
     assert!(start.contains("deleted file mode"), "{start}");
     repo.wf(&["replay", "last"]).code(0);
+}
+
+#[test]
+fn a_repository_on_another_filesystem_than_the_workspaces_runs_and_applies() {
+    // /tmp on disk and the repository on tmpfs (or /tmp a tmpfs and the
+    // home on disk, as many distributions have it): nothing wf moves from
+    // one to the other may be a rename.
+    use std::os::unix::fs::MetadataExt;
+    let shm = Path::new("/dev/shm");
+    let repo = Repo::new_in(shm);
+    assert_ne!(
+        std::fs::metadata(shm).unwrap().dev(),
+        std::fs::metadata(repo.tmp()).unwrap().dev(),
+        "this test needs /dev/shm and the temp dir on two filesystems"
+    );
+    repo.file(".gitignore", ".wf/\n")
+        .file("src/lib.rs", "pub fn f() {}\n");
+    repo.commit();
+    // Uncommitted work too: the starting tree is not the commit's.
+    repo.file("notes.md", "draft\n");
+    task(
+        &repo,
+        "turns:
+  - tool_calls:
+      - { name: edit_file, input: { path: src/lib.rs, old: \"pub fn f() {}\", new: \"pub fn g() {}\" } }
+  - text: Done.
+",
+        "  - { name: sees, run: \"grep -q 'pub fn g' src/lib.rs && git status --porcelain\" }\n",
+    );
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    assert_eq!(repo.read("src/lib.rs"), "pub fn g() {}\n");
+    assert_eq!(repo.last_summary()["status"], "succeeded");
+    // A later run reuses the slot across the two filesystems as well.
+    repo.file("notes.md", "draft 2\n");
+    task(&repo, "turns:\n  - text: Nothing to do.\n", SHOW);
+    repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    assert!(shown(&repo).contains("== ./notes.md\ndraft 2\n"));
 }
 
 #[test]

@@ -175,8 +175,35 @@ pub(super) fn sync_objects(
 /// Packs the objects `revs` (`git rev-list` arguments, one a line) name
 /// from the repository at `origin` into the store whose pack directory is
 /// `packs`; the names of the packs written.
+///
+/// git writes a pack as a temporary file in the object directory of the
+/// repository it runs for, then renames it to the name asked for: run for
+/// the user's repository, the rename would cross filesystems whenever the
+/// repository and wf's workspaces are on two (a repository on tmpfs, or
+/// `/tmp` a tmpfs and the home on disk) and fail with `EXDEV`. So the
+/// command runs with the slot's object directory as its own
+/// (`GIT_OBJECT_DIRECTORY`) and reads the user's objects as alternates
+/// (`GIT_ALTERNATE_OBJECT_DIRECTORIES`, for this command only: the slot
+/// keeps no alternates file); the temporary file is then made next to
+/// where it goes.
 fn pack_into(origin: &Path, packs: &Path, revs: &str) -> Result<Vec<String>, WorkspaceError> {
+    let objects = Git::private(origin)
+        .args([
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-path",
+            "objects",
+        ])
+        .text()?;
+    let own = packs
+        .parent()
+        .expect("the pack directory is in an object store");
     let out = Git::private(origin)
+        .env("GIT_OBJECT_DIRECTORY", own)
+        .env(
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            alternate_entry(objects.trim_end_matches('\n')),
+        )
         .args(["pack-objects", "--revs", "--window=0", "-q"])
         .arg(packs.join("pack"))
         .input(revs)
@@ -187,6 +214,29 @@ fn pack_into(origin: &Path, packs: &Path, revs: &str) -> Result<Vec<String>, Wor
         .filter(|name| is_object_id(name))
         .map(str::to_string)
         .collect())
+}
+
+/// `path` as one entry of `GIT_ALTERNATE_OBJECT_DIRECTORIES`, a
+/// colon-separated list: a path with a colon (or starting with a quote) is
+/// written C-quoted, which git reads back as one path.
+fn alternate_entry(path: &str) -> String {
+    if !path.contains(':') && !path.starts_with('"') {
+        return path.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in path.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Removes every pack in `packs` (and its index and other companions)
@@ -267,6 +317,35 @@ mod tests {
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
             .count()
+    }
+
+    #[test]
+    fn a_repository_whose_path_has_a_colon_or_a_quote_is_copied_from() {
+        // The user's objects reach git as one entry of a colon-separated
+        // list; the path must come through whole.
+        let parent = tempfile::tempdir().unwrap();
+        for name in ["a:b", "\"quoted\" dir"] {
+            let o = parent.path().join(name);
+            std::fs::create_dir(&o).unwrap();
+            run_git(&o, &["init", "-q", "-b", "main"]);
+            write(&o, "a.txt", "first\n");
+            run_git(&o, &["add", "-A"]);
+            run_git(&o, &["commit", "-q", "-m", "one"]);
+            let c = run_git(&o, &["rev-parse", "HEAD"]).trim().to_string();
+            let slot = tempfile::tempdir().unwrap();
+            run_git(slot.path(), &["init", "-q", "--template="]);
+            sync_objects(&o, slot.path(), Some(&c), None).unwrap();
+            assert!(holds(slot.path(), &c), "{name}");
+            assert!(holds(slot.path(), &blob_of(&o, "first\n")), "{name}");
+        }
+        assert_eq!(
+            alternate_entry("/r/a:b/.git/objects"),
+            "\"/r/a:b/.git/objects\""
+        );
+        assert_eq!(
+            alternate_entry("/plain/.git/objects"),
+            "/plain/.git/objects"
+        );
     }
 
     #[test]
