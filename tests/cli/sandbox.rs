@@ -592,6 +592,42 @@ fn a_daemon_started_by_a_check_does_not_outlive_it() {
 }
 
 #[test]
+fn git_status_and_diff_in_a_check_read_the_workspace_without_writing_its_git() {
+    // A formatter rewrote a file with the same bytes (a new mtime), then
+    // the check asks git whether anything changed: `git status` refreshes
+    // the index as a side effect, a write into the workspace's `.git`,
+    // which commands may only read (refused at the full level, found
+    // after the command at the landlock level and failed). Checks like
+    // `git diff --exit-code` are how CI asks "is the tree clean"; they must
+    // work at both levels.
+    let repo = Repo::new();
+    repo.file(".gitignore", ".wf/\n")
+        .file("a.txt", "same\n")
+        .commit();
+    task(
+        &repo,
+        "tools: [write_file]
+permissions: { write: [\"**\"] }
+checks:
+  - name: clean
+    run: \"touch a.txt && git status --porcelain && git diff --exit-code -- a.txt && echo tree-clean\"
+",
+        &writes_then_done("b.txt", "new\n"),
+    );
+    repo.wf(&["run", "task.yaml", "--yes"]).code(0);
+    let trace = repo.last_trace();
+    let checks = events(&trace, "check_result");
+    assert_eq!(checks[0]["passed"], true, "{}", checks[0]);
+    let tail = checks[0]["output_tail"].as_str().unwrap();
+    // The model's new file is in the status (staged: the slot's index
+    // holds the run's snapshots), and a.txt, touched, is not changed.
+    assert!(tail.contains("b.txt"), "{tail}");
+    assert!(!tail.contains("a.txt"), "{tail}");
+    assert!(tail.contains("tree-clean"), "{tail}");
+    assert_eq!(repo.read("b.txt"), "new\n");
+}
+
+#[test]
 fn a_rust_task_passes_cargo_test_inside_and_is_applied() {
     let repo = Repo::new();
     repo.file(

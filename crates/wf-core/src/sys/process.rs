@@ -133,11 +133,24 @@ pub const OFFLINE_ENV: &[(&str, &str)] = &[
     ("npm_config_offline", "true"),
 ];
 
-/// Variables a confined child gets on top: the user's global git config
-/// (`~/.gitconfig`, `~/.config/git`) lies outside the sandbox's read set,
-/// and git treats an unreadable one as fatal, so git in a check reads the
-/// repository's and the system's config only.
-const SANDBOX_ENV: &[(&str, &str)] = &[("GIT_CONFIG_GLOBAL", "/dev/null")];
+/// Variables a confined child gets on top:
+///
+/// - `GIT_CONFIG_GLOBAL=/dev/null`: the user's global git config
+///   (`~/.gitconfig`, `~/.config/git`) lies outside the sandbox's read
+///   set, and git treats an unreadable one as fatal, so git in a check
+///   reads the repository's and the system's config only.
+/// - `GIT_OPTIONAL_LOCKS=0`: the workspace's `.git` is read-only for
+///   commands (mounted so at the full level; at the landlock level a
+///   command that changed it is failed). `git status` and `git diff`
+///   refresh the index as a side effect when a file's stat data changed
+///   (a formatter that rewrote a file with the same bytes), a write that
+///   would fail the check at the landlock level; with this, git skips
+///   that optional write and answers the same. What must write `.git`
+///   (`git add`, `git commit`) is still refused.
+const SANDBOX_ENV: &[(&str, &str)] = &[
+    ("GIT_CONFIG_GLOBAL", "/dev/null"),
+    ("GIT_OPTIONAL_LOCKS", "0"),
+];
 
 /// Starts a child the one way wf starts every child of a run (checks,
 /// command steps, `shell` calls, MCP servers): confined by `sandbox` when
