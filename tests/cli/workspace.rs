@@ -153,6 +153,44 @@ fn a_repository_on_another_filesystem_than_the_workspaces_runs_and_applies() {
 }
 
 #[test]
+fn a_checked_out_submodule_is_named_as_left_out_of_the_workspace() {
+    // The workspace holds the superproject's files; a check that needs a
+    // submodule's fails, and the run says why before it does.
+    let lib = Repo::new();
+    lib.file("lib.txt", "lib\n").commit();
+    let repo = Repo::new();
+    repo.file(".gitignore", ".wf/\n");
+    super::git(
+        repo.path(),
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            lib.path().to_str().unwrap(),
+            "vendor/lib",
+        ],
+    );
+    task(&repo, "turns:\n  - text: Nothing to do.\n", SHOW);
+    repo.commit();
+    let ran = repo.wf(&["run", "task.yaml", "--dry-run"]);
+    ran.code(0);
+    assert!(
+        ran.stderr
+            .contains("submodules left out (empty directories): vendor/lib"),
+        "{}",
+        ran.stderr
+    );
+    let trace = repo.last_trace();
+    let ready = &events(&trace, "workspace_ready")[0];
+    assert_eq!(ready["submodules"], serde_json::json!(["vendor/lib"]));
+    assert!(!shown(&repo).contains("lib.txt"));
+    // A replay in a clone without it checked out compares the same.
+    repo.wf(&["replay", "last"]).code(0);
+}
+
+#[test]
 fn concurrent_runs_of_one_repository_work_in_different_workspaces() {
     let repo = Repo::new();
     let outside = tempfile::tempdir().unwrap();

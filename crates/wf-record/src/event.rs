@@ -355,6 +355,12 @@ pub enum Event {
         /// the run's course (a replay works in a copy).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mode: Option<String>,
+        /// Submodules checked out in the user's tree whose files the
+        /// workspace does not hold (it holds the superproject's files; a
+        /// submodule is an empty directory there), sorted. Not part of the
+        /// run's course (another clone may not have them checked out).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        submodules: Vec<String>,
     },
     /// The context files put in front of the model.
     ContextResolved {
@@ -651,7 +657,7 @@ impl Event {
                 "at",
             ],
             Event::ModelResponse { .. } => &["cache_hit"],
-            Event::WorkspaceReady { .. } => &["reused", "mode"],
+            Event::WorkspaceReady { .. } => &["reused", "mode", "submodules"],
             Event::ToolResult { .. } | Event::CheckResult { .. } => &["duration_ms"],
             // What crossed depends on the host's answer (dates, TLS).
             Event::NetworkConnection { .. } => &["bytes_up", "bytes_down"],

@@ -56,17 +56,35 @@ fn describe(event: &Event, view: View) -> Option<String> {
             files,
             reused,
             mode,
+            submodules,
             ..
         } => labeled(
             "workspace",
             ": ",
-            if mode.as_deref() == Some("checkout") {
-                format!("the checkout itself ({files} files), --workspace checkout")
-            } else if *reused == Some(true) {
-                format!("{files} files, reused (only what changed since the last run rewritten)")
-            } else {
-                format!("{files} files copied")
-            },
+            format!(
+                "{}{}",
+                if mode.as_deref() == Some("checkout") {
+                    format!("the checkout itself ({files} files), --workspace checkout")
+                } else if *reused == Some(true) {
+                    format!(
+                        "{files} files, reused (only what changed since the last run rewritten)"
+                    )
+                } else {
+                    format!("{files} files copied")
+                },
+                if submodules.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; submodules left out (empty directories): {}",
+                        submodules
+                            .iter()
+                            .map(|p| crate::text::escape_line(p).into_owned())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            ),
         ),
         Event::SandboxReady {
             mode,

@@ -548,6 +548,7 @@ impl Executor<'_> {
             base_tree: ws.base_tree.clone(),
             reused: Some(ws.reused),
             mode: ws.is_checkout().then(|| "checkout".to_string()),
+            submodules: ws.submodules.clone(),
         })?;
         let concluded = self
             .confine(&ws)

@@ -251,6 +251,8 @@ impl Workspace {
             base_tree: tree.clone(),
             files,
             reused: false,
+            // The checkout holds its submodules as the user left them.
+            submodules: Vec::new(),
             env: vec![
                 ("TMPDIR".to_string(), tmp.to_string_lossy().into_owned()),
                 // A `git status` in a check refreshes no index: the

@@ -117,6 +117,62 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> WorkspaceErr
     move |source| WorkspaceError::Io { context, source }
 }
 
+/// The submodules of the start that the user has checked out (a `.git` in
+/// their directory in the user's tree) and the workspace holds only as
+/// empty directories: the gitlinks of the slot's index among the paths
+/// the start's `.gitmodules` names. The workspace is the superproject's
+/// files; a submodule's are another repository's, which the run's change
+/// (a patch of the superproject) could not carry, so they are left out and
+/// the run says so (`workspace_ready`, and its line in the progress), for
+/// a check that needs them fails for that reason. Nothing is read when the
+/// start has no `.gitmodules`.
+fn submodules_left_out(origin: &Path, dir: &Path) -> Vec<String> {
+    if !dir.join(".gitmodules").is_file() {
+        return Vec::new();
+    }
+    let Ok(listed) = Git::private(dir)
+        .args(["config", "--file", ".gitmodules", "-z", "--get-regexp"])
+        .arg(r"^submodule\..*\.path$")
+        .output()
+    else {
+        return Vec::new();
+    };
+    // `-z`: each entry is `key\nvalue\0`.
+    let paths: Vec<String> = listed
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (_, path) = entry.split_once('\n')?;
+            Some(path.to_string())
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    // Only what the start really has as a gitlink, named as its index does.
+    let Ok(staged) = Git::private(dir)
+        .env("GIT_LITERAL_PATHSPECS", "1")
+        .args(["ls-files", "--stage", "-z", "--"])
+        .args(&paths)
+        .output()
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = staged
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (meta, path) = entry.split_once('\t')?;
+            meta.starts_with("160000 ").then(|| path.to_string())
+        })
+        .filter(|path| origin.join(path).join(".git").exists())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// An isolated copy of the repository.
 #[derive(Debug)]
 pub struct Workspace {
@@ -131,6 +187,9 @@ pub struct Workspace {
     /// The slot was kept from an earlier run and brought to this start by
     /// rewriting only what differs; `false`: every file was copied.
     pub reused: bool,
+    /// Submodules checked out in the user's tree whose files the workspace
+    /// does not hold ([`submodules_left_out`]), sorted.
+    pub submodules: Vec<String>,
     /// Extra environment for checks and `shell` (build-cache sharing, and
     /// `TMPDIR` set to [`Workspace::tmp`]).
     pub env: Vec<(String, String)>,
@@ -304,6 +363,7 @@ impl Workspace {
             base_tree: String::new(),
             files: 0,
             reused: false,
+            submodules: Vec::new(),
             start_patch: None,
             env: Vec::new(),
             tmp: slot.tmp.clone(),
@@ -355,6 +415,7 @@ impl Workspace {
             ws.fill(&slot, head, source, target.as_deref(), true)?;
         }
         ws.files = index_entries(&slot.dir.join(".git/index")).unwrap_or(0);
+        ws.submodules = submodules_left_out(origin, &slot.dir);
         share_build_caches(origin, &mut ws)?;
         ws.env
             .push(("TMPDIR".to_string(), ws.tmp.to_string_lossy().into_owned()));
@@ -672,6 +733,56 @@ mod tests {
         assert_ne!(ws.base_tree, EMPTY_TREE);
         assert_eq!(ws.diff().unwrap(), "", "the baseline is the copy");
         assert!(ws.changed_files().unwrap().is_empty());
+    }
+
+    #[test]
+    fn checked_out_submodules_are_named_as_left_out_of_the_copy() {
+        let parent = tempfile::tempdir().unwrap();
+        let lib = parent.path().join("lib");
+        std::fs::create_dir(&lib).unwrap();
+        run_git(&lib, &["init", "-q"]);
+        write(&lib, "lib.txt", "lib\n");
+        run_git(&lib, &["add", "-A"]);
+        run_git(&lib, &["commit", "-q", "-m", "lib"]);
+        let app = parent.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        run_git(&app, &["init", "-q"]);
+        write(&app, "a.txt", "a\n");
+        for (path, checked_out) in [("vendor/lib", true), ("vendor/other", false)] {
+            run_git(
+                &app,
+                &[
+                    "-c",
+                    "protocol.file.allow=always",
+                    "submodule",
+                    "add",
+                    "-q",
+                    "../lib",
+                    path,
+                ],
+            );
+            if !checked_out {
+                run_git(&app, &["submodule", "deinit", "-q", "-f", path]);
+            }
+        }
+        run_git(&app, &["commit", "-q", "-m", "app"]);
+        let ws = Workspace::create(&app, "r").unwrap();
+        assert_eq!(
+            ws.submodules,
+            ["vendor/lib"],
+            "a deinitialized one has nothing to miss"
+        );
+        assert!(!ws.dir.join("vendor/lib/lib.txt").exists());
+        assert_eq!(read(&ws.dir, "a.txt"), "a\n");
+        drop(ws);
+        // Without submodules, nothing is named (and nothing is read).
+        let plain = repo();
+        assert!(
+            Workspace::create(plain.path(), "r")
+                .unwrap()
+                .submodules
+                .is_empty()
+        );
     }
 
     /// Sets the modification time of `path` (as a program may, to hide a
