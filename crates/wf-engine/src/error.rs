@@ -71,6 +71,11 @@ pub enum Error {
     /// The recipes' cache or lock file cannot be used (`wf lock`).
     #[error(transparent)]
     Recipe(#[from] crate::recipes::RecipeError),
+    /// A resume could not catch up with its record (a trace it cannot
+    /// write, a re-execution that went otherwise): it wrote nothing, so the
+    /// run stays as it was, resumable once the cause is fixed.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     /// The command line or environment is unusable.
     #[error("{0}")]
     Usage(String),
@@ -99,6 +104,7 @@ impl Error {
             Error::Trace(_)
             | Error::Record(_)
             | Error::Recipe(_)
+            | Error::Engine(_)
             | Error::Failed(_)
             | Error::Io { .. } => Exit::Failed,
             Error::Interrupted(_) => Exit::Interrupted,
@@ -143,6 +149,14 @@ mod tests {
             message: "bad".into(),
         });
         assert_eq!(e.to_string(), "t.jsonl:3: not a valid trace record: bad");
+        assert_eq!(e.exit(), Exit::Failed);
+        // A resume that cannot catch up keeps the engine's own error and
+        // its words, and exits as a failure (not as a usage error).
+        let e = Error::from(crate::engine::EngineError::Refused(
+            "the recorded approval is of another diff".into(),
+        ));
+        assert!(matches!(e, Error::Engine(_)));
+        assert_eq!(e.to_string(), "the recorded approval is of another diff");
         assert_eq!(e.exit(), Exit::Failed);
     }
 

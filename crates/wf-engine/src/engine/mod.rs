@@ -335,7 +335,7 @@ pub fn run_with(
         // A resume that could not catch up has written nothing: the run
         // stays as it was, resumable once the cause is fixed.
         Err(e) if exec.recorder.catching_up() => {
-            return Err(crate::error::Error::Failed(e.to_string()));
+            return Err(crate::error::Error::Engine(e));
         }
         Err(e) => (RunStatus::Error, Some(e.to_string())),
     };
