@@ -188,7 +188,7 @@ pub struct Workspace {
     /// rewriting only what differs; `false`: every file was copied.
     pub reused: bool,
     /// Submodules checked out in the user's tree whose files the workspace
-    /// does not hold ([`submodules_left_out`]), sorted.
+    /// does not hold (`submodules_left_out`), sorted.
     pub submodules: Vec<String>,
     /// Extra environment for checks and `shell` (build-cache sharing, and
     /// `TMPDIR` set to [`Workspace::tmp`]).
