@@ -678,3 +678,80 @@ fn an_overloaded_model_falls_back_to_the_next_and_replay_follows_it() {
     replay.code(0);
     assert_eq!(server.requests().len(), 4);
 }
+
+/// A resume re-executes the run up to where it stopped and must reproduce
+/// it. Here the first command step checks a file outside the repository (a
+/// granted root) and the second is killed mid-way; then that file changes.
+/// Re-executed, the first step now fails where it passed: the resume is
+/// refused with the reason, exits 1 and writes nothing to the trace, and the
+/// run stays resumable once the file is put back.
+#[test]
+fn a_resume_that_goes_differently_from_its_record_is_refused_and_stays_resumable() {
+    let outside = tempfile::tempdir().unwrap();
+    let source = outside.path().join("schema.txt");
+    let marker = outside.path().join("started");
+    std::fs::write(&source, "v1\n").unwrap();
+    let repo = Repo::new();
+    repo.file("README", "x\n")
+        .file("turns.yaml", "turns: []\n")
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: vendor-schema
+model: {{ provider: script, script: turns.yaml }}
+sandbox: {{ write: [\"{dir}\"] }}
+steps:
+  - id: schema
+    run: grep -q v1 {src}
+  - id: slow
+    run: test -f {m} && exit 0; touch {m}; sleep 60
+",
+                dir = outside.path().display(),
+                src = source.display(),
+                m = marker.display(),
+            ),
+        )
+        .commit();
+    let mut child = std::process::Command::new(super::wf_bin())
+        .args(["run", "task.yaml", "--yes", "--trust-sandbox"])
+        .current_dir(repo.path())
+        .envs(repo.xdg())
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second step never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let recorded = std::fs::read(repo.runs().pop().unwrap().join("trace.jsonl")).unwrap();
+
+    std::fs::write(&source, "v2\n").unwrap();
+    let r = repo.wf(&["resume", "last", "--yes"]);
+    r.code(1);
+    assert!(
+        r.stderr
+            .contains("cannot resume: the run goes differently now")
+            && r.stderr
+                .contains("command step `schema` now fails (exit 1)"),
+        "the refusal says why: {}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read(repo.runs().pop().unwrap().join("trace.jsonl")).unwrap(),
+        recorded,
+        "a refused resume wrote to the trace"
+    );
+
+    std::fs::write(&source, "v1\n").unwrap();
+    repo.wf(&["resume", "last", "--yes"]).code(0);
+    assert_eq!(repo.last_summary()["status"], "succeeded");
+    repo.wf(&["show", "last", "--verify"]).code(0);
+}

@@ -460,6 +460,20 @@ fn hint(recorded: &[Record], x: Option<&Record>, y: Option<&Record>) -> String {
         (Event::CheckResult { name, .. }, Event::CheckResult { .. }) => {
             format!("check `{name}` printed different output")
         }
+        (
+            Event::StepFinished {
+                id,
+                exit_code: Some(a),
+                ..
+            },
+            Event::StepFinished {
+                exit_code: Some(b), ..
+            },
+        ) if a != b => match (a, b) {
+            (0, _) => format!("command step `{id}` now fails (exit {b})"),
+            (_, 0) => format!("command step `{id}` now passes (it exited {a})"),
+            _ => format!("command step `{id}` now exits {b} (it exited {a})"),
+        },
         (a @ Event::NetworkConnection { .. }, b @ Event::NetworkConnection { .. }) => {
             let words = |e: &Event| match e {
                 Event::NetworkConnection {
@@ -802,6 +816,26 @@ mod tests {
         assert!(d.expected.as_ref().unwrap().get("t_ms").is_none());
         let back = compare(&replay, &recorded).unwrap();
         assert_eq!(back.hint, "check `test` now passes");
+    }
+
+    #[test]
+    fn a_changed_command_step_exit_names_the_step() {
+        let finished = |code: i32| Event::StepFinished {
+            id: "schema".into(),
+            exit_code: Some(code),
+            output: json!(""),
+        };
+        let hint = |a: i32, b: i32| {
+            compare(&[rec(0, 0, finished(a))], &[rec(0, 0, finished(b))])
+                .unwrap()
+                .hint
+        };
+        assert_eq!(hint(0, 1), "command step `schema` now fails (exit 1)");
+        assert_eq!(hint(2, 0), "command step `schema` now passes (it exited 2)");
+        assert_eq!(
+            hint(1, 2),
+            "command step `schema` now exits 2 (it exited 1)"
+        );
     }
 
     #[test]
