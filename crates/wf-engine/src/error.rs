@@ -71,11 +71,6 @@ pub enum Error {
     /// The recipes' cache or lock file cannot be used (`wf lock`).
     #[error(transparent)]
     Recipe(#[from] crate::recipes::RecipeError),
-    /// A resume could not catch up with its record (a trace it cannot
-    /// write, a re-execution that went otherwise): it wrote nothing, so the
-    /// run stays as it was, resumable once the cause is fixed.
-    #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
     /// The command line or environment is unusable.
     #[error("{0}")]
     Usage(String),
@@ -104,7 +99,6 @@ impl Error {
             Error::Trace(_)
             | Error::Record(_)
             | Error::Recipe(_)
-            | Error::Engine(_)
             | Error::Failed(_)
             | Error::Io { .. } => Exit::Failed,
             Error::Interrupted(_) => Exit::Interrupted,
@@ -150,13 +144,17 @@ mod tests {
         });
         assert_eq!(e.to_string(), "t.jsonl:3: not a valid trace record: bad");
         assert_eq!(e.exit(), Exit::Failed);
-        // A resume that cannot catch up keeps the engine's own error and
-        // its words, and exits as a failure (not as a usage error).
-        let e = Error::from(crate::engine::EngineError::Refused(
-            "the recorded approval is of another diff".into(),
-        ));
-        assert!(matches!(e, Error::Engine(_)));
-        assert_eq!(e.to_string(), "the recorded approval is of another diff");
+        // A resume that went differently from its record: exit 1, not 2
+        // (it ran until it diverged).
+        let e = Error::from(crate::record::recorder::RecordError::Diverged {
+            seq: 4,
+            kind: "step_finished",
+            hint: "command step `a` now fails (exit 1)".into(),
+        });
+        assert_eq!(
+            e.to_string(),
+            "cannot resume: the run goes differently now, at event 4 (step_finished): command step `a` now fails (exit 1)"
+        );
         assert_eq!(e.exit(), Exit::Failed);
     }
 

@@ -333,9 +333,14 @@ pub fn run_with(
         }
         Ok(end) => end,
         // A resume that could not catch up has written nothing: the run
-        // stays as it was, resumable once the cause is fixed.
+        // stays as it was, resumable once the cause is fixed. A re-execution
+        // that went otherwise (or a trace it cannot write) keeps its type;
+        // the top-level error cannot name the engine's (it sits below it).
+        Err(EngineError::Record(e)) if exec.recorder.catching_up() => {
+            return Err(crate::error::Error::Record(e));
+        }
         Err(e) if exec.recorder.catching_up() => {
-            return Err(crate::error::Error::Engine(e));
+            return Err(crate::error::Error::Failed(e.to_string()));
         }
         Err(e) => (RunStatus::Error, Some(e.to_string())),
     };
