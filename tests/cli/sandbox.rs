@@ -593,13 +593,16 @@ fn a_daemon_started_by_a_check_does_not_outlive_it() {
 
 #[test]
 fn git_status_and_diff_in_a_check_read_the_workspace_without_writing_its_git() {
-    // A formatter rewrote a file with the same bytes (a new mtime), then
-    // the check asks git whether anything changed: `git status` refreshes
-    // the index as a side effect, a write into the workspace's `.git`,
-    // which commands may only read (refused at the full level, found
-    // after the command at the landlock level and failed). Checks like
-    // `git diff --exit-code` are how CI asks "is the tree clean"; they must
-    // work at both levels.
+    // A formatter rewrote a file with the same bytes (another mtime), then
+    // the check asks git whether anything changed: `git status` and `git
+    // diff` each refresh the index as a side effect, a write into the
+    // workspace's `.git`, which commands may only read (refused at the
+    // full level, found after the command at the landlock level and
+    // failed). Checks like `git diff --exit-code` are how CI asks "is the
+    // tree clean"; they must work at both levels. The mtime is set to a
+    // fixed past date so that the file's stat data differs from the
+    // index's whatever the clock (a `touch` in the same instant as the
+    // index was written would not make git refresh).
     let repo = Repo::new();
     repo.file(".gitignore", ".wf/\n")
         .file("a.txt", "same\n")
@@ -610,7 +613,7 @@ fn git_status_and_diff_in_a_check_read_the_workspace_without_writing_its_git() {
 permissions: { write: [\"**\"] }
 checks:
   - name: clean
-    run: \"touch a.txt && git status --porcelain && git diff --exit-code -- a.txt && echo tree-clean\"
+    run: \"touch -d 2001-01-01 a.txt && git status --porcelain && git diff --exit-code -- a.txt && echo tree-clean\"
 ",
         &writes_then_done("b.txt", "new\n"),
     );

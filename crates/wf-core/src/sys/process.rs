@@ -139,24 +139,60 @@ pub const OFFLINE_ENV: &[(&str, &str)] = &[
 ///   (`~/.gitconfig`, `~/.config/git`) lies outside the sandbox's read
 ///   set, and git treats an unreadable one as fatal, so git in a check
 ///   reads the repository's and the system's config only.
-/// - `GIT_OPTIONAL_LOCKS=0`: the workspace's `.git` is read-only for
-///   commands (mounted so at the full level; at the landlock level a
-///   command that changed it is failed). `git status` and `git diff`
-///   refresh the index as a side effect when a file's stat data changed
-///   (a formatter that rewrote a file with the same bytes), a write that
-///   would fail the check at the landlock level; with this, git skips
-///   that optional write and answers the same. What must write `.git`
-///   (`git add`, `git commit`) is still refused.
+/// - `GIT_OPTIONAL_LOCKS=0`, and `diff.autoRefreshIndex=false` (see
+///   [`sandbox_env`]): the workspace's `.git` is read-only for commands
+///   (mounted so at the full level; at the landlock level a command that
+///   changed it is failed). `git status` and `git diff` refresh the index
+///   as a side effect when a file's stat data changed but not its bytes (a
+///   formatter that rewrote a file as it was), a write that would fail the
+///   check at the landlock level. The first switch stops `git status`'s
+///   write, the second `git diff`'s (which does not heed optional locks);
+///   both answer the same without it. What must write `.git` (`git add`,
+///   `git commit`) is still refused.
 const SANDBOX_ENV: &[(&str, &str)] = &[
     ("GIT_CONFIG_GLOBAL", "/dev/null"),
     ("GIT_OPTIONAL_LOCKS", "0"),
 ];
 
+/// What a confined child gets on top of `env` (the task's variables, or
+/// the scrubbed environment's): `SANDBOX_ENV`, and
+/// `diff.autoRefreshIndex=false` as one more command-line-style git config
+/// entry (`GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_<n>`, `GIT_CONFIG_VALUE_<n>`),
+/// after the entries `env` already declares so that a task's own git
+/// settings keep working. A `GIT_CONFIG_COUNT` that is not a number is
+/// left for git to refuse, with its own message.
+pub fn sandbox_env<'a>(
+    env: impl IntoIterator<Item = &'a (String, String)>,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = SANDBOX_ENV
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let declared = env
+        .into_iter()
+        .filter(|(k, _)| k == "GIT_CONFIG_COUNT")
+        .last()
+        .map(|(_, v)| v.trim().parse::<u32>());
+    if let Some(Err(_)) = declared {
+        return out;
+    }
+    let n = declared.and_then(Result::ok).unwrap_or(0);
+    out.extend([
+        ("GIT_CONFIG_COUNT".to_string(), (n + 1).to_string()),
+        (
+            format!("GIT_CONFIG_KEY_{n}"),
+            "diff.autoRefreshIndex".to_string(),
+        ),
+        (format!("GIT_CONFIG_VALUE_{n}"), "false".to_string()),
+    ]);
+    out
+}
+
 /// Starts a child the one way wf starts every child of a run (checks,
 /// command steps, `shell` calls, MCP servers): confined by `sandbox` when
 /// one is given (through [`crate::sandbox::Launcher::prepare`]), in `cwd`,
 /// with the scrubbed environment plus `env` (plus what a confined child
-/// needs, see `SANDBOX_ENV`, and the proxy variables when it reaches
+/// needs, see [`sandbox_env`], and the proxy variables when it reaches
 /// the network through wf's proxy, see
 /// [`crate::sandbox::proxy::ProxyAccess::env`]), leading its own process group, registered
 /// as live (so a signal stops it, and one that arrived before it was
@@ -180,11 +216,16 @@ pub fn spawn_child(
             (cmd, None)
         }
     };
+    let scrubbed = scrubbed_env();
+    let confined = match sandbox {
+        Some(_) => sandbox_env(scrubbed.iter().chain(env)),
+        None => Vec::new(),
+    };
     cmd.current_dir(cwd)
         .env_clear()
-        .envs(scrubbed_env())
+        .envs(scrubbed)
         .envs(env.iter().cloned())
-        .envs(sandbox.map_or(&[][..], |_| SANDBOX_ENV).iter().copied())
+        .envs(confined)
         .envs(
             sandbox
                 .and_then(|s| s.policy.proxy.as_ref())
@@ -376,6 +417,51 @@ fn capture(mut reader: impl Read, head_max: usize, tail_max: usize) -> Captured 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_index_refresh_switch_goes_after_the_tasks_own_git_config() {
+        let plain = sandbox_env(&pairs(&[("PATH", "/usr/bin")]));
+        assert!(plain.contains(&("GIT_OPTIONAL_LOCKS".into(), "0".into())));
+        let tail = &plain[plain.len() - 3..];
+        assert_eq!(
+            tail,
+            pairs(&[
+                ("GIT_CONFIG_COUNT", "1"),
+                ("GIT_CONFIG_KEY_0", "diff.autoRefreshIndex"),
+                ("GIT_CONFIG_VALUE_0", "false"),
+            ])
+        );
+        // A task that sets two entries of its own keeps them; the last
+        // GIT_CONFIG_COUNT given is the one that counts.
+        let own = pairs(&[
+            ("GIT_CONFIG_COUNT", "5"),
+            ("GIT_CONFIG_COUNT", "2"),
+            ("GIT_CONFIG_KEY_0", "core.autocrlf"),
+            ("GIT_CONFIG_VALUE_0", "false"),
+        ]);
+        let after = sandbox_env(&own);
+        assert_eq!(
+            &after[after.len() - 3..],
+            pairs(&[
+                ("GIT_CONFIG_COUNT", "3"),
+                ("GIT_CONFIG_KEY_2", "diff.autoRefreshIndex"),
+                ("GIT_CONFIG_VALUE_2", "false"),
+            ])
+        );
+        // Not a number: left for git to refuse, nothing of ours added.
+        let bogus = sandbox_env(&pairs(&[("GIT_CONFIG_COUNT", "two")]));
+        assert!(
+            !bogus
+                .iter()
+                .any(|(k, _)| k.starts_with("GIT_CONFIG_") && k != "GIT_CONFIG_GLOBAL")
+        );
+    }
 
     fn sh(script: &str, timeout_ms: u64) -> Outcome {
         let dir = std::env::temp_dir();
