@@ -806,7 +806,6 @@ permissions:
         &["run", "task.yaml", "--dry-run"],
         &[("ANTHROPIC_API_KEY", &canary)],
     );
-    ran.code(0);
 
     let trace = repo.last_trace();
     let results = events(&trace, "tool_result");
@@ -815,15 +814,20 @@ permissions:
     if !crate::full_level() {
         // Without namespaces the workspace's .git cannot be mounted
         // read-only: the write to it is found after the command, which is
-        // failed (exit 125) with the reason; the host is untouched.
+        // failed (exit 125) with the reason, and the run ends there (wf
+        // runs no git in a copy whose .git a command changed, see
+        // hostile::planted_config); the host is untouched.
+        ran.code(1);
         assert_eq!(results[1]["exit_code"], 125, "{}", results[1]);
         let output = results[1]["output"].as_str().unwrap();
         assert!(output.contains("which it may only read"), "{output}");
+        assert_eq!(repo.last_summary()["status"], "error");
         assert_eq!(read_or_empty(&out.join("canary")), "OUTSIDE-CANARY\n");
         assert_eq!(repo.read("src/lib.rs"), "pub fn f() {}\n");
         assert!(!everything_recorded(&repo, &ran).contains(&canary));
         return;
     }
+    ran.code(0);
     assert_eq!(results[1]["exit_code"], 0, "{}", results[1]);
     let output = results[1]["output"].as_str().unwrap();
     // "repo-file" writes the workspace's copy, shown at the repository's

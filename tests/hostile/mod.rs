@@ -17,6 +17,7 @@ mod keyring;
 mod mcp_escapes;
 mod otel_export;
 mod package_cache;
+mod planted_config;
 mod proc_view;
 mod proxy_handover;
 mod recipe_mcp;

@@ -199,6 +199,18 @@ fn keeper(
     // (the workspace's .git) cannot be mounted read-only; a change is
     // caught here, and the command fails with a message wf shows.
     if fingerprint(&policy.read_only)? != before {
+        // Made before the message: a keeper that cannot make it still
+        // fails the command, and says the mark is missing.
+        let marked = policy
+            .changed_mark
+            .as_ref()
+            .map(|mark| std::fs::write(mark, b"").map_err(|e| (mark, e)));
+        if let Some(Err((mark, e))) = &marked {
+            eprintln!(
+                "wf sandbox: cannot write {} ({e}): the next run may reuse what the command changed",
+                mark.display()
+            );
+        }
         let changed: Vec<String> = policy
             .read_only
             .iter()

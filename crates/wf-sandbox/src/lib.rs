@@ -193,6 +193,15 @@ pub struct Grants {
     pub write: Vec<PathBuf>,
     /// Inside write roots but read-only (e.g. the workspace's `.git`).
     pub read_only: Vec<PathBuf>,
+    /// A file created when a command changed a `read_only` path, which
+    /// only the level without namespaces can let happen (it cannot mount
+    /// them read-only, so the keeper compares them after each command and
+    /// fails the command: see `keeper`). The command's writes stay, so the
+    /// owner of those paths reads the mark as "do not trust them again":
+    /// wf makes such a workspace slot anew at its next run, as after
+    /// unconfined commands. `None`: no mark.
+    #[serde(default)]
+    pub changed_mark: Option<PathBuf>,
     /// Keep the host's network (no network namespace).
     pub network: bool,
     /// Reach wf's proxy, and through it the hosts of a list (see
@@ -380,6 +389,7 @@ impl Grants {
             read,
             write,
             read_only: vec![workspace.join(".git")],
+            changed_mark: None,
             network,
             proxy: None,
             masks: credential_masks(env),
@@ -481,6 +491,7 @@ impl Grants {
             read: canonical_set(&self.read),
             write: canonical_set(&self.write),
             read_only: canonical_set(&self.read_only),
+            changed_mark: self.changed_mark,
             network: self.network,
             proxy: self.proxy,
             masks: self.masks,
@@ -1060,6 +1071,7 @@ mod tests {
             read: vec![],
             write: vec![],
             read_only: vec![],
+            changed_mark: None,
             network: true,
             proxy: None,
             masks: vec![],

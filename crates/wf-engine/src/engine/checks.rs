@@ -333,6 +333,7 @@ mod tests {
             read: vec!["/usr".into()],
             write: vec!["/tmp/wf-ws".into()],
             read_only: vec!["/tmp/wf-ws/.git".into()],
+            changed_mark: None,
             network,
             proxy: None,
             masks: Vec::new(),

@@ -78,9 +78,11 @@ impl Executor<'_> {
             })
             .collect();
         let mut sandboxed = sandboxed;
-        // A checkout is at the repository's path already.
+        // A checkout is at the repository's path already (and has a guard
+        // of its own for its `.git`, see `workspace::checkout`).
         if !ws.is_checkout() {
             sandboxed.policy = sandboxed.policy.placed(Some(&ws.origin), &tools);
+            sandboxed.policy.changed_mark = Some(ws.distrust_mark());
         }
         // A checkout's `.wf` (the run's own records among them): read-only
         // like its `.git` (bound read-only: checkout mode runs at the full

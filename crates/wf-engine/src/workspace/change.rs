@@ -118,13 +118,15 @@ impl Workspace {
     /// streamed into git's store, never read whole into git's memory.
     fn stage(&self) -> Result<(), WorkspaceError> {
         if self.checkout.is_none() {
-            git(&self.dir, &["-c", "core.bigFileThreshold=1m", "add", "-A"])?;
+            self.git_cmd()?
+                .args(["-c", "core.bigFileThreshold=1m", "add", "-A"])
+                .output()?;
             return Ok(());
         }
         // A checkout holds what the user's ignore rules keep out of a copy
         // (their global excludes too): staged with those rules, `.wf/`
         // never.
-        self.user_git_cmd()
+        self.user_git_cmd()?
             .args(["-c", "core.bigFileThreshold=1m", "add", "-A"])
             .output()?;
         if self.checkout.as_ref().is_some_and(|c| c.wf_ignored) {
@@ -180,7 +182,7 @@ impl Workspace {
         let mut sizes: std::collections::HashMap<String, u64> = Default::default();
         if !input.is_empty() {
             let (_, out) = self
-                .git_cmd()
+                .git_cmd()?
                 .args(["cat-file", "--batch-check=%(objectname) %(objectsize)"])
                 .output_with_input(input)?;
             for line in String::from_utf8_lossy(&out).lines() {
@@ -211,7 +213,7 @@ impl Workspace {
     /// than `limit` bytes of it).
     pub fn staged_diff_within(&self, limit: u64) -> Result<Option<String>, WorkspaceError> {
         let out = self
-            .git_cmd()
+            .git_cmd()?
             .args([
                 "diff",
                 "--cached",

@@ -295,23 +295,33 @@ impl Workspace {
     }
 
     /// git in the workspace, with wf's index of the checkout in checkout
-    /// mode.
-    pub(super) fn git_cmd(&self) -> Git {
-        let mut git = Git::private(&self.dir);
-        if let Some(c) = &self.checkout {
-            git.index(&c.index);
-        }
-        git
+    /// mode. In a copy, git's directory and work tree are given (which
+    /// wins over a `core.worktree` in its config), and none is started once
+    /// a command changed the copy's `.git` ([`WorkspaceError::Tampered`]).
+    pub(super) fn git_cmd(&self) -> Result<Git, WorkspaceError> {
+        self.pinned(Git::private(&self.dir))
     }
 
     /// git in the workspace with the user's configuration (their ignore
     /// rules), else as [`Workspace::git_cmd`].
-    pub(super) fn user_git_cmd(&self) -> Git {
-        let mut git = Git::user(&self.dir);
-        if let Some(c) = &self.checkout {
-            git.index(&c.index);
+    pub(super) fn user_git_cmd(&self) -> Result<Git, WorkspaceError> {
+        self.pinned(Git::user(&self.dir))
+    }
+
+    fn pinned(&self, mut git: Git) -> Result<Git, WorkspaceError> {
+        match &self.checkout {
+            Some(c) => {
+                git.index(&c.index);
+            }
+            None => {
+                if self.distrust_mark().exists() {
+                    return Err(WorkspaceError::Tampered);
+                }
+                git.env("GIT_DIR", self.dir.join(".git"))
+                    .env("GIT_WORK_TREE", &self.dir);
+            }
         }
-        git
+        Ok(git)
     }
 
     /// The `git clean` exclusions of checkout mode: `.wf/` and the ignored
@@ -376,7 +386,7 @@ impl Workspace {
             return Ok(());
         }
         if at_start {
-            self.git_cmd()
+            self.git_cmd()?
                 .args(["clean", "-ffdxq", "-e", "/node_modules"])
                 .args(self.clean_excludes())
                 .output()?;

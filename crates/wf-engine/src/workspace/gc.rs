@@ -35,7 +35,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// What a slot's files are called next to it (besides `.lock`).
-const SLOT_COMPANIONS: &[&str] = &["tmp", "origin-index", "origin-head", "unconfined", "links"];
+const SLOT_COMPANIONS: &[&str] = &[
+    "tmp",
+    "origin-index",
+    "origin-head",
+    "unconfined",
+    "tampered",
+    "links",
+];
 
 /// One thing gc looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]

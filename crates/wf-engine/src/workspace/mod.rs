@@ -110,6 +110,17 @@ pub enum WorkspaceError {
     /// A recorded patch names a path outside the repository.
     #[error("refused: {0}")]
     Unsafe(String),
+    /// A command of the run changed the copy's `.git`, which it may only
+    /// read. At the sandbox's level without namespaces that is found after
+    /// the command (which is failed), and what it wrote stays: a planted
+    /// `core.worktree` would turn wf's own, unconfined git (staging,
+    /// restoring the copy) onto a directory outside the workspace. So wf
+    /// runs no git in that copy again: the run ends, and the next run of
+    /// the slot starts from a new copy (see [`Workspace::distrust_mark`]).
+    #[error(
+        "a command of the run changed the workspace's .git, which it may only read; wf runs no git in it again, so the run ends here with nothing applied (the next run starts from a new copy)"
+    )]
+    Tampered,
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> WorkspaceError {
@@ -248,6 +259,10 @@ struct Slot {
     /// (`sandbox: off`): they could have changed the copy's own `.git`, so
     /// the next run starts from a new copy.
     unconfined: PathBuf,
+    /// Present when a confined command changed the copy's `.git` (made by
+    /// the sandbox's keeper, see [`Workspace::distrust_mark`]): the run
+    /// that did stops using it, and the next one starts from a new copy.
+    tampered: PathBuf,
     /// Where the workspace's links to the user's toolchain directories
     /// lead (`<dir>.links/<name>`, see [`link_tools`]).
     links: PathBuf,
@@ -260,6 +275,7 @@ impl Slot {
             origin_index: dir.with_extension("origin-index"),
             origin_head: dir.with_extension("origin-head"),
             unconfined: dir.with_extension("unconfined"),
+            tampered: dir.with_extension("tampered"),
             links: dir.with_extension("links"),
             dir,
         }
@@ -379,7 +395,9 @@ impl Workspace {
             checkout: None,
             _slot: lock,
         };
-        let reusable = slot.dir.join(".git/HEAD").is_file() && !slot.unconfined.exists();
+        let reusable = slot.dir.join(".git/HEAD").is_file()
+            && !slot.unconfined.exists()
+            && !slot.tampered.exists();
         // A git killed mid-write leaves its lock behind; the slot is ours.
         let _ = std::fs::remove_file(slot.dir.join(".git/index.lock"));
         // The state to reach: for the current tree, staged from the user's
@@ -412,6 +430,7 @@ impl Workspace {
             // away permissions, a crash left it half-written): a new copy.
             force_remove(&slot.dir)?;
             let _ = std::fs::remove_file(&slot.unconfined);
+            let _ = std::fs::remove_file(&slot.tampered);
             ws.fill(&slot, head, source, target.as_deref(), true)?;
         }
         ws.files = index_entries(&slot.dir.join(".git/index")).unwrap_or(0);
@@ -498,7 +517,7 @@ impl Workspace {
             args.push(format!("/{}", tool.name));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.git_cmd()
+        self.git_cmd()?
             .args(&args)
             .args(self.clean_excludes())
             .output()?;
@@ -508,7 +527,7 @@ impl Workspace {
 
     /// git in the workspace (see [`Workspace::git_cmd`]).
     fn run_git(&self, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
-        Ok(self.git_cmd().args(args).output()?)
+        Ok(self.git_cmd()?.args(args).output()?)
     }
 }
 
@@ -529,6 +548,16 @@ impl Workspace {
     pub fn mark_unconfined(&self) -> Result<(), WorkspaceError> {
         std::fs::write(Slot::new(self.dir.clone()).unconfined, b"")
             .map_err(io("cannot mark the workspace"))
+    }
+
+    /// The file the sandbox's keeper makes when a confined command changed
+    /// the copy's `.git` at the level without namespaces (where it cannot
+    /// be mounted read-only, so the command's writes stay: a planted
+    /// config, `info/exclude` or object files). Once it exists, wf runs no
+    /// git in the copy ([`WorkspaceError::Tampered`]), and the next run of
+    /// the slot starts from a new copy.
+    pub fn distrust_mark(&self) -> PathBuf {
+        Slot::new(self.dir.clone()).tampered
     }
 }
 

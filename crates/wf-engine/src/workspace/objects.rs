@@ -25,6 +25,7 @@
 
 use super::{WorkspaceError, io};
 use crate::sys::git::Git;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The most packs a slot's store collects, one per move of `HEAD`, before
@@ -187,14 +188,18 @@ pub(super) fn sync_objects(
 /// keeps no alternates file); the temporary file is then made next to
 /// where it goes.
 fn pack_into(origin: &Path, packs: &Path, revs: &str) -> Result<Vec<String>, WorkspaceError> {
-    let objects = Git::private(origin)
+    // Bytes, not text: a repository's path need not be UTF-8.
+    let mut objects = Git::private(origin)
         .args([
             "rev-parse",
             "--path-format=absolute",
             "--git-path",
             "objects",
         ])
-        .text()?;
+        .output()?;
+    if objects.last() == Some(&b'\n') {
+        objects.pop();
+    }
     let own = packs
         .parent()
         .expect("the pack directory is in an object store");
@@ -202,7 +207,7 @@ fn pack_into(origin: &Path, packs: &Path, revs: &str) -> Result<Vec<String>, Wor
         .env("GIT_OBJECT_DIRECTORY", own)
         .env(
             "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            alternate_entry(objects.trim_end_matches('\n')),
+            std::ffi::OsStr::from_bytes(&alternate_entry(&objects)),
         )
         .args(["pack-objects", "--revs", "--window=0", "-q"])
         .arg(packs.join("pack"))
@@ -218,24 +223,23 @@ fn pack_into(origin: &Path, packs: &Path, revs: &str) -> Result<Vec<String>, Wor
 
 /// `path` as one entry of `GIT_ALTERNATE_OBJECT_DIRECTORIES`, a
 /// colon-separated list: a path with a colon (or starting with a quote) is
-/// written C-quoted, which git reads back as one path.
-fn alternate_entry(path: &str) -> String {
-    if !path.contains(':') && !path.starts_with('"') {
-        return path.to_string();
+/// written C-quoted, which git reads back as one path. In git's unquoting
+/// only `\` and `"` need a backslash (and newline and tab have one); every
+/// other byte, UTF-8 or not, stands for itself.
+fn alternate_entry(path: &[u8]) -> Vec<u8> {
+    if !path.contains(&b':') && !path.starts_with(b"\"") {
+        return path.to_vec();
     }
-    let mut out = String::from("\"");
-    for c in path.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            _ => out.push(c),
+    let mut out = vec![b'"'];
+    for &b in path {
+        match b {
+            b'"' | b'\\' => out.extend([b'\\', b]),
+            b'\n' => out.extend(b"\\n"),
+            b'\t' => out.extend(b"\\t"),
+            _ => out.push(b),
         }
     }
-    out.push('"');
+    out.push(b'"');
     out
 }
 
@@ -324,8 +328,16 @@ mod tests {
         // The user's objects reach git as one entry of a colon-separated
         // list; the path must come through whole.
         let parent = tempfile::tempdir().unwrap();
-        for name in ["a:b", "\"quoted\" dir"] {
-            let o = parent.path().join(name);
+        let names: [&[u8]; 4] = [
+            b"a:b",
+            b"\"quoted\" dir",
+            b"both: \"q\" \\b\tt",
+            // Latin-1, not UTF-8 (with a colon: the quoted form too).
+            b"caf\xe9:x",
+        ];
+        for name in names {
+            let o = parent.path().join(std::ffi::OsStr::from_bytes(name));
+            let shown = String::from_utf8_lossy(name);
             std::fs::create_dir(&o).unwrap();
             run_git(&o, &["init", "-q", "-b", "main"]);
             write(&o, "a.txt", "first\n");
@@ -335,17 +347,22 @@ mod tests {
             let slot = tempfile::tempdir().unwrap();
             run_git(slot.path(), &["init", "-q", "--template="]);
             sync_objects(&o, slot.path(), Some(&c), None).unwrap();
-            assert!(holds(slot.path(), &c), "{name}");
-            assert!(holds(slot.path(), &blob_of(&o, "first\n")), "{name}");
+            assert!(holds(slot.path(), &c), "{shown}");
+            assert!(holds(slot.path(), &blob_of(&o, "first\n")), "{shown}");
         }
         assert_eq!(
-            alternate_entry("/r/a:b/.git/objects"),
-            "\"/r/a:b/.git/objects\""
+            alternate_entry(b"/r/a:b/.git/objects"),
+            b"\"/r/a:b/.git/objects\""
         );
         assert_eq!(
-            alternate_entry("/plain/.git/objects"),
-            "/plain/.git/objects"
+            alternate_entry(b"/r/a:\"b\\c\t\xe9/o"),
+            b"\"/r/a:\\\"b\\\\c\\t\xe9/o\""
         );
+        assert_eq!(
+            alternate_entry(b"/plain/.git/objects"),
+            b"/plain/.git/objects"
+        );
+        assert_eq!(alternate_entry(b"/caf\xe9/o"), b"/caf\xe9/o");
     }
 
     #[test]
