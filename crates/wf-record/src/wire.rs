@@ -6,7 +6,7 @@
 //! `summary.json`), so they live here, with the events. The layers that
 //! compute the plan's (`plan`, `recipes`) use these types; the provider's
 //! conversation types are its own, and the engine, which connects the two,
-//! converts between them (`wf_engine::engine::recorded`). So a change to a
+//! converts between them (`wf_engine::recorded`). So a change to a
 //! provider cannot change what is recorded: a change to one of these is a
 //! change to the recorded format, made on purpose
 //! (`tests/fixtures/traces/v1-sample.jsonl` must keep reading).

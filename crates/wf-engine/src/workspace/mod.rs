@@ -156,7 +156,14 @@ fn submodules_left_out(origin: &Path, dir: &Path) -> Vec<String> {
             let (_, path) = entry.split_once('\n')?;
             Some(path.to_string())
         })
-        .filter(|p| !p.is_empty())
+        // `.gitmodules` is the repository's text: a path that leaves the
+        // tree (`../x`, `/etc`) would make `ls-files` refuse the whole
+        // list, hiding the others; no gitlink has one.
+        .filter(|p| {
+            !p.is_empty()
+                && !p.starts_with('/')
+                && !p.split('/').any(|part| part == ".." || part == ".git")
+        })
         .collect();
     if paths.is_empty() {
         return Vec::new();
@@ -794,6 +801,13 @@ mod tests {
                 run_git(&app, &["submodule", "deinit", "-q", "-f", path]);
             }
         }
+        // Entries a cloned repository may carry that name no gitlink, one
+        // leaving the tree: they must not hide the real one.
+        let mut modules = read(&app, ".gitmodules");
+        modules.push_str("[submodule \"evil\"]\n\tpath = ../outside\n");
+        modules.push_str("[submodule \"abs\"]\n\tpath = /etc\n");
+        write(&app, ".gitmodules", &modules);
+        run_git(&app, &["add", ".gitmodules"]);
         run_git(&app, &["commit", "-q", "-m", "app"]);
         let ws = Workspace::create(&app, "r").unwrap();
         assert_eq!(
