@@ -37,7 +37,9 @@
 //! The first run of a slot checks out every file; later runs cost what
 //! changed since. Concurrent runs of one repository take different slots
 //! (each slot is held by an advisory lock while a run uses it). A slot
-//! whose last run let commands run unconfined (`sandbox: off`), or that
+//! whose last run let commands run unconfined (`sandbox: off`), whose
+//! `.git` a confined command changed (at the level without namespaces,
+//! found after the command: see [`Workspace::distrust_mark`]), or that
 //! cannot be brought up to date, is made anew: confined commands see the
 //! slot's `.git` read-only, unconfined ones could have changed it. What is
 //! kept besides file contents: modification times of unchanged files (build
