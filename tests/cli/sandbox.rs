@@ -232,8 +232,21 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
             "unshare -rm sh -c 'mount -o remount,bind,rw .git && echo x >> .git/config'",
         ),
         attempt("ws-git-git-config", "git config core.hooksPath /tmp/evil"),
-        attempt("ws-git-new", "echo evil > .git/planted"),
-        attempt("ws-git-rm", "rm -rf .git/HEAD && test ! -e .git/HEAD"),
+        // The workspace's `.git` is a file naming the git directory beside
+        // it: the directory, found as git finds it, is read-only too, and
+        // so is the file.
+        attempt(
+            "ws-git-new",
+            "g=$(git rev-parse --absolute-git-dir) && echo evil > \"$g/planted\"",
+        ),
+        attempt(
+            "ws-git-rm",
+            "g=$(git rev-parse --absolute-git-dir) && rm -f \"$g/HEAD\" && test ! -e \"$g/HEAD\"",
+        ),
+        attempt(
+            "ws-git-file",
+            "echo \"gitdir: $TMPDIR\" > .git && grep -q gitdir .git",
+        ),
     ]);
     check_attack(&repo, "tests/evil.sh", &evil, "sh tests/evil.sh", "");
     let before = repo.status();
@@ -284,6 +297,7 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
             "ws-git-git-config",
             "ws-git-new",
             "ws-git-rm",
+            "ws-git-file",
         ],
     );
     assert!(output.contains("Directory nonexistent"), "{output}");
@@ -773,7 +787,10 @@ fn a_program_run_by_an_allowed_shell_call_is_confined_too() {
             "repo-file",
             &format!("echo pwned >> {}", real.join("src/lib.rs").display()),
         ),
-        attempt("ws-git-config", "echo '[evil]' >> .git/config"),
+        attempt(
+            "ws-git-config",
+            "g=$(git rev-parse --absolute-git-dir) && echo '[evil]' >> \"$g/config\"",
+        ),
         attempt("dotenv", &format!("cat {}", real.join(".env").display())),
         attempt("any-environ", ENVIRON_SCAN),
     ]);
@@ -806,28 +823,12 @@ permissions:
         &["run", "task.yaml", "--dry-run"],
         &[("ANTHROPIC_API_KEY", &canary)],
     );
+    ran.code(0);
 
     let trace = repo.last_trace();
     let results = events(&trace, "tool_result");
     assert_eq!(results.len(), 2, "{results:?}");
     assert_eq!(results[1]["tool"], "shell");
-    if !crate::full_level() {
-        // Without namespaces the workspace's .git cannot be mounted
-        // read-only: the write to it is found after the command, which is
-        // failed (exit 125) with the reason, and the run ends there (wf
-        // runs no git in a copy whose .git a command changed, see
-        // hostile::planted_config); the host is untouched.
-        ran.code(1);
-        assert_eq!(results[1]["exit_code"], 125, "{}", results[1]);
-        let output = results[1]["output"].as_str().unwrap();
-        assert!(output.contains("which it may only read"), "{output}");
-        assert_eq!(repo.last_summary()["status"], "error");
-        assert_eq!(read_or_empty(&out.join("canary")), "OUTSIDE-CANARY\n");
-        assert_eq!(repo.read("src/lib.rs"), "pub fn f() {}\n");
-        assert!(!everything_recorded(&repo, &ran).contains(&canary));
-        return;
-    }
-    ran.code(0);
     assert_eq!(results[1]["exit_code"], 0, "{}", results[1]);
     let output = results[1]["output"].as_str().unwrap();
     // "repo-file" writes the workspace's copy, shown at the repository's

@@ -1,12 +1,14 @@
-//! What a command plants in the workspace's `.git`. At the full level the
-//! `.git` is mounted read-only and nothing can be planted; at the level
-//! without namespaces (the no-userns pass of `.ci/run` runs this group
-//! there) it cannot be, so the keeper compares it after each command and
-//! fails a command that changed it — but the command's writes stay.
-//! Proves: what was planted steers neither wf's own git in that run (a
-//! `core.worktree` pointing at a directory outside the workspace, which
-//! git would otherwise stage from) nor the next run, whose workspace is
-//! made anew instead of reused.
+//! What a command plants in the workspace's git. The copy's git directory
+//! lies beside its work tree, outside every write root, and the work
+//! tree's `.git` is a file naming it: commands (checks, `shell` calls, MCP
+//! servers) read it and cannot write it at either level. The `.git` file
+//! itself is read-only at the full level; at the level without namespaces
+//! (the no-userns pass of `.ci/run` runs this group there) a change to it
+//! is found after the command. Proves: a planted `core.worktree` pointing
+//! outside (which, before the git directory moved out, made wf's own
+//! unconfined git write the workspace's files there) never lands, whatever
+//! the level; and a changed `.git` file ends the run and makes the next
+//! run's workspace a new copy.
 
 use crate::cli::{Repo, events};
 
@@ -22,7 +24,11 @@ fn a_planted_core_worktree_never_turns_wfs_git_outside_the_workspace() {
         .file(
             "plant.sh",
             &format!(
-                "printf '[core]\\n\\tworktree = {}\\n' >> .git/config\nexit 1\n",
+                "g=$(git rev-parse --absolute-git-dir)
+printf '[core]\\n\\tworktree = {0}\\n' >> \"$g/config\" && echo PLANTED
+printf '[core]\\n\\tworktree = {0}\\n' >> .git/config && echo PLANTED-FILE
+exit 1
+",
                 outside.path().display()
             ),
         )
@@ -54,7 +60,7 @@ checks:
 ",
         )
         .commit();
-    let r = repo.wf(&["run", "task.yaml", "--yes"]);
+    repo.wf(&["run", "task.yaml", "--yes"]);
     let trace = repo.last_trace();
     let text = serde_json::to_string(&trace).unwrap();
     assert!(
@@ -71,34 +77,22 @@ checks:
         "wf's git wrote outside the workspace"
     );
     assert!(!repo.exists("secret.txt"));
-    let level = events(&trace, "sandbox_ready")[0]["level"].clone();
-    let summary = repo.last_summary();
-    if level == "landlock" {
-        // The plant happened (its check was failed for it): the run ends
-        // before wf's git touches the copy again, with nothing applied.
-        assert_eq!(summary["status"], "error", "{summary}");
-        let reason = summary["reason"].as_str().unwrap_or_default();
-        assert!(reason.contains("changed the workspace's .git"), "{reason}");
-        assert_eq!(events(&trace, "check_result").len(), 2);
-        assert_eq!(repo.read("src/lib.rs"), "pub fn f() {}\n");
-        assert!(
-            r.stderr.contains("changed the workspace's .git"),
-            "{}",
-            r.stderr
-        );
-    } else {
-        // Nothing could be planted: the repair round ran and its change
-        // is the one kept.
-        assert_eq!(summary["status"], "checks_failed", "{summary}");
-        assert_eq!(events(&trace, "check_result").len(), 4);
-        let run = repo.runs().pop().unwrap();
-        let patch = std::fs::read_to_string(run.join("diff.patch")).unwrap();
-        assert!(patch.contains("pub fn h()"), "{patch}");
+    let checks = events(&trace, "check_result");
+    for check in &checks {
+        let tail = check["output_tail"].as_str().unwrap();
+        assert!(!tail.contains("PLANTED"), "{tail}");
     }
+    // Nothing could be planted: the repair round ran, and its change is
+    // the one kept.
+    assert_eq!(repo.last_summary()["status"], "checks_failed");
+    assert_eq!(checks.len(), 4);
+    let run = repo.runs().pop().unwrap();
+    let patch = std::fs::read_to_string(run.join("diff.patch")).unwrap();
+    assert!(patch.contains("pub fn h()"), "{patch}");
 }
 
 #[test]
-fn a_workspace_whose_git_a_command_changed_is_made_anew_for_the_next_run() {
+fn a_workspace_whose_git_file_a_command_changed_is_made_anew_for_the_next_run() {
     let repo = Repo::new();
     repo.file("src/lib.rs", "pub fn f() {}\n")
         .file(
@@ -111,28 +105,43 @@ tools: [read_file]
 limits: { max_repairs: 0 }
 checks:
   - name: plant
-    run: \"test -e .git/info/planted && echo PLANTED-SEEN; echo '*.rs' >> .git/info/exclude; touch .git/info/planted; exit 0\"
+    run: \"test -d .git && echo OLD-LAYOUT; grep -q planted .git && echo PLANTED-SEEN; printf 'gitdir: planted\\\\n' > .git; exit 0\"
 ",
         )
         .file("turns.yaml", "turns:\n  - text: Done.\n")
         .commit();
-    let mut levels = Vec::new();
+    let mut seen = Vec::new();
     for _ in 0..2 {
-        repo.wf(&["run", "task.yaml", "--yes"]);
+        let r = repo.wf(&["run", "task.yaml", "--yes"]);
         let trace = repo.last_trace();
         let check = &events(&trace, "check_result")[0];
         let tail = check["output_tail"].as_str().unwrap();
         assert!(!tail.contains("PLANTED-SEEN"), "a later run saw it: {tail}");
-        let ready = &events(&trace, "sandbox_ready")[0];
-        let level = ready["level"].as_str().unwrap_or("full").to_string();
+        assert!(!tail.contains("OLD-LAYOUT"), "{tail}");
+        let level = events(&trace, "sandbox_ready")[0]["level"]
+            .as_str()
+            .unwrap_or("full")
+            .to_string();
         let reused = events(&trace, "workspace_ready")[0]["reused"] == true;
-        levels.push((level, reused));
+        seen.push((
+            level,
+            reused,
+            repo.last_summary()["status"].clone(),
+            r.stderr,
+        ));
     }
-    // At the level without namespaces the plant happened (the check was
-    // failed for it), so the second run's workspace is a new copy; at the
-    // full level nothing could be planted and the slot is reused.
-    match levels[1].0.as_str() {
-        "landlock" => assert!(!levels[1].1, "{levels:?}"),
-        _ => assert!(levels[1].1, "{levels:?}"),
+    if seen[1].0 == "landlock" {
+        // The keeper found the `.git` file changed and failed the check;
+        // wf runs no git in that copy again (the run ends, nothing
+        // applied) and the next run starts from a new copy.
+        for (_, _, status, stderr) in &seen {
+            assert_eq!(status, "error", "{stderr}");
+            assert!(stderr.contains("changed the workspace's .git"), "{stderr}");
+        }
+        assert!(!seen[1].1, "the changed copy was reused");
+    } else {
+        // Read-only at the full level: nothing changed, the slot is reused.
+        assert_eq!(seen[0].2, "succeeded", "{}", seen[0].3);
+        assert!(seen[1].1, "{seen:?}");
     }
 }

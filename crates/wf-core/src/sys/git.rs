@@ -63,6 +63,9 @@ pub struct Git {
     dir: PathBuf,
     /// Whether the user's global and system config are shut out.
     private: bool,
+    /// The git directory named with `GIT_DIR`, if any: the one whose
+    /// `info/attributes` counts (else it is found from `dir`).
+    git_dir: Option<PathBuf>,
     /// What the command reads on its standard input (none: `/dev/null`).
     input: Option<Vec<u8>>,
 }
@@ -143,6 +146,7 @@ impl Git {
             args: Vec::new(),
             dir: dir.to_path_buf(),
             private: false,
+            git_dir: None,
             input: None,
         }
     }
@@ -165,6 +169,9 @@ impl Git {
 
     /// Sets a variable for this command (`GIT_INDEX_FILE`, an identity).
     pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Git {
+        if key == "GIT_DIR" {
+            self.git_dir = Some(PathBuf::from(value.as_ref()));
+        }
         self.cmd.env(key, value);
         self
     }
@@ -212,30 +219,41 @@ impl Git {
     fn finish(&mut self) {
         let sub = self.subcommand();
         let name = sub.as_ref().map(|(_, s)| s.as_str());
-        let mut drivers = info_attribute_filters(&self.dir);
+        let mut drivers = info_attribute_filters(&self.dir, self.git_dir.as_deref());
         if name == Some("apply") {
             // git 2.47 `apply` crashes (SIGSEGV) with an attribute source
             // set, so it reads the tree's `.gitattributes`: every filter
             // driver its configuration knows is disarmed instead.
-            drivers.extend(configured_filters(&self.dir, self.private));
+            drivers.extend(configured_filters(
+                &self.dir,
+                self.private,
+                self.git_dir.as_deref(),
+            ));
         } else {
             self.cmd.env("GIT_ATTR_SOURCE", EMPTY_TREE);
         }
+        // Names as bytes: a driver's name need not be UTF-8, and a key
+        // made from a lossy copy of it would name another driver.
+        let config_key = |driver: &[u8], key: &str| -> std::ffi::OsString {
+            use std::os::unix::ffi::OsStringExt;
+            let mut bytes = b"filter.".to_vec();
+            bytes.extend_from_slice(driver);
+            bytes.push(b'.');
+            bytes.extend_from_slice(key.as_bytes());
+            std::ffi::OsString::from_vec(bytes)
+        };
         let mut n = 0;
         for driver in &drivers {
             for key in ["clean", "smudge", "process"] {
                 self.cmd
-                    .env(
-                        format!("GIT_CONFIG_KEY_{n}"),
-                        format!("filter.{driver}.{key}"),
-                    )
+                    .env(format!("GIT_CONFIG_KEY_{n}"), config_key(driver, key))
                     .env(format!("GIT_CONFIG_VALUE_{n}"), "");
                 n += 1;
             }
             self.cmd
                 .env(
                     format!("GIT_CONFIG_KEY_{n}"),
-                    format!("filter.{driver}.required"),
+                    config_key(driver, "required"),
                 )
                 .env(format!("GIT_CONFIG_VALUE_{n}"), "false");
             n += 1;
@@ -387,57 +405,73 @@ impl Git {
 }
 
 /// The git directory whose `info/` holds the attributes of the repository
-/// at or above `dir`: `.git` itself, or for a linked worktree (a `.git`
-/// file, `gitdir: …`) the common directory it names.
-fn common_git_dir(dir: &Path) -> Option<PathBuf> {
-    let root = dir.ancestors().find(|d| d.join(".git").exists())?;
-    let dot_git = root.join(".git");
-    if dot_git.is_dir() {
-        return Some(dot_git);
-    }
-    let text = std::fs::read_to_string(&dot_git).ok()?;
-    let gitdir = root.join(text.strip_prefix("gitdir:")?.trim());
-    match std::fs::read_to_string(gitdir.join("commondir")) {
-        Ok(common) => Some(gitdir.join(common.trim())),
-        Err(_) => Some(gitdir),
+/// at or above `dir` (or of `explicit`, the `GIT_DIR` a command runs
+/// with): `.git` itself, or for a linked worktree (a `.git` file,
+/// `gitdir: …`) the common directory it names; a `commondir` file in the
+/// git directory is followed as git follows it.
+fn common_git_dir(dir: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
+    let git_dir = match explicit {
+        Some(git_dir) => dir.join(git_dir),
+        None => {
+            let root = dir.ancestors().find(|d| d.join(".git").exists())?;
+            let dot_git = root.join(".git");
+            if dot_git.is_dir() {
+                dot_git
+            } else {
+                let text = std::fs::read_to_string(&dot_git).ok()?;
+                root.join(text.strip_prefix("gitdir:")?.trim())
+            }
+        }
+    };
+    match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(common) => Some(git_dir.join(common.trim())),
+        Err(_) => Some(git_dir),
     }
 }
 
 /// The filter drivers a repository's `info/attributes` names (`filter=x`
-/// on any line, macro definitions included), sorted. No file (the usual
-/// case) costs one failed open.
-fn info_attribute_filters(dir: &Path) -> std::collections::BTreeSet<String> {
-    let Some(text) =
-        common_git_dir(dir).and_then(|git_dir| std::fs::read(git_dir.join("info/attributes")).ok())
+/// on any line, macro definitions included), sorted, as bytes. No file
+/// (the usual case) costs one failed open.
+fn info_attribute_filters(
+    dir: &Path,
+    explicit: Option<&Path>,
+) -> std::collections::BTreeSet<Vec<u8>> {
+    let Some(text) = common_git_dir(dir, explicit)
+        .and_then(|git_dir| std::fs::read(git_dir.join("info/attributes")).ok())
     else {
         return Default::default();
     };
-    String::from_utf8_lossy(&text)
-        .split_ascii_whitespace()
-        .filter_map(|word| word.strip_prefix("filter="))
+    text.split(|b| b.is_ascii_whitespace())
+        .filter_map(|word| word.strip_prefix(b"filter="))
         .filter(|name| !name.is_empty())
-        .map(str::to_string)
+        .map(<[u8]>::to_vec)
         .collect()
 }
 
 /// Every filter driver (`filter.<name>.*`) the configuration of `dir`
-/// defines, in the scope wf's command runs with, sorted.
-fn configured_filters(dir: &Path, private: bool) -> std::collections::BTreeSet<String> {
+/// defines, in the scope wf's command runs with, sorted, as bytes.
+fn configured_filters(
+    dir: &Path,
+    private: bool,
+    explicit: Option<&Path>,
+) -> std::collections::BTreeSet<Vec<u8>> {
     let mut git = if private {
         Git::private(dir)
     } else {
         Git::user(dir)
     };
+    if let Some(git_dir) = explicit {
+        git.env("GIT_DIR", git_dir);
+    }
     let out = git
         .args(["config", "--name-only", "-z", "--get-regexp", r"^filter\."])
         .output()
         .unwrap_or_default();
     out.split(|b| *b == 0)
         .filter_map(|key| {
-            let key = String::from_utf8_lossy(key);
-            let rest = key.strip_prefix("filter.")?;
-            let (name, _) = rest.rsplit_once('.')?;
-            Some(name.to_string())
+            let rest = key.strip_prefix(b"filter.")?;
+            let dot = rest.iter().rposition(|&b| b == b'.')?;
+            Some(rest[..dot].to_vec())
         })
         .collect()
 }
@@ -571,6 +605,61 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         script
+    }
+
+    #[test]
+    fn a_driver_named_in_bytes_that_are_not_utf8_under_an_explicit_git_dir_never_runs() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("w");
+        let git_dir = dir.path().join("g");
+        std::fs::create_dir(&work).unwrap();
+        Git::private(&work)
+            .args(["init", "-q", "--template=", "--separate-git-dir"])
+            .arg(&git_dir)
+            .arg(&work)
+            .output()
+            .unwrap();
+        let canary = dir.path().join("canary");
+        let script = planted_driver(dir.path(), &canary);
+        // A name git reads as bytes; a lossy copy of it (U+FFFD) would
+        // disarm another driver.
+        std::fs::create_dir_all(git_dir.join("info")).unwrap();
+        std::fs::write(git_dir.join("info/attributes"), b"* filter=\xff\n").unwrap();
+        for key in [&b"filter.\xff.clean"[..], b"filter.\xff.smudge"] {
+            Git::private(&work)
+                .env("GIT_DIR", &git_dir)
+                .arg("config")
+                .arg(std::ffi::OsStr::from_bytes(key))
+                .arg(&script)
+                .output()
+                .unwrap();
+        }
+        // The work tree's `.git` file names nowhere: the attributes that
+        // count are those of the git directory the command runs with.
+        std::fs::write(work.join(".git"), "gitdir: /nonexistent\n").unwrap();
+        std::fs::write(work.join("a.txt"), "a\n").unwrap();
+        Git::private(&work)
+            .env("GIT_DIR", &git_dir)
+            .env("GIT_WORK_TREE", &work)
+            .args(["add", "-A"])
+            .output()
+            .unwrap();
+        let tree = Git::private(&work)
+            .env("GIT_DIR", &git_dir)
+            .env("GIT_WORK_TREE", &work)
+            .args(["write-tree"])
+            .text()
+            .unwrap();
+        std::fs::remove_file(work.join("a.txt")).unwrap();
+        Git::private(&work)
+            .env("GIT_DIR", &git_dir)
+            .env("GIT_WORK_TREE", &work)
+            .args(["read-tree", "--reset", "-u", tree.trim()])
+            .output()
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(work.join("a.txt")).unwrap(), "a\n");
+        assert!(!canary.exists(), "a planted filter ran");
     }
 
     #[test]

@@ -265,6 +265,7 @@ fn shown_root(path: &std::path::Path, ws: &Workspace, home: Option<&std::path::P
     let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let replacements = [
         (canonical(&ws.dir), "$WORKSPACE"),
+        (canonical(&ws.git_dir()), "$WORKSPACE_GIT"),
         (canonical(&ws.tmp), "$RUN_TMP"),
         (canonical(&ws.origin), "$REPO"),
     ];

@@ -310,7 +310,7 @@ impl Workspace {
         let mut current: std::collections::BTreeMap<String, String> =
             std::collections::BTreeMap::new();
         let files: Vec<PathBuf> = present.iter().map(|p| self.origin.join(p)).collect();
-        for (p, id) in present.iter().zip(blob_ids(&self.dir, &files)?) {
+        for (p, id) in present.iter().zip(blob_ids(self.git_cmd()?, &files)?) {
             current.insert((*p).clone(), id);
         }
         Ok(paths
@@ -366,7 +366,7 @@ pub fn changed_since(origin: &Path, patch: &str) -> Result<Vec<String>, Workspac
         }
     }
     let files: Vec<PathBuf> = present.iter().map(|(_, _, abs)| abs.clone()).collect();
-    for ((path, base, _), id) in present.iter().zip(blob_ids(origin, &files)?) {
+    for ((path, base, _), id) in present.iter().zip(blob_ids(Git::private(origin), &files)?) {
         if !id.starts_with(base.as_str()) {
             changed.push(path.clone());
         }
@@ -376,12 +376,13 @@ pub fn changed_since(origin: &Path, patch: &str) -> Result<Vec<String>, Workspac
 }
 
 /// The git blob ids of `files` as they are now (content as is, no
-/// filters), in one `git hash-object` run in `dir`.
-fn blob_ids(dir: &Path, files: &[PathBuf]) -> Result<Vec<String>, WorkspaceError> {
+/// filters), in one `git hash-object` run of `git` (in the workspace or
+/// the user's tree).
+fn blob_ids(mut git: Git, files: &[PathBuf]) -> Result<Vec<String>, WorkspaceError> {
     if files.is_empty() {
         return Ok(Vec::new());
     }
-    let out = Git::private(dir)
+    let out = git
         .args(["hash-object", "--no-filters", "--"])
         .args(files)
         .output()?;
@@ -463,7 +464,7 @@ mod tests {
         let origin = repo();
         let ws = Workspace::create(origin.path(), "r").unwrap();
         let packs = |dir: &Path| -> std::collections::BTreeSet<std::ffi::OsString> {
-            std::fs::read_dir(dir.join(".git/objects/pack"))
+            std::fs::read_dir(crate::workspace::git_dir(dir).join("objects/pack"))
                 .map(|d| d.flatten().map(|e| e.file_name()).collect())
                 .unwrap_or_default()
         };

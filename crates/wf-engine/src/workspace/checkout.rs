@@ -317,7 +317,7 @@ impl Workspace {
                 if self.distrust_mark().exists() {
                     return Err(WorkspaceError::Tampered);
                 }
-                git.env("GIT_DIR", self.dir.join(".git"))
+                git.env("GIT_DIR", super::git_dir(&self.dir))
                     .env("GIT_WORK_TREE", &self.dir);
             }
         }

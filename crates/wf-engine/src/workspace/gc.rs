@@ -42,6 +42,7 @@ const SLOT_COMPANIONS: &[&str] = &[
     "unconfined",
     "tampered",
     "links",
+    "git",
 ];
 
 /// One thing gc looked at.

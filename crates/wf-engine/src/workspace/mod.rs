@@ -38,10 +38,11 @@
 //! changed since. Concurrent runs of one repository take different slots
 //! (each slot is held by an advisory lock while a run uses it). A slot
 //! whose last run let commands run unconfined (`sandbox: off`), whose
-//! `.git` a confined command changed (at the level without namespaces,
-//! found after the command: see [`Workspace::distrust_mark`]), or that
-//! cannot be brought up to date, is made anew: confined commands see the
-//! slot's `.git` read-only, unconfined ones could have changed it. What is
+//! `.git` file a confined command changed (at the level without
+//! namespaces, found after the command: see [`Workspace::distrust_mark`]),
+//! or that cannot be brought up to date, is made anew: confined commands
+//! only read the slot's git directory, which lies beside the work tree
+//! (`git_dir`), unconfined ones could have changed it. What is
 //! kept besides file contents: modification times of unchanged files (build
 //! tools rely on them) and directory permissions. Slots stay in the temp dir
 //! after the run; `wf gc` ([`gc`]) removes those no run used for a while.
@@ -112,13 +113,14 @@ pub enum WorkspaceError {
     /// A recorded patch names a path outside the repository.
     #[error("refused: {0}")]
     Unsafe(String),
-    /// A command of the run changed the copy's `.git`, which it may only
-    /// read. At the sandbox's level without namespaces that is found after
-    /// the command (which is failed), and what it wrote stays: a planted
-    /// `core.worktree` would turn wf's own, unconfined git (staging,
-    /// restoring the copy) onto a directory outside the workspace. So wf
-    /// runs no git in that copy again: the run ends, and the next run of
-    /// the slot starts from a new copy (see [`Workspace::distrust_mark`]).
+    /// A command of the run changed the copy's `.git` file, which it may
+    /// only read. At the sandbox's level without namespaces that is found
+    /// after the command (which is failed), and what it wrote stays. wf's
+    /// own git never follows that file (it names the git directory, which
+    /// no command can write), but a copy a command tampered with is not
+    /// trusted further: wf runs no git in it again, the run ends, and the
+    /// next run of the slot starts from a new copy (see
+    /// [`Workspace::distrust_mark`]).
     #[error(
         "a command of the run changed the workspace's .git, which it may only read; wf runs no git in it again, so the run ends here with nothing applied (the next run starts from a new copy)"
     )]
@@ -143,7 +145,7 @@ fn submodules_left_out(origin: &Path, dir: &Path) -> Vec<String> {
     if !dir.join(".gitmodules").is_file() {
         return Vec::new();
     }
-    let Ok(listed) = Git::private(dir)
+    let Ok(listed) = slot_git(dir)
         .args(["config", "--file", ".gitmodules", "-z", "--get-regexp"])
         .arg(r"^submodule\..*\.path$")
         .output()
@@ -171,7 +173,7 @@ fn submodules_left_out(origin: &Path, dir: &Path) -> Vec<String> {
         return Vec::new();
     }
     // Only what the start really has as a gitlink, named as its index does.
-    let Ok(staged) = Git::private(dir)
+    let Ok(staged) = slot_git(dir)
         .env("GIT_LITERAL_PATHSPECS", "1")
         .args(["ls-files", "--stage", "-z", "--"])
         .args(&paths)
@@ -311,6 +313,27 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, WorkspaceError> {
     Ok(Git::private(dir).args(args).output()?)
 }
 
+/// Where the git directory of the slot whose work tree is `dir` lives:
+/// beside it (`<dir>.git`), not in it. The work tree's `.git` is a git
+/// file naming it, so git in a check finds it; commands may read it and
+/// never write it, at both sandbox levels (it lies outside the write
+/// roots: at the level without namespaces Landlock cannot make a path
+/// inside a write root read-only). So nothing a command or an MCP server
+/// writes can become configuration, attributes or objects that wf's own
+/// git reads.
+pub(super) fn git_dir(dir: &Path) -> PathBuf {
+    dir.with_extension("git")
+}
+
+/// git in the slot whose work tree is `dir`: its git directory and work
+/// tree named (never found through the work tree's `.git` file, which a
+/// command at the level without namespaces could rewrite).
+pub(super) fn slot_git(dir: &Path) -> Git {
+    let mut git = Git::private(dir);
+    git.env("GIT_DIR", git_dir(dir)).env("GIT_WORK_TREE", dir);
+    git
+}
+
 use crate::sys::git::is_git;
 
 /// Removes `dir` and everything in it, also where a command of a run took
@@ -392,9 +415,11 @@ impl Workspace {
             start_patch: None,
             env: Vec::new(),
             tmp: slot.tmp.clone(),
-            // The slot's git has its own object store (see `sync_objects`):
-            // nothing of the user's `.git` is readable by a command.
-            sandbox_read: Vec::new(),
+            // The slot's git directory, beside its work tree (see
+            // `git_dir`): readable, never writable. It has its own object
+            // store (see `sync_objects`): nothing of the user's `.git` is
+            // readable by a command.
+            sandbox_read: vec![git_dir(&slot.dir)],
             sandbox_write: Vec::new(),
             tools: Vec::new(),
             python_paths: Vec::new(),
@@ -404,17 +429,22 @@ impl Workspace {
             checkout: None,
             _slot: lock,
         };
-        let reusable = slot.dir.join(".git/HEAD").is_file()
+        let git_dir = git_dir(&slot.dir);
+        // A slot of the layout before the git directory moved beside the
+        // work tree (a `.git` directory) is made anew.
+        let reusable = git_dir.join("HEAD").is_file()
+            && slot.dir.join(".git").is_file()
             && !slot.unconfined.exists()
             && !slot.tampered.exists();
         // A git killed mid-write leaves its lock behind; the slot is ours.
-        let _ = std::fs::remove_file(slot.dir.join(".git/index.lock"));
+        let _ = std::fs::remove_file(git_dir.join("index.lock"));
         // The state to reach: for the current tree, staged from the user's
         // tree (once, whatever happens to the slot below). Meanwhile, on the
         // other core, a kept slot drops what the last run left that is not
         // in its index (`git clean` reads only the slot).
         let (target, cleaned) = std::thread::scope(|scope| {
-            let clean = reusable.then(|| scope.spawn(|| git(&slot.dir, &["clean", "-ffdxq"])));
+            let clean = reusable
+                .then(|| scope.spawn(|| slot_git(&slot.dir).args(["clean", "-ffdxq"]).output()));
             let target = match source {
                 Source::Current => stage_origin(origin, head, &slot, named).map(|(tree, patch)| {
                     ws.start_patch = Some(patch);
@@ -438,11 +468,12 @@ impl Workspace {
             // one that cannot be brought to the new state (a command took
             // away permissions, a crash left it half-written): a new copy.
             force_remove(&slot.dir)?;
+            force_remove(&git_dir)?;
             let _ = std::fs::remove_file(&slot.unconfined);
             let _ = std::fs::remove_file(&slot.tampered);
             ws.fill(&slot, head, source, target.as_deref(), true)?;
         }
-        ws.files = index_entries(&slot.dir.join(".git/index")).unwrap_or(0);
+        ws.files = index_entries(&git_dir.join("index")).unwrap_or(0);
         ws.submodules = submodules_left_out(origin, &slot.dir);
         share_build_caches(origin, &mut ws)?;
         ws.env
@@ -467,8 +498,14 @@ impl Workspace {
         let dir = &slot.dir;
         if fresh {
             private_dir(dir)?;
-            // No template: nothing to copy (hooks samples), and no hooks run.
-            git(dir, &["init", "-q", "--template="])?;
+            // No template: nothing to copy (hooks samples), and no hooks
+            // run. The git directory beside the work tree, named by the
+            // `.git` file git writes there (see `git_dir`).
+            Git::private(dir)
+                .args(["init", "-q", "--template=", "--separate-git-dir"])
+                .arg(git_dir(dir))
+                .arg(dir)
+                .output()?;
         }
         let (commit, start) = match (source, target) {
             (Source::Current, Some(tree)) => (head.map(|(commit, _)| commit.as_str()), tree),
@@ -487,7 +524,9 @@ impl Workspace {
         };
         sync_objects(&self.origin, dir, commit, tree)?;
         set_head(dir, commit)?;
-        git(dir, &["read-tree", "--reset", "-u", start])?;
+        slot_git(dir)
+            .args(["read-tree", "--reset", "-u", start])
+            .output()?;
         match source {
             Source::Current => self.base_tree = start.to_string(),
             Source::Snapshot { patch, .. } => {
@@ -497,14 +536,14 @@ impl Workspace {
                     // Checked by `check_snapshot_patch` before, and git's
                     // own check is left on.
                     let ceiling = dir.parent().unwrap_or(dir);
-                    Git::private(dir)
+                    slot_git(dir)
                         .args(["apply", "--index", "--whitespace=nowarn"])
                         .arg(patch)
                         .env("GIT_CEILING_DIRECTORIES", ceiling)
                         .output()?;
                 }
                 // A tree id, as a live run records it (also for a commit).
-                self.base_tree = Git::private(dir).args(["write-tree"]).text()?;
+                self.base_tree = slot_git(dir).args(["write-tree"]).text()?;
             }
         }
         Ok(())
@@ -559,12 +598,21 @@ impl Workspace {
             .map_err(io("cannot mark the workspace"))
     }
 
+    /// The copy's git directory, beside its work tree (its `.git` is a
+    /// file naming it): readable by commands, never writable.
+    pub fn git_dir(&self) -> PathBuf {
+        match &self.checkout {
+            Some(_) => self.dir.join(".git"),
+            None => git_dir(&self.dir),
+        }
+    }
+
     /// The file the sandbox's keeper makes when a confined command changed
-    /// the copy's `.git` at the level without namespaces (where it cannot
-    /// be mounted read-only, so the command's writes stay: a planted
-    /// config, `info/exclude` or object files). Once it exists, wf runs no
-    /// git in the copy ([`WorkspaceError::Tampered`]), and the next run of
-    /// the slot starts from a new copy.
+    /// a read-only path of the copy (its `.git` file) at the level without
+    /// namespaces, where it cannot be mounted read-only and the command's
+    /// writes stay. Once it exists, wf runs no git in the copy
+    /// ([`WorkspaceError::Tampered`]), and the next run of the slot starts
+    /// from a new copy.
     pub fn distrust_mark(&self) -> PathBuf {
         Slot::new(self.dir.clone()).tampered
     }
@@ -690,6 +738,18 @@ mod tests {
             .output()
             .unwrap();
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// An empty slot at `dir` as wf makes one: the git directory beside
+    /// the work tree (see [`git_dir`]).
+    pub(super) fn init_slot(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        Git::private(dir)
+            .args(["init", "-q", "--template=", "--separate-git-dir"])
+            .arg(git_dir(dir))
+            .arg(dir)
+            .output()
+            .unwrap();
     }
 
     pub(super) fn write(dir: &Path, rel: &str, text: &str) {
@@ -1023,12 +1083,13 @@ mod tests {
         first.mark_unconfined().unwrap();
         // An unconfined command can write the copy's own git: a planted
         // config and an index that claims a changed file is unchanged.
-        std::fs::write(first.dir.join(".git/config"), "[core]\n\tbare = true\n").unwrap();
-        write(&first.dir, ".git/planted", "x\n");
+        let git = git_dir(&first.dir);
+        std::fs::write(git.join("config"), "[core]\n\tbare = true\n").unwrap();
+        write(&git, "planted", "x\n");
         let dir = first.dir.clone();
         drop(first);
         let second = reclaim(o, &dir);
-        assert!(!second.dir.join(".git/planted").exists());
+        assert!(!git_dir(&second.dir).join("planted").exists());
         assert_eq!(second.diff().unwrap(), "");
         drop(second);
         drop(reclaim(o, &dir));

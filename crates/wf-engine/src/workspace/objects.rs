@@ -47,7 +47,7 @@ struct HeldObjects {
 
 impl HeldObjects {
     fn path(dir: &Path) -> PathBuf {
-        dir.join(".git/wf-objects")
+        super::git_dir(dir).join("wf-objects")
     }
 
     fn read(dir: &Path) -> HeldObjects {
@@ -122,7 +122,7 @@ pub(super) fn sync_objects(
             "the start revision {commit:?} is not a commit id"
         )));
     }
-    let objects = dir.join(".git/objects");
+    let objects = super::git_dir(dir).join("objects");
     let packs = objects.join("pack");
     std::fs::create_dir_all(&packs).map_err(io("cannot set up the workspace's git"))?;
     let _ = std::fs::remove_file(objects.join("info/alternates"));
@@ -266,7 +266,7 @@ fn remove_packs_but(packs: &Path, keep: &[String]) {
 /// root, its history not in the slot), or at an unborn branch before the
 /// first commit.
 pub(super) fn set_head(dir: &Path, commit: Option<&str>) -> Result<(), WorkspaceError> {
-    let git_dir = dir.join(".git");
+    let git_dir = super::git_dir(dir);
     let shallow = git_dir.join("shallow");
     let head = match commit {
         Some(commit) => {
@@ -300,7 +300,7 @@ fn prune_loose_objects(objects: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::tests::{run_git, write};
+    use crate::workspace::tests::{init_slot, run_git, write};
 
     /// Whether the slot's git at `dir` holds the object `id`.
     fn holds(dir: &Path, id: &str) -> bool {
@@ -316,7 +316,7 @@ mod tests {
     }
 
     fn packs_in(dir: &Path) -> usize {
-        std::fs::read_dir(dir.join(".git/objects/pack"))
+        std::fs::read_dir(crate::workspace::git_dir(dir).join("objects/pack"))
             .unwrap()
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().ends_with(".pack"))
@@ -344,11 +344,12 @@ mod tests {
             run_git(&o, &["add", "-A"]);
             run_git(&o, &["commit", "-q", "-m", "one"]);
             let c = run_git(&o, &["rev-parse", "HEAD"]).trim().to_string();
-            let slot = tempfile::tempdir().unwrap();
-            run_git(slot.path(), &["init", "-q", "--template="]);
-            sync_objects(&o, slot.path(), Some(&c), None).unwrap();
-            assert!(holds(slot.path(), &c), "{shown}");
-            assert!(holds(slot.path(), &blob_of(&o, "first\n")), "{shown}");
+            let slots = tempfile::tempdir().unwrap();
+            let slot = slots.path().join("s");
+            init_slot(&slot);
+            sync_objects(&o, &slot, Some(&c), None).unwrap();
+            assert!(holds(&slot, &c), "{shown}");
+            assert!(holds(&slot, &blob_of(&o, "first\n")), "{shown}");
         }
         assert_eq!(
             alternate_entry(b"/r/a:b/.git/objects"),
@@ -384,9 +385,10 @@ mod tests {
             let t = run_git(o, &["rev-parse", "HEAD^{tree}"]).trim().to_string();
             (c, t)
         };
-        let slot = tempfile::tempdir().unwrap();
-        let s = slot.path();
-        run_git(s, &["init", "-q", "--template="]);
+        let slots = tempfile::tempdir().unwrap();
+        let slot = slots.path().join("s");
+        let s = slot.as_path();
+        init_slot(s);
 
         // The first start: its commit, tree and an uncommitted file.
         let (c1, t1) = head(o);
@@ -430,14 +432,8 @@ mod tests {
         let held = HeldObjects::read(s);
         assert_eq!(held.commit.as_deref(), Some(c2.as_str()));
         let newest = held.base.last().unwrap();
-        let listed = run_git(
-            s,
-            &[
-                "verify-pack",
-                "-v",
-                &format!(".git/objects/pack/pack-{newest}.idx"),
-            ],
-        );
+        let idx = crate::workspace::git_dir(s).join(format!("objects/pack/pack-{newest}.idx"));
+        let listed = run_git(s, &["verify-pack", "-v", idx.to_str().unwrap()]);
         let objects = listed
             .lines()
             .filter(|l| l.len() > 40 && is_object_id(&l[..40]));
@@ -456,7 +452,7 @@ mod tests {
         assert!(!holds(s, &c2) && !holds(s, &blob_of(o, "second\n")));
 
         // An older wf's slot borrowed the user's store: that goes too.
-        let alternates = s.join(".git/objects/info/alternates");
+        let alternates = crate::workspace::git_dir(s).join("objects/info/alternates");
         std::fs::create_dir_all(alternates.parent().unwrap()).unwrap();
         std::fs::write(
             &alternates,

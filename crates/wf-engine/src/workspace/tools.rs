@@ -155,7 +155,7 @@ pub(super) fn link_tools(origin: &Path, ws: &mut Workspace) -> Result<(), Worksp
             source,
         });
     }
-    let info = ws.dir.join(".git/info");
+    let info = super::git_dir(&ws.dir).join("info");
     std::fs::create_dir_all(&info).map_err(io("cannot write the workspace's excludes"))?;
     std::fs::write(info.join("exclude"), excluded)
         .map_err(io("cannot write the workspace's excludes"))?;
