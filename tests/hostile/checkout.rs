@@ -22,11 +22,15 @@ try \"printf '[core]\\n\\tfsmonitor = touch PWNED-FSMONITOR\\n' >> .git/config\"
 try \"printf '#!/bin/sh\\ntouch PWNED-HOOK\\n' > .git/hooks/post-checkout && chmod +x .git/hooks/post-checkout\" hook
 try \"echo planted > .wf/planted\" wf
 try \"echo planted > ../outside-the-checkout\" outside
+try \"echo planted > .venv/bin/python3 && echo planted > node_modules/.bin/jest\" toolchain
 exit $failed
 ";
 
 fn setup(repo: &Repo, turns: &str, check: &str) {
-    repo.file(".gitignore", ".wf/\n")
+    // Ignored toolchain directories the job installed before wf ran.
+    repo.file(".venv/bin/python3", "real\n")
+        .file("node_modules/.bin/jest", "real\n");
+    repo.file(".gitignore", ".wf/\n.venv/\nnode_modules/\n")
         .file("a.txt", "start\n")
         .file(
             "task.yaml",
@@ -48,10 +52,12 @@ checks:
         .commit();
 }
 
-/// What must never change: `.git/config`, the hooks, `.wf` but for runs.
-fn guarded(repo: &Repo) -> (String, bool, bool, bool) {
+/// What must never change: `.git/config`, the hooks, `.wf` but for runs,
+/// the ignored toolchain directories.
+fn guarded(repo: &Repo) -> (String, String, bool, bool, bool) {
     (
         repo.read(".git/config"),
+        repo.read(".venv/bin/python3") + &repo.read("node_modules/.bin/jest"),
         repo.exists(".git/hooks/post-checkout"),
         repo.exists(".wf/planted"),
         repo.path()
@@ -108,7 +114,7 @@ fn a_check_writing_git_wf_or_outside_fails_and_the_checkout_goes_back_to_its_sta
     // Bound read-only: no write reached .git or .wf. (`../` is the view's
     // own, private directory: a write there is never seen outside.)
     let tail = check["output_tail"].as_str().unwrap();
-    for target in ["git-config", "hook", "wf"] {
+    for target in ["git-config", "hook", "wf", "toolchain"] {
         assert!(!tail.contains(&format!("WROTE {target}\n")), "{tail}");
     }
     assert_eq!(guarded(&repo), before, "{}", ran.stderr);

@@ -262,7 +262,19 @@ impl Workspace {
             tmp,
             sandbox_read: Vec::new(),
             sandbox_write: Vec::new(),
-            sandbox_read_only: vec![origin.join(".wf")],
+            // `.wf`, and the checkout's ignored toolchain directories,
+            // read-only as they are in a copy: a command must not leave a
+            // program there (`.venv/bin/python`, `node_modules/.bin/jest`)
+            // that the job's next step would run after a failed or
+            // rejected run, when `git clean`'s exclusions keep them.
+            sandbox_read_only: std::iter::once(origin.join(".wf"))
+                .chain(
+                    super::TOOL_DIRS
+                        .iter()
+                        .map(|name| origin.join(name))
+                        .filter(|p| p.symlink_metadata().is_ok_and(|m| m.is_dir())),
+                )
+                .collect(),
             start_patch: Some(String::new()),
             // The checkout's own ignored toolchain directories are in
             // place: nothing to link, no path to remap.

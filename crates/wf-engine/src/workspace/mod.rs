@@ -343,8 +343,9 @@ fn force_remove(dir: &Path) -> Result<(), WorkspaceError> {
         return Ok(());
     }
     fn open_up(dir: &Path) {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        // Never through a link: a process still running could have put
+        // one where a directory was.
+        let _ = chmod_nofollow(dir, 0o700);
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 if entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -709,7 +710,7 @@ fn claim_slot(origin: &Path) -> Result<(Slot, FileLock), WorkspaceError> {
 /// Creates `dir` (and its parents) with the new directory itself private
 /// to this user (0700), whatever the umask.
 fn private_dir(dir: &Path) -> Result<(), WorkspaceError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     if !dir.exists() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -717,8 +718,23 @@ fn private_dir(dir: &Path) -> Result<(), WorkspaceError> {
             .create(dir)
             .map_err(io(format!("cannot create {}", dir.display())))?;
     }
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(io(format!("cannot make {} private", dir.display())))
+    chmod_nofollow(dir, 0o700).map_err(io(format!("cannot make {} private", dir.display())))
+}
+
+/// Sets `path`'s mode without following a symbolic link: a link (one a
+/// command left where wf expects a directory of its own, such as a kept
+/// package cache's `npm/`) is refused, never the place it leads changed.
+fn chmod_nofollow(path: &Path, mode: libc::mode_t) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: `c` is a valid NUL-terminated path for the call's duration.
+    let rc = unsafe { libc::fchmodat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_SYMLINK_NOFOLLOW) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
@@ -1073,6 +1089,36 @@ mod tests {
         assert_eq!(read(&a.dir, "src/lib.rs"), "a's change\n");
         drop((a, b));
         remove_slots(o);
+    }
+
+    #[test]
+    fn a_link_where_a_private_directory_goes_is_refused_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let link = dir.path().join("cache");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert!(private_dir(&link).is_err());
+        let mode = std::fs::metadata(&outside).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "the link's target was changed");
+        // A directory of its own is made private.
+        let own = dir.path().join("own");
+        private_dir(&own).unwrap();
+        let mode = std::fs::metadata(&own).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // Removing a tree a command locked up opens its directories, never
+        // a link's target.
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("locked")).unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("locked/link")).unwrap();
+        std::fs::set_permissions(tree.join("locked"), std::fs::Permissions::from_mode(0o000))
+            .unwrap();
+        force_remove(&tree).unwrap();
+        assert!(!tree.exists());
+        let mode = std::fs::metadata(&outside).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
     }
 
     #[test]
