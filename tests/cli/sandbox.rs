@@ -222,19 +222,25 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
                 real.join("src/lib.rs").display()
             ),
         ),
-        attempt("ws-git-config", "echo '[evil]' >> .git/config"),
+        // The workspace's `.git` is a file naming the git directory beside
+        // it: the directory, found as git finds it, is read-only, and so
+        // is the file. (`$g` is checked found: a git that cannot find it
+        // would make every attempt fail for nothing.)
+        "g=$(git rev-parse --absolute-git-dir) && test -f \"$g/HEAD\" && echo GIT-DIR-FOUND\n"
+            .to_string(),
+        attempt(
+            "ws-git-config",
+            "g=$(git rev-parse --absolute-git-dir) && echo '[evil]' >> \"$g/config\"",
+        ),
         attempt(
             "ws-git-unmount",
-            "unshare -rm sh -c 'umount -l .git && echo x >> .git/config'",
+            "g=$(git rev-parse --absolute-git-dir) && unshare -rm sh -c \"umount -l $g && echo x >> $g/config\"",
         ),
         attempt(
             "ws-git-remount",
-            "unshare -rm sh -c 'mount -o remount,bind,rw .git && echo x >> .git/config'",
+            "g=$(git rev-parse --absolute-git-dir) && unshare -rm sh -c \"mount -o remount,bind,rw $g && echo x >> $g/config\"",
         ),
         attempt("ws-git-git-config", "git config core.hooksPath /tmp/evil"),
-        // The workspace's `.git` is a file naming the git directory beside
-        // it: the directory, found as git finds it, is read-only too, and
-        // so is the file.
         attempt(
             "ws-git-new",
             "g=$(git rev-parse --absolute-git-dir) && echo evil > \"$g/planted\"",
@@ -259,12 +265,33 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
         assert_ne!(ran.code, 0, "{}", ran.stderr);
         let checks = events(&repo.last_trace(), "check_result").len();
         assert!(checks >= 1);
-        assert!(
-            events(&repo.last_trace(), "check_result")[0]["output_tail"]
-                .as_str()
-                .unwrap()
-                .contains("which it may only read")
-        );
+        let trace = repo.last_trace();
+        let output = events(&trace, "check_result")[0]["output_tail"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(output.contains("which it may only read"), "{output}");
+        // Only the `.git` file could be written (and that failed the
+        // command); the git directory git finds could not.
+        assert!(output.contains("GIT-DIR-FOUND"), "{output}");
+        let escaped: Vec<&str> = output
+            .lines()
+            .filter(|l| l.starts_with("ESCAPED"))
+            .collect();
+        assert_eq!(escaped, ["ESCAPED ws-git-file"], "{output}");
+        for label in [
+            "ws-git-config",
+            "ws-git-unmount",
+            "ws-git-remount",
+            "ws-git-git-config",
+            "ws-git-new",
+            "ws-git-rm",
+        ] {
+            assert!(
+                output.contains(&format!("BLOCKED {label}")),
+                "{label}: {output}"
+            );
+        }
         assert!(!out.join("new.txt").exists());
         assert_eq!(read_or_empty(&out.join("canary")), "OUTSIDE-CANARY\n");
         assert_eq!(read_or_empty(&real.join(".git/config")), git_config);
@@ -272,6 +299,7 @@ fn writes_outside_the_workspace_and_to_its_git_dir_fail() {
         return;
     }
     repo.wf(&["run", "task.yaml", "--dry-run"]).code(0);
+    assert!(check_output(&repo).contains("GIT-DIR-FOUND"));
 
     // The user's files by their own paths reach the workspace's copies
     // there ("repo-file", "repo-hardlink" change the copy); the user's

@@ -145,3 +145,51 @@ checks:
         assert!(seen[1].1, "{seen:?}");
     }
 }
+
+#[test]
+fn a_task_write_root_holding_the_git_directory_does_not_make_it_writable() {
+    let repo = Repo::new();
+    // wf's workspaces live under the repository's TMPDIR; the task grants
+    // writing all of it (an approved widening), and so, as grants add up,
+    // the slot's git directory beside the workspace.
+    let root = repo.tmp().canonicalize().unwrap();
+    repo.file("src/lib.rs", "pub fn f() {}\n")
+        .file(
+            "task.yaml",
+            &format!(
+                "wf: 1
+name: hostile-write-root
+model: {{ provider: script, script: turns.yaml }}
+prompt: Nothing to do.
+tools: [read_file]
+limits: {{ max_repairs: 0 }}
+sandbox: {{ write: [\"{}\"] }}
+checks:
+  - name: plant
+    run: \"g=$(git rev-parse --absolute-git-dir) && test -n \\\"$g\\\" && echo planted > \\\"$g/planted\\\" && echo PLANTED; exit 0\"
+",
+                root.display()
+            ),
+        )
+        .file("turns.yaml", "turns:\n  - text: Done.\n")
+        .commit();
+    let r = repo.wf(&["run", "task.yaml", "--yes", "--trust-sandbox"]);
+    let trace = repo.last_trace();
+    let check = &events(&trace, "check_result")[0];
+    let level = events(&trace, "sandbox_ready")[0]["level"].clone();
+    if level == "landlock" {
+        // Writable there (Landlock cannot take back a grant), so compared
+        // after the command: failed, and the run ends with nothing applied.
+        assert_eq!(check["passed"], false, "{check}");
+        assert_eq!(repo.last_summary()["status"], "error", "{}", r.stderr);
+        assert!(
+            r.stderr.contains("changed the workspace's .git"),
+            "{}",
+            r.stderr
+        );
+    } else {
+        let tail = check["output_tail"].as_str().unwrap();
+        assert!(!tail.contains("PLANTED"), "{tail}");
+        assert_eq!(repo.last_summary()["status"], "succeeded", "{}", r.stderr);
+    }
+}

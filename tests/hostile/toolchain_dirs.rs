@@ -47,7 +47,9 @@ rm -rf .venv/lib 2>/dev/null
 ls \"$venv/lib\" >/dev/null 2>&1 || ls .venv/lib >/dev/null 2>&1 || echo REMOVED-VENV
 # The repository's git directory, by the user's path and the workspace's.
 echo '[core] fsmonitor = evil' >> \"$repo/.git/config\" 2>/dev/null && echo WROTE-GIT
-echo '[core] fsmonitor = evil' >> .git/config 2>/dev/null && echo WROTE-GIT-HERE
+g=$(git rev-parse --absolute-git-dir) && test -n \"$g\" && echo FOUND-GIT-HERE
+echo '[core] fsmonitor = evil' >> \"$g/config\" 2>/dev/null && echo WROTE-GIT-HERE
+echo '[core] fsmonitor = evil' >> .git/config 2>/dev/null && echo WROTE-GIT-FILE
 echo checked
 ",
             note = user_note.display(),
@@ -75,14 +77,12 @@ echo checked
     ] {
         assert!(!lines.contains(&leak), "{leak}: {output}");
     }
-    // The workspace's own `.git`: a read-only mount at the full level;
-    // without namespaces wf finds the change after the command and fails
-    // it (see the sandbox's threat model).
-    if crate::full_level() {
-        assert!(!lines.contains(&"WROTE-GIT-HERE"), "{output}");
-    } else if lines.contains(&"WROTE-GIT-HERE") {
-        assert!(output.contains("which it may only read"), "{output}");
-    }
+    // The workspace's own git directory, found as git finds it: beside
+    // the workspace, outside every write root, read-only at both levels;
+    // the `.git` file naming it is not even a directory to write into.
+    assert!(lines.contains(&"FOUND-GIT-HERE"), "{output}");
+    assert!(!lines.contains(&"WROTE-GIT-HERE"), "{output}");
+    assert!(!lines.contains(&"WROTE-GIT-FILE"), "{output}");
     assert_eq!(repo.read("notes/private.txt"), "a note of the user's\n");
     assert!(!user_venv.join("planted").exists());
     assert!(!user_venv.join("planted-link").exists());

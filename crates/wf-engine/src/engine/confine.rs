@@ -78,6 +78,26 @@ impl Executor<'_> {
             })
             .collect();
         let mut sandboxed = sandboxed;
+        // The slot's git directory is a read root, beside the workspace;
+        // a task's own write root can hold it (`sandbox.write: [/tmp]`
+        // with wf's workspaces in /tmp), and grants add up. Then it is
+        // also a read-only path: bound read-only at the full level,
+        // compared after each command at the level without namespaces (a
+        // change fails the command and ends the run, see
+        // `WorkspaceError::Tampered`).
+        let git_dir = ws.git_dir();
+        let git_dir = git_dir.canonicalize().unwrap_or(git_dir);
+        if !ws.is_checkout()
+            && sandboxed
+                .policy
+                .write
+                .iter()
+                .any(|w| git_dir.starts_with(w))
+        {
+            let mut policy = sandboxed.policy.clone();
+            policy.read_only.push(git_dir);
+            sandboxed.policy = policy.normalized();
+        }
         // A checkout is at the repository's path already (and has a guard
         // of its own for its `.git`, see `workspace::checkout`).
         if !ws.is_checkout() {

@@ -98,7 +98,19 @@ fn guarded(origin: &Path, run_dir: &Path) -> Vec<u8> {
     let objects = origin.join(".git/objects");
     let objects_info = objects.join("info");
     let mut out = Vec::new();
-    let mut stack = vec![origin.join(".wf"), origin.join(".git")];
+    // A toolchain directory that is a link (to a shared venv) cannot be
+    // bound read-only as a link: a command could put a directory of its
+    // own in its place, which `git clean` then keeps. The link itself is
+    // compared instead.
+    let mut stack: Vec<PathBuf> = super::TOOL_DIRS
+        .iter()
+        .map(|name| origin.join(name))
+        .filter(|p| {
+            p.symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        })
+        .collect();
+    stack.extend([origin.join(".wf"), origin.join(".git")]);
     while let Some(path) = stack.pop() {
         if path == run_dir || (path.starts_with(&objects) && !path.starts_with(&objects_info)) {
             if path == objects {

@@ -721,19 +721,28 @@ fn private_dir(dir: &Path) -> Result<(), WorkspaceError> {
     chmod_nofollow(dir, 0o700).map_err(io(format!("cannot make {} private", dir.display())))
 }
 
-/// Sets `path`'s mode without following a symbolic link: a link (one a
-/// command left where wf expects a directory of its own, such as a kept
-/// package cache's `npm/`) is refused, never the place it leads changed.
-fn chmod_nofollow(path: &Path, mode: libc::mode_t) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    // SAFETY: `c` is a valid NUL-terminated path for the call's duration.
-    let rc = unsafe { libc::fchmodat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_SYMLINK_NOFOLLOW) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
+/// Sets the mode of the directory `path` without following a symbolic
+/// link: a link (one a command left where wf expects a directory of its
+/// own, such as a kept package cache's `npm/`) is refused, never the place
+/// it leads changed. The directory is opened without following a link and
+/// changed through its descriptor (`fchmodat` with `AT_SYMLINK_NOFOLLOW`
+/// needs `/proc` in glibc); one wf may not open (a command took away its
+/// permissions, see `force_remove`) is checked to be no link first.
+fn chmod_nofollow(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path);
+    match opened {
+        Ok(dir) => dir.set_permissions(std::fs::Permissions::from_mode(mode)),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            if !std::fs::symlink_metadata(path)?.is_dir() {
+                return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+            }
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        }
+        Err(e) => Err(e),
     }
 }
 
