@@ -158,3 +158,57 @@ fn a_shell_call_writing_git_gets_nothing_and_only_the_approved_change_stays() {
     assert_eq!(repo.status(), " M a.txt\n?? evil.sh\n");
     assert!(!repo.exists("PWNED-FSMONITOR") && !repo.exists("PWNED-HOOK"));
 }
+
+#[test]
+fn a_toolchain_link_a_check_replaced_is_put_back() {
+    // The job links a shared virtualenv into the checkout; a check swaps
+    // the link for a directory of its own holding a planted interpreter,
+    // which `git clean` (keeping the start's ignored paths) would keep
+    // for the job's next step.
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(shared.path().join("bin")).unwrap();
+    std::fs::write(shared.path().join("bin/python3"), "real\n").unwrap();
+    let repo = Repo::new();
+    std::os::unix::fs::symlink(shared.path(), repo.path().join(".venv")).unwrap();
+    repo.file(".gitignore", ".wf/\n.venv\n")
+        .file("a.txt", "start\n")
+        .file(
+            "task.yaml",
+            "wf: 1
+name: co-link
+model: { provider: script, script: turns.yaml }
+tools: [write_file]
+permissions: { write: [\"**\"] }
+prompt: Change things.
+limits: { max_repairs: 0 }
+checks:
+  - name: swap
+    run: \"rm .venv && mkdir -p .venv/bin && echo planted > .venv/bin/python3 && echo SWAPPED\"
+",
+        )
+        .file(
+            "turns.yaml",
+            "turns:\n  - tool_calls:\n      - { name: write_file, input: { path: a.txt, content: \"changed\\n\" } }\n  - text: Done.\n",
+        )
+        .commit();
+    let Some(ran) = run(&repo) else { return };
+    assert_ne!(ran.code, 0, "{}", ran.stderr);
+    let trace = repo.last_trace();
+    let check = events(&trace, "check_result")[0];
+    assert!(
+        check["output_tail"].as_str().unwrap().contains("SWAPPED"),
+        "the swap is possible in a writable checkout: {check}"
+    );
+    assert!(events(&trace, "applied").is_empty());
+    assert_eq!(
+        std::fs::read_link(repo.path().join(".venv")).unwrap(),
+        shared.path(),
+        "the link was not put back"
+    );
+    assert_eq!(
+        std::fs::read_to_string(shared.path().join("bin/python3")).unwrap(),
+        "real\n"
+    );
+    assert_eq!(repo.read("a.txt"), "start\n");
+    assert_eq!(repo.status(), "");
+}

@@ -86,6 +86,10 @@ pub(super) struct Checkout {
     pub(super) wf_ignored: bool,
     /// [`guarded`] at the start.
     guard: Vec<u8>,
+    /// The toolchain directories that are links, with where they lead:
+    /// put back as they were when the start is (a command could have put a
+    /// directory of its own in a link's place, which `git clean` keeps).
+    links: Vec<(PathBuf, PathBuf)>,
 }
 
 /// What the checkout's `.git` and `.wf` are, but for what wf itself writes
@@ -257,6 +261,12 @@ impl Workspace {
         }
         let files = super::index_entries(&index).unwrap_or(0);
         let guard = guarded(origin, run_dir);
+        let links = super::TOOL_DIRS
+            .iter()
+            .map(|name| origin.join(name))
+            .filter_map(|p| Some((std::fs::read_link(&p).ok()?, p)))
+            .map(|(target, p)| (p, target))
+            .collect();
         let ws = Workspace {
             dir: origin.to_path_buf(),
             origin: origin.to_path_buf(),
@@ -307,6 +317,7 @@ impl Workspace {
                         .eq(["*"])
                 }),
                 guard,
+                links,
             }),
             _slot: lock,
         };
@@ -371,7 +382,7 @@ impl Workspace {
         };
         if guarded(&self.origin, &c.run_dir) != c.guard {
             return Err(WorkspaceError::Unsafe(
-                "a command of the run changed the checkout's .git or .wf, which it may only read; the change is not kept and the checkout's files are put back at the start (what the command wrote there stays: this checkout is not to be trusted further)".into(),
+                "a command of the run changed the checkout's .git, .wf or a toolchain link, which it may only read; the change is not kept and the checkout's files are put back at the start (what the command wrote there stays: this checkout is not to be trusted further)".into(),
             ));
         }
         // The change as staged when it was shown (wf's index, which only
@@ -408,6 +419,18 @@ impl Workspace {
         };
         if c.settled.replace(true) || c.kept.get() || untouched {
             return Ok(());
+        }
+        for (path, target) in &c.links {
+            if std::fs::read_link(path).ok().as_ref() != Some(target) {
+                match std::fs::symlink_metadata(path) {
+                    Ok(m) if m.is_dir() => super::force_remove(path)?,
+                    Ok(_) => std::fs::remove_file(path)
+                        .map_err(super::io(format!("cannot remove {}", path.display())))?,
+                    Err(_) => {}
+                }
+                std::os::unix::fs::symlink(target, path)
+                    .map_err(super::io(format!("cannot put back {}", path.display())))?;
+            }
         }
         if at_start {
             self.git_cmd()?
