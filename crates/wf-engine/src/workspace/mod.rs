@@ -1131,6 +1131,34 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_of_the_layout_with_git_inside_is_made_anew_in_the_new_one() {
+        let origin = repo();
+        let o = origin.path();
+        let first = Workspace::create(o, "r1").unwrap();
+        let dir = first.dir.clone();
+        drop(first);
+        // What an older wf left: the git directory inside the work tree
+        // (writable by that wf's commands), none beside it.
+        force_remove(&git_dir(&dir)).unwrap();
+        std::fs::remove_file(dir.join(".git")).unwrap();
+        run_git(&dir, &["init", "-q", "--template="]);
+        write(&dir, ".git/planted", "x\n");
+        let second = reclaim(o, &dir);
+        assert!(!second.reused, "an old-layout slot was reused");
+        assert!(second.dir.join(".git").is_file());
+        assert!(git_dir(&second.dir).join("HEAD").is_file());
+        assert!(!git_dir(&second.dir).join("planted").exists());
+        assert_eq!(read(&second.dir, "src/lib.rs"), read(o, "src/lib.rs"));
+        assert_eq!(second.diff().unwrap(), "");
+        drop(second);
+        // And the next run of it is reused, in the new layout.
+        let third = reclaim(o, &dir);
+        assert!(third.reused);
+        drop(third);
+        remove_slots(o);
+    }
+
+    #[test]
     fn after_unconfined_commands_the_slot_is_made_anew() {
         let origin = repo();
         let o = origin.path();
