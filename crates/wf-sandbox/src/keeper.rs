@@ -201,11 +201,9 @@ fn keeper(
     if fingerprint(&policy.read_only)? != before {
         // Made before the message: a keeper that cannot make it still
         // fails the command, and says the mark is missing.
-        let marked = policy
-            .changed_mark
-            .as_ref()
-            .map(|mark| std::fs::write(mark, b"").map_err(|e| (mark, e)));
-        if let Some(Err((mark, e))) = &marked {
+        if let Some(mark) = &policy.changed_mark
+            && let Err(e) = std::fs::write(mark, b"")
+        {
             eprintln!(
                 "wf sandbox: cannot write {} ({e}): the next run may reuse what the command changed",
                 mark.display()

@@ -98,22 +98,15 @@ pub(super) struct Checkout {
 /// size, inode, change and modification time. The sandbox binds them
 /// read-only; this comparison at the end is the second line: a run in
 /// whose course they changed anyway keeps no change.
-fn guarded(origin: &Path, run_dir: &Path) -> Vec<u8> {
+/// `links`: the toolchain directories that are links at the start (see
+/// [`Checkout::links`]): a link cannot be bound read-only as a link (a
+/// command could put a directory of its own in its place, which `git
+/// clean` then keeps), so the link itself is compared.
+fn guarded(origin: &Path, run_dir: &Path, links: &[(PathBuf, PathBuf)]) -> Vec<u8> {
     let objects = origin.join(".git/objects");
     let objects_info = objects.join("info");
     let mut out = Vec::new();
-    // A toolchain directory that is a link (to a shared venv) cannot be
-    // bound read-only as a link: a command could put a directory of its
-    // own in its place, which `git clean` then keeps. The link itself is
-    // compared instead.
-    let mut stack: Vec<PathBuf> = super::TOOL_DIRS
-        .iter()
-        .map(|name| origin.join(name))
-        .filter(|p| {
-            p.symlink_metadata()
-                .is_ok_and(|m| m.file_type().is_symlink())
-        })
-        .collect();
+    let mut stack: Vec<PathBuf> = links.iter().map(|(path, _)| path.clone()).collect();
     stack.extend([origin.join(".wf"), origin.join(".git")]);
     while let Some(path) = stack.pop() {
         if path == run_dir || (path.starts_with(&objects) && !path.starts_with(&objects_info)) {
@@ -260,13 +253,14 @@ impl Workspace {
                 .output()?;
         }
         let files = super::index_entries(&index).unwrap_or(0);
-        let guard = guarded(origin, run_dir);
-        let links = super::TOOL_DIRS
-            .iter()
-            .map(|name| origin.join(name))
-            .filter_map(|p| Some((std::fs::read_link(&p).ok()?, p)))
-            .map(|(target, p)| (p, target))
+        let tool_dirs = || super::TOOL_DIRS.iter().map(|name| origin.join(name));
+        let links: Vec<(PathBuf, PathBuf)> = tool_dirs()
+            .filter_map(|p| {
+                let target = std::fs::read_link(&p).ok()?;
+                Some((p, target))
+            })
             .collect();
+        let guard = guarded(origin, run_dir, &links);
         let ws = Workspace {
             dir: origin.to_path_buf(),
             origin: origin.to_path_buf(),
@@ -290,12 +284,7 @@ impl Workspace {
             // that the job's next step would run after a failed or
             // rejected run, when `git clean`'s exclusions keep them.
             sandbox_read_only: std::iter::once(origin.join(".wf"))
-                .chain(
-                    super::TOOL_DIRS
-                        .iter()
-                        .map(|name| origin.join(name))
-                        .filter(|p| p.symlink_metadata().is_ok_and(|m| m.is_dir())),
-                )
+                .chain(tool_dirs().filter(|p| p.symlink_metadata().is_ok_and(|m| m.is_dir())))
                 .collect(),
             start_patch: Some(String::new()),
             // The checkout's own ignored toolchain directories are in
@@ -352,8 +341,7 @@ impl Workspace {
                 if self.distrust_mark().exists() {
                     return Err(WorkspaceError::Tampered);
                 }
-                git.env("GIT_DIR", super::git_dir(&self.dir))
-                    .env("GIT_WORK_TREE", &self.dir);
+                super::pin_slot(&mut git, &self.dir);
             }
         }
         Ok(git)
@@ -380,7 +368,7 @@ impl Workspace {
         let Some(c) = &self.checkout else {
             return Ok(());
         };
-        if guarded(&self.origin, &c.run_dir) != c.guard {
+        if guarded(&self.origin, &c.run_dir, &c.links) != c.guard {
             return Err(WorkspaceError::Unsafe(
                 "a command of the run changed the checkout's .git, .wf or a toolchain link, which it may only read; the change is not kept and the checkout's files are put back at the start (what the command wrote there stays: this checkout is not to be trusted further)".into(),
             ));

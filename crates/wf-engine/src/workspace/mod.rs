@@ -330,8 +330,13 @@ pub(super) fn git_dir(dir: &Path) -> PathBuf {
 /// command at the level without namespaces could rewrite).
 pub(super) fn slot_git(dir: &Path) -> Git {
     let mut git = Git::private(dir);
-    git.env("GIT_DIR", git_dir(dir)).env("GIT_WORK_TREE", dir);
+    pin_slot(&mut git, dir);
     git
+}
+
+/// Names the git directory and work tree of the slot `dir` on `git`.
+pub(super) fn pin_slot(git: &mut Git, dir: &Path) {
+    git.env("GIT_DIR", git_dir(dir)).env("GIT_WORK_TREE", dir);
 }
 
 use crate::sys::git::is_git;
